@@ -1,0 +1,3 @@
+using Bastion.Cli;
+
+return await BastionCommand.Create().Parse(args).InvokeAsync().ConfigureAwait(false);

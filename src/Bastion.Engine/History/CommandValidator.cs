@@ -1,0 +1,151 @@
+using Google.Protobuf;
+using Google.Protobuf.Collections;
+using Temporalio.Api.Command.V1;
+using Temporalio.Api.Enums.V1;
+
+namespace Bastion.Engine.History;
+
+/// <summary>
+/// Checks a workflow task's commands before any is applied, so an invalid one fails the task with a cause
+/// and a message naming the field, and nothing of the batch is written.
+/// </summary>
+internal static class CommandValidator
+{
+    public const int MaxPayloadBytes = 2 * 1024 * 1024;
+    private const int MaxIdLength = 1000;
+
+    public static bool IsTerminal(CommandType type) => type is CommandType.CompleteWorkflowExecution
+        or CommandType.FailWorkflowExecution or CommandType.CancelWorkflowExecution or CommandType.ContinueAsNewWorkflowExecution;
+
+    public static (WorkflowTaskFailedCause Cause, string Message)? Validate(WorkflowState state, RepeatedField<Command> commands)
+    {
+        var newActivityIds = new HashSet<string>();
+        var newTimerIds = new HashSet<string>();
+        var canceledTimers = new HashSet<string>();
+        for (var i = 0; i < commands.Count; i++)
+        {
+            var command = commands[i];
+            var problem = command.AttributesCase switch
+            {
+                Command.AttributesOneofCase.ScheduleActivityTaskCommandAttributes =>
+                    ValidateActivity(state, command.ScheduleActivityTaskCommandAttributes, newActivityIds),
+                Command.AttributesOneofCase.RequestCancelActivityTaskCommandAttributes =>
+                    state.Activities.ContainsKey(command.RequestCancelActivityTaskCommandAttributes.ScheduledEventId)
+                        ? null
+                        : (WorkflowTaskFailedCause.BadRequestCancelActivityAttributes,
+                            $"RequestCancelActivityTask: no pending activity was scheduled by event {command.RequestCancelActivityTaskCommandAttributes.ScheduledEventId}."),
+                Command.AttributesOneofCase.StartTimerCommandAttributes => ValidateTimer(state, command.StartTimerCommandAttributes, newTimerIds),
+                Command.AttributesOneofCase.CancelTimerCommandAttributes =>
+                    ValidateCancelTimer(state, command.CancelTimerCommandAttributes.TimerId, newTimerIds, canceledTimers),
+                Command.AttributesOneofCase.RecordMarkerCommandAttributes =>
+                    string.IsNullOrEmpty(command.RecordMarkerCommandAttributes.MarkerName)
+                        ? (WorkflowTaskFailedCause.BadRecordMarkerAttributes, "RecordMarker: MarkerName is not set on command.")
+                        : SizeProblem(WorkflowTaskFailedCause.BadRecordMarkerAttributes, "RecordMarker details", command.RecordMarkerCommandAttributes.Details.Values.Sum(p => p.CalculateSize())),
+                Command.AttributesOneofCase.CompleteWorkflowExecutionCommandAttributes =>
+                    SizeProblem(WorkflowTaskFailedCause.BadCompleteWorkflowExecutionAttributes, "CompleteWorkflowExecution result", command.CompleteWorkflowExecutionCommandAttributes.Result?.CalculateSize() ?? 0),
+                Command.AttributesOneofCase.FailWorkflowExecutionCommandAttributes =>
+                    command.FailWorkflowExecutionCommandAttributes.Failure is null
+                        ? (WorkflowTaskFailedCause.BadFailWorkflowExecutionAttributes, "FailWorkflowExecution: Failure is not set on command.")
+                        : SizeProblem(WorkflowTaskFailedCause.BadFailWorkflowExecutionAttributes, "FailWorkflowExecution failure", command.FailWorkflowExecutionCommandAttributes.Failure.CalculateSize()),
+                Command.AttributesOneofCase.None =>
+                    (WorkflowTaskFailedCause.UnhandledCommand, $"Command {i} ({command.CommandType}) has no attributes."),
+                _ => (WorkflowTaskFailedCause.UnhandledCommand, $"Command {command.CommandType} is not supported by this Bastion version yet."),
+            };
+            if (problem != null)
+            {
+                return problem;
+            }
+
+            if (IsTerminal(command.CommandType) && i != commands.Count - 1)
+            {
+                return (WorkflowTaskFailedCause.BadCompleteWorkflowExecutionAttributes, $"{command.CommandType} must be the last command of a workflow task.");
+            }
+        }
+
+        return null;
+    }
+
+    private static (WorkflowTaskFailedCause, string)? ValidateActivity(WorkflowState state, ScheduleActivityTaskCommandAttributes a, HashSet<string> newIds)
+    {
+        const WorkflowTaskFailedCause cause = WorkflowTaskFailedCause.BadScheduleActivityAttributes;
+        if (string.IsNullOrEmpty(a.ActivityId))
+        {
+            return (cause, "ScheduleActivityTask: ActivityId is not set on command.");
+        }
+
+        if (a.ActivityId.Length > MaxIdLength)
+        {
+            return (cause, "ScheduleActivityTask: ActivityId exceeds 1000 characters.");
+        }
+
+        if (string.IsNullOrEmpty(a.ActivityType?.Name))
+        {
+            return (cause, "ScheduleActivityTask: ActivityType is not set on command.");
+        }
+
+        if (state.Activities.Values.Any(x => x.ActivityId == a.ActivityId) || !newIds.Add(a.ActivityId))
+        {
+            return (WorkflowTaskFailedCause.ScheduleActivityDuplicateId, $"ScheduleActivityTask: activity id {a.ActivityId} is already in use.");
+        }
+
+        if (IsNegative(a.ScheduleToCloseTimeout) || IsNegative(a.ScheduleToStartTimeout) || IsNegative(a.StartToCloseTimeout) || IsNegative(a.HeartbeatTimeout))
+        {
+            return (cause, "ScheduleActivityTask: a timeout is negative.");
+        }
+
+        if (!IsPositive(a.ScheduleToCloseTimeout) && !IsPositive(a.StartToCloseTimeout))
+        {
+            return (cause, "ScheduleActivityTask: a valid StartToCloseTimeout or ScheduleToCloseTimeout is not set on command.");
+        }
+
+        if (RetryPolicies.Validate(a.RetryPolicy) is { } retryProblem)
+        {
+            return (cause, "ScheduleActivityTask: " + retryProblem);
+        }
+
+        return SizeProblem(cause, "ScheduleActivityTask input", a.Input?.CalculateSize() ?? 0);
+    }
+
+    private static (WorkflowTaskFailedCause, string)? ValidateTimer(WorkflowState state, StartTimerCommandAttributes a, HashSet<string> newIds)
+    {
+        if (string.IsNullOrEmpty(a.TimerId))
+        {
+            return (WorkflowTaskFailedCause.BadStartTimerAttributes, "StartTimer: TimerId is not set on command.");
+        }
+
+        if (!IsPositive(a.StartToFireTimeout))
+        {
+            return (WorkflowTaskFailedCause.BadStartTimerAttributes, $"StartTimer: StartToFireTimeout of timer {a.TimerId} must be positive.");
+        }
+
+        if (state.Timers.ContainsKey(a.TimerId) || !newIds.Add(a.TimerId))
+        {
+            return (WorkflowTaskFailedCause.StartTimerDuplicateId, $"StartTimer: timer id {a.TimerId} is already in use.");
+        }
+
+        return null;
+    }
+
+    private static (WorkflowTaskFailedCause, string)? ValidateCancelTimer(WorkflowState state, string timerId, HashSet<string> newIds, HashSet<string> canceled)
+    {
+        if (string.IsNullOrEmpty(timerId))
+        {
+            return (WorkflowTaskFailedCause.BadCancelTimerAttributes, "CancelTimer: TimerId is not set on command.");
+        }
+
+        // A timer started by this same batch cannot be canceled by it: the handler would not find its row yet.
+        if (!state.Timers.ContainsKey(timerId) || newIds.Contains(timerId) || !canceled.Add(timerId))
+        {
+            return (WorkflowTaskFailedCause.BadCancelTimerAttributes, $"CancelTimer: no pending timer has id {timerId}.");
+        }
+
+        return null;
+    }
+
+    private static (WorkflowTaskFailedCause, string)? SizeProblem(WorkflowTaskFailedCause cause, string what, int size) =>
+        size > MaxPayloadBytes ? (cause, $"{what} is {size} bytes, over the {MaxPayloadBytes}-byte limit.") : null;
+
+    private static bool IsNegative(Google.Protobuf.WellKnownTypes.Duration? d) => d != null && (d.Seconds < 0 || d.Nanos < 0);
+
+    private static bool IsPositive(Google.Protobuf.WellKnownTypes.Duration? d) => d != null && (d.Seconds > 0 || (d.Seconds == 0 && d.Nanos > 0));
+}

@@ -1,0 +1,454 @@
+using Bastion.Engine.Errors;
+using Bastion.Engine.Matching;
+using Bastion.Engine.Tasks;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Temporalio.Api.Command.V1;
+using Temporalio.Api.Common.V1;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Api.Failure.V1;
+using Temporalio.Api.History.V1;
+using Temporalio.Api.TaskQueue.V1;
+using Temporalio.Api.WorkflowService.V1;
+
+namespace Bastion.Engine.History;
+
+internal sealed partial class HistoryEngine
+{
+    private static void ScheduleActivity(Mutation m, ScheduleActivityTaskCommandAttributes a, long completedEventId)
+    {
+        var state = m.State;
+        var taskQueue = string.IsNullOrEmpty(a.TaskQueue?.Name) ? state.TaskQueue : a.TaskQueue.Name;
+
+        // Temporal's timeout normalization: schedule-to-close bounds the others; start-to-close defaults to it.
+        TimeSpan? scheduleToClose = Positive(a.ScheduleToCloseTimeout) ?? state.RunTimeout;
+        var startToClose = Positive(a.StartToCloseTimeout) ?? scheduleToClose!.Value;
+        var scheduleToStart = Positive(a.ScheduleToStartTimeout) ?? scheduleToClose;
+        if (scheduleToClose is { } s2c)
+        {
+            startToClose = Min(startToClose, s2c);
+            scheduleToStart = scheduleToStart is { } s2s ? Min(s2s, s2c) : s2c;
+        }
+
+        var heartbeat = Positive(a.HeartbeatTimeout) is { } hb ? Min(hb, startToClose) : (TimeSpan?)null;
+        var attributes = new ActivityTaskScheduledEventAttributes
+        {
+            ActivityId = a.ActivityId,
+            ActivityType = a.ActivityType,
+            TaskQueue = new TaskQueue { Name = taskQueue, Kind = TaskQueueKind.Normal },
+            Header = a.Header,
+            Input = a.Input,
+            ScheduleToCloseTimeout = ToDuration(scheduleToClose),
+            ScheduleToStartTimeout = ToDuration(scheduleToStart),
+            StartToCloseTimeout = Duration.FromTimeSpan(startToClose),
+            HeartbeatTimeout = ToDuration(heartbeat),
+            WorkflowTaskCompletedEventId = completedEventId,
+            RetryPolicy = RetryPolicies.WithDefaults(a.RetryPolicy),
+            Priority = a.Priority,
+        };
+        var scheduled = m.AddEvent(new HistoryEvent { EventType = EventType.ActivityTaskScheduled, ActivityTaskScheduledEventAttributes = attributes });
+        var info = new ActivityInfo
+        {
+            ScheduledEventId = scheduled.EventId,
+            ActivityId = a.ActivityId,
+            ActivityType = a.ActivityType!.Name,
+            TaskQueue = taskQueue,
+            ScheduledAttributes = attributes.ToByteArray(),
+            FirstScheduledTime = m.Now,
+            ScheduledTime = m.Now,
+            ScheduleToStartTimeout = scheduleToStart,
+            ScheduleToCloseTimeout = scheduleToClose,
+            StartToCloseTimeout = startToClose,
+            HeartbeatTimeout = heartbeat,
+        };
+        state.Activities[scheduled.EventId] = info;
+        DispatchActivityAttempt(m, info, m.Now);
+        if (scheduleToClose is { } deadline)
+        {
+            m.AddTask(TaskKind.ActivityScheduleToCloseTimeout, info.ScheduledEventId, 0, m.Now + deadline);
+        }
+    }
+
+    /// <summary>Queues the activity's current attempt (at <paramref name="visibleTime"/> for a retry) with its schedule-to-start timer.</summary>
+    private static void DispatchActivityAttempt(Mutation m, ActivityInfo info, DateTime visibleTime)
+    {
+        info.ScheduledTime = visibleTime;
+        m.AddTask(TaskKind.ActivityTask, info.ScheduledEventId, info.Attempt, visibleTime, info.TaskQueue);
+        if (info.ScheduleToStartTimeout is { } s2s && s2s != info.ScheduleToCloseTimeout)
+        {
+            m.AddTask(TaskKind.ActivityScheduleToStartTimeout, info.ScheduledEventId, info.Attempt, visibleTime + s2s);
+        }
+    }
+
+    private static bool RequestCancelActivity(Mutation m, long scheduledEventId, long completedEventId)
+    {
+        var info = m.State.Activities[scheduledEventId];
+        var requested = m.AddEvent(new HistoryEvent
+        {
+            EventType = EventType.ActivityTaskCancelRequested,
+            ActivityTaskCancelRequestedEventAttributes = new() { ScheduledEventId = scheduledEventId, WorkflowTaskCompletedEventId = completedEventId },
+        });
+        if (info.IsStarted)
+        {
+            // The worker learns of it from its next heartbeat and answers RespondActivityTaskCanceled.
+            info.CancelRequested = true;
+            info.CancelRequestedEventId = requested.EventId;
+            return false;
+        }
+
+        m.AddEvent(new HistoryEvent
+        {
+            EventType = EventType.ActivityTaskCanceled,
+            ActivityTaskCanceledEventAttributes = new()
+            {
+                ScheduledEventId = scheduledEventId,
+                LatestCancelRequestedEventId = requested.EventId,
+                Identity = string.Empty,
+            },
+        });
+        RemoveActivity(m, info);
+        return true;
+    }
+
+    private static void RemoveActivity(Mutation m, ActivityInfo info)
+    {
+        m.State.Activities.Remove(info.ScheduledEventId);
+        m.DeleteTask(TaskKind.ActivityTask, info.ScheduledEventId, info.Attempt);
+        m.DeleteTask(TaskKind.ActivityScheduleToStartTimeout, info.ScheduledEventId, info.Attempt);
+        m.DeleteTask(TaskKind.ActivityStartToCloseTimeout, info.ScheduledEventId, info.Attempt);
+        m.DeleteTask(TaskKind.ActivityHeartbeatTimeout, info.ScheduledEventId, info.Attempt);
+        m.DeleteTask(TaskKind.ActivityScheduleToCloseTimeout, info.ScheduledEventId, 0);
+    }
+
+    /// <summary>Records a polled activity task as started (no event: Temporal writes ActivityTaskStarted at the end).</summary>
+    public async Task<PollActivityTaskQueueResponse?> RecordActivityTaskStartedAsync(
+        ActivityTaskItem item, PollActivityTaskQueueRequest poll, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        ArgumentNullException.ThrowIfNull(poll);
+        try
+        {
+            return await UpdateAsync(item.Key, m =>
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var state = m.State;
+                if (!state.IsOpen || !state.Activities.TryGetValue(item.ScheduledEventId, out var info) || info.Attempt != item.Attempt || info.IsStarted)
+                {
+                    return null;
+                }
+
+                info.StartedTime = m.Now;
+                info.StartedIdentity = poll.Identity;
+                info.LastWorkerIdentity = poll.Identity;
+                info.StartRequestId = Guid.NewGuid().ToString();
+                m.DeleteTask(TaskKind.ActivityTask, info.ScheduledEventId, info.Attempt);
+                m.DeleteTask(TaskKind.ActivityScheduleToStartTimeout, info.ScheduledEventId, info.Attempt);
+                m.AddTask(TaskKind.ActivityStartToCloseTimeout, info.ScheduledEventId, info.Attempt, m.Now + info.StartToCloseTimeout);
+                if (info.HeartbeatTimeout is { } heartbeat)
+                {
+                    m.AddTask(TaskKind.ActivityHeartbeatTimeout, info.ScheduledEventId, info.Attempt, m.Now + heartbeat);
+                }
+
+                var scheduled = ActivityTaskScheduledEventAttributes.Parser.ParseFrom(info.ScheduledAttributes);
+                return new PollActivityTaskQueueResponse
+                {
+                    TaskToken = TaskToken.ForActivityTask(item.Key, info.ScheduledEventId, info.Attempt).Encode(),
+                    WorkflowNamespace = poll.Namespace,
+                    WorkflowType = new WorkflowType { Name = state.WorkflowType },
+                    WorkflowExecution = new WorkflowExecution { WorkflowId = state.WorkflowId, RunId = state.RunId },
+                    ActivityType = scheduled.ActivityType,
+                    ActivityId = info.ActivityId,
+                    Header = scheduled.Header,
+                    Input = scheduled.Input,
+                    HeartbeatDetails = info.HeartbeatDetails is { } details ? Payloads.Parser.ParseFrom(details) : null,
+                    ScheduledTime = Timestamp.FromDateTime(info.FirstScheduledTime),
+                    CurrentAttemptScheduledTime = Timestamp.FromDateTime(info.ScheduledTime),
+                    StartedTime = Timestamp.FromDateTime(m.Now),
+                    Attempt = info.Attempt,
+                    ScheduleToCloseTimeout = scheduled.ScheduleToCloseTimeout,
+                    StartToCloseTimeout = scheduled.StartToCloseTimeout,
+                    HeartbeatTimeout = scheduled.HeartbeatTimeout,
+                    RetryPolicy = scheduled.RetryPolicy,
+                    Priority = scheduled.Priority,
+                };
+            }).ConfigureAwait(false);
+        }
+        catch (ServiceException e) when (e.Kind == ErrorKind.NotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Finds the started attempt a token or an id names; anything else is NOT_FOUND.</summary>
+    private static ActivityInfo RequireStartedActivity(WorkflowState state, ActivityRef target)
+    {
+        ActivityInfo? info = null;
+        if (state.IsOpen)
+        {
+            info = target.ActivityId is { } id
+                ? state.Activities.Values.FirstOrDefault(a => a.ActivityId == id)
+                : state.Activities.GetValueOrDefault(target.ScheduledEventId);
+        }
+
+        if (info is null || !info.IsStarted || (target.ActivityId is null && info.Attempt != target.Attempt))
+        {
+            throw ServiceException.NotFound("Activity task not found: it completed, failed, timed out or was retried already.");
+        }
+
+        return info;
+    }
+
+    /// <summary>An activity as a caller names it: by task token (event id and attempt) or by activity id.</summary>
+    internal readonly record struct ActivityRef(WorkflowKey Key, long ScheduledEventId, int Attempt, string? ActivityId)
+    {
+        public static ActivityRef From(TaskToken token) => new(token.Key, token.ScheduledEventId, token.Attempt, null);
+    }
+
+    public Task<RecordActivityTaskHeartbeatResponse> HeartbeatActivityAsync(ActivityRef target, Payloads? details) =>
+        UpdateAsync(target.Key, m =>
+        {
+            var info = RequireStartedActivity(m.State, target);
+            info.LastHeartbeatTime = m.Now;
+            info.HeartbeatDetails = details?.ToByteArray();
+            m.MarkChanged();
+            return new RecordActivityTaskHeartbeatResponse { CancelRequested = info.CancelRequested };
+        });
+
+    public Task CompleteActivityAsync(ActivityRef target, Payloads? result, string identity) =>
+        UpdateAsync(target.Key, m =>
+        {
+            var info = RequireStartedActivity(m.State, target);
+            var started = AddActivityStarted(m, info);
+            m.AddExternalEvent(
+                new HistoryEvent
+                {
+                    EventType = EventType.ActivityTaskCompleted,
+                    ActivityTaskCompletedEventAttributes = new()
+                    {
+                        Result = result,
+                        ScheduledEventId = info.ScheduledEventId,
+                        StartedEventId = started,
+                        Identity = identity,
+                    },
+                },
+                () => ScheduleWorkflowTask(m));
+            RemoveActivity(m, info);
+            return true;
+        });
+
+    public Task CancelActivityAsync(ActivityRef target, Payloads? details, string identity) =>
+        UpdateAsync(target.Key, m =>
+        {
+            var info = RequireStartedActivity(m.State, target);
+            var started = AddActivityStarted(m, info);
+            m.AddExternalEvent(
+                new HistoryEvent
+                {
+                    EventType = EventType.ActivityTaskCanceled,
+                    ActivityTaskCanceledEventAttributes = new()
+                    {
+                        Details = details,
+                        LatestCancelRequestedEventId = info.CancelRequestedEventId,
+                        ScheduledEventId = info.ScheduledEventId,
+                        StartedEventId = started,
+                        Identity = identity,
+                    },
+                },
+                () => ScheduleWorkflowTask(m));
+            RemoveActivity(m, info);
+            return true;
+        });
+
+    /// <summary>A failed attempt: retried per the policy (no event), or the activity fails for good.</summary>
+    public Task FailActivityAsync(ActivityRef target, Failure? failure, Payloads? lastHeartbeatDetails, string identity) =>
+        UpdateAsync(target.Key, m =>
+        {
+            var info = RequireStartedActivity(m.State, target);
+            if (lastHeartbeatDetails != null)
+            {
+                info.HeartbeatDetails = lastHeartbeatDetails.ToByteArray();
+            }
+
+            var retryState = TryRetryActivity(m, info, failure);
+            if (retryState == RetryState.InProgress)
+            {
+                return true;
+            }
+
+            var started = AddActivityStarted(m, info);
+            m.AddExternalEvent(
+                new HistoryEvent
+                {
+                    EventType = EventType.ActivityTaskFailed,
+                    ActivityTaskFailedEventAttributes = new()
+                    {
+                        Failure = failure,
+                        ScheduledEventId = info.ScheduledEventId,
+                        StartedEventId = started,
+                        Identity = identity,
+                        RetryState = retryState,
+                    },
+                },
+                () => ScheduleWorkflowTask(m));
+            RemoveActivity(m, info);
+            return true;
+        });
+
+    /// <summary>Schedules the next attempt if the policy allows; returns the retry state.</summary>
+    private static RetryState TryRetryActivity(Mutation m, ActivityInfo info, Failure? failure)
+    {
+        var policy = ActivityTaskScheduledEventAttributes.Parser.ParseFrom(info.ScheduledAttributes).RetryPolicy;
+        var deadline = info.ScheduleToCloseTimeout is { } s2c ? info.FirstScheduledTime + s2c : (DateTime?)null;
+        var (delay, retryState) = RetryPolicies.NextDelay(policy, info.Attempt, failure, m.Now, deadline);
+        if (delay is not { } wait)
+        {
+            return retryState;
+        }
+
+        m.DeleteTask(TaskKind.ActivityStartToCloseTimeout, info.ScheduledEventId, info.Attempt);
+        m.DeleteTask(TaskKind.ActivityHeartbeatTimeout, info.ScheduledEventId, info.Attempt);
+        info.Attempt++;
+        info.StartedTime = null;
+        info.StartedIdentity = null;
+        info.LastFailure = failure?.ToByteArray();
+        DispatchActivityAttempt(m, info, m.Now + wait);
+        return RetryState.InProgress;
+    }
+
+    /// <summary>Writes the ActivityTaskStarted event of the final attempt (if it started) and returns its id.</summary>
+    private static long AddActivityStarted(Mutation m, ActivityInfo info)
+    {
+        if (!info.IsStarted)
+        {
+            return 0;
+        }
+
+        var started = new HistoryEvent
+        {
+            EventType = EventType.ActivityTaskStarted,
+            EventTime = Timestamp.FromDateTime(info.StartedTime!.Value),
+            ActivityTaskStartedEventAttributes = new()
+            {
+                ScheduledEventId = info.ScheduledEventId,
+                Identity = info.StartedIdentity ?? string.Empty,
+                RequestId = info.StartRequestId ?? string.Empty,
+                Attempt = info.Attempt,
+                LastFailure = info.LastFailure is { } f ? Failure.Parser.ParseFrom(f) : null,
+            },
+        };
+
+        // While a workflow task runs, both events wait in the buffer; the id is assigned when they are written.
+        if (m.State.WorkflowTask is { IsStarted: true })
+        {
+            m.AddExternalEvent(started, () => { });
+            return 0;
+        }
+
+        return m.AddEvent(started).EventId;
+    }
+
+    /// <summary>An activity timer is due: time the attempt out (retrying when the timeout kind allows) or re-arm.</summary>
+    private static void FireActivityTimeout(Mutation m, TaskKind kind, long scheduledEventId, int attempt)
+    {
+        if (!m.State.IsOpen || !m.State.Activities.TryGetValue(scheduledEventId, out var info))
+        {
+            return;
+        }
+
+        TimeoutType timeoutType;
+        switch (kind)
+        {
+            case TaskKind.ActivityScheduleToStartTimeout when info.Attempt == attempt && !info.IsStarted:
+                timeoutType = TimeoutType.ScheduleToStart;
+                break;
+            case TaskKind.ActivityScheduleToCloseTimeout:
+                timeoutType = TimeoutType.ScheduleToClose;
+                break;
+            case TaskKind.ActivityStartToCloseTimeout when info.Attempt == attempt && info.IsStarted:
+                timeoutType = TimeoutType.StartToClose;
+                break;
+            case TaskKind.ActivityHeartbeatTimeout when info.Attempt == attempt && info.IsStarted:
+                var last = info.LastHeartbeatTime ?? info.StartedTime!.Value;
+                var due = last + info.HeartbeatTimeout!.Value;
+                if (due > m.Now)
+                {
+                    m.DeleteTask(TaskKind.ActivityHeartbeatTimeout, scheduledEventId, attempt);
+                    m.AddTask(TaskKind.ActivityHeartbeatTimeout, scheduledEventId, attempt, due);
+                    return;
+                }
+
+                timeoutType = TimeoutType.Heartbeat;
+                break;
+            default:
+                return; // Stale: the attempt this timer watched is over.
+        }
+
+        var failure = new Failure
+        {
+            Message = $"activity {TimeoutName(timeoutType)} timeout",
+            Source = "Server",
+            TimeoutFailureInfo = new TimeoutFailureInfo
+            {
+                TimeoutType = timeoutType,
+                LastHeartbeatDetails = info.HeartbeatDetails is { } details ? Payloads.Parser.ParseFrom(details) : null,
+            },
+        };
+        if (info.LastFailure is { } previous && timeoutType is not (TimeoutType.StartToClose or TimeoutType.Heartbeat))
+        {
+            failure.Cause = Failure.Parser.ParseFrom(previous);
+        }
+
+        var retryState = RetryState.Timeout;
+        if (timeoutType is TimeoutType.StartToClose or TimeoutType.Heartbeat)
+        {
+            retryState = TryRetryActivity(m, info, failure);
+            if (retryState == RetryState.InProgress)
+            {
+                return;
+            }
+        }
+
+        var started = AddActivityStarted(m, info);
+        m.AddExternalEvent(
+            new HistoryEvent
+            {
+                EventType = EventType.ActivityTaskTimedOut,
+                ActivityTaskTimedOutEventAttributes = new()
+                {
+                    Failure = failure,
+                    ScheduledEventId = info.ScheduledEventId,
+                    StartedEventId = started,
+                    RetryState = retryState,
+                },
+            },
+            () => ScheduleWorkflowTask(m));
+        RemoveActivity(m, info);
+    }
+
+    private static string TimeoutName(TimeoutType type) => type switch
+    {
+        TimeoutType.ScheduleToStart => "ScheduleToStart",
+        TimeoutType.ScheduleToClose => "ScheduleToClose",
+        TimeoutType.StartToClose => "StartToClose",
+        TimeoutType.Heartbeat => "Heartbeat",
+        _ => type.ToString(),
+    };
+
+    /// <summary>Resolves an activity named by workflow and activity id (the ById forms).</summary>
+    public async Task<ActivityRef> ResolveActivityAsync(string namespaceId, string workflowId, string? runId, string activityId)
+    {
+        if (string.IsNullOrEmpty(activityId))
+        {
+            throw ServiceException.InvalidArgument("ActivityId is not set on request.");
+        }
+
+        var key = await ResolveAsync(namespaceId, workflowId, runId).ConfigureAwait(false);
+        return new ActivityRef(key, 0, 0, activityId);
+    }
+
+    private static TimeSpan? Positive(Duration? d) => d is { } x && x.ToTimeSpan() > TimeSpan.Zero ? x.ToTimeSpan() : null;
+
+    private static Duration? ToDuration(TimeSpan? t) => t is { } x ? Duration.FromTimeSpan(x) : null;
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+}

@@ -1,0 +1,267 @@
+using Bastion.Engine.Errors;
+using Bastion.Engine.Matching;
+using Bastion.Engine.Tasks;
+using Google.Protobuf.WellKnownTypes;
+using Temporalio.Api.Command.V1;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Api.History.V1;
+using Temporalio.Api.WorkflowService.V1;
+
+namespace Bastion.Engine.History;
+
+internal sealed partial class HistoryEngine
+{
+    /// <summary>
+    /// Completes the running workflow task: writes WorkflowTaskCompleted and one event per command. Invalid
+    /// commands fail the task instead (nothing of them is written) and the worker gets INVALID_ARGUMENT.
+    /// </summary>
+    public async Task<RespondWorkflowTaskCompletedResponse> RespondWorkflowTaskCompletedAsync(
+        TaskToken token, RespondWorkflowTaskCompletedRequest request, QueueKey normalQueue)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        ArgumentNullException.ThrowIfNull(request);
+        var outcome = await UpdateAsync(
+            token.Key,
+            m => CompleteWorkflowTask(m, token, request),
+            (context, result) => result.Failure is null && result.NewTaskStarted
+                ? result with { Response = new RespondWorkflowTaskCompletedResponse { WorkflowTask = BuildWorkflowTaskResponse(context, normalQueue with { Name = context.State.WorkflowTask!.TaskQueue }) } }
+                : result).ConfigureAwait(false);
+        if (outcome.Failure is { } message)
+        {
+            throw ServiceException.InvalidArgument(message);
+        }
+
+        return outcome.Response ?? new RespondWorkflowTaskCompletedResponse();
+    }
+
+    private sealed record CompletionOutcome(string? Failure, bool NewTaskStarted, RespondWorkflowTaskCompletedResponse? Response);
+
+    private static CompletionOutcome CompleteWorkflowTask(Mutation m, TaskToken token, RespondWorkflowTaskCompletedRequest request)
+    {
+        var state = m.State;
+        var task = RequireStartedTask(state, token);
+        var invalid = CommandValidator.Validate(state, request.Commands);
+        if (invalid is null && state.BufferedEvents.Count > 0 && request.Commands.Any(c => CommandValidator.IsTerminal(c.CommandType)))
+        {
+            invalid = (WorkflowTaskFailedCause.UnhandledCommand, "The workflow has new events to handle before it can close.");
+        }
+
+        if (invalid is { } failure)
+        {
+            FailWorkflowTask(
+                m,
+                new HistoryEvent
+                {
+                    EventType = EventType.WorkflowTaskFailed,
+                    WorkflowTaskFailedEventAttributes = new()
+                    {
+                        ScheduledEventId = task.ScheduledEventId,
+                        StartedEventId = task.StartedEventId,
+                        Cause = failure.Cause,
+                        Failure = WorkflowTaskFailure(failure.Message),
+                        Identity = request.Identity,
+                    },
+                },
+                countsAsAttempt: failure.Cause != WorkflowTaskFailedCause.UnhandledCommand);
+            return new CompletionOutcome(failure.Message, false, null);
+        }
+
+        var completed = m.AddEvent(new HistoryEvent
+        {
+            EventType = EventType.WorkflowTaskCompleted,
+            WorkflowTaskCompletedEventAttributes = new()
+            {
+                ScheduledEventId = task.ScheduledEventId,
+                StartedEventId = task.StartedEventId,
+                Identity = request.Identity,
+                SdkMetadata = request.SdkMetadata,
+                MeteringMetadata = request.MeteringMetadata,
+            },
+        });
+        ClearWorkflowTask(m, task);
+        state.WorkflowTaskFailures = 0;
+        state.LastCompletedStartedEventId = task.StartedEventId;
+
+        var sticky = request.StickyAttributes;
+        if (sticky?.WorkerTaskQueue is { Name.Length: > 0 } stickyQueue)
+        {
+            state.StickyQueue = stickyQueue.Name;
+            state.StickyScheduleToStartTimeout = sticky.ScheduleToStartTimeout is { } timeout && timeout.ToTimeSpan() > TimeSpan.Zero
+                ? timeout.ToTimeSpan()
+                : TimeSpan.FromSeconds(10);
+        }
+        else
+        {
+            state.StickyQueue = null;
+        }
+
+        var needsNewTask = request.ForceCreateNewWorkflowTask;
+        foreach (var command in request.Commands)
+        {
+            needsNewTask |= ApplyCommand(m, command, completed.EventId);
+            if (!state.IsOpen)
+            {
+                break;
+            }
+        }
+
+        if (!state.IsOpen)
+        {
+            return new CompletionOutcome(null, false, null);
+        }
+
+        needsNewTask |= m.FlushBufferedEvents();
+        if (!needsNewTask)
+        {
+            return new CompletionOutcome(null, false, null);
+        }
+
+        ScheduleWorkflowTask(m);
+        if (request.ReturnNewWorkflowTask && state.WorkflowTask is { } next)
+        {
+            // Hand the new task straight back to the worker that asked for it, as Temporal does.
+            StartWorkflowTask(m, next.ScheduledEventId, next.Attempt, request.Identity, "request-from-RespondWorkflowTaskCompleted");
+            return new CompletionOutcome(null, true, null);
+        }
+
+        return new CompletionOutcome(null, false, null);
+    }
+
+    /// <summary>Applies one validated command; true if it needs a new workflow task to report its outcome.</summary>
+    private static bool ApplyCommand(Mutation m, Command command, long completedEventId)
+    {
+        switch (command.AttributesCase)
+        {
+            case Command.AttributesOneofCase.ScheduleActivityTaskCommandAttributes:
+                ScheduleActivity(m, command.ScheduleActivityTaskCommandAttributes, completedEventId);
+                return false;
+            case Command.AttributesOneofCase.RequestCancelActivityTaskCommandAttributes:
+                return RequestCancelActivity(m, command.RequestCancelActivityTaskCommandAttributes.ScheduledEventId, completedEventId);
+            case Command.AttributesOneofCase.StartTimerCommandAttributes:
+                StartTimer(m, command.StartTimerCommandAttributes, completedEventId);
+                return false;
+            case Command.AttributesOneofCase.CancelTimerCommandAttributes:
+                CancelTimer(m, command.CancelTimerCommandAttributes.TimerId, completedEventId);
+                return false;
+            case Command.AttributesOneofCase.RecordMarkerCommandAttributes:
+                var marker = command.RecordMarkerCommandAttributes;
+                m.AddEvent(new HistoryEvent
+                {
+                    EventType = EventType.MarkerRecorded,
+                    MarkerRecordedEventAttributes = new()
+                    {
+                        MarkerName = marker.MarkerName,
+                        Details = { marker.Details },
+                        Header = marker.Header,
+                        Failure = marker.Failure,
+                        WorkflowTaskCompletedEventId = completedEventId,
+                    },
+                });
+                return false;
+            case Command.AttributesOneofCase.CompleteWorkflowExecutionCommandAttributes:
+                CloseWorkflow(m, new HistoryEvent
+                {
+                    EventType = EventType.WorkflowExecutionCompleted,
+                    WorkflowExecutionCompletedEventAttributes = new()
+                    {
+                        Result = command.CompleteWorkflowExecutionCommandAttributes.Result,
+                        WorkflowTaskCompletedEventId = completedEventId,
+                    },
+                });
+                return false;
+            case Command.AttributesOneofCase.FailWorkflowExecutionCommandAttributes:
+                CloseWorkflow(m, new HistoryEvent
+                {
+                    EventType = EventType.WorkflowExecutionFailed,
+                    WorkflowExecutionFailedEventAttributes = new()
+                    {
+                        Failure = command.FailWorkflowExecutionCommandAttributes.Failure,
+                        RetryState = RetryState.RetryPolicyNotSet,
+                        WorkflowTaskCompletedEventId = completedEventId,
+                    },
+                });
+                return false;
+            default:
+                throw new InvalidOperationException($"Command {command.CommandType} passed validation but has no handler.");
+        }
+    }
+
+    /// <summary>Closes the run with its terminal event: no more tasks, readers of the close event are woken.</summary>
+    private static void CloseWorkflow(Mutation m, HistoryEvent closeEvent)
+    {
+        var state = m.State;
+        var close = m.AddEvent(closeEvent);
+        state.CloseEventId = close.EventId;
+        state.CloseTime = m.Now;
+        state.Status = closeEvent.EventType switch
+        {
+            EventType.WorkflowExecutionCompleted => (int)WorkflowExecutionStatus.Completed,
+            EventType.WorkflowExecutionFailed => (int)WorkflowExecutionStatus.Failed,
+            EventType.WorkflowExecutionTimedOut => (int)WorkflowExecutionStatus.TimedOut,
+            EventType.WorkflowExecutionTerminated => (int)WorkflowExecutionStatus.Terminated,
+            EventType.WorkflowExecutionCanceled => (int)WorkflowExecutionStatus.Canceled,
+            _ => throw new InvalidOperationException($"{closeEvent.EventType} does not close a workflow."),
+        };
+        state.WorkflowTask = null;
+        state.StickyQueue = null;
+        state.BufferedEvents.Clear();
+        m.DeleteAllTasks = true;
+    }
+
+    private static void StartTimer(Mutation m, StartTimerCommandAttributes attributes, long completedEventId)
+    {
+        var timeout = attributes.StartToFireTimeout.ToTimeSpan();
+        var started = m.AddEvent(new HistoryEvent
+        {
+            EventType = EventType.TimerStarted,
+            TimerStartedEventAttributes = new()
+            {
+                TimerId = attributes.TimerId,
+                StartToFireTimeout = attributes.StartToFireTimeout,
+                WorkflowTaskCompletedEventId = completedEventId,
+            },
+        });
+        var fireTime = m.Now + timeout;
+        m.State.Timers[attributes.TimerId] = new TimerInfo { TimerId = attributes.TimerId, StartedEventId = started.EventId, FireTime = fireTime };
+        m.AddTask(TaskKind.UserTimer, started.EventId, 0, fireTime);
+    }
+
+    private static void CancelTimer(Mutation m, string timerId, long completedEventId)
+    {
+        var timer = m.State.Timers[timerId];
+        m.State.Timers.Remove(timerId);
+        m.DeleteTask(TaskKind.UserTimer, timer.StartedEventId, 0);
+        m.AddEvent(new HistoryEvent
+        {
+            EventType = EventType.TimerCanceled,
+            TimerCanceledEventAttributes = new()
+            {
+                TimerId = timerId,
+                StartedEventId = timer.StartedEventId,
+                WorkflowTaskCompletedEventId = completedEventId,
+            },
+        });
+    }
+
+    /// <summary>A user timer is due: TimerFired, and a workflow task to deliver it.</summary>
+    private static void FireUserTimer(Mutation m, long startedEventId)
+    {
+        var timer = m.State.Timers.Values.FirstOrDefault(t => t.StartedEventId == startedEventId);
+        if (timer is null || !m.State.IsOpen)
+        {
+            return; // Canceled, or the run closed: nothing to do.
+        }
+
+        m.State.Timers.Remove(timer.TimerId);
+        m.DeleteTask(TaskKind.UserTimer, startedEventId, 0);
+        m.AddExternalEvent(
+            new HistoryEvent
+            {
+                EventType = EventType.TimerFired,
+                TimerFiredEventAttributes = new() { TimerId = timer.TimerId, StartedEventId = startedEventId },
+            },
+            () => ScheduleWorkflowTask(m));
+    }
+
+    private static Timestamp? ToTimestamp(DateTime? time) => time is { } t ? Timestamp.FromDateTime(t) : null;
+}

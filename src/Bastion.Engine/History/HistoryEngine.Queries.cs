@@ -1,0 +1,113 @@
+using Bastion.Engine.Errors;
+using Bastion.Engine.Matching;
+using Google.Protobuf.WellKnownTypes;
+using Temporalio.Api.Common.V1;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Api.ErrorDetails.V1;
+using Temporalio.Api.Query.V1;
+using Temporalio.Api.TaskQueue.V1;
+using Temporalio.Api.WorkflowService.V1;
+
+namespace Bastion.Engine.History;
+
+/// <summary>A query waiting for its answer; in memory only, like the caller that waits for it.</summary>
+internal sealed class PendingQuery(WorkflowQuery query)
+{
+    public WorkflowQuery Query { get; } = query;
+
+    public TaskCompletionSource<RespondQueryTaskCompletedRequest> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+internal sealed partial class HistoryEngine
+{
+    private static readonly TimeSpan s_stickyPollerWindow = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Answers a query through a legacy query task: sent to the run's sticky queue when its worker is polling,
+    /// otherwise to the normal queue (full history); works on closed runs too.
+    /// </summary>
+    public async Task<QueryWorkflowResponse> QueryAsync(WorkflowKey key, QueryWorkflowRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (string.IsNullOrEmpty(request.Query?.QueryType))
+        {
+            throw ServiceException.InvalidArgument("QueryType is not set on request.");
+        }
+
+        (WorkflowExecutionStatus status, string queue) = await ReadAsync(key, c => ((WorkflowExecutionStatus)c.State.Status, c.State.StickyQueue is { } sticky
+            && Matching.HasRecentPoller(new QueueKey(key.NamespaceId, sticky, TaskCategory.Workflow), s_stickyPollerWindow)
+                ? sticky
+                : c.State.TaskQueue)).ConfigureAwait(false);
+        var rejected = request.QueryRejectCondition switch
+        {
+            QueryRejectCondition.NotOpen => status != WorkflowExecutionStatus.Running,
+            QueryRejectCondition.NotCompletedCleanly => status is not (WorkflowExecutionStatus.Running or WorkflowExecutionStatus.Completed),
+            _ => false,
+        };
+        if (rejected)
+        {
+            return new QueryWorkflowResponse { QueryRejected = new QueryRejected { Status = status } };
+        }
+
+        var queryId = Guid.NewGuid().ToString();
+        var pending = new PendingQuery(request.Query!);
+        _queries[queryId] = pending;
+        try
+        {
+            Matching.Add(new QueueKey(key.NamespaceId, queue, TaskCategory.Workflow), new QueryTaskItem(key, queryId), front: true);
+            var answer = await pending.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (answer.CompletedType == QueryResultType.Answered)
+            {
+                return new QueryWorkflowResponse { QueryResult = answer.QueryResult };
+            }
+
+            var message = string.IsNullOrEmpty(answer.ErrorMessage) ? "Query failed." : answer.ErrorMessage;
+            throw new ServiceException(ErrorKind.InvalidArgument, message, new QueryFailedFailure { Failure = answer.Failure });
+        }
+        finally
+        {
+            _queries.TryRemove(queryId, out _);
+        }
+    }
+
+    /// <summary>Builds the poll response for a query task, or null if its caller has gone.</summary>
+    public Task<PollWorkflowTaskQueueResponse?> StartQueryTaskAsync(QueryTaskItem item, QueueKey queue)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        if (!_queries.TryGetValue(item.QueryId, out var pending))
+        {
+            return Task.FromResult<PollWorkflowTaskQueueResponse?>(null);
+        }
+
+        return ReadAsync(item.Key, context =>
+        {
+            var s = context.State;
+            var fromSticky = s.StickyQueue == queue.Name && s.IsOpen;
+            var first = fromSticky ? s.LastCompletedStartedEventId + 1 : 1;
+            var history = new Temporalio.Api.History.V1.History();
+            history.Events.AddRange(EventsOf(context).Where(e => e.EventId >= first));
+            return (PollWorkflowTaskQueueResponse?)new PollWorkflowTaskQueueResponse
+            {
+                TaskToken = TaskToken.ForQuery(item.Key, item.QueryId).Encode(),
+                WorkflowExecution = new WorkflowExecution { WorkflowId = s.WorkflowId, RunId = s.RunId },
+                WorkflowType = new WorkflowType { Name = s.WorkflowType },
+                PreviousStartedEventId = s.LastCompletedStartedEventId,
+                StartedEventId = 0,
+                History = history,
+                Query = pending.Query,
+                WorkflowExecutionTaskQueue = new TaskQueue { Name = s.TaskQueue, Kind = TaskQueueKind.Normal },
+                ScheduledTime = Timestamp.FromDateTime(Now),
+                StartedTime = Timestamp.FromDateTime(Now),
+            };
+        });
+    }
+
+    public void RespondQueryTask(TaskToken token, RespondQueryTaskCompletedRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        if (!_queries.TryGetValue(token.QueryId, out var pending) || !pending.Result.TrySetResult(request))
+        {
+            throw ServiceException.NotFound("Query not found: its caller gave up or it was answered already.");
+        }
+    }
+}

@@ -1,0 +1,244 @@
+using Bastion.Engine.Errors;
+using Bastion.Engine.Matching;
+using Bastion.Engine.Tasks;
+using Google.Protobuf.WellKnownTypes;
+using Temporalio.Api.Common.V1;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Api.Failure.V1;
+using Temporalio.Api.History.V1;
+using Temporalio.Api.TaskQueue.V1;
+using Temporalio.Api.WorkflowService.V1;
+
+namespace Bastion.Engine.History;
+
+internal sealed partial class HistoryEngine
+{
+    /// <summary>Schedules a workflow task unless one is pending (on the sticky queue when the run has one).</summary>
+    private static void ScheduleWorkflowTask(Mutation m)
+    {
+        var state = m.State;
+        if (state.WorkflowTask != null || !state.IsOpen)
+        {
+            return;
+        }
+
+        var sticky = state.StickyQueue != null;
+        var queue = sticky ? state.StickyQueue! : state.TaskQueue;
+        var attempt = state.WorkflowTaskFailures + 1;
+        var scheduled = m.AddEvent(new HistoryEvent
+        {
+            EventType = EventType.WorkflowTaskScheduled,
+            WorkflowTaskScheduledEventAttributes = new()
+            {
+                TaskQueue = sticky
+                    ? new TaskQueue { Name = queue, Kind = TaskQueueKind.Sticky, NormalName = state.TaskQueue }
+                    : new TaskQueue { Name = queue, Kind = TaskQueueKind.Normal },
+                StartToCloseTimeout = Duration.FromTimeSpan(state.TaskTimeout),
+                Attempt = attempt,
+            },
+        });
+        state.WorkflowTask = new PendingWorkflowTask
+        {
+            ScheduledEventId = scheduled.EventId,
+            Attempt = attempt,
+            TaskQueue = queue,
+            Sticky = sticky,
+            ScheduledTime = m.Now,
+            StartToCloseTimeout = state.TaskTimeout,
+        };
+        m.AddTask(TaskKind.WorkflowTask, scheduled.EventId, attempt, m.Now, queue);
+        if (sticky)
+        {
+            m.AddTask(TaskKind.WorkflowTaskScheduleToStartTimeout, scheduled.EventId, attempt, m.Now + state.StickyScheduleToStartTimeout);
+        }
+    }
+
+    /// <summary>Starts the pending workflow task; false if the task the caller holds is no longer current.</summary>
+    private static bool StartWorkflowTask(Mutation m, long scheduledEventId, int attempt, string identity, string requestId)
+    {
+        var task = m.State.WorkflowTask;
+        if (task is null || task.IsStarted || task.ScheduledEventId != scheduledEventId || task.Attempt != attempt)
+        {
+            return false;
+        }
+
+        var started = m.AddEvent(new HistoryEvent
+        {
+            EventType = EventType.WorkflowTaskStarted,
+            WorkflowTaskStartedEventAttributes = new()
+            {
+                ScheduledEventId = scheduledEventId,
+                Identity = identity,
+                RequestId = requestId,
+                HistorySizeBytes = m.State.HistorySizeBytes,
+            },
+        });
+        task.StartedEventId = started.EventId;
+        task.StartedTime = m.Now;
+        m.DeleteTask(TaskKind.WorkflowTask, scheduledEventId, attempt);
+        if (task.Sticky)
+        {
+            m.DeleteTask(TaskKind.WorkflowTaskScheduleToStartTimeout, scheduledEventId, attempt);
+        }
+
+        m.AddTask(TaskKind.WorkflowTaskStartToCloseTimeout, scheduledEventId, attempt, m.Now + task.StartToCloseTimeout);
+        return true;
+    }
+
+    /// <summary>Ends the running workflow task as failed (or timed out), drops stickiness and schedules a retry.</summary>
+    private static void FailWorkflowTask(Mutation m, HistoryEvent failedOrTimedOut, bool countsAsAttempt = true)
+    {
+        var task = m.State.WorkflowTask!;
+        m.AddEvent(failedOrTimedOut);
+        ClearWorkflowTask(m, task);
+        if (countsAsAttempt)
+        {
+            m.State.WorkflowTaskFailures++;
+        }
+
+        m.State.StickyQueue = null;
+        m.FlushBufferedEvents();
+        ScheduleWorkflowTask(m);
+    }
+
+    private static void ClearWorkflowTask(Mutation m, PendingWorkflowTask task)
+    {
+        m.DeleteTask(TaskKind.WorkflowTaskStartToCloseTimeout, task.ScheduledEventId, task.Attempt);
+        m.DeleteTask(TaskKind.WorkflowTask, task.ScheduledEventId, task.Attempt);
+        if (task.Sticky)
+        {
+            m.DeleteTask(TaskKind.WorkflowTaskScheduleToStartTimeout, task.ScheduledEventId, task.Attempt);
+        }
+
+        m.State.WorkflowTask = null;
+    }
+
+    /// <summary>Validates a workflow task token against the run: the task must be the one running now.</summary>
+    private static PendingWorkflowTask RequireStartedTask(WorkflowState state, TaskToken token)
+    {
+        var task = state.WorkflowTask;
+        if (!state.IsOpen || task is null || !task.IsStarted || task.ScheduledEventId != token.ScheduledEventId || task.Attempt != token.Attempt)
+        {
+            throw ServiceException.NotFound("Workflow task not found: it completed, failed or timed out already.");
+        }
+
+        return task;
+    }
+
+    /// <summary>Records a polled workflow task as started and builds the poll response.</summary>
+    public async Task<PollWorkflowTaskQueueResponse?> RecordWorkflowTaskStartedAsync(
+        WorkflowTaskItem item, PollWorkflowTaskQueueRequest poll, QueueKey queue, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        ArgumentNullException.ThrowIfNull(poll);
+        var requestId = Guid.NewGuid().ToString();
+        try
+        {
+            return await UpdateAsync(
+                item.Key,
+                m =>
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    return StartWorkflowTask(m, item.ScheduledEventId, item.Attempt, poll.Identity, requestId);
+                },
+                (context, started) => started ? BuildWorkflowTaskResponse(context, queue) : null).ConfigureAwait(false);
+        }
+        catch (ServiceException e) when (e.Kind == ErrorKind.NotFound)
+        {
+            return null; // The run is gone: the item was stale.
+        }
+    }
+
+    /// <summary>The poll response for the run's started workflow task: partial history on its sticky queue.</summary>
+    private PollWorkflowTaskQueueResponse BuildWorkflowTaskResponse(WorkflowContext context, QueueKey queue)
+    {
+        var state = context.State;
+        var task = state.WorkflowTask!;
+        var fromSticky = task.Sticky && queue.Name == task.TaskQueue;
+        var first = fromSticky ? state.LastCompletedStartedEventId + 1 : 1;
+        var history = new Temporalio.Api.History.V1.History();
+        foreach (var e in EventsOf(context))
+        {
+            if (e.EventId >= first && e.EventId <= task.StartedEventId)
+            {
+                history.Events.Add(e);
+            }
+        }
+
+        return new PollWorkflowTaskQueueResponse
+        {
+            TaskToken = TaskToken.ForWorkflowTask(context.Key, task.ScheduledEventId, task.Attempt).Encode(),
+            WorkflowExecution = new WorkflowExecution { WorkflowId = state.WorkflowId, RunId = state.RunId },
+            WorkflowType = new WorkflowType { Name = state.WorkflowType },
+            PreviousStartedEventId = state.LastCompletedStartedEventId,
+            StartedEventId = task.StartedEventId,
+            Attempt = task.Attempt,
+            BacklogCountHint = Matching.BacklogCount(queue),
+            History = history,
+            WorkflowExecutionTaskQueue = new TaskQueue { Name = state.TaskQueue, Kind = TaskQueueKind.Normal },
+            ScheduledTime = Timestamp.FromDateTime(task.ScheduledTime),
+            StartedTime = Timestamp.FromDateTime(task.StartedTime!.Value),
+        };
+    }
+
+    public Task<RespondWorkflowTaskFailedResponse> RespondWorkflowTaskFailedAsync(TaskToken token, RespondWorkflowTaskFailedRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        ArgumentNullException.ThrowIfNull(request);
+        return UpdateAsync(token.Key, m =>
+        {
+            var task = RequireStartedTask(m.State, token);
+            FailWorkflowTask(m, new HistoryEvent
+            {
+                EventType = EventType.WorkflowTaskFailed,
+                WorkflowTaskFailedEventAttributes = new()
+                {
+                    ScheduledEventId = task.ScheduledEventId,
+                    StartedEventId = task.StartedEventId,
+                    Cause = request.Cause,
+                    Failure = request.Failure,
+                    Identity = request.Identity,
+                },
+            });
+            return new RespondWorkflowTaskFailedResponse();
+        });
+    }
+
+    /// <summary>Moves stickiness off a run: pending sticky work goes to the normal queue.</summary>
+    public Task ResetStickyAsync(WorkflowKey key) => UpdateAsync(key, m =>
+    {
+        var state = m.State;
+        if (state.StickyQueue is null)
+        {
+            return false;
+        }
+
+        state.StickyQueue = null;
+        m.MarkChanged();
+        if (state.WorkflowTask is { IsStarted: false, Sticky: true } task)
+        {
+            // Same scheduled event and attempt: whichever queue a worker takes it from, it starts once.
+            m.AddTask(TaskKind.WorkflowTask, task.ScheduledEventId, task.Attempt, m.Now, state.TaskQueue);
+        }
+
+        return true;
+    });
+
+    /// <summary>A worker with a sticky queue shut down: its runs lose stickiness, their pending tasks move.</summary>
+    public async Task ShutdownStickyQueueAsync(string namespaceId, string stickyQueue)
+    {
+        foreach (var item in Matching.Drain(new QueueKey(namespaceId, stickyQueue, TaskCategory.Workflow)))
+        {
+            try
+            {
+                await ResetStickyAsync(item.Key).ConfigureAwait(false);
+            }
+            catch (ServiceException e) when (e.Kind == ErrorKind.NotFound)
+            {
+                // The run is gone; nothing to move.
+            }
+        }
+    }
+
+    private static Failure WorkflowTaskFailure(string message) => new() { Message = message, ApplicationFailureInfo = new() };
+}

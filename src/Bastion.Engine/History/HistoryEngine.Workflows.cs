@@ -1,0 +1,212 @@
+using Bastion.Engine.Errors;
+using Google.Protobuf.WellKnownTypes;
+using Temporalio.Api.Common.V1;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Api.Failure.V1;
+using Temporalio.Api.History.V1;
+using Temporalio.Api.TaskQueue.V1;
+using Temporalio.Api.Workflow.V1;
+using Temporalio.Api.WorkflowService.V1;
+
+namespace Bastion.Engine.History;
+
+internal sealed partial class HistoryEngine
+{
+    private const int MaxRememberedSignalRequestIds = 200;
+
+    public Task SignalAsync(WorkflowKey key, SignalWorkflowExecutionRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return UpdateAsync(key, m =>
+        {
+            var state = m.State;
+            RequireOpen(state);
+            if (!string.IsNullOrEmpty(request.RequestId))
+            {
+                if (state.SignalRequestIds.Contains(request.RequestId))
+                {
+                    return false; // Already applied: a retried signal is acknowledged, not repeated.
+                }
+
+                state.SignalRequestIds.Add(request.RequestId);
+                if (state.SignalRequestIds.Count > MaxRememberedSignalRequestIds)
+                {
+                    state.SignalRequestIds.RemoveAt(0);
+                }
+            }
+
+            m.AddExternalEvent(
+                new HistoryEvent
+                {
+                    EventType = EventType.WorkflowExecutionSignaled,
+                    WorkflowExecutionSignaledEventAttributes = new()
+                    {
+                        SignalName = request.SignalName,
+                        Input = request.Input,
+                        Identity = request.Identity,
+                        Header = request.Header,
+                    },
+                },
+                () => ScheduleWorkflowTask(m));
+            return true;
+        });
+    }
+
+    public Task TerminateAsync(WorkflowKey key, string reason, Payloads? details, string identity) => UpdateAsync(key, m =>
+    {
+        RequireOpen(m.State);
+        m.FlushBufferedEvents();
+        CloseWorkflow(m, new HistoryEvent
+        {
+            EventType = EventType.WorkflowExecutionTerminated,
+            WorkflowExecutionTerminatedEventAttributes = new() { Reason = reason, Details = details, Identity = identity },
+        });
+        return true;
+    });
+
+    private static void RequireOpen(WorkflowState state)
+    {
+        if (!state.IsOpen)
+        {
+            throw ServiceException.NotFound("Workflow execution already completed.");
+        }
+    }
+
+    /// <summary>A consistent snapshot of a run, read under its lock.</summary>
+    public async Task<T> ReadAsync<T>(WorkflowKey key, Func<WorkflowContext, T> read)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        var context = await GetContextAsync(key).ConfigureAwait(false);
+        await context.Lock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            return read(context);
+        }
+        finally
+        {
+            context.Lock.Release();
+        }
+    }
+
+    public Task<DescribeWorkflowExecutionResponse> DescribeAsync(WorkflowKey key) => ReadAsync(key, context =>
+    {
+        var s = context.State;
+        var response = new DescribeWorkflowExecutionResponse
+        {
+            ExecutionConfig = new WorkflowExecutionConfig
+            {
+                TaskQueue = new TaskQueue { Name = s.TaskQueue, Kind = TaskQueueKind.Normal },
+                WorkflowExecutionTimeout = ToDuration(s.ExecutionTimeout),
+                WorkflowRunTimeout = ToDuration(s.RunTimeout),
+                DefaultWorkflowTaskTimeout = Duration.FromTimeSpan(s.TaskTimeout),
+            },
+            WorkflowExecutionInfo = new WorkflowExecutionInfo
+            {
+                Execution = new WorkflowExecution { WorkflowId = s.WorkflowId, RunId = s.RunId },
+                Type = new WorkflowType { Name = s.WorkflowType },
+                StartTime = Timestamp.FromDateTime(s.StartTime),
+                CloseTime = ToTimestamp(s.CloseTime),
+                Status = (WorkflowExecutionStatus)s.Status,
+                HistoryLength = s.NextEventId - 1,
+                ExecutionTime = Timestamp.FromDateTime(s.ExecutionTime),
+                Memo = s.Memo is { } memo ? Memo.Parser.ParseFrom(memo) : new Memo(),
+                SearchAttributes = s.SearchAttributes is { } sa ? SearchAttributes.Parser.ParseFrom(sa) : new SearchAttributes(),
+                TaskQueue = s.TaskQueue,
+                StateTransitionCount = s.StateTransitionCount,
+                HistorySizeBytes = s.HistorySizeBytes,
+                FirstRunId = s.FirstRunId,
+                ExecutionDuration = s.CloseTime is { } closed ? Duration.FromTimeSpan(closed - s.ExecutionTime) : null,
+            },
+        };
+        foreach (var a in s.Activities.Values.OrderBy(a => a.ScheduledEventId))
+        {
+            var scheduled = ActivityTaskScheduledEventAttributes.Parser.ParseFrom(a.ScheduledAttributes);
+            response.PendingActivities.Add(new PendingActivityInfo
+            {
+                ActivityId = a.ActivityId,
+                ActivityType = new ActivityType { Name = a.ActivityType },
+                State = a.CancelRequested ? PendingActivityState.CancelRequested
+                    : a.IsStarted ? PendingActivityState.Started : PendingActivityState.Scheduled,
+                HeartbeatDetails = a.HeartbeatDetails is { } d ? Payloads.Parser.ParseFrom(d) : null,
+                LastHeartbeatTime = ToTimestamp(a.LastHeartbeatTime),
+                LastStartedTime = ToTimestamp(a.StartedTime),
+                Attempt = a.Attempt,
+                MaximumAttempts = scheduled.RetryPolicy?.MaximumAttempts ?? 0,
+                ScheduledTime = Timestamp.FromDateTime(a.ScheduledTime),
+                ExpirationTime = a.ScheduleToCloseTimeout is { } s2c ? Timestamp.FromDateTime(a.FirstScheduledTime + s2c) : null,
+                LastFailure = a.LastFailure is { } f ? Failure.Parser.ParseFrom(f) : null,
+                LastWorkerIdentity = a.LastWorkerIdentity ?? string.Empty,
+            });
+        }
+
+        if (s.WorkflowTask is { } wt)
+        {
+            response.PendingWorkflowTask = new PendingWorkflowTaskInfo
+            {
+                State = wt.IsStarted ? PendingWorkflowTaskState.Started : PendingWorkflowTaskState.Scheduled,
+                ScheduledTime = Timestamp.FromDateTime(wt.ScheduledTime),
+                OriginalScheduledTime = Timestamp.FromDateTime(wt.ScheduledTime),
+                StartedTime = ToTimestamp(wt.StartedTime),
+                Attempt = wt.Attempt,
+            };
+        }
+
+        return response;
+    });
+
+    /// <summary>
+    /// One page of a run's history from <paramref name="fromEventId"/>. With <paramref name="wait"/>, waits (up to
+    /// <paramref name="maxWait"/>) for events past the page or, with <paramref name="closeOnly"/>, for the close event.
+    /// Returns the events and the next event id to ask for (0 when the history is complete).
+    /// </summary>
+    public async Task<(List<HistoryEvent> Events, long NextEventId)> ReadHistoryAsync(
+        WorkflowKey key, long fromEventId, int pageSize, bool wait, bool closeOnly, TimeSpan maxWait, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(maxWait);
+        while (true)
+        {
+            var context = await GetContextAsync(key).ConfigureAwait(false);
+            var changed = context.Changed;
+            var page = await ReadAsync(key, c =>
+            {
+                var s = c.State;
+                var events = EventsOf(c);
+                if (closeOnly)
+                {
+                    return s.IsOpen ? null : (new List<HistoryEvent> { events[(int)s.CloseEventId - 1] }, 0L);
+                }
+
+                var last = s.NextEventId - 1;
+                if (fromEventId > last)
+                {
+                    return s.IsOpen ? ((List<HistoryEvent>, long)?)null : (new List<HistoryEvent>(), 0L);
+                }
+
+                var count = (int)Math.Min(pageSize, last - fromEventId + 1);
+                var slice = events.GetRange((int)fromEventId - 1, count);
+                var next = fromEventId + count;
+                return (slice, next > last && (!s.IsOpen || !wait) ? 0 : next);
+            }).ConfigureAwait(false);
+
+            if (page is { } result)
+            {
+                return result;
+            }
+
+            if (!wait)
+            {
+                return ([], 0);
+            }
+
+            try
+            {
+                await changed.WaitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                return ([], fromEventId); // Long poll ended: an empty page and a token to continue with.
+            }
+        }
+    }
+}

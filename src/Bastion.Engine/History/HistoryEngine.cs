@@ -1,0 +1,369 @@
+using System.Collections.Concurrent;
+using Bastion.Engine.Errors;
+using Bastion.Engine.Matching;
+using Bastion.Engine.Tasks;
+using Bastion.Storage;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using Temporalio.Api.History.V1;
+
+namespace Bastion.Engine.History;
+
+/// <summary>
+/// The history role: owns every workflow run of its shards and changes them through one path,
+/// <see cref="UpdateAsync{T}(WorkflowKey, Func{Mutation, T})"/>: lock the run, apply, commit events + state + tasks
+/// in one write, and only then make anything visible (matching, timers, waiting readers).
+/// </summary>
+internal sealed partial class HistoryEngine : IAsyncDisposable
+{
+    private const int MaxCachedRuns = 20_000;
+
+    private readonly IExecutionStore _store;
+    private readonly GroupCommitter _committer;
+    private readonly IRecordCodec _codec;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<(string Ns, string RunId), WorkflowContext> _runs = new();
+    private readonly ConcurrentDictionary<(string Ns, string WorkflowId), string> _currentRuns = new();
+    private readonly ConcurrentQueue<(string Ns, string RunId)> _closedRuns = new();
+    private readonly SemaphoreSlim[] _workflowIdLocks = Enumerable.Range(0, 256).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
+    private readonly ConcurrentDictionary<string, PendingQuery> _queries = new();
+    private long[] _rangeIds = [];
+    private TimerQueue? _timers;
+
+    public HistoryEngine(IExecutionStore store, GroupCommitter committer, IRecordCodec codec, MatchingEngine matching, TimeProvider time, ILogger<HistoryEngine> logger)
+    {
+        _store = store;
+        _committer = committer;
+        _codec = codec;
+        Matching = matching;
+        _time = time;
+        _logger = logger;
+    }
+
+    public MatchingEngine Matching { get; }
+
+    public int ShardCount => _rangeIds.Length;
+
+    public string ClusterId { get; private set; } = string.Empty;
+
+    public string StoreName => _store.Name;
+
+    private DateTime Now => _time.GetUtcNow().UtcDateTime;
+
+    /// <summary>Takes ownership of every shard and reloads their durable tasks into matching and the timer queue.</summary>
+    public void Start(int shardCountForNewCluster)
+    {
+        var cluster = _store.Initialize(shardCountForNewCluster);
+        ClusterId = cluster.ClusterId;
+        var shardCount = cluster.ShardCount;
+        _rangeIds = new long[shardCount];
+        for (var shard = 0; shard < shardCount; shard++)
+        {
+            _rangeIds[shard] = _store.AcquireShard(shard);
+        }
+
+        _timers = new TimerQueue(_time, ProcessTaskAsync, _logger);
+        for (var shard = 0; shard < shardCount; shard++)
+        {
+            foreach (var task in _store.LoadTasks(shard))
+            {
+                Schedule(task);
+            }
+        }
+    }
+
+    public int ShardOf(string namespaceId, string workflowId)
+    {
+        // FNV-1a: stable across processes and versions, unlike string.GetHashCode.
+        var hash = 2166136261u;
+        foreach (var c in namespaceId)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        hash = (hash ^ '/') * 16777619u;
+        foreach (var c in workflowId)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return (int)(hash % (uint)_rangeIds.Length);
+    }
+
+    /// <summary>The one state-transition path. <paramref name="apply"/> may throw; then nothing is written.</summary>
+    public Task<T> UpdateAsync<T>(WorkflowKey key, Func<Mutation, T> apply) => UpdateAsync(key, apply, static (_, r) => r);
+
+    /// <summary>As above; <paramref name="then"/> runs after the commit, still holding the run's lock.</summary>
+    public async Task<TOut> UpdateAsync<T, TOut>(WorkflowKey key, Func<Mutation, T> apply, Func<WorkflowContext, T, TOut> then)
+    {
+        ArgumentNullException.ThrowIfNull(apply);
+        ArgumentNullException.ThrowIfNull(then);
+        var context = await GetContextAsync(key).ConfigureAwait(false);
+        await context.Lock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!_runs.TryGetValue((key.NamespaceId, key.RunId), out var current) || current != context)
+            {
+                // Evicted while we waited for the lock: start again on a fresh copy.
+                context.Lock.Release();
+                context = await GetContextAsync(key).ConfigureAwait(false);
+                await context.Lock.WaitAsync().ConfigureAwait(false);
+            }
+
+            var mutation = new Mutation(context, Now);
+            T result;
+            try
+            {
+                result = apply(mutation);
+                if (mutation.Changed)
+                {
+                    await CommitAsync(mutation, replacesCurrentRunId: null, creates: false).ConfigureAwait(false);
+                }
+            }
+            catch
+            {
+                // The state may be half-changed: forget it, the next caller reloads what is committed.
+                _runs.TryRemove((key.NamespaceId, key.RunId), out _);
+                throw;
+            }
+
+            return then(context, result);
+        }
+        finally
+        {
+            context.Lock.Release();
+        }
+    }
+
+    /// <summary>Commits a new run created by <paramref name="mutation"/> and caches it.</summary>
+    private async Task CreateRunAsync(Mutation mutation, string? replacesCurrentRunId)
+    {
+        await CommitAsync(mutation, replacesCurrentRunId, creates: true).ConfigureAwait(false);
+        var context = mutation.Context;
+        _runs[(context.Key.NamespaceId, context.Key.RunId)] = context;
+        _currentRuns[(context.Key.NamespaceId, context.Key.WorkflowId)] = context.Key.RunId;
+    }
+
+    private async Task CommitAsync(Mutation mutation, string? replacesCurrentRunId, bool creates)
+    {
+        var context = mutation.Context;
+        var state = context.State;
+        state.StateTransitionCount++;
+        var newVersion = context.Version + 1;
+        HistoryBatch? batch = null;
+        if (mutation.Events.Count > 0)
+        {
+            var history = new Temporalio.Api.History.V1.History();
+            history.Events.AddRange(mutation.Events);
+            var first = mutation.Events[0].EventId;
+            batch = new HistoryBatch(
+                first,
+                mutation.Events[^1].EventId,
+                _codec.Encode(new RecordIdentity(state.NamespaceId, "history", $"{state.RunId}/{first}"), history.ToByteArray()));
+        }
+
+        var write = new ExecutionWrite
+        {
+            ShardId = context.ShardId,
+            RangeId = _rangeIds[context.ShardId],
+            NamespaceId = state.NamespaceId,
+            WorkflowId = state.WorkflowId,
+            RunId = state.RunId,
+            ExpectedVersion = creates ? 0 : context.Version,
+            NewVersion = newVersion,
+            Status = state.Status,
+            State = _codec.Encode(new RecordIdentity(state.NamespaceId, "executions", state.RunId), state.Serialize()),
+            ReplacesCurrentRunId = replacesCurrentRunId,
+            Events = batch,
+            NewTasks = mutation.Tasks,
+            DeletedTasks = mutation.DeletedTasks,
+            DeleteAllTasks = mutation.DeleteAllTasks,
+        };
+
+        try
+        {
+            await _committer.CommitAsync(write).ConfigureAwait(false);
+        }
+        catch (ConditionFailedException e)
+        {
+            LogWriteRejected(_logger, e, state.WorkflowId, state.RunId);
+            throw new ServiceException(ErrorKind.Unavailable, "The workflow changed concurrently; retry the call.");
+        }
+
+        context.Version = newVersion;
+        context.Events?.AddRange(mutation.Events);
+        foreach (var task in mutation.Tasks)
+        {
+            Schedule(task);
+        }
+
+        if (!state.IsOpen)
+        {
+            _closedRuns.Enqueue((state.NamespaceId, state.RunId));
+            TrimCache();
+        }
+
+        context.NotifyChanged();
+    }
+
+    private void TrimCache()
+    {
+        while (_runs.Count > MaxCachedRuns && _closedRuns.TryDequeue(out var closed))
+        {
+            if (_runs.TryGetValue(closed, out var context) && context.Lock.CurrentCount > 0)
+            {
+                _runs.TryRemove(closed, out _);
+            }
+        }
+    }
+
+    /// <summary>The cached run, loaded from the store on a miss.</summary>
+    public async Task<WorkflowContext> GetContextAsync(WorkflowKey key)
+    {
+        if (_runs.TryGetValue((key.NamespaceId, key.RunId), out var cached))
+        {
+            return cached;
+        }
+
+        var record = await Task.Run(() => _store.GetExecution(key.NamespaceId, key.RunId)).ConfigureAwait(false);
+        if (record is null || record.WorkflowId != key.WorkflowId)
+        {
+            throw ServiceException.NotFound(
+                $"Workflow execution {ServiceException.Quote(key.WorkflowId)} run {ServiceException.Quote(key.RunId)} not found.");
+        }
+
+        var state = WorkflowState.Deserialize(_codec.Decode(new RecordIdentity(key.NamespaceId, "executions", key.RunId), record.State));
+        var context = new WorkflowContext(key, ShardOf(key.NamespaceId, key.WorkflowId), state, record.Version);
+        return _runs.GetOrAdd((key.NamespaceId, key.RunId), context);
+    }
+
+    /// <summary>The current run of a workflow id, or null when the id has never been used.</summary>
+    public async Task<string?> GetCurrentRunIdAsync(string namespaceId, string workflowId)
+    {
+        if (_currentRuns.TryGetValue((namespaceId, workflowId), out var runId))
+        {
+            return runId;
+        }
+
+        runId = await Task.Run(() => _store.GetCurrentRunId(namespaceId, workflowId)).ConfigureAwait(false);
+        if (runId != null)
+        {
+            _currentRuns.TryAdd((namespaceId, workflowId), runId);
+        }
+
+        return runId;
+    }
+
+    /// <summary>Resolves an execution as a client names it: an empty run id means the current run.</summary>
+    public async Task<WorkflowKey> ResolveAsync(string namespaceId, string workflowId, string? runId)
+    {
+        if (string.IsNullOrEmpty(workflowId))
+        {
+            throw ServiceException.InvalidArgument("WorkflowId is not set on request.");
+        }
+
+        if (!string.IsNullOrEmpty(runId))
+        {
+            if (!Guid.TryParse(runId, out _))
+            {
+                throw ServiceException.InvalidArgument($"Invalid RunId {ServiceException.Quote(runId)}.");
+            }
+
+            return new WorkflowKey(namespaceId, workflowId, runId);
+        }
+
+        var current = await GetCurrentRunIdAsync(namespaceId, workflowId).ConfigureAwait(false)
+            ?? throw ServiceException.NotFound($"Workflow execution {ServiceException.Quote(workflowId)} not found.");
+        return new WorkflowKey(namespaceId, workflowId, current);
+    }
+
+    /// <summary>The run's full committed history (loaded once, then kept with the cached run).</summary>
+    public List<HistoryEvent> EventsOf(WorkflowContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.Events is { } events)
+        {
+            return events;
+        }
+
+        var loaded = new List<HistoryEvent>();
+        var from = 1L;
+        while (true)
+        {
+            var batches = _store.ReadHistory(context.Key.NamespaceId, context.Key.RunId, from, 256);
+            foreach (var batch in batches)
+            {
+                var data = _codec.Decode(new RecordIdentity(context.Key.NamespaceId, "history", $"{context.Key.RunId}/{batch.FirstEventId}"), batch.Data);
+                loaded.AddRange(Temporalio.Api.History.V1.History.Parser.ParseFrom(data).Events);
+                from = batch.LastEventId + 1;
+            }
+
+            if (batches.Count < 256)
+            {
+                break;
+            }
+        }
+
+        context.Events = loaded;
+        return loaded;
+    }
+
+    private void Schedule(TaskRecord task)
+    {
+        var kind = (TaskKind)task.Kind;
+        if (kind.IsTransfer() && task.VisibleTime <= Now)
+        {
+            Dispatch(task);
+        }
+        else
+        {
+            _timers!.Add(task);
+        }
+    }
+
+    private Task ProcessTaskAsync(TaskRecord task)
+    {
+        var kind = (TaskKind)task.Kind;
+        if (kind.IsTransfer())
+        {
+            Dispatch(task);
+            return Task.CompletedTask;
+        }
+
+        return FireTimerAsync(task);
+    }
+
+    /// <summary>Hands a visible transfer task to matching.</summary>
+    private void Dispatch(TaskRecord task)
+    {
+        var key = new WorkflowKey(task.NamespaceId, task.WorkflowId, task.RunId);
+        switch ((TaskKind)task.Kind)
+        {
+            case TaskKind.WorkflowTask:
+                Matching.Add(new QueueKey(task.NamespaceId, task.TaskQueue!, TaskCategory.Workflow), new WorkflowTaskItem(key, task.EventId, task.Attempt));
+                break;
+            case TaskKind.ActivityTask:
+                Matching.Add(new QueueKey(task.NamespaceId, task.TaskQueue!, TaskCategory.Activity), new ActivityTaskItem(key, task.EventId, task.Attempt));
+                break;
+            default:
+                throw new InvalidOperationException($"Task kind {task.Kind} is not a transfer task.");
+        }
+    }
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Write of workflow {WorkflowId} run {RunId} was rejected by the store.")]
+    private static partial void LogWriteRejected(ILogger logger, Exception e, string workflowId, string runId);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_timers != null)
+        {
+            await _timers.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var query in _queries.Values)
+        {
+            query.Result.TrySetCanceled();
+        }
+    }
+}

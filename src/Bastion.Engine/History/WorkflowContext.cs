@@ -1,0 +1,31 @@
+using Temporalio.Api.History.V1;
+
+namespace Bastion.Engine.History;
+
+/// <summary>
+/// A cached run: its committed mutable state and version, its history once loaded, the lock that makes
+/// transitions of one run sequential, and a signal for readers waiting on new events.
+/// </summary>
+internal sealed class WorkflowContext(WorkflowKey key, int shardId, WorkflowState state, long version)
+{
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public WorkflowKey Key { get; } = key;
+
+    public int ShardId { get; } = shardId;
+
+    public WorkflowState State { get; set; } = state;
+
+    public long Version { get; set; } = version;
+
+    /// <summary>The full committed history, or null until someone needs it.</summary>
+    public List<HistoryEvent>? Events { get; set; }
+
+    public SemaphoreSlim Lock { get; } = new(1, 1);
+
+    /// <summary>Completes at the next commit of this run.</summary>
+    public Task Changed => Volatile.Read(ref _changed).Task;
+
+    public void NotifyChanged() =>
+        Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+}

@@ -1,0 +1,167 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Bastion.Engine.History;
+
+/// <summary>
+/// The mutable state of one workflow run: what the history implies plus what Temporal keeps outside history
+/// (pending workflow task, started activities, heartbeats, buffered events, stickiness, request ids).
+/// Serialized as a whole into the run's row by every transition. Protobuf values are kept as their bytes.
+/// </summary>
+internal sealed class WorkflowState
+{
+    public required string NamespaceId { get; set; }
+
+    public required string WorkflowId { get; set; }
+
+    public required string RunId { get; set; }
+
+    public required string FirstRunId { get; set; }
+
+    public required string WorkflowType { get; set; }
+
+    public required string TaskQueue { get; set; }
+
+    public int Status { get; set; } = 1; // WORKFLOW_EXECUTION_STATUS_RUNNING
+
+    public DateTime StartTime { get; set; }
+
+    public DateTime ExecutionTime { get; set; }
+
+    public DateTime? CloseTime { get; set; }
+
+    public TimeSpan? ExecutionTimeout { get; set; }
+
+    public TimeSpan? RunTimeout { get; set; }
+
+    public TimeSpan TaskTimeout { get; set; }
+
+    public long NextEventId { get; set; } = 1;
+
+    /// <summary>Started event id of the last completed workflow task (Temporal's previousStartedEventId).</summary>
+    public long LastCompletedStartedEventId { get; set; }
+
+    public long CloseEventId { get; set; }
+
+    public long HistorySizeBytes { get; set; }
+
+    public long StateTransitionCount { get; set; }
+
+    public required string StartRequestId { get; set; }
+
+    /// <summary>Request ids of signals already applied (bounded), so a retried signal is applied once.</summary>
+    public List<string> SignalRequestIds { get; set; } = [];
+
+    public PendingWorkflowTask? WorkflowTask { get; set; }
+
+    /// <summary>How many workflow tasks failed or timed out in a row (the next attempt is this + 1).</summary>
+    public int WorkflowTaskFailures { get; set; }
+
+    public string? StickyQueue { get; set; }
+
+    public TimeSpan StickyScheduleToStartTimeout { get; set; }
+
+    public Dictionary<long, ActivityInfo> Activities { get; set; } = [];
+
+    public Dictionary<string, TimerInfo> Timers { get; set; } = [];
+
+    /// <summary>Events that arrived while a workflow task was running, written after its completion.</summary>
+    public List<byte[]> BufferedEvents { get; set; } = [];
+
+    public byte[]? Memo { get; set; }
+
+    public byte[]? SearchAttributes { get; set; }
+
+    [JsonIgnore]
+    public bool IsOpen => Status == 1;
+
+    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, StateJsonContext.Default.WorkflowState);
+
+    public static WorkflowState Deserialize(byte[] data) =>
+        JsonSerializer.Deserialize(data, StateJsonContext.Default.WorkflowState)
+        ?? throw new InvalidDataException("Mutable state is empty.");
+}
+
+internal sealed class PendingWorkflowTask
+{
+    public long ScheduledEventId { get; set; }
+
+    public long StartedEventId { get; set; }
+
+    public int Attempt { get; set; }
+
+    public required string TaskQueue { get; set; }
+
+    public bool Sticky { get; set; }
+
+    public DateTime ScheduledTime { get; set; }
+
+    public DateTime? StartedTime { get; set; }
+
+    public TimeSpan StartToCloseTimeout { get; set; }
+
+    [JsonIgnore]
+    public bool IsStarted => StartedEventId > 0;
+}
+
+internal sealed class ActivityInfo
+{
+    public long ScheduledEventId { get; set; }
+
+    public required string ActivityId { get; set; }
+
+    public required string ActivityType { get; set; }
+
+    public required string TaskQueue { get; set; }
+
+    /// <summary>The ActivityTaskScheduled attributes (input, header, timeouts, retry policy) as written.</summary>
+    public required byte[] ScheduledAttributes { get; set; }
+
+    public int Attempt { get; set; } = 1;
+
+    public DateTime FirstScheduledTime { get; set; }
+
+    public DateTime ScheduledTime { get; set; }
+
+    public DateTime? StartedTime { get; set; }
+
+    public string? StartedIdentity { get; set; }
+
+    public string? StartRequestId { get; set; }
+
+    public DateTime? LastHeartbeatTime { get; set; }
+
+    public byte[]? HeartbeatDetails { get; set; }
+
+    public byte[]? LastFailure { get; set; }
+
+    public string? LastWorkerIdentity { get; set; }
+
+    public bool CancelRequested { get; set; }
+
+    public long CancelRequestedEventId { get; set; }
+
+    public TimeSpan? ScheduleToStartTimeout { get; set; }
+
+    public TimeSpan? ScheduleToCloseTimeout { get; set; }
+
+    public TimeSpan StartToCloseTimeout { get; set; }
+
+    public TimeSpan? HeartbeatTimeout { get; set; }
+
+    [JsonIgnore]
+    public bool IsStarted => StartedTime.HasValue;
+}
+
+internal sealed class TimerInfo
+{
+    public required string TimerId { get; set; }
+
+    public long StartedEventId { get; set; }
+
+    public DateTime FireTime { get; set; }
+}
+
+[JsonSerializable(typeof(WorkflowState))]
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+internal sealed partial class StateJsonContext : JsonSerializerContext;

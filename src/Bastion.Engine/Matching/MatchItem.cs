@@ -1,0 +1,26 @@
+using Bastion.Engine.History;
+
+namespace Bastion.Engine.Matching;
+
+/// <summary>Which of a task queue's two halves a task or poller belongs to.</summary>
+public enum TaskCategory
+{
+    Workflow,
+    Activity,
+}
+
+/// <summary>A task queue within a namespace.</summary>
+public readonly record struct QueueKey(string NamespaceId, string Name, TaskCategory Type);
+
+/// <summary>
+/// A reference to work waiting in a queue. It carries no state of its own: the engine validates it against
+/// the committed mutable state when a poller takes it, so a stale item is simply dropped.
+/// </summary>
+internal abstract record MatchItem(WorkflowKey Key);
+
+internal sealed record WorkflowTaskItem(WorkflowKey Key, long ScheduledEventId, int Attempt) : MatchItem(Key);
+
+internal sealed record ActivityTaskItem(WorkflowKey Key, long ScheduledEventId, int Attempt) : MatchItem(Key);
+
+/// <summary>A query delivered as a legacy query task; lives only in memory, like the caller waiting for it.</summary>
+internal sealed record QueryTaskItem(WorkflowKey Key, string QueryId) : MatchItem(Key);

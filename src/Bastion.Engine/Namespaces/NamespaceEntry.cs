@@ -1,0 +1,34 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Bastion.Engine.Namespaces;
+
+/// <summary>A namespace: <c>&lt;name&gt;.&lt;account&gt;</c>, with its internal id and settings.</summary>
+public sealed class NamespaceEntry
+{
+    public required string Id { get; init; }
+
+    public required string Name { get; init; }
+
+    public required string Account { get; init; }
+
+    /// <summary>The namespace's full name, as Temporal Cloud spells it.</summary>
+    [JsonIgnore]
+    public string FullName => $"{Name}.{Account}";
+
+    public string Description { get; init; } = string.Empty;
+
+    public string OwnerEmail { get; init; } = string.Empty;
+
+    public TimeSpan Retention { get; init; } = TimeSpan.FromDays(1);
+
+    public DateTime CreatedTime { get; init; }
+
+    internal byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, NamespaceJsonContext.Default.NamespaceEntry);
+
+    internal static NamespaceEntry Deserialize(byte[] data) =>
+        JsonSerializer.Deserialize(data, NamespaceJsonContext.Default.NamespaceEntry) ?? throw new InvalidDataException("Namespace record is empty.");
+}
+
+[JsonSerializable(typeof(NamespaceEntry))]
+internal sealed partial class NamespaceJsonContext : JsonSerializerContext;

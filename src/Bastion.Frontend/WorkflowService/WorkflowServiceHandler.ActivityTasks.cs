@@ -1,0 +1,115 @@
+using Bastion.Engine.History;
+using Bastion.Engine.Matching;
+using Grpc.Core;
+using Temporalio.Api.WorkflowService.V1;
+
+namespace Bastion.Frontend.WorkflowService;
+
+internal sealed partial class WorkflowServiceHandler
+{
+    public async Task<PollActivityTaskQueueResponse> PollActivityTaskQueue(PollActivityTaskQueueRequest request, ServerCallContext context)
+    {
+        var ns = NamespaceOf(context);
+        var queue = new QueueKey(ns.Id, Validation.RequireId(request.TaskQueue?.Name, "TaskQueue"), TaskCategory.Activity);
+        var deadline = Now + Validation.LongPollBudget(context, Now, options.MaxLongPoll);
+        while (true)
+        {
+            var remaining = deadline - Now;
+            if (remaining <= TimeSpan.Zero)
+            {
+                return new PollActivityTaskQueueResponse();
+            }
+
+            if (await engine.Matching.PollAsync(queue, remaining, context.CancellationToken).ConfigureAwait(false) is not ActivityTaskItem item)
+            {
+                return new PollActivityTaskQueueResponse();
+            }
+
+            PollActivityTaskQueueResponse? response;
+            try
+            {
+                context.CancellationToken.ThrowIfCancellationRequested();
+                response = await engine.RecordActivityTaskStartedAsync(item, request, context.CancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                engine.Matching.Add(queue, item, front: true);
+                throw;
+            }
+
+            if (response != null)
+            {
+                return response;
+            }
+        }
+    }
+
+    public async Task<RecordActivityTaskHeartbeatResponse> RecordActivityTaskHeartbeat(RecordActivityTaskHeartbeatRequest request, ServerCallContext context)
+    {
+        var target = ActivityByToken(request.TaskToken, context);
+        Validation.RequireSize(request.Details, "Details", options.MaxPayloadBytes);
+        return await engine.HeartbeatActivityAsync(target, request.Details).ConfigureAwait(false);
+    }
+
+    public async Task<RecordActivityTaskHeartbeatByIdResponse> RecordActivityTaskHeartbeatById(RecordActivityTaskHeartbeatByIdRequest request, ServerCallContext context)
+    {
+        var target = await ActivityByIdAsync(request.WorkflowId, request.RunId, request.ActivityId, context).ConfigureAwait(false);
+        Validation.RequireSize(request.Details, "Details", options.MaxPayloadBytes);
+        var response = await engine.HeartbeatActivityAsync(target, request.Details).ConfigureAwait(false);
+        return new RecordActivityTaskHeartbeatByIdResponse { CancelRequested = response.CancelRequested };
+    }
+
+    public async Task<RespondActivityTaskCompletedResponse> RespondActivityTaskCompleted(RespondActivityTaskCompletedRequest request, ServerCallContext context)
+    {
+        var target = ActivityByToken(request.TaskToken, context);
+        Validation.RequireSize(request.Result, "Result", options.MaxPayloadBytes);
+        await engine.CompleteActivityAsync(target, request.Result, request.Identity).ConfigureAwait(false);
+        return new RespondActivityTaskCompletedResponse();
+    }
+
+    public async Task<RespondActivityTaskCompletedByIdResponse> RespondActivityTaskCompletedById(RespondActivityTaskCompletedByIdRequest request, ServerCallContext context)
+    {
+        var target = await ActivityByIdAsync(request.WorkflowId, request.RunId, request.ActivityId, context).ConfigureAwait(false);
+        Validation.RequireSize(request.Result, "Result", options.MaxPayloadBytes);
+        await engine.CompleteActivityAsync(target, request.Result, request.Identity).ConfigureAwait(false);
+        return new RespondActivityTaskCompletedByIdResponse();
+    }
+
+    public async Task<RespondActivityTaskFailedResponse> RespondActivityTaskFailed(RespondActivityTaskFailedRequest request, ServerCallContext context)
+    {
+        var target = ActivityByToken(request.TaskToken, context);
+        Validation.RequireSize(request.Failure, "Failure", options.MaxPayloadBytes);
+        await engine.FailActivityAsync(target, request.Failure, request.LastHeartbeatDetails, request.Identity).ConfigureAwait(false);
+        return new RespondActivityTaskFailedResponse();
+    }
+
+    public async Task<RespondActivityTaskFailedByIdResponse> RespondActivityTaskFailedById(RespondActivityTaskFailedByIdRequest request, ServerCallContext context)
+    {
+        var target = await ActivityByIdAsync(request.WorkflowId, request.RunId, request.ActivityId, context).ConfigureAwait(false);
+        Validation.RequireSize(request.Failure, "Failure", options.MaxPayloadBytes);
+        await engine.FailActivityAsync(target, request.Failure, request.LastHeartbeatDetails, request.Identity).ConfigureAwait(false);
+        return new RespondActivityTaskFailedByIdResponse();
+    }
+
+    public async Task<RespondActivityTaskCanceledResponse> RespondActivityTaskCanceled(RespondActivityTaskCanceledRequest request, ServerCallContext context)
+    {
+        var target = ActivityByToken(request.TaskToken, context);
+        Validation.RequireSize(request.Details, "Details", options.MaxPayloadBytes);
+        await engine.CancelActivityAsync(target, request.Details, request.Identity).ConfigureAwait(false);
+        return new RespondActivityTaskCanceledResponse();
+    }
+
+    public async Task<RespondActivityTaskCanceledByIdResponse> RespondActivityTaskCanceledById(RespondActivityTaskCanceledByIdRequest request, ServerCallContext context)
+    {
+        var target = await ActivityByIdAsync(request.WorkflowId, request.RunId, request.ActivityId, context).ConfigureAwait(false);
+        Validation.RequireSize(request.Details, "Details", options.MaxPayloadBytes);
+        await engine.CancelActivityAsync(target, request.Details, request.Identity).ConfigureAwait(false);
+        return new RespondActivityTaskCanceledByIdResponse();
+    }
+
+    private static HistoryEngine.ActivityRef ActivityByToken(Google.Protobuf.ByteString token, ServerCallContext context) =>
+        HistoryEngine.ActivityRef.From(TaskToken.Decode(token, NamespaceOf(context).Id, TaskTokenKind.ActivityTask));
+
+    private Task<HistoryEngine.ActivityRef> ActivityByIdAsync(string workflowId, string runId, string activityId, ServerCallContext context) =>
+        engine.ResolveActivityAsync(NamespaceOf(context).Id, workflowId, runId, activityId);
+}

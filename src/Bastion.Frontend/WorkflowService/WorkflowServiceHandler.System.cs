@@ -1,0 +1,73 @@
+using Bastion.Engine.Namespaces;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Api.Namespace.V1;
+using Temporalio.Api.Replication.V1;
+using Temporalio.Api.WorkflowService.V1;
+
+namespace Bastion.Frontend.WorkflowService;
+
+internal sealed partial class WorkflowServiceHandler
+{
+    public Task<GetSystemInfoResponse> GetSystemInfo(GetSystemInfoRequest request, ServerCallContext context) =>
+        Task.FromResult(new GetSystemInfoResponse
+        {
+            ServerVersion = options.ServerVersion,
+            Capabilities = new GetSystemInfoResponse.Types.Capabilities
+            {
+                SignalAndQueryHeader = true,
+                InternalErrorDifferentiation = true,
+                ActivityFailureIncludeHeartbeat = true,
+                EncodedFailureAttributes = true,
+                UpsertMemo = true,
+                SdkMetadata = true,
+                EagerWorkflowStart = false,
+                SupportsSchedules = false,
+            },
+        });
+
+    public Task<GetClusterInfoResponse> GetClusterInfo(GetClusterInfoRequest request, ServerCallContext context) =>
+        Task.FromResult(new GetClusterInfoResponse
+        {
+            ServerVersion = options.ServerVersion,
+            ClusterName = "bastion",
+            ClusterId = engine.ClusterId,
+            HistoryShardCount = engine.ShardCount,
+            PersistenceStore = engine.StoreName,
+            VersionInfo = new Temporalio.Api.Version.V1.VersionInfo { Current = new() { Version = options.ServerVersion } },
+        });
+
+    public Task<DescribeNamespaceResponse> DescribeNamespace(DescribeNamespaceRequest request, ServerCallContext context)
+    {
+        var entry = NamespaceOf(context);
+        return Task.FromResult(Describe(entry, string.IsNullOrEmpty(request.Namespace) ? entry.FullName : request.Namespace));
+    }
+
+    private static DescribeNamespaceResponse Describe(NamespaceEntry entry, string nameAsAddressed) => new()
+    {
+        NamespaceInfo = new NamespaceInfo
+        {
+            Name = nameAsAddressed,
+            Id = entry.Id,
+            State = NamespaceState.Registered,
+            Description = entry.Description,
+            OwnerEmail = entry.OwnerEmail,
+            Capabilities = new NamespaceInfo.Types.Capabilities { EagerWorkflowStart = false, SyncUpdate = false, AsyncUpdate = false },
+            SupportsSchedules = false,
+        },
+        Config = new NamespaceConfig
+        {
+            WorkflowExecutionRetentionTtl = Duration.FromTimeSpan(entry.Retention),
+            HistoryArchivalState = ArchivalState.Disabled,
+            VisibilityArchivalState = ArchivalState.Disabled,
+        },
+        ReplicationConfig = new NamespaceReplicationConfig
+        {
+            ActiveClusterName = "bastion",
+            Clusters = { new ClusterReplicationConfig { ClusterName = "bastion" } },
+            State = ReplicationState.Normal,
+        },
+        IsGlobalNamespace = false,
+    };
+}

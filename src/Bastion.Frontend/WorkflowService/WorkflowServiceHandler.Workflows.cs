@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Text;
+using Bastion.Engine.Errors;
+using Google.Protobuf;
+using Grpc.Core;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Api.WorkflowService.V1;
+
+namespace Bastion.Frontend.WorkflowService;
+
+internal sealed partial class WorkflowServiceHandler
+{
+    private const int DefaultHistoryPageSize = 1000;
+
+    public Task<StartWorkflowExecutionResponse> StartWorkflowExecution(StartWorkflowExecutionRequest request, ServerCallContext context)
+    {
+        var ns = NamespaceOf(context);
+        Validation.RequireId(request.WorkflowId, "WorkflowId");
+        Validation.RequireId(request.WorkflowType?.Name, "WorkflowType");
+        Validation.RequireId(request.TaskQueue?.Name, "TaskQueue");
+        Validation.RequireNonNegative(request.WorkflowExecutionTimeout, "WorkflowExecutionTimeout");
+        Validation.RequireNonNegative(request.WorkflowRunTimeout, "WorkflowRunTimeout");
+        Validation.RequireNonNegative(request.WorkflowTaskTimeout, "WorkflowTaskTimeout");
+        Validation.RequireNonNegative(request.WorkflowStartDelay, "WorkflowStartDelay");
+        Validation.RequireSize(request.Input, "Input", options.MaxPayloadBytes);
+        Validation.RequireSize(request.Memo, "Memo", options.MaxPayloadBytes);
+        Validation.RequireSize(request.Header, "Header", options.MaxPayloadBytes);
+        if (request.RequestId.Length > Validation.MaxIdLength)
+        {
+            throw ServiceException.InvalidArgument("RequestId is longer than 1000 characters.");
+        }
+
+        if (!string.IsNullOrEmpty(request.CronSchedule))
+        {
+            throw ServiceException.InvalidArgument("CronSchedule is not supported by this Bastion version yet.");
+        }
+
+        if (string.IsNullOrEmpty(request.RequestId))
+        {
+            request.RequestId = Guid.NewGuid().ToString();
+        }
+
+        return engine.StartWorkflowAsync(ns.Id, request);
+    }
+
+    public async Task<GetWorkflowExecutionHistoryResponse> GetWorkflowExecutionHistory(GetWorkflowExecutionHistoryRequest request, ServerCallContext context)
+    {
+        var ns = NamespaceOf(context);
+        var workflowId = Validation.RequireId(request.Execution?.WorkflowId, "Execution.WorkflowId");
+        string? runId = request.Execution!.RunId;
+        long from = 1;
+        if (!request.NextPageToken.IsEmpty)
+        {
+            (runId, from) = DecodeHistoryToken(request.NextPageToken);
+        }
+
+        var key = await engine.ResolveAsync(ns.Id, workflowId, runId).ConfigureAwait(false);
+        var pageSize = request.MaximumPageSize > 0 ? request.MaximumPageSize : DefaultHistoryPageSize;
+        var closeOnly = request.HistoryEventFilterType == HistoryEventFilterType.CloseEvent;
+        var budget = Validation.LongPollBudget(context, Now, options.MaxLongPoll);
+        var (events, next) = await engine.ReadHistoryAsync(key, from, pageSize, request.WaitNewEvent, closeOnly, budget, context.CancellationToken).ConfigureAwait(false);
+        var response = new GetWorkflowExecutionHistoryResponse { History = new Temporalio.Api.History.V1.History() };
+        response.History.Events.AddRange(events);
+        if (next > 0)
+        {
+            response.NextPageToken = EncodeHistoryToken(key.RunId, next);
+        }
+
+        return response;
+    }
+
+    public async Task<DescribeWorkflowExecutionResponse> DescribeWorkflowExecution(DescribeWorkflowExecutionRequest request, ServerCallContext context)
+    {
+        var ns = NamespaceOf(context);
+        var key = await engine.ResolveAsync(ns.Id, request.Execution?.WorkflowId ?? string.Empty, request.Execution?.RunId).ConfigureAwait(false);
+        return await engine.DescribeAsync(key).ConfigureAwait(false);
+    }
+
+    public async Task<SignalWorkflowExecutionResponse> SignalWorkflowExecution(SignalWorkflowExecutionRequest request, ServerCallContext context)
+    {
+        var ns = NamespaceOf(context);
+        Validation.RequireId(request.SignalName, "SignalName");
+        Validation.RequireSize(request.Input, "Input", options.MaxPayloadBytes);
+        Validation.RequireSize(request.Header, "Header", options.MaxPayloadBytes);
+        var key = await engine.ResolveAsync(ns.Id, request.WorkflowExecution?.WorkflowId ?? string.Empty, request.WorkflowExecution?.RunId).ConfigureAwait(false);
+        await engine.SignalAsync(key, request).ConfigureAwait(false);
+        return new SignalWorkflowExecutionResponse();
+    }
+
+    public async Task<QueryWorkflowResponse> QueryWorkflow(QueryWorkflowRequest request, ServerCallContext context)
+    {
+        var ns = NamespaceOf(context);
+        Validation.RequireSize(request.Query?.QueryArgs, "Query.QueryArgs", options.MaxPayloadBytes);
+        var key = await engine.ResolveAsync(ns.Id, request.Execution?.WorkflowId ?? string.Empty, request.Execution?.RunId).ConfigureAwait(false);
+        return await engine.QueryAsync(key, request, context.CancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<TerminateWorkflowExecutionResponse> TerminateWorkflowExecution(TerminateWorkflowExecutionRequest request, ServerCallContext context)
+    {
+        var ns = NamespaceOf(context);
+        Validation.RequireSize(request.Details, "Details", options.MaxPayloadBytes);
+        var key = await engine.ResolveAsync(ns.Id, request.WorkflowExecution?.WorkflowId ?? string.Empty, request.WorkflowExecution?.RunId).ConfigureAwait(false);
+        await engine.TerminateAsync(key, request.Reason, request.Details, request.Identity).ConfigureAwait(false);
+        return new TerminateWorkflowExecutionResponse();
+    }
+
+    private static ByteString EncodeHistoryToken(string runId, long nextEventId) =>
+        ByteString.CopyFromUtf8(string.Create(CultureInfo.InvariantCulture, $"h1|{runId}|{nextEventId}"));
+
+    private static (string RunId, long NextEventId) DecodeHistoryToken(ByteString token)
+    {
+        var parts = Encoding.UTF8.GetString(token.Span).Split('|');
+        if (parts.Length != 3 || parts[0] != "h1" || !Guid.TryParse(parts[1], out _)
+            || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var next) || next < 1)
+        {
+            throw ServiceException.InvalidArgument("NextPageToken is malformed: pass back the token a previous page returned.");
+        }
+
+        return (parts[1], next);
+    }
+}

@@ -1,0 +1,21 @@
+using Microsoft.Extensions.Logging;
+
+namespace Bastion.Security.Audit;
+
+/// <summary>
+/// Emits audit records to the log category <c>Bastion.Audit</c> at Debug level. The durable, hash-chained audit
+/// store replaces this sink; the records it receives are already complete.
+/// </summary>
+public sealed partial class LogAuditSink(ILoggerFactory loggers) : IAuditSink
+{
+    private readonly ILogger _logger = loggers.CreateLogger("Bastion.Audit");
+
+    public void Write(AuditRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        LogRecord(_logger, record.Operation, record.PrincipalType, record.PrincipalId, record.Namespace, record.Status, record.Peer);
+    }
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Debug, Message = "audit {Operation} by {PrincipalType}:{PrincipalId} ns={Namespace} status={Status} peer={Peer}")]
+    private static partial void LogRecord(ILogger logger, string operation, string principalType, string principalId, string? @namespace, int status, string peer);
+}

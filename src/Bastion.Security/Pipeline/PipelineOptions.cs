@@ -1,0 +1,11 @@
+namespace Bastion.Security.Pipeline;
+
+/// <summary>Settings of the security pipeline.</summary>
+public sealed class PipelineOptions
+{
+    /// <summary>Dev mode: loopback callers without credentials act as the local owner. Never on in production.</summary>
+    public bool DevMode { get; set; }
+
+    /// <summary>Requests per second allowed per namespace (a token bucket refilled every second).</summary>
+    public int NamespaceRequestsPerSecond { get; set; } = 10_000;
+}

@@ -1,0 +1,156 @@
+using System.Net;
+using Bastion.Engine.History;
+using Bastion.Engine.Matching;
+using Bastion.Engine.Namespaces;
+using Bastion.Frontend;
+using Bastion.Frontend.OperatorService;
+using Bastion.Frontend.WorkflowService;
+using Bastion.Security.Audit;
+using Bastion.Security.Pipeline;
+using Bastion.Storage;
+using Bastion.Storage.Sqlite;
+using Bastion.Wire;
+using Grpc.AspNetCore.Server.Model;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Bastion.Server;
+
+/// <summary>
+/// The composition root: store, engine, security pipeline, handlers and Kestrel, wired once. Program.cs and
+/// the tests both start Bastion through here.
+/// </summary>
+public sealed class BastionServer : IAsyncDisposable
+{
+    private const int MaxMessageBytes = 8 * 1024 * 1024;
+
+    private readonly WebApplication _app;
+    private readonly IExecutionStore _store;
+    private readonly GroupCommitter _committer;
+    private readonly HistoryEngine _engine;
+
+    private BastionServer(WebApplication app, IExecutionStore store, GroupCommitter committer, HistoryEngine engine)
+    {
+        _app = app;
+        _store = store;
+        _committer = committer;
+        _engine = engine;
+    }
+
+    /// <summary>The gRPC endpoint, e.g. <c>127.0.0.1:7233</c>.</summary>
+    public string Address { get; private set; } = string.Empty;
+
+    public int Port { get; private set; }
+
+    /// <summary>Batches and writes committed by the group committer so far.</summary>
+    public (long Batches, long Writes) CommitCounters => _committer.Counters;
+
+    public static async Task<BastionServer> StartAsync(ServerOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!IPAddress.TryParse(options.Ip, out var ip))
+        {
+            throw new ArgumentException($"--ip {options.Ip} is not an IP address.", nameof(options));
+        }
+
+        if (!IPAddress.IsLoopback(ip))
+        {
+            throw new ArgumentException(
+                $"Refusing to serve plaintext on {options.Ip}: the dev server binds loopback only (127.0.0.1 or ::1).", nameof(options));
+        }
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (options.LogFormat == "json")
+        {
+            builder.Logging.AddJsonConsole();
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        }
+
+        builder.Logging.SetMinimumLevel(options.LogLevel);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", options.LogLevel < LogLevel.Warning ? LogLevel.Warning : options.LogLevel);
+        builder.Logging.AddFilter("Grpc", options.LogLevel < LogLevel.Warning ? LogLevel.Warning : options.LogLevel);
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(ip, options.Port, listen => listen.Protocols = HttpProtocols.Http2);
+            // The SDK multiplexes every call of a client and its workers, long polls included, on one connection.
+            kestrel.Limits.Http2.MaxStreamsPerConnection = 10_000;
+            kestrel.Limits.MaxRequestBodySize = MaxMessageBytes;
+        });
+
+        IExecutionStore store = options.DatabaseFile is { } file ? SqliteExecutionStore.OpenFile(file) : SqliteExecutionStore.OpenInMemory();
+        var committer = new GroupCommitter(store);
+        var frontendOptions = new FrontendOptions();
+        var pipelineOptions = new PipelineOptions { DevMode = options.DevMode };
+
+        var services = builder.Services;
+        services.AddSingleton(options.Time);
+        services.AddSingleton(store);
+        services.AddSingleton(committer);
+        services.AddSingleton<IRecordCodec, PlainRecordCodec>();
+        services.AddSingleton<MatchingEngine>();
+        services.AddSingleton<HistoryEngine>();
+        services.AddSingleton<NamespaceRegistry>();
+        services.AddSingleton(frontendOptions);
+        services.AddSingleton(pipelineOptions);
+        services.AddSingleton<IAuditSink, LogAuditSink>();
+        services.AddSingleton<SecurityPipeline>();
+        services.AddSingleton<WorkflowServiceHandler>();
+        services.AddSingleton<OperatorServiceHandler>();
+        services.AddGrpc(grpc =>
+        {
+            grpc.Interceptors.Add<SecurityPipeline>();
+            grpc.MaxReceiveMessageSize = MaxMessageBytes;
+            grpc.MaxSendMessageSize = null;
+            grpc.EnableDetailedErrors = false;
+        });
+        services.AddSingleton<IServiceMethodProvider<WorkflowServiceHandler>>(
+            new DescriptorServiceMethodProvider<WorkflowServiceHandler>(GrpcServiceDescriptors.WorkflowService));
+        services.AddSingleton<IServiceMethodProvider<OperatorServiceHandler>>(
+            new DescriptorServiceMethodProvider<OperatorServiceHandler>(GrpcServiceDescriptors.OperatorService));
+
+        var app = builder.Build();
+        app.MapGrpcService<WorkflowServiceHandler>();
+        app.MapGrpcService<OperatorServiceHandler>();
+
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Server");
+        DynamicConfig.Apply(options.DynamicConfig, frontendOptions, pipelineOptions, logger);
+
+        var engine = app.Services.GetRequiredService<HistoryEngine>();
+        engine.Start(options.ShardCount);
+        var namespaces = app.Services.GetRequiredService<NamespaceRegistry>();
+        namespaces.Load();
+        namespaces.Ensure("default", NamespaceRegistry.DevAccount, TimeSpan.FromDays(1));
+        foreach (var name in options.Namespaces)
+        {
+            namespaces.Ensure(name, NamespaceRegistry.DevAccount, TimeSpan.FromDays(1));
+        }
+
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var server = new BastionServer(app, store, committer, engine);
+        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.Port = new Uri(bound).Port;
+        server.Address = $"{options.Ip}:{server.Port}";
+        return server;
+    }
+
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _app.WaitForShutdownAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _engine.DisposeAsync().ConfigureAwait(false);
+        await _committer.DisposeAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        _store.Dispose();
+    }
+}

@@ -1,0 +1,39 @@
+using System.Globalization;
+using Bastion.Frontend;
+using Bastion.Security.Pipeline;
+using Microsoft.Extensions.Logging;
+
+namespace Bastion.Server;
+
+/// <summary>
+/// Temporal's dynamic config keys that Bastion honours. SDK test launchers pass many keys; the ones that change
+/// behaviour users can see are applied, the rest are accepted and logged as unused.
+/// </summary>
+internal static partial class DynamicConfig
+{
+    public static void Apply(IDictionary<string, string> values, FrontendOptions frontend, PipelineOptions pipeline, ILogger logger)
+    {
+        foreach (var (key, raw) in values)
+        {
+            var value = raw.Trim().Trim('"');
+            switch (key)
+            {
+                case "limit.blobSize.error":
+                    frontend.MaxPayloadBytes = int.Parse(value, CultureInfo.InvariantCulture);
+                    break;
+                case "frontend.namespaceRPS":
+                    pipeline.NamespaceRequestsPerSecond = int.Parse(value, CultureInfo.InvariantCulture);
+                    break;
+                case "system.forceSearchAttributesCacheRefreshOnRead":
+                    // Always true here: registrations are visible at once.
+                    break;
+                default:
+                    LogUnused(logger, key);
+                    break;
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Dynamic config key {Key} is accepted but not used by Bastion.")]
+    private static partial void LogUnused(ILogger logger, string key);
+}

@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Logging;
+
+namespace Bastion.Server;
+
+/// <summary>How to run a Bastion server.</summary>
+public sealed class ServerOptions
+{
+    /// <summary>Address the gRPC listener binds.</summary>
+    public string Ip { get; set; } = "127.0.0.1";
+
+    /// <summary>gRPC port; 0 picks a free one (tests).</summary>
+    public int Port { get; set; } = 7233;
+
+    /// <summary>The SQLite file; null keeps everything in memory (gone when the process ends).</summary>
+    public string? DatabaseFile { get; set; }
+
+    /// <summary>Namespaces (account <c>local</c>) to create at start, besides <c>default</c>.</summary>
+    public IList<string> Namespaces { get; } = [];
+
+    /// <summary>Dev mode: loopback callers need no credentials. Plaintext is allowed only on loopback.</summary>
+    public bool DevMode { get; set; } = true;
+
+    /// <summary>Temporal-style dynamic config values (<c>K=V</c>); the keys Bastion uses change behaviour, others are logged.</summary>
+    public IDictionary<string, string> DynamicConfig { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    public LogLevel LogLevel { get; set; } = LogLevel.Information;
+
+    /// <summary>"pretty" (console) or "json".</summary>
+    public string LogFormat { get; set; } = "pretty";
+
+    /// <summary>Shards of a new cluster; fixed once the store exists.</summary>
+    public int ShardCount { get; set; } = 4;
+
+    /// <summary>Time source for the engine; tests may drive it.</summary>
+    public TimeProvider Time { get; set; } = TimeProvider.System;
+}

@@ -1,0 +1,189 @@
+using Microsoft.Data.Sqlite;
+
+namespace Bastion.Storage.Sqlite;
+
+public sealed partial class SqliteExecutionStore
+{
+    public IReadOnlyList<Exception?> Commit(IReadOnlyList<ExecutionWrite> writes)
+    {
+        ArgumentNullException.ThrowIfNull(writes);
+        var results = new Exception?[writes.Count];
+        lock (_writerLock)
+        {
+            using var tx = _writer.BeginTransaction(deferred: false);
+            var fencedShards = new Dictionary<int, bool>();
+            for (var i = 0; i < writes.Count; i++)
+            {
+                var write = writes[i];
+                if (!fencedShards.TryGetValue(write.ShardId, out var owned))
+                {
+                    owned = OwnsShard(tx, write.ShardId, write.RangeId);
+                    fencedShards[write.ShardId] = owned;
+                }
+
+                if (!owned)
+                {
+                    results[i] = new ConditionFailedException($"Shard {write.ShardId} is owned by another node (token {write.RangeId} is stale).");
+                    continue;
+                }
+
+                Execute(_writer, "SAVEPOINT w;", tx);
+                try
+                {
+                    Apply(tx, write);
+                    Execute(_writer, "RELEASE w;", tx);
+                }
+                catch (ConditionFailedException e)
+                {
+                    Execute(_writer, "ROLLBACK TO w; RELEASE w;", tx);
+                    results[i] = e;
+                }
+            }
+
+            tx.Commit();
+        }
+
+        return results;
+    }
+
+    private bool OwnsShard(SqliteTransaction tx, int shardId, long rangeId)
+    {
+        using var cmd = Command(tx, "SELECT range_id FROM shards WHERE shard_id = $id;");
+        cmd.Parameters.AddWithValue("$id", shardId);
+        return cmd.ExecuteScalar() is long stored && stored == rangeId;
+    }
+
+    private void Apply(SqliteTransaction tx, ExecutionWrite write)
+    {
+        if (write.CreatesRun)
+        {
+            CreateRun(tx, write);
+        }
+        else
+        {
+            using var cmd = Command(tx, """
+                UPDATE executions SET version = $new, status = $status, state = $state
+                WHERE namespace_id = $ns AND run_id = $run AND version = $expected;
+                """);
+            cmd.Parameters.AddWithValue("$new", write.NewVersion);
+            cmd.Parameters.AddWithValue("$status", write.Status);
+            cmd.Parameters.AddWithValue("$state", write.State);
+            cmd.Parameters.AddWithValue("$ns", write.NamespaceId);
+            cmd.Parameters.AddWithValue("$run", write.RunId);
+            cmd.Parameters.AddWithValue("$expected", write.ExpectedVersion);
+            if (cmd.ExecuteNonQuery() != 1)
+            {
+                throw new ConditionFailedException($"Run {write.RunId} changed since version {write.ExpectedVersion}.");
+            }
+        }
+
+        if (write.Events is { } events)
+        {
+            using var cmd = Command(tx, """
+                INSERT INTO history (namespace_id, run_id, first_event_id, last_event_id, data)
+                VALUES ($ns, $run, $first, $last, $data);
+                """);
+            cmd.Parameters.AddWithValue("$ns", write.NamespaceId);
+            cmd.Parameters.AddWithValue("$run", write.RunId);
+            cmd.Parameters.AddWithValue("$first", events.FirstEventId);
+            cmd.Parameters.AddWithValue("$last", events.LastEventId);
+            cmd.Parameters.AddWithValue("$data", events.Data);
+            try
+            {
+                cmd.ExecuteNonQuery();
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode == 19)
+            {
+                throw new ConditionFailedException($"Run {write.RunId} already has event {events.FirstEventId}.");
+            }
+        }
+
+        if (write.DeleteAllTasks)
+        {
+            using var cmd = Command(tx, "DELETE FROM tasks WHERE run_id = $run;");
+            cmd.Parameters.AddWithValue("$run", write.RunId);
+            cmd.ExecuteNonQuery();
+        }
+
+        foreach (var key in write.DeletedTasks)
+        {
+            using var cmd = Command(tx, "DELETE FROM tasks WHERE run_id = $run AND kind = $kind AND event_id = $event AND attempt = $attempt;");
+            cmd.Parameters.AddWithValue("$run", key.RunId);
+            cmd.Parameters.AddWithValue("$kind", key.Kind);
+            cmd.Parameters.AddWithValue("$event", key.EventId);
+            cmd.Parameters.AddWithValue("$attempt", key.Attempt);
+            cmd.ExecuteNonQuery();
+        }
+
+        foreach (var task in write.NewTasks)
+        {
+            using var cmd = Command(tx, """
+                INSERT OR REPLACE INTO tasks (run_id, kind, event_id, attempt, shard_id, namespace_id, workflow_id, visible_time, task_queue)
+                VALUES ($run, $kind, $event, $attempt, $shard, $ns, $wf, $time, $tq);
+                """);
+            cmd.Parameters.AddWithValue("$run", task.RunId);
+            cmd.Parameters.AddWithValue("$kind", task.Kind);
+            cmd.Parameters.AddWithValue("$event", task.EventId);
+            cmd.Parameters.AddWithValue("$attempt", task.Attempt);
+            cmd.Parameters.AddWithValue("$shard", task.ShardId);
+            cmd.Parameters.AddWithValue("$ns", task.NamespaceId);
+            cmd.Parameters.AddWithValue("$wf", task.WorkflowId);
+            cmd.Parameters.AddWithValue("$time", task.VisibleTime.Ticks);
+            cmd.Parameters.AddWithValue("$tq", (object?)task.TaskQueue ?? DBNull.Value);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    private void CreateRun(SqliteTransaction tx, ExecutionWrite write)
+    {
+        using (var current = Command(tx, "SELECT run_id FROM current_executions WHERE namespace_id = $ns AND workflow_id = $wf;"))
+        {
+            current.Parameters.AddWithValue("$ns", write.NamespaceId);
+            current.Parameters.AddWithValue("$wf", write.WorkflowId);
+            var existing = current.ExecuteScalar() as string;
+            if (existing != write.ReplacesCurrentRunId)
+            {
+                throw new ConditionFailedException($"Workflow {write.WorkflowId} has current run {existing ?? "(none)"}, not {write.ReplacesCurrentRunId ?? "(none)"}.");
+            }
+        }
+
+        using (var upsert = Command(tx, """
+            INSERT INTO current_executions (namespace_id, workflow_id, run_id) VALUES ($ns, $wf, $run)
+            ON CONFLICT (namespace_id, workflow_id) DO UPDATE SET run_id = excluded.run_id;
+            """))
+        {
+            upsert.Parameters.AddWithValue("$ns", write.NamespaceId);
+            upsert.Parameters.AddWithValue("$wf", write.WorkflowId);
+            upsert.Parameters.AddWithValue("$run", write.RunId);
+            upsert.ExecuteNonQuery();
+        }
+
+        using var insert = Command(tx, """
+            INSERT INTO executions (namespace_id, run_id, workflow_id, shard_id, version, status, state)
+            VALUES ($ns, $run, $wf, $shard, $new, $status, $state);
+            """);
+        insert.Parameters.AddWithValue("$ns", write.NamespaceId);
+        insert.Parameters.AddWithValue("$run", write.RunId);
+        insert.Parameters.AddWithValue("$wf", write.WorkflowId);
+        insert.Parameters.AddWithValue("$shard", write.ShardId);
+        insert.Parameters.AddWithValue("$new", write.NewVersion);
+        insert.Parameters.AddWithValue("$status", write.Status);
+        insert.Parameters.AddWithValue("$state", write.State);
+        try
+        {
+            insert.ExecuteNonQuery();
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19)
+        {
+            throw new ConditionFailedException($"Run {write.RunId} already exists.");
+        }
+    }
+
+    private SqliteCommand Command(SqliteTransaction tx, string sql)
+    {
+        var cmd = _writer.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        return cmd;
+    }
+}

@@ -1,0 +1,233 @@
+using Microsoft.Data.Sqlite;
+
+namespace Bastion.Storage.Sqlite;
+
+/// <summary>
+/// The embedded store. One writer connection (WAL, <c>synchronous=FULL</c>: a commit is on disk when it returns);
+/// reads use pooled connections of their own so they never wait for the writer. In-memory mode keeps one
+/// connection for everything.
+/// </summary>
+public sealed partial class SqliteExecutionStore : IExecutionStore
+{
+    private readonly string _connectionString;
+    private readonly bool _inMemory;
+    private readonly SqliteConnection _writer;
+    private readonly Lock _writerLock = new();
+
+    private SqliteExecutionStore(string connectionString, bool inMemory)
+    {
+        _connectionString = connectionString;
+        _inMemory = inMemory;
+        _writer = new SqliteConnection(connectionString);
+        _writer.Open();
+        Execute(_writer, inMemory
+            ? "PRAGMA foreign_keys=OFF;"
+            : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;");
+    }
+
+    /// <summary>A durable store in a file (created if missing).</summary>
+    public static SqliteExecutionStore OpenFile(string path)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+        }
+
+        var builder = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true };
+        return new SqliteExecutionStore(builder.ToString(), inMemory: false);
+    }
+
+    /// <summary>A store that lives as long as this object: for tests and SDK launchers.</summary>
+    public static SqliteExecutionStore OpenInMemory() =>
+        new($"Data Source=bastion-{Guid.NewGuid():N};Mode=Memory;Cache=Shared", inMemory: true);
+
+    public string Name => "sqlite";
+
+    public ClusterMetadata Initialize(int shardCountForNewCluster)
+    {
+        lock (_writerLock)
+        {
+            Execute(_writer, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);");
+            var version = Convert.ToInt32(Scalar(_writer, "SELECT COALESCE(MAX(version), 0) FROM schema_version;") ?? 0, System.Globalization.CultureInfo.InvariantCulture);
+            if (version > SqliteSchema.Migrations.Count)
+            {
+                throw new InvalidOperationException(
+                    $"The database has schema version {version}, newer than this Bastion knows ({SqliteSchema.Migrations.Count}).");
+            }
+
+            for (var i = version; i < SqliteSchema.Migrations.Count; i++)
+            {
+                using var tx = _writer.BeginTransaction();
+                Execute(_writer, SqliteSchema.Migrations[i], tx);
+                Execute(_writer, $"INSERT INTO schema_version (version) VALUES ({i + 1});", tx);
+                tx.Commit();
+            }
+
+            Execute(_writer, $"INSERT OR IGNORE INTO cluster_metadata (key, value) VALUES ('shard_count', '{shardCountForNewCluster}');");
+            Execute(_writer, $"INSERT OR IGNORE INTO cluster_metadata (key, value) VALUES ('cluster_id', '{Guid.NewGuid()}');");
+            return new ClusterMetadata(
+                (string)Scalar(_writer, "SELECT value FROM cluster_metadata WHERE key = 'cluster_id';")!,
+                Convert.ToInt32(Scalar(_writer, "SELECT value FROM cluster_metadata WHERE key = 'shard_count';"), System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    public long AcquireShard(int shardId)
+    {
+        lock (_writerLock)
+        {
+            using var tx = _writer.BeginTransaction();
+            using var cmd = _writer.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = """
+                INSERT INTO shards (shard_id, range_id) VALUES ($id, 1)
+                ON CONFLICT (shard_id) DO UPDATE SET range_id = range_id + 1
+                RETURNING range_id;
+                """;
+            cmd.Parameters.AddWithValue("$id", shardId);
+            var rangeId = (long)cmd.ExecuteScalar()!;
+            tx.Commit();
+            return rangeId;
+        }
+    }
+
+    public IReadOnlyList<NamespaceRecord> ListNamespaces() => Read(connection =>
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT id, name, account, data FROM namespaces ORDER BY account, name;";
+        using var reader = cmd.ExecuteReader();
+        var result = new List<NamespaceRecord>();
+        while (reader.Read())
+        {
+            result.Add(new NamespaceRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), (byte[])reader[3]));
+        }
+
+        return result;
+    });
+
+    public void UpsertNamespace(NamespaceRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        lock (_writerLock)
+        {
+            using var cmd = _writer.CreateCommand();
+            cmd.CommandText = """
+                INSERT INTO namespaces (id, name, account, data) VALUES ($id, $name, $account, $data)
+                ON CONFLICT (id) DO UPDATE SET name = excluded.name, account = excluded.account, data = excluded.data;
+                """;
+            cmd.Parameters.AddWithValue("$id", record.Id);
+            cmd.Parameters.AddWithValue("$name", record.Name);
+            cmd.Parameters.AddWithValue("$account", record.Account);
+            cmd.Parameters.AddWithValue("$data", record.Data);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    public string? GetCurrentRunId(string namespaceId, string workflowId) => Read(connection =>
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT run_id FROM current_executions WHERE namespace_id = $ns AND workflow_id = $wf;";
+        cmd.Parameters.AddWithValue("$ns", namespaceId);
+        cmd.Parameters.AddWithValue("$wf", workflowId);
+        return cmd.ExecuteScalar() as string;
+    });
+
+    public ExecutionRecord? GetExecution(string namespaceId, string runId) => Read(connection =>
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT workflow_id, version, status, state FROM executions WHERE namespace_id = $ns AND run_id = $run;";
+        cmd.Parameters.AddWithValue("$ns", namespaceId);
+        cmd.Parameters.AddWithValue("$run", runId);
+        using var reader = cmd.ExecuteReader();
+        return reader.Read()
+            ? new ExecutionRecord(namespaceId, reader.GetString(0), runId, reader.GetInt64(1), reader.GetInt32(2), (byte[])reader[3])
+            : null;
+    });
+
+    public IReadOnlyList<HistoryBatch> ReadHistory(string namespaceId, string runId, long fromEventId, int maxBatches) => Read(connection =>
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = """
+            SELECT first_event_id, last_event_id, data FROM history
+            WHERE namespace_id = $ns AND run_id = $run AND last_event_id >= $from
+            ORDER BY first_event_id LIMIT $limit;
+            """;
+        cmd.Parameters.AddWithValue("$ns", namespaceId);
+        cmd.Parameters.AddWithValue("$run", runId);
+        cmd.Parameters.AddWithValue("$from", fromEventId);
+        cmd.Parameters.AddWithValue("$limit", maxBatches);
+        using var reader = cmd.ExecuteReader();
+        var result = new List<HistoryBatch>();
+        while (reader.Read())
+        {
+            result.Add(new HistoryBatch(reader.GetInt64(0), reader.GetInt64(1), (byte[])reader[2]));
+        }
+
+        return result;
+    });
+
+    public IReadOnlyList<TaskRecord> LoadTasks(int shardId) => Read(connection =>
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = """
+            SELECT namespace_id, workflow_id, run_id, kind, event_id, attempt, visible_time, task_queue
+            FROM tasks WHERE shard_id = $shard ORDER BY visible_time;
+            """;
+        cmd.Parameters.AddWithValue("$shard", shardId);
+        using var reader = cmd.ExecuteReader();
+        var result = new List<TaskRecord>();
+        while (reader.Read())
+        {
+            result.Add(new TaskRecord(
+                shardId,
+                reader.GetString(0),
+                reader.GetString(1),
+                reader.GetString(2),
+                reader.GetInt32(3),
+                reader.GetInt64(4),
+                reader.GetInt32(5),
+                new DateTime(reader.GetInt64(6), DateTimeKind.Utc),
+                reader.IsDBNull(7) ? null : reader.GetString(7)));
+        }
+
+        return result;
+    });
+
+    private T Read<T>(Func<SqliteConnection, T> read)
+    {
+        if (_inMemory)
+        {
+            lock (_writerLock)
+            {
+                return read(_writer);
+            }
+        }
+
+        using var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        return read(connection);
+    }
+
+    private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? tx = null)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    private static object? Scalar(SqliteConnection connection, string sql)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        return cmd.ExecuteScalar();
+    }
+
+    public void Dispose()
+    {
+        lock (_writerLock)
+        {
+            _writer.Dispose();
+        }
+    }
+}

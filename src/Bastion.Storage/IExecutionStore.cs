@@ -1,0 +1,43 @@
+namespace Bastion.Storage;
+
+/// <summary>
+/// The persistence contract: simple per-dialect reads and writes of already-encoded records. Logic lives in the
+/// engine; a dialect only stores and fences.
+/// </summary>
+public interface IExecutionStore : IDisposable
+{
+    /// <summary>The dialect's name, as GetClusterInfo reports it.</summary>
+    string Name { get; }
+
+    /// <summary>Creates or migrates the schema; returns what was fixed at cluster creation.</summary>
+    ClusterMetadata Initialize(int shardCountForNewCluster);
+
+    /// <summary>Takes ownership of a shard by advancing its fencing token; returns the new token.</summary>
+    long AcquireShard(int shardId);
+
+    /// <summary>
+    /// Commits many transitions in one transaction (group commit). Each write succeeds or fails on its own:
+    /// the result holds null for a committed write, or the reason it was rejected.
+    /// </summary>
+    IReadOnlyList<Exception?> Commit(IReadOnlyList<ExecutionWrite> writes);
+
+    /// <summary>The current run id of a workflow id, or null.</summary>
+    string? GetCurrentRunId(string namespaceId, string workflowId);
+
+    ExecutionRecord? GetExecution(string namespaceId, string runId);
+
+    /// <summary>History batches of a run holding events with ids ≥ <paramref name="fromEventId"/>, in order.</summary>
+    IReadOnlyList<HistoryBatch> ReadHistory(string namespaceId, string runId, long fromEventId, int maxBatches);
+
+    IReadOnlyList<TaskRecord> LoadTasks(int shardId);
+
+    IReadOnlyList<NamespaceRecord> ListNamespaces();
+
+    void UpsertNamespace(NamespaceRecord record);
+}
+
+/// <summary>What is fixed when a cluster is created: its id and its shard count.</summary>
+public sealed record ClusterMetadata(string ClusterId, int ShardCount);
+
+/// <summary>A write was rejected because the run changed under the writer or the shard moved: nothing was written.</summary>
+public sealed class ConditionFailedException(string message) : Exception(message);

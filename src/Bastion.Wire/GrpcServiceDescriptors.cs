@@ -1,0 +1,19 @@
+using Google.Protobuf.Reflection;
+
+namespace Bastion.Wire;
+
+/// <summary>The Temporal services Bastion binds, straight from the descriptors the Temporalio package ships.</summary>
+public static class GrpcServiceDescriptors
+{
+    public static ServiceDescriptor WorkflowService { get; } =
+        Temporalio.Api.WorkflowService.V1.ServiceReflection.Descriptor.Services[0];
+
+    public static ServiceDescriptor OperatorService { get; } =
+        Temporalio.Api.OperatorService.V1.ServiceReflection.Descriptor.Services[0];
+
+    /// <summary>Every service whose methods the security pipeline must classify.</summary>
+    public static IReadOnlyList<ServiceDescriptor> All { get; } = [WorkflowService, OperatorService];
+
+    /// <summary>The gRPC path of a method, e.g. <c>/temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution</c>.</summary>
+    public static string PathOf(MethodDescriptor method) => "/" + method.Service.FullName + "/" + method.Name;
+}
