@@ -38,7 +38,8 @@ public sealed class ServerFixture : IAsyncLifetime
         var options = new TemporalWorkerOptions(taskQueue) { MaxCachedWorkflows = maxCachedWorkflows };
         configure(options);
         using var worker = new TemporalWorker(Client, options);
-        await worker.ExecuteAsync(() => body(taskQueue));
+        // A bound on every test body: a workflow that never finishes fails its test instead of hanging the suite.
+        await worker.ExecuteAsync(() => body(taskQueue).WaitAsync(TimeSpan.FromSeconds(90)));
     }
 
     public async Task DisposeAsync()
