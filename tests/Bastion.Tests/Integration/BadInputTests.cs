@@ -1,0 +1,156 @@
+using Google.Protobuf;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Api.ErrorDetails.V1;
+using Temporalio.Exceptions;
+
+namespace Bastion.Tests.Integration;
+
+/// <summary>Bad input gets a precise status and a message a user can act on, and nothing is half-written.</summary>
+[Collection(ServerCollection.Name)]
+public sealed class BadInputTests(ServerFixture fixture)
+{
+    private RawDriver Raw => new(fixture.Client);
+
+    [Fact]
+    public async Task UnknownNamespace_IsNotFound_WithNamespaceNotFoundFailure()
+    {
+        var client = await TemporalClient.ConnectAsync(new(fixture.Server.Address) { Namespace = "no-such-namespace" });
+        var error = await Assert.ThrowsAsync<RpcException>(() => new RawDriver(client, "no-such-namespace").StartAsync("x", "tq"));
+        Assert.Equal(RpcException.StatusCode.NotFound, error.Code);
+        Assert.Contains("no-such-namespace", error.Message, StringComparison.Ordinal);
+        var detail = Assert.Single(error.GrpcStatus.Value!.Details);
+        Assert.Equal("no-such-namespace", detail.Unpack<NamespaceNotFoundFailure>().Namespace);
+    }
+
+    [Fact]
+    public async Task MalformedTaskToken_IsInvalidArgument()
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() => Raw.Service.RespondActivityTaskCompletedAsync(new()
+        {
+            Namespace = "default",
+            TaskToken = ByteString.CopyFromUtf8("not a token"),
+        }));
+        Assert.Equal(RpcException.StatusCode.InvalidArgument, error.Code);
+        Assert.Contains("Task token is malformed", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TaskTokenOfAnotherNamespace_IsInvalidArgument_AndTheTaskStaysPending()
+    {
+        var other = new RawDriver(fixture.Client, "other");
+        var tq = ServerFixture.NewTaskQueue();
+        var id = "foreign-" + Guid.NewGuid();
+        await other.StartAsync(id, tq);
+        var task = await other.PollWorkflowTaskAsync(tq);
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => Raw.CompleteAsync(task, RawDriver.CompleteWorkflow()));
+        Assert.Equal(RpcException.StatusCode.InvalidArgument, error.Code);
+        Assert.Contains("another namespace", error.Message, StringComparison.Ordinal);
+
+        await other.CompleteAsync(task, RawDriver.CompleteWorkflow());
+        Assert.Equal(EventType.WorkflowExecutionCompleted, (await other.HistoryAsync(id))[^1].EventType);
+    }
+
+    [Fact]
+    public async Task CompletingAnActivityTwice_IsNotFoundTheSecondTime()
+    {
+        var tq = ServerFixture.NewTaskQueue();
+        var id = "twice-" + Guid.NewGuid();
+        await Raw.StartAsync(id, tq);
+        await Raw.CompleteAsync(await Raw.PollWorkflowTaskAsync(tq), RawDriver.ScheduleActivity("a1", "Work", tq));
+        var activity = await Raw.PollActivityTaskAsync(tq);
+        var completion = new Temporalio.Api.WorkflowService.V1.RespondActivityTaskCompletedRequest { Namespace = "default", TaskToken = activity.TaskToken };
+
+        await Raw.Service.RespondActivityTaskCompletedAsync(completion);
+        var error = await Assert.ThrowsAsync<RpcException>(() => Raw.Service.RespondActivityTaskCompletedAsync(completion));
+        Assert.Equal(RpcException.StatusCode.NotFound, error.Code);
+        Assert.Single(await Raw.HistoryAsync(id), e => e.EventType == EventType.ActivityTaskCompleted);
+    }
+
+    [Fact]
+    public async Task CommandMissingRequiredField_FailsTheTaskWithACause_AndTheWorkflowStaysHealthy()
+    {
+        var tq = ServerFixture.NewTaskQueue();
+        var id = "badcommand-" + Guid.NewGuid();
+        await Raw.StartAsync(id, tq);
+        var task = await Raw.PollWorkflowTaskAsync(tq);
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => Raw.CompleteAsync(task, RawDriver.ScheduleActivity("a1", type: null, tq)));
+        Assert.Equal(RpcException.StatusCode.InvalidArgument, error.Code);
+        Assert.Contains("ActivityType is not set", error.Message, StringComparison.Ordinal);
+
+        var history = await Raw.HistoryAsync(id);
+        var failed = history[^2].WorkflowTaskFailedEventAttributes;
+        Assert.Equal(WorkflowTaskFailedCause.BadScheduleActivityAttributes, failed.Cause);
+        Assert.DoesNotContain(history, e => e.EventType == EventType.ActivityTaskScheduled);
+        Assert.Equal(EventType.WorkflowTaskScheduled, history[^1].EventType);
+
+        var retry = await Raw.PollWorkflowTaskAsync(tq);
+        Assert.Equal(2, retry.Attempt);
+        Assert.Equal(1, retry.History.Events[0].EventId); // full history on the normal queue
+        await Raw.CompleteAsync(retry, RawDriver.CompleteWorkflow());
+        Assert.Equal(EventType.WorkflowExecutionCompleted, (await Raw.HistoryAsync(id))[^1].EventType);
+    }
+
+    [Fact]
+    public async Task PayloadOver2MiB_IsInvalidArgument_AndNothingIsStored()
+    {
+        var id = "big-" + Guid.NewGuid();
+        var input = new Temporalio.Api.Common.V1.Payloads();
+        input.Payloads_.Add(new Temporalio.Api.Common.V1.Payload { Data = ByteString.CopyFrom(new byte[(2 * 1024 * 1024) + 1]) });
+        var error = await Assert.ThrowsAsync<RpcException>(() => Raw.StartAsync(id, "tq", input));
+        Assert.Equal(RpcException.StatusCode.InvalidArgument, error.Code);
+        Assert.Contains("payload limit", error.Message, StringComparison.Ordinal);
+
+        var notFound = await Assert.ThrowsAsync<RpcException>(() => Raw.HistoryAsync(id));
+        Assert.Equal(RpcException.StatusCode.NotFound, notFound.Code);
+    }
+
+    [Fact]
+    public async Task SignalDuringInFlightTask_IsBufferedAfterTheTasksEvents()
+    {
+        var tq = ServerFixture.NewTaskQueue();
+        var id = "inflight-" + Guid.NewGuid();
+        await Raw.StartAsync(id, tq);
+        var task = await Raw.PollWorkflowTaskAsync(tq);
+        await Raw.Service.SignalWorkflowExecutionAsync(new() { Namespace = "default", WorkflowExecution = new() { WorkflowId = id }, SignalName = "ping", RequestId = Guid.NewGuid().ToString() });
+
+        // Closing with an unseen signal pending is refused: the worker must handle it first.
+        var error = await Assert.ThrowsAsync<RpcException>(() => Raw.CompleteAsync(task, RawDriver.CompleteWorkflow()));
+        Assert.Equal(RpcException.StatusCode.InvalidArgument, error.Code);
+        var history = await Raw.HistoryAsync(id);
+        Assert.Equal(
+            [EventType.WorkflowExecutionStarted, EventType.WorkflowTaskScheduled, EventType.WorkflowTaskStarted, EventType.WorkflowTaskFailed, EventType.WorkflowExecutionSignaled, EventType.WorkflowTaskScheduled],
+            history.Select(e => e.EventType));
+        Assert.Equal(WorkflowTaskFailedCause.UnhandledCommand, history[3].WorkflowTaskFailedEventAttributes.Cause);
+
+        // A second signal while the next task runs lands after that task's completion.
+        var next = await Raw.PollWorkflowTaskAsync(tq);
+        await Raw.Service.SignalWorkflowExecutionAsync(new() { Namespace = "default", WorkflowExecution = new() { WorkflowId = id }, SignalName = "pong", RequestId = Guid.NewGuid().ToString() });
+        await Raw.CompleteAsync(next);
+        history = await Raw.HistoryAsync(id);
+        Assert.Equal(
+            [EventType.WorkflowTaskStarted, EventType.WorkflowTaskCompleted, EventType.WorkflowExecutionSignaled, EventType.WorkflowTaskScheduled],
+            history.Skip(6).Select(e => e.EventType));
+        Assert.Equal("pong", history[8].WorkflowExecutionSignaledEventAttributes.SignalName);
+        Assert.Equal(history.Count, history[^1].EventId);
+    }
+
+    [Fact]
+    public async Task RetriedSignal_WithTheSameRequestId_IsAppliedOnce()
+    {
+        var tq = ServerFixture.NewTaskQueue();
+        var id = "signal-dedupe-" + Guid.NewGuid();
+        await Raw.StartAsync(id, tq);
+        var signal = new Temporalio.Api.WorkflowService.V1.SignalWorkflowExecutionRequest
+        {
+            Namespace = "default",
+            WorkflowExecution = new() { WorkflowId = id },
+            SignalName = "once",
+            RequestId = Guid.NewGuid().ToString(),
+        };
+        await Raw.Service.SignalWorkflowExecutionAsync(signal);
+        await Raw.Service.SignalWorkflowExecutionAsync(signal);
+        Assert.Single(await Raw.HistoryAsync(id), e => e.EventType == EventType.WorkflowExecutionSignaled);
+    }
+}
