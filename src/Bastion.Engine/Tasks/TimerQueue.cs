@@ -16,6 +16,7 @@ internal sealed partial class TimerQueue : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
+    private int _disposed;
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public TimerQueue(TimeProvider time, Func<TaskRecord, Task> fire, ILogger logger)
@@ -109,6 +110,11 @@ internal sealed partial class TimerQueue : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stop.CancelAsync().ConfigureAwait(false);
         try
         {

@@ -15,6 +15,7 @@ public static class MethodClassification
         ["WorkflowService/GetSystemInfo"] = Permission.Public,
         // WorkflowService: AccountRead
         ["WorkflowService/ListNamespaces"] = Permission.AccountRead,
+        ["WorkflowService/GetSearchAttributes"] = Permission.AccountRead, // cluster-wide, no namespace field
         // WorkflowService: AccountAdmin
         ["WorkflowService/RegisterNamespace"] = Permission.AccountAdmin,
         // WorkflowService: NamespaceAdmin
@@ -44,7 +45,6 @@ public static class MethodClassification
         ["WorkflowService/FetchWorkerConfig"] = Permission.NamespaceRead,
         ["WorkflowService/GetCurrentDeployment"] = Permission.NamespaceRead,
         ["WorkflowService/GetDeploymentReachability"] = Permission.NamespaceRead,
-        ["WorkflowService/GetSearchAttributes"] = Permission.NamespaceRead,
         ["WorkflowService/GetWorkerBuildIdCompatibility"] = Permission.NamespaceRead,
         ["WorkflowService/GetWorkerTaskReachability"] = Permission.NamespaceRead,
         ["WorkflowService/GetWorkerVersioningRules"] = Permission.NamespaceRead,

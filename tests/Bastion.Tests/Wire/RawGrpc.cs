@@ -1,0 +1,41 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Http.Headers;
+using Google.Protobuf;
+
+namespace Bastion.Tests.Wire;
+
+/// <summary>
+/// A bare gRPC call over HTTP/2 with HttpClient: for requests the SDKs never send (unparsable bodies,
+/// headers that disagree with the request).
+/// </summary>
+internal static class RawGrpc
+{
+    public static Task<(int Status, string Message)> CallAsync(string address, string method, IMessage request, IDictionary<string, string>? headers = null) =>
+        CallAsync(address, method, request.ToByteArray(), headers);
+
+    public static async Task<(int Status, string Message)> CallAsync(string address, string method, byte[] body, IDictionary<string, string>? headers = null)
+    {
+        var frame = new byte[5 + body.Length];
+        BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(1), body.Length);
+        body.CopyTo(frame, 5);
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"http://{address}/{method}")
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = new ByteArrayContent(frame),
+        };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc");
+        request.Headers.TE.Add(new TransferCodingWithQualityHeaderValue("trailers"));
+        foreach (var (key, value) in headers ?? new Dictionary<string, string>())
+        {
+            request.Headers.Add(key, value);
+        }
+
+        using var response = await http.SendAsync(request);
+        await response.Content.ReadAsByteArrayAsync();
+        var all = response.TrailingHeaders.Concat(response.Headers).ToDictionary(h => h.Key, h => string.Join(",", h.Value));
+        return (int.Parse(all["grpc-status"], System.Globalization.CultureInfo.InvariantCulture), Uri.UnescapeDataString(all.GetValueOrDefault("grpc-message", string.Empty)));
+    }
+}
