@@ -1,0 +1,124 @@
+using Temporalio.Activities;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Workflows;
+
+namespace Bastion.Tests.Integration;
+
+/// <summary>A server killed with SIGKILL and restarted on the same file resumes every workflow, losing and repeating nothing.</summary>
+public sealed class RestartTests : IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "bastion-restart-" + Guid.NewGuid().ToString("N"));
+
+    public RestartTests() => Directory.CreateDirectory(_directory);
+
+    [Workflow]
+    public sealed class WaitOnTimer
+    {
+        [WorkflowRun]
+        public async Task<string> RunAsync()
+        {
+            await Workflow.DelayAsync(TimeSpan.FromSeconds(5));
+            return "timer done";
+        }
+    }
+
+    [Workflow]
+    public sealed class RunActivity
+    {
+        [WorkflowRun]
+        public Task<string> RunAsync() => Workflow.ExecuteActivityAsync(
+            (GatedActivity a) => a.WaitForGateAsync(),
+            new() { StartToCloseTimeout = TimeSpan.FromSeconds(10), RetryPolicy = new() { InitialInterval = TimeSpan.FromMilliseconds(200) } });
+    }
+
+    public sealed class GatedActivity
+    {
+        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Gate { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        [Activity]
+        public async Task<string> WaitForGateAsync()
+        {
+            Started.TrySetResult();
+            await Gate.Task;
+            return "activity done";
+        }
+    }
+
+    [Fact]
+    public async Task KilledServer_ResumesTimersAndActivities_WithoutLosingOrRepeatingEvents()
+    {
+        var port = ServerProcess.FreePort();
+        var database = Path.Combine(_directory, "bastion.db");
+        var server = await ServerProcess.StartAsync(port, database);
+        try
+        {
+            var client = await TemporalClient.ConnectAsync(new(server.Address) { Namespace = "default" });
+            var activity = new GatedActivity();
+            var tq = ServerFixture.NewTaskQueue();
+            using var worker = new TemporalWorker(client, new TemporalWorkerOptions(tq).AddWorkflow<WaitOnTimer>().AddWorkflow<RunActivity>().AddAllActivities(activity));
+            await worker.ExecuteAsync(async () =>
+            {
+                var timer = await client.StartWorkflowAsync((WaitOnTimer wf) => wf.RunAsync(), new("restart-timer-" + Guid.NewGuid(), tq));
+                var running = await client.StartWorkflowAsync((RunActivity wf) => wf.RunAsync(), new("restart-activity-" + Guid.NewGuid(), tq));
+                await activity.Started.Task.WaitAsync(TimeSpan.FromSeconds(30));
+                await WaitForEventAsync(timer, EventType.TimerStarted);
+
+                server.Kill();
+                server.Dispose();
+                server = await ServerProcess.StartAsync(port, database);
+                activity.Gate.SetResult();
+
+                Assert.Equal("timer done", await timer.GetResultAsync().WaitAsync(TimeSpan.FromSeconds(60)));
+                Assert.Equal("activity done", await running.GetResultAsync().WaitAsync(TimeSpan.FromSeconds(60)));
+                AssertWellFormed(await timer.FetchHistoryAsync(), EventType.TimerStarted, EventType.TimerFired);
+                AssertWellFormed(await running.FetchHistoryAsync(), EventType.ActivityTaskScheduled, EventType.ActivityTaskCompleted);
+            }).WaitAsync(TimeSpan.FromSeconds(120));
+        }
+        finally
+        {
+            server.Dispose();
+        }
+    }
+
+    private static async Task WaitForEventAsync(WorkflowHandle handle, EventType type)
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            if ((await handle.FetchHistoryAsync()).Events.Any(e => e.EventType == type))
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"{type} never appeared.");
+    }
+
+    /// <summary>Ids 1..n without gaps or repeats, each expected event once, one started and one close event.</summary>
+    private static void AssertWellFormed(Temporalio.Common.WorkflowHistory history, params EventType[] once)
+    {
+        var events = history.Events.ToList();
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.EventId));
+        Assert.Equal(EventType.WorkflowExecutionStarted, events[0].EventType);
+        Assert.Equal(EventType.WorkflowExecutionCompleted, events[^1].EventType);
+        Assert.Single(events, e => e.EventType == EventType.WorkflowExecutionStarted);
+        foreach (var type in once)
+        {
+            Assert.Single(events, e => e.EventType == type);
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

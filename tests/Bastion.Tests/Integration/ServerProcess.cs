@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Bastion.Tests.Integration;
+
+/// <summary>The real <c>bastion</c> executable in a child process, for tests that kill and restart the server.</summary>
+internal sealed class ServerProcess : IDisposable
+{
+    private readonly Process _process;
+
+    private ServerProcess(Process process, int port)
+    {
+        _process = process;
+        Address = $"127.0.0.1:{port}";
+    }
+
+    public string Address { get; }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static async Task<ServerProcess> StartAsync(int port, string databaseFile)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "bastion.dll"), "server", "start-dev", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--db-filename", databaseFile, "--log-level", "warn" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start bastion.");
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                output.Enqueue(line);
+                if (line.StartsWith("Bastion dev server on", StringComparison.Ordinal))
+                {
+                    ready.TrySetResult();
+                }
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                output.Enqueue(line);
+            }
+        };
+        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException("bastion exited: " + string.Join("\n", output)));
+        process.EnableRaisingEvents = true;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        return new ServerProcess(process, port);
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs, as in a crash or power loss.</summary>
+    public void Kill()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            Kill();
+        }
+
+        _process.Dispose();
+    }
+}
