@@ -204,11 +204,11 @@ internal sealed partial class HistoryEngine
         });
     }
 
-    /// <summary>Moves stickiness off a run: pending sticky work goes to the normal queue.</summary>
-    public Task ResetStickyAsync(WorkflowKey key) => UpdateAsync(key, m =>
+    /// <summary>Moves stickiness off a run (if it is on <paramref name="onlyQueue"/>, when given): pending sticky work goes to the normal queue.</summary>
+    public Task ResetStickyAsync(WorkflowKey key, string? onlyQueue = null) => UpdateAsync(key, m =>
     {
         var state = m.State;
-        if (state.StickyQueue is null)
+        if (state.StickyQueue is null || (onlyQueue != null && state.StickyQueue != onlyQueue))
         {
             return false;
         }
@@ -227,11 +227,25 @@ internal sealed partial class HistoryEngine
     /// <summary>A worker with a sticky queue shut down: its runs lose stickiness, their pending tasks move.</summary>
     public async Task ShutdownStickyQueueAsync(string namespaceId, string stickyQueue)
     {
-        foreach (var item in Matching.Drain(new QueueKey(namespaceId, stickyQueue, TaskCategory.Workflow)))
+        var runs = new HashSet<WorkflowKey>();
+        if (_stickyRuns.TryRemove((namespaceId, stickyQueue), out var known))
+        {
+            runs.UnionWith(known.Keys);
+        }
+
+        // Items already queued there too (runs made sticky before a restart are not in the index).
+        var drained = Matching.Drain(new QueueKey(namespaceId, stickyQueue, TaskCategory.Workflow));
+        runs.UnionWith(drained.Select(i => i.Key));
+        foreach (var key in runs)
         {
             try
             {
-                await ResetStickyAsync(item.Key).ConfigureAwait(false);
+                await ResetStickyAsync(key, stickyQueue).ConfigureAwait(false);
+                foreach (var query in drained.OfType<QueryTaskItem>().Where(q => q.Key == key))
+                {
+                    var normal = await ReadAsync(key, c => c.State.TaskQueue).ConfigureAwait(false);
+                    Matching.Add(new QueueKey(namespaceId, normal, TaskCategory.Workflow), query, front: true);
+                }
             }
             catch (ServiceException e) when (e.Kind == ErrorKind.NotFound)
             {

@@ -28,6 +28,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     private readonly ConcurrentQueue<(string Ns, string RunId)> _closedRuns = new();
     private readonly SemaphoreSlim[] _workflowIdLocks = Enumerable.Range(0, 256).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
     private readonly ConcurrentDictionary<string, PendingQuery> _queries = new();
+    private readonly ConcurrentDictionary<(string Ns, string Queue), ConcurrentDictionary<WorkflowKey, byte>> _stickyRuns = new();
     private long[] _rangeIds = [];
     private TimerQueue? _timers;
 
@@ -196,6 +197,11 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         foreach (var task in mutation.Tasks)
         {
             Schedule(task);
+        }
+
+        if (state.StickyQueue is { } sticky)
+        {
+            _stickyRuns.GetOrAdd((state.NamespaceId, sticky), static _ => new())[context.Key] = 0;
         }
 
         if (!state.IsOpen)
