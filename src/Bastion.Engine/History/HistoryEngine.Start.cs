@@ -29,8 +29,8 @@ internal sealed partial class HistoryEngine
             var currentRunId = await GetCurrentRunIdAsync(namespaceId, request.WorkflowId).ConfigureAwait(false);
             if (currentRunId != null)
             {
-                var current = await GetContextAsync(new WorkflowKey(namespaceId, request.WorkflowId, currentRunId)).ConfigureAwait(false);
-                if (CheckExisting(current.State, request) is { } existing)
+                var existing = await ReadAsync(new WorkflowKey(namespaceId, request.WorkflowId, currentRunId), c => CheckExisting(c.State, request)).ConfigureAwait(false);
+                if (existing != null)
                 {
                     return existing;
                 }

@@ -76,8 +76,7 @@ internal sealed partial class HistoryEngine
     public async Task<T> ReadAsync<T>(WorkflowKey key, Func<WorkflowContext, T> read)
     {
         ArgumentNullException.ThrowIfNull(read);
-        var context = await GetContextAsync(key).ConfigureAwait(false);
-        await context.Lock.WaitAsync().ConfigureAwait(false);
+        var context = await LockAsync(key).ConfigureAwait(false);
         try
         {
             return read(context);

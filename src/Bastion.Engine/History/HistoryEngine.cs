@@ -100,18 +100,9 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(apply);
         ArgumentNullException.ThrowIfNull(then);
-        var context = await GetContextAsync(key).ConfigureAwait(false);
-        await context.Lock.WaitAsync().ConfigureAwait(false);
+        var context = await LockAsync(key).ConfigureAwait(false);
         try
         {
-            if (!_runs.TryGetValue((key.NamespaceId, key.RunId), out var current) || current != context)
-            {
-                // Evicted while we waited for the lock: start again on a fresh copy.
-                context.Lock.Release();
-                context = await GetContextAsync(key).ConfigureAwait(false);
-                await context.Lock.WaitAsync().ConfigureAwait(false);
-            }
-
             var mutation = new Mutation(context, Now);
             T result;
             try
@@ -122,10 +113,12 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
                     await CommitAsync(mutation, replacesCurrentRunId: null, creates: false).ConfigureAwait(false);
                 }
             }
-            catch
+            catch (Exception e) when (mutation.Changed || e is not ServiceException)
             {
-                // The state may be half-changed: forget it, the next caller reloads what is committed.
+                // The state may be half-changed: forget it, the next caller reloads what is committed, and
+                // readers waiting on this copy look again.
                 _runs.TryRemove((key.NamespaceId, key.RunId), out _);
+                context.NotifyChanged();
                 throw;
             }
 
@@ -133,6 +126,22 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         }
         finally
         {
+            context.Lock.Release();
+        }
+    }
+
+    /// <summary>The run's current cached context, locked. A copy evicted while we waited is never used.</summary>
+    private async Task<WorkflowContext> LockAsync(WorkflowKey key)
+    {
+        while (true)
+        {
+            var context = await GetContextAsync(key).ConfigureAwait(false);
+            await context.Lock.WaitAsync().ConfigureAwait(false);
+            if (_runs.TryGetValue((key.NamespaceId, key.RunId), out var current) && current == context)
+            {
+                return context;
+            }
+
             context.Lock.Release();
         }
     }
