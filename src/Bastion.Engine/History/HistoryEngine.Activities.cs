@@ -218,21 +218,17 @@ internal sealed partial class HistoryEngine
         UpdateAsync(target.Key, m =>
         {
             var info = RequireStartedActivity(m.State, target);
-            var started = AddActivityStarted(m, info);
-            m.AddExternalEvent(
-                new HistoryEvent
+            EndActivity(m, info, started => new HistoryEvent
+            {
+                EventType = EventType.ActivityTaskCompleted,
+                ActivityTaskCompletedEventAttributes = new()
                 {
-                    EventType = EventType.ActivityTaskCompleted,
-                    ActivityTaskCompletedEventAttributes = new()
-                    {
-                        Result = result,
-                        ScheduledEventId = info.ScheduledEventId,
-                        StartedEventId = started,
-                        Identity = identity,
-                    },
+                    Result = result,
+                    ScheduledEventId = info.ScheduledEventId,
+                    StartedEventId = started,
+                    Identity = identity,
                 },
-                () => ScheduleWorkflowTask(m));
-            RemoveActivity(m, info);
+            });
             return true;
         });
 
@@ -240,22 +236,18 @@ internal sealed partial class HistoryEngine
         UpdateAsync(target.Key, m =>
         {
             var info = RequireStartedActivity(m.State, target);
-            var started = AddActivityStarted(m, info);
-            m.AddExternalEvent(
-                new HistoryEvent
+            EndActivity(m, info, started => new HistoryEvent
+            {
+                EventType = EventType.ActivityTaskCanceled,
+                ActivityTaskCanceledEventAttributes = new()
                 {
-                    EventType = EventType.ActivityTaskCanceled,
-                    ActivityTaskCanceledEventAttributes = new()
-                    {
-                        Details = details,
-                        LatestCancelRequestedEventId = info.CancelRequestedEventId,
-                        ScheduledEventId = info.ScheduledEventId,
-                        StartedEventId = started,
-                        Identity = identity,
-                    },
+                    Details = details,
+                    LatestCancelRequestedEventId = info.CancelRequestedEventId,
+                    ScheduledEventId = info.ScheduledEventId,
+                    StartedEventId = started,
+                    Identity = identity,
                 },
-                () => ScheduleWorkflowTask(m));
-            RemoveActivity(m, info);
+            });
             return true;
         });
 
@@ -275,22 +267,18 @@ internal sealed partial class HistoryEngine
                 return true;
             }
 
-            var started = AddActivityStarted(m, info);
-            m.AddExternalEvent(
-                new HistoryEvent
+            EndActivity(m, info, started => new HistoryEvent
+            {
+                EventType = EventType.ActivityTaskFailed,
+                ActivityTaskFailedEventAttributes = new()
                 {
-                    EventType = EventType.ActivityTaskFailed,
-                    ActivityTaskFailedEventAttributes = new()
-                    {
-                        Failure = failure,
-                        ScheduledEventId = info.ScheduledEventId,
-                        StartedEventId = started,
-                        Identity = identity,
-                        RetryState = retryState,
-                    },
+                    Failure = failure,
+                    ScheduledEventId = info.ScheduledEventId,
+                    StartedEventId = started,
+                    Identity = identity,
+                    RetryState = retryState,
                 },
-                () => ScheduleWorkflowTask(m));
-            RemoveActivity(m, info);
+            });
             return true;
         });
 
@@ -408,20 +396,27 @@ internal sealed partial class HistoryEngine
             }
         }
 
-        var started = AddActivityStarted(m, info);
-        m.AddExternalEvent(
-            new HistoryEvent
+        EndActivity(m, info, started => new HistoryEvent
+        {
+            EventType = EventType.ActivityTaskTimedOut,
+            ActivityTaskTimedOutEventAttributes = new()
             {
-                EventType = EventType.ActivityTaskTimedOut,
-                ActivityTaskTimedOutEventAttributes = new()
-                {
-                    Failure = failure,
-                    ScheduledEventId = info.ScheduledEventId,
-                    StartedEventId = started,
-                    RetryState = retryState,
-                },
+                Failure = failure,
+                ScheduledEventId = info.ScheduledEventId,
+                StartedEventId = started,
+                RetryState = retryState,
             },
-            () => ScheduleWorkflowTask(m));
+        });
+    }
+
+    /// <summary>
+    /// The activity is over: its ActivityTaskStarted event (if it started), then the outcome event built from the
+    /// started event id, delivered by a workflow task; its tasks are dropped.
+    /// </summary>
+    private static void EndActivity(Mutation m, ActivityInfo info, Func<long, HistoryEvent> outcome)
+    {
+        var started = AddActivityStarted(m, info);
+        m.AddExternalEvent(outcome(started), () => ScheduleWorkflowTask(m));
         RemoveActivity(m, info);
     }
 

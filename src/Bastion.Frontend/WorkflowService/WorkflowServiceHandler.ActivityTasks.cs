@@ -11,37 +11,10 @@ internal sealed partial class WorkflowServiceHandler
     {
         var ns = NamespaceOf(context);
         var queue = new QueueKey(ns.Id, Validation.RequireId(request.TaskQueue?.Name, "TaskQueue"), TaskCategory.Activity);
-        var deadline = Now + Validation.LongPollBudget(context, Now, options.MaxLongPoll);
-        while (true)
-        {
-            var remaining = deadline - Now;
-            if (remaining <= TimeSpan.Zero)
-            {
-                return new PollActivityTaskQueueResponse();
-            }
-
-            if (await engine.Matching.PollAsync(queue, remaining, context.CancellationToken).ConfigureAwait(false) is not ActivityTaskItem item)
-            {
-                return new PollActivityTaskQueueResponse();
-            }
-
-            PollActivityTaskQueueResponse? response;
-            try
-            {
-                context.CancellationToken.ThrowIfCancellationRequested();
-                response = await engine.RecordActivityTaskStartedAsync(item, request, context.CancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                engine.Matching.Add(queue, item, front: true);
-                throw;
-            }
-
-            if (response != null)
-            {
-                return response;
-            }
-        }
+        return await LongPollAsync(queue, context, item => item is ActivityTaskItem activity
+            ? engine.RecordActivityTaskStartedAsync(activity, request, context.CancellationToken)
+            : throw new InvalidOperationException($"Unexpected item {item.GetType().Name} on an activity task queue.")).ConfigureAwait(false)
+            ?? new PollActivityTaskQueueResponse();
     }
 
     public async Task<RecordActivityTaskHeartbeatResponse> RecordActivityTaskHeartbeat(RecordActivityTaskHeartbeatRequest request, ServerCallContext context)

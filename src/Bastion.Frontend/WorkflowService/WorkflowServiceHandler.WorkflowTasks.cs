@@ -12,44 +12,46 @@ internal sealed partial class WorkflowServiceHandler
     {
         var ns = NamespaceOf(context);
         var queue = new QueueKey(ns.Id, Validation.RequireId(request.TaskQueue?.Name, "TaskQueue"), TaskCategory.Workflow);
-        var deadline = Now + Validation.LongPollBudget(context, Now, options.MaxLongPoll);
-        while (true)
+        return await LongPollAsync(queue, context, item => item switch
         {
-            var remaining = deadline - Now;
-            if (remaining <= TimeSpan.Zero)
-            {
-                return new PollWorkflowTaskQueueResponse();
-            }
+            WorkflowTaskItem task => engine.RecordWorkflowTaskStartedAsync(task, request, queue, context.CancellationToken),
+            QueryTaskItem query => engine.StartQueryTaskAsync(query, queue),
+            _ => throw new InvalidOperationException($"Unexpected item {item.GetType().Name} on a workflow task queue."),
+        }).ConfigureAwait(false) ?? new PollWorkflowTaskQueueResponse();
+    }
 
+    /// <summary>
+    /// Waits for an item on <paramref name="queue"/> and starts it; a stale item (its task is gone) is skipped.
+    /// Null when the long poll ends empty. An item taken by a poller that left before it started goes back.
+    /// </summary>
+    private async Task<TResponse?> LongPollAsync<TResponse>(QueueKey queue, ServerCallContext context, Func<MatchItem, Task<TResponse?>> start)
+        where TResponse : class
+    {
+        var deadline = Now + Validation.LongPollBudget(context, Now, options.MaxLongPoll);
+        while (deadline - Now is { } remaining && remaining > TimeSpan.Zero)
+        {
             var item = await engine.Matching.PollAsync(queue, remaining, context.CancellationToken).ConfigureAwait(false);
             if (item is null)
             {
-                return new PollWorkflowTaskQueueResponse();
+                return null;
             }
 
-            PollWorkflowTaskQueueResponse? response;
             try
             {
                 context.CancellationToken.ThrowIfCancellationRequested();
-                response = item switch
+                if (await start(item).ConfigureAwait(false) is { } response)
                 {
-                    WorkflowTaskItem task => await engine.RecordWorkflowTaskStartedAsync(task, request, queue, context.CancellationToken).ConfigureAwait(false),
-                    QueryTaskItem query => await engine.StartQueryTaskAsync(query, queue).ConfigureAwait(false),
-                    _ => throw new InvalidOperationException($"Unexpected item {item.GetType().Name} on a workflow task queue."),
-                };
+                    return response;
+                }
             }
             catch (OperationCanceledException)
             {
-                // The poller left before the task was started: put it back for the next one.
                 engine.Matching.Add(queue, item, front: true);
                 throw;
             }
-
-            if (response != null)
-            {
-                return response;
-            }
         }
+
+        return null;
     }
 
     public async Task<RespondWorkflowTaskCompletedResponse> RespondWorkflowTaskCompleted(RespondWorkflowTaskCompletedRequest request, ServerCallContext context)
@@ -94,7 +96,4 @@ internal sealed partial class WorkflowServiceHandler
 
         return new ShutdownWorkerResponse();
     }
-
-    private static ServiceException NotSupported(string what) =>
-        new(ErrorKind.InvalidArgument, $"{what} is not supported by this Bastion version yet.");
 }
