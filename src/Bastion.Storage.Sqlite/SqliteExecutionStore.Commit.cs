@@ -27,15 +27,15 @@ public sealed partial class SqliteExecutionStore
                     continue;
                 }
 
-                Execute(_writer, "SAVEPOINT w;", tx);
+                Command(tx, "SAVEPOINT w;").ExecuteNonQuery();
                 try
                 {
                     Apply(tx, write);
-                    Execute(_writer, "RELEASE w;", tx);
+                    Command(tx, "RELEASE w;").ExecuteNonQuery();
                 }
                 catch (ConditionFailedException e)
                 {
-                    Execute(_writer, "ROLLBACK TO w; RELEASE w;", tx);
+                    Command(tx, "ROLLBACK TO w; RELEASE w;").ExecuteNonQuery();
                     results[i] = e;
                 }
             }
@@ -48,7 +48,7 @@ public sealed partial class SqliteExecutionStore
 
     private bool OwnsShard(SqliteTransaction tx, int shardId, long rangeId)
     {
-        using var cmd = Command(tx, "SELECT range_id FROM shards WHERE shard_id = $id;");
+        var cmd = Command(tx, "SELECT range_id FROM shards WHERE shard_id = $id;");
         cmd.Parameters.AddWithValue("$id", shardId);
         return cmd.ExecuteScalar() is long stored && stored == rangeId;
     }
@@ -61,7 +61,7 @@ public sealed partial class SqliteExecutionStore
         }
         else
         {
-            using var cmd = Command(tx, """
+            var cmd = Command(tx, """
                 UPDATE executions SET version = $new, status = $status, state = $state
                 WHERE namespace_id = $ns AND run_id = $run AND version = $expected;
                 """);
@@ -79,7 +79,7 @@ public sealed partial class SqliteExecutionStore
 
         if (write.Events is { } events)
         {
-            using var cmd = Command(tx, """
+            var cmd = Command(tx, """
                 INSERT INTO history (namespace_id, run_id, first_event_id, last_event_id, data)
                 VALUES ($ns, $run, $first, $last, $data);
                 """);
@@ -100,14 +100,14 @@ public sealed partial class SqliteExecutionStore
 
         if (write.DeleteAllTasks)
         {
-            using var cmd = Command(tx, "DELETE FROM tasks WHERE run_id = $run;");
+            var cmd = Command(tx, "DELETE FROM tasks WHERE run_id = $run;");
             cmd.Parameters.AddWithValue("$run", write.RunId);
             cmd.ExecuteNonQuery();
         }
 
         foreach (var key in write.DeletedTasks)
         {
-            using var cmd = Command(tx, "DELETE FROM tasks WHERE run_id = $run AND kind = $kind AND event_id = $event AND attempt = $attempt;");
+            var cmd = Command(tx, "DELETE FROM tasks WHERE run_id = $run AND kind = $kind AND event_id = $event AND attempt = $attempt;");
             cmd.Parameters.AddWithValue("$run", key.RunId);
             cmd.Parameters.AddWithValue("$kind", key.Kind);
             cmd.Parameters.AddWithValue("$event", key.EventId);
@@ -117,7 +117,7 @@ public sealed partial class SqliteExecutionStore
 
         foreach (var task in write.NewTasks)
         {
-            using var cmd = Command(tx, """
+            var cmd = Command(tx, """
                 INSERT OR REPLACE INTO tasks (run_id, kind, event_id, attempt, shard_id, namespace_id, workflow_id, visible_time, task_queue)
                 VALUES ($run, $kind, $event, $attempt, $shard, $ns, $wf, $time, $tq);
                 """);
@@ -136,29 +136,25 @@ public sealed partial class SqliteExecutionStore
 
     private void CreateRun(SqliteTransaction tx, ExecutionWrite write)
     {
-        using (var current = Command(tx, "SELECT run_id FROM current_executions WHERE namespace_id = $ns AND workflow_id = $wf;"))
+        var current = Command(tx, "SELECT run_id FROM current_executions WHERE namespace_id = $ns AND workflow_id = $wf;");
+        current.Parameters.AddWithValue("$ns", write.NamespaceId);
+        current.Parameters.AddWithValue("$wf", write.WorkflowId);
+        var existing = current.ExecuteScalar() as string;
+        if (existing != write.ReplacesCurrentRunId)
         {
-            current.Parameters.AddWithValue("$ns", write.NamespaceId);
-            current.Parameters.AddWithValue("$wf", write.WorkflowId);
-            var existing = current.ExecuteScalar() as string;
-            if (existing != write.ReplacesCurrentRunId)
-            {
-                throw new ConditionFailedException($"Workflow {write.WorkflowId} has current run {existing ?? "(none)"}, not {write.ReplacesCurrentRunId ?? "(none)"}.");
-            }
+            throw new ConditionFailedException($"Workflow {write.WorkflowId} has current run {existing ?? "(none)"}, not {write.ReplacesCurrentRunId ?? "(none)"}.");
         }
 
-        using (var upsert = Command(tx, """
+        var upsert = Command(tx, """
             INSERT INTO current_executions (namespace_id, workflow_id, run_id) VALUES ($ns, $wf, $run)
             ON CONFLICT (namespace_id, workflow_id) DO UPDATE SET run_id = excluded.run_id;
-            """))
-        {
-            upsert.Parameters.AddWithValue("$ns", write.NamespaceId);
-            upsert.Parameters.AddWithValue("$wf", write.WorkflowId);
-            upsert.Parameters.AddWithValue("$run", write.RunId);
-            upsert.ExecuteNonQuery();
-        }
+            """);
+        upsert.Parameters.AddWithValue("$ns", write.NamespaceId);
+        upsert.Parameters.AddWithValue("$wf", write.WorkflowId);
+        upsert.Parameters.AddWithValue("$run", write.RunId);
+        upsert.ExecuteNonQuery();
 
-        using var insert = Command(tx, """
+        var insert = Command(tx, """
             INSERT INTO executions (namespace_id, run_id, workflow_id, shard_id, version, status, state)
             VALUES ($ns, $run, $wf, $shard, $new, $status, $state);
             """);
@@ -179,11 +175,21 @@ public sealed partial class SqliteExecutionStore
         }
     }
 
+    /// <summary>
+    /// The writer's commands are kept and reused so each statement is prepared once, not once per write.
+    /// Only the commit path uses them, under the writer lock.
+    /// </summary>
     private SqliteCommand Command(SqliteTransaction tx, string sql)
     {
-        var cmd = _writer.CreateCommand();
+        if (!_commands.TryGetValue(sql, out var cmd))
+        {
+            cmd = _writer.CreateCommand();
+            cmd.CommandText = sql;
+            _commands[sql] = cmd;
+        }
+
         cmd.Transaction = tx;
-        cmd.CommandText = sql;
+        cmd.Parameters.Clear();
         return cmd;
     }
 }

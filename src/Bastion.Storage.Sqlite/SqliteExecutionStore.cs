@@ -13,6 +13,7 @@ public sealed partial class SqliteExecutionStore : IExecutionStore
     private readonly bool _inMemory;
     private readonly SqliteConnection _writer;
     private readonly Lock _writerLock = new();
+    private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
 
     private SqliteExecutionStore(string connectionString, bool inMemory)
     {
@@ -227,6 +228,12 @@ public sealed partial class SqliteExecutionStore : IExecutionStore
     {
         lock (_writerLock)
         {
+            foreach (var cmd in _commands.Values)
+            {
+                cmd.Dispose();
+            }
+
+            _commands.Clear();
             _writer.Dispose();
         }
     }
