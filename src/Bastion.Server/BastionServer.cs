@@ -102,7 +102,14 @@ public sealed class BastionServer : IAsyncDisposable
         services.AddSingleton<NamespaceRegistry>();
         services.AddSingleton(frontendOptions);
         services.AddSingleton(pipelineOptions);
-        services.AddSingleton<IAuditSink, LogAuditSink>();
+        if (options.AuditSink is { } auditSink)
+        {
+            services.AddSingleton(auditSink);
+        }
+        else
+        {
+            services.AddSingleton<IAuditSink, LogAuditSink>();
+        }
         services.AddSingleton<SecurityPipeline>();
         services.AddSingleton<WorkflowServiceHandler>();
         services.AddSingleton<OperatorServiceHandler>();

@@ -31,6 +31,9 @@ public sealed class ServerOptions
     /// <summary>Shards of a new cluster; fixed once the store exists.</summary>
     public int ShardCount { get; set; } = 4;
 
+    /// <summary>Where audit records go; null writes them to the log category Bastion.Audit.</summary>
+    public Bastion.Security.Audit.IAuditSink? AuditSink { get; set; }
+
     /// <summary>Time source for the engine; tests may drive it.</summary>
     public TimeProvider Time { get; set; } = TimeProvider.System;
 }

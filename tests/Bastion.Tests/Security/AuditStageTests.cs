@@ -1,0 +1,45 @@
+using System.Collections.Concurrent;
+using Bastion.Security.Audit;
+using Bastion.Server;
+using Bastion.Tests.Integration;
+using Temporalio.Exceptions;
+
+namespace Bastion.Tests.Security;
+
+public sealed class AuditStageTests
+{
+    private sealed class CapturingSink : IAuditSink
+    {
+        public ConcurrentQueue<AuditRecord> Records { get; } = new();
+
+        public void Write(AuditRecord record) => Records.Enqueue(record);
+    }
+
+    [Fact]
+    public async Task EveryCall_AllowedOrRefused_ProducesOneRecord_WithoutPayloads()
+    {
+        var sink = new CapturingSink();
+        await using var server = await BastionServer.StartAsync(new ServerOptions { Port = 0, AuditSink = sink, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning });
+        var client = await TemporalClient.ConnectAsync(new(server.Address) { Namespace = "default" });
+        var raw = new RawDriver(client);
+        var secret = "payload-canary-" + Guid.NewGuid();
+        var input = new Temporalio.Api.Common.V1.Payloads();
+        input.Payloads_.Add(new Temporalio.Api.Common.V1.Payload { Data = Google.Protobuf.ByteString.CopyFromUtf8(secret) });
+        var start = await raw.StartAsync("audited-" + Guid.NewGuid(), "tq", input);
+        await Assert.ThrowsAsync<RpcException>(() => new RawDriver(client, "missing").StartAsync("x", "tq"));
+        await Assert.ThrowsAsync<RpcException>(() => raw.Service.ListSchedulesAsync(new() { Namespace = "default" }));
+
+        var records = sink.Records.ToList();
+        Assert.Single(records, r => r.Operation == "WorkflowService/GetSystemInfo");
+        var started = Assert.Single(records, r => r.Operation == "WorkflowService/StartWorkflowExecution" && r.Status == 0);
+        Assert.Equal("default.local", started.Namespace);
+        Assert.Equal("LocalDev", started.PrincipalType);
+        Assert.False(string.IsNullOrEmpty(started.RequestId));
+        var missing = Assert.Single(records, r => r.Operation == "WorkflowService/StartWorkflowExecution" && r.Status != 0);
+        Assert.Equal((int)Grpc.Core.StatusCode.NotFound, missing.Status);
+        Assert.Equal("missing", missing.Namespace);
+        Assert.Equal((int)Grpc.Core.StatusCode.Unimplemented, Assert.Single(records, r => r.Operation == "WorkflowService/ListSchedules").Status);
+        Assert.DoesNotContain(records, r => r.ToString().Contains(secret, StringComparison.Ordinal));
+        Assert.NotEmpty(start.RunId);
+    }
+}
