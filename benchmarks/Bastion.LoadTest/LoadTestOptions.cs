@@ -29,6 +29,7 @@ internal sealed class LoadTestOptions
           --max-errors N        stop a scenario after this many failed workflows (default: 50)
           --wft-pollers N       worker workflow-task pollers (default: 8)
           --activity-pollers N  worker activity-task pollers (default: 8)
+          --idle SECONDS        first measure CPU with the worker polling and no workflows (default: 0, off)
           --port N              server port (default: a free loopback port)
           --keep-db             do not delete the temp SQLite directory at the end (file mode)
           -h, --help            this text
@@ -55,6 +56,8 @@ internal sealed class LoadTestOptions
     public int ActivityTaskPollers { get; private set; } = 8;
 
     public int? Port { get; private set; }
+
+    public int IdleSeconds { get; private set; }
 
     public bool KeepDb { get; private set; }
 
@@ -130,6 +133,9 @@ internal sealed class LoadTestOptions
                     break;
                 case "--activity-pollers":
                     o.ActivityTaskPollers = Int(1);
+                    break;
+                case "--idle":
+                    o.IdleSeconds = Int(0);
                     break;
                 case "--port":
                     o.Port = Int(1);

@@ -89,6 +89,20 @@ try
     await worker.ExecuteAsync(
         async () =>
         {
+            if (options.IdleSeconds > 0)
+            {
+                // What an idle worker (long polls only) costs both processes: a baseline for the per-workflow numbers.
+                var idleServer0 = server.CpuTime();
+                self.Refresh();
+                var idleSelf0 = self.TotalProcessorTime;
+                await Task.Delay(TimeSpan.FromSeconds(options.IdleSeconds), cancel.Token);
+                var idleServer = server.CpuTime() - idleServer0;
+                self.Refresh();
+                var idleSelf = self.TotalProcessorTime - idleSelf0;
+                Console.WriteLine();
+                Console.WriteLine($"Idle {options.IdleSeconds} s with the worker polling: server CPU {idleServer.TotalSeconds:0.00} s, driver CPU {idleSelf.TotalSeconds:0.00} s");
+            }
+
             foreach (var scenario in options.Scenarios)
             {
                 Console.WriteLine();
