@@ -1,0 +1,186 @@
+using System.Globalization;
+
+namespace Bastion.LoadTest;
+
+/// <summary>Storage mode of the server under test.</summary>
+internal enum StorageMode
+{
+    /// <summary>SQLite file in a temp directory (durable).</summary>
+    File,
+
+    /// <summary>In-memory store (no <c>--db-filename</c>).</summary>
+    Memory,
+}
+
+/// <summary>Command-line options of the load driver.</summary>
+internal sealed class LoadTestOptions
+{
+    public const string Usage = """
+        Usage: bastion-loadtest [options]
+
+          --server PATH         bastion.dll to run (default: src/Bastion.Cli/bin/Release/net10.0/bastion.dll
+                                under the repository root; build it first with dotnet build -c Release)
+          --mode file|memory    storage of the server: a temp SQLite file, or in memory (default: file)
+          --workflows N         measured workflows per scenario (default: 2000)
+          --concurrency C       workflows in flight at once (default: 50)
+          --scenario S          activity | noactivity | both (default: both)
+          --warmup N            unmeasured workflows per scenario before measuring (default: 200)
+          --timeout SECONDS     bound on each workflow, start to result (default: 60)
+          --max-errors N        stop a scenario after this many failed workflows (default: 50)
+          --wft-pollers N       worker workflow-task pollers (default: 8)
+          --activity-pollers N  worker activity-task pollers (default: 8)
+          --idle SECONDS        first measure CPU with the worker polling and no workflows (default: 0, off)
+          --port N              server port (default: a free loopback port)
+          --keep-db             do not delete the temp SQLite directory at the end (file mode)
+          -h, --help            this text
+        """;
+
+    public string? ServerDll { get; private set; }
+
+    public StorageMode Mode { get; private set; } = StorageMode.File;
+
+    public int Workflows { get; private set; } = 2000;
+
+    public int Concurrency { get; private set; } = 50;
+
+    public IReadOnlyList<string> Scenarios { get; private set; } = ["activity", "noactivity"];
+
+    public int Warmup { get; private set; } = 200;
+
+    public TimeSpan WorkflowTimeout { get; private set; } = TimeSpan.FromSeconds(60);
+
+    public int MaxErrors { get; private set; } = 50;
+
+    public int WorkflowTaskPollers { get; private set; } = 8;
+
+    public int ActivityTaskPollers { get; private set; } = 8;
+
+    public int? Port { get; private set; }
+
+    public int IdleSeconds { get; private set; }
+
+    public bool KeepDb { get; private set; }
+
+    public bool ShowHelp { get; private set; }
+
+    /// <summary>Parses <paramref name="args"/>; throws <see cref="ArgumentException"/> with a readable message.</summary>
+    public static LoadTestOptions Parse(IReadOnlyList<string> args)
+    {
+        var o = new LoadTestOptions();
+        for (var i = 0; i < args.Count; i++)
+        {
+            var name = args[i];
+            string Value()
+            {
+                if (i + 1 >= args.Count)
+                {
+                    throw new ArgumentException($"{name} needs a value.");
+                }
+
+                return args[++i];
+            }
+
+            int Int(int min)
+            {
+                var text = Value();
+                if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < min)
+                {
+                    throw new ArgumentException($"{name}: expected an integer >= {min}, got '{text}'.");
+                }
+
+                return v;
+            }
+
+            switch (name)
+            {
+                case "--server":
+                    o.ServerDll = Value();
+                    break;
+                case "--mode":
+                    o.Mode = Value() switch
+                    {
+                        "file" => StorageMode.File,
+                        "memory" => StorageMode.Memory,
+                        var m => throw new ArgumentException($"--mode: expected file or memory, got '{m}'."),
+                    };
+                    break;
+                case "--workflows":
+                    o.Workflows = Int(1);
+                    break;
+                case "--concurrency":
+                    o.Concurrency = Int(1);
+                    break;
+                case "--scenario":
+                    o.Scenarios = Value() switch
+                    {
+                        "activity" => ["activity"],
+                        "noactivity" => ["noactivity"],
+                        "both" => ["activity", "noactivity"],
+                        var s => throw new ArgumentException($"--scenario: expected activity, noactivity or both, got '{s}'."),
+                    };
+                    break;
+                case "--warmup":
+                    o.Warmup = Int(0);
+                    break;
+                case "--timeout":
+                    o.WorkflowTimeout = TimeSpan.FromSeconds(Int(1));
+                    break;
+                case "--max-errors":
+                    o.MaxErrors = Int(1);
+                    break;
+                case "--wft-pollers":
+                    o.WorkflowTaskPollers = Int(1);
+                    break;
+                case "--activity-pollers":
+                    o.ActivityTaskPollers = Int(1);
+                    break;
+                case "--idle":
+                    o.IdleSeconds = Int(0);
+                    break;
+                case "--port":
+                    o.Port = Int(1);
+                    break;
+                case "--keep-db":
+                    o.KeepDb = true;
+                    break;
+                case "-h" or "--help":
+                    o.ShowHelp = true;
+                    break;
+                default:
+                    throw new ArgumentException($"Unknown argument '{name}'.");
+            }
+        }
+
+        return o;
+    }
+
+    /// <summary>The server dll to run: <c>--server</c>, or the Release build under the repository root.</summary>
+    public string ResolveServerDll()
+    {
+        if (ServerDll is { } given)
+        {
+            var full = Path.GetFullPath(given);
+            return File.Exists(full) ? full : throw new FileNotFoundException($"--server: {full} does not exist.");
+        }
+
+        foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "Bastion.slnx")))
+                {
+                    var dll = Path.Combine(dir.FullName, "src", "Bastion.Cli", "bin", "Release", "net10.0", "bastion.dll");
+                    if (File.Exists(dll))
+                    {
+                        return dll;
+                    }
+
+                    throw new FileNotFoundException(
+                        $"{dll} does not exist: build it with 'dotnet build -c Release src/Bastion.Cli' or pass --server.");
+                }
+            }
+        }
+
+        throw new FileNotFoundException("Could not find the repository root (Bastion.slnx) from the current or program directory: pass --server.");
+    }
+}
