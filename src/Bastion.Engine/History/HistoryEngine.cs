@@ -203,6 +203,11 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
 
         context.Version = newVersion;
         context.Events?.AddRange(mutation.Events);
+        foreach (var key in mutation.DeletedTasks)
+        {
+            _timers!.Cancel(key);
+        }
+
         foreach (var task in mutation.Tasks)
         {
             Schedule(task);
@@ -339,6 +344,11 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
 
     private Task ProcessTaskAsync(TaskRecord task)
     {
+        if (_runs.TryGetValue((task.NamespaceId, task.RunId), out var cached) && !cached.State.IsOpen)
+        {
+            return Task.CompletedTask; // The run closed and its tasks were deleted with it.
+        }
+
         var kind = (TaskKind)task.Kind;
         if (kind.IsTransfer())
         {

@@ -4,27 +4,29 @@ using Microsoft.Extensions.Logging;
 namespace Bastion.Engine.Tasks;
 
 /// <summary>
-/// Holds durable tasks until they are due, then hands them to the engine. Time comes from the injected
-/// <see cref="TimeProvider"/>. The tasks themselves are rows in the store; this is only the alarm clock.
+/// Holds durable tasks until they are due, then hands them to the engine. One <see cref="ITimer"/> from the
+/// injected <see cref="TimeProvider"/> is set to the earliest due time. The tasks themselves are rows in the
+/// store; this is only the alarm clock, and a task the engine has since deleted is dropped when it comes due.
 /// </summary>
 internal sealed partial class TimerQueue : IAsyncDisposable
 {
     private readonly PriorityQueue<TaskRecord, DateTime> _queue = new();
+    private readonly Dictionary<TaskKey, int> _pending = [];
+    private readonly HashSet<TaskKey> _canceled = [];
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
     private readonly Func<TaskRecord, Task> _fire;
     private readonly ILogger _logger;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
-    private int _disposed;
-    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ITimer _timer;
+    private DateTime _armedFor = DateTime.MaxValue;
+    private bool _stopped;
 
     public TimerQueue(TimeProvider time, Func<TaskRecord, Task> fire, ILogger logger)
     {
         _time = time;
         _fire = fire;
         _logger = logger;
-        _loop = Task.Run(RunAsync);
+        _timer = time.CreateTimer(_ => OnTimer(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     public void Add(TaskRecord task)
@@ -32,59 +34,75 @@ internal sealed partial class TimerQueue : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(task);
         lock (_lock)
         {
-            var wasFirst = !_queue.TryPeek(out _, out var first) || task.VisibleTime < first;
+            _canceled.Remove(task.Key);
+            _pending[task.Key] = _pending.GetValueOrDefault(task.Key) + 1;
             _queue.Enqueue(task, task.VisibleTime);
-            if (wasFirst)
+            if (task.VisibleTime < _armedFor)
             {
-                _wake.TrySetResult();
+                Arm(task.VisibleTime);
             }
         }
     }
 
-    private async Task RunAsync()
+    /// <summary>The engine deleted this task's row: do not fire it.</summary>
+    public void Cancel(TaskKey key)
     {
-        while (!_stop.IsCancellationRequested)
+        lock (_lock)
         {
-            TimeSpan wait;
-            Task wake;
-            var due = new List<TaskRecord>();
-            lock (_lock)
+            if (_pending.ContainsKey(key))
             {
-                var now = _time.GetUtcNow().UtcDateTime;
-                while (_queue.TryPeek(out var task, out var at) && at <= now)
-                {
-                    _queue.Dequeue();
-                    due.Add(task);
-                }
-
-                wait = _queue.TryPeek(out _, out var next) ? next - now : Timeout.InfiniteTimeSpan;
-                if (_wake.Task.IsCompleted)
-                {
-                    _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                }
-
-                wake = _wake.Task;
+                _canceled.Add(key);
             }
+        }
+    }
 
-            foreach (var task in due)
-            {
-                _ = FireAsync(task);
-            }
-
-            if (due.Count > 0)
-            {
-                continue;
-            }
-
-            try
-            {
-                await Task.WhenAny(wake, Task.Delay(wait, _time, _stop.Token)).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
+    private void OnTimer()
+    {
+        var due = new List<TaskRecord>();
+        lock (_lock)
+        {
+            if (_stopped)
             {
                 return;
             }
+
+            var now = _time.GetUtcNow().UtcDateTime;
+            while (_queue.TryPeek(out var task, out var at) && at <= now)
+            {
+                _queue.Dequeue();
+                if (_pending[task.Key] == 1)
+                {
+                    _pending.Remove(task.Key);
+                }
+                else
+                {
+                    _pending[task.Key]--;
+                }
+
+                if (!_canceled.Remove(task.Key))
+                {
+                    due.Add(task);
+                }
+            }
+
+            _armedFor = DateTime.MaxValue;
+            if (_queue.TryPeek(out _, out var next))
+            {
+                Arm(next);
+            }
         }
+
+        foreach (var task in due)
+        {
+            _ = FireAsync(task);
+        }
+    }
+
+    private void Arm(DateTime at)
+    {
+        _armedFor = at;
+        var delay = at - _time.GetUtcNow().UtcDateTime;
+        _timer.Change(delay > TimeSpan.Zero ? delay : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
     }
 
     private async Task FireAsync(TaskRecord task)
@@ -98,7 +116,7 @@ internal sealed partial class TimerQueue : IAsyncDisposable
 #pragma warning restore CA1031
         {
             LogTaskFailed(_logger, e, (TaskKind)task.Kind, task.WorkflowId, task.RunId);
-            if (!_stop.IsCancellationRequested)
+            if (!_stopped)
             {
                 Add(task with { VisibleTime = _time.GetUtcNow().UtcDateTime.AddSeconds(1) });
             }
@@ -110,20 +128,11 @@ internal sealed partial class TimerQueue : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        lock (_lock)
         {
-            return;
+            _stopped = true;
         }
 
-        await _stop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await _loop.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-
-        _stop.Dispose();
+        await _timer.DisposeAsync().ConfigureAwait(false);
     }
 }
