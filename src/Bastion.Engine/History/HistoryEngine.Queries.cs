@@ -21,6 +21,7 @@ internal sealed class PendingQuery(WorkflowQuery query)
 internal sealed partial class HistoryEngine
 {
     private static readonly TimeSpan s_stickyPollerWindow = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan s_firstWorkflowTaskWait = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// Answers a query through a legacy query task: sent to the run's sticky queue when its worker is polling,
@@ -34,6 +35,7 @@ internal sealed partial class HistoryEngine
             throw ServiceException.InvalidArgument("QueryType is not set on request.");
         }
 
+        await WaitForFirstWorkflowTaskAsync(key, cancellationToken).ConfigureAwait(false);
         (WorkflowExecutionStatus status, string queue) = await ReadAsync(key, c => ((WorkflowExecutionStatus)c.State.Status, c.State.StickyQueue is { } sticky
             && Matching.HasRecentPoller(new QueueKey(key.NamespaceId, sticky, TaskCategory.Workflow), s_stickyPollerWindow)
                 ? sticky
@@ -67,6 +69,35 @@ internal sealed partial class HistoryEngine
         finally
         {
             _queries.TryRemove(queryId, out _);
+        }
+    }
+
+    /// <summary>
+    /// A query needs workflow code that has run once: wait (briefly) for the first workflow task to complete, as
+    /// Temporal does, else FAILED_PRECONDITION.
+    /// </summary>
+    private async Task WaitForFirstWorkflowTaskAsync(WorkflowKey key, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(s_firstWorkflowTaskWait);
+        while (true)
+        {
+            var (ready, changed) = await ReadAsync(key, c => (!c.State.IsOpen || c.State.LastCompletedStartedEventId > 0, c.Changed)).ConfigureAwait(false);
+            if (ready)
+            {
+                return;
+            }
+
+            try
+            {
+                await changed.WaitAsync(timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new ServiceException(
+                    ErrorKind.FailedPrecondition,
+                    "The workflow has not completed its first workflow task, so no worker can answer a query yet; retry later.");
+            }
         }
     }
 

@@ -153,4 +153,19 @@ public sealed class BadInputTests(ServerFixture fixture)
         await Raw.Service.SignalWorkflowExecutionAsync(signal);
         Assert.Single(await Raw.HistoryAsync(id), e => e.EventType == EventType.WorkflowExecutionSignaled);
     }
+
+    [Fact]
+    public async Task QueryBeforeTheFirstWorkflowTask_IsFailedPrecondition()
+    {
+        var id = "early-query-" + Guid.NewGuid();
+        await Raw.StartAsync(id, ServerFixture.NewTaskQueue());
+        var error = await Assert.ThrowsAsync<RpcException>(() => Raw.Service.QueryWorkflowAsync(new()
+        {
+            Namespace = "default",
+            Execution = new() { WorkflowId = id },
+            Query = new() { QueryType = "state" },
+        }));
+        Assert.Equal(RpcException.StatusCode.FailedPrecondition, error.Code);
+        Assert.Contains("first workflow task", error.Message, StringComparison.Ordinal);
+    }
 }
