@@ -97,6 +97,7 @@ internal sealed partial class HistoryEngine
             });
             if (delay is { } d)
             {
+                state.AwaitingStartDelay = true;
                 m.AddTask(TaskKind.WorkflowStartBackoff, 1, 0, now + d);
             }
             else

@@ -35,8 +35,9 @@ internal sealed partial class HistoryEngine
                     TimeOutWorkflow(m);
                     break;
                 case TaskKind.WorkflowStartBackoff:
-                    if (m.State.IsOpen && m.State.LastCompletedStartedEventId == 0 && m.State.WorkflowTask is null)
+                    if (m.State.IsOpen && m.State.AwaitingStartDelay)
                     {
+                        m.State.AwaitingStartDelay = false;
                         m.DeleteTask(TaskKind.WorkflowStartBackoff, task.EventId, 0);
                         ScheduleWorkflowTask(m);
                     }

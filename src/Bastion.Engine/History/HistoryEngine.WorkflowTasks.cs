@@ -17,7 +17,7 @@ internal sealed partial class HistoryEngine
     private static void ScheduleWorkflowTask(Mutation m)
     {
         var state = m.State;
-        if (state.WorkflowTask != null || !state.IsOpen)
+        if (state.WorkflowTask != null || !state.IsOpen || state.AwaitingStartDelay)
         {
             return;
         }

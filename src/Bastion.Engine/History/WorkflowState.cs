@@ -54,6 +54,9 @@ internal sealed class WorkflowState
 
     public PendingWorkflowTask? WorkflowTask { get; set; }
 
+    /// <summary>The start was delayed and the delay has not passed: no workflow task until it has.</summary>
+    public bool AwaitingStartDelay { get; set; }
+
     /// <summary>How many workflow tasks failed or timed out in a row (the next attempt is this + 1).</summary>
     public int WorkflowTaskFailures { get; set; }
 

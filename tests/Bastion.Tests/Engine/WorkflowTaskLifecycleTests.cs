@@ -120,6 +120,29 @@ public sealed class WorkflowTaskLifecycleTests(ServerFixture fixture)
         Assert.Equal(EventType.WorkflowExecutionTimedOut, (await Raw.HistoryAsync(id))[^1].EventType);
     }
 
+    [Fact]
+    public async Task StartDelay_HoldsTheFirstWorkflowTask_EvenWhenSignaled()
+    {
+        var tq = ServerFixture.NewTaskQueue();
+        var id = "delayed-" + Guid.NewGuid();
+        await Raw.Service.StartWorkflowExecutionAsync(new StartWorkflowExecutionRequest
+        {
+            Namespace = "default",
+            WorkflowId = id,
+            WorkflowType = new() { Name = "RawWorkflow" },
+            TaskQueue = new() { Name = tq },
+            WorkflowStartDelay = Duration.FromTimeSpan(TimeSpan.FromSeconds(2)),
+            RequestId = Guid.NewGuid().ToString(),
+        });
+        await SignalAsync(id);
+        var task = await Raw.PollWorkflowTaskAsync(tq);
+        var events = task.History.Events;
+        Assert.True(events[2].EventTime.ToDateTime() - events[0].EventTime.ToDateTime() >= TimeSpan.FromSeconds(2), "the first task was scheduled before the delay passed");
+        Assert.Equal(TimeSpan.FromSeconds(2), task.History.Events[0].WorkflowExecutionStartedEventAttributes.FirstWorkflowTaskBackoff.ToTimeSpan());
+        Assert.Equal([EventType.WorkflowExecutionStarted, EventType.WorkflowExecutionSignaled, EventType.WorkflowTaskScheduled, EventType.WorkflowTaskStarted], task.History.Events.Select(e => e.EventType));
+        await Raw.CompleteAsync(task, RawDriver.CompleteWorkflow());
+    }
+
     private Task CompleteStickyAsync(PollWorkflowTaskQueueResponse task, string stickyQueue, TimeSpan scheduleToStart) =>
         Raw.Service.RespondWorkflowTaskCompletedAsync(new RespondWorkflowTaskCompletedRequest
         {
