@@ -4,33 +4,36 @@ namespace Bastion.Storage.Sqlite;
 
 public sealed partial class SqliteExecutionStore
 {
-    public IReadOnlyList<Exception?> Commit(IReadOnlyList<ExecutionWrite> writes)
+    public IReadOnlyList<Exception?> Commit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions)
     {
-        ArgumentNullException.ThrowIfNull(writes);
-        var results = new Exception?[writes.Count];
+        ArgumentNullException.ThrowIfNull(transitions);
+        var results = new Exception?[transitions.Count];
         lock (_writerLock)
         {
             using var tx = _writer.BeginTransaction(deferred: false);
-            var fencedShards = new Dictionary<int, bool>();
-            for (var i = 0; i < writes.Count; i++)
+            var fencedShards = new Dictionary<(int, long), bool>();
+            for (var i = 0; i < transitions.Count; i++)
             {
-                var write = writes[i];
-                if (!fencedShards.TryGetValue(write.ShardId, out var owned))
-                {
-                    owned = OwnsShard(tx, write.ShardId, write.RangeId);
-                    fencedShards[write.ShardId] = owned;
-                }
-
-                if (!owned)
-                {
-                    results[i] = new ConditionFailedException($"Shard {write.ShardId} is owned by another node (token {write.RangeId} is stale).");
-                    continue;
-                }
-
+                // A savepoint per transition: one that is rejected leaves no trace and does not fail the batch.
                 Command(tx, "SAVEPOINT w;").ExecuteNonQuery();
                 try
                 {
-                    Apply(tx, write);
+                    foreach (var write in transitions[i])
+                    {
+                        if (!fencedShards.TryGetValue((write.ShardId, write.RangeId), out var owned))
+                        {
+                            owned = OwnsShard(tx, write.ShardId, write.RangeId);
+                            fencedShards[(write.ShardId, write.RangeId)] = owned;
+                        }
+
+                        if (!owned)
+                        {
+                            throw new ConditionFailedException($"Shard {write.ShardId} is owned by another node (token {write.RangeId} is stale).");
+                        }
+
+                        Apply(tx, write);
+                    }
+
                     Command(tx, "RELEASE w;").ExecuteNonQuery();
                 }
                 catch (ConditionFailedException e)

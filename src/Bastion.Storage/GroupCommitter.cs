@@ -25,9 +25,10 @@ public sealed class GroupCommitter : IAsyncDisposable
     /// <summary>Batches committed so far, and writes in them (for benchmarks and diagnostics).</summary>
     public (long Batches, long Writes) Counters => (Interlocked.Read(ref _batches), Interlocked.Read(ref _writes));
 
-    public Task CommitAsync(ExecutionWrite write)
+    /// <summary>Commits one transition: its writes land together or not at all.</summary>
+    public Task CommitAsync(IReadOnlyList<ExecutionWrite> transition)
     {
-        var pending = new Pending(write, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(transition, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
 
         return pending.Done.Task;
@@ -36,7 +37,7 @@ public sealed class GroupCommitter : IAsyncDisposable
     private async Task RunAsync()
     {
         var batch = new List<Pending>(MaxBatch);
-        var writes = new List<ExecutionWrite>(MaxBatch);
+        var writes = new List<IReadOnlyList<ExecutionWrite>>(MaxBatch);
         while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
@@ -86,5 +87,5 @@ public sealed class GroupCommitter : IAsyncDisposable
         await _loop.ConfigureAwait(false);
     }
 
-    private sealed record Pending(ExecutionWrite Write, TaskCompletionSource Done);
+    private sealed record Pending(IReadOnlyList<ExecutionWrite> Write, TaskCompletionSource Done);
 }

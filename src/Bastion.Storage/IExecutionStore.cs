@@ -16,10 +16,11 @@ public interface IExecutionStore : IDisposable
     long AcquireShard(int shardId);
 
     /// <summary>
-    /// Commits many transitions in one transaction (group commit). Each write succeeds or fails on its own:
-    /// the result holds null for a committed write, or the reason it was rejected.
+    /// Commits many transitions in one transaction (group commit). A transition is one or more writes (a run
+    /// that continues as new writes two) that succeed or fail together, and independently of the other
+    /// transitions: the result holds null for a committed transition, or the reason it was rejected.
     /// </summary>
-    IReadOnlyList<Exception?> Commit(IReadOnlyList<ExecutionWrite> writes);
+    IReadOnlyList<Exception?> Commit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions);
 
     /// <summary>The current run id of a workflow id, or null.</summary>
     string? GetCurrentRunId(string namespaceId, string workflowId);

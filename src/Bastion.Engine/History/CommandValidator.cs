@@ -47,6 +47,10 @@ internal static class CommandValidator
                     command.FailWorkflowExecutionCommandAttributes.Failure is null
                         ? (WorkflowTaskFailedCause.BadFailWorkflowExecutionAttributes, "FailWorkflowExecution: Failure is not set on command.")
                         : SizeProblem(WorkflowTaskFailedCause.BadFailWorkflowExecutionAttributes, "FailWorkflowExecution failure", command.FailWorkflowExecutionCommandAttributes.Failure.CalculateSize()),
+                Command.AttributesOneofCase.CancelWorkflowExecutionCommandAttributes =>
+                    SizeProblem(WorkflowTaskFailedCause.BadCancelWorkflowExecutionAttributes, "CancelWorkflowExecution details", command.CancelWorkflowExecutionCommandAttributes.Details?.CalculateSize() ?? 0),
+                Command.AttributesOneofCase.ContinueAsNewWorkflowExecutionCommandAttributes =>
+                    ValidateContinueAsNew(command.ContinueAsNewWorkflowExecutionCommandAttributes),
                 Command.AttributesOneofCase.None =>
                     (WorkflowTaskFailedCause.UnhandledCommand, $"Command {i} ({command.CommandType}) has no attributes."),
                 _ => (WorkflowTaskFailedCause.UnhandledCommand, $"Command {command.CommandType} is not supported by this Bastion version yet."),
@@ -140,6 +144,33 @@ internal static class CommandValidator
         }
 
         return null;
+    }
+
+    private static (WorkflowTaskFailedCause, string)? ValidateContinueAsNew(ContinueAsNewWorkflowExecutionCommandAttributes a)
+    {
+        const WorkflowTaskFailedCause cause = WorkflowTaskFailedCause.BadContinueAsNewAttributes;
+        if (string.IsNullOrEmpty(a.WorkflowType?.Name))
+        {
+            return (cause, "ContinueAsNewWorkflowExecution: WorkflowType is not set on command.");
+        }
+
+        if (IsNegative(a.WorkflowRunTimeout) || IsNegative(a.WorkflowTaskTimeout) || IsNegative(a.BackoffStartInterval))
+        {
+            return (cause, "ContinueAsNewWorkflowExecution: a timeout or the backoff is negative.");
+        }
+
+        if (!string.IsNullOrEmpty(a.CronSchedule))
+        {
+            return (cause, "ContinueAsNewWorkflowExecution: cron schedules are not supported by this Bastion version yet.");
+        }
+
+        if (RetryPolicies.Validate(a.RetryPolicy) is { } retryProblem)
+        {
+            return (cause, "ContinueAsNewWorkflowExecution: " + retryProblem);
+        }
+
+        return SizeProblem(cause, "ContinueAsNewWorkflowExecution input", a.Input?.CalculateSize() ?? 0)
+            ?? SizeProblem(cause, "ContinueAsNewWorkflowExecution memo", a.Memo?.CalculateSize() ?? 0);
     }
 
     private static (WorkflowTaskFailedCause, string)? SizeProblem(WorkflowTaskFailedCause cause, string what, int size) =>

@@ -3,6 +3,8 @@ using Bastion.Engine.Matching;
 using Bastion.Engine.Tasks;
 using Google.Protobuf.WellKnownTypes;
 using Temporalio.Api.Command.V1;
+using Temporalio.Api.Common.V1;
+using Temporalio.Api.TaskQueue.V1;
 using Temporalio.Api.Enums.V1;
 using Temporalio.Api.History.V1;
 using Temporalio.Api.WorkflowService.V1;
@@ -36,7 +38,7 @@ internal sealed partial class HistoryEngine
 
     private sealed record CompletionOutcome(string? Failure, bool NewTaskStarted, RespondWorkflowTaskCompletedResponse? Response);
 
-    private static CompletionOutcome CompleteWorkflowTask(Mutation m, TaskToken token, RespondWorkflowTaskCompletedRequest request)
+    private CompletionOutcome CompleteWorkflowTask(Mutation m, TaskToken token, RespondWorkflowTaskCompletedRequest request)
     {
         var state = m.State;
         var task = RequireStartedTask(state, token);
@@ -128,7 +130,7 @@ internal sealed partial class HistoryEngine
     }
 
     /// <summary>Applies one validated command; true if it needs a new workflow task to report its outcome.</summary>
-    private static bool ApplyCommand(Mutation m, Command command, long completedEventId)
+    private bool ApplyCommand(Mutation m, Command command, long completedEventId)
     {
         switch (command.AttributesCase)
         {
@@ -181,9 +183,75 @@ internal sealed partial class HistoryEngine
                     },
                 });
                 return false;
+            case Command.AttributesOneofCase.CancelWorkflowExecutionCommandAttributes:
+                CloseWorkflow(m, new HistoryEvent
+                {
+                    EventType = EventType.WorkflowExecutionCanceled,
+                    WorkflowExecutionCanceledEventAttributes = new()
+                    {
+                        Details = command.CancelWorkflowExecutionCommandAttributes.Details,
+                        WorkflowTaskCompletedEventId = completedEventId,
+                    },
+                });
+                return false;
+            case Command.AttributesOneofCase.ContinueAsNewWorkflowExecutionCommandAttributes:
+                ContinueAsNew(m, command.ContinueAsNewWorkflowExecutionCommandAttributes, completedEventId);
+                return false;
             default:
                 throw new InvalidOperationException($"Command {command.CommandType} passed validation but has no handler.");
         }
+    }
+
+    /// <summary>
+    /// Closes this run as continued-as-new and creates the next one in the same transition: same workflow id,
+    /// the first run's id and expiration carried, memo and search attributes inherited unless replaced.
+    /// </summary>
+    private void ContinueAsNew(Mutation m, ContinueAsNewWorkflowExecutionCommandAttributes a, long completedEventId)
+    {
+        var s = m.State;
+        var initiator = a.Initiator == ContinueAsNewInitiator.Unspecified ? ContinueAsNewInitiator.Workflow : a.Initiator;
+        var started = new WorkflowExecutionStartedEventAttributes
+        {
+            WorkflowId = s.WorkflowId,
+            WorkflowType = a.WorkflowType,
+            TaskQueue = new TaskQueue { Name = string.IsNullOrEmpty(a.TaskQueue?.Name) ? s.TaskQueue : a.TaskQueue.Name, Kind = TaskQueueKind.Normal },
+            Input = a.Input,
+            WorkflowRunTimeout = a.WorkflowRunTimeout ?? ToDuration(s.RunTimeout),
+            WorkflowTaskTimeout = a.WorkflowTaskTimeout ?? Duration.FromTimeSpan(s.TaskTimeout),
+            WorkflowExecutionTimeout = ToDuration(s.ExecutionTimeout),
+            WorkflowExecutionExpirationTime = ToTimestamp(s.ExpirationTime),
+            ContinuedExecutionRunId = s.RunId,
+            Initiator = initiator,
+            ContinuedFailure = a.Failure,
+            LastCompletionResult = a.LastCompletionResult,
+            Memo = a.Memo ?? (s.Memo is { } memo ? Memo.Parser.ParseFrom(memo) : null),
+            SearchAttributes = a.SearchAttributes ?? (s.SearchAttributes is { } sa ? SearchAttributes.Parser.ParseFrom(sa) : null),
+            Header = a.Header,
+            RetryPolicy = a.RetryPolicy,
+            Priority = null,
+        };
+        var next = NewRun(s.NamespaceId, s.WorkflowId, started, Guid.NewGuid().ToString(), Positive(a.BackoffStartInterval), s);
+        CloseWorkflow(m, new HistoryEvent
+        {
+            EventType = EventType.WorkflowExecutionContinuedAsNew,
+            WorkflowExecutionContinuedAsNewEventAttributes = new()
+            {
+                NewExecutionRunId = next.State.RunId,
+                WorkflowType = a.WorkflowType,
+                TaskQueue = started.TaskQueue,
+                Input = a.Input,
+                WorkflowRunTimeout = started.WorkflowRunTimeout,
+                WorkflowTaskTimeout = started.WorkflowTaskTimeout,
+                WorkflowTaskCompletedEventId = completedEventId,
+                BackoffStartInterval = a.BackoffStartInterval,
+                Initiator = initiator,
+                LastCompletionResult = a.LastCompletionResult,
+                Header = a.Header,
+                Memo = started.Memo,
+                SearchAttributes = started.SearchAttributes,
+            },
+        });
+        m.NextRun = next;
     }
 
     /// <summary>Closes the run with its terminal event: no more tasks, readers of the close event are woken.</summary>
@@ -200,6 +268,7 @@ internal sealed partial class HistoryEngine
             EventType.WorkflowExecutionTimedOut => (int)WorkflowExecutionStatus.TimedOut,
             EventType.WorkflowExecutionTerminated => (int)WorkflowExecutionStatus.Terminated,
             EventType.WorkflowExecutionCanceled => (int)WorkflowExecutionStatus.Canceled,
+            EventType.WorkflowExecutionContinuedAsNew => (int)WorkflowExecutionStatus.ContinuedAsNew,
             _ => throw new InvalidOperationException($"{closeEvent.EventType} does not close a workflow."),
         };
         state.WorkflowTask = null;

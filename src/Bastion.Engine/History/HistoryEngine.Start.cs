@@ -2,6 +2,7 @@ using Bastion.Engine.Errors;
 using Bastion.Engine.Tasks;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
+using Temporalio.Api.Common.V1;
 using Temporalio.Api.Enums.V1;
 using Temporalio.Api.ErrorDetails.V1;
 using Temporalio.Api.History.V1;
@@ -19,14 +20,11 @@ internal sealed partial class HistoryEngine
     /// Starts a run: a retried request (same request id) returns the run it started; a running workflow with the
     /// same id is ALREADY_EXISTS with the detail the SDKs need; a closed one is replaced per the reuse policy.
     /// </summary>
-    public async Task<StartWorkflowExecutionResponse> StartWorkflowAsync(string namespaceId, StartWorkflowExecutionRequest request)
+    public Task<StartWorkflowExecutionResponse> StartWorkflowAsync(string namespaceId, StartWorkflowExecutionRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var gate = _workflowIdLocks[(int)((uint)request.WorkflowId.GetHashCode(StringComparison.Ordinal) % (uint)_workflowIdLocks.Length)];
-        await gate.WaitAsync().ConfigureAwait(false);
-        try
+        return WithWorkflowIdAsync(namespaceId, request.WorkflowId, async currentRunId =>
         {
-            var currentRunId = await GetCurrentRunIdAsync(namespaceId, request.WorkflowId).ConfigureAwait(false);
             if (currentRunId != null)
             {
                 var existing = await ReadAsync(new WorkflowKey(namespaceId, request.WorkflowId, currentRunId), c => CheckExisting(c.State, request)).ConfigureAwait(false);
@@ -36,87 +34,209 @@ internal sealed partial class HistoryEngine
                 }
             }
 
-            var now = Now;
-            var runId = Guid.NewGuid().ToString();
-            var key = new WorkflowKey(namespaceId, request.WorkflowId, runId);
-            var taskTimeout = request.WorkflowTaskTimeout?.ToTimeSpan() is { } t && t > TimeSpan.Zero
-                ? (t > s_maxTaskTimeout ? s_maxTaskTimeout : t)
-                : s_defaultTaskTimeout;
-            var executionTimeout = Positive(request.WorkflowExecutionTimeout);
-            var runTimeout = Positive(request.WorkflowRunTimeout) ?? executionTimeout;
-            if (executionTimeout is { } e && runTimeout > e)
-            {
-                runTimeout = e;
-            }
-
-            var delay = Positive(request.WorkflowStartDelay);
-            var state = new WorkflowState
-            {
-                NamespaceId = namespaceId,
-                WorkflowId = request.WorkflowId,
-                RunId = runId,
-                FirstRunId = runId,
-                WorkflowType = request.WorkflowType.Name,
-                TaskQueue = request.TaskQueue.Name,
-                StartTime = now,
-                ExecutionTime = now + (delay ?? TimeSpan.Zero),
-                ExecutionTimeout = executionTimeout,
-                RunTimeout = runTimeout,
-                TaskTimeout = taskTimeout,
-                StartRequestId = request.RequestId,
-                Memo = request.Memo?.ToByteArray(),
-                SearchAttributes = request.SearchAttributes?.ToByteArray(),
-            };
-            var context = new WorkflowContext(key, ShardOf(namespaceId, request.WorkflowId), state, 0) { Events = [] };
-            var m = new Mutation(context, now);
-            m.AddEvent(new HistoryEvent
-            {
-                EventType = EventType.WorkflowExecutionStarted,
-                WorkflowExecutionStartedEventAttributes = new()
-                {
-                    WorkflowType = request.WorkflowType,
-                    TaskQueue = new TaskQueue { Name = request.TaskQueue.Name, Kind = TaskQueueKind.Normal },
-                    Input = request.Input,
-                    WorkflowExecutionTimeout = ToDuration(executionTimeout),
-                    WorkflowRunTimeout = ToDuration(runTimeout),
-                    WorkflowTaskTimeout = Duration.FromTimeSpan(taskTimeout),
-                    OriginalExecutionRunId = runId,
-                    Identity = request.Identity,
-                    FirstExecutionRunId = runId,
-                    Attempt = 1,
-                    WorkflowExecutionExpirationTime = executionTimeout is { } x ? Timestamp.FromDateTime(now + x) : null,
-                    FirstWorkflowTaskBackoff = ToDuration(delay),
-                    Memo = request.Memo,
-                    SearchAttributes = request.SearchAttributes,
-                    Header = request.Header,
-                    RetryPolicy = request.RetryPolicy,
-                    CronSchedule = request.CronSchedule,
-                    WorkflowId = request.WorkflowId,
-                    Priority = request.Priority,
-                },
-            });
-            if (delay is { } d)
-            {
-                state.AwaitingStartDelay = true;
-                m.AddTask(TaskKind.WorkflowStartBackoff, 1, 0, now + d);
-            }
-            else
-            {
-                ScheduleWorkflowTask(m);
-            }
-
-            if (runTimeout is { } run)
-            {
-                m.AddTask(TaskKind.WorkflowRunTimeout, 1, 0, now + run);
-            }
-
+            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(request), request.RequestId, Positive(request.WorkflowStartDelay), null);
             await CreateRunAsync(m, currentRunId).ConfigureAwait(false);
-            return new StartWorkflowExecutionResponse { RunId = runId, Started = true };
+            return new StartWorkflowExecutionResponse { RunId = m.State.RunId, Started = true };
+        });
+    }
+
+    /// <summary>
+    /// Signals the running workflow of that id, or starts one with the signal as its first event after
+    /// WorkflowExecutionStarted, as one transition.
+    /// </summary>
+    public Task<SignalWithStartWorkflowExecutionResponse> SignalWithStartAsync(string namespaceId, SignalWithStartWorkflowExecutionRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return WithWorkflowIdAsync(namespaceId, request.WorkflowId, async currentRunId =>
+        {
+            var signal = new SignalWorkflowExecutionRequest
+            {
+                SignalName = request.SignalName,
+                Input = request.SignalInput,
+                Identity = request.Identity,
+                Header = request.Header,
+                RequestId = request.RequestId,
+            };
+            if (currentRunId != null)
+            {
+                var key = new WorkflowKey(namespaceId, request.WorkflowId, currentRunId);
+                var open = await ReadAsync(key, c => c.State.IsOpen).ConfigureAwait(false);
+                if (open && request.WorkflowIdConflictPolicy != WorkflowIdConflictPolicy.Fail)
+                {
+                    await SignalAsync(key, signal).ConfigureAwait(false);
+                    return new SignalWithStartWorkflowExecutionResponse { RunId = currentRunId, Started = false };
+                }
+
+                var asStart = new StartWorkflowExecutionRequest
+                {
+                    WorkflowId = request.WorkflowId,
+                    RequestId = Guid.NewGuid().ToString(), // a signal-with-start never deduplicates into an old run
+                    WorkflowIdReusePolicy = request.WorkflowIdReusePolicy,
+                    WorkflowIdConflictPolicy = request.WorkflowIdConflictPolicy,
+                };
+                await ReadAsync(key, c => CheckExisting(c.State, asStart)).ConfigureAwait(false);
+            }
+
+            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(request), request.RequestId, Positive(request.WorkflowStartDelay), null, run => AppendSignal(run, signal));
+            await CreateRunAsync(m, currentRunId).ConfigureAwait(false);
+            return new SignalWithStartWorkflowExecutionResponse { RunId = m.State.RunId, Started = true };
+        });
+    }
+
+    /// <summary>Runs <paramref name="action"/> with the current run id of a workflow id, one start at a time per id.</summary>
+    private async Task<T> WithWorkflowIdAsync<T>(string namespaceId, string workflowId, Func<string?, Task<T>> action)
+    {
+        var gate = _workflowIdLocks[(int)((uint)workflowId.GetHashCode(StringComparison.Ordinal) % (uint)_workflowIdLocks.Length)];
+        await gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            return await action(await GetCurrentRunIdAsync(namespaceId, workflowId).ConfigureAwait(false)).ConfigureAwait(false);
         }
         finally
         {
             gate.Release();
         }
+    }
+
+    private static WorkflowExecutionStartedEventAttributes StartedAttributes(StartWorkflowExecutionRequest r) => new()
+    {
+        WorkflowId = r.WorkflowId,
+        WorkflowType = r.WorkflowType,
+        TaskQueue = new TaskQueue { Name = r.TaskQueue.Name, Kind = TaskQueueKind.Normal },
+        Input = r.Input,
+        WorkflowExecutionTimeout = r.WorkflowExecutionTimeout,
+        WorkflowRunTimeout = r.WorkflowRunTimeout,
+        WorkflowTaskTimeout = r.WorkflowTaskTimeout,
+        Identity = r.Identity,
+        Memo = r.Memo,
+        SearchAttributes = r.SearchAttributes,
+        Header = r.Header,
+        RetryPolicy = r.RetryPolicy,
+        CronSchedule = r.CronSchedule,
+        Priority = r.Priority,
+    };
+
+    private static WorkflowExecutionStartedEventAttributes StartedAttributes(SignalWithStartWorkflowExecutionRequest r) => new()
+    {
+        WorkflowId = r.WorkflowId,
+        WorkflowType = r.WorkflowType,
+        TaskQueue = new TaskQueue { Name = r.TaskQueue.Name, Kind = TaskQueueKind.Normal },
+        Input = r.Input,
+        WorkflowExecutionTimeout = r.WorkflowExecutionTimeout,
+        WorkflowRunTimeout = r.WorkflowRunTimeout,
+        WorkflowTaskTimeout = r.WorkflowTaskTimeout,
+        Identity = r.Identity,
+        Memo = r.Memo,
+        SearchAttributes = r.SearchAttributes,
+        Header = r.Header,
+        RetryPolicy = r.RetryPolicy,
+        CronSchedule = r.CronSchedule,
+        Priority = r.Priority,
+    };
+
+    /// <summary>
+    /// A new run in the making: its state, WorkflowExecutionStarted (from <paramref name="started"/>, with the
+    /// server's normalized timeouts and run ids filled in), the first workflow task or the start delay, and the
+    /// run-timeout timer. <paramref name="previous"/> is the run it continues, if any; <paramref name="firstEvents"/>
+    /// adds events that belong before the first workflow task (the signal of a signal-with-start).
+    /// </summary>
+    private Mutation NewRun(
+        string namespaceId,
+        string workflowId,
+        WorkflowExecutionStartedEventAttributes started,
+        string requestId,
+        TimeSpan? delay,
+        WorkflowState? previous,
+        Action<Mutation>? firstEvents = null)
+    {
+        var now = Now;
+        var runId = Guid.NewGuid().ToString();
+        var taskTimeout = started.WorkflowTaskTimeout?.ToTimeSpan() is { } t && t > TimeSpan.Zero
+            ? (t > s_maxTaskTimeout ? s_maxTaskTimeout : t)
+            : s_defaultTaskTimeout;
+        var executionTimeout = Positive(started.WorkflowExecutionTimeout);
+        var expiration = started.WorkflowExecutionExpirationTime?.ToDateTime()
+            ?? (executionTimeout is { } x ? now + x : (DateTime?)null);
+        var runTimeout = Positive(started.WorkflowRunTimeout) ?? executionTimeout;
+        if (executionTimeout is { } e && runTimeout > e)
+        {
+            runTimeout = e;
+        }
+
+        started.OriginalExecutionRunId = runId;
+        started.FirstExecutionRunId = previous?.FirstRunId ?? runId;
+        started.Attempt = started.Attempt == 0 ? 1 : started.Attempt;
+        started.WorkflowTaskTimeout = Duration.FromTimeSpan(taskTimeout);
+        started.WorkflowRunTimeout = ToDuration(runTimeout);
+        started.WorkflowExecutionTimeout = ToDuration(executionTimeout);
+        started.WorkflowExecutionExpirationTime = expiration is { } exp ? Timestamp.FromDateTime(exp) : null;
+        started.FirstWorkflowTaskBackoff = ToDuration(delay);
+        var state = new WorkflowState
+        {
+            NamespaceId = namespaceId,
+            WorkflowId = workflowId,
+            RunId = runId,
+            FirstRunId = started.FirstExecutionRunId,
+            WorkflowType = started.WorkflowType.Name,
+            TaskQueue = started.TaskQueue.Name,
+            StartTime = now,
+            ExecutionTime = now + (delay ?? TimeSpan.Zero),
+            ExecutionTimeout = executionTimeout,
+            ExpirationTime = expiration,
+            RunTimeout = runTimeout,
+            TaskTimeout = taskTimeout,
+            StartRequestId = requestId,
+            Memo = started.Memo?.ToByteArray(),
+            SearchAttributes = started.SearchAttributes?.ToByteArray(),
+            AwaitingStartDelay = delay.HasValue,
+        };
+        var context = new WorkflowContext(new WorkflowKey(namespaceId, workflowId, runId), ShardOf(namespaceId, workflowId), state, 0) { Events = [] };
+        var m = new Mutation(context, now);
+        m.AddEvent(new HistoryEvent { EventType = EventType.WorkflowExecutionStarted, WorkflowExecutionStartedEventAttributes = started });
+        firstEvents?.Invoke(m);
+        if (delay is { } d)
+        {
+            m.AddTask(TaskKind.WorkflowStartBackoff, 1, 0, now + d);
+        }
+        else
+        {
+            ScheduleWorkflowTask(m);
+        }
+
+        // The run ends at its run timeout or when the whole chain of runs expires, whichever is first.
+        var deadline = runTimeout is { } run ? now + run : (DateTime?)null;
+        if (expiration is { } chainEnd && (deadline is null || chainEnd < deadline))
+        {
+            deadline = chainEnd;
+        }
+
+        if (deadline is { } end)
+        {
+            m.AddTask(TaskKind.WorkflowRunTimeout, 1, 0, end);
+        }
+
+        return m;
+    }
+
+    /// <summary>Writes a signal into a run being created (signal-with-start), before its first workflow task.</summary>
+    private static void AppendSignal(Mutation m, SignalWorkflowExecutionRequest signal)
+    {
+        if (!string.IsNullOrEmpty(signal.RequestId))
+        {
+            m.State.SignalRequestIds.Add(signal.RequestId);
+        }
+
+        m.AddEvent(new HistoryEvent
+        {
+            EventType = EventType.WorkflowExecutionSignaled,
+            WorkflowExecutionSignaledEventAttributes = new()
+            {
+                SignalName = signal.SignalName,
+                Input = signal.Input,
+                Identity = signal.Identity,
+                Header = signal.Header,
+            },
+        });
     }
 
     /// <summary>What an existing run of the same id means for a start: a deduplicated answer, an error, or go on (null).</summary>

@@ -52,6 +52,35 @@ internal sealed partial class HistoryEngine
         });
     }
 
+    /// <summary>
+    /// Asks the workflow to cancel: WorkflowExecutionCancelRequested, delivered by a workflow task; the workflow
+    /// decides what to do (clean up, then CancelWorkflowExecution). Asking again is acknowledged, not repeated.
+    /// </summary>
+    public Task RequestCancelAsync(WorkflowKey key, RequestCancelWorkflowExecutionRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return UpdateAsync(key, m =>
+        {
+            var state = m.State;
+            RequireOpen(state);
+            if (state.CancelRequested)
+            {
+                return false;
+            }
+
+            state.CancelRequested = true;
+            state.CancelRequestId = request.RequestId;
+            m.AddExternalEvent(
+                new HistoryEvent
+                {
+                    EventType = EventType.WorkflowExecutionCancelRequested,
+                    WorkflowExecutionCancelRequestedEventAttributes = new() { Cause = request.Reason, Identity = request.Identity },
+                },
+                () => ScheduleWorkflowTask(m));
+            return true;
+        });
+    }
+
     public Task TerminateAsync(WorkflowKey key, string reason, Payloads? details, string identity) => UpdateAsync(key, m =>
     {
         RequireOpen(m.State);

@@ -147,20 +147,43 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     }
 
     /// <summary>Commits a new run created by <paramref name="mutation"/> and caches it.</summary>
-    private async Task CreateRunAsync(Mutation mutation, string? replacesCurrentRunId)
+    private Task CreateRunAsync(Mutation mutation, string? replacesCurrentRunId) =>
+        CommitAsync(mutation, replacesCurrentRunId, creates: true);
+
+    /// <summary>
+    /// Commits a transition: the run's write and, when it continues as new, the next run's creation, together.
+    /// Then, and only then, makes it visible.
+    /// </summary>
+    private async Task CommitAsync(Mutation mutation, string? replacesCurrentRunId, bool creates)
     {
-        await CommitAsync(mutation, replacesCurrentRunId, creates: true).ConfigureAwait(false);
-        var context = mutation.Context;
-        _runs[(context.Key.NamespaceId, context.Key.RunId)] = context;
-        _currentRuns[(context.Key.NamespaceId, context.Key.WorkflowId)] = context.Key.RunId;
+        var writes = new List<ExecutionWrite>(2) { BuildWrite(mutation, creates, replacesCurrentRunId) };
+        if (mutation.NextRun is { } next)
+        {
+            writes.Add(BuildWrite(next, creates: true, replacesCurrentRunId: mutation.State.RunId));
+        }
+
+        try
+        {
+            await _committer.CommitAsync(writes).ConfigureAwait(false);
+        }
+        catch (ConditionFailedException e)
+        {
+            LogWriteRejected(_logger, e, mutation.State.WorkflowId, mutation.State.RunId);
+            throw new ServiceException(ErrorKind.Unavailable, "The workflow changed concurrently; retry the call.");
+        }
+
+        Publish(mutation, creates);
+        if (mutation.NextRun is { } continued)
+        {
+            Publish(continued, creates: true);
+        }
     }
 
-    private async Task CommitAsync(Mutation mutation, string? replacesCurrentRunId, bool creates)
+    private ExecutionWrite BuildWrite(Mutation mutation, bool creates, string? replacesCurrentRunId)
     {
         var context = mutation.Context;
         var state = context.State;
         state.StateTransitionCount++;
-        var newVersion = context.Version + 1;
         HistoryBatch? batch = null;
         if (mutation.Events.Count > 0)
         {
@@ -173,7 +196,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
                 _codec.Encode(new RecordIdentity(state.NamespaceId, "history", $"{state.RunId}/{first}"), history.ToByteArray()));
         }
 
-        var write = new ExecutionWrite
+        return new ExecutionWrite
         {
             ShardId = context.ShardId,
             RangeId = _rangeIds[context.ShardId],
@@ -181,7 +204,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             WorkflowId = state.WorkflowId,
             RunId = state.RunId,
             ExpectedVersion = creates ? 0 : context.Version,
-            NewVersion = newVersion,
+            NewVersion = context.Version + 1,
             Status = state.Status,
             State = _codec.Encode(new RecordIdentity(state.NamespaceId, "executions", state.RunId), state.Serialize()),
             ReplacesCurrentRunId = replacesCurrentRunId,
@@ -190,19 +213,21 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             DeletedTasks = mutation.DeletedTasks,
             DeleteAllTasks = mutation.DeleteAllTasks,
         };
+    }
 
-        try
-        {
-            await _committer.CommitAsync(write).ConfigureAwait(false);
-        }
-        catch (ConditionFailedException e)
-        {
-            LogWriteRejected(_logger, e, state.WorkflowId, state.RunId);
-            throw new ServiceException(ErrorKind.Unavailable, "The workflow changed concurrently; retry the call.");
-        }
-
-        context.Version = newVersion;
+    /// <summary>After the commit: the cached run moves on, its tasks go to matching and timers, readers wake.</summary>
+    private void Publish(Mutation mutation, bool creates)
+    {
+        var context = mutation.Context;
+        var state = context.State;
+        context.Version++;
         context.Events?.AddRange(mutation.Events);
+        if (creates)
+        {
+            _runs[(context.Key.NamespaceId, context.Key.RunId)] = context;
+            _currentRuns[(context.Key.NamespaceId, context.Key.WorkflowId)] = context.Key.RunId;
+        }
+
         foreach (var key in mutation.DeletedTasks)
         {
             _timers!.Cancel(key);

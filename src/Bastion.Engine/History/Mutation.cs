@@ -32,6 +32,9 @@ internal sealed class Mutation(WorkflowContext context, DateTime now)
 
     public bool DeleteAllTasks { get; set; }
 
+    /// <summary>The run this one continues as, created in the same transition (continue-as-new).</summary>
+    public Mutation? NextRun { get; set; }
+
     /// <summary>True once anything was changed that must be committed.</summary>
     public bool Changed { get; private set; }
 

@@ -32,6 +32,9 @@ internal sealed class WorkflowState
 
     public TimeSpan? ExecutionTimeout { get; set; }
 
+    /// <summary>When the chain of runs (continue-as-new) must end, from the first run's execution timeout.</summary>
+    public DateTime? ExpirationTime { get; set; }
+
     public TimeSpan? RunTimeout { get; set; }
 
     public TimeSpan TaskTimeout { get; set; }
@@ -53,6 +56,11 @@ internal sealed class WorkflowState
     public List<string> SignalRequestIds { get; set; } = [];
 
     public PendingWorkflowTask? WorkflowTask { get; set; }
+
+    /// <summary>Someone asked the workflow to cancel (and with which request id).</summary>
+    public string? CancelRequestId { get; set; }
+
+    public bool CancelRequested { get; set; }
 
     /// <summary>The start was delayed and the delay has not passed: no workflow task until it has.</summary>
     public bool AwaitingStartDelay { get; set; }

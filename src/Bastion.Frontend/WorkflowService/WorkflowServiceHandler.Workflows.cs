@@ -15,32 +15,64 @@ internal sealed partial class WorkflowServiceHandler
     public Task<StartWorkflowExecutionResponse> StartWorkflowExecution(StartWorkflowExecutionRequest request, ServerCallContext context)
     {
         var ns = NamespaceOf(context);
-        Validation.RequireId(request.WorkflowId, "WorkflowId");
-        Validation.RequireId(request.WorkflowType?.Name, "WorkflowType");
-        Validation.RequireId(request.TaskQueue?.Name, "TaskQueue");
-        Validation.RequireNonNegative(request.WorkflowExecutionTimeout, "WorkflowExecutionTimeout");
-        Validation.RequireNonNegative(request.WorkflowRunTimeout, "WorkflowRunTimeout");
-        Validation.RequireNonNegative(request.WorkflowTaskTimeout, "WorkflowTaskTimeout");
-        Validation.RequireNonNegative(request.WorkflowStartDelay, "WorkflowStartDelay");
-        Validation.RequireSize(request.Input, "Input", options.MaxPayloadBytes);
-        Validation.RequireSize(request.Memo, "Memo", options.MaxPayloadBytes);
-        Validation.RequireSize(request.Header, "Header", options.MaxPayloadBytes);
-        if (request.RequestId.Length > Validation.MaxIdLength)
+        request.RequestId = ValidateStart(
+            request.WorkflowId, request.WorkflowType?.Name, request.TaskQueue?.Name, request.RequestId, request.CronSchedule,
+            [(request.WorkflowExecutionTimeout, "WorkflowExecutionTimeout"), (request.WorkflowRunTimeout, "WorkflowRunTimeout"),
+             (request.WorkflowTaskTimeout, "WorkflowTaskTimeout"), (request.WorkflowStartDelay, "WorkflowStartDelay")],
+            [(request.Input, "Input"), (request.Memo, "Memo"), (request.Header, "Header")]);
+        return engine.StartWorkflowAsync(ns.Id, request);
+    }
+
+    public Task<SignalWithStartWorkflowExecutionResponse> SignalWithStartWorkflowExecution(SignalWithStartWorkflowExecutionRequest request, ServerCallContext context)
+    {
+        var ns = NamespaceOf(context);
+        request.RequestId = ValidateStart(
+            request.WorkflowId, request.WorkflowType?.Name, request.TaskQueue?.Name, request.RequestId, request.CronSchedule,
+            [(request.WorkflowExecutionTimeout, "WorkflowExecutionTimeout"), (request.WorkflowRunTimeout, "WorkflowRunTimeout"),
+             (request.WorkflowTaskTimeout, "WorkflowTaskTimeout"), (request.WorkflowStartDelay, "WorkflowStartDelay")],
+            [(request.Input, "Input"), (request.Memo, "Memo"), (request.Header, "Header"), (request.SignalInput, "SignalInput")]);
+        Validation.RequireId(request.SignalName, "SignalName");
+        return engine.SignalWithStartAsync(ns.Id, request);
+    }
+
+    /// <summary>The checks every way of starting a workflow shares; returns the request id to use.</summary>
+    private string ValidateStart(
+        string workflowId, string? workflowType, string? taskQueue, string requestId, string cronSchedule,
+        IEnumerable<(Google.Protobuf.WellKnownTypes.Duration? Value, string Field)> durations,
+        IEnumerable<(IMessage? Value, string Field)> payloads)
+    {
+        Validation.RequireId(workflowId, "WorkflowId");
+        Validation.RequireId(workflowType, "WorkflowType");
+        Validation.RequireId(taskQueue, "TaskQueue");
+        foreach (var (value, field) in durations)
+        {
+            Validation.RequireNonNegative(value, field);
+        }
+
+        foreach (var (value, field) in payloads)
+        {
+            Validation.RequireSize(value, field, options.MaxPayloadBytes);
+        }
+
+        if (requestId.Length > Validation.MaxIdLength)
         {
             throw ServiceException.InvalidArgument("RequestId is longer than 1000 characters.");
         }
 
-        if (!string.IsNullOrEmpty(request.CronSchedule))
+        if (!string.IsNullOrEmpty(cronSchedule))
         {
             throw ServiceException.InvalidArgument("CronSchedule is not supported by this Bastion version yet.");
         }
 
-        if (string.IsNullOrEmpty(request.RequestId))
-        {
-            request.RequestId = Guid.NewGuid().ToString();
-        }
+        return string.IsNullOrEmpty(requestId) ? Guid.NewGuid().ToString() : requestId;
+    }
 
-        return engine.StartWorkflowAsync(ns.Id, request);
+    public async Task<RequestCancelWorkflowExecutionResponse> RequestCancelWorkflowExecution(RequestCancelWorkflowExecutionRequest request, ServerCallContext context)
+    {
+        var ns = NamespaceOf(context);
+        var key = await engine.ResolveAsync(ns.Id, request.WorkflowExecution?.WorkflowId ?? string.Empty, request.WorkflowExecution?.RunId).ConfigureAwait(false);
+        await engine.RequestCancelAsync(key, request).ConfigureAwait(false);
+        return new RequestCancelWorkflowExecutionResponse();
     }
 
     public async Task<GetWorkflowExecutionHistoryResponse> GetWorkflowExecutionHistory(GetWorkflowExecutionHistoryRequest request, ServerCallContext context)

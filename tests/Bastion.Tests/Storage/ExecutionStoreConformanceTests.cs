@@ -33,7 +33,7 @@ public abstract class ExecutionStoreConformanceTests : IDisposable
     {
         var range = Store.AcquireShard(0);
         var write = NewRun(range, "wf-1", "run-1");
-        Assert.Null(Assert.Single(Store.Commit([write])));
+        Assert.Null(Assert.Single(Commit(write)));
 
         Assert.Equal("run-1", Store.GetCurrentRunId("ns", "wf-1"));
         var execution = Store.GetExecution("ns", "run-1")!;
@@ -49,7 +49,7 @@ public abstract class ExecutionStoreConformanceTests : IDisposable
     {
         var stale = Store.AcquireShard(0);
         Store.AcquireShard(0); // another owner took the shard
-        var result = Assert.Single(Store.Commit([NewRun(stale, "wf-2", "run-2")]));
+        var result = Assert.Single(Commit(NewRun(stale, "wf-2", "run-2")));
         Assert.IsType<ConditionFailedException>(result);
         Assert.Null(Store.GetExecution("ns", "run-2"));
     }
@@ -58,10 +58,10 @@ public abstract class ExecutionStoreConformanceTests : IDisposable
     public void Commit_WithAStaleVersion_FailsOnlyThatWrite_InTheBatch()
     {
         var range = Store.AcquireShard(0);
-        Store.Commit([NewRun(range, "wf-3", "run-3")]);
+        Commit(NewRun(range, "wf-3", "run-3"));
         var stale = Update(range, "wf-3", "run-3", expected: 5, events: (3, 3));
         var other = NewRun(range, "wf-4", "run-4");
-        var results = Store.Commit([stale, other]);
+        var results = Commit(stale, other);
 
         Assert.IsType<ConditionFailedException>(results[0]);
         Assert.Null(results[1]);
@@ -74,9 +74,9 @@ public abstract class ExecutionStoreConformanceTests : IDisposable
     public void Commit_CreatingARunOverAnUnexpectedCurrentRun_IsRejected()
     {
         var range = Store.AcquireShard(0);
-        Store.Commit([NewRun(range, "wf-5", "run-5a")]);
-        Assert.IsType<ConditionFailedException>(Store.Commit([NewRun(range, "wf-5", "run-5b")])[0]);
-        Assert.Null(Store.Commit([NewRun(range, "wf-5", "run-5c", replaces: "run-5a")])[0]);
+        Commit(NewRun(range, "wf-5", "run-5a"));
+        Assert.IsType<ConditionFailedException>(Commit(NewRun(range, "wf-5", "run-5b"))[0]);
+        Assert.Null(Commit(NewRun(range, "wf-5", "run-5c", replaces: "run-5a"))[0]);
         Assert.Equal("run-5c", Store.GetCurrentRunId("ns", "wf-5"));
     }
 
@@ -85,14 +85,14 @@ public abstract class ExecutionStoreConformanceTests : IDisposable
     {
         var range = Store.AcquireShard(1);
         var create = NewRun(range, "wf-6", "run-6", shard: 1);
-        Store.Commit([create]);
+        Commit(create);
         var task = create.NewTasks[0];
-        Store.Commit([Update(range, "wf-6", "run-6", expected: 1, shard: 1, deleted: [task.Key])]);
+        Commit(Update(range, "wf-6", "run-6", expected: 1, shard: 1, deleted: [task.Key]));
         Assert.DoesNotContain(Store.LoadTasks(1), t => t.RunId == "run-6");
 
-        Store.Commit([Update(range, "wf-6", "run-6", expected: 2, shard: 1, newTasks: [task, task with { EventId = 9 }])]);
+        Commit(Update(range, "wf-6", "run-6", expected: 2, shard: 1, newTasks: [task, task with { EventId = 9 }]));
         Assert.Equal(2, Store.LoadTasks(1).Count(t => t.RunId == "run-6"));
-        Store.Commit([Update(range, "wf-6", "run-6", expected: 3, shard: 1, deleteAll: true)]);
+        Commit(Update(range, "wf-6", "run-6", expected: 3, shard: 1, deleteAll: true));
         Assert.DoesNotContain(Store.LoadTasks(1), t => t.RunId == "run-6");
     }
 
@@ -100,9 +100,9 @@ public abstract class ExecutionStoreConformanceTests : IDisposable
     public void ReadHistory_ReturnsBatchesFromTheRequestedEvent_InOrder()
     {
         var range = Store.AcquireShard(0);
-        Store.Commit([NewRun(range, "wf-7", "run-7")]);
-        Store.Commit([Update(range, "wf-7", "run-7", expected: 1, events: (3, 5))]);
-        Store.Commit([Update(range, "wf-7", "run-7", expected: 2, events: (6, 6))]);
+        Commit(NewRun(range, "wf-7", "run-7"));
+        Commit(Update(range, "wf-7", "run-7", expected: 1, events: (3, 5)));
+        Commit(Update(range, "wf-7", "run-7", expected: 2, events: (6, 6)));
         Assert.Equal([3L, 6L], Store.ReadHistory("ns", "run-7", 4, 10).Select(b => b.FirstEventId));
         Assert.Equal([1L], Store.ReadHistory("ns", "run-7", 1, 1).Select(b => b.FirstEventId));
     }
@@ -114,6 +114,27 @@ public abstract class ExecutionStoreConformanceTests : IDisposable
         Store.UpsertNamespace(new NamespaceRecord("id-1", "alpha", "acct", [8]));
         var stored = Assert.Single(Store.ListNamespaces());
         Assert.Equal([8], stored.Data);
+    }
+
+    /// <summary>Commits each write as a transition of its own, in one batch.</summary>
+    private IReadOnlyList<Exception?> Commit(params ExecutionWrite[] independent) =>
+        Store.Commit(independent.Select(w => (IReadOnlyList<ExecutionWrite>)[w]).ToList());
+
+    [Fact]
+    public void Commit_OfATransitionWithTwoWrites_IsAllOrNothing()
+    {
+        var range = Store.AcquireShard(0);
+        Commit(NewRun(range, "wf-8", "run-8a"));
+        var close = Update(range, "wf-8", "run-8a", expected: 1, events: (3, 3));
+        var next = NewRun(range, "wf-8", "run-8b", replaces: "run-8x"); // wrong current run: rejected
+        Assert.IsType<ConditionFailedException>(Assert.Single(Store.Commit([[close, next]])));
+        Assert.Equal(1, Store.GetExecution("ns", "run-8a")!.Version);
+        Assert.Single(Store.ReadHistory("ns", "run-8a", 1, 10));
+
+        next = NewRun(range, "wf-8", "run-8b", replaces: "run-8a");
+        Assert.Null(Assert.Single(Store.Commit([[close, next]])));
+        Assert.Equal(2, Store.GetExecution("ns", "run-8a")!.Version);
+        Assert.Equal("run-8b", Store.GetCurrentRunId("ns", "wf-8"));
     }
 
     private static ExecutionWrite NewRun(long range, string workflowId, string runId, int shard = 0, string? replaces = null) => new()

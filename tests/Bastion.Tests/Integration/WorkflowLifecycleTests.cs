@@ -1,0 +1,146 @@
+using Temporalio.Activities;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Exceptions;
+using Temporalio.Workflows;
+
+namespace Bastion.Tests.Integration;
+
+/// <summary>Cancellation, signal-with-start and continue-as-new, driven by the official SDK.</summary>
+[Collection(ServerCollection.Name)]
+public sealed class WorkflowLifecycleTests(ServerFixture fixture)
+{
+    [Workflow]
+    public sealed class CancellableWorkflow
+    {
+        [WorkflowRun]
+        public async Task<string> RunAsync()
+        {
+            try
+            {
+                await Workflow.DelayAsync(TimeSpan.FromHours(1));
+                return "not canceled";
+            }
+            catch (TaskCanceledException)
+            {
+                // Cleanup runs on a token of its own: the workflow's token is already canceled.
+                using var detached = new CancellationTokenSource();
+                await Workflow.ExecuteActivityAsync(() => Cleanup(), new() { StartToCloseTimeout = TimeSpan.FromSeconds(10), CancellationToken = detached.Token });
+                throw;
+            }
+        }
+
+        [Activity]
+        public static string Cleanup() => "cleaned";
+    }
+
+    [Fact]
+    public async Task Cancel_IsSeenByTheWorkflow_WhichCleansUpThenEndsCanceled()
+    {
+        await fixture.WithWorkerAsync(o => o.AddWorkflow<CancellableWorkflow>().AddActivity(CancellableWorkflow.Cleanup), async tq =>
+        {
+            var handle = await fixture.Client.StartWorkflowAsync((CancellableWorkflow wf) => wf.RunAsync(), new("cancel-" + Guid.NewGuid(), tq));
+            await WaitForAsync(handle, EventType.TimerStarted);
+            await handle.CancelAsync();
+            await handle.CancelAsync(); // asking twice is acknowledged once
+
+            var error = await Assert.ThrowsAsync<WorkflowFailedException>(() => handle.GetResultAsync());
+            Assert.IsType<CanceledFailureException>(error.InnerException);
+            var events = (await handle.FetchHistoryAsync()).Events.Select(e => e.EventType).ToList();
+            Assert.Single(events, e => e == EventType.WorkflowExecutionCancelRequested);
+            Assert.Contains(EventType.ActivityTaskCompleted, events);
+            Assert.Equal(EventType.WorkflowExecutionCanceled, events[^1]);
+            Assert.Equal(WorkflowExecutionStatus.Canceled, (await handle.DescribeAsync()).Status);
+        });
+    }
+
+    [Workflow]
+    public sealed class CollectWorkflow
+    {
+        private readonly List<string> _items = [];
+
+        [WorkflowRun]
+        public async Task<List<string>> RunAsync(int count)
+        {
+            await Workflow.WaitConditionAsync(() => _items.Count >= count);
+            return _items;
+        }
+
+        [WorkflowSignal]
+        public Task AddAsync(string item)
+        {
+            _items.Add(item);
+            return Task.CompletedTask;
+        }
+    }
+
+    [Fact]
+    public async Task SignalWithStart_StartsWithTheSignal_ThenSignalsTheRunningWorkflow()
+    {
+        await fixture.WithWorkerAsync(o => o.AddWorkflow<CollectWorkflow>(), async tq =>
+        {
+            var id = "sws-" + Guid.NewGuid();
+            var first = await fixture.Client.StartWorkflowAsync(
+                (CollectWorkflow wf) => wf.RunAsync(2),
+                new(id, tq) { StartSignal = "Add", StartSignalArgs = ["first"] });
+            var second = await fixture.Client.StartWorkflowAsync(
+                (CollectWorkflow wf) => wf.RunAsync(2),
+                new(id, tq) { StartSignal = "Add", StartSignalArgs = ["second"], IdConflictPolicy = WorkflowIdConflictPolicy.UseExisting });
+            Assert.Equal(first.ResultRunId, second.ResultRunId);
+            Assert.Equal(["first", "second"], await first.GetResultAsync());
+
+            var events = (await first.FetchHistoryAsync()).Events.Take(3).Select(e => e.EventType);
+            Assert.Equal([EventType.WorkflowExecutionStarted, EventType.WorkflowExecutionSignaled, EventType.WorkflowTaskScheduled], events);
+        });
+    }
+
+    [Workflow]
+    public sealed class CountingWorkflow
+    {
+        [WorkflowRun]
+        public async Task<int> RunAsync(int n)
+        {
+            await Workflow.DelayAsync(TimeSpan.FromMilliseconds(10));
+            if (n < 3)
+            {
+                throw Workflow.CreateContinueAsNewException((CountingWorkflow wf) => wf.RunAsync(n + 1));
+            }
+
+            return n;
+        }
+    }
+
+    [Fact]
+    public async Task ContinueAsNew_ChainsRuns_AndTheClientFollowsToTheLastResult()
+    {
+        await fixture.WithWorkerAsync(o => o.AddWorkflow<CountingWorkflow>(), async tq =>
+        {
+            var id = "can-" + Guid.NewGuid();
+            var handle = await fixture.Client.StartWorkflowAsync((CountingWorkflow wf) => wf.RunAsync(0), new(id, tq));
+            Assert.Equal(3, await handle.GetResultAsync());
+
+            var firstRun = fixture.Client.GetWorkflowHandle(id, runId: handle.ResultRunId);
+            var firstHistory = (await firstRun.FetchHistoryAsync()).Events.ToList();
+            var continued = firstHistory[^1].WorkflowExecutionContinuedAsNewEventAttributes;
+            Assert.NotNull(continued);
+            Assert.Equal(WorkflowExecutionStatus.ContinuedAsNew, (await firstRun.DescribeAsync()).Status);
+
+            var latest = fixture.Client.GetWorkflowHandle(id);
+            var latestStarted = (await latest.FetchHistoryAsync()).Events.First().WorkflowExecutionStartedEventAttributes;
+            Assert.Equal(handle.ResultRunId, latestStarted.FirstExecutionRunId);
+            Assert.NotEqual(handle.ResultRunId, latestStarted.ContinuedExecutionRunId);
+            Assert.Equal(WorkflowExecutionStatus.Completed, (await latest.DescribeAsync()).Status);
+
+            var secondRun = fixture.Client.GetWorkflowHandle(id, runId: continued.NewExecutionRunId);
+            var secondStarted = (await secondRun.FetchHistoryAsync()).Events.First().WorkflowExecutionStartedEventAttributes;
+            Assert.Equal(handle.ResultRunId, secondStarted.ContinuedExecutionRunId);
+        });
+    }
+
+    private static async Task WaitForAsync(WorkflowHandle handle, EventType type)
+    {
+        for (var i = 0; i < 200 && !(await handle.FetchHistoryAsync()).Events.Any(e => e.EventType == type); i++)
+        {
+            await Task.Delay(50);
+        }
+    }
+}
