@@ -17,7 +17,8 @@ internal static class CommandValidator
     public static bool IsTerminal(CommandType type) => type is CommandType.CompleteWorkflowExecution
         or CommandType.FailWorkflowExecution or CommandType.CancelWorkflowExecution or CommandType.ContinueAsNewWorkflowExecution;
 
-    public static (WorkflowTaskFailedCause Cause, string Message)? Validate(WorkflowState state, RepeatedField<Command> commands)
+    /// <param name="isOwnNamespace">Whether a namespace a command names is the run's own (nothing crosses namespaces).</param>
+    public static (WorkflowTaskFailedCause Cause, string Message)? Validate(WorkflowState state, RepeatedField<Command> commands, Func<string, bool> isOwnNamespace)
     {
         var newActivityIds = new HashSet<string>();
         var newTimerIds = new HashSet<string>();
@@ -49,6 +50,8 @@ internal static class CommandValidator
                         : SizeProblem(WorkflowTaskFailedCause.BadFailWorkflowExecutionAttributes, "FailWorkflowExecution failure", command.FailWorkflowExecutionCommandAttributes.Failure.CalculateSize()),
                 Command.AttributesOneofCase.CancelWorkflowExecutionCommandAttributes =>
                     SizeProblem(WorkflowTaskFailedCause.BadCancelWorkflowExecutionAttributes, "CancelWorkflowExecution details", command.CancelWorkflowExecutionCommandAttributes.Details?.CalculateSize() ?? 0),
+                Command.AttributesOneofCase.StartChildWorkflowExecutionCommandAttributes =>
+                    ValidateChild(command.StartChildWorkflowExecutionCommandAttributes, isOwnNamespace),
                 Command.AttributesOneofCase.ContinueAsNewWorkflowExecutionCommandAttributes =>
                     ValidateContinueAsNew(command.ContinueAsNewWorkflowExecutionCommandAttributes),
                 Command.AttributesOneofCase.None =>
@@ -144,6 +147,42 @@ internal static class CommandValidator
         }
 
         return null;
+    }
+
+    private static (WorkflowTaskFailedCause, string)? ValidateChild(StartChildWorkflowExecutionCommandAttributes a, Func<string, bool> isOwnNamespace)
+    {
+        const WorkflowTaskFailedCause cause = WorkflowTaskFailedCause.BadStartChildExecutionAttributes;
+        if (string.IsNullOrEmpty(a.WorkflowId) || a.WorkflowId.Length > MaxIdLength)
+        {
+            return (cause, "StartChildWorkflowExecution: WorkflowId is not set on command (or exceeds 1000 characters).");
+        }
+
+        if (string.IsNullOrEmpty(a.WorkflowType?.Name))
+        {
+            return (cause, "StartChildWorkflowExecution: WorkflowType is not set on command.");
+        }
+
+#pragma warning disable CS0612 // Deprecated (children share the parent's namespace), but SDKs still send it: reject any other.
+        var requestedNamespace = a.Namespace;
+#pragma warning restore CS0612
+        if (!string.IsNullOrEmpty(requestedNamespace) && !isOwnNamespace(requestedNamespace))
+        {
+            return (cause, "StartChildWorkflowExecution: a child workflow must be in its parent's namespace.");
+        }
+
+        if (!string.IsNullOrEmpty(a.CronSchedule))
+        {
+            return (cause, "StartChildWorkflowExecution: cron schedules are not supported by this Bastion version yet.");
+        }
+
+        if (IsNegative(a.WorkflowExecutionTimeout) || IsNegative(a.WorkflowRunTimeout) || IsNegative(a.WorkflowTaskTimeout))
+        {
+            return (cause, "StartChildWorkflowExecution: a timeout is negative.");
+        }
+
+        return RetryPolicies.Validate(a.RetryPolicy) is { } retryProblem
+            ? (cause, "StartChildWorkflowExecution: " + retryProblem)
+            : SizeProblem(cause, "StartChildWorkflowExecution input", a.Input?.CalculateSize() ?? 0);
     }
 
     private static (WorkflowTaskFailedCause, string)? ValidateContinueAsNew(ContinueAsNewWorkflowExecutionCommandAttributes a)

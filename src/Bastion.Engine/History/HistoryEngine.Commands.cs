@@ -42,7 +42,10 @@ internal sealed partial class HistoryEngine
     {
         var state = m.State;
         var task = RequireStartedTask(state, token);
-        var invalid = CommandValidator.Validate(state, request.Commands);
+        var invalid = CommandValidator.Validate(
+            state,
+            request.Commands,
+            name => _namespaces.TryResolve(name, out var entry) && entry!.Id == state.NamespaceId);
         if (invalid is null && state.BufferedEvents.Count > 0 && request.Commands.Any(c => CommandValidator.IsTerminal(c.CommandType)))
         {
             invalid = (WorkflowTaskFailedCause.UnhandledCommand, "The workflow has new events to handle before it can close.");
@@ -194,6 +197,9 @@ internal sealed partial class HistoryEngine
                     },
                 });
                 return false;
+            case Command.AttributesOneofCase.StartChildWorkflowExecutionCommandAttributes:
+                StartChild(m, command.StartChildWorkflowExecutionCommandAttributes, completedEventId);
+                return false;
             case Command.AttributesOneofCase.ContinueAsNewWorkflowExecutionCommandAttributes:
                 ContinueAsNew(m, command.ContinueAsNewWorkflowExecutionCommandAttributes, completedEventId);
                 return false;
@@ -251,6 +257,9 @@ internal sealed partial class HistoryEngine
                 SearchAttributes = started.SearchAttributes,
             },
         });
+        next.State.ParentWorkflowId = s.ParentWorkflowId;
+        next.State.ParentRunId = s.ParentRunId;
+        next.State.ParentInitiatedEventId = s.ParentInitiatedEventId;
         m.NextRun = next;
     }
 
@@ -259,6 +268,7 @@ internal sealed partial class HistoryEngine
     {
         var state = m.State;
         var close = m.AddEvent(closeEvent);
+        AddCloseNotifications(m, close.EventId, closeEvent.EventType == EventType.WorkflowExecutionContinuedAsNew);
         state.CloseEventId = close.EventId;
         state.CloseTime = m.Now;
         state.Status = closeEvent.EventType switch

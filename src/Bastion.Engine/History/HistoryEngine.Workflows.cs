@@ -167,6 +167,23 @@ internal sealed partial class HistoryEngine
             });
         }
 
+        foreach (var child in s.Children.Values.Where(c => c.RunId != null).OrderBy(c => c.InitiatedEventId))
+        {
+            response.PendingChildren.Add(new PendingChildExecutionInfo
+            {
+                WorkflowId = child.WorkflowId,
+                RunId = child.RunId,
+                WorkflowTypeName = child.WorkflowType,
+                InitiatedId = child.InitiatedEventId,
+                ParentClosePolicy = (ParentClosePolicy)child.ParentClosePolicy,
+            });
+        }
+
+        if (s.ParentWorkflowId != null)
+        {
+            response.WorkflowExecutionInfo.ParentExecution = new WorkflowExecution { WorkflowId = s.ParentWorkflowId, RunId = s.ParentRunId };
+        }
+
         if (s.WorkflowTask is { } wt)
         {
             response.PendingWorkflowTask = new PendingWorkflowTaskInfo

@@ -21,6 +21,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     private readonly IExecutionStore _store;
     private readonly GroupCommitter _committer;
     private readonly IRecordCodec _codec;
+    private readonly Namespaces.NamespaceRegistry _namespaces;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<(string Ns, string RunId), WorkflowContext> _runs = new();
@@ -32,8 +33,16 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     private long[] _rangeIds = [];
     private TimerQueue? _timers;
 
-    public HistoryEngine(IExecutionStore store, GroupCommitter committer, IRecordCodec codec, MatchingEngine matching, TimeProvider time, ILogger<HistoryEngine> logger)
+    public HistoryEngine(
+        IExecutionStore store,
+        GroupCommitter committer,
+        IRecordCodec codec,
+        MatchingEngine matching,
+        Namespaces.NamespaceRegistry namespaces,
+        TimeProvider time,
+        ILogger<HistoryEngine> logger)
     {
+        _namespaces = namespaces;
         _store = store;
         _committer = committer;
         _codec = codec;
@@ -357,31 +366,39 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     private void Schedule(TaskRecord task)
     {
         var kind = (TaskKind)task.Kind;
-        if (kind.IsTransfer() && task.VisibleTime <= Now)
+        if (kind.IsDispatch() && task.VisibleTime <= Now)
         {
             Dispatch(task);
         }
         else
         {
+            // Timers, delayed dispatches and the engine's own transfer tasks (due at once; retried on failure).
             _timers!.Add(task);
         }
     }
 
     private Task ProcessTaskAsync(TaskRecord task)
     {
-        if (_runs.TryGetValue((task.NamespaceId, task.RunId), out var cached) && !cached.State.IsOpen)
+        var kind = (TaskKind)task.Kind;
+        if (!kind.OutlivesItsRun() && _runs.TryGetValue((task.NamespaceId, task.RunId), out var cached) && !cached.State.IsOpen)
         {
             return Task.CompletedTask; // The run closed and its tasks were deleted with it.
         }
 
-        var kind = (TaskKind)task.Kind;
-        if (kind.IsTransfer())
+        return kind switch
         {
-            Dispatch(task);
-            return Task.CompletedTask;
-        }
+            TaskKind.WorkflowTask or TaskKind.ActivityTask => DispatchNow(task),
+            TaskKind.StartChild => StartChildAsync(task),
+            TaskKind.RecordChildClosed => RecordChildClosedAsync(task),
+            TaskKind.ApplyParentClosePolicy => ApplyParentClosePolicyAsync(task),
+            _ => FireTimerAsync(task),
+        };
+    }
 
-        return FireTimerAsync(task);
+    private Task DispatchNow(TaskRecord task)
+    {
+        Dispatch(task);
+        return Task.CompletedTask;
     }
 
     /// <summary>Hands a visible transfer task to matching.</summary>

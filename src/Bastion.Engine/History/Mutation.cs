@@ -81,8 +81,9 @@ internal sealed class Mutation(WorkflowContext context, DateTime now)
             return false;
         }
 
-        // An activity that ended during the workflow task buffered its started event too; link the ids now.
+        // An activity (or child) that started and ended during the workflow task buffered both events; link the ids now.
         var startedIds = new Dictionary<long, long>();
+        var childStartedIds = new Dictionary<long, long>();
         foreach (var data in State.BufferedEvents)
         {
             var e = HistoryEvent.Parser.ParseFrom(data);
@@ -100,12 +101,36 @@ internal sealed class Mutation(WorkflowContext context, DateTime now)
                 case HistoryEvent.AttributesOneofCase.ActivityTaskCanceledEventAttributes when e.ActivityTaskCanceledEventAttributes.StartedEventId == 0:
                     e.ActivityTaskCanceledEventAttributes.StartedEventId = startedIds.GetValueOrDefault(e.ActivityTaskCanceledEventAttributes.ScheduledEventId);
                     break;
+                case HistoryEvent.AttributesOneofCase.ChildWorkflowExecutionCompletedEventAttributes when e.ChildWorkflowExecutionCompletedEventAttributes.StartedEventId == 0:
+                    e.ChildWorkflowExecutionCompletedEventAttributes.StartedEventId = childStartedIds.GetValueOrDefault(e.ChildWorkflowExecutionCompletedEventAttributes.InitiatedEventId);
+                    break;
+                case HistoryEvent.AttributesOneofCase.ChildWorkflowExecutionFailedEventAttributes when e.ChildWorkflowExecutionFailedEventAttributes.StartedEventId == 0:
+                    e.ChildWorkflowExecutionFailedEventAttributes.StartedEventId = childStartedIds.GetValueOrDefault(e.ChildWorkflowExecutionFailedEventAttributes.InitiatedEventId);
+                    break;
+                case HistoryEvent.AttributesOneofCase.ChildWorkflowExecutionCanceledEventAttributes when e.ChildWorkflowExecutionCanceledEventAttributes.StartedEventId == 0:
+                    e.ChildWorkflowExecutionCanceledEventAttributes.StartedEventId = childStartedIds.GetValueOrDefault(e.ChildWorkflowExecutionCanceledEventAttributes.InitiatedEventId);
+                    break;
+                case HistoryEvent.AttributesOneofCase.ChildWorkflowExecutionTimedOutEventAttributes when e.ChildWorkflowExecutionTimedOutEventAttributes.StartedEventId == 0:
+                    e.ChildWorkflowExecutionTimedOutEventAttributes.StartedEventId = childStartedIds.GetValueOrDefault(e.ChildWorkflowExecutionTimedOutEventAttributes.InitiatedEventId);
+                    break;
+                case HistoryEvent.AttributesOneofCase.ChildWorkflowExecutionTerminatedEventAttributes when e.ChildWorkflowExecutionTerminatedEventAttributes.StartedEventId == 0:
+                    e.ChildWorkflowExecutionTerminatedEventAttributes.StartedEventId = childStartedIds.GetValueOrDefault(e.ChildWorkflowExecutionTerminatedEventAttributes.InitiatedEventId);
+                    break;
             }
 
             AddEvent(e);
             if (e.ActivityTaskStartedEventAttributes is { } started)
             {
                 startedIds[started.ScheduledEventId] = e.EventId;
+            }
+
+            if (e.ChildWorkflowExecutionStartedEventAttributes is { } childStarted)
+            {
+                childStartedIds[childStarted.InitiatedEventId] = e.EventId;
+                if (State.Children.TryGetValue(childStarted.InitiatedEventId, out var child))
+                {
+                    child.StartedEventId = e.EventId;
+                }
             }
         }
 
@@ -128,9 +153,12 @@ internal sealed class Mutation(WorkflowContext context, DateTime now)
         Changed = true;
     }
 
-    public void DeleteTask(TaskKind kind, long eventId, int attempt)
+    public void DeleteTask(TaskKind kind, long eventId, int attempt) => DeleteTask(new TaskKey(State.RunId, (int)kind, eventId, attempt));
+
+    /// <summary>Deletes a task row, possibly another run's (a parent consuming its child's notification).</summary>
+    public void DeleteTask(TaskKey key)
     {
-        _deletedTasks.Add(new TaskKey(State.RunId, (int)kind, eventId, attempt));
+        _deletedTasks.Add(key);
         Changed = true;
     }
 

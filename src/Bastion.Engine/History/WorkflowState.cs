@@ -76,6 +76,16 @@ internal sealed class WorkflowState
 
     public Dictionary<string, TimerInfo> Timers { get; set; } = [];
 
+    /// <summary>Child workflows this run started and that have not closed, by initiated event id.</summary>
+    public Dictionary<long, ChildInfo> Children { get; set; } = [];
+
+    /// <summary>The parent run, when this run is a child workflow (same namespace).</summary>
+    public string? ParentWorkflowId { get; set; }
+
+    public string? ParentRunId { get; set; }
+
+    public long ParentInitiatedEventId { get; set; }
+
     /// <summary>Events that arrived while a workflow task was running, written after its completion.</summary>
     public List<byte[]> BufferedEvents { get; set; } = [];
 
@@ -162,6 +172,27 @@ internal sealed class ActivityInfo
 
     [JsonIgnore]
     public bool IsStarted => StartedTime.HasValue;
+}
+
+internal sealed class ChildInfo
+{
+    public long InitiatedEventId { get; set; }
+
+    public required string WorkflowId { get; set; }
+
+    public required string WorkflowType { get; set; }
+
+    /// <summary>The namespace as the command named it (echoed in the child events).</summary>
+    public required string Namespace { get; set; }
+
+    /// <summary>The StartChildWorkflowExecutionInitiated attributes, to start the child from.</summary>
+    public required byte[] InitiatedAttributes { get; set; }
+
+    public string? RunId { get; set; }
+
+    public long StartedEventId { get; set; }
+
+    public int ParentClosePolicy { get; set; }
 }
 
 internal sealed class TimerInfo

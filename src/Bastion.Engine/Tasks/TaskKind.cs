@@ -9,6 +9,11 @@ internal enum TaskKind
     WorkflowTask = 1,
     ActivityTask = 2,
 
+    // Transfer tasks the engine itself carries out, between runs.
+    StartChild = 3,
+    RecordChildClosed = 4,
+    ApplyParentClosePolicy = 5,
+
     WorkflowTaskStartToCloseTimeout = 10,
     WorkflowTaskScheduleToStartTimeout = 11,
     UserTimer = 12,
@@ -22,5 +27,9 @@ internal enum TaskKind
 
 internal static class TaskKindExtensions
 {
-    public static bool IsTransfer(this TaskKind kind) => kind is TaskKind.WorkflowTask or TaskKind.ActivityTask;
+    /// <summary>Transfer tasks that hand work to matching.</summary>
+    public static bool IsDispatch(this TaskKind kind) => kind is TaskKind.WorkflowTask or TaskKind.ActivityTask;
+
+    /// <summary>Tasks written as their run closes, which must still run after it has.</summary>
+    public static bool OutlivesItsRun(this TaskKind kind) => kind is TaskKind.RecordChildClosed or TaskKind.ApplyParentClosePolicy;
 }

@@ -1,0 +1,339 @@
+using Bastion.Engine.Errors;
+using Bastion.Engine.Tasks;
+using Bastion.Storage;
+using Google.Protobuf;
+using Temporalio.Api.Command.V1;
+using Temporalio.Api.Common.V1;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Api.History.V1;
+using Temporalio.Api.TaskQueue.V1;
+using Temporalio.Api.WorkflowService.V1;
+
+namespace Bastion.Engine.History;
+
+/// <summary>
+/// Child workflows. The parent's command writes StartChildWorkflowExecutionInitiated and a StartChild task; that
+/// task creates the child run (its request id makes a retry find the same run) and then records the outcome in
+/// the parent. A child's close writes a RecordChildClosed task; a parent's close applies each open child's
+/// parent close policy. Each step is its own durable task, so a crash between steps resumes where it stopped.
+/// </summary>
+internal sealed partial class HistoryEngine
+{
+    private static void StartChild(Mutation m, StartChildWorkflowExecutionCommandAttributes a, long completedEventId)
+    {
+        var s = m.State;
+#pragma warning disable CS0612 // Deprecated, but SDKs send it and read it back in the child events.
+        var requestedNamespace = a.Namespace;
+#pragma warning restore CS0612
+        var attributes = new StartChildWorkflowExecutionInitiatedEventAttributes
+        {
+            Namespace = requestedNamespace,
+            NamespaceId = s.NamespaceId,
+            WorkflowId = a.WorkflowId,
+            WorkflowType = a.WorkflowType,
+            TaskQueue = new TaskQueue { Name = string.IsNullOrEmpty(a.TaskQueue?.Name) ? s.TaskQueue : a.TaskQueue.Name, Kind = TaskQueueKind.Normal },
+            Input = a.Input,
+            WorkflowExecutionTimeout = a.WorkflowExecutionTimeout,
+            WorkflowRunTimeout = a.WorkflowRunTimeout,
+            WorkflowTaskTimeout = a.WorkflowTaskTimeout,
+            ParentClosePolicy = a.ParentClosePolicy == ParentClosePolicy.Unspecified ? ParentClosePolicy.Terminate : a.ParentClosePolicy,
+            WorkflowTaskCompletedEventId = completedEventId,
+            WorkflowIdReusePolicy = a.WorkflowIdReusePolicy,
+            RetryPolicy = a.RetryPolicy,
+            Header = a.Header,
+            Memo = a.Memo,
+            SearchAttributes = a.SearchAttributes,
+            Priority = a.Priority,
+        };
+        var initiated = m.AddEvent(new HistoryEvent { EventType = EventType.StartChildWorkflowExecutionInitiated, StartChildWorkflowExecutionInitiatedEventAttributes = attributes });
+        s.Children[initiated.EventId] = new ChildInfo
+        {
+            InitiatedEventId = initiated.EventId,
+            WorkflowId = a.WorkflowId,
+            WorkflowType = a.WorkflowType.Name,
+            Namespace = requestedNamespace,
+            InitiatedAttributes = attributes.ToByteArray(),
+            ParentClosePolicy = (int)attributes.ParentClosePolicy,
+        };
+        m.AddTask(TaskKind.StartChild, initiated.EventId, 0, m.Now);
+    }
+
+    /// <summary>The StartChild task: create the child run, then tell the parent it started or could not.</summary>
+    private async Task StartChildAsync(TaskRecord task)
+    {
+        var parentKey = new WorkflowKey(task.NamespaceId, task.WorkflowId, task.RunId);
+        var pending = await ReadAsync(parentKey, c => c.State.IsOpen && c.State.Children.TryGetValue(task.EventId, out var child) && child.RunId is null
+            ? StartChildWorkflowExecutionInitiatedEventAttributes.Parser.ParseFrom(child.InitiatedAttributes)
+            : null).ConfigureAwait(false);
+        string? childRunId = null;
+        if (pending != null)
+        {
+            try
+            {
+                childRunId = await CreateChildRunAsync(parentKey, task.EventId, pending).ConfigureAwait(false);
+            }
+            catch (ServiceException e) when (e.Kind == ErrorKind.AlreadyExists)
+            {
+                // Recorded in the parent as StartChildWorkflowExecutionFailed below.
+            }
+        }
+
+        await UpdateAsync(parentKey, m =>
+        {
+            m.DeleteTask(TaskKind.StartChild, task.EventId, 0);
+            if (!m.State.IsOpen || !m.State.Children.TryGetValue(task.EventId, out var child) || child.RunId != null)
+            {
+                return true;
+            }
+
+            if (childRunId is null)
+            {
+                m.State.Children.Remove(task.EventId);
+                m.AddExternalEvent(
+                    new HistoryEvent
+                    {
+                        EventType = EventType.StartChildWorkflowExecutionFailed,
+                        StartChildWorkflowExecutionFailedEventAttributes = new()
+                        {
+                            Namespace = child.Namespace,
+                            NamespaceId = m.State.NamespaceId,
+                            WorkflowId = child.WorkflowId,
+                            WorkflowType = new WorkflowType { Name = child.WorkflowType },
+                            Cause = StartChildWorkflowExecutionFailedCause.WorkflowAlreadyExists,
+                            InitiatedEventId = task.EventId,
+                            WorkflowTaskCompletedEventId = pending?.WorkflowTaskCompletedEventId ?? 0,
+                        },
+                    },
+                    () => ScheduleWorkflowTask(m));
+                return true;
+            }
+
+            child.RunId = childRunId;
+            var started = new HistoryEvent
+            {
+                EventType = EventType.ChildWorkflowExecutionStarted,
+                ChildWorkflowExecutionStartedEventAttributes = new()
+                {
+                    Namespace = child.Namespace,
+                    NamespaceId = m.State.NamespaceId,
+                    InitiatedEventId = task.EventId,
+                    WorkflowExecution = new WorkflowExecution { WorkflowId = child.WorkflowId, RunId = childRunId },
+                    WorkflowType = new WorkflowType { Name = child.WorkflowType },
+                    Header = pending?.Header,
+                },
+            };
+            m.AddExternalEvent(started, () => ScheduleWorkflowTask(m));
+            child.StartedEventId = started.EventId; // 0 while buffered; set when the buffer is written
+            return true;
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>Creates the child run (or finds the one an earlier attempt of this task created).</summary>
+    private Task<string> CreateChildRunAsync(WorkflowKey parentKey, long initiatedEventId, StartChildWorkflowExecutionInitiatedEventAttributes a)
+    {
+        var requestId = $"{parentKey.RunId}/{initiatedEventId}";
+        return WithWorkflowIdAsync(parentKey.NamespaceId, a.WorkflowId, async currentRunId =>
+        {
+            if (currentRunId != null)
+            {
+                var asStart = new StartWorkflowExecutionRequest { WorkflowId = a.WorkflowId, RequestId = requestId, WorkflowIdReusePolicy = a.WorkflowIdReusePolicy };
+                var existing = await ReadAsync(new WorkflowKey(parentKey.NamespaceId, a.WorkflowId, currentRunId), c => CheckExisting(c.State, asStart)).ConfigureAwait(false);
+                if (existing != null)
+                {
+                    return existing.RunId;
+                }
+            }
+
+            var started = new WorkflowExecutionStartedEventAttributes
+            {
+                WorkflowId = a.WorkflowId,
+                WorkflowType = a.WorkflowType,
+                TaskQueue = a.TaskQueue,
+                Input = a.Input,
+                WorkflowExecutionTimeout = a.WorkflowExecutionTimeout,
+                WorkflowRunTimeout = a.WorkflowRunTimeout,
+                WorkflowTaskTimeout = a.WorkflowTaskTimeout,
+                Memo = a.Memo,
+                SearchAttributes = a.SearchAttributes,
+                Header = a.Header,
+                RetryPolicy = a.RetryPolicy,
+                Priority = a.Priority,
+                ParentWorkflowNamespace = a.Namespace,
+                ParentWorkflowNamespaceId = parentKey.NamespaceId,
+                ParentWorkflowExecution = new WorkflowExecution { WorkflowId = parentKey.WorkflowId, RunId = parentKey.RunId },
+                ParentInitiatedEventId = initiatedEventId,
+            };
+            var m = NewRun(parentKey.NamespaceId, a.WorkflowId, started, requestId, null, null);
+            m.State.ParentWorkflowId = parentKey.WorkflowId;
+            m.State.ParentRunId = parentKey.RunId;
+            m.State.ParentInitiatedEventId = initiatedEventId;
+            await CreateRunAsync(m, currentRunId).ConfigureAwait(false);
+            return m.State.RunId;
+        });
+    }
+
+    /// <summary>As a run closes: tell its parent, and apply its own children's parent close policies.</summary>
+    private static void AddCloseNotifications(Mutation m, long closeEventId, bool continuesAsNew)
+    {
+        var s = m.State;
+        if (s.ParentRunId != null && !continuesAsNew)
+        {
+            m.AddTask(TaskKind.RecordChildClosed, closeEventId, 0, m.Now);
+        }
+
+        foreach (var child in s.Children.Values)
+        {
+            if (child.RunId != null && child.ParentClosePolicy != (int)ParentClosePolicy.Abandon)
+            {
+                m.AddTask(TaskKind.ApplyParentClosePolicy, child.InitiatedEventId, 0, m.Now);
+            }
+        }
+    }
+
+    /// <summary>The RecordChildClosed task (on the closed child run): the child's outcome becomes a parent event.</summary>
+    private async Task RecordChildClosedAsync(TaskRecord task)
+    {
+        var childKey = new WorkflowKey(task.NamespaceId, task.WorkflowId, task.RunId);
+        var rowKey = new TaskKey(task.RunId, task.Kind, task.EventId, task.Attempt);
+        var (parentKey, initiatedId, closeEvent) = await ReadAsync(childKey, c => (
+            new WorkflowKey(task.NamespaceId, c.State.ParentWorkflowId!, c.State.ParentRunId!),
+            c.State.ParentInitiatedEventId,
+            EventsOf(c)[(int)c.State.CloseEventId - 1])).ConfigureAwait(false);
+        try
+        {
+            await UpdateAsync(parentKey, m =>
+            {
+                m.DeleteTask(rowKey);
+                if (!m.State.IsOpen || !m.State.Children.TryGetValue(initiatedId, out var child) || child.WorkflowId != task.WorkflowId)
+                {
+                    return true;
+                }
+
+                m.State.Children.Remove(initiatedId);
+                m.AddExternalEvent(ChildClosedEvent(child, m.State.NamespaceId, task.RunId, closeEvent), () => ScheduleWorkflowTask(m));
+                return true;
+            }).ConfigureAwait(false);
+        }
+        catch (ServiceException e) when (e.Kind == ErrorKind.NotFound)
+        {
+            // The parent is gone: nothing to tell; drop the task.
+            await UpdateAsync(childKey, m =>
+            {
+                m.DeleteTask(rowKey);
+                return true;
+            }).ConfigureAwait(false);
+        }
+    }
+
+    private static HistoryEvent ChildClosedEvent(ChildInfo child, string namespaceId, string closedRunId, HistoryEvent close)
+    {
+        var execution = new WorkflowExecution { WorkflowId = child.WorkflowId, RunId = closedRunId };
+        var type = new WorkflowType { Name = child.WorkflowType };
+        return close.AttributesCase switch
+        {
+            HistoryEvent.AttributesOneofCase.WorkflowExecutionCompletedEventAttributes => new HistoryEvent
+            {
+                EventType = EventType.ChildWorkflowExecutionCompleted,
+                ChildWorkflowExecutionCompletedEventAttributes = new()
+                {
+                    Result = close.WorkflowExecutionCompletedEventAttributes.Result,
+                    Namespace = child.Namespace,
+                    NamespaceId = namespaceId,
+                    WorkflowExecution = execution,
+                    WorkflowType = type,
+                    InitiatedEventId = child.InitiatedEventId,
+                    StartedEventId = child.StartedEventId,
+                },
+            },
+            HistoryEvent.AttributesOneofCase.WorkflowExecutionFailedEventAttributes => new HistoryEvent
+            {
+                EventType = EventType.ChildWorkflowExecutionFailed,
+                ChildWorkflowExecutionFailedEventAttributes = new()
+                {
+                    Failure = close.WorkflowExecutionFailedEventAttributes.Failure,
+                    Namespace = child.Namespace,
+                    NamespaceId = namespaceId,
+                    WorkflowExecution = execution,
+                    WorkflowType = type,
+                    InitiatedEventId = child.InitiatedEventId,
+                    StartedEventId = child.StartedEventId,
+                    RetryState = close.WorkflowExecutionFailedEventAttributes.RetryState,
+                },
+            },
+            HistoryEvent.AttributesOneofCase.WorkflowExecutionCanceledEventAttributes => new HistoryEvent
+            {
+                EventType = EventType.ChildWorkflowExecutionCanceled,
+                ChildWorkflowExecutionCanceledEventAttributes = new()
+                {
+                    Details = close.WorkflowExecutionCanceledEventAttributes.Details,
+                    Namespace = child.Namespace,
+                    NamespaceId = namespaceId,
+                    WorkflowExecution = execution,
+                    WorkflowType = type,
+                    InitiatedEventId = child.InitiatedEventId,
+                    StartedEventId = child.StartedEventId,
+                },
+            },
+            HistoryEvent.AttributesOneofCase.WorkflowExecutionTimedOutEventAttributes => new HistoryEvent
+            {
+                EventType = EventType.ChildWorkflowExecutionTimedOut,
+                ChildWorkflowExecutionTimedOutEventAttributes = new()
+                {
+                    Namespace = child.Namespace,
+                    NamespaceId = namespaceId,
+                    WorkflowExecution = execution,
+                    WorkflowType = type,
+                    InitiatedEventId = child.InitiatedEventId,
+                    StartedEventId = child.StartedEventId,
+                    RetryState = close.WorkflowExecutionTimedOutEventAttributes.RetryState,
+                },
+            },
+            _ => new HistoryEvent
+            {
+                EventType = EventType.ChildWorkflowExecutionTerminated,
+                ChildWorkflowExecutionTerminatedEventAttributes = new()
+                {
+                    Namespace = child.Namespace,
+                    NamespaceId = namespaceId,
+                    WorkflowExecution = execution,
+                    WorkflowType = type,
+                    InitiatedEventId = child.InitiatedEventId,
+                    StartedEventId = child.StartedEventId,
+                },
+            },
+        };
+    }
+
+    /// <summary>The ApplyParentClosePolicy task (on the closed parent): terminate or cancel the child's current run.</summary>
+    private async Task ApplyParentClosePolicyAsync(TaskRecord task)
+    {
+        var parentKey = new WorkflowKey(task.NamespaceId, task.WorkflowId, task.RunId);
+        var child = await ReadAsync(parentKey, c => c.State.Children.GetValueOrDefault(task.EventId)).ConfigureAwait(false);
+        if (child?.RunId is { } firstRunId)
+        {
+            try
+            {
+                var current = await ResolveAsync(task.NamespaceId, child.WorkflowId, null).ConfigureAwait(false);
+                var sameChain = await ReadAsync(current, c => c.State.FirstRunId == firstRunId && c.State.IsOpen).ConfigureAwait(false);
+                if (sameChain && child.ParentClosePolicy == (int)ParentClosePolicy.Terminate)
+                {
+                    await TerminateAsync(current, "by parent close policy", null, "bastion").ConfigureAwait(false);
+                }
+                else if (sameChain)
+                {
+                    await RequestCancelAsync(current, new RequestCancelWorkflowExecutionRequest { Reason = "by parent close policy", Identity = "bastion" }).ConfigureAwait(false);
+                }
+            }
+            catch (ServiceException e) when (e.Kind == ErrorKind.NotFound)
+            {
+                // Already closed or gone: nothing to apply.
+            }
+        }
+
+        await UpdateAsync(parentKey, m =>
+        {
+            m.DeleteTask(TaskKind.ApplyParentClosePolicy, task.EventId, 0);
+            return true;
+        }).ConfigureAwait(false);
+    }
+}
