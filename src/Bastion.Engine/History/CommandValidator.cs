@@ -50,6 +50,35 @@ internal static class CommandValidator
                         : SizeProblem(WorkflowTaskFailedCause.BadFailWorkflowExecutionAttributes, "FailWorkflowExecution failure", command.FailWorkflowExecutionCommandAttributes.Failure.CalculateSize()),
                 Command.AttributesOneofCase.CancelWorkflowExecutionCommandAttributes =>
                     SizeProblem(WorkflowTaskFailedCause.BadCancelWorkflowExecutionAttributes, "CancelWorkflowExecution details", command.CancelWorkflowExecutionCommandAttributes.Details?.CalculateSize() ?? 0),
+                Command.AttributesOneofCase.SignalExternalWorkflowExecutionCommandAttributes =>
+                    ValidateExternal(
+                        command.SignalExternalWorkflowExecutionCommandAttributes.Execution?.WorkflowId,
+#pragma warning disable CS0612 // Deprecated, but SDKs still send it: anything but the own namespace is refused.
+                        command.SignalExternalWorkflowExecutionCommandAttributes.Namespace,
+#pragma warning restore CS0612
+                        isOwnNamespace,
+                        WorkflowTaskFailedCause.BadSignalWorkflowExecutionAttributes,
+                        "SignalExternalWorkflowExecution")
+                    ?? (string.IsNullOrEmpty(command.SignalExternalWorkflowExecutionCommandAttributes.SignalName)
+                        ? (WorkflowTaskFailedCause.BadSignalWorkflowExecutionAttributes, "SignalExternalWorkflowExecution: SignalName is not set on command.")
+                        : SizeProblem(WorkflowTaskFailedCause.BadSignalInputSize, "SignalExternalWorkflowExecution input", command.SignalExternalWorkflowExecutionCommandAttributes.Input?.CalculateSize() ?? 0)),
+                Command.AttributesOneofCase.RequestCancelExternalWorkflowExecutionCommandAttributes =>
+                    ValidateExternal(
+                        command.RequestCancelExternalWorkflowExecutionCommandAttributes.WorkflowId,
+#pragma warning disable CS0612 // Deprecated, but SDKs still send it: anything but the own namespace is refused.
+                        command.RequestCancelExternalWorkflowExecutionCommandAttributes.Namespace,
+#pragma warning restore CS0612
+                        isOwnNamespace,
+                        WorkflowTaskFailedCause.BadRequestCancelExternalWorkflowExecutionAttributes,
+                        "RequestCancelExternalWorkflowExecution"),
+                Command.AttributesOneofCase.UpsertWorkflowSearchAttributesCommandAttributes =>
+                    command.UpsertWorkflowSearchAttributesCommandAttributes.SearchAttributes is null
+                        ? (WorkflowTaskFailedCause.BadSearchAttributes, "UpsertWorkflowSearchAttributes: SearchAttributes is not set on command.")
+                        : SizeProblem(WorkflowTaskFailedCause.BadSearchAttributes, "Search attributes", command.UpsertWorkflowSearchAttributesCommandAttributes.SearchAttributes.CalculateSize()),
+                Command.AttributesOneofCase.ModifyWorkflowPropertiesCommandAttributes =>
+                    command.ModifyWorkflowPropertiesCommandAttributes.UpsertedMemo is null
+                        ? (WorkflowTaskFailedCause.BadModifyWorkflowPropertiesAttributes, "ModifyWorkflowProperties: UpsertedMemo is not set on command.")
+                        : SizeProblem(WorkflowTaskFailedCause.BadModifyWorkflowPropertiesAttributes, "Memo", command.ModifyWorkflowPropertiesCommandAttributes.UpsertedMemo.CalculateSize()),
                 Command.AttributesOneofCase.StartChildWorkflowExecutionCommandAttributes =>
                     ValidateChild(command.StartChildWorkflowExecutionCommandAttributes, isOwnNamespace),
                 Command.AttributesOneofCase.ContinueAsNewWorkflowExecutionCommandAttributes =>
@@ -147,6 +176,19 @@ internal static class CommandValidator
         }
 
         return null;
+    }
+
+    private static (WorkflowTaskFailedCause, string)? ValidateExternal(
+        string? workflowId, string? ns, Func<string, bool> isOwnNamespace, WorkflowTaskFailedCause cause, string command)
+    {
+        if (string.IsNullOrEmpty(workflowId))
+        {
+            return (cause, $"{command}: WorkflowId is not set on command.");
+        }
+
+        return !string.IsNullOrEmpty(ns) && !isOwnNamespace(ns)
+            ? (cause, $"{command}: the target must be in the workflow's own namespace.")
+            : null;
     }
 
     private static (WorkflowTaskFailedCause, string)? ValidateChild(StartChildWorkflowExecutionCommandAttributes a, Func<string, bool> isOwnNamespace)

@@ -1,6 +1,7 @@
 using Bastion.Engine.Errors;
 using Bastion.Engine.Matching;
 using Bastion.Engine.Tasks;
+using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Temporalio.Api.Command.V1;
 using Temporalio.Api.Common.V1;
@@ -197,6 +198,30 @@ internal sealed partial class HistoryEngine
                     },
                 });
                 return false;
+            case Command.AttributesOneofCase.SignalExternalWorkflowExecutionCommandAttributes:
+                SignalExternal(m, command.SignalExternalWorkflowExecutionCommandAttributes, completedEventId);
+                return false;
+            case Command.AttributesOneofCase.RequestCancelExternalWorkflowExecutionCommandAttributes:
+                CancelExternal(m, command.RequestCancelExternalWorkflowExecutionCommandAttributes, completedEventId);
+                return false;
+            case Command.AttributesOneofCase.UpsertWorkflowSearchAttributesCommandAttributes:
+                var upsert = command.UpsertWorkflowSearchAttributesCommandAttributes.SearchAttributes;
+                m.State.SearchAttributes = Merge(m.State.SearchAttributes is { } sa ? SearchAttributes.Parser.ParseFrom(sa).IndexedFields : null, upsert.IndexedFields, f => new SearchAttributes { IndexedFields = { f } }.ToByteArray());
+                m.AddEvent(new HistoryEvent
+                {
+                    EventType = EventType.UpsertWorkflowSearchAttributes,
+                    UpsertWorkflowSearchAttributesEventAttributes = new() { SearchAttributes = upsert, WorkflowTaskCompletedEventId = completedEventId },
+                });
+                return false;
+            case Command.AttributesOneofCase.ModifyWorkflowPropertiesCommandAttributes:
+                var memo = command.ModifyWorkflowPropertiesCommandAttributes.UpsertedMemo;
+                m.State.Memo = Merge(m.State.Memo is { } old ? Memo.Parser.ParseFrom(old).Fields : null, memo.Fields, f => new Memo { Fields = { f } }.ToByteArray());
+                m.AddEvent(new HistoryEvent
+                {
+                    EventType = EventType.WorkflowPropertiesModified,
+                    WorkflowPropertiesModifiedEventAttributes = new() { UpsertedMemo = memo, WorkflowTaskCompletedEventId = completedEventId },
+                });
+                return false;
             case Command.AttributesOneofCase.StartChildWorkflowExecutionCommandAttributes:
                 StartChild(m, command.StartChildWorkflowExecutionCommandAttributes, completedEventId);
                 return false;
@@ -341,6 +366,31 @@ internal sealed partial class HistoryEngine
             },
             () => ScheduleWorkflowTask(m));
     }
+
+    /// <summary>Upserts keys into a map of payloads; a key set to a null payload is removed.</summary>
+    private static byte[] Merge(
+        IDictionary<string, Payload>? current,
+        IDictionary<string, Payload> changes,
+        Func<IDictionary<string, Payload>, byte[]> serialize)
+    {
+        var merged = current is null ? new Dictionary<string, Payload>(StringComparer.Ordinal) : new Dictionary<string, Payload>(current, StringComparer.Ordinal);
+        foreach (var (key, value) in changes)
+        {
+            if (IsNullPayload(value))
+            {
+                merged.Remove(key);
+            }
+            else
+            {
+                merged[key] = value;
+            }
+        }
+
+        return serialize(merged);
+    }
+
+    private static bool IsNullPayload(Payload payload) =>
+        payload.Data.IsEmpty && payload.Metadata.TryGetValue("encoding", out var encoding) && encoding.ToStringUtf8() == "binary/null";
 
     private static Timestamp? ToTimestamp(DateTime? time) => time is { } t ? Timestamp.FromDateTime(t) : null;
 }

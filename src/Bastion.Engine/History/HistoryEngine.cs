@@ -391,6 +391,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             TaskKind.StartChild => StartChildAsync(task),
             TaskKind.RecordChildClosed => RecordChildClosedAsync(task),
             TaskKind.ApplyParentClosePolicy => ApplyParentClosePolicyAsync(task),
+            TaskKind.SignalExternal or TaskKind.CancelExternal => DeliverExternalAsync(task),
             _ => FireTimerAsync(task),
         };
     }

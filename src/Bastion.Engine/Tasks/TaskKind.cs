@@ -13,6 +13,8 @@ internal enum TaskKind
     StartChild = 3,
     RecordChildClosed = 4,
     ApplyParentClosePolicy = 5,
+    SignalExternal = 6,
+    CancelExternal = 7,
 
     WorkflowTaskStartToCloseTimeout = 10,
     WorkflowTaskScheduleToStartTimeout = 11,
