@@ -25,16 +25,23 @@ internal sealed partial class HistoryEngine
         ArgumentNullException.ThrowIfNull(request);
         return WithWorkflowIdAsync(namespaceId, request.WorkflowId, async currentRunId =>
         {
+            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(request), request.RequestId, Positive(request.WorkflowStartDelay), null);
             if (currentRunId != null)
             {
-                var existing = await ReadAsync(new WorkflowKey(namespaceId, request.WorkflowId, currentRunId), c => CheckExisting(c.State, request)).ConfigureAwait(false);
+                var currentKey = new WorkflowKey(namespaceId, request.WorkflowId, currentRunId);
+                var existing = await ReadAsync(currentKey, c => CheckExisting(c.State, request)).ConfigureAwait(false);
+                if (existing == s_terminateCurrent)
+                {
+                    await TerminateAndReplaceAsync(currentKey, m, request.Identity).ConfigureAwait(false);
+                    return new StartWorkflowExecutionResponse { RunId = m.State.RunId, Started = true };
+                }
+
                 if (existing != null)
                 {
                     return existing;
                 }
             }
 
-            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(request), request.RequestId, Positive(request.WorkflowStartDelay), null);
             await CreateRunAsync(m, currentRunId).ConfigureAwait(false);
             return new StartWorkflowExecutionResponse { RunId = m.State.RunId, Started = true };
         });
@@ -57,11 +64,12 @@ internal sealed partial class HistoryEngine
                 Header = request.Header,
                 RequestId = request.RequestId,
             };
+            var replace = false;
             if (currentRunId != null)
             {
                 var key = new WorkflowKey(namespaceId, request.WorkflowId, currentRunId);
                 var open = await ReadAsync(key, c => c.State.IsOpen).ConfigureAwait(false);
-                if (open && request.WorkflowIdConflictPolicy != WorkflowIdConflictPolicy.Fail)
+                if (open && request.WorkflowIdConflictPolicy is not (WorkflowIdConflictPolicy.Fail or WorkflowIdConflictPolicy.TerminateExisting))
                 {
                     await SignalAsync(key, signal).ConfigureAwait(false);
                     return new SignalWithStartWorkflowExecutionResponse { RunId = currentRunId, Started = false };
@@ -74,14 +82,41 @@ internal sealed partial class HistoryEngine
                     WorkflowIdReusePolicy = request.WorkflowIdReusePolicy,
                     WorkflowIdConflictPolicy = request.WorkflowIdConflictPolicy,
                 };
-                await ReadAsync(key, c => CheckExisting(c.State, asStart)).ConfigureAwait(false);
+                replace = await ReadAsync(key, c => CheckExisting(c.State, asStart)).ConfigureAwait(false) == s_terminateCurrent;
             }
 
             var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(request), request.RequestId, Positive(request.WorkflowStartDelay), null, run => AppendSignal(run, signal));
-            await CreateRunAsync(m, currentRunId).ConfigureAwait(false);
+            if (replace)
+            {
+                await TerminateAndReplaceAsync(new WorkflowKey(namespaceId, request.WorkflowId, currentRunId!), m, request.Identity).ConfigureAwait(false);
+            }
+            else
+            {
+                await CreateRunAsync(m, currentRunId).ConfigureAwait(false);
+            }
+
             return new SignalWithStartWorkflowExecutionResponse { RunId = m.State.RunId, Started = true };
         });
     }
+
+    /// <summary>Terminates the running workflow and creates its replacement in one transition.</summary>
+    private Task<bool> TerminateAndReplaceAsync(WorkflowKey current, Mutation replacement, string identity) =>
+        UpdateAsync(current, m =>
+        {
+            RequireOpen(m.State);
+            m.FlushBufferedEvents();
+            CloseWorkflow(m, new HistoryEvent
+            {
+                EventType = EventType.WorkflowExecutionTerminated,
+                WorkflowExecutionTerminatedEventAttributes = new()
+                {
+                    Reason = "terminated by a new start of the same workflow id (WorkflowIdConflictPolicy TerminateExisting)",
+                    Identity = identity,
+                },
+            });
+            m.NextRun = replacement;
+            return true;
+        });
 
     /// <summary>Runs <paramref name="action"/> with the current run id of a workflow id, one start at a time per id.</summary>
     private async Task<T> WithWorkflowIdAsync<T>(string namespaceId, string workflowId, Func<string?, Task<T>> action)
@@ -239,7 +274,13 @@ internal sealed partial class HistoryEngine
         });
     }
 
-    /// <summary>What an existing run of the same id means for a start: a deduplicated answer, an error, or go on (null).</summary>
+    /// <summary>CheckExisting's answer when the running workflow must be terminated and replaced.</summary>
+    private static readonly StartWorkflowExecutionResponse s_terminateCurrent = new();
+
+    /// <summary>
+    /// What an existing run of the same id means for a start: a deduplicated answer, an error, go on (null), or
+    /// <see cref="s_terminateCurrent"/> (the conflict policy replaces the running workflow).
+    /// </summary>
     private static StartWorkflowExecutionResponse? CheckExisting(WorkflowState current, StartWorkflowExecutionRequest request)
     {
         if (current.StartRequestId == request.RequestId)
@@ -254,13 +295,13 @@ internal sealed partial class HistoryEngine
                 case WorkflowIdConflictPolicy.UseExisting:
                     return new StartWorkflowExecutionResponse { RunId = current.RunId, Started = false };
                 case WorkflowIdConflictPolicy.TerminateExisting:
-                    throw new ServiceException(ErrorKind.InvalidArgument, "WorkflowIdConflictPolicy TerminateExisting is not supported by this Bastion version yet.");
+                    return s_terminateCurrent;
                 default:
 #pragma warning disable CS0612 // Deprecated in favour of the conflict policy, but SDKs still send it.
                     if (request.WorkflowIdReusePolicy == WorkflowIdReusePolicy.TerminateIfRunning)
 #pragma warning restore CS0612
                     {
-                        throw new ServiceException(ErrorKind.InvalidArgument, "WorkflowIdReusePolicy TerminateIfRunning is not supported by this Bastion version yet.");
+                        return s_terminateCurrent;
                     }
 
                     throw AlreadyStarted(current, $"Workflow execution is already running. WorkflowId: {current.WorkflowId}, RunId: {current.RunId}.");

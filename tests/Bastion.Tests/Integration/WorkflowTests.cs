@@ -276,4 +276,19 @@ public sealed class WorkflowTests(ServerFixture fixture)
         var error = await Assert.ThrowsAsync<RpcException>(() => service.StartWorkflowExecutionAsync(request));
         Assert.Equal(RpcException.StatusCode.AlreadyExists, error.Code);
     }
+
+    [Fact]
+    public async Task ConflictPolicyTerminateExisting_ReplacesTheRunningWorkflow()
+    {
+        var id = "replace-" + Guid.NewGuid();
+        var tq = ServerFixture.NewTaskQueue();
+        var first = await fixture.Client.StartWorkflowAsync((SignalWorkflow wf) => wf.RunAsync(1), new(id, tq));
+        var second = await fixture.Client.StartWorkflowAsync(
+            (SignalWorkflow wf) => wf.RunAsync(1),
+            new(id, tq) { IdConflictPolicy = Temporalio.Api.Enums.V1.WorkflowIdConflictPolicy.TerminateExisting });
+        Assert.NotEqual(first.ResultRunId, second.ResultRunId);
+        Assert.Equal(WorkflowExecutionStatus.Terminated, (await fixture.Client.GetWorkflowHandle(id, first.ResultRunId).DescribeAsync()).Status);
+        Assert.Equal(WorkflowExecutionStatus.Running, (await fixture.Client.GetWorkflowHandle(id).DescribeAsync()).Status);
+        await second.TerminateAsync("done");
+    }
 }
