@@ -176,14 +176,17 @@ internal sealed partial class HistoryEngine
                 });
                 return false;
             case Command.AttributesOneofCase.FailWorkflowExecutionCommandAttributes:
+                var failure = command.FailWorkflowExecutionCommandAttributes.Failure;
+                var (retryState, nextRunId) = RetryWorkflow(m, failure);
                 CloseWorkflow(m, new HistoryEvent
                 {
                     EventType = EventType.WorkflowExecutionFailed,
                     WorkflowExecutionFailedEventAttributes = new()
                     {
-                        Failure = command.FailWorkflowExecutionCommandAttributes.Failure,
-                        RetryState = RetryState.RetryPolicyNotSet,
+                        Failure = failure,
+                        RetryState = retryState,
                         WorkflowTaskCompletedEventId = completedEventId,
+                        NewExecutionRunId = nextRunId ?? string.Empty,
                     },
                 });
                 return false;
@@ -262,6 +265,10 @@ internal sealed partial class HistoryEngine
             Priority = null,
         };
         var next = NewRun(s.NamespaceId, s.WorkflowId, started, Guid.NewGuid().ToString(), Positive(a.BackoffStartInterval), s);
+        next.State.ParentWorkflowId = s.ParentWorkflowId;
+        next.State.ParentRunId = s.ParentRunId;
+        next.State.ParentInitiatedEventId = s.ParentInitiatedEventId;
+        m.NextRun = next; // before closing: the chain goes on, so the parent is not told this run closed
         CloseWorkflow(m, new HistoryEvent
         {
             EventType = EventType.WorkflowExecutionContinuedAsNew,
@@ -282,10 +289,42 @@ internal sealed partial class HistoryEngine
                 SearchAttributes = started.SearchAttributes,
             },
         });
+    }
+
+    /// <summary>
+    /// The workflow's own retry policy (from its start): when it allows another attempt, the next run is created
+    /// in this transition, after the backoff, with the same input and the failure it follows. Returns the retry
+    /// state to record and the next run's id, if any.
+    /// </summary>
+    private (RetryState State, string? NextRunId) RetryWorkflow(Mutation m, Temporalio.Api.Failure.V1.Failure? failure)
+    {
+        var first = EventsOf(m.Context)[0].WorkflowExecutionStartedEventAttributes;
+        if (first.RetryPolicy is null)
+        {
+            return (RetryState.RetryPolicyNotSet, null);
+        }
+
+        var s = m.State;
+        var attempt = first.Attempt == 0 ? 1 : first.Attempt;
+        var (delay, state) = RetryPolicies.NextDelay(RetryPolicies.WithDefaults(first.RetryPolicy), attempt, failure, m.Now, s.ExpirationTime);
+        if (delay is not { } backoff)
+        {
+            return (state, null);
+        }
+
+        var started = first.Clone();
+        started.Attempt = attempt + 1;
+        started.ContinuedExecutionRunId = s.RunId;
+        started.Initiator = ContinueAsNewInitiator.Retry;
+        started.ContinuedFailure = failure;
+        started.Identity = string.Empty;
+        started.FirstWorkflowTaskBackoff = null;
+        var next = NewRun(s.NamespaceId, s.WorkflowId, started, Guid.NewGuid().ToString(), backoff, s);
         next.State.ParentWorkflowId = s.ParentWorkflowId;
         next.State.ParentRunId = s.ParentRunId;
         next.State.ParentInitiatedEventId = s.ParentInitiatedEventId;
         m.NextRun = next;
+        return (RetryState.InProgress, next.State.RunId);
     }
 
     /// <summary>Closes the run with its terminal event: no more tasks, readers of the close event are woken.</summary>
@@ -293,7 +332,7 @@ internal sealed partial class HistoryEngine
     {
         var state = m.State;
         var close = m.AddEvent(closeEvent);
-        AddCloseNotifications(m, close.EventId, closeEvent.EventType == EventType.WorkflowExecutionContinuedAsNew);
+        AddCloseNotifications(m, close.EventId, continuesAsNew: m.NextRun != null);
         state.CloseEventId = close.EventId;
         state.CloseTime = m.Now;
         state.Status = closeEvent.EventType switch

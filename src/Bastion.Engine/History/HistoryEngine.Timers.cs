@@ -88,7 +88,7 @@ internal sealed partial class HistoryEngine
             countsAsAttempt: type == TimeoutType.StartToClose);
     }
 
-    private static void TimeOutWorkflow(Mutation m)
+    private void TimeOutWorkflow(Mutation m)
     {
         if (!m.State.IsOpen)
         {
@@ -96,10 +96,16 @@ internal sealed partial class HistoryEngine
         }
 
         m.FlushBufferedEvents();
+        var timeout = new Temporalio.Api.Failure.V1.Failure { Message = "workflow run timed out", TimeoutFailureInfo = new() { TimeoutType = TimeoutType.StartToClose } };
+        var (retryState, nextRunId) = RetryWorkflow(m, timeout);
         CloseWorkflow(m, new HistoryEvent
         {
             EventType = EventType.WorkflowExecutionTimedOut,
-            WorkflowExecutionTimedOutEventAttributes = new() { RetryState = RetryState.Timeout },
+            WorkflowExecutionTimedOutEventAttributes = new()
+            {
+                RetryState = retryState == RetryState.RetryPolicyNotSet ? RetryState.Timeout : retryState,
+                NewExecutionRunId = nextRunId ?? string.Empty,
+            },
         });
     }
 }

@@ -136,6 +136,44 @@ public sealed class WorkflowLifecycleTests(ServerFixture fixture)
         });
     }
 
+    [Workflow]
+    public sealed class FlakyWorkflow
+    {
+        [WorkflowRun]
+        public Task<int> RunAsync() => Workflow.Info.Attempt < 3
+            ? throw new ApplicationFailureException($"attempt {Workflow.Info.Attempt} fails")
+            : Task.FromResult(Workflow.Info.Attempt);
+    }
+
+    [Fact]
+    public async Task WorkflowRetryPolicy_RetriesInNewRuns_UntilSuccess()
+    {
+        await fixture.WithWorkerAsync(o => o.AddWorkflow<FlakyWorkflow>(), async tq =>
+        {
+            var id = "wf-retry-" + Guid.NewGuid();
+            var handle = await fixture.Client.StartWorkflowAsync(
+                (FlakyWorkflow wf) => wf.RunAsync(),
+                new(id, tq) { RetryPolicy = new() { InitialInterval = TimeSpan.FromMilliseconds(100), MaximumAttempts = 5 } });
+            Assert.Equal(3, await handle.GetResultAsync());
+            var firstRun = (await fixture.Client.GetWorkflowHandle(id, handle.ResultRunId).FetchHistoryAsync()).Events.Last();
+            Assert.Equal(RetryState.InProgress, firstRun.WorkflowExecutionFailedEventAttributes.RetryState);
+            Assert.False(string.IsNullOrEmpty(firstRun.WorkflowExecutionFailedEventAttributes.NewExecutionRunId));
+        });
+    }
+
+    [Fact]
+    public async Task WorkflowRetryPolicy_StopsAtMaximumAttempts()
+    {
+        await fixture.WithWorkerAsync(o => o.AddWorkflow<FlakyWorkflow>(), async tq =>
+        {
+            var handle = await fixture.Client.StartWorkflowAsync(
+                (FlakyWorkflow wf) => wf.RunAsync(),
+                new("wf-retry-max-" + Guid.NewGuid(), tq) { RetryPolicy = new() { InitialInterval = TimeSpan.FromMilliseconds(100), MaximumAttempts = 2 } });
+            var error = await Assert.ThrowsAsync<WorkflowFailedException>(() => handle.GetResultAsync());
+            Assert.Equal("attempt 2 fails", error.InnerException?.Message);
+        });
+    }
+
     private static async Task WaitForAsync(WorkflowHandle handle, EventType type)
     {
         for (var i = 0; i < 200 && !(await handle.FetchHistoryAsync()).Events.Any(e => e.EventType == type); i++)
