@@ -58,6 +58,12 @@ public sealed partial class SqliteExecutionStore
 
     private void Apply(SqliteTransaction tx, ExecutionWrite write)
     {
+        if (write.DeletesRun)
+        {
+            DeleteRun(tx, write);
+            return;
+        }
+
         if (write.CreatesRun)
         {
             CreateRun(tx, write);
@@ -133,6 +139,32 @@ public sealed partial class SqliteExecutionStore
             cmd.Parameters.AddWithValue("$wf", task.WorkflowId);
             cmd.Parameters.AddWithValue("$time", task.VisibleTime.Ticks);
             cmd.Parameters.AddWithValue("$tq", (object?)task.TaskQueue ?? DBNull.Value);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    private void DeleteRun(SqliteTransaction tx, ExecutionWrite write)
+    {
+        var check = Command(tx, "DELETE FROM executions WHERE namespace_id = $ns AND run_id = $run AND version = $expected;");
+        check.Parameters.AddWithValue("$ns", write.NamespaceId);
+        check.Parameters.AddWithValue("$run", write.RunId);
+        check.Parameters.AddWithValue("$expected", write.ExpectedVersion);
+        if (check.ExecuteNonQuery() != 1)
+        {
+            throw new ConditionFailedException($"Run {write.RunId} changed since version {write.ExpectedVersion}.");
+        }
+
+        foreach (var sql in new[]
+        {
+            "DELETE FROM history WHERE namespace_id = $ns AND run_id = $run;",
+            "DELETE FROM tasks WHERE run_id = $run AND namespace_id = $ns;",
+            "DELETE FROM current_executions WHERE namespace_id = $ns AND workflow_id = $wf AND run_id = $run;",
+        })
+        {
+            var cmd = Command(tx, sql);
+            cmd.Parameters.AddWithValue("$ns", write.NamespaceId);
+            cmd.Parameters.AddWithValue("$run", write.RunId);
+            cmd.Parameters.AddWithValue("$wf", write.WorkflowId);
             cmd.ExecuteNonQuery();
         }
     }

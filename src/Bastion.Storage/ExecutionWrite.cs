@@ -42,6 +42,9 @@ public sealed class ExecutionWrite
 
     /// <summary>Deletes every task of the run (it closed).</summary>
     public bool DeleteAllTasks { get; init; }
+
+    /// <summary>Removes the run entirely: history, state, tasks, and the workflow id's current-run entry if it is this run.</summary>
+    public bool DeletesRun { get; init; }
 }
 
 /// <summary>A contiguous batch of history events, encoded.</summary>

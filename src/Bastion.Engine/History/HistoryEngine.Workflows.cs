@@ -93,6 +93,48 @@ internal sealed partial class HistoryEngine
         return true;
     });
 
+    /// <summary>Deletes a run and everything stored for it, terminating it first if it is still running.</summary>
+    public async Task DeleteAsync(WorkflowKey key)
+    {
+        try
+        {
+            await TerminateAsync(key, "deleted", null, "bastion").ConfigureAwait(false);
+        }
+        catch (ServiceException e) when (e.Kind == ErrorKind.NotFound)
+        {
+            // Already closed (delete as it is) or never existed (the lock below says so).
+        }
+
+        var context = await LockAsync(key).ConfigureAwait(false);
+        try
+        {
+            var state = context.State;
+            await _committer.CommitAsync(
+            [
+                new Storage.ExecutionWrite
+                {
+                    ShardId = context.ShardId,
+                    RangeId = _rangeIds[context.ShardId],
+                    NamespaceId = state.NamespaceId,
+                    WorkflowId = state.WorkflowId,
+                    RunId = state.RunId,
+                    ExpectedVersion = context.Version,
+                    NewVersion = context.Version + 1,
+                    Status = state.Status,
+                    State = [],
+                    DeletesRun = true,
+                },
+            ]).ConfigureAwait(false);
+            _runs.TryRemove((key.NamespaceId, key.RunId), out _);
+            _currentRuns.TryRemove(new KeyValuePair<(string, string), string>((key.NamespaceId, key.WorkflowId), key.RunId));
+            context.NotifyChanged();
+        }
+        finally
+        {
+            context.Lock.Release();
+        }
+    }
+
     private static void RequireOpen(WorkflowState state)
     {
         if (!state.IsOpen)

@@ -377,7 +377,19 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         }
     }
 
-    private Task ProcessTaskAsync(TaskRecord task)
+    private async Task ProcessTaskAsync(TaskRecord task)
+    {
+        try
+        {
+            await RunTaskAsync(task).ConfigureAwait(false);
+        }
+        catch (ServiceException e) when (e.Kind == ErrorKind.NotFound)
+        {
+            // The run was deleted: its tasks went with it.
+        }
+    }
+
+    private Task RunTaskAsync(TaskRecord task)
     {
         var kind = (TaskKind)task.Kind;
         if (!kind.OutlivesItsRun() && _runs.TryGetValue((task.NamespaceId, task.RunId), out var cached) && !cached.State.IsOpen)

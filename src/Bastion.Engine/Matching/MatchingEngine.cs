@@ -12,8 +12,12 @@ internal sealed class MatchingEngine(TimeProvider time)
 
     public void Add(QueueKey queue, MatchItem item, bool front = false) => Get(queue).Add(item, front);
 
-    public Task<MatchItem?> PollAsync(QueueKey queue, TimeSpan maxWait, CancellationToken cancellationToken) =>
-        Get(queue).PollAsync(time.GetUtcNow().UtcDateTime, maxWait, time, cancellationToken);
+    public Task<MatchItem?> PollAsync(QueueKey queue, string identity, TimeSpan maxWait, CancellationToken cancellationToken) =>
+        Get(queue).PollAsync(identity, time.GetUtcNow().UtcDateTime, maxWait, time, cancellationToken);
+
+    /// <summary>Pollers seen on a queue within <paramref name="window"/>, with when each last polled.</summary>
+    public List<(string Identity, DateTime LastAccess)> RecentPollers(QueueKey queue, TimeSpan window) =>
+        _queues.TryGetValue(queue, out var partition) ? partition.RecentPollers(time.GetUtcNow().UtcDateTime - window) : [];
 
     /// <summary>True if someone polled the queue within <paramref name="window"/>.</summary>
     public bool HasRecentPoller(QueueKey queue, TimeSpan window) =>

@@ -11,7 +11,18 @@ internal sealed class TaskQueuePartition
     private readonly LinkedList<MatchItem> _backlog = new();
     private readonly LinkedList<TaskCompletionSource<MatchItem>> _pollers = new();
 
+    private readonly Dictionary<string, DateTime> _pollersSeen = new(StringComparer.Ordinal);
+
     public DateTime LastPollTime { get; private set; }
+
+    /// <summary>Who polled recently, and when last (DescribeTaskQueue).</summary>
+    public List<(string Identity, DateTime LastAccess)> RecentPollers(DateTime since)
+    {
+        lock (_lock)
+        {
+            return _pollersSeen.Where(p => p.Value >= since).Select(p => (p.Key, p.Value)).ToList();
+        }
+    }
 
     public int BacklogCount
     {
@@ -59,13 +70,14 @@ internal sealed class TaskQueuePartition
         }
     }
 
-    public async Task<MatchItem?> PollAsync(DateTime now, TimeSpan maxWait, TimeProvider time, CancellationToken cancellationToken)
+    public async Task<MatchItem?> PollAsync(string identity, DateTime now, TimeSpan maxWait, TimeProvider time, CancellationToken cancellationToken)
     {
         TaskCompletionSource<MatchItem> waiter;
         LinkedListNode<TaskCompletionSource<MatchItem>> node;
         lock (_lock)
         {
             LastPollTime = now;
+            _pollersSeen[identity] = now;
             if (_backlog.First is { } first)
             {
                 _backlog.RemoveFirst();

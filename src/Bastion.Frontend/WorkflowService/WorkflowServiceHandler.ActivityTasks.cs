@@ -11,7 +11,7 @@ internal sealed partial class WorkflowServiceHandler
     {
         var ns = NamespaceOf(context);
         var queue = new QueueKey(ns.Id, Validation.RequireId(request.TaskQueue?.Name, "TaskQueue"), TaskCategory.Activity);
-        return await LongPollAsync(queue, context, item => item is ActivityTaskItem activity
+        return await LongPollAsync(queue, request.Identity, context, item => item is ActivityTaskItem activity
             ? engine.RecordActivityTaskStartedAsync(activity, request, context.CancellationToken)
             : throw new InvalidOperationException($"Unexpected item {item.GetType().Name} on an activity task queue.")).ConfigureAwait(false)
             ?? new PollActivityTaskQueueResponse();

@@ -12,7 +12,7 @@ internal sealed partial class WorkflowServiceHandler
     {
         var ns = NamespaceOf(context);
         var queue = new QueueKey(ns.Id, Validation.RequireId(request.TaskQueue?.Name, "TaskQueue"), TaskCategory.Workflow);
-        return await LongPollAsync(queue, context, item => item switch
+        return await LongPollAsync(queue, request.Identity, context, item => item switch
         {
             WorkflowTaskItem task => engine.RecordWorkflowTaskStartedAsync(task, request, queue, context.CancellationToken),
             QueryTaskItem query => engine.StartQueryTaskAsync(query, queue),
@@ -24,13 +24,13 @@ internal sealed partial class WorkflowServiceHandler
     /// Waits for an item on <paramref name="queue"/> and starts it; a stale item (its task is gone) is skipped.
     /// Null when the long poll ends empty. An item taken by a poller that left before it started goes back.
     /// </summary>
-    private async Task<TResponse?> LongPollAsync<TResponse>(QueueKey queue, ServerCallContext context, Func<MatchItem, Task<TResponse?>> start)
+    private async Task<TResponse?> LongPollAsync<TResponse>(QueueKey queue, string identity, ServerCallContext context, Func<MatchItem, Task<TResponse?>> start)
         where TResponse : class
     {
         var deadline = Now + Validation.LongPollBudget(context, Now, options.MaxLongPoll);
         while (deadline - Now is { } remaining && remaining > TimeSpan.Zero)
         {
-            var item = await engine.Matching.PollAsync(queue, remaining, context.CancellationToken).ConfigureAwait(false);
+            var item = await engine.Matching.PollAsync(queue, identity, remaining, context.CancellationToken).ConfigureAwait(false);
             if (item is null)
             {
                 return null;
@@ -84,6 +84,26 @@ internal sealed partial class WorkflowServiceHandler
         var key = await engine.ResolveAsync(ns.Id, request.Execution?.WorkflowId ?? string.Empty, request.Execution?.RunId).ConfigureAwait(false);
         await engine.ResetStickyAsync(key).ConfigureAwait(false);
         return new ResetStickyTaskQueueResponse();
+    }
+
+    public Task<DescribeTaskQueueResponse> DescribeTaskQueue(DescribeTaskQueueRequest request, ServerCallContext context)
+    {
+        var ns = NamespaceOf(context);
+        var name = Validation.RequireId(request.TaskQueue?.Name, "TaskQueue");
+#pragma warning disable CS0612 // The pre-versioning form of the request is what SDKs and the CLI send by default.
+        var type = request.TaskQueueType == Temporalio.Api.Enums.V1.TaskQueueType.Activity ? TaskCategory.Activity : TaskCategory.Workflow;
+#pragma warning restore CS0612
+        var response = new DescribeTaskQueueResponse();
+        foreach (var (identity, lastAccess) in engine.Matching.RecentPollers(new QueueKey(ns.Id, name, type), TimeSpan.FromMinutes(5)))
+        {
+            response.Pollers.Add(new Temporalio.Api.TaskQueue.V1.PollerInfo
+            {
+                Identity = identity,
+                LastAccessTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(lastAccess),
+            });
+        }
+
+        return Task.FromResult(response);
     }
 
     public async Task<ShutdownWorkerResponse> ShutdownWorker(ShutdownWorkerRequest request, ServerCallContext context)

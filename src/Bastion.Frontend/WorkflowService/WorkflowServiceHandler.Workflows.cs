@@ -136,6 +136,38 @@ internal sealed partial class WorkflowServiceHandler
         return new TerminateWorkflowExecutionResponse();
     }
 
+    public async Task<GetWorkflowExecutionHistoryReverseResponse> GetWorkflowExecutionHistoryReverse(GetWorkflowExecutionHistoryReverseRequest request, ServerCallContext context)
+    {
+        var ns = NamespaceOf(context);
+        var workflowId = Validation.RequireId(request.Execution?.WorkflowId, "Execution.WorkflowId");
+        string? runId = request.Execution!.RunId;
+        long before = long.MaxValue;
+        if (!request.NextPageToken.IsEmpty)
+        {
+            (runId, before) = DecodeHistoryToken(request.NextPageToken);
+        }
+
+        var key = await engine.ResolveAsync(ns.Id, workflowId, runId).ConfigureAwait(false);
+        var pageSize = request.MaximumPageSize > 0 ? request.MaximumPageSize : DefaultHistoryPageSize;
+        var events = await engine.ReadAsync(key, c => engine.EventsOf(c).Where(e => e.EventId < before).Reverse().Take(pageSize).ToList()).ConfigureAwait(false);
+        var response = new GetWorkflowExecutionHistoryReverseResponse { History = new Temporalio.Api.History.V1.History() };
+        response.History.Events.AddRange(events);
+        if (events.Count == pageSize && events[^1].EventId > 1)
+        {
+            response.NextPageToken = EncodeHistoryToken(key.RunId, events[^1].EventId);
+        }
+
+        return response;
+    }
+
+    public async Task<DeleteWorkflowExecutionResponse> DeleteWorkflowExecution(DeleteWorkflowExecutionRequest request, ServerCallContext context)
+    {
+        var ns = NamespaceOf(context);
+        var key = await engine.ResolveAsync(ns.Id, request.WorkflowExecution?.WorkflowId ?? string.Empty, request.WorkflowExecution?.RunId).ConfigureAwait(false);
+        await engine.DeleteAsync(key).ConfigureAwait(false);
+        return new DeleteWorkflowExecutionResponse();
+    }
+
     private static ByteString EncodeHistoryToken(string runId, long nextEventId) =>
         ByteString.CopyFromUtf8(string.Create(CultureInfo.InvariantCulture, $"h1|{runId}|{nextEventId}"));
 

@@ -150,4 +150,53 @@ public sealed class HistoryAndActivityApiTests(ServerFixture fixture)
         await handle.TerminateAsync("done");
         Assert.Equal(Temporalio.Api.Enums.V1.WorkflowExecutionStatus.Terminated, (await handle.DescribeAsync()).Status);
     }
+
+    [Fact]
+    public async Task HistoryReverse_PagesFromTheNewestEvent()
+    {
+        var tq = ServerFixture.NewTaskQueue();
+        var id = "reverse-" + Guid.NewGuid();
+        await Raw.StartAsync(id, tq);
+        await Raw.CompleteAsync(await Raw.PollWorkflowTaskAsync(tq), RawDriver.CompleteWorkflow());
+        var request = new GetWorkflowExecutionHistoryReverseRequest { Namespace = "default", Execution = new() { WorkflowId = id }, MaximumPageSize = 3 };
+        var first = await Raw.Service.GetWorkflowExecutionHistoryReverseAsync(request);
+        Assert.Equal([5L, 4, 3], first.History.Events.Select(e => e.EventId));
+        request.NextPageToken = first.NextPageToken;
+        var second = await Raw.Service.GetWorkflowExecutionHistoryReverseAsync(request);
+        Assert.Equal([2L, 1], second.History.Events.Select(e => e.EventId));
+        Assert.True(second.NextPageToken.IsEmpty);
+    }
+
+    [Fact]
+    public async Task DeleteWorkflowExecution_TerminatesAndRemovesEverything()
+    {
+        var tq = ServerFixture.NewTaskQueue();
+        var id = "delete-" + Guid.NewGuid();
+        await Raw.StartAsync(id, tq);
+        await Raw.Service.DeleteWorkflowExecutionAsync(new() { Namespace = "default", WorkflowExecution = new() { WorkflowId = id } });
+        var error = await Assert.ThrowsAsync<RpcException>(() => Raw.HistoryAsync(id));
+        Assert.Equal(RpcException.StatusCode.NotFound, error.Code);
+
+        // The id is free again.
+        var again = await Raw.StartAsync(id, tq);
+        Assert.False(string.IsNullOrEmpty(again.RunId));
+    }
+
+    [Fact]
+    public async Task DescribeTaskQueue_ListsRecentPollers()
+    {
+        var tq = ServerFixture.NewTaskQueue();
+        await Raw.Service.PollActivityTaskQueueAsync(
+            new PollActivityTaskQueueRequest { Namespace = "default", TaskQueue = new() { Name = tq }, Identity = "poller-7" },
+            new RpcOptions { Timeout = TimeSpan.FromSeconds(2) });
+        var description = await Raw.Service.DescribeTaskQueueAsync(new()
+        {
+            Namespace = "default",
+            TaskQueue = new() { Name = tq },
+#pragma warning disable CS0612
+            TaskQueueType = Temporalio.Api.Enums.V1.TaskQueueType.Activity,
+#pragma warning restore CS0612
+        });
+        Assert.Equal("poller-7", Assert.Single(description.Pollers).Identity);
+    }
 }
