@@ -1,0 +1,37 @@
+using System.Reflection;
+using Bastion.Frontend.WorkflowService;
+using Bastion.Wire;
+
+namespace Bastion.Tests.Wire;
+
+/// <summary>docs/compatibility.md lists every bound method, and says "implemented" exactly for those with a handler.</summary>
+public sealed class CompatibilityDocTests
+{
+    [Fact]
+    public void CompatibilityTable_MatchesTheDescriptorsAndTheHandlers()
+    {
+        var doc = File.ReadAllLines(Path.Combine(RepositoryRoot(), "docs", "compatibility.md"))
+            .Where(l => l.StartsWith("| WorkflowService |", StringComparison.Ordinal) || l.StartsWith("| OperatorService |", StringComparison.Ordinal))
+            .Select(l => l.Split('|', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            .ToDictionary(c => $"{c[0]}/{c[1]}", c => c[2]);
+        var handled = typeof(WorkflowServiceHandler).GetMethods(BindingFlags.Public | BindingFlags.Instance)
+            .Select(m => "WorkflowService/" + m.Name)
+            .ToHashSet();
+        var expected = GrpcServiceDescriptors.All.SelectMany(s => s.Methods)
+            .ToDictionary(m => $"{m.Service.Name}/{m.Name}", m => handled.Contains($"{m.Service.Name}/{m.Name}") ? "implemented" : "not yet");
+        Assert.Equal(expected.OrderBy(p => p.Key), doc.OrderBy(p => p.Key));
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Bastion.slnx")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new DirectoryNotFoundException("Bastion.slnx not found above the test directory.");
+    }
+}
