@@ -31,6 +31,25 @@ public sealed class RestartTests : IDisposable
             new() { StartToCloseTimeout = TimeSpan.FromSeconds(10), RetryPolicy = new() { InitialInterval = TimeSpan.FromMilliseconds(200) } });
     }
 
+    [Workflow]
+    public sealed class ParentOfSleeper
+    {
+        [WorkflowRun]
+        public Task<string> RunAsync(string childId) =>
+            Workflow.ExecuteChildWorkflowAsync((WaitOnTimer c) => c.RunAsync(), new() { Id = childId });
+    }
+
+    [Workflow]
+    public sealed class ContinueAfterTimer
+    {
+        [WorkflowRun]
+        public async Task<int> RunAsync(int run)
+        {
+            await Workflow.DelayAsync(TimeSpan.FromSeconds(2));
+            return run < 2 ? throw Workflow.CreateContinueAsNewException((ContinueAfterTimer wf) => wf.RunAsync(run + 1)) : run;
+        }
+    }
+
     public sealed class GatedActivity
     {
         public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -57,13 +76,19 @@ public sealed class RestartTests : IDisposable
             var client = await TemporalClient.ConnectAsync(new(server.Address) { Namespace = "default" });
             var activity = new GatedActivity();
             var tq = ServerFixture.NewTaskQueue();
-            using var worker = new TemporalWorker(client, new TemporalWorkerOptions(tq).AddWorkflow<WaitOnTimer>().AddWorkflow<RunActivity>().AddAllActivities(activity));
+            using var worker = new TemporalWorker(client, new TemporalWorkerOptions(tq)
+                .AddWorkflow<WaitOnTimer>().AddWorkflow<RunActivity>().AddWorkflow<ParentOfSleeper>().AddWorkflow<ContinueAfterTimer>()
+                .AddAllActivities(activity));
             await worker.ExecuteAsync(async () =>
             {
                 var timer = await client.StartWorkflowAsync((WaitOnTimer wf) => wf.RunAsync(), new("restart-timer-" + Guid.NewGuid(), tq));
                 var running = await client.StartWorkflowAsync((RunActivity wf) => wf.RunAsync(), new("restart-activity-" + Guid.NewGuid(), tq));
+                var childId = "restart-child-" + Guid.NewGuid();
+                var parent = await client.StartWorkflowAsync((ParentOfSleeper wf) => wf.RunAsync(childId), new("restart-parent-" + Guid.NewGuid(), tq));
+                var chain = await client.StartWorkflowAsync((ContinueAfterTimer wf) => wf.RunAsync(0), new("restart-chain-" + Guid.NewGuid(), tq));
                 await activity.Started.Task.WaitAsync(TimeSpan.FromSeconds(30));
                 await WaitForEventAsync(timer, EventType.TimerStarted);
+                await WaitForEventAsync(parent, EventType.ChildWorkflowExecutionStarted);
 
                 server.Kill();
                 server.Dispose();
@@ -74,6 +99,11 @@ public sealed class RestartTests : IDisposable
                 Assert.Equal("activity done", await running.GetResultAsync().WaitAsync(TimeSpan.FromSeconds(60)));
                 AssertWellFormed(await timer.FetchHistoryAsync(), EventType.TimerStarted, EventType.TimerFired);
                 AssertWellFormed(await running.FetchHistoryAsync(), EventType.ActivityTaskScheduled, EventType.ActivityTaskCompleted);
+                Assert.Equal("timer done", await parent.GetResultAsync().WaitAsync(TimeSpan.FromSeconds(60)));
+                AssertWellFormed(await parent.FetchHistoryAsync(), EventType.StartChildWorkflowExecutionInitiated, EventType.ChildWorkflowExecutionStarted, EventType.ChildWorkflowExecutionCompleted);
+                AssertWellFormed(await client.GetWorkflowHandle(childId).FetchHistoryAsync(), EventType.TimerStarted, EventType.TimerFired);
+                Assert.Equal(2, await chain.GetResultAsync().WaitAsync(TimeSpan.FromSeconds(60)));
+                AssertWellFormed(await client.GetWorkflowHandle(chain.Id).FetchHistoryAsync(), EventType.TimerStarted, EventType.TimerFired);
             }).WaitAsync(TimeSpan.FromSeconds(120));
         }
         finally
