@@ -91,6 +91,7 @@ public sealed class BastionServer : IAsyncDisposable
         var committer = new GroupCommitter(store);
         var frontendOptions = new FrontendOptions();
         var pipelineOptions = new PipelineOptions { DevMode = options.DevMode };
+        var engineLimits = new EngineLimits();
 
         var services = builder.Services;
         services.AddSingleton(options.Time);
@@ -98,6 +99,7 @@ public sealed class BastionServer : IAsyncDisposable
         services.AddSingleton(committer);
         services.AddSingleton<IRecordCodec, PlainRecordCodec>();
         services.AddSingleton<MatchingEngine>();
+        services.AddSingleton(engineLimits);
         services.AddSingleton<HistoryEngine>();
         services.AddSingleton<NamespaceRegistry>();
         services.AddSingleton(frontendOptions);
@@ -130,7 +132,7 @@ public sealed class BastionServer : IAsyncDisposable
         app.MapGrpcService<OperatorServiceHandler>();
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Server");
-        DynamicConfig.Apply(options.DynamicConfig, frontendOptions, pipelineOptions, logger);
+        DynamicConfig.Apply(options.DynamicConfig, frontendOptions, pipelineOptions, engineLimits, logger);
 
         var engine = app.Services.GetRequiredService<HistoryEngine>();
         engine.Start(options.ShardCount);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Bastion.Engine.History;
 using Bastion.Frontend;
 using Bastion.Security.Pipeline;
 using Microsoft.Extensions.Logging;
@@ -11,7 +12,7 @@ namespace Bastion.Server;
 /// </summary>
 internal static partial class DynamicConfig
 {
-    public static void Apply(IDictionary<string, string> values, FrontendOptions frontend, PipelineOptions pipeline, ILogger logger)
+    public static void Apply(IDictionary<string, string> values, FrontendOptions frontend, PipelineOptions pipeline, EngineLimits limits, ILogger logger)
     {
         foreach (var (key, raw) in values)
         {
@@ -23,6 +24,30 @@ internal static partial class DynamicConfig
                     break;
                 case "frontend.namespaceRPS":
                     pipeline.NamespaceRequestsPerSecond = int.Parse(value, CultureInfo.InvariantCulture);
+                    break;
+                case "limit.numPendingActivities.error":
+                    limits.MaxPendingActivities = int.Parse(value, CultureInfo.InvariantCulture);
+                    break;
+                case "limit.numPendingChildExecutions.error":
+                    limits.MaxPendingChildren = int.Parse(value, CultureInfo.InvariantCulture);
+                    break;
+                case "limit.numPendingSignals.error":
+                    limits.MaxPendingSignals = int.Parse(value, CultureInfo.InvariantCulture);
+                    break;
+                case "limit.numPendingCancelRequests.error":
+                    limits.MaxPendingCancelRequests = int.Parse(value, CultureInfo.InvariantCulture);
+                    break;
+                case "limit.historyCount.error":
+                    limits.HistoryCountError = long.Parse(value, CultureInfo.InvariantCulture);
+                    break;
+                case "limit.historyCount.warn":
+                    limits.HistoryCountWarn = long.Parse(value, CultureInfo.InvariantCulture);
+                    break;
+                case "limit.historySize.error":
+                    limits.HistorySizeError = long.Parse(value, CultureInfo.InvariantCulture);
+                    break;
+                case "limit.historySize.warn":
+                    limits.HistorySizeWarn = long.Parse(value, CultureInfo.InvariantCulture);
                     break;
                 case "system.forceSearchAttributesCacheRefreshOnRead":
                     // Always true here: registrations are visible at once.

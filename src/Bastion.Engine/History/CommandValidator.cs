@@ -18,8 +18,14 @@ internal static class CommandValidator
         or CommandType.FailWorkflowExecution or CommandType.CancelWorkflowExecution or CommandType.ContinueAsNewWorkflowExecution;
 
     /// <param name="isOwnNamespace">Whether a namespace a command names is the run's own (nothing crosses namespaces).</param>
-    public static (WorkflowTaskFailedCause Cause, string Message)? Validate(WorkflowState state, RepeatedField<Command> commands, Func<string, bool> isOwnNamespace)
+    public static (WorkflowTaskFailedCause Cause, string Message)? Validate(
+        WorkflowState state, RepeatedField<Command> commands, Func<string, bool> isOwnNamespace, EngineLimits limits)
     {
+        if (PendingLimitProblem(state, commands, limits) is { } limitProblem)
+        {
+            return limitProblem;
+        }
+
         var newActivityIds = new HashSet<string>();
         var newTimerIds = new HashSet<string>();
         var canceledTimers = new HashSet<string>();
@@ -176,6 +182,30 @@ internal static class CommandValidator
         }
 
         return null;
+    }
+
+    private static (WorkflowTaskFailedCause, string)? PendingLimitProblem(WorkflowState state, RepeatedField<Command> commands, EngineLimits limits)
+    {
+        int Count(CommandType type) => commands.Count(c => c.CommandType == type);
+        var pendingCancels = state.PendingExternal.Count(p => p.Value);
+        if (state.Activities.Count + Count(CommandType.ScheduleActivityTask) > limits.MaxPendingActivities)
+        {
+            return (WorkflowTaskFailedCause.PendingActivitiesLimitExceeded, $"The workflow would have more than {limits.MaxPendingActivities} pending activities.");
+        }
+
+        if (state.Children.Count + Count(CommandType.StartChildWorkflowExecution) > limits.MaxPendingChildren)
+        {
+            return (WorkflowTaskFailedCause.PendingChildWorkflowsLimitExceeded, $"The workflow would have more than {limits.MaxPendingChildren} pending child workflows.");
+        }
+
+        if (state.PendingExternal.Count - pendingCancels + Count(CommandType.SignalExternalWorkflowExecution) > limits.MaxPendingSignals)
+        {
+            return (WorkflowTaskFailedCause.PendingSignalsLimitExceeded, $"The workflow would have more than {limits.MaxPendingSignals} pending signals to other workflows.");
+        }
+
+        return pendingCancels + Count(CommandType.RequestCancelExternalWorkflowExecution) > limits.MaxPendingCancelRequests
+            ? (WorkflowTaskFailedCause.PendingRequestCancelLimitExceeded, $"The workflow would have more than {limits.MaxPendingCancelRequests} pending cancel requests to other workflows.")
+            : null;
     }
 
     private static (WorkflowTaskFailedCause, string)? ValidateExternal(

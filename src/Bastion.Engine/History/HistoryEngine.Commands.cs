@@ -46,7 +46,8 @@ internal sealed partial class HistoryEngine
         var invalid = CommandValidator.Validate(
             state,
             request.Commands,
-            name => _namespaces.TryResolve(name, out var entry) && entry!.Id == state.NamespaceId);
+            name => _namespaces.TryResolve(name, out var entry) && entry!.Id == state.NamespaceId,
+            _limits);
         if (invalid is null && state.BufferedEvents.Count > 0 && request.Commands.Any(c => CommandValidator.IsTerminal(c.CommandType)))
         {
             invalid = (WorkflowTaskFailedCause.UnhandledCommand, "The workflow has new events to handle before it can close.");

@@ -36,7 +36,7 @@ internal sealed partial class HistoryEngine
                 Header = a.Header,
             },
         });
-        m.State.PendingExternal.Add(initiated.EventId);
+        m.State.PendingExternal[initiated.EventId] = false;
         m.AddTask(TaskKind.SignalExternal, initiated.EventId, 0, m.Now);
     }
 
@@ -58,7 +58,7 @@ internal sealed partial class HistoryEngine
                 Reason = a.Reason,
             },
         });
-        m.State.PendingExternal.Add(initiated.EventId);
+        m.State.PendingExternal[initiated.EventId] = true;
         m.AddTask(TaskKind.CancelExternal, initiated.EventId, 0, m.Now);
     }
 
@@ -66,7 +66,7 @@ internal sealed partial class HistoryEngine
     private async Task DeliverExternalAsync(TaskRecord task)
     {
         var sourceKey = new WorkflowKey(task.NamespaceId, task.WorkflowId, task.RunId);
-        var initiated = await ReadAsync(sourceKey, c => c.State.IsOpen && c.State.PendingExternal.Contains(task.EventId)
+        var initiated = await ReadAsync(sourceKey, c => c.State.IsOpen && c.State.PendingExternal.ContainsKey(task.EventId)
             ? EventsOf(c)[(int)task.EventId - 1]
             : null).ConfigureAwait(false);
         var delivered = false;

@@ -22,6 +22,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     private readonly GroupCommitter _committer;
     private readonly IRecordCodec _codec;
     private readonly Namespaces.NamespaceRegistry _namespaces;
+    private readonly EngineLimits _limits;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<(string Ns, string RunId), WorkflowContext> _runs = new();
@@ -39,9 +40,11 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         IRecordCodec codec,
         MatchingEngine matching,
         Namespaces.NamespaceRegistry namespaces,
+        EngineLimits limits,
         TimeProvider time,
         ILogger<HistoryEngine> logger)
     {
+        _limits = limits;
         _namespaces = namespaces;
         _store = store;
         _committer = committer;
@@ -119,6 +122,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
                 result = apply(mutation);
                 if (mutation.Changed)
                 {
+                    EnforceHistoryLimits(mutation);
                     await CommitAsync(mutation, replacesCurrentRunId: null, creates: false).ConfigureAwait(false);
                 }
             }
@@ -138,6 +142,39 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             context.Lock.Release();
         }
     }
+
+    /// <summary>
+    /// A run whose history grew past the error limits is terminated in the same transition (Temporal's rule);
+    /// crossing a warning limit is logged once.
+    /// </summary>
+    private void EnforceHistoryLimits(Mutation m)
+    {
+        var s = m.State;
+        var count = s.NextEventId - 1;
+        if (s.IsOpen && (count >= _limits.HistoryCountError || s.HistorySizeBytes >= _limits.HistorySizeError))
+        {
+            var reason = count >= _limits.HistoryCountError
+                ? $"Workflow history count exceeds limit ({_limits.HistoryCountError} events)."
+                : $"Workflow history size exceeds limit ({_limits.HistorySizeError} bytes).";
+            m.FlushBufferedEvents();
+            CloseWorkflow(m, new HistoryEvent
+            {
+                EventType = Temporalio.Api.Enums.V1.EventType.WorkflowExecutionTerminated,
+                WorkflowExecutionTerminatedEventAttributes = new() { Reason = reason, Identity = "bastion" },
+            });
+            return;
+        }
+
+        var before = count - m.Events.Count;
+        if ((before < _limits.HistoryCountWarn && count >= _limits.HistoryCountWarn)
+            || (s.HistorySizeBytes >= _limits.HistorySizeWarn && s.HistorySizeBytes - m.Events.Sum(e => e.CalculateSize()) < _limits.HistorySizeWarn))
+        {
+            LogHistoryLarge(_logger, s.WorkflowId, s.RunId, count, s.HistorySizeBytes);
+        }
+    }
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Workflow {WorkflowId} run {RunId} has a large history: {Count} events, {Bytes} bytes.")]
+    private static partial void LogHistoryLarge(ILogger logger, string workflowId, string runId, long count, long bytes);
 
     /// <summary>The run's current cached context, locked. A copy evicted while we waited is never used.</summary>
     private async Task<WorkflowContext> LockAsync(WorkflowKey key)

@@ -79,8 +79,8 @@ internal sealed class WorkflowState
     /// <summary>Child workflows this run started and that have not closed, by initiated event id.</summary>
     public Dictionary<long, ChildInfo> Children { get; set; } = [];
 
-    /// <summary>Signals and cancel requests to other workflows, initiated and not yet delivered (by initiated event id).</summary>
-    public HashSet<long> PendingExternal { get; set; } = [];
+    /// <summary>Signals (false) and cancel requests (true) to other workflows, initiated and not yet delivered, by initiated event id.</summary>
+    public Dictionary<long, bool> PendingExternal { get; set; } = [];
 
     /// <summary>The parent run, when this run is a child workflow (same namespace).</summary>
     public string? ParentWorkflowId { get; set; }

@@ -1,0 +1,25 @@
+namespace Bastion.Engine.History;
+
+/// <summary>
+/// Temporal's per-workflow limits, with its defaults; each is configurable (dynamic config keys in
+/// <c>Bastion.Server.DynamicConfig</c>). Pending-item limits fail the workflow task with Temporal's cause;
+/// exceeding a history limit terminates the workflow with a reason saying which.
+/// </summary>
+public sealed class EngineLimits
+{
+    public int MaxPendingActivities { get; set; } = 2000;
+
+    public int MaxPendingChildren { get; set; } = 2000;
+
+    public int MaxPendingSignals { get; set; } = 2000;
+
+    public int MaxPendingCancelRequests { get; set; } = 2000;
+
+    public long HistoryCountError { get; set; } = 51_200;
+
+    public long HistoryCountWarn { get; set; } = 10_240;
+
+    public long HistorySizeError { get; set; } = 50L * 1024 * 1024;
+
+    public long HistorySizeWarn { get; set; } = 10L * 1024 * 1024;
+}

@@ -1,0 +1,68 @@
+using Bastion.Server;
+using Bastion.Tests.Integration;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Exceptions;
+
+namespace Bastion.Tests.Engine;
+
+/// <summary>Temporal's limits, set low through dynamic config, with Temporal's causes and reasons.</summary>
+public sealed class LimitsTests : IAsyncLifetime
+{
+    private BastionServer _server = null!;
+    private RawDriver _raw = null!;
+
+    public async Task InitializeAsync()
+    {
+        var options = new ServerOptions { Port = 0, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning };
+        options.DynamicConfig["limit.numPendingActivities.error"] = "2";
+        options.DynamicConfig["limit.historyCount.error"] = "12";
+        _server = await BastionServer.StartAsync(options);
+        _raw = new RawDriver(await TemporalClient.ConnectAsync(new(_server.Address) { Namespace = "default" }));
+    }
+
+    [Fact]
+    public async Task TooManyPendingActivities_FailsTheWorkflowTask_WithTemporalsCause()
+    {
+        var tq = ServerFixture.NewTaskQueue();
+        var id = "limit-activities-" + Guid.NewGuid();
+        await _raw.StartAsync(id, tq);
+        var task = await _raw.PollWorkflowTaskAsync(tq);
+        var error = await Assert.ThrowsAsync<RpcException>(() => _raw.CompleteAsync(
+            task,
+            RawDriver.ScheduleActivity("a", "Work", tq),
+            RawDriver.ScheduleActivity("b", "Work", tq),
+            RawDriver.ScheduleActivity("c", "Work", tq)));
+        Assert.Equal(RpcException.StatusCode.InvalidArgument, error.Code);
+        var failed = (await _raw.HistoryAsync(id)).Single(e => e.EventType == EventType.WorkflowTaskFailed);
+        Assert.Equal(WorkflowTaskFailedCause.PendingActivitiesLimitExceeded, failed.WorkflowTaskFailedEventAttributes.Cause);
+
+        // Two are within the limit.
+        await _raw.CompleteAsync(await _raw.PollWorkflowTaskAsync(tq), RawDriver.ScheduleActivity("a", "Work", tq), RawDriver.ScheduleActivity("b", "Work", tq));
+    }
+
+    [Fact]
+    public async Task HistoryOverTheCountLimit_TerminatesTheWorkflow_SayingWhy()
+    {
+        var id = "limit-history-" + Guid.NewGuid();
+        await _raw.StartAsync(id, ServerFixture.NewTaskQueue());
+        for (var i = 0; i < 20; i++)
+        {
+            try
+            {
+                await _raw.Service.SignalWorkflowExecutionAsync(new() { Namespace = "default", WorkflowExecution = new() { WorkflowId = id }, SignalName = "s", RequestId = Guid.NewGuid().ToString() });
+            }
+            catch (RpcException e) when (e.Code == RpcException.StatusCode.NotFound)
+            {
+                break; // terminated: no more signals accepted
+            }
+        }
+
+        var history = await _raw.HistoryAsync(id);
+        var terminated = history[^1].WorkflowExecutionTerminatedEventAttributes;
+        Assert.NotNull(terminated);
+        Assert.Contains("history count exceeds limit", terminated.Reason, StringComparison.Ordinal);
+        Assert.InRange(history.Count, 12, 13);
+    }
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+}
