@@ -89,6 +89,7 @@ internal static class CommandValidator
                     ValidateChild(command.StartChildWorkflowExecutionCommandAttributes, isOwnNamespace),
                 Command.AttributesOneofCase.ContinueAsNewWorkflowExecutionCommandAttributes =>
                     ValidateContinueAsNew(command.ContinueAsNewWorkflowExecutionCommandAttributes),
+                Command.AttributesOneofCase.ProtocolMessageCommandAttributes => null, // checked against the task's messages below
                 Command.AttributesOneofCase.None =>
                     (WorkflowTaskFailedCause.UnhandledCommand, $"Command {i} ({command.CommandType}) has no attributes."),
                 _ => (WorkflowTaskFailedCause.UnhandledCommand, $"Command {command.CommandType} is not supported by this Bastion version yet."),

@@ -103,8 +103,20 @@ internal sealed partial class HistoryEngine
         }
 
         var needsNewTask = request.ForceCreateNewWorkflowTask;
+        var messages = request.Messages.ToDictionary(msg => msg.Id, StringComparer.Ordinal);
         foreach (var command in request.Commands)
         {
+            if (command.ProtocolMessageCommandAttributes is { } protocol)
+            {
+                // The message's events go where the worker placed the command among the others.
+                if (messages.Remove(protocol.MessageId, out var message))
+                {
+                    ApplyUpdateMessage(m, message);
+                }
+
+                continue;
+            }
+
             needsNewTask |= ApplyCommand(m, command, completed.EventId);
             if (!state.IsOpen)
             {
@@ -112,10 +124,19 @@ internal sealed partial class HistoryEngine
             }
         }
 
+        foreach (var message in request.Messages.Where(msg => messages.ContainsKey(msg.Id)))
+        {
+            ApplyUpdateMessage(m, message);
+        }
+
+        RejectUnansweredUpdates(m);
         if (!state.IsOpen)
         {
+            AbortUpdates(m);
             return new CompletionOutcome(null, false, null);
         }
+
+        needsNewTask |= m.Context.Updates.Values.Any(u => u.Stage == UpdateStage.Admitted);
 
         needsNewTask |= m.FlushBufferedEvents();
         if (!needsNewTask)
@@ -349,6 +370,7 @@ internal sealed partial class HistoryEngine
         state.WorkflowTask = null;
         state.StickyQueue = null;
         state.BufferedEvents.Clear();
+        AbortUpdates(m);
         m.DeleteAllTasks = true;
     }
 

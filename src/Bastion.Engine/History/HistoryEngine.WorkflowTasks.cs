@@ -91,6 +91,7 @@ internal sealed partial class HistoryEngine
         var task = m.State.WorkflowTask!;
         m.AddEvent(failedOrTimedOut);
         ClearWorkflowTask(m, task);
+        ResendUpdates(m.Context);
         if (countsAsAttempt)
         {
             m.State.WorkflowTaskFailures++;
@@ -165,7 +166,7 @@ internal sealed partial class HistoryEngine
             }
         }
 
-        return new PollWorkflowTaskQueueResponse
+        var response = new PollWorkflowTaskQueueResponse
         {
             TaskToken = TaskToken.ForWorkflowTask(context.Key, task.ScheduledEventId, task.Attempt).Encode(),
             WorkflowExecution = new WorkflowExecution { WorkflowId = state.WorkflowId, RunId = state.RunId },
@@ -179,6 +180,8 @@ internal sealed partial class HistoryEngine
             ScheduledTime = Timestamp.FromDateTime(task.ScheduledTime),
             StartedTime = Timestamp.FromDateTime(task.StartedTime!.Value),
         };
+        AttachUpdateMessages(context, task.StartedEventId, response.Messages);
+        return response;
     }
 
     public Task<RespondWorkflowTaskFailedResponse> RespondWorkflowTaskFailedAsync(TaskToken token, RespondWorkflowTaskFailedRequest request)

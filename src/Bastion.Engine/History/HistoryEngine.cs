@@ -295,6 +295,11 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             TrimCache();
         }
 
+        foreach (var action in mutation.AfterCommit)
+        {
+            action();
+        }
+
         context.NotifyChanged();
     }
 

@@ -32,6 +32,9 @@ internal sealed class Mutation(WorkflowContext context, DateTime now)
 
     public bool DeleteAllTasks { get; set; }
 
+    /// <summary>What to tell waiting callers once the transition is committed (never before).</summary>
+    public List<Action> AfterCommit { get; } = [];
+
     /// <summary>The run this one continues as, created in the same transition (continue-as-new).</summary>
     public Mutation? NextRun { get; set; }
 

@@ -23,6 +23,9 @@ internal sealed class WorkflowContext(WorkflowKey key, int shardId, WorkflowStat
 
     public SemaphoreSlim Lock { get; } = new(1, 1);
 
+    /// <summary>Updates in flight, by update id (guarded by <see cref="Lock"/>).</summary>
+    public Dictionary<string, UpdateEntry> Updates { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Completes at the next commit of this run.</summary>
     public Task Changed => Volatile.Read(ref _changed).Task;
 

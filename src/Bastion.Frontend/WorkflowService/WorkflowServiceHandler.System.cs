@@ -53,7 +53,7 @@ internal sealed partial class WorkflowServiceHandler
             State = NamespaceState.Registered,
             Description = entry.Description,
             OwnerEmail = entry.OwnerEmail,
-            Capabilities = new NamespaceInfo.Types.Capabilities { EagerWorkflowStart = false, SyncUpdate = false, AsyncUpdate = false },
+            Capabilities = new NamespaceInfo.Types.Capabilities { EagerWorkflowStart = false, SyncUpdate = true, AsyncUpdate = true },
             SupportsSchedules = false,
         },
         Config = new NamespaceConfig

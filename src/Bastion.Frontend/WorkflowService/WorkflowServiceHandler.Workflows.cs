@@ -67,6 +67,31 @@ internal sealed partial class WorkflowServiceHandler
         return string.IsNullOrEmpty(requestId) ? Guid.NewGuid().ToString() : requestId;
     }
 
+    public async Task<UpdateWorkflowExecutionResponse> UpdateWorkflowExecution(UpdateWorkflowExecutionRequest request, ServerCallContext context)
+    {
+        var ns = NamespaceOf(context);
+        Validation.RequireId(request.Request?.Meta?.UpdateId, "Request.Meta.UpdateId");
+        Validation.RequireId(request.Request!.Input?.Name, "Request.Input.Name");
+        Validation.RequireSize(request.Request.Input!.Args, "Request.Input.Args", options.MaxPayloadBytes);
+        if (request.WaitPolicy?.LifecycleStage is UpdateWorkflowExecutionLifecycleStage.Admitted)
+        {
+            throw ServiceException.InvalidArgument("WaitPolicy ADMITTED is not supported: wait for ACCEPTED or COMPLETED.");
+        }
+
+        var key = await engine.ResolveAsync(ns.Id, request.WorkflowExecution?.WorkflowId ?? string.Empty, request.WorkflowExecution?.RunId).ConfigureAwait(false);
+        return await engine.ExecuteUpdateAsync(key, request, Validation.LongPollBudget(context, Now, options.MaxLongPoll), context.CancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<PollWorkflowExecutionUpdateResponse> PollWorkflowExecutionUpdate(PollWorkflowExecutionUpdateRequest request, ServerCallContext context)
+    {
+        var ns = NamespaceOf(context);
+        var updateId = Validation.RequireId(request.UpdateRef?.UpdateId, "UpdateRef.UpdateId");
+        var execution = request.UpdateRef!.WorkflowExecution;
+        var key = await engine.ResolveAsync(ns.Id, execution?.WorkflowId ?? string.Empty, execution?.RunId).ConfigureAwait(false);
+        var waitFor = request.WaitPolicy?.LifecycleStage ?? UpdateWorkflowExecutionLifecycleStage.Completed;
+        return await engine.PollUpdateAsync(key, updateId, waitFor, Validation.LongPollBudget(context, Now, options.MaxLongPoll), context.CancellationToken).ConfigureAwait(false);
+    }
+
     public async Task<RequestCancelWorkflowExecutionResponse> RequestCancelWorkflowExecution(RequestCancelWorkflowExecutionRequest request, ServerCallContext context)
     {
         var ns = NamespaceOf(context);

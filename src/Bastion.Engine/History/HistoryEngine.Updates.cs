@@ -1,0 +1,279 @@
+using Bastion.Engine.Errors;
+using Google.Protobuf.WellKnownTypes;
+using Google.Protobuf.Collections;
+using Temporalio.Api.Common.V1;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Api.History.V1;
+using Temporalio.Api.Protocol.V1;
+using Temporalio.Api.Update.V1;
+using Temporalio.Api.WorkflowService.V1;
+
+namespace Bastion.Engine.History;
+
+/// <summary>
+/// Workflow updates. An update is admitted in memory, sent to the worker as a protocol message with the next
+/// workflow task, and accepted / rejected / completed by the messages the worker returns. Acceptance and
+/// completion are history events; a rejection leaves none. Callers wait for the stage they asked for.
+/// </summary>
+internal sealed partial class HistoryEngine
+{
+    private const int MaxInFlightUpdates = 10;
+
+    /// <summary>UpdateWorkflowExecution: admit (or find) the update and wait, within the budget, for the stage asked for.</summary>
+    public async Task<UpdateWorkflowExecutionResponse> ExecuteUpdateAsync(
+        WorkflowKey key, UpdateWorkflowExecutionRequest request, TimeSpan budget, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var updateId = request.Request.Meta.UpdateId;
+        var (entry, known) = await UpdateAsync(key, m => AdmitUpdate(m, request.Request)).ConfigureAwait(false);
+        var waitFor = request.WaitPolicy?.LifecycleStage ?? UpdateWorkflowExecutionLifecycleStage.Completed;
+        var response = new UpdateWorkflowExecutionResponse
+        {
+            UpdateRef = new UpdateRef { WorkflowExecution = new WorkflowExecution { WorkflowId = key.WorkflowId, RunId = key.RunId }, UpdateId = updateId },
+        };
+        if (known != null)
+        {
+            response.Outcome = known;
+            response.Stage = UpdateWorkflowExecutionLifecycleStage.Completed;
+            return response;
+        }
+
+        (response.Stage, response.Outcome) = await WaitForUpdateAsync(entry!, waitFor, budget, cancellationToken).ConfigureAwait(false);
+        return response;
+    }
+
+    /// <summary>PollWorkflowExecutionUpdate: the outcome (or stage) of an update already admitted or in history.</summary>
+    public async Task<PollWorkflowExecutionUpdateResponse> PollUpdateAsync(
+        WorkflowKey key, string updateId, UpdateWorkflowExecutionLifecycleStage waitFor, TimeSpan budget, CancellationToken cancellationToken)
+    {
+        var (entry, outcome, accepted) = await ReadAsync(key, c =>
+        {
+            if (c.Updates.TryGetValue(updateId, out var e))
+            {
+                return ((UpdateEntry?)e, (Outcome?)null, false);
+            }
+
+            var (found, done) = FindUpdateInHistory(EventsOf(c), updateId);
+            return (null, done, found);
+        }).ConfigureAwait(false);
+        var response = new PollWorkflowExecutionUpdateResponse
+        {
+            UpdateRef = new UpdateRef { WorkflowExecution = new WorkflowExecution { WorkflowId = key.WorkflowId, RunId = key.RunId }, UpdateId = updateId },
+        };
+        if (entry is null)
+        {
+            if (outcome is null && !accepted)
+            {
+                throw ServiceException.NotFound($"Update {ServiceException.Quote(updateId)} not found.");
+            }
+
+            response.Outcome = outcome;
+            response.Stage = outcome != null ? UpdateWorkflowExecutionLifecycleStage.Completed : UpdateWorkflowExecutionLifecycleStage.Accepted;
+            return response;
+        }
+
+        (response.Stage, response.Outcome) = await WaitForUpdateAsync(entry, waitFor, budget, cancellationToken).ConfigureAwait(false);
+        return response;
+    }
+
+    private static async Task<(UpdateWorkflowExecutionLifecycleStage, Outcome?)> WaitForUpdateAsync(
+        UpdateEntry entry, UpdateWorkflowExecutionLifecycleStage waitFor, TimeSpan budget, CancellationToken cancellationToken)
+    {
+        Task target = waitFor == UpdateWorkflowExecutionLifecycleStage.Accepted
+            ? Task.WhenAny(entry.Accepted.Task, entry.Completed.Task)
+            : entry.Completed.Task;
+        try
+        {
+            await target.WaitAsync(budget, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // The long poll ended: the caller asks again with the stage reached so far.
+        }
+
+        if (entry.Completed.Task.IsCompleted)
+        {
+            return (UpdateWorkflowExecutionLifecycleStage.Completed, await entry.Completed.Task.ConfigureAwait(false));
+        }
+
+        return (entry.Accepted.Task.IsCompleted ? UpdateWorkflowExecutionLifecycleStage.Accepted : UpdateWorkflowExecutionLifecycleStage.Admitted, null);
+    }
+
+    /// <summary>Admits an update (or finds it): in flight, already completed in history, or new.</summary>
+    private (UpdateEntry? Entry, Outcome? Known) AdmitUpdate(Mutation m, Request request)
+    {
+        var updateId = request.Meta.UpdateId;
+        if (m.Context.Updates.TryGetValue(updateId, out var existing))
+        {
+            return (existing, null);
+        }
+
+        var (accepted, outcome) = FindUpdateInHistory(EventsOf(m.Context), updateId);
+        if (outcome != null)
+        {
+            return (null, outcome);
+        }
+
+        RequireOpen(m.State);
+        if (m.Context.Updates.Count >= MaxInFlightUpdates)
+        {
+            throw new ServiceException(ErrorKind.ResourceExhausted, $"The workflow already has {MaxInFlightUpdates} updates in flight; retry later.");
+        }
+
+        var entry = new UpdateEntry(request);
+        if (accepted)
+        {
+            // Accepted before a restart: its outcome will arrive with a later workflow task.
+            entry.Stage = UpdateStage.Accepted;
+            entry.Accepted.TrySetResult();
+        }
+
+        m.Context.Updates[updateId] = entry;
+        if (m.State.WorkflowTask is null)
+        {
+            ScheduleWorkflowTask(m);
+        }
+
+        return (entry, null);
+    }
+
+    private static (bool Accepted, Outcome? Outcome) FindUpdateInHistory(List<HistoryEvent> events, string updateId)
+    {
+        var accepted = false;
+        foreach (var e in events)
+        {
+            if (e.WorkflowExecutionUpdateAcceptedEventAttributes?.ProtocolInstanceId == updateId)
+            {
+                accepted = true;
+            }
+            else if (e.WorkflowExecutionUpdateCompletedEventAttributes is { } completed && completed.Meta?.UpdateId == updateId)
+            {
+                return (true, completed.Outcome);
+            }
+        }
+
+        return (accepted, null);
+    }
+
+    /// <summary>Protocol messages for the updates waiting to be sent, attached to the workflow task being started.</summary>
+    private static void AttachUpdateMessages(WorkflowContext context, long startedEventId, RepeatedField<Message> messages)
+    {
+        foreach (var (id, entry) in context.Updates)
+        {
+            if (entry.Stage is UpdateStage.Admitted or UpdateStage.Sent)
+            {
+                entry.Stage = UpdateStage.Sent;
+                messages.Add(new Message
+                {
+                    Id = id + "/request",
+                    ProtocolInstanceId = id,
+                    EventId = startedEventId - 1,
+                    Body = Any.Pack(entry.Request),
+                });
+            }
+        }
+    }
+
+    /// <summary>Applies one update message the worker returned: acceptance, rejection or response.</summary>
+    private static void ApplyUpdateMessage(Mutation m, Message message)
+    {
+        var context = m.Context;
+        var updateId = message.ProtocolInstanceId;
+        context.Updates.TryGetValue(updateId, out var entry);
+        if (message.Body.Is(Acceptance.Descriptor))
+        {
+            var acceptance = message.Body.Unpack<Acceptance>();
+            var accepted = m.AddEvent(new HistoryEvent
+            {
+                EventType = EventType.WorkflowExecutionUpdateAccepted,
+                WorkflowExecutionUpdateAcceptedEventAttributes = new()
+                {
+                    ProtocolInstanceId = updateId,
+                    AcceptedRequestMessageId = acceptance.AcceptedRequestMessageId,
+                    AcceptedRequestSequencingEventId = acceptance.AcceptedRequestSequencingEventId,
+                    AcceptedRequest = acceptance.AcceptedRequest ?? entry?.Request,
+                },
+            });
+            if (entry != null)
+            {
+                entry.Stage = UpdateStage.Accepted;
+                entry.AcceptedEventId = accepted.EventId;
+                m.AfterCommit.Add(() => entry.Accepted.TrySetResult());
+            }
+        }
+        else if (message.Body.Is(Response.Descriptor))
+        {
+            var response = message.Body.Unpack<Response>();
+            var acceptedEventId = entry?.AcceptedEventId ?? 0;
+            if (acceptedEventId == 0)
+            {
+                acceptedEventId = m.Events.Concat(m.Context.Events ?? [])
+                    .FirstOrDefault(e => e.WorkflowExecutionUpdateAcceptedEventAttributes?.ProtocolInstanceId == updateId)?.EventId ?? 0;
+            }
+
+            m.AddEvent(new HistoryEvent
+            {
+                EventType = EventType.WorkflowExecutionUpdateCompleted,
+                WorkflowExecutionUpdateCompletedEventAttributes = new() { Meta = response.Meta, AcceptedEventId = acceptedEventId, Outcome = response.Outcome },
+            });
+            if (entry != null)
+            {
+                entry.Stage = UpdateStage.Completed;
+                context.Updates.Remove(updateId);
+                m.AfterCommit.Add(() =>
+                {
+                    entry.Accepted.TrySetResult();
+                    entry.Completed.TrySetResult(response.Outcome);
+                });
+            }
+        }
+        else if (message.Body.Is(Rejection.Descriptor) && entry != null)
+        {
+            var rejection = message.Body.Unpack<Rejection>();
+            entry.Stage = UpdateStage.Completed;
+            context.Updates.Remove(updateId);
+            m.AfterCommit.Add(() => entry.Completed.TrySetResult(new Outcome { Failure = rejection.Failure }));
+        }
+    }
+
+    /// <summary>After a completed task: updates sent with it and left unanswered are rejected, as Temporal does.</summary>
+    private static void RejectUnansweredUpdates(Mutation m)
+    {
+        foreach (var (id, entry) in m.Context.Updates.Where(u => u.Value.Stage == UpdateStage.Sent).ToList())
+        {
+            m.Context.Updates.Remove(id);
+            m.AfterCommit.Add(() => entry.Completed.TrySetResult(new Outcome
+            {
+                Failure = new Temporalio.Api.Failure.V1.Failure
+                {
+                    Message = "Workflow Update is rejected because it wasn't processed by worker. Probably, Workflow Update is not supported by the worker.",
+                    ApplicationFailureInfo = new() { NonRetryable = true },
+                },
+            }));
+        }
+    }
+
+    /// <summary>A failed or timed-out task did not deliver what it carried: send it again with the next one.</summary>
+    private static void ResendUpdates(WorkflowContext context)
+    {
+        foreach (var entry in context.Updates.Values.Where(e => e.Stage == UpdateStage.Sent))
+        {
+            entry.Stage = UpdateStage.Admitted;
+        }
+    }
+
+    /// <summary>The run closed: updates that did not complete end with the error Temporal gives.</summary>
+    private static void AbortUpdates(Mutation m)
+    {
+        var pending = m.Context.Updates.Values.ToList();
+        m.Context.Updates.Clear();
+        m.AfterCommit.Add(() =>
+        {
+            foreach (var entry in pending)
+            {
+                entry.Completed.TrySetException(ServiceException.NotFound("Workflow execution already completed."));
+                entry.Accepted.TrySetException(ServiceException.NotFound("Workflow execution already completed."));
+            }
+        });
+    }
+}

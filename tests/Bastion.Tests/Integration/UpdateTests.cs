@@ -1,0 +1,127 @@
+using Temporalio.Api.Enums.V1;
+using Temporalio.Exceptions;
+using Temporalio.Workflows;
+
+namespace Bastion.Tests.Integration;
+
+[Collection(ServerCollection.Name)]
+public sealed class UpdateTests(ServerFixture fixture)
+{
+    [Workflow]
+    public sealed class CounterWorkflow
+    {
+        private int _total;
+        private int _calls;
+        private bool _done;
+
+        [WorkflowRun]
+        public async Task<int> RunAsync()
+        {
+            await Workflow.WaitConditionAsync(() => _done);
+            return _total;
+        }
+
+        [WorkflowUpdate]
+        public async Task<int> AddAsync(int amount)
+        {
+            _calls++;
+            await Workflow.DelayAsync(TimeSpan.FromMilliseconds(10));
+            _total += amount;
+            return _total;
+        }
+
+        [WorkflowUpdateValidator(nameof(AddAsync))]
+        public void ValidateAdd(int amount)
+        {
+            if (amount < 0)
+            {
+                throw new ApplicationFailureException("amount must not be negative");
+            }
+        }
+
+        [WorkflowQuery]
+        public int Calls() => _calls;
+
+        [WorkflowSignal]
+        public Task FinishAsync()
+        {
+            _done = true;
+            return Task.CompletedTask;
+        }
+    }
+
+    private Task RunAsync(Func<string, Task> body) => fixture.WithWorkerAsync(o => o.AddWorkflow<CounterWorkflow>(), body);
+
+    [Fact]
+    public async Task Update_IsAcceptedAndCompleted_WithItsResult_AndRecordedInHistory()
+    {
+        await RunAsync(async tq =>
+        {
+            var handle = await fixture.Client.StartWorkflowAsync((CounterWorkflow wf) => wf.RunAsync(), new("update-" + Guid.NewGuid(), tq));
+            Assert.Equal(5, await handle.ExecuteUpdateAsync(wf => wf.AddAsync(5)));
+            Assert.Equal(12, await handle.ExecuteUpdateAsync(wf => wf.AddAsync(7)));
+            await handle.SignalAsync(wf => wf.FinishAsync());
+            Assert.Equal(12, await handle.GetResultAsync());
+
+            var events = (await handle.FetchHistoryAsync()).Events.ToList();
+            Assert.Equal(2, events.Count(e => e.EventType == EventType.WorkflowExecutionUpdateAccepted));
+            var completed = events.Where(e => e.EventType == EventType.WorkflowExecutionUpdateCompleted).ToList();
+            Assert.Equal(2, completed.Count);
+            Assert.All(completed, c => Assert.Equal(EventType.WorkflowExecutionUpdateAccepted, events[(int)c.WorkflowExecutionUpdateCompletedEventAttributes.AcceptedEventId - 1].EventType));
+        });
+    }
+
+    [Fact]
+    public async Task RejectedUpdate_FailsForTheCaller_AndLeavesNoUpdateEvents()
+    {
+        await RunAsync(async tq =>
+        {
+            var handle = await fixture.Client.StartWorkflowAsync((CounterWorkflow wf) => wf.RunAsync(), new("update-reject-" + Guid.NewGuid(), tq));
+            var error = await Assert.ThrowsAsync<WorkflowUpdateFailedException>(() => handle.ExecuteUpdateAsync(wf => wf.AddAsync(-1)));
+            Assert.Contains("must not be negative", error.InnerException?.Message, StringComparison.Ordinal);
+            Assert.Equal(0, await handle.QueryAsync(wf => wf.Calls()));
+            var events = (await handle.FetchHistoryAsync()).Events;
+            Assert.DoesNotContain(events, e => e.EventType is EventType.WorkflowExecutionUpdateAccepted or EventType.WorkflowExecutionUpdateCompleted);
+            await handle.TerminateAsync("done");
+        });
+    }
+
+    [Fact]
+    public async Task SameUpdateId_RunsOnce_AndReturnsTheSameResult()
+    {
+        await RunAsync(async tq =>
+        {
+            var handle = await fixture.Client.StartWorkflowAsync((CounterWorkflow wf) => wf.RunAsync(), new("update-dedupe-" + Guid.NewGuid(), tq));
+            var first = await handle.ExecuteUpdateAsync(wf => wf.AddAsync(3), new("same-update"));
+            var second = await handle.ExecuteUpdateAsync(wf => wf.AddAsync(3), new("same-update"));
+            Assert.Equal(3, first);
+            Assert.Equal(3, second);
+            Assert.Equal(1, await handle.QueryAsync(wf => wf.Calls()));
+            await handle.TerminateAsync("done");
+        });
+    }
+
+    [Fact]
+    public async Task StartUpdate_WaitsForAcceptance_ThenTheResultIsPolled()
+    {
+        await RunAsync(async tq =>
+        {
+            var handle = await fixture.Client.StartWorkflowAsync((CounterWorkflow wf) => wf.RunAsync(), new("update-async-" + Guid.NewGuid(), tq));
+            var update = await handle.StartUpdateAsync(wf => wf.AddAsync(4), new(WorkflowUpdateStage.Accepted));
+            Assert.Equal(4, await update.GetResultAsync());
+            await handle.TerminateAsync("done");
+        });
+    }
+
+    [Fact]
+    public async Task UpdateOfAClosedWorkflow_IsRefused()
+    {
+        await RunAsync(async tq =>
+        {
+            var handle = await fixture.Client.StartWorkflowAsync((CounterWorkflow wf) => wf.RunAsync(), new("update-closed-" + Guid.NewGuid(), tq));
+            await handle.SignalAsync(wf => wf.FinishAsync());
+            await handle.GetResultAsync();
+            await Assert.ThrowsAnyAsync<Exception>(() => handle.ExecuteUpdateAsync(wf => wf.AddAsync(1)));
+        });
+    }
+}
