@@ -10,7 +10,7 @@ public sealed class CompatibilityDocTests
     [Fact]
     public void CompatibilityTable_MatchesTheDescriptorsAndTheHandlers()
     {
-        var doc = File.ReadAllLines(Path.Combine(RepositoryRoot(), "docs", "compatibility.md"))
+        var doc = File.ReadAllLines(Path.Combine(TestPaths.RepositoryRoot(), "docs", "compatibility.md"))
             .Where(l => l.StartsWith("| WorkflowService |", StringComparison.Ordinal) || l.StartsWith("| OperatorService |", StringComparison.Ordinal))
             .Select(l => l.Split('|', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             .ToDictionary(c => $"{c[0]}/{c[1]}", c => c[2]);
@@ -20,18 +20,5 @@ public sealed class CompatibilityDocTests
         var expected = GrpcServiceDescriptors.All.SelectMany(s => s.Methods)
             .ToDictionary(m => $"{m.Service.Name}/{m.Name}", m => handled.Contains($"{m.Service.Name}/{m.Name}") ? "implemented" : "not yet");
         Assert.Equal(expected.OrderBy(p => p.Key), doc.OrderBy(p => p.Key));
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Bastion.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("Bastion.slnx not found above the test directory.");
     }
 }
