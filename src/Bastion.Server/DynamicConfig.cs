@@ -14,47 +14,37 @@ internal static partial class DynamicConfig
 {
     public static void Apply(IDictionary<string, string> values, FrontendOptions frontend, PipelineOptions pipeline, EngineLimits limits, ILogger logger)
     {
+        // Temporal's key → where its value goes. Keys that need no setting here are listed with a no-op.
+        var setters = new Dictionary<string, Action<string>>(StringComparer.Ordinal)
+        {
+            ["limit.blobSize.error"] = v => frontend.MaxPayloadBytes = int.Parse(v, CultureInfo.InvariantCulture),
+            ["frontend.namespaceRPS"] = v => pipeline.NamespaceRequestsPerSecond = int.Parse(v, CultureInfo.InvariantCulture),
+            ["limit.numPendingActivities.error"] = v => limits.MaxPendingActivities = int.Parse(v, CultureInfo.InvariantCulture),
+            ["limit.numPendingChildExecutions.error"] = v => limits.MaxPendingChildren = int.Parse(v, CultureInfo.InvariantCulture),
+            ["limit.numPendingSignals.error"] = v => limits.MaxPendingSignals = int.Parse(v, CultureInfo.InvariantCulture),
+            ["limit.numPendingCancelRequests.error"] = v => limits.MaxPendingCancelRequests = int.Parse(v, CultureInfo.InvariantCulture),
+            ["limit.historyCount.error"] = v => limits.HistoryCountError = long.Parse(v, CultureInfo.InvariantCulture),
+            ["limit.historyCount.warn"] = v => limits.HistoryCountWarn = long.Parse(v, CultureInfo.InvariantCulture),
+            ["limit.historySize.error"] = v => limits.HistorySizeError = long.Parse(v, CultureInfo.InvariantCulture),
+            ["limit.historySize.warn"] = v => limits.HistorySizeWarn = long.Parse(v, CultureInfo.InvariantCulture),
+            ["system.forceSearchAttributesCacheRefreshOnRead"] = _ => { }, // always true here: registrations are visible at once
+        };
         foreach (var (key, raw) in values)
         {
-            var value = raw.Trim().Trim('"');
-            switch (key)
+            if (setters.TryGetValue(key, out var set))
             {
-                case "limit.blobSize.error":
-                    frontend.MaxPayloadBytes = int.Parse(value, CultureInfo.InvariantCulture);
-                    break;
-                case "frontend.namespaceRPS":
-                    pipeline.NamespaceRequestsPerSecond = int.Parse(value, CultureInfo.InvariantCulture);
-                    break;
-                case "limit.numPendingActivities.error":
-                    limits.MaxPendingActivities = int.Parse(value, CultureInfo.InvariantCulture);
-                    break;
-                case "limit.numPendingChildExecutions.error":
-                    limits.MaxPendingChildren = int.Parse(value, CultureInfo.InvariantCulture);
-                    break;
-                case "limit.numPendingSignals.error":
-                    limits.MaxPendingSignals = int.Parse(value, CultureInfo.InvariantCulture);
-                    break;
-                case "limit.numPendingCancelRequests.error":
-                    limits.MaxPendingCancelRequests = int.Parse(value, CultureInfo.InvariantCulture);
-                    break;
-                case "limit.historyCount.error":
-                    limits.HistoryCountError = long.Parse(value, CultureInfo.InvariantCulture);
-                    break;
-                case "limit.historyCount.warn":
-                    limits.HistoryCountWarn = long.Parse(value, CultureInfo.InvariantCulture);
-                    break;
-                case "limit.historySize.error":
-                    limits.HistorySizeError = long.Parse(value, CultureInfo.InvariantCulture);
-                    break;
-                case "limit.historySize.warn":
-                    limits.HistorySizeWarn = long.Parse(value, CultureInfo.InvariantCulture);
-                    break;
-                case "system.forceSearchAttributesCacheRefreshOnRead":
-                    // Always true here: registrations are visible at once.
-                    break;
-                default:
-                    LogUnused(logger, key);
-                    break;
+                try
+                {
+                    set(raw.Trim().Trim('"'));
+                }
+                catch (Exception e) when (e is FormatException or OverflowException)
+                {
+                    throw new ArgumentException($"--dynamic-config-value {key}={raw}: the value is not a whole number in range.", e);
+                }
+            }
+            else
+            {
+                LogUnused(logger, key);
             }
         }
     }

@@ -85,7 +85,7 @@ internal sealed partial class HistoryEngine
                 replace = await ReadAsync(key, c => CheckExisting(c.State, asStart)).ConfigureAwait(false) == s_terminateCurrent;
             }
 
-            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(request), request.RequestId, Positive(request.WorkflowStartDelay), null, run => AppendSignal(run, signal));
+            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(AsStart(request)), request.RequestId, Positive(request.WorkflowStartDelay), null, run => AppendSignal(run, signal));
             if (replace)
             {
                 await TerminateAndReplaceAsync(new WorkflowKey(namespaceId, request.WorkflowId, currentRunId!), m, request.Identity).ConfigureAwait(false);
@@ -151,11 +151,12 @@ internal sealed partial class HistoryEngine
         Priority = r.Priority,
     };
 
-    private static WorkflowExecutionStartedEventAttributes StartedAttributes(SignalWithStartWorkflowExecutionRequest r) => new()
+    /// <summary>The start half of a signal-with-start, as a plain start request.</summary>
+    private static StartWorkflowExecutionRequest AsStart(SignalWithStartWorkflowExecutionRequest r) => new()
     {
         WorkflowId = r.WorkflowId,
         WorkflowType = r.WorkflowType,
-        TaskQueue = new TaskQueue { Name = r.TaskQueue.Name, Kind = TaskQueueKind.Normal },
+        TaskQueue = r.TaskQueue,
         Input = r.Input,
         WorkflowExecutionTimeout = r.WorkflowExecutionTimeout,
         WorkflowRunTimeout = r.WorkflowRunTimeout,
