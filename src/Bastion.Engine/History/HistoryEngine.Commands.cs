@@ -187,19 +187,23 @@ internal sealed partial class HistoryEngine
                 });
                 return false;
             case Command.AttributesOneofCase.CompleteWorkflowExecutionCommandAttributes:
+                var result = command.CompleteWorkflowExecutionCommandAttributes.Result;
+                var cronRunId = ScheduleNextCronRun(m, result, null);
                 CloseWorkflow(m, new HistoryEvent
                 {
                     EventType = EventType.WorkflowExecutionCompleted,
                     WorkflowExecutionCompletedEventAttributes = new()
                     {
-                        Result = command.CompleteWorkflowExecutionCommandAttributes.Result,
+                        Result = result,
                         WorkflowTaskCompletedEventId = completedEventId,
+                        NewExecutionRunId = cronRunId ?? string.Empty,
                     },
                 });
                 return false;
             case Command.AttributesOneofCase.FailWorkflowExecutionCommandAttributes:
                 var failure = command.FailWorkflowExecutionCommandAttributes.Failure;
                 var (retryState, nextRunId) = RetryWorkflow(m, failure);
+                nextRunId ??= ScheduleNextCronRun(m, null, failure);
                 CloseWorkflow(m, new HistoryEvent
                 {
                     EventType = EventType.WorkflowExecutionFailed,
@@ -347,6 +351,40 @@ internal sealed partial class HistoryEngine
         next.State.ParentInitiatedEventId = s.ParentInitiatedEventId;
         m.NextRun = next;
         return (RetryState.InProgress, next.State.RunId);
+    }
+
+    /// <summary>
+    /// A cron workflow's run ended (completed, or failed / timed out with no retry left): the next run starts at the
+    /// schedule's next time, created in this transition, carrying this run's result or failure. Returns its run id.
+    /// </summary>
+    private string? ScheduleNextCronRun(Mutation m, Payloads? result, Temporalio.Api.Failure.V1.Failure? failure)
+    {
+        var first = EventsOf(m.Context)[0].WorkflowExecutionStartedEventAttributes;
+        if (string.IsNullOrEmpty(first.CronSchedule))
+        {
+            return null;
+        }
+
+        var s = m.State;
+        var delay = CronSchedule.Parse(first.CronSchedule).DelayAfter(m.Now);
+        if (s.ExpirationTime is { } end && m.Now + delay >= end)
+        {
+            return null; // the chain's execution timeout ends the schedule
+        }
+
+        var started = first.Clone();
+        started.Attempt = 1;
+        started.ContinuedExecutionRunId = s.RunId;
+        started.Initiator = ContinueAsNewInitiator.CronSchedule;
+        started.LastCompletionResult = result;
+        started.ContinuedFailure = failure;
+        started.Identity = string.Empty;
+        var next = NewRun(s.NamespaceId, s.WorkflowId, started, Guid.NewGuid().ToString(), delay, s);
+        next.State.ParentWorkflowId = s.ParentWorkflowId;
+        next.State.ParentRunId = s.ParentRunId;
+        next.State.ParentInitiatedEventId = s.ParentInitiatedEventId;
+        m.NextRun = next;
+        return next.State.RunId;
     }
 
     /// <summary>Closes the run with its terminal event: no more tasks, readers of the close event are woken.</summary>

@@ -25,7 +25,7 @@ internal sealed partial class HistoryEngine
         ArgumentNullException.ThrowIfNull(request);
         return WithWorkflowIdAsync(namespaceId, request.WorkflowId, async currentRunId =>
         {
-            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(request), request.RequestId, Positive(request.WorkflowStartDelay), null);
+            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(request), request.RequestId, FirstDelay(request.CronSchedule, request.WorkflowStartDelay), null);
             if (currentRunId != null)
             {
                 var currentKey = new WorkflowKey(namespaceId, request.WorkflowId, currentRunId);
@@ -85,7 +85,7 @@ internal sealed partial class HistoryEngine
                 replace = await ReadAsync(key, c => CheckExisting(c.State, asStart)).ConfigureAwait(false) == s_terminateCurrent;
             }
 
-            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(AsStart(request)), request.RequestId, Positive(request.WorkflowStartDelay), null, run => AppendSignal(run, signal));
+            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(AsStart(request)), request.RequestId, FirstDelay(request.CronSchedule, request.WorkflowStartDelay), null, run => AppendSignal(run, signal));
             if (replace)
             {
                 await TerminateAndReplaceAsync(new WorkflowKey(namespaceId, request.WorkflowId, currentRunId!), m, request.Identity).ConfigureAwait(false);
@@ -150,6 +150,10 @@ internal sealed partial class HistoryEngine
         CronSchedule = r.CronSchedule,
         Priority = r.Priority,
     };
+
+    /// <summary>When the first workflow task may run: at the cron schedule's next time, else after the start delay.</summary>
+    private TimeSpan? FirstDelay(string cronSchedule, Duration? startDelay) =>
+        string.IsNullOrEmpty(cronSchedule) ? Positive(startDelay) : CronSchedule.Parse(cronSchedule).DelayAfter(Now);
 
     /// <summary>The start half of a signal-with-start, as a plain start request.</summary>
     private static StartWorkflowExecutionRequest AsStart(SignalWithStartWorkflowExecutionRequest r) => new()

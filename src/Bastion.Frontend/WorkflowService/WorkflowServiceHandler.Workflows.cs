@@ -61,7 +61,7 @@ internal sealed partial class WorkflowServiceHandler
 
         if (!string.IsNullOrEmpty(cronSchedule))
         {
-            throw ServiceException.InvalidArgument("CronSchedule is not supported by this Bastion version yet.");
+            Engine.History.CronSchedule.Parse(cronSchedule); // INVALID_ARGUMENT naming the problem
         }
 
         return string.IsNullOrEmpty(requestId) ? Guid.NewGuid().ToString() : requestId;

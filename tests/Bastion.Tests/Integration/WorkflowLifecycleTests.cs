@@ -174,6 +174,39 @@ public sealed class WorkflowLifecycleTests(ServerFixture fixture)
         });
     }
 
+    [Workflow]
+    public sealed class CronWorkflow
+    {
+        [WorkflowRun]
+        public Task<string> RunAsync() => Task.FromResult("tick " + Workflow.Info.RunId);
+    }
+
+    [Fact]
+    public async Task CronSchedule_StartsEachRunAtTheNextTime_CarryingTheLastResult()
+    {
+        await fixture.WithWorkerAsync(o => o.AddWorkflow<CronWorkflow>(), async tq =>
+        {
+            var id = "cron-" + Guid.NewGuid();
+            var first = await fixture.Client.StartWorkflowAsync((CronWorkflow wf) => wf.RunAsync(), new(id, tq) { CronSchedule = "@every 1s" });
+            Temporalio.Api.History.V1.HistoryEvent? closed = null;
+            for (var i = 0; i < 100 && closed is null; i++)
+            {
+                await Task.Delay(100);
+                var events = (await fixture.Client.GetWorkflowHandle(id, first.ResultRunId).FetchHistoryAsync()).Events;
+                closed = events.FirstOrDefault(e => e.EventType == Temporalio.Api.Enums.V1.EventType.WorkflowExecutionCompleted);
+            }
+
+            Assert.NotNull(closed);
+            var nextRunId = closed.WorkflowExecutionCompletedEventAttributes.NewExecutionRunId;
+            var next = (await fixture.Client.GetWorkflowHandle(id, nextRunId).FetchHistoryAsync()).Events.First().WorkflowExecutionStartedEventAttributes;
+            Assert.Equal(Temporalio.Api.Enums.V1.ContinueAsNewInitiator.CronSchedule, next.Initiator);
+            Assert.Equal(first.ResultRunId, next.ContinuedExecutionRunId);
+            Assert.NotNull(next.LastCompletionResult);
+            Assert.True(next.FirstWorkflowTaskBackoff.ToTimeSpan() > TimeSpan.Zero);
+            await fixture.Client.GetWorkflowHandle(id).TerminateAsync("stop the schedule");
+        });
+    }
+
     private static async Task WaitForAsync(WorkflowHandle handle, EventType type)
     {
         for (var i = 0; i < 200 && !(await handle.FetchHistoryAsync()).Events.Any(e => e.EventType == type); i++)
