@@ -82,6 +82,86 @@ internal sealed partial class WorkflowServiceHandler
         return await engine.ExecuteUpdateAsync(key, request, Validation.LongPollBudget(context, Now, options.MaxLongPoll), context.CancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Update-with-start: start (or, per the conflict policy, use) the workflow, then run the update on that run.
+    /// A failing operation is reported in a MultiOperationExecutionFailure, the other one marked aborted.
+    /// </summary>
+    public async Task<ExecuteMultiOperationResponse> ExecuteMultiOperation(ExecuteMultiOperationRequest request, ServerCallContext context)
+    {
+        var ns = NamespaceOf(context);
+        if (request.Operations.Count != 2 || request.Operations[0].StartWorkflow is not { } start || request.Operations[1].UpdateWorkflow is not { } update)
+        {
+            throw ServiceException.InvalidArgument("Operations must be a StartWorkflow followed by an UpdateWorkflow.");
+        }
+
+        if (start.Namespace != request.Namespace || update.Namespace != request.Namespace)
+        {
+            throw ServiceException.InvalidArgument("Every operation must name the request's namespace.");
+        }
+
+        if (update.WorkflowExecution?.WorkflowId != start.WorkflowId || !string.IsNullOrEmpty(update.WorkflowExecution.RunId))
+        {
+            throw ServiceException.InvalidArgument("The update must name the started workflow's id and no run id.");
+        }
+
+        StartWorkflowExecutionResponse started;
+        try
+        {
+            started = await StartWorkflowExecution(start, context).ConfigureAwait(false);
+        }
+        catch (ServiceException e)
+        {
+            throw MultiOperationFailure(e, failedIndex: 0);
+        }
+
+        try
+        {
+            Validation.RequireId(update.Request?.Meta?.UpdateId, "Request.Meta.UpdateId");
+            Validation.RequireId(update.Request!.Input?.Name, "Request.Input.Name");
+            var key = new Engine.History.WorkflowKey(ns.Id, start.WorkflowId, started.RunId);
+            var updated = await engine.ExecuteUpdateAsync(key, update, Validation.LongPollBudget(context, Now, options.MaxLongPoll), context.CancellationToken).ConfigureAwait(false);
+            return new ExecuteMultiOperationResponse
+            {
+                Responses =
+                {
+                    new ExecuteMultiOperationResponse.Types.Response { StartWorkflow = started },
+                    new ExecuteMultiOperationResponse.Types.Response { UpdateWorkflow = updated },
+                },
+            };
+        }
+        catch (ServiceException e)
+        {
+            throw MultiOperationFailure(e, failedIndex: 1);
+        }
+    }
+
+    private static ServiceException MultiOperationFailure(ServiceException failed, int failedIndex)
+    {
+        var detail = new Temporalio.Api.ErrorDetails.V1.MultiOperationExecutionFailure();
+        for (var i = 0; i < 2; i++)
+        {
+            var status = i == failedIndex
+                ? new Temporalio.Api.ErrorDetails.V1.MultiOperationExecutionFailure.Types.OperationStatus
+                {
+                    Code = (int)Security.Pipeline.ErrorMapper.ToStatusCode(failed.Kind),
+                    Message = failed.Message,
+                }
+                : new Temporalio.Api.ErrorDetails.V1.MultiOperationExecutionFailure.Types.OperationStatus
+                {
+                    Code = (int)Grpc.Core.StatusCode.Aborted,
+                    Message = "Operation was aborted.",
+                };
+            if (i == failedIndex && failed.Detail != null)
+            {
+                status.Details.Add(Google.Protobuf.WellKnownTypes.Any.Pack(failed.Detail));
+            }
+
+            detail.Statuses.Add(status);
+        }
+
+        return new ServiceException(failed.Kind, "MultiOperation could not be executed: " + failed.Message, detail);
+    }
+
     public async Task<PollWorkflowExecutionUpdateResponse> PollWorkflowExecutionUpdate(PollWorkflowExecutionUpdateRequest request, ServerCallContext context)
     {
         var ns = NamespaceOf(context);

@@ -124,4 +124,25 @@ public sealed class UpdateTests(ServerFixture fixture)
             await Assert.ThrowsAnyAsync<Exception>(() => handle.ExecuteUpdateAsync(wf => wf.AddAsync(1)));
         });
     }
+
+    [Fact]
+    public async Task UpdateWithStart_StartsTheWorkflow_ThenUsesTheRunningOne()
+    {
+        await RunAsync(async tq =>
+        {
+            var id = "update-with-start-" + Guid.NewGuid();
+            WithStartWorkflowOperation<WorkflowHandle<CounterWorkflow, int>> Operation() => WithStartWorkflowOperation.Create(
+                (CounterWorkflow wf) => wf.RunAsync(),
+                new(id, tq) { IdConflictPolicy = WorkflowIdConflictPolicy.UseExisting });
+
+            var first = Operation();
+            Assert.Equal(2, await fixture.Client.ExecuteUpdateWithStartWorkflowAsync((CounterWorkflow wf) => wf.AddAsync(2), new(first)));
+            var second = Operation();
+            Assert.Equal(5, await fixture.Client.ExecuteUpdateWithStartWorkflowAsync((CounterWorkflow wf) => wf.AddAsync(3), new(second)));
+            var handle = await first.GetHandleAsync();
+            Assert.Equal(handle.ResultRunId, (await second.GetHandleAsync()).ResultRunId);
+            await handle.SignalAsync(wf => wf.FinishAsync());
+            Assert.Equal(5, await handle.GetResultAsync());
+        });
+    }
 }
