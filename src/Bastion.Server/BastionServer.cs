@@ -78,6 +78,7 @@ public sealed class BastionServer : IAsyncDisposable
         builder.Logging.SetMinimumLevel(options.LogLevel);
         builder.Logging.AddFilter("Microsoft.AspNetCore", options.LogLevel < LogLevel.Warning ? LogLevel.Warning : options.LogLevel);
         builder.Logging.AddFilter("Grpc", options.LogLevel < LogLevel.Warning ? LogLevel.Warning : options.LogLevel);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning); // the CLI prints its own banner
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
