@@ -291,9 +291,6 @@ internal sealed partial class HistoryEngine
             Priority = null,
         };
         var next = NewRun(s.NamespaceId, s.WorkflowId, started, Guid.NewGuid().ToString(), Positive(a.BackoffStartInterval), s);
-        next.State.ParentWorkflowId = s.ParentWorkflowId;
-        next.State.ParentRunId = s.ParentRunId;
-        next.State.ParentInitiatedEventId = s.ParentInitiatedEventId;
         m.NextRun = next; // before closing: the chain goes on, so the parent is not told this run closed
         CloseWorkflow(m, new HistoryEvent
         {
@@ -346,9 +343,6 @@ internal sealed partial class HistoryEngine
         started.Identity = string.Empty;
         started.FirstWorkflowTaskBackoff = null;
         var next = NewRun(s.NamespaceId, s.WorkflowId, started, Guid.NewGuid().ToString(), backoff, s);
-        next.State.ParentWorkflowId = s.ParentWorkflowId;
-        next.State.ParentRunId = s.ParentRunId;
-        next.State.ParentInitiatedEventId = s.ParentInitiatedEventId;
         m.NextRun = next;
         return (RetryState.InProgress, next.State.RunId);
     }
@@ -380,9 +374,6 @@ internal sealed partial class HistoryEngine
         started.ContinuedFailure = failure;
         started.Identity = string.Empty;
         var next = NewRun(s.NamespaceId, s.WorkflowId, started, Guid.NewGuid().ToString(), delay, s);
-        next.State.ParentWorkflowId = s.ParentWorkflowId;
-        next.State.ParentRunId = s.ParentRunId;
-        next.State.ParentInitiatedEventId = s.ParentInitiatedEventId;
         m.NextRun = next;
         return next.State.RunId;
     }

@@ -229,6 +229,11 @@ internal sealed partial class HistoryEngine
             Memo = started.Memo?.ToByteArray(),
             SearchAttributes = started.SearchAttributes?.ToByteArray(),
             AwaitingStartDelay = delay.HasValue,
+
+            // A run that continues a chain (continue-as-new, retry, cron) is still its parent's child.
+            ParentWorkflowId = previous?.ParentWorkflowId,
+            ParentRunId = previous?.ParentRunId,
+            ParentInitiatedEventId = previous?.ParentInitiatedEventId ?? 0,
         };
         var context = new WorkflowContext(new WorkflowKey(namespaceId, workflowId, runId), ShardOf(namespaceId, workflowId), state, 0) { Events = [] };
         var m = new Mutation(context, now);

@@ -67,8 +67,30 @@ public sealed class ChildWorkflowTests(ServerFixture fixture)
         }
     }
 
+    [Workflow]
+    public sealed class ChainChild
+    {
+        [WorkflowRun]
+        public Task<int> RunAsync(int n) =>
+            n < 2 ? throw Workflow.CreateContinueAsNewException((ChainChild c) => c.RunAsync(n + 1)) : Task.FromResult(n * 10);
+    }
+
+    [Workflow]
+    public sealed class ChainParent
+    {
+        [WorkflowRun]
+        public Task<int> RunAsync() => Workflow.ExecuteChildWorkflowAsync((ChainChild c) => c.RunAsync(0));
+    }
+
     private Task RunAsync(Func<string, Task> body) =>
-        fixture.WithWorkerAsync(o => o.AddWorkflow<ParentWorkflow>().AddWorkflow<ChildWorkflow>(), body);
+        fixture.WithWorkerAsync(o => o.AddWorkflow<ParentWorkflow>().AddWorkflow<ChildWorkflow>().AddWorkflow<ChainParent>().AddWorkflow<ChainChild>(), body);
+
+    [Fact]
+    public async Task ChildThatContinuesAsNew_ReportsItsLastRunsResultToTheParent()
+    {
+        await RunAsync(async tq =>
+            Assert.Equal(20, await fixture.Client.ExecuteWorkflowAsync((ChainParent p) => p.RunAsync(), new("chain-parent-" + Guid.NewGuid(), tq))));
+    }
 
     [Fact]
     public async Task Child_Completes_AndTheParentGetsItsResult_WithWellFormedEvents()
