@@ -76,7 +76,23 @@ internal static class BastionCommand
                 await Console.Error.WriteLineAsync($"Ignoring unsupported argument: {token}").ConfigureAwait(false);
             }
 
-            await using var server = await BastionServer.StartAsync(options, cancellationToken).ConfigureAwait(false);
+            BastionServer server;
+            try
+            {
+                server = await BastionServer.StartAsync(options, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+                await Console.Error.WriteLineAsync($"Cannot listen on {options.Ip}:{options.Port}: the port is in use. Stop what uses it or pass --port.").ConfigureAwait(false);
+                return 1;
+            }
+            catch (ArgumentException e)
+            {
+                await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+                return 2;
+            }
+
+            await using var _ = server;
             Console.WriteLine($"Bastion dev server on {server.Address} (gRPC, plaintext, loopback only)");
             Console.WriteLine($"  Namespace:  default{string.Concat(options.Namespaces.Select(n => ", " + n))}");
             Console.WriteLine($"  Storage:    {(options.DatabaseFile is { } f ? Path.GetFullPath(f) + " (SQLite, durable)" : "in memory (lost on exit)")}");

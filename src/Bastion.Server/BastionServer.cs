@@ -25,7 +25,7 @@ namespace Bastion.Server;
 /// The composition root: store, engine, security pipeline, handlers and Kestrel, wired once. Program.cs and
 /// the tests both start Bastion through here.
 /// </summary>
-public sealed class BastionServer : IAsyncDisposable
+public sealed partial class BastionServer : IAsyncDisposable
 {
     private const int MaxMessageBytes = 8 * 1024 * 1024;
 
@@ -47,21 +47,19 @@ public sealed class BastionServer : IAsyncDisposable
 
     public int Port { get; private set; }
 
-    /// <summary>Batches and writes committed by the group committer so far.</summary>
-    public (long Batches, long Writes) CommitCounters => _committer.Counters;
 
     public static async Task<BastionServer> StartAsync(ServerOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (!IPAddress.TryParse(options.Ip, out var ip))
         {
-            throw new ArgumentException($"--ip {options.Ip} is not an IP address.", nameof(options));
+            throw new ArgumentException($"--ip {options.Ip} is not an IP address.");
         }
 
         if (!IPAddress.IsLoopback(ip))
         {
             throw new ArgumentException(
-                $"Refusing to serve plaintext on {options.Ip}: the dev server binds loopback only (127.0.0.1 or ::1).", nameof(options));
+                $"Refusing to serve plaintext on {options.Ip}: the dev server binds loopback only (127.0.0.1 or ::1).");
         }
 
         var builder = WebApplication.CreateSlimBuilder();
@@ -79,6 +77,7 @@ public sealed class BastionServer : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft.AspNetCore", options.LogLevel < LogLevel.Warning ? LogLevel.Warning : options.LogLevel);
         builder.Logging.AddFilter("Grpc", options.LogLevel < LogLevel.Warning ? LogLevel.Warning : options.LogLevel);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning); // the CLI prints its own banner
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.Critical); // start failures are reported by the caller
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -153,6 +152,9 @@ public sealed class BastionServer : IAsyncDisposable
         return server;
     }
 
+    [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Group commit: {Writes} transitions committed in {Batches} transactions.")]
+    private static partial void LogGroupCommit(ILogger logger, long writes, long batches);
+
     public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _app.WaitForShutdownAsync(cancellationToken);
 
     public async ValueTask DisposeAsync()
@@ -160,6 +162,9 @@ public sealed class BastionServer : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _engine.DisposeAsync().ConfigureAwait(false);
         await _committer.DisposeAsync().ConfigureAwait(false);
+        var (batches, writes) = _committer.Counters;
+        var logger = _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Server");
+        LogGroupCommit(logger, writes, batches);
         await _app.DisposeAsync().ConfigureAwait(false);
         _store.Dispose();
     }
