@@ -284,9 +284,20 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             Schedule(task);
         }
 
-        if (state.StickyQueue is { } sticky)
+        if (state.StickyQueue != context.IndexedStickyQueue)
         {
-            _stickyRuns.GetOrAdd((state.NamespaceId, sticky), static _ => new())[context.Key] = 0;
+            // Keep the sticky-queue index exact, so it holds only runs that are sticky now.
+            if (context.IndexedStickyQueue is { } old && _stickyRuns.TryGetValue((state.NamespaceId, old), out var oldRuns))
+            {
+                oldRuns.TryRemove(context.Key, out _);
+            }
+
+            if (state.StickyQueue is { } sticky)
+            {
+                _stickyRuns.GetOrAdd((state.NamespaceId, sticky), static _ => new())[context.Key] = 0;
+            }
+
+            context.IndexedStickyQueue = state.StickyQueue;
         }
 
         if (!state.IsOpen)
@@ -310,6 +321,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             if (_runs.TryGetValue(closed, out var context) && context.Lock.CurrentCount > 0)
             {
                 _runs.TryRemove(closed, out _);
+                _currentRuns.TryRemove(new KeyValuePair<(string, string), string>((closed.Ns, context.Key.WorkflowId), closed.RunId));
             }
         }
     }

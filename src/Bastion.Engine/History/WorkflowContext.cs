@@ -23,6 +23,9 @@ internal sealed class WorkflowContext(WorkflowKey key, int shardId, WorkflowStat
 
     public SemaphoreSlim Lock { get; } = new(1, 1);
 
+    /// <summary>The sticky queue under which the engine's sticky index lists this run (null: not listed).</summary>
+    public string? IndexedStickyQueue { get; set; }
+
     /// <summary>Updates in flight, by update id (guarded by <see cref="Lock"/>).</summary>
     public Dictionary<string, UpdateEntry> Updates { get; } = new(StringComparer.Ordinal);
 
