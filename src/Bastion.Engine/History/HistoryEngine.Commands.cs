@@ -73,6 +73,14 @@ internal sealed partial class HistoryEngine
             return new CompletionOutcome(failure.Message, false, null);
         }
 
+        if (task.Transient)
+        {
+            // The attempt completed: its scheduled and started events become history now, at the ids they were shown with.
+            task.Transient = false;
+            m.AddEvent(task.ScheduledEvent(state.TaskQueue));
+            m.AddEvent(task.StartedEvent());
+        }
+
         var completed = m.AddEvent(new HistoryEvent
         {
             EventType = EventType.WorkflowTaskCompleted,

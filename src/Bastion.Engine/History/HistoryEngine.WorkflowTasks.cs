@@ -25,31 +25,26 @@ internal sealed partial class HistoryEngine
         var sticky = state.StickyQueue != null;
         var queue = sticky ? state.StickyQueue! : state.TaskQueue;
         var attempt = state.WorkflowTaskFailures + 1;
-        var scheduled = m.AddEvent(new HistoryEvent
+        var task = new PendingWorkflowTask
         {
-            EventType = EventType.WorkflowTaskScheduled,
-            WorkflowTaskScheduledEventAttributes = new()
-            {
-                TaskQueue = sticky
-                    ? new TaskQueue { Name = queue, Kind = TaskQueueKind.Sticky, NormalName = state.TaskQueue }
-                    : new TaskQueue { Name = queue, Kind = TaskQueueKind.Normal },
-                StartToCloseTimeout = Duration.FromTimeSpan(state.TaskTimeout),
-                Attempt = attempt,
-            },
-        });
-        state.WorkflowTask = new PendingWorkflowTask
-        {
-            ScheduledEventId = scheduled.EventId,
+            ScheduledEventId = state.NextEventId,
             Attempt = attempt,
             TaskQueue = queue,
             Sticky = sticky,
             ScheduledTime = m.Now,
             StartToCloseTimeout = state.TaskTimeout,
+            Transient = attempt > 1,
         };
-        m.AddTask(TaskKind.WorkflowTask, scheduled.EventId, attempt, m.Now, queue);
+        if (!task.Transient)
+        {
+            m.AddEvent(task.ScheduledEvent(state.TaskQueue));
+        }
+
+        state.WorkflowTask = task;
+        m.AddTask(TaskKind.WorkflowTask, task.ScheduledEventId, attempt, m.Now, queue);
         if (sticky)
         {
-            m.AddTask(TaskKind.WorkflowTaskScheduleToStartTimeout, scheduled.EventId, attempt, m.Now + state.StickyScheduleToStartTimeout);
+            m.AddTask(TaskKind.WorkflowTaskScheduleToStartTimeout, task.ScheduledEventId, attempt, m.Now + state.StickyScheduleToStartTimeout);
         }
     }
 
@@ -62,19 +57,18 @@ internal sealed partial class HistoryEngine
             return false;
         }
 
-        var started = m.AddEvent(new HistoryEvent
-        {
-            EventType = EventType.WorkflowTaskStarted,
-            WorkflowTaskStartedEventAttributes = new()
-            {
-                ScheduledEventId = scheduledEventId,
-                Identity = identity,
-                RequestId = requestId,
-                HistorySizeBytes = m.State.HistorySizeBytes,
-            },
-        });
-        task.StartedEventId = started.EventId;
+        // A transient attempt's scheduled id is still the next id (any new event would have written it), so its
+        // started id follows it; a written task's started event takes the next id, after what came in between.
+        task.StartedEventId = task.Transient ? task.ScheduledEventId + 1 : m.State.NextEventId;
         task.StartedTime = m.Now;
+        task.StartedIdentity = identity;
+        task.StartedRequestId = requestId;
+        task.StartedHistorySize = m.State.HistorySizeBytes;
+        if (!task.Transient)
+        {
+            m.AddEvent(task.StartedEvent());
+        }
+
         m.DeleteTask(TaskKind.WorkflowTask, scheduledEventId, attempt);
         if (task.Sticky)
         {
@@ -89,7 +83,11 @@ internal sealed partial class HistoryEngine
     private static void FailWorkflowTask(Mutation m, HistoryEvent failedOrTimedOut, bool countsAsAttempt = true)
     {
         var task = m.State.WorkflowTask!;
-        m.AddEvent(failedOrTimedOut);
+        if (!task.Transient)
+        {
+            m.AddEvent(failedOrTimedOut); // a transient attempt's failure leaves no trace, as in Temporal
+        }
+
         ClearWorkflowTask(m, task);
         ResendUpdates(m.Context);
         if (countsAsAttempt)
@@ -164,6 +162,13 @@ internal sealed partial class HistoryEngine
             {
                 history.Events.Add(e);
             }
+        }
+
+        if (task.Transient)
+        {
+            // Shown to the worker, written only if the attempt completes.
+            history.Events.Add(task.ScheduledEvent(state.TaskQueue));
+            history.Events.Add(task.StartedEvent());
         }
 
         var response = new PollWorkflowTaskQueueResponse

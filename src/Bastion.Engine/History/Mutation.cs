@@ -47,6 +47,14 @@ internal sealed class Mutation(WorkflowContext context, DateTime now)
     public HistoryEvent AddEvent(HistoryEvent e)
     {
         ArgumentNullException.ThrowIfNull(e);
+        if (State.WorkflowTask is { Transient: true, IsStarted: false } transient)
+        {
+            // A new event lands before a transient attempt started: write its scheduled event first, so its
+            // reserved id stays true.
+            transient.Transient = false;
+            AddEvent(transient.ScheduledEvent(State.TaskQueue));
+        }
+
         e.EventId = State.NextEventId++;
         e.EventTime ??= NowTimestamp;
         e.TaskId = e.EventId;

@@ -1,5 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Google.Protobuf.WellKnownTypes;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Api.History.V1;
+using TaskQueue = Temporalio.Api.TaskQueue.V1.TaskQueue;
 
 namespace Bastion.Engine.History;
 
@@ -124,8 +128,53 @@ internal sealed class PendingWorkflowTask
 
     public TimeSpan StartToCloseTimeout { get; set; }
 
+    /// <summary>
+    /// A retry (attempt 2+) whose scheduled and started events are not written unless it completes, as in
+    /// Temporal: a failing worker does not grow history. Its event ids are reserved, not used.
+    /// </summary>
+    public bool Transient { get; set; }
+
+    public string? StartedIdentity { get; set; }
+
+    public string? StartedRequestId { get; set; }
+
+    public long StartedHistorySize { get; set; }
+
     [JsonIgnore]
     public bool IsStarted => StartedEventId > 0;
+
+    /// <summary>This task's WorkflowTaskScheduled event, as written (or shown, while transient).</summary>
+    public HistoryEvent ScheduledEvent(string normalQueue) => new()
+    {
+        EventId = ScheduledEventId,
+        TaskId = ScheduledEventId,
+        EventTime = Timestamp.FromDateTime(ScheduledTime),
+        EventType = EventType.WorkflowTaskScheduled,
+        WorkflowTaskScheduledEventAttributes = new()
+        {
+            TaskQueue = Sticky
+                ? new TaskQueue { Name = TaskQueue, Kind = TaskQueueKind.Sticky, NormalName = normalQueue }
+                : new TaskQueue { Name = TaskQueue, Kind = TaskQueueKind.Normal },
+            StartToCloseTimeout = Duration.FromTimeSpan(StartToCloseTimeout),
+            Attempt = Attempt,
+        },
+    };
+
+    /// <summary>This task's WorkflowTaskStarted event, as written (or shown, while transient).</summary>
+    public HistoryEvent StartedEvent() => new()
+    {
+        EventId = StartedEventId,
+        TaskId = StartedEventId,
+        EventTime = Timestamp.FromDateTime(StartedTime!.Value),
+        EventType = EventType.WorkflowTaskStarted,
+        WorkflowTaskStartedEventAttributes = new()
+        {
+            ScheduledEventId = ScheduledEventId,
+            Identity = StartedIdentity ?? string.Empty,
+            RequestId = StartedRequestId ?? string.Empty,
+            HistorySizeBytes = StartedHistorySize,
+        },
+    };
 }
 
 internal sealed class ActivityInfo

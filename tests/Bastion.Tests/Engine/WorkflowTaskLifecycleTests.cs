@@ -143,6 +143,43 @@ public sealed class WorkflowTaskLifecycleTests(ServerFixture fixture)
         await Raw.CompleteAsync(task, RawDriver.CompleteWorkflow());
     }
 
+    [Fact]
+    public async Task RepeatedFailures_AreTransient_OneFailedEventWhateverTheAttempts_AndSignalsStillLand()
+    {
+        var tq = ServerFixture.NewTaskQueue();
+        var id = "transient-" + Guid.NewGuid();
+        await Raw.StartAsync(id, tq);
+        for (var attempt = 1; attempt <= 3; attempt++)
+        {
+            var task = await Raw.PollWorkflowTaskAsync(tq);
+            Assert.Equal(attempt, task.Attempt);
+            await Raw.Service.RespondWorkflowTaskFailedAsync(new()
+            {
+                Namespace = "default",
+                TaskToken = task.TaskToken,
+                Cause = WorkflowTaskFailedCause.WorkflowWorkerUnhandledFailure,
+                Failure = new() { Message = "worker bug" },
+            });
+        }
+
+        var history = await Raw.HistoryAsync(id);
+        Assert.Single(history, e => e.EventType == EventType.WorkflowTaskFailed);
+        Assert.Equal(EventType.WorkflowTaskFailed, history[^1].EventType);
+
+        // A signal while attempt 4 waits: the attempt's scheduled event is written first, ids stay in order.
+        await SignalAsync(id);
+        var fourth = await Raw.PollWorkflowTaskAsync(tq);
+        Assert.Equal(4, fourth.Attempt);
+        Assert.Equal(EventType.WorkflowTaskStarted, fourth.History.Events[^1].EventType);
+        Assert.Equal(fourth.StartedEventId, fourth.History.Events[^1].EventId);
+        await Raw.CompleteAsync(fourth, RawDriver.CompleteWorkflow());
+        var final = await Raw.HistoryAsync(id);
+        Assert.Equal(Enumerable.Range(1, final.Count).Select(i => (long)i), final.Select(e => e.EventId));
+        Assert.Equal(
+            [EventType.WorkflowTaskFailed, EventType.WorkflowTaskScheduled, EventType.WorkflowExecutionSignaled, EventType.WorkflowTaskStarted, EventType.WorkflowTaskCompleted, EventType.WorkflowExecutionCompleted],
+            final.Skip(history.Count - 1).Select(e => e.EventType));
+    }
+
     private Task CompleteStickyAsync(PollWorkflowTaskQueueResponse task, string stickyQueue, TimeSpan scheduleToStart) =>
         Raw.Service.RespondWorkflowTaskCompletedAsync(new RespondWorkflowTaskCompletedRequest
         {

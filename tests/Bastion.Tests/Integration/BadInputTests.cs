@@ -80,16 +80,24 @@ public sealed class BadInputTests(ServerFixture fixture)
         Assert.Contains("ActivityType is not set", error.Message, StringComparison.Ordinal);
 
         var history = await Raw.HistoryAsync(id);
-        var failed = history[^2].WorkflowTaskFailedEventAttributes;
+        var failed = history[^1].WorkflowTaskFailedEventAttributes;
         Assert.Equal(WorkflowTaskFailedCause.BadScheduleActivityAttributes, failed.Cause);
         Assert.DoesNotContain(history, e => e.EventType == EventType.ActivityTaskScheduled);
-        Assert.Equal(EventType.WorkflowTaskScheduled, history[^1].EventType);
 
+        // The retry is transient, as in Temporal: shown to the worker, written only when it completes.
         var retry = await Raw.PollWorkflowTaskAsync(tq);
         Assert.Equal(2, retry.Attempt);
         Assert.Equal(1, retry.History.Events[0].EventId); // full history on the normal queue
+        Assert.Equal(
+            [EventType.WorkflowTaskScheduled, EventType.WorkflowTaskStarted],
+            retry.History.Events.TakeLast(2).Select(e => e.EventType));
+        Assert.Equal(history.Count, (await Raw.HistoryAsync(id)).Count);
         await Raw.CompleteAsync(retry, RawDriver.CompleteWorkflow());
-        Assert.Equal(EventType.WorkflowExecutionCompleted, (await Raw.HistoryAsync(id))[^1].EventType);
+        var final = await Raw.HistoryAsync(id);
+        Assert.Equal(
+            [EventType.WorkflowTaskFailed, EventType.WorkflowTaskScheduled, EventType.WorkflowTaskStarted, EventType.WorkflowTaskCompleted, EventType.WorkflowExecutionCompleted],
+            final.Skip(history.Count - 1).Select(e => e.EventType));
+        Assert.Equal(Enumerable.Range(1, final.Count).Select(i => (long)i), final.Select(e => e.EventId));
     }
 
     [Fact]
