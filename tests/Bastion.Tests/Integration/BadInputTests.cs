@@ -176,4 +176,41 @@ public sealed class BadInputTests(ServerFixture fixture)
         Assert.Equal(RpcException.StatusCode.FailedPrecondition, error.Code);
         Assert.Contains("first workflow task", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task NewerApis_RefuseMalformedRequests_NamingTheField()
+    {
+        var update = await Assert.ThrowsAsync<RpcException>(() => Raw.Service.UpdateWorkflowExecutionAsync(new()
+        {
+            Namespace = "default",
+            WorkflowExecution = new() { WorkflowId = "x" },
+            Request = new() { Meta = new(), Input = new() { Name = "u" } },
+        }));
+        Assert.Equal(RpcException.StatusCode.InvalidArgument, update.Code);
+        Assert.Contains("UpdateId", update.Message, StringComparison.Ordinal);
+
+        var multi = await Assert.ThrowsAsync<RpcException>(() => Raw.Service.ExecuteMultiOperationAsync(new() { Namespace = "default" }));
+        Assert.Equal(RpcException.StatusCode.InvalidArgument, multi.Code);
+
+        var cron = await Assert.ThrowsAsync<RpcException>(() => Raw.Service.StartWorkflowExecutionAsync(new()
+        {
+            Namespace = "default",
+            WorkflowId = "cron-bad-" + Guid.NewGuid(),
+            WorkflowType = new() { Name = "W" },
+            TaskQueue = new() { Name = "tq" },
+            CronSchedule = "every tuesday",
+        }));
+        Assert.Equal(RpcException.StatusCode.InvalidArgument, cron.Code);
+        Assert.Contains("Invalid CronSchedule", cron.Message, StringComparison.Ordinal);
+
+        var signalWithStart = await Assert.ThrowsAsync<RpcException>(() => Raw.Service.SignalWithStartWorkflowExecutionAsync(new()
+        {
+            Namespace = "default",
+            WorkflowId = "sws-bad-" + Guid.NewGuid(),
+            WorkflowType = new() { Name = "W" },
+            TaskQueue = new() { Name = "tq" },
+        }));
+        Assert.Equal(RpcException.StatusCode.InvalidArgument, signalWithStart.Code);
+        Assert.Contains("SignalName", signalWithStart.Message, StringComparison.Ordinal);
+    }
 }
