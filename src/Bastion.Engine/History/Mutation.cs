@@ -1,6 +1,7 @@
 using Bastion.Engine.Tasks;
 using Bastion.Storage;
 using Google.Protobuf;
+using Google.Protobuf.Reflection;
 using Google.Protobuf.WellKnownTypes;
 using Temporalio.Api.Enums.V1;
 using Temporalio.Api.History.V1;
@@ -92,43 +93,13 @@ internal sealed class Mutation(WorkflowContext context, DateTime now)
             return false;
         }
 
-        // An activity (or child) that started and ended during the workflow task buffered both events; link the ids now.
+        // An activity (or child) that started and ended during the workflow task buffered both events: the outcome
+        // event's started id is only known now. Keyed by the scheduled (or initiated) event id it belongs to.
         var startedIds = new Dictionary<long, long>();
-        var childStartedIds = new Dictionary<long, long>();
         foreach (var data in State.BufferedEvents)
         {
             var e = HistoryEvent.Parser.ParseFrom(data);
-            switch (e.AttributesCase)
-            {
-                case HistoryEvent.AttributesOneofCase.ActivityTaskCompletedEventAttributes when e.ActivityTaskCompletedEventAttributes.StartedEventId == 0:
-                    e.ActivityTaskCompletedEventAttributes.StartedEventId = startedIds.GetValueOrDefault(e.ActivityTaskCompletedEventAttributes.ScheduledEventId);
-                    break;
-                case HistoryEvent.AttributesOneofCase.ActivityTaskFailedEventAttributes when e.ActivityTaskFailedEventAttributes.StartedEventId == 0:
-                    e.ActivityTaskFailedEventAttributes.StartedEventId = startedIds.GetValueOrDefault(e.ActivityTaskFailedEventAttributes.ScheduledEventId);
-                    break;
-                case HistoryEvent.AttributesOneofCase.ActivityTaskTimedOutEventAttributes when e.ActivityTaskTimedOutEventAttributes.StartedEventId == 0:
-                    e.ActivityTaskTimedOutEventAttributes.StartedEventId = startedIds.GetValueOrDefault(e.ActivityTaskTimedOutEventAttributes.ScheduledEventId);
-                    break;
-                case HistoryEvent.AttributesOneofCase.ActivityTaskCanceledEventAttributes when e.ActivityTaskCanceledEventAttributes.StartedEventId == 0:
-                    e.ActivityTaskCanceledEventAttributes.StartedEventId = startedIds.GetValueOrDefault(e.ActivityTaskCanceledEventAttributes.ScheduledEventId);
-                    break;
-                case HistoryEvent.AttributesOneofCase.ChildWorkflowExecutionCompletedEventAttributes when e.ChildWorkflowExecutionCompletedEventAttributes.StartedEventId == 0:
-                    e.ChildWorkflowExecutionCompletedEventAttributes.StartedEventId = childStartedIds.GetValueOrDefault(e.ChildWorkflowExecutionCompletedEventAttributes.InitiatedEventId);
-                    break;
-                case HistoryEvent.AttributesOneofCase.ChildWorkflowExecutionFailedEventAttributes when e.ChildWorkflowExecutionFailedEventAttributes.StartedEventId == 0:
-                    e.ChildWorkflowExecutionFailedEventAttributes.StartedEventId = childStartedIds.GetValueOrDefault(e.ChildWorkflowExecutionFailedEventAttributes.InitiatedEventId);
-                    break;
-                case HistoryEvent.AttributesOneofCase.ChildWorkflowExecutionCanceledEventAttributes when e.ChildWorkflowExecutionCanceledEventAttributes.StartedEventId == 0:
-                    e.ChildWorkflowExecutionCanceledEventAttributes.StartedEventId = childStartedIds.GetValueOrDefault(e.ChildWorkflowExecutionCanceledEventAttributes.InitiatedEventId);
-                    break;
-                case HistoryEvent.AttributesOneofCase.ChildWorkflowExecutionTimedOutEventAttributes when e.ChildWorkflowExecutionTimedOutEventAttributes.StartedEventId == 0:
-                    e.ChildWorkflowExecutionTimedOutEventAttributes.StartedEventId = childStartedIds.GetValueOrDefault(e.ChildWorkflowExecutionTimedOutEventAttributes.InitiatedEventId);
-                    break;
-                case HistoryEvent.AttributesOneofCase.ChildWorkflowExecutionTerminatedEventAttributes when e.ChildWorkflowExecutionTerminatedEventAttributes.StartedEventId == 0:
-                    e.ChildWorkflowExecutionTerminatedEventAttributes.StartedEventId = childStartedIds.GetValueOrDefault(e.ChildWorkflowExecutionTerminatedEventAttributes.InitiatedEventId);
-                    break;
-            }
-
+            LinkStartedEvent(e, startedIds);
             AddEvent(e);
             if (e.ActivityTaskStartedEventAttributes is { } started)
             {
@@ -137,7 +108,7 @@ internal sealed class Mutation(WorkflowContext context, DateTime now)
 
             if (e.ChildWorkflowExecutionStartedEventAttributes is { } childStarted)
             {
-                childStartedIds[childStarted.InitiatedEventId] = e.EventId;
+                startedIds[childStarted.InitiatedEventId] = e.EventId;
                 if (State.Children.TryGetValue(childStarted.InitiatedEventId, out var child))
                 {
                     child.StartedEventId = e.EventId;
@@ -147,6 +118,33 @@ internal sealed class Mutation(WorkflowContext context, DateTime now)
 
         State.BufferedEvents.Clear();
         return true;
+    }
+
+    private static readonly OneofDescriptor s_attributes = HistoryEvent.Descriptor.Oneofs.Single(o => o.Name == "attributes");
+
+    /// <summary>
+    /// Sets <c>started_event_id</c> on an activity or child outcome event that was buffered before its started event
+    /// had an id: every such event names its origin in <c>scheduled_event_id</c> or <c>initiated_event_id</c>.
+    /// </summary>
+    private static void LinkStartedEvent(HistoryEvent e, Dictionary<long, long> startedIds)
+    {
+        if (s_attributes.Accessor.GetCaseFieldDescriptor(e) is not { } field || field.Accessor.GetValue(e) is not IMessage attributes)
+        {
+            return;
+        }
+
+        var fields = attributes.Descriptor;
+        var startedField = fields.FindFieldByName("started_event_id");
+        var originField = fields.FindFieldByName("scheduled_event_id") ?? fields.FindFieldByName("initiated_event_id");
+        if (startedField is null || originField is null || (long)startedField.Accessor.GetValue(attributes) != 0)
+        {
+            return;
+        }
+
+        if (startedIds.TryGetValue((long)originField.Accessor.GetValue(attributes), out var startedId))
+        {
+            startedField.Accessor.SetValue(attributes, startedId);
+        }
     }
 
     public void AddTask(TaskKind kind, long eventId, int attempt, DateTime visibleTime, string? taskQueue = null)

@@ -199,4 +199,25 @@ public sealed class HistoryAndActivityApiTests(ServerFixture fixture)
         });
         Assert.Equal("poller-7", Assert.Single(description.Pollers).Identity);
     }
+
+    [Fact]
+    public async Task ActivityEndingDuringAWorkflowTask_IsBuffered_WithItsStartedEventLinked()
+    {
+        var tq = ServerFixture.NewTaskQueue();
+        var id = "buffered-activity-" + Guid.NewGuid();
+        await Raw.StartAsync(id, tq);
+        await Raw.CompleteAsync(await Raw.PollWorkflowTaskAsync(tq), RawDriver.ScheduleActivity("act-1", "Work", tq));
+        var activity = await Raw.PollActivityTaskAsync(tq);
+        await Raw.Service.SignalWorkflowExecutionAsync(new() { Namespace = "default", WorkflowExecution = new() { WorkflowId = id }, SignalName = "s", RequestId = Guid.NewGuid().ToString() });
+        var inFlight = await Raw.PollWorkflowTaskAsync(tq);
+
+        await Raw.Service.RespondActivityTaskCompletedAsync(new() { Namespace = "default", TaskToken = activity.TaskToken });
+        await Raw.CompleteAsync(inFlight);
+
+        var history = await Raw.HistoryAsync(id);
+        var started = history.Single(e => e.EventType == EventType.ActivityTaskStarted);
+        var completed = history.Single(e => e.EventType == EventType.ActivityTaskCompleted);
+        Assert.Equal(started.EventId, completed.ActivityTaskCompletedEventAttributes.StartedEventId);
+        Assert.Equal(history.Last(e => e.EventType == EventType.WorkflowTaskCompleted).EventId + 1, started.EventId); // written after the task it waited for
+    }
 }
