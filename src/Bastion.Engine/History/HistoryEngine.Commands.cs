@@ -73,12 +73,31 @@ internal sealed partial class HistoryEngine
             return new CompletionOutcome(failure.Message, false, null);
         }
 
+        ApplyStickyAttributes(state, request.StickyAttributes);
+        if (task.Speculative && IsOnlyRejections(request) && state.BufferedEvents.Count == 0)
+        {
+            // Temporal drops a speculative task that only rejected updates: history stays as if it never ran.
+            foreach (var message in request.Messages)
+            {
+                ApplyUpdateMessage(m, message);
+            }
+
+            ClearWorkflowTask(m, task);
+            m.MarkChanged();
+            RejectUnansweredUpdates(m);
+            if (m.Context.Updates.Values.Any(u => u.Stage == UpdateStage.Admitted))
+            {
+                ScheduleWorkflowTask(m, speculative: true);
+            }
+
+            // The worker rolls its cached workflow back to the last task that is on record.
+            return new CompletionOutcome(null, false, new RespondWorkflowTaskCompletedResponse { ResetHistoryEventId = state.LastCompletedStartedEventId });
+        }
+
         if (task.Transient)
         {
-            // The attempt completed: its scheduled and started events become history now, at the ids they were shown with.
-            task.Transient = false;
-            m.AddEvent(task.ScheduledEvent(state.TaskQueue));
-            m.AddEvent(task.StartedEvent());
+            // The attempt completed: its scheduled and started events become history now.
+            WriteTransientEvents(m, task);
         }
 
         var completed = m.AddEvent(new HistoryEvent
@@ -96,19 +115,6 @@ internal sealed partial class HistoryEngine
         ClearWorkflowTask(m, task);
         state.WorkflowTaskFailures = 0;
         state.LastCompletedStartedEventId = task.StartedEventId;
-
-        var sticky = request.StickyAttributes;
-        if (sticky?.WorkerTaskQueue is { Name.Length: > 0 } stickyQueue)
-        {
-            state.StickyQueue = stickyQueue.Name;
-            state.StickyScheduleToStartTimeout = sticky.ScheduleToStartTimeout is { } timeout && timeout.ToTimeSpan() > TimeSpan.Zero
-                ? timeout.ToTimeSpan()
-                : TimeSpan.FromSeconds(10);
-        }
-        else
-        {
-            state.StickyQueue = null;
-        }
 
         var needsNewTask = request.ForceCreateNewWorkflowTask;
         var messages = request.Messages.ToDictionary(msg => msg.Id, StringComparer.Ordinal);
@@ -144,15 +150,14 @@ internal sealed partial class HistoryEngine
             return new CompletionOutcome(null, false, null);
         }
 
-        needsNewTask |= m.Context.Updates.Values.Any(u => u.Stage == UpdateStage.Admitted);
-
         needsNewTask |= m.FlushBufferedEvents();
-        if (!needsNewTask)
+        var onlyUpdates = !needsNewTask && m.Context.Updates.Values.Any(u => u.Stage == UpdateStage.Admitted);
+        if (!needsNewTask && !onlyUpdates)
         {
             return new CompletionOutcome(null, false, null);
         }
 
-        ScheduleWorkflowTask(m);
+        ScheduleWorkflowTask(m, speculative: onlyUpdates);
         if (request.ReturnNewWorkflowTask && state.WorkflowTask is { } next)
         {
             // Hand the new task straight back to the worker that asked for it, as Temporal does.
@@ -162,6 +167,27 @@ internal sealed partial class HistoryEngine
 
         return new CompletionOutcome(null, false, null);
     }
+
+    private static void ApplyStickyAttributes(WorkflowState state, StickyExecutionAttributes? sticky)
+    {
+        if (sticky?.WorkerTaskQueue is { Name.Length: > 0 } stickyQueue)
+        {
+            state.StickyQueue = stickyQueue.Name;
+            state.StickyScheduleToStartTimeout = sticky.ScheduleToStartTimeout is { } timeout && timeout.ToTimeSpan() > TimeSpan.Zero
+                ? timeout.ToTimeSpan()
+                : TimeSpan.FromSeconds(10);
+        }
+        else
+        {
+            state.StickyQueue = null;
+        }
+    }
+
+    /// <summary>A completion with no commands whose messages all reject updates.</summary>
+    private static bool IsOnlyRejections(RespondWorkflowTaskCompletedRequest request) =>
+        request.Commands.Count == 0
+        && !request.ForceCreateNewWorkflowTask
+        && request.Messages.All(msg => msg.Body?.Is(Temporalio.Api.Update.V1.Rejection.Descriptor) == true);
 
     /// <summary>Applies one validated command; true if it needs a new workflow task to report its outcome.</summary>
     private bool ApplyCommand(Mutation m, Command command, long completedEventId)

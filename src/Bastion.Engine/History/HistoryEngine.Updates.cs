@@ -131,7 +131,7 @@ internal sealed partial class HistoryEngine
         m.Context.Updates[updateId] = entry;
         if (m.State.WorkflowTask is null)
         {
-            ScheduleWorkflowTask(m);
+            ScheduleWorkflowTask(m, speculative: true);
         }
 
         return (entry, null);

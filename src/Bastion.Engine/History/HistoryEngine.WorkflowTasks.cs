@@ -13,8 +13,11 @@ namespace Bastion.Engine.History;
 
 internal sealed partial class HistoryEngine
 {
-    /// <summary>Schedules a workflow task unless one is pending (on the sticky queue when the run has one).</summary>
-    private static void ScheduleWorkflowTask(Mutation m)
+    /// <summary>
+    /// Schedules a workflow task unless one is pending (on the sticky queue when the run has one). A speculative
+    /// task only carries updates: see <see cref="PendingWorkflowTask.Speculative"/>.
+    /// </summary>
+    private static void ScheduleWorkflowTask(Mutation m, bool speculative = false)
     {
         var state = m.State;
         if (state.WorkflowTask != null || !state.IsOpen || state.AwaitingStartDelay)
@@ -33,7 +36,8 @@ internal sealed partial class HistoryEngine
             Sticky = sticky,
             ScheduledTime = m.Now,
             StartToCloseTimeout = state.TaskTimeout,
-            Transient = attempt > 1,
+            Transient = attempt > 1 || speculative,
+            Speculative = speculative && attempt == 1,
         };
         if (!task.Transient)
         {
@@ -83,9 +87,15 @@ internal sealed partial class HistoryEngine
     private static void FailWorkflowTask(Mutation m, HistoryEvent failedOrTimedOut, bool countsAsAttempt = true)
     {
         var task = m.State.WorkflowTask!;
+        if (task.Speculative)
+        {
+            // A first attempt's failure is on record: the speculative task becomes a normal one first.
+            WriteTransientEvents(m, task);
+        }
+
         if (!task.Transient)
         {
-            m.AddEvent(failedOrTimedOut); // a transient attempt's failure leaves no trace, as in Temporal
+            m.AddEvent(failedOrTimedOut); // a retry attempt's failure leaves no trace, as in Temporal
         }
 
         ClearWorkflowTask(m, task);
@@ -98,6 +108,18 @@ internal sealed partial class HistoryEngine
         m.State.StickyQueue = null;
         m.FlushBufferedEvents();
         ScheduleWorkflowTask(m);
+    }
+
+    /// <summary>A transient or speculative task's scheduled (and started) events become history, at the ids they were shown with.</summary>
+    private static void WriteTransientEvents(Mutation m, PendingWorkflowTask task)
+    {
+        task.Transient = false;
+        task.Speculative = false;
+        m.AddEvent(task.ScheduledEvent(m.State.TaskQueue));
+        if (task.IsStarted)
+        {
+            m.AddEvent(task.StartedEvent());
+        }
     }
 
     private static void ClearWorkflowTask(Mutation m, PendingWorkflowTask task)

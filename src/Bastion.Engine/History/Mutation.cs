@@ -53,6 +53,7 @@ internal sealed class Mutation(WorkflowContext context, DateTime now)
             // A new event lands before a transient attempt started: write its scheduled event first, so its
             // reserved id stays true.
             transient.Transient = false;
+            transient.Speculative = false;
             AddEvent(transient.ScheduledEvent(State.TaskQueue));
         }
 

@@ -134,6 +134,12 @@ internal sealed class PendingWorkflowTask
     /// </summary>
     public bool Transient { get; set; }
 
+    /// <summary>
+    /// Scheduled only to deliver updates, as Temporal's speculative tasks: transient (nothing written) and, if the
+    /// worker answers with rejections alone, dropped without a trace in history. Anything else makes it a normal task.
+    /// </summary>
+    public bool Speculative { get; set; }
+
     public string? StartedIdentity { get; set; }
 
     public string? StartedRequestId { get; set; }

@@ -1,5 +1,6 @@
 using Temporalio.Api.Enums.V1;
 using Temporalio.Exceptions;
+using Temporalio.Worker;
 using Temporalio.Workflows;
 
 namespace Bastion.Tests.Integration;
@@ -83,6 +84,36 @@ public sealed class UpdateTests(ServerFixture fixture)
             var events = (await handle.FetchHistoryAsync()).Events;
             Assert.DoesNotContain(events, e => e.EventType is EventType.WorkflowExecutionUpdateAccepted or EventType.WorkflowExecutionUpdateCompleted);
             await handle.TerminateAsync("done");
+        });
+    }
+
+    [Fact]
+    public async Task RejectedUpdates_LeaveHistoryUntouched_AndTheWorkflowGoesOn()
+    {
+        await RunAsync(async tq =>
+        {
+            var handle = await fixture.Client.StartWorkflowAsync((CounterWorkflow wf) => wf.RunAsync(), new("update-speculative-" + Guid.NewGuid(), tq));
+            await handle.QueryAsync(wf => wf.Calls()); // the first workflow task has completed
+            var before = (await handle.FetchHistoryAsync()).Events.Select(e => e.ToString()).ToList();
+
+            for (var i = 0; i < 3; i++)
+            {
+                await Assert.ThrowsAsync<WorkflowUpdateFailedException>(() => handle.ExecuteUpdateAsync(wf => wf.AddAsync(-1)));
+            }
+
+            // The speculative tasks that carried the rejected updates were dropped: not one event more.
+            Assert.Equal(before, (await handle.FetchHistoryAsync()).Events.Select(e => e.ToString()).ToList());
+
+            // The worker's cached state stays in step with history after the dropped tasks.
+            Assert.Equal(4, await handle.ExecuteUpdateAsync(wf => wf.AddAsync(4)));
+            await Assert.ThrowsAsync<WorkflowUpdateFailedException>(() => handle.ExecuteUpdateAsync(wf => wf.AddAsync(-2)));
+            Assert.Equal(10, await handle.ExecuteUpdateAsync(wf => wf.AddAsync(6)));
+            await handle.SignalAsync(wf => wf.FinishAsync());
+            Assert.Equal(10, await handle.GetResultAsync());
+
+            var history = await handle.FetchHistoryAsync();
+            Assert.Equal(2, history.Events.Count(e => e.EventType == EventType.WorkflowExecutionUpdateAccepted));
+            await new WorkflowReplayer(new WorkflowReplayerOptions().AddWorkflow<CounterWorkflow>()).ReplayWorkflowAsync(history);
         });
     }
 
