@@ -43,6 +43,7 @@ internal sealed partial class HistoryEngine
     {
         var state = m.State;
         var task = RequireStartedTask(state, token);
+        AnswerBufferedQueries(m.Context, request.QueryResults);
         var invalid = CommandValidator.Validate(
             state,
             request.Commands,

@@ -1,5 +1,6 @@
 using Bastion.Engine.Errors;
 using Bastion.Engine.Matching;
+using Google.Protobuf.Collections;
 using Google.Protobuf.WellKnownTypes;
 using Temporalio.Api.Common.V1;
 using Temporalio.Api.Enums.V1;
@@ -24,8 +25,10 @@ internal sealed partial class HistoryEngine
     private static readonly TimeSpan s_firstWorkflowTaskWait = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// Answers a query through a legacy query task: sent to the run's sticky queue when its worker is polling,
-    /// otherwise to the normal queue (full history); works on closed runs too.
+    /// Answers a query. With a workflow task in flight the query waits for it and goes to the worker with the next
+    /// one (or as a query task if none follows), so the answer reflects every event before it, as in Temporal.
+    /// Otherwise a query task goes to the run's sticky queue when its worker is polling, else to the normal queue
+    /// (full history); closed runs are queried that way too.
     /// </summary>
     public async Task<QueryWorkflowResponse> QueryAsync(WorkflowKey key, QueryWorkflowRequest request, CancellationToken cancellationToken)
     {
@@ -36,27 +39,35 @@ internal sealed partial class HistoryEngine
         }
 
         await WaitForFirstWorkflowTaskAsync(key, cancellationToken).ConfigureAwait(false);
-        (WorkflowExecutionStatus status, string queue) = await ReadAsync(key, c => ((WorkflowExecutionStatus)c.State.Status, c.State.StickyQueue is { } sticky
-            && Matching.HasRecentPoller(new QueueKey(key.NamespaceId, sticky, TaskCategory.Workflow), s_stickyPollerWindow)
-                ? sticky
-                : c.State.TaskQueue)).ConfigureAwait(false);
-        var rejected = request.QueryRejectCondition switch
-        {
-            QueryRejectCondition.NotOpen => status != WorkflowExecutionStatus.Running,
-            QueryRejectCondition.NotCompletedCleanly => status is not (WorkflowExecutionStatus.Running or WorkflowExecutionStatus.Completed),
-            _ => false,
-        };
-        if (rejected)
-        {
-            return new QueryWorkflowResponse { QueryRejected = new QueryRejected { Status = status } };
-        }
-
         var queryId = Guid.NewGuid().ToString();
         var pending = new PendingQuery(request.Query!);
         _queries[queryId] = pending;
         try
         {
-            Matching.Add(new QueueKey(key.NamespaceId, queue, TaskCategory.Workflow), new QueryTaskItem(key, queryId), front: true);
+            var status = await ReadAsync(key, c =>
+            {
+                var status = (WorkflowExecutionStatus)c.State.Status;
+                if (IsRejected(request.QueryRejectCondition, status))
+                {
+                    return status;
+                }
+
+                if (c.State.IsOpen && c.State.WorkflowTask != null)
+                {
+                    c.BufferedQueries[queryId] = pending;
+                }
+                else
+                {
+                    DispatchQueryTask(c, queryId);
+                }
+
+                return status;
+            }).ConfigureAwait(false);
+            if (IsRejected(request.QueryRejectCondition, status))
+            {
+                return new QueryWorkflowResponse { QueryRejected = new QueryRejected { Status = status } };
+            }
+
             var answer = await pending.Result.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
             if (answer.CompletedType == QueryResultType.Answered)
             {
@@ -68,7 +79,80 @@ internal sealed partial class HistoryEngine
         }
         finally
         {
+            // A caller that gave up is forgotten: a buffered copy is skipped when it comes up.
+            pending.Result.TrySetCanceled(CancellationToken.None);
             _queries.TryRemove(queryId, out _);
+        }
+    }
+
+    private static bool IsRejected(QueryRejectCondition condition, WorkflowExecutionStatus status) => condition switch
+    {
+        QueryRejectCondition.NotOpen => status != WorkflowExecutionStatus.Running,
+        QueryRejectCondition.NotCompletedCleanly => status is not (WorkflowExecutionStatus.Running or WorkflowExecutionStatus.Completed),
+        _ => false,
+    };
+
+    /// <summary>A query task for the run: to its sticky queue when its worker is polling, else to the normal queue.</summary>
+    private void DispatchQueryTask(WorkflowContext context, string queryId)
+    {
+        var state = context.State;
+        var queue = state.StickyQueue is { } sticky
+            && Matching.HasRecentPoller(new QueueKey(context.Key.NamespaceId, sticky, TaskCategory.Workflow), s_stickyPollerWindow)
+                ? sticky
+                : state.TaskQueue;
+        Matching.Add(new QueueKey(context.Key.NamespaceId, queue, TaskCategory.Workflow), new QueryTaskItem(context.Key, queryId), front: true);
+    }
+
+    /// <summary>After a commit: buffered queries with no workflow task left to carry them become query tasks.</summary>
+    private void DispatchUnblockedQueries(WorkflowContext context)
+    {
+        if (context.BufferedQueries.Count == 0 || (context.State.IsOpen && context.State.WorkflowTask != null))
+        {
+            return;
+        }
+
+        foreach (var (id, query) in context.BufferedQueries)
+        {
+            if (!query.Result.Task.IsCompleted)
+            {
+                DispatchQueryTask(context, id);
+            }
+        }
+
+        context.BufferedQueries.Clear();
+    }
+
+    /// <summary>The buffered queries go to the worker with the workflow task being started.</summary>
+    private static void AttachBufferedQueries(WorkflowContext context, MapField<string, WorkflowQuery> queries)
+    {
+        foreach (var (id, query) in context.BufferedQueries.ToList())
+        {
+            if (query.Result.Task.IsCompleted)
+            {
+                context.BufferedQueries.Remove(id);
+            }
+            else
+            {
+                queries[id] = query.Query;
+            }
+        }
+    }
+
+    /// <summary>Answers carried by a workflow task completion.</summary>
+    private static void AnswerBufferedQueries(WorkflowContext context, MapField<string, WorkflowQueryResult> results)
+    {
+        foreach (var (id, result) in results)
+        {
+            if (context.BufferedQueries.Remove(id, out var query))
+            {
+                query.Result.TrySetResult(new RespondQueryTaskCompletedRequest
+                {
+                    CompletedType = result.ResultType,
+                    QueryResult = result.Answer,
+                    ErrorMessage = result.ErrorMessage,
+                    Failure = result.Failure,
+                });
+            }
         }
     }
 

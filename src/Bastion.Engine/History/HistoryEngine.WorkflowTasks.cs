@@ -208,6 +208,7 @@ internal sealed partial class HistoryEngine
             StartedTime = Timestamp.FromDateTime(task.StartedTime!.Value),
         };
         AttachUpdateMessages(context, task.StartedEventId, response.Messages);
+        AttachBufferedQueries(context, response.Queries);
         return response;
     }
 

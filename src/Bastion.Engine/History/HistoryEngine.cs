@@ -311,6 +311,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             action();
         }
 
+        DispatchUnblockedQueries(context);
         context.NotifyChanged();
     }
 

@@ -29,6 +29,12 @@ internal sealed class WorkflowContext(WorkflowKey key, int shardId, WorkflowStat
     /// <summary>Updates in flight, by update id (guarded by <see cref="Lock"/>).</summary>
     public Dictionary<string, UpdateEntry> Updates { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Queries that arrived while a workflow task was in flight (guarded by <see cref="Lock"/>): they go to the
+    /// worker with the next workflow task, or as query tasks once none is pending.
+    /// </summary>
+    public Dictionary<string, PendingQuery> BufferedQueries { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Completes at the next commit of this run.</summary>
     public Task Changed => Volatile.Read(ref _changed).Task;
 
