@@ -47,26 +47,36 @@ internal sealed partial class HistoryEngine
             RetryPolicy = RetryPolicies.WithDefaults(a.RetryPolicy),
             Priority = a.Priority,
         };
-        var scheduled = m.AddEvent(new HistoryEvent { EventType = EventType.ActivityTaskScheduled, ActivityTaskScheduledEventAttributes = attributes });
+        TrackActivity(m, m.AddEvent(new HistoryEvent { EventType = EventType.ActivityTaskScheduled, ActivityTaskScheduledEventAttributes = attributes }));
+    }
+
+    /// <summary>
+    /// The pending activity an ActivityTaskScheduled event stands for, dispatched with its timers. Everything comes
+    /// from the event, so a run rebuilt from history (reset) tracks it exactly as the run that wrote it.
+    /// </summary>
+    private static void TrackActivity(Mutation m, HistoryEvent scheduled)
+    {
+        var attributes = scheduled.ActivityTaskScheduledEventAttributes;
+        var scheduledTime = scheduled.EventTime.ToDateTime();
         var info = new ActivityInfo
         {
             ScheduledEventId = scheduled.EventId,
-            ActivityId = a.ActivityId,
-            ActivityType = a.ActivityType!.Name,
-            TaskQueue = taskQueue,
+            ActivityId = attributes.ActivityId,
+            ActivityType = attributes.ActivityType.Name,
+            TaskQueue = attributes.TaskQueue.Name,
             ScheduledAttributes = attributes.ToByteArray(),
-            FirstScheduledTime = m.Now,
-            ScheduledTime = m.Now,
-            ScheduleToStartTimeout = scheduleToStart,
-            ScheduleToCloseTimeout = scheduleToClose,
-            StartToCloseTimeout = startToClose,
-            HeartbeatTimeout = heartbeat,
+            FirstScheduledTime = scheduledTime,
+            ScheduledTime = scheduledTime,
+            ScheduleToStartTimeout = Positive(attributes.ScheduleToStartTimeout),
+            ScheduleToCloseTimeout = Positive(attributes.ScheduleToCloseTimeout),
+            StartToCloseTimeout = attributes.StartToCloseTimeout.ToTimeSpan(),
+            HeartbeatTimeout = Positive(attributes.HeartbeatTimeout),
         };
-        state.Activities[scheduled.EventId] = info;
+        m.State.Activities[scheduled.EventId] = info;
         DispatchActivityAttempt(m, info, m.Now);
-        if (scheduleToClose is { } deadline)
+        if (info.ScheduleToCloseTimeout is { } deadline)
         {
-            m.AddTask(TaskKind.ActivityScheduleToCloseTimeout, info.ScheduledEventId, 0, m.Now + deadline);
+            m.AddTask(TaskKind.ActivityScheduleToCloseTimeout, info.ScheduledEventId, 0, scheduledTime + deadline);
         }
     }
 

@@ -270,7 +270,7 @@ internal sealed partial class HistoryEngine
                 return false;
             case Command.AttributesOneofCase.UpsertWorkflowSearchAttributesCommandAttributes:
                 var upsert = command.UpsertWorkflowSearchAttributesCommandAttributes.SearchAttributes;
-                m.State.SearchAttributes = Merge(m.State.SearchAttributes is { } sa ? SearchAttributes.Parser.ParseFrom(sa).IndexedFields : null, upsert.IndexedFields, f => new SearchAttributes { IndexedFields = { f } }.ToByteArray());
+                UpsertSearchAttributes(m.State, upsert);
                 m.AddEvent(new HistoryEvent
                 {
                     EventType = EventType.UpsertWorkflowSearchAttributes,
@@ -279,7 +279,7 @@ internal sealed partial class HistoryEngine
                 return false;
             case Command.AttributesOneofCase.ModifyWorkflowPropertiesCommandAttributes:
                 var memo = command.ModifyWorkflowPropertiesCommandAttributes.UpsertedMemo;
-                m.State.Memo = Merge(m.State.Memo is { } old ? Memo.Parser.ParseFrom(old).Fields : null, memo.Fields, f => new Memo { Fields = { f } }.ToByteArray());
+                UpsertMemo(m.State, memo);
                 m.AddEvent(new HistoryEvent
                 {
                     EventType = EventType.WorkflowPropertiesModified,
@@ -322,10 +322,8 @@ internal sealed partial class HistoryEngine
         m.DeleteAllTasks = true;
     }
 
-    private static void StartTimer(Mutation m, StartTimerCommandAttributes attributes, long completedEventId)
-    {
-        var timeout = attributes.StartToFireTimeout.ToTimeSpan();
-        var started = m.AddEvent(new HistoryEvent
+    private static void StartTimer(Mutation m, StartTimerCommandAttributes attributes, long completedEventId) =>
+        TrackTimer(m, m.AddEvent(new HistoryEvent
         {
             EventType = EventType.TimerStarted,
             TimerStartedEventAttributes = new()
@@ -334,8 +332,13 @@ internal sealed partial class HistoryEngine
                 StartToFireTimeout = attributes.StartToFireTimeout,
                 WorkflowTaskCompletedEventId = completedEventId,
             },
-        });
-        var fireTime = m.Now + timeout;
+        }));
+
+    /// <summary>The pending timer a TimerStarted event stands for, with its durable alarm.</summary>
+    private static void TrackTimer(Mutation m, HistoryEvent started)
+    {
+        var attributes = started.TimerStartedEventAttributes;
+        var fireTime = started.EventTime.ToDateTime() + attributes.StartToFireTimeout.ToTimeSpan();
         m.State.Timers[attributes.TimerId] = new TimerInfo { TimerId = attributes.TimerId, StartedEventId = started.EventId, FireTime = fireTime };
         m.AddTask(TaskKind.UserTimer, started.EventId, 0, fireTime);
     }
@@ -378,6 +381,19 @@ internal sealed partial class HistoryEngine
     }
 
     /// <summary>Upserts keys into a map of payloads; a key set to a null payload is removed.</summary>
+    private static void UpsertSearchAttributes(WorkflowState state, SearchAttributes upsert) =>
+        state.SearchAttributes = Merge(
+            state.SearchAttributes is { } current ? SearchAttributes.Parser.ParseFrom(current).IndexedFields : null,
+            upsert.IndexedFields,
+            f => new SearchAttributes { IndexedFields = { f } }.ToByteArray());
+
+    /// <summary>Memo changes from the workflow: a key set to null (no payload data) is removed.</summary>
+    private static void UpsertMemo(WorkflowState state, Memo upsert) =>
+        state.Memo = Merge(
+            state.Memo is { } current ? Memo.Parser.ParseFrom(current).Fields : null,
+            upsert.Fields,
+            f => new Memo { Fields = { f } }.ToByteArray());
+
     private static byte[] Merge(
         IDictionary<string, Payload>? current,
         IDictionary<string, Payload> changes,

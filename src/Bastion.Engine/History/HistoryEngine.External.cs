@@ -36,8 +36,7 @@ internal sealed partial class HistoryEngine
                 Header = a.Header,
             },
         });
-        m.State.PendingExternal[initiated.EventId] = false;
-        m.AddTask(TaskKind.SignalExternal, initiated.EventId, 0, m.Now);
+        TrackExternal(m, initiated);
     }
 
     private static void CancelExternal(Mutation m, RequestCancelExternalWorkflowExecutionCommandAttributes a, long completedEventId)
@@ -58,8 +57,15 @@ internal sealed partial class HistoryEngine
                 Reason = a.Reason,
             },
         });
-        m.State.PendingExternal[initiated.EventId] = true;
-        m.AddTask(TaskKind.CancelExternal, initiated.EventId, 0, m.Now);
+        TrackExternal(m, initiated);
+    }
+
+    /// <summary>The pending delivery an Initiated event (signal or cancel request) stands for, with its task.</summary>
+    private static void TrackExternal(Mutation m, HistoryEvent initiated)
+    {
+        var cancel = initiated.EventType == EventType.RequestCancelExternalWorkflowExecutionInitiated;
+        m.State.PendingExternal[initiated.EventId] = cancel;
+        m.AddTask(cancel ? TaskKind.CancelExternal : TaskKind.SignalExternal, initiated.EventId, 0, m.Now);
     }
 
     /// <summary>The SignalExternal / CancelExternal task: deliver, then record the outcome in the source run.</summary>

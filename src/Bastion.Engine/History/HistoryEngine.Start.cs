@@ -99,8 +99,10 @@ internal sealed partial class HistoryEngine
         });
     }
 
+    private const string ReplacedByStartReason = "terminated by a new start of the same workflow id (WorkflowIdConflictPolicy TerminateExisting)";
+
     /// <summary>Terminates the running workflow and creates its replacement in one transition.</summary>
-    private Task<bool> TerminateAndReplaceAsync(WorkflowKey current, Mutation replacement, string identity) =>
+    private Task<bool> TerminateAndReplaceAsync(WorkflowKey current, Mutation replacement, string identity, string reason = ReplacedByStartReason) =>
         UpdateAsync(current, m =>
         {
             RequireOpen(m.State);
@@ -110,7 +112,7 @@ internal sealed partial class HistoryEngine
                 EventType = EventType.WorkflowExecutionTerminated,
                 WorkflowExecutionTerminatedEventAttributes = new()
                 {
-                    Reason = "terminated by a new start of the same workflow id (WorkflowIdConflictPolicy TerminateExisting)",
+                    Reason = reason,
                     Identity = identity,
                 },
             });

@@ -241,6 +241,19 @@ internal sealed partial class WorkflowServiceHandler
         return new TerminateWorkflowExecutionResponse();
     }
 
+    public async Task<ResetWorkflowExecutionResponse> ResetWorkflowExecution(ResetWorkflowExecutionRequest request, ServerCallContext context)
+    {
+        var ns = NamespaceOf(context);
+        var workflowId = Validation.RequireId(request.WorkflowExecution?.WorkflowId, "WorkflowExecution.WorkflowId");
+        if (request.PostResetOperations.Count > 0)
+        {
+            throw ServiceException.InvalidArgument("PostResetOperations are not supported by this server; reset without them.");
+        }
+
+        var key = await engine.ResolveAsync(ns.Id, workflowId, request.WorkflowExecution!.RunId).ConfigureAwait(false);
+        return await engine.ResetAsync(key, request).ConfigureAwait(false);
+    }
+
     public async Task<GetWorkflowExecutionHistoryReverseResponse> GetWorkflowExecutionHistoryReverse(GetWorkflowExecutionHistoryReverseRequest request, ServerCallContext context)
     {
         var ns = NamespaceOf(context);

@@ -1,0 +1,300 @@
+using System.Collections.Concurrent;
+using Temporalio.Activities;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Api.History.V1;
+using Temporalio.Api.WorkflowService.V1;
+using Temporalio.Exceptions;
+using Temporalio.Worker;
+using Temporalio.Workflows;
+
+namespace Bastion.Tests.Integration;
+
+[Collection(ServerCollection.Name)]
+public sealed class ResetTests(ServerFixture fixture)
+{
+    private static readonly ConcurrentDictionary<string, int> s_stepRuns = new();
+
+    [Activity]
+    public static string Step(string key)
+    {
+        s_stepRuns.AddOrUpdate(key, 1, (_, n) => n + 1);
+        return "stepped";
+    }
+
+    [Workflow]
+    public sealed class ResettableWorkflow
+    {
+        private readonly List<string> _signals = [];
+
+        [WorkflowRun]
+        public async Task<string> RunAsync(string key)
+        {
+            var step = await Workflow.ExecuteActivityAsync(() => Step(key), new() { StartToCloseTimeout = TimeSpan.FromSeconds(10) });
+            await Workflow.WaitConditionAsync(() => _signals.Count > 0);
+            return step + "+" + string.Join(",", _signals);
+        }
+
+        [WorkflowSignal]
+        public Task AddAsync(string value)
+        {
+            _signals.Add(value);
+            return Task.CompletedTask;
+        }
+    }
+
+    private static readonly ConcurrentDictionary<string, bool> s_released = new();
+
+    [Activity]
+    public static async Task<string> SlowStep(string key)
+    {
+        s_stepRuns.AddOrUpdate(key, 1, (_, n) => n + 1);
+        while (!s_released.ContainsKey(key))
+        {
+            await Task.Delay(20, ActivityExecutionContext.Current.CancellationToken);
+        }
+
+        return "slow";
+    }
+
+    /// <summary>Starts an activity, then (while it runs) waits for a signal before awaiting it.</summary>
+    [Workflow]
+    public sealed class PendingActivityWorkflow
+    {
+        private bool _go;
+
+        [WorkflowRun]
+        public async Task<string> RunAsync(string key)
+        {
+            var step = Workflow.ExecuteActivityAsync(() => SlowStep(key), new() { StartToCloseTimeout = TimeSpan.FromSeconds(30) });
+            await Workflow.WaitConditionAsync(() => _go);
+            return await step;
+        }
+
+        [WorkflowSignal]
+        public Task GoAsync()
+        {
+            _go = true;
+            return Task.CompletedTask;
+        }
+    }
+
+    [Workflow]
+    public sealed class WaitingChildWorkflow
+    {
+        [WorkflowRun]
+        public Task RunAsync() => Workflow.WaitConditionAsync(() => false);
+    }
+
+    [Workflow]
+    public sealed class ParentOfWaitingChildWorkflow
+    {
+        [WorkflowRun]
+        public async Task RunAsync(string childId)
+        {
+            await Workflow.StartChildWorkflowAsync((WaitingChildWorkflow c) => c.RunAsync(), new() { Id = childId });
+            await Workflow.WaitConditionAsync(() => false);
+        }
+    }
+
+    private Task RunAsync(Func<string, Task> body) => fixture.WithWorkerAsync(
+        o => o.AddWorkflow<ResettableWorkflow>().AddWorkflow<ParentOfWaitingChildWorkflow>().AddWorkflow<WaitingChildWorkflow>()
+            .AddWorkflow<PendingActivityWorkflow>().AddActivity(Step).AddActivity(SlowStep),
+        body);
+
+    private Task<ResetWorkflowExecutionResponse> ResetAsync(string workflowId, string? runId, long eventId, Action<ResetWorkflowExecutionRequest>? configure = null)
+    {
+        var request = new ResetWorkflowExecutionRequest
+        {
+            Namespace = "default",
+            WorkflowExecution = new() { WorkflowId = workflowId, RunId = runId ?? string.Empty },
+            Reason = "replay after a fix",
+            WorkflowTaskFinishEventId = eventId,
+            RequestId = Guid.NewGuid().ToString(),
+            Identity = "reset-test",
+        };
+        configure?.Invoke(request);
+        return fixture.Client.WorkflowService.ResetWorkflowExecutionAsync(request);
+    }
+
+    private static long FirstTaskCompleted(IEnumerable<HistoryEvent> events) =>
+        events.First(e => e.EventType == EventType.WorkflowTaskCompleted).EventId;
+
+    [Fact]
+    public async Task ResetOfACompletedWorkflow_RunsAgainFromThePoint_WithItsSignalsReapplied()
+    {
+        await RunAsync(async tq =>
+        {
+            var key = Guid.NewGuid().ToString();
+            var handle = await fixture.Client.StartWorkflowAsync((ResettableWorkflow wf) => wf.RunAsync(key), new("reset-done-" + key, tq));
+            await handle.SignalAsync(wf => wf.AddAsync("go"));
+            Assert.Equal("stepped+go", await handle.GetResultAsync());
+            var baseHistory = (await handle.FetchHistoryAsync()).Events.ToList();
+
+            var response = await ResetAsync(handle.Id, handle.ResultRunId, FirstTaskCompleted(baseHistory));
+            var reset = fixture.Client.GetWorkflowHandle<ResettableWorkflow>(handle.Id, response.RunId);
+            Assert.Equal("stepped+go", await reset.GetResultAsync<string>());
+            Assert.Equal(2, s_stepRuns[key]); // the activity after the point ran again
+
+            var events = (await reset.FetchHistoryAsync()).Events.ToList();
+            var resetPoint = FirstTaskCompleted(baseHistory);
+            for (var i = 0; i < resetPoint - 1; i++)
+            {
+                Assert.Equal(baseHistory[i].EventType, events[i].EventType);
+            }
+
+            var failed = events[(int)resetPoint - 1].WorkflowTaskFailedEventAttributes;
+            Assert.Equal(WorkflowTaskFailedCause.ResetWorkflow, failed.Cause);
+            Assert.Equal(handle.ResultRunId, failed.BaseRunId);
+            Assert.Equal(response.RunId, failed.NewRunId);
+            Assert.Equal("go", events.Single(e => e.EventType == EventType.WorkflowExecutionSignaled)
+                .WorkflowExecutionSignaledEventAttributes.Input.Payloads_[0].Data.ToStringUtf8().Trim('"'));
+
+            // The base run is left as it was; the new run is the workflow's current run.
+            Assert.Equal(baseHistory.Count, (await fixture.Client.GetWorkflowHandle(handle.Id, handle.ResultRunId).FetchHistoryAsync()).Events.Count);
+            Assert.Equal(response.RunId, (await fixture.Client.GetWorkflowHandle(handle.Id).DescribeAsync()).RunId);
+
+            await new WorkflowReplayer(new WorkflowReplayerOptions().AddWorkflow<ResettableWorkflow>())
+                .ReplayWorkflowAsync(await reset.FetchHistoryAsync());
+        });
+    }
+
+    [Fact]
+    public async Task ResetOfARunningWorkflow_TerminatesIt_AndTheNewRunGoesOn()
+    {
+        await RunAsync(async tq =>
+        {
+            var key = Guid.NewGuid().ToString();
+            var handle = await fixture.Client.StartWorkflowAsync((ResettableWorkflow wf) => wf.RunAsync(key), new("reset-running-" + key, tq));
+            List<HistoryEvent> events;
+            do
+            {
+                await Task.Delay(50);
+                events = (await handle.FetchHistoryAsync()).Events.ToList();
+            }
+            while (events.All(e => e.EventType != EventType.ActivityTaskCompleted) || events[^1].EventType != EventType.WorkflowTaskCompleted);
+
+            var response = await ResetAsync(handle.Id, null, FirstTaskCompleted(events));
+            var baseRun = fixture.Client.GetWorkflowHandle(handle.Id, handle.ResultRunId);
+            Assert.Equal(Temporalio.Api.Enums.V1.WorkflowExecutionStatus.Terminated, (await baseRun.DescribeAsync()).Status);
+            Assert.Contains("replay after a fix", (await baseRun.FetchHistoryAsync()).Events.Last().WorkflowExecutionTerminatedEventAttributes.Reason, StringComparison.Ordinal);
+
+            var current = fixture.Client.GetWorkflowHandle<ResettableWorkflow>(handle.Id);
+            await current.SignalAsync(wf => wf.AddAsync("late"));
+            Assert.Equal("stepped+late", await current.GetResultAsync<string>());
+            Assert.Equal(response.RunId, (await current.DescribeAsync()).RunId);
+        });
+    }
+
+    [Fact]
+    public async Task ActivityPendingAtTheResetPoint_IsDispatchedAgain_AndCompletesTheNewRun()
+    {
+        await RunAsync(async tq =>
+        {
+            var key = Guid.NewGuid().ToString();
+            var handle = await fixture.Client.StartWorkflowAsync((PendingActivityWorkflow wf) => wf.RunAsync(key), new("reset-pending-" + key, tq));
+            await handle.SignalAsync(wf => wf.GoAsync());
+            List<HistoryEvent> events;
+            do
+            {
+                await Task.Delay(50);
+                events = (await handle.FetchHistoryAsync()).Events.ToList();
+            }
+            while (events.Count(e => e.EventType == EventType.WorkflowTaskCompleted) < 2 || !s_stepRuns.ContainsKey(key));
+
+            // The second task (after the signal) is the point: the activity was scheduled before it and is still running.
+            var point = events.Where(e => e.EventType == EventType.WorkflowTaskCompleted).ElementAt(1).EventId;
+            var response = await ResetAsync(handle.Id, null, point, r => r.ResetReapplyExcludeTypes.Add(ResetReapplyExcludeType.Signal));
+            var describe = await fixture.Client.WorkflowService.DescribeWorkflowExecutionAsync(new()
+            {
+                Namespace = "default",
+                Execution = new() { WorkflowId = handle.Id, RunId = response.RunId },
+            });
+            Assert.Equal("SlowStep", Assert.Single(describe.PendingActivities).ActivityType.Name);
+
+            s_released[key] = true;
+            Assert.Equal("slow", await fixture.Client.GetWorkflowHandle(handle.Id, response.RunId).GetResultAsync<string>());
+            Assert.Equal(2, s_stepRuns[key]); // once for the base run, once more for the new run
+        });
+    }
+
+    [Fact]
+    public async Task ResetExcludingSignals_DoesNotReapplyThem()
+    {
+        await RunAsync(async tq =>
+        {
+            var key = Guid.NewGuid().ToString();
+            var handle = await fixture.Client.StartWorkflowAsync((ResettableWorkflow wf) => wf.RunAsync(key), new("reset-exclude-" + key, tq));
+            await handle.SignalAsync(wf => wf.AddAsync("early"));
+            Assert.Equal("stepped+early", await handle.GetResultAsync());
+
+            var point = FirstTaskCompleted((await handle.FetchHistoryAsync()).Events);
+            var response = await ResetAsync(handle.Id, null, point, r => r.ResetReapplyExcludeTypes.Add(ResetReapplyExcludeType.Signal));
+            var reset = fixture.Client.GetWorkflowHandle<ResettableWorkflow>(handle.Id, response.RunId);
+            await reset.SignalAsync(wf => wf.AddAsync("late"));
+            Assert.Equal("stepped+late", await reset.GetResultAsync<string>());
+        });
+    }
+
+    [Fact]
+    public async Task RetriedReset_WithTheSameRequestId_ReturnsTheSameRun()
+    {
+        await RunAsync(async tq =>
+        {
+            var key = Guid.NewGuid().ToString();
+            var handle = await fixture.Client.StartWorkflowAsync((ResettableWorkflow wf) => wf.RunAsync(key), new("reset-retry-" + key, tq));
+            await handle.SignalAsync(wf => wf.AddAsync("go"));
+            await handle.GetResultAsync();
+            var point = FirstTaskCompleted((await handle.FetchHistoryAsync()).Events);
+            var requestId = Guid.NewGuid().ToString();
+            var first = await ResetAsync(handle.Id, handle.ResultRunId, point, r => r.RequestId = requestId);
+            var again = await ResetAsync(handle.Id, handle.ResultRunId, point, r => r.RequestId = requestId);
+            Assert.Equal(first.RunId, again.RunId);
+            await fixture.Client.GetWorkflowHandle(handle.Id, first.RunId).GetResultAsync<string>();
+        });
+    }
+
+    [Theory]
+    [InlineData(0L, "is not an event of this run")]
+    [InlineData(999L, "is not an event of this run")]
+    [InlineData(1L, "WorkflowExecutionStarted")]
+    public async Task ResetToAnInvalidPoint_IsInvalidArgument_AndChangesNothing(long eventId, string expected)
+    {
+        await RunAsync(async tq =>
+        {
+            var key = Guid.NewGuid().ToString();
+            var handle = await fixture.Client.StartWorkflowAsync((ResettableWorkflow wf) => wf.RunAsync(key), new("reset-bad-" + key, tq));
+            await handle.SignalAsync(wf => wf.AddAsync("go"));
+            await handle.GetResultAsync();
+            var before = (await handle.FetchHistoryAsync()).Events.Count;
+
+            var error = await Assert.ThrowsAsync<RpcException>(() => ResetAsync(handle.Id, null, eventId));
+            Assert.Equal(RpcException.StatusCode.InvalidArgument, error.Code);
+            Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+            Assert.Equal(handle.ResultRunId, (await fixture.Client.GetWorkflowHandle(handle.Id).DescribeAsync()).RunId);
+            Assert.Equal(before, (await fixture.Client.GetWorkflowHandle(handle.Id, handle.ResultRunId).FetchHistoryAsync()).Events.Count);
+        });
+    }
+
+    [Fact]
+    public async Task ResetPastAPendingChild_IsRefused()
+    {
+        await RunAsync(async tq =>
+        {
+            var id = "reset-parent-" + Guid.NewGuid();
+            var childId = id + "-child";
+            var handle = await fixture.Client.StartWorkflowAsync((ParentOfWaitingChildWorkflow wf) => wf.RunAsync(childId), new(id, tq));
+            List<HistoryEvent> events;
+            do
+            {
+                await Task.Delay(50);
+                events = (await handle.FetchHistoryAsync()).Events.ToList();
+            }
+            while (events.All(e => e.EventType != EventType.ChildWorkflowExecutionStarted) || events[^1].EventType != EventType.WorkflowTaskCompleted);
+
+            var error = await Assert.ThrowsAsync<RpcException>(() => ResetAsync(id, null, events[^1].EventId));
+            Assert.Equal(RpcException.StatusCode.InvalidArgument, error.Code);
+            Assert.Contains("child workflows", error.Message, StringComparison.Ordinal);
+            await handle.TerminateAsync("done");
+        });
+    }
+}
