@@ -97,9 +97,10 @@ public static class CertificateFactory
             request.CertificateExtensions.Add(san.Build());
         }
 
-        // A leaf cannot outlive its CA.
-        var end = notAfter > ca.NotAfter ? new DateTimeOffset(ca.NotAfter.ToUniversalTime(), TimeSpan.Zero) : notAfter;
-        using var signed = request.Create(ca, notBefore, end, SerialNumber());
+        // A leaf lies within its CA's validity.
+        var caStart = new DateTimeOffset(ca.NotBefore.ToUniversalTime(), TimeSpan.Zero);
+        var caEnd = new DateTimeOffset(ca.NotAfter.ToUniversalTime(), TimeSpan.Zero);
+        using var signed = request.Create(ca, notBefore < caStart ? caStart : notBefore, notAfter > caEnd ? caEnd : notAfter, SerialNumber());
         return signed.CopyWithPrivateKey(key);
     }
 
