@@ -100,7 +100,12 @@ public static class CertificateFactory
         // A leaf lies within its CA's validity.
         var caStart = new DateTimeOffset(ca.NotBefore.ToUniversalTime(), TimeSpan.Zero);
         var caEnd = new DateTimeOffset(ca.NotAfter.ToUniversalTime(), TimeSpan.Zero);
-        using var signed = request.Create(ca, notBefore < caStart ? caStart : notBefore, notAfter > caEnd ? caEnd : notAfter, SerialNumber());
+        var start = notBefore < caStart ? caStart : notBefore;
+        var end = notAfter > caEnd ? caEnd : notAfter;
+        using var caRsa = ca.GetRSAPrivateKey();
+        using var signed = caRsa != null // an operator's RSA CA signs the ECDSA leaf with PKCS#1 v1.5
+            ? request.Create(ca.SubjectName, X509SignatureGenerator.CreateForRSA(caRsa, RSASignaturePadding.Pkcs1), start, end, SerialNumber())
+            : request.Create(ca, start, end, SerialNumber());
         return signed.CopyWithPrivateKey(key);
     }
 
