@@ -127,6 +127,22 @@ public sealed class TlsConnectionTests(TlsServerFixture fixture)
     }
 
     [Fact]
+    public async Task DescribeNamespace_ReportsCasExpiringWithin15Days()
+    {
+        using var soon = Bastion.Server.Tls.CertificateFactory.CreateCa("Expiring CA", DateTimeOffset.UtcNow.AddDays(-60), DateTimeOffset.UtcNow.AddDays(10));
+        fixture.CreateNamespace("expiring", new Bastion.Engine.Namespaces.NamespaceTlsPolicy { CaBundlePem = TestPki.Pem(soon, fixture.CaB) });
+        using var client = TestPki.Client(soon, "worker");
+        var connection = await fixture.ConnectAsync("expiring", client);
+        var described = await connection.WorkflowService.DescribeNamespaceAsync(new() { Namespace = "expiring.acme" });
+        var warning = described.NamespaceInfo.Data["bastion.tls.expiring-client-cas"];
+        Assert.Contains("CN=Expiring CA", warning, StringComparison.Ordinal);
+        Assert.DoesNotContain("CA B", warning, StringComparison.Ordinal);
+
+        var alpha = await (await fixture.ConnectAsync("alpha", fixture.ClientA)).WorkflowService.DescribeNamespaceAsync(new() { Namespace = "alpha.acme" });
+        Assert.False(alpha.NamespaceInfo.Data.ContainsKey("bastion.tls.expiring-client-cas"));
+    }
+
+    [Fact]
     public async Task ServerCertificate_IsReloadedWhenItsFilesChange()
     {
         var before = await ServerCertificateAsync();
