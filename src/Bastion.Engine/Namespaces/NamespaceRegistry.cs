@@ -16,6 +16,10 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
 
     private readonly ConcurrentDictionary<string, NamespaceEntry> _byName = new(StringComparer.Ordinal);
 
+    // Store write + cache update, and store read + cache update, happen one at a time: a refresh never puts back
+    // an entry older than one this process just wrote.
+    private readonly Lock _writeLock = new();
+
     public void Load()
     {
         foreach (var record in store.ListNamespaces())
@@ -31,16 +35,19 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
     public IReadOnlyList<NamespaceEntry> Refresh()
     {
         var changed = new List<NamespaceEntry>();
-        foreach (var record in store.ListNamespaces())
+        lock (_writeLock)
         {
-            if (_byName.TryGetValue($"{record.Name}.{record.Account}", out var cached) && cached.Serialize().AsSpan().SequenceEqual(record.Data))
+            foreach (var record in store.ListNamespaces())
             {
-                continue;
-            }
+                if (_byName.TryGetValue($"{record.Name}.{record.Account}", out var cached) && cached.Serialize().AsSpan().SequenceEqual(record.Data))
+                {
+                    continue;
+                }
 
-            var entry = NamespaceEntry.Deserialize(record.Data);
-            Cache(entry);
-            changed.Add(entry);
+                var entry = NamespaceEntry.Deserialize(record.Data);
+                Cache(entry);
+                changed.Add(entry);
+            }
         }
 
         return changed;
@@ -71,8 +78,12 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
     {
         ArgumentNullException.ThrowIfNull(entry);
         var updated = entry.WithTls(tls);
-        store.UpsertNamespace(new NamespaceRecord(updated.Id, updated.Name, updated.Account, updated.Serialize()));
-        Cache(updated);
+        lock (_writeLock)
+        {
+            store.UpsertNamespace(new NamespaceRecord(updated.Id, updated.Name, updated.Account, updated.Serialize()));
+            Cache(updated);
+        }
+
         return updated;
     }
 
@@ -87,8 +98,12 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
             CreatedTime = time.GetUtcNow().UtcDateTime,
             Tls = tls,
         };
-        store.UpsertNamespace(new NamespaceRecord(entry.Id, entry.Name, entry.Account, entry.Serialize()));
-        Cache(entry);
+        lock (_writeLock)
+        {
+            store.UpsertNamespace(new NamespaceRecord(entry.Id, entry.Name, entry.Account, entry.Serialize()));
+            Cache(entry);
+        }
+
         return entry;
     }
 

@@ -1,6 +1,4 @@
-using System.Net;
 using System.Net.Security;
-using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Bastion.Server;
@@ -46,19 +44,10 @@ public sealed class SniBindingTests : IAsyncLifetime
     [InlineData("bastion.test", "other", (int)StatusCode.OK)] // the shared host binds no namespace
     public async Task DevIdentity_OnANamespaceHost_IsBoundToThatNamespace(string host, string requested, int expected)
     {
-        using var http = new HttpClient(new SocketsHttpHandler
+        using var http = TlsServerFixture.LoopbackClient(_server.Port, new SslClientAuthenticationOptions
         {
-            ConnectCallback = async (_, cancellationToken) =>
-            {
-                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-                await socket.ConnectAsync(IPAddress.Loopback, _server.Port, cancellationToken);
-                return new NetworkStream(socket, ownsSocket: true);
-            },
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                EnabledSslProtocols = SslProtocols.Tls13,
-                RemoteCertificateValidationCallback = (_, certificate, _, errors) => certificate != null && errors == SslPolicyErrors.RemoteCertificateChainErrors,
-            },
+            EnabledSslProtocols = SslProtocols.Tls13,
+            RemoteCertificateValidationCallback = (_, certificate, _, errors) => certificate != null && errors == SslPolicyErrors.RemoteCertificateChainErrors,
         });
         var (status, message) = await RawGrpc.CallAsync(http, $"https://{host}:{_server.Port}", "temporal.api.workflowservice.v1.WorkflowService/DescribeNamespace",
             new DescribeNamespaceRequest { Namespace = requested });

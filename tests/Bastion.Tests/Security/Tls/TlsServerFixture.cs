@@ -107,25 +107,24 @@ public sealed class TlsServerFixture : IAsyncLifetime
     /// An HTTP/2 client over TLS 1.3 for raw gRPC calls to <c>https://{host}:{port}</c>; it dials 127.0.0.1 and
     /// trusts only the test server CA.
     /// </summary>
-    internal HttpClient RawClient(X509Certificate2? clientCertificate)
+    internal HttpClient RawClient(X509Certificate2? clientCertificate) => LoopbackClient(Port, new SslClientAuthenticationOptions
     {
-        var handler = new SocketsHttpHandler
+        EnabledSslProtocols = SslProtocols.Tls13,
+        ClientCertificates = clientCertificate is null ? null : [clientCertificate],
+        RemoteCertificateValidationCallback = (_, certificate, _, errors) => TrustsServer(certificate, errors),
+    });
+
+    /// <summary>An HTTP/2 client whose every connection dials 127.0.0.1:<paramref name="port"/>, whatever the URI's host (the SNI).</summary>
+    internal static HttpClient LoopbackClient(int port, SslClientAuthenticationOptions ssl) => new(new SocketsHttpHandler
+    {
+        ConnectCallback = async (_, cancellationToken) =>
         {
-            ConnectCallback = async (_, cancellationToken) =>
-            {
-                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                await socket.ConnectAsync(IPAddress.Loopback, Port, cancellationToken);
-                return new NetworkStream(socket, ownsSocket: true);
-            },
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                EnabledSslProtocols = SslProtocols.Tls13,
-                ClientCertificates = clientCertificate is null ? null : [clientCertificate],
-                RemoteCertificateValidationCallback = (_, certificate, _, errors) => TrustsServer(certificate, errors),
-            },
-        };
-        return new HttpClient(handler);
-    }
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            await socket.ConnectAsync(IPAddress.Loopback, port, cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        },
+        SslOptions = ssl,
+    });
 
     internal string BaseUri(string host) => $"https://{host}:{Port}";
 
