@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Bastion.Server;
-using Microsoft.Extensions.Logging;
 
 namespace Bastion.Cli;
 
@@ -12,7 +11,10 @@ internal static class BastionCommand
         var root = new RootCommand("Bastion: a self-hostable, secure Temporal-compatible server.");
         var server = new Command("server", "Run a Bastion server.");
         server.Subcommands.Add(StartDevCommand());
+        server.Subcommands.Add(StartCommand.Create());
         root.Subcommands.Add(server);
+        root.Subcommands.Add(CertsCommand.Create());
+        root.Subcommands.Add(NamespaceCommand.Create());
         return root;
     }
 
@@ -29,12 +31,14 @@ internal static class BastionCommand
         var uiPort = new Option<int?>("--ui-port") { Description = "Web UI port (the UI is not in this version)." };
         var httpPort = new Option<int?>("--http-port") { Description = "HTTP API port (the HTTP API is not in this version)." };
         var shards = new Option<int>("--shards") { Description = "Shard count of a new store.", DefaultValueFactory = _ => 4 };
+        var tls = new Option<bool>("--tls") { Description = "Serve TLS 1.3 with a local CA and server certificate (created on first use) and print how to connect." };
+        var tlsDir = new Option<string?>("--tls-dir") { Description = "Where --tls keeps its CA and certificates (default: the user's data directory, bastion/dev-tls)." };
         logFormat.AcceptOnlyFromAmong("pretty", "json", "text");
         logLevel.AcceptOnlyFromAmong("debug", "info", "warn", "error", "fatal");
 
         var command = new Command("start-dev", "Start a development server: plaintext on loopback, namespace 'default', no credentials needed.")
         {
-            port, ip, dbFile, namespaces, dynamicConfig, logFormat, logLevel, headless, uiPort, httpPort, shards,
+            port, ip, dbFile, namespaces, dynamicConfig, logFormat, logLevel, headless, uiPort, httpPort, shards, tls, tlsDir,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
@@ -45,13 +49,7 @@ internal static class BastionCommand
                 Ip = parse.GetValue(ip)!,
                 DatabaseFile = parse.GetValue(dbFile),
                 LogFormat = parse.GetValue(logFormat) == "json" ? "json" : "pretty",
-                LogLevel = parse.GetValue(logLevel) switch
-                {
-                    "debug" => LogLevel.Debug,
-                    "warn" => LogLevel.Warning,
-                    "error" or "fatal" => LogLevel.Error,
-                    _ => LogLevel.Information,
-                },
+                LogLevel = ServerRunner.LogLevel(parse.GetValue(logLevel)),
                 ShardCount = parse.GetValue(shards),
             };
             foreach (var name in parse.GetValue(namespaces) ?? [])
@@ -76,30 +74,25 @@ internal static class BastionCommand
                 await Console.Error.WriteLineAsync($"Ignoring unsupported argument: {token}").ConfigureAwait(false);
             }
 
-            BastionServer server;
-            try
+            DevTls? devTls = null;
+            if (parse.GetValue(tls))
             {
-                server = await BastionServer.StartAsync(options, cancellationToken).ConfigureAwait(false);
-            }
-            catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
-            {
-                await Console.Error.WriteLineAsync($"Cannot listen on {options.Ip}:{options.Port}: the port is in use. Stop what uses it or pass --port.").ConfigureAwait(false);
-                return 1;
-            }
-            catch (ArgumentException e)
-            {
-                await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
-                return 2;
+                devTls = DevTls.Prepare(parse.GetValue(tlsDir) ?? DevTls.DefaultDirectory());
+                options.TlsCertFile = devTls.ServerCertificateFile;
+                options.TlsKeyFile = devTls.ServerKeyFile;
+                options.BaseDomain = DevTls.BaseDomain;
             }
 
-            await using var _ = server;
-            Console.WriteLine($"Bastion dev server on {server.Address} (gRPC, plaintext, loopback only)");
-            Console.WriteLine($"  Namespace:  default{string.Concat(options.Namespaces.Select(n => ", " + n))}");
-            Console.WriteLine($"  Storage:    {(options.DatabaseFile is { } f ? Path.GetFullPath(f) + " (SQLite, durable)" : "in memory (lost on exit)")}");
-            Console.WriteLine("  Web UI:     not available in this version; HTTP API: not available in this version");
-            Console.WriteLine("Press Ctrl+C to stop.");
-            await server.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
-            return 0;
+            return await ServerRunner.RunAsync(options, server =>
+            {
+                devTls?.TrustForDefaultNamespace(server);
+                Console.WriteLine($"Bastion dev server on {server.Address} (gRPC, {(devTls is null ? "plaintext, loopback only" : "TLS 1.3")})");
+                Console.WriteLine($"  Namespace:  default{string.Concat(options.Namespaces.Select(n => ", " + n))}");
+                Console.WriteLine($"  Storage:    {(options.DatabaseFile is { } f ? Path.GetFullPath(f) + " (SQLite, durable)" : "in memory (lost on exit)")}");
+                Console.WriteLine("  Web UI:     not available in this version; HTTP API: not available in this version");
+                devTls?.PrintHowToConnect(server.Address);
+                return Task.CompletedTask;
+            }, cancellationToken).ConfigureAwait(false);
         });
         return command;
     }

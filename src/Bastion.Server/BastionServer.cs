@@ -7,6 +7,8 @@ using Bastion.Frontend.OperatorService;
 using Bastion.Frontend.WorkflowService;
 using Bastion.Security.Audit;
 using Bastion.Security.Pipeline;
+using Bastion.Security.Tls;
+using Bastion.Server.Tls;
 using Bastion.Storage;
 using Bastion.Storage.Sqlite;
 using Bastion.Wire;
@@ -34,13 +36,21 @@ public sealed partial class BastionServer : IAsyncDisposable
     private readonly GroupCommitter _committer;
     private readonly HistoryEngine _engine;
 
-    private BastionServer(WebApplication app, IExecutionStore store, GroupCommitter committer, HistoryEngine engine)
+    private readonly NamespaceRefresher _refresher;
+
+    private BastionServer(WebApplication app, IExecutionStore store, GroupCommitter committer, HistoryEngine engine, NamespaceRefresher refresher)
     {
         _app = app;
         _store = store;
         _committer = committer;
         _engine = engine;
+        _refresher = refresher;
     }
+
+    internal NamespaceRegistry Namespaces => _app.Services.GetRequiredService<NamespaceRegistry>();
+
+    /// <summary>Picks up namespace changes made in the store by another process now, not at the next interval.</summary>
+    internal void RefreshNamespaces() => _refresher.Refresh();
 
     /// <summary>The gRPC endpoint, e.g. <c>127.0.0.1:7233</c>.</summary>
     public string Address { get; private set; } = string.Empty;
@@ -56,10 +66,21 @@ public sealed partial class BastionServer : IAsyncDisposable
             throw new ArgumentException($"--ip {options.Ip} is not an IP address.");
         }
 
-        if (!IPAddress.IsLoopback(ip))
+        var useTls = options.TlsCertFile != null || options.TlsKeyFile != null;
+        if (useTls && (options.TlsCertFile == null || options.TlsKeyFile == null))
+        {
+            throw new ArgumentException("--tls-cert-file and --tls-key-file go together: give both.");
+        }
+
+        if (useTls && string.IsNullOrWhiteSpace(options.BaseDomain))
+        {
+            throw new ArgumentException("--base-domain is required with TLS: namespace hosts are <namespace>.<account>.<base-domain>.");
+        }
+
+        if (!useTls && !IPAddress.IsLoopback(ip))
         {
             throw new ArgumentException(
-                $"Refusing to serve plaintext on {options.Ip}: the dev server binds loopback only (127.0.0.1 or ::1).");
+                $"Refusing to serve plaintext on {options.Ip}: without TLS (--tls-cert-file, --tls-key-file) Bastion binds loopback only (127.0.0.1 or ::1).");
         }
 
         var builder = WebApplication.CreateSlimBuilder();
@@ -81,7 +102,12 @@ public sealed partial class BastionServer : IAsyncDisposable
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(ip, options.Port, listen => listen.Protocols = HttpProtocols.Http2);
+            var tls = kestrel.ApplicationServices.GetService<ListenerTls>();
+            kestrel.Listen(ip, options.Port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                tls?.Apply(listen);
+            });
             // The SDK multiplexes every call of a client and its workers, long polls included, on one connection.
             kestrel.Limits.Http2.MaxStreamsPerConnection = 10_000;
             kestrel.Limits.MaxRequestBodySize = MaxMessageBytes;
@@ -90,7 +116,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         IExecutionStore store = options.DatabaseFile is { } file ? SqliteExecutionStore.OpenFile(file) : SqliteExecutionStore.OpenInMemory();
         var committer = new GroupCommitter(store);
         var frontendOptions = new FrontendOptions();
-        var pipelineOptions = new PipelineOptions { DevMode = options.DevMode };
+        var pipelineOptions = new PipelineOptions { DevMode = options.DevMode, BaseDomain = useTls ? options.BaseDomain : null };
         var engineLimits = new EngineLimits();
 
         var services = builder.Services;
@@ -112,6 +138,14 @@ public sealed partial class BastionServer : IAsyncDisposable
         {
             services.AddSingleton<IAuditSink, LogAuditSink>();
         }
+        services.AddSingleton<ClientCertificateAuthenticator>();
+        if (useTls)
+        {
+            services.AddSingleton(sp => new ListenerTls(
+                new ServerCertificate(options.TlsCertFile!, options.TlsKeyFile!, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Tls")),
+                options.BaseDomain!));
+        }
+
         services.AddSingleton<SecurityPipeline>();
         services.AddSingleton<WorkflowServiceHandler>();
         services.AddSingleton<OperatorServiceHandler>();
@@ -133,24 +167,59 @@ public sealed partial class BastionServer : IAsyncDisposable
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Server");
         DynamicConfig.Apply(options.DynamicConfig, frontendOptions, pipelineOptions, engineLimits, logger);
+        if (app.Services.GetService<ListenerTls>() is { } listenerTls)
+        {
+            WarnIfCertificateMisses(listenerTls, options, logger); // also loads the certificate now: a bad one fails the start
+        }
 
         var engine = app.Services.GetRequiredService<HistoryEngine>();
         engine.Start(options.ShardCount);
         var namespaces = app.Services.GetRequiredService<NamespaceRegistry>();
         namespaces.Load();
-        namespaces.Ensure("default", NamespaceRegistry.DevAccount, TimeSpan.FromDays(1));
-        foreach (var name in options.Namespaces)
+        var account = options.DevMode ? NamespaceRegistry.DevAccount : options.Account;
+        if (options.DevMode)
         {
-            namespaces.Ensure(name, NamespaceRegistry.DevAccount, TimeSpan.FromDays(1));
+            namespaces.Ensure("default", account, TimeSpan.FromDays(1));
         }
 
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        var server = new BastionServer(app, store, committer, engine);
+        foreach (var name in options.Namespaces)
+        {
+            namespaces.Ensure(name, account, TimeSpan.FromDays(1));
+        }
+
+        var refresher = new NamespaceRefresher(namespaces, options.Time, options.NamespaceRefreshInterval, logger);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            refresher.Dispose();
+            throw;
+        }
+
+        var server = new BastionServer(app, store, committer, engine, refresher);
         var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         server.Port = new Uri(bound).Port;
         server.Address = $"{options.Ip}:{server.Port}";
         return server;
     }
+
+    private static void WarnIfCertificateMisses(ListenerTls tls, ServerOptions options, ILogger logger)
+    {
+        var certificate = tls.Certificate;
+        var account = options.DevMode ? NamespaceRegistry.DevAccount : options.Account;
+        foreach (var host in new[] { tls.BaseDomain, $"any.{account}.{tls.BaseDomain}" })
+        {
+            if (!certificate.MatchesHostname(host))
+            {
+                LogCertificateMisses(logger, host);
+            }
+        }
+    }
+
+    [LoggerMessage(EventId = 4003, Level = LogLevel.Warning, Message = "The server certificate does not cover {Host}: clients that verify the server name will refuse it.")]
+    private static partial void LogCertificateMisses(ILogger logger, string host);
 
     [LoggerMessage(EventId = 4002, Level = LogLevel.Information, Message = "Group commit: {Writes} transitions committed in {Batches} transactions.")]
     private static partial void LogGroupCommit(ILogger logger, long writes, long batches);
@@ -159,6 +228,7 @@ public sealed partial class BastionServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _refresher.Dispose();
         await _app.StopAsync().ConfigureAwait(false);
         await _engine.DisposeAsync().ConfigureAwait(false);
         await _committer.DisposeAsync().ConfigureAwait(false);

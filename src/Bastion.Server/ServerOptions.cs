@@ -11,10 +11,25 @@ public sealed class ServerOptions
     /// <summary>gRPC port; 0 picks a free one (tests).</summary>
     public int Port { get; set; } = 7233;
 
+    /// <summary>Server certificate (PEM, intermediates may follow the leaf) for TLS 1.3 on every listener; reloaded when it changes.</summary>
+    public string? TlsCertFile { get; set; }
+
+    /// <summary>The server certificate's private key (PEM).</summary>
+    public string? TlsKeyFile { get; set; }
+
+    /// <summary>With TLS: namespace hosts are <c>&lt;name&gt;.&lt;account&gt;.&lt;base-domain&gt;</c>; the certificate should cover them.</summary>
+    public string? BaseDomain { get; set; }
+
+    /// <summary>The account this server's namespaces belong to (production mode; dev mode uses <c>local</c>).</summary>
+    public string Account { get; set; } = "local";
+
+    /// <summary>How often namespaces changed in the store by another process (the CLI) are picked up.</summary>
+    public TimeSpan NamespaceRefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>The SQLite file; null keeps everything in memory (gone when the process ends).</summary>
     public string? DatabaseFile { get; set; }
 
-    /// <summary>Namespaces (account <c>local</c>) to create at start, besides <c>default</c>.</summary>
+    /// <summary>Namespaces to create at start: in dev mode in account <c>local</c>, besides <c>default</c>; else in <see cref="Account"/>.</summary>
     public IList<string> Namespaces { get; } = [];
 
     /// <summary>Dev mode: loopback callers need no credentials. Plaintext is allowed only on loopback.</summary>

@@ -24,6 +24,22 @@ public sealed class NamespaceEntry
 
     public DateTime CreatedTime { get; init; }
 
+    /// <summary>mTLS client authentication for the namespace's endpoint; null: no client certificate is accepted.</summary>
+    public NamespaceTlsPolicy? Tls { get; init; }
+
+    /// <summary>A copy with another TLS policy (entries are immutable: readers holding one never see it change).</summary>
+    public NamespaceEntry WithTls(NamespaceTlsPolicy? tls) => new()
+    {
+        Id = Id,
+        Name = Name,
+        Account = Account,
+        Description = Description,
+        OwnerEmail = OwnerEmail,
+        Retention = Retention,
+        CreatedTime = CreatedTime,
+        Tls = tls,
+    };
+
     internal byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, NamespaceJsonContext.Default.NamespaceEntry);
 
     internal static NamespaceEntry Deserialize(byte[] data) =>

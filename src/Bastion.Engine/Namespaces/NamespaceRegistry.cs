@@ -16,6 +16,10 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
 
     private readonly ConcurrentDictionary<string, NamespaceEntry> _byName = new(StringComparer.Ordinal);
 
+    // Store write + cache update, and store read + cache update, happen one at a time: a refresh never puts back
+    // an entry older than one this process just wrote.
+    private readonly Lock _writeLock = new();
+
     public void Load()
     {
         foreach (var record in store.ListNamespaces())
@@ -24,22 +28,67 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
         }
     }
 
+    /// <summary>
+    /// Re-reads every namespace from the store: picks up namespaces created or changed by another process on the
+    /// same database (the <c>bastion namespace</c> commands). Returns the entries that are new or changed.
+    /// </summary>
+    public IReadOnlyList<NamespaceEntry> Refresh()
+    {
+        var changed = new List<NamespaceEntry>();
+        lock (_writeLock)
+        {
+            foreach (var record in store.ListNamespaces())
+            {
+                if (_byName.TryGetValue($"{record.Name}.{record.Account}", out var cached) && cached.Serialize().AsSpan().SequenceEqual(record.Data))
+                {
+                    continue;
+                }
+
+                var entry = NamespaceEntry.Deserialize(record.Data);
+                Cache(entry);
+                changed.Add(entry);
+            }
+        }
+
+        return changed;
+    }
+
     public IReadOnlyCollection<NamespaceEntry> All => _byName.Values.Distinct().OrderBy(n => n.FullName, StringComparer.Ordinal).ToList();
 
     /// <summary>Registers a namespace unless it exists; returns it either way.</summary>
     public NamespaceEntry Ensure(string name, string account, TimeSpan retention)
     {
-        if (!NameRule().IsMatch(name))
+        CheckName(name);
+        CheckName(account, "Account");
+        return _byName.TryGetValue($"{name}.{account}", out var existing) ? existing : Add(name, account, retention, null);
+    }
+
+    /// <summary>Registers a new namespace; ALREADY_EXISTS if it exists. The TLS policy must have been validated.</summary>
+    public NamespaceEntry Create(string name, string account, TimeSpan retention, NamespaceTlsPolicy? tls)
+    {
+        CheckName(name);
+        CheckName(account, "Account");
+        return _byName.ContainsKey($"{name}.{account}")
+            ? throw new ServiceException(ErrorKind.AlreadyExists, $"Namespace {name}.{account} already exists.", new NamespaceAlreadyExistsFailure())
+            : Add(name, account, retention, tls);
+    }
+
+    /// <summary>Replaces a namespace's TLS policy (already validated), durably; returns the new entry.</summary>
+    public NamespaceEntry SetTls(NamespaceEntry entry, NamespaceTlsPolicy? tls)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var updated = entry.WithTls(tls);
+        lock (_writeLock)
         {
-            throw ServiceException.InvalidArgument(
-                $"Namespace name {ServiceException.Quote(name)} is invalid: use 2–39 lowercase letters, digits and '-', starting with a letter or digit.");
+            store.UpsertNamespace(new NamespaceRecord(updated.Id, updated.Name, updated.Account, updated.Serialize()));
+            Cache(updated);
         }
 
-        if (_byName.TryGetValue($"{name}.{account}", out var existing))
-        {
-            return existing;
-        }
+        return updated;
+    }
 
+    private NamespaceEntry Add(string name, string account, TimeSpan retention, NamespaceTlsPolicy? tls)
+    {
         var entry = new NamespaceEntry
         {
             Id = Guid.NewGuid().ToString(),
@@ -47,10 +96,24 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
             Account = account,
             Retention = retention,
             CreatedTime = time.GetUtcNow().UtcDateTime,
+            Tls = tls,
         };
-        store.UpsertNamespace(new NamespaceRecord(entry.Id, entry.Name, entry.Account, entry.Serialize()));
-        Cache(entry);
+        lock (_writeLock)
+        {
+            store.UpsertNamespace(new NamespaceRecord(entry.Id, entry.Name, entry.Account, entry.Serialize()));
+            Cache(entry);
+        }
+
         return entry;
+    }
+
+    private static void CheckName(string name, string what = "Namespace")
+    {
+        if (!NameRule().IsMatch(name))
+        {
+            throw ServiceException.InvalidArgument(
+                $"{what} name {ServiceException.Quote(name)} is invalid: use 2–39 lowercase letters, digits and '-', starting with a letter or digit.");
+        }
     }
 
     /// <summary>The namespace a request names, or NOT_FOUND with Temporal's NamespaceNotFoundFailure detail.</summary>

@@ -1,4 +1,5 @@
 using Bastion.Engine.Namespaces;
+using Bastion.Security.Tls;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Temporalio.Api.Enums.V1;
@@ -41,8 +42,19 @@ internal sealed partial class WorkflowServiceHandler
     public Task<DescribeNamespaceResponse> DescribeNamespace(DescribeNamespaceRequest request, ServerCallContext context)
     {
         var entry = NamespaceOf(context);
-        return Task.FromResult(Describe(entry, string.IsNullOrEmpty(request.Namespace) ? entry.FullName : request.Namespace));
+        var response = Describe(entry, string.IsNullOrEmpty(request.Namespace) ? entry.FullName : request.Namespace);
+        var expiring = NamespaceTlsPolicies.ExpiringCas(entry, Now);
+        if (expiring.Count > 0)
+        {
+            // Temporal's NamespaceInfo has no field for certificates; its free-form data map carries the warning.
+            response.NamespaceInfo.Data[ExpiringCasKey] = string.Join("; ", expiring);
+        }
+
+        return Task.FromResult(response);
     }
+
+    /// <summary>The key of <c>NamespaceInfo.data</c> that lists the namespace's client CAs expiring within 15 days.</summary>
+    internal const string ExpiringCasKey = "bastion.tls.expiring-client-cas";
 
     private static DescribeNamespaceResponse Describe(NamespaceEntry entry, string nameAsAddressed) => new()
     {

@@ -28,6 +28,9 @@ public sealed class CallContext
 
     public string? RequestId { get; set; }
 
+    /// <summary>The namespace (<c>name.account</c>) the connection's TLS server name addresses, if any.</summary>
+    public string? EndpointNamespace { get; set; }
+
     /// <summary>The namespace the pipeline resolved; handlers of namespace-scoped RPCs may rely on it.</summary>
     public NamespaceEntry RequiredNamespace =>
         Namespace ?? throw new InvalidOperationException($"{Service}/{Method} is not namespace-scoped.");

@@ -8,4 +8,7 @@ public sealed class PipelineOptions
 
     /// <summary>Requests per second allowed per namespace (a token bucket refilled every second).</summary>
     public int NamespaceRequestsPerSecond { get; set; } = 10_000;
+
+    /// <summary>The base domain of the endpoints: namespace hosts are <c>&lt;name&gt;.&lt;account&gt;.&lt;base-domain&gt;</c>. Null without TLS.</summary>
+    public string? BaseDomain { get; set; }
 }

@@ -5,10 +5,12 @@ using Bastion.Engine.Errors;
 using Bastion.Engine.Namespaces;
 using Bastion.Security.Audit;
 using Bastion.Security.Authorization;
+using Bastion.Security.Tls;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.Logging;
 
 namespace Bastion.Security.Pipeline;
@@ -20,6 +22,7 @@ namespace Bastion.Security.Pipeline;
 /// </summary>
 public sealed partial class SecurityPipeline(
     NamespaceRegistry namespaces,
+    ClientCertificateAuthenticator certificates,
     IAuditSink audit,
     PipelineOptions options,
     TimeProvider time,
@@ -29,6 +32,7 @@ public sealed partial class SecurityPipeline(
 
     private static readonly ConcurrentDictionary<MessageDescriptor, (FieldDescriptor? Namespace, FieldDescriptor? RequestId)> s_fields = new();
     private readonly ConcurrentDictionary<string, TokenBucketRateLimiter> _limiters = new();
+    private long _lastRefresh;
 
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -67,10 +71,35 @@ public sealed partial class SecurityPipeline(
         }
     }
 
-    /// <summary>Stage 1: who is calling. In this version the only identity is the dev-mode loopback caller.</summary>
+    /// <summary>
+    /// Stage 1: who is calling, and which namespace the connection's TLS server name binds it to. A client
+    /// certificate is checked against the TLS policy of the namespace that host names; without one, only the
+    /// dev-mode loopback caller has an identity.
+    /// </summary>
     private void Authenticate(CallContext call, ServerCallContext context)
     {
-        var remote = context.GetHttpContext().Connection.RemoteIpAddress;
+        var http = context.GetHttpContext();
+        var serverName = http.Features.Get<ITlsHandshakeFeature>()?.HostName;
+        call.EndpointNamespace = EndpointHost.NamespaceOf(serverName, options.BaseDomain);
+        if (http.Connection.ClientCertificate is { } certificate)
+        {
+            if (call.EndpointNamespace is not { } bound)
+            {
+                throw new ServiceException(
+                    ErrorKind.Unauthenticated,
+                    $"Client certificates are accepted on namespace hosts (<namespace>.<account>.{options.BaseDomain}); set the TLS server name to your namespace's host.");
+            }
+
+            if (!namespaces.TryResolve(bound, out var entry) && (!RefreshNamespaces() || !namespaces.TryResolve(bound, out entry)))
+            {
+                throw new ServiceException(ErrorKind.Unauthenticated, $"No namespace {ServiceException.Quote(bound, 100)} is served at this host.");
+            }
+
+            call.Principal = certificates.Authenticate(entry!, certificate);
+            return;
+        }
+
+        var remote = http.Connection.RemoteIpAddress;
         if (options.DevMode && remote != null && IPAddress.IsLoopback(remote))
         {
             call.Principal = Principal.LocalDev;
@@ -82,7 +111,31 @@ public sealed partial class SecurityPipeline(
             "No valid credentials: present an mTLS client certificate or an API key (authorization: Bearer <key>).");
     }
 
-    /// <summary>Stage 2: the namespace the request names must exist and agree with the namespace header.</summary>
+    // A namespace created by another process (the CLI on the same database) may not be cached yet: re-read the
+    // store, at most once a second so that unknown host names cannot make every call read it.
+    private bool RefreshNamespaces()
+    {
+        var now = time.GetTimestamp();
+        var last = Interlocked.Read(ref _lastRefresh);
+        if (last != 0 && time.GetElapsedTime(last, now) < TimeSpan.FromSeconds(1))
+        {
+            return false;
+        }
+
+        if (Interlocked.CompareExchange(ref _lastRefresh, now, last) != last)
+        {
+            return false;
+        }
+
+        namespaces.Refresh();
+        return true;
+    }
+
+    /// <summary>
+    /// Stage 2: the namespace the request names must agree with the namespace its connection is bound to (the TLS
+    /// server name) and with the namespace header, and exist. A bound caller naming another namespace is denied
+    /// before any lookup, so it cannot learn which other namespaces exist.
+    /// </summary>
     private void ResolveNamespace(CallContext call, IMessage request, ServerCallContext context)
     {
         var fields = s_fields.GetOrAdd(request.Descriptor, static d => (d.FindFieldByName("namespace"), d.FindFieldByName("request_id")));
@@ -98,6 +151,14 @@ public sealed partial class SecurityPipeline(
 
         var name = fields.Namespace?.Accessor.GetValue(request) as string;
         call.NamespaceName = name;
+        if (call.EndpointNamespace is { } bound
+            && (string.IsNullOrEmpty(name) || !namespaces.TryResolve(name, out var addressed) || addressed!.FullName != bound))
+        {
+            throw new ServiceException(
+                ErrorKind.PermissionDenied,
+                $"The request's namespace ({ServiceException.Quote(name, 100)}) is not the namespace of this endpoint ({bound}, from the TLS server name).");
+        }
+
         var entry = namespaces.Resolve(name);
         var header = context.RequestHeaders.GetValue(NamespaceHeader);
         if (!string.IsNullOrEmpty(header) && (!namespaces.TryResolve(header, out var named) || named!.Id != entry.Id))
@@ -113,7 +174,7 @@ public sealed partial class SecurityPipeline(
     /// <summary>Stage 3: the principal must hold the permission the method needs, in that namespace's account.</summary>
     private static void Authorize(CallContext call)
     {
-        if (!call.Principal!.Allows(call.Permission!.Value, call.Namespace?.Account))
+        if (!call.Principal!.Allows(call.Permission!.Value, call.Namespace))
         {
             throw new ServiceException(
                 ErrorKind.PermissionDenied,

@@ -17,6 +17,9 @@ internal sealed class ServerProcess : IDisposable
 
     public string Address { get; }
 
+    /// <summary>What the process printed so far (stdout and stderr).</summary>
+    public IReadOnlyCollection<string> Output { get; private init; } = [];
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -24,15 +27,25 @@ internal sealed class ServerProcess : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public static async Task<ServerProcess> StartAsync(int port, string databaseFile)
+    public static Task<ServerProcess> StartAsync(int port, string databaseFile) =>
+        StartAsync(port, ["server", "start-dev", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--db-filename", databaseFile, "--log-level", "warn"], "Bastion dev server on");
+
+    /// <summary>Runs <c>bastion</c> with <paramref name="arguments"/> until it prints a line starting with <paramref name="readyLine"/>.</summary>
+    public static async Task<ServerProcess> StartAsync(int port, IEnumerable<string> arguments, string readyLine, string? workingDirectory = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "bastion.dll"), "server", "start-dev", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--db-filename", databaseFile, "--log-level", "warn" },
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "bastion.dll") },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? string.Empty,
         };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start bastion.");
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
@@ -41,7 +54,7 @@ internal sealed class ServerProcess : IDisposable
             if (e.Data is { } line)
             {
                 output.Enqueue(line);
-                if (line.StartsWith("Bastion dev server on", StringComparison.Ordinal))
+                if (line.StartsWith(readyLine, StringComparison.Ordinal))
                 {
                     ready.TrySetResult();
                 }
@@ -59,7 +72,7 @@ internal sealed class ServerProcess : IDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        return new ServerProcess(process, port);
+        return new ServerProcess(process, port) { Output = output };
     }
 
     /// <summary>SIGKILL: no shutdown code runs, as in a crash or power loss.</summary>

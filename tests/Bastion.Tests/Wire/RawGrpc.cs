@@ -16,11 +16,20 @@ internal static class RawGrpc
 
     public static async Task<(int Status, string Message)> CallAsync(string address, string method, byte[] body, IDictionary<string, string>? headers = null)
     {
+        using var http = new HttpClient();
+        return await CallAsync(http, $"http://{address}", method, body, headers);
+    }
+
+    /// <summary>A call through a given client (e.g. one set up for TLS with a client certificate) to <paramref name="baseUri"/>.</summary>
+    public static Task<(int Status, string Message)> CallAsync(HttpClient http, string baseUri, string method, IMessage request, IDictionary<string, string>? headers = null) =>
+        CallAsync(http, baseUri, method, request.ToByteArray(), headers);
+
+    public static async Task<(int Status, string Message)> CallAsync(HttpClient http, string baseUri, string method, byte[] body, IDictionary<string, string>? headers = null)
+    {
         var frame = new byte[5 + body.Length];
         BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(1), body.Length);
         body.CopyTo(frame, 5);
-        using var http = new HttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"http://{address}/{method}")
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"{baseUri}/{method}")
         {
             Version = HttpVersion.Version20,
             VersionPolicy = HttpVersionPolicy.RequestVersionExact,

@@ -1,0 +1,193 @@
+using System.CommandLine;
+using Bastion.Engine.Errors;
+using Bastion.Engine.Namespaces;
+using Bastion.Security.Tls;
+using Bastion.Storage.Sqlite;
+
+namespace Bastion.Cli;
+
+/// <summary>
+/// <c>bastion namespace create|describe|update</c>: namespaces and their TLS policy (client CA bundle, certificate
+/// filters, CRL). They work on the server's database file directly (<c>--db-filename</c>), as its operator, while the
+/// server runs or not: SQLite in WAL mode takes a second writer, and a running server picks the change up within
+/// seconds (at once for a namespace host it has not seen). API keys and admin identities, which a remote admin API
+/// needs, come in a later version.
+/// </summary>
+internal static class NamespaceCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("namespace", "Manage namespaces and their mTLS settings in a server's database.");
+        command.Subcommands.Add(CreateCommand());
+        command.Subcommands.Add(DescribeCommand());
+        command.Subcommands.Add(UpdateCommand());
+        return command;
+    }
+
+    private static Command CreateCommand()
+    {
+        var common = new Common();
+        var retention = new Option<int>("--retention-days") { Description = "Retention of closed workflows, 1–90 days.", DefaultValueFactory = _ => 1 };
+        var command = new Command("create", "Create a namespace, optionally with its client CA bundle and certificate filters.");
+        common.AddTo(command);
+        command.Options.Add(retention);
+        command.SetAction(parse => common.Run(parse, registry =>
+        {
+            var days = parse.GetValue(retention);
+            if (days is < 1 or > 90)
+            {
+                throw ServiceException.InvalidArgument($"--retention-days {days}: retention is 1 to 90 days.");
+            }
+
+            var policy = common.Policy(parse, null);
+            var entry = registry.Create(parse.GetValue(common.Name)!, parse.GetValue(common.Account)!, TimeSpan.FromDays(days), policy);
+            Console.WriteLine($"Created namespace {entry.FullName}.");
+            Print(entry);
+        }));
+        return command;
+    }
+
+    private static Command DescribeCommand()
+    {
+        var common = new Common(withPolicy: false);
+        var command = new Command("describe", "Show a namespace and its TLS policy, with CAs that expire within 15 days.");
+        common.AddTo(command);
+        command.SetAction(parse => common.Run(parse, registry => Print(common.Find(parse, registry))));
+        return command;
+    }
+
+    private static Command UpdateCommand()
+    {
+        var common = new Common();
+        var command = new Command("update", "Change a namespace's TLS policy: the options given replace the current values.");
+        common.AddTo(command);
+        command.SetAction(parse => common.Run(parse, registry =>
+        {
+            var entry = common.Find(parse, registry);
+            entry = registry.SetTls(entry, common.Policy(parse, entry.Tls));
+            Console.WriteLine($"Updated namespace {entry.FullName}.");
+            Print(entry);
+        }));
+        return command;
+    }
+
+    private static void Print(NamespaceEntry entry)
+    {
+        Console.WriteLine($"  Namespace:  {entry.FullName} (id {entry.Id})");
+        Console.WriteLine($"  Retention:  {entry.Retention.TotalDays:0} days");
+        if (entry.Tls is not { } tls)
+        {
+            Console.WriteLine("  mTLS:       no CA bundle: no client certificate is accepted");
+            return;
+        }
+
+        foreach (var ca in ClientCaBundle.Parse(tls.CaBundlePem, DateTime.MinValue).Certificates)
+        {
+            Console.WriteLine($"  CA:         {ClientCaBundle.Describe(ca)}");
+        }
+
+        Console.WriteLine(tls.Filters.Count == 0 ? "  Filters:    none (any certificate of the bundle)" : "  Filters:");
+        foreach (var filter in tls.Filters)
+        {
+            Console.WriteLine($"    {CertificateFilterSyntax.Format(filter)}");
+        }
+
+        Console.WriteLine($"  CRL:        {tls.CrlFile ?? "none"}");
+        foreach (var expiring in NamespaceTlsPolicies.ExpiringCas(entry, DateTime.UtcNow))
+        {
+            Console.WriteLine($"  Warning:    CA {expiring}");
+        }
+    }
+
+    /// <summary>The options every namespace command shares, and running one against the database.</summary>
+    private sealed class Common
+    {
+        private readonly bool _withPolicy;
+        private readonly Option<string> _dbFile = new("--db-filename", "-f") { Description = "The server's SQLite file.", Required = true };
+        private readonly Option<string?> _caFile = new("--ca-certificate-file") { Description = "Client CA bundle (PEM; concatenate old and new CAs to rotate)." };
+        private readonly Option<string[]> _filters = new("--certificate-filter") { Description = "Certificate filter 'cn=…;o=…;ou=…;san=…' (repeatable; replaces all filters).", AllowMultipleArgumentsPerToken = false };
+        private readonly Option<bool> _clearFilters = new("--clear-certificate-filters") { Description = "Remove all certificate filters." };
+        private readonly Option<string?> _crlFile = new("--crl-file") { Description = "CRL file (PEM or DER) the server reads to refuse revoked certificates." };
+        private readonly Option<bool> _noCrl = new("--no-crl") { Description = "Stop checking a CRL." };
+
+        public Common(bool withPolicy = true) => _withPolicy = withPolicy;
+
+        public Option<string> Name { get; } = new("--namespace", "-n") { Description = "Namespace name.", Required = true };
+
+        public Option<string> Account { get; } = new("--account") { Description = "The namespace's account.", Required = true };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(_dbFile);
+            command.Options.Add(Name);
+            command.Options.Add(Account);
+            if (_withPolicy)
+            {
+                command.Options.Add(_caFile);
+                command.Options.Add(_filters);
+                command.Options.Add(_clearFilters);
+                command.Options.Add(_crlFile);
+                command.Options.Add(_noCrl);
+            }
+        }
+
+        public int Run(ParseResult parse, Action<NamespaceRegistry> action)
+        {
+            var file = parse.GetValue(_dbFile)!;
+            try
+            {
+                using var store = SqliteExecutionStore.OpenFile(file);
+                store.Initialize(4); // creates the schema of a new database; changes nothing in an existing one
+                var registry = new NamespaceRegistry(store, TimeProvider.System);
+                registry.Load();
+                action(registry);
+                return 0;
+            }
+            catch (ServiceException e)
+            {
+                Console.Error.WriteLine(e.Message);
+                return e.Kind == ErrorKind.InvalidArgument ? 2 : 1;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+            {
+                Console.Error.WriteLine($"{file}: {e.Message}");
+                return 1;
+            }
+        }
+
+        public NamespaceEntry Find(ParseResult parse, NamespaceRegistry registry) =>
+            registry.Resolve($"{parse.GetValue(Name)}.{parse.GetValue(Account)}");
+
+        /// <summary>The policy the options describe on top of <paramref name="current"/>, validated; null if none.</summary>
+        public NamespaceTlsPolicy? Policy(ParseResult parse, NamespaceTlsPolicy? current)
+        {
+            var bundle = parse.GetValue(_caFile) is { } caFile ? ReadFile(caFile, "--ca-certificate-file") : current?.CaBundlePem;
+            var filters = parse.GetValue(_filters) is { Length: > 0 } given ? given.Select(CertificateFilterSyntax.Parse).ToList()
+                : parse.GetValue(_clearFilters) ? [] : current?.Filters ?? [];
+            var crl = parse.GetValue(_noCrl) ? null : parse.GetValue(_crlFile) is { } crlFile ? Path.GetFullPath(crlFile) : current?.CrlFile;
+            if (bundle is null)
+            {
+                return filters.Count > 0 || crl != null
+                    ? throw ServiceException.InvalidArgument("Certificate filters and a CRL need a CA bundle: give --ca-certificate-file.")
+                    : null;
+            }
+
+            return NamespaceTlsPolicies.Validate(new NamespaceTlsPolicy { CaBundlePem = bundle, Filters = filters, CrlFile = crl }, DateTime.UtcNow);
+        }
+
+        private static string ReadFile(string path, string option)
+        {
+            try
+            {
+                var info = new FileInfo(path);
+                return info.Exists && info.Length > ClientCaBundle.MaxBytes * 2
+                    ? throw ServiceException.InvalidArgument($"{option} {path}: the file is larger than a CA bundle may be (32 KiB).")
+                    : File.ReadAllText(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw ServiceException.InvalidArgument($"{option} {path}: {e.Message}");
+            }
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using Bastion.Server;
+
+namespace Bastion.Cli;
+
+/// <summary>Starts a server, prints its banner, runs until Ctrl+C; start failures become a message and an exit code.</summary>
+internal static class ServerRunner
+{
+    public static async Task<int> RunAsync(ServerOptions options, Func<BastionServer, Task> started, CancellationToken cancellationToken)
+    {
+        BastionServer server;
+        try
+        {
+            server = await BastionServer.StartAsync(options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+        {
+            await Console.Error.WriteLineAsync($"Cannot listen on {options.Ip}:{options.Port}: the port is in use. Stop what uses it or pass --port.").ConfigureAwait(false);
+            return 1;
+        }
+        catch (ArgumentException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return 2;
+        }
+
+        await using var _ = server;
+        await started(server).ConfigureAwait(false);
+        Console.WriteLine("Press Ctrl+C to stop.");
+        await server.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+        return 0;
+    }
+
+    public static Microsoft.Extensions.Logging.LogLevel LogLevel(string? name) => name switch
+    {
+        "debug" => Microsoft.Extensions.Logging.LogLevel.Debug,
+        "warn" => Microsoft.Extensions.Logging.LogLevel.Warning,
+        "error" or "fatal" => Microsoft.Extensions.Logging.LogLevel.Error,
+        _ => Microsoft.Extensions.Logging.LogLevel.Information,
+    };
+}

@@ -1,0 +1,82 @@
+using System.CommandLine;
+using Bastion.Server;
+
+namespace Bastion.Cli;
+
+/// <summary>
+/// <c>bastion server start</c>: production mode. No dev-mode identity: callers authenticate (mTLS per namespace);
+/// TLS 1.3 on every listener, and plaintext only on loopback. Settings from the command line, <c>BASTION_*</c>
+/// environment variables or a JSON config file (see <see cref="StartSettings"/>).
+/// </summary>
+internal static class StartCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string?>("--config", "-c") { Description = "JSON config file; keys are the long option names, e.g. {\"tls-cert-file\": \"server.pem\"}." };
+        var dbFile = new Option<string?>("--db-filename", "-f") { Description = "SQLite file for durable state (required)." };
+        var account = new Option<string?>("--account") { Description = "The account this server serves; namespace hosts are <namespace>.<account>.<base-domain> (required)." };
+        var baseDomain = new Option<string?>("--base-domain") { Description = "Base domain of the endpoints (required with TLS)." };
+        var ip = new Option<string?>("--ip") { Description = "Address to bind (default 127.0.0.1; a non-loopback address needs TLS)." };
+        var port = new Option<string?>("--port", "-p") { Description = "gRPC port (default 7233)." };
+        var httpPort = new Option<string?>("--http-port") { Description = "HTTPS API port (default 7243; the HTTP API is not in this version)." };
+        var certFile = new Option<string?>("--tls-cert-file") { Description = "Server certificate, PEM (leaf first, intermediates may follow); reloaded when it changes." };
+        var keyFile = new Option<string?>("--tls-key-file") { Description = "Server private key, PEM; reloaded when it changes." };
+        var logLevel = new Option<string?>("--log-level") { Description = "debug, info, warn or error (default info)." };
+        var logFormat = new Option<string?>("--log-format") { Description = "pretty or json (default pretty)." };
+        Option<string?>[] settings = [dbFile, account, baseDomain, ip, port, httpPort, certFile, keyFile, logLevel, logFormat];
+
+        var command = new Command("start", "Start a production server: TLS 1.3, per-namespace mTLS, no dev-mode identity.") { config };
+        foreach (var option in settings)
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            ServerOptions options;
+            try
+            {
+                var values = StartSettings.Load(parse, parse.GetValue(config), settings, Environment.GetEnvironmentVariable);
+                options = new ServerOptions
+                {
+                    DevMode = false,
+                    DatabaseFile = values.GetPath(dbFile) ?? throw new ArgumentException($"--db-filename is required (or {StartSettings.EnvironmentVariable(dbFile)}, or \"db-filename\" in the config file)."),
+                    Account = values.Get(account) ?? throw new ArgumentException($"--account is required (or {StartSettings.EnvironmentVariable(account)}, or \"account\" in the config file)."),
+                    BaseDomain = values.Get(baseDomain),
+                    Ip = values.Get(ip) ?? "127.0.0.1",
+                    Port = values.GetInt(port, 7233),
+                    TlsCertFile = values.GetPath(certFile),
+                    TlsKeyFile = values.GetPath(keyFile),
+                    LogLevel = ServerRunner.LogLevel(values.Get(logLevel)),
+                    LogFormat = values.Get(logFormat) == "json" ? "json" : "pretty",
+                };
+                values.GetInt(httpPort, 7243); // validated; the HTTP API is not in this version
+            }
+            catch (ArgumentException e)
+            {
+                await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+                return 2;
+            }
+
+            return await ServerRunner.RunAsync(options, server =>
+            {
+                var tls = options.TlsCertFile != null;
+                Console.WriteLine($"Bastion server on {server.Address} (gRPC, {(tls ? "TLS 1.3" : "plaintext, loopback only")})");
+                Console.WriteLine($"  Account:    {options.Account}");
+                if (tls)
+                {
+                    Console.WriteLine($"  Endpoints:  <namespace>.{options.Account}.{options.BaseDomain}:{server.Port} (mTLS with the namespace's CA); {options.BaseDomain}:{server.Port} (shared host)");
+                }
+                else
+                {
+                    Console.WriteLine("  Warning:    without TLS no client can authenticate (client certificates need TLS); use --tls-cert-file and --tls-key-file.");
+                }
+
+                Console.WriteLine($"  Storage:    {Path.GetFullPath(options.DatabaseFile!)} (SQLite, durable)");
+                Console.WriteLine("  HTTP API:   not available in this version");
+                return Task.CompletedTask;
+            }, cancellationToken).ConfigureAwait(false);
+        });
+        return command;
+    }
+}

@@ -1,0 +1,66 @@
+using Bastion.Engine.Namespaces;
+using Bastion.Security.Tls;
+using Microsoft.Extensions.Logging;
+
+namespace Bastion.Server;
+
+/// <summary>
+/// Picks up namespaces created or changed by another process on the same database (the <c>bastion namespace</c>
+/// commands write the store directly) by re-reading them at an interval, and logs CAs that expire within 15 days:
+/// at start and whenever a namespace changes.
+/// </summary>
+internal sealed partial class NamespaceRefresher : IDisposable
+{
+    private readonly NamespaceRegistry _namespaces;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ITimer _timer;
+
+    public NamespaceRefresher(NamespaceRegistry namespaces, TimeProvider time, TimeSpan interval, ILogger logger)
+    {
+        _namespaces = namespaces;
+        _time = time;
+        _logger = logger;
+        foreach (var entry in namespaces.All)
+        {
+            WarnExpiring(entry);
+        }
+
+        _timer = time.CreateTimer(_ => Refresh(), null, interval, interval);
+    }
+
+    public void Refresh()
+    {
+        try
+        {
+            foreach (var entry in _namespaces.Refresh())
+            {
+                LogChanged(_logger, entry.FullName);
+                WarnExpiring(entry);
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogRefreshFailed(_logger, e);
+        }
+    }
+
+    public void Dispose() => _timer.Dispose();
+
+    private void WarnExpiring(NamespaceEntry entry)
+    {
+        foreach (var ca in NamespaceTlsPolicies.ExpiringCas(entry, _time.GetUtcNow().UtcDateTime))
+        {
+            LogExpiring(_logger, entry.FullName, ca);
+        }
+    }
+
+    [LoggerMessage(EventId = 4103, Level = LogLevel.Information, Message = "Namespace {Namespace} was created or changed in the store; now in effect.")]
+    private static partial void LogChanged(ILogger logger, string @namespace);
+
+    [LoggerMessage(EventId = 4104, Level = LogLevel.Warning, Message = "Namespace {Namespace}: client CA {Ca} (renew it and add the new CA to the bundle).")]
+    private static partial void LogExpiring(ILogger logger, string @namespace, string ca);
+
+    [LoggerMessage(EventId = 4105, Level = LogLevel.Error, Message = "Reading namespaces from the store failed.")]
+    private static partial void LogRefreshFailed(ILogger logger, Exception e);
+}

@@ -1,0 +1,30 @@
+using System.Security.Cryptography.X509Certificates;
+using Bastion.Server.Tls;
+
+namespace Bastion.Tests.Security.Tls;
+
+/// <summary>Certificates for TLS tests, made with the product's own <see cref="CertificateFactory"/>.</summary>
+internal static class TestPki
+{
+    public static DateTimeOffset Now => DateTimeOffset.UtcNow;
+
+    public static X509Certificate2 Ca(string name, int days = 365) => CertificateFactory.CreateCa(name, Now.AddDays(-30), Now.AddDays(days));
+
+    public static X509Certificate2 Client(X509Certificate2 ca, string commonName, string? organization = null, string? unit = null, DateTimeOffset? notAfter = null, params string[] dnsNames) =>
+        Usable(CertificateFactory.CreateClient(ca, commonName, organization, unit, dnsNames, (notAfter ?? Now).AddDays(-10), notAfter ?? Now.AddDays(30)));
+
+    public static string Pem(params X509Certificate2[] certificates) => string.Concat(certificates.Select(CertificateFactory.CertificatePem));
+
+    public static byte[] PemBytes(X509Certificate2 certificate) => System.Text.Encoding.ASCII.GetBytes(CertificateFactory.CertificatePem(certificate));
+
+    public static byte[] KeyBytes(X509Certificate2 certificate) => System.Text.Encoding.ASCII.GetBytes(CertificateFactory.PrivateKeyPem(certificate));
+
+    // SslStream on Linux wants a key it can hand to OpenSSL; a PKCS#12 round trip gives one.
+    private static X509Certificate2 Usable(X509Certificate2 certificate)
+    {
+        using (certificate)
+        {
+            return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null, X509KeyStorageFlags.Exportable);
+        }
+    }
+}
