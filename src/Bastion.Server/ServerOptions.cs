@@ -11,6 +11,9 @@ public sealed class ServerOptions
     /// <summary>gRPC port; 0 picks a free one (tests).</summary>
     public int Port { get; set; } = 7233;
 
+    /// <summary>HTTP API port (Temporal's convention is 7243); 0 picks a free one (tests); null serves no HTTP API.</summary>
+    public int? HttpPort { get; set; }
+
     /// <summary>The SQLite file; null keeps everything in memory (gone when the process ends).</summary>
     public string? DatabaseFile { get; set; }
 
