@@ -27,7 +27,7 @@ internal static class BastionCommand
         var logLevel = new Option<string>("--log-level") { Description = "debug, info, warn or error.", DefaultValueFactory = _ => "info" };
         var headless = new Option<bool>("--headless") { Description = "Do not serve the web UI." };
         var uiPort = new Option<int?>("--ui-port") { Description = "Web UI port (the UI is not in this version)." };
-        var httpPort = new Option<int?>("--http-port") { Description = "HTTP API port (the HTTP API is not in this version)." };
+        var httpPort = new Option<int?>("--http-port") { Description = "Serve the HTTP API (JSON, Temporal's /api/v1 routes) on this port, plaintext on the same loopback address; 0 picks a free port." };
         var shards = new Option<int>("--shards") { Description = "Shard count of a new store.", DefaultValueFactory = _ => 4 };
         logFormat.AcceptOnlyFromAmong("pretty", "json", "text");
         logLevel.AcceptOnlyFromAmong("debug", "info", "warn", "error", "fatal");
@@ -53,6 +53,7 @@ internal static class BastionCommand
                     _ => LogLevel.Information,
                 },
                 ShardCount = parse.GetValue(shards),
+                HttpPort = parse.GetValue(httpPort),
             };
             foreach (var name in parse.GetValue(namespaces) ?? [])
             {
@@ -83,7 +84,8 @@ internal static class BastionCommand
             }
             catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
             {
-                await Console.Error.WriteLineAsync($"Cannot listen on {options.Ip}:{options.Port}: the port is in use. Stop what uses it or pass --port.").ConfigureAwait(false);
+                var ports = options.HttpPort is { } http ? $"{options.Port} (gRPC) or {http} (HTTP API)" : $"{options.Port}";
+                await Console.Error.WriteLineAsync($"Cannot listen on {options.Ip}:{ports}: the port is in use. Stop what uses it or pass --port / --http-port.").ConfigureAwait(false);
                 return 1;
             }
             catch (ArgumentException e)
@@ -96,7 +98,8 @@ internal static class BastionCommand
             Console.WriteLine($"Bastion dev server on {server.Address} (gRPC, plaintext, loopback only)");
             Console.WriteLine($"  Namespace:  default{string.Concat(options.Namespaces.Select(n => ", " + n))}");
             Console.WriteLine($"  Storage:    {(options.DatabaseFile is { } f ? Path.GetFullPath(f) + " (SQLite, durable)" : "in memory (lost on exit)")}");
-            Console.WriteLine("  Web UI:     not available in this version; HTTP API: not available in this version");
+            Console.WriteLine($"  HTTP API:   {(server.HttpAddress is { } httpAddress ? $"http://{httpAddress}/api/v1 (plaintext, loopback only)" : "off (pass --http-port to serve it)")}");
+            Console.WriteLine("  Web UI:     not available in this version");
             Console.WriteLine("Press Ctrl+C to stop.");
             await server.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
             return 0;

@@ -22,13 +22,14 @@ internal static class HttpApiHosting
 {
     private const string ConnectionMark = "bastion.http-api";
 
-    /// <summary>Adds the HTTP API listener (HTTP/1.1, and HTTP/2 where the client negotiates it) and returns it, to learn its port once bound.</summary>
+    /// <summary>Adds the HTTP API listener and returns it, to learn its port once bound.</summary>
     public static ListenOptions Listen(KestrelServerOptions kestrel, IPAddress ip, int port)
     {
         ListenOptions? options = null;
         kestrel.Listen(ip, port, listen =>
         {
-            listen.Protocols = HttpProtocols.Http1AndHttp2;
+            // HTTP/1.1 only while plaintext: HTTP/2 needs TLS (ALPN) for browsers and curl, and Kestrel warns otherwise.
+            listen.Protocols = HttpProtocols.Http1;
             listen.Use(next => connection =>
             {
                 connection.Items[ConnectionMark] = true;

@@ -13,7 +13,7 @@ using Temporalio.Api.Common.V1;
 namespace Bastion.Wire.Http;
 
 /// <summary>
-/// Temporal's HTTP API: JSON over HTTP/1.1 and HTTP/2, routed by the <c>google.api.http</c> annotations of the
+/// Temporal's HTTP API: JSON over HTTP, routed by the <c>google.api.http</c> annotations of the
 /// service descriptors. A request becomes the same protobuf message a gRPC client would send and passes the same
 /// interceptor (the security pipeline) to the same handler; failures are <c>google.rpc.Status</c> JSON with the
 /// HTTP status of their gRPC code. Payloads are shown as shorthand unless <c>?noPayloadShorthand</c> asks otherwise.

@@ -24,7 +24,7 @@ internal sealed class ServerProcess : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public static async Task<ServerProcess> StartAsync(int port, string databaseFile)
+    public static async Task<ServerProcess> StartAsync(int port, string databaseFile, int? httpPort = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -33,6 +33,12 @@ internal sealed class ServerProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (httpPort is { } http)
+        {
+            start.ArgumentList.Add("--http-port");
+            start.ArgumentList.Add(http.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start bastion.");
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
