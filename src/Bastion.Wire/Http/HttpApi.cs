@@ -84,6 +84,12 @@ public sealed partial class HttpApi
         {
             // The client went away; there is no one to answer.
         }
+        catch (Exception e) when (!context.Response.HasStarted)
+        {
+            // The pipeline maps every failure of a call; this is a failure of the HTTP layer itself. No internals leak.
+            LogInternalError(_logger, e, context.Request.Method, context.Request.Path);
+            await WriteErrorAsync(context, new RpcException(new Status(StatusCode.Internal, "Internal error; the server log has the details.")), format);
+        }
     }
 
     private async Task<IMessage> BindRequestAsync(HttpContext context, HttpRoute route, IReadOnlyList<string> values)
@@ -260,6 +266,9 @@ public sealed partial class HttpApi
         }
     }
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "An error detail could not be rendered as JSON; it was left out.")]
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Error, Message = "Internal error serving HTTP API request {Method} {Path}.")]
+    private static partial void LogInternalError(ILogger logger, Exception e, string method, PathString path);
+
+    [LoggerMessage(EventId = 5001, Level = LogLevel.Warning, Message = "An error detail could not be rendered as JSON; it was left out.")]
     private static partial void LogUnformattableDetail(ILogger logger, Exception e);
 }
