@@ -245,6 +245,19 @@ public sealed class HttpApiTests(HttpApiFixture fixture)
     }
 
     [Fact]
+    public async Task WithoutDevMode_AnHttpCallerWithoutCredentials_Is401()
+    {
+        await using var server = await Bastion.Server.BastionServer.StartAsync(
+            new Bastion.Server.ServerOptions { Port = 0, HttpPort = 0, DevMode = false, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning });
+        using var http = new HttpClient { BaseAddress = new Uri($"http://{server.HttpAddress}") };
+        using var response = await http.GetAsync("/api/v1/namespaces/default");
+        Assert.Equal(401, (int)response.StatusCode);
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal(16, body["code"]!.GetValue<int>());
+        Assert.Contains("API key", body["message"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Pretty_IndentsTheResponse()
     {
         using var response = await fixture.Http.GetAsync("/api/v1/system-info?pretty");
