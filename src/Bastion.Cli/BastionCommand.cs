@@ -29,7 +29,7 @@ internal static class BastionCommand
         var logLevel = new Option<string>("--log-level") { Description = "debug, info, warn or error.", DefaultValueFactory = _ => "info" };
         var headless = new Option<bool>("--headless") { Description = "Do not serve the web UI." };
         var uiPort = new Option<int?>("--ui-port") { Description = "Web UI port (the UI is not in this version)." };
-        var httpPort = new Option<int?>("--http-port") { Description = "HTTP API port (the HTTP API is not in this version)." };
+        var httpPort = new Option<int?>("--http-port") { Description = "Serve the HTTP API (JSON, Temporal's /api/v1 routes) on this port, plaintext on the same loopback address; 0 picks a free port." };
         var shards = new Option<int>("--shards") { Description = "Shard count of a new store.", DefaultValueFactory = _ => 4 };
         var tls = new Option<bool>("--tls") { Description = "Serve TLS 1.3 with a local CA and server certificate (created on first use) and print how to connect." };
         var tlsDir = new Option<string?>("--tls-dir") { Description = "Where --tls keeps its CA and certificates (default: the user's data directory, bastion/dev-tls)." };
@@ -51,6 +51,7 @@ internal static class BastionCommand
                 LogFormat = parse.GetValue(logFormat) == "json" ? "json" : "pretty",
                 LogLevel = ServerRunner.LogLevel(parse.GetValue(logLevel)),
                 ShardCount = parse.GetValue(shards),
+                HttpPort = parse.GetValue(httpPort),
             };
             foreach (var name in parse.GetValue(namespaces) ?? [])
             {
@@ -86,10 +87,12 @@ internal static class BastionCommand
             return await ServerRunner.RunAsync(options, server =>
             {
                 devTls?.TrustForDefaultNamespace(server);
-                Console.WriteLine($"Bastion dev server on {server.Address} (gRPC, {(devTls is null ? "plaintext, loopback only" : "TLS 1.3")})");
+                var transport = devTls is null ? "plaintext, loopback only" : "TLS 1.3";
+                Console.WriteLine($"Bastion dev server on {server.Address} (gRPC, {transport})");
                 Console.WriteLine($"  Namespace:  default{string.Concat(options.Namespaces.Select(n => ", " + n))}");
                 Console.WriteLine($"  Storage:    {(options.DatabaseFile is { } f ? Path.GetFullPath(f) + " (SQLite, durable)" : "in memory (lost on exit)")}");
-                Console.WriteLine("  Web UI:     not available in this version; HTTP API: not available in this version");
+                Console.WriteLine($"  HTTP API:   {(server.HttpAddress is { } httpAddress ? $"{(devTls is null ? "http" : "https")}://{httpAddress}/api/v1 ({transport})" : "off (pass --http-port to serve it)")}");
+                Console.WriteLine("  Web UI:     not available in this version");
                 devTls?.PrintHowToConnect(server.Address);
                 return Task.CompletedTask;
             }, cancellationToken).ConfigureAwait(false);

@@ -14,7 +14,8 @@ internal static class ServerRunner
         }
         catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
         {
-            await Console.Error.WriteLineAsync($"Cannot listen on {options.Ip}:{options.Port}: the port is in use. Stop what uses it or pass --port.").ConfigureAwait(false);
+            var ports = options.HttpPort is { } http ? $"{options.Port} (gRPC) or {http} (HTTP API)" : $"{options.Port}";
+            await Console.Error.WriteLineAsync($"Cannot listen on {options.Ip}:{ports}: the port is in use. Stop what uses it or pass --port / --http-port.").ConfigureAwait(false);
             return 1;
         }
         catch (ArgumentException e)

@@ -18,7 +18,7 @@ internal static class StartCommand
         var baseDomain = new Option<string?>("--base-domain") { Description = "Base domain of the endpoints (required with TLS)." };
         var ip = new Option<string?>("--ip") { Description = "Address to bind (default 127.0.0.1; a non-loopback address needs TLS)." };
         var port = new Option<string?>("--port", "-p") { Description = "gRPC port (default 7233)." };
-        var httpPort = new Option<string?>("--http-port") { Description = "HTTPS API port (default 7243; the HTTP API is not in this version)." };
+        var httpPort = new Option<string?>("--http-port") { Description = "HTTPS API port (default 7243): Temporal's HTTP API, TLS 1.3 like the gRPC listener." };
         var certFile = new Option<string?>("--tls-cert-file") { Description = "Server certificate, PEM (leaf first, intermediates may follow); reloaded when it changes." };
         var keyFile = new Option<string?>("--tls-key-file") { Description = "Server private key, PEM; reloaded when it changes." };
         var logLevel = new Option<string?>("--log-level") { Description = "debug, info, warn or error (default info)." };
@@ -45,12 +45,12 @@ internal static class StartCommand
                     BaseDomain = values.Get(baseDomain),
                     Ip = values.Get(ip) ?? "127.0.0.1",
                     Port = values.GetInt(port, 7233),
+                    HttpPort = values.GetInt(httpPort, 7243),
                     TlsCertFile = values.GetPath(certFile),
                     TlsKeyFile = values.GetPath(keyFile),
                     LogLevel = ServerRunner.LogLevel(values.Get(logLevel)),
                     LogFormat = values.Get(logFormat) == "json" ? "json" : "pretty",
                 };
-                values.GetInt(httpPort, 7243); // validated; the HTTP API is not in this version
             }
             catch (ArgumentException e)
             {
@@ -73,7 +73,7 @@ internal static class StartCommand
                 }
 
                 Console.WriteLine($"  Storage:    {Path.GetFullPath(options.DatabaseFile!)} (SQLite, durable)");
-                Console.WriteLine("  HTTP API:   not available in this version");
+                Console.WriteLine($"  HTTP API:   {(tls ? "https" : "http")}://{server.HttpAddress}/api/v1");
                 return Task.CompletedTask;
             }, cancellationToken).ConfigureAwait(false);
         });

@@ -15,8 +15,6 @@ using Bastion.Wire;
 using Grpc.AspNetCore.Server.Model;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -56,6 +54,9 @@ public sealed partial class BastionServer : IAsyncDisposable
     public string Address { get; private set; } = string.Empty;
 
     public int Port { get; private set; }
+
+    /// <summary>The HTTP API endpoint, e.g. <c>127.0.0.1:7243</c>; null when the server has no HTTP API listener.</summary>
+    public string? HttpAddress { get; private set; }
 
 
     public static async Task<BastionServer> StartAsync(ServerOptions options, CancellationToken cancellationToken = default)
@@ -100,6 +101,8 @@ public sealed partial class BastionServer : IAsyncDisposable
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning); // the CLI prints its own banner
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.Critical); // start failures are reported by the caller
 
+        ListenOptions? grpcListener = null;
+        ListenOptions? httpListener = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var tls = kestrel.ApplicationServices.GetService<ListenerTls>();
@@ -107,7 +110,13 @@ public sealed partial class BastionServer : IAsyncDisposable
             {
                 listen.Protocols = HttpProtocols.Http2;
                 tls?.Apply(listen);
+                grpcListener = listen;
             });
+            if (options.HttpPort is { } httpPort)
+            {
+                httpListener = HttpApiHosting.Listen(kestrel, ip, httpPort, tls);
+            }
+
             // The SDK multiplexes every call of a client and its workers, long polls included, on one connection.
             kestrel.Limits.Http2.MaxStreamsPerConnection = 10_000;
             kestrel.Limits.MaxRequestBodySize = MaxMessageBytes;
@@ -162,6 +171,11 @@ public sealed partial class BastionServer : IAsyncDisposable
             new DescriptorServiceMethodProvider<OperatorServiceHandler>(GrpcServiceDescriptors.OperatorService));
 
         var app = builder.Build();
+        if (options.HttpPort != null)
+        {
+            app.MapHttpApi();
+        }
+
         app.MapGrpcService<WorkflowServiceHandler>();
         app.MapGrpcService<OperatorServiceHandler>();
 
@@ -199,9 +213,9 @@ public sealed partial class BastionServer : IAsyncDisposable
         }
 
         var server = new BastionServer(app, store, committer, engine, refresher);
-        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        server.Port = new Uri(bound).Port;
+        server.Port = grpcListener!.IPEndPoint!.Port; // the bound port, also when 0 asked for a free one
         server.Address = $"{options.Ip}:{server.Port}";
+        server.HttpAddress = httpListener is { IPEndPoint: { } http } ? $"{options.Ip}:{http.Port}" : null;
         return server;
     }
 

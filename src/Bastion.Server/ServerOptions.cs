@@ -26,6 +26,9 @@ public sealed class ServerOptions
     /// <summary>How often namespaces changed in the store by another process (the CLI) are picked up.</summary>
     public TimeSpan NamespaceRefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>HTTP API port (Temporal's convention is 7243); 0 picks a free one (tests); null serves no HTTP API.</summary>
+    public int? HttpPort { get; set; }
+
     /// <summary>The SQLite file; null keeps everything in memory (gone when the process ends).</summary>
     public string? DatabaseFile { get; set; }
 

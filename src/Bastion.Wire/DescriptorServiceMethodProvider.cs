@@ -43,22 +43,7 @@ public sealed class DescriptorServiceMethodProvider<THandler>(ServiceDescriptor 
             ProtobufMarshaller.For<TReq>(),
             ProtobufMarshaller.For<TResp>());
 
-        var handler = typeof(THandler).GetMethod(
-            descriptor.Name,
-            BindingFlags.Public | BindingFlags.Instance,
-            [typeof(TReq), typeof(ServerCallContext)]);
-
-        UnaryServerMethod<THandler, TReq, TResp> invoker;
-        if (handler != null && handler.ReturnType == typeof(Task<TResp>))
-        {
-            invoker = handler.CreateDelegate<UnaryServerMethod<THandler, TReq, TResp>>();
-        }
-        else
-        {
-            var message = $"Method {descriptor.Service.Name}/{descriptor.Name} is not implemented by Bastion.";
-            invoker = (_, _, _) => throw new RpcException(new Status(StatusCode.Unimplemented, message));
-        }
-
+        var invoker = HandlerMethods.Resolve<THandler, TReq, TResp>(descriptor);
         context.AddUnaryMethod(grpcMethod, [descriptor], invoker);
     }
 }

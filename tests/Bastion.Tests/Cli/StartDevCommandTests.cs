@@ -27,4 +27,22 @@ public sealed class StartDevCommandTests
         Assert.Equal(exitCode, process.ExitCode);
         Assert.Contains(message, await stderr + await stdout, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task HttpPort_ServesTheHttpApi_OnLoopback()
+    {
+        var directory = Directory.CreateTempSubdirectory("bastion-cli-http-");
+        try
+        {
+            var httpPort = Integration.ServerProcess.FreePort();
+            using var server = await Integration.ServerProcess.StartAsync(Integration.ServerProcess.FreePort(), Path.Combine(directory.FullName, "b.db"), httpPort);
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };
+            var info = await http.GetStringAsync("/api/v1/namespaces/default");
+            Assert.Contains("\"name\":\"default\"", info, StringComparison.Ordinal);
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
 }

@@ -27,8 +27,17 @@ internal sealed class ServerProcess : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public static Task<ServerProcess> StartAsync(int port, string databaseFile) =>
-        StartAsync(port, ["server", "start-dev", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--db-filename", databaseFile, "--log-level", "warn"], "Bastion dev server on");
+    public static Task<ServerProcess> StartAsync(int port, string databaseFile, int? httpPort = null)
+    {
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        List<string> arguments = ["server", "start-dev", "--port", port.ToString(invariant), "--db-filename", databaseFile, "--log-level", "warn"];
+        if (httpPort is { } http)
+        {
+            arguments.AddRange(["--http-port", http.ToString(invariant)]);
+        }
+
+        return StartAsync(port, arguments, "Bastion dev server on");
+    }
 
     /// <summary>Runs <c>bastion</c> with <paramref name="arguments"/> until it prints a line starting with <paramref name="readyLine"/>.</summary>
     public static async Task<ServerProcess> StartAsync(int port, IEnumerable<string> arguments, string readyLine, string? workingDirectory = null)

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using Bastion.Security.Audit;
 using Bastion.Server;
 using Bastion.Tests.Integration;
 using Temporalio.Exceptions;
@@ -8,17 +6,10 @@ namespace Bastion.Tests.Security;
 
 public sealed class AuditStageTests
 {
-    private sealed class CapturingSink : IAuditSink
-    {
-        public ConcurrentQueue<AuditRecord> Records { get; } = new();
-
-        public void Write(AuditRecord record) => Records.Enqueue(record);
-    }
-
     [Fact]
     public async Task EveryCall_AllowedOrRefused_ProducesOneRecord_WithoutPayloads()
     {
-        var sink = new CapturingSink();
+        var sink = new CapturingAuditSink();
         await using var server = await BastionServer.StartAsync(new ServerOptions { Port = 0, AuditSink = sink, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning });
         var client = await TemporalClient.ConnectAsync(new(server.Address) { Namespace = "default" });
         var raw = new RawDriver(client);
