@@ -47,6 +47,9 @@ public sealed class TlsServerFixture : IAsyncLifetime
 
     public int Port => Server.Port;
 
+    /// <summary>The HTTPS (HTTP API) port, TLS like the gRPC one.</summary>
+    public int HttpsPort => int.Parse(Server.HttpAddress!.Split(':')[^1], System.Globalization.CultureInfo.InvariantCulture);
+
     public static string Host(string name) => $"{name}.{Account}.{BaseDomain}";
 
     public async Task InitializeAsync()
@@ -59,6 +62,7 @@ public sealed class TlsServerFixture : IAsyncLifetime
         var options = new ServerOptions
         {
             Port = 0,
+            HttpPort = 0,
             DevMode = false,
             Account = Account,
             BaseDomain = BaseDomain,
