@@ -23,6 +23,7 @@ internal static partial class DynamicConfig
             ["limit.numPendingChildExecutions.error"] = v => limits.MaxPendingChildren = int.Parse(v, CultureInfo.InvariantCulture),
             ["limit.numPendingSignals.error"] = v => limits.MaxPendingSignals = int.Parse(v, CultureInfo.InvariantCulture),
             ["limit.numPendingCancelRequests.error"] = v => limits.MaxPendingCancelRequests = int.Parse(v, CultureInfo.InvariantCulture),
+            ["history.maxInFlightUpdates"] = v => limits.MaxInFlightUpdates = int.Parse(v, CultureInfo.InvariantCulture),
             ["limit.historyCount.error"] = v => limits.HistoryCountError = long.Parse(v, CultureInfo.InvariantCulture),
             ["limit.historyCount.warn"] = v => limits.HistoryCountWarn = long.Parse(v, CultureInfo.InvariantCulture),
             ["limit.historySize.error"] = v => limits.HistorySizeError = long.Parse(v, CultureInfo.InvariantCulture),

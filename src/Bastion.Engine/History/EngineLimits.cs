@@ -15,6 +15,9 @@ public sealed class EngineLimits
 
     public int MaxPendingCancelRequests { get; set; } = 2000;
 
+    /// <summary>Updates admitted and not yet completed, per workflow; more are RESOURCE_EXHAUSTED.</summary>
+    public int MaxInFlightUpdates { get; set; } = 10;
+
     public long HistoryCountError { get; set; } = 51_200;
 
     public long HistoryCountWarn { get; set; } = 10_240;

@@ -17,8 +17,6 @@ namespace Bastion.Engine.History;
 /// </summary>
 internal sealed partial class HistoryEngine
 {
-    private const int MaxInFlightUpdates = 10;
-
     /// <summary>UpdateWorkflowExecution: admit (or find) the update and wait, within the budget, for the stage asked for.</summary>
     public async Task<UpdateWorkflowExecutionResponse> ExecuteUpdateAsync(
         WorkflowKey key, UpdateWorkflowExecutionRequest request, TimeSpan budget, CancellationToken cancellationToken)
@@ -115,9 +113,9 @@ internal sealed partial class HistoryEngine
         }
 
         RequireOpen(m.State);
-        if (m.Context.Updates.Count >= MaxInFlightUpdates)
+        if (m.Context.Updates.Count >= _limits.MaxInFlightUpdates)
         {
-            throw new ServiceException(ErrorKind.ResourceExhausted, $"The workflow already has {MaxInFlightUpdates} updates in flight; retry later.");
+            throw new ServiceException(ErrorKind.ResourceExhausted, $"The workflow already has {_limits.MaxInFlightUpdates} updates in flight; retry later.");
         }
 
         var entry = new UpdateEntry(request);

@@ -16,6 +16,7 @@ public sealed class LimitsTests : IAsyncLifetime
         var options = new ServerOptions { Port = 0, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning };
         options.DynamicConfig["limit.numPendingActivities.error"] = "2";
         options.DynamicConfig["limit.historyCount.error"] = "12";
+        options.DynamicConfig["history.maxInFlightUpdates"] = "2";
         _server = await BastionServer.StartAsync(options);
         _raw = new RawDriver(await TemporalClient.ConnectAsync(new(_server.Address) { Namespace = "default" }));
     }
@@ -62,6 +63,35 @@ public sealed class LimitsTests : IAsyncLifetime
         Assert.NotNull(terminated);
         Assert.Contains("history count exceeds limit", terminated.Reason, StringComparison.Ordinal);
         Assert.InRange(history.Count, 12, 13);
+    }
+
+    [Fact]
+    public async Task UpdatesBeyondTheInFlightLimit_AreResourceExhausted()
+    {
+        var tq = ServerFixture.NewTaskQueue();
+        var id = "limit-updates-" + Guid.NewGuid();
+        await _raw.StartAsync(id, tq);
+        await _raw.CompleteAsync(await _raw.PollWorkflowTaskAsync(tq));
+
+        // Nobody answers the workflow tasks that carry them: each call ends at its deadline with the update admitted.
+        Task<Temporalio.Api.WorkflowService.V1.UpdateWorkflowExecutionResponse> Update(string updateId) => _raw.Service.UpdateWorkflowExecutionAsync(
+            new()
+            {
+                Namespace = "default",
+                WorkflowExecution = new() { WorkflowId = id },
+                WaitPolicy = new() { LifecycleStage = UpdateWorkflowExecutionLifecycleStage.Accepted },
+                Request = new() { Meta = new() { UpdateId = updateId }, Input = new() { Name = "add" } },
+            },
+            new RpcOptions { Timeout = TimeSpan.FromSeconds(2) });
+
+        var admitted = await Task.WhenAll(Update("u1"), Update("u2"));
+        Assert.All(admitted, r => Assert.Equal(UpdateWorkflowExecutionLifecycleStage.Admitted, r.Stage));
+        var error = await Assert.ThrowsAsync<RpcException>(() => Update("u3"));
+        Assert.Equal(RpcException.StatusCode.ResourceExhausted, error.Code);
+        Assert.Contains("2 updates in flight", error.Message, StringComparison.Ordinal);
+
+        // The same update id again is not a new update.
+        Assert.Equal(UpdateWorkflowExecutionLifecycleStage.Admitted, (await Update("u1")).Stage);
     }
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
