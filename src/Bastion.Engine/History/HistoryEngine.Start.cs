@@ -20,12 +20,14 @@ internal sealed partial class HistoryEngine
     /// Starts a run: a retried request (same request id) returns the run it started; a running workflow with the
     /// same id is ALREADY_EXISTS with the detail the SDKs need; a closed one is replaced per the reuse policy.
     /// </summary>
-    public Task<StartWorkflowExecutionResponse> StartWorkflowAsync(string namespaceId, StartWorkflowExecutionRequest request)
+    /// <remarks><paramref name="withNewRun"/> sees the new run before it is committed (update-with-start).</remarks>
+    public Task<StartWorkflowExecutionResponse> StartWorkflowAsync(string namespaceId, StartWorkflowExecutionRequest request, Action<Mutation>? withNewRun = null)
     {
         ArgumentNullException.ThrowIfNull(request);
         return WithWorkflowIdAsync(namespaceId, request.WorkflowId, async currentRunId =>
         {
             var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(request), request.RequestId, FirstDelay(request.CronSchedule, request.WorkflowStartDelay), null);
+            withNewRun?.Invoke(m);
             if (currentRunId != null)
             {
                 var currentKey = new WorkflowKey(namespaceId, request.WorkflowId, currentRunId);

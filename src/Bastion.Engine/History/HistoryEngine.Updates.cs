@@ -40,6 +40,38 @@ internal sealed partial class HistoryEngine
         return response;
     }
 
+    /// <summary>
+    /// Update-with-start: when the start creates a run, the update is admitted in that same step, so the run's first
+    /// workflow task carries it; when the workflow was already running (UseExisting), it is sent to that run.
+    /// </summary>
+    public async Task<(StartWorkflowExecutionResponse Started, UpdateWorkflowExecutionResponse Updated)> StartWithUpdateAsync(
+        string namespaceId, StartWorkflowExecutionRequest start, UpdateWorkflowExecutionRequest update, TimeSpan budget, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        ArgumentNullException.ThrowIfNull(update);
+        var entry = new UpdateEntry(update.Request);
+        string? newRunId = null;
+        var started = await StartWorkflowAsync(namespaceId, start, m =>
+        {
+            newRunId = m.State.RunId;
+            m.Context.Updates[update.Request.Meta.UpdateId] = entry;
+        }).ConfigureAwait(false);
+        var key = new WorkflowKey(namespaceId, start.WorkflowId, started.RunId);
+        if (started.RunId != newRunId)
+        {
+            // An existing run (conflict policy UseExisting, or a retried start): the update goes to it.
+            return (started, await ExecuteUpdateAsync(key, update, budget, cancellationToken).ConfigureAwait(false));
+        }
+
+        var response = new UpdateWorkflowExecutionResponse
+        {
+            UpdateRef = new UpdateRef { WorkflowExecution = new WorkflowExecution { WorkflowId = key.WorkflowId, RunId = key.RunId }, UpdateId = update.Request.Meta.UpdateId },
+        };
+        var waitFor = update.WaitPolicy?.LifecycleStage ?? UpdateWorkflowExecutionLifecycleStage.Completed;
+        (response.Stage, response.Outcome) = await WaitForUpdateAsync(entry, waitFor, budget, cancellationToken).ConfigureAwait(false);
+        return (started, response);
+    }
+
     /// <summary>PollWorkflowExecutionUpdate: the outcome (or stage) of an update already admitted or in history.</summary>
     public async Task<PollWorkflowExecutionUpdateResponse> PollUpdateAsync(
         WorkflowKey key, string updateId, UpdateWorkflowExecutionLifecycleStage waitFor, TimeSpan budget, CancellationToken cancellationToken)

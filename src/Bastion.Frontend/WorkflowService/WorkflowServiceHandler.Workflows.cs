@@ -15,13 +15,16 @@ internal sealed partial class WorkflowServiceHandler
     public Task<StartWorkflowExecutionResponse> StartWorkflowExecution(StartWorkflowExecutionRequest request, ServerCallContext context)
     {
         var ns = NamespaceOf(context);
+        ValidateStart(request);
+        return engine.StartWorkflowAsync(ns.Id, request);
+    }
+
+    private void ValidateStart(StartWorkflowExecutionRequest request) =>
         request.RequestId = ValidateStart(
             request.WorkflowId, request.WorkflowType?.Name, request.TaskQueue?.Name, request.RequestId, request.CronSchedule,
             [(request.WorkflowExecutionTimeout, "WorkflowExecutionTimeout"), (request.WorkflowRunTimeout, "WorkflowRunTimeout"),
              (request.WorkflowTaskTimeout, "WorkflowTaskTimeout"), (request.WorkflowStartDelay, "WorkflowStartDelay")],
             [(request.Input, "Input"), (request.Memo, "Memo"), (request.Header, "Header")]);
-        return engine.StartWorkflowAsync(ns.Id, request);
-    }
 
     public Task<SignalWithStartWorkflowExecutionResponse> SignalWithStartWorkflowExecution(SignalWithStartWorkflowExecutionRequest request, ServerCallContext context)
     {
@@ -104,35 +107,45 @@ internal sealed partial class WorkflowServiceHandler
             throw ServiceException.InvalidArgument("The update must name the started workflow's id and no run id.");
         }
 
-        StartWorkflowExecutionResponse started;
         try
         {
-            started = await StartWorkflowExecution(start, context).ConfigureAwait(false);
+            Validation.RequireId(update.Request?.Meta?.UpdateId, "Request.Meta.UpdateId");
+            Validation.RequireId(update.Request!.Input?.Name, "Request.Input.Name");
+            Validation.RequireSize(update.Request.Input!.Args, "Request.Input.Args", options.MaxPayloadBytes);
+        }
+        catch (ServiceException e)
+        {
+            throw MultiOperationFailure(e, failedIndex: 1); // checked before anything starts
+        }
+
+        try
+        {
+            ValidateStart(start);
         }
         catch (ServiceException e)
         {
             throw MultiOperationFailure(e, failedIndex: 0);
         }
 
+        StartWorkflowExecutionResponse started;
+        UpdateWorkflowExecutionResponse updated;
         try
         {
-            Validation.RequireId(update.Request?.Meta?.UpdateId, "Request.Meta.UpdateId");
-            Validation.RequireId(update.Request!.Input?.Name, "Request.Input.Name");
-            var key = new Engine.History.WorkflowKey(ns.Id, start.WorkflowId, started.RunId);
-            var updated = await engine.ExecuteUpdateAsync(key, update, Validation.LongPollBudget(context, Now, options.MaxLongPoll), context.CancellationToken).ConfigureAwait(false);
-            return new ExecuteMultiOperationResponse
-            {
-                Responses =
-                {
-                    new ExecuteMultiOperationResponse.Types.Response { StartWorkflow = started },
-                    new ExecuteMultiOperationResponse.Types.Response { UpdateWorkflow = updated },
-                },
-            };
+            (started, updated) = await engine.StartWithUpdateAsync(ns.Id, start, update, Validation.LongPollBudget(context, Now, options.MaxLongPoll), context.CancellationToken).ConfigureAwait(false);
         }
         catch (ServiceException e)
         {
-            throw MultiOperationFailure(e, failedIndex: 1);
+            throw MultiOperationFailure(e, failedIndex: e.Detail is Temporalio.Api.ErrorDetails.V1.WorkflowExecutionAlreadyStartedFailure ? 0 : 1);
         }
+
+        return new ExecuteMultiOperationResponse
+        {
+            Responses =
+            {
+                new ExecuteMultiOperationResponse.Types.Response { StartWorkflow = started },
+                new ExecuteMultiOperationResponse.Types.Response { UpdateWorkflow = updated },
+            },
+        };
     }
 
     private static ServiceException MultiOperationFailure(ServiceException failed, int failedIndex)
