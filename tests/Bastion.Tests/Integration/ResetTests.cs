@@ -192,14 +192,19 @@ public sealed class ResetTests(ServerFixture fixture)
         {
             var key = Guid.NewGuid().ToString();
             var handle = await fixture.Client.StartWorkflowAsync((PendingActivityWorkflow wf) => wf.RunAsync(key), new("reset-pending-" + key, tq));
-            await handle.SignalAsync(wf => wf.GoAsync());
+            while (!s_stepRuns.ContainsKey(key))
+            {
+                await Task.Delay(50); // the first task has completed: the activity runs
+            }
+
+            await handle.SignalAsync(wf => wf.GoAsync()); // so the signal comes with a second task
             List<HistoryEvent> events;
             do
             {
                 await Task.Delay(50);
                 events = (await handle.FetchHistoryAsync()).Events.ToList();
             }
-            while (events.Count(e => e.EventType == EventType.WorkflowTaskCompleted) < 2 || !s_stepRuns.ContainsKey(key));
+            while (events.Count(e => e.EventType == EventType.WorkflowTaskCompleted) < 2);
 
             // The second task (after the signal) is the point: the activity was scheduled before it and is still running.
             var point = events.Where(e => e.EventType == EventType.WorkflowTaskCompleted).ElementAt(1).EventId;

@@ -50,6 +50,28 @@ public sealed class RestartTests : IDisposable
         }
     }
 
+    /// <summary>Its update handler waits on a timer, so the update is accepted long before it completes.</summary>
+    [Workflow]
+    public sealed class SlowUpdate
+    {
+        private bool _updated;
+
+        [WorkflowRun]
+        public async Task<string> RunAsync()
+        {
+            await Workflow.WaitConditionAsync(() => _updated);
+            return "updated";
+        }
+
+        [WorkflowUpdate]
+        public async Task<int> BumpAsync(int value)
+        {
+            await Workflow.DelayAsync(TimeSpan.FromSeconds(2));
+            _updated = true;
+            return value + 1;
+        }
+    }
+
     public sealed class GatedActivity
     {
         public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -78,7 +100,7 @@ public sealed class RestartTests : IDisposable
             var tq = ServerFixture.NewTaskQueue();
             using var worker = new TemporalWorker(client, new TemporalWorkerOptions(tq)
                 .AddWorkflow<WaitOnTimer>().AddWorkflow<RunActivity>().AddWorkflow<ParentOfSleeper>().AddWorkflow<ContinueAfterTimer>()
-                .AddAllActivities(activity));
+                .AddWorkflow<SlowUpdate>().AddAllActivities(activity));
             await worker.ExecuteAsync(async () =>
             {
                 var timer = await client.StartWorkflowAsync((WaitOnTimer wf) => wf.RunAsync(), new("restart-timer-" + Guid.NewGuid(), tq));
@@ -89,6 +111,9 @@ public sealed class RestartTests : IDisposable
                 await activity.Started.Task.WaitAsync(TimeSpan.FromSeconds(30));
                 await WaitForEventAsync(timer, EventType.TimerStarted);
                 await WaitForEventAsync(parent, EventType.ChildWorkflowExecutionStarted);
+                var updated = await client.StartWorkflowAsync((SlowUpdate wf) => wf.RunAsync(), new("restart-update-" + Guid.NewGuid(), tq));
+                var update = updated.ExecuteUpdateAsync(wf => wf.BumpAsync(41), new("the-update"));
+                await WaitForEventAsync(updated, EventType.WorkflowExecutionUpdateAccepted);
 
                 server.Kill();
                 server.Dispose();
@@ -103,6 +128,9 @@ public sealed class RestartTests : IDisposable
                 AssertWellFormed(await parent.FetchHistoryAsync(), EventType.StartChildWorkflowExecutionInitiated, EventType.ChildWorkflowExecutionStarted, EventType.ChildWorkflowExecutionCompleted);
                 AssertWellFormed(await client.GetWorkflowHandle(childId).FetchHistoryAsync(), EventType.TimerStarted, EventType.TimerFired);
                 Assert.Equal(2, await chain.GetResultAsync().WaitAsync(TimeSpan.FromSeconds(60)));
+                Assert.Equal(42, await update.WaitAsync(TimeSpan.FromSeconds(60))); // the caller's retry finds it
+                Assert.Equal("updated", await updated.GetResultAsync().WaitAsync(TimeSpan.FromSeconds(60)));
+                AssertWellFormed(await updated.FetchHistoryAsync(), EventType.WorkflowExecutionUpdateAccepted, EventType.WorkflowExecutionUpdateCompleted);
                 AssertWellFormed(await client.GetWorkflowHandle(chain.Id).FetchHistoryAsync(), EventType.TimerStarted, EventType.TimerFired);
             }).WaitAsync(TimeSpan.FromSeconds(120));
         }
