@@ -243,9 +243,9 @@ internal static class CommandValidator
             return (cause, "StartChildWorkflowExecution: a child workflow must be in its parent's namespace.");
         }
 
-        if (!string.IsNullOrEmpty(a.CronSchedule))
+        if (CronProblem(a.CronSchedule) is { } cronProblem)
         {
-            return (cause, "StartChildWorkflowExecution: cron schedules are not supported by this Bastion version yet.");
+            return (cause, "StartChildWorkflowExecution: " + cronProblem);
         }
 
         if (IsNegative(a.WorkflowExecutionTimeout) || IsNegative(a.WorkflowRunTimeout) || IsNegative(a.WorkflowTaskTimeout))
@@ -271,9 +271,9 @@ internal static class CommandValidator
             return (cause, "ContinueAsNewWorkflowExecution: a timeout or the backoff is negative.");
         }
 
-        if (!string.IsNullOrEmpty(a.CronSchedule))
+        if (CronProblem(a.CronSchedule) is { } cronProblem)
         {
-            return (cause, "ContinueAsNewWorkflowExecution: cron schedules are not supported by this Bastion version yet.");
+            return (cause, "ContinueAsNewWorkflowExecution: " + cronProblem);
         }
 
         if (RetryPolicies.Validate(a.RetryPolicy) is { } retryProblem)
@@ -283,6 +283,24 @@ internal static class CommandValidator
 
         return SizeProblem(cause, "ContinueAsNewWorkflowExecution input", a.Input?.CalculateSize() ?? 0)
             ?? SizeProblem(cause, "ContinueAsNewWorkflowExecution memo", a.Memo?.CalculateSize() ?? 0);
+    }
+
+    private static string? CronProblem(string cronSchedule)
+    {
+        if (string.IsNullOrEmpty(cronSchedule))
+        {
+            return null;
+        }
+
+        try
+        {
+            CronSchedule.Parse(cronSchedule);
+            return null;
+        }
+        catch (Errors.ServiceException e)
+        {
+            return e.Message;
+        }
     }
 
     private static (WorkflowTaskFailedCause, string)? SizeProblem(WorkflowTaskFailedCause cause, string what, int size) =>

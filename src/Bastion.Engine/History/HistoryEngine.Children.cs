@@ -39,6 +39,7 @@ internal sealed partial class HistoryEngine
             ParentClosePolicy = a.ParentClosePolicy == ParentClosePolicy.Unspecified ? ParentClosePolicy.Terminate : a.ParentClosePolicy,
             WorkflowTaskCompletedEventId = completedEventId,
             WorkflowIdReusePolicy = a.WorkflowIdReusePolicy,
+            CronSchedule = a.CronSchedule,
             RetryPolicy = a.RetryPolicy,
             Header = a.Header,
             Memo = a.Memo,
@@ -157,13 +158,14 @@ internal sealed partial class HistoryEngine
                 SearchAttributes = a.SearchAttributes,
                 Header = a.Header,
                 RetryPolicy = a.RetryPolicy,
+                CronSchedule = a.CronSchedule,
                 Priority = a.Priority,
                 ParentWorkflowNamespace = a.Namespace,
                 ParentWorkflowNamespaceId = parentKey.NamespaceId,
                 ParentWorkflowExecution = new WorkflowExecution { WorkflowId = parentKey.WorkflowId, RunId = parentKey.RunId },
                 ParentInitiatedEventId = initiatedEventId,
             };
-            var m = NewRun(parentKey.NamespaceId, a.WorkflowId, started, requestId, null, null);
+            var m = NewRun(parentKey.NamespaceId, a.WorkflowId, started, requestId, FirstDelay(a.CronSchedule, null), null);
             m.State.ParentWorkflowId = parentKey.WorkflowId;
             m.State.ParentRunId = parentKey.RunId;
             m.State.ParentInitiatedEventId = initiatedEventId;

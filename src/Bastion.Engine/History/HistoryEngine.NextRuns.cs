@@ -39,9 +39,10 @@ internal sealed partial class HistoryEngine
             SearchAttributes = a.SearchAttributes ?? (s.SearchAttributes is { } sa ? SearchAttributes.Parser.ParseFrom(sa) : null),
             Header = a.Header,
             RetryPolicy = a.RetryPolicy,
+            CronSchedule = a.CronSchedule,
             Priority = null,
         };
-        var next = NewRun(s.NamespaceId, s.WorkflowId, started, Guid.NewGuid().ToString(), Positive(a.BackoffStartInterval), s);
+        var next = NewRun(s.NamespaceId, s.WorkflowId, started, Guid.NewGuid().ToString(), Positive(a.BackoffStartInterval) ?? FirstDelay(a.CronSchedule, null), s);
         m.NextRun = next; // before closing: the chain goes on, so the parent is not told this run closed
         CloseWorkflow(m, new HistoryEvent
         {
