@@ -1,5 +1,6 @@
 using Bastion.Server;
 using Bastion.Tests.Integration;
+using Temporalio.Api.Command.V1;
 using Temporalio.Api.Enums.V1;
 using Temporalio.Exceptions;
 
@@ -17,6 +18,10 @@ public sealed class LimitsTests : IAsyncLifetime
         options.DynamicConfig["limit.numPendingActivities.error"] = "2";
         options.DynamicConfig["limit.historyCount.error"] = "12";
         options.DynamicConfig["history.maxInFlightUpdates"] = "2";
+        options.DynamicConfig["limit.numPendingChildExecutions.error"] = "1";
+        options.DynamicConfig["limit.numPendingSignals.error"] = "1";
+        options.DynamicConfig["limit.numPendingCancelRequests.error"] = "1";
+        options.DynamicConfig["limit.historySize.error"] = "20000";
         _server = await BastionServer.StartAsync(options);
         _raw = new RawDriver(await TemporalClient.ConnectAsync(new(_server.Address) { Namespace = "default" }));
     }
@@ -63,6 +68,69 @@ public sealed class LimitsTests : IAsyncLifetime
         Assert.NotNull(terminated);
         Assert.Contains("history count exceeds limit", terminated.Reason, StringComparison.Ordinal);
         Assert.InRange(history.Count, 12, 13);
+    }
+
+    private static Command StartChild(string id) => new()
+    {
+        CommandType = CommandType.StartChildWorkflowExecution,
+        StartChildWorkflowExecutionCommandAttributes = new() { WorkflowId = id, WorkflowType = new() { Name = "RawWorkflow" }, TaskQueue = new() { Name = "nowhere" } },
+    };
+
+    private static Command SignalExternal(string id) => new()
+    {
+        CommandType = CommandType.SignalExternalWorkflowExecution,
+        SignalExternalWorkflowExecutionCommandAttributes = new() { Execution = new() { WorkflowId = id }, SignalName = "s" },
+    };
+
+    private static Command CancelExternal(string id) => new()
+    {
+        CommandType = CommandType.RequestCancelExternalWorkflowExecution,
+        RequestCancelExternalWorkflowExecutionCommandAttributes = new() { WorkflowId = id },
+    };
+
+    public static TheoryData<string, WorkflowTaskFailedCause> PendingLimits => new()
+    {
+        { "children", WorkflowTaskFailedCause.PendingChildWorkflowsLimitExceeded },
+        { "signals", WorkflowTaskFailedCause.PendingSignalsLimitExceeded },
+        { "cancels", WorkflowTaskFailedCause.PendingRequestCancelLimitExceeded },
+    };
+
+    [Theory]
+    [MemberData(nameof(PendingLimits))]
+    public async Task TooManyPendingChildrenSignalsOrCancelRequests_FailTheTask_WithTemporalsCause(string kind, WorkflowTaskFailedCause cause)
+    {
+        var tq = ServerFixture.NewTaskQueue();
+        var id = $"limit-{kind}-" + Guid.NewGuid();
+        await _raw.StartAsync(id, tq);
+        Func<string, Command> command = kind switch { "children" => StartChild, "signals" => SignalExternal, _ => CancelExternal };
+        var error = await Assert.ThrowsAsync<RpcException>(async () => await _raw.CompleteAsync(await _raw.PollWorkflowTaskAsync(tq), command(id + "-a"), command(id + "-b")));
+        Assert.Equal(RpcException.StatusCode.InvalidArgument, error.Code);
+        var failed = (await _raw.HistoryAsync(id)).Single(e => e.EventType == EventType.WorkflowTaskFailed);
+        Assert.Equal(cause, failed.WorkflowTaskFailedEventAttributes.Cause);
+        await _raw.Service.TerminateWorkflowExecutionAsync(new() { Namespace = "default", WorkflowExecution = new() { WorkflowId = id } });
+    }
+
+    [Fact]
+    public async Task HistoryOverTheSizeLimit_TerminatesTheWorkflow_SayingWhy()
+    {
+        var id = "limit-size-" + Guid.NewGuid();
+        await _raw.StartAsync(id, ServerFixture.NewTaskQueue());
+        var input = new Temporalio.Api.Common.V1.Payloads { Payloads_ = { new Temporalio.Api.Common.V1.Payload { Data = Google.Protobuf.ByteString.CopyFrom(new byte[6000]) } } };
+        for (var i = 0; i < 10; i++)
+        {
+            try
+            {
+                await _raw.Service.SignalWorkflowExecutionAsync(new() { Namespace = "default", WorkflowExecution = new() { WorkflowId = id }, SignalName = "big", Input = input, RequestId = Guid.NewGuid().ToString() });
+            }
+            catch (RpcException e) when (e.Code == RpcException.StatusCode.NotFound)
+            {
+                break;
+            }
+        }
+
+        var terminated = (await _raw.HistoryAsync(id))[^1].WorkflowExecutionTerminatedEventAttributes;
+        Assert.NotNull(terminated);
+        Assert.Contains("history size exceeds limit", terminated.Reason, StringComparison.Ordinal);
     }
 
     [Fact]

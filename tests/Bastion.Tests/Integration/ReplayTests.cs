@@ -65,6 +65,66 @@ public sealed class ReplayTests(ServerFixture fixture)
         public static string Remote(int i) => "remote" + i;
     }
 
+    /// <summary>Takes updates until canceled, then cleans up with an activity.</summary>
+    [Workflow]
+    public sealed class UpdatedThenCanceledWorkflow
+    {
+        private int _total;
+
+        [WorkflowRun]
+        public async Task<int> RunAsync()
+        {
+            try
+            {
+                await Workflow.WaitConditionAsync(() => false);
+                return _total;
+            }
+            catch (TaskCanceledException)
+            {
+                using var detached = new CancellationTokenSource();
+                await Workflow.ExecuteActivityAsync(() => ReplayWorkflow.Remote(_total), new() { StartToCloseTimeout = TimeSpan.FromSeconds(10), CancellationToken = detached.Token });
+                throw;
+            }
+        }
+
+        [WorkflowUpdate]
+        public async Task<int> AddAsync(int amount)
+        {
+            await Workflow.DelayAsync(TimeSpan.FromMilliseconds(10));
+            _total += amount;
+            return _total;
+        }
+
+        [WorkflowUpdateValidator(nameof(AddAsync))]
+        public void ValidateAdd(int amount)
+        {
+            if (amount < 0)
+            {
+                throw new ArgumentException("negative");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task UpdatesAndCancellation_ReplayWithoutNondeterminism()
+    {
+        await fixture.WithWorkerAsync(
+            o => o.AddWorkflow<UpdatedThenCanceledWorkflow>().AddActivity(ReplayWorkflow.Remote),
+            async tq =>
+            {
+                var handle = await fixture.Client.StartWorkflowAsync((UpdatedThenCanceledWorkflow wf) => wf.RunAsync(), new("replay-updates-" + Guid.NewGuid(), tq));
+                Assert.Equal(2, await handle.ExecuteUpdateAsync(wf => wf.AddAsync(2)));
+                await Assert.ThrowsAsync<Temporalio.Exceptions.WorkflowUpdateFailedException>(() => handle.ExecuteUpdateAsync(wf => wf.AddAsync(-1)));
+                Assert.Equal(5, await handle.ExecuteUpdateAsync(wf => wf.AddAsync(3)));
+                await handle.CancelAsync();
+                await Assert.ThrowsAsync<Temporalio.Exceptions.WorkflowFailedException>(() => handle.GetResultAsync());
+
+                var result = await new WorkflowReplayer(new WorkflowReplayerOptions().AddWorkflow<UpdatedThenCanceledWorkflow>())
+                    .ReplayWorkflowAsync(await handle.FetchHistoryAsync());
+                Assert.Null(result.ReplayFailure);
+            });
+    }
+
     [Fact]
     public async Task BastionHistories_ReplayWithoutNondeterminism()
     {
