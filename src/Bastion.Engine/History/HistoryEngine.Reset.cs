@@ -102,17 +102,7 @@ internal sealed partial class HistoryEngine
         }
 
         ScheduleWorkflowTask(m);
-        var deadline = state.RunTimeout is { } run ? now + run : (DateTime?)null;
-        if (state.ExpirationTime is { } chainEnd && (deadline is null || chainEnd < deadline))
-        {
-            deadline = chainEnd;
-        }
-
-        if (deadline is { } end)
-        {
-            m.AddTask(TaskKind.WorkflowRunTimeout, 1, 0, end);
-        }
-
+        AddRunDeadline(m);
         return m;
     }
 

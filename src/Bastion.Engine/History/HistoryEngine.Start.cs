@@ -252,9 +252,15 @@ internal sealed partial class HistoryEngine
             ScheduleWorkflowTask(m);
         }
 
-        // The run ends at its run timeout or when the whole chain of runs expires, whichever is first.
-        var deadline = runTimeout is { } run ? now + run : (DateTime?)null;
-        if (expiration is { } chainEnd && (deadline is null || chainEnd < deadline))
+        AddRunDeadline(m);
+        return m;
+    }
+
+    /// <summary>The run ends at its run timeout or when the whole chain of runs expires, whichever is first.</summary>
+    private static void AddRunDeadline(Mutation m)
+    {
+        var deadline = m.State.RunTimeout is { } run ? m.Now + run : (DateTime?)null;
+        if (m.State.ExpirationTime is { } chainEnd && (deadline is null || chainEnd < deadline))
         {
             deadline = chainEnd;
         }
@@ -263,8 +269,6 @@ internal sealed partial class HistoryEngine
         {
             m.AddTask(TaskKind.WorkflowRunTimeout, 1, 0, end);
         }
-
-        return m;
     }
 
     /// <summary>Writes a signal into a run being created (signal-with-start), before its first workflow task.</summary>

@@ -116,6 +116,21 @@ public sealed class ResetTests(ServerFixture fixture)
         return fixture.Client.WorkflowService.ResetWorkflowExecutionAsync(request);
     }
 
+    /// <summary>The run's history once <paramref name="until"/> holds for it.</summary>
+    private static async Task<List<HistoryEvent>> HistoryWhenAsync(WorkflowHandle handle, Func<List<HistoryEvent>, bool> until)
+    {
+        while (true)
+        {
+            var events = (await handle.FetchHistoryAsync()).Events.ToList();
+            if (until(events))
+            {
+                return events;
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
     private static long FirstTaskCompleted(IEnumerable<HistoryEvent> events) =>
         events.First(e => e.EventType == EventType.WorkflowTaskCompleted).EventId;
 
@@ -165,13 +180,7 @@ public sealed class ResetTests(ServerFixture fixture)
         {
             var key = Guid.NewGuid().ToString();
             var handle = await fixture.Client.StartWorkflowAsync((ResettableWorkflow wf) => wf.RunAsync(key), new("reset-running-" + key, tq));
-            List<HistoryEvent> events;
-            do
-            {
-                await Task.Delay(50);
-                events = (await handle.FetchHistoryAsync()).Events.ToList();
-            }
-            while (events.All(e => e.EventType != EventType.ActivityTaskCompleted) || events[^1].EventType != EventType.WorkflowTaskCompleted);
+            var events = await HistoryWhenAsync(handle, h => h.Any(e => e.EventType == EventType.ActivityTaskCompleted) && h[^1].EventType == EventType.WorkflowTaskCompleted);
 
             var response = await ResetAsync(handle.Id, null, FirstTaskCompleted(events));
             var baseRun = fixture.Client.GetWorkflowHandle(handle.Id, handle.ResultRunId);
@@ -198,13 +207,7 @@ public sealed class ResetTests(ServerFixture fixture)
             }
 
             await handle.SignalAsync(wf => wf.GoAsync()); // so the signal comes with a second task
-            List<HistoryEvent> events;
-            do
-            {
-                await Task.Delay(50);
-                events = (await handle.FetchHistoryAsync()).Events.ToList();
-            }
-            while (events.Count(e => e.EventType == EventType.WorkflowTaskCompleted) < 2);
+            var events = await HistoryWhenAsync(handle, h => h.Count(e => e.EventType == EventType.WorkflowTaskCompleted) >= 2);
 
             // The second task (after the signal) is the point: the activity was scheduled before it and is still running.
             var point = events.Where(e => e.EventType == EventType.WorkflowTaskCompleted).ElementAt(1).EventId;
@@ -288,13 +291,7 @@ public sealed class ResetTests(ServerFixture fixture)
             var id = "reset-parent-" + Guid.NewGuid();
             var childId = id + "-child";
             var handle = await fixture.Client.StartWorkflowAsync((ParentOfWaitingChildWorkflow wf) => wf.RunAsync(childId), new(id, tq));
-            List<HistoryEvent> events;
-            do
-            {
-                await Task.Delay(50);
-                events = (await handle.FetchHistoryAsync()).Events.ToList();
-            }
-            while (events.All(e => e.EventType != EventType.ChildWorkflowExecutionStarted) || events[^1].EventType != EventType.WorkflowTaskCompleted);
+            var events = await HistoryWhenAsync(handle, h => h.Any(e => e.EventType == EventType.ChildWorkflowExecutionStarted) && h[^1].EventType == EventType.WorkflowTaskCompleted);
 
             var error = await Assert.ThrowsAsync<RpcException>(() => ResetAsync(id, null, events[^1].EventId));
             Assert.Equal(RpcException.StatusCode.InvalidArgument, error.Code);
