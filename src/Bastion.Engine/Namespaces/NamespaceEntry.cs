@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace Bastion.Engine.Namespaces;
 
 /// <summary>A namespace: <c>&lt;name&gt;.&lt;account&gt;</c>, with its internal id and settings.</summary>
-public sealed class NamespaceEntry
+public sealed record NamespaceEntry
 {
     public required string Id { get; init; }
 
@@ -24,26 +24,26 @@ public sealed class NamespaceEntry
 
     public DateTime CreatedTime { get; init; }
 
+    /// <summary>Registered, or deprecated (no new workflows); Temporal's <c>NamespaceState</c> by name.</summary>
+    public NamespaceLifecycle State { get; init; } = NamespaceLifecycle.Registered;
+
+    /// <summary>Free-form key/values set with RegisterNamespace / UpdateNamespace (Temporal's <c>NamespaceInfo.data</c>).</summary>
+    public IReadOnlyDictionary<string, string> Data { get; init; } = new Dictionary<string, string>();
+
     /// <summary>mTLS client authentication for the namespace's endpoint; null: no client certificate is accepted.</summary>
     public NamespaceTlsPolicy? Tls { get; init; }
-
-    /// <summary>A copy with another TLS policy (entries are immutable: readers holding one never see it change).</summary>
-    public NamespaceEntry WithTls(NamespaceTlsPolicy? tls) => new()
-    {
-        Id = Id,
-        Name = Name,
-        Account = Account,
-        Description = Description,
-        OwnerEmail = OwnerEmail,
-        Retention = Retention,
-        CreatedTime = CreatedTime,
-        Tls = tls,
-    };
 
     internal byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, NamespaceJsonContext.Default.NamespaceEntry);
 
     internal static NamespaceEntry Deserialize(byte[] data) =>
         JsonSerializer.Deserialize(data, NamespaceJsonContext.Default.NamespaceEntry) ?? throw new InvalidDataException("Namespace record is empty.");
+}
+
+/// <summary>A namespace's lifecycle state (deleted namespaces are gone from the registry).</summary>
+public enum NamespaceLifecycle
+{
+    Registered,
+    Deprecated,
 }
 
 [JsonSerializable(typeof(NamespaceEntry))]

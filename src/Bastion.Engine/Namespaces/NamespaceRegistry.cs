@@ -64,20 +64,26 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
     }
 
     /// <summary>Registers a new namespace; ALREADY_EXISTS if it exists. The TLS policy must have been validated.</summary>
-    public NamespaceEntry Create(string name, string account, TimeSpan retention, NamespaceTlsPolicy? tls)
+    public NamespaceEntry Create(string name, string account, TimeSpan retention, NamespaceTlsPolicy? tls, Func<NamespaceEntry, NamespaceEntry>? details = null)
     {
         CheckName(name);
         CheckName(account, "Account");
         return _byName.ContainsKey($"{name}.{account}")
             ? throw new ServiceException(ErrorKind.AlreadyExists, $"Namespace {name}.{account} already exists.", new NamespaceAlreadyExistsFailure())
-            : Add(name, account, retention, tls);
+            : Add(name, account, retention, tls, details);
     }
 
     /// <summary>Replaces a namespace's TLS policy (already validated), durably; returns the new entry.</summary>
     public NamespaceEntry SetTls(NamespaceEntry entry, NamespaceTlsPolicy? tls)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        var updated = entry.WithTls(tls);
+        return Update(entry with { Tls = tls });
+    }
+
+    /// <summary>Stores a changed namespace (same id, name and account), durably; returns it.</summary>
+    public NamespaceEntry Update(NamespaceEntry updated)
+    {
+        ArgumentNullException.ThrowIfNull(updated);
         lock (_writeLock)
         {
             store.UpsertNamespace(new NamespaceRecord(updated.Id, updated.Name, updated.Account, updated.Serialize()));
@@ -87,9 +93,9 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
         return updated;
     }
 
-    private NamespaceEntry Add(string name, string account, TimeSpan retention, NamespaceTlsPolicy? tls)
+    private NamespaceEntry Add(string name, string account, TimeSpan retention, NamespaceTlsPolicy? tls, Func<NamespaceEntry, NamespaceEntry>? details = null)
     {
-        var entry = new NamespaceEntry
+        var created = new NamespaceEntry
         {
             Id = Guid.NewGuid().ToString(),
             Name = name,
@@ -98,6 +104,7 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
             CreatedTime = time.GetUtcNow().UtcDateTime,
             Tls = tls,
         };
+        var entry = details?.Invoke(created) ?? created;
         lock (_writeLock)
         {
             store.UpsertNamespace(new NamespaceRecord(entry.Id, entry.Name, entry.Account, entry.Serialize()));

@@ -1,10 +1,4 @@
-using Bastion.Engine.Namespaces;
-using Bastion.Security.Tls;
-using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
-using Temporalio.Api.Enums.V1;
-using Temporalio.Api.Namespace.V1;
-using Temporalio.Api.Replication.V1;
 using Temporalio.Api.WorkflowService.V1;
 
 namespace Bastion.Frontend.WorkflowService;
@@ -38,48 +32,4 @@ internal sealed partial class WorkflowServiceHandler
             PersistenceStore = engine.StoreName,
             VersionInfo = new Temporalio.Api.Version.V1.VersionInfo { Current = new() { Version = options.ServerVersion } },
         });
-
-    public Task<DescribeNamespaceResponse> DescribeNamespace(DescribeNamespaceRequest request, ServerCallContext context)
-    {
-        var entry = NamespaceOf(context);
-        var response = Describe(entry, string.IsNullOrEmpty(request.Namespace) ? entry.FullName : request.Namespace);
-        var expiring = NamespaceTlsPolicies.ExpiringCas(entry, Now);
-        if (expiring.Count > 0)
-        {
-            // Temporal's NamespaceInfo has no field for certificates; its free-form data map carries the warning.
-            response.NamespaceInfo.Data[ExpiringCasKey] = string.Join("; ", expiring);
-        }
-
-        return Task.FromResult(response);
-    }
-
-    /// <summary>The key of <c>NamespaceInfo.data</c> that lists the namespace's client CAs expiring within 15 days.</summary>
-    internal const string ExpiringCasKey = "bastion.tls.expiring-client-cas";
-
-    private static DescribeNamespaceResponse Describe(NamespaceEntry entry, string nameAsAddressed) => new()
-    {
-        NamespaceInfo = new NamespaceInfo
-        {
-            Name = nameAsAddressed,
-            Id = entry.Id,
-            State = NamespaceState.Registered,
-            Description = entry.Description,
-            OwnerEmail = entry.OwnerEmail,
-            Capabilities = new NamespaceInfo.Types.Capabilities { EagerWorkflowStart = false, SyncUpdate = true, AsyncUpdate = true },
-            SupportsSchedules = false,
-        },
-        Config = new NamespaceConfig
-        {
-            WorkflowExecutionRetentionTtl = Duration.FromTimeSpan(entry.Retention),
-            HistoryArchivalState = ArchivalState.Disabled,
-            VisibilityArchivalState = ArchivalState.Disabled,
-        },
-        ReplicationConfig = new NamespaceReplicationConfig
-        {
-            ActiveClusterName = "bastion",
-            Clusters = { new ClusterReplicationConfig { ClusterName = "bastion" } },
-            State = ReplicationState.Normal,
-        },
-        IsGlobalNamespace = false,
-    };
 }

@@ -12,6 +12,7 @@ namespace Bastion.Frontend.WorkflowService;
 /// </summary>
 internal sealed partial class WorkflowServiceHandler(
     HistoryEngine engine,
+    NamespaceRegistry namespaces,
     FrontendOptions options,
     TimeProvider time)
 {

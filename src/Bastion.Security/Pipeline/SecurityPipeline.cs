@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Collections.Frozen;
 using System.Net;
 using System.Threading.RateLimiting;
 using Bastion.Engine.Errors;
@@ -32,6 +33,12 @@ public sealed partial class SecurityPipeline(
 
     private static readonly ConcurrentDictionary<MessageDescriptor, (FieldDescriptor? Namespace, FieldDescriptor? RequestId)> s_fields = new();
     private readonly ConcurrentDictionary<string, TokenBucketRateLimiter> _limiters = new();
+
+    /// <summary>Methods that start new workflows: refused in a deprecated namespace.</summary>
+    private static readonly FrozenSet<string> s_startsWorkflows = new[]
+    {
+        "StartWorkflowExecution", "SignalWithStartWorkflowExecution", "ExecuteMultiOperation", "CreateSchedule", "StartBatchOperation",
+    }.ToFrozenSet(StringComparer.Ordinal);
     private long _lastRefresh;
 
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
@@ -169,6 +176,18 @@ public sealed partial class SecurityPipeline(
         }
 
         call.Namespace = entry;
+        if (entry.State == NamespaceLifecycle.Deprecated && s_startsWorkflows.Contains(call.Method))
+        {
+            throw new ServiceException(
+                ErrorKind.FailedPrecondition,
+                $"Namespace {entry.FullName} is deprecated: existing workflows go on, new ones cannot start.",
+                new Temporalio.Api.ErrorDetails.V1.NamespaceInvalidStateFailure
+                {
+                    Namespace = entry.FullName,
+                    State = Temporalio.Api.Enums.V1.NamespaceState.Deprecated,
+                    AllowedStates = { Temporalio.Api.Enums.V1.NamespaceState.Registered },
+                });
+        }
     }
 
     /// <summary>Stage 3: the principal must hold the permission the method needs, in that namespace's account.</summary>

@@ -23,7 +23,7 @@ public sealed class TlsCommandTests : IDisposable
             { "db-filename": "bastion.db", "account": "acme", "base-domain": "example.test",
               "tls-cert-file": "server.pem", "tls-key-file": "server.key", "port": {{port}}, "log-level": "warn" }
             """);
-        using var server = await ServerProcess.StartAsync(port, ["server", "start", "--config", "bastion.json"], "Bastion server on", _directory);
+        using var server = await ServerProcess.StartAsync(port, ["server", "start", "--config", "bastion.json"], ServerProcess.ReadyLine, _directory);
 
         // Created while the server runs: the server finds it when a client first addresses its host.
         var created = await RunAsync("namespace", "create", "-f", "bastion.db", "--account", "acme", "-n", "payments",
@@ -95,7 +95,7 @@ public sealed class TlsCommandTests : IDisposable
     {
         var port = ServerProcess.FreePort();
         var tlsDirectory = Path.Combine(_directory, "dev-tls");
-        using var server = await ServerProcess.StartAsync(port, ["server", "start-dev", "--port", $"{port}", "--tls", "--tls-dir", tlsDirectory, "--log-level", "warn"], "Bastion dev server on");
+        using var server = await ServerProcess.StartAsync(port, ["server", "start-dev", "--port", $"{port}", "--tls", "--tls-dir", tlsDirectory, "--log-level", "warn"], ServerProcess.ReadyLine);
         Assert.Contains(server.Output, line => line.Contains("--tls-server-name default.local.localhost", StringComparison.Ordinal));
         var ca = await File.ReadAllBytesAsync(Path.Combine(tlsDirectory, "ca.pem"));
 

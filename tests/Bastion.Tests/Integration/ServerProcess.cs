@@ -20,6 +20,9 @@ internal sealed class ServerProcess : IDisposable
     /// <summary>What the process printed so far (stdout and stderr).</summary>
     public IReadOnlyCollection<string> Output { get; private init; } = [];
 
+    /// <summary>The banner's last line: once it is out, every line before it is in <see cref="Output"/>.</summary>
+    public const string ReadyLine = "Press Ctrl+C to stop.";
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -36,7 +39,7 @@ internal sealed class ServerProcess : IDisposable
             arguments.AddRange(["--http-port", http.ToString(invariant)]);
         }
 
-        return StartAsync(port, arguments, "Bastion dev server on");
+        return StartAsync(port, arguments, ReadyLine);
     }
 
     /// <summary>Runs <c>bastion</c> with <paramref name="arguments"/> until it prints a line starting with <paramref name="readyLine"/>.</summary>
