@@ -3,7 +3,12 @@ using Temporalio.Workflows;
 
 namespace Bastion.Tests.Integration;
 
-/// <summary>The SDK's own test launcher starts Bastion as its dev server, with the arguments it passes to Temporal's.</summary>
+/// <summary>
+/// The SDK's own test launcher starts Bastion as its dev server, with the arguments it passes to Temporal's. The
+/// launcher gives the server 5 s to accept connections (fixed in the SDK), so this runs alone, not while the other
+/// collections load the machine.
+/// </summary>
+[Collection(AloneCollection.Name)]
 public sealed class DevServerLauncherTests
 {
     [Workflow]
@@ -28,4 +33,11 @@ public sealed class DevServerLauncherTests
             Assert.Equal("launched", result);
         }).WaitAsync(TimeSpan.FromSeconds(60));
     }
+}
+
+/// <summary>Tests that must not share the machine with other tests (an external time limit they cannot change).</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AloneCollection
+{
+    public const string Name = "alone";
 }
