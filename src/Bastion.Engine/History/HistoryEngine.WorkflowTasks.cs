@@ -170,6 +170,39 @@ internal sealed partial class HistoryEngine
         }
     }
 
+    /// <summary>Events in a workflow task's first page of history (Temporal's default page size).</summary>
+    internal const int TaskHistoryPageSize = 256;
+
+    /// <summary>
+    /// The next page of a workflow task's history, bounded by the task's token; the last page ends with the
+    /// transient task's events if that attempt is still the one running.
+    /// </summary>
+    public Task<(List<HistoryEvent> Events, HistoryPageToken? Next)> ReadTaskHistoryPageAsync(WorkflowKey key, HistoryPageToken token, int pageSize)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        return ReadAsync(key, context =>
+        {
+            var events = EventsOf(context);
+            var last = Math.Min(token.LastEventId, events.Count);
+            var count = (int)Math.Clamp(last - token.NextEventId + 1, 0, pageSize);
+            var page = count > 0 ? events.GetRange((int)token.NextEventId - 1, count) : [];
+            var next = token.NextEventId + count;
+            if (next <= last)
+            {
+                return (page, (HistoryPageToken?)(token with { NextEventId = next }));
+            }
+
+            if (context.State.WorkflowTask is { Transient: true, IsStarted: true } task
+                && task.ScheduledEventId == token.TransientScheduledEventId && task.Attempt == token.TransientAttempt)
+            {
+                page.Add(task.ScheduledEvent(context.State.TaskQueue));
+                page.Add(task.StartedEvent());
+            }
+
+            return (page, null);
+        });
+    }
+
     /// <summary>The poll response for the run's started workflow task: partial history on its sticky queue.</summary>
     private PollWorkflowTaskQueueResponse BuildWorkflowTaskResponse(WorkflowContext context, QueueKey queue)
     {
@@ -177,20 +210,26 @@ internal sealed partial class HistoryEngine
         var task = state.WorkflowTask!;
         var fromSticky = task.Sticky && queue.Name == task.TaskQueue;
         var first = fromSticky ? state.LastCompletedStartedEventId + 1 : 1;
+        // A transient attempt's scheduled and started events are shown to the worker, written only if it completes.
+        var lastStored = task.Transient ? task.ScheduledEventId - 1 : task.StartedEventId;
+        var events = EventsOf(context);
         var history = new Temporalio.Api.History.V1.History();
-        foreach (var e in EventsOf(context))
+        HistoryPageToken? nextPage = null;
+        if (lastStored - first + 1 > TaskHistoryPageSize)
         {
-            if (e.EventId >= first && e.EventId <= task.StartedEventId)
-            {
-                history.Events.Add(e);
-            }
+            // Long histories go in pages, as Temporal sends them: the worker reads the rest with the token.
+            history.Events.AddRange(events.GetRange((int)first - 1, TaskHistoryPageSize));
+            nextPage = new HistoryPageToken(
+                state.RunId, first + TaskHistoryPageSize, lastStored, task.Transient ? task.ScheduledEventId : 0, task.Transient ? task.Attempt : 0);
         }
-
-        if (task.Transient)
+        else
         {
-            // Shown to the worker, written only if the attempt completes.
-            history.Events.Add(task.ScheduledEvent(state.TaskQueue));
-            history.Events.Add(task.StartedEvent());
+            history.Events.AddRange(events.GetRange((int)first - 1, (int)(lastStored - first + 1)));
+            if (task.Transient)
+            {
+                history.Events.Add(task.ScheduledEvent(state.TaskQueue));
+                history.Events.Add(task.StartedEvent());
+            }
         }
 
         var response = new PollWorkflowTaskQueueResponse
@@ -203,6 +242,7 @@ internal sealed partial class HistoryEngine
             Attempt = task.Attempt,
             BacklogCountHint = Matching.BacklogCount(queue),
             History = history,
+            NextPageToken = nextPage?.Encode() ?? Google.Protobuf.ByteString.Empty,
             WorkflowExecutionTaskQueue = new TaskQueue { Name = state.TaskQueue, Kind = TaskQueueKind.Normal },
             ScheduledTime = Timestamp.FromDateTime(task.ScheduledTime),
             StartedTime = Timestamp.FromDateTime(task.StartedTime!.Value),

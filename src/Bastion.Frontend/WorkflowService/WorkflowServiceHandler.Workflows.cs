@@ -1,6 +1,5 @@
-using System.Globalization;
-using System.Text;
 using Bastion.Engine.Errors;
+using Bastion.Engine.History;
 using Google.Protobuf;
 using Grpc.Core;
 using Temporalio.Api.Enums.V1;
@@ -198,14 +197,20 @@ internal sealed partial class WorkflowServiceHandler
         var ns = NamespaceOf(context);
         var workflowId = Validation.RequireId(request.Execution?.WorkflowId, "Execution.WorkflowId");
         string? runId = request.Execution!.RunId;
-        long from = 1;
-        if (!request.NextPageToken.IsEmpty)
+        var token = request.NextPageToken.IsEmpty ? null : HistoryPageToken.Decode(request.NextPageToken);
+        var key = await engine.ResolveAsync(ns.Id, workflowId, token?.RunId ?? runId).ConfigureAwait(false);
+        var pageSize = request.MaximumPageSize > 0 ? request.MaximumPageSize : DefaultHistoryPageSize;
+        if (token is { IsTaskPage: true })
         {
-            (runId, from) = DecodeHistoryToken(request.NextPageToken);
+            // The rest of a workflow task's history, as its poll response promised.
+            var (taskPage, taskNext) = await engine.ReadTaskHistoryPageAsync(key, token, pageSize).ConfigureAwait(false);
+            var taskResponse = new GetWorkflowExecutionHistoryResponse { History = new Temporalio.Api.History.V1.History() };
+            taskResponse.History.Events.AddRange(taskPage);
+            taskResponse.NextPageToken = taskNext?.Encode() ?? ByteString.Empty;
+            return taskResponse;
         }
 
-        var key = await engine.ResolveAsync(ns.Id, workflowId, runId).ConfigureAwait(false);
-        var pageSize = request.MaximumPageSize > 0 ? request.MaximumPageSize : DefaultHistoryPageSize;
+        var from = token?.NextEventId ?? 1;
         var closeOnly = request.HistoryEventFilterType == HistoryEventFilterType.CloseEvent;
         var budget = Validation.LongPollBudget(context, Now, options.MaxLongPoll);
         var (events, next) = await engine.ReadHistoryAsync(key, from, pageSize, request.WaitNewEvent, closeOnly, budget, context.CancellationToken).ConfigureAwait(false);
@@ -213,7 +218,7 @@ internal sealed partial class WorkflowServiceHandler
         response.History.Events.AddRange(events);
         if (next > 0)
         {
-            response.NextPageToken = EncodeHistoryToken(key.RunId, next);
+            response.NextPageToken = new HistoryPageToken(key.RunId, next).Encode();
         }
 
         return response;
@@ -275,7 +280,8 @@ internal sealed partial class WorkflowServiceHandler
         long before = long.MaxValue;
         if (!request.NextPageToken.IsEmpty)
         {
-            (runId, before) = DecodeHistoryToken(request.NextPageToken);
+            var token = HistoryPageToken.Decode(request.NextPageToken);
+            (runId, before) = (token.RunId, token.NextEventId);
         }
 
         var key = await engine.ResolveAsync(ns.Id, workflowId, runId).ConfigureAwait(false);
@@ -285,7 +291,7 @@ internal sealed partial class WorkflowServiceHandler
         response.History.Events.AddRange(events);
         if (events.Count == pageSize && events[^1].EventId > 1)
         {
-            response.NextPageToken = EncodeHistoryToken(key.RunId, events[^1].EventId);
+            response.NextPageToken = new HistoryPageToken(key.RunId, events[^1].EventId).Encode();
         }
 
         return response;
@@ -297,20 +303,5 @@ internal sealed partial class WorkflowServiceHandler
         var key = await engine.ResolveAsync(ns.Id, request.WorkflowExecution?.WorkflowId ?? string.Empty, request.WorkflowExecution?.RunId).ConfigureAwait(false);
         await engine.DeleteAsync(key).ConfigureAwait(false);
         return new DeleteWorkflowExecutionResponse();
-    }
-
-    private static ByteString EncodeHistoryToken(string runId, long nextEventId) =>
-        ByteString.CopyFromUtf8(string.Create(CultureInfo.InvariantCulture, $"h1|{runId}|{nextEventId}"));
-
-    private static (string RunId, long NextEventId) DecodeHistoryToken(ByteString token)
-    {
-        var parts = Encoding.UTF8.GetString(token.Span).Split('|');
-        if (parts.Length != 3 || parts[0] != "h1" || !Guid.TryParse(parts[1], out _)
-            || !long.TryParse(parts[2], NumberStyles.None, CultureInfo.InvariantCulture, out var next) || next < 1)
-        {
-            throw ServiceException.InvalidArgument("NextPageToken is malformed: pass back the token a previous page returned.");
-        }
-
-        return (parts[1], next);
     }
 }
