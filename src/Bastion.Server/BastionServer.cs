@@ -136,6 +136,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton<MatchingEngine>();
         services.AddSingleton(engineLimits);
         services.AddSingleton<HistoryEngine>();
+        services.AddSingleton<Engine.Visibility.VisibilityReader>();
         services.AddSingleton<NamespaceRegistry>();
         services.AddSingleton(frontendOptions);
         services.AddSingleton(pipelineOptions);

@@ -107,6 +107,11 @@ public sealed partial class SqliteExecutionStore
             }
         }
 
+        if (write.Visibility is { } visibility)
+        {
+            UpsertVisibility(tx, write, visibility);
+        }
+
         if (write.DeleteAllTasks)
         {
             var cmd = Command(tx, "DELETE FROM tasks WHERE run_id = $run;");
@@ -158,6 +163,7 @@ public sealed partial class SqliteExecutionStore
         {
             "DELETE FROM history WHERE namespace_id = $ns AND run_id = $run;",
             "DELETE FROM tasks WHERE run_id = $run AND namespace_id = $ns;",
+            "DELETE FROM visibility WHERE namespace_id = $ns AND run_id = $run;",
             "DELETE FROM current_executions WHERE namespace_id = $ns AND workflow_id = $wf AND run_id = $run;",
         })
         {

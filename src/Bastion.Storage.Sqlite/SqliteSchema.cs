@@ -26,5 +26,23 @@ internal static class SqliteSchema
             task_queue TEXT, PRIMARY KEY (run_id, kind, event_id, attempt));
         CREATE INDEX tasks_by_shard ON tasks (shard_id);
         """,
+
+        // 2: visibility, one row per run, written with the run's state (docs/visibility.md). Keyset indexes end
+        // in run_id so a page boundary is exact.
+        """
+        CREATE TABLE visibility (namespace_id TEXT NOT NULL, run_id TEXT NOT NULL, workflow_id TEXT NOT NULL,
+            workflow_type TEXT NOT NULL, status INTEGER NOT NULL, start_time INTEGER NOT NULL, execution_time INTEGER NOT NULL,
+            close_time INTEGER, execution_duration INTEGER, history_length INTEGER NOT NULL, history_size_bytes INTEGER NOT NULL,
+            state_transition_count INTEGER NOT NULL, task_queue TEXT NOT NULL, parent_workflow_id TEXT, parent_run_id TEXT,
+            root_workflow_id TEXT, root_run_id TEXT, search_attributes TEXT NOT NULL, info BLOB NOT NULL,
+            PRIMARY KEY (namespace_id, run_id));
+        CREATE INDEX visibility_by_start ON visibility (namespace_id, start_time DESC, run_id DESC);
+        CREATE INDEX visibility_by_execution ON visibility (namespace_id, execution_time DESC, run_id DESC);
+        CREATE INDEX visibility_by_close ON visibility (namespace_id, COALESCE(close_time, 0) DESC, run_id DESC);
+        CREATE INDEX visibility_by_status ON visibility (namespace_id, status, start_time DESC, run_id DESC);
+        CREATE INDEX visibility_by_type ON visibility (namespace_id, workflow_type, start_time DESC, run_id DESC);
+        CREATE INDEX visibility_by_workflow_id ON visibility (namespace_id, workflow_id, start_time DESC, run_id DESC);
+        CREATE INDEX visibility_by_task_queue ON visibility (namespace_id, task_queue, start_time DESC, run_id DESC);
+        """,
     ];
 }

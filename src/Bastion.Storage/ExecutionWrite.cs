@@ -43,7 +43,10 @@ public sealed class ExecutionWrite
     /// <summary>Deletes every task of the run (it closed).</summary>
     public bool DeleteAllTasks { get; init; }
 
-    /// <summary>Removes the run entirely: history, state, tasks, and the workflow id's current-run entry if it is this run.</summary>
+    /// <summary>The run's new visibility row (on start, attribute or memo change, close); null leaves it as it is.</summary>
+    public VisibilityRecord? Visibility { get; init; }
+
+    /// <summary>Removes the run entirely: history, state, tasks, visibility row, and the workflow id's current-run entry if it is this run.</summary>
     public bool DeletesRun { get; init; }
 }
 

@@ -4,7 +4,7 @@ namespace Bastion.Storage;
 /// The persistence contract: simple per-dialect reads and writes of already-encoded records. Logic lives in the
 /// engine; a dialect only stores and fences.
 /// </summary>
-public interface IExecutionStore : IDisposable
+public interface IExecutionStore : IVisibilityStore, IDisposable
 {
     /// <summary>The dialect's name, as GetClusterInfo reports it.</summary>
     string Name { get; }

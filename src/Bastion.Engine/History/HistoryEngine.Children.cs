@@ -169,6 +169,7 @@ internal sealed partial class HistoryEngine
             m.State.ParentWorkflowId = parentKey.WorkflowId;
             m.State.ParentRunId = parentKey.RunId;
             m.State.ParentInitiatedEventId = initiatedEventId;
+            (m.State.RootWorkflowId, m.State.RootRunId) = await ReadAsync(parentKey, c => (c.State.RootWorkflowId ?? c.State.WorkflowId, c.State.RootRunId ?? c.State.RunId)).ConfigureAwait(false);
             await CreateRunAsync(m, currentRunId).ConfigureAwait(false);
             return m.State.RunId;
         });

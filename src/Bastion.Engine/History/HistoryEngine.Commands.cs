@@ -49,6 +49,7 @@ internal sealed partial class HistoryEngine
             request.Commands,
             name => _namespaces.TryResolve(name, out var entry) && entry!.Id == state.NamespaceId,
             _limits);
+        invalid ??= SearchAttributeProblem(state.NamespaceId, request.Commands);
         if (invalid is null && state.BufferedEvents.Count > 0 && request.Commands.Any(c => CommandValidator.IsTerminal(c.CommandType)))
         {
             invalid = (WorkflowTaskFailedCause.UnhandledCommand, "The workflow has new events to handle before it can close.");

@@ -24,6 +24,7 @@ internal sealed partial class HistoryEngine
     public Task<StartWorkflowExecutionResponse> StartWorkflowAsync(string namespaceId, StartWorkflowExecutionRequest request, Action<Mutation>? withNewRun = null)
     {
         ArgumentNullException.ThrowIfNull(request);
+        RequireValidSearchAttributes(namespaceId, request.SearchAttributes);
         return WithWorkflowIdAsync(namespaceId, request.WorkflowId, async currentRunId =>
         {
             var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(request), request.RequestId, FirstDelay(request.CronSchedule, request.WorkflowStartDelay), null);
@@ -56,6 +57,7 @@ internal sealed partial class HistoryEngine
     public Task<SignalWithStartWorkflowExecutionResponse> SignalWithStartAsync(string namespaceId, SignalWithStartWorkflowExecutionRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        RequireValidSearchAttributes(namespaceId, request.SearchAttributes);
         return WithWorkflowIdAsync(namespaceId, request.WorkflowId, async currentRunId =>
         {
             var signal = new SignalWorkflowExecutionRequest
@@ -238,6 +240,8 @@ internal sealed partial class HistoryEngine
             ParentWorkflowId = previous?.ParentWorkflowId,
             ParentRunId = previous?.ParentRunId,
             ParentInitiatedEventId = previous?.ParentInitiatedEventId ?? 0,
+            RootWorkflowId = previous?.RootWorkflowId,
+            RootRunId = previous?.RootRunId,
         };
         var context = new WorkflowContext(new WorkflowKey(namespaceId, workflowId, runId), ShardOf(namespaceId, workflowId), state, 0) { Events = [] };
         var m = new Mutation(context, now);

@@ -170,23 +170,7 @@ internal sealed partial class HistoryEngine
                 WorkflowRunTimeout = ToDuration(s.RunTimeout),
                 DefaultWorkflowTaskTimeout = Duration.FromTimeSpan(s.TaskTimeout),
             },
-            WorkflowExecutionInfo = new WorkflowExecutionInfo
-            {
-                Execution = new WorkflowExecution { WorkflowId = s.WorkflowId, RunId = s.RunId },
-                Type = new WorkflowType { Name = s.WorkflowType },
-                StartTime = Timestamp.FromDateTime(s.StartTime),
-                CloseTime = ToTimestamp(s.CloseTime),
-                Status = (WorkflowExecutionStatus)s.Status,
-                HistoryLength = s.NextEventId - 1,
-                ExecutionTime = Timestamp.FromDateTime(s.ExecutionTime),
-                Memo = s.Memo is { } memo ? Memo.Parser.ParseFrom(memo) : new Memo(),
-                SearchAttributes = s.SearchAttributes is { } sa ? SearchAttributes.Parser.ParseFrom(sa) : new SearchAttributes(),
-                TaskQueue = s.TaskQueue,
-                StateTransitionCount = s.StateTransitionCount,
-                HistorySizeBytes = s.HistorySizeBytes,
-                FirstRunId = s.FirstRunId,
-                ExecutionDuration = s.CloseTime is { } closed ? Duration.FromTimeSpan(closed - s.ExecutionTime) : null,
-            },
+            WorkflowExecutionInfo = ExecutionInfoOf(s),
         };
         foreach (var a in s.Activities.Values.OrderBy(a => a.ScheduledEventId))
         {
@@ -219,11 +203,6 @@ internal sealed partial class HistoryEngine
                 InitiatedId = child.InitiatedEventId,
                 ParentClosePolicy = (ParentClosePolicy)child.ParentClosePolicy,
             });
-        }
-
-        if (s.ParentWorkflowId != null)
-        {
-            response.WorkflowExecutionInfo.ParentExecution = new WorkflowExecution { WorkflowId = s.ParentWorkflowId, RunId = s.ParentRunId };
         }
 
         if (s.WorkflowTask is { } wt)

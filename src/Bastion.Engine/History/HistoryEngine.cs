@@ -258,6 +258,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             NewTasks = mutation.Tasks,
             DeletedTasks = mutation.DeletedTasks,
             DeleteAllTasks = mutation.DeleteAllTasks,
+            Visibility = VisibilityIfChanged(context),
         };
     }
 

@@ -26,6 +26,9 @@ internal sealed class WorkflowContext(WorkflowKey key, int shardId, WorkflowStat
     /// <summary>The sticky queue under which the engine's sticky index lists this run (null: not listed).</summary>
     public string? IndexedStickyQueue { get; set; }
 
+    /// <summary>What the run's committed visibility row reflects (status, attributes, memo); null: unknown, write it.</summary>
+    public (int Status, byte[]? SearchAttributes, byte[]? Memo)? IndexedVisibility { get; set; }
+
     /// <summary>Updates in flight, by update id (guarded by <see cref="Lock"/>).</summary>
     public Dictionary<string, UpdateEntry> Updates { get; } = new(StringComparer.Ordinal);
 

@@ -93,6 +93,11 @@ internal sealed class WorkflowState
 
     public long ParentInitiatedEventId { get; set; }
 
+    /// <summary>The run at the root of this run's tree of children (null: this run itself).</summary>
+    public string? RootWorkflowId { get; set; }
+
+    public string? RootRunId { get; set; }
+
     /// <summary>Events that arrived while a workflow task was running, written after its completion.</summary>
     public List<byte[]> BufferedEvents { get; set; } = [];
 

@@ -30,6 +30,10 @@ public sealed record NamespaceEntry
     /// <summary>Free-form key/values set with RegisterNamespace / UpdateNamespace (Temporal's <c>NamespaceInfo.data</c>).</summary>
     public IReadOnlyDictionary<string, string> Data { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Custom search attributes registered with OperatorService.AddSearchAttributes, by name.</summary>
+    public IReadOnlyDictionary<string, Bastion.Visibility.SearchAttributeType> SearchAttributes { get; init; } =
+        new Dictionary<string, Bastion.Visibility.SearchAttributeType>(StringComparer.Ordinal);
+
     /// <summary>mTLS client authentication for the namespace's endpoint; null: no client certificate is accepted.</summary>
     public NamespaceTlsPolicy? Tls { get; init; }
 

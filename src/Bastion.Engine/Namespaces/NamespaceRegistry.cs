@@ -141,6 +141,9 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
 
     public bool TryResolve(string name, out NamespaceEntry? entry) => _byName.TryGetValue(name, out entry);
 
+    /// <summary>The namespace with this internal id (the engine knows runs by namespace id).</summary>
+    public NamespaceEntry? FindById(string id) => _byName.Values.FirstOrDefault(e => e.Id == id);
+
     private void Cache(NamespaceEntry entry)
     {
         _byName[entry.FullName] = entry;

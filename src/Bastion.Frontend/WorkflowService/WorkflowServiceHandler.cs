@@ -1,5 +1,6 @@
 using Bastion.Engine.History;
 using Bastion.Engine.Namespaces;
+using Bastion.Engine.Visibility;
 using Bastion.Security.Pipeline;
 using Grpc.Core;
 
@@ -12,6 +13,7 @@ namespace Bastion.Frontend.WorkflowService;
 /// </summary>
 internal sealed partial class WorkflowServiceHandler(
     HistoryEngine engine,
+    VisibilityReader visibility,
     NamespaceRegistry namespaces,
     FrontendOptions options,
     TimeProvider time)

@@ -84,7 +84,7 @@ public sealed class ExternalAndPropertiesTests(ServerFixture fixture)
         }
     }
 
-    private Task RunAsync(Func<string, Task> body) => fixture.WithWorkerAsync(
+    private async Task RunAsync(Func<string, Task> body) => await fixture.WithWorkerAsync(
         o => o.AddWorkflow<ReceiverWorkflow>().AddWorkflow<SenderWorkflow>().AddWorkflow<CancelChildWorkflow>().AddWorkflow<PropertiesWorkflow>(),
         body);
 
@@ -126,6 +126,11 @@ public sealed class ExternalAndPropertiesTests(ServerFixture fixture)
     [Fact]
     public async Task UpsertedSearchAttributesAndMemo_AreShownByDescribe_AndANullMemoValueDeletesTheKey()
     {
+        await fixture.Client.Connection.OperatorService.AddSearchAttributesAsync(new()
+        {
+            Namespace = "default",
+            SearchAttributes = { ["Owner"] = Temporalio.Api.Enums.V1.IndexedValueType.Keyword },
+        });
         await RunAsync(async tq =>
         {
             var handle = await fixture.Client.StartWorkflowAsync(

@@ -16,6 +16,8 @@ public sealed class CompatibilityDocTests
             .ToDictionary(c => $"{c[0]}/{c[1]}", c => c[2]);
         var handled = typeof(WorkflowServiceHandler).GetMethods(BindingFlags.Public | BindingFlags.Instance)
             .Select(m => "WorkflowService/" + m.Name)
+            .Concat(typeof(Bastion.Frontend.OperatorService.OperatorServiceHandler).GetMethods(BindingFlags.Public | BindingFlags.Instance)
+                .Select(m => "OperatorService/" + m.Name))
             .ToHashSet();
         var expected = GrpcServiceDescriptors.All.SelectMany(s => s.Methods)
             .ToDictionary(m => $"{m.Service.Name}/{m.Name}", m => handled.Contains($"{m.Service.Name}/{m.Name}") ? "implemented" : "not yet");
