@@ -6,6 +6,7 @@ using Bastion.Frontend;
 using Bastion.Frontend.OperatorService;
 using Bastion.Frontend.WorkflowService;
 using Bastion.Security.Audit;
+using Bastion.Security.Identity;
 using Bastion.Security.Pipeline;
 using Bastion.Security.Tls;
 using Bastion.Server.Tls;
@@ -148,6 +149,9 @@ public sealed partial class BastionServer : IAsyncDisposable
             services.AddSingleton<IAuditSink, LogAuditSink>();
         }
         services.AddSingleton<ClientCertificateAuthenticator>();
+        services.AddSingleton((IIdentityStore)store);
+        services.AddSingleton<IdentityRegistry>();
+        services.AddSingleton<ApiKeyAuthenticator>();
         if (useTls)
         {
             services.AddSingleton(sp => new ListenerTls(
@@ -190,6 +194,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         engine.Start(options.ShardCount);
         var namespaces = app.Services.GetRequiredService<NamespaceRegistry>();
         namespaces.Load();
+        app.Services.GetRequiredService<IdentityRegistry>().Load();
         var account = options.DevMode ? NamespaceRegistry.DevAccount : options.Account;
         if (options.DevMode)
         {

@@ -26,5 +26,11 @@ internal static class SqliteSchema
             task_queue TEXT, PRIMARY KEY (run_id, kind, event_id, attempt));
         CREATE INDEX tasks_by_shard ON tasks (shard_id);
         """,
+
+        // 2: identities (users, service accounts, API keys as hashes, groups, operator grants, async operations).
+        """
+        CREATE TABLE identities (kind TEXT NOT NULL, id TEXT NOT NULL, account TEXT NOT NULL, data BLOB NOT NULL,
+            PRIMARY KEY (kind, id));
+        """,
     ];
 }

@@ -33,6 +33,23 @@ public sealed record NamespaceEntry
     /// <summary>mTLS client authentication for the namespace's endpoint; null: no client certificate is accepted.</summary>
     public NamespaceTlsPolicy? Tls { get; init; }
 
+    /// <summary>Whether API keys may reach the namespace (Cloud's <c>api_key_auth.enabled</c>); deny by default.</summary>
+    public bool ApiKeyAuth { get; init; }
+
+    /// <summary>Refuses deletion while set (Cloud's <c>lifecycle.enable_delete_protection</c>).</summary>
+    public bool DeleteProtection { get; init; }
+
+    /// <summary>The codec server the UI uses for this namespace; null: none.</summary>
+    public NamespaceCodecServer? CodecServer { get; init; }
+
+    /// <summary>Custom search attributes declared through the Cloud Ops API: name → type (Cloud's enum name).</summary>
+    public IReadOnlyDictionary<string, string> SearchAttributes { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Bumped by every stored change: the Cloud Ops API's <c>resource_version</c>.</summary>
+    public long Version { get; init; }
+
+    public DateTime LastModifiedTime { get; init; }
+
     internal byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, NamespaceJsonContext.Default.NamespaceEntry);
 
     internal static NamespaceEntry Deserialize(byte[] data) =>
@@ -45,6 +62,9 @@ public enum NamespaceLifecycle
     Registered,
     Deprecated,
 }
+
+/// <summary>A namespace's codec server: where the UI sends payloads to decode, and what it passes along.</summary>
+public sealed record NamespaceCodecServer(string Endpoint, bool PassAccessToken, bool IncludeCrossOriginCredentials);
 
 [JsonSerializable(typeof(NamespaceEntry))]
 internal sealed partial class NamespaceJsonContext : JsonSerializerContext;
