@@ -50,6 +50,9 @@ internal static class StartCommand
                     TlsKeyFile = values.GetPath(keyFile),
                     LogLevel = ServerRunner.LogLevel(values.Get(logLevel)),
                     LogFormat = values.Get(logFormat) == "json" ? "json" : "pretty",
+
+                    // A secret: from the environment only, never a command-line option (visible to every process).
+                    OwnerApiKey = Environment.GetEnvironmentVariable("BASTION_OWNER_API_KEY") is { Length: > 0 } chosen ? chosen : null,
                 };
             }
             catch (ArgumentException e)
@@ -73,6 +76,13 @@ internal static class StartCommand
                 }
 
                 Console.WriteLine($"  Storage:    {Path.GetFullPath(options.DatabaseFile!)} (SQLite, durable)");
+                if (server.BootstrapOwnerApiKey is { } ownerKey)
+                {
+                    // Printed once to the terminal, never to the log: only its hash is stored.
+                    Console.WriteLine($"  Owner key:  {ownerKey}");
+                    Console.WriteLine("              (the account's first owner's API key: shown only now; keep it secret)");
+                }
+
                 Console.WriteLine($"  HTTP API:   {(tls ? "https" : "http")}://{server.HttpAddress}/api/v1");
                 return Task.CompletedTask;
             }, cancellationToken).ConfigureAwait(false);

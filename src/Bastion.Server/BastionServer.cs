@@ -3,9 +3,11 @@ using Bastion.Engine.History;
 using Bastion.Engine.Matching;
 using Bastion.Engine.Namespaces;
 using Bastion.Frontend;
+using Bastion.Frontend.CloudService;
 using Bastion.Frontend.OperatorService;
 using Bastion.Frontend.WorkflowService;
 using Bastion.Security.Audit;
+using Bastion.Security.Identity;
 using Bastion.Security.Pipeline;
 using Bastion.Security.Tls;
 using Bastion.Server.Tls;
@@ -54,6 +56,12 @@ public sealed partial class BastionServer : IAsyncDisposable
     public string Address { get; private set; } = string.Empty;
 
     public int Port { get; private set; }
+
+    /// <summary>
+    /// The first owner's API key, generated at the first production start on an empty store; null otherwise. Show it
+    /// once to the person starting the server; it is stored nowhere (only its hash) and must never be logged.
+    /// </summary>
+    public string? BootstrapOwnerApiKey { get; private init; }
 
     /// <summary>The HTTP API endpoint, e.g. <c>127.0.0.1:7243</c>; null when the server has no HTTP API listener.</summary>
     public string? HttpAddress { get; private set; }
@@ -149,6 +157,9 @@ public sealed partial class BastionServer : IAsyncDisposable
             services.AddSingleton<IAuditSink, LogAuditSink>();
         }
         services.AddSingleton<ClientCertificateAuthenticator>();
+        services.AddSingleton((IIdentityStore)store);
+        services.AddSingleton<IdentityRegistry>();
+        services.AddSingleton<ApiKeyAuthenticator>();
         if (useTls)
         {
             services.AddSingleton(sp => new ListenerTls(
@@ -159,6 +170,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton<SecurityPipeline>();
         services.AddSingleton<WorkflowServiceHandler>();
         services.AddSingleton<OperatorServiceHandler>();
+        services.AddSingleton<CloudServiceHandler>();
         services.AddGrpc(grpc =>
         {
             grpc.Interceptors.Add<SecurityPipeline>();
@@ -170,6 +182,8 @@ public sealed partial class BastionServer : IAsyncDisposable
             new DescriptorServiceMethodProvider<WorkflowServiceHandler>(GrpcServiceDescriptors.WorkflowService));
         services.AddSingleton<IServiceMethodProvider<OperatorServiceHandler>>(
             new DescriptorServiceMethodProvider<OperatorServiceHandler>(GrpcServiceDescriptors.OperatorService));
+        services.AddSingleton<IServiceMethodProvider<CloudServiceHandler>>(
+            new DescriptorServiceMethodProvider<CloudServiceHandler>(GrpcServiceDescriptors.CloudService));
 
         var app = builder.Build();
         if (options.HttpPort != null)
@@ -179,6 +193,7 @@ public sealed partial class BastionServer : IAsyncDisposable
 
         app.MapGrpcService<WorkflowServiceHandler>();
         app.MapGrpcService<OperatorServiceHandler>();
+        app.MapGrpcService<CloudServiceHandler>();
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Server");
         DynamicConfig.Apply(options.DynamicConfig, frontendOptions, pipelineOptions, engineLimits, logger);
@@ -191,6 +206,9 @@ public sealed partial class BastionServer : IAsyncDisposable
         engine.Start(options.ShardCount);
         var namespaces = app.Services.GetRequiredService<NamespaceRegistry>();
         namespaces.Load();
+        var identities = app.Services.GetRequiredService<IdentityRegistry>();
+        identities.Load();
+        var bootstrapToken = options.DevMode ? null : OwnerBootstrap.Run(identities, options.Account, options.OwnerEmail, options.OwnerApiKey, options.Time);
         var account = options.DevMode ? NamespaceRegistry.DevAccount : options.Account;
         if (options.DevMode)
         {
@@ -213,7 +231,7 @@ public sealed partial class BastionServer : IAsyncDisposable
             throw;
         }
 
-        var server = new BastionServer(app, store, committer, engine, refresher);
+        var server = new BastionServer(app, store, committer, engine, refresher) { BootstrapOwnerApiKey = bootstrapToken };
         server.Port = grpcListener!.IPEndPoint!.Port; // the bound port, also when 0 asked for a free one
         server.Address = $"{options.Ip}:{server.Port}";
         server.HttpAddress = httpListener is { IPEndPoint: { } http } ? $"{options.Ip}:{http.Port}" : null;

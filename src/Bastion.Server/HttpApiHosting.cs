@@ -1,4 +1,5 @@
 using System.Net;
+using Bastion.Frontend.CloudService;
 using Bastion.Frontend.OperatorService;
 using Bastion.Frontend.WorkflowService;
 using Bastion.Security.Pipeline;
@@ -50,6 +51,7 @@ internal static class HttpApiHosting
             [
                 new HttpApiService(GrpcServiceDescriptors.WorkflowService, typeof(WorkflowServiceHandler)),
                 new HttpApiService(GrpcServiceDescriptors.OperatorService, typeof(OperatorServiceHandler)),
+                new HttpApiService(GrpcServiceDescriptors.CloudService, typeof(CloudServiceHandler)),
             ],
             app.Services.GetRequiredService<ILogger<HttpApi>>());
         app.UseWhen(IsHttpApiConnection, branch => branch.Run(api.HandleAsync));

@@ -52,6 +52,16 @@ public sealed class ServerOptions
     /// <summary>Where audit records go; null writes them to the log category Bastion.Audit.</summary>
     public Bastion.Security.Audit.IAuditSink? AuditSink { get; set; }
 
+    /// <summary>
+    /// Production mode, first start on an empty account: the exact token of the first owner's API key (at least 32
+    /// characters; the CLI takes it from <c>BASTION_OWNER_API_KEY</c>). Null: a random key, handed back once in
+    /// <see cref="BastionServer.BootstrapOwnerApiKey"/>.
+    /// </summary>
+    public string? OwnerApiKey { get; set; }
+
+    /// <summary>The e-mail of the account's first owner, created at the first production start.</summary>
+    public string OwnerEmail { get; set; } = "owner@localhost";
+
     /// <summary>Time source for the engine; tests may drive it.</summary>
     public TimeProvider Time { get; set; } = TimeProvider.System;
 }

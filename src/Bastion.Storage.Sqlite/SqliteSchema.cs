@@ -44,5 +44,11 @@ internal static class SqliteSchema
         CREATE INDEX visibility_by_workflow_id ON visibility (namespace_id, workflow_id, start_time DESC, run_id DESC);
         CREATE INDEX visibility_by_task_queue ON visibility (namespace_id, task_queue, start_time DESC, run_id DESC);
         """,
+
+        // 3: identities (users, service accounts, API keys as hashes, groups, operator grants, async operations).
+        """
+        CREATE TABLE identities (kind TEXT NOT NULL, id TEXT NOT NULL, account TEXT NOT NULL, data BLOB NOT NULL,
+            PRIMARY KEY (kind, id));
+        """,
     ];
 }

@@ -35,6 +35,9 @@ public interface IExecutionStore : IVisibilityStore, IDisposable
     IReadOnlyList<NamespaceRecord> ListNamespaces();
 
     void UpsertNamespace(NamespaceRecord record);
+
+    /// <summary>Removes a namespace's record (its runs stay unreachable: nothing resolves the id any more).</summary>
+    void DeleteNamespace(string id);
 }
 
 /// <summary>What is fixed when a cluster is created: its id and its shard count.</summary>

@@ -11,8 +11,12 @@ public static class GrpcServiceDescriptors
     public static ServiceDescriptor OperatorService { get; } =
         Temporalio.Api.OperatorService.V1.ServiceReflection.Descriptor.Services[0];
 
+    /// <summary>The Cloud Ops API (<c>temporal.api.cloud.cloudservice.v1.CloudService</c>), on the same listener.</summary>
+    public static ServiceDescriptor CloudService { get; } =
+        Temporalio.Api.Cloud.CloudService.V1.ServiceReflection.Descriptor.Services[0];
+
     /// <summary>Every service whose methods the security pipeline must classify.</summary>
-    public static IReadOnlyList<ServiceDescriptor> All { get; } = [WorkflowService, OperatorService];
+    public static IReadOnlyList<ServiceDescriptor> All { get; } = [WorkflowService, OperatorService, CloudService];
 
     /// <summary>The gRPC path of a method, e.g. <c>/temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution</c>.</summary>
     public static string PathOf(MethodDescriptor method) => "/" + method.Service.FullName + "/" + method.Name;

@@ -30,12 +30,26 @@ public sealed record NamespaceEntry
     /// <summary>Free-form key/values set with RegisterNamespace / UpdateNamespace (Temporal's <c>NamespaceInfo.data</c>).</summary>
     public IReadOnlyDictionary<string, string> Data { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>Custom search attributes registered with OperatorService.AddSearchAttributes, by name.</summary>
+    /// <summary>Custom search attributes, by name: registered with OperatorService.AddSearchAttributes or the Cloud Ops API's namespace spec.</summary>
     public IReadOnlyDictionary<string, Bastion.Visibility.SearchAttributeType> SearchAttributes { get; init; } =
         new Dictionary<string, Bastion.Visibility.SearchAttributeType>(StringComparer.Ordinal);
 
     /// <summary>mTLS client authentication for the namespace's endpoint; null: no client certificate is accepted.</summary>
     public NamespaceTlsPolicy? Tls { get; init; }
+
+    /// <summary>Whether API keys may reach the namespace (Cloud's <c>api_key_auth.enabled</c>); deny by default.</summary>
+    public bool ApiKeyAuth { get; init; }
+
+    /// <summary>Refuses deletion while set (Cloud's <c>lifecycle.enable_delete_protection</c>).</summary>
+    public bool DeleteProtection { get; init; }
+
+    /// <summary>The codec server the UI uses for this namespace; null: none.</summary>
+    public NamespaceCodecServer? CodecServer { get; init; }
+
+    /// <summary>Bumped by every stored change: the Cloud Ops API's <c>resource_version</c>.</summary>
+    public long Version { get; init; }
+
+    public DateTime LastModifiedTime { get; init; }
 
     internal byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, NamespaceJsonContext.Default.NamespaceEntry);
 
@@ -49,6 +63,9 @@ public enum NamespaceLifecycle
     Registered,
     Deprecated,
 }
+
+/// <summary>A namespace's codec server: where the UI sends payloads to decode, and what it passes along.</summary>
+public sealed record NamespaceCodecServer(string Endpoint, bool PassAccessToken, bool IncludeCrossOriginCredentials);
 
 [JsonSerializable(typeof(NamespaceEntry))]
 internal sealed partial class NamespaceJsonContext : JsonSerializerContext;

@@ -37,7 +37,8 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
         var changed = new List<NamespaceEntry>();
         lock (_writeLock)
         {
-            foreach (var record in store.ListNamespaces())
+            var stored = store.ListNamespaces();
+            foreach (var record in stored)
             {
                 if (_byName.TryGetValue($"{record.Name}.{record.Account}", out var cached) && cached.Serialize().AsSpan().SequenceEqual(record.Data))
                 {
@@ -47,6 +48,13 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
                 var entry = NamespaceEntry.Deserialize(record.Data);
                 Cache(entry);
                 changed.Add(entry);
+            }
+
+            // Deleted elsewhere: gone from the store, so gone from here.
+            var ids = stored.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+            foreach (var gone in _byName.Values.Where(e => !ids.Contains(e.Id)).Distinct().ToList())
+            {
+                Uncache(gone);
             }
         }
 
@@ -80,17 +88,45 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
         return Update(entry with { Tls = tls });
     }
 
-    /// <summary>Stores a changed namespace (same id, name and account), durably; returns it.</summary>
-    public NamespaceEntry Update(NamespaceEntry updated)
+    /// <summary>
+    /// Stores a changed namespace (same id, name and account), durably, with its version bumped; returns it. With
+    /// <paramref name="expectedVersion"/>, a namespace changed since the caller read it is FAILED_PRECONDITION.
+    /// </summary>
+    public NamespaceEntry Update(NamespaceEntry updated, long? expectedVersion = null)
     {
         ArgumentNullException.ThrowIfNull(updated);
         lock (_writeLock)
         {
+            var current = _byName.GetValueOrDefault(updated.FullName);
+            if (current is null || current.Id != updated.Id)
+            {
+                throw NotFound(updated.FullName);
+            }
+
+            if (expectedVersion is { } expected && expected != current.Version)
+            {
+                throw new ServiceException(
+                    ErrorKind.FailedPrecondition,
+                    $"Namespace {updated.FullName} changed since resource version {expected} was read (now {current.Version}); read it again.");
+            }
+
+            updated = updated with { Version = current.Version + 1, LastModifiedTime = time.GetUtcNow().UtcDateTime };
             store.UpsertNamespace(new NamespaceRecord(updated.Id, updated.Name, updated.Account, updated.Serialize()));
             Cache(updated);
         }
 
         return updated;
+    }
+
+    /// <summary>Deletes a namespace, durably; the caller has checked the version and delete protection.</summary>
+    public void Delete(NamespaceEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        lock (_writeLock)
+        {
+            store.DeleteNamespace(entry.Id);
+            Uncache(entry);
+        }
     }
 
     private NamespaceEntry Add(string name, string account, TimeSpan retention, NamespaceTlsPolicy? tls, Func<NamespaceEntry, NamespaceEntry>? details = null)
@@ -102,6 +138,8 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
             Account = account,
             Retention = retention,
             CreatedTime = time.GetUtcNow().UtcDateTime,
+            LastModifiedTime = time.GetUtcNow().UtcDateTime,
+            Version = 1,
             Tls = tls,
         };
         var entry = details?.Invoke(created) ?? created;
@@ -131,13 +169,13 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
             throw ServiceException.InvalidArgument("Namespace is not set on request.");
         }
 
-        return _byName.TryGetValue(name, out var entry)
-            ? entry
-            : throw new ServiceException(
-                ErrorKind.NotFound,
-                $"Namespace {ServiceException.Quote(name, 100)} is not found.",
-                new NamespaceNotFoundFailure { Namespace = name.Length > 100 ? name[..100] : name });
+        return _byName.TryGetValue(name, out var entry) ? entry : throw NotFound(name);
     }
+
+    private static ServiceException NotFound(string name) => new(
+        ErrorKind.NotFound,
+        $"Namespace {ServiceException.Quote(name, 100)} is not found.",
+        new NamespaceNotFoundFailure { Namespace = name.Length > 100 ? name[..100] : name });
 
     public bool TryResolve(string name, out NamespaceEntry? entry) => _byName.TryGetValue(name, out entry);
 
@@ -150,6 +188,15 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
         if (entry.Account == DevAccount)
         {
             _byName[entry.Name] = entry;
+        }
+    }
+
+    private void Uncache(NamespaceEntry entry)
+    {
+        _byName.TryRemove(entry.FullName, out _);
+        if (entry.Account == DevAccount)
+        {
+            _byName.TryRemove(entry.Name, out _);
         }
     }
 

@@ -20,6 +20,18 @@ public enum Permission
 
     /// <summary>Account configuration: namespaces, users, service accounts, clusters (owner and admin).</summary>
     AccountAdmin,
+
+    /// <summary>Create a namespace (developer, admin, owner); a developer becomes its namespace admin.</summary>
+    NamespaceCreate,
+
+    /// <summary>
+    /// Any user or account-scoped service account of the account: the caller's own identity and API keys. The
+    /// handler narrows what it returns or changes to the caller's own resources unless the caller is an admin.
+    /// </summary>
+    AccountMember,
+
+    /// <summary>Billing and usage (owner, finance admin).</summary>
+    Billing,
 }
 
 public static class PermissionExtensions

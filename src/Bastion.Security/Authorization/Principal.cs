@@ -12,9 +12,12 @@ public enum PrincipalType
     User,
     ServiceAccount,
     Certificate,
+
+    /// <summary>A person who runs the deployment, acting on one namespace through a time-limited grant.</summary>
+    Operator,
 }
 
-/// <summary>An account role, least to most powerful where they are ordered.</summary>
+/// <summary>An account role. They are not one ladder: finance admin sees billing only; the others grow in power.</summary>
 public enum AccountRole
 {
     None,
@@ -28,14 +31,25 @@ public enum AccountRole
 /// <summary>An authenticated caller and what it was granted.</summary>
 public sealed record Principal(PrincipalType Type, string Id, string Name, AccountRole Role, string Account)
 {
+    private static readonly IReadOnlyDictionary<string, Permission> s_noGrants = new Dictionary<string, Permission>();
+
     /// <summary>The dev server's only identity: owner of the <c>local</c> account.</summary>
     public static Principal LocalDev { get; } = new(PrincipalType.LocalDev, "local-dev", "local developer", AccountRole.Owner, "local");
 
-    /// <summary>For a namespace-scoped identity (a client certificate): the id of its one namespace.</summary>
+    /// <summary>For a namespace-scoped identity (a client certificate, a namespace-scoped service account, an operator grant): the id of its one namespace.</summary>
     public string? NamespaceId { get; init; }
 
     /// <summary>What a namespace-scoped identity may do in its namespace.</summary>
     public Permission NamespacePermission { get; init; }
+
+    /// <summary>Every account role held (its own and its groups'); <see cref="Role"/> alone when not set.</summary>
+    public IReadOnlySet<AccountRole>? Roles { get; init; }
+
+    /// <summary>Namespace permissions of an account identity, by namespace id (its own grants merged with its groups').</summary>
+    public IReadOnlyDictionary<string, Permission> NamespaceGrants { get; init; } = s_noGrants;
+
+    /// <summary>The public id of the API key the caller authenticated with, for the audit record; never the secret.</summary>
+    public string? ApiKeyId { get; init; }
 
     /// <summary>A client certificate accepted by a namespace: write on that namespace, nothing else.</summary>
     public static Principal ForCertificate(NamespaceEntry entry, X509Certificate2 certificate)
@@ -73,12 +87,28 @@ public sealed record Principal(PrincipalType Type, string Id, string Name, Accou
             return permission.IsNamespaceScoped() && target?.Id == NamespaceId && permission <= NamespacePermission;
         }
 
+        if (permission.IsNamespaceScoped())
+        {
+            return target != null
+                && (HasRole(r => r >= AccountRole.Admin)
+                    || NamespaceGrants.TryGetValue(target.Id, out var granted) && permission <= granted);
+        }
+
         return permission switch
         {
-            Permission.AccountRead => Role >= AccountRole.Read && Role != AccountRole.FinanceAdmin,
-            Permission.AccountAdmin => Role >= AccountRole.Admin,
-            Permission.NamespaceRead or Permission.NamespaceWrite or Permission.NamespaceAdmin => Role >= AccountRole.Admin,
+            Permission.AccountMember => HasRole(r => r != AccountRole.None),
+            Permission.AccountRead => HasRole(r => r is AccountRole.Read or >= AccountRole.Developer),
+            Permission.AccountAdmin => HasRole(r => r >= AccountRole.Admin),
+            Permission.NamespaceCreate => HasRole(r => r >= AccountRole.Developer),
+            Permission.Billing => HasRole(r => r is AccountRole.FinanceAdmin or AccountRole.Owner),
             _ => false,
         };
+    }
+
+    /// <summary>Whether the principal holds a role that satisfies <paramref name="test"/>.</summary>
+    public bool HasRole(Func<AccountRole, bool> test)
+    {
+        ArgumentNullException.ThrowIfNull(test);
+        return Roles is { } roles ? roles.Any(test) : test(Role);
     }
 }

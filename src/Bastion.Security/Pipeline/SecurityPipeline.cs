@@ -6,6 +6,7 @@ using Bastion.Engine.Errors;
 using Bastion.Engine.Namespaces;
 using Bastion.Security.Audit;
 using Bastion.Security.Authorization;
+using Bastion.Security.Identity;
 using Bastion.Security.Tls;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
@@ -24,12 +25,14 @@ namespace Bastion.Security.Pipeline;
 public sealed partial class SecurityPipeline(
     NamespaceRegistry namespaces,
     ClientCertificateAuthenticator certificates,
+    ApiKeyAuthenticator apiKeys,
     IAuditSink audit,
     PipelineOptions options,
     TimeProvider time,
     ILogger<SecurityPipeline> logger) : Interceptor
 {
     public const string NamespaceHeader = "temporal-namespace";
+    public const string AuthorizationHeader = "authorization";
 
     private static readonly ConcurrentDictionary<MessageDescriptor, (FieldDescriptor? Namespace, FieldDescriptor? RequestId)> s_fields = new();
     private readonly ConcurrentDictionary<string, TokenBucketRateLimiter> _limiters = new();
@@ -79,15 +82,22 @@ public sealed partial class SecurityPipeline(
     }
 
     /// <summary>
-    /// Stage 1: who is calling, and which namespace the connection's TLS server name binds it to. A client
-    /// certificate is checked against the TLS policy of the namespace that host names; without one, only the
-    /// dev-mode loopback caller has an identity.
+    /// Stage 1: who is calling, and which namespace the connection's TLS server name binds it to. An API key
+    /// (<c>authorization: Bearer</c>) names its owner; else a client certificate is checked against the TLS policy
+    /// of the namespace that host names; without either, only the dev-mode loopback caller has an identity.
     /// </summary>
     private void Authenticate(CallContext call, ServerCallContext context)
     {
         var http = context.GetHttpContext();
         var serverName = http.Features.Get<ITlsHandshakeFeature>()?.HostName;
         call.EndpointNamespace = EndpointHost.NamespaceOf(serverName, options.BaseDomain);
+        if (context.RequestHeaders.GetValue(AuthorizationHeader) is { Length: > 0 } authorization)
+        {
+            call.Principal = apiKeys.Authenticate(ApiKeyAuthenticator.BearerToken(authorization)
+                ?? throw new ServiceException(ErrorKind.Unauthenticated, "The authorization header must be \"Bearer <API key>\"."));
+            return;
+        }
+
         if (http.Connection.ClientCertificate is { } certificate)
         {
             if (call.EndpointNamespace is not { } bound)
@@ -190,9 +200,17 @@ public sealed partial class SecurityPipeline(
         }
     }
 
-    /// <summary>Stage 3: the principal must hold the permission the method needs, in that namespace's account.</summary>
+    /// <summary>
+    /// Stage 3: the principal must hold the permission the method needs, in that namespace's account; an API key
+    /// reaches only namespaces that accept API keys (operator grants excepted: they name their namespace).
+    /// </summary>
     private static void Authorize(CallContext call)
     {
+        if (call.Principal!.ApiKeyId != null && call.Principal.Type != PrincipalType.Operator && call.Namespace is { ApiKeyAuth: false } closed)
+        {
+            throw new ServiceException(ErrorKind.PermissionDenied, $"Namespace {closed.FullName} does not accept API keys (its api_key_auth is disabled).");
+        }
+
         if (!call.Principal!.Allows(call.Permission!.Value, call.Namespace))
         {
             throw new ServiceException(
@@ -236,7 +254,7 @@ public sealed partial class SecurityPipeline(
             principal?.Type.ToString() ?? "Anonymous",
             principal?.Id ?? string.Empty,
             principal?.Name ?? string.Empty,
-            null,
+            principal?.ApiKeyId,
             call.Namespace?.FullName ?? call.NamespaceName,
             (int)outcome,
             call.Peer,

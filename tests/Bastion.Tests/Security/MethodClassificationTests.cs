@@ -17,6 +17,7 @@ public sealed class MethodClassificationTests
         Assert.Empty(missing);
         Assert.Equal(123, GrpcServiceDescriptors.WorkflowService.Methods.Count);
         Assert.Equal(12, GrpcServiceDescriptors.OperatorService.Methods.Count);
+        Assert.Equal(76, GrpcServiceDescriptors.CloudService.Methods.Count);
     }
 
     [Fact]
@@ -48,6 +49,14 @@ public sealed class MethodClassificationTests
     [InlineData("WorkflowService", "GetSystemInfo", Permission.Public)]
     [InlineData("OperatorService", "AddSearchAttributes", Permission.NamespaceAdmin)]
     [InlineData("OperatorService", "DeleteNamespace", Permission.AccountAdmin)]
+    [InlineData("CloudService", "CreateNamespace", Permission.NamespaceCreate)]
+    [InlineData("CloudService", "UpdateNamespace", Permission.NamespaceAdmin)]
+    [InlineData("CloudService", "GetNamespace", Permission.NamespaceRead)]
+    [InlineData("CloudService", "SetUserNamespaceAccess", Permission.NamespaceAdmin)]
+    [InlineData("CloudService", "CreateUser", Permission.AccountAdmin)]
+    [InlineData("CloudService", "GetUsers", Permission.AccountRead)]
+    [InlineData("CloudService", "CreateApiKey", Permission.AccountMember)]
+    [InlineData("CloudService", "GetUsage", Permission.Billing)]
     public void Table_GivesTheSecurityModelsPermission(string service, string method, Permission expected) =>
         Assert.Equal(expected, MethodClassification.For(service, method));
 

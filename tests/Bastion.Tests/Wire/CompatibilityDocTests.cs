@@ -1,4 +1,5 @@
 using System.Reflection;
+using Bastion.Frontend.CloudService;
 using Bastion.Frontend.WorkflowService;
 using Bastion.Wire;
 
@@ -11,13 +12,15 @@ public sealed class CompatibilityDocTests
     public void CompatibilityTable_MatchesTheDescriptorsAndTheHandlers()
     {
         var doc = File.ReadAllLines(Path.Combine(TestPaths.RepositoryRoot(), "docs", "compatibility.md"))
-            .Where(l => l.StartsWith("| WorkflowService |", StringComparison.Ordinal) || l.StartsWith("| OperatorService |", StringComparison.Ordinal))
+            .Where(l => l.StartsWith("| WorkflowService |", StringComparison.Ordinal) || l.StartsWith("| OperatorService |", StringComparison.Ordinal)
+                || l.StartsWith("| CloudService |", StringComparison.Ordinal))
             .Select(l => l.Split('|', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             .ToDictionary(c => $"{c[0]}/{c[1]}", c => c[2]);
         var handled = typeof(WorkflowServiceHandler).GetMethods(BindingFlags.Public | BindingFlags.Instance)
             .Select(m => "WorkflowService/" + m.Name)
             .Concat(typeof(Bastion.Frontend.OperatorService.OperatorServiceHandler).GetMethods(BindingFlags.Public | BindingFlags.Instance)
                 .Select(m => "OperatorService/" + m.Name))
+            .Concat(typeof(CloudServiceHandler).GetMethods(BindingFlags.Public | BindingFlags.Instance).Select(m => "CloudService/" + m.Name))
             .ToHashSet();
         var expected = GrpcServiceDescriptors.All.SelectMany(s => s.Methods)
             .ToDictionary(m => $"{m.Service.Name}/{m.Name}", m => handled.Contains($"{m.Service.Name}/{m.Name}") ? "implemented" : "not yet");

@@ -8,6 +8,7 @@ using Bastion.Engine.Namespaces;
 using Bastion.Security.Tls;
 using Bastion.Server;
 using Bastion.Server.Tls;
+using Bastion.Tests.Security;
 
 namespace Bastion.Tests.Security.Tls;
 
@@ -23,9 +24,17 @@ public sealed class TlsServerFixture : IAsyncLifetime
     public const string BaseDomain = "bastion.test";
     public const string Account = "acme";
 
+    /// <summary>The first owner's API key, chosen as BASTION_OWNER_API_KEY would choose it.</summary>
+    public const string OwnerKey = "bastion-test-owner-key-0123456789abcdef";
+
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "bastion-tls-" + Guid.NewGuid().ToString("N"));
 
     internal BastionServer Server { get; private set; } = null!;
+
+    internal CapturingAuditSink Audit { get; } = new();
+
+    /// <summary>TLS options for API-key clients: the shared host, no client certificate.</summary>
+    internal TlsOptions SharedHostTls => new() { ServerRootCACert = TestPki.PemBytes(ServerCa), Domain = BaseDomain };
 
     internal X509Certificate2 ServerCa { get; } = TestPki.Ca("Test server CA");
 
@@ -69,6 +78,8 @@ public sealed class TlsServerFixture : IAsyncLifetime
             TlsCertFile = CertificateFile,
             TlsKeyFile = KeyFile,
             LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
+            OwnerApiKey = OwnerKey,
+            AuditSink = Audit,
         };
         Server = await BastionServer.StartAsync(options);
         CreateNamespace("alpha", new NamespaceTlsPolicy { CaBundlePem = TestPki.Pem(CaA) });

@@ -1,0 +1,110 @@
+using System.Globalization;
+using Bastion.Engine.Errors;
+using Bastion.Security.Authorization;
+
+namespace Bastion.Security.Identity;
+
+/// <summary>
+/// <c>authorization: Bearer &lt;key&gt;</c> → the principal of the key's owner, with the owner's access as it is
+/// now (its groups' included). Checked on every call, so a disabled, expired or deleted key, or a changed grant,
+/// takes effect on the next call.
+/// </summary>
+public sealed class ApiKeyAuthenticator(IdentityRegistry identities, TimeProvider time)
+{
+    private const string BearerPrefix = "Bearer ";
+
+    /// <summary>The key in an <c>authorization</c> header value, or null when it carries none.</summary>
+    public static string? BearerToken(string? authorization) =>
+        authorization is { Length: > 7 } value && value.StartsWith(BearerPrefix, StringComparison.OrdinalIgnoreCase)
+            ? value[BearerPrefix.Length..].Trim()
+            : null;
+
+    public Principal Authenticate(string token)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(token);
+        var presented = ApiKeyToken.Parse(token);
+        var key = identities.Find<ApiKeyEntry>(presented.PublicId);
+        if (key is null && identities.RefreshThrottled())
+        {
+            key = identities.Find<ApiKeyEntry>(presented.PublicId);
+        }
+
+        if (key is null || !presented.Matches(key.SecretHash))
+        {
+            throw new ServiceException(ErrorKind.Unauthenticated, "The API key is not valid: no key has this id and secret.");
+        }
+
+        var now = time.GetUtcNow().UtcDateTime;
+        if (key.Disabled)
+        {
+            throw new ServiceException(ErrorKind.PermissionDenied, $"API key {key.Id} is disabled.");
+        }
+
+        if (now >= key.ExpiryTime)
+        {
+            throw new ServiceException(ErrorKind.PermissionDenied, $"API key {key.Id} expired at {key.ExpiryTime.ToString("u", CultureInfo.InvariantCulture)}.");
+        }
+
+        var principal = key.OwnerType switch
+        {
+            PrincipalType.User => ForUser(identities.Find<UserEntry>(key.OwnerId)),
+            PrincipalType.ServiceAccount => ForServiceAccount(identities.Find<ServiceAccountEntry>(key.OwnerId)),
+            PrincipalType.Operator => ForOperator(identities.Find<OperatorGrantEntry>(key.OwnerId), now),
+            _ => null,
+        };
+        return principal is null
+            ? throw new ServiceException(ErrorKind.Unauthenticated, $"API key {key.Id} belongs to an identity that no longer exists.")
+            : principal with { ApiKeyId = key.Id };
+    }
+
+    private Principal? ForUser(UserEntry? user)
+    {
+        if (user is null)
+        {
+            return null;
+        }
+
+        var groups = identities.All<UserGroupEntry>(user.Account).Where(g => g.Members.ContainsKey(user.Id)).ToList();
+        var grants = new Dictionary<string, Permission>(user.NamespaceAccess, StringComparer.Ordinal);
+        foreach (var (ns, permission) in groups.SelectMany(g => g.NamespaceAccess))
+        {
+            grants[ns] = grants.TryGetValue(ns, out var current) && current > permission ? current : permission;
+        }
+
+        return new Principal(PrincipalType.User, user.Id, user.Email, user.Role, user.Account)
+        {
+            Roles = groups.Select(g => g.Role).Append(user.Role).ToHashSet(),
+            NamespaceGrants = grants,
+        };
+    }
+
+    private static Principal? ForServiceAccount(ServiceAccountEntry? account) => account switch
+    {
+        null => null,
+        { ScopedNamespaceId: { } ns } => new Principal(PrincipalType.ServiceAccount, account.Id, account.Name, AccountRole.None, account.Account)
+        {
+            NamespaceId = ns,
+            NamespacePermission = account.ScopedPermission,
+        },
+        _ => new Principal(PrincipalType.ServiceAccount, account.Id, account.Name, account.Role, account.Account)
+        {
+            NamespaceGrants = account.NamespaceAccess,
+        },
+    };
+
+    private static Principal? ForOperator(OperatorGrantEntry? grant, DateTime now)
+    {
+        if (grant is null)
+        {
+            return null;
+        }
+
+        return now >= grant.ExpiryTime
+            ? throw new ServiceException(ErrorKind.PermissionDenied, $"Operator grant {grant.Id} on {grant.NamespaceName} expired at {grant.ExpiryTime.ToString("u", CultureInfo.InvariantCulture)}.")
+            : new Principal(PrincipalType.Operator, grant.Id, grant.Operator, AccountRole.None, grant.Account)
+            {
+                NamespaceId = grant.NamespaceId,
+                NamespacePermission = grant.Permission,
+            };
+    }
+}
