@@ -15,6 +15,7 @@ internal static class BastionCommand
         root.Subcommands.Add(server);
         root.Subcommands.Add(CertsCommand.Create());
         root.Subcommands.Add(NamespaceCommand.Create());
+        root.Subcommands.Add(OperatorCommand.Create());
         return root;
     }
 

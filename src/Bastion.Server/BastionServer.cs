@@ -49,6 +49,8 @@ public sealed partial class BastionServer : IAsyncDisposable
 
     internal NamespaceRegistry Namespaces => _app.Services.GetRequiredService<NamespaceRegistry>();
 
+    internal IdentityRegistry Identities => _app.Services.GetRequiredService<IdentityRegistry>();
+
     /// <summary>Picks up namespace changes made in the store by another process now, not at the next interval.</summary>
     internal void RefreshNamespaces() => _refresher.Refresh();
 
@@ -220,7 +222,7 @@ public sealed partial class BastionServer : IAsyncDisposable
             namespaces.Ensure(name, account, TimeSpan.FromDays(1));
         }
 
-        var refresher = new NamespaceRefresher(namespaces, options.Time, options.NamespaceRefreshInterval, logger);
+        var refresher = new NamespaceRefresher(namespaces, identities, options.Time, options.NamespaceRefreshInterval, logger);
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
