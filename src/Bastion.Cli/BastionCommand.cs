@@ -16,6 +16,10 @@ internal static class BastionCommand
         root.Subcommands.Add(CertsCommand.Create());
         root.Subcommands.Add(NamespaceCommand.Create());
         root.Subcommands.Add(OperatorCommand.Create());
+        root.Subcommands.Add(UserCommand.Create());
+        root.Subcommands.Add(ServiceAccountCommand.Create());
+        root.Subcommands.Add(ApiKeyCommand.Create());
+        root.Subcommands.Add(GroupCommand.Create());
         return root;
     }
 
