@@ -51,6 +51,22 @@ internal static class AccessSyntax
         return access;
     }
 
+    /// <summary>Changes <paramref name="access"/> in place: the role when given, all namespace grants when any are given.</summary>
+    public static void Apply(Access access, string? role, string[]? namespaceAccess)
+    {
+        ArgumentNullException.ThrowIfNull(access);
+        if (role is not null)
+        {
+            access.AccountAccess = new AccountAccess { Role = Role(role) };
+        }
+
+        if (namespaceAccess is { Length: > 0 })
+        {
+            access.NamespaceAccesses.Clear();
+            access.NamespaceAccesses.Add(Access(null, namespaceAccess).NamespaceAccesses);
+        }
+    }
+
     public static string RoleName(Access? access) => access?.AccountAccess?.Role switch
     {
         null or AccountAccess.Types.Role.Unspecified => "-",

@@ -47,16 +47,8 @@ internal static class GroupCommand
             var group = await GetAsync(cloud, parse.GetValue(id)!).ConfigureAwait(false);
             var spec = group.Spec.Clone();
             spec.DisplayName = parse.GetValue(newName) ?? spec.DisplayName;
-            if (parse.GetValue(role) is { } changed)
-            {
-                spec.Access.AccountAccess = new AccountAccess { Role = AccessSyntax.Role(changed) };
-            }
-
-            if (parse.GetValue(access) is { Length: > 0 } grants)
-            {
-                spec.Access.NamespaceAccesses.Clear();
-                spec.Access.NamespaceAccesses.Add(AccessSyntax.Access(null, grants).NamespaceAccesses);
-            }
+            spec.Access ??= new Access();
+            AccessSyntax.Apply(spec.Access, parse.GetValue(role), parse.GetValue(access));
 
             var response = await cloud.UpdateUserGroupAsync(new UpdateUserGroupRequest { GroupId = group.Id, Spec = spec, ResourceVersion = group.ResourceVersion }).ConfigureAwait(false);
             return new CliResult(response, $"Updated user group {group.Id}.");

@@ -46,16 +46,8 @@ internal static class UserCommand
             var user = (await cloud.GetUserAsync(new GetUserRequest { UserId = parse.GetValue(id) }).ConfigureAwait(false)).User;
             var spec = user.Spec.Clone();
             spec.Email = parse.GetValue(newEmail) ?? spec.Email;
-            if (parse.GetValue(newRole) is { } changed)
-            {
-                spec.Access.AccountAccess = new AccountAccess { Role = AccessSyntax.Role(changed) };
-            }
-
-            if (parse.GetValue(access) is { Length: > 0 } grants)
-            {
-                spec.Access.NamespaceAccesses.Clear();
-                spec.Access.NamespaceAccesses.Add(AccessSyntax.Access(null, grants).NamespaceAccesses);
-            }
+            spec.Access ??= new Access();
+            AccessSyntax.Apply(spec.Access, parse.GetValue(newRole), parse.GetValue(access));
 
             var response = await cloud.UpdateUserAsync(new UpdateUserRequest { UserId = user.Id, Spec = spec, ResourceVersion = user.ResourceVersion }).ConfigureAwait(false);
             return new CliResult(response, $"Updated user {user.Id}.");

@@ -23,14 +23,8 @@ internal sealed partial class CloudServiceHandler
             throw ServiceException.InvalidArgument("Bastion has no Google or SCIM groups: filter by display_name or namespace.");
         }
 
-        var groups = identities.All<UserGroupEntry>(caller.Account)
+        var groups = WithAccessTo(caller, request.Namespace, identities.All<UserGroupEntry>(caller.Account), g => g.NamespaceAccess)
             .Where(g => string.IsNullOrEmpty(request.DisplayName) || string.Equals(g.DisplayName, request.DisplayName, StringComparison.OrdinalIgnoreCase));
-        if (!string.IsNullOrEmpty(request.Namespace))
-        {
-            var ns = NamespaceNamed(caller, request.Namespace);
-            groups = groups.Where(g => g.NamespaceAccess.ContainsKey(ns.Id));
-        }
-
         var (page, next) = Page(groups, request.PageSize, request.PageToken, g => g.Id);
         var response = new GetUserGroupsResponse { NextPageToken = next };
         response.Groups.AddRange(page.Select(ToProto));
