@@ -21,15 +21,15 @@ public sealed class AuditStageTests
         await Assert.ThrowsAsync<RpcException>(() => raw.Service.ListSchedulesAsync(new() { Namespace = "default" }));
 
         var records = sink.Records.ToList();
-        Assert.Single(records, r => r.Operation == "WorkflowService/GetSystemInfo");
-        var started = Assert.Single(records, r => r.Operation == "WorkflowService/StartWorkflowExecution" && r.Status == 0);
+        Assert.Single(records, r => r.Operation == "temporal.api.workflowservice.v1.WorkflowService/GetSystemInfo");
+        var started = Assert.Single(records, r => r.Operation == "temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution" && r.Status == 0);
         Assert.Equal("default.local", started.Namespace);
         Assert.Equal("LocalDev", started.PrincipalType);
         Assert.False(string.IsNullOrEmpty(started.RequestId));
-        var missing = Assert.Single(records, r => r.Operation == "WorkflowService/StartWorkflowExecution" && r.Status != 0);
+        var missing = Assert.Single(records, r => r.Operation == "temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution" && r.Status != 0);
         Assert.Equal((int)Grpc.Core.StatusCode.NotFound, missing.Status);
         Assert.Equal("missing", missing.Namespace);
-        Assert.Equal((int)Grpc.Core.StatusCode.Unimplemented, Assert.Single(records, r => r.Operation == "WorkflowService/ListSchedules").Status);
+        Assert.Equal((int)Grpc.Core.StatusCode.Unimplemented, Assert.Single(records, r => r.Operation == "temporal.api.workflowservice.v1.WorkflowService/ListSchedules").Status);
         Assert.DoesNotContain(records, r => r.ToString().Contains(secret, StringComparison.Ordinal));
         Assert.NotEmpty(start.RunId);
     }
