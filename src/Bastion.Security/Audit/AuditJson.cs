@@ -69,7 +69,7 @@ public static class AuditJson
             Version = root.GetProperty("version").GetString()!,
             LogId = root.GetProperty("log_id").GetString()!,
             Kind = root.GetProperty("kind").GetString()!,
-            EmitTime = DateTime.Parse(root.GetProperty("emit_time").GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.RoundtripKind),
+            EmitTime = DateTime.Parse(root.GetProperty("emit_time").GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind),
             Operation = root.GetProperty("operation").GetString()!,
             PrincipalType = principal.GetProperty("type").GetString()!,
             PrincipalId = principal.GetProperty("id").GetString()!,
