@@ -6,6 +6,7 @@ using Bastion.Engine.Namespaces;
 using Bastion.Security.Audit;
 using Bastion.Security.Authorization;
 using Bastion.Security.Tls;
+using Bastion.Wire.Http;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Grpc.Core;
@@ -26,7 +27,7 @@ public sealed partial class SecurityPipeline(
     IAuditSink audit,
     PipelineOptions options,
     TimeProvider time,
-    ILogger<SecurityPipeline> logger) : Interceptor
+    ILogger<SecurityPipeline> logger) : Interceptor, IRefusedCallRecorder
 {
     public const string NamespaceHeader = "temporal-namespace";
 
@@ -70,6 +71,26 @@ public sealed partial class SecurityPipeline(
 
         await AuditAsync(call, context, outcome).ConfigureAwait(false);
         return failure is null ? response! : throw failure;
+    }
+
+    /// <summary>
+    /// A call the HTTP layer refused before this pipeline (no route, an unparsable body): recorded with whoever the
+    /// caller proves to be (Anonymous if nobody), so that it too has its one audit record.
+    /// </summary>
+    public async ValueTask RecordRefusalAsync(ServerCallContext context, StatusCode status)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var call = new CallContext { Service = "HTTP", Method = context.Method, Peer = context.Peer, StartTime = time.GetUtcNow().UtcDateTime };
+        try
+        {
+            Authenticate(call, context);
+        }
+        catch (ServiceException)
+        {
+            // No identity: the record says Anonymous.
+        }
+
+        await AuditAsync(call, context, status).ConfigureAwait(false);
     }
 
     /// <summary>

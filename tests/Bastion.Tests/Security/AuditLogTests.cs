@@ -41,6 +41,19 @@ public sealed class AuditLogTests
             Assert.Equal(404, (int)response.StatusCode);
         }
 
+        // HTTP refused before the pipeline: no route, and a body that is not JSON.
+        var nowhere = $"/api/v1/no-such-route-{Guid.NewGuid()}";
+        using (var response = await http.GetAsync(nowhere))
+        {
+            Assert.Equal(404, (int)response.StatusCode);
+        }
+
+        using (var content = new StringContent("{ not json", Encoding.UTF8, "application/json"))
+        {
+            using var response = await http.PostAsync($"/api/v1/namespaces/default/workflows/bad-body-{Guid.NewGuid()}", content);
+            Assert.Equal(400, (int)response.StatusCode);
+        }
+
         // Raw gRPC: denied (the namespace header disagrees with the request).
         var deniedId = "denied-" + Guid.NewGuid();
         var (status, _) = await RawGrpc.CallAsync(
@@ -56,6 +69,9 @@ public sealed class AuditLogTests
         AssertOne(records, "StartWorkflowExecution", httpId, StatusCode.OK, "default.local");
         AssertOne(records, "DescribeWorkflowExecution", httpMissingId, StatusCode.NotFound, "nowhere");
         AssertOne(records, "DescribeWorkflowExecution", deniedId, StatusCode.PermissionDenied, "default"); // refused before it resolved: as named
+        var unrouted = Assert.Single(records, r => r.Record.Operation == $"HTTP GET {nowhere}").Record;
+        Assert.Equal(((int)StatusCode.NotFound, "LocalDev"), (unrouted.Status, unrouted.PrincipalType));
+        Assert.Single(records, r => r.Record.Operation == $"{Service}/StartWorkflowExecution" && r.Record.Status == (int)StatusCode.InvalidArgument);
         Assert.All(records, r => Assert.DoesNotContain(canary, Encoding.UTF8.GetString(r.Json), StringComparison.Ordinal));
         Assert.Equal(AuditTampering.None, AuditChain.Verify(server.AuditStore).Tampering);
     }
