@@ -8,6 +8,6 @@ namespace Bastion.Wire.Http;
 /// </summary>
 public interface IRefusedCallRecorder
 {
-    /// <summary><paramref name="call"/>'s method is the operation: the RPC's path when a route matched, else <c>HTTP METHOD /path</c>.</summary>
-    ValueTask RecordRefusalAsync(ServerCallContext call, StatusCode status);
+    /// <summary><paramref name="context"/>'s method is the operation: the RPC's path when a route matched, else <c>HTTP METHOD /path</c>.</summary>
+    ValueTask RecordRefusalAsync(ServerCallContext context, StatusCode status);
 }

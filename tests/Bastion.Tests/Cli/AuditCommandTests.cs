@@ -26,10 +26,7 @@ public sealed class AuditCommandTests : IDisposable
     {
         var db = await WriteLogAsync(10);
         Execute(db, "UPDATE audit_log SET data = CAST(replace(CAST(data AS TEXT), 'op-4', 'op-X') AS BLOB) WHERE seq = 4;");
-        var (exit, _, error) = await CliProcess.RunAsync("audit", "verify", "--db-filename", db);
-        Assert.Equal(3, exit);
-        Assert.Contains("record 4 does not match its hash", error, StringComparison.Ordinal);
-        Assert.Contains("(edited;", error, StringComparison.Ordinal);
+        await AssertVerifyReportsAsync(db, "record 4 does not match its hash", "edited");
     }
 
     [Fact]
@@ -57,10 +54,7 @@ public sealed class AuditCommandTests : IDisposable
     {
         var db = await WriteLogAsync(10);
         Execute(db, "DELETE FROM audit_log WHERE seq = 6;");
-        var (exit, _, error) = await CliProcess.RunAsync("audit", "verify", "--db-filename", db);
-        Assert.Equal(3, exit);
-        Assert.Contains("records 6–6 are missing before record 7", error, StringComparison.Ordinal);
-        Assert.Contains("(removed;", error, StringComparison.Ordinal);
+        await AssertVerifyReportsAsync(db, "records 6–6 are missing before record 7", "removed");
     }
 
     [Fact]
@@ -68,10 +62,7 @@ public sealed class AuditCommandTests : IDisposable
     {
         var db = await WriteLogAsync(10);
         Execute(db, "UPDATE audit_log SET seq = -3 WHERE seq = 3; UPDATE audit_log SET seq = 3 WHERE seq = 4; UPDATE audit_log SET seq = 4 WHERE seq = -3;");
-        var (exit, _, error) = await CliProcess.RunAsync("audit", "verify", "--db-filename", db);
-        Assert.Equal(3, exit);
-        Assert.Contains("position 3 holds record 4", error, StringComparison.Ordinal);
-        Assert.Contains("(reordered;", error, StringComparison.Ordinal);
+        await AssertVerifyReportsAsync(db, "position 3 holds record 4", "reordered");
     }
 
     [Fact]
@@ -104,6 +95,14 @@ public sealed class AuditCommandTests : IDisposable
         Assert.True(exit == 0, error);
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
         Assert.Equal([4L, 5, 6, 7], lines.Select(l => l["seq"]!.GetValue<long>()));
+    }
+
+    private static async Task AssertVerifyReportsAsync(string db, string problem, string kind)
+    {
+        var (exit, _, error) = await CliProcess.RunAsync("audit", "verify", "--db-filename", db);
+        Assert.Equal(3, exit);
+        Assert.Contains(problem, error, StringComparison.Ordinal);
+        Assert.Contains($"({kind};", error, StringComparison.Ordinal);
     }
 
     private static AuditVerification Verify(string db)

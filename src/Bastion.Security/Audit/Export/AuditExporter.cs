@@ -8,30 +8,15 @@ namespace Bastion.Security.Audit;
 /// delivers them, then moves the cursor. A sink that fails is retried with exponential back-off (driven by
 /// <see cref="TimeProvider"/>) and catches up from its cursor when it returns, also across restarts.
 /// </summary>
-public sealed partial class AuditExporter : IAsyncDisposable
+public sealed partial class AuditExporter(
+    IAuditStore store, IAuditExportTarget target, int batchSize, TimeProvider time, TimeSpan pollInterval, ILogger logger) : IAsyncDisposable
 {
     private static readonly TimeSpan s_firstBackoff = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(30);
 
-    private readonly IAuditStore _store;
-    private readonly IAuditExportTarget _target;
-    private readonly int _batchSize;
-    private readonly TimeProvider _time;
-    private readonly TimeSpan _pollInterval;
-    private readonly ILogger _logger;
     private readonly SemaphoreSlim _signal = new(0, 1);
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
-
-    public AuditExporter(IAuditStore store, IAuditExportTarget target, int batchSize, TimeProvider time, TimeSpan pollInterval, ILogger logger)
-    {
-        _store = store;
-        _target = target;
-        _batchSize = batchSize;
-        _time = time;
-        _pollInterval = pollInterval;
-        _logger = logger;
-    }
 
     public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
 
@@ -58,16 +43,16 @@ public sealed partial class AuditExporter : IAsyncDisposable
         {
             try
             {
-                var cursor = _store.ReadAuditCursor(_target.Name);
-                var batch = _store.ReadAudit(new AuditQuery(cursor, _batchSize));
+                var cursor = store.ReadAuditCursor(target.Name);
+                var batch = store.ReadAudit(new AuditQuery(cursor, batchSize));
                 if (batch.Count == 0)
                 {
-                    await _signal.WaitAsync(_pollInterval, stop).ConfigureAwait(false);
+                    await _signal.WaitAsync(pollInterval, stop).ConfigureAwait(false);
                     continue;
                 }
 
-                await _target.DeliverAsync(batch, stop).ConfigureAwait(false);
-                _store.WriteAuditCursor(_target.Name, batch[^1].Sequence);
+                await target.DeliverAsync(batch, stop).ConfigureAwait(false);
+                store.WriteAuditCursor(target.Name, batch[^1].Sequence);
                 backoff = s_firstBackoff;
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -78,10 +63,10 @@ public sealed partial class AuditExporter : IAsyncDisposable
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                LogDeliveryFailed(_logger, _target.Name, backoff.TotalSeconds, e.Message);
+                LogDeliveryFailed(logger, target.Name, backoff.TotalSeconds, e.Message);
                 try
                 {
-                    await Task.Delay(backoff, _time, stop).ConfigureAwait(false);
+                    await Task.Delay(backoff, time, stop).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
