@@ -18,7 +18,7 @@ internal sealed class AuditHosting : IAsyncDisposable
     private readonly HttpClient? _http; // shared by the HTTP sinks
     private int _disposed;
 
-    public AuditHosting(ServerOptions options, IAuditStore store, ILoggerFactory loggers)
+    public AuditHosting(ServerOptions options, IAuditStore store, GroupCommitter committer, ILoggerFactory loggers)
     {
         ArgumentNullException.ThrowIfNull(options);
         var logger = loggers.CreateLogger("Bastion.Audit");
@@ -36,7 +36,7 @@ internal sealed class AuditHosting : IAsyncDisposable
         }
 
         var account = options.DevMode ? Engine.Namespaces.NamespaceRegistry.DevAccount : options.Account;
-        _durable = new DurableAuditSink(store, account, logger);
+        _durable = new DurableAuditSink(store, committer.AppendAuditAsync, account, logger);
         Sink = _durable;
         _retention = new AuditRetention(store, options.Audit.Retention, options.Audit.RetentionInterval, options.Time, logger);
         if (options.Audit.Exports.Any(e => e.Kind == AuditExportKind.Http))

@@ -147,7 +147,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton<NamespaceRegistry>();
         services.AddSingleton(frontendOptions);
         services.AddSingleton(pipelineOptions);
-        services.AddSingleton(sp => new AuditHosting(options, sqlite, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton(sp => new AuditHosting(options, sqlite, committer, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(sp => sp.GetRequiredService<AuditHosting>().Sink);
         services.AddSingleton<ClientCertificateAuthenticator>();
         if (useTls)

@@ -11,22 +11,29 @@ public sealed partial class SqliteExecutionStore
         lock (_writerLock)
         {
             using var tx = _writer.BeginTransaction(deferred: false);
-            foreach (var record in records)
-            {
-                var cmd = Command(tx, """
-                    INSERT INTO audit_log (seq, emit_time, account, namespace_id, data, hash)
-                    VALUES ($seq, $time, $account, $ns, $data, $hash);
-                    """);
-                cmd.Parameters.AddWithValue("$seq", record.Sequence);
-                cmd.Parameters.AddWithValue("$time", record.EmitTime.Ticks);
-                cmd.Parameters.AddWithValue("$account", (object?)record.Account ?? DBNull.Value);
-                cmd.Parameters.AddWithValue("$ns", (object?)record.NamespaceId ?? DBNull.Value);
-                cmd.Parameters.AddWithValue("$data", record.Data);
-                cmd.Parameters.AddWithValue("$hash", record.Hash);
-                cmd.ExecuteNonQuery();
-            }
-
+            InsertAudit(tx, records);
             tx.Commit();
+        }
+    }
+
+    public IReadOnlyList<Exception?> CommitWithAudit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions, IReadOnlyList<StoredAuditRecord> records) =>
+        Commit(transitions, records);
+
+    private void InsertAudit(SqliteTransaction tx, IReadOnlyList<StoredAuditRecord> records)
+    {
+        foreach (var record in records)
+        {
+            var cmd = Command(tx, """
+                INSERT INTO audit_log (seq, emit_time, account, namespace_id, data, hash)
+                VALUES ($seq, $time, $account, $ns, $data, $hash);
+                """);
+            cmd.Parameters.AddWithValue("$seq", record.Sequence);
+            cmd.Parameters.AddWithValue("$time", record.EmitTime.Ticks);
+            cmd.Parameters.AddWithValue("$account", (object?)record.Account ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$ns", (object?)record.NamespaceId ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$data", record.Data);
+            cmd.Parameters.AddWithValue("$hash", record.Hash);
+            cmd.ExecuteNonQuery();
         }
     }
 

@@ -9,6 +9,12 @@ public interface IAuditStore
     /// <summary>Appends records in one transaction (one fsync for the batch); their sequence numbers follow the head's.</summary>
     void AppendAudit(IReadOnlyList<StoredAuditRecord> records);
 
+    /// <summary>
+    /// <see cref="IExecutionStore.Commit"/> and <see cref="AppendAudit"/> in one transaction, so the group committer's
+    /// one fsync covers both. Audit rows that cannot be written fail the whole transaction.
+    /// </summary>
+    IReadOnlyList<Exception?> CommitWithAudit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions, IReadOnlyList<StoredAuditRecord> records);
+
     /// <summary>The last record's sequence number and hash, or the retention anchor when the log is empty.</summary>
     AuditAnchor ReadAuditHead();
 

@@ -15,6 +15,7 @@ public sealed partial class DurableAuditSink : IAuditSink, IAsyncDisposable
     private const int MaxBatch = 1024;
 
     private readonly IAuditStore _store;
+    private readonly Func<IReadOnlyList<StoredAuditRecord>, Task> _append;
     private readonly string _account;
     private readonly ILogger _logger;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new() { SingleReader = true });
@@ -25,9 +26,16 @@ public sealed partial class DurableAuditSink : IAuditSink, IAsyncDisposable
     /// <param name="account">The account of records that name none (calls refused before any namespace or identity).</param>
     /// <param name="logger">Where write failures are reported.</param>
     public DurableAuditSink(IAuditStore store, string account, ILogger logger)
+        : this(store, records => { store.AppendAudit(records); return Task.CompletedTask; }, account, logger)
+    {
+    }
+
+    /// <summary>A sink whose batches are appended by <paramref name="append"/>: the server's group committer, so records share its fsync.</summary>
+    public DurableAuditSink(IAuditStore store, Func<IReadOnlyList<StoredAuditRecord>, Task> append, string account, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(store);
         _store = store;
+        _append = append;
         _account = account;
         _logger = logger;
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
@@ -69,7 +77,7 @@ public sealed partial class DurableAuditSink : IAuditSink, IAsyncDisposable
                     rows.Add(new StoredAuditRecord(sequence, record.EmitTime, record.Account, record.NamespaceId, data, head.Hash));
                 }
 
-                _store.AppendAudit(rows);
+                await _append(rows).ConfigureAwait(false);
                 _head = head;
             }
 #pragma warning disable CA1031 // A failed batch fails its callers; the writer must go on.
