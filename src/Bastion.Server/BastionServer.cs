@@ -158,6 +158,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton(pipelineOptions);
         services.AddSingleton(sp => new AuditHosting(options, sqlite, committer, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(sp => sp.GetRequiredService<AuditHosting>().Sink);
+        services.AddSingleton(sp => sp.GetRequiredService<AuditHosting>().Log);
         services.AddSingleton<ClientCertificateAuthenticator>();
         services.AddSingleton((IIdentityStore)store);
         services.AddSingleton<IdentityRegistry>();
