@@ -32,6 +32,7 @@ internal sealed class LoadTestOptions
           --idle SECONDS        first measure CPU with the worker polling and no workflows (default: 0, off)
           --port N              server port (default: a free loopback port)
           --keep-db             do not delete the temp SQLite directory at the end (file mode)
+          --server-arg ARG      extra argument for server start-dev, repeatable (e.g. --server-arg --audit-log --server-arg off)
           -h, --help            this text
         """;
 
@@ -61,9 +62,14 @@ internal sealed class LoadTestOptions
 
     public bool KeepDb { get; private set; }
 
+    /// <summary>Extra arguments for <c>server start-dev</c>.</summary>
+    public IReadOnlyList<string> ServerArgs => _serverArgs;
+
     public bool ShowHelp { get; private set; }
 
     /// <summary>Parses <paramref name="args"/>; throws <see cref="ArgumentException"/> with a readable message.</summary>
+    private readonly List<string> _serverArgs = [];
+
     public static LoadTestOptions Parse(IReadOnlyList<string> args)
     {
         var o = new LoadTestOptions();
@@ -142,6 +148,9 @@ internal sealed class LoadTestOptions
                     break;
                 case "--keep-db":
                     o.KeepDb = true;
+                    break;
+                case "--server-arg":
+                    o._serverArgs.Add(Value());
                     break;
                 case "-h" or "--help":
                     o.ShowHelp = true;

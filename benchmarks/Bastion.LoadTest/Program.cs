@@ -57,7 +57,7 @@ var rows = new List<string>();
 var failed = false;
 try
 {
-    server = await ServerProcess.StartAsync(serverDll, options.Mode, options.Port, options.KeepDb, TimeSpan.FromSeconds(60));
+    server = await ServerProcess.StartAsync(serverDll, options.Mode, options.Port, options.KeepDb, options.ServerArgs, TimeSpan.FromSeconds(60));
     Console.WriteLine($"Server pid {server.Id} ready on {server.Target}" + (server.DatabaseFile is { } db ? $", database {db}" : ", in memory"));
     var serverExited = server.Exited;
     _ = serverExited.ContinueWith(_ => cancel.Cancel(), TaskScheduler.Default);

@@ -46,7 +46,7 @@ internal sealed class ServerProcess : IDisposable
     /// <summary>Completes when the process exits.</summary>
     public Task Exited { get; private set; } = Task.CompletedTask;
 
-    public static async Task<ServerProcess> StartAsync(string serverDll, StorageMode mode, int? port, bool keepDb, TimeSpan readyTimeout)
+    public static async Task<ServerProcess> StartAsync(string serverDll, StorageMode mode, int? port, bool keepDb, IReadOnlyList<string> extraArgs, TimeSpan readyTimeout)
     {
         var chosenPort = port ?? FreeLoopbackPort();
         string? dbDirectory = null;
@@ -78,6 +78,10 @@ internal sealed class ServerProcess : IDisposable
 
         info.ArgumentList.Add("--log-level");
         info.ArgumentList.Add("warn");
+        foreach (var argument in extraArgs)
+        {
+            info.ArgumentList.Add(argument);
+        }
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var server = new ServerProcess(process, dbDirectory, keepDb, chosenPort);

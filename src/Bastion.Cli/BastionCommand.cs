@@ -15,6 +15,7 @@ internal static class BastionCommand
         root.Subcommands.Add(server);
         root.Subcommands.Add(CertsCommand.Create());
         root.Subcommands.Add(NamespaceCommand.Create());
+        root.Subcommands.Add(AuditCommand.Create());
         root.Subcommands.Add(OperatorCommand.Create());
         root.Subcommands.Add(UserCommand.Create());
         root.Subcommands.Add(ServiceAccountCommand.Create());
@@ -37,6 +38,9 @@ internal static class BastionCommand
         var httpPort = new Option<int?>("--http-port") { Description = "Serve the HTTP API (JSON, Temporal's /api/v1 routes) on this port, plaintext on the same loopback address; 0 picks a free port." };
         var shards = new Option<int>("--shards") { Description = "Shard count of a new store.", DefaultValueFactory = _ => 4 };
         var tls = new Option<bool>("--tls") { Description = "Serve TLS 1.3 with a local CA and server certificate (created on first use) and print how to connect." };
+        var auditExport = new Option<string?>("--audit-export") { Description = "Audit export sinks, comma-separated: stdout, file:PATH (rotating JSON lines), http(s)://URL (batched POSTs)." };
+        var auditRetention = new Option<string?>("--audit-retention-days") { Description = "How long audit records are kept (default 90)." };
+        var auditLog = new Option<string?>("--audit-log") { Description = "on (default) or off: off keeps no durable audit log (for measuring its cost only)." };
         var tlsDir = new Option<string?>("--tls-dir") { Description = "Where --tls keeps its CA and certificates (default: the user's data directory, bastion/dev-tls)." };
         logFormat.AcceptOnlyFromAmong("pretty", "json", "text");
         logLevel.AcceptOnlyFromAmong("debug", "info", "warn", "error", "fatal");
@@ -44,6 +48,7 @@ internal static class BastionCommand
         var command = new Command("start-dev", "Start a development server: plaintext on loopback, namespace 'default', no credentials needed.")
         {
             port, ip, dbFile, namespaces, dynamicConfig, logFormat, logLevel, headless, uiPort, httpPort, shards, tls, tlsDir,
+            auditExport, auditRetention, auditLog,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
@@ -73,6 +78,16 @@ internal static class BastionCommand
                 }
 
                 options.DynamicConfig[pair[..eq]] = pair[(eq + 1)..];
+            }
+
+            try
+            {
+                AuditSettings.Apply(options.Audit, parse.GetValue(auditExport), parse.GetValue(auditRetention), parse.GetValue(auditLog));
+            }
+            catch (ArgumentException e)
+            {
+                await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+                return 2;
             }
 
             foreach (var token in parse.UnmatchedTokens)

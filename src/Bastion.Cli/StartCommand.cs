@@ -23,7 +23,10 @@ internal static class StartCommand
         var keyFile = new Option<string?>("--tls-key-file") { Description = "Server private key, PEM; reloaded when it changes." };
         var logLevel = new Option<string?>("--log-level") { Description = "debug, info, warn or error (default info)." };
         var logFormat = new Option<string?>("--log-format") { Description = "pretty or json (default pretty)." };
-        Option<string?>[] settings = [dbFile, account, baseDomain, ip, port, httpPort, certFile, keyFile, logLevel, logFormat];
+        var auditExport = new Option<string?>("--audit-export") { Description = "Audit export sinks, comma-separated: stdout, file:PATH (rotating JSON lines), http(s)://URL (batched POSTs); delivered at least once." };
+        var auditRetention = new Option<string?>("--audit-retention-days") { Description = "How long audit records are kept (default 90)." };
+        var auditLog = new Option<string?>("--audit-log") { Description = "on (default) or off: off keeps no durable audit log (for measuring its cost only)." };
+        Option<string?>[] settings = [dbFile, account, baseDomain, ip, port, httpPort, certFile, keyFile, logLevel, logFormat, auditExport, auditRetention, auditLog];
 
         var command = new Command("start", "Start a production server: TLS 1.3, per-namespace mTLS, no dev-mode identity.") { config };
         foreach (var option in settings)
@@ -54,6 +57,7 @@ internal static class StartCommand
                     // A secret: from the environment only, never a command-line option (visible to every process).
                     OwnerApiKey = Environment.GetEnvironmentVariable("BASTION_OWNER_API_KEY") is { Length: > 0 } chosen ? chosen : null,
                 };
+                AuditSettings.Apply(options.Audit, values.Get(auditExport), values.Get(auditRetention), values.Get(auditLog));
             }
             catch (ArgumentException e)
             {

@@ -37,9 +37,11 @@ public sealed partial class BastionServer : IAsyncDisposable
     private readonly HistoryEngine _engine;
 
     private readonly NamespaceRefresher _refresher;
+    private readonly AuditHosting _audit;
 
-    private BastionServer(WebApplication app, IExecutionStore store, GroupCommitter committer, HistoryEngine engine, NamespaceRefresher refresher)
+    private BastionServer(WebApplication app, IExecutionStore store, GroupCommitter committer, HistoryEngine engine, NamespaceRefresher refresher, AuditHosting audit)
     {
+        _audit = audit;
         _app = app;
         _store = store;
         _committer = committer;
@@ -53,6 +55,11 @@ public sealed partial class BastionServer : IAsyncDisposable
 
     /// <summary>Picks up namespace changes made in the store by another process now, not at the next interval.</summary>
     internal void RefreshNamespaces() => _refresher.Refresh();
+
+    /// <summary>The audit log's reader (what <c>GetAuditLogs</c> serves).</summary>
+    public AuditLog AuditLog => _audit.Log;
+
+    internal IAuditStore AuditStore => (IAuditStore)_store;
 
     /// <summary>The gRPC endpoint, e.g. <c>127.0.0.1:7233</c>.</summary>
     public string Address { get; private set; } = string.Empty;
@@ -132,7 +139,8 @@ public sealed partial class BastionServer : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = MaxMessageBytes;
         });
 
-        IExecutionStore store = options.DatabaseFile is { } file ? SqliteExecutionStore.OpenFile(file) : SqliteExecutionStore.OpenInMemory();
+        var sqlite = options.DatabaseFile is { } file ? SqliteExecutionStore.OpenFile(file) : SqliteExecutionStore.OpenInMemory();
+        IExecutionStore store = sqlite;
         var committer = new GroupCommitter(store);
         var frontendOptions = new FrontendOptions();
         var pipelineOptions = new PipelineOptions { DevMode = options.DevMode, BaseDomain = useTls ? options.BaseDomain : null };
@@ -150,14 +158,9 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton<NamespaceRegistry>();
         services.AddSingleton(frontendOptions);
         services.AddSingleton(pipelineOptions);
-        if (options.AuditSink is { } auditSink)
-        {
-            services.AddSingleton(auditSink);
-        }
-        else
-        {
-            services.AddSingleton<IAuditSink, LogAuditSink>();
-        }
+        services.AddSingleton(sp => new AuditHosting(options, sqlite, committer, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton(sp => sp.GetRequiredService<AuditHosting>().Sink);
+        services.AddSingleton(sp => sp.GetRequiredService<AuditHosting>().Log);
         services.AddSingleton<ClientCertificateAuthenticator>();
         services.AddSingleton((IIdentityStore)store);
         services.AddSingleton<IdentityRegistry>();
@@ -222,6 +225,8 @@ public sealed partial class BastionServer : IAsyncDisposable
             namespaces.Ensure(name, account, TimeSpan.FromDays(1));
         }
 
+        var audit = app.Services.GetRequiredService<AuditHosting>();
+        audit.Start();
         var refresher = new NamespaceRefresher(namespaces, identities, options.Time, options.NamespaceRefreshInterval, logger);
         try
         {
@@ -230,10 +235,11 @@ public sealed partial class BastionServer : IAsyncDisposable
         catch
         {
             refresher.Dispose();
+            await audit.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 
-        var server = new BastionServer(app, store, committer, engine, refresher) { BootstrapOwnerApiKey = bootstrapToken };
+        var server = new BastionServer(app, store, committer, engine, refresher, audit) { BootstrapOwnerApiKey = bootstrapToken };
         server.Port = grpcListener!.IPEndPoint!.Port; // the bound port, also when 0 asked for a free one
         server.Address = $"{options.Ip}:{server.Port}";
         server.HttpAddress = httpListener is { IPEndPoint: { } http } ? $"{options.Ip}:{http.Port}" : null;
@@ -266,6 +272,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         _refresher.Dispose();
         await _app.StopAsync().ConfigureAwait(false);
         await _engine.DisposeAsync().ConfigureAwait(false);
+        await _audit.DisposeAsync().ConfigureAwait(false);
         await _committer.DisposeAsync().ConfigureAwait(false);
         var (batches, writes) = _committer.Counters;
         var logger = _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Server");

@@ -49,7 +49,10 @@ public sealed class ServerOptions
     /// <summary>Shards of a new cluster; fixed once the store exists.</summary>
     public int ShardCount { get; set; } = 4;
 
-    /// <summary>Where audit records go; null writes them to the log category Bastion.Audit.</summary>
+    /// <summary>The audit log: durable and hash-chained by default; retention and export sinks.</summary>
+    public Bastion.Security.Audit.AuditOptions Audit { get; } = new();
+
+    /// <summary>Tests: audit records go to this sink instead of the durable log.</summary>
     public Bastion.Security.Audit.IAuditSink? AuditSink { get; set; }
 
     /// <summary>

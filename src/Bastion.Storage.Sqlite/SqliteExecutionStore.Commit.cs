@@ -4,9 +4,12 @@ namespace Bastion.Storage.Sqlite;
 
 public sealed partial class SqliteExecutionStore
 {
-    public IReadOnlyList<Exception?> Commit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions)
+    public IReadOnlyList<Exception?> Commit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions) => Commit(transitions, []);
+
+    private Exception?[] Commit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions, IReadOnlyList<StoredAuditRecord> audit)
     {
         ArgumentNullException.ThrowIfNull(transitions);
+        ArgumentNullException.ThrowIfNull(audit);
         var results = new Exception?[transitions.Count];
         lock (_writerLock)
         {
@@ -43,6 +46,7 @@ public sealed partial class SqliteExecutionStore
                 }
             }
 
+            InsertAudit(tx, audit);
             tx.Commit();
         }
 

@@ -50,5 +50,14 @@ internal static class SqliteSchema
         CREATE TABLE identities (kind TEXT NOT NULL, id TEXT NOT NULL, account TEXT NOT NULL, data BLOB NOT NULL,
             PRIMARY KEY (kind, id));
         """,
+
+        // 4: the hash-chained audit log, its retention anchor and the export sinks' cursors.
+        """
+        CREATE TABLE audit_log (seq INTEGER PRIMARY KEY, emit_time INTEGER NOT NULL, account TEXT, namespace_id TEXT,
+            data BLOB NOT NULL, hash BLOB NOT NULL);
+        CREATE INDEX audit_log_by_time ON audit_log (emit_time);
+        CREATE TABLE audit_anchor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash BLOB NOT NULL);
+        CREATE TABLE audit_cursors (sink TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+        """,
     ];
 }

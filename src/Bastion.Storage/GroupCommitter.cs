@@ -4,7 +4,8 @@ namespace Bastion.Storage;
 
 /// <summary>
 /// One writer loop: takes the transitions of many workflows as they arrive and commits them together in one
-/// transaction (one fsync per batch). Each caller awaits its own write.
+/// transaction (one fsync per batch). Each caller awaits its own write. Audit records join the same transaction when
+/// the store keeps them (<see cref="IAuditStore"/>), so one fsync covers calls' state and their audit records.
 /// </summary>
 public sealed class GroupCommitter : IAsyncDisposable
 {
@@ -28,9 +29,22 @@ public sealed class GroupCommitter : IAsyncDisposable
     /// <summary>Commits one transition: its writes land together or not at all.</summary>
     public Task CommitAsync(IReadOnlyList<ExecutionWrite> transition)
     {
-        var pending = new Pending(transition, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new Pending(transition, null, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
 
+        return pending.Done.Task;
+    }
+
+    /// <summary>Appends audit records, in the order given, in the next transaction; fails if that transaction fails.</summary>
+    public Task AppendAuditAsync(IReadOnlyList<StoredAuditRecord> records)
+    {
+        if (_store is not IAuditStore)
+        {
+            throw new NotSupportedException($"The {_store.Name} store keeps no audit log.");
+        }
+
+        var pending = new Pending(null, records, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
         return pending.Done.Task;
     }
 
@@ -38,20 +52,29 @@ public sealed class GroupCommitter : IAsyncDisposable
     {
         var batch = new List<Pending>(MaxBatch);
         var writes = new List<IReadOnlyList<ExecutionWrite>>(MaxBatch);
+        var audit = new List<StoredAuditRecord>();
         while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
             writes.Clear();
+            audit.Clear();
             while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending))
             {
                 batch.Add(pending);
-                writes.Add(pending.Write);
+                if (pending.Write is { } write)
+                {
+                    writes.Add(write);
+                }
+                else
+                {
+                    audit.AddRange(pending.Audit!);
+                }
             }
 
             IReadOnlyList<Exception?> results;
             try
             {
-                results = _store.Commit(writes);
+                results = audit.Count > 0 ? ((IAuditStore)_store).CommitWithAudit(writes, audit) : _store.Commit(writes);
             }
 #pragma warning disable CA1031 // A failed transaction fails every caller in it; the loop must go on.
             catch (Exception e)
@@ -66,16 +89,17 @@ public sealed class GroupCommitter : IAsyncDisposable
             }
 
             Interlocked.Increment(ref _batches);
-            Interlocked.Add(ref _writes, batch.Count);
-            for (var i = 0; i < batch.Count; i++)
+            Interlocked.Add(ref _writes, writes.Count);
+            var next = 0;
+            foreach (var pending in batch)
             {
-                if (results[i] is { } error)
+                if (pending.Write is not null && results[next++] is { } error)
                 {
-                    batch[i].Done.TrySetException(error);
+                    pending.Done.TrySetException(error);
                 }
                 else
                 {
-                    batch[i].Done.TrySetResult();
+                    pending.Done.TrySetResult();
                 }
             }
         }
@@ -87,5 +111,6 @@ public sealed class GroupCommitter : IAsyncDisposable
         await _loop.ConfigureAwait(false);
     }
 
-    private sealed record Pending(IReadOnlyList<ExecutionWrite> Write, TaskCompletionSource Done);
+    /// <summary>A transition to commit, or audit records to append.</summary>
+    private sealed record Pending(IReadOnlyList<ExecutionWrite>? Write, IReadOnlyList<StoredAuditRecord>? Audit, TaskCompletionSource Done);
 }

@@ -1,11 +1,81 @@
 namespace Bastion.Tests;
 
-/// <summary>A clock that moves only when the test says so (no timers: for code that only reads the time).</summary>
+/// <summary>A clock the test moves by hand; its timers fire when <see cref="Advance"/> passes their due time.</summary>
 internal sealed class ManualTime(DateTimeOffset start) : TimeProvider
 {
+    private readonly Lock _lock = new();
+    private readonly List<ManualTimer> _timers = [];
     private DateTimeOffset _now = start;
 
-    public override DateTimeOffset GetUtcNow() => _now;
+    public override DateTimeOffset GetUtcNow()
+    {
+        lock (_lock)
+        {
+            return _now;
+        }
+    }
 
-    public void Advance(TimeSpan by) => _now += by;
+    public void Advance(TimeSpan by)
+    {
+        List<ManualTimer> due;
+        lock (_lock)
+        {
+            _now += by;
+            due = [.. _timers.Where(t => t.Due <= _now)];
+        }
+
+        foreach (var timer in due)
+        {
+            timer.Fire(GetUtcNow());
+        }
+    }
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        var timer = new ManualTimer(this, callback, state, period);
+        timer.Change(dueTime, period);
+        return timer;
+    }
+
+    private sealed class ManualTimer(ManualTime owner, TimerCallback callback, object? state, TimeSpan period) : ITimer
+    {
+        private TimeSpan _period = period;
+
+        public DateTimeOffset Due { get; private set; } = DateTimeOffset.MaxValue;
+
+        public void Fire(DateTimeOffset now)
+        {
+            Due = _period > TimeSpan.Zero && _period != Timeout.InfiniteTimeSpan ? now + _period : DateTimeOffset.MaxValue;
+            callback(state);
+        }
+
+        public bool Change(TimeSpan dueTime, TimeSpan period)
+        {
+            _period = period;
+            lock (owner._lock)
+            {
+                Due = dueTime == Timeout.InfiniteTimeSpan ? DateTimeOffset.MaxValue : owner._now + dueTime;
+                if (!owner._timers.Contains(this))
+                {
+                    owner._timers.Add(this);
+                }
+            }
+
+            return true;
+        }
+
+        public void Dispose()
+        {
+            lock (owner._lock)
+            {
+                owner._timers.Remove(this);
+            }
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            Dispose();
+            return ValueTask.CompletedTask;
+        }
+    }
 }

@@ -1,5 +1,6 @@
 using Bastion.Engine.Errors;
 using Bastion.Engine.Namespaces;
+using Bastion.Security.Audit;
 using Bastion.Security.Authorization;
 using Bastion.Security.Identity;
 using Bastion.Security.Pipeline;
@@ -20,6 +21,7 @@ namespace Bastion.Frontend.CloudService;
 internal sealed partial class CloudServiceHandler(
     NamespaceRegistry namespaces,
     IdentityRegistry identities,
+    AuditLog auditLog,
     PipelineOptions pipelineOptions,
     TimeProvider time)
 {

@@ -28,6 +28,9 @@ public sealed class CallContext
 
     public string? RequestId { get; set; }
 
+    /// <summary>The request's non-payload identifiers, for the audit record.</summary>
+    public IReadOnlyDictionary<string, string> Details { get; set; } = new Dictionary<string, string>();
+
     /// <summary>The namespace (<c>name.account</c>) the connection's TLS server name addresses, if any.</summary>
     public string? EndpointNamespace { get; set; }
 

@@ -8,6 +8,7 @@ using Bastion.Security.Audit;
 using Bastion.Security.Authorization;
 using Bastion.Security.Identity;
 using Bastion.Security.Tls;
+using Bastion.Wire.Http;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Grpc.Core;
@@ -29,7 +30,7 @@ public sealed partial class SecurityPipeline(
     IAuditSink audit,
     PipelineOptions options,
     TimeProvider time,
-    ILogger<SecurityPipeline> logger) : Interceptor
+    ILogger<SecurityPipeline> logger) : Interceptor, IRefusedCallRecorder
 {
     public const string NamespaceHeader = "temporal-namespace";
     public const string AuthorizationHeader = "authorization";
@@ -52,9 +53,12 @@ public sealed partial class SecurityPipeline(
         var (service, method) = SplitMethod(context.Method);
         var call = new CallContext { Service = service, Method = method, Peer = context.Peer, StartTime = time.GetUtcNow().UtcDateTime };
         var outcome = StatusCode.OK;
+        RpcException? failure = null;
+        TResponse? response = default;
         try
         {
             var message = request as IMessage ?? throw new InvalidOperationException("Requests are protobuf messages.");
+            call.Details = AuditRequestDetails.Of(message);
             Authenticate(call, context);
             call.Permission = MethodClassification.For(service, method)
                 ?? throw new ServiceException(ErrorKind.PermissionDenied, $"{service}/{method} is not permitted: it has no access classification.");
@@ -62,23 +66,41 @@ public sealed partial class SecurityPipeline(
             Authorize(call);
             RateLimit(call);
             call.AttachTo(context);
-            return await continuation(request, context).ConfigureAwait(false);
+            response = await continuation(request, context).ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            var rpc = ErrorMapper.ToRpcException(e, context.CancellationToken.IsCancellationRequested);
-            if (rpc.StatusCode == StatusCode.Internal && e is not RpcException)
+            failure = ErrorMapper.ToRpcException(e, context.CancellationToken.IsCancellationRequested);
+            if (failure.StatusCode == StatusCode.Internal && e is not RpcException)
             {
                 LogInternalError(logger, e, service, method);
             }
 
-            outcome = rpc.StatusCode;
-            throw rpc;
+            outcome = failure.StatusCode;
         }
-        finally
+
+        await AuditAsync(call, context, outcome).ConfigureAwait(false);
+        return failure is null ? response! : throw failure;
+    }
+
+    /// <summary>
+    /// A call the HTTP layer refused before this pipeline (no route, an unparsable body): recorded with whoever the
+    /// caller proves to be (Anonymous if nobody), so that it too has its one audit record.
+    /// </summary>
+    public async ValueTask RecordRefusalAsync(ServerCallContext context, StatusCode status)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var call = new CallContext { Service = "HTTP", Method = context.Method, Peer = context.Peer, StartTime = time.GetUtcNow().UtcDateTime };
+        try
         {
-            Audit(call, outcome);
+            Authenticate(call, context);
         }
+        catch (ServiceException)
+        {
+            // No identity: the record says Anonymous.
+        }
+
+        await AuditAsync(call, context, status).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -243,22 +265,41 @@ public sealed partial class SecurityPipeline(
         }
     }
 
-    /// <summary>Stage 5: one record per call, refused or not; no payloads.</summary>
-    private void Audit(CallContext call, StatusCode outcome)
+    /// <summary>
+    /// Stage 5: one record per call, refused or not, without payloads; durable before the response is sent. A call
+    /// whose record cannot be written fails (UNAVAILABLE) rather than going unaudited.
+    /// </summary>
+    private async ValueTask AuditAsync(CallContext call, ServerCallContext context, StatusCode outcome)
     {
         var principal = call.Principal;
-        audit.Write(new AuditRecord(
-            Guid.NewGuid().ToString(),
-            time.GetUtcNow().UtcDateTime,
-            $"{call.Service}/{call.Method}",
-            principal?.Type.ToString() ?? "Anonymous",
-            principal?.Id ?? string.Empty,
-            principal?.Name ?? string.Empty,
-            principal?.ApiKeyId,
-            call.Namespace?.FullName ?? call.NamespaceName,
-            (int)outcome,
-            call.Peer,
-            call.RequestId));
+        var record = new AuditRecord
+        {
+            LogId = Guid.NewGuid().ToString(),
+            EmitTime = time.GetUtcNow().UtcDateTime,
+            Operation = context.Method.TrimStart('/'),
+            PrincipalType = principal?.Type.ToString() ?? "Anonymous",
+            PrincipalId = principal?.Id ?? string.Empty,
+            PrincipalName = principal?.Name ?? string.Empty,
+            ApiKeyId = principal?.ApiKeyId,
+            Account = call.Namespace?.Account ?? principal?.Account,
+            Namespace = call.Namespace?.FullName ?? call.NamespaceName,
+            NamespaceId = call.Namespace?.Id,
+            Status = (int)outcome,
+            Peer = call.Peer,
+            XForwardedFor = context.RequestHeaders.GetValue("x-forwarded-for"),
+            RequestId = call.RequestId,
+            Details = call.Details,
+        };
+        try
+        {
+            // Not the call's token: a client that goes away does not take its record with it.
+            await audit.WriteAsync(record, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogAuditFailed(logger, e, call.Service, call.Method);
+            throw new RpcException(new Status(StatusCode.Unavailable, "The call could not be recorded in the audit log; it may have taken effect. Retry later."));
+        }
     }
 
     private static (string Service, string Method) SplitMethod(string fullMethod)
@@ -268,6 +309,9 @@ public sealed partial class SecurityPipeline(
         var serviceFull = fullMethod[1..slash];
         return (serviceFull[(serviceFull.LastIndexOf('.') + 1)..], fullMethod[(slash + 1)..]);
     }
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "The audit record of {Service}/{Method} could not be written; the call fails.")]
+    private static partial void LogAuditFailed(ILogger logger, Exception e, string service, string method);
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Error, Message = "Internal error in {Service}/{Method}.")]
     private static partial void LogInternalError(ILogger logger, Exception e, string service, string method);

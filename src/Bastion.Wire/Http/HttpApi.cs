@@ -33,9 +33,11 @@ public sealed partial class HttpApi
     private readonly JsonParser _parser;
     private readonly JsonFormatter _formatter;
     private readonly ILogger _logger;
+    private readonly IRefusedCallRecorder? _refusals;
 
     public HttpApi(Interceptor pipeline, IEnumerable<HttpApiService> services, ILogger<HttpApi> logger)
     {
+        _refusals = pipeline as IRefusedCallRecorder;
         ArgumentNullException.ThrowIfNull(pipeline);
         ArgumentNullException.ThrowIfNull(services);
         var list = services.ToList();
@@ -62,23 +64,41 @@ public sealed partial class HttpApi
     {
         ArgumentNullException.ThrowIfNull(context);
         var format = ResponseFormat.Of(context.Request);
+        string? refusedAs = null; // set while the call has not reached the pipeline, which records it otherwise
         try
         {
             var match = _routes.Match(context.Request.Method, PathSegments(context));
             if (match.Route is not { } route)
             {
+                var target = $"{context.Request.Method} {context.Request.Path}";
+                await RecordRefusalAsync(context, "/HTTP " + (target.Length > 256 ? target[..256] : target), match.Allowed.Count == 0 ? StatusCode.NotFound : StatusCode.Unimplemented);
                 await WriteRoutingErrorAsync(context, match, format);
                 return;
             }
 
+            refusedAs = GrpcServiceDescriptors.PathOf(route.Method);
             var request = await BindRequestAsync(context, route, match.Values);
+            refusedAs = null;
             var call = new HttpCallContext(context, GrpcServiceDescriptors.PathOf(route.Method));
             var response = await _invokers[route.Method].InvokeAsync(request, call, context.RequestServices);
             await WriteResponseAsync(context, route, response, format);
         }
         catch (RpcException e)
         {
-            await WriteErrorAsync(context, e, format);
+            var error = e;
+            if (refusedAs != null)
+            {
+                try
+                {
+                    await RecordRefusalAsync(context, refusedAs, e.StatusCode);
+                }
+                catch (RpcException auditFailure)
+                {
+                    error = auditFailure; // unrecorded, the call fails as unavailable
+                }
+            }
+
+            await WriteErrorAsync(context, error, format);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -89,6 +109,14 @@ public sealed partial class HttpApi
             // The pipeline maps every failure of a call; this is a failure of the HTTP layer itself. No internals leak.
             LogInternalError(_logger, e, context.Request.Method, context.Request.Path);
             await WriteErrorAsync(context, new RpcException(new Status(StatusCode.Internal, "Internal error; the server log has the details.")), format);
+        }
+    }
+
+    private async Task RecordRefusalAsync(HttpContext context, string operation, StatusCode status)
+    {
+        if (_refusals != null)
+        {
+            await _refusals.RecordRefusalAsync(new HttpCallContext(context, operation), status);
         }
     }
 

@@ -2,13 +2,28 @@ using System.Diagnostics;
 
 namespace Bastion.Tests.Cli;
 
-/// <summary>Runs the real <c>bastion</c> executable to completion and returns its exit code and output (stdout, then stderr).</summary>
+/// <summary>Runs the real <c>bastion</c> executable to completion: its exit code and output.</summary>
 internal static class CliProcess
 {
-    public static async Task<(int ExitCode, string Output)> RunAsync(string directory, IEnumerable<string> arguments, params (string Name, string Value)[] environment)
+    public static Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] arguments) => RunAsync(null, arguments, []);
+
+    /// <summary>Runs in <paramref name="directory"/> with extra environment variables; the output is stdout, then stderr.</summary>
+    public static async Task<(int ExitCode, string Output)> RunInAsync(string directory, IEnumerable<string> arguments, params (string Name, string Value)[] environment)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = directory };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "bastion.dll"));
+        var (exitCode, output, error) = await RunAsync(directory, arguments, environment);
+        return (exitCode, output + error);
+    }
+
+    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string? directory, IEnumerable<string> arguments, (string Name, string Value)[] environment)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "bastion.dll") },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = directory ?? string.Empty,
+        };
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -19,10 +34,10 @@ internal static class CliProcess
             start.Environment[name] = value;
         }
 
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start bastion.");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        return (process.ExitCode, await stdout + await stderr);
+        return (process.ExitCode, await output, await error);
     }
 }

@@ -9,7 +9,7 @@ namespace Bastion.Tests.Cli;
 
 /// <summary>
 /// The real <c>bastion</c> executable against a real production (TLS) server process: the identity commands over
-/// the Cloud Ops API, operator grants on the database file, and no API-key secret in the server's debug log.
+/// the Cloud Ops API, operator grants on the database file, and no API-key secret in the server's debug log or audit export.
 /// </summary>
 public sealed class IdentityCommandTests : IDisposable
 {
@@ -58,7 +58,7 @@ public sealed class IdentityCommandTests : IDisposable
         Assert.Equal(0, (await RunAsync(owner, "service-account", "create", "--name", "ci", "--namespace", "payments.acme", "--permission", "write")).ExitCode);
         Assert.Contains("payments.acme=write (scoped)", (await RunAsync(owner, "service-account", "list")).Output, StringComparison.Ordinal);
 
-        var noKey = await CliProcess.RunAsync(_directory, ["user", "list", .. _connection]);
+        var noKey = await CliProcess.RunInAsync(_directory, ["user", "list", .. _connection]);
         Assert.Equal(2, noKey.ExitCode);
         Assert.Contains("BASTION_API_KEY", noKey.Output, StringComparison.Ordinal);
     }
@@ -69,14 +69,14 @@ public sealed class IdentityCommandTests : IDisposable
         using var server = await StartServerAsync("warn");
         string[] grant = ["operator", "grant", "-f", "bastion.db", "--namespace", "payments.acme", "--operator", "erin"];
 
-        var tooLong = await CliProcess.RunAsync(_directory, [.. grant, "--reason", "INC-1", "--duration", "9h"]);
+        var tooLong = await CliProcess.RunInAsync(_directory, [.. grant, "--reason", "INC-1", "--duration", "9h"]);
         Assert.Equal(2, tooLong.ExitCode);
         Assert.Contains("at most 8 hours", tooLong.Output, StringComparison.Ordinal);
-        var noReason = await CliProcess.RunAsync(_directory, [.. grant, "--duration", "1h"]);
+        var noReason = await CliProcess.RunInAsync(_directory, [.. grant, "--duration", "1h"]);
         Assert.NotEqual(0, noReason.ExitCode);
         Assert.Contains("--reason", noReason.Output, StringComparison.Ordinal);
 
-        var granted = await CliProcess.RunAsync(_directory, [.. grant, "--reason", "INC-2: stuck workflows", "--duration", "1h"]);
+        var granted = await CliProcess.RunInAsync(_directory, [.. grant, "--reason", "INC-2: stuck workflows", "--duration", "1h"]);
         Assert.True(granted.ExitCode == 0, granted.Output);
         var token = granted.Output.Split('\n').Select(l => l.Trim()).Single(l => l.StartsWith("bst_", StringComparison.Ordinal));
         var client = await TemporalClient.ConnectAsync(new(server.Address)
@@ -86,11 +86,11 @@ public sealed class IdentityCommandTests : IDisposable
             Tls = new TlsOptions { ServerRootCACert = await File.ReadAllBytesAsync(Path.Combine(_directory, "server-ca.pem")), Domain = "example.test" },
         });
         Assert.Equal(0, (await client.CountWorkflowsAsync("WorkflowType = 'x'")).Count);
-        Assert.Contains("INC-2: stuck workflows", (await CliProcess.RunAsync(_directory, ["operator", "list", "-f", "bastion.db"])).Output, StringComparison.Ordinal);
+        Assert.Contains("INC-2: stuck workflows", (await CliProcess.RunInAsync(_directory, ["operator", "list", "-f", "bastion.db"])).Output, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task ServerDebugLog_NeverCarriesAnApiKeySecret()
+    public async Task ServerDebugLogAndAuditExport_NeverCarryAnApiKeySecret()
     {
         var server = await StartServerAsync("debug");
         string token;
@@ -117,7 +117,7 @@ public sealed class IdentityCommandTests : IDisposable
         }
 
         var secret = System.Text.Encoding.ASCII.GetString(ApiKeyToken.Parse(token).Secret);
-        Assert.Contains(server.Output, line => line.Contains("CreateApiKey", StringComparison.Ordinal)); // debug logging was on
+        Assert.Contains(server.Output, line => line.Contains("CreateApiKey", StringComparison.Ordinal)); // the calls are in the output (audit export to stdout)
         Assert.DoesNotContain(server.Output, line => line.Contains(secret, StringComparison.Ordinal) || line.Contains(secret[..^4], StringComparison.Ordinal));
     }
 
@@ -136,7 +136,7 @@ public sealed class IdentityCommandTests : IDisposable
         server.Output.Single(l => l.TrimStart().StartsWith("Owner key:", StringComparison.Ordinal)).Split(':', 2)[1].Trim();
 
     private Task<(int ExitCode, string Output)> RunAsync(string apiKey, params string[] arguments) =>
-        CliProcess.RunAsync(_directory, [.. arguments, .. _connection], ("BASTION_API_KEY", apiKey));
+        CliProcess.RunInAsync(_directory, [.. arguments, .. _connection], ("BASTION_API_KEY", apiKey));
 
     /// <summary>
     /// A production server with a fresh CA, certificate and database holding namespace <c>payments.acme</c>; its
@@ -144,13 +144,13 @@ public sealed class IdentityCommandTests : IDisposable
     /// </summary>
     private async Task<ServerProcess> StartServerAsync(string logLevel)
     {
-        Assert.Equal(0, (await CliProcess.RunAsync(_directory, ["certs", "ca", "create", "--cn", "Server CA", "--cert-file", "server-ca.pem", "--key-file", "server-ca.key"])).ExitCode);
-        Assert.Equal(0, (await CliProcess.RunAsync(_directory, ["certs", "server", "create", "--ca", "server-ca.pem", "--dns", "example.test", "--dns", "*.acme.example.test"])).ExitCode);
-        Assert.Equal(0, (await CliProcess.RunAsync(_directory, ["namespace", "create", "-f", "bastion.db", "--account", "acme", "-n", "payments"])).ExitCode);
+        Assert.Equal(0, (await CliProcess.RunInAsync(_directory, ["certs", "ca", "create", "--cn", "Server CA", "--cert-file", "server-ca.pem", "--key-file", "server-ca.key"])).ExitCode);
+        Assert.Equal(0, (await CliProcess.RunInAsync(_directory, ["certs", "server", "create", "--ca", "server-ca.pem", "--dns", "example.test", "--dns", "*.acme.example.test"])).ExitCode);
+        Assert.Equal(0, (await CliProcess.RunInAsync(_directory, ["namespace", "create", "-f", "bastion.db", "--account", "acme", "-n", "payments"])).ExitCode);
         var port = ServerProcess.FreePort();
         await File.WriteAllTextAsync(Path.Combine(_directory, "bastion.json"), $$"""
             { "db-filename": "bastion.db", "account": "acme", "base-domain": "example.test",
-              "tls-cert-file": "server.pem", "tls-key-file": "server.key", "port": {{port}}, "http-port": {{ServerProcess.FreePort()}}, "log-level": "{{logLevel}}" }
+              "tls-cert-file": "server.pem", "tls-key-file": "server.key", "port": {{port}}, "http-port": {{ServerProcess.FreePort()}}, "log-level": "{{logLevel}}", "audit-export": "stdout" }
             """);
         _connection = ["--address", $"127.0.0.1:{port}", "--tls-ca-path", "server-ca.pem", "--tls-server-name", "example.test"];
         return await ServerProcess.StartAsync(port, ["server", "start", "--config", "bastion.json"], ServerProcess.ReadyLine, _directory);

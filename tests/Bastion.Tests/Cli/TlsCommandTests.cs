@@ -135,5 +135,5 @@ public sealed class TlsCommandTests : IDisposable
     private Task<(int ExitCode, string Output)> RunAsync(params string[] arguments) => RunAsync(arguments, []);
 
     private Task<(int ExitCode, string Output)> RunAsync(string[] arguments, params (string Name, string Value)[] environment) =>
-        CliProcess.RunAsync(_directory, arguments, environment);
+        CliProcess.RunInAsync(_directory, arguments, environment);
 }

@@ -21,16 +21,33 @@ public sealed class AuditStageTests
         await Assert.ThrowsAsync<RpcException>(() => raw.Service.ListSchedulesAsync(new() { Namespace = "default" }));
 
         var records = sink.Records.ToList();
-        Assert.Single(records, r => r.Operation == "WorkflowService/GetSystemInfo");
-        var started = Assert.Single(records, r => r.Operation == "WorkflowService/StartWorkflowExecution" && r.Status == 0);
+        Assert.Single(records, r => r.Operation == "temporal.api.workflowservice.v1.WorkflowService/GetSystemInfo");
+        var started = Assert.Single(records, r => r.Operation == "temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution" && r.Status == 0);
         Assert.Equal("default.local", started.Namespace);
         Assert.Equal("LocalDev", started.PrincipalType);
         Assert.False(string.IsNullOrEmpty(started.RequestId));
-        var missing = Assert.Single(records, r => r.Operation == "WorkflowService/StartWorkflowExecution" && r.Status != 0);
+        var missing = Assert.Single(records, r => r.Operation == "temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution" && r.Status != 0);
         Assert.Equal((int)Grpc.Core.StatusCode.NotFound, missing.Status);
         Assert.Equal("missing", missing.Namespace);
-        Assert.Equal((int)Grpc.Core.StatusCode.Unimplemented, Assert.Single(records, r => r.Operation == "WorkflowService/ListSchedules").Status);
-        Assert.DoesNotContain(records, r => r.ToString().Contains(secret, StringComparison.Ordinal));
+        Assert.Equal((int)Grpc.Core.StatusCode.Unimplemented, Assert.Single(records, r => r.Operation == "temporal.api.workflowservice.v1.WorkflowService/ListSchedules").Status);
+        Assert.DoesNotContain(records, r => System.Text.Encoding.UTF8.GetString(Bastion.Security.Audit.AuditJson.Serialize(r, 1, [])).Contains(secret, StringComparison.Ordinal));
+        Assert.Equal("tq", started.Details["task_queue"]);
+        Assert.StartsWith("audited-", started.Details["workflow_id"], StringComparison.Ordinal);
         Assert.NotEmpty(start.RunId);
+    }
+
+    [Fact]
+    public async Task ACallWhoseRecordCannotBeWritten_Fails()
+    {
+        await using var server = await BastionServer.StartAsync(new ServerOptions { Port = 0, AuditSink = new FailingSink(), LogLevel = Microsoft.Extensions.Logging.LogLevel.Critical });
+        var (status, _) = await Bastion.Tests.Wire.RawGrpc.CallAsync(
+            server.Address, "temporal.api.workflowservice.v1.WorkflowService/GetSystemInfo", new Temporalio.Api.WorkflowService.V1.GetSystemInfoRequest());
+        Assert.Equal((int)Grpc.Core.StatusCode.Unavailable, status);
+    }
+
+    private sealed class FailingSink : Bastion.Security.Audit.IAuditSink
+    {
+        public ValueTask WriteAsync(Bastion.Security.Audit.AuditRecord record, CancellationToken cancellationToken = default) =>
+            ValueTask.FromException(new IOException("disk full"));
     }
 }

@@ -8,5 +8,9 @@ internal sealed class CapturingAuditSink : IAuditSink
 {
     public ConcurrentQueue<AuditRecord> Records { get; } = new();
 
-    public void Write(AuditRecord record) => Records.Enqueue(record);
+    public ValueTask WriteAsync(AuditRecord record, CancellationToken cancellationToken = default)
+    {
+        Records.Enqueue(record);
+        return ValueTask.CompletedTask;
+    }
 }

@@ -192,7 +192,7 @@ public sealed class HttpApiTests(HttpApiFixture fixture)
         var (status, _) = await fixture.SendAsync(HttpMethod.Get, $"/api/v1/namespaces/default/workflows/{NewId()}");
         Assert.Equal(404, status); // no such workflow
         var record = Assert.Single(fixture.Audit.Records.Skip(before));
-        Assert.Equal("WorkflowService/DescribeWorkflowExecution", record.Operation);
+        Assert.Equal("temporal.api.workflowservice.v1.WorkflowService/DescribeWorkflowExecution", record.Operation);
         Assert.Equal((int)Grpc.Core.StatusCode.NotFound, record.Status);
         Assert.Equal("default.local", record.Namespace);
         Assert.Equal("LocalDev", record.PrincipalType);
@@ -204,7 +204,7 @@ public sealed class HttpApiTests(HttpApiFixture fixture)
         Assert.Equal(403, denied);
         Assert.Contains("temporal-namespace", body!["message"]!.GetValue<string>(), StringComparison.Ordinal);
         record = Assert.Single(fixture.Audit.Records.Skip(before));
-        Assert.Equal("WorkflowService/DescribeNamespace", record.Operation);
+        Assert.Equal("temporal.api.workflowservice.v1.WorkflowService/DescribeNamespace", record.Operation);
         Assert.Equal((int)Grpc.Core.StatusCode.PermissionDenied, record.Status);
     }
 
@@ -240,7 +240,7 @@ public sealed class HttpApiTests(HttpApiFixture fixture)
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => poll);
 
         var canceled = await WaitForAsync(() => fixture.Audit.Records.Any(r =>
-            r.Operation == "WorkflowService/GetWorkflowExecutionHistory" && r.Status == (int)Grpc.Core.StatusCode.Cancelled));
+            r.Operation == "temporal.api.workflowservice.v1.WorkflowService/GetWorkflowExecutionHistory" && r.Status == (int)Grpc.Core.StatusCode.Cancelled));
         Assert.True(canceled, "the long poll did not observe the client going away");
     }
 

@@ -1,0 +1,161 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using Bastion.Security.Audit;
+using Bastion.Storage;
+using Bastion.Storage.Sqlite;
+
+namespace Bastion.Cli;
+
+/// <summary>
+/// <c>bastion audit verify|tail|export</c>: the audit log, read from the server's database file directly (as its
+/// operator: whoever can read the file can read the log), while the server runs or not. Records print as the JSON lines
+/// the export sinks receive.
+/// </summary>
+internal static class AuditCommand
+{
+    private const int Page = 1000;
+
+    public static Command Create()
+    {
+        var command = new Command("audit", "Verify, follow and export a server's audit log (from its database file).");
+        command.Subcommands.Add(VerifyCommand());
+        command.Subcommands.Add(TailCommand());
+        command.Subcommands.Add(ExportCommand());
+        return command;
+    }
+
+    private static Option<string> DbFile() => new("--db-filename", "-f") { Description = "The server's SQLite file.", Required = true };
+
+    private static Command VerifyCommand()
+    {
+        var db = DbFile();
+        var command = new Command("verify", "Check the hash chain: report the first edited, removed or reordered record, or that all is intact (exit 0; 3 when tampered with).") { db };
+        command.SetAction(parse => Run(parse.GetValue(db)!, store =>
+        {
+            var result = AuditChain.Verify(store);
+            (result.IsIntact ? Console.Out : Console.Error).WriteLine(result.Message);
+            return Task.FromResult(result.IsIntact ? 0 : 3);
+        }));
+        return command;
+    }
+
+    private static Command TailCommand()
+    {
+        var db = DbFile();
+        var lines = new Option<int>("--lines", "-n") { Description = "How many of the latest records to print first.", DefaultValueFactory = _ => 20 };
+        var follow = new Option<bool>("--follow") { Description = "Keep printing new records as they are written, until interrupted." };
+        var command = new Command("tail", "Print the latest records, and with --follow the ones that follow.") { db, lines, follow };
+        command.SetAction((parse, cancellationToken) => Run(parse.GetValue(db)!, async store =>
+        {
+            var head = store.ReadAuditHead().Sequence;
+            var after = Math.Max(0, head - Math.Max(0, parse.GetValue(lines)));
+            while (true)
+            {
+                after = Print(store, new AuditQuery(after, Page), Console.Out, out var count);
+                if (count == Page)
+                {
+                    continue;
+                }
+
+                if (!parse.GetValue(follow))
+                {
+                    return 0;
+                }
+
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return 0;
+                }
+            }
+        }));
+        return command;
+    }
+
+    private static Command ExportCommand()
+    {
+        var db = DbFile();
+        var since = new Option<string>("--since") { Description = "Records emitted at or after this time (ISO 8601, e.g. 2026-01-31T00:00:00Z).", Required = true };
+        var until = new Option<string?>("--until") { Description = "Records emitted before this time (default: now)." };
+        var format = new Option<string>("--format") { Description = "Output format: jsonl (one record per line).", DefaultValueFactory = _ => "jsonl" };
+        var output = new Option<string?>("--output", "-o") { Description = "File to write (default: standard output)." };
+        format.AcceptOnlyFromAmong("jsonl");
+        var command = new Command("export", "Write the records of a time range as JSON lines.") { db, since, until, format, output };
+        command.SetAction(parse => Run(parse.GetValue(db)!, async store =>
+        {
+            var from = ParseTime(parse.GetValue(since)!, "--since");
+            var to = parse.GetValue(until) is { } u ? ParseTime(u, "--until") : (DateTime?)null;
+            var path = parse.GetValue(output);
+            var writer = path is null ? Console.Out : new StreamWriter(path, append: false, new UTF8Encoding(false));
+            try
+            {
+                long after = 0;
+                int count;
+                do
+                {
+                    after = Print(store, new AuditQuery(after, Page) { From = from, To = to }, writer, out count);
+                }
+                while (count == Page);
+                await writer.FlushAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                if (path is not null)
+                {
+                    await writer.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>Prints one page; returns the sequence number to continue after.</summary>
+    private static long Print(IAuditStore store, AuditQuery query, TextWriter writer, out int count)
+    {
+        var rows = store.ReadAudit(query);
+        foreach (var row in rows)
+        {
+            writer.WriteLine(Encoding.UTF8.GetString(row.Data));
+        }
+
+        count = rows.Count;
+        return rows.Count > 0 ? rows[^1].Sequence : query.AfterSequence;
+    }
+
+    private static DateTime ParseTime(string text, string option) =>
+        DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var time)
+            ? time
+            : throw new ArgumentException($"{option} {text}: expected an ISO 8601 time, e.g. 2026-01-31T00:00:00Z.");
+
+    private static async Task<int> Run(string file, Func<IAuditStore, Task<int>> action)
+    {
+        if (!File.Exists(file))
+        {
+            await Console.Error.WriteLineAsync($"{file}: no such database file.").ConfigureAwait(false);
+            return 1;
+        }
+
+        try
+        {
+            using var store = SqliteExecutionStore.OpenFile(file);
+            store.Initialize(4); // migrates an older database so the audit tables exist; changes no data
+            return await action(store).ConfigureAwait(false);
+        }
+        catch (ArgumentException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return 2;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            await Console.Error.WriteLineAsync($"{file}: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+    }
+}

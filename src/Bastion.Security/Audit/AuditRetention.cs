@@ -1,0 +1,75 @@
+using Bastion.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Bastion.Security.Audit;
+
+/// <summary>
+/// Removes audit records older than the retention period, on a timer of <see cref="TimeProvider"/>. Removal takes the
+/// oldest records first and moves the chain's anchor with them, so what remains still verifies.
+/// </summary>
+public sealed partial class AuditRetention : IDisposable
+{
+    private const int DeleteBatch = 10_000;
+
+    private readonly IAuditStore _store;
+    private readonly TimeSpan _retention;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly Lock _running = new();
+    private readonly ITimer _timer;
+
+    public AuditRetention(IAuditStore store, TimeSpan retention, TimeSpan interval, TimeProvider time, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        _store = store;
+        _retention = retention;
+        _time = time;
+        _logger = logger;
+        _timer = time.CreateTimer(_ => Tick(), null, interval, interval);
+    }
+
+    /// <summary>Removes what is past retention now; returns how many records were removed.</summary>
+    public int RunOnce()
+    {
+        lock (_running)
+        {
+            var cutoff = _time.GetUtcNow().UtcDateTime - _retention;
+            var total = 0;
+            int removed;
+            do
+            {
+                removed = _store.DeleteAuditBefore(cutoff, DeleteBatch);
+                total += removed;
+            }
+            while (removed == DeleteBatch);
+
+            return total;
+        }
+    }
+
+    private void Tick()
+    {
+        try
+        {
+            var removed = RunOnce();
+            if (removed > 0)
+            {
+                LogRemoved(_logger, removed);
+            }
+        }
+#pragma warning disable CA1031 // A failed run is retried at the next tick.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogFailed(_logger, e);
+        }
+    }
+
+    public void Dispose() => _timer.Dispose();
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Audit retention removed {Count} records.")]
+    private static partial void LogRemoved(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Audit retention failed; it runs again at the next interval.")]
+    private static partial void LogFailed(ILogger logger, Exception e);
+}

@@ -1,0 +1,91 @@
+using Bastion.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Bastion.Security.Audit;
+
+/// <summary>
+/// Delivers the audit log to one sink, at least once, in log order: reads the records after the sink's durable cursor,
+/// delivers them, then moves the cursor. A sink that fails is retried with exponential back-off (driven by
+/// <see cref="TimeProvider"/>) and catches up from its cursor when it returns, also across restarts.
+/// </summary>
+public sealed partial class AuditExporter(
+    IAuditStore store, IAuditExportTarget target, int batchSize, TimeProvider time, TimeSpan pollInterval, ILogger logger) : IAsyncDisposable
+{
+    private static readonly TimeSpan s_firstBackoff = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan s_maxBackoff = TimeSpan.FromSeconds(30);
+
+    private readonly SemaphoreSlim _signal = new(0, 1);
+    private readonly CancellationTokenSource _stop = new();
+    private Task _loop = Task.CompletedTask;
+
+    public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
+
+    /// <summary>New records were committed: look now rather than at the next poll.</summary>
+    public void Notify()
+    {
+        if (_signal.CurrentCount == 0)
+        {
+            try
+            {
+                _signal.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Another notification got there first; one wake-up is enough.
+            }
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stop)
+    {
+        var backoff = s_firstBackoff;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                var cursor = store.ReadAuditCursor(target.Name);
+                var batch = store.ReadAudit(new AuditQuery(cursor, batchSize));
+                if (batch.Count == 0)
+                {
+                    await _signal.WaitAsync(pollInterval, stop).ConfigureAwait(false);
+                    continue;
+                }
+
+                await target.DeliverAsync(batch, stop).ConfigureAwait(false);
+                store.WriteAuditCursor(target.Name, batch[^1].Sequence);
+                backoff = s_firstBackoff;
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+#pragma warning disable CA1031 // A sink that fails is retried; the exporter must go on.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                LogDeliveryFailed(logger, target.Name, backoff.TotalSeconds, e.Message);
+                try
+                {
+                    await Task.Delay(backoff, time, stop).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                backoff = backoff * 2 > s_maxBackoff ? s_maxBackoff : backoff * 2;
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+        _stop.Dispose();
+        _signal.Dispose();
+    }
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Audit export to {Sink} failed; retrying in {Seconds} s: {Reason}")]
+    private static partial void LogDeliveryFailed(ILogger logger, string sink, double seconds, string reason);
+}

@@ -1,0 +1,37 @@
+namespace Bastion.Storage;
+
+/// <summary>
+/// Where audit records are kept: an append-only, hash-chained log ordered by sequence number. The chain is
+/// computed by the one writer (<c>DurableAuditSink</c>); a dialect only stores rows as given and reads them back.
+/// </summary>
+public interface IAuditStore
+{
+    /// <summary>Appends records in one transaction (one fsync for the batch); their sequence numbers follow the head's.</summary>
+    void AppendAudit(IReadOnlyList<StoredAuditRecord> records);
+
+    /// <summary>
+    /// <see cref="IExecutionStore.Commit"/> and <see cref="AppendAudit"/> in one transaction, so the group committer's
+    /// one fsync covers both. Audit rows that cannot be written fail the whole transaction.
+    /// </summary>
+    IReadOnlyList<Exception?> CommitWithAudit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions, IReadOnlyList<StoredAuditRecord> records);
+
+    /// <summary>The last record's sequence number and hash, or the retention anchor when the log is empty.</summary>
+    AuditAnchor ReadAuditHead();
+
+    /// <summary>Where the chain starts: the last record removed by retention (sequence 0 and an empty hash before any).</summary>
+    AuditAnchor ReadAuditAnchor();
+
+    /// <summary>Records matching <paramref name="query"/>, in sequence order.</summary>
+    IReadOnlyList<StoredAuditRecord> ReadAudit(AuditQuery query);
+
+    /// <summary>
+    /// Removes up to <paramref name="max"/> of the oldest records emitted before <paramref name="cutoff"/>, moving the
+    /// anchor to the last one removed so the remaining chain still verifies. Returns how many were removed.
+    /// </summary>
+    int DeleteAuditBefore(DateTime cutoff, int max);
+
+    /// <summary>The last sequence number an export sink has delivered (0 when none).</summary>
+    long ReadAuditCursor(string sink);
+
+    void WriteAuditCursor(string sink, long sequence);
+}

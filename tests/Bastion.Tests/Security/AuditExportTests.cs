@@ -1,0 +1,137 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json.Nodes;
+using Bastion.Security.Audit;
+using Bastion.Server;
+using Bastion.Storage;
+using Bastion.Tests.Integration;
+
+namespace Bastion.Tests.Security;
+
+/// <summary>Export sinks: at-least-once delivery from a durable cursor, also across a sink's outage.</summary>
+public sealed class AuditExportTests
+{
+    [Fact]
+    public async Task HttpSink_StoppedThenRestarted_ReceivesEveryRecord()
+    {
+        var port = ServerProcess.FreePort();
+        var url = $"http://127.0.0.1:{port}/ingest/";
+        var received = new ConcurrentDictionary<long, string>();
+        var options = new ServerOptions { Port = 0, LogLevel = Microsoft.Extensions.Logging.LogLevel.Error };
+        options.Audit.Exports.Add(AuditExportSpec.Parse(url));
+        await using var server = await BastionServer.StartAsync(options);
+        var client = await TemporalClient.ConnectAsync(new(server.Address) { Namespace = "default" });
+
+        using (var sink = new Receiver(url, received))
+        {
+            await StartSomeAsync(client, 5);
+            await WaitUntilAllDeliveredAsync(server, received);
+        }
+
+        // The sink is down: calls still succeed (their records are on disk) and wait for it.
+        await StartSomeAsync(client, 10);
+        using (var sink = new Receiver(url, received))
+        {
+            await StartSomeAsync(client, 3);
+            await WaitUntilAllDeliveredAsync(server, received);
+        }
+
+        var stored = server.AuditStore.ReadAudit(new AuditQuery(0, 10_000));
+        Assert.Equal(stored.Select(r => r.Sequence).Order(), received.Keys.Order());
+        Assert.All(stored, r => Assert.Equal(System.Text.Encoding.UTF8.GetString(r.Data), received[r.Sequence]));
+    }
+
+    [Fact]
+    public async Task FileSink_RotatesAndKeepsEveryRecordInOrder()
+    {
+        var directory = Directory.CreateTempSubdirectory("bastion-audit-file-").FullName;
+        try
+        {
+            var path = Path.Combine(directory, "audit.jsonl");
+            var target = new JsonLinesFileTarget(path, maxBytes: 600, maxFiles: 50);
+            var records = Enumerable.Range(1, 12).Select(i => new StoredAuditRecord(i, DateTime.UtcNow, "a", null, System.Text.Encoding.UTF8.GetBytes($$"""{"seq":{{i}},"pad":"{{new string('x', 200)}}"}"""), [])).ToList();
+            foreach (var chunk in records.Chunk(2))
+            {
+                await target.DeliverAsync(chunk, CancellationToken.None);
+            }
+
+            var files = Directory.GetFiles(directory).OrderByDescending(f => f == path ? 0 : int.Parse(f[(path.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            Assert.True(files.Count > 1);
+            var seqs = files.SelectMany(File.ReadAllLines).Select(l => JsonNode.Parse(l)!["seq"]!.GetValue<long>());
+            Assert.Equal(Enumerable.Range(1, 12).Select(i => (long)i), seqs);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private static async Task StartSomeAsync(TemporalClient client, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            await client.StartWorkflowAsync("Exported", [], new("export-" + Guid.NewGuid(), "tq-export"));
+        }
+    }
+
+    private static async Task WaitUntilAllDeliveredAsync(BastionServer server, ConcurrentDictionary<long, string> received)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        while (true)
+        {
+            var head = server.AuditStore.ReadAuditHead().Sequence;
+            if (Enumerable.Range(1, (int)head).All(s => received.ContainsKey(s)))
+            {
+                return;
+            }
+
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+
+    /// <summary>A local HTTP endpoint that keeps each JSON line it is sent, by sequence number.</summary>
+    private sealed class Receiver : IDisposable
+    {
+        private readonly HttpListener _listener = new();
+        private readonly Task _loop;
+
+        public Receiver(string prefix, ConcurrentDictionary<long, string> received)
+        {
+            _listener.Prefixes.Add(prefix);
+            _listener.Start();
+            _loop = Task.Run(async () =>
+            {
+                while (true)
+                {
+                    HttpListenerContext context;
+                    try
+                    {
+                        context = await _listener.GetContextAsync();
+                    }
+                    catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+                    {
+                        return;
+                    }
+
+                    using (var reader = new StreamReader(context.Request.InputStream))
+                    {
+                        foreach (var line in (await reader.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                        {
+                            received[JsonNode.Parse(line)!["seq"]!.GetValue<long>()] = line;
+                        }
+                    }
+
+                    context.Response.StatusCode = 204;
+                    context.Response.Close();
+                }
+            });
+        }
+
+        public void Dispose()
+        {
+            _listener.Stop();
+            _listener.Close();
+            _loop.Wait();
+        }
+    }
+}

@@ -1,0 +1,75 @@
+using Bastion.Engine.Errors;
+using Bastion.Security.Audit;
+using Bastion.Security.Authorization;
+using Bastion.Storage.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Bastion.Tests.Security;
+
+/// <summary>Who may read which audit records, and paging.</summary>
+public sealed class AuditLogReaderTests
+{
+    [Fact]
+    public async Task OwnersAndAdminsReadTheirAccount_NamespaceAdminsTheirNamespace_OthersNothing()
+    {
+        using var store = SqliteExecutionStore.OpenInMemory();
+        store.Initialize(1);
+        await using (var sink = new DurableAuditSink(store, "acme", NullLogger.Instance))
+        {
+            await WriteAsync(sink, "acme", "ns-1", "a");
+            await WriteAsync(sink, "acme", "ns-2", "b");
+            await WriteAsync(sink, "other", "ns-3", "c");
+            await WriteAsync(sink, null, null, "d"); // refused before any namespace: the server's account
+        }
+
+        var log = new AuditLog(store);
+        Assert.Equal(["a", "b", "d"], Operations(log, new Principal(PrincipalType.User, "o", "owner", AccountRole.Owner, "acme")));
+        Assert.Equal(["a", "b", "d"], Operations(log, new Principal(PrincipalType.User, "x", "admin", AccountRole.Admin, "acme")));
+        Assert.Equal(["b"], Operations(log, new Principal(PrincipalType.ServiceAccount, "n", "ns admin", AccountRole.None, "acme") { NamespaceId = "ns-2", NamespacePermission = Permission.NamespaceAdmin }));
+        Assert.Equal(["c"], Operations(log, new Principal(PrincipalType.User, "p", "other owner", AccountRole.Owner, "other")));
+
+        var developer = new Principal(PrincipalType.User, "d", "dev", AccountRole.Developer, "acme");
+        var writer = new Principal(PrincipalType.Certificate, "c", "cert", AccountRole.None, "acme") { NamespaceId = "ns-1", NamespacePermission = Permission.NamespaceWrite };
+        Assert.Equal(ErrorKind.PermissionDenied, Assert.Throws<ServiceException>(() => log.Read(developer, new())).Kind);
+        Assert.Equal(ErrorKind.PermissionDenied, Assert.Throws<ServiceException>(() => log.Read(writer, new())).Kind);
+    }
+
+    [Fact]
+    public async Task Paging_TimeRangeAndPageSizeLimit()
+    {
+        using var store = SqliteExecutionStore.OpenInMemory();
+        store.Initialize(1);
+        var start = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
+        await using (var sink = new DurableAuditSink(store, "acme", NullLogger.Instance))
+        {
+            for (var i = 0; i < 7; i++)
+            {
+                await sink.WriteAsync(new AuditRecord { LogId = $"{i}", EmitTime = start.AddMinutes(i), Operation = $"op{i}", PrincipalType = "User" });
+            }
+        }
+
+        var log = new AuditLog(store);
+        var owner = new Principal(PrincipalType.User, "o", "owner", AccountRole.Owner, "acme");
+        var request = new AuditLogRequest(From: start.AddMinutes(1), To: start.AddMinutes(6), PageSize: 2);
+        var seen = new List<string>();
+        string? token = null;
+        do
+        {
+            var page = log.Read(owner, request with { PageToken = token });
+            Assert.True(page.Records.Count <= 2);
+            seen.AddRange(page.Records.Select(r => r.Record.Operation));
+            token = page.NextPageToken;
+        }
+        while (token != null);
+
+        Assert.Equal(["op1", "op2", "op3", "op4", "op5"], seen);
+        Assert.Equal(ErrorKind.InvalidArgument, Assert.Throws<ServiceException>(() => log.Read(owner, new(PageSize: 1001))).Kind);
+        Assert.Equal(ErrorKind.InvalidArgument, Assert.Throws<ServiceException>(() => log.Read(owner, new(PageToken: "not-a-token"))).Kind);
+    }
+
+    private static ValueTask WriteAsync(DurableAuditSink sink, string? account, string? namespaceId, string operation) =>
+        sink.WriteAsync(new AuditRecord { LogId = operation, EmitTime = DateTime.UtcNow, Operation = operation, PrincipalType = "User", Account = account, NamespaceId = namespaceId });
+
+    private static List<string> Operations(AuditLog log, Principal reader) =>
+        [.. log.Read(reader, new()).Records.Select(r => r.Record.Operation)];
+}
