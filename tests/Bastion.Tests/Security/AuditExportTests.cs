@@ -14,15 +14,15 @@ public sealed class AuditExportTests
     [Fact]
     public async Task HttpSink_StoppedThenRestarted_ReceivesEveryRecord()
     {
-        var port = ServerProcess.FreePort();
-        var url = $"http://127.0.0.1:{port}/ingest/";
+        // The receiver holds its port from the start (another test's listener could take a port picked and released).
         var received = new ConcurrentDictionary<long, string>();
+        var (url, first) = Receiver.OnFreePort(received);
         var options = new ServerOptions { Port = 0, LogLevel = Microsoft.Extensions.Logging.LogLevel.Error };
         options.Audit.Exports.Add(AuditExportSpec.Parse(url));
         await using var server = await BastionServer.StartAsync(options);
         var client = await TemporalClient.ConnectAsync(new(server.Address) { Namespace = "default" });
 
-        using (var sink = new Receiver(url, received))
+        using (first)
         {
             await StartSomeAsync(client, 5);
             await WaitUntilAllDeliveredAsync(server, received);
@@ -30,7 +30,7 @@ public sealed class AuditExportTests
 
         // The sink is down: calls still succeed (their records are on disk) and wait for it.
         await StartSomeAsync(client, 10);
-        using (var sink = new Receiver(url, received))
+        using (var sink = await Receiver.OnAsync(url, received))
         {
             await StartSomeAsync(client, 3);
             await WaitUntilAllDeliveredAsync(server, received);
@@ -95,7 +95,40 @@ public sealed class AuditExportTests
         private readonly HttpListener _listener = new();
         private readonly Task _loop;
 
-        public Receiver(string prefix, ConcurrentDictionary<long, string> received)
+        /// <summary>A receiver on a port of its own choosing; returns its URL.</summary>
+        public static (string Url, Receiver Receiver) OnFreePort(ConcurrentDictionary<long, string> received)
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                var url = $"http://127.0.0.1:{ServerProcess.FreePort()}/ingest/";
+                try
+                {
+                    return (url, new Receiver(url, received));
+                }
+                catch (HttpListenerException) when (attempt < 10)
+                {
+                    // Taken between picking and binding: pick another.
+                }
+            }
+        }
+
+        /// <summary>A receiver on <paramref name="url"/> again, once its port is free.</summary>
+        public static async Task<Receiver> OnAsync(string url, ConcurrentDictionary<long, string> received)
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    return new Receiver(url, received);
+                }
+                catch (HttpListenerException) when (attempt < 100)
+                {
+                    await Task.Delay(100);
+                }
+            }
+        }
+
+        private Receiver(string prefix, ConcurrentDictionary<long, string> received)
         {
             _listener.Prefixes.Add(prefix);
             _listener.Start();
