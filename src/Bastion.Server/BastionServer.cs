@@ -35,9 +35,11 @@ public sealed partial class BastionServer : IAsyncDisposable
     private readonly HistoryEngine _engine;
 
     private readonly NamespaceRefresher _refresher;
+    private readonly EncryptionAtRest _encryption;
 
-    private BastionServer(WebApplication app, IExecutionStore store, GroupCommitter committer, HistoryEngine engine, NamespaceRefresher refresher)
+    private BastionServer(WebApplication app, IExecutionStore store, GroupCommitter committer, HistoryEngine engine, NamespaceRefresher refresher, EncryptionAtRest encryption)
     {
+        _encryption = encryption;
         _app = app;
         _store = store;
         _committer = committer;
@@ -49,6 +51,9 @@ public sealed partial class BastionServer : IAsyncDisposable
 
     /// <summary>Picks up namespace changes made in the store by another process now, not at the next interval.</summary>
     internal void RefreshNamespaces() => _refresher.Refresh();
+
+    /// <summary>Encryption at rest: the codec, the key ring (null when off) and the re-encryption.</summary>
+    internal EncryptionAtRest Encryption => _encryption;
 
     /// <summary>The gRPC endpoint, e.g. <c>127.0.0.1:7233</c>.</summary>
     public string Address { get; private set; } = string.Empty;
@@ -122,7 +127,18 @@ public sealed partial class BastionServer : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = MaxMessageBytes;
         });
 
-        IExecutionStore store = options.DatabaseFile is { } file ? SqliteExecutionStore.OpenFile(file) : SqliteExecutionStore.OpenInMemory();
+        var store = options.DatabaseFile is { } file ? SqliteExecutionStore.OpenFile(file) : SqliteExecutionStore.OpenInMemory();
+        EncryptionAtRest encryption;
+        try
+        {
+            encryption = EncryptionAtRest.Create(options, store);
+        }
+        catch
+        {
+            store.Dispose();
+            throw;
+        }
+
         var committer = new GroupCommitter(store);
         var frontendOptions = new FrontendOptions();
         var pipelineOptions = new PipelineOptions { DevMode = options.DevMode, BaseDomain = useTls ? options.BaseDomain : null };
@@ -130,9 +146,9 @@ public sealed partial class BastionServer : IAsyncDisposable
 
         var services = builder.Services;
         services.AddSingleton(options.Time);
-        services.AddSingleton(store);
+        services.AddSingleton<IExecutionStore>(store);
         services.AddSingleton(committer);
-        services.AddSingleton<IRecordCodec, PlainRecordCodec>();
+        services.AddSingleton(encryption.Codec);
         services.AddSingleton<MatchingEngine>();
         services.AddSingleton(engineLimits);
         services.AddSingleton<HistoryEngine>();
@@ -202,6 +218,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         }
 
         var refresher = new NamespaceRefresher(namespaces, options.Time, options.NamespaceRefreshInterval, logger);
+        encryption.StartBackground(options.Time, options.ReEncryptionInterval, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Encryption"));
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -209,10 +226,11 @@ public sealed partial class BastionServer : IAsyncDisposable
         catch
         {
             refresher.Dispose();
+            encryption.Dispose();
             throw;
         }
 
-        var server = new BastionServer(app, store, committer, engine, refresher);
+        var server = new BastionServer(app, store, committer, engine, refresher, encryption);
         server.Port = grpcListener!.IPEndPoint!.Port; // the bound port, also when 0 asked for a free one
         server.Address = $"{options.Ip}:{server.Port}";
         server.HttpAddress = httpListener is { IPEndPoint: { } http } ? $"{options.Ip}:{http.Port}" : null;
@@ -243,6 +261,7 @@ public sealed partial class BastionServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _refresher.Dispose();
+        _encryption.Dispose();
         await _app.StopAsync().ConfigureAwait(false);
         await _engine.DisposeAsync().ConfigureAwait(false);
         await _committer.DisposeAsync().ConfigureAwait(false);

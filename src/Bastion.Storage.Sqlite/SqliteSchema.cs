@@ -26,5 +26,13 @@ internal static class SqliteSchema
             task_queue TEXT, PRIMARY KEY (run_id, kind, event_id, attempt));
         CREATE INDEX tasks_by_shard ON tasks (shard_id);
         """,
+
+        // 2: encryption at rest. Namespace keys wrapped by the master key. A database that already holds runs was
+        // written in plain text by an earlier version: it is marked so, and a server refuses to mix the two.
+        """
+        CREATE TABLE data_keys (namespace_id TEXT NOT NULL, version INTEGER NOT NULL, wrapped BLOB NOT NULL,
+            retired INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (namespace_id, version));
+        INSERT INTO cluster_metadata (key, value) SELECT 'encryption', 'none' WHERE EXISTS (SELECT 1 FROM executions);
+        """,
     ];
 }
