@@ -15,6 +15,7 @@ internal static class BastionCommand
         root.Subcommands.Add(server);
         root.Subcommands.Add(CertsCommand.Create());
         root.Subcommands.Add(NamespaceCommand.Create());
+        root.Subcommands.Add(KeysCommand.Create());
         return root;
     }
 
@@ -32,13 +33,15 @@ internal static class BastionCommand
         var httpPort = new Option<int?>("--http-port") { Description = "Serve the HTTP API (JSON, Temporal's /api/v1 routes) on this port, plaintext on the same loopback address; 0 picks a free port." };
         var shards = new Option<int>("--shards") { Description = "Shard count of a new store.", DefaultValueFactory = _ => 4 };
         var tls = new Option<bool>("--tls") { Description = "Serve TLS 1.3 with a local CA and server certificate (created on first use) and print how to connect." };
+        var encryption = new Option<string>("--encryption") { Description = "Encryption at rest: on (default; an in-memory store uses an ephemeral key) or off (databases written without it).", DefaultValueFactory = _ => "on" };
+        encryption.AcceptOnlyFromAmong("on", "off");
         var tlsDir = new Option<string?>("--tls-dir") { Description = "Where --tls keeps its CA and certificates (default: the user's data directory, bastion/dev-tls)." };
         logFormat.AcceptOnlyFromAmong("pretty", "json", "text");
         logLevel.AcceptOnlyFromAmong("debug", "info", "warn", "error", "fatal");
 
         var command = new Command("start-dev", "Start a development server: plaintext on loopback, namespace 'default', no credentials needed.")
         {
-            port, ip, dbFile, namespaces, dynamicConfig, logFormat, logLevel, headless, uiPort, httpPort, shards, tls, tlsDir,
+            port, ip, dbFile, namespaces, dynamicConfig, logFormat, logLevel, headless, uiPort, httpPort, shards, tls, tlsDir, encryption,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
@@ -52,6 +55,7 @@ internal static class BastionCommand
                 LogLevel = ServerRunner.LogLevel(parse.GetValue(logLevel)),
                 ShardCount = parse.GetValue(shards),
                 HttpPort = parse.GetValue(httpPort),
+                Encryption = parse.GetValue(encryption) == "on",
             };
             foreach (var name in parse.GetValue(namespaces) ?? [])
             {

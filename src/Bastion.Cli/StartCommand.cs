@@ -23,7 +23,10 @@ internal static class StartCommand
         var keyFile = new Option<string?>("--tls-key-file") { Description = "Server private key, PEM; reloaded when it changes." };
         var logLevel = new Option<string?>("--log-level") { Description = "debug, info, warn or error (default info)." };
         var logFormat = new Option<string?>("--log-format") { Description = "pretty or json (default pretty)." };
-        Option<string?>[] settings = [dbFile, account, baseDomain, ip, port, httpPort, certFile, keyFile, logLevel, logFormat];
+        var encryption = new Option<string?>("--encryption") { Description = "Encryption at rest: on (default) or off (only for a database written without it)." };
+        var masterKeyFile = new Option<string?>("--master-key-file") { Description = "Master key file, created with mode 0600 when missing (default: <db-filename>.master-key). BASTION_MASTER_KEY (base64) gives the key itself instead." };
+        var masterKeyCommand = new Option<string?>("--master-key-command") { Description = "A command that prints the master key in base64 (a KMS hook); wins over the file and BASTION_MASTER_KEY." };
+        Option<string?>[] settings = [dbFile, account, baseDomain, ip, port, httpPort, certFile, keyFile, logLevel, logFormat, encryption, masterKeyFile, masterKeyCommand];
 
         var command = new Command("start", "Start a production server: TLS 1.3, per-namespace mTLS, no dev-mode identity.") { config };
         foreach (var option in settings)
@@ -50,6 +53,14 @@ internal static class StartCommand
                     TlsKeyFile = values.GetPath(keyFile),
                     LogLevel = ServerRunner.LogLevel(values.Get(logLevel)),
                     LogFormat = values.Get(logFormat) == "json" ? "json" : "pretty",
+                    Encryption = values.Get(encryption) switch
+                    {
+                        null or "on" => true,
+                        "off" => false,
+                        var other => throw new ArgumentException($"--encryption {other}: expected on or off."),
+                    },
+                    MasterKeyFile = values.GetPath(masterKeyFile),
+                    MasterKeyCommand = values.Get(masterKeyCommand),
                 };
             }
             catch (ArgumentException e)
