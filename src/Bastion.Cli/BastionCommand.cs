@@ -16,6 +16,7 @@ internal static class BastionCommand
         root.Subcommands.Add(CertsCommand.Create());
         root.Subcommands.Add(NamespaceCommand.Create());
         root.Subcommands.Add(KeysCommand.Create());
+        root.Subcommands.Add(CodecServerCommand.Create());
         return root;
     }
 

@@ -27,8 +27,16 @@ public sealed class NamespaceEntry
     /// <summary>mTLS client authentication for the namespace's endpoint; null: no client certificate is accepted.</summary>
     public NamespaceTlsPolicy? Tls { get; init; }
 
+    /// <summary>The codec server the UI uses to show this namespace's encrypted payloads; null: none.</summary>
+    public CodecServerSetting? CodecServer { get; init; }
+
     /// <summary>A copy with another TLS policy (entries are immutable: readers holding one never see it change).</summary>
-    public NamespaceEntry WithTls(NamespaceTlsPolicy? tls) => new()
+    public NamespaceEntry WithTls(NamespaceTlsPolicy? tls) => Copy(tls, CodecServer);
+
+    /// <summary>A copy with another codec-server setting.</summary>
+    public NamespaceEntry WithCodecServer(CodecServerSetting? codecServer) => Copy(Tls, codecServer);
+
+    private NamespaceEntry Copy(NamespaceTlsPolicy? tls, CodecServerSetting? codecServer) => new()
     {
         Id = Id,
         Name = Name,
@@ -38,6 +46,7 @@ public sealed class NamespaceEntry
         Retention = Retention,
         CreatedTime = CreatedTime,
         Tls = tls,
+        CodecServer = codecServer,
     };
 
     internal byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, NamespaceJsonContext.Default.NamespaceEntry);

@@ -77,7 +77,18 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
     public NamespaceEntry SetTls(NamespaceEntry entry, NamespaceTlsPolicy? tls)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        var updated = entry.WithTls(tls);
+        return Save(entry.WithTls(tls));
+    }
+
+    /// <summary>Replaces the namespace's codec-server setting (null removes it).</summary>
+    public NamespaceEntry SetCodecServer(NamespaceEntry entry, CodecServerSetting? codecServer)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return Save(entry.WithCodecServer(codecServer?.Validate()));
+    }
+
+    private NamespaceEntry Save(NamespaceEntry updated)
+    {
         lock (_writeLock)
         {
             store.UpsertNamespace(new NamespaceRecord(updated.Id, updated.Name, updated.Account, updated.Serialize()));
