@@ -32,6 +32,7 @@ internal sealed class LoadTestOptions
           --idle SECONDS        first measure CPU with the worker polling and no workflows (default: 0, off)
           --port N              server port (default: a free loopback port)
           --keep-db             do not delete the temp SQLite directory at the end (file mode)
+          --encryption on|off   the server's encryption at rest (default: on, as the server's default)
           -h, --help            this text
         """;
 
@@ -60,6 +61,9 @@ internal sealed class LoadTestOptions
     public int IdleSeconds { get; private set; }
 
     public bool KeepDb { get; private set; }
+
+    /// <summary>The server's encryption at rest (<c>--encryption on|off</c>).</summary>
+    public bool Encryption { get; private set; } = true;
 
     public bool ShowHelp { get; private set; }
 
@@ -142,6 +146,14 @@ internal sealed class LoadTestOptions
                     break;
                 case "--keep-db":
                     o.KeepDb = true;
+                    break;
+                case "--encryption":
+                    o.Encryption = Value() switch
+                    {
+                        "on" => true,
+                        "off" => false,
+                        var e => throw new ArgumentException($"--encryption: expected on or off, got '{e}'."),
+                    };
                     break;
                 case "-h" or "--help":
                     o.ShowHelp = true;

@@ -189,7 +189,7 @@ internal static class NamespaceCommand
             }
 
             var endpoint = parse.GetValue(_codecEndpoint) ?? current?.Endpoint;
-            var flagsGiven = parse.GetResult(_codecPassToken) != null || parse.GetResult(_codecCredentials) != null;
+            var flagsGiven = parse.GetResult(_codecPassToken) is { Implicit: false } || parse.GetResult(_codecCredentials) is { Implicit: false };
             if (parse.GetValue(_codecEndpoint) is null && !flagsGiven)
             {
                 return (false, current);

@@ -55,8 +55,18 @@ internal sealed partial class EncryptionAtRest : IDisposable
             return new EncryptionAtRest(new PlainRecordCodec(), null, null);
         }
 
-        var keys = new KeyRing(store, LoadMasterKey(options, Environment.GetEnvironmentVariable(EnvironmentVariable)));
-        keys.Refresh(); // a wrong master key fails the start here, not at the first read
+        KeyRing keys;
+        try
+        {
+            keys = new KeyRing(store, LoadMasterKey(options, Environment.GetEnvironmentVariable(EnvironmentVariable)));
+            keys.Refresh(); // a wrong master key fails the start here, not at the first read
+        }
+        catch (Exception e) when (e is InvalidOperationException or InvalidDataException or IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception)
+        {
+            // A setting the operator must fix: reported like the other start settings (a message, exit code 2).
+            throw new ArgumentException(e.Message, e);
+        }
+
         var codec = new AesGcmRecordCodec(keys);
         return new EncryptionAtRest(codec, keys, new ReEncryptor(store, keys, codec));
     }

@@ -16,7 +16,13 @@ public sealed class AesGcmRecordCodec : IRecordCodec
     private const int NonceSize = 12;
     private const int TagSize = 16;
     private const int HeaderSize = 1 + VersionSize + NonceSize + TagSize;
+    private const int MaxCachedCiphers = 64;
     private readonly KeyRing _keys;
+
+    // AesGcm is not thread-safe, and making one per record (a native context and a key expansion) cost measurable
+    // throughput: each thread keeps one per key, found by the key array's identity (the ring hands out the same array).
+    [ThreadStatic]
+    private static Dictionary<byte[], AesGcm>? t_ciphers;
 
     public AesGcmRecordCodec(KeyRing keys) => _keys = keys;
 
@@ -29,9 +35,7 @@ public sealed class AesGcmRecordCodec : IRecordCodec
         BinaryPrimitives.WriteInt32BigEndian(result.AsSpan(1, VersionSize), version);
         var nonce = result.AsSpan(1 + VersionSize, NonceSize);
         RandomNumberGenerator.Fill(nonce);
-        // AesGcm is not thread-safe; one per call costs about a key expansion, small next to the record itself.
-        using var aes = new AesGcm(key, TagSize);
-        aes.Encrypt(nonce, plain, result.AsSpan(HeaderSize), result.AsSpan(1 + VersionSize + NonceSize, TagSize), AssociatedData(identity));
+        Cipher(key).Encrypt(nonce, plain, result.AsSpan(HeaderSize), result.AsSpan(1 + VersionSize + NonceSize, TagSize), AssociatedData(identity));
         return result;
     }
 
@@ -41,10 +45,9 @@ public sealed class AesGcmRecordCodec : IRecordCodec
         var version = VersionOf(encoded)
             ?? throw new InvalidDataException($"Record {identity.Table}/{identity.Key} is not encrypted (format {(encoded.Length == 0 ? "none" : encoded[0])}).");
         var plain = new byte[encoded.Length - HeaderSize];
-        using var aes = new AesGcm(_keys.Get(identity.NamespaceId, version), TagSize);
         try
         {
-            aes.Decrypt(
+            Cipher(_keys.Get(identity.NamespaceId, version)).Decrypt(
                 encoded.AsSpan(1 + VersionSize, NonceSize),
                 encoded.AsSpan(HeaderSize),
                 encoded.AsSpan(1 + VersionSize + NonceSize, TagSize),
@@ -87,6 +90,29 @@ public sealed class AesGcmRecordCodec : IRecordCodec
     /// <summary>The key version of an encrypted record, or null when it is not in this format.</summary>
     public static int? VersionOf(byte[] encoded) =>
         encoded is { Length: >= HeaderSize } && encoded[0] == Format ? BinaryPrimitives.ReadInt32BigEndian(encoded.AsSpan(1, VersionSize)) : null;
+
+    private static AesGcm Cipher(byte[] key)
+    {
+        var ciphers = t_ciphers ??= new Dictionary<byte[], AesGcm>(ReferenceEqualityComparer.Instance);
+        if (!ciphers.TryGetValue(key, out var cipher))
+        {
+            if (ciphers.Count >= MaxCachedCiphers)
+            {
+                // Many namespaces, or retired keys: start over rather than grow without bound.
+                foreach (var old in ciphers.Values)
+                {
+                    old.Dispose();
+                }
+
+                ciphers.Clear();
+            }
+
+            cipher = new AesGcm(key, TagSize);
+            ciphers[key] = cipher;
+        }
+
+        return cipher;
+    }
 
     private static byte[] AssociatedData(RecordIdentity identity) =>
         Encoding.UTF8.GetBytes($"{identity.NamespaceId}\0{identity.Table}\0{identity.Key}");

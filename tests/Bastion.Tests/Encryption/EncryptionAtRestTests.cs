@@ -13,15 +13,13 @@ namespace Bastion.Tests.Encryption;
 /// Encryption at rest end to end: the official SDK against a real server on a SQLite file, then a byte scan of
 /// every file of the store; and records moved between rows are refused.
 /// </summary>
-public sealed class EncryptionAtRestTests : IAsyncLifetime
+public sealed class EncryptionAtRestTests : StoreDirectoryTest
 {
     private const string TypeCanary = "CanaryWorkflowTypeQ7x";
     private const string ActivityCanary = "CanaryActivityTypeQ7x";
     private const string SignalCanary = "CanarySignalNameQ7x";
     private static readonly string[] s_outcomes = ["ok", "fail"];
     private static readonly SearchAttributeKey<string> s_keyword = SearchAttributeKey.CreateKeyword("CustomKeywordField");
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "bastion-crypto-" + Guid.NewGuid().ToString("N"));
-
     [Workflow(TypeCanary)]
     public sealed class CanaryWorkflow
     {
@@ -54,21 +52,6 @@ public sealed class EncryptionAtRestTests : IAsyncLifetime
     {
         [Activity(ActivityCanary)]
         public Task<string> EchoAsync(string value) => Task.FromResult("echo-" + value);
-    }
-
-    private string DatabaseFile => Path.Combine(_directory, "bastion.db");
-
-    public Task InitializeAsync()
-    {
-        Directory.CreateDirectory(_directory);
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
-        return Task.CompletedTask;
     }
 
     [Fact]
@@ -108,11 +91,11 @@ public sealed class EncryptionAtRestTests : IAsyncLifetime
 
             // While the server runs: the database, its WAL and shared-memory files.
             canaries.Add(canary);
-            Assert.Empty(CanaryScan.Find(_directory, canaries));
+            Assert.Empty(CanaryScan.Find(StoreDirectory, canaries));
         }
 
         SqliteConnection.ClearAllPools();
-        Assert.Empty(CanaryScan.Find(_directory, canaries));
+        Assert.Empty(CanaryScan.Find(StoreDirectory, canaries));
     }
 
     [Fact]
@@ -165,12 +148,12 @@ public sealed class EncryptionAtRestTests : IAsyncLifetime
 
         // The scan sees what is there: with encryption off the workflow id is in the file.
         SqliteConnection.ClearAllPools();
-        Assert.NotEmpty(CanaryScan.Find(_directory, ["plain-canary-QZ1"]));
+        Assert.NotEmpty(CanaryScan.Find(StoreDirectory, ["plain-canary-QZ1"]));
 
         var refused = await Assert.ThrowsAsync<ArgumentException>(() => StartAsync(encryption: true));
         Assert.Contains("written without encryption at rest", refused.Message, StringComparison.Ordinal);
 
-        var otherFile = Path.Combine(_directory, "encrypted.db");
+        var otherFile = Path.Combine(StoreDirectory, "encrypted.db");
         await (await BastionServer.StartAsync(Options(otherFile, encryption: true))).DisposeAsync();
         var off = await Assert.ThrowsAsync<ArgumentException>(() => BastionServer.StartAsync(Options(otherFile, encryption: false)));
         Assert.Contains("encryption cannot be turned off", off.Message, StringComparison.Ordinal);
@@ -192,7 +175,7 @@ public sealed class EncryptionAtRestTests : IAsyncLifetime
         }
 
         File.Move(keyFile, keyFile + ".saved");
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => StartAsync());
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => StartAsync());
         Assert.Contains("this database was encrypted with another master key", error.Message, StringComparison.Ordinal);
     }
 

@@ -12,10 +12,8 @@ namespace Bastion.Tests.Encryption;
 /// <c>bastion keys rotate</c> on the database of a running server while workflows run: they all complete, new
 /// writes use the new key, the background re-encryption moves every old record and the old version is retired.
 /// </summary>
-public sealed class KeyRotationTests : IAsyncLifetime
+public sealed class KeyRotationTests : StoreDirectoryTest
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "bastion-rotate-" + Guid.NewGuid().ToString("N"));
-
     [Workflow]
     public sealed class WaitingWorkflow
     {
@@ -35,21 +33,6 @@ public sealed class KeyRotationTests : IAsyncLifetime
             _go = true;
             return Task.CompletedTask;
         }
-    }
-
-    private string DatabaseFile => Path.Combine(_directory, "bastion.db");
-
-    public Task InitializeAsync()
-    {
-        Directory.CreateDirectory(_directory);
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
-        return Task.CompletedTask;
     }
 
     [Fact]
