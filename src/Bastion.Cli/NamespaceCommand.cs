@@ -40,7 +40,7 @@ internal static class NamespaceCommand
             }
 
             var policy = common.Policy(parse, null);
-            var codec = common.CodecServer(parse, null).Setting?.Validate(); // before creating: a bad setting creates nothing
+            var codec = common.CodecServer(parse, null).Setting is { } given ? CodecServerEndpoints.Validate(given) : null; // before creating: a bad setting creates nothing
             var entry = registry.Create(parse.GetValue(common.Name)!, parse.GetValue(common.Account)!, TimeSpan.FromDays(days), policy);
             if (codec != null)
             {
@@ -181,7 +181,7 @@ internal static class NamespaceCommand
             registry.Resolve($"{parse.GetValue(Name)}.{parse.GetValue(Account)}");
 
         /// <summary>Whether the options change the codec-server setting, and to what.</summary>
-        public (bool Changed, CodecServerSetting? Setting) CodecServer(ParseResult parse, CodecServerSetting? current)
+        public (bool Changed, NamespaceCodecServer? Setting) CodecServer(ParseResult parse, NamespaceCodecServer? current)
         {
             if (parse.GetValue(_noCodec))
             {
@@ -197,7 +197,7 @@ internal static class NamespaceCommand
 
             return endpoint is null
                 ? throw ServiceException.InvalidArgument("--codec-pass-access-token and --codec-include-credentials need --codec-endpoint.")
-                : (true, new CodecServerSetting(endpoint, parse.GetValue(_codecPassToken), parse.GetValue(_codecCredentials)));
+                : (true, new NamespaceCodecServer(endpoint, parse.GetValue(_codecPassToken), parse.GetValue(_codecCredentials)));
         }
 
         /// <summary>The policy the options describe on top of <paramref name="current"/>, validated; null if none.</summary>

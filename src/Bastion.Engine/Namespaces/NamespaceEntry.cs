@@ -28,15 +28,15 @@ public sealed class NamespaceEntry
     public NamespaceTlsPolicy? Tls { get; init; }
 
     /// <summary>The codec server the UI uses to show this namespace's encrypted payloads; null: none.</summary>
-    public CodecServerSetting? CodecServer { get; init; }
+    public NamespaceCodecServer? CodecServer { get; init; }
 
     /// <summary>A copy with another TLS policy (entries are immutable: readers holding one never see it change).</summary>
     public NamespaceEntry WithTls(NamespaceTlsPolicy? tls) => Copy(tls, CodecServer);
 
     /// <summary>A copy with another codec-server setting.</summary>
-    public NamespaceEntry WithCodecServer(CodecServerSetting? codecServer) => Copy(Tls, codecServer);
+    public NamespaceEntry WithCodecServer(NamespaceCodecServer? codecServer) => Copy(Tls, codecServer);
 
-    private NamespaceEntry Copy(NamespaceTlsPolicy? tls, CodecServerSetting? codecServer) => new()
+    private NamespaceEntry Copy(NamespaceTlsPolicy? tls, NamespaceCodecServer? codecServer) => new()
     {
         Id = Id,
         Name = Name,
@@ -54,6 +54,9 @@ public sealed class NamespaceEntry
     internal static NamespaceEntry Deserialize(byte[] data) =>
         JsonSerializer.Deserialize(data, NamespaceJsonContext.Default.NamespaceEntry) ?? throw new InvalidDataException("Namespace record is empty.");
 }
+
+/// <summary>A namespace's codec server: where the UI sends payloads to decode, and what it passes along.</summary>
+public sealed record NamespaceCodecServer(string Endpoint, bool PassAccessToken, bool IncludeCrossOriginCredentials);
 
 [JsonSerializable(typeof(NamespaceEntry))]
 internal sealed partial class NamespaceJsonContext : JsonSerializerContext;

@@ -81,10 +81,10 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
     }
 
     /// <summary>Replaces the namespace's codec-server setting (null removes it).</summary>
-    public NamespaceEntry SetCodecServer(NamespaceEntry entry, CodecServerSetting? codecServer)
+    public NamespaceEntry SetCodecServer(NamespaceEntry entry, NamespaceCodecServer? codecServer)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        return Save(entry.WithCodecServer(codecServer?.Validate()));
+        return Save(entry.WithCodecServer(codecServer is null ? null : CodecServerEndpoints.Validate(codecServer)));
     }
 
     private NamespaceEntry Save(NamespaceEntry updated)
