@@ -148,6 +148,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         try
         {
             encryption = EncryptionAtRest.Create(options, sqlite);
+            sqlite.UseAuditCodec(encryption.Codec);
         }
         catch
         {

@@ -71,6 +71,23 @@ internal sealed partial class EncryptionAtRest : IDisposable
         return new EncryptionAtRest(codec, keys, new ReEncryptor(store, keys, codec));
     }
 
+    /// <summary>
+    /// The codec of an existing database for offline tools (the audit commands): plain unless the database was
+    /// written encrypted, then the key ring opened with the master key from the usual sources.
+    /// </summary>
+    public static IRecordCodec CodecOfExisting(Storage.Sqlite.SqliteExecutionStore store, ServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        if (store.ReadClusterSetting(SettingKey) != Encrypted)
+        {
+            return new PlainRecordCodec();
+        }
+
+        var keys = new KeyRing(store, LoadMasterKey(options, Environment.GetEnvironmentVariable(EnvironmentVariable)));
+        keys.Refresh();
+        return new AesGcmRecordCodec(keys);
+    }
+
     /// <summary>The master key: the command, else the environment variable, else the key file (in-memory stores: an ephemeral key).</summary>
     public static MasterKey LoadMasterKey(ServerOptions options, string? environmentValue)
     {

@@ -4,13 +4,20 @@ namespace Bastion.Storage.Sqlite;
 
 public sealed partial class SqliteExecutionStore
 {
-    /// <summary>Where each kind of encoded record lives: table, value column, and how its identity key is built.</summary>
-    private static readonly Dictionary<string, (string Table, string Column, string KeySql)> EncodedColumns = new(StringComparer.Ordinal)
+    private const string ByNamespace = "namespace_id";
+
+    /// <summary>
+    /// Where each kind of encoded record lives: table, value column, how its identity key is built, and which key
+    /// ring namespace encodes it (the audit log has its own, <see cref="RecordIdentities.AuditNamespaceId"/>).
+    /// </summary>
+    private static readonly Dictionary<string, (string Table, string Column, string KeySql, string NamespaceSql)> EncodedColumns = new(StringComparer.Ordinal)
     {
-        ["executions"] = ("executions", "state", "run_id"),
-        ["history"] = ("history", "data", "run_id || '/' || first_event_id"),
-        ["tasks.workflow_id"] = ("tasks", "workflow_id", "run_id || '/' || kind || '/' || event_id || '/' || attempt"),
-        ["tasks.task_queue"] = ("tasks", "task_queue", "run_id || '/' || kind || '/' || event_id || '/' || attempt"),
+        ["executions"] = ("executions", "state", "run_id", ByNamespace),
+        ["history"] = ("history", "data", "run_id || '/' || first_event_id", ByNamespace),
+        ["tasks.workflow_id"] = ("tasks", "workflow_id", "run_id || '/' || kind || '/' || event_id || '/' || attempt", ByNamespace),
+        ["tasks.task_queue"] = ("tasks", "task_queue", "run_id || '/' || kind || '/' || event_id || '/' || attempt", ByNamespace),
+        ["visibility"] = ("visibility", "info", "run_id", ByNamespace),
+        ["audit_log"] = ("audit_log", "data", "CAST(seq AS TEXT)", $"'{RecordIdentities.AuditNamespaceId}'"),
     };
 
     public string EnsureClusterSetting(string key, string valueForNew)
@@ -28,6 +35,15 @@ public sealed partial class SqliteExecutionStore
             return (string)read.ExecuteScalar()!;
         }
     }
+
+    /// <summary>A cluster-wide setting as stored, null when absent (for offline tools, which must not choose one).</summary>
+    public string? ReadClusterSetting(string key) => Read(connection =>
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT value FROM cluster_metadata WHERE key = $key;";
+        cmd.Parameters.AddWithValue("$key", key);
+        return cmd.ExecuteScalar() as string;
+    });
 
     public IReadOnlyList<DataKeyRecord> ListDataKeys() => Read(connection =>
     {
@@ -72,13 +88,13 @@ public sealed partial class SqliteExecutionStore
 
     public IReadOnlyList<StoredRecord> ScanRecords(string table, string namespaceId, long afterPosition, int limit)
     {
-        var (name, column, keySql) = Column(table);
+        var (name, column, keySql, namespaceSql) = Column(table);
         return Read(connection =>
         {
             using var cmd = connection.CreateCommand();
             cmd.CommandText = $"""
                 SELECT rowid, {keySql}, {column} FROM {name}
-                WHERE namespace_id = $ns AND rowid > $after AND {column} IS NOT NULL ORDER BY rowid LIMIT $limit;
+                WHERE {namespaceSql} = $ns AND rowid > $after AND {column} IS NOT NULL ORDER BY rowid LIMIT $limit;
                 """;
             cmd.Parameters.AddWithValue("$ns", namespaceId);
             cmd.Parameters.AddWithValue("$after", afterPosition);
@@ -99,12 +115,12 @@ public sealed partial class SqliteExecutionStore
     {
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(newValue);
-        var (name, column, _) = Column(record.Table);
+        var (name, column, _, namespaceSql) = Column(record.Table);
         var text = name == "tasks";
         lock (_writerLock)
         {
             using var cmd = _writer.CreateCommand();
-            cmd.CommandText = $"UPDATE {name} SET {column} = $new WHERE rowid = $position AND namespace_id = $ns AND {column} = $old;";
+            cmd.CommandText = $"UPDATE {name} SET {column} = $new WHERE rowid = $position AND {namespaceSql} = $ns AND {column} = $old;";
             cmd.Parameters.AddWithValue("$new", text ? System.Text.Encoding.UTF8.GetString(newValue) : newValue);
             cmd.Parameters.AddWithValue("$old", text ? System.Text.Encoding.UTF8.GetString(record.Value) : record.Value);
             cmd.Parameters.AddWithValue("$position", record.Position);
@@ -113,6 +129,6 @@ public sealed partial class SqliteExecutionStore
         }
     }
 
-    private static (string Table, string Column, string KeySql) Column(string table) =>
+    private static (string Table, string Column, string KeySql, string NamespaceSql) Column(string table) =>
         EncodedColumns.TryGetValue(table, out var column) ? column : throw new ArgumentException($"No encoded records of kind {table}.", nameof(table));
 }

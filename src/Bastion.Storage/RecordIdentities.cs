@@ -8,6 +8,12 @@ public static class RecordIdentities
 {
     public const string WorkflowIdIndex = "workflow-id";
 
+    /// <summary>
+    /// The key-ring entry of the audit log: its records span namespaces and accounts (and some have neither), so they
+    /// have keys of their own. Namespace ids are UUIDs; this cannot collide with one.
+    /// </summary>
+    public const string AuditNamespaceId = "bastion.audit-log";
+
     public static RecordIdentity Execution(string namespaceId, string runId) => new(namespaceId, "executions", runId);
 
     public static RecordIdentity History(string namespaceId, string runId, long firstEventId) => new(namespaceId, "history", $"{runId}/{firstEventId}");
@@ -15,6 +21,13 @@ public static class RecordIdentities
     public static RecordIdentity TaskWorkflowId(string namespaceId, TaskKey key) => new(namespaceId, "tasks.workflow_id", TaskKeyText(key));
 
     public static RecordIdentity TaskQueue(string namespaceId, TaskKey key) => new(namespaceId, "tasks.task_queue", TaskKeyText(key));
+
+    /// <summary>A run's visibility row (its encoded <c>WorkflowExecutionInfo</c>).</summary>
+    public static RecordIdentity Visibility(string namespaceId, string runId) => new(namespaceId, "visibility", runId);
+
+    /// <summary>An audit record (its canonical JSON), by sequence number.</summary>
+    public static RecordIdentity AuditRecord(long sequence) =>
+        new(AuditNamespaceId, "audit_log", sequence.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     private static string TaskKeyText(TaskKey key) => $"{key.RunId}/{key.Kind}/{key.EventId}/{key.Attempt}";
 }

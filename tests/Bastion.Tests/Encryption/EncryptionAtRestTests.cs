@@ -20,6 +20,8 @@ public sealed class EncryptionAtRestTests : StoreDirectoryTest
     private const string SignalCanary = "CanarySignalNameQ7x";
     private static readonly string[] s_outcomes = ["ok", "fail"];
     private static readonly SearchAttributeKey<string> s_keyword = SearchAttributeKey.CreateKeyword("CustomKeywordField");
+    private static readonly SearchAttributeKey<string> s_text = SearchAttributeKey.CreateText("CustomTextField");
+    private static readonly SearchAttributeKey<IReadOnlyCollection<string>> s_keywordList = SearchAttributeKey.CreateKeywordList("CustomKeywordListField");
     [Workflow(TypeCanary)]
     public sealed class CanaryWorkflow
     {
@@ -62,6 +64,16 @@ public sealed class EncryptionAtRestTests : StoreDirectoryTest
         await using (var server = await StartAsync())
         {
             var client = await TemporalClient.ConnectAsync(new(server.Address) { Namespace = "default" });
+            await client.Connection.OperatorService.AddSearchAttributesAsync(new()
+            {
+                Namespace = "default",
+                SearchAttributes =
+                {
+                    ["CustomKeywordField"] = Temporalio.Api.Enums.V1.IndexedValueType.Keyword,
+                    ["CustomTextField"] = Temporalio.Api.Enums.V1.IndexedValueType.Text,
+                    ["CustomKeywordListField"] = Temporalio.Api.Enums.V1.IndexedValueType.KeywordList,
+                },
+            });
             var taskQueue = "tq-" + canary;
             canaries.Add(taskQueue);
             using var worker = new TemporalWorker(client, new TemporalWorkerOptions(taskQueue).AddWorkflow<CanaryWorkflow>().AddAllActivities(new CanaryActivities()));
@@ -73,7 +85,11 @@ public sealed class EncryptionAtRestTests : StoreDirectoryTest
                     var options = new WorkflowOptions(id, taskQueue)
                     {
                         Memo = new Dictionary<string, object> { ["memo"] = "memo-" + canary },
-                        TypedSearchAttributes = new SearchAttributeCollection.Builder().Set(s_keyword, "sa-" + canary).ToSearchAttributeCollection(),
+                        TypedSearchAttributes = new SearchAttributeCollection.Builder()
+                            .Set(s_keyword, "sa-" + canary)
+                            .Set(s_text, "text words " + canary)
+                            .Set(s_keywordList, ["list-" + canary])
+                            .ToSearchAttributeCollection(),
                     };
                     var handle = await client.StartWorkflowAsync((CanaryWorkflow wf) => wf.RunAsync($"input-{outcome}-{canary}"), options);
                     await handle.SignalAsync(wf => wf.SignalAsync("signal-" + canary));
@@ -89,6 +105,14 @@ public sealed class EncryptionAtRestTests : StoreDirectoryTest
                 }
             }).WaitAsync(TimeSpan.FromSeconds(90));
 
+            // Visibility rows exist and answer through blind indexes (equality) and decoded rows (prefix, contains).
+            Assert.Equal(2, (await client.CountWorkflowsAsync($"CustomKeywordField = 'sa-{canary}'")).Count);
+            Assert.Equal(2, (await client.CountWorkflowsAsync($"TaskQueue = '{taskQueue}' AND WorkflowId STARTS_WITH 'wf-'")).Count);
+            Assert.Equal(1, (await client.CountWorkflowsAsync($"WorkflowId = 'wf-ok-{canary}'")).Count);
+            Assert.Equal(2, (await client.CountWorkflowsAsync($"CustomTextField = '{canary.ToUpperInvariant()}' AND CustomKeywordListField = 'list-{canary}'")).Count);
+            var listed = await client.ListWorkflowsAsync($"WorkflowId IN ('wf-fail-{canary}', 'other') AND WorkflowType = '{TypeCanary}'").ToListAsync();
+            Assert.Equal($"wf-fail-{canary}", Assert.Single(listed).Id);
+
             // While the server runs: the database, its WAL and shared-memory files.
             canaries.Add(canary);
             Assert.Empty(CanaryScan.Find(StoreDirectory, canaries));
@@ -96,6 +120,26 @@ public sealed class EncryptionAtRestTests : StoreDirectoryTest
 
         SqliteConnection.ClearAllPools();
         Assert.Empty(CanaryScan.Find(StoreDirectory, canaries));
+    }
+
+    [Fact]
+    public async Task AuditRecords_AreEncrypted_AndTheCliStillVerifiesAndReadsThem()
+    {
+        var workflowId = "audited-" + Guid.NewGuid().ToString("N");
+        await using (var server = await StartAsync())
+        {
+            var client = await TemporalClient.ConnectAsync(new(server.Address) { Namespace = "default" });
+            await client.StartWorkflowAsync("Any", [], new(workflowId, "tq-none"));
+        }
+
+        SqliteConnection.ClearAllPools();
+        Assert.Empty(CanaryScan.Find(StoreDirectory, [workflowId, "StartWorkflowExecution"]));
+        var (verifyExit, verified, _) = await Cli.CliProcess.RunAsync("audit", "verify", "--db-filename", DatabaseFile);
+        Assert.Equal(0, verifyExit);
+        Assert.Contains("intact:", verified, StringComparison.Ordinal);
+        var (tailExit, tail, _) = await Cli.CliProcess.RunAsync("audit", "tail", "--db-filename", DatabaseFile, "-n", "100");
+        Assert.Equal(0, tailExit);
+        Assert.Contains(workflowId, tail, StringComparison.Ordinal);
     }
 
     [Fact]
