@@ -100,8 +100,8 @@ public sealed partial class SqliteExecutionStore
     }
 
     /// <summary>
-    /// The plain record. Bytes that do not decode (altered, or written before encryption at rest) are returned as
-    /// stored: the hash chain then says whether they are a plaintext record of the chain or a tampered one.
+    /// The plain record. Bytes that do not decode (altered) are returned as stored, so the hash chain reports the
+    /// record as edited instead of every reader failing on it.
     /// </summary>
     private byte[] DecodeAudit(long sequence, byte[] stored)
     {
