@@ -18,6 +18,11 @@ internal static class BastionCommand
         root.Subcommands.Add(AuditCommand.Create());
         root.Subcommands.Add(KeysCommand.Create());
         root.Subcommands.Add(CodecServerCommand.Create());
+        root.Subcommands.Add(OperatorCommand.Create());
+        root.Subcommands.Add(UserCommand.Create());
+        root.Subcommands.Add(ServiceAccountCommand.Create());
+        root.Subcommands.Add(ApiKeyCommand.Create());
+        root.Subcommands.Add(GroupCommand.Create());
         return root;
     }
 

@@ -2,16 +2,14 @@ using System.CommandLine;
 using Bastion.Engine.Errors;
 using Bastion.Engine.Namespaces;
 using Bastion.Security.Tls;
-using Bastion.Storage.Sqlite;
 
 namespace Bastion.Cli;
 
 /// <summary>
 /// <c>bastion namespace create|describe|update</c>: namespaces and their TLS policy (client CA bundle, certificate
-/// filters, CRL). They work on the server's database file directly (<c>--db-filename</c>), as its operator, while the
-/// server runs or not: SQLite in WAL mode takes a second writer, and a running server picks the change up within
-/// seconds (at once for a namespace host it has not seen). API keys and admin identities, which a remote admin API
-/// needs, come in a later version.
+/// filters, CRL). They work on the server's database file directly (<c>--db-filename</c>), as its operator (see
+/// <see cref="DatabaseFile"/>); a running server picks the change up within seconds (at once for a namespace host it
+/// has not seen). Users, service accounts and keys are managed over the Cloud Ops API instead.
 /// </summary>
 internal static class NamespaceCommand
 {
@@ -153,29 +151,8 @@ internal static class NamespaceCommand
             }
         }
 
-        public int Run(ParseResult parse, Action<NamespaceRegistry> action)
-        {
-            var file = parse.GetValue(_dbFile)!;
-            try
-            {
-                using var store = SqliteExecutionStore.OpenFile(file);
-                store.Initialize(4); // creates the schema of a new database; changes nothing in an existing one
-                var registry = new NamespaceRegistry(store, TimeProvider.System);
-                registry.Load();
-                action(registry);
-                return 0;
-            }
-            catch (ServiceException e)
-            {
-                Console.Error.WriteLine(e.Message);
-                return e.Kind == ErrorKind.InvalidArgument ? 2 : 1;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
-            {
-                Console.Error.WriteLine($"{file}: {e.Message}");
-                return 1;
-            }
-        }
+        public int Run(ParseResult parse, Action<NamespaceRegistry> action) =>
+            DatabaseFile.Run(parse.GetValue(_dbFile)!, (namespaces, _) => action(namespaces));
 
         public NamespaceEntry Find(ParseResult parse, NamespaceRegistry registry) =>
             registry.Resolve($"{parse.GetValue(Name)}.{parse.GetValue(Account)}");

@@ -53,6 +53,8 @@ public sealed partial class BastionServer : IAsyncDisposable
 
     internal NamespaceRegistry Namespaces => _app.Services.GetRequiredService<NamespaceRegistry>();
 
+    internal IdentityRegistry Identities => _app.Services.GetRequiredService<IdentityRegistry>();
+
     /// <summary>Picks up namespace changes made in the store by another process now, not at the next interval.</summary>
     internal void RefreshNamespaces() => _refresher.Refresh();
 
@@ -242,7 +244,7 @@ public sealed partial class BastionServer : IAsyncDisposable
 
         var audit = app.Services.GetRequiredService<AuditHosting>();
         audit.Start();
-        var refresher = new NamespaceRefresher(namespaces, options.Time, options.NamespaceRefreshInterval, logger);
+        var refresher = new NamespaceRefresher(namespaces, identities, options.Time, options.NamespaceRefreshInterval, logger);
         encryption.StartBackground(options.Time, options.ReEncryptionInterval, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Encryption"));
         try
         {

@@ -1,4 +1,5 @@
 using Bastion.Engine.Namespaces;
+using Bastion.Security.Identity;
 using Bastion.Security.Tls;
 using Microsoft.Extensions.Logging;
 
@@ -6,19 +7,22 @@ namespace Bastion.Server;
 
 /// <summary>
 /// Picks up namespaces created or changed by another process on the same database (the <c>bastion namespace</c>
-/// commands write the store directly) by re-reading them at an interval, and logs CAs that expire within 15 days:
+/// commands write the store directly) and identities (<c>bastion operator</c> grants and revocations) by re-reading
+/// them at an interval, and logs CAs that expire within 15 days:
 /// at start and whenever a namespace changes.
 /// </summary>
 internal sealed partial class NamespaceRefresher : IDisposable
 {
     private readonly NamespaceRegistry _namespaces;
+    private readonly IdentityRegistry _identities;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ITimer _timer;
 
-    public NamespaceRefresher(NamespaceRegistry namespaces, TimeProvider time, TimeSpan interval, ILogger logger)
+    public NamespaceRefresher(NamespaceRegistry namespaces, IdentityRegistry identities, TimeProvider time, TimeSpan interval, ILogger logger)
     {
         _namespaces = namespaces;
+        _identities = identities;
         _time = time;
         _logger = logger;
         foreach (var entry in namespaces.All)
@@ -38,6 +42,8 @@ internal sealed partial class NamespaceRefresher : IDisposable
                 LogChanged(_logger, entry.FullName);
                 WarnExpiring(entry);
             }
+
+            _identities.Refresh();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -61,6 +67,6 @@ internal sealed partial class NamespaceRefresher : IDisposable
     [LoggerMessage(EventId = 4104, Level = LogLevel.Warning, Message = "Namespace {Namespace}: client CA {Ca} (renew it and add the new CA to the bundle).")]
     private static partial void LogExpiring(ILogger logger, string @namespace, string ca);
 
-    [LoggerMessage(EventId = 4105, Level = LogLevel.Error, Message = "Reading namespaces from the store failed.")]
+    [LoggerMessage(EventId = 4105, Level = LogLevel.Error, Message = "Reading namespaces or identities from the store failed.")]
     private static partial void LogRefreshFailed(ILogger logger, Exception e);
 }

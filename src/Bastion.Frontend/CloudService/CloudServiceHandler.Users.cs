@@ -38,14 +38,8 @@ internal sealed partial class CloudServiceHandler
     public Task<GetUsersResponse> GetUsers(GetUsersRequest request, ServerCallContext context)
     {
         var caller = CallerOf(context);
-        var users = identities.All<UserEntry>(caller.Account)
+        var users = WithAccessTo(caller, request.Namespace, identities.All<UserEntry>(caller.Account), u => u.NamespaceAccess)
             .Where(u => string.IsNullOrEmpty(request.Email) || string.Equals(u.Email, request.Email, StringComparison.OrdinalIgnoreCase));
-        if (!string.IsNullOrEmpty(request.Namespace))
-        {
-            var ns = NamespaceNamed(caller, request.Namespace);
-            users = users.Where(u => u.NamespaceAccess.ContainsKey(ns.Id));
-        }
-
         var (page, next) = Page(users, request.PageSize, request.PageToken, u => u.Id);
         var response = new GetUsersResponse { NextPageToken = next };
         response.Users.AddRange(page.Select(ToProto));

@@ -140,6 +140,18 @@ internal sealed partial class CloudServiceHandler(
         return access;
     }
 
+    /// <summary>The identities with a grant on the named namespace; all of them when no name is given.</summary>
+    private IEnumerable<T> WithAccessTo<T>(Principal caller, string namespaceName, IEnumerable<T> identities, Func<T, IReadOnlyDictionary<string, Permission>> accessOf)
+    {
+        if (string.IsNullOrEmpty(namespaceName))
+        {
+            return identities;
+        }
+
+        var ns = NamespaceNamed(caller, namespaceName);
+        return identities.Where(i => accessOf(i).ContainsKey(ns.Id));
+    }
+
     /// <summary>Sets or (permission unspecified) removes one namespace grant.</summary>
     private static Dictionary<string, Permission> WithGrant(IReadOnlyDictionary<string, Permission> grants, string namespaceId, Permission? permission)
     {

@@ -103,6 +103,19 @@ public sealed partial class IdentityRegistry(IIdentityStore store, TimeProvider 
             var current = Get<T>(account, id, what);
             CheckVersion(current, what, expectedVersion);
             Remove(current);
+            if (current is UserEntry)
+            {
+                // Leaves no membership pointing at a user that is gone.
+                foreach (var group in _entries.Values.OfType<UserGroupEntry>().Where(g => g.Members.ContainsKey(id)).ToList())
+                {
+                    Store(group with
+                    {
+                        Members = group.Members.Where(m => m.Key != id).ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal),
+                        Version = group.Version + 1,
+                    });
+                }
+            }
+
             if (current is UserEntry or ServiceAccountEntry)
             {
                 foreach (var key in _entries.Values.OfType<ApiKeyEntry>().Where(k => k.OwnerId == id).ToList())

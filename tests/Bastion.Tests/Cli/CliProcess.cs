@@ -5,7 +5,16 @@ namespace Bastion.Tests.Cli;
 /// <summary>Runs the real <c>bastion</c> executable to completion: its exit code and output.</summary>
 internal static class CliProcess
 {
-    public static async Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] arguments)
+    public static Task<(int ExitCode, string Output, string Error)> RunAsync(params string[] arguments) => RunAsync(null, arguments, []);
+
+    /// <summary>Runs in <paramref name="directory"/> with extra environment variables; the output is stdout, then stderr.</summary>
+    public static async Task<(int ExitCode, string Output)> RunInAsync(string directory, IEnumerable<string> arguments, params (string Name, string Value)[] environment)
+    {
+        var (exitCode, output, error) = await RunAsync(directory, arguments, environment);
+        return (exitCode, output + error);
+    }
+
+    private static async Task<(int ExitCode, string Output, string Error)> RunAsync(string? directory, IEnumerable<string> arguments, (string Name, string Value)[] environment)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -13,16 +22,22 @@ internal static class CliProcess
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
+            WorkingDirectory = directory ?? string.Empty,
         };
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
         }
 
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start bastion.");
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
         return (process.ExitCode, await output, await error);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Bastion.Tests.Integration;
 
 namespace Bastion.Tests.Cli;
@@ -135,24 +134,6 @@ public sealed class TlsCommandTests : IDisposable
 
     private Task<(int ExitCode, string Output)> RunAsync(params string[] arguments) => RunAsync(arguments, []);
 
-    private async Task<(int ExitCode, string Output)> RunAsync(string[] arguments, params (string Name, string Value)[] environment)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = _directory };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "bastion.dll"));
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        return (process.ExitCode, await stdout + await stderr);
-    }
+    private Task<(int ExitCode, string Output)> RunAsync(string[] arguments, params (string Name, string Value)[] environment) =>
+        CliProcess.RunInAsync(_directory, arguments, environment);
 }

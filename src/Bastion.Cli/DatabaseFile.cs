@@ -1,0 +1,39 @@
+using Bastion.Engine.Errors;
+using Bastion.Engine.Namespaces;
+using Bastion.Security.Identity;
+using Bastion.Storage.Sqlite;
+
+namespace Bastion.Cli;
+
+/// <summary>
+/// Runs an operator command on the server's database file directly, while the server runs or not: SQLite in WAL
+/// mode takes a second writer, and a running server re-reads the store within seconds.
+/// </summary>
+internal static class DatabaseFile
+{
+    /// <summary>Opens <paramref name="file"/>, runs <paramref name="action"/>; exit code 2 for a refused input, 1 for other failures.</summary>
+    public static int Run(string file, Action<NamespaceRegistry, IdentityRegistry> action)
+    {
+        try
+        {
+            using var store = SqliteExecutionStore.OpenFile(file);
+            store.Initialize(4); // creates the schema of a new database; changes nothing in an existing one
+            var namespaces = new NamespaceRegistry(store, TimeProvider.System);
+            namespaces.Load();
+            var identities = new IdentityRegistry(store, TimeProvider.System);
+            identities.Load();
+            action(namespaces, identities);
+            return 0;
+        }
+        catch (ServiceException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return e.Kind == ErrorKind.InvalidArgument ? 2 : 1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            Console.Error.WriteLine($"{file}: {e.Message}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,158 @@
+using System.Globalization;
+using Bastion.Engine.Errors;
+using Bastion.Security.Authorization;
+using Bastion.Security.Identity;
+using Grpc.Core;
+using Temporalio.Api.Cloud.CloudService.V1;
+using Temporalio.Api.Cloud.Identity.V1;
+using Temporalio.Api.Cloud.Resource.V1;
+
+namespace Bastion.Frontend.CloudService;
+
+/// <summary>
+/// User groups: Bastion's own ("cloud") groups only, since there is no Google or SCIM directory to mirror. A
+/// group's role and namespace permissions add to each member's on the member's next call.
+/// </summary>
+internal sealed partial class CloudServiceHandler
+{
+    public Task<GetUserGroupsResponse> GetUserGroups(GetUserGroupsRequest request, ServerCallContext context)
+    {
+        var caller = CallerOf(context);
+        if (request.GoogleGroup is not null || request.ScimGroup is not null)
+        {
+            throw ServiceException.InvalidArgument("Bastion has no Google or SCIM groups: filter by display_name or namespace.");
+        }
+
+        var groups = WithAccessTo(caller, request.Namespace, identities.All<UserGroupEntry>(caller.Account), g => g.NamespaceAccess)
+            .Where(g => string.IsNullOrEmpty(request.DisplayName) || string.Equals(g.DisplayName, request.DisplayName, StringComparison.OrdinalIgnoreCase));
+        var (page, next) = Page(groups, request.PageSize, request.PageToken, g => g.Id);
+        var response = new GetUserGroupsResponse { NextPageToken = next };
+        response.Groups.AddRange(page.Select(ToProto));
+        return Task.FromResult(response);
+    }
+
+    public Task<GetUserGroupResponse> GetUserGroup(GetUserGroupRequest request, ServerCallContext context) =>
+        Task.FromResult(new GetUserGroupResponse { Group = ToProto(identities.Get<UserGroupEntry>(CallerOf(context).Account, request.GroupId, "User group")) });
+
+    public Task<CreateUserGroupResponse> CreateUserGroup(CreateUserGroupRequest request, ServerCallContext context)
+    {
+        var caller = CallerOf(context);
+        var (name, role, grants) = GroupSpecOf(caller, request.Spec);
+        var group = identities.Create(
+            new UserGroupEntry { Id = Guid.NewGuid().ToString(), Account = caller.Account, DisplayName = name, Role = role, NamespaceAccess = grants },
+            _ => RequireUniqueGroupName(caller.Account, name, null));
+        return Task.FromResult(new CreateUserGroupResponse { GroupId = group.Id, AsyncOperation = Operation(context, "create-user-group", group.Id, request.AsyncOperationId) });
+    }
+
+    /// <summary>Replaces the group's name, role and namespace permissions; its members stay.</summary>
+    public Task<UpdateUserGroupResponse> UpdateUserGroup(UpdateUserGroupRequest request, ServerCallContext context)
+    {
+        var caller = CallerOf(context);
+        var (name, role, grants) = GroupSpecOf(caller, request.Spec);
+        identities.Update<UserGroupEntry>(caller.Account, request.GroupId, "User group", request.ResourceVersion, current =>
+        {
+            RequireOwnerToChangeOwner(caller, current.Role);
+            RequireUniqueGroupName(caller.Account, name, current.Id);
+            return current with { DisplayName = name, Role = role, NamespaceAccess = grants };
+        });
+        return Task.FromResult(new UpdateUserGroupResponse { AsyncOperation = Operation(context, "update-user-group", request.GroupId, request.AsyncOperationId) });
+    }
+
+    public Task<DeleteUserGroupResponse> DeleteUserGroup(DeleteUserGroupRequest request, ServerCallContext context)
+    {
+        var caller = CallerOf(context);
+        RequireOwnerToChangeOwner(caller, identities.Get<UserGroupEntry>(caller.Account, request.GroupId, "User group").Role);
+        identities.Delete<UserGroupEntry>(caller.Account, request.GroupId, "User group", request.ResourceVersion);
+        return Task.FromResult(new DeleteUserGroupResponse { AsyncOperation = Operation(context, "delete-user-group", request.GroupId, request.AsyncOperationId) });
+    }
+
+    /// <summary>Grants (or, with permission unspecified, removes) the group's permission on the request's namespace.</summary>
+    public Task<SetUserGroupNamespaceAccessResponse> SetUserGroupNamespaceAccess(SetUserGroupNamespaceAccessRequest request, ServerCallContext context)
+    {
+        var caller = CallerOf(context);
+        var ns = NamespaceNamed(caller, request.Namespace);
+        identities.Update<UserGroupEntry>(caller.Account, request.GroupId, "User group", request.ResourceVersion, current =>
+            current with { NamespaceAccess = WithGrant(current.NamespaceAccess, ns.Id, PermissionOf(request.Access)) });
+        return Task.FromResult(new SetUserGroupNamespaceAccessResponse
+        {
+            AsyncOperation = Operation(context, "set-user-group-namespace-access", request.GroupId, request.AsyncOperationId),
+        });
+    }
+
+    /// <summary>Adds a user of the account to the group; adding a member again changes nothing.</summary>
+    public Task<AddUserGroupMemberResponse> AddUserGroupMember(AddUserGroupMemberRequest request, ServerCallContext context)
+    {
+        var caller = CallerOf(context);
+        var user = identities.Get<UserEntry>(caller.Account, MemberIdOf(request.MemberId), "User");
+        identities.Update<UserGroupEntry>(caller.Account, request.GroupId, "User group", null, current =>
+        {
+            RequireOwnerToChangeOwner(caller, current.Role);
+            return current.Members.ContainsKey(user.Id)
+                ? current
+                : current with { Members = new Dictionary<string, DateTime>(current.Members, StringComparer.Ordinal) { [user.Id] = Now } };
+        });
+        return Task.FromResult(new AddUserGroupMemberResponse { AsyncOperation = Operation(context, "add-user-group-member", request.GroupId, request.AsyncOperationId) });
+    }
+
+    public Task<RemoveUserGroupMemberResponse> RemoveUserGroupMember(RemoveUserGroupMemberRequest request, ServerCallContext context)
+    {
+        var caller = CallerOf(context);
+        var memberId = MemberIdOf(request.MemberId);
+        identities.Update<UserGroupEntry>(caller.Account, request.GroupId, "User group", null, current =>
+        {
+            RequireOwnerToChangeOwner(caller, current.Role);
+            return current.Members.ContainsKey(memberId)
+                ? current with { Members = current.Members.Where(m => m.Key != memberId).ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal) }
+                : throw ServiceException.NotFound($"User {ServiceException.Quote(memberId, 100)} is not a member of group {current.Id}.");
+        });
+        return Task.FromResult(new RemoveUserGroupMemberResponse { AsyncOperation = Operation(context, "remove-user-group-member", request.GroupId, request.AsyncOperationId) });
+    }
+
+    public Task<GetUserGroupMembersResponse> GetUserGroupMembers(GetUserGroupMembersRequest request, ServerCallContext context)
+    {
+        var group = identities.Get<UserGroupEntry>(CallerOf(context).Account, request.GroupId, "User group");
+        var (page, next) = Page(group.Members, request.PageSize, request.PageToken, m => m.Key);
+        var response = new GetUserGroupMembersResponse { NextPageToken = next };
+        response.Members.AddRange(page.Select(m => new UserGroupMember { MemberId = new UserGroupMemberId { UserId = m.Key }, CreatedTime = Ts(m.Value) }));
+        return Task.FromResult(response);
+    }
+
+    private static string MemberIdOf(UserGroupMemberId? member) =>
+        member is { HasUserId: true, UserId.Length: > 0 } ? member.UserId : throw ServiceException.InvalidArgument("member_id.user_id is required.");
+
+    private void RequireUniqueGroupName(string account, string name, string? exceptId)
+    {
+        if (identities.All<UserGroupEntry>(account).Any(g => g.Id != exceptId && string.Equals(g.DisplayName, name, StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new ServiceException(ErrorKind.AlreadyExists, $"A user group named {ServiceException.Quote(name, 100)} already exists.");
+        }
+    }
+
+    /// <summary>A group's name, role (none when the spec gives no account access) and namespace permissions.</summary>
+    private (string Name, AccountRole Role, Dictionary<string, Permission> Grants) GroupSpecOf(Principal caller, UserGroupSpec? spec)
+    {
+        if (spec is null || string.IsNullOrWhiteSpace(spec.DisplayName) || spec.DisplayName.Length > MaxNameLength)
+        {
+            throw ServiceException.InvalidArgument($"spec.display_name {ServiceException.Quote(spec?.DisplayName, 100)} must be 1 to {MaxNameLength} characters.");
+        }
+
+        if (spec.GroupTypeCase is UserGroupSpec.GroupTypeOneofCase.GoogleGroup or UserGroupSpec.GroupTypeOneofCase.ScimGroup)
+        {
+            throw ServiceException.InvalidArgument($"spec.{spec.GroupTypeCase}: Bastion has no Google or SCIM directory; create a cloud group and add members.");
+        }
+
+        var role = spec.Access?.AccountAccess is null or { Role: AccountAccess.Types.Role.Unspecified } ? AccountRole.None : RoleOf(spec.Access.AccountAccess, "User group");
+        RequireOwnerToChangeOwner(caller, role);
+        return (spec.DisplayName.Trim(), role, GrantsOf(caller, spec.Access));
+    }
+
+    private UserGroup ToProto(UserGroupEntry group) => new()
+    {
+        Id = group.Id,
+        ResourceVersion = group.Version.ToString(CultureInfo.InvariantCulture),
+        Spec = new UserGroupSpec { DisplayName = group.DisplayName, Access = ToProto(group.Role, group.NamespaceAccess), CloudGroup = new CloudGroupSpec() },
+        State = ResourceState.Active,
+        CreatedTime = Ts(group.CreatedTime),
+        LastModifiedTime = Ts(group.LastModifiedTime),
+    };
+}
