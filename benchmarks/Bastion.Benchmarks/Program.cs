@@ -11,4 +11,4 @@ if (args is ["visibility"])
     return;
 }
 
-BenchmarkSwitcher.FromTypes([typeof(HistorySerializationBenchmarks)]).Run(args);
+BenchmarkSwitcher.FromTypes([typeof(HistorySerializationBenchmarks), typeof(RecordCodecBenchmarks)]).Run(args);

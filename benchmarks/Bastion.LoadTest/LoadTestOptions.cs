@@ -33,6 +33,7 @@ internal sealed class LoadTestOptions
           --port N              server port (default: a free loopback port)
           --keep-db             do not delete the temp SQLite directory at the end (file mode)
           --server-arg ARG      extra argument for server start-dev, repeatable (e.g. --server-arg --audit-log --server-arg off)
+          --encryption on|off   the server's encryption at rest (default: on, as the server's default)
           -h, --help            this text
         """;
 
@@ -64,6 +65,9 @@ internal sealed class LoadTestOptions
 
     /// <summary>Extra arguments for <c>server start-dev</c>.</summary>
     public IReadOnlyList<string> ServerArgs => _serverArgs;
+
+    /// <summary>The server's encryption at rest (<c>--encryption on|off</c>).</summary>
+    public bool Encryption { get; private set; } = true;
 
     public bool ShowHelp { get; private set; }
 
@@ -148,6 +152,14 @@ internal sealed class LoadTestOptions
                     break;
                 case "--keep-db":
                     o.KeepDb = true;
+                    break;
+                case "--encryption":
+                    o.Encryption = Value() switch
+                    {
+                        "on" => true,
+                        "off" => false,
+                        var e => throw new ArgumentException($"--encryption: expected on or off, got '{e}'."),
+                    };
                     break;
                 case "--server-arg":
                     o._serverArgs.Add(Value());

@@ -46,7 +46,7 @@ internal sealed class ServerProcess : IDisposable
     /// <summary>Completes when the process exits.</summary>
     public Task Exited { get; private set; } = Task.CompletedTask;
 
-    public static async Task<ServerProcess> StartAsync(string serverDll, StorageMode mode, int? port, bool keepDb, IReadOnlyList<string> extraArgs, TimeSpan readyTimeout)
+    public static async Task<ServerProcess> StartAsync(string serverDll, StorageMode mode, bool encryption, int? port, bool keepDb, IReadOnlyList<string> extraArgs, TimeSpan readyTimeout)
     {
         var chosenPort = port ?? FreeLoopbackPort();
         string? dbDirectory = null;
@@ -76,6 +76,8 @@ internal sealed class ServerProcess : IDisposable
             info.ArgumentList.Add(Path.Combine(dbDirectory, "bastion.db"));
         }
 
+        info.ArgumentList.Add("--encryption");
+        info.ArgumentList.Add(encryption ? "on" : "off");
         info.ArgumentList.Add("--log-level");
         info.ArgumentList.Add("warn");
         foreach (var argument in extraArgs)

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Bastion.Security.Audit;
+using Bastion.Server;
 using Bastion.Storage;
 using Bastion.Storage.Sqlite;
 
@@ -145,6 +146,7 @@ internal static class AuditCommand
         {
             using var store = SqliteExecutionStore.OpenFile(file);
             store.Initialize(4); // migrates an older database so the audit tables exist; changes no data
+            store.UseAuditCodec(EncryptionAtRest.CodecOfExisting(store, new ServerOptions { DatabaseFile = file }));
             return await action(store).ConfigureAwait(false);
         }
         catch (ArgumentException e)
@@ -152,8 +154,10 @@ internal static class AuditCommand
             await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
             return 2;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException
+            or InvalidOperationException or InvalidDataException or System.ComponentModel.Win32Exception)
         {
+            // Also a master key that is missing or does not open the database's keys (encrypted audit records).
             await Console.Error.WriteLineAsync($"{file}: {e.Message}").ConfigureAwait(false);
             return 1;
         }

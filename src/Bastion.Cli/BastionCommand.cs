@@ -16,6 +16,8 @@ internal static class BastionCommand
         root.Subcommands.Add(CertsCommand.Create());
         root.Subcommands.Add(NamespaceCommand.Create());
         root.Subcommands.Add(AuditCommand.Create());
+        root.Subcommands.Add(KeysCommand.Create());
+        root.Subcommands.Add(CodecServerCommand.Create());
         root.Subcommands.Add(OperatorCommand.Create());
         root.Subcommands.Add(UserCommand.Create());
         root.Subcommands.Add(ServiceAccountCommand.Create());
@@ -41,6 +43,8 @@ internal static class BastionCommand
         var auditExport = new Option<string?>("--audit-export") { Description = "Audit export sinks, comma-separated: stdout, file:PATH (rotating JSON lines), http(s)://URL (batched POSTs)." };
         var auditRetention = new Option<string?>("--audit-retention-days") { Description = "How long audit records are kept (default 90)." };
         var auditLog = new Option<string?>("--audit-log") { Description = "on (default) or off: off keeps no durable audit log (for measuring its cost only)." };
+        var encryption = new Option<string>("--encryption") { Description = "Encryption at rest: on (default; an in-memory store uses an ephemeral key) or off (databases written without it).", DefaultValueFactory = _ => "on" };
+        encryption.AcceptOnlyFromAmong("on", "off");
         var tlsDir = new Option<string?>("--tls-dir") { Description = "Where --tls keeps its CA and certificates (default: the user's data directory, bastion/dev-tls)." };
         logFormat.AcceptOnlyFromAmong("pretty", "json", "text");
         logLevel.AcceptOnlyFromAmong("debug", "info", "warn", "error", "fatal");
@@ -48,7 +52,7 @@ internal static class BastionCommand
         var command = new Command("start-dev", "Start a development server: plaintext on loopback, namespace 'default', no credentials needed.")
         {
             port, ip, dbFile, namespaces, dynamicConfig, logFormat, logLevel, headless, uiPort, httpPort, shards, tls, tlsDir,
-            auditExport, auditRetention, auditLog,
+            auditExport, auditRetention, auditLog, encryption,
         };
         command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancellationToken) =>
@@ -62,6 +66,7 @@ internal static class BastionCommand
                 LogLevel = ServerRunner.LogLevel(parse.GetValue(logLevel)),
                 ShardCount = parse.GetValue(shards),
                 HttpPort = parse.GetValue(httpPort),
+                Encryption = parse.GetValue(encryption) == "on",
             };
             foreach (var name in parse.GetValue(namespaces) ?? [])
             {

@@ -38,7 +38,13 @@ internal static class NamespaceCommand
             }
 
             var policy = common.Policy(parse, null);
+            var codec = common.CodecServer(parse, null).Setting is { } given ? CodecServerEndpoints.Validate(given) : null; // before creating: a bad setting creates nothing
             var entry = registry.Create(parse.GetValue(common.Name)!, parse.GetValue(common.Account)!, TimeSpan.FromDays(days), policy);
+            if (codec != null)
+            {
+                entry = registry.SetCodecServer(entry, codec);
+            }
+
             Console.WriteLine($"Created namespace {entry.FullName}.");
             Print(entry);
         }));
@@ -63,6 +69,11 @@ internal static class NamespaceCommand
         {
             var entry = common.Find(parse, registry);
             entry = registry.SetTls(entry, common.Policy(parse, entry.Tls));
+            if (common.CodecServer(parse, entry.CodecServer) is var (changed, codec) && changed)
+            {
+                entry = registry.SetCodecServer(entry, codec);
+            }
+
             Console.WriteLine($"Updated namespace {entry.FullName}.");
             Print(entry);
         }));
@@ -73,6 +84,9 @@ internal static class NamespaceCommand
     {
         Console.WriteLine($"  Namespace:  {entry.FullName} (id {entry.Id})");
         Console.WriteLine($"  Retention:  {entry.Retention.TotalDays:0} days");
+        Console.WriteLine(entry.CodecServer is { } codec
+            ? $"  Codec:      {codec.Endpoint} (pass access token: {(codec.PassAccessToken ? "yes" : "no")}, cross-origin credentials: {(codec.IncludeCrossOriginCredentials ? "yes" : "no")})"
+            : "  Codec:      no codec server");
         if (entry.Tls is not { } tls)
         {
             Console.WriteLine("  mTLS:       no CA bundle: no client certificate is accepted");
@@ -107,6 +121,10 @@ internal static class NamespaceCommand
         private readonly Option<bool> _clearFilters = new("--clear-certificate-filters") { Description = "Remove all certificate filters." };
         private readonly Option<string?> _crlFile = new("--crl-file") { Description = "CRL file (PEM or DER) the server reads to refuse revoked certificates." };
         private readonly Option<bool> _noCrl = new("--no-crl") { Description = "Stop checking a CRL." };
+        private readonly Option<string?> _codecEndpoint = new("--codec-endpoint") { Description = "The namespace's codec server (https URL) the UI uses to decode payloads." };
+        private readonly Option<bool> _codecPassToken = new("--codec-pass-access-token") { Description = "The UI passes the user's access token to the codec server." };
+        private readonly Option<bool> _codecCredentials = new("--codec-include-credentials") { Description = "The UI includes cross-origin credentials in codec-server requests." };
+        private readonly Option<bool> _noCodec = new("--no-codec-server") { Description = "Remove the codec-server setting." };
 
         public Common(bool withPolicy = true) => _withPolicy = withPolicy;
 
@@ -126,6 +144,10 @@ internal static class NamespaceCommand
                 command.Options.Add(_clearFilters);
                 command.Options.Add(_crlFile);
                 command.Options.Add(_noCrl);
+                command.Options.Add(_codecEndpoint);
+                command.Options.Add(_codecPassToken);
+                command.Options.Add(_codecCredentials);
+                command.Options.Add(_noCodec);
             }
         }
 
@@ -134,6 +156,26 @@ internal static class NamespaceCommand
 
         public NamespaceEntry Find(ParseResult parse, NamespaceRegistry registry) =>
             registry.Resolve($"{parse.GetValue(Name)}.{parse.GetValue(Account)}");
+
+        /// <summary>Whether the options change the codec-server setting, and to what.</summary>
+        public (bool Changed, NamespaceCodecServer? Setting) CodecServer(ParseResult parse, NamespaceCodecServer? current)
+        {
+            if (parse.GetValue(_noCodec))
+            {
+                return (true, null);
+            }
+
+            var endpoint = parse.GetValue(_codecEndpoint) ?? current?.Endpoint;
+            var flagsGiven = parse.GetResult(_codecPassToken) is { Implicit: false } || parse.GetResult(_codecCredentials) is { Implicit: false };
+            if (parse.GetValue(_codecEndpoint) is null && !flagsGiven)
+            {
+                return (false, current);
+            }
+
+            return endpoint is null
+                ? throw ServiceException.InvalidArgument("--codec-pass-access-token and --codec-include-credentials need --codec-endpoint.")
+                : (true, new NamespaceCodecServer(endpoint, parse.GetValue(_codecPassToken), parse.GetValue(_codecCredentials)));
+        }
 
         /// <summary>The policy the options describe on top of <paramref name="current"/>, validated; null if none.</summary>
         public NamespaceTlsPolicy? Policy(ParseResult parse, NamespaceTlsPolicy? current)

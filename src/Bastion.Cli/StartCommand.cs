@@ -26,7 +26,11 @@ internal static class StartCommand
         var auditExport = new Option<string?>("--audit-export") { Description = "Audit export sinks, comma-separated: stdout, file:PATH (rotating JSON lines), http(s)://URL (batched POSTs); delivered at least once." };
         var auditRetention = new Option<string?>("--audit-retention-days") { Description = "How long audit records are kept (default 90)." };
         var auditLog = new Option<string?>("--audit-log") { Description = "on (default) or off: off keeps no durable audit log (for measuring its cost only)." };
-        Option<string?>[] settings = [dbFile, account, baseDomain, ip, port, httpPort, certFile, keyFile, logLevel, logFormat, auditExport, auditRetention, auditLog];
+        var encryption = new Option<string?>("--encryption") { Description = "Encryption at rest: on (default) or off (only for a database written without it)." };
+        var masterKeyFile = new Option<string?>("--master-key-file") { Description = "Master key file, created with mode 0600 when missing (default: <db-filename>.master-key). BASTION_MASTER_KEY (base64) gives the key itself instead." };
+        var masterKeyCommand = new Option<string?>("--master-key-command") { Description = "A command that prints the master key in base64 (a KMS hook); wins over the file and BASTION_MASTER_KEY." };
+        Option<string?>[] settings = [dbFile, account, baseDomain, ip, port, httpPort, certFile, keyFile, logLevel, logFormat, auditExport, auditRetention, auditLog,
+            encryption, masterKeyFile, masterKeyCommand];
 
         var command = new Command("start", "Start a production server: TLS 1.3, per-namespace mTLS, no dev-mode identity.") { config };
         foreach (var option in settings)
@@ -53,6 +57,14 @@ internal static class StartCommand
                     TlsKeyFile = values.GetPath(keyFile),
                     LogLevel = ServerRunner.LogLevel(values.Get(logLevel)),
                     LogFormat = values.Get(logFormat) == "json" ? "json" : "pretty",
+                    Encryption = values.Get(encryption) switch
+                    {
+                        null or "on" => true,
+                        "off" => false,
+                        var other => throw new ArgumentException($"--encryption {other}: expected on or off."),
+                    },
+                    MasterKeyFile = values.GetPath(masterKeyFile),
+                    MasterKeyCommand = values.Get(masterKeyCommand),
 
                     // A secret: from the environment only, never a command-line option (visible to every process).
                     OwnerApiKey = Environment.GetEnvironmentVariable("BASTION_OWNER_API_KEY") is { Length: > 0 } chosen ? chosen : null,

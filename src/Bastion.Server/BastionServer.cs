@@ -38,10 +38,12 @@ public sealed partial class BastionServer : IAsyncDisposable
 
     private readonly NamespaceRefresher _refresher;
     private readonly AuditHosting _audit;
+    private readonly EncryptionAtRest _encryption;
 
-    private BastionServer(WebApplication app, IExecutionStore store, GroupCommitter committer, HistoryEngine engine, NamespaceRefresher refresher, AuditHosting audit)
+    private BastionServer(WebApplication app, IExecutionStore store, GroupCommitter committer, HistoryEngine engine, NamespaceRefresher refresher, AuditHosting audit, EncryptionAtRest encryption)
     {
         _audit = audit;
+        _encryption = encryption;
         _app = app;
         _store = store;
         _committer = committer;
@@ -60,6 +62,9 @@ public sealed partial class BastionServer : IAsyncDisposable
     public AuditLog AuditLog => _audit.Log;
 
     internal IAuditStore AuditStore => (IAuditStore)_store;
+
+    /// <summary>Encryption at rest: the codec, the key ring (null when off) and the re-encryption.</summary>
+    internal EncryptionAtRest Encryption => _encryption;
 
     /// <summary>The gRPC endpoint, e.g. <c>127.0.0.1:7233</c>.</summary>
     public string Address { get; private set; } = string.Empty;
@@ -141,6 +146,18 @@ public sealed partial class BastionServer : IAsyncDisposable
 
         var sqlite = options.DatabaseFile is { } file ? SqliteExecutionStore.OpenFile(file) : SqliteExecutionStore.OpenInMemory();
         IExecutionStore store = sqlite;
+        EncryptionAtRest encryption;
+        try
+        {
+            encryption = EncryptionAtRest.Create(options, sqlite);
+            sqlite.UseAuditCodec(encryption.Codec);
+        }
+        catch
+        {
+            sqlite.Dispose();
+            throw;
+        }
+
         var committer = new GroupCommitter(store);
         var frontendOptions = new FrontendOptions();
         var pipelineOptions = new PipelineOptions { DevMode = options.DevMode, BaseDomain = useTls ? options.BaseDomain : null };
@@ -148,9 +165,9 @@ public sealed partial class BastionServer : IAsyncDisposable
 
         var services = builder.Services;
         services.AddSingleton(options.Time);
-        services.AddSingleton(store);
+        services.AddSingleton<IExecutionStore>(store);
         services.AddSingleton(committer);
-        services.AddSingleton<IRecordCodec, PlainRecordCodec>();
+        services.AddSingleton(encryption.Codec);
         services.AddSingleton<MatchingEngine>();
         services.AddSingleton(engineLimits);
         services.AddSingleton<HistoryEngine>();
@@ -228,6 +245,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         var audit = app.Services.GetRequiredService<AuditHosting>();
         audit.Start();
         var refresher = new NamespaceRefresher(namespaces, identities, options.Time, options.NamespaceRefreshInterval, logger);
+        encryption.StartBackground(options.Time, options.ReEncryptionInterval, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Encryption"));
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -235,11 +253,12 @@ public sealed partial class BastionServer : IAsyncDisposable
         catch
         {
             refresher.Dispose();
+            encryption.Dispose();
             await audit.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 
-        var server = new BastionServer(app, store, committer, engine, refresher, audit) { BootstrapOwnerApiKey = bootstrapToken };
+        var server = new BastionServer(app, store, committer, engine, refresher, audit, encryption) { BootstrapOwnerApiKey = bootstrapToken };
         server.Port = grpcListener!.IPEndPoint!.Port; // the bound port, also when 0 asked for a free one
         server.Address = $"{options.Ip}:{server.Port}";
         server.HttpAddress = httpListener is { IPEndPoint: { } http } ? $"{options.Ip}:{http.Port}" : null;
@@ -270,6 +289,7 @@ public sealed partial class BastionServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _refresher.Dispose();
+        _encryption.Dispose();
         await _app.StopAsync().ConfigureAwait(false);
         await _engine.DisposeAsync().ConfigureAwait(false);
         await _audit.DisposeAsync().ConfigureAwait(false);

@@ -65,6 +65,22 @@ public sealed class ServerOptions
     /// <summary>The e-mail of the account's first owner, created at the first production start.</summary>
     public string OwnerEmail { get; set; } = "owner@localhost";
 
+    /// <summary>Encryption at rest (AES-256-GCM, per-namespace keys). On by default; off only for databases written without it.</summary>
+    public bool Encryption { get; set; } = true;
+
+    /// <summary>
+    /// The master key's file (created, mode 0600, when missing); default: next to the database,
+    /// <c>&lt;database&gt;.master-key</c>. Ignored when <see cref="MasterKeyCommand"/> or the environment variable
+    /// <c>BASTION_MASTER_KEY</c> gives the key.
+    /// </summary>
+    public string? MasterKeyFile { get; set; }
+
+    /// <summary>A command (a KMS hook) that prints the master key in base64; wins over the file and the environment.</summary>
+    public string? MasterKeyCommand { get; set; }
+
+    /// <summary>How often the background re-encryption after a key rotation runs (and new key versions are picked up).</summary>
+    public TimeSpan ReEncryptionInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Time source for the engine; tests may drive it.</summary>
     public TimeProvider Time { get; set; } = TimeProvider.System;
 }

@@ -5,19 +5,36 @@ namespace Bastion.Storage.Sqlite;
 /// <summary>The audit log: rows appended by the one audit writer under the writer lock, read on pooled connections.</summary>
 public sealed partial class SqliteExecutionStore
 {
+    private IRecordCodec _auditCodec = new PlainRecordCodec();
+
+    /// <summary>
+    /// Encrypts the audit records' data at rest (their details name workflows, task queues, signals). The hash chain
+    /// stays over the plain canonical JSON, so re-encryption after a key rotation leaves it intact; readers get the
+    /// plain record.
+    /// </summary>
+    public void UseAuditCodec(IRecordCodec codec) => _auditCodec = codec ?? throw new ArgumentNullException(nameof(codec));
+
     public void AppendAudit(IReadOnlyList<StoredAuditRecord> records)
     {
         ArgumentNullException.ThrowIfNull(records);
+        var encoded = EncodeAudit(records);
         lock (_writerLock)
         {
             using var tx = _writer.BeginTransaction(deferred: false);
-            InsertAudit(tx, records);
+            InsertAudit(tx, encoded);
             tx.Commit();
         }
     }
 
     public IReadOnlyList<Exception?> CommitWithAudit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions, IReadOnlyList<StoredAuditRecord> records) =>
-        Commit(transitions, records);
+        Commit(transitions, EncodeAudit(records));
+
+    /// <summary>
+    /// Encodes before the transaction: the first encode may create the audit log's key, a write of its own on the
+    /// writer connection, which cannot run inside another transaction.
+    /// </summary>
+    private List<StoredAuditRecord> EncodeAudit(IReadOnlyList<StoredAuditRecord> records) =>
+        [.. records.Select(r => r with { Data = _auditCodec.Encode(RecordIdentities.AuditRecord(r.Sequence), r.Data) })];
 
     private void InsertAudit(SqliteTransaction tx, IReadOnlyList<StoredAuditRecord> records)
     {
@@ -74,12 +91,28 @@ public sealed partial class SqliteExecutionStore
                     new DateTime(reader.GetInt64(1), DateTimeKind.Utc),
                     reader.IsDBNull(2) ? null : reader.GetString(2),
                     reader.IsDBNull(3) ? null : reader.GetString(3),
-                    (byte[])reader[4],
+                    DecodeAudit(reader.GetInt64(0), (byte[])reader[4]),
                     (byte[])reader[5]));
             }
 
             return result;
         });
+    }
+
+    /// <summary>
+    /// The plain record. Bytes that do not decode (altered) are returned as stored, so the hash chain reports the
+    /// record as edited instead of every reader failing on it.
+    /// </summary>
+    private byte[] DecodeAudit(long sequence, byte[] stored)
+    {
+        try
+        {
+            return _auditCodec.Decode(RecordIdentities.AuditRecord(sequence), stored);
+        }
+        catch (InvalidDataException)
+        {
+            return stored;
+        }
     }
 
     public int DeleteAuditBefore(DateTime cutoff, int max)

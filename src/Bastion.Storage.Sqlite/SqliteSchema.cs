@@ -59,5 +59,15 @@ internal static class SqliteSchema
         CREATE TABLE audit_anchor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash BLOB NOT NULL);
         CREATE TABLE audit_cursors (sink TEXT PRIMARY KEY, seq INTEGER NOT NULL);
         """,
+
+        // 5: encryption at rest. Namespace keys wrapped by the master key. A database that already holds runs or
+        // audit records was written in plain text by an earlier version: it is marked so, and a server refuses to
+        // mix the two (audit records are encrypted too, so a plain log must not continue encrypted).
+        """
+        CREATE TABLE data_keys (namespace_id TEXT NOT NULL, version INTEGER NOT NULL, wrapped BLOB NOT NULL,
+            retired INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (namespace_id, version));
+        INSERT INTO cluster_metadata (key, value) SELECT 'encryption', 'none'
+            WHERE EXISTS (SELECT 1 FROM executions) OR EXISTS (SELECT 1 FROM audit_log);
+        """,
     ];
 }

@@ -38,7 +38,34 @@ public interface IExecutionStore : IVisibilityStore, IDisposable
 
     /// <summary>Removes a namespace's record (its runs stay unreachable: nothing resolves the id any more).</summary>
     void DeleteNamespace(string id);
+
+    /// <summary>A cluster-wide setting fixed at creation (e.g. whether records are encrypted): stored if absent, then read.</summary>
+    string EnsureClusterSetting(string key, string valueForNew);
+
+    /// <summary>Every namespace key, wrapped (encryption at rest).</summary>
+    IReadOnlyList<Encryption.DataKeyRecord> ListDataKeys();
+
+    /// <summary>Adds a key unless that namespace and version exist; true when added.</summary>
+    bool AddDataKey(Encryption.DataKeyRecord key);
+
+    /// <summary>Marks a key retired and erases its wrapped material.</summary>
+    void RetireDataKey(string namespaceId, int version);
+
+    /// <summary>
+    /// Encoded records of one kind (<see cref="StoredRecord.Table"/>: the tables of <see cref="RecordIdentities"/>)
+    /// of a namespace after a cursor, in a stable order: what re-encryption after a key rotation walks.
+    /// </summary>
+    IReadOnlyList<StoredRecord> ScanRecords(string table, string namespaceId, long afterPosition, int limit);
+
+    /// <summary>Replaces a record's encoding if it is still <see cref="StoredRecord.Value"/>; false when it changed or went away.</summary>
+    bool ReplaceRecord(StoredRecord record, byte[] newValue);
 }
+
+/// <summary>
+/// One encoded value as stored: its identity key (as <see cref="RecordIdentities"/> builds it), a dialect cursor,
+/// and its bytes (for a text column, the UTF-8 of the text).
+/// </summary>
+public sealed record StoredRecord(string Table, string NamespaceId, string Key, long Position, byte[] Value);
 
 /// <summary>What is fixed when a cluster is created: its id and its shard count.</summary>
 public sealed record ClusterMetadata(string ClusterId, int ShardCount);

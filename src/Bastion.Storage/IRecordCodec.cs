@@ -4,38 +4,24 @@ namespace Bastion.Storage;
 public readonly record struct RecordIdentity(string NamespaceId, string Table, string Key);
 
 /// <summary>
-/// The seam between engine and store for everything that carries customer data. Plain today; AES-256-GCM with
-/// per-namespace keys plugs in here without touching SQL.
+/// The seam between engine and store for everything that carries customer data: record bytes, identifiers kept
+/// in text columns, and the blind indexes that lookups on encrypted identifiers use. The store never sees a key.
 /// </summary>
 public interface IRecordCodec
 {
     byte[] Encode(RecordIdentity identity, byte[] plain);
 
+    /// <summary>The record's bytes; a record altered, or moved from another row, is refused (<see cref="InvalidDataException"/>).</summary>
     byte[] Decode(RecordIdentity identity, byte[] encoded);
-}
 
-/// <summary>Stores records as they are (format byte 0 + bytes), leaving room for other formats.</summary>
-public sealed class PlainRecordCodec : IRecordCodec
-{
-    private const byte FormatPlain = 0;
+    /// <summary>A text value for a text column (workflow id, task queue): encoded as <see cref="Encode"/> does, in base64.</summary>
+    string EncodeText(RecordIdentity identity, string plain);
 
-    public byte[] Encode(RecordIdentity identity, byte[] plain)
-    {
-        ArgumentNullException.ThrowIfNull(plain);
-        var result = new byte[plain.Length + 1];
-        result[0] = FormatPlain;
-        plain.CopyTo(result, 1);
-        return result;
-    }
+    string DecodeText(RecordIdentity identity, string encoded);
 
-    public byte[] Decode(RecordIdentity identity, byte[] encoded)
-    {
-        ArgumentNullException.ThrowIfNull(encoded);
-        if (encoded.Length == 0 || encoded[0] != FormatPlain)
-        {
-            throw new InvalidDataException($"Record {identity.Table}/{identity.Key} has an unknown encoding.");
-        }
-
-        return encoded[1..];
-    }
+    /// <summary>
+    /// A keyed blind index of <paramref name="value"/> for equality lookups (workflow ids, search-attribute
+    /// filters): equal inputs give equal indexes within a namespace and purpose; nothing else can be learnt.
+    /// </summary>
+    string Index(string namespaceId, string purpose, string value);
 }

@@ -6,9 +6,9 @@ namespace Bastion.Storage;
 /// </summary>
 /// <remarks>
 /// <see cref="Info"/> is the full <c>WorkflowExecutionInfo</c> encoded through <see cref="IRecordCodec"/>: it is what
-/// a list returns. The other fields are the indexed columns that answer filters. Customer values among them
-/// (ids, type, task queue, attribute values) are plain today; with encryption at rest they become keyed blind
-/// indexes, which answer equality (<c>=</c>, <c>!=</c>, <c>IN</c>, <c>IS NULL</c>) only — see docs/visibility.md.
+/// a list returns. The other fields are the indexed columns that answer filters. Customer text among them (ids,
+/// type, task queue, Keyword attribute values) is the codec's blind index, which answers equality only; the rest
+/// is evaluated on the decoded info — see docs/visibility.md.
 /// </remarks>
 public sealed record VisibilityRecord
 {
@@ -44,8 +44,9 @@ public sealed record VisibilityRecord
     public string? RootRunId { get; init; }
 
     /// <summary>
-    /// Search attributes other than the system columns, as a JSON object of typed values (Keyword/Text: string,
-    /// Int: integer, Double: number, Bool: true/false, Datetime: UTC ticks, KeywordList: array of strings).
+    /// Search attributes other than the system columns, as a JSON object of typed values (Keyword: its blind index,
+    /// KeywordList: array of blind indexes, Int: integer, Double: number, Bool: true/false, Datetime: UTC ticks;
+    /// Text is left out and answered from <see cref="Info"/>).
     /// </summary>
     public required string SearchAttributesJson { get; init; }
 

@@ -73,10 +73,13 @@ internal sealed partial class HistoryEngine
     private VisibilityRecord VisibilityOf(WorkflowState s)
     {
         var info = ExecutionInfoOf(s);
+
+        // Customer text goes to the row's columns as blind indexes only; the info record is encrypted (docs/visibility.md).
+        string Index(string attribute, string value) => VisibilityProtection.Index(_codec, s.NamespaceId, attribute, value);
         return new VisibilityRecord
         {
-            WorkflowId = s.WorkflowId,
-            WorkflowType = s.WorkflowType,
+            WorkflowId = Index("WorkflowId", s.WorkflowId),
+            WorkflowType = Index("WorkflowType", s.WorkflowType),
             Status = s.Status,
             StartTime = s.StartTime,
             ExecutionTime = s.ExecutionTime,
@@ -85,13 +88,14 @@ internal sealed partial class HistoryEngine
             HistoryLength = info.HistoryLength,
             HistorySizeBytes = s.HistorySizeBytes,
             StateTransitionCount = s.StateTransitionCount,
-            TaskQueue = s.TaskQueue,
-            ParentWorkflowId = s.ParentWorkflowId,
+            TaskQueue = Index("TaskQueue", s.TaskQueue),
+            ParentWorkflowId = VisibilityProtection.IndexOrNull(_codec, s.NamespaceId, "ParentWorkflowId", s.ParentWorkflowId),
             ParentRunId = s.ParentRunId,
-            RootWorkflowId = info.RootExecution.WorkflowId,
+            RootWorkflowId = Index("RootWorkflowId", info.RootExecution.WorkflowId),
             RootRunId = info.RootExecution.RunId,
-            SearchAttributesJson = SearchAttributeValues.ToJson(s.SearchAttributes),
-            Info = _codec.Encode(new RecordIdentity(s.NamespaceId, "visibility", s.RunId), info.ToByteArray()),
+            SearchAttributesJson = VisibilityProtection.ProtectJson(
+                SearchAttributeValues.ToJson(s.SearchAttributes), s.NamespaceId, _namespaces.FindById(s.NamespaceId), _codec),
+            Info = _codec.Encode(RecordIdentities.Visibility(s.NamespaceId, s.RunId), info.ToByteArray()),
         };
     }
 

@@ -116,7 +116,7 @@ internal sealed partial class HistoryEngine
                     ShardId = context.ShardId,
                     RangeId = _rangeIds[context.ShardId],
                     NamespaceId = state.NamespaceId,
-                    WorkflowId = state.WorkflowId,
+                    WorkflowId = WorkflowIdIndex(state.NamespaceId, state.WorkflowId),
                     RunId = state.RunId,
                     ExpectedVersion = context.Version,
                     NewVersion = context.Version + 1,

@@ -79,8 +79,13 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         _timers = new TimerQueue(_time, ProcessTaskAsync, _logger);
         for (var shard = 0; shard < shardCount; shard++)
         {
-            foreach (var task in _store.LoadTasks(shard))
+            foreach (var stored in _store.LoadTasks(shard))
             {
+                var task = stored with
+                {
+                    WorkflowId = _codec.DecodeText(RecordIdentities.TaskWorkflowId(stored.NamespaceId, stored.Key), stored.WorkflowId),
+                    TaskQueue = stored.TaskQueue is { } queue ? _codec.DecodeText(RecordIdentities.TaskQueue(stored.NamespaceId, stored.Key), queue) : null,
+                };
                 Schedule(task);
             }
         }
@@ -239,7 +244,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             batch = new HistoryBatch(
                 first,
                 mutation.Events[^1].EventId,
-                _codec.Encode(new RecordIdentity(state.NamespaceId, "history", $"{state.RunId}/{first}"), history.ToByteArray()));
+                _codec.Encode(RecordIdentities.History(state.NamespaceId, state.RunId, first), history.ToByteArray()));
         }
 
         return new ExecutionWrite
@@ -247,20 +252,30 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             ShardId = context.ShardId,
             RangeId = _rangeIds[context.ShardId],
             NamespaceId = state.NamespaceId,
-            WorkflowId = state.WorkflowId,
+            WorkflowId = WorkflowIdIndex(state.NamespaceId, state.WorkflowId),
             RunId = state.RunId,
             ExpectedVersion = creates ? 0 : context.Version,
             NewVersion = context.Version + 1,
             Status = state.Status,
-            State = _codec.Encode(new RecordIdentity(state.NamespaceId, "executions", state.RunId), state.Serialize()),
+            State = _codec.Encode(RecordIdentities.Execution(state.NamespaceId, state.RunId), state.Serialize()),
             ReplacesCurrentRunId = replacesCurrentRunId,
             Events = batch,
-            NewTasks = mutation.Tasks,
+            NewTasks = [.. mutation.Tasks.Select(EncodeIdentifiers)],
             DeletedTasks = mutation.DeletedTasks,
             DeleteAllTasks = mutation.DeleteAllTasks,
             Visibility = VisibilityIfChanged(context),
         };
     }
+
+    /// <summary>A task as stored: the workflow id and task queue name encrypted (they are customer data).</summary>
+    private TaskRecord EncodeIdentifiers(TaskRecord task) => task with
+    {
+        WorkflowId = _codec.EncodeText(RecordIdentities.TaskWorkflowId(task.NamespaceId, task.Key), task.WorkflowId),
+        TaskQueue = task.TaskQueue is { } queue ? _codec.EncodeText(RecordIdentities.TaskQueue(task.NamespaceId, task.Key), queue) : null,
+    };
+
+    /// <summary>What the store keeps in place of a workflow id: a blind index, enough for lookups and nothing more.</summary>
+    private string WorkflowIdIndex(string namespaceId, string workflowId) => _codec.Index(namespaceId, RecordIdentities.WorkflowIdIndex, workflowId);
 
     /// <summary>After the commit: the cached run moves on, its tasks go to matching and timers, readers wake.</summary>
     private void Publish(Mutation mutation, bool creates)
@@ -337,13 +352,13 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         }
 
         var record = await Task.Run(() => _store.GetExecution(key.NamespaceId, key.RunId)).ConfigureAwait(false);
-        if (record is null || record.WorkflowId != key.WorkflowId)
+        if (record is null || record.WorkflowId != WorkflowIdIndex(key.NamespaceId, key.WorkflowId))
         {
             throw ServiceException.NotFound(
                 $"Workflow execution {ServiceException.Quote(key.WorkflowId)} run {ServiceException.Quote(key.RunId)} not found.");
         }
 
-        var state = WorkflowState.Deserialize(_codec.Decode(new RecordIdentity(key.NamespaceId, "executions", key.RunId), record.State));
+        var state = WorkflowState.Deserialize(_codec.Decode(RecordIdentities.Execution(key.NamespaceId, key.RunId), record.State));
         var context = new WorkflowContext(key, ShardOf(key.NamespaceId, key.WorkflowId), state, record.Version);
         return _runs.GetOrAdd((key.NamespaceId, key.RunId), context);
     }
@@ -356,7 +371,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             return runId;
         }
 
-        runId = await Task.Run(() => _store.GetCurrentRunId(namespaceId, workflowId)).ConfigureAwait(false);
+        runId = await Task.Run(() => _store.GetCurrentRunId(namespaceId, WorkflowIdIndex(namespaceId, workflowId))).ConfigureAwait(false);
         if (runId != null)
         {
             _currentRuns.TryAdd((namespaceId, workflowId), runId);
@@ -404,7 +419,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             var batches = _store.ReadHistory(context.Key.NamespaceId, context.Key.RunId, from, 256);
             foreach (var batch in batches)
             {
-                var data = _codec.Decode(new RecordIdentity(context.Key.NamespaceId, "history", $"{context.Key.RunId}/{batch.FirstEventId}"), batch.Data);
+                var data = _codec.Decode(RecordIdentities.History(context.Key.NamespaceId, context.Key.RunId, batch.FirstEventId), batch.Data);
                 loaded.AddRange(Temporalio.Api.History.V1.History.Parser.ParseFrom(data).Events);
                 from = batch.LastEventId + 1;
             }

@@ -88,6 +88,13 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
         return Update(entry with { Tls = tls });
     }
 
+    /// <summary>Replaces the namespace's codec-server setting (null removes it), validated first.</summary>
+    public NamespaceEntry SetCodecServer(NamespaceEntry entry, NamespaceCodecServer? codecServer)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return Update(entry with { CodecServer = codecServer is null ? null : CodecServerEndpoints.Validate(codecServer) });
+    }
+
     /// <summary>
     /// Stores a changed namespace (same id, name and account), durably, with its version bumped; returns it. With
     /// <paramref name="expectedVersion"/>, a namespace changed since the caller read it is FAILED_PRECONDITION.

@@ -28,21 +28,14 @@ internal sealed class VisibilityReader(IExecutionStore store, IRecordCodec codec
         var bound = Bind(ns, query, forCount: false);
         var size = pageSize <= 0 || pageSize > MaxPageSize ? MaxPageSize : pageSize;
         var after = DecodeToken(pageToken);
-        var rows = await Task.Run(() => store.ListVisibility(new VisibilityPageRequest(ns.Id, bound, size, after))).ConfigureAwait(false);
-        var executions = rows
-            .Select(r => WorkflowExecutionInfo.Parser.ParseFrom(codec.Decode(new RecordIdentity(ns.Id, "visibility", r.RunId), r.Info)))
-            .ToList();
-        var next = rows.Count == size
-            ? ByteString.CopyFromUtf8(FormattableString.Invariant($"v1:{rows[^1].OrderKey}:{rows[^1].RunId}"))
-            : ByteString.Empty;
-        return (executions, next);
+        return await Task.Run(() => ListPage(ns, bound, size, after)).ConfigureAwait(false);
     }
 
     public async Task<CountWorkflowExecutionsResponse> CountAsync(NamespaceEntry ns, string? query)
     {
         ArgumentNullException.ThrowIfNull(ns);
         var bound = Bind(ns, query, forCount: true);
-        var counts = await Task.Run(() => store.CountVisibility(ns.Id, bound)).ConfigureAwait(false);
+        var counts = await Task.Run(() => Count(ns, bound)).ConfigureAwait(false);
         var response = new CountWorkflowExecutionsResponse { Count = counts.Sum(c => c.Count) };
         if (bound.GroupBy.Count > 0)
         {
@@ -59,6 +52,85 @@ internal sealed class VisibilityReader(IExecutionStore store, IRecordCodec codec
 
         return response;
     }
+
+    /// <summary>
+    /// One page. SQL answers the pre-filter (blind indexes for equality on protected text); when predicates are
+    /// left for the decoded rows, the store is read in batches from the cursor until the page is full or the rows
+    /// run out. The token is the last row returned, so rows read but not returned are read again next page.
+    /// </summary>
+    private (List<WorkflowExecutionInfo>, ByteString) ListPage(NamespaceEntry ns, ListQuery bound, int size, VisibilityCursor? after)
+    {
+        var sqlQuery = bound with { Filter = VisibilityProtection.PreFilter(bound.Filter, ns.Id, codec, out var exact) };
+        var executions = new List<WorkflowExecutionInfo>(size);
+        VisibilityRow? last = null;
+        while (true)
+        {
+            var rows = store.ListVisibility(new VisibilityPageRequest(ns.Id, sqlQuery, size, after));
+            foreach (var row in rows)
+            {
+                var info = Decode(ns, row);
+                if (exact || VisibilityProtection.Matches(bound.Filter, info))
+                {
+                    executions.Add(info);
+                    last = row;
+                    if (executions.Count == size)
+                    {
+                        return (executions, Token(last));
+                    }
+                }
+            }
+
+            if (rows.Count < size)
+            {
+                return (executions, ByteString.Empty);
+            }
+
+            after = new VisibilityCursor(rows[^1].OrderKey, rows[^1].RunId);
+        }
+    }
+
+    /// <summary>Counts in SQL when the pre-filter is exact; else counts the decoded rows that match, by status.</summary>
+    private IReadOnlyList<(long? Group, long Count)> Count(NamespaceEntry ns, ListQuery bound)
+    {
+        var sqlFilter = VisibilityProtection.PreFilter(bound.Filter, ns.Id, codec, out var exact);
+        if (exact)
+        {
+            return store.CountVisibility(ns.Id, bound with { Filter = sqlFilter });
+        }
+
+        var byStatus = new SortedDictionary<long, long>();
+        var scan = new ListQuery(bound.Text, sqlFilter, [], []);
+        VisibilityCursor? after = null;
+        while (true)
+        {
+            var rows = store.ListVisibility(new VisibilityPageRequest(ns.Id, scan, MaxPageSize, after));
+            foreach (var row in rows)
+            {
+                var info = Decode(ns, row);
+                if (VisibilityProtection.Matches(bound.Filter, info))
+                {
+                    byStatus[(long)info.Status] = byStatus.GetValueOrDefault((long)info.Status) + 1;
+                }
+            }
+
+            if (rows.Count < MaxPageSize)
+            {
+                break;
+            }
+
+            after = new VisibilityCursor(rows[^1].OrderKey, rows[^1].RunId);
+        }
+
+        return bound.GroupBy.Count > 0
+            ? byStatus.Select(p => ((long?)p.Key, p.Value)).ToList()
+            : [(null, byStatus.Values.Sum())];
+    }
+
+    private WorkflowExecutionInfo Decode(NamespaceEntry ns, VisibilityRow row) =>
+        WorkflowExecutionInfo.Parser.ParseFrom(codec.Decode(RecordIdentities.Visibility(ns.Id, row.RunId), row.Info));
+
+    private static ByteString Token(VisibilityRow last) =>
+        ByteString.CopyFromUtf8(FormattableString.Invariant($"v1:{last.OrderKey}:{last.RunId}"));
 
     /// <summary>Parses and binds; a problem is INVALID_ARGUMENT naming the position and the query.</summary>
     public static ListQuery Bind(NamespaceEntry ns, string? query, bool forCount)

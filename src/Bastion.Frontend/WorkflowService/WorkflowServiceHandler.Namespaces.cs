@@ -24,6 +24,13 @@ internal sealed partial class WorkflowServiceHandler
     /// <summary>The key of <c>NamespaceInfo.data</c> that lists the namespace's client CAs expiring within 15 days.</summary>
     internal const string ExpiringCasKey = "bastion.tls.expiring-client-cas";
 
+    /// <summary>Keys of <c>NamespaceInfo.data</c> that carry the namespace's codec-server setting.</summary>
+    internal const string CodecEndpointKey = "bastion.codec-server.endpoint";
+
+    internal const string CodecPassAccessTokenKey = "bastion.codec-server.pass-access-token";
+
+    internal const string CodecIncludeCredentialsKey = "bastion.codec-server.include-cross-origin-credentials";
+
     private const string ClusterName = "bastion";
     private static readonly TimeSpan s_defaultRetention = TimeSpan.FromDays(3);
     private static readonly TimeSpan s_minRetention = TimeSpan.FromDays(1);
@@ -62,6 +69,15 @@ internal sealed partial class WorkflowServiceHandler
         {
             // Temporal's NamespaceInfo has no field for certificates; its free-form data map carries the warning.
             response.NamespaceInfo.Data[ExpiringCasKey] = string.Join("; ", expiring);
+        }
+
+        if (entry.CodecServer is { } codec)
+        {
+            // Neither NamespaceInfo nor NamespaceConfig has a codec field in Temporal's open API (Temporal Cloud's UI reads
+            // it from the Cloud API's NamespaceSpec.codec_server); the data map carries it for UIs and tools that look.
+            response.NamespaceInfo.Data[CodecEndpointKey] = codec.Endpoint;
+            response.NamespaceInfo.Data[CodecPassAccessTokenKey] = codec.PassAccessToken ? "true" : "false";
+            response.NamespaceInfo.Data[CodecIncludeCredentialsKey] = codec.IncludeCrossOriginCredentials ? "true" : "false";
         }
 
         return Task.FromResult(response);

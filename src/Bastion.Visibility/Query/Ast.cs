@@ -22,6 +22,12 @@ public sealed record StartsWithExpr(AttributeName Attribute, Literal Prefix) : E
 /// <summary><c>Name IS [NOT] NULL</c>.</summary>
 public sealed record IsNullExpr(AttributeName Attribute, bool Negated) : Expr(Attribute.Position);
 
+/// <summary>
+/// Matches every row: what stands in the SQL pre-filter for a predicate the database cannot answer (e.g. a range on
+/// a blind-indexed column), which is then evaluated on the decoded row. The binder never produces it.
+/// </summary>
+public sealed record MatchAllExpr(int Position) : Expr(Position);
+
 public enum CompareOp
 {
     Equal,

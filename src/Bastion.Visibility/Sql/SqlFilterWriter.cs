@@ -63,6 +63,9 @@ public sealed class SqlFilterWriter
                 break;
             }
 
+            case MatchAllExpr:
+                _sql.Append("(1 = 1)");
+                break;
             case IsNullExpr isNull:
                 _sql.Append('(').Append(Column(isNull.Attribute)).Append(isNull.Negated ? " IS NOT NULL)" : " IS NULL)");
                 break;

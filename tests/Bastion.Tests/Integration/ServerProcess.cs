@@ -87,6 +87,21 @@ internal sealed class ServerProcess : IDisposable
         return new ServerProcess(process, port) { Output = output };
     }
 
+    /// <summary>
+    /// Waits until the process has printed a line matching <paramref name="match"/>: lines after the ready line arrive
+    /// asynchronously, so a check right after the start can miss them.
+    /// </summary>
+    public async Task<bool> PrintedAsync(Func<string, bool> match)
+    {
+        ArgumentNullException.ThrowIfNull(match);
+        for (var i = 0; i < 300 && !Output.Any(match); i++)
+        {
+            await Task.Delay(100);
+        }
+
+        return Output.Any(match);
+    }
+
     /// <summary>SIGKILL: no shutdown code runs, as in a crash or power loss.</summary>
     public void Kill()
     {

@@ -117,6 +117,40 @@ public abstract class ExecutionStoreConformanceTests : IDisposable
     }
 
     /// <summary>Commits each write as a transition of its own, in one batch.</summary>
+    [Fact]
+    public void DataKeys_AreAddedOncePerVersion_AndRetiringErasesTheirMaterial()
+    {
+        Assert.True(Store.AddDataKey(new Bastion.Storage.Encryption.DataKeyRecord("ns", 1, [1, 2], Retired: false)));
+        Assert.False(Store.AddDataKey(new Bastion.Storage.Encryption.DataKeyRecord("ns", 1, [9, 9], Retired: false)));
+        Store.RetireDataKey("ns", 1);
+        var key = Assert.Single(Store.ListDataKeys());
+        Assert.True(key.Retired);
+        Assert.Empty(key.Wrapped);
+        Assert.Equal("a", Store.EnsureClusterSetting("mode", "a"));
+        Assert.Equal("a", Store.EnsureClusterSetting("mode", "b"));
+    }
+
+    [Fact]
+    public void EncodedRecords_AreScannedWithTheirIdentityKeys_AndReplacedOnlyWhenUnchanged()
+    {
+        var range = Store.AcquireShard(0);
+        Commit(NewRun(range, "wf-s", "run-s"));
+        var state = Assert.Single(Store.ScanRecords("executions", "ns", 0, 10));
+        Assert.Equal("run-s", state.Key);
+        Assert.Equal([1, 2, 3], state.Value);
+        var history = Assert.Single(Store.ScanRecords("history", "ns", 0, 10));
+        Assert.Equal("run-s/1", history.Key);
+        var task = Assert.Single(Store.ScanRecords("tasks.workflow_id", "ns", 0, 10), t => t.Key.StartsWith("run-s/", StringComparison.Ordinal));
+        Assert.Equal("wf-s"u8.ToArray(), task.Value);
+
+        Assert.True(Store.ReplaceRecord(state, [7]));
+        Assert.False(Store.ReplaceRecord(state, [8])); // it changed since it was read
+        Assert.Equal([7], Store.GetExecution("ns", "run-s")!.State);
+        Assert.True(Store.ReplaceRecord(task, "wf-t"u8.ToArray()));
+        Assert.Contains(Store.LoadTasks(0), t => t.WorkflowId == "wf-t");
+        Assert.Empty(Store.ScanRecords("executions", "other-ns", 0, 10));
+    }
+
     private IReadOnlyList<Exception?> Commit(params ExecutionWrite[] independent) =>
         Store.Commit(independent.Select(w => (IReadOnlyList<ExecutionWrite>)[w]).ToList());
 

@@ -1,0 +1,113 @@
+using System.CommandLine;
+using Bastion.Server;
+using Bastion.Storage.Encryption;
+using Bastion.Storage.Sqlite;
+
+namespace Bastion.Cli;
+
+/// <summary>
+/// <c>bastion keys list|rotate</c>: encryption-at-rest keys of a server's database, worked on the file directly like
+/// <c>bastion namespace</c>. A rotation adds a key version; a running server picks it up within its re-encryption
+/// interval, writes with it from then on, moves old records to it in the background and retires the old version.
+/// </summary>
+internal static class KeysCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("keys", "Encryption-at-rest keys: list them, or rotate a namespace's data key.");
+        command.Subcommands.Add(ListCommand());
+        command.Subcommands.Add(RotateCommand());
+        return command;
+    }
+
+    private static Command ListCommand()
+    {
+        var common = new Common();
+        var command = new Command("list", "List each namespace's data key versions (never the keys).");
+        common.AddTo(command);
+        command.SetAction(parse => common.Run(parse, (store, keys, names) =>
+        {
+            foreach (var group in store.ListDataKeys().Where(k => k.Version != KeyRing.IndexKeyVersion).GroupBy(k => k.NamespaceId, StringComparer.Ordinal))
+            {
+                var current = group.Where(k => !k.Retired).Max(k => k.Version);
+                Console.WriteLine($"{names.GetValueOrDefault(group.Key, group.Key)}: "
+                    + string.Join(", ", group.Select(k => $"v{k.Version}{(k.Retired ? " (retired)" : k.Version == current ? " (current)" : " (in use until re-encrypted)")}")));
+            }
+        }));
+        return command;
+    }
+
+    private static Command RotateCommand()
+    {
+        var common = new Common();
+        var name = new Option<string?>("--namespace", "-n") { Description = "Namespace name (with --account); without it, every namespace with keys rotates." };
+        var account = new Option<string?>("--account") { Description = "The namespace's account." };
+        var command = new Command("rotate", "Make a new data key version current; a running server re-encrypts old records and retires the old version.");
+        common.AddTo(command);
+        command.Options.Add(name);
+        command.Options.Add(account);
+        command.SetAction(parse => common.Run(parse, (store, keys, names) =>
+        {
+            var withKeys = store.ListDataKeys().Select(k => k.NamespaceId).ToHashSet(StringComparer.Ordinal);
+            IEnumerable<string> targets = withKeys;
+            if (parse.GetValue(name) is { } given)
+            {
+                var fullName = $"{given}.{parse.GetValue(account) ?? throw new ArgumentException("--namespace needs --account.")}";
+                var id = names.FirstOrDefault(n => n.Value == fullName).Key ?? throw new ArgumentException($"Namespace {fullName} does not exist.");
+                targets = [id];
+            }
+
+            foreach (var id in targets.Order(StringComparer.Ordinal))
+            {
+                Console.WriteLine($"{names.GetValueOrDefault(id, id)}: key v{keys.Rotate(id)} is current.");
+            }
+        }));
+        return command;
+    }
+
+    /// <summary>The database and master-key options, and running a command with the store and its key ring.</summary>
+    private sealed class Common
+    {
+        private readonly Option<string> _dbFile = new("--db-filename", "-f") { Description = "The server's SQLite file.", Required = true };
+        private readonly Option<string?> _keyFile = new("--master-key-file") { Description = "The master key file (default: <db-filename>.master-key); or set BASTION_MASTER_KEY." };
+        private readonly Option<string?> _keyCommand = new("--master-key-command") { Description = "A command that prints the master key in base64 (a KMS hook)." };
+
+        public void AddTo(Command command)
+        {
+            command.Options.Add(_dbFile);
+            command.Options.Add(_keyFile);
+            command.Options.Add(_keyCommand);
+        }
+
+        public int Run(ParseResult parse, Action<SqliteExecutionStore, KeyRing, Dictionary<string, string>> action)
+        {
+            var file = parse.GetValue(_dbFile)!;
+            try
+            {
+                if (!File.Exists(file))
+                {
+                    throw new ArgumentException($"{file} does not exist.");
+                }
+
+                using var store = SqliteExecutionStore.OpenFile(file);
+                store.Initialize(4);
+                var options = new ServerOptions { DatabaseFile = file, MasterKeyFile = parse.GetValue(_keyFile), MasterKeyCommand = parse.GetValue(_keyCommand) };
+                var keys = new KeyRing(store, EncryptionAtRest.LoadMasterKey(options, Environment.GetEnvironmentVariable(EncryptionAtRest.EnvironmentVariable)));
+                keys.Refresh();
+                var names = store.ListNamespaces().ToDictionary(n => n.Id, n => $"{n.Name}.{n.Account}", StringComparer.Ordinal);
+                action(store, keys, names);
+                return 0;
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine(e.Message);
+                return 2;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException)
+            {
+                Console.Error.WriteLine($"{file}: {e.Message}");
+                return 1;
+            }
+        }
+    }
+}

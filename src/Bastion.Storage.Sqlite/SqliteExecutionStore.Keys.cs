@@ -1,0 +1,134 @@
+using Bastion.Storage.Encryption;
+
+namespace Bastion.Storage.Sqlite;
+
+public sealed partial class SqliteExecutionStore
+{
+    private const string ByNamespace = "namespace_id";
+
+    /// <summary>
+    /// Where each kind of encoded record lives: table, value column, how its identity key is built, and which key
+    /// ring namespace encodes it (the audit log has its own, <see cref="RecordIdentities.AuditNamespaceId"/>).
+    /// </summary>
+    private static readonly Dictionary<string, (string Table, string Column, string KeySql, string NamespaceSql)> EncodedColumns = new(StringComparer.Ordinal)
+    {
+        ["executions"] = ("executions", "state", "run_id", ByNamespace),
+        ["history"] = ("history", "data", "run_id || '/' || first_event_id", ByNamespace),
+        ["tasks.workflow_id"] = ("tasks", "workflow_id", "run_id || '/' || kind || '/' || event_id || '/' || attempt", ByNamespace),
+        ["tasks.task_queue"] = ("tasks", "task_queue", "run_id || '/' || kind || '/' || event_id || '/' || attempt", ByNamespace),
+        ["visibility"] = ("visibility", "info", "run_id", ByNamespace),
+        ["audit_log"] = ("audit_log", "data", "CAST(seq AS TEXT)", $"'{RecordIdentities.AuditNamespaceId}'"),
+    };
+
+    public string EnsureClusterSetting(string key, string valueForNew)
+    {
+        lock (_writerLock)
+        {
+            using var insert = _writer.CreateCommand();
+            insert.CommandText = "INSERT OR IGNORE INTO cluster_metadata (key, value) VALUES ($key, $value);";
+            insert.Parameters.AddWithValue("$key", key);
+            insert.Parameters.AddWithValue("$value", valueForNew);
+            insert.ExecuteNonQuery();
+            using var read = _writer.CreateCommand();
+            read.CommandText = "SELECT value FROM cluster_metadata WHERE key = $key;";
+            read.Parameters.AddWithValue("$key", key);
+            return (string)read.ExecuteScalar()!;
+        }
+    }
+
+    /// <summary>A cluster-wide setting as stored, null when absent (for offline tools, which must not choose one).</summary>
+    public string? ReadClusterSetting(string key) => Read(connection =>
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT value FROM cluster_metadata WHERE key = $key;";
+        cmd.Parameters.AddWithValue("$key", key);
+        return cmd.ExecuteScalar() as string;
+    });
+
+    public IReadOnlyList<DataKeyRecord> ListDataKeys() => Read(connection =>
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT namespace_id, version, wrapped, retired FROM data_keys ORDER BY namespace_id, version;";
+        using var reader = cmd.ExecuteReader();
+        var result = new List<DataKeyRecord>();
+        while (reader.Read())
+        {
+            result.Add(new DataKeyRecord(reader.GetString(0), reader.GetInt32(1), (byte[])reader[2], reader.GetInt64(3) != 0));
+        }
+
+        return result;
+    });
+
+    public bool AddDataKey(DataKeyRecord key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        lock (_writerLock)
+        {
+            using var cmd = _writer.CreateCommand();
+            cmd.CommandText = "INSERT OR IGNORE INTO data_keys (namespace_id, version, wrapped, retired) VALUES ($ns, $version, $wrapped, $retired);";
+            cmd.Parameters.AddWithValue("$ns", key.NamespaceId);
+            cmd.Parameters.AddWithValue("$version", key.Version);
+            cmd.Parameters.AddWithValue("$wrapped", key.Wrapped);
+            cmd.Parameters.AddWithValue("$retired", key.Retired ? 1 : 0);
+            return cmd.ExecuteNonQuery() == 1;
+        }
+    }
+
+    public void RetireDataKey(string namespaceId, int version)
+    {
+        lock (_writerLock)
+        {
+            using var cmd = _writer.CreateCommand();
+            cmd.CommandText = "UPDATE data_keys SET retired = 1, wrapped = x'' WHERE namespace_id = $ns AND version = $version;";
+            cmd.Parameters.AddWithValue("$ns", namespaceId);
+            cmd.Parameters.AddWithValue("$version", version);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    public IReadOnlyList<StoredRecord> ScanRecords(string table, string namespaceId, long afterPosition, int limit)
+    {
+        var (name, column, keySql, namespaceSql) = Column(table);
+        return Read(connection =>
+        {
+            using var cmd = connection.CreateCommand();
+            cmd.CommandText = $"""
+                SELECT rowid, {keySql}, {column} FROM {name}
+                WHERE {namespaceSql} = $ns AND rowid > $after AND {column} IS NOT NULL ORDER BY rowid LIMIT $limit;
+                """;
+            cmd.Parameters.AddWithValue("$ns", namespaceId);
+            cmd.Parameters.AddWithValue("$after", afterPosition);
+            cmd.Parameters.AddWithValue("$limit", limit);
+            using var reader = cmd.ExecuteReader();
+            var result = new List<StoredRecord>();
+            while (reader.Read())
+            {
+                var value = reader[2] as byte[] ?? System.Text.Encoding.UTF8.GetBytes(reader.GetString(2));
+                result.Add(new StoredRecord(table, namespaceId, reader.GetString(1), reader.GetInt64(0), value));
+            }
+
+            return result;
+        });
+    }
+
+    public bool ReplaceRecord(StoredRecord record, byte[] newValue)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(newValue);
+        var (name, column, _, namespaceSql) = Column(record.Table);
+        var text = name == "tasks";
+        lock (_writerLock)
+        {
+            using var cmd = _writer.CreateCommand();
+            cmd.CommandText = $"UPDATE {name} SET {column} = $new WHERE rowid = $position AND {namespaceSql} = $ns AND {column} = $old;";
+            cmd.Parameters.AddWithValue("$new", text ? System.Text.Encoding.UTF8.GetString(newValue) : newValue);
+            cmd.Parameters.AddWithValue("$old", text ? System.Text.Encoding.UTF8.GetString(record.Value) : record.Value);
+            cmd.Parameters.AddWithValue("$position", record.Position);
+            cmd.Parameters.AddWithValue("$ns", record.NamespaceId);
+            return cmd.ExecuteNonQuery() == 1;
+        }
+    }
+
+    private static (string Table, string Column, string KeySql, string NamespaceSql) Column(string table) =>
+        EncodedColumns.TryGetValue(table, out var column) ? column : throw new ArgumentException($"No encoded records of kind {table}.", nameof(table));
+}

@@ -1,0 +1,33 @@
+namespace Bastion.Storage;
+
+/// <summary>
+/// The identities of encoded records, in one place: the engine encodes with them and the re-encryption after a
+/// key rotation decodes with them, so both must agree on every table and key.
+/// </summary>
+public static class RecordIdentities
+{
+    public const string WorkflowIdIndex = "workflow-id";
+
+    /// <summary>
+    /// The key-ring entry of the audit log: its records span namespaces and accounts (and some have neither), so they
+    /// have keys of their own. Namespace ids are UUIDs; this cannot collide with one.
+    /// </summary>
+    public const string AuditNamespaceId = "bastion.audit-log";
+
+    public static RecordIdentity Execution(string namespaceId, string runId) => new(namespaceId, "executions", runId);
+
+    public static RecordIdentity History(string namespaceId, string runId, long firstEventId) => new(namespaceId, "history", $"{runId}/{firstEventId}");
+
+    public static RecordIdentity TaskWorkflowId(string namespaceId, TaskKey key) => new(namespaceId, "tasks.workflow_id", TaskKeyText(key));
+
+    public static RecordIdentity TaskQueue(string namespaceId, TaskKey key) => new(namespaceId, "tasks.task_queue", TaskKeyText(key));
+
+    /// <summary>A run's visibility row (its encoded <c>WorkflowExecutionInfo</c>).</summary>
+    public static RecordIdentity Visibility(string namespaceId, string runId) => new(namespaceId, "visibility", runId);
+
+    /// <summary>An audit record (its canonical JSON), by sequence number.</summary>
+    public static RecordIdentity AuditRecord(long sequence) =>
+        new(AuditNamespaceId, "audit_log", sequence.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    private static string TaskKeyText(TaskKey key) => $"{key.RunId}/{key.Kind}/{key.EventId}/{key.Attempt}";
+}
