@@ -44,23 +44,36 @@ internal sealed partial class HistoryEngine
     /// Update-with-start: when the start creates a run, the update is admitted in that same step, so the run's first
     /// workflow task carries it; when the workflow was already running (UseExisting), it is sent to that run.
     /// </summary>
-    public async Task<(StartWorkflowExecutionResponse Started, UpdateWorkflowExecutionResponse Updated)> StartWithUpdateAsync(
+    /// <remarks>
+    /// A failure of the start is returned as <c>StartFailure</c> (nothing was started or updated); a failure after it
+    /// is the update's and is thrown, so the caller reports each against its own operation.
+    /// </remarks>
+    public async Task<(StartWorkflowExecutionResponse? Started, ServiceException? StartFailure, UpdateWorkflowExecutionResponse? Updated)> StartWithUpdateAsync(
         string namespaceId, StartWorkflowExecutionRequest start, UpdateWorkflowExecutionRequest update, TimeSpan budget, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(start);
         ArgumentNullException.ThrowIfNull(update);
         var entry = new UpdateEntry(update.Request);
         string? newRunId = null;
-        var started = await StartWorkflowAsync(namespaceId, start, m =>
+        StartWorkflowExecutionResponse started;
+        try
         {
-            newRunId = m.State.RunId;
-            m.Context.Updates[update.Request.Meta.UpdateId] = entry;
-        }).ConfigureAwait(false);
+            started = await StartWorkflowAsync(namespaceId, start, m =>
+            {
+                newRunId = m.State.RunId;
+                m.Context.Updates[update.Request.Meta.UpdateId] = entry;
+            }).ConfigureAwait(false);
+        }
+        catch (ServiceException e)
+        {
+            return (null, e, null);
+        }
+
         var key = new WorkflowKey(namespaceId, start.WorkflowId, started.RunId);
         if (started.RunId != newRunId)
         {
             // An existing run (conflict policy UseExisting, or a retried start): the update goes to it.
-            return (started, await ExecuteUpdateAsync(key, update, budget, cancellationToken).ConfigureAwait(false));
+            return (started, null, await ExecuteUpdateAsync(key, update, budget, cancellationToken).ConfigureAwait(false));
         }
 
         var response = new UpdateWorkflowExecutionResponse
@@ -69,7 +82,7 @@ internal sealed partial class HistoryEngine
         };
         var waitFor = update.WaitPolicy?.LifecycleStage ?? UpdateWorkflowExecutionLifecycleStage.Completed;
         (response.Stage, response.Outcome) = await WaitForUpdateAsync(entry, waitFor, budget, cancellationToken).ConfigureAwait(false);
-        return (started, response);
+        return (started, null, response);
     }
 
     /// <summary>PollWorkflowExecutionUpdate: the outcome (or stage) of an update already admitted or in history.</summary>

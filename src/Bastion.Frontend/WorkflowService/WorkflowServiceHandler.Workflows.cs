@@ -126,15 +126,21 @@ internal sealed partial class WorkflowServiceHandler
             throw MultiOperationFailure(e, failedIndex: 0);
         }
 
-        StartWorkflowExecutionResponse started;
-        UpdateWorkflowExecutionResponse updated;
+        StartWorkflowExecutionResponse? started;
+        ServiceException? startFailure;
+        UpdateWorkflowExecutionResponse? updated;
         try
         {
-            (started, updated) = await engine.StartWithUpdateAsync(ns.Id, start, update, Validation.LongPollBudget(context, Now, options.MaxLongPoll), context.CancellationToken).ConfigureAwait(false);
+            (started, startFailure, updated) = await engine.StartWithUpdateAsync(ns.Id, start, update, Validation.LongPollBudget(context, Now, options.MaxLongPoll), context.CancellationToken).ConfigureAwait(false);
         }
         catch (ServiceException e)
         {
-            throw MultiOperationFailure(e, failedIndex: e.Detail is Temporalio.Api.ErrorDetails.V1.WorkflowExecutionAlreadyStartedFailure ? 0 : 1);
+            throw MultiOperationFailure(e, failedIndex: 1);
+        }
+
+        if (startFailure is not null)
+        {
+            throw MultiOperationFailure(startFailure, failedIndex: 0);
         }
 
         return new ExecuteMultiOperationResponse

@@ -72,6 +72,22 @@ public sealed class UpdateWithStartTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task AStartThatFails_IsReportedAgainstTheStartOperation()
+    {
+        var id = "uws-bad-start-" + Guid.NewGuid();
+        var request = Request(id, ServerFixture.NewTaskQueue(), "u");
+        request.Operations[0].StartWorkflow.SearchAttributes = new Temporalio.Api.Common.V1.SearchAttributes
+        {
+            IndexedFields = { ["NoSuchAttribute"] = new Temporalio.Api.Common.V1.Payload { Data = Google.Protobuf.ByteString.CopyFromUtf8("\"x\"") } },
+        };
+        var error = await Assert.ThrowsAsync<RpcException>(() => Raw.Service.ExecuteMultiOperationAsync(request));
+        Assert.Equal(RpcException.StatusCode.InvalidArgument, error.Code);
+        var statuses = error.GrpcStatus.Value!.Details.Single().Unpack<Temporalio.Api.ErrorDetails.V1.MultiOperationExecutionFailure>().Statuses;
+        Assert.Equal((int)Grpc.Core.StatusCode.InvalidArgument, statuses[0].Code);
+        Assert.Equal((int)Grpc.Core.StatusCode.Aborted, statuses[1].Code);
+    }
+
+    [Fact]
     public async Task AnInvalidUpdate_StartsNothing()
     {
         var id = "uws-bad-" + Guid.NewGuid();
