@@ -36,7 +36,7 @@ internal sealed class AuditHosting : IAsyncDisposable
         }
 
         var account = options.DevMode ? Engine.Namespaces.NamespaceRegistry.DevAccount : options.Account;
-        _durable = new DurableAuditSink(store, committer.AppendAuditAsync, account, logger);
+        _durable = new DurableAuditSink(committer, account);
         Sink = _durable;
         _retention = new AuditRetention(store, options.Audit.Retention, options.Audit.RetentionInterval, options.Time, logger);
         if (options.Audit.Exports.Any(e => e.Kind == AuditExportKind.Http))

@@ -63,6 +63,9 @@ public sealed partial class BastionServer : IAsyncDisposable
 
     internal IAuditStore AuditStore => (IAuditStore)_store;
 
+    /// <summary>Transactions committed so far and the transitions in them (tests).</summary>
+    internal (long Batches, long Writes) CommitCounters => _committer.Counters;
+
     /// <summary>Encryption at rest: the codec, the key ring (null when off) and the re-encryption.</summary>
     internal EncryptionAtRest Encryption => _encryption;
 

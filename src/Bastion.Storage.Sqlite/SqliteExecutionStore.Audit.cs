@@ -26,13 +26,29 @@ public sealed partial class SqliteExecutionStore
         }
     }
 
-    public IReadOnlyList<Exception?> CommitWithAudit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions, IReadOnlyList<StoredAuditRecord> records) =>
-        Commit(transitions, EncodeAudit(records));
+    public IReadOnlyList<Exception?> CommitWithAudit(
+        IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions, Func<IReadOnlyList<Exception?>, IReadOnlyList<StoredAuditRecord>> seal)
+    {
+        ArgumentNullException.ThrowIfNull(seal);
+        EnsureAuditKey();
+        return Commit(transitions, seal);
+    }
+
+    private bool _auditKeyReady;
 
     /// <summary>
-    /// Encodes before the transaction: the first encode may create the audit log's key, a write of its own on the
-    /// writer connection, which cannot run inside another transaction.
+    /// Encoding inside the commit's transaction must not create the audit log's key (a write of its own on the writer
+    /// connection): the first commit with audit records makes sure it exists before the transaction begins.
     /// </summary>
+    private void EnsureAuditKey()
+    {
+        if (!_auditKeyReady)
+        {
+            _auditCodec.Encode(RecordIdentities.AuditRecord(0), []);
+            _auditKeyReady = true;
+        }
+    }
+
     private List<StoredAuditRecord> EncodeAudit(IReadOnlyList<StoredAuditRecord> records) =>
         [.. records.Select(r => r with { Data = _auditCodec.Encode(RecordIdentities.AuditRecord(r.Sequence), r.Data) })];
 

@@ -4,12 +4,13 @@ namespace Bastion.Storage.Sqlite;
 
 public sealed partial class SqliteExecutionStore
 {
-    public IReadOnlyList<Exception?> Commit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions) => Commit(transitions, []);
+    public IReadOnlyList<Exception?> Commit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions) => Commit(transitions, null);
 
-    private Exception?[] Commit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions, IReadOnlyList<StoredAuditRecord> audit)
+    /// <param name="transitions">The transitions, each applied in a savepoint of its own.</param>
+    /// <param name="seal">Given the transitions' outcomes, the audit records to append in the same transaction.</param>
+    private Exception?[] Commit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions, Func<IReadOnlyList<Exception?>, IReadOnlyList<StoredAuditRecord>>? seal)
     {
         ArgumentNullException.ThrowIfNull(transitions);
-        ArgumentNullException.ThrowIfNull(audit);
         var results = new Exception?[transitions.Count];
         lock (_writerLock)
         {
@@ -46,7 +47,11 @@ public sealed partial class SqliteExecutionStore
                 }
             }
 
-            InsertAudit(tx, audit);
+            if (seal is not null)
+            {
+                InsertAudit(tx, EncodeAudit(seal(results)));
+            }
+
             tx.Commit();
         }
 

@@ -4,47 +4,63 @@ namespace Bastion.Storage;
 
 /// <summary>
 /// One writer loop: takes the transitions of many workflows as they arrive and commits them together in one
-/// transaction (one fsync per batch). Each caller awaits its own write. Audit records join the same transaction when
-/// the store keeps them (<see cref="IAuditStore"/>), so one fsync covers calls' state and their audit records.
+/// transaction (one fsync per batch). Each caller awaits its own write. It also keeps the audit log's hash chain when
+/// the store keeps one (<see cref="IAuditStore"/>): records are chained in commit order and written in the same
+/// transaction — a call's record with the transition it committed (<see cref="PendingAudit.Ambient"/>), other records
+/// on their own — so one fsync covers calls' state and their audit records.
 /// </summary>
 public sealed class GroupCommitter : IAsyncDisposable
 {
     private const int MaxBatch = 512;
 
     private readonly IExecutionStore _store;
+    private readonly IAuditStore? _auditStore;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new() { SingleReader = true });
     private readonly Task _loop;
+    private AuditAnchor? _head; // the chain's last committed record; read from the store when unknown (start, after a failure)
     private long _batches;
     private long _writes;
 
     public GroupCommitter(IExecutionStore store)
     {
         _store = store;
+        _auditStore = store as IAuditStore;
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
     /// <summary>Batches committed so far, and writes in them (for benchmarks and diagnostics).</summary>
     public (long Batches, long Writes) Counters => (Interlocked.Read(ref _batches), Interlocked.Read(ref _writes));
 
-    /// <summary>Commits one transition: its writes land together or not at all.</summary>
+    /// <summary>
+    /// Commits one transition: its writes land together or not at all. The audit record of the call in progress
+    /// (<see cref="PendingAudit.Ambient"/>), if it has not been written yet, is written with it.
+    /// </summary>
     public Task CommitAsync(IReadOnlyList<ExecutionWrite> transition)
     {
-        var pending = new Pending(transition, null, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
-
-        return pending.Done.Task;
+        var audit = _auditStore != null && PendingAudit.Ambient is { } ambient && ambient.TryRide() ? ambient : null;
+        return Enqueue(new Pending(transition, audit));
     }
 
-    /// <summary>Appends audit records, in the order given, in the next transaction; fails if that transaction fails.</summary>
-    public Task AppendAuditAsync(IReadOnlyList<StoredAuditRecord> records)
+    /// <summary>Appends one audit record in the next transaction; fails if that transaction fails.</summary>
+    public Task AppendAuditAsync(PendingAudit record)
     {
-        if (_store is not IAuditStore)
+        ArgumentNullException.ThrowIfNull(record);
+        if (_auditStore is null)
         {
             throw new NotSupportedException($"The {_store.Name} store keeps no audit log.");
         }
 
-        var pending = new Pending(null, records, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
+        return Enqueue(new Pending(null, record));
+    }
+
+    private Task Enqueue(Pending pending)
+    {
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            pending.Audit?.Landed(written: false);
+            throw new ObjectDisposedException(nameof(GroupCommitter));
+        }
+
         return pending.Done.Task;
     }
 
@@ -52,40 +68,57 @@ public sealed class GroupCommitter : IAsyncDisposable
     {
         var batch = new List<Pending>(MaxBatch);
         var writes = new List<IReadOnlyList<ExecutionWrite>>(MaxBatch);
-        var audit = new List<StoredAuditRecord>();
         while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
             writes.Clear();
-            audit.Clear();
+            var audited = false;
             while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending))
             {
                 batch.Add(pending);
+                audited |= pending.Audit != null;
                 if (pending.Write is { } write)
                 {
                     writes.Add(write);
                 }
-                else
-                {
-                    audit.AddRange(pending.Audit!);
-                }
             }
 
             IReadOnlyList<Exception?> results;
+            AuditAnchor? head = null;
             try
             {
-                results = audit.Count > 0 ? ((IAuditStore)_store).CommitWithAudit(writes, audit) : _store.Commit(writes);
+                if (audited)
+                {
+                    var start = _head ??= _auditStore!.ReadAuditHead();
+                    results = _auditStore!.CommitWithAudit(writes, outcomes =>
+                    {
+                        var (rows, last) = Seal(batch, outcomes, start);
+                        head = last;
+                        return rows;
+                    });
+                }
+                else
+                {
+                    results = _store.Commit(writes);
+                }
             }
 #pragma warning disable CA1031 // A failed transaction fails every caller in it; the loop must go on.
             catch (Exception e)
 #pragma warning restore CA1031
             {
+                _head = null; // resume the chain from what is on disk
                 foreach (var pending in batch)
                 {
+                    pending.Audit?.Landed(written: false);
                     pending.Done.TrySetException(e);
                 }
 
                 continue;
+            }
+
+            if (audited)
+            {
+                _head = head;
             }
 
             Interlocked.Increment(ref _batches);
@@ -93,7 +126,9 @@ public sealed class GroupCommitter : IAsyncDisposable
             var next = 0;
             foreach (var pending in batch)
             {
-                if (pending.Write is not null && results[next++] is { } error)
+                var error = pending.Write is not null ? results[next++] : null;
+                pending.Audit?.Landed(written: error is null);
+                if (error is not null)
                 {
                     pending.Done.TrySetException(error);
                 }
@@ -105,12 +140,37 @@ public sealed class GroupCommitter : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Chains the batch's records after <paramref name="head"/>, in batch order, leaving out those whose transition was
+    /// rejected (<paramref name="outcomes"/>, one per write): they were not written, so they take no place in the chain.
+    /// </summary>
+    private static (List<StoredAuditRecord> Rows, AuditAnchor Head) Seal(List<Pending> batch, IReadOnlyList<Exception?> outcomes, AuditAnchor head)
+    {
+        var rows = new List<StoredAuditRecord>();
+        var next = 0;
+        foreach (var pending in batch)
+        {
+            var rejected = pending.Write is not null && outcomes[next++] is not null;
+            if (pending.Audit is { } audit && !rejected)
+            {
+                var row = audit.Seal(head.Sequence + 1, head.Hash);
+                head = new AuditAnchor(row.Sequence, row.Hash);
+                rows.Add(row);
+            }
+        }
+
+        return (rows, head);
+    }
+
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
     }
 
-    /// <summary>A transition to commit, or audit records to append.</summary>
-    private sealed record Pending(IReadOnlyList<ExecutionWrite>? Write, IReadOnlyList<StoredAuditRecord>? Audit, TaskCompletionSource Done);
+    /// <summary>A transition to commit (with the audit record riding it, if any), or an audit record on its own.</summary>
+    private sealed record Pending(IReadOnlyList<ExecutionWrite>? Write, PendingAudit? Audit)
+    {
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 }

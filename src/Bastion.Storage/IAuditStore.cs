@@ -2,7 +2,7 @@ namespace Bastion.Storage;
 
 /// <summary>
 /// Where audit records are kept: an append-only, hash-chained log ordered by sequence number. The chain is
-/// computed by the one writer (<c>DurableAuditSink</c>); a dialect only stores rows as given and reads them back.
+/// computed by the one writer (<see cref="GroupCommitter"/>); a dialect only stores rows as given and reads them back.
 /// </summary>
 public interface IAuditStore
 {
@@ -10,10 +10,12 @@ public interface IAuditStore
     void AppendAudit(IReadOnlyList<StoredAuditRecord> records);
 
     /// <summary>
-    /// <see cref="IExecutionStore.Commit"/> and <see cref="AppendAudit"/> in one transaction, so the group committer's
-    /// one fsync covers both. Audit rows that cannot be written fail the whole transaction.
+    /// <see cref="IExecutionStore.Commit"/> and audit records in one transaction, so the group committer's one fsync
+    /// covers both. After the transitions are applied, <paramref name="seal"/> is given their outcomes (null: applied)
+    /// and returns the records to append. Audit rows that cannot be written fail the whole transaction.
     /// </summary>
-    IReadOnlyList<Exception?> CommitWithAudit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions, IReadOnlyList<StoredAuditRecord> records);
+    IReadOnlyList<Exception?> CommitWithAudit(
+        IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions, Func<IReadOnlyList<Exception?>, IReadOnlyList<StoredAuditRecord>> seal);
 
     /// <summary>The last record's sequence number and hash, or the retention anchor when the log is empty.</summary>
     AuditAnchor ReadAuditHead();

@@ -9,6 +9,12 @@ namespace Bastion.Security.Audit;
 public static class AuditKinds
 {
     public const string ApiCall = "api_call";
+
+    /// <summary>
+    /// A call's record is written with the state change it commits, as succeeded; if the call then fails anyway (its
+    /// response could not be built or sent), this second record, naming the first's log id, gives the final status.
+    /// </summary>
+    public const string ApiCallOutcome = "api_call_outcome";
     public const string AccessGranted = "access_granted";
     public const string AccessRevoked = "access_revoked";
     public const string ApiKeyCreated = "api_key_created";

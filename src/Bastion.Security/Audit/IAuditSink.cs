@@ -1,3 +1,5 @@
+using Bastion.Storage;
+
 namespace Bastion.Security.Audit;
 
 /// <summary>
@@ -7,4 +9,15 @@ namespace Bastion.Security.Audit;
 public interface IAuditSink
 {
     ValueTask WriteAsync(AuditRecord record, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The record of a call about to run, if this sink can write it in the same transaction as the first transition
+    /// the call commits (<see cref="PendingAudit.Ambient"/>); null if it cannot, and the record is written after the call.
+    /// </summary>
+    PendingAudit? Prepare(AuditRecord record) => null;
+
+    /// <summary>A prepared record was written with the call's transition.</summary>
+    void Landed(PendingAudit record)
+    {
+    }
 }

@@ -8,6 +8,7 @@ using Bastion.Security.Audit;
 using Bastion.Security.Authorization;
 using Bastion.Security.Identity;
 using Bastion.Security.Tls;
+using Bastion.Storage;
 using Bastion.Wire.Http;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
@@ -55,6 +56,8 @@ public sealed partial class SecurityPipeline(
         var outcome = StatusCode.OK;
         RpcException? failure = null;
         TResponse? response = default;
+        AuditRecord? ridingRecord = null;
+        PendingAudit? riding = null;
         try
         {
             var message = request as IMessage ?? throw new InvalidOperationException("Requests are protobuf messages.");
@@ -66,7 +69,19 @@ public sealed partial class SecurityPipeline(
             Authorize(call);
             RateLimit(call);
             call.AttachTo(context);
-            response = await continuation(request, context).ConfigureAwait(false);
+
+            // The call's record rides the first transition it commits (one fsync for both); see PendingAudit.
+            ridingRecord = RecordOf(call, context, StatusCode.OK);
+            riding = audit.Prepare(ridingRecord);
+            PendingAudit.Ambient = riding;
+            try
+            {
+                response = await continuation(request, context).ConfigureAwait(false);
+            }
+            finally
+            {
+                PendingAudit.Ambient = null;
+            }
         }
         catch (Exception e)
         {
@@ -79,7 +94,19 @@ public sealed partial class SecurityPipeline(
             outcome = failure.StatusCode;
         }
 
-        await AuditAsync(call, context, outcome).ConfigureAwait(false);
+        if (riding is not null && await riding.CloseAsync().ConfigureAwait(false))
+        {
+            audit.Landed(riding);
+            if (outcome != StatusCode.OK)
+            {
+                await AuditAsync(call, RecordOf(call, context, outcome, AuditKinds.ApiCallOutcome, ridingRecord!.LogId)).ConfigureAwait(false);
+            }
+        }
+        else
+        {
+            await AuditAsync(call, RecordOf(call, context, outcome)).ConfigureAwait(false);
+        }
+
         return failure is null ? response! : throw failure;
     }
 
@@ -100,7 +127,7 @@ public sealed partial class SecurityPipeline(
             // No identity: the record says Anonymous.
         }
 
-        await AuditAsync(call, context, status).ConfigureAwait(false);
+        await AuditAsync(call, RecordOf(call, context, status)).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -269,12 +296,13 @@ public sealed partial class SecurityPipeline(
     /// Stage 5: one record per call, refused or not, without payloads; durable before the response is sent. A call
     /// whose record cannot be written fails (UNAVAILABLE) rather than going unaudited.
     /// </summary>
-    private async ValueTask AuditAsync(CallContext call, ServerCallContext context, StatusCode outcome)
+    private AuditRecord RecordOf(CallContext call, ServerCallContext context, StatusCode outcome, string kind = AuditKinds.ApiCall, string? callLogId = null)
     {
         var principal = call.Principal;
-        var record = new AuditRecord
+        return new AuditRecord
         {
             LogId = Guid.NewGuid().ToString(),
+            Kind = kind,
             EmitTime = time.GetUtcNow().UtcDateTime,
             Operation = context.Method.TrimStart('/'),
             PrincipalType = principal?.Type.ToString() ?? "Anonymous",
@@ -288,8 +316,12 @@ public sealed partial class SecurityPipeline(
             Peer = call.Peer,
             XForwardedFor = context.RequestHeaders.GetValue("x-forwarded-for"),
             RequestId = call.RequestId,
-            Details = call.Details,
+            Details = callLogId is null ? call.Details : new Dictionary<string, string>(call.Details) { ["call_log_id"] = callLogId },
         };
+    }
+
+    private async ValueTask AuditAsync(CallContext call, AuditRecord record)
+    {
         try
         {
             // Not the call's token: a client that goes away does not take its record with it.

@@ -118,7 +118,7 @@ public sealed class AuditCommandTests : IDisposable
         using var store = SqliteExecutionStore.OpenFile(db);
         store.Initialize(1);
         var first = store.ReadAuditHead().Sequence;
-        await using var sink = new DurableAuditSink(store, "acme", NullLogger.Instance);
+        await using var sink = new DurableAuditSink(store, "acme");
         for (var i = 1; i <= count; i++)
         {
             await sink.WriteAsync(new AuditRecord

@@ -2,7 +2,6 @@ using Bastion.Engine.Errors;
 using Bastion.Security.Audit;
 using Bastion.Security.Authorization;
 using Bastion.Storage.Sqlite;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Bastion.Tests.Security;
 
@@ -14,7 +13,7 @@ public sealed class AuditLogReaderTests
     {
         using var store = SqliteExecutionStore.OpenInMemory();
         store.Initialize(1);
-        await using (var sink = new DurableAuditSink(store, "acme", NullLogger.Instance))
+        await using (var sink = new DurableAuditSink(store, "acme"))
         {
             await WriteAsync(sink, "acme", "ns-1", "a");
             await WriteAsync(sink, "acme", "ns-2", "b");
@@ -40,7 +39,7 @@ public sealed class AuditLogReaderTests
         using var store = SqliteExecutionStore.OpenInMemory();
         store.Initialize(1);
         var start = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
-        await using (var sink = new DurableAuditSink(store, "acme", NullLogger.Instance))
+        await using (var sink = new DurableAuditSink(store, "acme"))
         {
             for (var i = 0; i < 7; i++)
             {

@@ -77,6 +77,27 @@ public sealed class AuditLogTests
     }
 
     [Fact]
+    public async Task ACallThatCommitsState_WritesItsRecordInTheSameTransaction()
+    {
+        await using var server = await BastionServer.StartAsync(new ServerOptions { Port = 0, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning });
+        var client = await TemporalClient.ConnectAsync(new(server.Address) { Namespace = "default" });
+        var before = (server.CommitCounters.Batches, server.CommitCounters.Writes, Records: server.AuditStore.ReadAuditHead().Sequence);
+
+        var id = "one-commit-" + Guid.NewGuid();
+        await client.StartWorkflowAsync("AuditedWorkflow", [], new(id, "tq-audit"));
+
+        // One transaction for the run and the call's record (not the run, then the record on its own). Other calls
+        // the SDK may make meanwhile (a reconnect's GetSystemInfo) each commit at most one transaction of their own.
+        var after = server.CommitCounters;
+        var records = ReadAll(server);
+        var others = records.Count(r => r.Sequence > before.Records && !r.Record.Operation.EndsWith("/StartWorkflowExecution", StringComparison.Ordinal));
+        Assert.Equal(before.Writes + 1, after.Writes);
+        Assert.InRange(after.Batches - before.Batches, 1, 1 + others);
+        AssertOne(records, "StartWorkflowExecution", id, StatusCode.OK, "default.local");
+        Assert.Equal(AuditTampering.None, AuditChain.Verify(server.AuditStore).Tampering);
+    }
+
+    [Fact]
     public async Task WithoutCredentials_TheRefusedCallIsRecordedAsAnonymous()
     {
         await using var server = await BastionServer.StartAsync(new ServerOptions { Port = 0, DevMode = false, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning });

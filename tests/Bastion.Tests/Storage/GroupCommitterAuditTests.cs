@@ -1,0 +1,100 @@
+using Bastion.Security.Audit;
+using Bastion.Storage;
+using Bastion.Storage.Sqlite;
+
+namespace Bastion.Tests.Storage;
+
+/// <summary>A call's audit record rides the transition the call commits: one transaction, and only if the transition lands.</summary>
+public sealed class GroupCommitterAuditTests : IDisposable
+{
+    private readonly SqliteExecutionStore _store = SqliteExecutionStore.OpenInMemory();
+
+    public GroupCommitterAuditTests() => _store.Initialize(1);
+
+    [Fact]
+    public async Task TheAmbientRecord_IsWrittenInTheTransitionsTransaction()
+    {
+        await using var committer = new GroupCommitter(_store);
+        var sink = new DurableAuditSink(committer, "acme");
+        var range = _store.AcquireShard(0);
+        var record = sink.Prepare(Record("start"))!;
+
+        await CommitWithAmbientAsync(committer, record, NewRun(range, "wf-1", "run-1"));
+
+        Assert.True(await record.CloseAsync());
+        Assert.Equal((1, 1), committer.Counters); // one transaction held both
+        Assert.Equal(["start"], Operations());
+        Assert.Equal(AuditTampering.None, AuditChain.Verify(_store).Tampering);
+    }
+
+    [Fact]
+    public async Task ARejectedTransition_LeavesItsRecordUnwritten_AndTheChainWhole()
+    {
+        await using var committer = new GroupCommitter(_store);
+        var sink = new DurableAuditSink(committer, "acme");
+        var range = _store.AcquireShard(0);
+        await CommitWithAmbientAsync(committer, sink.Prepare(Record("first"))!, NewRun(range, "wf-1", "run-1"));
+
+        // A second create of the same run is rejected; its record must take no place in the chain.
+        var rejected = sink.Prepare(Record("rejected"))!;
+        await Assert.ThrowsAsync<ConditionFailedException>(() => CommitWithAmbientAsync(committer, rejected, NewRun(range, "wf-1", "run-1")));
+        await sink.WriteAsync(Record("after"));
+
+        Assert.False(await rejected.CloseAsync()); // the caller writes it itself, with the call's real outcome
+        await sink.WriteAsync(Record("rejected-outcome"));
+        Assert.Equal(["first", "after", "rejected-outcome"], Operations());
+        Assert.Equal(AuditTampering.None, AuditChain.Verify(_store).Tampering);
+    }
+
+    [Fact]
+    public async Task ARecordRidesOneTransitionOnly_AndNoneAfterItIsClosed()
+    {
+        await using var committer = new GroupCommitter(_store);
+        var sink = new DurableAuditSink(committer, "acme");
+        var range = _store.AcquireShard(0);
+        var record = sink.Prepare(Record("call"))!;
+        await CommitWithAmbientAsync(committer, record, NewRun(range, "wf-1", "run-1"));
+        await CommitWithAmbientAsync(committer, record, NewRun(range, "wf-2", "run-2")); // same call, second transition
+
+        var closed = sink.Prepare(Record("closed"))!;
+        Assert.False(await closed.CloseAsync());
+        await CommitWithAmbientAsync(committer, closed, NewRun(range, "wf-3", "run-3")); // e.g. work the call left behind
+
+        Assert.Equal(["call"], Operations());
+    }
+
+    private static async Task CommitWithAmbientAsync(GroupCommitter committer, PendingAudit record, ExecutionWrite write)
+    {
+        PendingAudit.Ambient = record;
+        try
+        {
+            await committer.CommitAsync([write]);
+        }
+        finally
+        {
+            PendingAudit.Ambient = null;
+        }
+    }
+
+    private List<string> Operations() =>
+        [.. _store.ReadAudit(new AuditQuery(0, 100)).Select(r => AuditJson.Parse(r.Data).Record.Operation)];
+
+    private static AuditRecord Record(string operation) =>
+        new() { LogId = Guid.NewGuid().ToString(), EmitTime = DateTime.UtcNow, Operation = operation, PrincipalType = "User" };
+
+    private static ExecutionWrite NewRun(long range, string workflowId, string runId) => new()
+    {
+        ShardId = 0,
+        RangeId = range,
+        NamespaceId = "ns",
+        WorkflowId = workflowId,
+        RunId = runId,
+        ExpectedVersion = 0,
+        NewVersion = 1,
+        Status = 1,
+        State = [1],
+        Events = new HistoryBatch(1, 2, [9]),
+    };
+
+    public void Dispose() => _store.Dispose();
+}
