@@ -6,7 +6,11 @@ public sealed partial class SqliteExecutionStore
 {
     public IReadOnlyList<Exception?> Commit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions) => Commit(transitions, []);
 
-    private Exception?[] Commit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions, IReadOnlyList<StoredAuditRecord> audit)
+    private Exception?[] Commit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions, IReadOnlyList<StoredAuditRecord> audit) =>
+        Commit(transitions, null, audit);
+
+    private Exception?[] Commit(
+        IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions, IReadOnlyList<ScheduleWrite?>? schedules, IReadOnlyList<StoredAuditRecord> audit)
     {
         ArgumentNullException.ThrowIfNull(transitions);
         ArgumentNullException.ThrowIfNull(audit);
@@ -21,6 +25,11 @@ public sealed partial class SqliteExecutionStore
                 Command(tx, "SAVEPOINT w;").ExecuteNonQuery();
                 try
                 {
+                    if (schedules?[i] is { } schedule)
+                    {
+                        ApplySchedule(tx, schedule);
+                    }
+
                     foreach (var write in transitions[i])
                     {
                         if (!fencedShards.TryGetValue((write.ShardId, write.RangeId), out var owned))

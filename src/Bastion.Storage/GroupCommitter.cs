@@ -27,9 +27,17 @@ public sealed class GroupCommitter : IAsyncDisposable
     public (long Batches, long Writes) Counters => (Interlocked.Read(ref _batches), Interlocked.Read(ref _writes));
 
     /// <summary>Commits one transition: its writes land together or not at all.</summary>
-    public Task CommitAsync(IReadOnlyList<ExecutionWrite> transition)
+    public Task CommitAsync(IReadOnlyList<ExecutionWrite> transition) => CommitAsync(transition, null);
+
+    /// <summary>Commits one transition that also writes a schedule (<see cref="IScheduleStore"/>): all of it lands or none.</summary>
+    public Task CommitAsync(IReadOnlyList<ExecutionWrite> transition, ScheduleWrite? schedule)
     {
-        var pending = new Pending(transition, null, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (schedule is not null && _store is not IScheduleStore)
+        {
+            throw new NotSupportedException($"The {_store.Name} store keeps no schedules.");
+        }
+
+        var pending = new Pending(transition, null, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), schedule);
         ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
 
         return pending.Done.Task;
@@ -53,17 +61,20 @@ public sealed class GroupCommitter : IAsyncDisposable
         var batch = new List<Pending>(MaxBatch);
         var writes = new List<IReadOnlyList<ExecutionWrite>>(MaxBatch);
         var audit = new List<StoredAuditRecord>();
+        var schedules = new List<ScheduleWrite?>(MaxBatch);
         while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
             writes.Clear();
             audit.Clear();
+            schedules.Clear();
             while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending))
             {
                 batch.Add(pending);
                 if (pending.Write is { } write)
                 {
                     writes.Add(write);
+                    schedules.Add(pending.Schedule);
                 }
                 else
                 {
@@ -74,7 +85,8 @@ public sealed class GroupCommitter : IAsyncDisposable
             IReadOnlyList<Exception?> results;
             try
             {
-                results = audit.Count > 0 ? ((IAuditStore)_store).CommitWithAudit(writes, audit) : _store.Commit(writes);
+                results = schedules.Exists(s => s is not null) ? ((IScheduleStore)_store).CommitWithSchedules(writes, schedules, audit)
+                    : audit.Count > 0 ? ((IAuditStore)_store).CommitWithAudit(writes, audit) : _store.Commit(writes);
             }
 #pragma warning disable CA1031 // A failed transaction fails every caller in it; the loop must go on.
             catch (Exception e)
@@ -112,5 +124,5 @@ public sealed class GroupCommitter : IAsyncDisposable
     }
 
     /// <summary>A transition to commit, or audit records to append.</summary>
-    private sealed record Pending(IReadOnlyList<ExecutionWrite>? Write, IReadOnlyList<StoredAuditRecord>? Audit, TaskCompletionSource Done);
+    private sealed record Pending(IReadOnlyList<ExecutionWrite>? Write, IReadOnlyList<StoredAuditRecord>? Audit, TaskCompletionSource Done, ScheduleWrite? Schedule = null);
 }
