@@ -127,7 +127,14 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
             return;
         }
 
-        var timer = _time.CreateTimer(_ => _ = WakeAsync(namespaceId, scheduleId), null, due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
+        if (due <= TimeSpan.Zero)
+        {
+            // Due now: run at once rather than on a timer (a clock driven by hand fires timers only when moved).
+            _ = Task.Run(() => WakeAsync(namespaceId, scheduleId));
+            return;
+        }
+
+        var timer = _time.CreateTimer(_ => _ = WakeAsync(namespaceId, scheduleId), null, due, Timeout.InfiniteTimeSpan);
         if (_timers.TryGetValue((namespaceId, scheduleId), out var old))
         {
             old.Dispose();
