@@ -174,6 +174,8 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton<MatchingEngine>();
         services.AddSingleton(engineLimits);
         services.AddSingleton<HistoryEngine>();
+        services.AddSingleton<IScheduleStore>(sqlite);
+        services.AddSingleton<Engine.Schedules.ScheduleEngine>();
         services.AddSingleton<Engine.Visibility.VisibilityReader>();
         services.AddSingleton<NamespaceRegistry>();
         services.AddSingleton(frontendOptions);
@@ -233,6 +235,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         namespaces.Load();
         var identities = app.Services.GetRequiredService<IdentityRegistry>();
         identities.Load();
+        app.Services.GetRequiredService<Engine.Schedules.ScheduleEngine>().Start();
         var bootstrapToken = options.DevMode ? null : OwnerBootstrap.Run(identities, options.Account, options.OwnerEmail, options.OwnerApiKey, options.Time);
         var account = options.DevMode ? NamespaceRegistry.DevAccount : options.Account;
         if (options.DevMode)
@@ -294,6 +297,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         _refresher.Dispose();
         _encryption.Dispose();
         await _app.StopAsync().ConfigureAwait(false);
+        await _app.Services.GetRequiredService<Engine.Schedules.ScheduleEngine>().DisposeAsync().ConfigureAwait(false);
         await _engine.DisposeAsync().ConfigureAwait(false);
         await _audit.DisposeAsync().ConfigureAwait(false);
         await _committer.DisposeAsync().ConfigureAwait(false);

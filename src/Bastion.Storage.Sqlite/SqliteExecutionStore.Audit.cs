@@ -31,7 +31,7 @@ public sealed partial class SqliteExecutionStore
     {
         ArgumentNullException.ThrowIfNull(seal);
         EnsureAuditKey();
-        return Commit(transitions, seal);
+        return Commit(transitions, null, seal);
     }
 
     private bool _auditKeyReady;

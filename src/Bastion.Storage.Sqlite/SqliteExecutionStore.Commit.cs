@@ -4,11 +4,15 @@ namespace Bastion.Storage.Sqlite;
 
 public sealed partial class SqliteExecutionStore
 {
-    public IReadOnlyList<Exception?> Commit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions) => Commit(transitions, null);
+    public IReadOnlyList<Exception?> Commit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions) => Commit(transitions, null, null);
 
     /// <param name="transitions">The transitions, each applied in a savepoint of its own.</param>
+    /// <param name="schedules">When not null: the schedule transition i also writes (or null), in its savepoint.</param>
     /// <param name="seal">Given the transitions' outcomes, the audit records to append in the same transaction.</param>
-    private Exception?[] Commit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions, Func<IReadOnlyList<Exception?>, IReadOnlyList<StoredAuditRecord>>? seal)
+    private Exception?[] Commit(
+        IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions,
+        IReadOnlyList<ScheduleWrite?>? schedules,
+        Func<IReadOnlyList<Exception?>, IReadOnlyList<StoredAuditRecord>>? seal)
     {
         ArgumentNullException.ThrowIfNull(transitions);
         var results = new Exception?[transitions.Count];
@@ -22,6 +26,11 @@ public sealed partial class SqliteExecutionStore
                 Command(tx, "SAVEPOINT w;").ExecuteNonQuery();
                 try
                 {
+                    if (schedules?[i] is { } schedule)
+                    {
+                        ApplySchedule(tx, schedule);
+                    }
+
                     foreach (var write in transitions[i])
                     {
                         if (!fencedShards.TryGetValue((write.ShardId, write.RangeId), out var owned))

@@ -7,7 +7,7 @@ namespace Bastion.Storage.Sqlite;
 /// reads use pooled connections of their own so they never wait for the writer. In-memory mode keeps one
 /// connection for everything.
 /// </summary>
-public sealed partial class SqliteExecutionStore : IExecutionStore, IAuditStore
+public sealed partial class SqliteExecutionStore : IExecutionStore, IAuditStore, IScheduleStore
 {
     private readonly string _connectionString;
     private readonly bool _inMemory;

@@ -69,5 +69,11 @@ internal static class SqliteSchema
         INSERT INTO cluster_metadata (key, value) SELECT 'encryption', 'none'
             WHERE EXISTS (SELECT 1 FROM executions) OR EXISTS (SELECT 1 FROM audit_log);
         """,
+
+        // 6: schedules. The id is a blind index; the state (id, spec, action, info, memo, search attributes) is encoded.
+        """
+        CREATE TABLE schedules (namespace_id TEXT NOT NULL, schedule_id TEXT NOT NULL, version INTEGER NOT NULL,
+            data BLOB NOT NULL, PRIMARY KEY (namespace_id, schedule_id));
+        """,
     ];
 }

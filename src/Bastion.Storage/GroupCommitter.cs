@@ -35,10 +35,18 @@ public sealed class GroupCommitter : IAsyncDisposable
     /// Commits one transition: its writes land together or not at all. The audit record of the call in progress
     /// (<see cref="PendingAudit.Ambient"/>), if it has not been written yet, is written with it.
     /// </summary>
-    public Task CommitAsync(IReadOnlyList<ExecutionWrite> transition)
+    public Task CommitAsync(IReadOnlyList<ExecutionWrite> transition) => CommitAsync(transition, null);
+
+    /// <summary>Commits one transition that also writes a schedule (<see cref="IScheduleStore"/>): all of it lands or none.</summary>
+    public Task CommitAsync(IReadOnlyList<ExecutionWrite> transition, ScheduleWrite? schedule)
     {
+        if (schedule is not null && _store is not IScheduleStore)
+        {
+            throw new NotSupportedException($"The {_store.Name} store keeps no schedules.");
+        }
+
         var audit = _auditStore != null && PendingAudit.Ambient is { } ambient && ambient.TryRide() ? ambient : null;
-        return Enqueue(new Pending(transition, audit));
+        return Enqueue(new Pending(transition, audit, schedule));
     }
 
     /// <summary>Appends one audit record in the next transaction; fails if that transaction fails.</summary>
@@ -50,7 +58,7 @@ public sealed class GroupCommitter : IAsyncDisposable
             throw new NotSupportedException($"The {_store.Name} store keeps no audit log.");
         }
 
-        return Enqueue(new Pending(null, record));
+        return Enqueue(new Pending(null, record, null));
     }
 
     private Task Enqueue(Pending pending)
@@ -68,11 +76,14 @@ public sealed class GroupCommitter : IAsyncDisposable
     {
         var batch = new List<Pending>(MaxBatch);
         var writes = new List<IReadOnlyList<ExecutionWrite>>(MaxBatch);
+        var schedules = new List<ScheduleWrite?>(MaxBatch);
         while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
             writes.Clear();
+            schedules.Clear();
             var audited = false;
+            var scheduled = false;
             while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending))
             {
                 batch.Add(pending);
@@ -80,6 +91,8 @@ public sealed class GroupCommitter : IAsyncDisposable
                 if (pending.Write is { } write)
                 {
                     writes.Add(write);
+                    schedules.Add(pending.Schedule);
+                    scheduled |= pending.Schedule != null;
                 }
             }
 
@@ -87,20 +100,21 @@ public sealed class GroupCommitter : IAsyncDisposable
             AuditAnchor? head = null;
             try
             {
+                Func<IReadOnlyList<Exception?>, IReadOnlyList<StoredAuditRecord>>? seal = null;
                 if (audited)
                 {
                     var start = _head ??= _auditStore!.ReadAuditHead();
-                    results = _auditStore!.CommitWithAudit(writes, outcomes =>
+                    seal = outcomes =>
                     {
                         var (rows, last) = Seal(batch, outcomes, start);
                         head = last;
                         return rows;
-                    });
+                    };
                 }
-                else
-                {
-                    results = _store.Commit(writes);
-                }
+
+                results = scheduled ? ((IScheduleStore)_store).CommitWithSchedules(writes, schedules, seal)
+                    : seal is not null ? _auditStore!.CommitWithAudit(writes, seal)
+                    : _store.Commit(writes);
             }
 #pragma warning disable CA1031 // A failed transaction fails every caller in it; the loop must go on.
             catch (Exception e)
@@ -168,8 +182,8 @@ public sealed class GroupCommitter : IAsyncDisposable
         await _loop.ConfigureAwait(false);
     }
 
-    /// <summary>A transition to commit (with the audit record riding it, if any), or an audit record on its own.</summary>
-    private sealed record Pending(IReadOnlyList<ExecutionWrite>? Write, PendingAudit? Audit)
+    /// <summary>A transition to commit (with the schedule it writes and the audit record riding it, if any), or an audit record on its own.</summary>
+    private sealed record Pending(IReadOnlyList<ExecutionWrite>? Write, PendingAudit? Audit, ScheduleWrite? Schedule)
     {
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -8,6 +8,8 @@ public static class RecordIdentities
 {
     public const string WorkflowIdIndex = "workflow-id";
 
+    public const string ScheduleIdIndex = "schedule-id";
+
     /// <summary>
     /// The key-ring entry of the audit log: its records span namespaces and accounts (and some have neither), so they
     /// have keys of their own. Namespace ids are UUIDs; this cannot collide with one.
@@ -24,6 +26,9 @@ public static class RecordIdentities
 
     /// <summary>A run's visibility row (its encoded <c>WorkflowExecutionInfo</c>).</summary>
     public static RecordIdentity Visibility(string namespaceId, string runId) => new(namespaceId, "visibility", runId);
+
+    /// <summary>A schedule's state, by the blind index of its id.</summary>
+    public static RecordIdentity Schedule(string namespaceId, string scheduleIdIndex) => new(namespaceId, "schedules", scheduleIdIndex);
 
     /// <summary>An audit record (its canonical JSON), by sequence number.</summary>
     public static RecordIdentity AuditRecord(long sequence) =>

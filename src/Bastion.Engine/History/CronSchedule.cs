@@ -75,8 +75,8 @@ internal sealed class CronSchedule
         return occurrence is { } at ? at - now : TimeSpan.MaxValue;
     }
 
-    /// <summary>Go-style durations as Temporal accepts them: 90s, 5m, 1h30m, 2h.</summary>
-    private static TimeSpan? ParseGoDuration(string text)
+    /// <summary>Go-style durations as Temporal accepts them: 90s, 5m, 1h30m, 2h, 1d (schedules' <c>@every</c> too).</summary>
+    internal static TimeSpan? ParseGoDuration(string text)
     {
         var total = TimeSpan.Zero;
         var number = string.Empty;
@@ -98,6 +98,7 @@ internal sealed class CronSchedule
             i += unit.Length - 1;
             total += unit switch
             {
+                "d" => TimeSpan.FromDays(value),
                 "h" => TimeSpan.FromHours(value),
                 "m" => TimeSpan.FromMinutes(value),
                 "s" => TimeSpan.FromSeconds(value),

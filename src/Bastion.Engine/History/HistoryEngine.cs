@@ -56,6 +56,9 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
 
     public MatchingEngine Matching { get; }
 
+    /// <summary>Told after a transition of a closed run commits (schedules watch the workflows they started).</summary>
+    public Action<WorkflowState>? RunClosed { get; set; }
+
     public int ShardCount => _rangeIds.Length;
 
     public string ClusterId { get; private set; } = string.Empty;
@@ -215,7 +218,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
 
         try
         {
-            await _committer.CommitAsync(writes).ConfigureAwait(false);
+            await _committer.CommitAsync(writes, mutation.Schedule ?? mutation.NextRun?.Schedule).ConfigureAwait(false);
         }
         catch (ConditionFailedException e)
         {
@@ -320,6 +323,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         {
             _closedRuns.Enqueue((state.NamespaceId, state.RunId));
             TrimCache();
+            RunClosed?.Invoke(state);
         }
 
         foreach (var action in mutation.AfterCommit)

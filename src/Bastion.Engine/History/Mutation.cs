@@ -39,6 +39,9 @@ internal sealed class Mutation(WorkflowContext context, DateTime now)
     /// <summary>The run this one continues as, created in the same transition (continue-as-new).</summary>
     public Mutation? NextRun { get; set; }
 
+    /// <summary>A schedule's new state to commit in the same transaction (the schedule action that starts this run).</summary>
+    public ScheduleWrite? Schedule { get; set; }
+
     /// <summary>True once anything was changed that must be committed.</summary>
     public bool Changed { get; private set; }
 

@@ -243,7 +243,7 @@ internal sealed partial class WorkflowServiceHandler
                 OwnerEmail = entry.OwnerEmail,
                 Data = { entry.Data.ToDictionary() },
                 Capabilities = new NamespaceInfo.Types.Capabilities { EagerWorkflowStart = false, SyncUpdate = true, AsyncUpdate = true },
-                SupportsSchedules = false,
+                SupportsSchedules = true,
             },
             Config = new NamespaceConfig
             {

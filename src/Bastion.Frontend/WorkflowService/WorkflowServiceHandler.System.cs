@@ -18,7 +18,7 @@ internal sealed partial class WorkflowServiceHandler
                 UpsertMemo = true,
                 SdkMetadata = true,
                 EagerWorkflowStart = false,
-                SupportsSchedules = false,
+                SupportsSchedules = true,
             },
         });
 

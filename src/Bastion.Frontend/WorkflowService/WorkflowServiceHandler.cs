@@ -13,6 +13,7 @@ namespace Bastion.Frontend.WorkflowService;
 /// </summary>
 internal sealed partial class WorkflowServiceHandler(
     HistoryEngine engine,
+    Engine.Schedules.ScheduleEngine schedules,
     VisibilityReader visibility,
     NamespaceRegistry namespaces,
     FrontendOptions options,

@@ -105,6 +105,23 @@ public sealed class EncryptionAtRestTests : StoreDirectoryTest
                 }
             }).WaitAsync(TimeSpan.FromSeconds(90));
 
+            // A schedule (id, action, memo, search attributes, notes) and the run its trigger starts.
+            var schedule = await client.CreateScheduleAsync(
+                "sched-" + canary,
+                new Temporalio.Client.Schedules.Schedule(
+                    Temporalio.Client.Schedules.ScheduleActionStartWorkflow.Create(TypeCanary, ["sched-input-" + canary], new WorkflowOptions("sched-wf-" + canary, taskQueue)),
+                    new Temporalio.Client.Schedules.ScheduleSpec { CronExpressions = ["0 0 1 1 *"] }),
+                new Temporalio.Client.Schedules.ScheduleOptions
+                {
+                    Memo = new Dictionary<string, object> { ["memo"] = "sched-memo-" + canary },
+                    TypedSearchAttributes = new SearchAttributeCollection.Builder().Set(s_keyword, "sched-sa-" + canary).ToSearchAttributeCollection(),
+                });
+            await schedule.PauseAsync("note-" + canary);
+            await schedule.TriggerAsync();
+            Assert.Equal(
+                ["sched-" + canary],
+                await client.ListSchedulesAsync(new() { Query = $"CustomKeywordField = 'sched-sa-{canary}'" }).Select(e => e.Id).ToListAsync());
+
             // Visibility rows exist and answer through blind indexes (equality) and decoded rows (prefix, contains).
             Assert.Equal(2, (await client.CountWorkflowsAsync($"CustomKeywordField = 'sa-{canary}'")).Count);
             Assert.Equal(2, (await client.CountWorkflowsAsync($"TaskQueue = '{taskQueue}' AND WorkflowId STARTS_WITH 'wf-'")).Count);

@@ -1,0 +1,335 @@
+using System.Globalization;
+using System.Text.Json;
+using Bastion.Engine.Errors;
+using Bastion.Engine.History;
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Temporalio.Api.Common.V1;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Api.Schedule.V1;
+using Temporalio.Api.WorkflowService.V1;
+
+namespace Bastion.Engine.Schedules;
+
+internal sealed partial class ScheduleEngine
+{
+    public const string ScheduledByIdAttribute = "TemporalScheduledById";
+    public const string ScheduledStartTimeAttribute = "TemporalScheduledStartTime";
+    private const int RecentActionsKept = 10;
+    private const int FutureActionTimesShown = 10;
+    private static readonly TimeSpan s_defaultCatchupWindow = TimeSpan.FromDays(365);
+
+    /// <summary>
+    /// Brings a schedule up to now: observes the workflows it started, turns the nominal times that came due into
+    /// buffered starts (or counts them missed: paused, out of actions, outside the catch-up window), starts what
+    /// the overlap policies allow, commits, and sets the alarm for the next time. Called holding the lock.
+    /// </summary>
+    private async Task<long> ProcessAsync(string namespaceId, ScheduleState s, long version)
+    {
+        var now = Now;
+        var info = s.Described.Info;
+        var schedule = s.Described.Schedule;
+        await ObserveRunningAsync(namespaceId, s).ConfigureAwait(false);
+        var spec = ScheduleSpecCompiler.Compile(schedule.Spec);
+        var catchup = schedule.Policies?.CatchupWindow?.ToTimeSpan() is { } w && w > TimeSpan.Zero ? w : s_defaultCatchupWindow;
+        var processed = s.LastProcessed;
+        while (spec.GetNextTime(s.ScheduleId, processed) is { } due && due.Next <= now)
+        {
+            processed = due.Nominal;
+            if (schedule.State.Paused || !TakeScheduledAction(schedule.State))
+            {
+                continue;
+            }
+
+            if (now - due.Next > catchup)
+            {
+                info.MissedCatchupWindow++;
+                continue;
+            }
+
+            s.Buffer.Add(new BufferedStart(due.Nominal, due.Next, OverlapPolicy(schedule), Manual: false));
+        }
+
+        // A nominal time already past but whose jittered time is not yet due stays unprocessed.
+        s.LastProcessed = spec.GetNextTime(s.ScheduleId, processed) is { } pending && pending.Nominal <= now ? processed : Max(processed, now);
+        version = await DrainBufferAsync(namespaceId, s, version).ConfigureAwait(false);
+        info.BufferSize = s.Buffer.Count;
+        SetFutureActionTimes(s, spec, now);
+        version = await SaveAsync(namespaceId, s, version).ConfigureAwait(false);
+        if (spec.GetNextTime(s.ScheduleId, s.LastProcessed) is { } next)
+        {
+            Wake(namespaceId, s.ScheduleId, next.Next - Now);
+        }
+
+        return version;
+    }
+
+    private static DateTime Max(DateTime a, DateTime b) => a > b ? a : b;
+
+    private static ScheduleOverlapPolicy OverlapPolicy(Schedule schedule) =>
+        schedule.Policies?.OverlapPolicy is { } p && p != ScheduleOverlapPolicy.Unspecified ? p : ScheduleOverlapPolicy.Skip;
+
+    /// <summary>Scheduled (not manual) actions spend the remaining-actions budget when it is limited.</summary>
+    private static bool TakeScheduledAction(Temporalio.Api.Schedule.V1.ScheduleState state)
+    {
+        if (!state.LimitedActions)
+        {
+            return true;
+        }
+
+        if (state.RemainingActions <= 0)
+        {
+            return false;
+        }
+
+        state.RemainingActions--;
+        return true;
+    }
+
+    /// <summary>Drops the workflows that closed from the running list; a failure or timeout pauses the schedule when asked to.</summary>
+    private async Task ObserveRunningAsync(string namespaceId, ScheduleState s)
+    {
+        var info = s.Described.Info;
+        for (var i = info.RunningWorkflows.Count - 1; i >= 0; i--)
+        {
+            var execution = info.RunningWorkflows[i];
+            int status;
+            try
+            {
+                // The workflow id's current run: a run that continued as new is still the same action.
+                var key = await _history.ResolveAsync(namespaceId, execution.WorkflowId, null).ConfigureAwait(false);
+                status = await _history.ReadAsync(key, c => c.State.Status).ConfigureAwait(false);
+            }
+            catch (ServiceException e) when (e.Kind == ErrorKind.NotFound)
+            {
+                status = (int)WorkflowExecutionStatus.Terminated;
+            }
+
+            if (status == (int)WorkflowExecutionStatus.Running)
+            {
+                continue;
+            }
+
+            info.RunningWorkflows.RemoveAt(i);
+            foreach (var action in info.RecentActions.Where(a => a.StartWorkflowResult?.WorkflowId == execution.WorkflowId && a.StartWorkflowResult.RunId == execution.RunId))
+            {
+                action.StartWorkflowStatus = (WorkflowExecutionStatus)status;
+            }
+
+            if (s.CancelRequestedRunId == execution.RunId)
+            {
+                s.CancelRequestedRunId = null;
+            }
+
+            if (s.Described.Schedule.Policies?.PauseOnFailure == true
+                && status is (int)WorkflowExecutionStatus.Failed or (int)WorkflowExecutionStatus.TimedOut)
+            {
+                s.Described.Schedule.State.Paused = true;
+                s.Described.Schedule.State.Notes = $"paused due to workflow {((WorkflowExecutionStatus)status).ToString().ToLowerInvariant()}: {execution.WorkflowId}";
+            }
+        }
+    }
+
+    /// <summary>Starts buffered actions in order as far as their overlap policies allow; each start commits with the schedule.</summary>
+    private async Task<long> DrainBufferAsync(string namespaceId, ScheduleState s, long version)
+    {
+        var info = s.Described.Info;
+        while (s.Buffer.Count > 0)
+        {
+            var next = s.Buffer[0];
+            if (info.RunningWorkflows.Count == 0 || next.OverlapPolicy == ScheduleOverlapPolicy.AllowAll)
+            {
+                version = await StartActionAsync(namespaceId, s, version).ConfigureAwait(false);
+                continue;
+            }
+
+            switch (next.OverlapPolicy)
+            {
+                case ScheduleOverlapPolicy.Skip:
+                    s.Buffer.RemoveAt(0);
+                    info.OverlapSkipped++;
+                    continue;
+                case ScheduleOverlapPolicy.BufferOne:
+                    // One waits; any later BUFFER_ONE start behind it is skipped.
+                    while (s.Buffer.Count > 1 && s.Buffer[1].OverlapPolicy == ScheduleOverlapPolicy.BufferOne)
+                    {
+                        s.Buffer.RemoveAt(1);
+                        info.OverlapSkipped++;
+                    }
+
+                    return version;
+                case ScheduleOverlapPolicy.CancelOther:
+                    foreach (var running in info.RunningWorkflows.Where(r => r.RunId != s.CancelRequestedRunId).ToList())
+                    {
+                        await IgnoreClosedAsync(_history.RequestCancelAsync(
+                            new WorkflowKey(namespaceId, running.WorkflowId, running.RunId),
+                            new RequestCancelWorkflowExecutionRequest { Identity = "temporal-scheduler", Reason = "cancelled by schedule overlap policy", RequestId = Guid.NewGuid().ToString() })).ConfigureAwait(false);
+                        s.CancelRequestedRunId = running.RunId;
+                    }
+
+                    return version;
+                case ScheduleOverlapPolicy.TerminateOther:
+                    foreach (var running in info.RunningWorkflows.ToList())
+                    {
+                        await IgnoreClosedAsync(_history.TerminateAsync(
+                            new WorkflowKey(namespaceId, running.WorkflowId, running.RunId), "terminated by schedule overlap policy", null, "temporal-scheduler")).ConfigureAwait(false);
+                    }
+
+                    await ObserveRunningAsync(namespaceId, s).ConfigureAwait(false);
+                    continue;
+                default: // BUFFER_ALL: wait for the running workflow to close.
+                    return version;
+            }
+        }
+
+        return version;
+    }
+
+    private static async Task IgnoreClosedAsync(Task operation)
+    {
+        try
+        {
+            await operation.ConfigureAwait(false);
+        }
+        catch (ServiceException e) when (e.Kind is ErrorKind.NotFound or ErrorKind.FailedPrecondition)
+        {
+            // It closed meanwhile: nothing to stop.
+        }
+    }
+
+    /// <summary>
+    /// Starts the first buffered action: the run and the schedule's new state (action counted, recent action,
+    /// running workflow) commit together. A workflow id already taken skips the action.
+    /// </summary>
+    private async Task<long> StartActionAsync(string namespaceId, ScheduleState s, long version)
+    {
+        var start = s.Buffer[0];
+        var action = s.Described.Schedule.Action.StartWorkflow;
+        var workflowId = s.Described.Schedule.Policies?.KeepOriginalWorkflowId == true
+            ? action.WorkflowId
+            : $"{action.WorkflowId}-{start.Nominal.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)}";
+        var request = StartRequest(namespaceId, s.ScheduleId, action, workflowId, start.Nominal);
+        var before = s.Serialize();
+        var now = Now;
+        string? createdRunId = null;
+        try
+        {
+            var response = await _history.StartWorkflowAsync(namespaceId, request, m =>
+            {
+                createdRunId = m.State.RunId;
+                var info = s.Described.Info;
+                s.Buffer.RemoveAt(0);
+                info.ActionCount++;
+                info.RecentActions.Add(new ScheduleActionResult
+                {
+                    ScheduleTime = Timestamp.FromDateTime(start.Actual),
+                    ActualTime = Timestamp.FromDateTime(now),
+                    StartWorkflowResult = new WorkflowExecution { WorkflowId = workflowId, RunId = m.State.RunId },
+                    StartWorkflowStatus = WorkflowExecutionStatus.Running,
+                });
+                while (info.RecentActions.Count > RecentActionsKept)
+                {
+                    info.RecentActions.RemoveAt(0);
+                }
+
+                info.RunningWorkflows.Add(new WorkflowExecution { WorkflowId = workflowId, RunId = m.State.RunId });
+                m.Schedule = BuildWrite(namespaceId, s, version);
+            }).ConfigureAwait(false);
+            if (response.RunId == createdRunId)
+            {
+                return version + 1;
+            }
+        }
+        catch (ServiceException e) when (e.Kind == ErrorKind.AlreadyExists)
+        {
+            // Fall through: the id is taken, the action is skipped.
+        }
+
+        // Nothing of this start was committed: back to the state before it, without the action.
+        var restored = ScheduleState.Deserialize(before);
+        s.Described = restored.Described;
+        s.Buffer.Clear();
+        s.Buffer.AddRange(restored.Buffer.Skip(1));
+        s.Described.Info.OverlapSkipped++;
+        return version;
+    }
+
+    private static StartWorkflowExecutionRequest StartRequest(
+        string namespaceId, string scheduleId, Temporalio.Api.Workflow.V1.NewWorkflowExecutionInfo action, string workflowId, DateTime nominal)
+    {
+        var attributes = action.SearchAttributes?.Clone() ?? new SearchAttributes();
+        attributes.IndexedFields[ScheduledByIdAttribute] = JsonPayload(JsonSerializer.Serialize(scheduleId), "Keyword");
+        attributes.IndexedFields[ScheduledStartTimeAttribute] = JsonPayload(
+            JsonSerializer.Serialize(nominal.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)), "Datetime");
+        return new StartWorkflowExecutionRequest
+        {
+            Namespace = namespaceId,
+            WorkflowId = workflowId,
+            WorkflowType = action.WorkflowType,
+            TaskQueue = action.TaskQueue,
+            Input = action.Input,
+            WorkflowExecutionTimeout = action.WorkflowExecutionTimeout,
+            WorkflowRunTimeout = action.WorkflowRunTimeout,
+            WorkflowTaskTimeout = action.WorkflowTaskTimeout,
+            RetryPolicy = action.RetryPolicy,
+            Memo = action.Memo,
+            SearchAttributes = attributes,
+            Header = action.Header,
+            Priority = action.Priority,
+            Identity = "temporal-scheduler",
+            RequestId = Guid.NewGuid().ToString(),
+            WorkflowIdReusePolicy = WorkflowIdReusePolicy.AllowDuplicate,
+            WorkflowIdConflictPolicy = WorkflowIdConflictPolicy.Fail,
+        };
+    }
+
+    private static Payload JsonPayload(string json, string type) => new()
+    {
+        Metadata = { ["encoding"] = ByteString.CopyFromUtf8("json/plain"), ["type"] = ByteString.CopyFromUtf8(type) },
+        Data = ByteString.CopyFromUtf8(json),
+    };
+
+    /// <summary>The schedule that started a run, from its TemporalScheduledById attribute.</summary>
+    private static string? ScheduledBy(byte[]? searchAttributes)
+    {
+        if (searchAttributes is null)
+        {
+            return null;
+        }
+
+        var attributes = SearchAttributes.Parser.ParseFrom(searchAttributes);
+        if (!attributes.IndexedFields.TryGetValue(ScheduledByIdAttribute, out var payload))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize<string>(payload.Data.Span);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The next action times (with jitter) Describe shows; none while paused or out of actions.</summary>
+    private static void SetFutureActionTimes(ScheduleState s, CompiledScheduleSpec spec, DateTime now)
+    {
+        var info = s.Described.Info;
+        info.FutureActionTimes.Clear();
+        var state = s.Described.Schedule.State;
+        var limit = state.LimitedActions ? (int)Math.Min(state.RemainingActions, FutureActionTimesShown) : FutureActionTimesShown;
+        if (state.Paused)
+        {
+            return;
+        }
+
+        var after = Max(s.LastProcessed, now);
+        while (info.FutureActionTimes.Count < limit && spec.GetNextTime(s.ScheduleId, after) is { } next)
+        {
+            info.FutureActionTimes.Add(Timestamp.FromDateTime(next.Next));
+            after = next.Nominal;
+        }
+    }
+}

@@ -1,0 +1,77 @@
+using Microsoft.Data.Sqlite;
+
+namespace Bastion.Storage.Sqlite;
+
+public sealed partial class SqliteExecutionStore
+{
+    public IReadOnlyList<Exception?> CommitWithSchedules(
+        IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions,
+        IReadOnlyList<ScheduleWrite?> schedules,
+        Func<IReadOnlyList<Exception?>, IReadOnlyList<StoredAuditRecord>>? seal)
+    {
+        if (seal is not null)
+        {
+            EnsureAuditKey();
+        }
+
+        return Commit(transitions, schedules, seal);
+    }
+
+    public ScheduleRecord? GetSchedule(string namespaceId, string scheduleId) => Read(connection =>
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT version, data FROM schedules WHERE namespace_id = $ns AND schedule_id = $id;";
+        cmd.Parameters.AddWithValue("$ns", namespaceId);
+        cmd.Parameters.AddWithValue("$id", scheduleId);
+        using var reader = cmd.ExecuteReader();
+        return reader.Read() ? new ScheduleRecord(namespaceId, scheduleId, reader.GetInt64(0), (byte[])reader[1]) : null;
+    });
+
+    public IReadOnlyList<ScheduleRecord> ListSchedules(string? namespaceId) => Read(connection =>
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = namespaceId is null
+            ? "SELECT namespace_id, schedule_id, version, data FROM schedules;"
+            : "SELECT namespace_id, schedule_id, version, data FROM schedules WHERE namespace_id = $ns;";
+        if (namespaceId is not null)
+        {
+            cmd.Parameters.AddWithValue("$ns", namespaceId);
+        }
+
+        using var reader = cmd.ExecuteReader();
+        var records = new List<ScheduleRecord>();
+        while (reader.Read())
+        {
+            records.Add(new ScheduleRecord(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), (byte[])reader[3]));
+        }
+
+        return records;
+    });
+
+    private void ApplySchedule(SqliteTransaction tx, ScheduleWrite write)
+    {
+        SqliteCommand cmd;
+        if (write.ExpectedVersion == 0)
+        {
+            cmd = Command(tx, "INSERT OR IGNORE INTO schedules (namespace_id, schedule_id, version, data) VALUES ($ns, $id, $new, $data);");
+        }
+        else if (write.Deletes)
+        {
+            cmd = Command(tx, "DELETE FROM schedules WHERE namespace_id = $ns AND schedule_id = $id AND version = $expected;");
+        }
+        else
+        {
+            cmd = Command(tx, "UPDATE schedules SET version = $new, data = $data WHERE namespace_id = $ns AND schedule_id = $id AND version = $expected;");
+        }
+
+        cmd.Parameters.AddWithValue("$ns", write.NamespaceId);
+        cmd.Parameters.AddWithValue("$id", write.ScheduleId);
+        cmd.Parameters.AddWithValue("$new", write.NewVersion);
+        cmd.Parameters.AddWithValue("$expected", write.ExpectedVersion);
+        cmd.Parameters.AddWithValue("$data", write.Data);
+        if (cmd.ExecuteNonQuery() != 1)
+        {
+            throw new ConditionFailedException($"Schedule {write.ScheduleId} changed since version {write.ExpectedVersion}.");
+        }
+    }
+}
