@@ -14,31 +14,19 @@ public sealed partial class SqliteExecutionStore
     /// </summary>
     public void UseAuditCodec(IRecordCodec codec) => _auditCodec = codec ?? throw new ArgumentNullException(nameof(codec));
 
-    public void AppendAudit(IReadOnlyList<StoredAuditRecord> records)
+    public IReadOnlyList<Exception?> CommitWithAudit(
+        IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions, Func<IReadOnlyList<Exception?>, IReadOnlyList<PendingAudit>> records)
     {
         ArgumentNullException.ThrowIfNull(records);
-        var encoded = EncodeAudit(records);
-        lock (_writerLock)
-        {
-            using var tx = _writer.BeginTransaction(deferred: false);
-            InsertAudit(tx, encoded);
-            tx.Commit();
-        }
-    }
-
-    public IReadOnlyList<Exception?> CommitWithAudit(
-        IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions, Func<IReadOnlyList<Exception?>, IReadOnlyList<StoredAuditRecord>> seal)
-    {
-        ArgumentNullException.ThrowIfNull(seal);
         EnsureAuditKey();
-        return Commit(transitions, null, seal);
+        return Commit(transitions, null, records);
     }
 
     private bool _auditKeyReady;
 
     /// <summary>
-    /// Encoding inside the commit's transaction must not create the audit log's key (a write of its own on the writer
-    /// connection): the first commit with audit records makes sure it exists before the transaction begins.
+    /// Encoding inside a transaction must not create the audit log's key (a write of its own on the writer
+    /// connection): a write with audit records makes sure it exists before its transaction begins.
     /// </summary>
     private void EnsureAuditKey()
     {
@@ -49,13 +37,34 @@ public sealed partial class SqliteExecutionStore
         }
     }
 
-    private List<StoredAuditRecord> EncodeAudit(IReadOnlyList<StoredAuditRecord> records) =>
-        [.. records.Select(r => r with { Data = _auditCodec.Encode(RecordIdentities.AuditRecord(r.Sequence), r.Data) })];
-
-    private void InsertAudit(SqliteTransaction tx, IReadOnlyList<StoredAuditRecord> records)
+    /// <summary>
+    /// Chains <paramref name="records"/> after the head as it is inside this transaction (which holds the database's
+    /// write lock), so every writer — the server's group committer, a CLI on the same file — extends the one chain.
+    /// </summary>
+    private void InsertAudit(SqliteTransaction tx, IReadOnlyList<PendingAudit> records)
     {
-        foreach (var record in records)
+        if (records.Count == 0)
         {
+            return;
+        }
+
+        var head = Command(tx, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1;");
+        AuditAnchor? last;
+        using (var reader = head.ExecuteReader())
+        {
+            last = reader.Read() ? new AuditAnchor(reader.GetInt64(0), (byte[])reader[1]) : null;
+        }
+
+        if (last is null)
+        {
+            using var reader = Command(tx, "SELECT seq, hash FROM audit_anchor WHERE id = 1;").ExecuteReader();
+            last = reader.Read() ? new AuditAnchor(reader.GetInt64(0), (byte[])reader[1]) : new AuditAnchor(0, []);
+        }
+
+        foreach (var pending in records)
+        {
+            var record = pending.Seal(last.Sequence + 1, last.Hash);
+            last = new AuditAnchor(record.Sequence, record.Hash);
             var cmd = Command(tx, """
                 INSERT INTO audit_log (seq, emit_time, account, namespace_id, data, hash)
                 VALUES ($seq, $time, $account, $ns, $data, $hash);
@@ -64,7 +73,7 @@ public sealed partial class SqliteExecutionStore
             cmd.Parameters.AddWithValue("$time", record.EmitTime.Ticks);
             cmd.Parameters.AddWithValue("$account", (object?)record.Account ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$ns", (object?)record.NamespaceId ?? DBNull.Value);
-            cmd.Parameters.AddWithValue("$data", record.Data);
+            cmd.Parameters.AddWithValue("$data", _auditCodec.Encode(RecordIdentities.AuditRecord(record.Sequence), record.Data));
             cmd.Parameters.AddWithValue("$hash", record.Hash);
             cmd.ExecuteNonQuery();
         }

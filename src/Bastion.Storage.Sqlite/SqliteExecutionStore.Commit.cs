@@ -8,11 +8,11 @@ public sealed partial class SqliteExecutionStore
 
     /// <param name="transitions">The transitions, each applied in a savepoint of its own.</param>
     /// <param name="schedules">When not null: the schedule transition i also writes (or null), in its savepoint.</param>
-    /// <param name="seal">Given the transitions' outcomes, the audit records to append in the same transaction.</param>
+    /// <param name="audit">Given the transitions' outcomes, the audit records to append in the same transaction.</param>
     private Exception?[] Commit(
         IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions,
         IReadOnlyList<ScheduleWrite?>? schedules,
-        Func<IReadOnlyList<Exception?>, IReadOnlyList<StoredAuditRecord>>? seal)
+        Func<IReadOnlyList<Exception?>, IReadOnlyList<PendingAudit>>? audit)
     {
         ArgumentNullException.ThrowIfNull(transitions);
         var results = new Exception?[transitions.Count];
@@ -56,9 +56,9 @@ public sealed partial class SqliteExecutionStore
                 }
             }
 
-            if (seal is not null)
+            if (audit is not null)
             {
-                InsertAudit(tx, EncodeAudit(seal(results)));
+                InsertAudit(tx, audit(results));
             }
 
             tx.Commit();

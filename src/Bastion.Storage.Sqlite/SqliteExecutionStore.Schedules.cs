@@ -7,14 +7,14 @@ public sealed partial class SqliteExecutionStore
     public IReadOnlyList<Exception?> CommitWithSchedules(
         IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions,
         IReadOnlyList<ScheduleWrite?> schedules,
-        Func<IReadOnlyList<Exception?>, IReadOnlyList<StoredAuditRecord>>? seal)
+        Func<IReadOnlyList<Exception?>, IReadOnlyList<PendingAudit>>? audit)
     {
-        if (seal is not null)
+        if (audit is not null)
         {
             EnsureAuditKey();
         }
 
-        return Commit(transitions, schedules, seal);
+        return Commit(transitions, schedules, audit);
     }
 
     public ScheduleRecord? GetSchedule(string namespaceId, string scheduleId) => Read(connection =>

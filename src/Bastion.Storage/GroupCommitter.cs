@@ -17,7 +17,6 @@ public sealed class GroupCommitter : IAsyncDisposable
     private readonly IAuditStore? _auditStore;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new() { SingleReader = true });
     private readonly Task _loop;
-    private AuditAnchor? _head; // the chain's last committed record; read from the store when unknown (start, after a failure)
     private long _batches;
     private long _writes;
 
@@ -97,30 +96,17 @@ public sealed class GroupCommitter : IAsyncDisposable
             }
 
             IReadOnlyList<Exception?> results;
-            AuditAnchor? head = null;
             try
             {
-                Func<IReadOnlyList<Exception?>, IReadOnlyList<StoredAuditRecord>>? seal = null;
-                if (audited)
-                {
-                    var start = _head ??= _auditStore!.ReadAuditHead();
-                    seal = outcomes =>
-                    {
-                        var (rows, last) = Seal(batch, outcomes, start);
-                        head = last;
-                        return rows;
-                    };
-                }
-
-                results = scheduled ? ((IScheduleStore)_store).CommitWithSchedules(writes, schedules, seal)
-                    : seal is not null ? _auditStore!.CommitWithAudit(writes, seal)
+                Func<IReadOnlyList<Exception?>, IReadOnlyList<PendingAudit>>? audit = audited ? outcomes => Landing(batch, outcomes) : null;
+                results = scheduled ? ((IScheduleStore)_store).CommitWithSchedules(writes, schedules, audit)
+                    : audit is not null ? _auditStore!.CommitWithAudit(writes, audit)
                     : _store.Commit(writes);
             }
 #pragma warning disable CA1031 // A failed transaction fails every caller in it; the loop must go on.
             catch (Exception e)
 #pragma warning restore CA1031
             {
-                _head = null; // resume the chain from what is on disk
                 foreach (var pending in batch)
                 {
                     pending.Audit?.Landed(written: false);
@@ -128,11 +114,6 @@ public sealed class GroupCommitter : IAsyncDisposable
                 }
 
                 continue;
-            }
-
-            if (audited)
-            {
-                _head = head;
             }
 
             Interlocked.Increment(ref _batches);
@@ -155,25 +136,23 @@ public sealed class GroupCommitter : IAsyncDisposable
     }
 
     /// <summary>
-    /// Chains the batch's records after <paramref name="head"/>, in batch order, leaving out those whose transition was
-    /// rejected (<paramref name="outcomes"/>, one per write): they were not written, so they take no place in the chain.
+    /// The batch's records, in batch order, leaving out those whose transition was rejected (<paramref name="outcomes"/>,
+    /// one per write): they were not written, so they take no place in the chain.
     /// </summary>
-    private static (List<StoredAuditRecord> Rows, AuditAnchor Head) Seal(List<Pending> batch, IReadOnlyList<Exception?> outcomes, AuditAnchor head)
+    private static List<PendingAudit> Landing(List<Pending> batch, IReadOnlyList<Exception?> outcomes)
     {
-        var rows = new List<StoredAuditRecord>();
+        var records = new List<PendingAudit>();
         var next = 0;
         foreach (var pending in batch)
         {
             var rejected = pending.Write is not null && outcomes[next++] is not null;
             if (pending.Audit is { } audit && !rejected)
             {
-                var row = audit.Seal(head.Sequence + 1, head.Hash);
-                head = new AuditAnchor(row.Sequence, row.Hash);
-                rows.Add(row);
+                records.Add(audit);
             }
         }
 
-        return (rows, head);
+        return records;
     }
 
     public async ValueTask DisposeAsync()

@@ -2,20 +2,19 @@ namespace Bastion.Storage;
 
 /// <summary>
 /// Where audit records are kept: an append-only, hash-chained log ordered by sequence number. The chain is
-/// computed by the one writer (<see cref="GroupCommitter"/>); a dialect only stores rows as given and reads them back.
+/// extended inside each writing transaction, after the head as stored (so several writers, such as a server and a
+/// CLI on the same file, extend one chain); records are sealed by <see cref="PendingAudit.Seal"/>.
 /// </summary>
 public interface IAuditStore
 {
-    /// <summary>Appends records in one transaction (one fsync for the batch); their sequence numbers follow the head's.</summary>
-    void AppendAudit(IReadOnlyList<StoredAuditRecord> records);
-
     /// <summary>
-    /// <see cref="IExecutionStore.Commit"/> and audit records in one transaction, so the group committer's one fsync
-    /// covers both. After the transitions are applied, <paramref name="seal"/> is given their outcomes (null: applied)
-    /// and returns the records to append. Audit rows that cannot be written fail the whole transaction.
+    /// <see cref="IExecutionStore.Commit"/> and audit records in one transaction, so one fsync covers both. After the
+    /// transitions are applied, <paramref name="records"/> is given their outcomes (null: applied) and returns the
+    /// records to append; the store seals them (<see cref="PendingAudit.Seal"/>) after the chain's head as it is in
+    /// that transaction. Audit rows that cannot be written fail the whole transaction.
     /// </summary>
     IReadOnlyList<Exception?> CommitWithAudit(
-        IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions, Func<IReadOnlyList<Exception?>, IReadOnlyList<StoredAuditRecord>> seal);
+        IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions, Func<IReadOnlyList<Exception?>, IReadOnlyList<PendingAudit>> records);
 
     /// <summary>The last record's sequence number and hash, or the retention anchor when the log is empty.</summary>
     AuditAnchor ReadAuditHead();

@@ -10,11 +10,11 @@ public interface IScheduleStore
 
     /// <summary>
     /// <see cref="IExecutionStore.Commit"/> where transition i also writes <paramref name="schedules"/>[i] (when not
-    /// null), plus the audit records <paramref name="seal"/> returns (see <see cref="IAuditStore.CommitWithAudit"/>),
+    /// null), plus the audit records <paramref name="audit"/> returns (see <see cref="IAuditStore.CommitWithAudit"/>),
     /// in one transaction.
     /// </summary>
     IReadOnlyList<Exception?> CommitWithSchedules(
         IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions,
         IReadOnlyList<ScheduleWrite?> schedules,
-        Func<IReadOnlyList<Exception?>, IReadOnlyList<StoredAuditRecord>>? seal);
+        Func<IReadOnlyList<Exception?>, IReadOnlyList<PendingAudit>>? audit);
 }
