@@ -242,6 +242,8 @@ public sealed partial class BastionServer : IAsyncDisposable
             namespaces.Ensure(name, account, TimeSpan.FromDays(1));
         }
 
+        // Needs the namespaces' retention, so after they are loaded; in the background, it may have much to do.
+        _ = engine.ScheduleMissingRetentionTimersAsync();
         var audit = app.Services.GetRequiredService<AuditHosting>();
         audit.Start();
         var refresher = new NamespaceRefresher(namespaces, identities, options.Time, options.NamespaceRefreshInterval, logger);

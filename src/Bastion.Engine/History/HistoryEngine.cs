@@ -207,6 +207,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     /// </summary>
     private async Task CommitAsync(Mutation mutation, string? replacesCurrentRunId, bool creates)
     {
+        ScheduleRetention(mutation);
         var writes = new List<ExecutionWrite>(2) { BuildWrite(mutation, creates, replacesCurrentRunId) };
         if (mutation.NextRun is { } next)
         {
@@ -475,6 +476,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             TaskKind.RecordChildClosed => RecordChildClosedAsync(task),
             TaskKind.ApplyParentClosePolicy => ApplyParentClosePolicyAsync(task),
             TaskKind.SignalExternal or TaskKind.CancelExternal => DeliverExternalAsync(task),
+            TaskKind.DeleteHistoryEvent => DeleteByRetentionAsync(task),
             _ => FireTimerAsync(task),
         };
     }
