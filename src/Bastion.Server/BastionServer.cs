@@ -172,6 +172,8 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton(engineLimits);
         services.AddSingleton<HistoryEngine>();
         services.AddSingleton<Engine.Visibility.VisibilityReader>();
+        services.AddSingleton((IBatchStore)sqlite);
+        services.AddSingleton<Engine.Batch.BatchOperations>();
         services.AddSingleton<NamespaceRegistry>();
         services.AddSingleton(frontendOptions);
         services.AddSingleton(pipelineOptions);
@@ -244,6 +246,7 @@ public sealed partial class BastionServer : IAsyncDisposable
 
         // Needs the namespaces' retention, so after they are loaded; in the background, it may have much to do.
         _ = engine.ScheduleMissingRetentionTimersAsync();
+        app.Services.GetRequiredService<Engine.Batch.BatchOperations>().ResumeAll();
         var audit = app.Services.GetRequiredService<AuditHosting>();
         audit.Start();
         var refresher = new NamespaceRefresher(namespaces, identities, options.Time, options.NamespaceRefreshInterval, logger);

@@ -17,6 +17,7 @@ public sealed partial class SqliteExecutionStore
         ["tasks.workflow_id"] = ("tasks", "workflow_id", "run_id || '/' || kind || '/' || event_id || '/' || attempt", ByNamespace),
         ["tasks.task_queue"] = ("tasks", "task_queue", "run_id || '/' || kind || '/' || event_id || '/' || attempt", ByNamespace),
         ["visibility"] = ("visibility", "info", "run_id", ByNamespace),
+        ["batch_operations"] = ("batch_operations", "request", "job_key", ByNamespace),
         ["audit_log"] = ("audit_log", "data", "CAST(seq AS TEXT)", $"'{RecordIdentities.AuditNamespaceId}'"),
     };
 

@@ -1,3 +1,4 @@
+using Bastion.Engine.Batch;
 using Bastion.Engine.History;
 using Bastion.Engine.Namespaces;
 using Bastion.Engine.Visibility;
@@ -14,6 +15,7 @@ namespace Bastion.Frontend.WorkflowService;
 internal sealed partial class WorkflowServiceHandler(
     HistoryEngine engine,
     VisibilityReader visibility,
+    BatchOperations batches,
     NamespaceRegistry namespaces,
     FrontendOptions options,
     TimeProvider time)
