@@ -1,4 +1,3 @@
-using Bastion.Server;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Data.Sqlite;
 using Temporalio.Api.Common.V1;
@@ -16,10 +15,10 @@ namespace Bastion.Tests.Integration;
 /// </summary>
 public sealed class RetentionTests : IAsyncLifetime
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "bastion-retention-" + Guid.NewGuid().ToString("N"));
     private readonly ManualTime _time = new(DateTimeOffset.UtcNow);
-    private BastionServer? _server;
-    private TemporalClient _client = null!;
+    private readonly FileServer _server;
+
+    public RetentionTests() => _server = new FileServer(_time);
 
     [Workflow]
     public sealed class Done
@@ -28,51 +27,13 @@ public sealed class RetentionTests : IAsyncLifetime
         public Task<string> RunAsync() => Task.FromResult("done");
     }
 
-    private string DatabaseFile => Path.Combine(_directory, "bastion.db");
+    private TemporalClient Client => _server.Client;
 
-    private Temporalio.Client.WorkflowService Service => _client.WorkflowService;
+    private Temporalio.Client.WorkflowService Service => _server.Service;
 
-    public async Task InitializeAsync()
-    {
-        Directory.CreateDirectory(_directory);
-        await StartServerAsync();
-    }
+    public Task InitializeAsync() => _server.StartAsync();
 
-    private async Task StartServerAsync()
-    {
-        var options = new ServerOptions
-        {
-            Port = 0,
-            DatabaseFile = DatabaseFile,
-            LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
-            Time = _time,
-        };
-        _server = await BastionServer.StartAsync(options);
-        _client = await TemporalClient.ConnectAsync(new TemporalClientConnectOptions(_server.Address) { Namespace = "default" });
-    }
-
-    private async Task RestartAsync()
-    {
-        await _server!.DisposeAsync();
-        await StartServerAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_server != null)
-        {
-            await _server.DisposeAsync();
-        }
-
-        SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public Task DisposeAsync() => _server.DeleteAsync();
 
     private async Task<string> RegisterAsync(TimeSpan retention)
     {
@@ -137,11 +98,11 @@ public sealed class RetentionTests : IAsyncLifetime
         var runningId = "running-" + Guid.NewGuid().ToString("N");
         var taskQueue = ServerFixture.NewTaskQueue();
         string doneRun;
-        using (var worker = new TemporalWorker(_client, new TemporalWorkerOptions(taskQueue).AddWorkflow<Done>()))
+        using (var worker = new TemporalWorker(Client, new TemporalWorkerOptions(taskQueue).AddWorkflow<Done>()))
         {
             doneRun = await worker.ExecuteAsync(async () =>
             {
-                var handle = await _client.StartWorkflowAsync((Done wf) => wf.RunAsync(), new(doneId, taskQueue));
+                var handle = await Client.StartWorkflowAsync((Done wf) => wf.RunAsync(), new(doneId, taskQueue));
                 Assert.Equal("done", await handle.GetResultAsync());
                 return handle.ResultRunId!;
             });
@@ -209,7 +170,7 @@ public sealed class RetentionTests : IAsyncLifetime
     {
         var id = "restart-" + Guid.NewGuid().ToString("N");
         var run = await StartAndTerminateAsync("default", id);
-        await RestartAsync();
+        await _server.RestartAsync();
 
         _time.Advance(TimeSpan.FromHours(12));
         Assert.True(await ExistsAsync("default", id, run));
@@ -223,10 +184,8 @@ public sealed class RetentionTests : IAsyncLifetime
     {
         var id = "legacy-" + Guid.NewGuid().ToString("N");
         var run = await StartAndTerminateAsync("default", id);
-        await _server!.DisposeAsync();
-        _server = null;
-        SqliteConnection.ClearAllPools();
-        using (var connection = new SqliteConnection($"Data Source={DatabaseFile};Pooling=false"))
+        await _server.StopAsync();
+        using (var connection = new SqliteConnection($"Data Source={_server.DatabaseFile};Pooling=false"))
         {
             // What a database written before retention timers looks like: closed runs without one.
             connection.Open();
@@ -235,7 +194,7 @@ public sealed class RetentionTests : IAsyncLifetime
             Assert.Equal(1, cmd.ExecuteNonQuery());
         }
 
-        await StartServerAsync();
+        await _server.StartAsync();
         _time.Advance(TimeSpan.FromDays(2));
         await WaitDeletedAsync("default", id, run);
     }
