@@ -71,6 +71,18 @@ public sealed partial class SqliteExecutionStore : IBatchStore
         return Convert.ToInt32(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     });
 
+    public int DeleteClosedBatches(string namespaceId, DateTime closedBefore)
+    {
+        lock (_writerLock)
+        {
+            using var cmd = _writer.CreateCommand();
+            cmd.CommandText = "DELETE FROM batch_operations WHERE namespace_id = $ns AND state <> 1 AND close_time < $before;";
+            cmd.Parameters.AddWithValue("$ns", namespaceId);
+            cmd.Parameters.AddWithValue("$before", closedBefore.Ticks);
+            return cmd.ExecuteNonQuery();
+        }
+    }
+
     public bool UpdateRunningBatch(string namespaceId, string jobKey, int state, DateTime? closeTime, long total, long completed, long failed, string? cursor)
     {
         lock (_writerLock)

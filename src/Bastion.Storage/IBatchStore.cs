@@ -20,6 +20,9 @@ public interface IBatchStore
 
     int CountRunningBatches(string namespaceId);
 
+    /// <summary>Removes a namespace's jobs that ended before <paramref name="closedBefore"/>; returns how many.</summary>
+    int DeleteClosedBatches(string namespaceId, DateTime closedBefore);
+
     /// <summary>
     /// Records progress (and, when <paramref name="state"/> is no longer running, the end) of a job that is still
     /// running; false when it is not (stopped meanwhile), and then nothing is written.

@@ -64,6 +64,8 @@ internal sealed partial class BatchOperations(
         await _startLock.WaitAsync().ConfigureAwait(false);
         try
         {
+            // Jobs past retention are gone (Temporal's batch workflows are), so their ids can be used again.
+            store.DeleteClosedBatches(ns.Id, Now - ns.Retention);
             if (store.GetBatch(ns.Id, jobKey) != null)
             {
                 throw new ServiceException(ErrorKind.AlreadyExists, $"Batch operation {ServiceException.Quote(request.JobId)} already exists.");
@@ -91,8 +93,9 @@ internal sealed partial class BatchOperations(
     {
         ArgumentNullException.ThrowIfNull(ns);
         RequireJobId(jobId);
-        var record = store.GetBatch(ns.Id, JobKey(ns.Id, jobId))
-            ?? throw ServiceException.NotFound($"Batch operation {ServiceException.Quote(jobId)} not found.");
+        var record = store.GetBatch(ns.Id, JobKey(ns.Id, jobId)) is { } found && !Expired(ns, found)
+            ? found
+            : throw ServiceException.NotFound($"Batch operation {ServiceException.Quote(jobId)} not found.");
         var request = RequestOf(record);
         var response = new DescribeBatchOperationResponse
         {
@@ -128,7 +131,7 @@ internal sealed partial class BatchOperations(
         var size = pageSize <= 0 || pageSize > VisibilityReader.MaxPageSize ? VisibilityReader.MaxPageSize : pageSize;
         var records = store.ListBatches(ns.Id, size, DecodeToken(pageToken));
         var response = new ListBatchOperationsResponse();
-        foreach (var record in records)
+        foreach (var record in records.Where(r => !Expired(ns, r)))
         {
             var request = RequestOf(record);
             response.OperationInfo.Add(new BatchOperationInfo
@@ -158,8 +161,9 @@ internal sealed partial class BatchOperations(
         RequireJobId(request.JobId);
         RequireReason(request.Reason);
         var jobKey = JobKey(ns.Id, request.JobId);
-        var record = store.GetBatch(ns.Id, jobKey)
-            ?? throw ServiceException.NotFound($"Batch operation {ServiceException.Quote(request.JobId)} not found.");
+        var record = store.GetBatch(ns.Id, jobKey) is { } found && !Expired(ns, found)
+            ? found
+            : throw ServiceException.NotFound($"Batch operation {ServiceException.Quote(request.JobId)} not found.");
         if (_running.TryGetValue((ns.Id, jobKey), out var job))
         {
             // Wait for the operation in flight, so the counts written with the stop are final.
@@ -190,6 +194,9 @@ internal sealed partial class BatchOperations(
             }
         }
     }
+
+    /// <summary>A job that ended longer ago than the namespace's retention is gone, though its row may linger until the next start.</summary>
+    private bool Expired(NamespaceEntry ns, BatchRecord record) => record.CloseTime is { } closed && closed + ns.Retention <= Now;
 
     private string JobKey(string namespaceId, string jobId) => codec.Index(namespaceId, RecordIdentities.BatchJobIdIndex, jobId);
 

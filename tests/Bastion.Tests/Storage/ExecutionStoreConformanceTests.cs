@@ -187,6 +187,11 @@ public abstract class ExecutionStoreConformanceTests : IDisposable
         Assert.Equal([7], a.Request);
         Assert.DoesNotContain(batches.RunningBatches(), r => r is { NamespaceId: "ns", JobKey: "a" });
         Assert.Equal(1, batches.CountRunningBatches("ns"));
+
+        Assert.Equal(0, batches.DeleteClosedBatches("ns", start));
+        Assert.Equal(1, batches.DeleteClosedBatches("ns", start.AddTicks(1)));
+        Assert.Null(batches.GetBatch("ns", "a"));
+        Assert.NotNull(batches.GetBatch("ns", "b"));
     }
 
     private IReadOnlyList<Exception?> Commit(params ExecutionWrite[] independent) =>
