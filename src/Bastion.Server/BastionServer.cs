@@ -177,6 +177,8 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton<IScheduleStore>(sqlite);
         services.AddSingleton<Engine.Schedules.ScheduleEngine>();
         services.AddSingleton<Engine.Visibility.VisibilityReader>();
+        services.AddSingleton((IBatchStore)sqlite);
+        services.AddSingleton<Engine.Batch.BatchOperations>();
         services.AddSingleton<NamespaceRegistry>();
         services.AddSingleton(frontendOptions);
         services.AddSingleton(pipelineOptions);
@@ -248,6 +250,9 @@ public sealed partial class BastionServer : IAsyncDisposable
             namespaces.Ensure(name, account, TimeSpan.FromDays(1));
         }
 
+        // Needs the namespaces' retention, so after they are loaded; in the background, it may have much to do.
+        _ = engine.ScheduleMissingRetentionTimersAsync();
+        app.Services.GetRequiredService<Engine.Batch.BatchOperations>().ResumeAll();
         var audit = app.Services.GetRequiredService<AuditHosting>();
         audit.Start();
         var refresher = new NamespaceRefresher(namespaces, identities, options.Time, options.NamespaceRefreshInterval, logger);

@@ -18,6 +18,7 @@ public sealed partial class SqliteExecutionStore
         ["tasks.task_queue"] = ("tasks", "task_queue", "run_id || '/' || kind || '/' || event_id || '/' || attempt", ByNamespace),
         ["visibility"] = ("visibility", "info", "run_id", ByNamespace),
         ["schedules"] = ("schedules", "data", "schedule_id", ByNamespace),
+        ["batch_operations"] = ("batch_operations", "request", "job_key", ByNamespace),
         ["audit_log"] = ("audit_log", "data", "CAST(seq AS TEXT)", $"'{RecordIdentities.AuditNamespaceId}'"),
     };
 

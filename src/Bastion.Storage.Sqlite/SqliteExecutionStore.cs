@@ -169,6 +169,24 @@ public sealed partial class SqliteExecutionStore : IExecutionStore, IAuditStore,
         return result;
     });
 
+    public IReadOnlyList<ExecutionRecord> ClosedRunsWithoutTask(int taskKind) => Read(connection =>
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = """
+            SELECT namespace_id, workflow_id, run_id, version, status, state FROM executions e
+            WHERE status <> 1 AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.run_id = e.run_id AND t.kind = $kind);
+            """;
+        cmd.Parameters.AddWithValue("$kind", taskKind);
+        using var reader = cmd.ExecuteReader();
+        var result = new List<ExecutionRecord>();
+        while (reader.Read())
+        {
+            result.Add(new ExecutionRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt32(4), (byte[])reader[5]));
+        }
+
+        return result;
+    });
+
     public IReadOnlyList<TaskRecord> LoadTasks(int shardId) => Read(connection =>
     {
         using var cmd = connection.CreateCommand();

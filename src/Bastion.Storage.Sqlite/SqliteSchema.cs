@@ -75,5 +75,15 @@ internal static class SqliteSchema
         CREATE TABLE schedules (namespace_id TEXT NOT NULL, schedule_id TEXT NOT NULL, version INTEGER NOT NULL,
             data BLOB NOT NULL, PRIMARY KEY (namespace_id, schedule_id));
         """,
+
+        // 7: batch operation jobs (docs/batch-operations.md): the request encoded (customer data), the job id as a
+        // blind index, progress and cursor plain.
+        """
+        CREATE TABLE batch_operations (namespace_id TEXT NOT NULL, job_key TEXT NOT NULL, state INTEGER NOT NULL,
+            start_time INTEGER NOT NULL, close_time INTEGER, total INTEGER NOT NULL, completed INTEGER NOT NULL,
+            failed INTEGER NOT NULL, cursor TEXT, request BLOB NOT NULL, PRIMARY KEY (namespace_id, job_key));
+        CREATE INDEX batch_operations_by_start ON batch_operations (namespace_id, start_time DESC, job_key DESC);
+        CREATE INDEX batch_operations_running ON batch_operations (state) WHERE state = 1;
+        """,
     ];
 }

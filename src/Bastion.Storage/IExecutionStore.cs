@@ -32,6 +32,9 @@ public interface IExecutionStore : IVisibilityStore, IDisposable
 
     IReadOnlyList<TaskRecord> LoadTasks(int shardId);
 
+    /// <summary>Closed runs that have no task of <paramref name="taskKind"/> (runs closed before retention timers existed).</summary>
+    IReadOnlyList<ExecutionRecord> ClosedRunsWithoutTask(int taskKind);
+
     IReadOnlyList<NamespaceRecord> ListNamespaces();
 
     void UpsertNamespace(NamespaceRecord record);

@@ -10,6 +10,9 @@ public static class RecordIdentities
 
     public const string ScheduleIdIndex = "schedule-id";
 
+    /// <summary>The blind-index purpose of batch job ids.</summary>
+    public const string BatchJobIdIndex = "batch-job-id";
+
     /// <summary>
     /// The key-ring entry of the audit log: its records span namespaces and accounts (and some have neither), so they
     /// have keys of their own. Namespace ids are UUIDs; this cannot collide with one.
@@ -29,6 +32,9 @@ public static class RecordIdentities
 
     /// <summary>A schedule's state, by the blind index of its id.</summary>
     public static RecordIdentity Schedule(string namespaceId, string scheduleIdIndex) => new(namespaceId, "schedules", scheduleIdIndex);
+
+    /// <summary>A batch job's StartBatchOperationRequest, by the blind index of its job id.</summary>
+    public static RecordIdentity BatchOperation(string namespaceId, string jobKey) => new(namespaceId, "batch_operations", jobKey);
 
     /// <summary>An audit record (its canonical JSON), by sequence number.</summary>
     public static RecordIdentity AuditRecord(long sequence) =>

@@ -108,31 +108,37 @@ internal sealed partial class HistoryEngine
         var context = await LockAsync(key).ConfigureAwait(false);
         try
         {
-            var state = context.State;
-            await _committer.CommitAsync(
-            [
-                new Storage.ExecutionWrite
-                {
-                    ShardId = context.ShardId,
-                    RangeId = _rangeIds[context.ShardId],
-                    NamespaceId = state.NamespaceId,
-                    WorkflowId = WorkflowIdIndex(state.NamespaceId, state.WorkflowId),
-                    RunId = state.RunId,
-                    ExpectedVersion = context.Version,
-                    NewVersion = context.Version + 1,
-                    Status = state.Status,
-                    State = [],
-                    DeletesRun = true,
-                },
-            ]).ConfigureAwait(false);
-            _runs.TryRemove((key.NamespaceId, key.RunId), out _);
-            _currentRuns.TryRemove(new KeyValuePair<(string, string), string>((key.NamespaceId, key.WorkflowId), key.RunId));
-            context.NotifyChanged();
+            await DeleteLockedRunAsync(key, context).ConfigureAwait(false);
         }
         finally
         {
             context.Lock.Release();
         }
+    }
+
+    /// <summary>Removes a run the caller holds the lock of, in one write, and forgets it.</summary>
+    private async Task DeleteLockedRunAsync(WorkflowKey key, WorkflowContext context)
+    {
+        var state = context.State;
+        await _committer.CommitAsync(
+        [
+            new Storage.ExecutionWrite
+            {
+                ShardId = context.ShardId,
+                RangeId = _rangeIds[context.ShardId],
+                NamespaceId = state.NamespaceId,
+                WorkflowId = WorkflowIdIndex(state.NamespaceId, state.WorkflowId),
+                RunId = state.RunId,
+                ExpectedVersion = context.Version,
+                NewVersion = context.Version + 1,
+                Status = state.Status,
+                State = [],
+                DeletesRun = true,
+            },
+        ]).ConfigureAwait(false);
+        _runs.TryRemove((key.NamespaceId, key.RunId), out _);
+        _currentRuns.TryRemove(new KeyValuePair<(string, string), string>((key.NamespaceId, key.WorkflowId), key.RunId));
+        context.NotifyChanged();
     }
 
     private static void RequireOpen(WorkflowState state)

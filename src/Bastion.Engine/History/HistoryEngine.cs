@@ -210,6 +210,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     /// </summary>
     private async Task CommitAsync(Mutation mutation, string? replacesCurrentRunId, bool creates)
     {
+        ScheduleRetention(mutation);
         var writes = new List<ExecutionWrite>(2) { BuildWrite(mutation, creates, replacesCurrentRunId) };
         if (mutation.NextRun is { } next)
         {
@@ -479,6 +480,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             TaskKind.RecordChildClosed => RecordChildClosedAsync(task),
             TaskKind.ApplyParentClosePolicy => ApplyParentClosePolicyAsync(task),
             TaskKind.SignalExternal or TaskKind.CancelExternal => DeliverExternalAsync(task),
+            TaskKind.DeleteHistoryEvent => DeleteByRetentionAsync(task),
             _ => FireTimerAsync(task),
         };
     }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Bastion.Engine.Errors;
 using Bastion.Engine.History;
 using Bastion.Engine.Namespaces;
+using Bastion.Engine.Tasks;
 using Bastion.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -127,14 +128,15 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
             return;
         }
 
+        // Wake-ups are not on the flow of the call that scheduled them (Detached).
         if (due <= TimeSpan.Zero)
         {
             // Due now: run at once rather than on a timer (a clock driven by hand fires timers only when moved).
-            _ = Task.Run(() => WakeAsync(namespaceId, scheduleId));
+            _ = Detached.Start(() => Task.Run(() => WakeAsync(namespaceId, scheduleId)));
             return;
         }
 
-        var timer = _time.CreateTimer(_ => _ = WakeAsync(namespaceId, scheduleId), null, due, Timeout.InfiniteTimeSpan);
+        var timer = Detached.Start(() => _time.CreateTimer(_ => _ = WakeAsync(namespaceId, scheduleId), null, due, Timeout.InfiniteTimeSpan));
         if (_timers.TryGetValue((namespaceId, scheduleId), out var old))
         {
             old.Dispose();

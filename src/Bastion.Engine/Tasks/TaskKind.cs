@@ -25,6 +25,9 @@ internal enum TaskKind
     ActivityHeartbeatTimeout = 16,
     WorkflowRunTimeout = 17,
     WorkflowStartBackoff = 18,
+
+    // Temporal's DeleteHistoryEventTask: a closed run's retention ends (docs/retention.md).
+    DeleteHistoryEvent = 19,
 }
 
 internal static class TaskKindExtensions
@@ -33,5 +36,6 @@ internal static class TaskKindExtensions
     public static bool IsDispatch(this TaskKind kind) => kind is TaskKind.WorkflowTask or TaskKind.ActivityTask;
 
     /// <summary>Tasks written as their run closes, which must still run after it has.</summary>
-    public static bool OutlivesItsRun(this TaskKind kind) => kind is TaskKind.RecordChildClosed or TaskKind.ApplyParentClosePolicy;
+    public static bool OutlivesItsRun(this TaskKind kind) =>
+        kind is TaskKind.RecordChildClosed or TaskKind.ApplyParentClosePolicy or TaskKind.DeleteHistoryEvent;
 }

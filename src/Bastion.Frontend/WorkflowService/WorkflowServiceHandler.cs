@@ -1,3 +1,4 @@
+using Bastion.Engine.Batch;
 using Bastion.Engine.History;
 using Bastion.Engine.Namespaces;
 using Bastion.Engine.Visibility;
@@ -15,6 +16,7 @@ internal sealed partial class WorkflowServiceHandler(
     HistoryEngine engine,
     Engine.Schedules.ScheduleEngine schedules,
     VisibilityReader visibility,
+    BatchOperations batches,
     NamespaceRegistry namespaces,
     FrontendOptions options,
     TimeProvider time)

@@ -11,7 +11,7 @@ namespace Bastion.Storage.Encryption;
 public sealed class ReEncryptor
 {
     private const int BatchSize = 256;
-    private static readonly string[] Tables = ["executions", "history", "tasks.workflow_id", "tasks.task_queue", "visibility", "schedules", "audit_log"];
+    private static readonly string[] Tables = ["executions", "history", "tasks.workflow_id", "tasks.task_queue", "visibility", "schedules", "batch_operations", "audit_log"];
     private readonly IExecutionStore _store;
     private readonly KeyRing _keys;
     private readonly AesGcmRecordCodec _codec;

@@ -130,6 +130,22 @@ public sealed class EncryptionAtRestTests : StoreDirectoryTest
             var listed = await client.ListWorkflowsAsync($"WorkflowId IN ('wf-fail-{canary}', 'other') AND WorkflowType = '{TypeCanary}'").ToListAsync();
             Assert.Equal($"wf-fail-{canary}", Assert.Single(listed).Id);
 
+            // A batch job: its id, reason, query and signal input are customer data too.
+            await client.WorkflowService.StartBatchOperationAsync(new()
+            {
+                Namespace = "default",
+                JobId = "job-" + canary,
+                Reason = "reason-" + canary,
+                VisibilityQuery = $"WorkflowId = 'wf-ok-{canary}'",
+                SignalOperation = new()
+                {
+                    Signal = "batch-signal-" + canary,
+                    Input = new() { Payloads_ = { new Temporalio.Api.Common.V1.Payload { Data = Google.Protobuf.ByteString.CopyFromUtf8("batch-input-" + canary) } } },
+                },
+            });
+            var batch = await client.WorkflowService.DescribeBatchOperationAsync(new() { Namespace = "default", JobId = "job-" + canary });
+            Assert.Equal("reason-" + canary, batch.Reason);
+
             // While the server runs: the database, its WAL and shared-memory files.
             canaries.Add(canary);
             Assert.Empty(CanaryScan.Find(StoreDirectory, canaries));

@@ -151,6 +151,49 @@ public abstract class ExecutionStoreConformanceTests : IDisposable
         Assert.Empty(Store.ScanRecords("executions", "other-ns", 0, 10));
     }
 
+    [Fact]
+    public void ClosedRunsWithoutTask_FindsClosedRunsLackingThatKindOfTask()
+    {
+        var range = Store.AcquireShard(0);
+        Commit(NewRun(range, "wf-open", "run-open"), NewRun(range, "wf-closed", "run-closed"), NewRun(range, "wf-timed", "run-timed"));
+        Commit(
+            Update(range, "wf-closed", "run-closed", 1, deleteAll: true, status: 2),
+            Update(range, "wf-timed", "run-timed", 1, deleteAll: true, status: 2, newTasks: [new TaskRecord(0, "ns", "wf-timed", "run-timed", 19, 3, 0, DateTime.UtcNow, null)]));
+
+        Assert.Equal("run-closed", Assert.Single(Store.ClosedRunsWithoutTask(19)).RunId);
+    }
+
+    [Fact]
+    public void BatchJobs_AreUniquePerNamespace_ListedNewestFirst_AndUpdatedOnlyWhileRunning()
+    {
+        var batches = (IBatchStore)Store;
+        var start = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        BatchRecord Job(string key, int minutes) => new("ns", key, 1, start.AddMinutes(minutes), null, 5, 0, 0, null, [7]);
+        Assert.True(batches.InsertBatch(Job("a", 0)));
+        Assert.True(batches.InsertBatch(Job("b", 1)));
+        Assert.False(batches.InsertBatch(Job("a", 2)));
+        Assert.True(batches.InsertBatch(Job("a", 0) with { NamespaceId = "other" }));
+
+        var first = Assert.Single(batches.ListBatches("ns", 1, null));
+        Assert.Equal("b", first.JobKey);
+        Assert.Equal("a", Assert.Single(batches.ListBatches("ns", 1, (first.StartTime.Ticks, first.JobKey))).JobKey);
+        Assert.Equal(2, batches.CountRunningBatches("ns"));
+
+        Assert.True(batches.UpdateRunningBatch("ns", "a", 1, null, 5, 2, 1, "i:3"));
+        Assert.True(batches.UpdateRunningBatch("ns", "a", 3, start, 5, 2, 1, "i:3"));
+        Assert.False(batches.UpdateRunningBatch("ns", "a", 1, null, 5, 3, 1, "i:4"));
+        var a = batches.GetBatch("ns", "a")!;
+        Assert.Equal((3, 2L, 1L, "i:3", start), (a.State, a.Completed, a.Failed, a.Cursor, a.CloseTime!.Value));
+        Assert.Equal([7], a.Request);
+        Assert.DoesNotContain(batches.RunningBatches(), r => r is { NamespaceId: "ns", JobKey: "a" });
+        Assert.Equal(1, batches.CountRunningBatches("ns"));
+
+        Assert.Equal(0, batches.DeleteClosedBatches("ns", start));
+        Assert.Equal(1, batches.DeleteClosedBatches("ns", start.AddTicks(1)));
+        Assert.Null(batches.GetBatch("ns", "a"));
+        Assert.NotNull(batches.GetBatch("ns", "b"));
+    }
+
     private IReadOnlyList<Exception?> Commit(params ExecutionWrite[] independent) =>
         Store.Commit(independent.Select(w => (IReadOnlyList<ExecutionWrite>)[w]).ToList());
 
@@ -189,7 +232,7 @@ public abstract class ExecutionStoreConformanceTests : IDisposable
 
     private static ExecutionWrite Update(
         long range, string workflowId, string runId, long expected, int shard = 0, (long, long)? events = null,
-        IReadOnlyList<TaskKey>? deleted = null, IReadOnlyList<TaskRecord>? newTasks = null, bool deleteAll = false) => new()
+        IReadOnlyList<TaskKey>? deleted = null, IReadOnlyList<TaskRecord>? newTasks = null, bool deleteAll = false, int status = 1) => new()
     {
         ShardId = shard,
         RangeId = range,
@@ -198,7 +241,7 @@ public abstract class ExecutionStoreConformanceTests : IDisposable
         RunId = runId,
         ExpectedVersion = expected,
         NewVersion = expected + 1,
-        Status = 1,
+        Status = status,
         State = [4],
         Events = events is var (first, last) ? new HistoryBatch(first, last, [9]) : null,
         DeletedTasks = deleted ?? [],

@@ -1,0 +1,115 @@
+using Bastion.Engine.Errors;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Api.WorkflowService.V1;
+using Operation = Temporalio.Api.WorkflowService.V1.StartBatchOperationRequest.OperationOneofCase;
+
+namespace Bastion.Engine.Batch;
+
+/// <summary>What a batch request must hold (Temporal's messages where it has them), and what it means.</summary>
+internal sealed partial class BatchOperations
+{
+    private static void Validate(StartBatchOperationRequest request)
+    {
+        RequireJobId(request.JobId);
+        RequireReason(request.Reason);
+        var selectors = (request.VisibilityQuery.Length > 0 ? 1 : 0) + (LegacyExecutions(request).Count > 0 ? 1 : 0) + (request.TargetExecutions.Count > 0 ? 1 : 0);
+        if (selectors == 0)
+        {
+            throw ServiceException.InvalidArgument("VisibilityQuery, Executions, or TargetExecutions must be set on request.");
+        }
+
+        if (selectors > 1)
+        {
+            throw ServiceException.InvalidArgument("visibility query, executions, and target executions are mutually exclusive");
+        }
+
+        if (LegacyExecutions(request).Count + request.TargetExecutions.Count > MaxExecutions)
+        {
+            throw ServiceException.InvalidArgument($"Workflow executions count exceeded: at most {MaxExecutions} executions.");
+        }
+
+        for (var i = 0; i < request.TargetExecutions.Count; i++)
+        {
+            if (request.TargetExecutions[i].Type != ExecutionType.Workflow)
+            {
+                throw ServiceException.InvalidArgument(
+                    $"target_executions[{i}] has type {request.TargetExecutions[i].Type}, but operation {request.OperationCase} requires {ExecutionType.Workflow}.");
+            }
+        }
+
+        if (request.MaxOperationsPerSecond < 0)
+        {
+            throw ServiceException.InvalidArgument("MaxOperationsPerSecond must not be negative.");
+        }
+
+        switch (request.OperationCase)
+        {
+            case Operation.None:
+                throw ServiceException.InvalidArgument("Batch operation is not set on request.");
+            case Operation.TerminationOperation:
+            case Operation.CancellationOperation:
+            case Operation.DeletionOperation:
+                break;
+            case Operation.SignalOperation:
+                if (string.IsNullOrEmpty(request.SignalOperation.Signal))
+                {
+                    throw ServiceException.InvalidArgument("SignalOperation.Signal is not set on request.");
+                }
+
+                break;
+            case Operation.ResetOperation:
+            case Operation.UpdateWorkflowOptionsOperation:
+                throw ServiceException.InvalidArgument($"The operation type {request.OperationCase} is not supported by this server (Bastion implements terminate, cancel, signal and delete).");
+            default:
+                throw ServiceException.InvalidArgument($"The operation type {request.OperationCase} is not supported.");
+        }
+    }
+
+    private static void RequireJobId(string? jobId)
+    {
+        if (string.IsNullOrEmpty(jobId))
+        {
+            throw ServiceException.InvalidArgument("JobId is not set on request.");
+        }
+    }
+
+    private static void RequireReason(string? reason)
+    {
+        if (string.IsNullOrEmpty(reason))
+        {
+            throw ServiceException.InvalidArgument("Reason is not set on request.");
+        }
+    }
+
+    /// <summary>The query the job walks: as Temporal, operations that only apply to running workflows only select those.</summary>
+    private static string? TargetQuery(StartBatchOperationRequest request) => request.VisibilityQuery.Length == 0
+        ? null
+        : request.OperationCase == Operation.DeletionOperation
+            ? request.VisibilityQuery
+            : $"({request.VisibilityQuery}) AND (ExecutionStatus='Running')";
+
+#pragma warning disable CS0612 // The only names this API version has for these types (Temporal's server writes them too).
+    private static BatchOperationType OperationTypeOf(StartBatchOperationRequest request) => request.OperationCase switch
+    {
+        Operation.TerminationOperation => BatchOperationType.Terminate,
+        Operation.CancellationOperation => BatchOperationType.Cancel,
+        Operation.SignalOperation => BatchOperationType.Signal,
+        Operation.DeletionOperation => BatchOperationType.Delete,
+        _ => BatchOperationType.Unspecified,
+    };
+#pragma warning restore CS0612
+
+#pragma warning disable CS0612 // Deprecated for target_executions, but clients still send it: one place reads it.
+    private static Google.Protobuf.Collections.RepeatedField<Temporalio.Api.Common.V1.WorkflowExecution> LegacyExecutions(StartBatchOperationRequest request) =>
+        request.Executions;
+#pragma warning restore CS0612
+
+    private static string IdentityOf(StartBatchOperationRequest request) => request.OperationCase switch
+    {
+        Operation.TerminationOperation => request.TerminationOperation.Identity,
+        Operation.CancellationOperation => request.CancellationOperation.Identity,
+        Operation.SignalOperation => request.SignalOperation.Identity,
+        Operation.DeletionOperation => request.DeletionOperation.Identity,
+        _ => string.Empty,
+    };
+}

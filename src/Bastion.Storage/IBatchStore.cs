@@ -1,0 +1,44 @@
+namespace Bastion.Storage;
+
+/// <summary>
+/// Batch operation jobs (docs/batch-operations.md): one row per job, keyed by namespace and the blind index of its
+/// job id. The request (query, reason, signal input…) is customer data and arrives encoded; state, times, counts
+/// and the cursor are the server's own and stay plain.
+/// </summary>
+public interface IBatchStore
+{
+    /// <summary>Adds a job; false when the namespace already has one with that key.</summary>
+    bool InsertBatch(BatchRecord record);
+
+    BatchRecord? GetBatch(string namespaceId, string jobKey);
+
+    /// <summary>A namespace's jobs, newest first, after a cursor (start time ticks, job key) when given.</summary>
+    IReadOnlyList<BatchRecord> ListBatches(string namespaceId, int limit, (long StartTicks, string JobKey)? after);
+
+    /// <summary>Every job still running, in every namespace (resumed at start).</summary>
+    IReadOnlyList<BatchRecord> RunningBatches();
+
+    int CountRunningBatches(string namespaceId);
+
+    /// <summary>Removes a namespace's jobs that ended before <paramref name="closedBefore"/>; returns how many.</summary>
+    int DeleteClosedBatches(string namespaceId, DateTime closedBefore);
+
+    /// <summary>
+    /// Records progress (and, when <paramref name="state"/> is no longer running, the end) of a job that is still
+    /// running; false when it is not (stopped meanwhile), and then nothing is written.
+    /// </summary>
+    bool UpdateRunningBatch(string namespaceId, string jobKey, int state, DateTime? closeTime, long total, long completed, long failed, string? cursor);
+}
+
+/// <summary>A batch job as stored. <see cref="Request"/> is the encoded StartBatchOperationRequest.</summary>
+public sealed record BatchRecord(
+    string NamespaceId,
+    string JobKey,
+    int State,
+    DateTime StartTime,
+    DateTime? CloseTime,
+    long Total,
+    long Completed,
+    long Failed,
+    string? Cursor,
+    byte[] Request);
