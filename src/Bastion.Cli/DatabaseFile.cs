@@ -1,6 +1,8 @@
 using Bastion.Engine.Errors;
 using Bastion.Engine.Namespaces;
+using Bastion.Security.Audit;
 using Bastion.Security.Identity;
+using Bastion.Server;
 using Bastion.Storage.Sqlite;
 
 namespace Bastion.Cli;
@@ -18,6 +20,11 @@ internal static class DatabaseFile
         {
             using var store = SqliteExecutionStore.OpenFile(file);
             store.Initialize(4); // creates the schema of a new database; changes nothing in an existing one
+
+            // Key, grant and access changes are audit events, written with the change (encrypted like the server's).
+            store.UseAuditCodec(EncryptionAtRest.CodecOfExisting(store, new ServerOptions { DatabaseFile = file }));
+            var command = string.Join(' ', Environment.GetCommandLineArgs().Skip(1).TakeWhile(a => !a.StartsWith('-')).Take(2));
+            AuditActor.Current = AuditActor.CommandLine(Environment.UserName, "bastion " + command);
             var namespaces = new NamespaceRegistry(store, TimeProvider.System);
             namespaces.Load();
             var identities = new IdentityRegistry(store, TimeProvider.System);
@@ -30,7 +37,8 @@ internal static class DatabaseFile
             Console.Error.WriteLine(e.Message);
             return e.Kind == ErrorKind.InvalidArgument ? 2 : 1;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException
+            or InvalidOperationException or InvalidDataException or System.ComponentModel.Win32Exception)
         {
             Console.Error.WriteLine($"{file}: {e.Message}");
             return 1;

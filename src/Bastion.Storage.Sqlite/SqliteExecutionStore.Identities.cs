@@ -17,40 +17,47 @@ public sealed partial class SqliteExecutionStore : IIdentityStore
         return result;
     });
 
-    public void UpsertIdentity(IdentityRecord record)
+    public void UpsertIdentity(IdentityRecord record, PendingAudit? audit = null)
     {
         ArgumentNullException.ThrowIfNull(record);
-        lock (_writerLock)
-        {
-            using var cmd = _writer.CreateCommand();
-            cmd.CommandText = """
-                INSERT INTO identities (kind, id, account, data) VALUES ($kind, $id, $account, $data)
-                ON CONFLICT (kind, id) DO UPDATE SET account = excluded.account, data = excluded.data;
-                """;
-            cmd.Parameters.AddWithValue("$kind", record.Kind);
-            cmd.Parameters.AddWithValue("$id", record.Id);
-            cmd.Parameters.AddWithValue("$account", record.Account);
-            cmd.Parameters.AddWithValue("$data", record.Data);
-            cmd.ExecuteNonQuery();
-        }
+        WriteIdentity(
+            """
+            INSERT INTO identities (kind, id, account, data) VALUES ($kind, $id, $account, $data)
+            ON CONFLICT (kind, id) DO UPDATE SET account = excluded.account, data = excluded.data;
+            """,
+            audit,
+            ("$kind", record.Kind), ("$id", record.Id), ("$account", record.Account), ("$data", record.Data));
     }
 
-    public void DeleteIdentity(string kind, string id) => DeleteRow("DELETE FROM identities WHERE kind = $kind AND id = $id;", ("$kind", kind), ("$id", id));
+    public void DeleteIdentity(string kind, string id, PendingAudit? audit = null) =>
+        WriteIdentity("DELETE FROM identities WHERE kind = $kind AND id = $id;", audit, ("$kind", kind), ("$id", id));
 
-    public void DeleteNamespace(string id) => DeleteRow("DELETE FROM namespaces WHERE id = $id;", ("$id", id));
+    public void DeleteNamespace(string id) => WriteIdentity("DELETE FROM namespaces WHERE id = $id;", null, ("$id", id));
 
-    private void DeleteRow(string sql, params (string Name, string Value)[] parameters)
+    /// <summary>One statement and the account event it is, in one transaction.</summary>
+    private void WriteIdentity(string sql, PendingAudit? audit, params (string Name, object Value)[] parameters)
     {
         lock (_writerLock)
         {
-            using var cmd = _writer.CreateCommand();
-            cmd.CommandText = sql;
+            if (audit is not null)
+            {
+                EnsureAuditKey();
+            }
+
+            using var tx = _writer.BeginTransaction(deferred: false);
+            var cmd = Command(tx, sql);
             foreach (var (name, value) in parameters)
             {
                 cmd.Parameters.AddWithValue(name, value);
             }
 
             cmd.ExecuteNonQuery();
+            if (audit is not null)
+            {
+                InsertAudit(tx, [audit]);
+            }
+
+            tx.Commit();
         }
     }
 }

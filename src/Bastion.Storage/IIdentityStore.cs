@@ -8,9 +8,11 @@ public interface IIdentityStore
 {
     IReadOnlyList<IdentityRecord> ListIdentities();
 
-    void UpsertIdentity(IdentityRecord record);
+    /// <summary>Writes a record, and <paramref name="audit"/> (the account event it is) in the same transaction.</summary>
+    void UpsertIdentity(IdentityRecord record, PendingAudit? audit = null);
 
-    void DeleteIdentity(string kind, string id);
+    /// <summary>Deletes a record, and appends <paramref name="audit"/> in the same transaction.</summary>
+    void DeleteIdentity(string kind, string id, PendingAudit? audit = null);
 }
 
 /// <summary>An identity record as stored; <see cref="Data"/> is the encoded record (never a secret: API keys keep only a hash).</summary>

@@ -2,9 +2,10 @@ namespace Bastion.Security.Audit;
 
 /// <summary>
 /// What an audit record records. Every API call is <see cref="ApiCall"/>, written by the pipeline. The account events
-/// (operator grants, API key creation, disabling and deletion, logins, access changes) are written by the features that
-/// perform them, with the actor as principal and the target in <see cref="AuditRecord.Details"/>; those features
-/// (API keys, users, roles) are not built yet, so only <see cref="ApiCall"/> is written today.
+/// (operator grants, API key creation, change, disabling and deletion, access changes to users, service accounts and
+/// groups) are written by the identity layer in the same transaction as the change, with the actor
+/// (<see cref="AuditActor"/>) as principal and the target in <see cref="AuditRecord.Details"/>. Bastion has no
+/// interactive login (callers present API keys or certificates on every call), so there is no login event.
 /// </summary>
 public static class AuditKinds
 {
@@ -15,10 +16,18 @@ public static class AuditKinds
     /// response could not be built or sent), this second record, naming the first's log id, gives the final status.
     /// </summary>
     public const string ApiCallOutcome = "api_call_outcome";
+
+    /// <summary>A user, service account, group or operator grant was created (it gives access).</summary>
     public const string AccessGranted = "access_granted";
+
+    /// <summary>Its access changed (role, namespace permissions, membership).</summary>
+    public const string AccessChanged = "access_changed";
+
+    /// <summary>It was deleted, or an operator grant was ended.</summary>
     public const string AccessRevoked = "access_revoked";
+
     public const string ApiKeyCreated = "api_key_created";
+    public const string ApiKeyUpdated = "api_key_updated";
     public const string ApiKeyDisabled = "api_key_disabled";
     public const string ApiKeyDeleted = "api_key_deleted";
-    public const string Login = "login";
 }

@@ -249,14 +249,16 @@ public sealed partial class IdentityRegistry(IIdentityStore store, TimeProvider 
     private T Store<T>(T entry)
         where T : IdentityEntry
     {
-        store.UpsertIdentity(new IdentityRecord(KindOf(entry.GetType()), entry.Id, entry.Account, JsonSerializer.SerializeToUtf8Bytes<IdentityEntry>(entry, IdentityJsonContext.Default.IdentityEntry)));
+        store.UpsertIdentity(
+            new IdentityRecord(KindOf(entry.GetType()), entry.Id, entry.Account, JsonSerializer.SerializeToUtf8Bytes<IdentityEntry>(entry, IdentityJsonContext.Default.IdentityEntry)),
+            StoredEvent(_entries.GetValueOrDefault(Key(entry)), entry));
         _entries[Key(entry)] = entry;
         return entry;
     }
 
     private void Remove(IdentityEntry entry)
     {
-        store.DeleteIdentity(KindOf(entry.GetType()), entry.Id);
+        store.DeleteIdentity(KindOf(entry.GetType()), entry.Id, RemovedEvent(entry));
         _entries.TryRemove(Key(entry), out _);
     }
 

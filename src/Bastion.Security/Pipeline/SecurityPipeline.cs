@@ -74,6 +74,11 @@ public sealed partial class SecurityPipeline(
             ridingRecord = RecordOf(call, context, StatusCode.OK);
             riding = audit.Prepare(ridingRecord);
             PendingAudit.Ambient = riding;
+            AuditActor.Current = new AuditActor(ridingRecord.PrincipalType, ridingRecord.PrincipalId, ridingRecord.PrincipalName, ridingRecord.Operation, call.Peer)
+            {
+                ApiKeyId = ridingRecord.ApiKeyId,
+                RequestId = call.RequestId,
+            };
             try
             {
                 response = await continuation(request, context).ConfigureAwait(false);
@@ -81,6 +86,7 @@ public sealed partial class SecurityPipeline(
             finally
             {
                 PendingAudit.Ambient = null;
+                AuditActor.Current = null;
             }
         }
         catch (Exception e)
