@@ -147,6 +147,11 @@ internal sealed partial class ScheduleEngine
         while (s.Buffer.Count > 0)
         {
             var next = s.Buffer[0];
+            if (info.RunningWorkflows.Count == 0 && next.OverlapPolicy != ScheduleOverlapPolicy.AllowAll)
+            {
+                next = PreferLatestReplacing(s.Buffer);
+            }
+
             if (info.RunningWorkflows.Count == 0 || next.OverlapPolicy == ScheduleOverlapPolicy.AllowAll)
             {
                 // Paused (e.g. by a failure) or out of actions since it was buffered: dropped, as in Temporal.
@@ -200,6 +205,30 @@ internal sealed partial class ScheduleEngine
         }
 
         return version;
+    }
+
+    /// <summary>
+    /// With nothing running, a later CANCEL_OTHER / TERMINATE_OTHER start replaces the one about to start, as in
+    /// Temporal: starting the earlier ones only to cancel or terminate them at once would be pointless. The replaced
+    /// starts are dropped; the others keep their order behind it. Returns the start now first in the buffer.
+    /// </summary>
+    private static BufferedStart PreferLatestReplacing(List<BufferedStart> buffer)
+    {
+        static bool Replaces(BufferedStart b) => b.OverlapPolicy is ScheduleOverlapPolicy.CancelOther or ScheduleOverlapPolicy.TerminateOther;
+        var last = buffer.FindLastIndex(Replaces);
+        if (last <= 0)
+        {
+            return buffer[0];
+        }
+
+        var replacing = buffer[last];
+        var between = buffer.GetRange(1, last - 1).Where(b => !Replaces(b)).ToList();
+        var after = buffer.GetRange(last + 1, buffer.Count - last - 1);
+        buffer.Clear();
+        buffer.Add(replacing);
+        buffer.AddRange(between);
+        buffer.AddRange(after);
+        return replacing;
     }
 
     private static async Task IgnoreClosedAsync(Task operation)
