@@ -245,7 +245,7 @@ public sealed class ScheduleTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task CancelOther_AsksTheRunningWorkflowToCancel_AndStartsTheNextOnlyOnceItClosed()
+    public async Task CancelOther_AsksTheRunningWorkflowToCancel_AndStartsTheLatestOnlyOnceItClosed()
     {
         using var worker = NewWorker();
         await worker.ExecuteAsync(async () =>
@@ -270,13 +270,20 @@ public sealed class ScheduleTests : IAsyncLifetime
             Assert.Equal(1, (await handle.DescribeAsync()).Info.NumActions);
             Assert.Equal(Temporalio.Api.Enums.V1.WorkflowExecutionStatus.Running, await StatusAsync(first));
 
+            // Another action comes due while the cancel is pending: it waits too, and (as in Temporal) replaces the
+            // earlier waiting one, so only the latest starts once the first run closed.
+            _time.Advance(TimeSpan.FromMinutes(1));
+            await WaitUntilAsync(async () => await BufferSizeAsync("sched-cancel") == 2);
+            Assert.Equal(2, await BufferSizeAsync("sched-cancel"));
+            Assert.Equal(1, (await handle.DescribeAsync()).Info.NumActions);
+
             await FinishAsync(first);
             var described = await WaitForAsync(handle, d => d.Info.NumActions == 2);
             Assert.Equal(2, described.Info.NumActions);
             Assert.Equal(0, await BufferSizeAsync("sched-cancel"));
             Assert.Equal(Temporalio.Api.Enums.V1.WorkflowExecutionStatus.Canceled, await StatusAsync(first));
-            Assert.Equal("cancel-2030-01-01T00:02:00Z", WorkflowIdOf(described.Info.RecentActions.Last()));
-            Assert.Equal("cancel-2030-01-01T00:02:00Z", Assert.Single(RunningIds(described)));
+            Assert.Equal([first, "cancel-2030-01-01T00:03:00Z"], described.Info.RecentActions.Select(WorkflowIdOf));
+            Assert.Equal("cancel-2030-01-01T00:03:00Z", Assert.Single(RunningIds(described)));
         });
     }
 
