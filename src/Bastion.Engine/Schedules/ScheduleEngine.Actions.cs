@@ -36,7 +36,7 @@ internal sealed partial class ScheduleEngine
         while (spec.GetNextTime(s.ScheduleId, processed) is { } due && due.Next <= now)
         {
             processed = due.Nominal;
-            if (schedule.State.Paused || !TakeScheduledAction(schedule.State))
+            if (!CanTakeScheduledAction(schedule.State))
             {
                 continue;
             }
@@ -69,22 +69,13 @@ internal sealed partial class ScheduleEngine
     private static ScheduleOverlapPolicy OverlapPolicy(Schedule schedule) =>
         schedule.Policies?.OverlapPolicy is { } p && p != ScheduleOverlapPolicy.Unspecified ? p : ScheduleOverlapPolicy.Skip;
 
-    /// <summary>Scheduled (not manual) actions spend the remaining-actions budget when it is limited.</summary>
-    private static bool TakeScheduledAction(Temporalio.Api.Schedule.V1.ScheduleState state)
-    {
-        if (!state.LimitedActions)
-        {
-            return true;
-        }
-
-        if (state.RemainingActions <= 0)
-        {
-            return false;
-        }
-
-        state.RemainingActions--;
-        return true;
-    }
+    /// <summary>
+    /// Whether a scheduled (not manual) action may be taken: not while paused or out of remaining actions. Checked
+    /// when a time comes due and again when its start leaves the buffer; the budget is spent only by a start that
+    /// happens (<see cref="StartActionAsync"/>), so starts skipped by the overlap policy do not count, as in Temporal.
+    /// </summary>
+    private static bool CanTakeScheduledAction(Temporalio.Api.Schedule.V1.ScheduleState state) =>
+        !state.Paused && (!state.LimitedActions || state.RemainingActions > 0);
 
     /// <summary>Drops the workflows that closed from the running list; a failure or timeout pauses the schedule when asked to.</summary>
     private async Task ObserveRunningAsync(string namespaceId, ScheduleState s)
@@ -121,12 +112,31 @@ internal sealed partial class ScheduleEngine
                 s.CancelRequestedRunId = null;
             }
 
-            if (s.Described.Schedule.Policies?.PauseOnFailure == true
+            // Temporal's notes, set only by the pause itself (a schedule already paused keeps the note it has).
+            if (s.Described.Schedule.Policies?.PauseOnFailure == true && !s.Described.Schedule.State.Paused
                 && status is (int)WorkflowExecutionStatus.Failed or (int)WorkflowExecutionStatus.TimedOut)
             {
                 s.Described.Schedule.State.Paused = true;
-                s.Described.Schedule.State.Notes = $"paused due to workflow {((WorkflowExecutionStatus)status).ToString().ToLowerInvariant()}: {execution.WorkflowId}";
+                s.Described.Schedule.State.Notes = status == (int)WorkflowExecutionStatus.Failed
+                    ? $"paused due to workflow failure: {execution.WorkflowId}: {await FailureMessageAsync(namespaceId, execution.WorkflowId).ConfigureAwait(false)}"
+                    : $"paused due to workflow timeout: {execution.WorkflowId}";
             }
+        }
+    }
+
+    /// <summary>The failure message of the workflow id's current (failed) run, from its close event.</summary>
+    private async Task<string> FailureMessageAsync(string namespaceId, string workflowId)
+    {
+        try
+        {
+            var key = await _history.ResolveAsync(namespaceId, workflowId, null).ConfigureAwait(false);
+            var (events, _) = await _history.ReadHistoryAsync(key, 1, 1, wait: false, closeOnly: true, TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(false);
+            return events.FirstOrDefault()?.WorkflowExecutionFailedEventAttributes?.Failure?.Message ?? string.Empty;
+        }
+        catch (ServiceException e) when (e.Kind == ErrorKind.NotFound)
+        {
+            // Gone meanwhile (retention): the note goes without the message.
+            return string.Empty;
         }
     }
 
@@ -137,8 +147,20 @@ internal sealed partial class ScheduleEngine
         while (s.Buffer.Count > 0)
         {
             var next = s.Buffer[0];
+            if (info.RunningWorkflows.Count == 0 && next.OverlapPolicy != ScheduleOverlapPolicy.AllowAll)
+            {
+                next = PreferLatestReplacing(s.Buffer);
+            }
+
             if (info.RunningWorkflows.Count == 0 || next.OverlapPolicy == ScheduleOverlapPolicy.AllowAll)
             {
+                // Paused (e.g. by a failure) or out of actions since it was buffered: dropped, as in Temporal.
+                if (!next.Manual && !CanTakeScheduledAction(s.Described.Schedule.State))
+                {
+                    s.Buffer.RemoveAt(0);
+                    continue;
+                }
+
                 version = await StartActionAsync(namespaceId, s, version).ConfigureAwait(false);
                 continue;
             }
@@ -185,6 +207,30 @@ internal sealed partial class ScheduleEngine
         return version;
     }
 
+    /// <summary>
+    /// With nothing running, a later CANCEL_OTHER / TERMINATE_OTHER start replaces the one about to start, as in
+    /// Temporal: starting the earlier ones only to cancel or terminate them at once would be pointless. The replaced
+    /// starts are dropped; the others keep their order behind it. Returns the start now first in the buffer.
+    /// </summary>
+    private static BufferedStart PreferLatestReplacing(List<BufferedStart> buffer)
+    {
+        static bool Replaces(BufferedStart b) => b.OverlapPolicy is ScheduleOverlapPolicy.CancelOther or ScheduleOverlapPolicy.TerminateOther;
+        var last = buffer.FindLastIndex(Replaces);
+        if (last <= 0)
+        {
+            return buffer[0];
+        }
+
+        var replacing = buffer[last];
+        var between = buffer.GetRange(1, last - 1).Where(b => !Replaces(b)).ToList();
+        var after = buffer.GetRange(last + 1, buffer.Count - last - 1);
+        buffer.Clear();
+        buffer.Add(replacing);
+        buffer.AddRange(between);
+        buffer.AddRange(after);
+        return replacing;
+    }
+
     private static async Task IgnoreClosedAsync(Task operation)
     {
         try
@@ -219,7 +265,14 @@ internal sealed partial class ScheduleEngine
                 createdRunId = m.State.RunId;
                 var info = s.Described.Info;
                 s.Buffer.RemoveAt(0);
+
+                // Describe may read this commit before the pass's final save: keep its buffer size true.
+                info.BufferSize = s.Buffer.Count;
                 info.ActionCount++;
+                if (!start.Manual && s.Described.Schedule.State.LimitedActions)
+                {
+                    s.Described.Schedule.State.RemainingActions--;
+                }
                 info.RecentActions.Add(new ScheduleActionResult
                 {
                     ScheduleTime = Timestamp.FromDateTime(start.Actual),

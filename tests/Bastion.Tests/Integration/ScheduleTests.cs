@@ -2,13 +2,20 @@ using Bastion.Server;
 using Temporalio.Client;
 using Temporalio.Client.Schedules;
 using Temporalio.Exceptions;
+using Temporalio.Worker;
+using Temporalio.Workflows;
 using ScheduleOverlapPolicy = Temporalio.Api.Enums.V1.ScheduleOverlapPolicy;
 
 namespace Bastion.Tests.Integration;
 
-/// <summary>Schedules through the official SDK against a real server on fake time (no worker: started workflows stay running).</summary>
+/// <summary>
+/// Schedules through the official SDK against a real server on fake time. Without a worker started workflows stay
+/// running; the tests that need runs to close or fail run an SDK worker with <see cref="Waiter"/> or <see cref="Failer"/>.
+/// </summary>
 public sealed class ScheduleTests : IAsyncLifetime
 {
+    private const string TaskQueue = "schedule-queue";
+
     private static readonly DateTimeOffset s_start = new(2030, 1, 1, 0, 0, 30, TimeSpan.Zero);
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "bastion-schedules-" + Guid.NewGuid().ToString("N"));
     private readonly ManualTime _time = new(s_start);
@@ -68,6 +75,75 @@ public sealed class ScheduleTests : IAsyncLifetime
 
         return await handle.DescribeAsync();
     }
+
+    /// <summary>Waits until finished; a cancel request makes it linger until finished anyway, then close as cancelled.</summary>
+    [Workflow]
+    public sealed class Waiter
+    {
+        private bool _finish;
+
+        [WorkflowRun]
+        public async Task RunAsync()
+        {
+            try
+            {
+                await Workflow.WaitConditionAsync(() => _finish);
+            }
+            catch (Exception e) when (TemporalException.IsCanceledException(e))
+            {
+                // Lingering keeps the cancelled run open, so a test can see the schedule wait for its close.
+                await Workflow.WaitConditionAsync(() => _finish, CancellationToken.None);
+                throw;
+            }
+        }
+
+        [WorkflowSignal]
+        public Task FinishAsync()
+        {
+            _finish = true;
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>Fails at once (no retry policy on the schedule's action: the run closes as failed).</summary>
+    [Workflow]
+    public sealed class Failer
+    {
+        [WorkflowRun]
+        public Task RunAsync() => throw new ApplicationFailureException("boom");
+    }
+
+    private static Schedule EveryMinuteWaiter(string workflowId, ScheduleOverlapPolicy overlap) => new(
+        ScheduleActionStartWorkflow.Create((Waiter wf) => wf.RunAsync(), new WorkflowOptions(workflowId, TaskQueue)),
+        new ScheduleSpec { Intervals = [new ScheduleIntervalSpec(TimeSpan.FromMinutes(1))] })
+    {
+        Policy = new SchedulePolicy { Overlap = overlap },
+    };
+
+    private TemporalWorker NewWorker() => new(_client, new TemporalWorkerOptions(TaskQueue).AddWorkflow<Waiter>().AddWorkflow<Failer>());
+
+    /// <summary>Polls until the condition holds (bounded); the caller asserts on what it sees afterwards.</summary>
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        for (var i = 0; i < 300 && !await condition(); i++)
+        {
+            await Task.Delay(50);
+        }
+    }
+
+    private static string WorkflowIdOf(ScheduleActionResult action) => ((ScheduleActionExecutionStartWorkflow)action.Action).WorkflowId;
+
+    /// <summary>Starts waiting for their overlap policy (not in the SDK's ScheduleInfo: read through the raw service).</summary>
+    private async Task<long> BufferSizeAsync(string scheduleId) =>
+        (await _client.WorkflowService.DescribeScheduleAsync(new() { Namespace = "default", ScheduleId = scheduleId })).Info.BufferSize;
+
+    private static IEnumerable<string> RunningIds(ScheduleDescription description) =>
+        description.Info.RunningActions.Select(r => ((ScheduleActionExecutionStartWorkflow)r).WorkflowId);
+
+    private Task FinishAsync(string workflowId) => _client.GetWorkflowHandle<Waiter>(workflowId).SignalAsync(wf => wf.FinishAsync());
+
+    private async Task<Temporalio.Api.Enums.V1.WorkflowExecutionStatus> StatusAsync(string workflowId) =>
+        (await _client.GetWorkflowHandle(workflowId).DescribeAsync()).Status;
 
     [Fact]
     public async Task Schedule_FiresOnFakeTime_DescribeListPauseTriggerBackfillUpdateDelete()
@@ -166,6 +242,167 @@ public sealed class ScheduleTests : IAsyncLifetime
         Assert.Equal(
             ["restart-2030-01-01T00:01:00Z", "restart-2030-01-01T00:02:00Z", "restart-2030-01-01T00:03:00Z"],
             described.Info.RecentActions.Select(a => ((ScheduleActionExecutionStartWorkflow)a.Action).WorkflowId));
+    }
+
+    [Fact]
+    public async Task CancelOther_AsksTheRunningWorkflowToCancel_AndStartsTheLatestOnlyOnceItClosed()
+    {
+        using var worker = NewWorker();
+        await worker.ExecuteAsync(async () =>
+        {
+            var handle = await _client.CreateScheduleAsync("sched-cancel", EveryMinuteWaiter("cancel", ScheduleOverlapPolicy.CancelOther));
+            _time.Advance(TimeSpan.FromSeconds(30));
+            await WaitForAsync(handle, d => d.Info.NumActions == 1);
+            _time.Advance(TimeSpan.FromMinutes(1));
+
+            // The first run got the cancel request but lingers: the second action waits in the buffer.
+            const string first = "cancel-2030-01-01T00:01:00Z";
+            var cancelRequested = false;
+            await WaitUntilAsync(async () =>
+            {
+                var history = await _client.GetWorkflowHandle(first).FetchHistoryAsync();
+                cancelRequested = history.Events.Any(e => e.EventType == Temporalio.Api.Enums.V1.EventType.WorkflowExecutionCancelRequested);
+                return cancelRequested;
+            });
+            Assert.True(cancelRequested);
+            await WaitUntilAsync(async () => await BufferSizeAsync("sched-cancel") == 1);
+            Assert.Equal(1, await BufferSizeAsync("sched-cancel"));
+            Assert.Equal(1, (await handle.DescribeAsync()).Info.NumActions);
+            Assert.Equal(Temporalio.Api.Enums.V1.WorkflowExecutionStatus.Running, await StatusAsync(first));
+
+            // Another action comes due while the cancel is pending: it waits too, and (as in Temporal) replaces the
+            // earlier waiting one, so only the latest starts once the first run closed.
+            _time.Advance(TimeSpan.FromMinutes(1));
+            await WaitUntilAsync(async () => await BufferSizeAsync("sched-cancel") == 2);
+            Assert.Equal(2, await BufferSizeAsync("sched-cancel"));
+            Assert.Equal(1, (await handle.DescribeAsync()).Info.NumActions);
+
+            await FinishAsync(first);
+            var described = await WaitForAsync(handle, d => d.Info.NumActions == 2);
+            Assert.Equal(2, described.Info.NumActions);
+            Assert.Equal(0, await BufferSizeAsync("sched-cancel"));
+            Assert.Equal(Temporalio.Api.Enums.V1.WorkflowExecutionStatus.Canceled, await StatusAsync(first));
+            Assert.Equal([first, "cancel-2030-01-01T00:03:00Z"], described.Info.RecentActions.Select(WorkflowIdOf));
+            Assert.Equal("cancel-2030-01-01T00:03:00Z", Assert.Single(RunningIds(described)));
+        });
+    }
+
+    [Fact]
+    public async Task BufferAll_BuffersEveryActionDueWhileOneRuns_AndStartsThemOneAfterAnother()
+    {
+        using var worker = NewWorker();
+        await worker.ExecuteAsync(async () =>
+        {
+            var handle = await _client.CreateScheduleAsync("sched-buffer-all", EveryMinuteWaiter("all", ScheduleOverlapPolicy.BufferAll));
+            _time.Advance(TimeSpan.FromSeconds(30));
+            await WaitForAsync(handle, d => d.Info.NumActions == 1);
+            for (var buffered = 1; buffered <= 3; buffered++)
+            {
+                _time.Advance(TimeSpan.FromMinutes(1));
+                var expected = buffered;
+                await WaitUntilAsync(async () => await BufferSizeAsync("sched-buffer-all") == expected);
+            }
+
+            var described = await handle.DescribeAsync();
+            Assert.Equal(1, described.Info.NumActions);
+            Assert.Equal(3, await BufferSizeAsync("sched-buffer-all"));
+            Assert.Equal(0, described.Info.NumActionsSkippedOverlap);
+
+            // Each close starts exactly the next buffered action, in order.
+            string[] expectedIds = ["all-2030-01-01T00:01:00Z", "all-2030-01-01T00:02:00Z", "all-2030-01-01T00:03:00Z", "all-2030-01-01T00:04:00Z"];
+            for (var i = 1; i < expectedIds.Length; i++)
+            {
+                await FinishAsync(expectedIds[i - 1]);
+                var started = i + 1;
+                described = await WaitForAsync(handle, d => d.Info.NumActions == started);
+                Assert.Equal(started, described.Info.NumActions);
+                Assert.Equal(expectedIds.Length - started, await BufferSizeAsync("sched-buffer-all"));
+                Assert.Equal(expectedIds[i], Assert.Single(RunningIds(described)));
+            }
+
+            Assert.Equal(expectedIds, described.Info.RecentActions.Select(WorkflowIdOf));
+        });
+    }
+
+    [Fact]
+    public async Task AllowAll_StartsWhileAnotherRuns()
+    {
+        var handle = await _client.CreateScheduleAsync("sched-allow", EveryMinute("allow", ScheduleOverlapPolicy.AllowAll));
+        _time.Advance(TimeSpan.FromSeconds(30));
+        await WaitForAsync(handle, d => d.Info.NumActions == 1);
+        _time.Advance(TimeSpan.FromMinutes(1));
+        var described = await WaitForAsync(handle, d => d.Info.NumActions == 2);
+        Assert.Equal(2, described.Info.NumActions);
+        Assert.Equal(0, await BufferSizeAsync("sched-allow"));
+        Assert.Equal(
+            ["allow-2030-01-01T00:01:00Z", "allow-2030-01-01T00:02:00Z"],
+            RunningIds(described).Order(StringComparer.Ordinal));
+        Assert.Equal(Temporalio.Api.Enums.V1.WorkflowExecutionStatus.Running, await StatusAsync("allow-2030-01-01T00:01:00Z"));
+        Assert.Equal(Temporalio.Api.Enums.V1.WorkflowExecutionStatus.Running, await StatusAsync("allow-2030-01-01T00:02:00Z"));
+    }
+
+    [Fact]
+    public async Task PauseOnFailure_AFailedRunPausesTheScheduleWithANote()
+    {
+        using var worker = NewWorker();
+        await worker.ExecuteAsync(async () =>
+        {
+            var schedule = new Schedule(
+                ScheduleActionStartWorkflow.Create((Failer wf) => wf.RunAsync(), new WorkflowOptions("fail", TaskQueue)),
+                new ScheduleSpec { Intervals = [new ScheduleIntervalSpec(TimeSpan.FromMinutes(1))] })
+            {
+                Policy = new SchedulePolicy { PauseOnFailure = true },
+            };
+            var handle = await _client.CreateScheduleAsync("sched-fail", schedule);
+            _time.Advance(TimeSpan.FromSeconds(30));
+            var described = await WaitForAsync(handle, d => d.Schedule.State.Paused);
+            Assert.True(described.Schedule.State.Paused);
+            Assert.Equal("paused due to workflow failure: fail-2030-01-01T00:01:00Z: boom", described.Schedule.State.Note);
+            Assert.Equal(Temporalio.Api.Enums.V1.WorkflowExecutionStatus.Failed, await StatusAsync("fail-2030-01-01T00:01:00Z"));
+            Assert.Equal(1, described.Info.NumActions);
+            Assert.Empty(described.Info.NextActionTimes);
+            Assert.Empty(described.Info.RunningActions);
+        });
+    }
+
+    [Fact]
+    public async Task RemainingActions_TakesExactlyThatMany_SkippedOverlapsDoNotCount()
+    {
+        var schedule = EveryMinute("limited", ScheduleOverlapPolicy.Skip) with
+        {
+            State = new Temporalio.Client.Schedules.ScheduleState { LimitedActions = true, RemainingActions = 2 },
+        };
+        var handle = await _client.CreateScheduleAsync("sched-limited", schedule);
+        _time.Advance(TimeSpan.FromSeconds(30));
+        await WaitForAsync(handle, d => d.Info.NumActions == 1);
+
+        // 00:02 comes due while 00:01 runs: skipped, and (as in Temporal) not taken from the budget.
+        _time.Advance(TimeSpan.FromMinutes(1));
+        var described = await WaitForAsync(handle, d => d.Info.NumActionsSkippedOverlap == 1);
+        Assert.Equal(1, described.Info.NumActionsSkippedOverlap);
+        Assert.Equal(1, described.Schedule.State.RemainingActions);
+
+        await _client.GetWorkflowHandle("limited-2030-01-01T00:01:00Z").TerminateAsync("done");
+        _time.Advance(TimeSpan.FromMinutes(1));
+        // The start commits before the pass that recomputes the next times: wait for both.
+        described = await WaitForAsync(handle, d => d.Info.NumActions == 2 && d.Info.NextActionTimes.Count == 0);
+        Assert.Equal(2, described.Info.NumActions);
+        Assert.Equal(0, described.Schedule.State.RemainingActions);
+        Assert.Empty(described.Info.NextActionTimes);
+
+        // Out of actions: nothing more starts even with nothing running.
+        await _client.GetWorkflowHandle("limited-2030-01-01T00:03:00Z").TerminateAsync("done");
+        await WaitForAsync(handle, d => d.Info.RunningActions.Count == 0);
+        _time.Advance(TimeSpan.FromMinutes(2));
+        await handle.TriggerAsync();
+        described = await WaitForAsync(handle, d => d.Info.NumActions == 3);
+
+        // The trigger (manual, outside the budget) is the only action after the budget ran out.
+        Assert.Equal(3, described.Info.NumActions);
+        Assert.Equal(0, described.Schedule.State.RemainingActions);
+        Assert.Equal(
+            ["limited-2030-01-01T00:01:00Z", "limited-2030-01-01T00:03:00Z", "limited-2030-01-01T00:05:00Z"],
+            described.Info.RecentActions.Select(WorkflowIdOf));
     }
 
     [Theory]
