@@ -22,7 +22,7 @@ internal static class DatabaseFile
             store.Initialize(4); // creates the schema of a new database; changes nothing in an existing one
 
             // Key, grant and access changes are audit events, written with the change (encrypted like the server's).
-            store.UseAuditCodec(EncryptionAtRest.CodecOfExisting(store, new ServerOptions { DatabaseFile = file }));
+            store.UseAuditCodec(() => EncryptionAtRest.CodecOfExisting(store, new ServerOptions { DatabaseFile = file }));
             var command = string.Join(' ', Environment.GetCommandLineArgs().Skip(1).TakeWhile(a => !a.StartsWith('-')).Take(2));
             AuditActor.Current = AuditActor.CommandLine(Environment.UserName, "bastion " + command);
             var namespaces = new NamespaceRegistry(store, TimeProvider.System);

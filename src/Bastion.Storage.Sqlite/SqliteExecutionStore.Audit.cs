@@ -5,14 +5,21 @@ namespace Bastion.Storage.Sqlite;
 /// <summary>The audit log: rows appended by the one audit writer under the writer lock, read on pooled connections.</summary>
 public sealed partial class SqliteExecutionStore
 {
-    private IRecordCodec _auditCodec = new PlainRecordCodec();
+    private Lazy<IRecordCodec> _auditCodec = new(new PlainRecordCodec());
+    private bool _auditKeyReady;
 
     /// <summary>
     /// Encrypts the audit records' data at rest (their details name workflows, task queues, signals). The hash chain
     /// stays over the plain canonical JSON, so re-encryption after a key rotation leaves it intact; readers get the
     /// plain record.
     /// </summary>
-    public void UseAuditCodec(IRecordCodec codec) => _auditCodec = codec ?? throw new ArgumentNullException(nameof(codec));
+    public void UseAuditCodec(IRecordCodec codec) => _auditCodec = new(codec ?? throw new ArgumentNullException(nameof(codec)));
+
+    /// <summary>
+    /// The same, made only when a record is first written or read: a tool whose command may never touch the audit
+    /// log (the CLI on the database file) does not need the master key for the commands that do not.
+    /// </summary>
+    public void UseAuditCodec(Func<IRecordCodec> codec) => _auditCodec = new(codec ?? throw new ArgumentNullException(nameof(codec)));
 
     public IReadOnlyList<Exception?> CommitWithAudit(
         IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions, Func<IReadOnlyList<Exception?>, IReadOnlyList<PendingAudit>> records)
@@ -22,8 +29,6 @@ public sealed partial class SqliteExecutionStore
         return Commit(transitions, null, records);
     }
 
-    private bool _auditKeyReady;
-
     /// <summary>
     /// Encoding inside a transaction must not create the audit log's key (a write of its own on the writer
     /// connection): a write with audit records makes sure it exists before its transaction begins.
@@ -32,7 +37,7 @@ public sealed partial class SqliteExecutionStore
     {
         if (!_auditKeyReady)
         {
-            _auditCodec.Encode(RecordIdentities.AuditRecord(0), []);
+            _auditCodec.Value.Encode(RecordIdentities.AuditRecord(0), []);
             _auditKeyReady = true;
         }
     }
@@ -48,19 +53,7 @@ public sealed partial class SqliteExecutionStore
             return;
         }
 
-        var head = Command(tx, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1;");
-        AuditAnchor? last;
-        using (var reader = head.ExecuteReader())
-        {
-            last = reader.Read() ? new AuditAnchor(reader.GetInt64(0), (byte[])reader[1]) : null;
-        }
-
-        if (last is null)
-        {
-            using var reader = Command(tx, "SELECT seq, hash FROM audit_anchor WHERE id = 1;").ExecuteReader();
-            last = reader.Read() ? new AuditAnchor(reader.GetInt64(0), (byte[])reader[1]) : new AuditAnchor(0, []);
-        }
-
+        var last = ReadHead(_writer, tx);
         foreach (var pending in records)
         {
             var record = pending.Seal(last.Sequence + 1, last.Hash);
@@ -73,21 +66,15 @@ public sealed partial class SqliteExecutionStore
             cmd.Parameters.AddWithValue("$time", record.EmitTime.Ticks);
             cmd.Parameters.AddWithValue("$account", (object?)record.Account ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$ns", (object?)record.NamespaceId ?? DBNull.Value);
-            cmd.Parameters.AddWithValue("$data", _auditCodec.Encode(RecordIdentities.AuditRecord(record.Sequence), record.Data));
+            cmd.Parameters.AddWithValue("$data", _auditCodec.Value.Encode(RecordIdentities.AuditRecord(record.Sequence), record.Data));
             cmd.Parameters.AddWithValue("$hash", record.Hash);
             cmd.ExecuteNonQuery();
         }
     }
 
-    public AuditAnchor ReadAuditHead() => Read(connection =>
-    {
-        using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1;";
-        using var reader = cmd.ExecuteReader();
-        return reader.Read() ? new AuditAnchor(reader.GetInt64(0), (byte[])reader[1]) : ReadAnchor(connection);
-    });
+    public AuditAnchor ReadAuditHead() => Read(connection => ReadHead(connection));
 
-    public AuditAnchor ReadAuditAnchor() => Read(ReadAnchor);
+    public AuditAnchor ReadAuditAnchor() => Read(connection => ReadAnchor(connection));
 
     public IReadOnlyList<StoredAuditRecord> ReadAudit(AuditQuery query)
     {
@@ -132,7 +119,7 @@ public sealed partial class SqliteExecutionStore
     {
         try
         {
-            return _auditCodec.Decode(RecordIdentities.AuditRecord(sequence), stored);
+            return _auditCodec.Value.Decode(RecordIdentities.AuditRecord(sequence), stored);
         }
         catch (InvalidDataException)
         {
@@ -205,9 +192,20 @@ public sealed partial class SqliteExecutionStore
         }
     }
 
-    private static AuditAnchor ReadAnchor(SqliteConnection connection)
+    /// <summary>The last record's sequence and hash, else the retention anchor (inside <paramref name="tx"/> when given).</summary>
+    private static AuditAnchor ReadHead(SqliteConnection connection, SqliteTransaction? tx = null)
     {
         using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1;";
+        using var reader = cmd.ExecuteReader();
+        return reader.Read() ? new AuditAnchor(reader.GetInt64(0), (byte[])reader[1]) : ReadAnchor(connection, tx);
+    }
+
+    private static AuditAnchor ReadAnchor(SqliteConnection connection, SqliteTransaction? tx = null)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
         cmd.CommandText = "SELECT seq, hash FROM audit_anchor WHERE id = 1;";
         using var reader = cmd.ExecuteReader();
         return reader.Read() ? new AuditAnchor(reader.GetInt64(0), (byte[])reader[1]) : new AuditAnchor(0, []);
