@@ -1,6 +1,7 @@
 using Bastion.Engine.Errors;
 using Bastion.Engine.Matching;
 using Bastion.Engine.Tasks;
+using Bastion.Engine.Visibility;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Temporalio.Api.Command.V1;
@@ -90,6 +91,13 @@ internal sealed partial class HistoryEngine
             if (m.Context.Updates.Values.Any(u => u.Stage == UpdateStage.Admitted))
             {
                 ScheduleWorkflowTask(m, speculative: true);
+            }
+            else if (state.LastCompletedStartedEventId == 0)
+            {
+                // A first task (an update's, during a start delay) dropped this way: the run waits out the rest of
+                // its delay (its timer is still set), or gets its first task now if the delay is over.
+                state.AwaitingStartDelay = m.Now < state.ExecutionTime;
+                ScheduleWorkflowTask(m);
             }
 
             // The worker rolls its cached workflow back to the last task that is on record.
@@ -386,6 +394,7 @@ internal sealed partial class HistoryEngine
         state.SearchAttributes = Merge(
             state.SearchAttributes is { } current ? SearchAttributes.Parser.ParseFrom(current).IndexedFields : null,
             upsert.IndexedFields,
+            SearchAttributeValues.IsUnset,
             f => new SearchAttributes { IndexedFields = { f } }.ToByteArray());
 
     /// <summary>Memo changes from the workflow: a key set to null (no payload data) is removed.</summary>
@@ -393,17 +402,19 @@ internal sealed partial class HistoryEngine
         state.Memo = Merge(
             state.Memo is { } current ? Memo.Parser.ParseFrom(current).Fields : null,
             upsert.Fields,
+            IsNullPayload,
             f => new Memo { Fields = { f } }.ToByteArray());
 
     private static byte[] Merge(
         IDictionary<string, Payload>? current,
         IDictionary<string, Payload> changes,
+        Func<Payload, bool> removes,
         Func<IDictionary<string, Payload>, byte[]> serialize)
     {
         var merged = current is null ? new Dictionary<string, Payload>(StringComparer.Ordinal) : new Dictionary<string, Payload>(current, StringComparer.Ordinal);
         foreach (var (key, value) in changes)
         {
-            if (IsNullPayload(value))
+            if (removes(value))
             {
                 merged.Remove(key);
             }

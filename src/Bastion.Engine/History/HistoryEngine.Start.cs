@@ -76,6 +76,9 @@ internal sealed partial class HistoryEngine
                 if (open && request.WorkflowIdConflictPolicy is not (WorkflowIdConflictPolicy.Fail or WorkflowIdConflictPolicy.TerminateExisting))
                 {
                     await SignalAsync(key, signal).ConfigureAwait(false);
+
+                    // As in Temporal, a signal-with-start cuts short the start delay of the run it signals (a plain signal waits).
+                    await UpdateAsync(key, m => EndStartDelay(m)).ConfigureAwait(false);
                     return new SignalWithStartWorkflowExecutionResponse { RunId = currentRunId, Started = false };
                 }
 
@@ -101,6 +104,24 @@ internal sealed partial class HistoryEngine
 
             return new SignalWithStartWorkflowExecutionResponse { RunId = m.State.RunId, Started = true };
         });
+    }
+
+    /// <summary>
+    /// The run stops waiting out its start delay (or cron / retry backoff) and gets its first workflow task now
+    /// (speculative when it only carries updates). Its backoff timer stays: when it fires it schedules the first task
+    /// only if none ran meanwhile (a speculative one the worker only rejected leaves no trace), as in Temporal.
+    /// </summary>
+    private static bool EndStartDelay(Mutation m, bool speculative = false)
+    {
+        if (!m.State.IsOpen || !m.State.AwaitingStartDelay)
+        {
+            return false;
+        }
+
+        m.State.AwaitingStartDelay = false;
+        ScheduleWorkflowTask(m, speculative);
+        m.MarkChanged();
+        return true;
     }
 
     private const string ReplacedByStartReason = "terminated by a new start of the same workflow id (WorkflowIdConflictPolicy TerminateExisting)";

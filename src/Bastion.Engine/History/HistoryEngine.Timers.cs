@@ -35,13 +35,8 @@ internal sealed partial class HistoryEngine
                     TimeOutWorkflow(m);
                     break;
                 case TaskKind.WorkflowStartBackoff:
-                    if (m.State.IsOpen && m.State.AwaitingStartDelay)
-                    {
-                        m.State.AwaitingStartDelay = false;
-                        m.DeleteTask(TaskKind.WorkflowStartBackoff, task.EventId, 0);
-                        ScheduleWorkflowTask(m);
-                    }
-
+                    m.DeleteTask(TaskKind.WorkflowStartBackoff, task.EventId, 0);
+                    EndStartDelay(m);
                     break;
                 default:
                     throw new InvalidOperationException($"Task kind {kind} is not a timer task.");

@@ -145,7 +145,7 @@ internal sealed partial class HistoryEngine
     {
         if (!state.IsOpen)
         {
-            throw ServiceException.NotFound("Workflow execution already completed.");
+            throw ServiceException.WorkflowCompleted();
         }
     }
 

@@ -151,6 +151,9 @@ internal sealed class PendingWorkflowTask
 
     public long StartedHistorySize { get; set; }
 
+    /// <summary>Why the started event suggests continue-as-new (empty: it does not).</summary>
+    public List<SuggestContinueAsNewReason> StartedSuggestContinueAsNew { get; set; } = [];
+
     [JsonIgnore]
     public bool IsStarted => StartedEventId > 0;
 
@@ -184,6 +187,8 @@ internal sealed class PendingWorkflowTask
             Identity = StartedIdentity ?? string.Empty,
             RequestId = StartedRequestId ?? string.Empty,
             HistorySizeBytes = StartedHistorySize,
+            SuggestContinueAsNew = StartedSuggestContinueAsNew.Count > 0,
+            SuggestContinueAsNewReasons = { StartedSuggestContinueAsNew },
         },
     };
 }
