@@ -98,6 +98,11 @@ internal sealed partial class HistoryEngine
             }
 
             var (found, done) = FindUpdateInHistory(EventsOf(c), updateId);
+            if (found && done is null && !c.State.IsOpen)
+            {
+                done = new Outcome { Failure = AcceptedUpdateCompletedWorkflowFailure() };
+            }
+
             return (null, done, found);
         }).ConfigureAwait(false);
         var response = new PollWorkflowExecutionUpdateResponse
