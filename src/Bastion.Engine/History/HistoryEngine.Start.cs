@@ -27,8 +27,16 @@ internal sealed partial class HistoryEngine
         RequireValidSearchAttributes(namespaceId, request.SearchAttributes);
         return WithWorkflowIdAsync(namespaceId, request.WorkflowId, async currentRunId =>
         {
-            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(request), request.RequestId, FirstDelay(request.CronSchedule, request.WorkflowStartDelay), null);
+            var delay = FirstDelay(request.CronSchedule, request.WorkflowStartDelay);
+            var eager = request.RequestEagerExecution && delay is null;
+            var started = StartedAttributes(request);
+            started.EagerExecutionAccepted = eager;
+            var m = NewRun(namespaceId, request.WorkflowId, started, request.RequestId, delay, null);
             withNewRun?.Invoke(m);
+            if (eager)
+            {
+                StartEagerly(m, request);
+            }
             if (currentRunId != null)
             {
                 var currentKey = new WorkflowKey(namespaceId, request.WorkflowId, currentRunId);
@@ -36,19 +44,27 @@ internal sealed partial class HistoryEngine
                 if (existing == s_terminateCurrent)
                 {
                     await TerminateAndReplaceAsync(currentKey, m, request.Identity).ConfigureAwait(false);
-                    return new StartWorkflowExecutionResponse { RunId = m.State.RunId, Started = true };
+                    return await StartedAsync(m.Context.Key, eager).ConfigureAwait(false);
                 }
 
                 if (existing != null)
                 {
-                    return existing;
+                    // A retried request is answered as the first time, eager task included while it is still running.
+                    return existing.Started ? await StartedAsync(currentKey, eager).ConfigureAwait(false) : existing;
                 }
             }
 
             await CreateRunAsync(m, currentRunId).ConfigureAwait(false);
-            return new StartWorkflowExecutionResponse { RunId = m.State.RunId, Started = true };
+            return await StartedAsync(m.Context.Key, eager).ConfigureAwait(false);
         });
     }
+
+    private async Task<StartWorkflowExecutionResponse> StartedAsync(WorkflowKey run, bool eager) => new()
+    {
+        RunId = run.RunId,
+        Started = true,
+        EagerWorkflowTask = eager ? await EagerWorkflowTaskAsync(run).ConfigureAwait(false) : null,
+    };
 
     /// <summary>
     /// Signals the running workflow of that id, or starts one with the signal as its first event after

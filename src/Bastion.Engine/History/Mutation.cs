@@ -171,6 +171,9 @@ internal sealed class Mutation(WorkflowContext context, DateTime now)
     /// <summary>Deletes a task row, possibly another run's (a parent consuming its child's notification).</summary>
     public void DeleteTask(TaskKey key)
     {
+        // A task added earlier in this same transition is dropped too (an eager start's first workflow task): the
+        // store deletes before it inserts, so the delete alone would not stop it.
+        _tasks.RemoveAll(t => t.Key == key);
         _deletedTasks.Add(key);
         Changed = true;
     }
