@@ -142,11 +142,19 @@ internal sealed partial class HistoryEngine
 
     private const string ReplacedByStartReason = "terminated by a new start of the same workflow id (WorkflowIdConflictPolicy TerminateExisting)";
 
-    /// <summary>Terminates the running workflow and creates its replacement in one transition.</summary>
-    private Task<bool> TerminateAndReplaceAsync(WorkflowKey current, Mutation replacement, string identity, string reason = ReplacedByStartReason) =>
+    /// <summary>
+    /// Terminates the running workflow and creates its replacement in one transition; <paramref name="resetTo"/>: the
+    /// replacement is this run's reset (see <see cref="WorkflowState.ResetRunId"/>).
+    /// </summary>
+    private Task<bool> TerminateAndReplaceAsync(WorkflowKey current, Mutation replacement, string identity, string reason = ReplacedByStartReason, bool resetTo = false) =>
         UpdateAsync(current, m =>
         {
             RequireOpen(m.State);
+            if (resetTo)
+            {
+                m.State.ResetRunId = replacement.State.RunId;
+            }
+
             m.FlushBufferedEvents();
             CloseWorkflow(m, new HistoryEvent
             {

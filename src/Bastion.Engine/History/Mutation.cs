@@ -151,6 +151,17 @@ internal sealed class Mutation(WorkflowContext context, DateTime now)
         }
     }
 
+    /// <summary>Sets <c>started_event_id</c> on an activity or child outcome event (one that has the field).</summary>
+    public static void SetStartedEventId(HistoryEvent e, long startedEventId)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        if (s_attributes.Accessor.GetCaseFieldDescriptor(e)?.Accessor.GetValue(e) is IMessage attributes
+            && attributes.Descriptor.FindFieldByName("started_event_id") is { } field)
+        {
+            field.Accessor.SetValue(attributes, startedEventId);
+        }
+    }
+
     public void AddTask(TaskKind kind, long eventId, int attempt, DateTime visibleTime, string? taskQueue = null)
     {
         _tasks.Add(new TaskRecord(
