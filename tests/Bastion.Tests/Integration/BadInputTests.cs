@@ -81,6 +81,27 @@ public sealed class BadInputTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task CancelRequestToAClosedWorkflow_IsAcknowledged_AndChangesNothing()
+    {
+        var tq = ServerFixture.NewTaskQueue();
+        var id = "cancel-closed-" + Guid.NewGuid();
+        await Raw.StartAsync(id, tq);
+        await Raw.CompleteAsync(await Raw.PollWorkflowTaskAsync(tq), RawDriver.CompleteWorkflow());
+        var before = await Raw.HistoryAsync(id);
+
+        await Raw.Service.RequestCancelWorkflowExecutionAsync(new()
+        {
+            Namespace = "default",
+            WorkflowExecution = new() { WorkflowId = id },
+            RequestId = Guid.NewGuid().ToString(),
+        });
+
+        var after = await Raw.HistoryAsync(id);
+        Assert.Equal(before.Count, after.Count);
+        Assert.Equal(EventType.WorkflowExecutionCompleted, after[^1].EventType);
+    }
+
+    [Fact]
     public async Task TaskTokenOfAnotherNamespace_IsInvalidArgument_AndTheTaskStaysPending()
     {
         var other = new RawDriver(fixture.Client, "other");
