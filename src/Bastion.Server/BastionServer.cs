@@ -207,6 +207,7 @@ public sealed partial class BastionServer : IAsyncDisposable
             grpc.MaxSendMessageSize = null;
             grpc.EnableDetailedErrors = false;
         });
+        GrpcHealth.AddTo(services);
         services.AddSingleton<IServiceMethodProvider<WorkflowServiceHandler>>(
             new DescriptorServiceMethodProvider<WorkflowServiceHandler>(GrpcServiceDescriptors.WorkflowService));
         services.AddSingleton<IServiceMethodProvider<OperatorServiceHandler>>(
@@ -223,6 +224,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         app.MapGrpcService<WorkflowServiceHandler>();
         app.MapGrpcService<OperatorServiceHandler>();
         app.MapGrpcService<CloudServiceHandler>();
+        GrpcHealth.Map(app);
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Server");
         DynamicConfig.Apply(options.DynamicConfig, frontendOptions, pipelineOptions, engineLimits, logger);

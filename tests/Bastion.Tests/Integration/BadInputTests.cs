@@ -17,7 +17,7 @@ public sealed class BadInputTests(ServerFixture fixture)
         var client = await TemporalClient.ConnectAsync(new(fixture.Server.Address) { Namespace = "no-such-namespace" });
         var error = await Assert.ThrowsAsync<RpcException>(() => new RawDriver(client, "no-such-namespace").StartAsync("x", "tq"));
         Assert.Equal(RpcException.StatusCode.NotFound, error.Code);
-        Assert.Contains("no-such-namespace", error.Message, StringComparison.Ordinal);
+        Assert.Equal("Namespace no-such-namespace is not found.", error.Message); // Temporal's text: clients match on it
         var detail = Assert.Single(error.GrpcStatus.Value!.Details);
         Assert.Equal("no-such-namespace", detail.Unpack<NamespaceNotFoundFailure>().Namespace);
     }
