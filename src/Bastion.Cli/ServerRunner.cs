@@ -36,6 +36,7 @@ internal static class ServerRunner
         "debug" => Microsoft.Extensions.Logging.LogLevel.Debug,
         "warn" => Microsoft.Extensions.Logging.LogLevel.Warning,
         "error" or "fatal" => Microsoft.Extensions.Logging.LogLevel.Error,
+        "never" => Microsoft.Extensions.Logging.LogLevel.None, // Temporal's CLI: no log at all
         _ => Microsoft.Extensions.Logging.LogLevel.Information,
     };
 }
