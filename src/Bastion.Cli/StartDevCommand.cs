@@ -97,7 +97,7 @@ internal static class StartDevCommand
                 Port = parse.GetValue(port),
                 Ip = parse.GetValue(ip) is "localhost" ? "127.0.0.1" : parse.GetValue(ip)!, // as Temporal's start-dev: the server needs an address
                 DatabaseFile = parse.GetValue(dbFile),
-                LogFormat = parse.GetValue(logFormat) == "json" ? "json" : "pretty",
+                LogFormat = ServerRunner.LogFormat(parse.GetValue(logFormat)),
                 LogLevel = ServerRunner.LogLevel(parse.GetValue(logLevel)),
                 ShardCount = parse.GetValue(shards),
                 HttpPort = parse.GetValue(httpPort),
