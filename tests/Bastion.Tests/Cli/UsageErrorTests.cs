@@ -65,6 +65,26 @@ public sealed class UsageErrorTests
         Assert.Contains($"Did you mean {meant}?", error, StringComparison.Ordinal);
     }
 
+    /// <summary>The forms pflag (Temporal's CLI) takes: short flags with a separate, an attached or an '=' value, '=' on long flags and booleans.</summary>
+    [Theory]
+    [InlineData("-f b.db -p 7000 -n one -o json")]
+    [InlineData("-f=b.db -p=7000 -n=one -o=json")]
+    [InlineData("-fb.db -p7000 -none -ojson")]
+    [InlineData("--db-filename=b.db --port=7000 --namespace=one --namespace=two --ip=127.0.0.1 --http-port=7243 --ui-port=8233")]
+    [InlineData("--headless=true --log-config=false --ui-disable-news-fetch=true --disable-config-file=false --no-json-shorthand-payloads=true")]
+    [InlineData("--dynamic-config-value=a.b=\"x\" --search-attribute=Region=Keyword --sqlite-pragma=synchronous=full")]
+    public void TemporalsFlagForms_Parse(string arguments)
+    {
+        var parse = BastionCommand.Create().Parse(["server", "start-dev", .. arguments.Split(' ')]);
+        Assert.Empty(parse.Errors);
+        if (arguments.Contains("b.db", StringComparison.Ordinal))
+        {
+            Assert.Equal("b.db", parse.GetValue<string?>("--db-filename"));
+            Assert.Equal(7000, parse.GetValue<int>("--port"));
+            Assert.Equal("one", parse.GetValue<string[]>("--namespace")![0]);
+        }
+    }
+
     [Theory]
     [InlineData("server start-dev --log-level loud")]
     [InlineData("server start-dev --port=seven")]
