@@ -145,7 +145,7 @@ internal sealed partial class HistoryEngine
     {
         if (!state.IsOpen)
         {
-            throw ServiceException.NotFound("Workflow execution already completed.");
+            throw ServiceException.WorkflowCompleted();
         }
     }
 
@@ -175,6 +175,7 @@ internal sealed partial class HistoryEngine
                 WorkflowExecutionTimeout = ToDuration(s.ExecutionTimeout),
                 WorkflowRunTimeout = ToDuration(s.RunTimeout),
                 DefaultWorkflowTaskTimeout = Duration.FromTimeSpan(s.TaskTimeout),
+                UserMetadata = s.UserMetadata is { } metadata ? Temporalio.Api.Sdk.V1.UserMetadata.Parser.ParseFrom(metadata) : null,
             },
             WorkflowExecutionInfo = ExecutionInfoOf(s),
         };

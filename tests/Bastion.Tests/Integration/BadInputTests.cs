@@ -35,6 +35,52 @@ public sealed class BadInputTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task WellFormedTaskTokenNamingNoTask_IsNotFound()
+    {
+        // A token as Temporal encodes one (namespace id, workflow id, run id, scheduled event id, attempt, activity
+        // id): well formed, naming no task here. SDKs turn NOT_FOUND into their activity-not-found errors.
+        using var buffer = new MemoryStream();
+        var output = new CodedOutputStream(buffer);
+        output.WriteTag(1, WireFormat.WireType.LengthDelimited);
+        output.WriteString(Guid.NewGuid().ToString());
+        output.WriteTag(2, WireFormat.WireType.LengthDelimited);
+        output.WriteString(Guid.NewGuid().ToString());
+        output.WriteTag(3, WireFormat.WireType.LengthDelimited);
+        output.WriteString(Guid.NewGuid().ToString());
+        output.WriteTag(4, WireFormat.WireType.Varint);
+        output.WriteInt64(5);
+        output.WriteTag(5, WireFormat.WireType.Varint);
+        output.WriteInt32(1);
+        output.WriteTag(6, WireFormat.WireType.LengthDelimited);
+        output.WriteString("1");
+        output.Flush();
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => Raw.Service.RespondActivityTaskCompletedAsync(new()
+        {
+            Namespace = "default",
+            TaskToken = ByteString.CopyFrom(buffer.ToArray()),
+        }));
+        Assert.Equal(RpcException.StatusCode.NotFound, error.Code);
+    }
+
+    [Fact]
+    public async Task SignalToAClosedWorkflow_IsNotFound_WithTemporalsText()
+    {
+        var tq = ServerFixture.NewTaskQueue();
+        var id = "closed-" + Guid.NewGuid();
+        await Raw.StartAsync(id, tq);
+        await Raw.CompleteAsync(await Raw.PollWorkflowTaskAsync(tq), RawDriver.CompleteWorkflow());
+        var error = await Assert.ThrowsAsync<RpcException>(() => Raw.Service.SignalWorkflowExecutionAsync(new()
+        {
+            Namespace = "default",
+            WorkflowExecution = new() { WorkflowId = id },
+            SignalName = "late",
+        }));
+        Assert.Equal(RpcException.StatusCode.NotFound, error.Code);
+        Assert.Contains("workflow execution already completed", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TaskTokenOfAnotherNamespace_IsInvalidArgument_AndTheTaskStaysPending()
     {
         var other = new RawDriver(fixture.Client, "other");
@@ -160,21 +206,6 @@ public sealed class BadInputTests(ServerFixture fixture)
         await Raw.Service.SignalWorkflowExecutionAsync(signal);
         await Raw.Service.SignalWorkflowExecutionAsync(signal);
         Assert.Single(await Raw.HistoryAsync(id), e => e.EventType == EventType.WorkflowExecutionSignaled);
-    }
-
-    [Fact]
-    public async Task QueryBeforeTheFirstWorkflowTask_IsFailedPrecondition()
-    {
-        var id = "early-query-" + Guid.NewGuid();
-        await Raw.StartAsync(id, ServerFixture.NewTaskQueue());
-        var error = await Assert.ThrowsAsync<RpcException>(() => Raw.Service.QueryWorkflowAsync(new()
-        {
-            Namespace = "default",
-            Execution = new() { WorkflowId = id },
-            Query = new() { QueryType = "state" },
-        }));
-        Assert.Equal(RpcException.StatusCode.FailedPrecondition, error.Code);
-        Assert.Contains("first workflow task", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
