@@ -113,14 +113,7 @@ internal sealed partial class HistoryEngine
         var completed = m.AddEvent(new HistoryEvent
         {
             EventType = EventType.WorkflowTaskCompleted,
-            WorkflowTaskCompletedEventAttributes = new()
-            {
-                ScheduledEventId = task.ScheduledEventId,
-                StartedEventId = task.StartedEventId,
-                Identity = request.Identity,
-                SdkMetadata = request.SdkMetadata,
-                MeteringMetadata = request.MeteringMetadata,
-            },
+            WorkflowTaskCompletedEventAttributes = CompletedAttributes(task, request),
         });
         ClearWorkflowTask(m, task);
         state.WorkflowTaskFailures = 0;
@@ -141,7 +134,15 @@ internal sealed partial class HistoryEngine
                 continue;
             }
 
+            var firstEvent = m.Events.Count;
             needsNewTask |= ApplyCommand(m, command, completed.EventId);
+            if (command.UserMetadata is { } metadata && m.Events.Count > firstEvent)
+            {
+                // The summary and details of a command ride the event it writes, as in Temporal.
+                m.Events[firstEvent].UserMetadata = metadata;
+                state.HistorySizeBytes += metadata.CalculateSize();
+            }
+
             if (!state.IsOpen)
             {
                 break;
@@ -176,6 +177,34 @@ internal sealed partial class HistoryEngine
         }
 
         return new CompletionOutcome(null, false, null);
+    }
+
+    /// <summary>
+    /// WorkflowTaskCompleted as Temporal writes it: with the worker's build id (its version stamp) and deployment, so
+    /// a worker replaying the history later sees the build id each task ran on (the SDKs' CurrentBuildId).
+    /// </summary>
+    private static WorkflowTaskCompletedEventAttributes CompletedAttributes(PendingWorkflowTask task, RespondWorkflowTaskCompletedRequest request)
+    {
+        var options = request.DeploymentOptions;
+        var versioned = options?.WorkerVersioningMode == WorkerVersioningMode.Versioned;
+#pragma warning disable CS0612, CS0618 // The version stamp and Deployment are deprecated, but SDKs send them and replay reads them.
+        var deploymentName = string.IsNullOrEmpty(options?.DeploymentName) ? request.Deployment?.SeriesName ?? string.Empty : options.DeploymentName;
+        return new WorkflowTaskCompletedEventAttributes
+        {
+            ScheduledEventId = task.ScheduledEventId,
+            StartedEventId = task.StartedEventId,
+            Identity = request.Identity,
+            BinaryChecksum = request.BinaryChecksum,
+            WorkerVersion = request.WorkerVersionStamp,
+            SdkMetadata = request.SdkMetadata,
+            MeteringMetadata = request.MeteringMetadata,
+            WorkerDeploymentName = deploymentName,
+            DeploymentVersion = versioned && !string.IsNullOrEmpty(options!.BuildId)
+                ? new Temporalio.Api.Deployment.V1.WorkerDeploymentVersion { DeploymentName = options.DeploymentName, BuildId = options.BuildId }
+                : null,
+            VersioningBehavior = versioned ? request.VersioningBehavior : VersioningBehavior.Unspecified,
+        };
+#pragma warning restore CS0612, CS0618
     }
 
     private static void ApplyStickyAttributes(WorkflowState state, StickyExecutionAttributes? sticky)
@@ -246,7 +275,7 @@ internal sealed partial class HistoryEngine
                 return false;
             case Command.AttributesOneofCase.FailWorkflowExecutionCommandAttributes:
                 var failure = command.FailWorkflowExecutionCommandAttributes.Failure;
-                var (retryState, nextRunId) = RetryWorkflow(m, failure);
+                var (retryState, nextRunId) = RetryWorkflow(m, failure, timedOut: false);
                 nextRunId ??= ScheduleNextCronRun(m, null, failure);
                 CloseWorkflow(m, new HistoryEvent
                 {

@@ -31,7 +31,7 @@ internal sealed partial class HistoryEngine
             var eager = request.RequestEagerExecution && delay is null;
             var started = StartedAttributes(request);
             started.EagerExecutionAccepted = eager;
-            var m = NewRun(namespaceId, request.WorkflowId, started, request.RequestId, delay, null);
+            var m = NewRun(namespaceId, request.WorkflowId, started, request.RequestId, delay, null, userMetadata: request.UserMetadata);
             withNewRun?.Invoke(m);
             if (eager)
             {
@@ -108,7 +108,7 @@ internal sealed partial class HistoryEngine
                 replace = await ReadAsync(key, c => CheckExisting(c.State, asStart)).ConfigureAwait(false) == s_terminateCurrent;
             }
 
-            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(AsStart(request)), request.RequestId, FirstDelay(request.CronSchedule, request.WorkflowStartDelay), null, run => AppendSignal(run, signal));
+            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(AsStart(request)), request.RequestId, FirstDelay(request.CronSchedule, request.WorkflowStartDelay), null, run => AppendSignal(run, signal), request.UserMetadata);
             if (replace)
             {
                 await TerminateAndReplaceAsync(new WorkflowKey(namespaceId, request.WorkflowId, currentRunId!), m, request.Identity).ConfigureAwait(false);
@@ -200,6 +200,10 @@ internal sealed partial class HistoryEngine
         RetryPolicy = r.RetryPolicy,
         CronSchedule = r.CronSchedule,
         Priority = r.Priority,
+
+        // What a schedule carries from its previous action (Temporal's rule for its scheduler's starts).
+        LastCompletionResult = r.LastCompletionResult,
+        ContinuedFailure = r.ContinuedFailure,
     };
 
     /// <summary>When the first workflow task may run: at the cron schedule's next time, else after the start delay.</summary>
@@ -229,7 +233,8 @@ internal sealed partial class HistoryEngine
     /// A new run in the making: its state, WorkflowExecutionStarted (from <paramref name="started"/>, with the
     /// server's normalized timeouts and run ids filled in), the first workflow task or the start delay, and the
     /// run-timeout timer. <paramref name="previous"/> is the run it continues, if any; <paramref name="firstEvents"/>
-    /// adds events that belong before the first workflow task (the signal of a signal-with-start).
+    /// adds events that belong before the first workflow task (the signal of a signal-with-start);
+    /// <paramref name="userMetadata"/> (summary and details) rides the started event and describe shows it.
     /// </summary>
     private Mutation NewRun(
         string namespaceId,
@@ -238,7 +243,8 @@ internal sealed partial class HistoryEngine
         string requestId,
         TimeSpan? delay,
         WorkflowState? previous,
-        Action<Mutation>? firstEvents = null)
+        Action<Mutation>? firstEvents = null,
+        Temporalio.Api.Sdk.V1.UserMetadata? userMetadata = null)
     {
         var now = Now;
         var runId = Guid.NewGuid().ToString();
@@ -279,6 +285,7 @@ internal sealed partial class HistoryEngine
             StartRequestId = requestId,
             Memo = started.Memo?.ToByteArray(),
             SearchAttributes = started.SearchAttributes?.ToByteArray(),
+            UserMetadata = userMetadata?.ToByteArray(),
             AwaitingStartDelay = delay.HasValue,
 
             // A run that continues a chain (continue-as-new, retry, cron) is still its parent's child.
@@ -290,7 +297,7 @@ internal sealed partial class HistoryEngine
         };
         var context = new WorkflowContext(new WorkflowKey(namespaceId, workflowId, runId), ShardOf(namespaceId, workflowId), state, 0) { Events = [] };
         var m = new Mutation(context, now);
-        m.AddEvent(new HistoryEvent { EventType = EventType.WorkflowExecutionStarted, WorkflowExecutionStartedEventAttributes = started });
+        m.AddEvent(new HistoryEvent { EventType = EventType.WorkflowExecutionStarted, WorkflowExecutionStartedEventAttributes = started, UserMetadata = userMetadata });
         firstEvents?.Invoke(m);
         if (delay is { } d)
         {

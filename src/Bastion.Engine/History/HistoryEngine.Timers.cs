@@ -92,7 +92,7 @@ internal sealed partial class HistoryEngine
 
         m.FlushBufferedEvents();
         var timeout = new Temporalio.Api.Failure.V1.Failure { Message = "workflow run timed out", TimeoutFailureInfo = new() { TimeoutType = TimeoutType.StartToClose } };
-        var (retryState, nextRunId) = RetryWorkflow(m, timeout);
+        var (retryState, nextRunId) = RetryWorkflow(m, timeout, timedOut: true);
         nextRunId ??= ScheduleNextCronRun(m, null, timeout);
         CloseWorkflow(m, new HistoryEvent
         {

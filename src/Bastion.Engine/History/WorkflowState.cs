@@ -111,6 +111,9 @@ internal sealed class WorkflowState
 
     public byte[]? SearchAttributes { get; set; }
 
+    /// <summary>The summary and details the run was started with (its started event's user metadata), for describe.</summary>
+    public byte[]? UserMetadata { get; set; }
+
     [JsonIgnore]
     public bool IsOpen => Status == 1;
 

@@ -17,7 +17,7 @@ public sealed class BadInputTests(ServerFixture fixture)
         var client = await TemporalClient.ConnectAsync(new(fixture.Server.Address) { Namespace = "no-such-namespace" });
         var error = await Assert.ThrowsAsync<RpcException>(() => new RawDriver(client, "no-such-namespace").StartAsync("x", "tq"));
         Assert.Equal(RpcException.StatusCode.NotFound, error.Code);
-        Assert.Contains("no-such-namespace", error.Message, StringComparison.Ordinal);
+        Assert.Equal("Namespace no-such-namespace is not found.", error.Message); // Temporal's text: clients match on it
         var detail = Assert.Single(error.GrpcStatus.Value!.Details);
         Assert.Equal("no-such-namespace", detail.Unpack<NamespaceNotFoundFailure>().Namespace);
     }
@@ -78,6 +78,27 @@ public sealed class BadInputTests(ServerFixture fixture)
         }));
         Assert.Equal(RpcException.StatusCode.NotFound, error.Code);
         Assert.Contains("workflow execution already completed", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CancelRequestToAClosedWorkflow_IsAcknowledged_AndChangesNothing()
+    {
+        var tq = ServerFixture.NewTaskQueue();
+        var id = "cancel-closed-" + Guid.NewGuid();
+        await Raw.StartAsync(id, tq);
+        await Raw.CompleteAsync(await Raw.PollWorkflowTaskAsync(tq), RawDriver.CompleteWorkflow());
+        var before = await Raw.HistoryAsync(id);
+
+        await Raw.Service.RequestCancelWorkflowExecutionAsync(new()
+        {
+            Namespace = "default",
+            WorkflowExecution = new() { WorkflowId = id },
+            RequestId = Guid.NewGuid().ToString(),
+        });
+
+        var after = await Raw.HistoryAsync(id);
+        Assert.Equal(before.Count, after.Count);
+        Assert.Equal(EventType.WorkflowExecutionCompleted, after[^1].EventType);
     }
 
     [Fact]

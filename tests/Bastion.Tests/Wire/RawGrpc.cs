@@ -26,25 +26,24 @@ internal static class RawGrpc
 
     public static async Task<(int Status, string Message)> CallAsync(HttpClient http, string baseUri, string method, byte[] body, IDictionary<string, string>? headers = null)
     {
-        var (status, message, _) = await SendAsync(http, baseUri, method, body, headers);
+        var (status, message, _) = await CallForReplyAsync(http, baseUri, method, body, headers);
         return (status, message);
     }
 
     /// <summary>
-    /// A unary call whose response is read too: for what an SDK's own client would change on the way (the SDKs
-    /// clear <c>request_eager_execution</c> when no local worker can take the task).
+    /// A unary call whose reply is parsed: for what an SDK's own client would change on the way (the SDKs clear
+    /// <c>request_eager_execution</c> when no local worker can take the task).
     /// </summary>
     public static async Task<TResponse> UnaryAsync<TResponse>(string address, string method, IMessage request, MessageParser<TResponse> parser)
         where TResponse : IMessage<TResponse>
     {
         using var http = new HttpClient();
-        var (status, message, body) = await SendAsync(http, $"http://{address}", method, request.ToByteArray(), null);
-        return status == 0
-            ? parser.ParseFrom(body.AsSpan(5, BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(1))))
-            : throw new InvalidOperationException($"{method} failed with gRPC status {status}: {message}");
+        var (status, message, reply) = await CallForReplyAsync(http, $"http://{address}", method, request.ToByteArray());
+        return status == 0 ? parser.ParseFrom(reply) : throw new InvalidOperationException($"{method} failed with gRPC status {status}: {message}");
     }
 
-    private static async Task<(int Status, string Message, byte[] Body)> SendAsync(HttpClient http, string baseUri, string method, byte[] body, IDictionary<string, string>? headers)
+    /// <summary>A call that also hands back the reply message's bytes (empty when the call failed).</summary>
+    public static async Task<(int Status, string Message, byte[] Reply)> CallForReplyAsync(HttpClient http, string baseUri, string method, byte[] body, IDictionary<string, string>? headers = null)
     {
         var frame = new byte[5 + body.Length];
         BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(1), body.Length);
@@ -63,8 +62,9 @@ internal static class RawGrpc
         }
 
         using var response = await http.SendAsync(request);
-        var responseBody = await response.Content.ReadAsByteArrayAsync();
+        var replyFrame = await response.Content.ReadAsByteArrayAsync();
         var all = response.TrailingHeaders.Concat(response.Headers).ToDictionary(h => h.Key, h => string.Join(",", h.Value));
-        return (int.Parse(all["grpc-status"], System.Globalization.CultureInfo.InvariantCulture), Uri.UnescapeDataString(all.GetValueOrDefault("grpc-message", string.Empty)), responseBody);
+        var reply = replyFrame.Length >= 5 ? replyFrame[5..(5 + BinaryPrimitives.ReadInt32BigEndian(replyFrame.AsSpan(1)))] : [];
+        return (int.Parse(all["grpc-status"], System.Globalization.CultureInfo.InvariantCulture), Uri.UnescapeDataString(all.GetValueOrDefault("grpc-message", string.Empty)), reply);
     }
 }
