@@ -11,7 +11,6 @@ namespace Bastion.Engine.Tasks;
 /// </summary>
 internal sealed partial class TimerQueue : IAsyncDisposable
 {
-    private static readonly TimeSpan s_longestWait = TimeSpan.FromDays(7);
     private readonly PriorityQueue<TaskRecord, DateTime> _queue = new();
     private readonly Dictionary<TaskKey, int> _pending = [];
     private readonly HashSet<TaskKey> _canceled = [];
@@ -103,10 +102,7 @@ internal sealed partial class TimerQueue : IAsyncDisposable
     private void Arm(DateTime at)
     {
         _armedFor = at;
-        var delay = at - _time.GetUtcNow().UtcDateTime;
-
-        // A timer cannot wait longer than 2^32-2 ms (~49.7 days); one further off wakes early, finds nothing due and re-arms.
-        _timer.Change(delay <= TimeSpan.Zero ? TimeSpan.Zero : delay < s_longestWait ? delay : s_longestWait, Timeout.InfiniteTimeSpan);
+        _timer.Change(TimerWait.For(at - _time.GetUtcNow().UtcDateTime), Timeout.InfiniteTimeSpan);
     }
 
     private async Task FireAsync(TaskRecord task)

@@ -35,8 +35,7 @@ public static class RequestValidator
     private const long MaxDurationSeconds = 315_576_000_000;
     private const int NanosPerSecond = 1_000_000_000;
 
-    /// <summary>Temporal's longest duration: 100 years of 365 days.</summary>
-    private const long CapSeconds = 100L * 365 * 24 * 3600;
+    private const long CapSeconds = Bastion.Engine.History.DurationCap.MaxSeconds;
 
     private static readonly ConcurrentDictionary<MessageDescriptor, MessagePlan> s_plans = new();
     private static readonly Lock s_planning = new();

@@ -57,11 +57,14 @@ public sealed class FuzzServerFixture : IAsyncLifetime
 /// </summary>
 public sealed class BoundaryFuzzTests(FuzzServerFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<FuzzServerFixture>
 {
-    private const int MaxRequestsPerMethod = 40;
+    /// <summary>Mutations per method; BASTION_FUZZ_PER_METHOD and BASTION_FUZZ_SEED explore further by hand.</summary>
+    private static readonly int s_perMethod = int.TryParse(Environment.GetEnvironmentVariable("BASTION_FUZZ_PER_METHOD"), out var n) ? n : 40;
+    private static readonly int s_seed = int.TryParse(Environment.GetEnvironmentVariable("BASTION_FUZZ_SEED"), out var seed) ? seed : 0;
     private const int Parallelism = 8;
     private const long MaxTimestampSeconds = 253_402_300_799;
     private const long MinTimestampSeconds = -62_135_596_800;
     private const long MaxDurationSeconds = 315_576_000_000;
+    private const long DurationCapSeconds = Bastion.Engine.History.DurationCap.MaxSeconds;
 
     /// <summary>Methods that wait for something that never comes here: short deadlines, their answers are not the point.</summary>
     private static readonly HashSet<string> s_waiting =
@@ -125,6 +128,7 @@ public sealed class BoundaryFuzzTests(FuzzServerFixture fixture, Xunit.Abstracti
             output.WriteLine($"{count,6} {key}");
         }
 
+        output.WriteLine($"{calls.Count} calls, {s_perMethod} mutations per method at most, seed {s_seed}");
         foreach (var finding in findings)
         {
             output.WriteLine($"FINDING {finding.Method} {finding.Mutation}: {finding.Status} {finding.Message}");
@@ -168,6 +172,102 @@ public sealed class BoundaryFuzzTests(FuzzServerFixture fixture, Xunit.Abstracti
     }
 
     [Fact]
+    public async Task WorkerCommandsAndSchedules_WithExtremeValues_NeverInternal()
+    {
+        const string ns = FuzzServerFixture.Steady;
+        var ages = new Duration { Seconds = MaxDurationSeconds };
+        var first = new Timestamp { Seconds = MinTimestampSeconds };
+        var last = new Timestamp { Seconds = MaxTimestampSeconds, Nanos = 999_999_999 };
+        var client = await TemporalClient.ConnectAsync(new(fixture.Server.Address) { Namespace = ns });
+        var raw = new RawDriver(client, ns);
+        var answers = new List<(string Call, Grpc.Core.StatusCode? Status, string Message)>();
+        async Task Try(string call, Func<Task> body)
+        {
+            try
+            {
+                await body();
+                answers.Add((call, null, string.Empty));
+            }
+            catch (Grpc.Core.RpcException e)
+            {
+                answers.Add((call, e.StatusCode, e.Status.Detail));
+            }
+            catch (Temporalio.Exceptions.RpcException e)
+            {
+                answers.Add((call, (Grpc.Core.StatusCode)e.Code, e.Message));
+            }
+        }
+
+        // A worker asks for a 10 000-year timer and an activity whose every timeout and retry interval is 10 000 years.
+        var tq = "extreme-" + Guid.NewGuid().ToString("N");
+        var id = "extreme-" + Guid.NewGuid().ToString("N");
+        await raw.StartAsync(id, tq);
+        var task = await raw.PollWorkflowTaskAsync(tq);
+        var activity = RawDriver.ScheduleActivity("a1", "Work", tq);
+        var attributes = activity.ScheduleActivityTaskCommandAttributes;
+        attributes.StartToCloseTimeout = ages;
+        attributes.ScheduleToCloseTimeout = ages;
+        attributes.ScheduleToStartTimeout = ages;
+        attributes.HeartbeatTimeout = ages;
+        attributes.RetryPolicy = new() { InitialInterval = ages, BackoffCoefficient = double.MaxValue };
+        var timer = new Temporalio.Api.Command.V1.Command
+        {
+            CommandType = Temporalio.Api.Enums.V1.CommandType.StartTimer,
+            StartTimerCommandAttributes = new() { TimerId = "t1", StartToFireTimeout = ages },
+        };
+        await Try("RespondWorkflowTaskCompleted", () => raw.CompleteAsync(task, timer, activity));
+        var activityTask = await raw.PollActivityTaskAsync(tq);
+        await Try("RecordActivityTaskHeartbeat", () => raw.Service.RecordActivityTaskHeartbeatAsync(new() { Namespace = ns, TaskToken = activityTask.TaskToken }));
+        await Try("RespondActivityTaskFailed", () => raw.Service.RespondActivityTaskFailedAsync(new()
+        {
+            Namespace = ns,
+            TaskToken = activityTask.TaskToken,
+            Failure = new() { Message = "again", ApplicationFailureInfo = new() { NextRetryDelay = ages } },
+        }));
+        await Try("DescribeWorkflowExecution", () => raw.Service.DescribeWorkflowExecutionAsync(new() { Namespace = ns, Execution = new() { WorkflowId = id } }));
+
+        // Schedules spanning all of time, with intervals, jitter and catch-up windows of 10 000 years.
+        var scheduleId = "extreme-" + Guid.NewGuid().ToString("N");
+        var schedule = new Temporalio.Api.Schedule.V1.Schedule
+        {
+            Spec = new()
+            {
+                Interval = { new Temporalio.Api.Schedule.V1.IntervalSpec { Interval = ages, Phase = new Duration { Seconds = DurationCapSeconds - 1 } } },
+                StartTime = first,
+                EndTime = last,
+                Jitter = ages,
+            },
+            Action = new()
+            {
+                StartWorkflow = new()
+                {
+                    WorkflowId = "from-schedule",
+                    WorkflowType = new() { Name = "W" },
+                    TaskQueue = new() { Name = tq },
+                    WorkflowExecutionTimeout = ages,
+                },
+            },
+            Policies = new() { CatchupWindow = ages },
+        };
+        await Try("CreateSchedule", () => raw.Service.CreateScheduleAsync(new() { Namespace = ns, ScheduleId = scheduleId, Schedule = schedule, RequestId = Guid.NewGuid().ToString() }));
+        await Try("ListScheduleMatchingTimes", () => raw.Service.ListScheduleMatchingTimesAsync(new() { Namespace = ns, ScheduleId = scheduleId, StartTime = first, EndTime = last }));
+        await Try("PatchSchedule", () => raw.Service.PatchScheduleAsync(new()
+        {
+            Namespace = ns,
+            ScheduleId = scheduleId,
+            Patch = new() { BackfillRequest = { new Temporalio.Api.Schedule.V1.BackfillRequest { StartTime = first, EndTime = last } } },
+        }));
+        await Try("DescribeSchedule", () => raw.Service.DescribeScheduleAsync(new() { Namespace = ns, ScheduleId = scheduleId }));
+        schedule.Spec.Interval.Clear();
+        schedule.Spec.CronString.Add("0 0 29 2 *");
+        await Try("UpdateSchedule", () => raw.Service.UpdateScheduleAsync(new() { Namespace = ns, ScheduleId = scheduleId, Schedule = schedule, RequestId = Guid.NewGuid().ToString() }));
+        await Try("ListScheduleMatchingTimes (cron)", () => raw.Service.ListScheduleMatchingTimesAsync(new() { Namespace = ns, ScheduleId = scheduleId, StartTime = first, EndTime = last }));
+
+        output.WriteLine(string.Join(Environment.NewLine, answers.Select(a => $"{a.Call}: {a.Status?.ToString() ?? "OK"} {a.Message}")));
+        Assert.DoesNotContain(answers, a => a.Status is Grpc.Core.StatusCode.Internal or Grpc.Core.StatusCode.Unknown);
+    }
+
+    [Fact]
     public async Task HttpApi_UndefinedEnum_IsInvalidArgumentNamingTheField()
     {
         using var http = new HttpClient { BaseAddress = new Uri($"http://{fixture.Server.HttpAddress}") };
@@ -180,18 +280,18 @@ public sealed class BoundaryFuzzTests(FuzzServerFixture fixture, Xunit.Abstracti
     }
 
     /// <summary>
-    /// The base request plus up to <see cref="MaxRequestsPerMethod"/> mutations: times, durations, numbers and
+    /// The base request plus up to <see cref="s_perMethod"/> mutations: times, durations, numbers and
     /// queries before enums before other strings, shallow before deep, then a fixed shuffle.
     /// </summary>
     private static IEnumerable<Mutation?> MutationsOf(MethodDescriptor method)
     {
-        var random = new Random(method.FullName.Aggregate(17, (h, c) => unchecked((h * 31) + c)));
+        var random = new Random(method.FullName.Aggregate(17 + s_seed, (h, c) => unchecked((h * 31) + c)));
         return RequestSites.Walk(method.InputType, maxDepth: 4).SelectMany(ValuesFor)
             .Select(m => (Mutation: m, Shuffle: random.Next()))
             .OrderBy(m => m.Mutation.Site.IsEnum ? 1 : m.Mutation.Site.Leaf.FieldType == FieldType.String && m.Mutation.Site.Leaf.Name != "query" ? 2 : 0)
             .ThenBy(m => m.Mutation.Site.Path.Count)
             .ThenBy(m => m.Shuffle)
-            .Take(MaxRequestsPerMethod)
+            .Take(s_perMethod)
             .Select(m => (Mutation?)m.Mutation)
             .Prepend(null);
     }
