@@ -268,6 +268,28 @@ public sealed class BoundaryFuzzTests(FuzzServerFixture fixture, Xunit.Abstracti
     }
 
     [Fact]
+    public async Task Batch_WithAVanishingRate_RunsInsteadOfOverflowing()
+    {
+        const string ns = FuzzServerFixture.Steady;
+        var client = await TemporalClient.ConnectAsync(new(fixture.Server.Address) { Namespace = ns });
+        var ids = await BatchOperationTests.StartIdleAsync(client.WorkflowService, ns, "SlowBatch", 1);
+        var jobId = "slow-" + Guid.NewGuid().ToString("N");
+        await client.WorkflowService.StartBatchOperationAsync(new()
+        {
+            Namespace = ns,
+            JobId = jobId,
+            Reason = "fuzz",
+            TargetExecutions = { new Temporalio.Api.Common.V1.Execution { Type = Temporalio.Api.Enums.V1.ExecutionType.Workflow, BusinessId = ids[0] } },
+            TerminationOperation = new() { Identity = "fuzz" },
+            MaxOperationsPerSecond = 1e-30f,
+        });
+
+        var done = await BatchOperationTests.WaitDoneAsync(client.WorkflowService, ns, jobId);
+        Assert.Equal(Temporalio.Api.Enums.V1.BatchOperationState.Completed, done.State);
+        Assert.Equal(1, done.CompleteOperationCount);
+    }
+
+    [Fact]
     public async Task HttpApi_UndefinedEnum_IsInvalidArgumentNamingTheField()
     {
         using var http = new HttpClient { BaseAddress = new Uri($"http://{fixture.Server.HttpAddress}") };
