@@ -66,7 +66,8 @@ internal sealed partial class BatchOperations
             return;
         }
 
-        var interval = TimeSpan.FromSeconds(1 / (request.MaxOperationsPerSecond > 0 ? request.MaxOperationsPerSecond : DefaultOperationsPerSecond));
+        // A rate of next to nothing (1e-30 per second) would be an interval past TimeSpan's end: at least one a day.
+        var interval = TimeSpan.FromSeconds(Math.Min(1 / (request.MaxOperationsPerSecond > 0 ? request.MaxOperationsPerSecond : DefaultOperationsPerSecond), 86_400));
         var query = TargetQuery(request);
         var next = Now;
         while (true)

@@ -103,6 +103,9 @@ internal static class RetryPolicies
             delay = TimeSpan.FromSeconds(double.IsFinite(seconds) ? Math.Min(seconds, max) : max);
         }
 
+        // Intervals are capped at the boundary, but a maximum of 100× a capped initial interval is not.
+        delay = DurationCap.Apply(delay);
+
         if (deadline is { } d && now + delay >= d)
         {
             return (null, Temporalio.Api.Enums.V1.RetryState.Timeout);

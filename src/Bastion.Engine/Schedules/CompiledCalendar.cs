@@ -11,6 +11,7 @@ namespace Bastion.Engine.Schedules;
 internal sealed class CompiledCalendar
 {
     private const int MaxYear = 2100;
+    private static readonly DateTime s_earliest = new(1, 1, 2, 0, 0, 0, DateTimeKind.Utc);
 
     private readonly TimeZoneInfo _zone;
     private readonly bool[] _second = new bool[60];
@@ -63,7 +64,13 @@ internal sealed class CompiledCalendar
 
         // Wall-clock order is instant order except inside an hour a DST change repeats; start an hour early and,
         // where the zone has DST, keep looking two wall-clock hours past the first hit for an earlier instant.
-        var from = TimeZoneInfo.ConvertTimeFromUtc(afterUtc, _zone).AddHours(-1);
+        if (afterUtc.Year > MaxYear)
+        {
+            return null;
+        }
+
+        // From the second day of year 1 at the earliest: the zone's offset and the hour back must stay inside DateTime.
+        var from = TimeZoneInfo.ConvertTimeFromUtc(afterUtc < s_earliest ? s_earliest : afterUtc, _zone).AddHours(-1);
         from = new DateTime(from.Year, from.Month, from.Day, from.Hour, from.Minute, from.Second, DateTimeKind.Unspecified);
         DateTime? best = null;
         DateTime? stopAfterWall = null;

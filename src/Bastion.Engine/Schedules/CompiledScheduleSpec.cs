@@ -9,6 +9,9 @@ namespace Bastion.Engine.Schedules;
 /// </summary>
 internal sealed class CompiledScheduleSpec
 {
+    /// <summary>9999-12-31T23:59:59Z in Unix seconds: no time after it exists.</summary>
+    private static readonly long s_lastSecond = (long)(DateTime.MaxValue - DateTime.UnixEpoch).TotalSeconds;
+
     private readonly CompiledCalendar[] _calendars;
     private readonly CompiledCalendar[] _excludes;
     private readonly (long Interval, long Phase)[] _intervals;
@@ -35,7 +38,7 @@ internal sealed class CompiledScheduleSpec
     {
         if (_start is { } start && after < start)
         {
-            after = start.AddSeconds(-1);
+            after = start.Ticks >= TimeSpan.TicksPerSecond ? start.AddSeconds(-1) : start;
         }
 
         DateTime? nominal;
@@ -57,6 +60,11 @@ internal sealed class CompiledScheduleSpec
             maxJitter = following - nominal.Value;
         }
 
+        if (DateTime.MaxValue - nominal.Value < maxJitter)
+        {
+            maxJitter = DateTime.MaxValue - nominal.Value;
+        }
+
         return (nominal.Value, nominal.Value + Jitter(jitterSeed, nominal.Value, maxJitter));
     }
 
@@ -64,7 +72,7 @@ internal sealed class CompiledScheduleSpec
     public List<DateTime> NominalTimes(DateTime from, DateTime to, int max)
     {
         var times = new List<DateTime>();
-        var after = from.AddTicks(-1);
+        var after = JustBefore(from);
         while (times.Count < max && GetNextTime(string.Empty, after) is { } next && next.Nominal <= to)
         {
             times.Add(next.Nominal);
@@ -73,6 +81,9 @@ internal sealed class CompiledScheduleSpec
 
         return times;
     }
+
+    /// <summary>The instant before <paramref name="time"/>, to search from it inclusively (0001-01-01 has none).</summary>
+    public static DateTime JustBefore(DateTime time) => time.Ticks > 0 ? time.AddTicks(-1) : time;
 
     private DateTime? RawNext(DateTime after)
     {
@@ -90,7 +101,13 @@ internal sealed class CompiledScheduleSpec
         var seconds = (long)(after - DateTime.UnixEpoch).TotalSeconds;
         foreach (var (interval, phase) in _intervals)
         {
-            var next = DateTime.UnixEpoch.AddSeconds((FloorDiv(seconds - phase, interval) + 1) * interval + phase);
+            var nextSeconds = (FloorDiv(seconds - phase, interval) + 1) * interval + phase;
+            if (nextSeconds > s_lastSecond)
+            {
+                continue; // after 9999-12-31
+            }
+
+            var next = DateTime.UnixEpoch.AddSeconds(nextSeconds);
             if (best is null || next < best)
             {
                 best = next;

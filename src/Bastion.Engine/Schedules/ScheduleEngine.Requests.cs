@@ -162,7 +162,7 @@ internal sealed partial class ScheduleEngine
         var (state, _) = await RequireAsync(namespaceId, request.ScheduleId).ConfigureAwait(false);
         var spec = ScheduleSpecCompiler.Compile(state.Described.Schedule.Spec);
         var response = new ListScheduleMatchingTimesResponse();
-        var after = request.StartTime.ToDateTime().AddTicks(-1);
+        var after = CompiledScheduleSpec.JustBefore(request.StartTime.ToDateTime());
         var end = request.EndTime.ToDateTime();
         while (response.StartTime.Count < MaxMatchingTimes && spec.GetNextTime(state.ScheduleId, after) is { } next && next.Next <= end)
         {

@@ -21,7 +21,8 @@ namespace Bastion.Security.Pipeline;
 
 /// <summary>
 /// The security pipeline, declared in one place and run for every call on every listener, in this order:
-/// authenticate → resolve namespace → authorize → rate-limit → handler → audit (always, whatever the outcome).
+/// authenticate → resolve namespace → authorize → rate-limit → validate (<see cref="RequestValidator"/>) → handler →
+/// audit (always, whatever the outcome).
 /// Deny by default: an unclassified method, a missing identity or a namespace mismatch ends the call.
 /// </summary>
 public sealed partial class SecurityPipeline(
@@ -74,6 +75,7 @@ public sealed partial class SecurityPipeline(
             ResolveNamespace(call, message, context);
             Authorize(call);
             RateLimit(call);
+            RequestValidator.Validate(message);
             call.AttachTo(context);
 
             // The call's record rides the first transition it commits (one fsync for both); see PendingAudit.

@@ -11,13 +11,17 @@ namespace Bastion.Visibility.Query;
 ///            | STARTS_WITH value | IS [NOT] NULL
 /// value     := 'string' | "string" | number | TRUE | FALSE
 /// </code>
-/// Errors name the offset and the problem.
+/// Errors name the offset and the problem. A query is bounded (<see cref="QueryLimits"/>) so that neither this
+/// recursive parser nor the SQL it becomes can be driven past its stack or SQLite's expression depth.
 /// </summary>
 public sealed class Parser
 {
     private readonly List<Token> _tokens;
     private readonly string _text;
     private int _next;
+    private int _depth;
+    private int _predicates;
+    private int _values;
 
     private Parser(string text)
     {
@@ -27,6 +31,11 @@ public sealed class Parser
 
     public static ListQuery Parse(string? text)
     {
+        if (text?.Length > QueryLimits.MaxLength)
+        {
+            throw new InvalidQueryException(0, $"the query is {text.Length} characters long; the limit is {QueryLimits.MaxLength}");
+        }
+
         var parser = new Parser(text ?? string.Empty);
         return parser.ParseQuery();
     }
@@ -106,9 +115,16 @@ public sealed class Parser
 
     private Expr ParsePrimary()
     {
+        var open = Peek;
         if (TakeIf(TokenKind.LeftParen))
         {
+            if (++_depth > QueryLimits.MaxNesting)
+            {
+                throw new InvalidQueryException(open.Position, $"parentheses nest more than {QueryLimits.MaxNesting} deep");
+            }
+
             var inner = ParseOr();
+            _depth--;
             if (!TakeIf(TokenKind.RightParen))
             {
                 throw Unexpected(Peek, "')'");
@@ -118,6 +134,11 @@ public sealed class Parser
         }
 
         var name = ParseName();
+        if (++_predicates > QueryLimits.MaxPredicates)
+        {
+            throw new InvalidQueryException(name.Position, $"the query has more than {QueryLimits.MaxPredicates} conditions");
+        }
+
         var token = Take();
         if (token.Kind == TokenKind.Operator)
         {
@@ -200,6 +221,11 @@ public sealed class Parser
     private Literal ParseValue()
     {
         var token = Take();
+        if (++_values > QueryLimits.MaxValues)
+        {
+            throw new InvalidQueryException(token.Position, $"the query has more than {QueryLimits.MaxValues} values");
+        }
+
         return token.Kind switch
         {
             TokenKind.String => new Literal(token.Text, IsString: true, token.Position),

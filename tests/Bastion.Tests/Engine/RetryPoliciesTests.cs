@@ -32,6 +32,15 @@ public sealed class RetryPoliciesTests
         Assert.Equal((TimeSpan.FromSeconds(expectedSeconds), RetryState.InProgress), RetryPolicies.NextDelay(Policy(), attempt, null, s_now, null));
 
     [Fact]
+    public void Backoff_FromA100YearInitialInterval_IsCappedAt100Years_WithoutOverflow()
+    {
+        // The default maximum is 100× the initial interval: 10 000 years, past DateTime's end when added to now.
+        var policy = RetryPolicies.WithDefaults(new RetryPolicy { InitialInterval = Duration.FromTimeSpan(DurationCap.Max) });
+        var (delay, state) = RetryPolicies.NextDelay(policy, 10, null, s_now, s_now.AddYears(1000));
+        Assert.Equal((DurationCap.Max, RetryState.InProgress), (delay, state));
+    }
+
+    [Fact]
     public void MaximumAttempts_StopsRetries() =>
         Assert.Equal((null, RetryState.MaximumAttemptsReached), RetryPolicies.NextDelay(Policy(3), 3, null, s_now, null));
 
