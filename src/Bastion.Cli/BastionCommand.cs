@@ -36,7 +36,7 @@ internal static class BastionCommand
         var logFormat = new Option<string>("--log-format") { Description = "pretty or json.", DefaultValueFactory = _ => "pretty" };
         var logLevel = new Option<string>("--log-level") { Description = "debug, info, warn or error.", DefaultValueFactory = _ => "info" };
         var headless = new Option<bool>("--headless") { Description = "Do not serve the web UI." };
-        var uiPort = new Option<int?>("--ui-port") { Description = "Web UI port (the UI is not in this version)." };
+        var uiPort = new Option<int?>("--ui-port") { Description = "Web UI port (default 8233); 0 picks a free port.", DefaultValueFactory = _ => 8233 };
         var httpPort = new Option<int?>("--http-port") { Description = "Serve the HTTP API (JSON, Temporal's /api/v1 routes) on this port, plaintext on the same loopback address; 0 picks a free port." };
         var shards = new Option<int>("--shards") { Description = "Shard count of a new store.", DefaultValueFactory = _ => 4 };
         var tls = new Option<bool>("--tls") { Description = "Serve TLS 1.3 with a local CA and server certificate (created on first use) and print how to connect." };
@@ -66,6 +66,7 @@ internal static class BastionCommand
                 LogLevel = ServerRunner.LogLevel(parse.GetValue(logLevel)),
                 ShardCount = parse.GetValue(shards),
                 HttpPort = parse.GetValue(httpPort),
+                UiPort = parse.GetValue(headless) ? null : parse.GetValue(uiPort),
                 Encryption = parse.GetValue(encryption) == "on",
             };
             foreach (var name in parse.GetValue(namespaces) ?? [])
@@ -117,7 +118,7 @@ internal static class BastionCommand
                 Console.WriteLine($"  Namespace:  default{string.Concat(options.Namespaces.Select(n => ", " + n))}");
                 Console.WriteLine($"  Storage:    {(options.DatabaseFile is { } f ? Path.GetFullPath(f) + " (SQLite, durable)" : "in memory (lost on exit)")}");
                 Console.WriteLine($"  HTTP API:   {(server.HttpAddress is { } httpAddress ? $"{(devTls is null ? "http" : "https")}://{httpAddress}/api/v1 ({transport})" : "off (pass --http-port to serve it)")}");
-                Console.WriteLine("  Web UI:     not available in this version");
+                Console.WriteLine($"  Web UI:     {(server.UiAddress is { } uiAddress ? $"{(devTls is null ? "http" : "https")}://{uiAddress}" : "off (--headless)")}");
                 devTls?.PrintHowToConnect(server.Address);
                 return Task.CompletedTask;
             }, cancellationToken).ConfigureAwait(false);
