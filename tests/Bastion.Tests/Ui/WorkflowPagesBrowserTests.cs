@@ -37,6 +37,8 @@ public sealed class WorkflowPagesBrowserTests(WorkflowPagesBrowserTests.Site sit
 
         public string Tally => $"tally-{_run}";
 
+        public string Waiting => $"waiting-{_run}";
+
         public string Greeting(string name) => $"greet-{name}-{_run}";
 
         public Task<(IPage Page, List<string> Errors)> NewPageAsync() => _browser!.NewPageAsync();
@@ -55,7 +57,7 @@ public sealed class WorkflowPagesBrowserTests(WorkflowPagesBrowserTests.Site sit
             var taskQueue = "ui-" + _run;
             using var worker = new TemporalWorker(
                 client,
-                new TemporalWorkerOptions(taskQueue).AddWorkflow<GreetingWorkflow>().AddWorkflow<TallyWorkflow>().AddAllActivities(new GreetingActivities()));
+                new TemporalWorkerOptions(taskQueue).AddWorkflow<GreetingWorkflow>().AddWorkflow<TallyWorkflow>().AddWorkflow<WaitingWorkflow>().AddAllActivities(new GreetingActivities()));
             await worker.ExecuteAsync(async () =>
             {
                 foreach (var name in s_names)
@@ -64,6 +66,14 @@ public sealed class WorkflowPagesBrowserTests(WorkflowPagesBrowserTests.Site sit
                 }
 
                 await client.ExecuteWorkflowAsync((TallyWorkflow wf) => wf.RunAsync(21), new(Tally, taskQueue));
+
+                // Its activity goes to a task queue no worker polls: it stays pending after this worker stops.
+                await client.StartWorkflowAsync((WaitingWorkflow wf) => wf.RunAsync("nobody-" + _run), new(Waiting, taskQueue));
+                var describe = new Temporalio.Api.WorkflowService.V1.DescribeWorkflowExecutionRequest { Namespace = "default", Execution = new() { WorkflowId = Waiting } };
+                for (var i = 0; i < 600 && (await client.WorkflowService.DescribeWorkflowExecutionAsync(describe)).PendingActivities.Count == 0; i++)
+                {
+                    await Task.Delay(100);
+                }
             });
         }
 
@@ -94,8 +104,21 @@ public sealed class WorkflowPagesBrowserTests(WorkflowPagesBrowserTests.Site sit
         public Task<int> RunAsync(int count) => Task.FromResult(count * 2);
     }
 
+    [Workflow]
+    public sealed class WaitingWorkflow
+    {
+        [WorkflowRun]
+        public Task RunAsync(string taskQueue) =>
+            Workflow.ExecuteActivityAsync(
+                (GreetingActivities a) => a.NeverRunsAsync(),
+                new() { TaskQueue = taskQueue, StartToCloseTimeout = TimeSpan.FromMinutes(1), ScheduleToCloseTimeout = TimeSpan.FromHours(1) });
+    }
+
     public sealed class GreetingActivities
     {
+        [Activity("never-runs")]
+        public Task NeverRunsAsync() => Task.CompletedTask;
+
         [Activity]
         public Task<string> GreetAsync(string name) => Task.FromResult($"Hello, {name}!");
     }
@@ -133,6 +156,21 @@ public sealed class WorkflowPagesBrowserTests(WorkflowPagesBrowserTests.Site sit
         await ExpectVisibleAsync(page, page.GetByText("Activity Task Completed").First, errors, "workflow-history");
         await ExpectVisibleAsync(page, page.GetByText("Workflow Execution Completed").First, errors, "workflow-history");
         await Chromium.ScreenshotAsync(page, "workflow-history");
+    }
+
+    [Fact]
+    public async Task ARunningWorkflowsPage_ShowsItsPendingActivity()
+    {
+        var (page, errors) = await site.NewPageAsync();
+        await page.GotoAsync($"{Ui}/namespaces/default/workflows/{site.Waiting}");
+        await page.WaitForURLAsync("**/history", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        var tab = page.GetByText("Pending Activities").First; // the run header's tab
+        await ExpectVisibleAsync(page, tab, errors, "workflow-pending-activities");
+        await tab.ClickAsync();
+        await page.WaitForURLAsync("**/pending-activities", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await ExpectVisibleAsync(page, page.GetByText("never-runs").First, errors, "workflow-pending-activities");
+        await ExpectVisibleAsync(page, page.GetByText("Running").First, errors, "workflow-pending-activities");
+        await Chromium.ScreenshotAsync(page, "workflow-pending-activities");
     }
 
     [Fact]
