@@ -4,7 +4,7 @@ using Bastion.Engine.Errors;
 
 namespace Bastion.Cli;
 
-/// <summary>Durations as people type them: <c>8h</c>, <c>90m</c>, <c>1h30m</c>, <c>30d</c>.</summary>
+/// <summary>Durations as people type them: <c>8h</c>, <c>90m</c>, <c>1h30m</c>, <c>30d</c>, <c>500ms</c>.</summary>
 internal static partial class DurationSyntax
 {
     public static TimeSpan Parse(string text, string option)
@@ -24,6 +24,7 @@ internal static partial class DurationSyntax
                 "d" => TimeSpan.FromDays(value),
                 "h" => TimeSpan.FromHours(value),
                 "m" => TimeSpan.FromMinutes(value),
+                "ms" => TimeSpan.FromMilliseconds(value),
                 _ => TimeSpan.FromSeconds(value),
             };
         }
@@ -31,6 +32,6 @@ internal static partial class DurationSyntax
         return total;
     }
 
-    [GeneratedRegex(@"^(?<part>(?<value>\d{1,6})(?<unit>[dhms]))+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^(?<part>(?<value>\d{1,6})(?<unit>ms|[dhms]))+$", RegexOptions.CultureInvariant)]
     private static partial Regex DurationPattern();
 }

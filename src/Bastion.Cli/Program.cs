@@ -1,3 +1,3 @@
 using Bastion.Cli;
 
-return await BastionCommand.Create().Parse(args).InvokeAsync().ConfigureAwait(false);
+return await BastionCommand.InvokeAsync(args).ConfigureAwait(false);

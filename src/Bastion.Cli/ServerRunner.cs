@@ -31,11 +31,22 @@ internal static class ServerRunner
         return 0;
     }
 
+    /// <summary>A <c>--log-level</c> name (Temporal's, and <c>fatal</c>); null is info; another name is refused.</summary>
     public static Microsoft.Extensions.Logging.LogLevel LogLevel(string? name) => name switch
     {
         "debug" => Microsoft.Extensions.Logging.LogLevel.Debug,
+        null or "info" => Microsoft.Extensions.Logging.LogLevel.Information,
         "warn" => Microsoft.Extensions.Logging.LogLevel.Warning,
         "error" or "fatal" => Microsoft.Extensions.Logging.LogLevel.Error,
-        _ => Microsoft.Extensions.Logging.LogLevel.Information,
+        "never" => Microsoft.Extensions.Logging.LogLevel.None, // Temporal's CLI: no log at all
+        _ => throw new ArgumentException($"--log-level {name}: expected debug, info, warn, error or never."),
+    };
+
+    /// <summary>A <c>--log-format</c> name: json, or pretty (Temporal's <c>text</c> is the same); null is pretty; another name is refused.</summary>
+    public static string LogFormat(string? name) => name switch
+    {
+        "json" => "json",
+        null or "pretty" or "text" => "pretty",
+        _ => throw new ArgumentException($"--log-format {name}: expected pretty, text or json."),
     };
 }

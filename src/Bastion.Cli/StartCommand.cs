@@ -21,8 +21,8 @@ internal static class StartCommand
         var httpPort = new Option<string?>("--http-port") { Description = "HTTPS API port (default 7243): Temporal's HTTP API, TLS 1.3 like the gRPC listener." };
         var certFile = new Option<string?>("--tls-cert-file") { Description = "Server certificate, PEM (leaf first, intermediates may follow); reloaded when it changes." };
         var keyFile = new Option<string?>("--tls-key-file") { Description = "Server private key, PEM; reloaded when it changes." };
-        var logLevel = new Option<string?>("--log-level") { Description = "debug, info, warn or error (default info)." };
-        var logFormat = new Option<string?>("--log-format") { Description = "pretty or json (default pretty)." };
+        var logLevel = new Option<string?>("--log-level") { Description = "debug, info, warn, error or never (default info)." };
+        var logFormat = new Option<string?>("--log-format") { Description = "pretty, text (the same) or json (default pretty)." };
         var auditExport = new Option<string?>("--audit-export") { Description = "Audit export sinks, comma-separated: stdout, file:PATH (rotating JSON lines), http(s)://URL (batched POSTs); delivered at least once." };
         var auditRetention = new Option<string?>("--audit-retention-days") { Description = "How long audit records are kept (default 90)." };
         var auditLog = new Option<string?>("--audit-log") { Description = "on (default) or off: off keeps no durable audit log (for measuring its cost only)." };
@@ -56,7 +56,7 @@ internal static class StartCommand
                     TlsCertFile = values.GetPath(certFile),
                     TlsKeyFile = values.GetPath(keyFile),
                     LogLevel = ServerRunner.LogLevel(values.Get(logLevel)),
-                    LogFormat = values.Get(logFormat) == "json" ? "json" : "pretty",
+                    LogFormat = ServerRunner.LogFormat(values.Get(logFormat)),
                     Encryption = values.Get(encryption) switch
                     {
                         null or "on" => true,

@@ -1,4 +1,5 @@
 using System.Net;
+using Bastion.Engine.Errors;
 using Bastion.Engine.History;
 using Bastion.Engine.Matching;
 using Bastion.Engine.Namespaces;
@@ -14,6 +15,7 @@ using Bastion.Server.Tls;
 using Bastion.Server.Ui;
 using Bastion.Storage;
 using Bastion.Storage.Sqlite;
+using Bastion.Visibility;
 using Bastion.Wire;
 using Grpc.AspNetCore.Server.Model;
 using Microsoft.AspNetCore.Builder;
@@ -222,6 +224,7 @@ public sealed partial class BastionServer : IAsyncDisposable
             grpc.MaxSendMessageSize = null;
             grpc.EnableDetailedErrors = false;
         });
+        GrpcHealth.AddTo(services);
         services.AddSingleton<IServiceMethodProvider<WorkflowServiceHandler>>(
             new DescriptorServiceMethodProvider<WorkflowServiceHandler>(GrpcServiceDescriptors.WorkflowService));
         services.AddSingleton<IServiceMethodProvider<OperatorServiceHandler>>(
@@ -243,6 +246,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         app.MapGrpcService<WorkflowServiceHandler>();
         app.MapGrpcService<OperatorServiceHandler>();
         app.MapGrpcService<CloudServiceHandler>();
+        GrpcHealth.Map(app);
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Server");
         DynamicConfig.Apply(options.DynamicConfig, frontendOptions, pipelineOptions, engineLimits, logger);
@@ -260,14 +264,13 @@ public sealed partial class BastionServer : IAsyncDisposable
         app.Services.GetRequiredService<Engine.Schedules.ScheduleEngine>().Start();
         var bootstrapToken = options.DevMode ? null : OwnerBootstrap.Run(identities, options.Account, options.OwnerEmail, options.OwnerApiKey, options.Time);
         var account = options.DevMode ? NamespaceRegistry.DevAccount : options.Account;
-        if (options.DevMode)
+        foreach (var name in (options.DevMode ? ["default"] : Array.Empty<string>()).Concat(options.Namespaces))
         {
-            namespaces.Ensure("default", account, TimeSpan.FromDays(1));
-        }
-
-        foreach (var name in options.Namespaces)
-        {
-            namespaces.Ensure(name, account, TimeSpan.FromDays(1));
+            var entry = namespaces.Ensure(name, account, TimeSpan.FromDays(1));
+            if (options.SearchAttributes.Count > 0)
+            {
+                RegisterSearchAttributes(namespaces, entry, options.SearchAttributes);
+            }
         }
 
         // Needs the namespaces' retention, so after they are loaded; in the background, it may have much to do.
@@ -295,6 +298,23 @@ public sealed partial class BastionServer : IAsyncDisposable
         server.HttpAddress = httpListener is { IPEndPoint: { } http } ? $"{options.Ip}:{http.Port}" : null;
         server.UiAddress = uiListener is { IPEndPoint: { } ui } ? $"{options.Ip}:{ui.Port}" : null;
         return server;
+    }
+
+    /// <summary>The start's <c>--search-attribute</c>s, by the same rules as OperatorService.AddSearchAttributes.</summary>
+    private static void RegisterSearchAttributes(NamespaceRegistry namespaces, NamespaceEntry entry, IDictionary<string, SearchAttributeType> added)
+    {
+        try
+        {
+            var attributes = CustomSearchAttributes.Add(entry.SearchAttributes, added);
+            if (attributes.Count != entry.SearchAttributes.Count)
+            {
+                namespaces.Update(entry with { SearchAttributes = attributes });
+            }
+        }
+        catch (ServiceException e)
+        {
+            throw new ArgumentException($"--search-attribute, namespace {entry.Name}: {e.Message}", e);
+        }
     }
 
     private static void WarnIfCertificateMisses(ListenerTls tls, ServerOptions options, ILogger logger)

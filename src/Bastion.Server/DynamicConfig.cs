@@ -28,6 +28,8 @@ internal static partial class DynamicConfig
             ["limit.historyCount.warn"] = v => limits.HistoryCountWarn = long.Parse(v, CultureInfo.InvariantCulture),
             ["limit.historySize.error"] = v => limits.HistorySizeError = long.Parse(v, CultureInfo.InvariantCulture),
             ["limit.historySize.warn"] = v => limits.HistorySizeWarn = long.Parse(v, CultureInfo.InvariantCulture),
+            ["limit.historyCount.suggestContinueAsNew"] = v => limits.HistoryCountSuggestContinueAsNew = long.Parse(v, CultureInfo.InvariantCulture),
+            ["limit.historySize.suggestContinueAsNew"] = v => limits.HistorySizeSuggestContinueAsNew = long.Parse(v, CultureInfo.InvariantCulture),
             ["system.forceSearchAttributesCacheRefreshOnRead"] = _ => { }, // always true here: registrations are visible at once
         };
         foreach (var (key, raw) in values)

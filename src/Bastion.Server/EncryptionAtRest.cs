@@ -1,3 +1,4 @@
+using Bastion.Engine.Tasks;
 using Bastion.Storage;
 using Bastion.Storage.Encryption;
 using Microsoft.Extensions.Logging;
@@ -116,7 +117,7 @@ internal sealed partial class EncryptionAtRest : IDisposable
         _logger = logger;
         if (_reEncryptor != null)
         {
-            _timer = time.CreateTimer(_ => RunPass(), null, interval, interval);
+            _timer = LongTimer.Create(time, _ => RunPass(), null, interval, interval);
         }
     }
 

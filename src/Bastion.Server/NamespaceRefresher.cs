@@ -1,4 +1,5 @@
 using Bastion.Engine.Namespaces;
+using Bastion.Engine.Tasks;
 using Bastion.Security.Identity;
 using Bastion.Security.Tls;
 using Microsoft.Extensions.Logging;
@@ -30,7 +31,7 @@ internal sealed partial class NamespaceRefresher : IDisposable
             WarnExpiring(entry);
         }
 
-        _timer = time.CreateTimer(_ => Refresh(), null, interval, interval);
+        _timer = LongTimer.Create(time, _ => Refresh(), null, interval, interval);
     }
 
     public void Refresh()

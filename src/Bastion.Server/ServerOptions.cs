@@ -41,6 +41,14 @@ public sealed class ServerOptions
     /// <summary>Namespaces to create at start: in dev mode in account <c>local</c>, besides <c>default</c>; else in <see cref="Account"/>.</summary>
     public IList<string> Namespaces { get; } = [];
 
+    /// <summary>
+    /// Custom search attributes registered at start in <c>default</c> (dev mode) and every namespace in
+    /// <see cref="Namespaces"/>, like Temporal's <c>start-dev --search-attribute</c>; already registered with the
+    /// same type is fine, with another type the start fails.
+    /// </summary>
+    public IDictionary<string, Bastion.Visibility.SearchAttributeType> SearchAttributes { get; } =
+        new Dictionary<string, Bastion.Visibility.SearchAttributeType>(StringComparer.Ordinal);
+
     /// <summary>Dev mode: loopback callers need no credentials. Plaintext is allowed only on loopback.</summary>
     public bool DevMode { get; set; } = true;
 

@@ -1,8 +1,12 @@
 namespace Bastion.Tests;
 
-/// <summary>A clock the test moves by hand; its timers fire when <see cref="Advance"/> passes their due time.</summary>
+/// <summary>
+/// A clock the test moves by hand; its timers fire when <see cref="Advance"/> passes their due time. Like the
+/// system's timers, a due time or period over <c>uint.MaxValue - 1</c> ms is refused.
+/// </summary>
 internal sealed class ManualTime(DateTimeOffset start) : TimeProvider
 {
+    private static readonly TimeSpan s_maxTimer = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
     private readonly Lock _lock = new();
     private readonly List<ManualTimer> _timers = [];
     private DateTimeOffset _now = start;
@@ -37,6 +41,14 @@ internal sealed class ManualTime(DateTimeOffset start) : TimeProvider
         return timer;
     }
 
+    private static void CheckRange(TimeSpan value, string name)
+    {
+        if (value != Timeout.InfiniteTimeSpan && (value < TimeSpan.Zero || value > s_maxTimer))
+        {
+            throw new ArgumentOutOfRangeException(name, value, "Timers take at most uint.MaxValue - 1 milliseconds.");
+        }
+    }
+
     private sealed class ManualTimer(ManualTime owner, TimerCallback callback, object? state, TimeSpan period) : ITimer
     {
         private TimeSpan _period = period;
@@ -51,6 +63,8 @@ internal sealed class ManualTime(DateTimeOffset start) : TimeProvider
 
         public bool Change(TimeSpan dueTime, TimeSpan period)
         {
+            CheckRange(dueTime, nameof(dueTime));
+            CheckRange(period, nameof(period));
             _period = period;
             lock (owner._lock)
             {

@@ -1,5 +1,5 @@
-// Workflow code for the TypeScript SDK check: an activity, a signal and a query.
-const { proxyActivities, defineSignal, defineQuery, setHandler, condition } = require('@temporalio/workflow');
+// Workflow code for the TypeScript SDK check: an activity, a signal and a query; a search-attribute upsert.
+const { proxyActivities, defineSignal, defineQuery, setHandler, condition, upsertSearchAttributes } = require('@temporalio/workflow');
 
 const { greet } = proxyActivities({ startToCloseTimeout: '10 seconds' });
 const finish = defineSignal('finish');
@@ -15,4 +15,14 @@ async function greeter(name) {
   return `${greeting} ${farewell}`;
 }
 
-module.exports = { greeter };
+// Upserts a Keyword attribute in the untyped list form, answers 'state', waits for 'finish'.
+async function tagger(attribute) {
+  let done = false;
+  setHandler(state, () => 'tagged');
+  setHandler(finish, () => { done = true; });
+  upsertSearchAttributes({ [attribute]: ['upserted'] });
+  await condition(() => done);
+  return 'done';
+}
+
+module.exports = { greeter, tagger };

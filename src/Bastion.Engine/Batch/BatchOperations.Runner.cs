@@ -94,7 +94,7 @@ internal sealed partial class BatchOperations
             var wait = next - Now;
             if (wait > TimeSpan.Zero)
             {
-                await Task.Delay(wait, time, cancel).ConfigureAwait(false);
+                await LongTimer.DelayAsync(wait, time, cancel).ConfigureAwait(false);
             }
 
             next = (next > Now ? next : Now) + interval;

@@ -56,6 +56,9 @@ public sealed class ServiceException : Exception
     public static ServiceException NotFound(string message) =>
         new(ErrorKind.NotFound, message, new Temporalio.Api.ErrorDetails.V1.NotFoundFailure());
 
+    /// <summary>The run is closed: Temporal's NOT_FOUND with its text, which clients match on.</summary>
+    public static ServiceException WorkflowCompleted() => NotFound("workflow execution already completed");
+
     /// <summary>Quotes user input for an error message, cut short: messages travel in HTTP/2 headers.</summary>
     public static string Quote(string? value, int max = 200) =>
         value is null ? "(null)" : value.Length <= max ? $"\"{value}\"" : $"\"{value[..max]}…\" ({value.Length} chars)";

@@ -25,4 +25,10 @@ public sealed class EngineLimits
     public long HistorySizeError { get; set; } = 50L * 1024 * 1024;
 
     public long HistorySizeWarn { get; set; } = 10L * 1024 * 1024;
+
+    /// <summary>History length from which a workflow task's started event suggests continue-as-new.</summary>
+    public long HistoryCountSuggestContinueAsNew { get; set; } = 4 * 1024;
+
+    /// <summary>History size in bytes from which a workflow task's started event suggests continue-as-new.</summary>
+    public long HistorySizeSuggestContinueAsNew { get; set; } = 4L * 1024 * 1024;
 }

@@ -63,15 +63,15 @@ internal sealed partial class HistoryEngine
     private async Task StartChildAsync(TaskRecord task)
     {
         var parentKey = new WorkflowKey(task.NamespaceId, task.WorkflowId, task.RunId);
-        var pending = await ReadAsync(parentKey, c => c.State.IsOpen && c.State.Children.TryGetValue(task.EventId, out var child) && child.RunId is null
-            ? StartChildWorkflowExecutionInitiatedEventAttributes.Parser.ParseFrom(child.InitiatedAttributes)
-            : null).ConfigureAwait(false);
+        var (pending, metadata) = await ReadAsync(parentKey, c => c.State.IsOpen && c.State.Children.TryGetValue(task.EventId, out var child) && child.RunId is null
+            ? (StartChildWorkflowExecutionInitiatedEventAttributes.Parser.ParseFrom(child.InitiatedAttributes), EventsOf(c)[(int)task.EventId - 1].UserMetadata)
+            : default((StartChildWorkflowExecutionInitiatedEventAttributes?, Temporalio.Api.Sdk.V1.UserMetadata?))).ConfigureAwait(false);
         string? childRunId = null;
         if (pending != null)
         {
             try
             {
-                childRunId = await CreateChildRunAsync(parentKey, task.EventId, pending).ConfigureAwait(false);
+                childRunId = await CreateChildRunAsync(parentKey, task.EventId, pending, metadata).ConfigureAwait(false);
             }
             catch (ServiceException e) when (e.Kind == ErrorKind.AlreadyExists)
             {
@@ -129,8 +129,12 @@ internal sealed partial class HistoryEngine
         }).ConfigureAwait(false);
     }
 
-    /// <summary>Creates the child run (or finds the one an earlier attempt of this task created).</summary>
-    private Task<string> CreateChildRunAsync(WorkflowKey parentKey, long initiatedEventId, StartChildWorkflowExecutionInitiatedEventAttributes a)
+    /// <summary>
+    /// Creates the child run (or finds the one an earlier attempt of this task created). Its started event names its
+    /// parent and the root of the tree, and carries the user metadata of the command that initiated it.
+    /// </summary>
+    private Task<string> CreateChildRunAsync(
+        WorkflowKey parentKey, long initiatedEventId, StartChildWorkflowExecutionInitiatedEventAttributes a, Temporalio.Api.Sdk.V1.UserMetadata? metadata)
     {
         var requestId = $"{parentKey.RunId}/{initiatedEventId}";
         return WithWorkflowIdAsync(parentKey.NamespaceId, a.WorkflowId, async currentRunId =>
@@ -145,6 +149,7 @@ internal sealed partial class HistoryEngine
                 }
             }
 
+            var (rootWorkflowId, rootRunId) = await ReadAsync(parentKey, c => (c.State.RootWorkflowId ?? c.State.WorkflowId, c.State.RootRunId ?? c.State.RunId)).ConfigureAwait(false);
             var started = new WorkflowExecutionStartedEventAttributes
             {
                 WorkflowId = a.WorkflowId,
@@ -164,12 +169,13 @@ internal sealed partial class HistoryEngine
                 ParentWorkflowNamespaceId = parentKey.NamespaceId,
                 ParentWorkflowExecution = new WorkflowExecution { WorkflowId = parentKey.WorkflowId, RunId = parentKey.RunId },
                 ParentInitiatedEventId = initiatedEventId,
+                RootWorkflowExecution = new WorkflowExecution { WorkflowId = rootWorkflowId, RunId = rootRunId },
             };
-            var m = NewRun(parentKey.NamespaceId, a.WorkflowId, started, requestId, FirstDelay(a.CronSchedule, null), null);
+            var m = NewRun(parentKey.NamespaceId, a.WorkflowId, started, requestId, FirstDelay(a.CronSchedule, null), null, userMetadata: metadata);
             m.State.ParentWorkflowId = parentKey.WorkflowId;
             m.State.ParentRunId = parentKey.RunId;
             m.State.ParentInitiatedEventId = initiatedEventId;
-            (m.State.RootWorkflowId, m.State.RootRunId) = await ReadAsync(parentKey, c => (c.State.RootWorkflowId ?? c.State.WorkflowId, c.State.RootRunId ?? c.State.RunId)).ConfigureAwait(false);
+            (m.State.RootWorkflowId, m.State.RootRunId) = (rootWorkflowId, rootRunId);
             await CreateRunAsync(m, currentRunId).ConfigureAwait(false);
             return m.State.RunId;
         });

@@ -1,6 +1,7 @@
 using Bastion.Engine.Errors;
 using Bastion.Engine.Matching;
 using Bastion.Engine.Tasks;
+using Bastion.Engine.Visibility;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Temporalio.Api.Command.V1;
@@ -91,6 +92,13 @@ internal sealed partial class HistoryEngine
             {
                 ScheduleWorkflowTask(m, speculative: true);
             }
+            else if (state.LastCompletedStartedEventId == 0)
+            {
+                // A first task (an update's, during a start delay) dropped this way: the run waits out the rest of
+                // its delay (its timer is still set), or gets its first task now if the delay is over.
+                state.AwaitingStartDelay = m.Now < state.ExecutionTime;
+                ScheduleWorkflowTask(m);
+            }
 
             // The worker rolls its cached workflow back to the last task that is on record.
             return new CompletionOutcome(null, false, new RespondWorkflowTaskCompletedResponse { ResetHistoryEventId = state.LastCompletedStartedEventId });
@@ -105,14 +113,7 @@ internal sealed partial class HistoryEngine
         var completed = m.AddEvent(new HistoryEvent
         {
             EventType = EventType.WorkflowTaskCompleted,
-            WorkflowTaskCompletedEventAttributes = new()
-            {
-                ScheduledEventId = task.ScheduledEventId,
-                StartedEventId = task.StartedEventId,
-                Identity = request.Identity,
-                SdkMetadata = request.SdkMetadata,
-                MeteringMetadata = request.MeteringMetadata,
-            },
+            WorkflowTaskCompletedEventAttributes = CompletedAttributes(task, request),
         });
         ClearWorkflowTask(m, task);
         state.WorkflowTaskFailures = 0;
@@ -133,7 +134,15 @@ internal sealed partial class HistoryEngine
                 continue;
             }
 
+            var firstEvent = m.Events.Count;
             needsNewTask |= ApplyCommand(m, command, completed.EventId);
+            if (command.UserMetadata is { } metadata && m.Events.Count > firstEvent)
+            {
+                // The summary and details of a command ride the event it writes, as in Temporal.
+                m.Events[firstEvent].UserMetadata = metadata;
+                state.HistorySizeBytes += metadata.CalculateSize();
+            }
+
             if (!state.IsOpen)
             {
                 break;
@@ -168,6 +177,34 @@ internal sealed partial class HistoryEngine
         }
 
         return new CompletionOutcome(null, false, null);
+    }
+
+    /// <summary>
+    /// WorkflowTaskCompleted as Temporal writes it: with the worker's build id (its version stamp) and deployment, so
+    /// a worker replaying the history later sees the build id each task ran on (the SDKs' CurrentBuildId).
+    /// </summary>
+    private static WorkflowTaskCompletedEventAttributes CompletedAttributes(PendingWorkflowTask task, RespondWorkflowTaskCompletedRequest request)
+    {
+        var options = request.DeploymentOptions;
+        var versioned = options?.WorkerVersioningMode == WorkerVersioningMode.Versioned;
+#pragma warning disable CS0612, CS0618 // The version stamp and Deployment are deprecated, but SDKs send them and replay reads them.
+        var deploymentName = string.IsNullOrEmpty(options?.DeploymentName) ? request.Deployment?.SeriesName ?? string.Empty : options.DeploymentName;
+        return new WorkflowTaskCompletedEventAttributes
+        {
+            ScheduledEventId = task.ScheduledEventId,
+            StartedEventId = task.StartedEventId,
+            Identity = request.Identity,
+            BinaryChecksum = request.BinaryChecksum,
+            WorkerVersion = request.WorkerVersionStamp,
+            SdkMetadata = request.SdkMetadata,
+            MeteringMetadata = request.MeteringMetadata,
+            WorkerDeploymentName = deploymentName,
+            DeploymentVersion = versioned && !string.IsNullOrEmpty(options!.BuildId)
+                ? new Temporalio.Api.Deployment.V1.WorkerDeploymentVersion { DeploymentName = options.DeploymentName, BuildId = options.BuildId }
+                : null,
+            VersioningBehavior = versioned ? request.VersioningBehavior : VersioningBehavior.Unspecified,
+        };
+#pragma warning restore CS0612, CS0618
     }
 
     private static void ApplyStickyAttributes(WorkflowState state, StickyExecutionAttributes? sticky)
@@ -238,7 +275,7 @@ internal sealed partial class HistoryEngine
                 return false;
             case Command.AttributesOneofCase.FailWorkflowExecutionCommandAttributes:
                 var failure = command.FailWorkflowExecutionCommandAttributes.Failure;
-                var (retryState, nextRunId) = RetryWorkflow(m, failure);
+                var (retryState, nextRunId) = RetryWorkflow(m, failure, timedOut: false);
                 nextRunId ??= ScheduleNextCronRun(m, null, failure);
                 CloseWorkflow(m, new HistoryEvent
                 {
@@ -386,6 +423,7 @@ internal sealed partial class HistoryEngine
         state.SearchAttributes = Merge(
             state.SearchAttributes is { } current ? SearchAttributes.Parser.ParseFrom(current).IndexedFields : null,
             upsert.IndexedFields,
+            SearchAttributeValues.IsUnset,
             f => new SearchAttributes { IndexedFields = { f } }.ToByteArray());
 
     /// <summary>Memo changes from the workflow: a key set to null (no payload data) is removed.</summary>
@@ -393,17 +431,19 @@ internal sealed partial class HistoryEngine
         state.Memo = Merge(
             state.Memo is { } current ? Memo.Parser.ParseFrom(current).Fields : null,
             upsert.Fields,
+            IsNullPayload,
             f => new Memo { Fields = { f } }.ToByteArray());
 
     private static byte[] Merge(
         IDictionary<string, Payload>? current,
         IDictionary<string, Payload> changes,
+        Func<Payload, bool> removes,
         Func<IDictionary<string, Payload>, byte[]> serialize)
     {
         var merged = current is null ? new Dictionary<string, Payload>(StringComparer.Ordinal) : new Dictionary<string, Payload>(current, StringComparer.Ordinal);
         foreach (var (key, value) in changes)
         {
-            if (IsNullPayload(value))
+            if (removes(value))
             {
                 merged.Remove(key);
             }

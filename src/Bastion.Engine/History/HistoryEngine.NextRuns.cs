@@ -42,6 +42,7 @@ internal sealed partial class HistoryEngine
             CronSchedule = a.CronSchedule,
             Priority = null,
         };
+        InheritParent(started, EventsOf(m.Context)[0].WorkflowExecutionStartedEventAttributes);
         var next = NewRun(s.NamespaceId, s.WorkflowId, started, Guid.NewGuid().ToString(), Positive(a.BackoffStartInterval) ?? FirstDelay(a.CronSchedule, null), s);
         m.NextRun = next; // before closing: the chain goes on, so the parent is not told this run closed
         CloseWorkflow(m, new HistoryEvent
@@ -67,11 +68,25 @@ internal sealed partial class HistoryEngine
     }
 
     /// <summary>
+    /// A run continued as new from a child is still that parent's child, in the same tree: its started event names
+    /// the parent and the root as the run before did (a top-level chain names neither, as in Temporal).
+    /// </summary>
+    private static void InheritParent(WorkflowExecutionStartedEventAttributes next, WorkflowExecutionStartedEventAttributes previous)
+    {
+        next.ParentWorkflowNamespace = previous.ParentWorkflowNamespace;
+        next.ParentWorkflowNamespaceId = previous.ParentWorkflowNamespaceId;
+        next.ParentWorkflowExecution = previous.ParentWorkflowExecution;
+        next.ParentInitiatedEventId = previous.ParentInitiatedEventId;
+        next.RootWorkflowExecution = previous.RootWorkflowExecution;
+    }
+
+    /// <summary>
     /// The workflow's own retry policy (from its start): when it allows another attempt, the next run is created
     /// in this transition, after the backoff, with the same input and the failure it follows. Returns the retry
-    /// state to record and the next run's id, if any.
+    /// state to record and the next run's id, if any. As in Temporal, a retry after the workflow failed carries no
+    /// last completion result, one after its run timed out keeps the one its run started with.
     /// </summary>
-    private (RetryState State, string? NextRunId) RetryWorkflow(Mutation m, Temporalio.Api.Failure.V1.Failure? failure)
+    private (RetryState State, string? NextRunId) RetryWorkflow(Mutation m, Temporalio.Api.Failure.V1.Failure? failure, bool timedOut)
     {
         var first = EventsOf(m.Context)[0].WorkflowExecutionStartedEventAttributes;
         if (first.RetryPolicy is null)
@@ -92,6 +107,11 @@ internal sealed partial class HistoryEngine
         started.ContinuedExecutionRunId = s.RunId;
         started.Initiator = ContinueAsNewInitiator.Retry;
         started.ContinuedFailure = failure;
+        if (!timedOut)
+        {
+            started.LastCompletionResult = null;
+        }
+
         started.Identity = string.Empty;
         started.FirstWorkflowTaskBackoff = null;
         var next = NewRun(s.NamespaceId, s.WorkflowId, started, Guid.NewGuid().ToString(), backoff, s);
@@ -102,6 +122,7 @@ internal sealed partial class HistoryEngine
     /// <summary>
     /// A cron workflow's run ended (completed, or failed / timed out with no retry left): the next run starts at the
     /// schedule's next time, created in this transition, carrying this run's result or failure. Returns its run id.
+    /// After a failure the chain's last completion result (the one this run started with) goes on with it.
     /// </summary>
     private string? ScheduleNextCronRun(Mutation m, Payloads? result, Temporalio.Api.Failure.V1.Failure? failure)
     {
@@ -122,7 +143,11 @@ internal sealed partial class HistoryEngine
         started.Attempt = 1;
         started.ContinuedExecutionRunId = s.RunId;
         started.Initiator = ContinueAsNewInitiator.CronSchedule;
-        started.LastCompletionResult = result;
+        if (failure is null)
+        {
+            started.LastCompletionResult = result;
+        }
+
         started.ContinuedFailure = failure;
         started.Identity = string.Empty;
         var next = NewRun(s.NamespaceId, s.WorkflowId, started, Guid.NewGuid().ToString(), delay, s);

@@ -22,11 +22,12 @@ internal sealed class PendingQuery(WorkflowQuery query)
 internal sealed partial class HistoryEngine
 {
     private static readonly TimeSpan s_stickyPollerWindow = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan s_firstWorkflowTaskWait = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// Answers a query. With a workflow task in flight the query waits for it and goes to the worker with the next
     /// one (or as a query task if none follows), so the answer reflects every event before it, as in Temporal.
+    /// Before the first workflow task completed the query waits for it (until the caller's deadline) and rides it:
+    /// workflow code that has never run cannot answer a query task.
     /// Otherwise a query task goes to the run's sticky queue when its worker is polling, else to the normal queue
     /// (full history); closed runs are queried that way too.
     /// </summary>
@@ -38,7 +39,6 @@ internal sealed partial class HistoryEngine
             throw ServiceException.InvalidArgument("QueryType is not set on request.");
         }
 
-        await WaitForFirstWorkflowTaskAsync(key, cancellationToken).ConfigureAwait(false);
         var queryId = Guid.NewGuid().ToString();
         var pending = new PendingQuery(request.Query!);
         _queries[queryId] = pending;
@@ -52,7 +52,12 @@ internal sealed partial class HistoryEngine
                     return status;
                 }
 
-                if (c.State.IsOpen && c.State.WorkflowTask != null)
+                if (!c.State.IsOpen && !HasCompletedWorkflowTask(c.State))
+                {
+                    throw WorkflowNotReady("Workflow execution closed before WorkflowTaskStarted event");
+                }
+
+                if (MustWaitForWorkflowTask(c.State))
                 {
                     c.BufferedQueries[queryId] = pending;
                 }
@@ -106,14 +111,19 @@ internal sealed partial class HistoryEngine
     /// <summary>After a commit: buffered queries with no workflow task left to carry them become query tasks.</summary>
     private void DispatchUnblockedQueries(WorkflowContext context)
     {
-        if (context.BufferedQueries.Count == 0 || (context.State.IsOpen && context.State.WorkflowTask != null))
+        if (context.BufferedQueries.Count == 0 || MustWaitForWorkflowTask(context.State))
         {
             return;
         }
 
+        var closedUnrun = !context.State.IsOpen && !HasCompletedWorkflowTask(context.State);
         foreach (var (id, query) in context.BufferedQueries)
         {
-            if (!query.Result.Task.IsCompleted)
+            if (closedUnrun)
+            {
+                query.Result.TrySetException(WorkflowNotReady("Workflow execution closed before WorkflowTaskStarted event"));
+            }
+            else if (!query.Result.Task.IsCompleted)
             {
                 DispatchQueryTask(context, id);
             }
@@ -121,6 +131,18 @@ internal sealed partial class HistoryEngine
 
         context.BufferedQueries.Clear();
     }
+
+    /// <summary>
+    /// A query waits for a workflow task of an open run when one is in flight or scheduled, or when none has completed
+    /// yet (a start delay or cron backoff before the first): the task carries it to the worker.
+    /// </summary>
+    private static bool MustWaitForWorkflowTask(WorkflowState state) =>
+        state.IsOpen && (state.WorkflowTask != null || !HasCompletedWorkflowTask(state));
+
+    private static bool HasCompletedWorkflowTask(WorkflowState state) => state.LastCompletedStartedEventId > 0;
+
+    private static ServiceException WorkflowNotReady(string message) =>
+        new(ErrorKind.FailedPrecondition, message, new WorkflowNotReadyFailure());
 
     /// <summary>The buffered queries go to the worker with the workflow task being started.</summary>
     private static void AttachBufferedQueries(WorkflowContext context, MapField<string, WorkflowQuery> queries)
@@ -152,35 +174,6 @@ internal sealed partial class HistoryEngine
                     ErrorMessage = result.ErrorMessage,
                     Failure = result.Failure,
                 });
-            }
-        }
-    }
-
-    /// <summary>
-    /// A query needs workflow code that has run once: wait (briefly) for the first workflow task to complete, as
-    /// Temporal does, else FAILED_PRECONDITION.
-    /// </summary>
-    private async Task WaitForFirstWorkflowTaskAsync(WorkflowKey key, CancellationToken cancellationToken)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(s_firstWorkflowTaskWait);
-        while (true)
-        {
-            var (ready, changed) = await ReadAsync(key, c => (!c.State.IsOpen || c.State.LastCompletedStartedEventId > 0, c.Changed)).ConfigureAwait(false);
-            if (ready)
-            {
-                return;
-            }
-
-            try
-            {
-                await changed.WaitAsync(timeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                throw new ServiceException(
-                    ErrorKind.FailedPrecondition,
-                    "The workflow has not completed its first workflow task, so no worker can answer a query yet; retry later.");
             }
         }
     }

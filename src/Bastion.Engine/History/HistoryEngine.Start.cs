@@ -27,7 +27,7 @@ internal sealed partial class HistoryEngine
         RequireValidSearchAttributes(namespaceId, request.SearchAttributes);
         return WithWorkflowIdAsync(namespaceId, request.WorkflowId, async currentRunId =>
         {
-            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(request), request.RequestId, FirstDelay(request.CronSchedule, request.WorkflowStartDelay), null);
+            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(request), request.RequestId, FirstDelay(request.CronSchedule, request.WorkflowStartDelay), null, userMetadata: request.UserMetadata);
             withNewRun?.Invoke(m);
             if (currentRunId != null)
             {
@@ -76,6 +76,9 @@ internal sealed partial class HistoryEngine
                 if (open && request.WorkflowIdConflictPolicy is not (WorkflowIdConflictPolicy.Fail or WorkflowIdConflictPolicy.TerminateExisting))
                 {
                     await SignalAsync(key, signal).ConfigureAwait(false);
+
+                    // As in Temporal, a signal-with-start cuts short the start delay of the run it signals (a plain signal waits).
+                    await UpdateAsync(key, m => EndStartDelay(m)).ConfigureAwait(false);
                     return new SignalWithStartWorkflowExecutionResponse { RunId = currentRunId, Started = false };
                 }
 
@@ -89,7 +92,7 @@ internal sealed partial class HistoryEngine
                 replace = await ReadAsync(key, c => CheckExisting(c.State, asStart)).ConfigureAwait(false) == s_terminateCurrent;
             }
 
-            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(AsStart(request)), request.RequestId, FirstDelay(request.CronSchedule, request.WorkflowStartDelay), null, run => AppendSignal(run, signal));
+            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(AsStart(request)), request.RequestId, FirstDelay(request.CronSchedule, request.WorkflowStartDelay), null, run => AppendSignal(run, signal), request.UserMetadata);
             if (replace)
             {
                 await TerminateAndReplaceAsync(new WorkflowKey(namespaceId, request.WorkflowId, currentRunId!), m, request.Identity).ConfigureAwait(false);
@@ -101,6 +104,24 @@ internal sealed partial class HistoryEngine
 
             return new SignalWithStartWorkflowExecutionResponse { RunId = m.State.RunId, Started = true };
         });
+    }
+
+    /// <summary>
+    /// The run stops waiting out its start delay (or cron / retry backoff) and gets its first workflow task now
+    /// (speculative when it only carries updates). Its backoff timer stays: when it fires it schedules the first task
+    /// only if none ran meanwhile (a speculative one the worker only rejected leaves no trace), as in Temporal.
+    /// </summary>
+    private static bool EndStartDelay(Mutation m, bool speculative = false)
+    {
+        if (!m.State.IsOpen || !m.State.AwaitingStartDelay)
+        {
+            return false;
+        }
+
+        m.State.AwaitingStartDelay = false;
+        ScheduleWorkflowTask(m, speculative);
+        m.MarkChanged();
+        return true;
     }
 
     private const string ReplacedByStartReason = "terminated by a new start of the same workflow id (WorkflowIdConflictPolicy TerminateExisting)";
@@ -155,6 +176,10 @@ internal sealed partial class HistoryEngine
         RetryPolicy = r.RetryPolicy,
         CronSchedule = r.CronSchedule,
         Priority = r.Priority,
+
+        // What a schedule carries from its previous action (Temporal's rule for its scheduler's starts).
+        LastCompletionResult = r.LastCompletionResult,
+        ContinuedFailure = r.ContinuedFailure,
     };
 
     /// <summary>When the first workflow task may run: at the cron schedule's next time, else after the start delay.</summary>
@@ -184,7 +209,8 @@ internal sealed partial class HistoryEngine
     /// A new run in the making: its state, WorkflowExecutionStarted (from <paramref name="started"/>, with the
     /// server's normalized timeouts and run ids filled in), the first workflow task or the start delay, and the
     /// run-timeout timer. <paramref name="previous"/> is the run it continues, if any; <paramref name="firstEvents"/>
-    /// adds events that belong before the first workflow task (the signal of a signal-with-start).
+    /// adds events that belong before the first workflow task (the signal of a signal-with-start);
+    /// <paramref name="userMetadata"/> (summary and details) rides the started event and describe shows it.
     /// </summary>
     private Mutation NewRun(
         string namespaceId,
@@ -193,7 +219,8 @@ internal sealed partial class HistoryEngine
         string requestId,
         TimeSpan? delay,
         WorkflowState? previous,
-        Action<Mutation>? firstEvents = null)
+        Action<Mutation>? firstEvents = null,
+        Temporalio.Api.Sdk.V1.UserMetadata? userMetadata = null)
     {
         var now = Now;
         var runId = Guid.NewGuid().ToString();
@@ -234,6 +261,7 @@ internal sealed partial class HistoryEngine
             StartRequestId = requestId,
             Memo = started.Memo?.ToByteArray(),
             SearchAttributes = started.SearchAttributes?.ToByteArray(),
+            UserMetadata = userMetadata?.ToByteArray(),
             AwaitingStartDelay = delay.HasValue,
 
             // A run that continues a chain (continue-as-new, retry, cron) is still its parent's child.
@@ -245,7 +273,7 @@ internal sealed partial class HistoryEngine
         };
         var context = new WorkflowContext(new WorkflowKey(namespaceId, workflowId, runId), ShardOf(namespaceId, workflowId), state, 0) { Events = [] };
         var m = new Mutation(context, now);
-        m.AddEvent(new HistoryEvent { EventType = EventType.WorkflowExecutionStarted, WorkflowExecutionStartedEventAttributes = started });
+        m.AddEvent(new HistoryEvent { EventType = EventType.WorkflowExecutionStarted, WorkflowExecutionStartedEventAttributes = started, UserMetadata = userMetadata });
         firstEvents?.Invoke(m);
         if (delay is { } d)
         {

@@ -35,13 +35,8 @@ internal sealed partial class HistoryEngine
                     TimeOutWorkflow(m);
                     break;
                 case TaskKind.WorkflowStartBackoff:
-                    if (m.State.IsOpen && m.State.AwaitingStartDelay)
-                    {
-                        m.State.AwaitingStartDelay = false;
-                        m.DeleteTask(TaskKind.WorkflowStartBackoff, task.EventId, 0);
-                        ScheduleWorkflowTask(m);
-                    }
-
+                    m.DeleteTask(TaskKind.WorkflowStartBackoff, task.EventId, 0);
+                    EndStartDelay(m);
                     break;
                 default:
                     throw new InvalidOperationException($"Task kind {kind} is not a timer task.");
@@ -97,7 +92,7 @@ internal sealed partial class HistoryEngine
 
         m.FlushBufferedEvents();
         var timeout = new Temporalio.Api.Failure.V1.Failure { Message = "workflow run timed out", TimeoutFailureInfo = new() { TimeoutType = TimeoutType.StartToClose } };
-        var (retryState, nextRunId) = RetryWorkflow(m, timeout);
+        var (retryState, nextRunId) = RetryWorkflow(m, timeout, timedOut: true);
         nextRunId ??= ScheduleNextCronRun(m, null, timeout);
         CloseWorkflow(m, new HistoryEvent
         {

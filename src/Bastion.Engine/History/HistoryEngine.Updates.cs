@@ -3,6 +3,7 @@ using Google.Protobuf.WellKnownTypes;
 using Google.Protobuf.Collections;
 using Temporalio.Api.Common.V1;
 using Temporalio.Api.Enums.V1;
+using Temporalio.Api.ErrorDetails.V1;
 using Temporalio.Api.History.V1;
 using Temporalio.Api.Protocol.V1;
 using Temporalio.Api.Update.V1;
@@ -97,6 +98,11 @@ internal sealed partial class HistoryEngine
             }
 
             var (found, done) = FindUpdateInHistory(EventsOf(c), updateId);
+            if (found && done is null && !c.State.IsOpen)
+            {
+                done = new Outcome { Failure = AcceptedUpdateCompletedWorkflowFailure() };
+            }
+
             return (null, done, found);
         }).ConfigureAwait(false);
         var response = new PollWorkflowExecutionUpdateResponse
@@ -157,10 +163,20 @@ internal sealed partial class HistoryEngine
             return (null, outcome);
         }
 
-        RequireOpen(m.State);
-        if (m.Context.Updates.Count >= _limits.MaxInFlightUpdates)
+        if (accepted && !m.State.IsOpen)
         {
-            throw new ServiceException(ErrorKind.ResourceExhausted, $"The workflow already has {_limits.MaxInFlightUpdates} updates in flight; retry later.");
+            return (null, new Outcome { Failure = AcceptedUpdateCompletedWorkflowFailure() });
+        }
+
+        RequireOpen(m.State);
+
+        // Temporal's history.maxInFlightUpdates; 0 turns the limit off.
+        if (_limits.MaxInFlightUpdates > 0 && m.Context.Updates.Count >= _limits.MaxInFlightUpdates)
+        {
+            throw new ServiceException(
+                ErrorKind.ResourceExhausted,
+                $"limit on number of concurrent in-flight updates has been reached ({_limits.MaxInFlightUpdates})",
+                new ResourceExhaustedFailure { Cause = ResourceExhaustedCause.ConcurrentLimit, Scope = ResourceExhaustedScope.Namespace });
         }
 
         var entry = new UpdateEntry(request);
@@ -174,7 +190,11 @@ internal sealed partial class HistoryEngine
         m.Context.Updates[updateId] = entry;
         if (m.State.WorkflowTask is null)
         {
-            ScheduleWorkflowTask(m, speculative: true);
+            // An update does not wait out a start delay: as in Temporal its task starts the workflow.
+            if (!EndStartDelay(m, speculative: true))
+            {
+                ScheduleWorkflowTask(m, speculative: true);
+            }
         }
 
         return (entry, null);
@@ -290,7 +310,8 @@ internal sealed partial class HistoryEngine
                 Failure = new Temporalio.Api.Failure.V1.Failure
                 {
                     Message = "Workflow Update is rejected because it wasn't processed by worker. Probably, Workflow Update is not supported by the worker.",
-                    ApplicationFailureInfo = new() { NonRetryable = true },
+                    Source = "Server",
+                    ApplicationFailureInfo = new() { Type = "UnprocessedUpdate", NonRetryable = true },
                 },
             }));
         }
@@ -305,7 +326,10 @@ internal sealed partial class HistoryEngine
         }
     }
 
-    /// <summary>The run closed: updates that did not complete end with the error Temporal gives.</summary>
+    /// <summary>
+    /// The run closed: as in Temporal, an accepted update that did not complete fails with a server failure as its
+    /// outcome (a caller that saw it accepted expects an outcome, not an error); one not yet accepted is NOT_FOUND.
+    /// </summary>
     private static void AbortUpdates(Mutation m)
     {
         var pending = m.Context.Updates.Values.ToList();
@@ -314,9 +338,25 @@ internal sealed partial class HistoryEngine
         {
             foreach (var entry in pending)
             {
-                entry.Completed.TrySetException(ServiceException.NotFound("Workflow execution already completed."));
-                entry.Accepted.TrySetException(ServiceException.NotFound("Workflow execution already completed."));
+                if (entry.Stage == UpdateStage.Accepted)
+                {
+                    entry.Completed.TrySetResult(new Outcome { Failure = AcceptedUpdateCompletedWorkflowFailure() });
+                }
+                else
+                {
+                    var aborted = ServiceException.NotFound("workflow update was aborted by closing workflow");
+                    entry.Completed.TrySetException(aborted);
+                    entry.Accepted.TrySetException(aborted);
+                }
             }
         });
     }
+
+    /// <summary>Temporal's outcome for an update accepted by a run that closed before completing it.</summary>
+    private static Temporalio.Api.Failure.V1.Failure AcceptedUpdateCompletedWorkflowFailure() => new()
+    {
+        Message = "Workflow Update failed because the Workflow completed before the Update completed.",
+        Source = "Server",
+        ApplicationFailureInfo = new() { Type = "AcceptedUpdateCompletedWorkflow", NonRetryable = true },
+    };
 }

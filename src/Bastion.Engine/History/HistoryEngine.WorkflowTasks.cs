@@ -53,7 +53,7 @@ internal sealed partial class HistoryEngine
     }
 
     /// <summary>Starts the pending workflow task; false if the task the caller holds is no longer current.</summary>
-    private static bool StartWorkflowTask(Mutation m, long scheduledEventId, int attempt, string identity, string requestId)
+    private bool StartWorkflowTask(Mutation m, long scheduledEventId, int attempt, string identity, string requestId)
     {
         var task = m.State.WorkflowTask;
         if (task is null || task.IsStarted || task.ScheduledEventId != scheduledEventId || task.Attempt != attempt)
@@ -68,6 +68,7 @@ internal sealed partial class HistoryEngine
         task.StartedIdentity = identity;
         task.StartedRequestId = requestId;
         task.StartedHistorySize = m.State.HistorySizeBytes;
+        task.StartedSuggestContinueAsNew = SuggestContinueAsNewReasons(m.State, task.StartedEventId);
         if (!task.Transient)
         {
             m.AddEvent(task.StartedEvent());
@@ -81,6 +82,27 @@ internal sealed partial class HistoryEngine
 
         m.AddTask(TaskKind.WorkflowTaskStartToCloseTimeout, scheduledEventId, attempt, m.Now + task.StartToCloseTimeout);
         return true;
+    }
+
+    /// <summary>
+    /// Temporal's continue-as-new suggestion for a task starting now: the history (counted up to its started event)
+    /// has reached the suggestion thresholds (dynamic config <c>limit.historyCount.suggestContinueAsNew</c>,
+    /// <c>limit.historySize.suggestContinueAsNew</c>).
+    /// </summary>
+    private List<SuggestContinueAsNewReason> SuggestContinueAsNewReasons(WorkflowState state, long startedEventId)
+    {
+        var reasons = new List<SuggestContinueAsNewReason>();
+        if (state.HistorySizeBytes >= _limits.HistorySizeSuggestContinueAsNew)
+        {
+            reasons.Add(SuggestContinueAsNewReason.HistorySizeTooLarge);
+        }
+
+        if (startedEventId >= _limits.HistoryCountSuggestContinueAsNew)
+        {
+            reasons.Add(SuggestContinueAsNewReason.TooManyHistoryEvents);
+        }
+
+        return reasons;
     }
 
     /// <summary>Ends the running workflow task as failed (or timed out), drops stickiness and schedules a retry.</summary>

@@ -54,7 +54,9 @@ internal sealed partial class HistoryEngine
 
     /// <summary>
     /// Asks the workflow to cancel: WorkflowExecutionCancelRequested, delivered by a workflow task; the workflow
-    /// decides what to do (clean up, then CancelWorkflowExecution). Asking again is acknowledged, not repeated.
+    /// decides what to do (clean up, then CancelWorkflowExecution). Asking again is acknowledged, not repeated; asking
+    /// a run that has closed is acknowledged and changes nothing, as in Temporal (so a workflow's request to cancel
+    /// another that already finished is recorded as requested, not failed).
     /// </summary>
     public Task RequestCancelAsync(WorkflowKey key, RequestCancelWorkflowExecutionRequest request)
     {
@@ -62,8 +64,7 @@ internal sealed partial class HistoryEngine
         return UpdateAsync(key, m =>
         {
             var state = m.State;
-            RequireOpen(state);
-            if (state.CancelRequested)
+            if (!state.IsOpen || state.CancelRequested)
             {
                 return false;
             }
@@ -145,7 +146,7 @@ internal sealed partial class HistoryEngine
     {
         if (!state.IsOpen)
         {
-            throw ServiceException.NotFound("Workflow execution already completed.");
+            throw ServiceException.WorkflowCompleted();
         }
     }
 
@@ -175,6 +176,7 @@ internal sealed partial class HistoryEngine
                 WorkflowExecutionTimeout = ToDuration(s.ExecutionTimeout),
                 WorkflowRunTimeout = ToDuration(s.RunTimeout),
                 DefaultWorkflowTaskTimeout = Duration.FromTimeSpan(s.TaskTimeout),
+                UserMetadata = s.UserMetadata is { } metadata ? Temporalio.Api.Sdk.V1.UserMetadata.Parser.ParseFrom(metadata) : null,
             },
             WorkflowExecutionInfo = ExecutionInfoOf(s),
         };

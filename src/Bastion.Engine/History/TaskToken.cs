@@ -15,7 +15,7 @@ internal enum TaskTokenKind : byte
 /// <summary>
 /// The opaque token handed to workers with a task. Binary: version, kind, namespace id, workflow id, run id,
 /// scheduled event id, attempt, query id. Parsing never trusts it: a token that does not parse or names another
-/// namespace is INVALID_ARGUMENT, one naming a task that is gone is NOT_FOUND.
+/// namespace is INVALID_ARGUMENT, one naming a task that is gone (or in Temporal's format) is NOT_FOUND.
 /// </summary>
 internal sealed record TaskToken(TaskTokenKind Kind, WorkflowKey Key, long ScheduledEventId, int Attempt, string QueryId)
 {
@@ -74,7 +74,11 @@ internal sealed record TaskToken(TaskTokenKind Kind, WorkflowKey Key, long Sched
         }
         catch (Exception e) when (e is EndOfStreamException or InvalidDataException or IOException or FormatException or ArgumentException)
         {
-            throw ServiceException.InvalidArgument("Task token is malformed: it was not issued by this server.");
+            // A token in Temporal's own format (say, issued by another server) is well formed but names no task
+            // here: NOT_FOUND, as Temporal answers for a task it does not know, so SDKs raise their not-found errors.
+            throw IsTemporalTaskToken(data)
+                ? ServiceException.NotFound("Task not found: the task token names no task on this server.")
+                : ServiceException.InvalidArgument("Task token is malformed: it was not issued by this server.");
         }
 
         if (token.Kind != kind)
@@ -88,5 +92,42 @@ internal sealed record TaskToken(TaskTokenKind Kind, WorkflowKey Key, long Sched
         }
 
         return token;
+    }
+
+    /// <summary>
+    /// Whether the bytes are a protobuf message as Temporal encodes its task tokens: a well-formed field list whose
+    /// first three fields (namespace id, workflow id, run id) are strings.
+    /// </summary>
+    private static bool IsTemporalTaskToken(ByteString data)
+    {
+        var ids = 0;
+        try
+        {
+            var input = new CodedInputStream(data.ToByteArray());
+            while (input.ReadTag() is var tag and not 0)
+            {
+                var field = WireFormat.GetTagFieldNumber(tag);
+                if (field is >= 1 and <= 3)
+                {
+                    if (WireFormat.GetTagWireType(tag) != WireFormat.WireType.LengthDelimited)
+                    {
+                        return false;
+                    }
+
+                    input.ReadString();
+                    ids |= 1 << field;
+                }
+                else
+                {
+                    input.SkipLastField();
+                }
+            }
+        }
+        catch (InvalidProtocolBufferException)
+        {
+            return false;
+        }
+
+        return ids == 0b1110;
     }
 }

@@ -105,6 +105,9 @@ internal sealed class WorkflowState
 
     public byte[]? SearchAttributes { get; set; }
 
+    /// <summary>The summary and details the run was started with (its started event's user metadata), for describe.</summary>
+    public byte[]? UserMetadata { get; set; }
+
     [JsonIgnore]
     public bool IsOpen => Status == 1;
 
@@ -151,6 +154,9 @@ internal sealed class PendingWorkflowTask
 
     public long StartedHistorySize { get; set; }
 
+    /// <summary>Why the started event suggests continue-as-new (empty: it does not).</summary>
+    public List<SuggestContinueAsNewReason> StartedSuggestContinueAsNew { get; set; } = [];
+
     [JsonIgnore]
     public bool IsStarted => StartedEventId > 0;
 
@@ -184,6 +190,8 @@ internal sealed class PendingWorkflowTask
             Identity = StartedIdentity ?? string.Empty,
             RequestId = StartedRequestId ?? string.Empty,
             HistorySizeBytes = StartedHistorySize,
+            SuggestContinueAsNew = StartedSuggestContinueAsNew.Count > 0,
+            SuggestContinueAsNewReasons = { StartedSuggestContinueAsNew },
         },
     };
 }

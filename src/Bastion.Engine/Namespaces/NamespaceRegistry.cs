@@ -179,10 +179,13 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
         return _byName.TryGetValue(name, out var entry) ? entry : throw NotFound(name);
     }
 
-    private static ServiceException NotFound(string name) => new(
-        ErrorKind.NotFound,
-        $"Namespace {ServiceException.Quote(name, 100)} is not found.",
-        new NamespaceNotFoundFailure { Namespace = name.Length > 100 ? name[..100] : name });
+    /// <summary>Temporal's NamespaceNotFound, with its exact text (clients match on it): <c>Namespace x is not found.</c></summary>
+    public static ServiceException NotFound(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var shown = name.Length > 100 ? name[..100] : name;
+        return new(ErrorKind.NotFound, $"Namespace {shown} is not found.", new NamespaceNotFoundFailure { Namespace = shown });
+    }
 
     public bool TryResolve(string name, out NamespaceEntry? entry) => _byName.TryGetValue(name, out entry);
 

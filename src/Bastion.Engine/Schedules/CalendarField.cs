@@ -6,7 +6,9 @@ namespace Bastion.Engine.Schedules;
 /// <summary>
 /// One field of a calendar spec in its string form (<c>CalendarSpec</c>, cron strings): <c>*</c>, <c>x</c>,
 /// <c>x-z</c>, <c>x-z/y</c>, <c>x/y</c> (x to the field's maximum), comma-separated, with month names (three
-/// letters or more) and day-of-week names (two or more) as Temporal accepts them.
+/// letters or more) and day-of-week names (two or more) as Temporal accepts them. The ranges are written as
+/// Temporal writes them: a single value with <c>End</c> 0, a step of 1 as 0, every year as no range at all, and
+/// day of week 7 (Sunday) as 0.
 /// </summary>
 internal sealed record CalendarField(string Name, int Min, int Max, string Default, string[]? Names = null, int NameMinLength = 0)
 {
@@ -17,16 +19,24 @@ internal sealed record CalendarField(string Name, int Min, int Max, string Defau
     public static readonly CalendarField Month = new(
         "month", 1, 12, "*", ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"], 3);
 
-    public static readonly CalendarField Year = new("year", 2000, 2100, "*");
+    public static readonly CalendarField Year = new("year", 2000, 2100, "*") { AllIsEmpty = true };
 
     /// <summary>0 and 7 are both Sunday.</summary>
     public static readonly CalendarField DayOfWeek = new("day_of_week", 0, 7, "*", ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"], 2);
+
+    /// <summary>Every value (<c>*</c>) is written as no range (year: an empty list matches every year).</summary>
+    public bool AllIsEmpty { get; init; }
 
     /// <summary>The field's ranges; a problem is a <see cref="FormatException"/> naming the field and the part.</summary>
     public List<Temporalio.Api.Schedule.V1.Range> Parse(string? text)
     {
         var value = string.IsNullOrWhiteSpace(text) ? Default : text.Trim();
         var ranges = new List<Temporalio.Api.Schedule.V1.Range>();
+        if (AllIsEmpty && value == "*")
+        {
+            return ranges;
+        }
+
         foreach (var raw in value.Split(','))
         {
             var part = raw.Trim();
@@ -58,6 +68,25 @@ internal sealed record CalendarField(string Name, int Min, int Max, string Defau
                     start = Value(part, raw, Min);
                     end = hasStep ? Max : start;
                 }
+            }
+
+            if (ReferenceEquals(this, DayOfWeek) && end == 7)
+            {
+                // Sunday is stored as 0: a range that reaches 7 ends at 6, plus a 0 when 7 was one of its values.
+                if (step == 1 && start <= 1)
+                {
+                    start = 0;
+                }
+                else if ((7 - start) % step == 0)
+                {
+                    ranges.Add(new() { Start = 0 });
+                    if (start == 7)
+                    {
+                        continue;
+                    }
+                }
+
+                end = 6;
             }
 
             ranges.Add(new() { Start = start, End = end == start ? 0 : end, Step = step == 1 ? 0 : step });

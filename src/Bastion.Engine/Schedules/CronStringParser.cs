@@ -8,7 +8,8 @@ namespace Bastion.Engine.Schedules;
 /// Temporal's cron dialect for schedules: an optional <c>CRON_TZ=</c>/<c>TZ=</c> zone prefix; <c>@every
 /// &lt;duration&gt;[/&lt;phase&gt;]</c> (an interval); <c>@yearly</c>, <c>@annually</c>, <c>@monthly</c>,
 /// <c>@weekly</c>, <c>@daily</c>, <c>@midnight</c>, <c>@hourly</c>; or 5 fields (minute hour day-of-month month
-/// day-of-week), 6 (… year) or 7 (second … year), read as a calendar (every field must match).
+/// day-of-week), 6 (… year) or 7 (second … year), read as a calendar (every field must match); text after a
+/// <c>#</c> is the calendar's comment.
 /// </summary>
 internal static class CronStringParser
 {
@@ -29,6 +30,14 @@ internal static class CronStringParser
 
             zone = c[(c.IndexOf('=', StringComparison.Ordinal) + 1)..space];
             c = c[(space + 1)..].Trim();
+        }
+
+        var comment = string.Empty;
+        var hash = c.IndexOf('#', StringComparison.Ordinal);
+        if (hash >= 0)
+        {
+            comment = c[(hash + 1)..].Trim();
+            c = c[..hash].Trim();
         }
 
         if (c.StartsWith("@every", StringComparison.Ordinal))
@@ -63,6 +72,7 @@ internal static class CronStringParser
                 Month = rest[3],
                 DayOfWeek = rest[4],
                 Year = year ?? string.Empty,
+                Comment = comment,
             }),
             null,
             zone);

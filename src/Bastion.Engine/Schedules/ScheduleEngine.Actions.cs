@@ -16,7 +16,8 @@ internal sealed partial class ScheduleEngine
     public const string ScheduledByIdAttribute = "TemporalScheduledById";
     public const string ScheduledStartTimeAttribute = "TemporalScheduledStartTime";
     private const int RecentActionsKept = 10;
-    private const int FutureActionTimesShown = 10;
+    private const int FutureActionTimesDescribed = 10;
+    private const int FutureActionTimesListed = 5;
     private static readonly TimeSpan s_defaultCatchupWindow = TimeSpan.FromDays(365);
 
     /// <summary>
@@ -54,7 +55,7 @@ internal sealed partial class ScheduleEngine
         s.LastProcessed = spec.GetNextTime(s.ScheduleId, processed) is { } pending && pending.Nominal <= now ? processed : Max(processed, now);
         version = await DrainBufferAsync(namespaceId, s, version).ConfigureAwait(false);
         info.BufferSize = s.Buffer.Count;
-        SetFutureActionTimes(s, spec, now);
+        info.FutureActionTimes.Clear(); // computed when read (FutureActionTimes)
         version = await SaveAsync(namespaceId, s, version).ConfigureAwait(false);
         if (spec.GetNextTime(s.ScheduleId, s.LastProcessed) is { } next)
         {
@@ -366,23 +367,27 @@ internal sealed partial class ScheduleEngine
         }
     }
 
-    /// <summary>The next action times (with jitter) Describe shows; none while paused or out of actions.</summary>
-    private static void SetFutureActionTimes(ScheduleState s, CompiledScheduleSpec spec, DateTime now)
+    /// <summary>
+    /// The next action times (with jitter) after the time processed up to, as Temporal computes them when read:
+    /// also while paused, at most the remaining actions when limited, none before the last update.
+    /// </summary>
+    private static List<Timestamp> FutureActionTimes(ScheduleState s, int count)
     {
-        var info = s.Described.Info;
-        info.FutureActionTimes.Clear();
+        var spec = ScheduleSpecCompiler.Compile(s.Described.Schedule.Spec);
         var state = s.Described.Schedule.State;
-        var limit = state.LimitedActions ? (int)Math.Min(state.RemainingActions, FutureActionTimesShown) : FutureActionTimesShown;
-        if (state.Paused)
+        var limit = state.LimitedActions ? (int)Math.Min(state.RemainingActions, count) : count;
+        var updated = s.Described.Info.UpdateTime?.ToDateTime() ?? DateTime.MinValue;
+        var times = new List<Timestamp>();
+        var after = s.LastProcessed;
+        while (times.Count < limit && spec.GetNextTime(s.ScheduleId, after) is { } next)
         {
-            return;
+            after = next.Nominal;
+            if (next.Next >= updated)
+            {
+                times.Add(Timestamp.FromDateTime(next.Next));
+            }
         }
 
-        var after = Max(s.LastProcessed, now);
-        while (info.FutureActionTimes.Count < limit && spec.GetNextTime(s.ScheduleId, after) is { } next)
-        {
-            info.FutureActionTimes.Add(Timestamp.FromDateTime(next.Next));
-            after = next.Nominal;
-        }
+        return times;
     }
 }

@@ -64,6 +64,9 @@ internal sealed partial class ScheduleEngine
         var (state, _) = await RequireAsync(namespaceId, scheduleId).ConfigureAwait(false);
         var described = state.Described.Clone();
         described.ConflictToken = Token(state);
+        described.Schedule.Spec = ScheduleSpecCompiler.WrittenOut(described.Schedule.Spec);
+        described.Info.FutureActionTimes.Clear();
+        described.Info.FutureActionTimes.Add(FutureActionTimes(state, FutureActionTimesDescribed));
         return described;
     }
 
@@ -106,8 +109,7 @@ internal sealed partial class ScheduleEngine
         WithLockAsync(namespaceId, request.ScheduleId, async () =>
         {
             var (state, version) = await RequireAsync(namespaceId, request.ScheduleId).ConfigureAwait(false);
-            ApplyPatch(state, request.Patch, Now);
-            state.Described.Info.UpdateTime = Timestamp.FromDateTime(Now);
+            ApplyPatch(state, request.Patch, Now); // not an update: Temporal leaves update_time as it is
             await ProcessAsync(namespaceId, state, version).ConfigureAwait(false);
             return new PatchScheduleResponse();
         });
@@ -195,12 +197,12 @@ internal sealed partial class ScheduleEngine
                 SearchAttributes = s.Described.SearchAttributes,
                 Info = new ScheduleListInfo
                 {
-                    Spec = schedule.Spec,
+                    Spec = ScheduleSpecCompiler.WrittenOut(schedule.Spec),
                     WorkflowType = schedule.Action?.StartWorkflow?.WorkflowType,
                     Notes = schedule.State.Notes,
                     Paused = schedule.State.Paused,
                     RecentActions = { s.Described.Info.RecentActions },
-                    FutureActionTimes = { s.Described.Info.FutureActionTimes },
+                    FutureActionTimes = { FutureActionTimes(s, FutureActionTimesListed) },
                 },
             });
         }

@@ -136,7 +136,7 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
             return;
         }
 
-        var timer = Detached.Start(() => _time.CreateTimer(_ => _ = WakeAsync(namespaceId, scheduleId), null, due, Timeout.InfiniteTimeSpan));
+        var timer = Detached.Start(() => LongTimer.Create(_time, _ => _ = WakeAsync(namespaceId, scheduleId), null, due, Timeout.InfiniteTimeSpan));
         if (_timers.TryGetValue((namespaceId, scheduleId), out var old))
         {
             old.Dispose();

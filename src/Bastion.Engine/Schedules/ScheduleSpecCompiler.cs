@@ -110,6 +110,26 @@ internal static class ScheduleSpecCompiler
         return new CompiledScheduleSpec(canonical, Zone(canonical.TimezoneName));
     }
 
+    /// <summary>
+    /// The spec as Temporal describes and lists it: the canonical form with every range written out in full (an
+    /// <c>End</c> before the start reads as the start, a <c>Step</c> of 0 as 1). A copy; the stored spec is unchanged.
+    /// </summary>
+    public static ScheduleSpec WrittenOut(ScheduleSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var copy = spec.Clone();
+        foreach (var calendar in copy.StructuredCalendar.Concat(copy.ExcludeStructuredCalendar))
+        {
+            foreach (var r in new[] { calendar.Second, calendar.Minute, calendar.Hour, calendar.DayOfMonth, calendar.Month, calendar.Year, calendar.DayOfWeek }.SelectMany(f => f))
+            {
+                r.End = Math.Max(r.End, r.Start);
+                r.Step = r.Step == 0 ? 1 : r.Step;
+            }
+        }
+
+        return copy;
+    }
+
     /// <summary>A string-form calendar as structured ranges (empty fields take Temporal's defaults).</summary>
     public static StructuredCalendarSpec ToStructured(CalendarSpec calendar) => new()
     {

@@ -27,7 +27,7 @@ internal sealed partial class TimerQueue : IAsyncDisposable
         _time = time;
         _fire = fire;
         _logger = logger;
-        _timer = time.CreateTimer(_ => OnTimer(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _timer = LongTimer.Create(time, _ => OnTimer(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     public void Add(TaskRecord task)

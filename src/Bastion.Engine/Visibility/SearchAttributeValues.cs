@@ -103,8 +103,14 @@ internal static class SearchAttributeValues
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
-    private static bool IsUnset(Payload payload) => payload.Data.IsEmpty
-        || (payload.Metadata.TryGetValue("encoding", out var encoding) && encoding.ToStringUtf8() == "binary/null");
+    /// <summary>A value that removes the attribute: null, or an empty list (how older SDKs unset one), as in Temporal.</summary>
+    public static bool IsUnset(Payload payload)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        return payload.Data.IsEmpty
+            || (payload.Metadata.TryGetValue("encoding", out var encoding) && encoding.ToStringUtf8() == "binary/null")
+            || (encoding == s_jsonPlain && payload.Data.ToStringUtf8().Trim() == "[]");
+    }
 
     /// <summary>The value in the row's typed form, or null when the payload is not a value of that type.</summary>
     private static JsonElement? ToJsonValue(Payload payload, SearchAttributeType type)
@@ -122,6 +128,18 @@ internal static class SearchAttributeValues
         catch (JsonException)
         {
             return null;
+        }
+
+        // Temporal accepts a list for every type (the SDKs' untyped attributes are lists); an SQL visibility store
+        // indexes a one-element list as its element and cannot index more than one value of a single-valued type.
+        if (type != SearchAttributeType.KeywordList && element.ValueKind == JsonValueKind.Array)
+        {
+            if (element.GetArrayLength() != 1)
+            {
+                return null;
+            }
+
+            element = element[0];
         }
 
         var valid = type switch

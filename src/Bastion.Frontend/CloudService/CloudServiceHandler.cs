@@ -70,7 +70,7 @@ internal sealed partial class CloudServiceHandler(
     private NamespaceEntry NamespaceNamed(Principal caller, string name)
     {
         var entry = namespaces.Resolve(name);
-        return entry.Account == caller.Account ? entry : throw ServiceException.NotFound($"Namespace {ServiceException.Quote(name, 100)} is not found.");
+        return entry.Account == caller.Account ? entry : throw NamespaceRegistry.NotFound(name);
     }
 
     private static AccountRole RoleOf(AccountAccess? access, string what) => access?.Role switch

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Bastion.Engine.Errors;
 using Bastion.Engine.Namespaces;
 using Bastion.Security.Pipeline;
@@ -13,11 +12,8 @@ namespace Bastion.Frontend.OperatorService;
 /// OperatorService handlers: custom search attributes per namespace. Methods without a handler here answer
 /// UNIMPLEMENTED naming themselves (the binder does that).
 /// </summary>
-internal sealed partial class OperatorServiceHandler(NamespaceRegistry namespaces)
+internal sealed class OperatorServiceHandler(NamespaceRegistry namespaces)
 {
-    /// <summary>Custom attributes a namespace may hold (Temporal Cloud allows about this many in total).</summary>
-    public const int MaxCustomAttributes = 100;
-
     private static readonly Lock s_changeLock = new();
 
     /// <summary>Adds attributes; re-adding one with the same type is a no-op, with another type an error.</summary>
@@ -32,33 +28,8 @@ internal sealed partial class OperatorServiceHandler(NamespaceRegistry namespace
         lock (s_changeLock)
         {
             var current = namespaces.Resolve(ns.FullName);
-            var attributes = new Dictionary<string, SearchAttributeType>(current.SearchAttributes, StringComparer.Ordinal);
-            foreach (var (name, type) in request.SearchAttributes)
-            {
-                if (!NameRule().IsMatch(name) || SystemAttributes.IsReserved(name))
-                {
-                    throw ServiceException.InvalidArgument(
-                        $"Search attribute name {ServiceException.Quote(name)} is invalid or reserved: use up to 64 letters, digits, '_' and '-', starting with a letter, not a system name or one starting with Temporal.");
-                }
-
-                if (!Enum.IsDefined((SearchAttributeType)type) || type == IndexedValueType.Unspecified)
-                {
-                    throw ServiceException.InvalidArgument($"Search attribute {ServiceException.Quote(name)} has an unknown type {type}.");
-                }
-
-                if (attributes.TryGetValue(name, out var existing) && existing != (SearchAttributeType)type)
-                {
-                    throw new ServiceException(ErrorKind.AlreadyExists, $"Search attribute {ServiceException.Quote(name)} already exists with type {existing}.");
-                }
-
-                attributes[name] = (SearchAttributeType)type;
-            }
-
-            if (attributes.Count > MaxCustomAttributes)
-            {
-                throw ServiceException.InvalidArgument($"A namespace may have at most {MaxCustomAttributes} custom search attributes.");
-            }
-
+            var attributes = CustomSearchAttributes.Add(
+                current.SearchAttributes, request.SearchAttributes.Select(a => KeyValuePair.Create(a.Key, (SearchAttributeType)a.Value)));
             namespaces.Update(current with { SearchAttributes = attributes });
         }
 
@@ -106,7 +77,4 @@ internal sealed partial class OperatorServiceHandler(NamespaceRegistry namespace
 
         return Task.FromResult(response);
     }
-
-    [GeneratedRegex("^[A-Za-z][A-Za-z0-9_-]{0,63}$")]
-    private static partial Regex NameRule();
 }

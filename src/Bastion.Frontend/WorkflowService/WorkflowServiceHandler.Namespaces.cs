@@ -83,14 +83,18 @@ internal sealed partial class WorkflowServiceHandler
         return Task.FromResult(response);
     }
 
-    /// <summary>The namespaces the caller may read, by full name, paged by the last name returned.</summary>
+    /// <summary>
+    /// The namespaces the caller may describe (read permission, and its credential accepted there), by full name,
+    /// paged by the last name returned. Open to any identity: where Temporal refuses a caller without a cluster-wide
+    /// role, this lists what it may reach, so that a namespace-scoped key sees its own namespace.
+    /// </summary>
     public Task<ListNamespacesResponse> ListNamespaces(ListNamespacesRequest request, ServerCallContext context)
     {
         var principal = CallContext.Of(context).Principal!;
         var pageSize = request.PageSize is > 0 and <= 1000 ? request.PageSize : 100;
         var after = request.NextPageToken.IsEmpty ? null : request.NextPageToken.ToStringUtf8();
         var visible = namespaces.All
-            .Where(n => principal.Allows(Permission.NamespaceRead, n))
+            .Where(n => principal.Allows(Permission.NamespaceRead, n) && !principal.IsRefusedBy(n))
             .Where(n => after is null || string.CompareOrdinal(n.FullName, after) > 0)
             .Take(pageSize + 1)
             .ToList();

@@ -12,6 +12,7 @@ internal sealed partial class WorkflowServiceHandler
             Capabilities = new GetSystemInfoResponse.Types.Capabilities
             {
                 SignalAndQueryHeader = true,
+                BuildIdBasedVersioning = true, // the SDKs then send the build id they run on, recorded for replay
                 InternalErrorDifferentiation = true,
                 ActivityFailureIncludeHeartbeat = true,
                 EncodedFailureAttributes = true,

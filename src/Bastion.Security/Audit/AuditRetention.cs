@@ -1,3 +1,4 @@
+using Bastion.Engine.Tasks;
 using Bastion.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -25,7 +26,7 @@ public sealed partial class AuditRetention : IDisposable
         _retention = retention;
         _time = time;
         _logger = logger;
-        _timer = time.CreateTimer(_ => Tick(), null, interval, interval);
+        _timer = LongTimer.Create(time, _ => Tick(), null, interval, interval);
     }
 
     /// <summary>Removes what is past retention now; returns how many records were removed.</summary>

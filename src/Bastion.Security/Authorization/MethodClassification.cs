@@ -13,8 +13,8 @@ public static class MethodClassification
         // WorkflowService: Public
         ["WorkflowService/GetClusterInfo"] = Permission.Public,
         ["WorkflowService/GetSystemInfo"] = Permission.Public,
+        ["WorkflowService/ListNamespaces"] = Permission.Public, // any identity: the handler lists only what it may read
         // WorkflowService: AccountRead
-        ["WorkflowService/ListNamespaces"] = Permission.AccountRead,
         ["WorkflowService/GetSearchAttributes"] = Permission.AccountRead, // cluster-wide, no namespace field
         // WorkflowService: AccountAdmin
         ["WorkflowService/RegisterNamespace"] = Permission.AccountAdmin,
@@ -239,6 +239,19 @@ public static class MethodClassification
         ["CloudService/UpdateNamespaceTags"] = Permission.NamespaceAdmin,
         ["CloudService/ValidateNamespaceExportSink"] = Permission.NamespaceAdmin,
     }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The gRPC health service (<c>grpc.health.v1.Health</c>): answered to anyone without credentials, as Temporal's
+    /// frontend does, and not audited. It reports liveness only: no identity, namespace or data is involved.
+    /// </summary>
+    public static bool IsHealthProbe(string fullMethod) =>
+        fullMethod.StartsWith("/grpc.health.v1.Health/", StringComparison.Ordinal);
+
+    /// <summary>
+    /// The Cloud Ops API is the control plane: its calls are <em>about</em> a namespace, so the namespace's own
+    /// data-plane authentication (mTLS only, API keys off) does not govern them.
+    /// </summary>
+    public static bool IsControlPlane(string service) => service == "CloudService";
 
     /// <summary>Every classified method, keyed <c>Service/Method</c>.</summary>
     public static IReadOnlyDictionary<string, Permission> Table => s_table;

@@ -105,6 +105,16 @@ public sealed record Principal(PrincipalType Type, string Id, string Name, Accou
         };
     }
 
+    /// <summary>
+    /// Whether <paramref name="target"/>'s data-plane authentication refuses this caller's credential: a namespace
+    /// whose <c>api_key_auth</c> is off takes no API keys (operator grants excepted: they name their namespace).
+    /// </summary>
+    public bool IsRefusedBy(NamespaceEntry target)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        return ApiKeyId != null && Type != PrincipalType.Operator && !target.ApiKeyAuth;
+    }
+
     /// <summary>Whether the principal holds a role that satisfies <paramref name="test"/>.</summary>
     public bool HasRole(Func<AccountRole, bool> test)
     {

@@ -19,6 +19,12 @@ public sealed class ApiKeyAuthenticator(IdentityRegistry identities, TimeProvide
             ? value[BearerPrefix.Length..].Trim()
             : null;
 
+    /// <summary>
+    /// Whether no API key exists at all (a dev server without identities), so that none presented can be known. A
+    /// key made by another process on the same database counts once the registry re-reads it (at most a second).
+    /// </summary>
+    public bool NoneExist() => !identities.Any<ApiKeyEntry>() && !(identities.RefreshThrottled() && identities.Any<ApiKeyEntry>());
+
     public Principal Authenticate(string token)
     {
         ArgumentException.ThrowIfNullOrEmpty(token);

@@ -57,6 +57,11 @@ public sealed partial class IdentityRegistry(IIdentityStore store, TimeProvider 
             ? entry
             : throw ServiceException.NotFound($"{what} {ServiceException.Quote(id, 100)} is not found.");
 
+    /// <summary>Whether any record of this kind exists, in any account.</summary>
+    public bool Any<T>()
+        where T : IdentityEntry =>
+        _entries.Values.OfType<T>().Any();
+
     public IEnumerable<T> All<T>(string account)
         where T : IdentityEntry =>
         _entries.Values.OfType<T>().Where(e => e.Account == account).OrderBy(e => e.CreatedTime).ThenBy(e => e.Id, StringComparer.Ordinal);

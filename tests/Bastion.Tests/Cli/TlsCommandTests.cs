@@ -69,6 +69,8 @@ public sealed class TlsCommandTests : IDisposable
     [InlineData("--ip 0.0.0.0", "Refusing to serve plaintext on 0.0.0.0")]
     [InlineData("--ip 0.0.0.0 --tls-cert-file s.pem", "--tls-cert-file and --tls-key-file go together")]
     [InlineData("--tls-cert-file s.pem --tls-key-file s.key", "--base-domain is required with TLS")]
+    [InlineData("--log-level loud", "--log-level loud: expected debug, info, warn, error or never.")]
+    [InlineData("--log-format xml", "--log-format xml: expected pretty, text or json.")]
     public async Task ServerStart_RefusesUnsafeOrIncompleteSettings_SayingWhy(string arguments, string message)
     {
         var result = await RunAsync(["server", "start", "--db-filename", "x.db", "--account", "acme", .. arguments.Split(' ')]);

@@ -22,6 +22,7 @@ public sealed class LimitsTests : IAsyncLifetime
         options.DynamicConfig["limit.numPendingSignals.error"] = "1";
         options.DynamicConfig["limit.numPendingCancelRequests.error"] = "1";
         options.DynamicConfig["limit.historySize.error"] = "20000";
+        options.DynamicConfig["limit.historyCount.suggestContinueAsNew"] = "6";
         _server = await BastionServer.StartAsync(options);
         _raw = new RawDriver(await TemporalClient.ConnectAsync(new(_server.Address) { Namespace = "default" }));
     }
@@ -156,10 +157,36 @@ public sealed class LimitsTests : IAsyncLifetime
         Assert.All(admitted, r => Assert.Equal(UpdateWorkflowExecutionLifecycleStage.Admitted, r.Stage));
         var error = await Assert.ThrowsAsync<RpcException>(() => Update("u3"));
         Assert.Equal(RpcException.StatusCode.ResourceExhausted, error.Code);
-        Assert.Contains("2 updates in flight", error.Message, StringComparison.Ordinal);
+        Assert.Equal("limit on number of concurrent in-flight updates has been reached (2)", error.Message);
+        var detail = error.GrpcStatus.Value!.Details.Single().Unpack<Temporalio.Api.ErrorDetails.V1.ResourceExhaustedFailure>();
+        Assert.Equal(ResourceExhaustedCause.ConcurrentLimit, detail.Cause);
 
         // The same update id again is not a new update.
         Assert.Equal(UpdateWorkflowExecutionLifecycleStage.Admitted, (await Update("u1")).Stage);
+    }
+
+    [Fact]
+    public async Task WorkflowTaskStartedPastTheSuggestionThreshold_SuggestsContinueAsNew()
+    {
+        var tq = ServerFixture.NewTaskQueue();
+        var id = "limit-suggest-" + Guid.NewGuid();
+        await _raw.StartAsync(id, tq);
+        var first = await _raw.PollWorkflowTaskAsync(tq);
+        Assert.False(first.History.Events[^1].WorkflowTaskStartedEventAttributes.SuggestContinueAsNew);
+        await _raw.CompleteAsync(first);
+        for (var i = 0; i < 2; i++)
+        {
+            await _raw.Service.SignalWorkflowExecutionAsync(new() { Namespace = "default", WorkflowExecution = new() { WorkflowId = id }, SignalName = "s", RequestId = Guid.NewGuid().ToString() });
+        }
+
+        // Its started event is event 8, past limit.historyCount.suggestContinueAsNew (6); history says so too.
+        var second = await _raw.PollWorkflowTaskAsync(tq);
+        var started = second.History.Events[^1].WorkflowTaskStartedEventAttributes;
+        Assert.True(started.SuggestContinueAsNew);
+        Assert.Equal(SuggestContinueAsNewReason.TooManyHistoryEvents, Assert.Single(started.SuggestContinueAsNewReasons));
+        await _raw.CompleteAsync(second, RawDriver.CompleteWorkflow());
+        var recorded = (await _raw.HistoryAsync(id)).Last(e => e.EventType == EventType.WorkflowTaskStarted);
+        Assert.True(recorded.WorkflowTaskStartedEventAttributes.SuggestContinueAsNew);
     }
 
     public async Task DisposeAsync() => await _server.DisposeAsync();

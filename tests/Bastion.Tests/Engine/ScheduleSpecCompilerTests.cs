@@ -167,4 +167,47 @@ public sealed class ScheduleSpecCompilerTests
         var spec = ScheduleSpecCompiler.Compile(new ScheduleSpec { CronString = { "0 */6 * * *" } });
         Assert.Equal([Utc(2024, 1, 1, 0, 0), Utc(2024, 1, 1, 6, 0), Utc(2024, 1, 1, 12, 0)], spec.NominalTimes(s_start, Utc(2024, 1, 1, 12, 0), 100));
     }
+
+    private static string Ranges(IEnumerable<Temporalio.Api.Schedule.V1.Range> ranges) => string.Join(",", ranges.Select(r => $"{r.Start}-{r.End}/{r.Step}"));
+
+    [Fact]
+    public void CronString_BecomesTheStructuredCalendarTemporalWrites()
+    {
+        var calendar = Assert.Single(ScheduleSpecCompiler.Compile(new ScheduleSpec { CronString = { "0 12 * * MON # noon" } }).Canonical.StructuredCalendar);
+        Assert.Equal("0-0/0", Ranges(calendar.Second));
+        Assert.Equal("12-0/0", Ranges(calendar.Hour));
+        Assert.Equal("1-31/0", Ranges(calendar.DayOfMonth));
+        Assert.Equal("1-12/0", Ranges(calendar.Month));
+        Assert.Empty(calendar.Year); // every year
+        Assert.Equal("1-0/0", Ranges(calendar.DayOfWeek));
+        Assert.Equal("noon", calendar.Comment);
+    }
+
+    [Theory]
+    [InlineData("*", "0-6/0")]
+    [InlineData("1-7", "0-6/0")]
+    [InlineData("5-7", "0-0/0,5-6/0")]
+    [InlineData("7", "0-0/0")]
+    [InlineData("1-7/2", "0-0/0,1-6/2")]
+    [InlineData("0-7/2", "0-6/2")]
+    public void DayOfWeekSeven_IsWrittenAsSunday(string field, string expected) =>
+        Assert.Equal(expected, Ranges(CalendarField.DayOfWeek.Parse(field)));
+
+    [Fact]
+    public void WrittenOut_FillsEndAndStep_AsTemporalDescribes()
+    {
+        var canonical = ScheduleSpecCompiler.Compile(new ScheduleSpec
+        {
+            CronString = { "0 12 * * MON" },
+            ExcludeStructuredCalendar = { new StructuredCalendarSpec { Year = { new Temporalio.Api.Schedule.V1.Range { Start = 2050 } } } },
+        }).Canonical;
+        var written = ScheduleSpecCompiler.WrittenOut(canonical);
+        var calendar = Assert.Single(written.StructuredCalendar);
+        Assert.Equal("0-0/1", Ranges(calendar.Second));
+        Assert.Equal("12-12/1", Ranges(calendar.Hour));
+        Assert.Equal("1-31/1", Ranges(calendar.DayOfMonth));
+        Assert.Equal("1-1/1", Ranges(calendar.DayOfWeek));
+        Assert.Equal("2050-2050/1", Ranges(Assert.Single(written.ExcludeStructuredCalendar).Year));
+        Assert.Equal("12-0/0", Ranges(canonical.StructuredCalendar[0].Hour)); // the stored form is left as it is
+    }
 }

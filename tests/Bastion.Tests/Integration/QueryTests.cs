@@ -75,6 +75,57 @@ public sealed class QueryTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task QueryBeforeTheFirstWorkflowTaskCompleted_WaitsForIt_AndRidesIt()
+    {
+        var tq = "query-first-" + Guid.NewGuid();
+        var id = "query-first-" + Guid.NewGuid();
+        await Raw.StartAsync(id, tq);
+        var query = QueryAsync(id);
+
+        // As in Temporal the query is not refused while no workflow task has completed: it waits for the first one
+        // and goes with it (failed attempts do not complete one, so it rides a retry if it came after the first).
+        for (var attempt = 1; ; attempt++)
+        {
+            Assert.False(query.IsCompleted, "the query ended before a workflow task carried it: " + query.Exception?.InnerException?.Message);
+            Assert.True(attempt <= 50, "no workflow task carried the query");
+            var task = await Raw.PollWorkflowTaskAsync(tq);
+            Assert.Null(task.Query);
+            if (task.Queries.Count == 0)
+            {
+                await Raw.Service.RespondWorkflowTaskFailedAsync(new RespondWorkflowTaskFailedRequest
+                {
+                    Namespace = "default",
+                    TaskToken = task.TaskToken,
+                    Cause = WorkflowTaskFailedCause.Unspecified,
+                });
+                continue;
+            }
+
+            var (queryId, carried) = task.Queries.Single();
+            Assert.Equal("state", carried.QueryType);
+            var completion = new RespondWorkflowTaskCompletedRequest { Namespace = "default", TaskToken = task.TaskToken };
+            completion.QueryResults[queryId] = new WorkflowQueryResult { ResultType = QueryResultType.Answered, Answer = Answer("first task") };
+            await Raw.Service.RespondWorkflowTaskCompletedAsync(completion);
+            break;
+        }
+
+        Assert.Equal("first task", (await query).QueryResult.Payloads_.Single().Data.ToStringUtf8());
+    }
+
+    [Fact]
+    public async Task QueryOfARunClosedBeforeAnyWorkflowTask_IsWorkflowNotReady()
+    {
+        var tq = "query-closed-" + Guid.NewGuid();
+        var id = "query-closed-" + Guid.NewGuid();
+        await Raw.StartAsync(id, tq);
+        var query = QueryAsync(id);
+        await Raw.Service.TerminateWorkflowExecutionAsync(new() { Namespace = "default", WorkflowExecution = new() { WorkflowId = id } });
+        var error = await Assert.ThrowsAsync<RpcException>(() => query);
+        Assert.Equal(RpcException.StatusCode.FailedPrecondition, error.Code);
+        Assert.Contains("closed before WorkflowTaskStarted", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task QueryHeldForAWorkflowTask_BecomesAQueryTask_WhenNoTaskFollows()
     {
         var tq = "query-unblocked-" + Guid.NewGuid();

@@ -360,7 +360,7 @@ public sealed class ScheduleTests : IAsyncLifetime
             Assert.Equal("paused due to workflow failure: fail-2030-01-01T00:01:00Z: boom", described.Schedule.State.Note);
             Assert.Equal(Temporalio.Api.Enums.V1.WorkflowExecutionStatus.Failed, await StatusAsync("fail-2030-01-01T00:01:00Z"));
             Assert.Equal(1, described.Info.NumActions);
-            Assert.Empty(described.Info.NextActionTimes);
+            Assert.Equal(new DateTime(2030, 1, 1, 0, 2, 0, DateTimeKind.Utc), described.Info.NextActionTimes.First()); // shown while paused, as in Temporal
             Assert.Empty(described.Info.RunningActions);
         });
     }
@@ -417,5 +417,95 @@ public sealed class ScheduleTests : IAsyncLifetime
         var e = await Assert.ThrowsAsync<RpcException>(() => _client.CreateScheduleAsync("sched-bad", schedule));
         Assert.Equal(RpcException.StatusCode.InvalidArgument, e.Code);
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    private static ScheduleActionStartWorkflow Sleeper(string workflowId) =>
+        ScheduleActionStartWorkflow.Create("Sleeper", Array.Empty<object?>(), new WorkflowOptions(workflowId, TaskQueue));
+
+    /// <summary>As the .NET SDK's own schedule test asserts against Temporal: cron becomes a calendar, ranges are written out in full.</summary>
+    [Fact]
+    public async Task Describe_ReadsCalendarsAndCronBackWrittenOut_AsTemporal()
+    {
+        var calendar = new ScheduleCalendarSpec
+        {
+            Second = [new ScheduleRange(1)],
+            Minute = [new ScheduleRange(2, 3)],
+            Hour = [new ScheduleRange(4, 5, 6)],
+            DayOfMonth = [new ScheduleRange(7)],
+            Month = [new ScheduleRange(9)],
+            Year = [new ScheduleRange(2080)],
+            Comment = "spec comment 1",
+        };
+        var spec = new ScheduleSpec
+        {
+            Calendars = [calendar],
+            Intervals = [new ScheduleIntervalSpec(TimeSpan.FromDays(10), TimeSpan.FromDays(2))],
+            CronExpressions = ["0 12 * * MON"],
+            Skip = [new ScheduleCalendarSpec { Year = [new ScheduleRange(2050)] }],
+            StartAt = new DateTime(2060, 7, 8, 9, 10, 11, DateTimeKind.Utc),
+            Jitter = TimeSpan.FromSeconds(80),
+        };
+        var handle = await _client.CreateScheduleAsync("sched-spec", new Schedule(Sleeper("spec"), spec) { State = new ScheduleState { Paused = true } });
+
+        var described = await handle.DescribeAsync();
+        var expected = spec with
+        {
+            CronExpressions = [],
+            Calendars =
+            [
+                calendar,
+                new ScheduleCalendarSpec
+                {
+                    Second = [new ScheduleRange(0)],
+                    Minute = [new ScheduleRange(0)],
+                    Hour = [new ScheduleRange(12)],
+                    DayOfMonth = [new ScheduleRange(1, 31)],
+                    Month = [new ScheduleRange(1, 12)],
+                    DayOfWeek = [new ScheduleRange(1)],
+                },
+            ],
+        };
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(expected), System.Text.Json.JsonSerializer.Serialize(described.Schedule.Spec));
+
+        // A range as the wire allows it (End and Step left 0) reads back written out too.
+        var raw = await _client.WorkflowService.DescribeScheduleAsync(new() { Namespace = "default", ScheduleId = "sched-spec" });
+        Assert.All(raw.Schedule.Spec.StructuredCalendar.SelectMany(c => c.Second.Concat(c.Hour).Concat(c.DayOfWeek)), r => Assert.True(r.End >= r.Start && r.Step >= 1));
+    }
+
+    /// <summary>As Temporal, a paused schedule still shows its next times: 10 in describe, 5 in the list.</summary>
+    [Fact]
+    public async Task PausedSchedule_StillShowsItsNextTimes()
+    {
+        var handle = await _client.CreateScheduleAsync(
+            "sched-paused",
+            new Schedule(Sleeper("paused"), new ScheduleSpec { Calendars = [new ScheduleCalendarSpec()] }) { State = new ScheduleState { Paused = true } });
+
+        var described = await handle.DescribeAsync();
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(new ScheduleCalendarSpec()), System.Text.Json.JsonSerializer.Serialize(Assert.Single(described.Schedule.Spec.Calendars)));
+        var midnight = new DateTime(2030, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        Assert.Equal(Enumerable.Range(1, 10).Select(d => midnight.AddDays(d)), described.Info.NextActionTimes);
+
+        var listed = new List<ScheduleListDescription>();
+        await foreach (var entry in _client.ListSchedulesAsync(new ScheduleListOptions { Query = "ScheduleId = 'sched-paused'" }))
+        {
+            listed.Add(entry);
+        }
+
+        Assert.Equal(Enumerable.Range(1, 5).Select(d => midnight.AddDays(d)), Assert.Single(listed).Info!.NextActionTimes);
+    }
+
+    /// <summary>A next time decades ahead is past what a .NET timer takes (about 49.7 days): armed in steps, it still comes.</summary>
+    [Fact]
+    public async Task AScheduleStartingDecadesAhead_IsCreated_AndActsWhenItsTimeComes()
+    {
+        var startAt = new DateTime(2060, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        var handle = await _client.CreateScheduleAsync(
+            "sched-far",
+            new Schedule(Sleeper("far"), new ScheduleSpec { Intervals = [new ScheduleIntervalSpec(TimeSpan.FromHours(1))], StartAt = startAt }));
+        Assert.Equal(startAt, (await handle.DescribeAsync()).Info.NextActionTimes.First());
+
+        _time.Advance(startAt - s_start.UtcDateTime + TimeSpan.FromSeconds(30));
+        var described = await WaitForAsync(handle, d => d.Info.NumActions == 1);
+        Assert.Equal("far-2060-01-01T00:00:00Z", WorkflowIdOf(Assert.Single(described.Info.RecentActions)));
     }
 }

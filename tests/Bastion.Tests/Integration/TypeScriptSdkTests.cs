@@ -5,13 +5,38 @@ namespace Bastion.Tests.Integration;
 
 /// <summary>
 /// The official TypeScript SDK (client + worker 1.24.0, tests/ts-sdk) runs a workflow with an activity, a signal
-/// and a query against Bastion. Its npm packages are installed on first use (npm ci from the committed lock file).
+/// and a query against Bastion, and what a new user tries first with search attributes and queries. Its npm packages are installed on first use (npm ci from the committed lock file).
 /// </summary>
 [Collection(ServerCollection.Name)]
 public sealed class TypeScriptSdkTests(ServerFixture fixture)
 {
     [Fact]
     public async Task TypeScriptSdk_RunsAnActivityASignalAndAQuery()
+    {
+        using var result = await RunScriptAsync("run.mjs", "result");
+        Assert.Equal("Hello, TypeScript! Bye.", result.RootElement.GetProperty("result").GetString());
+        Assert.Equal("Hello, TypeScript!", result.RootElement.GetProperty("queried").GetString());
+        Assert.Equal("COMPLETED", result.RootElement.GetProperty("status").GetString());
+    }
+
+    /// <summary>
+    /// The untyped <c>searchAttributes: { Name: ['x'] }</c> form (a list for a Keyword attribute) is accepted at start
+    /// and in an upsert, describe shows both, and a query sent before any worker ran the workflow is answered by
+    /// the first workflow task (issue 13, item 9).
+    /// </summary>
+    [Fact]
+    public async Task TypeScriptSdk_ListFormKeywordAttributes_DescribeAfterUpsert_QueryBeforeTheFirstTask()
+    {
+        using var result = await RunScriptAsync("search-attributes.mjs", "startedWith");
+        var root = result.RootElement;
+        Assert.Equal("started", Assert.Single(root.GetProperty("startedWith").EnumerateArray()).GetString());
+        Assert.Equal("tagged", root.GetProperty("queried").GetString());
+        Assert.Equal("upserted", Assert.Single(root.GetProperty("upserted").EnumerateArray()).GetString());
+        Assert.Equal("done", root.GetProperty("result").GetString());
+    }
+
+    /// <summary>Runs a script of tests/ts-sdk against the server and parses the JSON line it prints.</summary>
+    private async Task<JsonDocument> RunScriptAsync(string script, string firstProperty)
     {
         var dir = Path.Combine(TestPaths.RepositoryRoot(), "tests", "ts-sdk");
         if (!Directory.Exists(Path.Combine(dir, "node_modules", "@temporalio", "worker")))
@@ -20,13 +45,10 @@ public sealed class TypeScriptSdkTests(ServerFixture fixture)
             Assert.True(installed, "npm ci failed in tests/ts-sdk:\n" + log);
         }
 
-        var (ok, output) = await RunAsync("node", ["run.mjs", fixture.Server.Address], dir, TimeSpan.FromMinutes(2));
-        Assert.True(ok, "the TypeScript SDK run failed:\n" + output);
-        var line = output.Split('\n').Last(l => l.StartsWith("{\"result\"", StringComparison.Ordinal));
-        using var result = JsonDocument.Parse(line);
-        Assert.Equal("Hello, TypeScript! Bye.", result.RootElement.GetProperty("result").GetString());
-        Assert.Equal("Hello, TypeScript!", result.RootElement.GetProperty("queried").GetString());
-        Assert.Equal("COMPLETED", result.RootElement.GetProperty("status").GetString());
+        var (ok, output) = await RunAsync("node", [script, fixture.Server.Address], dir, TimeSpan.FromMinutes(2));
+        Assert.True(ok, $"the TypeScript SDK run of {script} failed:\n" + output);
+        var prefix = "{\"" + firstProperty + "\"";
+        return JsonDocument.Parse(output.Split('\n').Last(l => l.StartsWith(prefix, StringComparison.Ordinal)));
     }
 
     private static async Task<(bool Ok, string Output)> RunAsync(string file, string[] arguments, string directory, TimeSpan timeout)

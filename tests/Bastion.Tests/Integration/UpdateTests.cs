@@ -40,6 +40,14 @@ public sealed class UpdateTests(ServerFixture fixture)
             }
         }
 
+        /// <summary>Accepted, never finished: it is still running when the workflow completes.</summary>
+        [WorkflowUpdate]
+        public async Task<int> StuckAsync()
+        {
+            await Workflow.WaitConditionAsync(() => false);
+            return 0;
+        }
+
         [WorkflowQuery]
         public int Calls() => _calls;
 
@@ -174,6 +182,55 @@ public sealed class UpdateTests(ServerFixture fixture)
             Assert.Equal(handle.ResultRunId, (await second.GetHandleAsync()).ResultRunId);
             await handle.SignalAsync(wf => wf.FinishAsync());
             Assert.Equal(5, await handle.GetResultAsync());
+        });
+    }
+
+    [Fact]
+    public async Task AcceptedUpdate_UnfinishedWhenTheWorkflowCompletes_FailsWithTemporalsWorkflowCompletedOutcome()
+    {
+        await RunAsync(async tq =>
+        {
+            var handle = await fixture.Client.StartWorkflowAsync((CounterWorkflow wf) => wf.RunAsync(), new("update-unfinished-" + Guid.NewGuid(), tq));
+            var update = await handle.StartUpdateAsync(wf => wf.StuckAsync(), new(WorkflowUpdateStage.Accepted));
+            await handle.SignalAsync(wf => wf.FinishAsync());
+            await handle.GetResultAsync();
+
+            // A caller that saw the update accepted gets an outcome, not an error (the handle and a fresh poll alike).
+            foreach (var poll in new[] { update, handle.GetUpdateHandle<int>(update.Id) })
+            {
+                var error = await Assert.ThrowsAsync<WorkflowUpdateFailedException>(() => poll.GetResultAsync());
+                var failure = Assert.IsType<ApplicationFailureException>(error.InnerException);
+                Assert.Equal("Workflow Update failed because the Workflow completed before the Update completed.", failure.Message);
+                Assert.Equal("AcceptedUpdateCompletedWorkflow", failure.ErrorType);
+            }
+        });
+    }
+
+    [Fact]
+    public async Task Update_DuringTheStartDelay_StartsTheWorkflow()
+    {
+        await RunAsync(async tq =>
+        {
+            var handle = await fixture.Client.StartWorkflowAsync(
+                (CounterWorkflow wf) => wf.RunAsync(),
+                new("update-start-delay-" + Guid.NewGuid(), tq) { StartDelay = TimeSpan.FromHours(1) });
+            Assert.Equal(3, await handle.ExecuteUpdateAsync(wf => wf.AddAsync(3)));
+            await handle.SignalAsync(wf => wf.FinishAsync());
+            Assert.Equal(3, await handle.GetResultAsync());
+        });
+    }
+
+    [Fact]
+    public async Task SignalWithStart_OfARunInItsStartDelay_StartsIt()
+    {
+        await RunAsync(async tq =>
+        {
+            var id = "signal-with-start-delay-" + Guid.NewGuid();
+            var handle = await fixture.Client.StartWorkflowAsync((CounterWorkflow wf) => wf.RunAsync(), new(id, tq) { StartDelay = TimeSpan.FromHours(1) });
+            var options = new WorkflowOptions(id, tq) { IdConflictPolicy = WorkflowIdConflictPolicy.UseExisting };
+            options.SignalWithStart((CounterWorkflow wf) => wf.FinishAsync());
+            await fixture.Client.StartWorkflowAsync((CounterWorkflow wf) => wf.RunAsync(), options);
+            Assert.Equal(0, await handle.GetResultAsync());
         });
     }
 }

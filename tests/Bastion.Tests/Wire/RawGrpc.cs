@@ -26,6 +26,13 @@ internal static class RawGrpc
 
     public static async Task<(int Status, string Message)> CallAsync(HttpClient http, string baseUri, string method, byte[] body, IDictionary<string, string>? headers = null)
     {
+        var (status, message, _) = await CallForReplyAsync(http, baseUri, method, body, headers);
+        return (status, message);
+    }
+
+    /// <summary>A call that also hands back the reply message's bytes (empty when the call failed).</summary>
+    public static async Task<(int Status, string Message, byte[] Reply)> CallForReplyAsync(HttpClient http, string baseUri, string method, byte[] body, IDictionary<string, string>? headers = null)
+    {
         var frame = new byte[5 + body.Length];
         BinaryPrimitives.WriteInt32BigEndian(frame.AsSpan(1), body.Length);
         body.CopyTo(frame, 5);
@@ -43,8 +50,9 @@ internal static class RawGrpc
         }
 
         using var response = await http.SendAsync(request);
-        await response.Content.ReadAsByteArrayAsync();
+        var replyFrame = await response.Content.ReadAsByteArrayAsync();
         var all = response.TrailingHeaders.Concat(response.Headers).ToDictionary(h => h.Key, h => string.Join(",", h.Value));
-        return (int.Parse(all["grpc-status"], System.Globalization.CultureInfo.InvariantCulture), Uri.UnescapeDataString(all.GetValueOrDefault("grpc-message", string.Empty)));
+        var reply = replyFrame.Length >= 5 ? replyFrame[5..(5 + BinaryPrimitives.ReadInt32BigEndian(replyFrame.AsSpan(1)))] : [];
+        return (int.Parse(all["grpc-status"], System.Globalization.CultureInfo.InvariantCulture), Uri.UnescapeDataString(all.GetValueOrDefault("grpc-message", string.Empty)), reply);
     }
 }
