@@ -116,6 +116,28 @@ public sealed partial class HttpApi
         }
     }
 
+    /// <summary>
+    /// Refuses a request before routing, for a reason of the listener it came on (the web UI's origin checks): audited
+    /// as a refused call <c>HTTP METHOD /path</c> and answered as a <c>google.rpc.Status</c>.
+    /// </summary>
+    public async Task RefuseAsync(HttpContext context, StatusCode code, string message)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var format = ResponseFormat.Of(context.Request, _payloadShorthand);
+        var target = $"{context.Request.Method} {context.Request.Path}";
+        var error = new RpcException(new Status(code, message));
+        try
+        {
+            await RecordRefusalAsync(context, "/HTTP " + (target.Length > 256 ? target[..256] : target), code);
+        }
+        catch (RpcException auditFailure)
+        {
+            error = auditFailure; // unrecorded, the call fails as unavailable
+        }
+
+        await WriteErrorAsync(context, error, format);
+    }
+
     private async Task RecordRefusalAsync(HttpContext context, string operation, StatusCode status)
     {
         if (_refusals != null)

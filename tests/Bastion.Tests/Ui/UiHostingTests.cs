@@ -107,6 +107,46 @@ public sealed class UiHostingTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task AWriteWithoutTheUisHeader_IsRefused_AsACrossSiteRequestWouldBe()
+    {
+        var client = await TemporalClient.ConnectAsync(new(_server.Address) { Namespace = "default" });
+        var id = "ui-csrf-" + Guid.NewGuid().ToString("N");
+        var handle = await client.StartWorkflowAsync((EchoWorkflow wf) => wf.RunAsync("x"), new(id, "no-worker-" + id));
+        var path = new Uri($"/api/v1/namespaces/default/workflows/{id}/terminate", UriKind.Relative);
+
+        // What a form or fetch(..., {mode: "no-cors"}) on another site can send without a preflight.
+        using (var simple = new StringContent("{\"reason\":\"csrf\"}", System.Text.Encoding.UTF8, "text/plain"))
+        using (var refused = await _http.PostAsync(path, simple))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+            Assert.Contains("Caller-Type", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(Temporalio.Api.Enums.V1.WorkflowExecutionStatus.Running, (await handle.DescribeAsync()).Status);
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent("{\"reason\":\"from the UI\"}", System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Add("Caller-Type", "operator");
+        using var accepted = await _http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        Assert.Equal(Temporalio.Api.Enums.V1.WorkflowExecutionStatus.Terminated, (await handle.DescribeAsync()).Status);
+    }
+
+    [Fact]
+    public async Task AnApiCallByAnotherHostName_IsRefused_AgainstDnsRebinding()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/api/v1/namespaces", UriKind.Relative));
+        request.Headers.Host = "attacker.example";
+        using var response = await _http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.Contains("attacker.example", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        using var local = new HttpRequestMessage(HttpMethod.Get, new Uri("/api/v1/namespaces", UriKind.Relative));
+        local.Headers.Host = $"localhost:{new Uri($"http://{_server.UiAddress}").Port}";
+        using var allowed = await _http.SendAsync(local);
+        Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+    }
+
+    [Fact]
     public async Task ServerStart_RefusesTheUi_UntilItHasSignIn()
     {
         var error = await Assert.ThrowsAsync<ArgumentException>(() =>
