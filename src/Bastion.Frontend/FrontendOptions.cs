@@ -12,4 +12,10 @@ public sealed class FrontendOptions
     public TimeSpan MaxLongPoll { get; set; } = TimeSpan.FromSeconds(60);
 
     public string ServerVersion { get; set; } = "0.1.0";
+
+    /// <summary>
+    /// Eager workflow start: a start that asks for it gets the first workflow task in its response (Temporal's
+    /// <c>system.enableEagerWorkflowStart</c>, on by default since Temporal 1.24). Off, the request's ask is ignored.
+    /// </summary>
+    public bool EnableEagerWorkflowStart { get; set; } = true;
 }

@@ -30,6 +30,7 @@ internal static partial class DynamicConfig
             ["limit.historySize.warn"] = v => limits.HistorySizeWarn = long.Parse(v, CultureInfo.InvariantCulture),
             ["limit.historyCount.suggestContinueAsNew"] = v => limits.HistoryCountSuggestContinueAsNew = long.Parse(v, CultureInfo.InvariantCulture),
             ["limit.historySize.suggestContinueAsNew"] = v => limits.HistorySizeSuggestContinueAsNew = long.Parse(v, CultureInfo.InvariantCulture),
+            ["system.enableEagerWorkflowStart"] = v => frontend.EnableEagerWorkflowStart = Flag("system.enableEagerWorkflowStart", v),
             ["system.forceSearchAttributesCacheRefreshOnRead"] = _ => { }, // always true here: registrations are visible at once
         };
         foreach (var (key, raw) in values)
@@ -51,6 +52,11 @@ internal static partial class DynamicConfig
             }
         }
     }
+
+    /// <summary>A boolean key's value: true or false, in any case, as Temporal's YAML reads it.</summary>
+    private static bool Flag(string key, string value) => bool.TryParse(value, out var flag)
+        ? flag
+        : throw new ArgumentException($"--dynamic-config-value {key}={value}: the value is not true or false.");
 
     [LoggerMessage(EventId = 4001, Level = LogLevel.Information, Message = "Dynamic config key {Key} is accepted but not used by Bastion.")]
     private static partial void LogUnused(ILogger logger, string key);

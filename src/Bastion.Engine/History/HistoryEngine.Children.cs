@@ -21,17 +21,16 @@ internal sealed partial class HistoryEngine
 {
     private static void StartChild(Mutation m, StartChildWorkflowExecutionCommandAttributes a, long completedEventId)
     {
-        var s = m.State;
 #pragma warning disable CS0612 // Deprecated, but SDKs send it and read it back in the child events.
         var requestedNamespace = a.Namespace;
 #pragma warning restore CS0612
         var attributes = new StartChildWorkflowExecutionInitiatedEventAttributes
         {
             Namespace = requestedNamespace,
-            NamespaceId = s.NamespaceId,
+            NamespaceId = m.State.NamespaceId,
             WorkflowId = a.WorkflowId,
             WorkflowType = a.WorkflowType,
-            TaskQueue = new TaskQueue { Name = string.IsNullOrEmpty(a.TaskQueue?.Name) ? s.TaskQueue : a.TaskQueue.Name, Kind = TaskQueueKind.Normal },
+            TaskQueue = new TaskQueue { Name = string.IsNullOrEmpty(a.TaskQueue?.Name) ? m.State.TaskQueue : a.TaskQueue.Name, Kind = TaskQueueKind.Normal },
             Input = a.Input,
             WorkflowExecutionTimeout = a.WorkflowExecutionTimeout,
             WorkflowRunTimeout = a.WorkflowRunTimeout,
@@ -46,32 +45,41 @@ internal sealed partial class HistoryEngine
             SearchAttributes = a.SearchAttributes,
             Priority = a.Priority,
         };
-        var initiated = m.AddEvent(new HistoryEvent { EventType = EventType.StartChildWorkflowExecutionInitiated, StartChildWorkflowExecutionInitiatedEventAttributes = attributes });
-        s.Children[initiated.EventId] = new ChildInfo
+        TrackChild(m, m.AddEvent(new HistoryEvent { EventType = EventType.StartChildWorkflowExecutionInitiated, StartChildWorkflowExecutionInitiatedEventAttributes = attributes }));
+    }
+
+    /// <summary>A StartChildWorkflowExecutionInitiated event's child becomes pending, and its StartChild task is added.</summary>
+    private static ChildInfo TrackChild(Mutation m, HistoryEvent initiated)
+    {
+        var attributes = initiated.StartChildWorkflowExecutionInitiatedEventAttributes;
+        var child = new ChildInfo
         {
             InitiatedEventId = initiated.EventId,
-            WorkflowId = a.WorkflowId,
-            WorkflowType = a.WorkflowType.Name,
-            Namespace = requestedNamespace,
+            WorkflowId = attributes.WorkflowId,
+            WorkflowType = attributes.WorkflowType.Name,
+            Namespace = attributes.Namespace,
             InitiatedAttributes = attributes.ToByteArray(),
             ParentClosePolicy = (int)attributes.ParentClosePolicy,
         };
+        m.State.Children[initiated.EventId] = child;
         m.AddTask(TaskKind.StartChild, initiated.EventId, 0, m.Now);
+        return child;
     }
 
     /// <summary>The StartChild task: create the child run, then tell the parent it started or could not.</summary>
     private async Task StartChildAsync(TaskRecord task)
     {
         var parentKey = new WorkflowKey(task.NamespaceId, task.WorkflowId, task.RunId);
-        var (pending, metadata) = await ReadAsync(parentKey, c => c.State.IsOpen && c.State.Children.TryGetValue(task.EventId, out var child) && child.RunId is null
-            ? (StartChildWorkflowExecutionInitiatedEventAttributes.Parser.ParseFrom(child.InitiatedAttributes), EventsOf(c)[(int)task.EventId - 1].UserMetadata)
-            : default((StartChildWorkflowExecutionInitiatedEventAttributes?, Temporalio.Api.Sdk.V1.UserMetadata?))).ConfigureAwait(false);
+        var (pending, metadata, requestId) = await ReadAsync(parentKey, c => c.State.IsOpen && c.State.Children.TryGetValue(task.EventId, out var child) && child.RunId is null
+            ? (StartChildWorkflowExecutionInitiatedEventAttributes.Parser.ParseFrom(child.InitiatedAttributes), EventsOf(c)[(int)task.EventId - 1].UserMetadata,
+                child.StartRequestId ?? $"{parentKey.RunId}/{task.EventId}")
+            : default((StartChildWorkflowExecutionInitiatedEventAttributes?, Temporalio.Api.Sdk.V1.UserMetadata?, string))).ConfigureAwait(false);
         string? childRunId = null;
         if (pending != null)
         {
             try
             {
-                childRunId = await CreateChildRunAsync(parentKey, task.EventId, pending, metadata).ConfigureAwait(false);
+                childRunId = await CreateChildRunAsync(parentKey, task.EventId, pending, metadata, requestId!).ConfigureAwait(false);
             }
             catch (ServiceException e) when (e.Kind == ErrorKind.AlreadyExists)
             {
@@ -109,24 +117,30 @@ internal sealed partial class HistoryEngine
                 return true;
             }
 
-            child.RunId = childRunId;
-            var started = new HistoryEvent
-            {
-                EventType = EventType.ChildWorkflowExecutionStarted,
-                ChildWorkflowExecutionStartedEventAttributes = new()
-                {
-                    Namespace = child.Namespace,
-                    NamespaceId = m.State.NamespaceId,
-                    InitiatedEventId = task.EventId,
-                    WorkflowExecution = new WorkflowExecution { WorkflowId = child.WorkflowId, RunId = childRunId },
-                    WorkflowType = new WorkflowType { Name = child.WorkflowType },
-                    Header = pending?.Header,
-                },
-            };
-            m.AddExternalEvent(started, () => ScheduleWorkflowTask(m));
-            child.StartedEventId = started.EventId; // 0 while buffered; set when the buffer is written
+            RecordChildStarted(m, child, childRunId);
             return true;
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes ChildWorkflowExecutionStarted for a pending child (buffered while a workflow task runs).</summary>
+    private static void RecordChildStarted(Mutation m, ChildInfo child, string childRunId)
+    {
+        child.RunId = childRunId;
+        var started = new HistoryEvent
+        {
+            EventType = EventType.ChildWorkflowExecutionStarted,
+            ChildWorkflowExecutionStartedEventAttributes = new()
+            {
+                Namespace = child.Namespace,
+                NamespaceId = m.State.NamespaceId,
+                InitiatedEventId = child.InitiatedEventId,
+                WorkflowExecution = new WorkflowExecution { WorkflowId = child.WorkflowId, RunId = childRunId },
+                WorkflowType = new WorkflowType { Name = child.WorkflowType },
+                Header = StartChildWorkflowExecutionInitiatedEventAttributes.Parser.ParseFrom(child.InitiatedAttributes).Header,
+            },
+        };
+        m.AddExternalEvent(started, () => ScheduleWorkflowTask(m));
+        child.StartedEventId = started.EventId; // 0 while buffered; set when the buffer is written
     }
 
     /// <summary>
@@ -134,9 +148,8 @@ internal sealed partial class HistoryEngine
     /// parent and the root of the tree, and carries the user metadata of the command that initiated it.
     /// </summary>
     private Task<string> CreateChildRunAsync(
-        WorkflowKey parentKey, long initiatedEventId, StartChildWorkflowExecutionInitiatedEventAttributes a, Temporalio.Api.Sdk.V1.UserMetadata? metadata)
+        WorkflowKey parentKey, long initiatedEventId, StartChildWorkflowExecutionInitiatedEventAttributes a, Temporalio.Api.Sdk.V1.UserMetadata? metadata, string requestId)
     {
-        var requestId = $"{parentKey.RunId}/{initiatedEventId}";
         return WithWorkflowIdAsync(parentKey.NamespaceId, a.WorkflowId, async currentRunId =>
         {
             if (currentRunId != null)
@@ -190,7 +203,8 @@ internal sealed partial class HistoryEngine
             m.AddTask(TaskKind.RecordChildClosed, closeEventId, 0, m.Now);
         }
 
-        foreach (var child in s.Children.Values)
+        // A run closed by its reset keeps its children running: they report to the reset run (Temporal 1.27+).
+        foreach (var child in s.ResetRunId is null ? s.Children.Values : Enumerable.Empty<ChildInfo>())
         {
             if (child.RunId != null && child.ParentClosePolicy != (int)ParentClosePolicy.Abandon)
             {
@@ -199,29 +213,51 @@ internal sealed partial class HistoryEngine
         }
     }
 
+    /// <summary>How many resets a child's outcome follows to reach its parent's current run (Temporal's limit).</summary>
+    private const int MaxResetHops = 100;
+
     /// <summary>The RecordChildClosed task (on the closed child run): the child's outcome becomes a parent event.</summary>
     private async Task RecordChildClosedAsync(TaskRecord task)
     {
         var childKey = new WorkflowKey(task.NamespaceId, task.WorkflowId, task.RunId);
         var rowKey = new TaskKey(task.RunId, task.Kind, task.EventId, task.Attempt);
-        var (parentKey, initiatedId, closeEvent) = await ReadAsync(childKey, c => (
+        var (parentKey, initiatedId, closeEvent, firstRunId) = await ReadAsync(childKey, c => (
             new WorkflowKey(task.NamespaceId, c.State.ParentWorkflowId!, c.State.ParentRunId!),
             c.State.ParentInitiatedEventId,
-            EventsOf(c)[(int)c.State.CloseEventId - 1])).ConfigureAwait(false);
+            EventsOf(c)[(int)c.State.CloseEventId - 1],
+            c.State.FirstRunId)).ConfigureAwait(false);
         try
         {
-            await UpdateAsync(parentKey, m =>
+            // A parent closed by a reset passes the outcome on to its reset run (a chain of resets, bounded as in Temporal).
+            for (var hops = 0; parentKey.RunId.Length > 0; hops++)
             {
-                m.DeleteTask(rowKey);
-                if (!m.State.IsOpen || !m.State.Children.TryGetValue(initiatedId, out var child) || child.WorkflowId != task.WorkflowId)
+                parentKey = parentKey with
                 {
-                    return true;
-                }
+                    RunId = await UpdateAsync(parentKey, m =>
+                    {
+                        if (!m.State.IsOpen && m.State.ResetRunId is { } resetRun && hops < MaxResetHops)
+                        {
+                            return resetRun; // nothing changed here: the notification stays until delivered
+                        }
 
-                m.State.Children.Remove(initiatedId);
-                m.AddExternalEvent(ChildClosedEvent(child, m.State.NamespaceId, task.RunId, closeEvent), () => ScheduleWorkflowTask(m));
-                return true;
-            }).ConfigureAwait(false);
+                        m.DeleteTask(rowKey);
+                        if (!m.State.IsOpen || !m.State.Children.TryGetValue(initiatedId, out var child) || child.WorkflowId != task.WorkflowId
+                            || (child.RunId ?? firstRunId) != firstRunId)
+                        {
+                            return string.Empty;
+                        }
+
+                        if (child.RunId is null)
+                        {
+                            RecordChildStarted(m, child, firstRunId); // a reset run that has not reconnected to it yet
+                        }
+
+                        m.State.Children.Remove(initiatedId);
+                        m.AddExternalEvent(ChildClosedEvent(child, m.State.NamespaceId, task.RunId, closeEvent), () => ScheduleWorkflowTask(m));
+                        return string.Empty;
+                    }).ConfigureAwait(false),
+                };
+            }
         }
         catch (ServiceException e) when (e.Kind == ErrorKind.NotFound)
         {

@@ -10,9 +10,10 @@ namespace Bastion.Engine.History;
 
 /// <summary>
 /// ResetWorkflowExecution: a new run whose history is the base run's up to a workflow task, that task failed with
-/// cause ResetWorkflow, the signals received after that point (unless excluded) and a new workflow task. Its
-/// mutable state is rebuilt from those events. The running workflow, if any, is terminated in the same
-/// transition that creates the new run.
+/// cause ResetWorkflow, the signals received after that point (unless excluded), what became after it of the
+/// children pending there, and a new workflow task. Its mutable state is rebuilt from those events. The running
+/// workflow, if any, is terminated in the same transition that creates the new run. As in Temporal 1.27+, children
+/// pending at the point are kept: the reset run goes on with them, and they report to it when they close.
 /// </summary>
 internal sealed partial class HistoryEngine
 {
@@ -29,13 +30,32 @@ internal sealed partial class HistoryEngine
             }
 
             var reset = await ReadAsync(baseKey, c => NewResetRun(c, request)).ConfigureAwait(false);
+            var baseIsCurrent = currentKey == baseKey;
             if (currentOpen)
             {
-                await TerminateAndReplaceAsync(currentKey, reset, request.Identity, $"reset: {request.Reason}").ConfigureAwait(false);
+                await TerminateAndReplaceAsync(currentKey, reset, request.Identity, $"reset: {request.Reason}", resetTo: baseIsCurrent).ConfigureAwait(false);
             }
             else
             {
-                await CreateRunAsync(reset, currentKey.RunId).ConfigureAwait(false);
+                // The closed current run is linked to its reset run in the transition that creates it.
+                await UpdateAsync(currentKey, m =>
+                {
+                    m.State.ResetRunId = baseIsCurrent ? reset.State.RunId : m.State.ResetRunId;
+                    m.NextRun = reset;
+                    m.MarkChanged();
+                    return true;
+                }).ConfigureAwait(false);
+            }
+
+            if (!baseIsCurrent)
+            {
+                // An older base run is linked after: its children still running report to the reset run from then on.
+                await UpdateAsync(baseKey, m =>
+                {
+                    m.State.ResetRunId = reset.State.RunId;
+                    m.MarkChanged();
+                    return true;
+                }).ConfigureAwait(false);
             }
 
             return new ResetWorkflowExecutionResponse { RunId = reset.State.RunId };
@@ -48,9 +68,10 @@ internal sealed partial class HistoryEngine
         var events = EventsOf(baseRun);
         var (task, keep) = ResetPoint(events, request.WorkflowTaskFinishEventId);
         var kept = events.Take((int)keep).ToList();
-        CheckNoPendingChildren(kept);
-
         var b = baseRun.State;
+
+        // What happened after the point: history, and what the base run had received but not yet written.
+        var after = events.Skip((int)keep).Concat(b.BufferedEvents.Select(e => HistoryEvent.Parser.ParseFrom(e))).ToList();
         var now = Now;
         var runId = Guid.NewGuid().ToString();
         var started = kept[0].WorkflowExecutionStartedEventAttributes;
@@ -78,6 +99,11 @@ internal sealed partial class HistoryEngine
         var context = new WorkflowContext(new WorkflowKey(b.NamespaceId, b.WorkflowId, runId), ShardOf(b.NamespaceId, b.WorkflowId), state, 0) { Events = [] };
         var m = new Mutation(context, now);
         Rebuild(m, kept);
+        foreach (var child in state.Children.Values)
+        {
+            // Children pending at the point stay the base run's: starting them again finds the run it started.
+            child.StartRequestId = b.Children.GetValueOrDefault(child.InitiatedEventId)?.StartRequestId ?? $"{b.RunId}/{child.InitiatedEventId}";
+        }
 
         m.AddEvent(new HistoryEvent
         {
@@ -93,11 +119,16 @@ internal sealed partial class HistoryEngine
                 NewRunId = runId,
             },
         });
-        if (ReappliesSignals(request))
+        var signals = ReappliesSignals(request);
+        foreach (var e in after)
         {
-            foreach (var signal in events.Skip((int)keep).Where(e => e.EventType == EventType.WorkflowExecutionSignaled))
+            if (e.EventType == EventType.WorkflowExecutionSignaled && signals)
             {
-                m.AddEvent(new HistoryEvent { EventType = EventType.WorkflowExecutionSignaled, WorkflowExecutionSignaledEventAttributes = signal.WorkflowExecutionSignaledEventAttributes.Clone() });
+                m.AddEvent(new HistoryEvent { EventType = EventType.WorkflowExecutionSignaled, WorkflowExecutionSignaledEventAttributes = e.WorkflowExecutionSignaledEventAttributes.Clone() });
+            }
+            else
+            {
+                ReapplyChildEvent(m, e);
             }
         }
 
@@ -136,29 +167,38 @@ internal sealed partial class HistoryEngine
         return (task, task.Started);
     }
 
-    private static void CheckNoPendingChildren(List<HistoryEvent> kept)
+    /// <summary>
+    /// What became of a child pending at the reset point, after it (Temporal 1.27+): it started, could not start or
+    /// closed. The reset run records it as the base run did, so it goes on with the same child.
+    /// </summary>
+    private static void ReapplyChildEvent(Mutation m, HistoryEvent e)
     {
-        var pending = new HashSet<long>();
-        foreach (var e in kept)
+        var initiated = e.ChildWorkflowExecutionStartedEventAttributes?.InitiatedEventId ?? ChildOutcomeInitiatedId(e);
+        if (initiated is not { } id || !m.State.Children.TryGetValue(id, out var child))
         {
-            if (e.EventType == EventType.StartChildWorkflowExecutionInitiated)
-            {
-                pending.Add(e.EventId);
-            }
-            else if (ChildOutcomeInitiatedId(e) is { } initiated)
-            {
-                pending.Remove(initiated);
-            }
+            return;
         }
 
-        if (pending.Count > 0)
+        var copy = e.Clone();
+        copy.EventTime = null;
+        if (e.ChildWorkflowExecutionStartedEventAttributes is { } started)
         {
-            throw new ServiceException(
-                ErrorKind.InvalidArgument,
-                $"Cannot reset to event {kept[^1].EventId}: child workflows initiated at events {string.Join(", ", pending.Order())} were still pending there. Reset to a point before they started or after they closed.");
+            if (child.RunId is null)
+            {
+                child.RunId = started.WorkflowExecution.RunId;
+                child.StartedEventId = m.AddEvent(copy).EventId;
+                m.DeleteTask(TaskKind.StartChild, id, 0);
+            }
+
+            return;
         }
+
+        m.State.Children.Remove(id);
+        Mutation.SetStartedEventId(copy, child.StartedEventId); // the started event's id in this run
+        m.AddEvent(copy);
     }
 
+    /// <summary>The child a StartChildWorkflowExecutionFailed or child-closed event is about.</summary>
     private static long? ChildOutcomeInitiatedId(HistoryEvent e) => e.EventType switch
     {
         EventType.StartChildWorkflowExecutionFailed => e.StartChildWorkflowExecutionFailedEventAttributes.InitiatedEventId,
@@ -185,7 +225,7 @@ internal sealed partial class HistoryEngine
 
     /// <summary>
     /// Writes <paramref name="kept"/> into the new run at the same ids and rebuilds its mutable state from them:
-    /// what is still pending at the end (activities, timers, deliveries to other workflows) is tracked and
+    /// what is still pending at the end (activities, timers, deliveries to other workflows, children) is tracked and
     /// dispatched again, exactly as when its event was first written.
     /// </summary>
     private static void Rebuild(Mutation m, List<HistoryEvent> kept)
@@ -206,7 +246,7 @@ internal sealed partial class HistoryEngine
                 EventType.SignalExternalWorkflowExecutionFailed => e.SignalExternalWorkflowExecutionFailedEventAttributes.InitiatedEventId,
                 EventType.ExternalWorkflowExecutionCancelRequested => e.ExternalWorkflowExecutionCancelRequestedEventAttributes.InitiatedEventId,
                 EventType.RequestCancelExternalWorkflowExecutionFailed => e.RequestCancelExternalWorkflowExecutionFailedEventAttributes.InitiatedEventId,
-                _ => 0,
+                _ => ChildOutcomeInitiatedId(e) ?? 0,
             };
             if (origin > 0)
             {
@@ -240,6 +280,14 @@ internal sealed partial class HistoryEngine
                     break;
                 case EventType.SignalExternalWorkflowExecutionInitiated or EventType.RequestCancelExternalWorkflowExecutionInitiated when pending:
                     TrackExternal(m, e);
+                    break;
+                case EventType.StartChildWorkflowExecutionInitiated when pending:
+                    TrackChild(m, e);
+                    break;
+                case EventType.ChildWorkflowExecutionStarted when state.Children.TryGetValue(e.ChildWorkflowExecutionStartedEventAttributes.InitiatedEventId, out var child):
+                    child.RunId = e.ChildWorkflowExecutionStartedEventAttributes.WorkflowExecution.RunId;
+                    child.StartedEventId = e.EventId;
+                    m.DeleteTask(TaskKind.StartChild, child.InitiatedEventId, 0);
                     break;
                 case EventType.WorkflowTaskCompleted:
                     state.LastCompletedStartedEventId = e.WorkflowTaskCompletedEventAttributes.StartedEventId;

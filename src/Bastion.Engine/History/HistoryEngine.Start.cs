@@ -27,8 +27,16 @@ internal sealed partial class HistoryEngine
         RequireValidSearchAttributes(namespaceId, request.SearchAttributes);
         return WithWorkflowIdAsync(namespaceId, request.WorkflowId, async currentRunId =>
         {
-            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(request), request.RequestId, FirstDelay(request.CronSchedule, request.WorkflowStartDelay), null, userMetadata: request.UserMetadata);
+            var delay = FirstDelay(request.CronSchedule, request.WorkflowStartDelay);
+            var eager = request.RequestEagerExecution && delay is null;
+            var started = StartedAttributes(request);
+            started.EagerExecutionAccepted = eager;
+            var m = NewRun(namespaceId, request.WorkflowId, started, request.RequestId, delay, null, userMetadata: request.UserMetadata);
             withNewRun?.Invoke(m);
+            if (eager)
+            {
+                StartEagerly(m, request);
+            }
             if (currentRunId != null)
             {
                 var currentKey = new WorkflowKey(namespaceId, request.WorkflowId, currentRunId);
@@ -36,19 +44,27 @@ internal sealed partial class HistoryEngine
                 if (existing == s_terminateCurrent)
                 {
                     await TerminateAndReplaceAsync(currentKey, m, request.Identity).ConfigureAwait(false);
-                    return new StartWorkflowExecutionResponse { RunId = m.State.RunId, Started = true };
+                    return await StartedAsync(m.Context.Key, eager).ConfigureAwait(false);
                 }
 
                 if (existing != null)
                 {
-                    return existing;
+                    // A retried request is answered as the first time, eager task included while it is still running.
+                    return existing.Started ? await StartedAsync(currentKey, eager).ConfigureAwait(false) : existing;
                 }
             }
 
             await CreateRunAsync(m, currentRunId).ConfigureAwait(false);
-            return new StartWorkflowExecutionResponse { RunId = m.State.RunId, Started = true };
+            return await StartedAsync(m.Context.Key, eager).ConfigureAwait(false);
         });
     }
+
+    private async Task<StartWorkflowExecutionResponse> StartedAsync(WorkflowKey run, bool eager) => new()
+    {
+        RunId = run.RunId,
+        Started = true,
+        EagerWorkflowTask = eager ? await EagerWorkflowTaskAsync(run).ConfigureAwait(false) : null,
+    };
 
     /// <summary>
     /// Signals the running workflow of that id, or starts one with the signal as its first event after
@@ -126,11 +142,19 @@ internal sealed partial class HistoryEngine
 
     private const string ReplacedByStartReason = "terminated by a new start of the same workflow id (WorkflowIdConflictPolicy TerminateExisting)";
 
-    /// <summary>Terminates the running workflow and creates its replacement in one transition.</summary>
-    private Task<bool> TerminateAndReplaceAsync(WorkflowKey current, Mutation replacement, string identity, string reason = ReplacedByStartReason) =>
+    /// <summary>
+    /// Terminates the running workflow and creates its replacement in one transition; <paramref name="resetTo"/>: the
+    /// replacement is this run's reset (see <see cref="WorkflowState.ResetRunId"/>).
+    /// </summary>
+    private Task<bool> TerminateAndReplaceAsync(WorkflowKey current, Mutation replacement, string identity, string reason = ReplacedByStartReason, bool resetTo = false) =>
         UpdateAsync(current, m =>
         {
             RequireOpen(m.State);
+            if (resetTo)
+            {
+                m.State.ResetRunId = replacement.State.RunId;
+            }
+
             m.FlushBufferedEvents();
             CloseWorkflow(m, new HistoryEvent
             {

@@ -151,6 +151,17 @@ internal sealed class Mutation(WorkflowContext context, DateTime now)
         }
     }
 
+    /// <summary>Sets <c>started_event_id</c> on an activity or child outcome event (one that has the field).</summary>
+    public static void SetStartedEventId(HistoryEvent e, long startedEventId)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        if (s_attributes.Accessor.GetCaseFieldDescriptor(e)?.Accessor.GetValue(e) is IMessage attributes
+            && attributes.Descriptor.FindFieldByName("started_event_id") is { } field)
+        {
+            field.Accessor.SetValue(attributes, startedEventId);
+        }
+    }
+
     public void AddTask(TaskKind kind, long eventId, int attempt, DateTime visibleTime, string? taskQueue = null)
     {
         _tasks.Add(new TaskRecord(
@@ -171,6 +182,9 @@ internal sealed class Mutation(WorkflowContext context, DateTime now)
     /// <summary>Deletes a task row, possibly another run's (a parent consuming its child's notification).</summary>
     public void DeleteTask(TaskKey key)
     {
+        // A task added earlier in this same transition is dropped too (an eager start's first workflow task): the
+        // store deletes before it inserts, so the delete alone would not stop it.
+        _tasks.RemoveAll(t => t.Key == key);
         _deletedTasks.Add(key);
         Changed = true;
     }

@@ -98,6 +98,12 @@ internal sealed class WorkflowState
 
     public string? RootRunId { get; set; }
 
+    /// <summary>
+    /// The run a reset of this run created (Temporal's reset run id): a child of this run that closes later is
+    /// reported there, and closing this run for the reset leaves its children running for that run.
+    /// </summary>
+    public string? ResetRunId { get; set; }
+
     /// <summary>Events that arrived while a workflow task was running, written after its completion.</summary>
     public List<byte[]> BufferedEvents { get; set; } = [];
 
@@ -264,6 +270,12 @@ internal sealed class ChildInfo
     public long StartedEventId { get; set; }
 
     public int ParentClosePolicy { get; set; }
+
+    /// <summary>
+    /// The start request id of the child (null: this run's id and the initiated event id). A reset run keeps the
+    /// one of the run it was reset from, so its start finds the child that run started instead of a new one.
+    /// </summary>
+    public string? StartRequestId { get; set; }
 }
 
 internal sealed class TimerInfo

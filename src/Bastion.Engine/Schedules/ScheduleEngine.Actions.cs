@@ -6,6 +6,7 @@ using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Temporalio.Api.Common.V1;
 using Temporalio.Api.Enums.V1;
+using Temporalio.Api.History.V1;
 using Temporalio.Api.Schedule.V1;
 using Temporalio.Api.WorkflowService.V1;
 
@@ -113,31 +114,45 @@ internal sealed partial class ScheduleEngine
                 s.CancelRequestedRunId = null;
             }
 
+            // What the next action's run receives, as Temporal's scheduler keeps it: a completion with a result
+            // replaces the last result and clears the failure; a failure is kept beside the last result.
+            var closed = status is (int)WorkflowExecutionStatus.Completed or (int)WorkflowExecutionStatus.Failed
+                ? await CloseEventAsync(namespaceId, execution.WorkflowId).ConfigureAwait(false)
+                : null;
+            if (closed?.WorkflowExecutionCompletedEventAttributes?.Result is { } result)
+            {
+                s.LastCompletionResult = result;
+                s.ContinuedFailure = null;
+            }
+            else if (closed?.WorkflowExecutionFailedEventAttributes?.Failure is { } failure)
+            {
+                s.ContinuedFailure = failure;
+            }
+
             // Temporal's notes, set only by the pause itself (a schedule already paused keeps the note it has).
             if (s.Described.Schedule.Policies?.PauseOnFailure == true && !s.Described.Schedule.State.Paused
                 && status is (int)WorkflowExecutionStatus.Failed or (int)WorkflowExecutionStatus.TimedOut)
             {
                 s.Described.Schedule.State.Paused = true;
                 s.Described.Schedule.State.Notes = status == (int)WorkflowExecutionStatus.Failed
-                    ? $"paused due to workflow failure: {execution.WorkflowId}: {await FailureMessageAsync(namespaceId, execution.WorkflowId).ConfigureAwait(false)}"
+                    ? $"paused due to workflow failure: {execution.WorkflowId}: {closed?.WorkflowExecutionFailedEventAttributes?.Failure?.Message}"
                     : $"paused due to workflow timeout: {execution.WorkflowId}";
             }
         }
     }
 
-    /// <summary>The failure message of the workflow id's current (failed) run, from its close event.</summary>
-    private async Task<string> FailureMessageAsync(string namespaceId, string workflowId)
+    /// <summary>The close event of the workflow id's current run; null when it is gone meanwhile (retention).</summary>
+    private async Task<HistoryEvent?> CloseEventAsync(string namespaceId, string workflowId)
     {
         try
         {
             var key = await _history.ResolveAsync(namespaceId, workflowId, null).ConfigureAwait(false);
             var (events, _) = await _history.ReadHistoryAsync(key, 1, 1, wait: false, closeOnly: true, TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(false);
-            return events.FirstOrDefault()?.WorkflowExecutionFailedEventAttributes?.Failure?.Message ?? string.Empty;
+            return events.FirstOrDefault();
         }
         catch (ServiceException e) when (e.Kind == ErrorKind.NotFound)
         {
-            // Gone meanwhile (retention): the note goes without the message.
-            return string.Empty;
+            return null;
         }
     }
 
@@ -256,6 +271,8 @@ internal sealed partial class ScheduleEngine
             ? action.WorkflowId
             : $"{action.WorkflowId}-{start.Nominal.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)}";
         var request = StartRequest(namespaceId, s.ScheduleId, action, workflowId, start.Nominal);
+        request.LastCompletionResult = s.LastCompletionResult;
+        request.ContinuedFailure = s.ContinuedFailure;
         var before = s.Serialize();
         var now = Now;
         string? createdRunId = null;

@@ -1,5 +1,7 @@
 using Google.Protobuf;
+using Temporalio.Api.Common.V1;
 using Temporalio.Api.Enums.V1;
+using Temporalio.Api.Failure.V1;
 using Temporalio.Api.WorkflowService.V1;
 
 namespace Bastion.Engine.Schedules;
@@ -7,11 +9,13 @@ namespace Bastion.Engine.Schedules;
 /// <summary>
 /// A schedule as stored: what Describe shows (schedule, info, memo, search attributes) plus what only the
 /// scheduler needs: the create request id, the time up to which nominal times have been processed, starts
-/// waiting for their overlap policy, and the conflict token (bumped by Update and Patch).
+/// waiting for their overlap policy, the conflict token (bumped by Update and Patch), and the last completed
+/// action's result and the last failure, which the next action's run receives (as Temporal's scheduler passes them).
 /// </summary>
 internal sealed class ScheduleState
 {
-    private const int Format = 1;
+    /// <summary>Format 2 adds the last completion result and continued failure; format 1 records are still read.</summary>
+    private const int Format = 2;
 
     public required string ScheduleId { get; init; }
 
@@ -27,6 +31,12 @@ internal sealed class ScheduleState
 
     /// <summary>The run a CANCEL_OTHER start already asked to cancel (asked once).</summary>
     public string? CancelRequestedRunId { get; set; }
+
+    /// <summary>The result of the last action's run that completed with one.</summary>
+    public Payloads? LastCompletionResult { get; set; }
+
+    /// <summary>The failure of the last action's run that failed, cleared by a later completion with a result.</summary>
+    public Failure? ContinuedFailure { get; set; }
 
     public byte[] Serialize()
     {
@@ -50,6 +60,8 @@ internal sealed class ScheduleState
             w.Write(b.Manual);
         }
 
+        WriteMessage(w, LastCompletionResult);
+        WriteMessage(w, ContinuedFailure);
         w.Flush();
         return stream.ToArray();
     }
@@ -57,7 +69,8 @@ internal sealed class ScheduleState
     public static ScheduleState Deserialize(byte[] data)
     {
         using var r = new BinaryReader(new MemoryStream(data));
-        if (r.ReadInt32() != Format)
+        var format = r.ReadInt32();
+        if (format is < 1 or > Format)
         {
             throw new InvalidDataException("Unknown schedule record format.");
         }
@@ -82,7 +95,30 @@ internal sealed class ScheduleState
                 r.ReadBoolean()));
         }
 
+        if (format >= 2)
+        {
+            state.LastCompletionResult = ReadMessage(r, Payloads.Parser);
+            state.ContinuedFailure = ReadMessage(r, Failure.Parser);
+        }
+
         return state;
+    }
+
+    private static void WriteMessage(BinaryWriter w, IMessage? message)
+    {
+        var bytes = message?.ToByteArray();
+        w.Write(bytes is null ? -1 : bytes.Length);
+        if (bytes is not null)
+        {
+            w.Write(bytes);
+        }
+    }
+
+    private static T? ReadMessage<T>(BinaryReader r, MessageParser<T> parser)
+        where T : class, IMessage<T>
+    {
+        var length = r.ReadInt32();
+        return length < 0 ? null : parser.ParseFrom(r.ReadBytes(length));
     }
 }
 

@@ -234,7 +234,7 @@ internal sealed partial class WorkflowServiceHandler
             : throw ServiceException.InvalidArgument($"Namespace data has more than {MaxDataEntries} entries.");
     }
 
-    private static DescribeNamespaceResponse Describe(NamespaceEntry entry, string nameAsAddressed)
+    private DescribeNamespaceResponse Describe(NamespaceEntry entry, string nameAsAddressed)
     {
         var response = new DescribeNamespaceResponse
         {
@@ -246,7 +246,7 @@ internal sealed partial class WorkflowServiceHandler
                 Description = entry.Description,
                 OwnerEmail = entry.OwnerEmail,
                 Data = { entry.Data.ToDictionary() },
-                Capabilities = new NamespaceInfo.Types.Capabilities { EagerWorkflowStart = false, SyncUpdate = true, AsyncUpdate = true },
+                Capabilities = new NamespaceInfo.Types.Capabilities { EagerWorkflowStart = options.EnableEagerWorkflowStart, SyncUpdate = true, AsyncUpdate = true },
                 SupportsSchedules = true,
             },
             Config = new NamespaceConfig

@@ -18,7 +18,7 @@ internal sealed partial class WorkflowServiceHandler
                 EncodedFailureAttributes = true,
                 UpsertMemo = true,
                 SdkMetadata = true,
-                EagerWorkflowStart = false,
+                EagerWorkflowStart = true, // the server supports it; namespaces report whether it is on
                 SupportsSchedules = true,
             },
         });

@@ -15,6 +15,7 @@ internal sealed partial class WorkflowServiceHandler
     {
         var ns = NamespaceOf(context);
         ValidateStart(request);
+        request.RequestEagerExecution &= options.EnableEagerWorkflowStart;
         return engine.StartWorkflowAsync(ns.Id, request);
     }
 
@@ -120,6 +121,10 @@ internal sealed partial class WorkflowServiceHandler
         try
         {
             ValidateStart(start);
+            if (start.RequestEagerExecution)
+            {
+                throw ServiceException.InvalidArgument("RequestEagerExecution is not supported."); // Temporal's text
+            }
         }
         catch (ServiceException e)
         {

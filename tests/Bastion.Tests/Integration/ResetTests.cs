@@ -79,25 +79,35 @@ public sealed class ResetTests(ServerFixture fixture)
     }
 
     [Workflow]
-    public sealed class WaitingChildWorkflow
+    public sealed class FinishingChildWorkflow
     {
-        [WorkflowRun]
-        public Task RunAsync() => Workflow.WaitConditionAsync(() => false);
-    }
+        private bool _finish;
 
-    [Workflow]
-    public sealed class ParentOfWaitingChildWorkflow
-    {
         [WorkflowRun]
-        public async Task RunAsync(string childId)
+        public async Task<string> RunAsync()
         {
-            await Workflow.StartChildWorkflowAsync((WaitingChildWorkflow c) => c.RunAsync(), new() { Id = childId });
-            await Workflow.WaitConditionAsync(() => false);
+            await Workflow.WaitConditionAsync(() => _finish);
+            return "child done";
+        }
+
+        [WorkflowSignal]
+        public Task FinishAsync()
+        {
+            _finish = true;
+            return Task.CompletedTask;
         }
     }
 
+    [Workflow]
+    public sealed class ParentAwaitingChildWorkflow
+    {
+        [WorkflowRun]
+        public async Task<string> RunAsync(string childId) =>
+            "parent got " + await Workflow.ExecuteChildWorkflowAsync((FinishingChildWorkflow c) => c.RunAsync(), new() { Id = childId });
+    }
+
     private Task RunAsync(Func<string, Task> body) => fixture.WithWorkerAsync(
-        o => o.AddWorkflow<ResettableWorkflow>().AddWorkflow<ParentOfWaitingChildWorkflow>().AddWorkflow<WaitingChildWorkflow>()
+        o => o.AddWorkflow<ResettableWorkflow>().AddWorkflow<ParentAwaitingChildWorkflow>().AddWorkflow<FinishingChildWorkflow>()
             .AddWorkflow<PendingActivityWorkflow>().AddActivity(Step).AddActivity(SlowStep),
         body);
 
@@ -284,19 +294,61 @@ public sealed class ResetTests(ServerFixture fixture)
     }
 
     [Fact]
-    public async Task ResetPastAPendingChild_IsRefused()
+    public async Task ResetOfARunningParent_ToWhereItsChildIsPending_KeepsTheChild_WhichReportsToTheNewRun()
     {
         await RunAsync(async tq =>
         {
             var id = "reset-parent-" + Guid.NewGuid();
             var childId = id + "-child";
-            var handle = await fixture.Client.StartWorkflowAsync((ParentOfWaitingChildWorkflow wf) => wf.RunAsync(childId), new(id, tq));
+            var handle = await fixture.Client.StartWorkflowAsync((ParentAwaitingChildWorkflow wf) => wf.RunAsync(childId), new(id, tq));
             var events = await HistoryWhenAsync(handle, h => h.Any(e => e.EventType == EventType.ChildWorkflowExecutionStarted) && h[^1].EventType == EventType.WorkflowTaskCompleted);
+            var child = fixture.Client.GetWorkflowHandle(childId);
+            var childRunId = (await child.DescribeAsync()).RunId;
 
-            var error = await Assert.ThrowsAsync<RpcException>(() => ResetAsync(id, null, events[^1].EventId));
-            Assert.Equal(RpcException.StatusCode.InvalidArgument, error.Code);
-            Assert.Contains("child workflows", error.Message, StringComparison.Ordinal);
-            await handle.TerminateAsync("done");
+            var reset = await ResetAsync(id, null, events[^1].EventId);
+
+            // The base run is terminated, its child is not (no parent close policy for a reset); the new run knows it.
+            Assert.Equal(WorkflowExecutionStatus.Terminated, (await fixture.Client.GetWorkflowHandle(id, handle.ResultRunId).DescribeAsync()).Status);
+            Assert.Equal(WorkflowExecutionStatus.Running, (await child.DescribeAsync()).Status);
+            var described = await fixture.Client.WorkflowService.DescribeWorkflowExecutionAsync(
+                new() { Namespace = "default", Execution = new() { WorkflowId = id, RunId = reset.RunId } });
+            Assert.Equal(childRunId, Assert.Single(described.PendingChildren).RunId);
+
+            // The child, still the base run's, finishes: its result reaches the reset run, which completes with it.
+            await child.SignalAsync((FinishingChildWorkflow c) => c.FinishAsync());
+            var newRun = fixture.Client.GetWorkflowHandle<ParentAwaitingChildWorkflow>(id, reset.RunId);
+            Assert.Equal("parent got child done", await newRun.GetResultAsync<string>());
+            var history = (await newRun.FetchHistoryAsync()).Events.ToList();
+            Assert.Single(history, e => e.EventType == EventType.StartChildWorkflowExecutionInitiated);
+            var completed = Assert.Single(history, e => e.EventType == EventType.ChildWorkflowExecutionCompleted).ChildWorkflowExecutionCompletedEventAttributes;
+            Assert.Equal(childRunId, completed.WorkflowExecution.RunId);
+        });
+    }
+
+    [Fact]
+    public async Task ResetOfACompletedParent_ToWhereItsChildWasPending_ReappliesWhatTheChildDidAfter()
+    {
+        await RunAsync(async tq =>
+        {
+            var id = "reset-parent-done-" + Guid.NewGuid();
+            var childId = id + "-child";
+            var handle = await fixture.Client.StartWorkflowAsync((ParentAwaitingChildWorkflow wf) => wf.RunAsync(childId), new(id, tq));
+            var events = await HistoryWhenAsync(handle, h => h.Any(e => e.EventType == EventType.ChildWorkflowExecutionStarted) && h[^1].EventType == EventType.WorkflowTaskCompleted);
+            var pendingPoint = events[^1].EventId;
+            await fixture.Client.GetWorkflowHandle(childId).SignalAsync((FinishingChildWorkflow c) => c.FinishAsync());
+            Assert.Equal("parent got child done", await handle.GetResultAsync<string>());
+
+            var reset = await ResetAsync(id, null, pendingPoint);
+
+            // The child closed after the point: the reset run records that, after its reset marker, and completes again.
+            var newRun = fixture.Client.GetWorkflowHandle<ParentAwaitingChildWorkflow>(id, reset.RunId);
+            Assert.Equal("parent got child done", await newRun.GetResultAsync<string>());
+            var history = (await newRun.FetchHistoryAsync()).Events.ToList();
+            var failedAt = history.FindIndex(e => e.EventType == EventType.WorkflowTaskFailed);
+            var completedAt = history.FindIndex(e => e.EventType == EventType.ChildWorkflowExecutionCompleted);
+            Assert.True(failedAt >= 0 && completedAt > failedAt, "the child's outcome is reapplied after the reset point");
+            var started = Assert.Single(history, e => e.EventType == EventType.ChildWorkflowExecutionStarted);
+            Assert.Equal(started.EventId, history[completedAt].ChildWorkflowExecutionCompletedEventAttributes.StartedEventId);
         });
     }
 }

@@ -120,7 +120,30 @@ public sealed class ScheduleTests : IAsyncLifetime
         Policy = new SchedulePolicy { Overlap = overlap },
     };
 
-    private TemporalWorker NewWorker() => new(_client, new TemporalWorkerOptions(TaskQueue).AddWorkflow<Waiter>().AddWorkflow<Failer>());
+    /// <summary>
+    /// Reports what it was started with: the first run returns 1; a run that sees last result 1 and no failure fails;
+    /// a run that sees that failure beside last result 1 returns 11 (so its result proves it received both).
+    /// </summary>
+    [Workflow]
+    public sealed class Chain
+    {
+        [WorkflowRun]
+        public Task<int> RunAsync()
+        {
+            var last = Workflow.Info.LastResult is { Count: > 0 } results
+                ? (int)Workflow.PayloadConverter.ToValue(results.First().Payload, typeof(int))! : 0;
+            return Task.FromResult((last, Workflow.Info.LastFailure?.Message) switch
+            {
+                (0, null) => 1,
+                (1, null) => throw new ApplicationFailureException("after 1"),
+                (1, "after 1") => 11,
+                var other => throw new ApplicationFailureException($"unexpected {other}"),
+            });
+        }
+    }
+
+    private TemporalWorker NewWorker() =>
+        new(_client, new TemporalWorkerOptions(TaskQueue).AddWorkflow<Waiter>().AddWorkflow<Failer>().AddWorkflow<Chain>());
 
     /// <summary>Polls until the condition holds (bounded); the caller asserts on what it sees afterwards.</summary>
     private static async Task WaitUntilAsync(Func<Task<bool>> condition)
@@ -362,6 +385,36 @@ public sealed class ScheduleTests : IAsyncLifetime
             Assert.Equal(1, described.Info.NumActions);
             Assert.Equal(new DateTime(2030, 1, 1, 0, 2, 0, DateTimeKind.Utc), described.Info.NextActionTimes.First()); // shown while paused, as in Temporal
             Assert.Empty(described.Info.RunningActions);
+        });
+    }
+
+    [Fact]
+    public async Task ActionRuns_ReceiveTheLastResult_AndTheLastFailureBesideIt()
+    {
+        using var worker = NewWorker();
+        await worker.ExecuteAsync(async () =>
+        {
+            var schedule = new Schedule(
+                ScheduleActionStartWorkflow.Create((Chain wf) => wf.RunAsync(), new WorkflowOptions("chain", TaskQueue)),
+                new ScheduleSpec { Intervals = [new ScheduleIntervalSpec(TimeSpan.FromMinutes(1))] })
+            {
+                Policy = new SchedulePolicy { Overlap = ScheduleOverlapPolicy.BufferAll },
+            };
+            var handle = await _client.CreateScheduleAsync("sched-chain", schedule);
+            foreach (var (minute, status) in new[]
+            {
+                (1, Temporalio.Api.Enums.V1.WorkflowExecutionStatus.Completed),
+                (2, Temporalio.Api.Enums.V1.WorkflowExecutionStatus.Failed),
+                (3, Temporalio.Api.Enums.V1.WorkflowExecutionStatus.Completed),
+            })
+            {
+                _time.Advance(minute == 1 ? TimeSpan.FromSeconds(30) : TimeSpan.FromMinutes(1));
+                var id = $"chain-2030-01-01T00:0{minute}:00Z";
+                await WaitForAsync(handle, d => d.Info.NumActions == minute && d.Info.RunningActions.Count == 0);
+                Assert.Equal(status, await StatusAsync(id));
+            }
+
+            Assert.Equal(11, await _client.GetWorkflowHandle("chain-2030-01-01T00:03:00Z").GetResultAsync<int>());
         });
     }
 

@@ -42,4 +42,17 @@ public sealed class DynamicConfigTests
             NullLogger.Instance));
         Assert.Contains("limit.historyCount.error", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void EagerWorkflowStart_IsOnByDefault_AndSwitchedByItsKey()
+    {
+        var frontend = new FrontendOptions();
+        Assert.True(frontend.EnableEagerWorkflowStart);
+        DynamicConfig.Apply(new Dictionary<string, string> { ["system.enableEagerWorkflowStart"] = "False" }, frontend, new PipelineOptions(), new EngineLimits(), NullLogger.Instance);
+        Assert.False(frontend.EnableEagerWorkflowStart);
+
+        var error = Assert.Throws<ArgumentException>(() => DynamicConfig.Apply(
+            new Dictionary<string, string> { ["system.enableEagerWorkflowStart"] = "maybe" }, frontend, new PipelineOptions(), new EngineLimits(), NullLogger.Instance));
+        Assert.Contains("system.enableEagerWorkflowStart", error.Message, StringComparison.Ordinal);
+    }
 }

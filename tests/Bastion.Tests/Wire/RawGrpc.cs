@@ -30,6 +30,18 @@ internal static class RawGrpc
         return (status, message);
     }
 
+    /// <summary>
+    /// A unary call whose reply is parsed: for what an SDK's own client would change on the way (the SDKs clear
+    /// <c>request_eager_execution</c> when no local worker can take the task).
+    /// </summary>
+    public static async Task<TResponse> UnaryAsync<TResponse>(string address, string method, IMessage request, MessageParser<TResponse> parser)
+        where TResponse : IMessage<TResponse>
+    {
+        using var http = new HttpClient();
+        var (status, message, reply) = await CallForReplyAsync(http, $"http://{address}", method, request.ToByteArray());
+        return status == 0 ? parser.ParseFrom(reply) : throw new InvalidOperationException($"{method} failed with gRPC status {status}: {message}");
+    }
+
     /// <summary>A call that also hands back the reply message's bytes (empty when the call failed).</summary>
     public static async Task<(int Status, string Message, byte[] Reply)> CallForReplyAsync(HttpClient http, string baseUri, string method, byte[] body, IDictionary<string, string>? headers = null)
     {
