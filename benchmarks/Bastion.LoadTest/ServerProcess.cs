@@ -66,6 +66,7 @@ internal sealed class ServerProcess : IDisposable
         info.ArgumentList.Add(serverDll);
         info.ArgumentList.Add("server");
         info.ArgumentList.Add("start-dev");
+        info.ArgumentList.Add("--headless"); // the UI is not measured, and its default port may be taken
         info.ArgumentList.Add("--port");
         info.ArgumentList.Add(chosenPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
         info.ArgumentList.Add("--ip");

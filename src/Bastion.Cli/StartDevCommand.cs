@@ -13,7 +13,7 @@ namespace Bastion.Cli;
 /// </summary>
 internal static class StartDevCommand
 {
-    private const string NoWebUi = "Bastion has no web UI; point Temporal's UI (temporalio/ui) at the gRPC port instead.";
+    private const string NoWebUi = "Bastion's web UI (--ui-port) does not take this setting yet.";
     private const string ClientOnly = "it selects client connection settings, and start-dev connects to no server.";
 
     public static Command Create()
@@ -24,7 +24,8 @@ internal static class StartDevCommand
         var dbFile = new Option<string?>("--db-filename", "-f") { Description = "SQLite file for durable state; without it, state is in memory." };
         var namespaces = new Option<string[]>("--namespace", "-n") { Description = "Extra namespace to create (repeatable); 'default' always exists.", AllowMultipleArgumentsPerToken = false };
         var httpPort = new Option<int?>("--http-port") { Description = "Serve the HTTP API (JSON, Temporal's /api/v1 routes) on this port, plaintext on the same loopback address; 0 picks a free port." };
-        var headless = new Option<bool>("--headless") { Description = "Do not serve the web UI (there is none in this version)." };
+        var headless = new Option<bool>("--headless") { Description = "Do not serve the web UI." };
+        var uiPort = new Option<int?>("--ui-port") { Description = "Web UI port (default 8233, on the same address); 0 picks a free port.", DefaultValueFactory = _ => 8233 };
         var dynamicConfig = new Option<string[]>("--dynamic-config-value") { Description = "Dynamic config value KEY=VALUE (repeatable); keys Bastion does not use are logged.", AllowMultipleArgumentsPerToken = false };
         var searchAttributes = new Option<string[]>("--search-attribute") { Description = "Custom search attribute NAME=TYPE to register in every namespace at start (repeatable); TYPE: Text, Keyword, Int, Double, Bool, Datetime or KeywordList.", AllowMultipleArgumentsPerToken = false };
         var sqlitePragmas = new Option<string[]>("--sqlite-pragma") { Description = "SQLite pragma PRAGMA=VALUE (repeatable): journal_mode=wal and synchronous=full are what Bastion always uses; pragmas that weaken durability are refused.", AllowMultipleArgumentsPerToken = false };
@@ -49,14 +50,13 @@ internal static class StartDevCommand
 
         var unused = new UnusedOptions();
         unused.Add(new Option<int?>("--metrics-port") { Description = "Accepted for Temporal compatibility; no metrics endpoint yet." }, "Bastion serves no metrics endpoint yet.");
-        unused.Add(new Option<int?>("--ui-port") { Description = "Accepted for Temporal compatibility; no web UI." }, NoWebUi);
-        unused.Add(new Option<string?>("--ui-ip") { Description = "Accepted for Temporal compatibility; no web UI." }, NoWebUi);
-        unused.Add(new Option<string?>("--ui-public-path") { Description = "Accepted for Temporal compatibility; no web UI." }, NoWebUi);
-        unused.Add(new Option<string?>("--ui-asset-path") { Description = "Accepted for Temporal compatibility; no web UI." }, NoWebUi);
+        unused.Add(new Option<string?>("--ui-ip") { Description = "Accepted for Temporal compatibility; the web UI does not take it yet." }, NoWebUi);
+        unused.Add(new Option<string?>("--ui-public-path") { Description = "Accepted for Temporal compatibility; the web UI does not take it yet." }, NoWebUi);
+        unused.Add(new Option<string?>("--ui-asset-path") { Description = "Accepted for Temporal compatibility; the web UI does not take it yet." }, NoWebUi);
         unused.Add(
-            new Option<string?>("--ui-codec-endpoint") { Description = "Accepted for Temporal compatibility; no web UI (see bastion namespace update --codec-endpoint)." },
+            new Option<string?>("--ui-codec-endpoint") { Description = "Accepted for Temporal compatibility; the web UI does not take it yet (see bastion namespace update --codec-endpoint)." },
             NoWebUi + " A namespace's codec server is set with `bastion namespace update --codec-endpoint`.");
-        unused.Add(new Option<bool>("--ui-disable-news-fetch") { Description = "Accepted for Temporal compatibility; no web UI." }, NoWebUi);
+        unused.Add(new Option<bool>("--ui-disable-news-fetch") { Description = "Accepted for Temporal compatibility; the web UI does not take it yet." }, NoWebUi);
         foreach (var name in new[] { "--env", "--env-file", "--config-file", "--profile" })
         {
             unused.Add(new Option<string?>(name) { Description = "Accepted for Temporal compatibility: a client setting." }, ClientOnly);
@@ -81,7 +81,7 @@ internal static class StartDevCommand
 
         var command = new Command("start-dev", "Start a development server: plaintext on loopback, namespace 'default', no credentials needed.")
         {
-            port, ip, dbFile, namespaces, httpPort, headless, dynamicConfig, searchAttributes, sqlitePragmas, logConfig,
+            port, ip, dbFile, namespaces, httpPort, headless, uiPort, dynamicConfig, searchAttributes, sqlitePragmas, logConfig,
             logFormat, logLevel, commandTimeout,
             shards, tls, tlsDir, auditExport, auditRetention, auditLog, encryption,
         };
@@ -101,6 +101,7 @@ internal static class StartDevCommand
                 LogLevel = ServerRunner.LogLevel(parse.GetValue(logLevel)),
                 ShardCount = parse.GetValue(shards),
                 HttpPort = parse.GetValue(httpPort),
+                UiPort = parse.GetValue(headless) ? null : parse.GetValue(uiPort),
                 Encryption = parse.GetValue(encryption) == "on",
             };
             TimeSpan? stopAfter;
@@ -166,7 +167,7 @@ internal static class StartDevCommand
                 Console.WriteLine($"  Namespace:  default{string.Concat(options.Namespaces.Select(n => ", " + n))}");
                 Console.WriteLine($"  Storage:    {(options.DatabaseFile is { } f ? Path.GetFullPath(f) + " (SQLite, durable)" : "in memory (lost on exit)")}");
                 Console.WriteLine($"  HTTP API:   {(server.HttpAddress is { } httpAddress ? $"{(devTls is null ? "http" : "https")}://{httpAddress}/api/v1 ({transport})" : "off (pass --http-port to serve it)")}");
-                Console.WriteLine("  Web UI:     not available in this version");
+                Console.WriteLine($"  Web UI:     {(server.UiAddress is { } uiAddress ? $"{(devTls is null ? "http" : "https")}://{uiAddress}" : "off (--headless)")}");
                 devTls?.PrintHowToConnect(server.Address);
                 return Task.CompletedTask;
             }, timeoutSource.Token).ConfigureAwait(false);
@@ -192,7 +193,7 @@ internal static class StartDevCommand
     {
         (string Name, object? Value)[] settings =
         [
-            ("ip", options.Ip), ("port", options.Port), ("http-port", options.HttpPort), ("db-filename", options.DatabaseFile ?? "(in memory)"),
+            ("ip", options.Ip), ("port", options.Port), ("http-port", options.HttpPort), ("ui-port", options.UiPort), ("db-filename", options.DatabaseFile ?? "(in memory)"),
             ("namespaces", string.Join(",", options.Namespaces.Prepend("default"))),
             ("search-attributes", string.Join(",", options.SearchAttributes.Select(a => $"{a.Key}={a.Value}"))),
             ("dynamic-config", string.Join(",", options.DynamicConfig.Select(c => $"{c.Key}={c.Value}"))),

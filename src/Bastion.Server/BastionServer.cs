@@ -12,6 +12,7 @@ using Bastion.Security.Identity;
 using Bastion.Security.Pipeline;
 using Bastion.Security.Tls;
 using Bastion.Server.Tls;
+using Bastion.Server.Ui;
 using Bastion.Storage;
 using Bastion.Storage.Sqlite;
 using Bastion.Visibility;
@@ -85,6 +86,9 @@ public sealed partial class BastionServer : IAsyncDisposable
     /// <summary>The HTTP API endpoint, e.g. <c>127.0.0.1:7243</c>; null when the server has no HTTP API listener.</summary>
     public string? HttpAddress { get; private set; }
 
+    /// <summary>The web UI's endpoint, e.g. <c>127.0.0.1:8233</c>; null when the server serves no UI.</summary>
+    public string? UiAddress { get; private set; }
+
 
     public static async Task<BastionServer> StartAsync(ServerOptions options, CancellationToken cancellationToken = default)
     {
@@ -103,6 +107,11 @@ public sealed partial class BastionServer : IAsyncDisposable
         if (useTls && string.IsNullOrWhiteSpace(options.BaseDomain))
         {
             throw new ArgumentException("--base-domain is required with TLS: namespace hosts are <namespace>.<account>.<base-domain>.");
+        }
+
+        if (options.UiPort != null && !options.DevMode)
+        {
+            throw new ArgumentException("The web UI has no sign-in yet, so only start-dev serves it: leave out --ui-port.");
         }
 
         if (!useTls && !IPAddress.IsLoopback(ip))
@@ -130,6 +139,7 @@ public sealed partial class BastionServer : IAsyncDisposable
 
         ListenOptions? grpcListener = null;
         ListenOptions? httpListener = null;
+        ListenOptions? uiListener = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var tls = kestrel.ApplicationServices.GetService<ListenerTls>();
@@ -142,6 +152,11 @@ public sealed partial class BastionServer : IAsyncDisposable
             if (options.HttpPort is { } httpPort)
             {
                 httpListener = HttpApiHosting.Listen(kestrel, ip, httpPort, tls);
+            }
+
+            if (options.UiPort is { } uiPort)
+            {
+                uiListener = UiHosting.Listen(kestrel, ip, uiPort, tls);
             }
 
             // The SDK multiplexes every call of a client and its workers, long polls included, on one connection.
@@ -223,6 +238,11 @@ public sealed partial class BastionServer : IAsyncDisposable
             app.MapHttpApi();
         }
 
+        if (options.UiPort != null)
+        {
+            app.MapUi(UiSettings.DevMode("default"));
+        }
+
         app.MapGrpcService<WorkflowServiceHandler>();
         app.MapGrpcService<OperatorServiceHandler>();
         app.MapGrpcService<CloudServiceHandler>();
@@ -276,6 +296,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         server.Port = grpcListener!.IPEndPoint!.Port; // the bound port, also when 0 asked for a free one
         server.Address = $"{options.Ip}:{server.Port}";
         server.HttpAddress = httpListener is { IPEndPoint: { } http } ? $"{options.Ip}:{http.Port}" : null;
+        server.UiAddress = uiListener is { IPEndPoint: { } ui } ? $"{options.Ip}:{ui.Port}" : null;
         return server;
     }
 

@@ -25,7 +25,11 @@ internal static class HttpApiHosting
     private const string ConnectionMark = "bastion.http-api";
 
     /// <summary>Adds the HTTP API listener (HTTPS when <paramref name="tls"/> is given) and returns it, to learn its port once bound.</summary>
-    public static ListenOptions Listen(KestrelServerOptions kestrel, IPAddress ip, int port, ListenerTls? tls)
+    public static ListenOptions Listen(KestrelServerOptions kestrel, IPAddress ip, int port, ListenerTls? tls) =>
+        Listen(kestrel, ip, port, tls, ConnectionMark);
+
+    /// <summary>An HTTP/1.1 (and HTTP/2 with TLS) listener whose connections carry <paramref name="mark"/>, for <see cref="IsMarked"/>.</summary>
+    internal static ListenOptions Listen(KestrelServerOptions kestrel, IPAddress ip, int port, ListenerTls? tls, string mark)
     {
         ListenOptions? options = null;
         kestrel.Listen(ip, port, listen =>
@@ -35,7 +39,7 @@ internal static class HttpApiHosting
             tls?.Apply(listen);
             listen.Use(next => connection =>
             {
-                connection.Items[ConnectionMark] = true;
+                connection.Items[mark] = true;
                 return next(connection);
             });
             options = listen;
@@ -46,17 +50,22 @@ internal static class HttpApiHosting
     /// <summary>Serves the HTTP API for WorkflowService and OperatorService through the same security pipeline as gRPC.</summary>
     public static void MapHttpApi(this WebApplication app)
     {
-        var api = new HttpApi(
-            app.Services.GetRequiredService<SecurityPipeline>(),
-            [
-                new HttpApiService(GrpcServiceDescriptors.WorkflowService, typeof(WorkflowServiceHandler)),
-                new HttpApiService(GrpcServiceDescriptors.OperatorService, typeof(OperatorServiceHandler)),
-                new HttpApiService(GrpcServiceDescriptors.CloudService, typeof(CloudServiceHandler)),
-            ],
-            app.Services.GetRequiredService<ILogger<HttpApi>>());
-        app.UseWhen(IsHttpApiConnection, branch => branch.Run(api.HandleAsync));
+        var api = CreateApi(app.Services, payloadShorthand: true);
+        app.UseWhen(context => IsMarked(context, ConnectionMark), branch => branch.Run(api.HandleAsync));
     }
 
-    private static bool IsHttpApiConnection(HttpContext context) =>
-        context.Features.Get<IConnectionItemsFeature>()?.Items.ContainsKey(ConnectionMark) == true;
+    /// <summary>The HTTP API over the services Bastion serves, through the security pipeline.</summary>
+    internal static HttpApi CreateApi(IServiceProvider services, bool payloadShorthand) => new(
+        services.GetRequiredService<SecurityPipeline>(),
+        [
+            new HttpApiService(GrpcServiceDescriptors.WorkflowService, typeof(WorkflowServiceHandler)),
+            new HttpApiService(GrpcServiceDescriptors.OperatorService, typeof(OperatorServiceHandler)),
+            new HttpApiService(GrpcServiceDescriptors.CloudService, typeof(CloudServiceHandler)),
+        ],
+        services.GetRequiredService<ILogger<HttpApi>>(),
+        payloadShorthand);
+
+    /// <summary>Whether the request came on a connection of the listener that <see cref="Listen(KestrelServerOptions, IPAddress, int, ListenerTls?, string)"/> marked so.</summary>
+    internal static bool IsMarked(HttpContext context, string mark) =>
+        context.Features.Get<IConnectionItemsFeature>()?.Items.ContainsKey(mark) == true;
 }

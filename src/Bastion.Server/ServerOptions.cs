@@ -29,6 +29,12 @@ public sealed class ServerOptions
     /// <summary>HTTP API port (Temporal's convention is 7243); 0 picks a free one (tests); null serves no HTTP API.</summary>
     public int? HttpPort { get; set; }
 
+    /// <summary>
+    /// Web UI port (Temporal's dev server uses 8233): Temporal's UI with Bastion's HTTP API on the same origin; 0 picks a
+    /// free one (tests); null serves no UI. Dev mode only for now (the UI has no sign-in yet).
+    /// </summary>
+    public int? UiPort { get; set; }
+
     /// <summary>The SQLite file; null keeps everything in memory (gone when the process ends).</summary>
     public string? DatabaseFile { get; set; }
 

@@ -16,7 +16,8 @@ namespace Bastion.Wire.Http;
 /// Temporal's HTTP API: JSON over HTTP, routed by the <c>google.api.http</c> annotations of the
 /// service descriptors. A request becomes the same protobuf message a gRPC client would send and passes the same
 /// interceptor (the security pipeline) to the same handler; failures are <c>google.rpc.Status</c> JSON with the
-/// HTTP status of their gRPC code. Payloads are shown as shorthand unless <c>?noPayloadShorthand</c> asks otherwise.
+/// HTTP status of their gRPC code. Payloads are shown as shorthand unless <c>?noPayloadShorthand</c> asks otherwise,
+/// or the API is made without it (the web UI's origin: the UI reads and writes payloads in the standard form itself).
 /// </summary>
 public sealed partial class HttpApi
 {
@@ -34,9 +35,12 @@ public sealed partial class HttpApi
     private readonly JsonFormatter _formatter;
     private readonly ILogger _logger;
     private readonly IRefusedCallRecorder? _refusals;
+    private readonly bool _payloadShorthand;
 
-    public HttpApi(Interceptor pipeline, IEnumerable<HttpApiService> services, ILogger<HttpApi> logger)
+    /// <param name="payloadShorthand">False: payloads are standard protojson both ways, whatever the request asks.</param>
+    public HttpApi(Interceptor pipeline, IEnumerable<HttpApiService> services, ILogger<HttpApi> logger, bool payloadShorthand = true)
     {
+        _payloadShorthand = payloadShorthand;
         _refusals = pipeline as IRefusedCallRecorder;
         ArgumentNullException.ThrowIfNull(pipeline);
         ArgumentNullException.ThrowIfNull(services);
@@ -63,7 +67,7 @@ public sealed partial class HttpApi
     public async Task HandleAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var format = ResponseFormat.Of(context.Request);
+        var format = ResponseFormat.Of(context.Request, _payloadShorthand);
         string? refusedAs = null; // set while the call has not reached the pipeline, which records it otherwise
         try
         {
@@ -112,6 +116,28 @@ public sealed partial class HttpApi
         }
     }
 
+    /// <summary>
+    /// Refuses a request before routing, for a reason of the listener it came on (the web UI's origin checks): audited
+    /// as a refused call <c>HTTP METHOD /path</c> and answered as a <c>google.rpc.Status</c>.
+    /// </summary>
+    public async Task RefuseAsync(HttpContext context, StatusCode code, string message)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var format = ResponseFormat.Of(context.Request, _payloadShorthand);
+        var target = $"{context.Request.Method} {context.Request.Path}";
+        var error = new RpcException(new Status(code, message));
+        try
+        {
+            await RecordRefusalAsync(context, "/HTTP " + (target.Length > 256 ? target[..256] : target), code);
+        }
+        catch (RpcException auditFailure)
+        {
+            error = auditFailure; // unrecorded, the call fails as unavailable
+        }
+
+        await WriteErrorAsync(context, error, format);
+    }
+
     private async Task RecordRefusalAsync(HttpContext context, string operation, StatusCode status)
     {
         if (_refusals != null)
@@ -138,7 +164,7 @@ public sealed partial class HttpApi
                     root[ProtoFields.Find(descriptor, route.Body)!.JsonName] = body;
                 }
 
-                TemporalJson.ToStandard(root, descriptor, !IsNoShorthand(context.Request.ContentType));
+                TemporalJson.ToStandard(root, descriptor, _payloadShorthand && !IsNoShorthand(context.Request.ContentType));
             }
 
             if (route.Body != "*")
@@ -284,13 +310,13 @@ public sealed partial class HttpApi
     /// </summary>
     private readonly record struct ResponseFormat(bool Pretty, bool PayloadShorthand)
     {
-        public static ResponseFormat Of(HttpRequest request)
+        public static ResponseFormat Of(HttpRequest request, bool payloadShorthand)
         {
             var media = request.Headers.Accept.FirstOrDefault(a => a?.StartsWith(JsonContentType + "+", StringComparison.OrdinalIgnoreCase) == true)
                 ?? request.ContentType ?? string.Empty;
             return new ResponseFormat(
                 request.Query.ContainsKey("pretty") || media.Contains("+" + PrettyMedia, StringComparison.OrdinalIgnoreCase),
-                !request.Query.ContainsKey("noPayloadShorthand") && !IsNoShorthand(media));
+                payloadShorthand && !request.Query.ContainsKey("noPayloadShorthand") && !IsNoShorthand(media));
         }
     }
 

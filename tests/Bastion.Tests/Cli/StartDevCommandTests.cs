@@ -67,6 +67,7 @@ public sealed class StartDevCommandTests : IDisposable
     public async Task TheSdkLaunchersArguments_StartAServer_WithTheirSearchAttributes(bool ui)
     {
         var port = ServerProcess.FreePort();
+        var uiPort = ServerProcess.FreePort();
         var database = Path.Combine(_directory.FullName, "launched.db");
         List<string> arguments =
         [
@@ -75,7 +76,7 @@ public sealed class StartDevCommandTests : IDisposable
             "--dynamic-config-value", "frontend.enableUpdateWorkflowExecution=true",
             "--dynamic-config-value", "frontend.enableUpdateWorkflowExecutionAsyncAccepted=true",
             "--db-filename", database,
-            .. ui ? ["--ui-port", Invariant(Math.Min(port + 1000, 65535))] : new[] { "--headless" },
+            .. ui ? ["--ui-port", Invariant(uiPort)] : new[] { "--headless" },
             "--search-attribute", "CustomerId=Keyword", "--search-attribute", "Score=Double",
         ];
         using var server = await ServerProcess.StartAsync(port, arguments, ServerProcess.ReadyLine);
@@ -87,7 +88,11 @@ public sealed class StartDevCommandTests : IDisposable
         Assert.True(File.Exists(database));
         if (ui)
         {
-            Assert.True(await server.PrintedAsync(l => l.StartsWith("Ignoring --ui-port: Bastion has no web UI", StringComparison.Ordinal)));
+            Assert.True(await server.PrintedAsync(l => l.Trim() == $"Web UI:     http://127.0.0.1:{uiPort}"), "the UI is served where the launcher asked");
+        }
+        else
+        {
+            Assert.True(await server.PrintedAsync(l => l.Trim() == "Web UI:     off (--headless)"));
         }
     }
 
@@ -104,7 +109,7 @@ public sealed class StartDevCommandTests : IDisposable
         var database = Path.Combine(_directory.FullName, "all.db");
         string[] ignored =
         [
-            "--metrics-port", "--ui-port", "--ui-ip", "--ui-public-path", "--ui-asset-path", "--ui-codec-endpoint", "--ui-disable-news-fetch",
+            "--metrics-port", "--ui-ip", "--ui-public-path", "--ui-asset-path", "--ui-codec-endpoint", "--ui-disable-news-fetch",
             "--env", "--env-file", "--config-file", "--profile", "--disable-config-file", "--disable-config-env", "--client-connect-timeout",
             "--output", "--time-format", "--color", "--no-json-shorthand-payloads",
         ];

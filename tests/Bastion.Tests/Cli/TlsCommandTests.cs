@@ -96,7 +96,7 @@ public sealed class TlsCommandTests : IDisposable
     {
         var port = ServerProcess.FreePort();
         var tlsDirectory = Path.Combine(_directory, "dev-tls");
-        using var server = await ServerProcess.StartAsync(port, ["server", "start-dev", "--port", $"{port}", "--tls", "--tls-dir", tlsDirectory, "--log-level", "warn"], ServerProcess.ReadyLine);
+        using var server = await ServerProcess.StartAsync(port, ["server", "start-dev", "--port", $"{port}", "--tls", "--tls-dir", tlsDirectory, "--log-level", "warn", "--headless"], ServerProcess.ReadyLine);
         Assert.True(await server.PrintedAsync(line => line.Contains("--tls-server-name default.local.localhost", StringComparison.Ordinal)), string.Join("\n", server.Output));
         var ca = await File.ReadAllBytesAsync(Path.Combine(tlsDirectory, "ca.pem"));
 

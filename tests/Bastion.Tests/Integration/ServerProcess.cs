@@ -30,7 +30,8 @@ internal sealed class ServerProcess : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public static Task<ServerProcess> StartAsync(int port, string databaseFile, int? httpPort = null)
+    /// <summary>start-dev on a SQLite file; the web UI only when <paramref name="uiPort"/> is given (8233 may be taken on a shared machine).</summary>
+    public static Task<ServerProcess> StartAsync(int port, string databaseFile, int? httpPort = null, int? uiPort = null)
     {
         var invariant = System.Globalization.CultureInfo.InvariantCulture;
         List<string> arguments = ["server", "start-dev", "--port", port.ToString(invariant), "--db-filename", databaseFile, "--log-level", "warn"];
@@ -38,6 +39,8 @@ internal sealed class ServerProcess : IDisposable
         {
             arguments.AddRange(["--http-port", http.ToString(invariant)]);
         }
+
+        arguments.AddRange(uiPort is { } ui ? ["--ui-port", ui.ToString(invariant)] : ["--headless"]);
 
         return StartAsync(port, arguments, ReadyLine);
     }

@@ -1,0 +1,204 @@
+using Bastion.Tests.Integration;
+using Microsoft.Playwright;
+using Temporalio.Activities;
+using Temporalio.Workflows;
+
+namespace Bastion.Tests.Ui;
+
+/// <summary>
+/// Temporal's UI as Bastion serves it, in a real browser: the real <c>bastion server start-dev</c> with a SQLite file
+/// and a UI port, workflows run by the official SDK, and chromium reading the pages. Screenshots go to the test
+/// output's <c>screenshots/</c>.
+/// </summary>
+public sealed class WorkflowPagesBrowserTests(WorkflowPagesBrowserTests.Site site) : IClassFixture<WorkflowPagesBrowserTests.Site>
+{
+    private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(60);
+
+    private string Ui => site.Url;
+
+    private string Tally => site.Tally;
+
+    private string Greeting(string name) => site.Greeting(name);
+
+    /// <summary>
+    /// The server (real executable, SQLite file, UI port), the workflows the SDK ran on it, and chromium, shared by
+    /// the class's tests: each is costly on a small machine.
+    /// </summary>
+    public sealed class Site : IAsyncLifetime
+    {
+        private static readonly string[] s_names = ["alice", "bob"];
+        private readonly string _run = Guid.NewGuid().ToString("N")[..8];
+        private DirectoryInfo? _directory;
+        private ServerProcess? _server;
+        private Chromium? _browser;
+
+        /// <summary>The UI's origin, e.g. <c>http://127.0.0.1:8233</c>.</summary>
+        public string Url { get; private set; } = string.Empty;
+
+        public string Tally => $"tally-{_run}";
+
+        public string Waiting => $"waiting-{_run}";
+
+        public string Greeting(string name) => $"greet-{name}-{_run}";
+
+        public Task<(IPage Page, List<string> Errors)> NewPageAsync() => _browser!.NewPageAsync();
+
+        public async Task InitializeAsync()
+        {
+            _browser = await Chromium.LaunchAsync(); // first: without chromium the tests fail here, saying so
+            _directory = Directory.CreateTempSubdirectory("bastion-ui-");
+            var uiPort = ServerProcess.FreePort();
+            var port = ServerProcess.FreePort();
+            _server = await ServerProcess.StartAsync(port, Path.Combine(_directory.FullName, "bastion.db"), uiPort: uiPort);
+            Url = $"http://127.0.0.1:{uiPort}";
+            Assert.True(await _server.PrintedAsync(line => line.Contains("Web UI:", StringComparison.Ordinal) && line.Contains(Url, StringComparison.Ordinal)), "start-dev prints the UI's URL");
+
+            var client = await TemporalClient.ConnectAsync(new($"127.0.0.1:{port}") { Namespace = "default" });
+            var taskQueue = "ui-" + _run;
+            using var worker = new TemporalWorker(
+                client,
+                new TemporalWorkerOptions(taskQueue).AddWorkflow<GreetingWorkflow>().AddWorkflow<TallyWorkflow>().AddWorkflow<WaitingWorkflow>().AddAllActivities(new GreetingActivities()));
+            await worker.ExecuteAsync(async () =>
+            {
+                foreach (var name in s_names)
+                {
+                    await client.ExecuteWorkflowAsync((GreetingWorkflow wf) => wf.RunAsync(name), new(Greeting(name), taskQueue));
+                }
+
+                await client.ExecuteWorkflowAsync((TallyWorkflow wf) => wf.RunAsync(21), new(Tally, taskQueue));
+
+                // Its activity goes to a task queue no worker polls: it stays pending after this worker stops.
+                await client.StartWorkflowAsync((WaitingWorkflow wf) => wf.RunAsync("nobody-" + _run), new(Waiting, taskQueue));
+                var describe = new Temporalio.Api.WorkflowService.V1.DescribeWorkflowExecutionRequest { Namespace = "default", Execution = new() { WorkflowId = Waiting } };
+                for (var i = 0; i < 600 && (await client.WorkflowService.DescribeWorkflowExecutionAsync(describe)).PendingActivities.Count == 0; i++)
+                {
+                    await Task.Delay(100);
+                }
+            });
+        }
+
+        public async Task DisposeAsync()
+        {
+            if (_browser != null)
+            {
+                await _browser.DisposeAsync();
+            }
+
+            _server?.Dispose();
+            _directory?.Delete(recursive: true);
+        }
+    }
+
+    [Workflow]
+    public sealed class GreetingWorkflow
+    {
+        [WorkflowRun]
+        public Task<string> RunAsync(string name) =>
+            Workflow.ExecuteActivityAsync((GreetingActivities a) => a.GreetAsync(name), new() { StartToCloseTimeout = TimeSpan.FromSeconds(30) });
+    }
+
+    [Workflow]
+    public sealed class TallyWorkflow
+    {
+        [WorkflowRun]
+        public Task<int> RunAsync(int count) => Task.FromResult(count * 2);
+    }
+
+    [Workflow]
+    public sealed class WaitingWorkflow
+    {
+        [WorkflowRun]
+        public Task RunAsync(string taskQueue) =>
+            Workflow.ExecuteActivityAsync(
+                (GreetingActivities a) => a.NeverRunsAsync(),
+                new() { TaskQueue = taskQueue, StartToCloseTimeout = TimeSpan.FromMinutes(1), ScheduleToCloseTimeout = TimeSpan.FromHours(1) });
+    }
+
+    public sealed class GreetingActivities
+    {
+        [Activity("never-runs")]
+        public Task NeverRunsAsync() => Task.CompletedTask;
+
+        [Activity]
+        public Task<string> GreetAsync(string name) => Task.FromResult($"Hello, {name}!");
+    }
+
+    [Fact]
+    public async Task TheWorkflowList_ShowsTheWorkflows_AndFiltersByAQuery()
+    {
+        var (page, errors) = await site.NewPageAsync();
+        await page.GotoAsync($"{Ui}/namespaces/default/workflows");
+        foreach (var id in new[] { Greeting("alice"), Greeting("bob"), Tally })
+        {
+            await ExpectVisibleAsync(page, page.GetByRole(AriaRole.Link, new() { Name = id, Exact = true }), errors, "workflow-list");
+        }
+
+        await Chromium.ScreenshotAsync(page, "workflow-list");
+
+        // The query the filter bar writes into the address, as a user typing it there would.
+        var query = Uri.EscapeDataString("WorkflowType = \"TallyWorkflow\"");
+        await page.GotoAsync($"{Ui}/namespaces/default/workflows?query={query}");
+        await ExpectVisibleAsync(page, page.GetByRole(AriaRole.Link, new() { Name = Tally, Exact = true }), errors, "workflow-list-filtered");
+        Assert.Equal(0, await page.GetByRole(AriaRole.Link, new() { Name = Greeting("alice"), Exact = true }).CountAsync());
+        Assert.Equal(0, await page.GetByRole(AriaRole.Link, new() { Name = Greeting("bob"), Exact = true }).CountAsync());
+        await Chromium.ScreenshotAsync(page, "workflow-list-filtered");
+    }
+
+    [Fact]
+    public async Task AWorkflowsPage_ShowsItsHistory_InputAndResult()
+    {
+        var (page, errors) = await site.NewPageAsync();
+        await page.GotoAsync($"{Ui}/namespaces/default/workflows/{Greeting("alice")}");
+        await page.WaitForURLAsync("**/history", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await ExpectVisibleAsync(page, page.GetByText("\"Hello, alice!\"").First, errors, "workflow-history");
+        await ExpectVisibleAsync(page, page.GetByText("\"alice\"").First, errors, "workflow-history");
+        await ExpectVisibleAsync(page, page.GetByText("GreetingWorkflow").First, errors, "workflow-history");
+        await ExpectVisibleAsync(page, page.GetByText("Activity Task Completed").First, errors, "workflow-history");
+        await ExpectVisibleAsync(page, page.GetByText("Workflow Execution Completed").First, errors, "workflow-history");
+        await Chromium.ScreenshotAsync(page, "workflow-history");
+    }
+
+    [Fact]
+    public async Task ARunningWorkflowsPage_ShowsItsPendingActivity()
+    {
+        var (page, errors) = await site.NewPageAsync();
+        await page.GotoAsync($"{Ui}/namespaces/default/workflows/{site.Waiting}");
+        await page.WaitForURLAsync("**/history", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        var tab = page.GetByText("Pending Activities").First; // the run header's tab
+        await ExpectVisibleAsync(page, tab, errors, "workflow-pending-activities");
+        await tab.ClickAsync();
+        await page.WaitForURLAsync("**/pending-activities", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await ExpectVisibleAsync(page, page.GetByText("never-runs").First, errors, "workflow-pending-activities");
+        await ExpectVisibleAsync(page, page.GetByText("Running").First, errors, "workflow-pending-activities");
+        await Chromium.ScreenshotAsync(page, "workflow-pending-activities");
+    }
+
+    [Fact]
+    public async Task TheNamespacesPage_ListsDefault()
+    {
+        var (page, errors) = await site.NewPageAsync();
+        await page.GotoAsync($"{Ui}/namespaces");
+        await ExpectVisibleAsync(page, page.GetByRole(AriaRole.Link, new() { Name = "default", Exact = true }), errors, "namespaces");
+        await Chromium.ScreenshotAsync(page, "namespaces");
+    }
+
+    /// <summary>Waits (bounded) for <paramref name="locator"/>; on failure keeps a screenshot and says what the page logged.</summary>
+    private static async Task ExpectVisibleAsync(IPage page, ILocator locator, List<string> errors, string screenshot)
+    {
+        try
+        {
+            await locator.WaitForAsync(new() { State = WaitForSelectorState.Visible, Timeout = (float)s_wait.TotalMilliseconds });
+        }
+        catch (TimeoutException e)
+        {
+            await Chromium.ScreenshotAsync(page, screenshot + "-failed");
+            string logged;
+            lock (errors)
+            {
+                logged = string.Join("\n", errors);
+            }
+
+            throw new Xunit.Sdk.XunitException($"{e.Message}\nPage: {page.Url}\nConsole errors:\n{logged}\nScreenshot: {Path.Combine(Chromium.ScreenshotDirectory, screenshot + "-failed.png")}");
+        }
+    }
+}
