@@ -59,6 +59,23 @@ public sealed class ServiceException : Exception
     /// <summary>The run is closed: Temporal's NOT_FOUND with its text, which clients match on.</summary>
     public static ServiceException WorkflowCompleted() => NotFound("workflow execution already completed");
 
+    /// <summary>
+    /// Temporal's retryable refusal of an operation on a run that is closing into a successor (continue-as-new, retry,
+    /// cron): RESOURCE_EXHAUSTED with cause BUSY_WORKFLOW, so a retry reaches the new run.
+    /// </summary>
+    public static ServiceException WorkflowClosing() => new(
+        ErrorKind.ResourceExhausted,
+        "workflow operation can not be applied because workflow is closing",
+        new Temporalio.Api.ErrorDetails.V1.ResourceExhaustedFailure
+        {
+            Cause = Temporalio.Api.Enums.V1.ResourceExhaustedCause.BusyWorkflow,
+            Scope = Temporalio.Api.Enums.V1.ResourceExhaustedScope.Namespace,
+        });
+
+    /// <summary>Whether this is <see cref="WorkflowClosing"/>.</summary>
+    public bool IsWorkflowClosing =>
+        Kind == ErrorKind.ResourceExhausted && Detail is Temporalio.Api.ErrorDetails.V1.ResourceExhaustedFailure { Cause: Temporalio.Api.Enums.V1.ResourceExhaustedCause.BusyWorkflow };
+
     /// <summary>Quotes user input for an error message, cut short: messages travel in HTTP/2 headers.</summary>
     public static string Quote(string? value, int max = 200) =>
         value is null ? "(null)" : value.Length <= max ? $"\"{value}\"" : $"\"{value[..max]}…\" ({value.Length} chars)";

@@ -19,10 +19,33 @@ namespace Bastion.Engine.History;
 internal sealed partial class HistoryEngine
 {
     /// <summary>UpdateWorkflowExecution: admit (or find) the update and wait, within the budget, for the stage asked for.</summary>
+    /// <remarks>
+    /// An update not yet accepted when its run continues into a new one is admitted again on the new run (Temporal's
+    /// server retries it the same way), unless the request named the run.
+    /// </remarks>
     public async Task<UpdateWorkflowExecutionResponse> ExecuteUpdateAsync(
         WorkflowKey key, UpdateWorkflowExecutionRequest request, TimeSpan budget, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await ExecuteUpdateOnRunAsync(key, request, budget, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ServiceException e) when (e.IsWorkflowClosing && attempt < MaxUpdateRunHops && string.IsNullOrEmpty(request.WorkflowExecution?.RunId))
+            {
+                key = await ResolveAsync(key.NamespaceId, key.WorkflowId, null).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>How many runs of one chain an update follows before the caller is told to retry.</summary>
+    private const int MaxUpdateRunHops = 5;
+
+    private async Task<UpdateWorkflowExecutionResponse> ExecuteUpdateOnRunAsync(
+        WorkflowKey key, UpdateWorkflowExecutionRequest request, TimeSpan budget, CancellationToken cancellationToken)
+    {
         var updateId = request.Request.Meta.UpdateId;
         var (entry, known) = await UpdateAsync(key, m => AdmitUpdate(m, request.Request)).ConfigureAwait(false);
         var waitFor = request.WaitPolicy?.LifecycleStage ?? UpdateWorkflowExecutionLifecycleStage.Completed;
@@ -128,9 +151,13 @@ internal sealed partial class HistoryEngine
     private static async Task<(UpdateWorkflowExecutionLifecycleStage, Outcome?)> WaitForUpdateAsync(
         UpdateEntry entry, UpdateWorkflowExecutionLifecycleStage waitFor, TimeSpan budget, CancellationToken cancellationToken)
     {
-        Task target = waitFor == UpdateWorkflowExecutionLifecycleStage.Accepted
-            ? Task.WhenAny(entry.Accepted.Task, entry.Completed.Task)
-            : entry.Completed.Task;
+        // Admitted is reached already (the entry exists): answer with the stage as it is, as Temporal does.
+        Task target = waitFor switch
+        {
+            UpdateWorkflowExecutionLifecycleStage.Admitted => Task.CompletedTask,
+            UpdateWorkflowExecutionLifecycleStage.Accepted => Task.WhenAny(entry.Accepted.Task, entry.Completed.Task),
+            _ => entry.Completed.Task,
+        };
         try
         {
             await target.WaitAsync(budget, cancellationToken).ConfigureAwait(false);
@@ -328,10 +355,13 @@ internal sealed partial class HistoryEngine
 
     /// <summary>
     /// The run closed: as in Temporal, an accepted update that did not complete fails with a server failure as its
-    /// outcome (a caller that saw it accepted expects an outcome, not an error); one not yet accepted is NOT_FOUND.
+    /// outcome (a caller that saw it accepted expects an outcome, not an error); one not yet accepted is NOT_FOUND, or,
+    /// when the run continues into a new one (continue-as-new, retry, cron), Temporal's retryable "workflow is closing",
+    /// which <see cref="ExecuteUpdateAsync"/> retries on the new run.
     /// </summary>
     private static void AbortUpdates(Mutation m)
     {
+        var continuing = m.NextRun != null;
         var pending = m.Context.Updates.Values.ToList();
         m.Context.Updates.Clear();
         m.AfterCommit.Add(() =>
@@ -344,7 +374,7 @@ internal sealed partial class HistoryEngine
                 }
                 else
                 {
-                    var aborted = ServiceException.NotFound("workflow update was aborted by closing workflow");
+                    var aborted = continuing ? ServiceException.WorkflowClosing() : ServiceException.NotFound("workflow update was aborted by closing workflow");
                     entry.Completed.TrySetException(aborted);
                     entry.Accepted.TrySetException(aborted);
                 }

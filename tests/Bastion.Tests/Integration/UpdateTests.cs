@@ -1,4 +1,5 @@
 using Temporalio.Api.Enums.V1;
+using Temporalio.Api.WorkflowService.V1;
 using Temporalio.Exceptions;
 using Temporalio.Worker;
 using Temporalio.Workflows;
@@ -232,5 +233,71 @@ public sealed class UpdateTests(ServerFixture fixture)
             await fixture.Client.StartWorkflowAsync((CounterWorkflow wf) => wf.RunAsync(), options);
             Assert.Equal(0, await handle.GetResultAsync());
         });
+    }
+
+    [Fact]
+    public async Task UpdateNotYetAccepted_WhenTheRunContinuesAsNew_IsCarriedByTheNewRun()
+    {
+        var raw = new RawDriver(fixture.Client);
+        var tq = ServerFixture.NewTaskQueue();
+        var id = "update-can-" + Guid.NewGuid();
+        var firstRun = (await raw.StartAsync(id, tq)).RunId;
+        var task = await raw.PollWorkflowTaskAsync(tq);
+
+        // Admitted while the task that continues as new is running: not sent to the worker yet.
+        var updateId = "u-" + Guid.NewGuid();
+        var update = raw.Service.UpdateWorkflowExecutionAsync(new Temporalio.Api.WorkflowService.V1.UpdateWorkflowExecutionRequest
+        {
+            Namespace = raw.Namespace,
+            WorkflowExecution = new() { WorkflowId = id },
+            WaitPolicy = new() { LifecycleStage = UpdateWorkflowExecutionLifecycleStage.Completed },
+            Request = new() { Meta = new() { UpdateId = updateId }, Input = new() { Name = "change" } },
+        });
+        var admitted = false;
+        for (var i = 0; i < 200 && !admitted; i++)
+        {
+            try
+            {
+                await raw.Service.PollWorkflowExecutionUpdateAsync(new Temporalio.Api.WorkflowService.V1.PollWorkflowExecutionUpdateRequest
+                {
+                    Namespace = raw.Namespace,
+                    UpdateRef = new() { WorkflowExecution = new() { WorkflowId = id, RunId = firstRun }, UpdateId = updateId },
+                    WaitPolicy = new() { LifecycleStage = UpdateWorkflowExecutionLifecycleStage.Admitted },
+                });
+                admitted = true;
+            }
+            catch (RpcException e) when (e.Code == RpcException.StatusCode.NotFound)
+            {
+                await Task.Delay(25);
+            }
+        }
+
+        Assert.True(admitted);
+        await raw.CompleteAsync(task, new Temporalio.Api.Command.V1.Command
+        {
+            CommandType = CommandType.ContinueAsNewWorkflowExecution,
+            ContinueAsNewWorkflowExecutionCommandAttributes = new() { WorkflowType = new() { Name = "RawWorkflow" }, TaskQueue = new() { Name = tq } },
+        });
+
+        // As in Temporal, the update is not lost with the closing run: the new run's first task carries it.
+        var next = await raw.PollWorkflowTaskAsync(tq);
+        Assert.NotEqual(firstRun, next.WorkflowExecution.RunId);
+        var request = Assert.Single(next.Messages, msg => msg.ProtocolInstanceId == updateId);
+        var rejected = new RespondWorkflowTaskCompletedRequest { Namespace = raw.Namespace, TaskToken = next.TaskToken, Identity = "raw-driver" };
+        rejected.Messages.Add(new Temporalio.Api.Protocol.V1.Message
+        {
+            Id = updateId + "/reject",
+            ProtocolInstanceId = updateId,
+            Body = Google.Protobuf.WellKnownTypes.Any.Pack(new Temporalio.Api.Update.V1.Rejection
+            {
+                RejectedRequestMessageId = request.Id,
+                RejectedRequest = request.Body.Unpack<Temporalio.Api.Update.V1.Request>(),
+                Failure = new() { Message = "not now", ApplicationFailureInfo = new() },
+            }),
+        });
+        await raw.Service.RespondWorkflowTaskCompletedAsync(rejected);
+        var response = await update;
+        Assert.Equal("not now", response.Outcome.Failure.Message);
+        Assert.Equal(next.WorkflowExecution.RunId, response.UpdateRef.WorkflowExecution.RunId);
     }
 }
