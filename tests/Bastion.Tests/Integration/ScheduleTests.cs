@@ -146,13 +146,7 @@ public sealed class ScheduleTests : IAsyncLifetime
         new(_client, new TemporalWorkerOptions(TaskQueue).AddWorkflow<Waiter>().AddWorkflow<Failer>().AddWorkflow<Chain>());
 
     /// <summary>Polls until the condition holds (bounded); the caller asserts on what it sees afterwards.</summary>
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
-    {
-        for (var i = 0; i < 300 && !await condition(); i++)
-        {
-            await Task.Delay(50);
-        }
-    }
+    private static Task WaitUntilAsync(Func<Task<bool>> condition) => Eventually.HoldsAsync(condition);
 
     private static string WorkflowIdOf(ScheduleActionResult action) => ((ScheduleActionExecutionStartWorkflow)action.Action).WorkflowId;
 

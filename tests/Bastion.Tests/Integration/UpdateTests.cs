@@ -253,8 +253,7 @@ public sealed class UpdateTests(ServerFixture fixture)
             WaitPolicy = new() { LifecycleStage = UpdateWorkflowExecutionLifecycleStage.Completed },
             Request = new() { Meta = new() { UpdateId = updateId }, Input = new() { Name = "change" } },
         });
-        var admitted = false;
-        for (var i = 0; i < 200 && !admitted; i++)
+        var admitted = await Eventually.HoldsAsync(async () =>
         {
             try
             {
@@ -264,14 +263,13 @@ public sealed class UpdateTests(ServerFixture fixture)
                     UpdateRef = new() { WorkflowExecution = new() { WorkflowId = id, RunId = firstRun }, UpdateId = updateId },
                     WaitPolicy = new() { LifecycleStage = UpdateWorkflowExecutionLifecycleStage.Admitted },
                 });
-                admitted = true;
+                return true;
             }
             catch (RpcException e) when (e.Code == RpcException.StatusCode.NotFound)
             {
-                await Task.Delay(25);
+                return false;
             }
-        }
-
+        });
         Assert.True(admitted);
         await raw.CompleteAsync(task, new Temporalio.Api.Command.V1.Command
         {
