@@ -14,7 +14,7 @@ namespace Bastion.Benchmarks;
 public class RecordCodecBenchmarks : IDisposable
 {
     private static readonly RecordIdentity s_identity = new("ns-1", "executions", "0b0e6a43-3a0e-4f5e-9b1a-1d9bbde2c0a1");
-    private SqliteExecutionStore _store = null!;
+    private SqliteStorageProvider _store = null!;
     private AesGcmRecordCodec _aes = null!;
     private PlainRecordCodec _plain = null!;
     private byte[] _record = null!;
@@ -26,8 +26,8 @@ public class RecordCodecBenchmarks : IDisposable
     [GlobalSetup]
     public void Setup()
     {
-        _store = SqliteExecutionStore.OpenInMemory();
-        _store.Initialize(1);
+        _store = SqliteStorageProvider.OpenInMemory();
+        _store.MigrateAsync(1, CancellationToken.None).GetAwaiter().GetResult();
         _aes = new AesGcmRecordCodec(new KeyRing(_store, MasterKey.Ephemeral()));
         _plain = new PlainRecordCodec();
         _record = RandomNumberGenerator.GetBytes(RecordBytes);

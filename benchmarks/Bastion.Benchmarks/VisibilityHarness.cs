@@ -19,24 +19,24 @@ internal static class VisibilityHarness
     public static void Run()
     {
         var file = Path.Combine(Path.GetTempPath(), $"bastion-vis-{Guid.NewGuid():N}.db");
-        using (var store = SqliteExecutionStore.OpenFile(file))
+        using (var store = SqliteStorageProvider.OpenFile(file))
         {
-            store.Initialize(4);
+            store.MigrateAsync(4, CancellationToken.None).GetAwaiter().GetResult();
         }
 
         Insert(file);
-        using var reader = SqliteExecutionStore.OpenFile(file);
-        reader.Initialize(4);
+        using var reader = SqliteStorageProvider.OpenFile(file);
+        reader.MigrateAsync(4, CancellationToken.None).GetAwaiter().GetResult();
         Measure("list first page (100), WorkflowType = 'type-7'", 200, () =>
-            reader.ListVisibility(new VisibilityPageRequest(Namespace, Bind("WorkflowType = 'type-7'", false), 100, null)).Count);
+            reader.ListVisibilityAsync(new VisibilityPageRequest(Namespace, Bind("WorkflowType = 'type-7'", false), 100, null), CancellationToken.None).GetAwaiter().GetResult().Count);
         Measure("list first page (100), ExecutionStatus = 'Failed' AND StartTime > …", 200, () =>
-            reader.ListVisibility(new VisibilityPageRequest(Namespace, Bind("ExecutionStatus = 'Failed' AND StartTime > '2026-01-01T00:00:00Z'", false), 100, null)).Count);
+            reader.ListVisibilityAsync(new VisibilityPageRequest(Namespace, Bind("ExecutionStatus = 'Failed' AND StartTime > '2026-01-01T00:00:00Z'", false), 100, null), CancellationToken.None).GetAwaiter().GetResult().Count);
         Measure("count ExecutionStatus = 'Completed'", 50, () =>
-            (int)reader.CountVisibility(Namespace, Bind("ExecutionStatus = 'Completed'", true))[0].Count);
+            (int)reader.CountVisibilityAsync(Namespace, Bind("ExecutionStatus = 'Completed'", true), CancellationToken.None).GetAwaiter().GetResult()[0].Count);
         Measure("count GROUP BY ExecutionStatus", 50, () =>
-            reader.CountVisibility(Namespace, Bind("GROUP BY ExecutionStatus", true)).Count);
+            reader.CountVisibilityAsync(Namespace, Bind("GROUP BY ExecutionStatus", true), CancellationToken.None).GetAwaiter().GetResult().Count);
         Measure("count WorkflowType = 'type-7'", 50, () =>
-            (int)reader.CountVisibility(Namespace, Bind("WorkflowType = 'type-7'", true))[0].Count);
+            (int)reader.CountVisibilityAsync(Namespace, Bind("WorkflowType = 'type-7'", true), CancellationToken.None).GetAwaiter().GetResult()[0].Count);
         File.Delete(file);
     }
 

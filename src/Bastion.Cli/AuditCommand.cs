@@ -32,11 +32,11 @@ internal static class AuditCommand
     {
         var db = DbFile();
         var command = new Command("verify", "Check the hash chain: report the first edited, removed or reordered record, or that all is intact (exit 0; 3 when tampered with).") { db };
-        command.SetAction(parse => Run(parse.GetValue(db)!, store =>
+        command.SetAction((parse, _) => Run(parse.GetValue(db)!, async store =>
         {
-            var result = AuditChain.Verify(store);
-            (result.IsIntact ? Console.Out : Console.Error).WriteLine(result.Message);
-            return Task.FromResult(result.IsIntact ? 0 : 3);
+            var result = await AuditChain.VerifyAsync(store).ConfigureAwait(false);
+            await (result.IsIntact ? Console.Out : Console.Error).WriteLineAsync(result.Message).ConfigureAwait(false);
+            return result.IsIntact ? 0 : 3;
         }));
         return command;
     }
@@ -49,11 +49,12 @@ internal static class AuditCommand
         var command = new Command("tail", "Print the latest records, and with --follow the ones that follow.") { db, lines, follow };
         command.SetAction((parse, cancellationToken) => Run(parse.GetValue(db)!, async store =>
         {
-            var head = store.ReadAuditHead().Sequence;
+            var head = (await store.ReadAuditHeadAsync(cancellationToken).ConfigureAwait(false)).Sequence;
             var after = Math.Max(0, head - Math.Max(0, parse.GetValue(lines)));
             while (true)
             {
-                after = Print(store, new AuditQuery(after, Page), Console.Out, out var count);
+                var (last, count) = await PrintAsync(store, new AuditQuery(after, Page), Console.Out).ConfigureAwait(false);
+                after = last;
                 if (count == Page)
                 {
                     continue;
@@ -86,7 +87,7 @@ internal static class AuditCommand
         var output = new Option<string?>("--output", "-o") { Description = "File to write (default: standard output)." };
         format.AcceptOnlyFromAmong("jsonl");
         var command = new Command("export", "Write the records of a time range as JSON lines.") { db, since, until, format, output };
-        command.SetAction(parse => Run(parse.GetValue(db)!, async store =>
+        command.SetAction((parse, _) => Run(parse.GetValue(db)!, async store =>
         {
             var from = ParseTime(parse.GetValue(since)!, "--since");
             var to = parse.GetValue(until) is { } u ? ParseTime(u, "--until") : (DateTime?)null;
@@ -98,7 +99,7 @@ internal static class AuditCommand
                 int count;
                 do
                 {
-                    after = Print(store, new AuditQuery(after, Page) { From = from, To = to }, writer, out count);
+                    (after, count) = await PrintAsync(store, new AuditQuery(after, Page) { From = from, To = to }, writer).ConfigureAwait(false);
                 }
                 while (count == Page);
                 await writer.FlushAsync().ConfigureAwait(false);
@@ -117,16 +118,15 @@ internal static class AuditCommand
     }
 
     /// <summary>Prints one page; returns the sequence number to continue after.</summary>
-    private static long Print(IAuditStore store, AuditQuery query, TextWriter writer, out int count)
+    private static async Task<(long After, int Count)> PrintAsync(IAuditStore store, AuditQuery query, TextWriter writer)
     {
-        var rows = store.ReadAudit(query);
+        var rows = await store.ReadAuditAsync(query, CancellationToken.None).ConfigureAwait(false);
         foreach (var row in rows)
         {
-            writer.WriteLine(Encoding.UTF8.GetString(row.Data));
+            await writer.WriteLineAsync(Encoding.UTF8.GetString(row.Data)).ConfigureAwait(false);
         }
 
-        count = rows.Count;
-        return rows.Count > 0 ? rows[^1].Sequence : query.AfterSequence;
+        return (rows.Count > 0 ? rows[^1].Sequence : query.AfterSequence, rows.Count);
     }
 
     private static DateTime ParseTime(string text, string option) =>
@@ -144,9 +144,9 @@ internal static class AuditCommand
 
         try
         {
-            using var store = SqliteExecutionStore.OpenFile(file);
-            store.Initialize(4); // migrates an older database so the audit tables exist; changes no data
-            store.UseAuditCodec(EncryptionAtRest.CodecOfExisting(store, new ServerOptions { DatabaseFile = file }));
+            await using var store = SqliteStorageProvider.OpenFile(file);
+            await store.MigrateAsync(4, CancellationToken.None).ConfigureAwait(false); // migrates an older database so the audit tables exist; changes no data
+            store.UseAuditCodec(await EncryptionAtRest.CodecOfExistingAsync(store, new ServerOptions { DatabaseFile = file }, CancellationToken.None).ConfigureAwait(false));
             return await action(store).ConfigureAwait(false);
         }
         catch (ArgumentException e)

@@ -14,22 +14,22 @@ namespace Bastion.Cli;
 internal static class DatabaseFile
 {
     /// <summary>Opens <paramref name="file"/>, runs <paramref name="action"/>; exit code 2 for a refused input, 1 for other failures.</summary>
-    public static int Run(string file, Action<NamespaceRegistry, IdentityRegistry> action)
+    public static async Task<int> RunAsync(string file, Func<NamespaceRegistry, IdentityRegistry, Task> action)
     {
         try
         {
-            using var store = SqliteExecutionStore.OpenFile(file);
-            store.Initialize(4); // creates the schema of a new database; changes nothing in an existing one
+            await using var store = SqliteStorageProvider.OpenFile(file);
+            await store.MigrateAsync(4, CancellationToken.None).ConfigureAwait(false); // creates the schema of a new database; changes nothing in an existing one
 
             // Key, grant and access changes are audit events, written with the change (encrypted like the server's).
-            store.UseAuditCodec(() => EncryptionAtRest.CodecOfExisting(store, new ServerOptions { DatabaseFile = file }));
+            store.UseAuditCodec(() => EncryptionAtRest.CodecOfExistingAsync(store, new ServerOptions { DatabaseFile = file }, CancellationToken.None).GetAwaiter().GetResult());
             var command = string.Join(' ', Environment.GetCommandLineArgs().Skip(1).TakeWhile(a => !a.StartsWith('-')).Take(2));
             AuditActor.Current = AuditActor.CommandLine(Environment.UserName, "bastion " + command);
             var namespaces = new NamespaceRegistry(store, TimeProvider.System);
-            namespaces.Load();
+            await namespaces.LoadAsync(CancellationToken.None).ConfigureAwait(false);
             var identities = new IdentityRegistry(store, TimeProvider.System);
-            identities.Load();
-            action(namespaces, identities);
+            await identities.LoadAsync(CancellationToken.None).ConfigureAwait(false);
+            await action(namespaces, identities).ConfigureAwait(false);
             return 0;
         }
         catch (ServiceException e)

@@ -78,12 +78,13 @@ internal sealed class DevTls
     }
 
     /// <summary>Namespace <c>default</c> trusts the dev CA (unless it already has a TLS policy).</summary>
-    public void TrustForDefaultNamespace(BastionServer server)
+    public async Task TrustForDefaultNamespaceAsync(BastionServer server)
     {
         var entry = server.Namespaces.Resolve("default");
         if (entry.Tls is null)
         {
-            server.Namespaces.SetTls(entry, NamespaceTlsPolicies.Validate(new NamespaceTlsPolicy { CaBundlePem = File.ReadAllText(CaFile) }, DateTime.UtcNow));
+            var policy = NamespaceTlsPolicies.Validate(new NamespaceTlsPolicy { CaBundlePem = await File.ReadAllTextAsync(CaFile).ConfigureAwait(false) }, DateTime.UtcNow);
+            await server.Namespaces.SetTlsAsync(entry, policy).ConfigureAwait(false);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Bastion.Server;
+using Bastion.Storage;
 using Bastion.Storage.Encryption;
 using Bastion.Storage.Sqlite;
 
@@ -25,9 +26,9 @@ internal static class KeysCommand
         var common = new Common();
         var command = new Command("list", "List each namespace's data key versions (never the keys).");
         common.AddTo(command);
-        command.SetAction(parse => common.Run(parse, (store, keys, names) =>
+        command.SetAction((parse, _) => common.RunAsync(parse, async (store, keys, names) =>
         {
-            foreach (var group in store.ListDataKeys().Where(k => k.Version != KeyRing.IndexKeyVersion).GroupBy(k => k.NamespaceId, StringComparer.Ordinal))
+            foreach (var group in (await store.Metadata.ListDataKeysAsync(CancellationToken.None).ConfigureAwait(false)).Where(k => k.Version != KeyRing.IndexKeyVersion).GroupBy(k => k.NamespaceId, StringComparer.Ordinal))
             {
                 var current = group.Where(k => !k.Retired).Max(k => k.Version);
                 Console.WriteLine($"{names.GetValueOrDefault(group.Key, group.Key)}: "
@@ -46,9 +47,9 @@ internal static class KeysCommand
         common.AddTo(command);
         command.Options.Add(name);
         command.Options.Add(account);
-        command.SetAction(parse => common.Run(parse, (store, keys, names) =>
+        command.SetAction((parse, _) => common.RunAsync(parse, async (store, keys, names) =>
         {
-            var withKeys = store.ListDataKeys().Select(k => k.NamespaceId).ToHashSet(StringComparer.Ordinal);
+            var withKeys = (await store.Metadata.ListDataKeysAsync(CancellationToken.None).ConfigureAwait(false)).Select(k => k.NamespaceId).ToHashSet(StringComparer.Ordinal);
             IEnumerable<string> targets = withKeys;
             if (parse.GetValue(name) is { } given)
             {
@@ -59,7 +60,7 @@ internal static class KeysCommand
 
             foreach (var id in targets.Order(StringComparer.Ordinal))
             {
-                Console.WriteLine($"{names.GetValueOrDefault(id, id)}: key v{keys.Rotate(id)} is current.");
+                Console.WriteLine($"{names.GetValueOrDefault(id, id)}: key v{await keys.RotateAsync(id, CancellationToken.None).ConfigureAwait(false)} is current.");
             }
         }));
         return command;
@@ -79,7 +80,7 @@ internal static class KeysCommand
             command.Options.Add(_keyCommand);
         }
 
-        public int Run(ParseResult parse, Action<SqliteExecutionStore, KeyRing, Dictionary<string, string>> action)
+        public async Task<int> RunAsync(ParseResult parse, Func<IStorageProvider, KeyRing, Dictionary<string, string>, Task> action)
         {
             var file = parse.GetValue(_dbFile)!;
             try
@@ -89,13 +90,14 @@ internal static class KeysCommand
                     throw new ArgumentException($"{file} does not exist.");
                 }
 
-                using var store = SqliteExecutionStore.OpenFile(file);
-                store.Initialize(4);
+                await using var store = SqliteStorageProvider.OpenFile(file);
+                await store.MigrateAsync(4, CancellationToken.None).ConfigureAwait(false);
                 var options = new ServerOptions { DatabaseFile = file, MasterKeyFile = parse.GetValue(_keyFile), MasterKeyCommand = parse.GetValue(_keyCommand) };
                 var keys = new KeyRing(store, EncryptionAtRest.LoadMasterKey(options, Environment.GetEnvironmentVariable(EncryptionAtRest.EnvironmentVariable)));
-                keys.Refresh();
-                var names = store.ListNamespaces().ToDictionary(n => n.Id, n => $"{n.Name}.{n.Account}", StringComparer.Ordinal);
-                action(store, keys, names);
+                await keys.RefreshAsync(CancellationToken.None).ConfigureAwait(false);
+                var names = (await store.ListNamespacesAsync(CancellationToken.None).ConfigureAwait(false))
+                    .ToDictionary(n => n.Id, n => $"{n.Name}.{n.Account}", StringComparer.Ordinal);
+                await action(store, keys, names).ConfigureAwait(false);
                 return 0;
             }
             catch (ArgumentException e)

@@ -29,7 +29,7 @@ internal static class NamespaceCommand
         var command = new Command("create", "Create a namespace, optionally with its client CA bundle and certificate filters.");
         common.AddTo(command);
         command.Options.Add(retention);
-        command.SetAction(parse => common.Run(parse, registry =>
+        command.SetAction((parse, _) => common.RunAsync(parse, async registry =>
         {
             var days = parse.GetValue(retention);
             if (days is < 1 or > 90)
@@ -39,10 +39,10 @@ internal static class NamespaceCommand
 
             var policy = common.Policy(parse, null);
             var codec = common.CodecServer(parse, null).Setting is { } given ? CodecServerEndpoints.Validate(given) : null; // before creating: a bad setting creates nothing
-            var entry = registry.Create(parse.GetValue(common.Name)!, parse.GetValue(common.Account)!, TimeSpan.FromDays(days), policy);
+            var entry = await registry.CreateAsync(parse.GetValue(common.Name)!, parse.GetValue(common.Account)!, TimeSpan.FromDays(days), policy).ConfigureAwait(false);
             if (codec != null)
             {
-                entry = registry.SetCodecServer(entry, codec);
+                entry = await registry.SetCodecServerAsync(entry, codec).ConfigureAwait(false);
             }
 
             Console.WriteLine($"Created namespace {entry.FullName}.");
@@ -56,7 +56,11 @@ internal static class NamespaceCommand
         var common = new Common(withPolicy: false);
         var command = new Command("describe", "Show a namespace and its TLS policy, with CAs that expire within 15 days.");
         common.AddTo(command);
-        command.SetAction(parse => common.Run(parse, registry => Print(common.Find(parse, registry))));
+        command.SetAction((parse, _) => common.RunAsync(parse, registry =>
+        {
+            Print(common.Find(parse, registry));
+            return Task.CompletedTask;
+        }));
         return command;
     }
 
@@ -65,13 +69,13 @@ internal static class NamespaceCommand
         var common = new Common();
         var command = new Command("update", "Change a namespace's TLS policy: the options given replace the current values.");
         common.AddTo(command);
-        command.SetAction(parse => common.Run(parse, registry =>
+        command.SetAction((parse, _) => common.RunAsync(parse, async registry =>
         {
             var entry = common.Find(parse, registry);
-            entry = registry.SetTls(entry, common.Policy(parse, entry.Tls));
+            entry = await registry.SetTlsAsync(entry, common.Policy(parse, entry.Tls)).ConfigureAwait(false);
             if (common.CodecServer(parse, entry.CodecServer) is var (changed, codec) && changed)
             {
-                entry = registry.SetCodecServer(entry, codec);
+                entry = await registry.SetCodecServerAsync(entry, codec).ConfigureAwait(false);
             }
 
             Console.WriteLine($"Updated namespace {entry.FullName}.");
@@ -151,8 +155,8 @@ internal static class NamespaceCommand
             }
         }
 
-        public int Run(ParseResult parse, Action<NamespaceRegistry> action) =>
-            DatabaseFile.Run(parse.GetValue(_dbFile)!, (namespaces, _) => action(namespaces));
+        public Task<int> RunAsync(ParseResult parse, Func<NamespaceRegistry, Task> action) =>
+            DatabaseFile.RunAsync(parse.GetValue(_dbFile)!, (namespaces, _) => action(namespaces));
 
         public NamespaceEntry Find(ParseResult parse, NamespaceRegistry registry) =>
             registry.Resolve($"{parse.GetValue(Name)}.{parse.GetValue(Account)}");

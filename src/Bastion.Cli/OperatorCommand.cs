@@ -35,7 +35,7 @@ internal static class OperatorCommand
         {
             dbFile, ns, reason, duration, who, permission,
         };
-        command.SetAction(parse => DatabaseFile.Run(parse.GetValue(dbFile)!, (namespaces, identities) =>
+        command.SetAction((parse, _) => DatabaseFile.RunAsync(parse.GetValue(dbFile)!, async (namespaces, identities) =>
         {
             var length = DurationSyntax.Parse(parse.GetValue(duration)!, "--duration");
             var target = namespaces.Resolve(parse.GetValue(ns)!);
@@ -45,7 +45,7 @@ internal static class OperatorCommand
                 "write" => Permission.NamespaceWrite,
                 _ => Permission.NamespaceRead,
             };
-            var (grant, token) = identities.GrantOperator(target, parse.GetValue(who)!, parse.GetValue(reason)!, length, level);
+            var (grant, token) = await identities.GrantOperatorAsync(target, parse.GetValue(who)!, parse.GetValue(reason)!, length, level).ConfigureAwait(false);
             Console.WriteLine($"Granted {grant.Operator} {parse.GetValue(permission)} on {grant.NamespaceName} until {Format(grant.ExpiryTime)} (grant {grant.Id}).");
             Console.WriteLine("Operator API key (shown once, not stored; use it as a Bearer API key on the shared host):");
             Console.WriteLine($"  {token}");
@@ -57,7 +57,7 @@ internal static class OperatorCommand
     {
         var dbFile = DbFile();
         var command = new Command("list", "List operator grants, current and past, newest first.") { dbFile };
-        command.SetAction(parse => DatabaseFile.Run(parse.GetValue(dbFile)!, (_, identities) =>
+        command.SetAction((parse, _) => DatabaseFile.RunAsync(parse.GetValue(dbFile)!, (_, identities) =>
         {
             var now = DateTime.UtcNow;
             Console.WriteLine($"{"GRANT",-22} {"OPERATOR",-16} {"NAMESPACE",-28} {"PERMISSION",-14} {"UNTIL",-20} {"STATE",-8} REASON");
@@ -65,6 +65,8 @@ internal static class OperatorCommand
             {
                 Console.WriteLine($"{grant.Id,-22} {grant.Operator,-16} {grant.NamespaceName,-28} {grant.Permission,-14} {Format(grant.ExpiryTime),-20} {(grant.ExpiryTime > now ? "active" : "ended"),-8} {grant.Reason}");
             }
+
+            return Task.CompletedTask;
         }));
         return command;
     }
@@ -74,9 +76,9 @@ internal static class OperatorCommand
         var dbFile = DbFile();
         var grantId = new Option<string>("--grant-id") { Description = "The grant to end now.", Required = true };
         var command = new Command("revoke", "End a grant now; its key stops working within seconds.") { dbFile, grantId };
-        command.SetAction(parse => DatabaseFile.Run(parse.GetValue(dbFile)!, (_, identities) =>
+        command.SetAction((parse, _) => DatabaseFile.RunAsync(parse.GetValue(dbFile)!, async (_, identities) =>
         {
-            var grant = identities.RevokeOperatorGrant(parse.GetValue(grantId)!);
+            var grant = await identities.RevokeOperatorGrantAsync(parse.GetValue(grantId)!).ConfigureAwait(false);
             Console.WriteLine($"Grant {grant.Id} of {grant.Operator} on {grant.NamespaceName} ended at {Format(grant.ExpiryTime)}.");
         }));
         return command;

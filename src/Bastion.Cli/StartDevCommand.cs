@@ -154,14 +154,18 @@ internal static class StartDevCommand
             }
 
             using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            return await ServerRunner.RunAsync(options, server =>
+            return await ServerRunner.RunAsync(options, async server =>
             {
                 if (stopAfter is { } after && after > TimeSpan.Zero)
                 {
                     timeoutSource.CancelAfter(after); // counted from the start: a slow start is not cut short
                 }
 
-                devTls?.TrustForDefaultNamespace(server);
+                if (devTls is not null)
+                {
+                    await devTls.TrustForDefaultNamespaceAsync(server).ConfigureAwait(false);
+                }
+
                 var transport = devTls is null ? "plaintext, loopback only" : "TLS 1.3";
                 Console.WriteLine($"Bastion dev server on {server.Address} (gRPC, {transport})");
                 Console.WriteLine($"  Namespace:  default{string.Concat(options.Namespaces.Select(n => ", " + n))}");
@@ -169,7 +173,6 @@ internal static class StartDevCommand
                 Console.WriteLine($"  HTTP API:   {(server.HttpAddress is { } httpAddress ? $"{(devTls is null ? "http" : "https")}://{httpAddress}/api/v1 ({transport})" : "off (pass --http-port to serve it)")}");
                 Console.WriteLine($"  Web UI:     {(server.UiAddress is { } uiAddress ? $"{(devTls is null ? "http" : "https")}://{uiAddress}" : "off (--headless)")}");
                 devTls?.PrintHowToConnect(server.Address);
-                return Task.CompletedTask;
             }, timeoutSource.Token).ConfigureAwait(false);
         });
         return command;

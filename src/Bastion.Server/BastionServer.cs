@@ -35,7 +35,7 @@ public sealed partial class BastionServer : IAsyncDisposable
     private const int MaxMessageBytes = 8 * 1024 * 1024;
 
     private readonly WebApplication _app;
-    private readonly IExecutionStore _store;
+    private readonly IStorageProvider _store;
     private readonly GroupCommitter _committer;
     private readonly HistoryEngine _engine;
 
@@ -43,7 +43,7 @@ public sealed partial class BastionServer : IAsyncDisposable
     private readonly AuditHosting _audit;
     private readonly EncryptionAtRest _encryption;
 
-    private BastionServer(WebApplication app, IExecutionStore store, GroupCommitter committer, HistoryEngine engine, NamespaceRefresher refresher, AuditHosting audit, EncryptionAtRest encryption)
+    private BastionServer(WebApplication app, IStorageProvider store, GroupCommitter committer, HistoryEngine engine, NamespaceRefresher refresher, AuditHosting audit, EncryptionAtRest encryption)
     {
         _audit = audit;
         _encryption = encryption;
@@ -59,12 +59,15 @@ public sealed partial class BastionServer : IAsyncDisposable
     internal IdentityRegistry Identities => _app.Services.GetRequiredService<IdentityRegistry>();
 
     /// <summary>Picks up namespace changes made in the store by another process now, not at the next interval.</summary>
-    internal void RefreshNamespaces() => _refresher.Refresh();
+    internal Task RefreshNamespacesAsync() => _refresher.RefreshAsync();
 
     /// <summary>The audit log's reader (what <c>GetAuditLogs</c> serves).</summary>
     public AuditLog AuditLog => _audit.Log;
 
-    internal IAuditStore AuditStore => (IAuditStore)_store;
+    internal IAuditStore AuditStore => _store.Audit;
+
+    /// <summary>The storage provider (tests).</summary>
+    internal IStorageProvider Storage => _store;
 
     /// <summary>Transactions committed so far and the transitions in them (tests).</summary>
     internal (long Batches, long Writes) CommitCounters => _committer.Counters;
@@ -164,17 +167,16 @@ public sealed partial class BastionServer : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = MaxMessageBytes;
         });
 
-        var sqlite = options.DatabaseFile is { } file ? SqliteExecutionStore.OpenFile(file) : SqliteExecutionStore.OpenInMemory();
-        IExecutionStore store = sqlite;
+        var store = options.DatabaseFile is { } file ? SqliteStorageProvider.OpenFile(file) : SqliteStorageProvider.OpenInMemory();
         EncryptionAtRest encryption;
         try
         {
-            encryption = EncryptionAtRest.Create(options, sqlite);
-            sqlite.UseAuditCodec(encryption.Codec);
+            encryption = await EncryptionAtRest.CreateAsync(options, store, cancellationToken).ConfigureAwait(false);
+            store.UseAuditCodec(encryption.Codec); // SQLite-specific until the audit codec moves above the providers (issue 14, step 3)
         }
         catch
         {
-            sqlite.Dispose();
+            await store.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 
@@ -185,25 +187,25 @@ public sealed partial class BastionServer : IAsyncDisposable
 
         var services = builder.Services;
         services.AddSingleton(options.Time);
-        services.AddSingleton<IExecutionStore>(store);
+        services.AddSingleton<IStorageProvider>(store);
+        services.AddSingleton(store.Visibility);
         services.AddSingleton(committer);
         services.AddSingleton(encryption.Codec);
         services.AddSingleton<MatchingEngine>();
         services.AddSingleton(engineLimits);
         services.AddSingleton<HistoryEngine>();
-        services.AddSingleton<IScheduleStore>(sqlite);
+        services.AddSingleton(store.Schedules);
         services.AddSingleton<Engine.Schedules.ScheduleEngine>();
         services.AddSingleton<Engine.Visibility.VisibilityReader>();
-        services.AddSingleton((IBatchStore)sqlite);
+        services.AddSingleton(store.Batches);
         services.AddSingleton<Engine.Batch.BatchOperations>();
         services.AddSingleton<NamespaceRegistry>();
         services.AddSingleton(frontendOptions);
         services.AddSingleton(pipelineOptions);
-        services.AddSingleton(sp => new AuditHosting(options, sqlite, committer, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton(sp => new AuditHosting(options, store.Audit, committer, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(sp => sp.GetRequiredService<AuditHosting>().Sink);
         services.AddSingleton(sp => sp.GetRequiredService<AuditHosting>().Log);
         services.AddSingleton<ClientCertificateAuthenticator>();
-        services.AddSingleton((IIdentityStore)store);
         services.AddSingleton<IdentityRegistry>();
         services.AddSingleton<ApiKeyAuthenticator>();
         if (useTls)
@@ -256,26 +258,28 @@ public sealed partial class BastionServer : IAsyncDisposable
         }
 
         var engine = app.Services.GetRequiredService<HistoryEngine>();
-        engine.Start(options.ShardCount);
+        await engine.StartAsync(options.ShardCount, cancellationToken).ConfigureAwait(false);
         var namespaces = app.Services.GetRequiredService<NamespaceRegistry>();
-        namespaces.Load();
+        await namespaces.LoadAsync(cancellationToken).ConfigureAwait(false);
         var identities = app.Services.GetRequiredService<IdentityRegistry>();
-        identities.Load();
-        app.Services.GetRequiredService<Engine.Schedules.ScheduleEngine>().Start();
-        var bootstrapToken = options.DevMode ? null : OwnerBootstrap.Run(identities, options.Account, options.OwnerEmail, options.OwnerApiKey, options.Time);
+        await identities.LoadAsync(cancellationToken).ConfigureAwait(false);
+        await app.Services.GetRequiredService<Engine.Schedules.ScheduleEngine>().StartAsync(cancellationToken).ConfigureAwait(false);
+        var bootstrapToken = options.DevMode
+            ? null
+            : await OwnerBootstrap.RunAsync(identities, options.Account, options.OwnerEmail, options.OwnerApiKey, options.Time).ConfigureAwait(false);
         var account = options.DevMode ? NamespaceRegistry.DevAccount : options.Account;
         foreach (var name in (options.DevMode ? ["default"] : Array.Empty<string>()).Concat(options.Namespaces))
         {
-            var entry = namespaces.Ensure(name, account, TimeSpan.FromDays(1));
+            var entry = await namespaces.EnsureAsync(name, account, TimeSpan.FromDays(1)).ConfigureAwait(false);
             if (options.SearchAttributes.Count > 0)
             {
-                RegisterSearchAttributes(namespaces, entry, options.SearchAttributes);
+                await RegisterSearchAttributesAsync(namespaces, entry, options.SearchAttributes).ConfigureAwait(false);
             }
         }
 
         // Needs the namespaces' retention, so after they are loaded; in the background, it may have much to do.
         _ = engine.ScheduleMissingRetentionTimersAsync();
-        app.Services.GetRequiredService<Engine.Batch.BatchOperations>().ResumeAll();
+        await app.Services.GetRequiredService<Engine.Batch.BatchOperations>().ResumeAllAsync(cancellationToken).ConfigureAwait(false);
         var audit = app.Services.GetRequiredService<AuditHosting>();
         audit.Start();
         var refresher = new NamespaceRefresher(namespaces, identities, options.Time, options.NamespaceRefreshInterval, logger);
@@ -301,14 +305,14 @@ public sealed partial class BastionServer : IAsyncDisposable
     }
 
     /// <summary>The start's <c>--search-attribute</c>s, by the same rules as OperatorService.AddSearchAttributes.</summary>
-    private static void RegisterSearchAttributes(NamespaceRegistry namespaces, NamespaceEntry entry, IDictionary<string, SearchAttributeType> added)
+    private static async Task RegisterSearchAttributesAsync(NamespaceRegistry namespaces, NamespaceEntry entry, IDictionary<string, SearchAttributeType> added)
     {
         try
         {
             var attributes = CustomSearchAttributes.Add(entry.SearchAttributes, added);
             if (attributes.Count != entry.SearchAttributes.Count)
             {
-                namespaces.Update(entry with { SearchAttributes = attributes });
+                await namespaces.UpdateAsync(entry with { SearchAttributes = attributes }).ConfigureAwait(false);
             }
         }
         catch (ServiceException e)
@@ -351,6 +355,6 @@ public sealed partial class BastionServer : IAsyncDisposable
         var logger = _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Server");
         LogGroupCommit(logger, writes, batches);
         await _app.DisposeAsync().ConfigureAwait(false);
-        _store.Dispose();
+        await _store.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -17,7 +17,7 @@ internal sealed partial class EncryptionAtRest : IDisposable
     private const string Encrypted = "aes-256-gcm";
     private const string Plain = "none";
     private readonly ReEncryptor? _reEncryptor;
-    private readonly Lock _passLock = new();
+    private readonly SemaphoreSlim _passLock = new(1, 1);
     private ITimer? _timer;
     private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 
@@ -33,12 +33,12 @@ internal sealed partial class EncryptionAtRest : IDisposable
     /// <summary>The key ring; null when encryption is off.</summary>
     public KeyRing? Keys { get; }
 
-    public static EncryptionAtRest Create(ServerOptions options, IExecutionStore store)
+    public static async Task<EncryptionAtRest> CreateAsync(ServerOptions options, IStorageProvider store, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(store);
-        store.Initialize(options.ShardCount);
-        var mode = store.EnsureClusterSetting(SettingKey, options.Encryption ? Encrypted : Plain);
+        await store.MigrateAsync(options.ShardCount, cancellationToken).ConfigureAwait(false);
+        var mode = await store.Metadata.EnsureClusterSettingAsync(SettingKey, options.Encryption ? Encrypted : Plain, cancellationToken).ConfigureAwait(false);
         if (mode == Plain && options.Encryption)
         {
             throw new ArgumentException(
@@ -59,8 +59,8 @@ internal sealed partial class EncryptionAtRest : IDisposable
         KeyRing keys;
         try
         {
-            keys = new KeyRing(store, LoadMasterKey(options, Environment.GetEnvironmentVariable(EnvironmentVariable)));
-            keys.Refresh(); // a wrong master key fails the start here, not at the first read
+            keys = new KeyRing(store.Metadata, LoadMasterKey(options, Environment.GetEnvironmentVariable(EnvironmentVariable)));
+            await keys.RefreshAsync(cancellationToken).ConfigureAwait(false); // a wrong master key fails the start here, not at the first read
         }
         catch (Exception e) when (e is InvalidOperationException or InvalidDataException or IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception)
         {
@@ -69,23 +69,23 @@ internal sealed partial class EncryptionAtRest : IDisposable
         }
 
         var codec = new AesGcmRecordCodec(keys);
-        return new EncryptionAtRest(codec, keys, new ReEncryptor(store, keys, codec));
+        return new EncryptionAtRest(codec, keys, new ReEncryptor(store.Records, keys, codec));
     }
 
     /// <summary>
     /// The codec of an existing database for offline tools (the audit commands): plain unless the database was
     /// written encrypted, then the key ring opened with the master key from the usual sources.
     /// </summary>
-    public static IRecordCodec CodecOfExisting(Storage.Sqlite.SqliteExecutionStore store, ServerOptions options)
+    public static async Task<IRecordCodec> CodecOfExistingAsync(IStorageProvider store, ServerOptions options, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
-        if (store.ReadClusterSetting(SettingKey) != Encrypted)
+        if (await store.Metadata.ReadClusterSettingAsync(SettingKey, cancellationToken).ConfigureAwait(false) != Encrypted)
         {
             return new PlainRecordCodec();
         }
 
-        var keys = new KeyRing(store, LoadMasterKey(options, Environment.GetEnvironmentVariable(EnvironmentVariable)));
-        keys.Refresh();
+        var keys = new KeyRing(store.Metadata, LoadMasterKey(options, Environment.GetEnvironmentVariable(EnvironmentVariable)));
+        await keys.RefreshAsync(cancellationToken).ConfigureAwait(false);
         return new AesGcmRecordCodec(keys);
     }
 
@@ -117,23 +117,24 @@ internal sealed partial class EncryptionAtRest : IDisposable
         _logger = logger;
         if (_reEncryptor != null)
         {
-            _timer = LongTimer.Create(time, _ => RunPass(), null, interval, interval);
+            _timer = LongTimer.Create(time, _ => _ = RunPassAsync(), null, interval, interval);
         }
     }
 
     /// <summary>One re-encryption pass now (also run at the interval); returns records moved and versions retired.</summary>
-    public (int Moved, int Retired) RunPass()
+    public async Task<(int Moved, int Retired)> RunPassAsync()
     {
         if (_reEncryptor is null)
         {
             return (0, 0);
         }
 
-        lock (_passLock)
+        await _passLock.WaitAsync().ConfigureAwait(false);
+        try
         {
             try
             {
-                var (moved, retired) = _reEncryptor.RunPass();
+                var (moved, retired) = await _reEncryptor.RunPassAsync(CancellationToken.None).ConfigureAwait(false);
                 if (moved > 0 || retired > 0)
                 {
                     LogReEncrypted(_logger, moved, retired);
@@ -147,9 +148,17 @@ internal sealed partial class EncryptionAtRest : IDisposable
                 return (0, 0);
             }
         }
+        finally
+        {
+            _passLock.Release();
+        }
     }
 
-    public void Dispose() => _timer?.Dispose();
+    public void Dispose()
+    {
+        _timer?.Dispose();
+        _passLock.Dispose();
+    }
 
     [LoggerMessage(EventId = 4201, Level = LogLevel.Information, Message = "Re-encryption: {Moved} records moved to their namespace's current key; {Retired} old key versions retired.")]
     private static partial void LogReEncrypted(ILogger logger, int moved, int retired);

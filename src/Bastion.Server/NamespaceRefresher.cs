@@ -31,20 +31,20 @@ internal sealed partial class NamespaceRefresher : IDisposable
             WarnExpiring(entry);
         }
 
-        _timer = LongTimer.Create(time, _ => Refresh(), null, interval, interval);
+        _timer = LongTimer.Create(time, _ => _ = RefreshAsync(), null, interval, interval);
     }
 
-    public void Refresh()
+    public async Task RefreshAsync()
     {
         try
         {
-            foreach (var entry in _namespaces.Refresh())
+            foreach (var entry in await _namespaces.RefreshAsync(CancellationToken.None).ConfigureAwait(false))
             {
                 LogChanged(_logger, entry.FullName);
                 WarnExpiring(entry);
             }
 
-            _identities.Refresh();
+            await _identities.RefreshAsync(CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -4,26 +4,28 @@ namespace Bastion.Storage;
 
 /// <summary>
 /// One writer loop: takes the transitions of many workflows as they arrive and commits them together in one
-/// transaction (one fsync per batch). Each caller awaits its own write. It also keeps the audit log's hash chain when
-/// the store keeps one (<see cref="IAuditStore"/>): records are chained in commit order and written in the same
-/// transaction — a call's record with the transition it committed (<see cref="PendingAudit.Ambient"/>), other records
-/// on their own — so one fsync covers calls' state and their audit records.
+/// transaction (one fsync per batch). Each caller awaits its own write. Audit records ride along: a call's record with
+/// the transition it committed (<see cref="PendingAudit.Ambient"/>), other records on their own — so one fsync
+/// covers calls' state and their audit records.
 /// </summary>
+/// <remarks>
+/// A provider commits a batch all or nothing (<see cref="IStorageProvider.CommitAsync"/>). A rejected transition is
+/// rare — the engine holds a run's lock until its commit ends — so the batch is committed again without the rejected
+/// ones instead of paying a savepoint per transition.
+/// </remarks>
 public sealed class GroupCommitter : IAsyncDisposable
 {
     private const int MaxBatch = 512;
 
-    private readonly IExecutionStore _store;
-    private readonly IAuditStore? _auditStore;
+    private readonly IStorageProvider _provider;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new() { SingleReader = true });
     private readonly Task _loop;
     private long _batches;
     private long _writes;
 
-    public GroupCommitter(IExecutionStore store)
+    public GroupCommitter(IStorageProvider provider)
     {
-        _store = store;
-        _auditStore = store as IAuditStore;
+        _provider = provider;
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -34,30 +36,25 @@ public sealed class GroupCommitter : IAsyncDisposable
     /// Commits one transition: its writes land together or not at all. The audit record of the call in progress
     /// (<see cref="PendingAudit.Ambient"/>), if it has not been written yet, is written with it.
     /// </summary>
-    public Task CommitAsync(IReadOnlyList<ExecutionWrite> transition) => CommitAsync(transition, null);
+    public Task CommitAsync(IReadOnlyList<ExecutionWrite> transition) => CommitAsync(new Transition(transition));
 
-    /// <summary>Commits one transition that also writes a schedule (<see cref="IScheduleStore"/>): all of it lands or none.</summary>
-    public Task CommitAsync(IReadOnlyList<ExecutionWrite> transition, ScheduleWrite? schedule)
+    /// <summary>Commits one transition that also writes a schedule: all of it lands or none.</summary>
+    public Task CommitAsync(IReadOnlyList<ExecutionWrite> transition, ScheduleWrite? schedule) =>
+        CommitAsync(new Transition(transition) { Schedule = schedule });
+
+    /// <summary>Commits one transition, with the ambient call's audit record when it has not been written yet.</summary>
+    public Task CommitAsync(Transition transition)
     {
-        if (schedule is not null && _store is not IScheduleStore)
-        {
-            throw new NotSupportedException($"The {_store.Name} store keeps no schedules.");
-        }
-
-        var audit = _auditStore != null && PendingAudit.Ambient is { } ambient && ambient.TryRide() ? ambient : null;
-        return Enqueue(new Pending(transition, audit, schedule));
+        ArgumentNullException.ThrowIfNull(transition);
+        var audit = PendingAudit.Ambient is { } ambient && ambient.TryRide() ? ambient : null;
+        return Enqueue(new Pending(transition, audit));
     }
 
     /// <summary>Appends one audit record in the next transaction; fails if that transaction fails.</summary>
     public Task AppendAuditAsync(PendingAudit record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        if (_auditStore is null)
-        {
-            throw new NotSupportedException($"The {_store.Name} store keeps no audit log.");
-        }
-
-        return Enqueue(new Pending(null, record, null));
+        return Enqueue(new Pending(null, record));
     }
 
     private Task Enqueue(Pending pending)
@@ -74,85 +71,87 @@ public sealed class GroupCommitter : IAsyncDisposable
     private async Task RunAsync()
     {
         var batch = new List<Pending>(MaxBatch);
-        var writes = new List<IReadOnlyList<ExecutionWrite>>(MaxBatch);
-        var schedules = new List<ScheduleWrite?>(MaxBatch);
         while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             batch.Clear();
-            writes.Clear();
-            schedules.Clear();
-            var audited = false;
-            var scheduled = false;
             while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending))
             {
                 batch.Add(pending);
-                audited |= pending.Audit != null;
-                if (pending.Write is { } write)
-                {
-                    writes.Add(write);
-                    schedules.Add(pending.Schedule);
-                    scheduled |= pending.Schedule != null;
-                }
             }
 
-            IReadOnlyList<Exception?> results;
-            try
+            while (batch.Count > 0)
             {
-                Func<IReadOnlyList<Exception?>, IReadOnlyList<PendingAudit>>? audit = audited ? outcomes => Landing(batch, outcomes) : null;
-                results = scheduled ? ((IScheduleStore)_store).CommitWithSchedules(writes, schedules, audit)
-                    : audit is not null ? _auditStore!.CommitWithAudit(writes, audit)
-                    : _store.Commit(writes);
-            }
-#pragma warning disable CA1031 // A failed transaction fails every caller in it; the loop must go on.
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                foreach (var pending in batch)
-                {
-                    pending.Audit?.Landed(written: false);
-                    pending.Done.TrySetException(e);
-                }
-
-                continue;
-            }
-
-            Interlocked.Increment(ref _batches);
-            Interlocked.Add(ref _writes, writes.Count);
-            var next = 0;
-            foreach (var pending in batch)
-            {
-                var error = pending.Write is not null ? results[next++] : null;
-                pending.Audit?.Landed(written: error is null);
-                if (error is not null)
-                {
-                    pending.Done.TrySetException(error);
-                }
-                else
-                {
-                    pending.Done.TrySetResult();
-                }
+                batch = await CommitAsync(batch).ConfigureAwait(false);
             }
         }
     }
 
-    /// <summary>
-    /// The batch's records, in batch order, leaving out those whose transition was rejected (<paramref name="outcomes"/>,
-    /// one per write): they were not written, so they take no place in the chain.
-    /// </summary>
-    private static List<PendingAudit> Landing(List<Pending> batch, IReadOnlyList<Exception?> outcomes)
+    /// <summary>Commits <paramref name="batch"/>; returns what is left to commit again when transitions were rejected.</summary>
+    private async Task<List<Pending>> CommitAsync(List<Pending> batch)
     {
-        var records = new List<PendingAudit>();
-        var next = 0;
+        var transitions = new List<Transition>(batch.Count);
+        var audit = new List<PendingAudit>();
         foreach (var pending in batch)
         {
-            var rejected = pending.Write is not null && outcomes[next++] is not null;
-            if (pending.Audit is { } audit && !rejected)
+            if (pending.Write is { } write)
             {
-                records.Add(audit);
+                transitions.Add(write);
+            }
+
+            if (pending.Audit is { } record)
+            {
+                audit.Add(record);
             }
         }
 
-        return records;
+        CommitResult result;
+        try
+        {
+            result = await _provider.CommitAsync(new CommitBatch(transitions, audit), CancellationToken.None).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // A failed transaction fails every caller in it; the loop must go on.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            foreach (var pending in batch)
+            {
+                pending.Audit?.Landed(written: false);
+                pending.Done.TrySetException(e);
+            }
+
+            return [];
+        }
+
+        if (!result.Committed)
+        {
+            // Nothing was written: fail the rejected transitions (their riding records are free again) and go again.
+            var survivors = new List<Pending>(batch.Count);
+            var next = 0;
+            foreach (var pending in batch)
+            {
+                if (pending.Write is not null && result.Rejected[next++] is { } error)
+                {
+                    pending.Audit?.Landed(written: false);
+                    pending.Done.TrySetException(error);
+                }
+                else
+                {
+                    survivors.Add(pending);
+                }
+            }
+
+            return survivors;
+        }
+
+        Interlocked.Increment(ref _batches);
+        Interlocked.Add(ref _writes, transitions.Count);
+        foreach (var pending in batch)
+        {
+            pending.Audit?.Landed(written: true);
+            pending.Done.TrySetResult();
+        }
+
+        return [];
     }
 
     public async ValueTask DisposeAsync()
@@ -161,8 +160,8 @@ public sealed class GroupCommitter : IAsyncDisposable
         await _loop.ConfigureAwait(false);
     }
 
-    /// <summary>A transition to commit (with the schedule it writes and the audit record riding it, if any), or an audit record on its own.</summary>
-    private sealed record Pending(IReadOnlyList<ExecutionWrite>? Write, PendingAudit? Audit, ScheduleWrite? Schedule)
+    /// <summary>A transition to commit (with the audit record riding it, if any), or an audit record on its own.</summary>
+    private sealed record Pending(Transition? Write, PendingAudit? Audit)
     {
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -8,26 +8,27 @@ namespace Bastion.Storage;
 public interface IBatchStore
 {
     /// <summary>Adds a job; false when the namespace already has one with that key.</summary>
-    bool InsertBatch(BatchRecord record);
+    Task<bool> InsertBatchAsync(BatchRecord record, CancellationToken cancellationToken);
 
-    BatchRecord? GetBatch(string namespaceId, string jobKey);
+    Task<BatchRecord?> GetBatchAsync(string namespaceId, string jobKey, CancellationToken cancellationToken);
 
     /// <summary>A namespace's jobs, newest first, after a cursor (start time ticks, job key) when given.</summary>
-    IReadOnlyList<BatchRecord> ListBatches(string namespaceId, int limit, (long StartTicks, string JobKey)? after);
+    Task<IReadOnlyList<BatchRecord>> ListBatchesAsync(string namespaceId, int limit, (long StartTicks, string JobKey)? after, CancellationToken cancellationToken);
 
     /// <summary>Every job still running, in every namespace (resumed at start).</summary>
-    IReadOnlyList<BatchRecord> RunningBatches();
+    Task<IReadOnlyList<BatchRecord>> RunningBatchesAsync(CancellationToken cancellationToken);
 
-    int CountRunningBatches(string namespaceId);
+    Task<int> CountRunningBatchesAsync(string namespaceId, CancellationToken cancellationToken);
 
     /// <summary>Removes a namespace's jobs that ended before <paramref name="closedBefore"/>; returns how many.</summary>
-    int DeleteClosedBatches(string namespaceId, DateTime closedBefore);
+    Task<int> DeleteClosedBatchesAsync(string namespaceId, DateTime closedBefore, CancellationToken cancellationToken);
 
     /// <summary>
     /// Records progress (and, when <paramref name="state"/> is no longer running, the end) of a job that is still
     /// running; false when it is not (stopped meanwhile), and then nothing is written.
     /// </summary>
-    bool UpdateRunningBatch(string namespaceId, string jobKey, int state, DateTime? closeTime, long total, long completed, long failed, string? cursor);
+    Task<bool> UpdateRunningBatchAsync(
+        string namespaceId, string jobKey, int state, DateTime? closeTime, long total, long completed, long failed, string? cursor, CancellationToken cancellationToken);
 }
 
 /// <summary>A batch job as stored. <see cref="Request"/> is the encoded StartBatchOperationRequest.</summary>

@@ -3,19 +3,19 @@ using Bastion.Visibility.Query;
 namespace Bastion.Storage;
 
 /// <summary>
-/// Reads of visibility rows with a bound list query (rows are written by <see cref="IExecutionStore.Commit"/>
+/// Reads of visibility rows with a bound list query (rows are written by <see cref="IStorageProvider.CommitAsync"/>
 /// with the state change). Every read is confined to one namespace.
 /// </summary>
 public interface IVisibilityStore
 {
     /// <summary>One page in the query's order (start time descending by default), after <see cref="VisibilityPageRequest.After"/>.</summary>
-    IReadOnlyList<VisibilityRow> ListVisibility(VisibilityPageRequest request);
+    Task<IReadOnlyList<VisibilityRow>> ListVisibilityAsync(VisibilityPageRequest request, CancellationToken cancellationToken);
 
     /// <summary>
     /// The number of matching rows; grouped by status when the query has <c>GROUP BY ExecutionStatus</c> (then one
     /// entry per status present, else one entry with a null group).
     /// </summary>
-    IReadOnlyList<(long? Group, long Count)> CountVisibility(string namespaceId, ListQuery query);
+    Task<IReadOnlyList<(long? Group, long Count)>> CountVisibilityAsync(string namespaceId, ListQuery query, CancellationToken cancellationToken);
 }
 
 /// <param name="Query">A bound query (see <c>Binder</c>).</param>

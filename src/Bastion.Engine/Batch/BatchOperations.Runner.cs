@@ -62,7 +62,7 @@ internal sealed partial class BatchOperations
         var ns = namespaces.FindById(record.NamespaceId);
         if (ns is null)
         {
-            store.UpdateRunningBatch(record.NamespaceId, record.JobKey, (int)BatchOperationState.Failed, Now, total, completed, failed, cursor);
+            await store.UpdateRunningBatchAsync(record.NamespaceId, record.JobKey, (int)BatchOperationState.Failed, Now, total, completed, failed, cursor, CancellationToken.None).ConfigureAwait(false);
             return;
         }
 
@@ -82,13 +82,13 @@ internal sealed partial class BatchOperations
             {
                 // The selection itself broke (an attribute the query names was removed…): the job fails, as Temporal's would.
                 LogSelectionFailed(logger, e, record.JobKey);
-                store.UpdateRunningBatch(ns.Id, record.JobKey, (int)BatchOperationState.Failed, Now, total, completed, failed, cursor);
+                await store.UpdateRunningBatchAsync(ns.Id, record.JobKey, (int)BatchOperationState.Failed, Now, total, completed, failed, cursor, CancellationToken.None).ConfigureAwait(false);
                 return;
             }
 
             if (target is not { } t)
             {
-                store.UpdateRunningBatch(ns.Id, record.JobKey, (int)BatchOperationState.Completed, Now, total, completed, failed, cursor);
+                await store.UpdateRunningBatchAsync(ns.Id, record.JobKey, (int)BatchOperationState.Completed, Now, total, completed, failed, cursor, CancellationToken.None).ConfigureAwait(false);
                 return;
             }
 
@@ -109,7 +109,7 @@ internal sealed partial class BatchOperations
             }
 
             cursor = t.Cursor;
-            if (!store.UpdateRunningBatch(ns.Id, record.JobKey, (int)BatchOperationState.Running, null, total, completed, failed, cursor))
+            if (!await store.UpdateRunningBatchAsync(ns.Id, record.JobKey, (int)BatchOperationState.Running, null, total, completed, failed, cursor, CancellationToken.None).ConfigureAwait(false))
             {
                 return; // Stopped meanwhile.
             }

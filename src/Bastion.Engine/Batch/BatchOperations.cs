@@ -65,18 +65,18 @@ internal sealed partial class BatchOperations(
         try
         {
             // Jobs past retention are gone (Temporal's batch workflows are), so their ids can be used again.
-            store.DeleteClosedBatches(ns.Id, Now - ns.Retention);
-            if (store.GetBatch(ns.Id, jobKey) != null)
+            await store.DeleteClosedBatchesAsync(ns.Id, Now - ns.Retention, CancellationToken.None).ConfigureAwait(false);
+            if (await store.GetBatchAsync(ns.Id, jobKey, CancellationToken.None).ConfigureAwait(false) != null)
             {
                 throw new ServiceException(ErrorKind.AlreadyExists, $"Batch operation {ServiceException.Quote(request.JobId)} already exists.");
             }
 
-            if (store.CountRunningBatches(ns.Id) >= MaxConcurrentPerNamespace)
+            if (await store.CountRunningBatchesAsync(ns.Id, CancellationToken.None).ConfigureAwait(false) >= MaxConcurrentPerNamespace)
             {
                 throw new ServiceException(ErrorKind.ResourceExhausted, "Max concurrent batch operations is reached");
             }
 
-            if (!store.InsertBatch(record))
+            if (!await store.InsertBatchAsync(record, CancellationToken.None).ConfigureAwait(false))
             {
                 throw new ServiceException(ErrorKind.AlreadyExists, $"Batch operation {ServiceException.Quote(request.JobId)} already exists.");
             }
@@ -89,11 +89,11 @@ internal sealed partial class BatchOperations(
         }
     }
 
-    public Task<DescribeBatchOperationResponse> DescribeAsync(NamespaceEntry ns, string jobId)
+    public async Task<DescribeBatchOperationResponse> DescribeAsync(NamespaceEntry ns, string jobId)
     {
         ArgumentNullException.ThrowIfNull(ns);
         RequireJobId(jobId);
-        var record = store.GetBatch(ns.Id, JobKey(ns.Id, jobId)) is { } found && !Expired(ns, found)
+        var record = await store.GetBatchAsync(ns.Id, JobKey(ns.Id, jobId), CancellationToken.None).ConfigureAwait(false) is { } found && !Expired(ns, found)
             ? found
             : throw ServiceException.NotFound($"Batch operation {ServiceException.Quote(jobId)} not found.");
         var request = RequestOf(record);
@@ -122,14 +122,14 @@ internal sealed partial class BatchOperations(
             });
         }
 
-        return Task.FromResult(response);
+        return response;
     }
 
-    public Task<ListBatchOperationsResponse> ListAsync(NamespaceEntry ns, int pageSize, ByteString? pageToken)
+    public async Task<ListBatchOperationsResponse> ListAsync(NamespaceEntry ns, int pageSize, ByteString? pageToken)
     {
         ArgumentNullException.ThrowIfNull(ns);
         var size = pageSize <= 0 || pageSize > VisibilityReader.MaxPageSize ? VisibilityReader.MaxPageSize : pageSize;
-        var records = store.ListBatches(ns.Id, size, DecodeToken(pageToken));
+        var records = await store.ListBatchesAsync(ns.Id, size, DecodeToken(pageToken), CancellationToken.None).ConfigureAwait(false);
         var response = new ListBatchOperationsResponse();
         foreach (var record in records.Where(r => !Expired(ns, r)))
         {
@@ -150,7 +150,7 @@ internal sealed partial class BatchOperations(
             response.NextPageToken = ByteString.CopyFromUtf8(FormattableString.Invariant($"b1:{last.StartTime.Ticks}:{last.JobKey}"));
         }
 
-        return Task.FromResult(response);
+        return response;
     }
 
     /// <summary>Stops a running job: it ends FAILED (Temporal terminates its batch workflow); operations done stay done.</summary>
@@ -161,26 +161,26 @@ internal sealed partial class BatchOperations(
         RequireJobId(request.JobId);
         RequireReason(request.Reason);
         var jobKey = JobKey(ns.Id, request.JobId);
-        var record = store.GetBatch(ns.Id, jobKey) is { } found && !Expired(ns, found)
+        var record = await store.GetBatchAsync(ns.Id, jobKey, CancellationToken.None).ConfigureAwait(false) is { } found && !Expired(ns, found)
             ? found
             : throw ServiceException.NotFound($"Batch operation {ServiceException.Quote(request.JobId)} not found.");
         if (_running.TryGetValue((ns.Id, jobKey), out var job))
         {
             // Wait for the operation in flight, so the counts written with the stop are final.
             await job.StopAsync().ConfigureAwait(false);
-            record = store.GetBatch(ns.Id, jobKey)!;
+            record = (await store.GetBatchAsync(ns.Id, jobKey, CancellationToken.None).ConfigureAwait(false))!;
         }
 
-        if (!store.UpdateRunningBatch(ns.Id, jobKey, (int)BatchOperationState.Failed, Now, record.Total, record.Completed, record.Failed, record.Cursor))
+        if (!await store.UpdateRunningBatchAsync(ns.Id, jobKey, (int)BatchOperationState.Failed, Now, record.Total, record.Completed, record.Failed, record.Cursor, CancellationToken.None).ConfigureAwait(false))
         {
             throw ServiceException.NotFound("Batch operation already completed.");
         }
     }
 
     /// <summary>Resumes every job that was running when the server stopped, from its last recorded cursor.</summary>
-    public void ResumeAll()
+    public async Task ResumeAllAsync(CancellationToken cancellationToken)
     {
-        foreach (var record in store.RunningBatches())
+        foreach (var record in await store.RunningBatchesAsync(cancellationToken).ConfigureAwait(false))
         {
             try
             {

@@ -56,7 +56,7 @@ internal sealed partial class HistoryEngine
     /// </summary>
     public Task<int> ScheduleMissingRetentionTimersAsync() => Task.Run(async () =>
     {
-        var runs = _store.ClosedRunsWithoutTask((int)TaskKind.DeleteHistoryEvent);
+        var runs = await _store.Executions.ClosedRunsWithoutTaskAsync((int)TaskKind.DeleteHistoryEvent, CancellationToken.None).ConfigureAwait(false);
         foreach (var run in runs)
         {
             try

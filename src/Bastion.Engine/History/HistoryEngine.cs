@@ -18,7 +18,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
 {
     private const int MaxCachedRuns = 20_000;
 
-    private readonly IExecutionStore _store;
+    private readonly IStorageProvider _store;
     private readonly GroupCommitter _committer;
     private readonly IRecordCodec _codec;
     private readonly Namespaces.NamespaceRegistry _namespaces;
@@ -35,7 +35,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     private TimerQueue? _timers;
 
     public HistoryEngine(
-        IExecutionStore store,
+        IStorageProvider store,
         GroupCommitter committer,
         IRecordCodec codec,
         MatchingEngine matching,
@@ -68,21 +68,21 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     private DateTime Now => _time.GetUtcNow().UtcDateTime;
 
     /// <summary>Takes ownership of every shard and reloads their durable tasks into matching and the timer queue.</summary>
-    public void Start(int shardCountForNewCluster)
+    public async Task StartAsync(int shardCountForNewCluster, CancellationToken cancellationToken)
     {
-        var cluster = _store.Initialize(shardCountForNewCluster);
+        var cluster = await _store.MigrateAsync(shardCountForNewCluster, cancellationToken).ConfigureAwait(false);
         ClusterId = cluster.ClusterId;
         var shardCount = cluster.ShardCount;
         _rangeIds = new long[shardCount];
         for (var shard = 0; shard < shardCount; shard++)
         {
-            _rangeIds[shard] = _store.AcquireShard(shard);
+            _rangeIds[shard] = await _store.Shards.AcquireShardAsync(shard, cancellationToken).ConfigureAwait(false);
         }
 
         _timers = new TimerQueue(_time, ProcessTaskAsync, _logger);
         for (var shard = 0; shard < shardCount; shard++)
         {
-            foreach (var stored in _store.LoadTasks(shard))
+            foreach (var stored in await _store.Tasks.LoadTasksAsync(shard, cancellationToken).ConfigureAwait(false))
             {
                 var task = stored with
                 {
@@ -356,7 +356,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             return cached;
         }
 
-        var record = await Task.Run(() => _store.GetExecution(key.NamespaceId, key.RunId)).ConfigureAwait(false);
+        var record = await _store.Executions.GetExecutionAsync(key.NamespaceId, key.RunId, CancellationToken.None).ConfigureAwait(false);
         if (record is null || record.WorkflowId != WorkflowIdIndex(key.NamespaceId, key.WorkflowId))
         {
             throw ServiceException.NotFound(
@@ -364,7 +364,9 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         }
 
         var state = WorkflowState.Deserialize(_codec.Decode(RecordIdentities.Execution(key.NamespaceId, key.RunId), record.State));
-        var context = new WorkflowContext(key, ShardOf(key.NamespaceId, key.WorkflowId), state, record.Version);
+        // The history comes with the run: transitions read it synchronously (EventsOf) while they hold the run.
+        var events = await LoadEventsAsync(key).ConfigureAwait(false);
+        var context = new WorkflowContext(key, ShardOf(key.NamespaceId, key.WorkflowId), state, record.Version) { Events = events };
         return _runs.GetOrAdd((key.NamespaceId, key.RunId), context);
     }
 
@@ -376,7 +378,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             return runId;
         }
 
-        runId = await Task.Run(() => _store.GetCurrentRunId(namespaceId, WorkflowIdIndex(namespaceId, workflowId))).ConfigureAwait(false);
+        runId = await _store.Executions.GetCurrentRunIdAsync(namespaceId, WorkflowIdIndex(namespaceId, workflowId), CancellationToken.None).ConfigureAwait(false);
         if (runId != null)
         {
             _currentRuns.TryAdd((namespaceId, workflowId), runId);
@@ -408,23 +410,23 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         return new WorkflowKey(namespaceId, workflowId, current);
     }
 
-    /// <summary>The run's full committed history (loaded once, then kept with the cached run).</summary>
-    public List<HistoryEvent> EventsOf(WorkflowContext context)
+    /// <summary>The run's full committed history (loaded with the run, then kept with it).</summary>
+    public static List<HistoryEvent> EventsOf(WorkflowContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (context.Events is { } events)
-        {
-            return events;
-        }
+        return context.Events ?? throw new InvalidOperationException($"Run {context.Key.RunId} was cached without its history.");
+    }
 
+    private async Task<List<HistoryEvent>> LoadEventsAsync(WorkflowKey key)
+    {
         var loaded = new List<HistoryEvent>();
         var from = 1L;
         while (true)
         {
-            var batches = _store.ReadHistory(context.Key.NamespaceId, context.Key.RunId, from, 256);
+            var batches = await _store.Executions.ReadHistoryAsync(key.NamespaceId, key.RunId, from, 256, CancellationToken.None).ConfigureAwait(false);
             foreach (var batch in batches)
             {
-                var data = _codec.Decode(RecordIdentities.History(context.Key.NamespaceId, context.Key.RunId, batch.FirstEventId), batch.Data);
+                var data = _codec.Decode(RecordIdentities.History(key.NamespaceId, key.RunId, batch.FirstEventId), batch.Data);
                 loaded.AddRange(Temporalio.Api.History.V1.History.Parser.ParseFrom(data).Events);
                 from = batch.LastEventId + 1;
             }
@@ -435,7 +437,6 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             }
         }
 
-        context.Events = loaded;
         return loaded;
     }
 

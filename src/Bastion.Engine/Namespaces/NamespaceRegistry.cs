@@ -10,7 +10,8 @@ namespace Bastion.Engine.Namespaces;
 /// The namespaces, durable in the store and cached here. A namespace is addressed as <c>name.account</c>;
 /// the dev account's namespaces (<c>local</c>) also answer to their bare name.
 /// </summary>
-public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvider time)
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The semaphore never allocates its wait handle (only WaitAsync is used).")]
+public sealed partial class NamespaceRegistry(IStorageProvider store, TimeProvider time)
 {
     public const string DevAccount = "local";
 
@@ -18,11 +19,11 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
 
     // Store write + cache update, and store read + cache update, happen one at a time: a refresh never puts back
     // an entry older than one this process just wrote.
-    private readonly Lock _writeLock = new();
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
 
-    public void Load()
+    public async Task LoadAsync(CancellationToken cancellationToken)
     {
-        foreach (var record in store.ListNamespaces())
+        foreach (var record in await store.Metadata.ListNamespacesAsync(cancellationToken).ConfigureAwait(false))
         {
             Cache(NamespaceEntry.Deserialize(record.Data));
         }
@@ -32,12 +33,13 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
     /// Re-reads every namespace from the store: picks up namespaces created or changed by another process on the
     /// same database (the <c>bastion namespace</c> commands). Returns the entries that are new or changed.
     /// </summary>
-    public IReadOnlyList<NamespaceEntry> Refresh()
+    public async Task<IReadOnlyList<NamespaceEntry>> RefreshAsync(CancellationToken cancellationToken)
     {
         var changed = new List<NamespaceEntry>();
-        lock (_writeLock)
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            var stored = store.ListNamespaces();
+            var stored = await store.Metadata.ListNamespacesAsync(cancellationToken).ConfigureAwait(false);
             foreach (var record in stored)
             {
                 if (_byName.TryGetValue($"{record.Name}.{record.Account}", out var cached) && cached.Serialize().AsSpan().SequenceEqual(record.Data))
@@ -57,6 +59,10 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
                 Uncache(gone);
             }
         }
+        finally
+        {
+            _writeLock.Release();
+        }
 
         return changed;
     }
@@ -64,45 +70,46 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
     public IReadOnlyCollection<NamespaceEntry> All => _byName.Values.Distinct().OrderBy(n => n.FullName, StringComparer.Ordinal).ToList();
 
     /// <summary>Registers a namespace unless it exists; returns it either way.</summary>
-    public NamespaceEntry Ensure(string name, string account, TimeSpan retention)
+    public async Task<NamespaceEntry> EnsureAsync(string name, string account, TimeSpan retention)
     {
         CheckName(name);
         CheckName(account, "Account");
-        return _byName.TryGetValue($"{name}.{account}", out var existing) ? existing : Add(name, account, retention, null);
+        return _byName.TryGetValue($"{name}.{account}", out var existing) ? existing : await AddAsync(name, account, retention, null).ConfigureAwait(false);
     }
 
     /// <summary>Registers a new namespace; ALREADY_EXISTS if it exists. The TLS policy must have been validated.</summary>
-    public NamespaceEntry Create(string name, string account, TimeSpan retention, NamespaceTlsPolicy? tls, Func<NamespaceEntry, NamespaceEntry>? details = null)
+    public Task<NamespaceEntry> CreateAsync(string name, string account, TimeSpan retention, NamespaceTlsPolicy? tls, Func<NamespaceEntry, NamespaceEntry>? details = null)
     {
         CheckName(name);
         CheckName(account, "Account");
         return _byName.ContainsKey($"{name}.{account}")
             ? throw new ServiceException(ErrorKind.AlreadyExists, $"Namespace {name}.{account} already exists.", new NamespaceAlreadyExistsFailure())
-            : Add(name, account, retention, tls, details);
+            : AddAsync(name, account, retention, tls, details);
     }
 
     /// <summary>Replaces a namespace's TLS policy (already validated), durably; returns the new entry.</summary>
-    public NamespaceEntry SetTls(NamespaceEntry entry, NamespaceTlsPolicy? tls)
+    public Task<NamespaceEntry> SetTlsAsync(NamespaceEntry entry, NamespaceTlsPolicy? tls)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        return Update(entry with { Tls = tls });
+        return UpdateAsync(entry with { Tls = tls });
     }
 
     /// <summary>Replaces the namespace's codec-server setting (null removes it), validated first.</summary>
-    public NamespaceEntry SetCodecServer(NamespaceEntry entry, NamespaceCodecServer? codecServer)
+    public Task<NamespaceEntry> SetCodecServerAsync(NamespaceEntry entry, NamespaceCodecServer? codecServer)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        return Update(entry with { CodecServer = codecServer is null ? null : CodecServerEndpoints.Validate(codecServer) });
+        return UpdateAsync(entry with { CodecServer = codecServer is null ? null : CodecServerEndpoints.Validate(codecServer) });
     }
 
     /// <summary>
     /// Stores a changed namespace (same id, name and account), durably, with its version bumped; returns it. With
     /// <paramref name="expectedVersion"/>, a namespace changed since the caller read it is FAILED_PRECONDITION.
     /// </summary>
-    public NamespaceEntry Update(NamespaceEntry updated, long? expectedVersion = null)
+    public async Task<NamespaceEntry> UpdateAsync(NamespaceEntry updated, long? expectedVersion = null)
     {
         ArgumentNullException.ThrowIfNull(updated);
-        lock (_writeLock)
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
         {
             var current = _byName.GetValueOrDefault(updated.FullName);
             if (current is null || current.Id != updated.Id)
@@ -118,25 +125,34 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
             }
 
             updated = updated with { Version = current.Version + 1, LastModifiedTime = time.GetUtcNow().UtcDateTime };
-            store.UpsertNamespace(new NamespaceRecord(updated.Id, updated.Name, updated.Account, updated.Serialize()));
+            await WriteAsync(new NamespaceWrite(Record(updated))).ConfigureAwait(false);
             Cache(updated);
+        }
+        finally
+        {
+            _writeLock.Release();
         }
 
         return updated;
     }
 
     /// <summary>Deletes a namespace, durably; the caller has checked the version and delete protection.</summary>
-    public void Delete(NamespaceEntry entry)
+    public async Task DeleteAsync(NamespaceEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        lock (_writeLock)
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
         {
-            store.DeleteNamespace(entry.Id);
+            await WriteAsync(new NamespaceWrite(Record(entry), Deletes: true)).ConfigureAwait(false);
             Uncache(entry);
+        }
+        finally
+        {
+            _writeLock.Release();
         }
     }
 
-    private NamespaceEntry Add(string name, string account, TimeSpan retention, NamespaceTlsPolicy? tls, Func<NamespaceEntry, NamespaceEntry>? details = null)
+    private async Task<NamespaceEntry> AddAsync(string name, string account, TimeSpan retention, NamespaceTlsPolicy? tls, Func<NamespaceEntry, NamespaceEntry>? details = null)
     {
         var created = new NamespaceEntry
         {
@@ -150,13 +166,30 @@ public sealed partial class NamespaceRegistry(IExecutionStore store, TimeProvide
             Tls = tls,
         };
         var entry = details?.Invoke(created) ?? created;
-        lock (_writeLock)
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
         {
-            store.UpsertNamespace(new NamespaceRecord(entry.Id, entry.Name, entry.Account, entry.Serialize()));
+            await WriteAsync(new NamespaceWrite(Record(entry))).ConfigureAwait(false);
             Cache(entry);
+        }
+        finally
+        {
+            _writeLock.Release();
         }
 
         return entry;
+    }
+
+    private static NamespaceRecord Record(NamespaceEntry entry) => new(entry.Id, entry.Name, entry.Account, entry.Serialize());
+
+    /// <summary>A namespace record on its own transition (nothing can reject it).</summary>
+    private async Task WriteAsync(NamespaceWrite write)
+    {
+        var result = await store.CommitAsync(new CommitBatch([new Transition([]) { Namespace = write }], []), CancellationToken.None).ConfigureAwait(false);
+        if (result.Rejected.FirstOrDefault(r => r is not null) is { } rejected)
+        {
+            throw rejected;
+        }
     }
 
     private static void CheckName(string name, string what = "Namespace")

@@ -222,7 +222,7 @@ internal sealed partial class ScheduleEngine
     {
         // Temporal rewrites ScheduleId to the scheduler workflow's id; here it is the row's id, read as WorkflowId.
         var bound = VisibilityReader.Bind(ns, string.IsNullOrWhiteSpace(query) ? null : ScheduleIdName().Replace(query, "WorkflowId"), forCount: false);
-        var records = await Task.Run(() => _store.ListSchedules(ns.Id)).ConfigureAwait(false);
+        var records = await _store.ListSchedulesAsync(ns.Id, CancellationToken.None).ConfigureAwait(false);
         return [.. records
             .Select(Decode)
             .Where(s => VisibilityProtection.Matches(bound.Filter, AsExecutionInfo(s)))

@@ -44,10 +44,10 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
     private DateTime Now => _time.GetUtcNow().UtcDateTime;
 
     /// <summary>Watches closing runs and processes every stored schedule once (after the history engine started).</summary>
-    public void Start()
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         _history.RunClosed = OnRunClosed;
-        foreach (var record in _store.ListSchedules(null))
+        foreach (var record in await _store.ListSchedulesAsync(null, cancellationToken).ConfigureAwait(false))
         {
             var state = Decode(record);
             Wake(record.NamespaceId, state.ScheduleId, TimeSpan.Zero);
@@ -61,7 +61,7 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
 
     private async Task<(ScheduleState State, long Version)?> LoadAsync(string namespaceId, string scheduleId)
     {
-        var record = await Task.Run(() => _store.GetSchedule(namespaceId, IdIndex(namespaceId, scheduleId))).ConfigureAwait(false);
+        var record = await _store.GetScheduleAsync(namespaceId, IdIndex(namespaceId, scheduleId), CancellationToken.None).ConfigureAwait(false);
         return record is null ? null : (Decode(record), record.Version);
     }
 

@@ -17,7 +17,7 @@ namespace Bastion.Engine.Visibility;
 /// decode what a list returns. Page tokens are keyset cursors (sort key + run id), so a page never repeats or
 /// skips a run when new runs start between pages.
 /// </summary>
-internal sealed class VisibilityReader(IExecutionStore store, IRecordCodec codec)
+internal sealed class VisibilityReader(IVisibilityStore store, IRecordCodec codec)
 {
     public const int MaxPageSize = 1000;
 
@@ -28,14 +28,14 @@ internal sealed class VisibilityReader(IExecutionStore store, IRecordCodec codec
         var bound = Bind(ns, query, forCount: false);
         var size = pageSize <= 0 || pageSize > MaxPageSize ? MaxPageSize : pageSize;
         var after = DecodeToken(pageToken);
-        return await Task.Run(() => ListPage(ns, bound, size, after)).ConfigureAwait(false);
+        return await ListPageAsync(ns, bound, size, after).ConfigureAwait(false);
     }
 
     public async Task<CountWorkflowExecutionsResponse> CountAsync(NamespaceEntry ns, string? query)
     {
         ArgumentNullException.ThrowIfNull(ns);
         var bound = Bind(ns, query, forCount: true);
-        var counts = await Task.Run(() => Count(ns, bound)).ConfigureAwait(false);
+        var counts = await CountAsync(ns, bound).ConfigureAwait(false);
         var response = new CountWorkflowExecutionsResponse { Count = counts.Sum(c => c.Count) };
         if (bound.GroupBy.Count > 0)
         {
@@ -58,14 +58,14 @@ internal sealed class VisibilityReader(IExecutionStore store, IRecordCodec codec
     /// left for the decoded rows, the store is read in batches from the cursor until the page is full or the rows
     /// run out. The token is the last row returned, so rows read but not returned are read again next page.
     /// </summary>
-    private (List<WorkflowExecutionInfo>, ByteString) ListPage(NamespaceEntry ns, ListQuery bound, int size, VisibilityCursor? after)
+    private async Task<(List<WorkflowExecutionInfo>, ByteString)> ListPageAsync(NamespaceEntry ns, ListQuery bound, int size, VisibilityCursor? after)
     {
         var sqlQuery = bound with { Filter = VisibilityProtection.PreFilter(bound.Filter, ns.Id, codec, out var exact) };
         var executions = new List<WorkflowExecutionInfo>(size);
         VisibilityRow? last = null;
         while (true)
         {
-            var rows = store.ListVisibility(new VisibilityPageRequest(ns.Id, sqlQuery, size, after));
+            var rows = await store.ListVisibilityAsync(new VisibilityPageRequest(ns.Id, sqlQuery, size, after), CancellationToken.None).ConfigureAwait(false);
             foreach (var row in rows)
             {
                 var info = Decode(ns, row);
@@ -90,12 +90,12 @@ internal sealed class VisibilityReader(IExecutionStore store, IRecordCodec codec
     }
 
     /// <summary>Counts in SQL when the pre-filter is exact; else counts the decoded rows that match, by status.</summary>
-    private IReadOnlyList<(long? Group, long Count)> Count(NamespaceEntry ns, ListQuery bound)
+    private async Task<IReadOnlyList<(long? Group, long Count)>> CountAsync(NamespaceEntry ns, ListQuery bound)
     {
         var sqlFilter = VisibilityProtection.PreFilter(bound.Filter, ns.Id, codec, out var exact);
         if (exact)
         {
-            return store.CountVisibility(ns.Id, bound with { Filter = sqlFilter });
+            return await store.CountVisibilityAsync(ns.Id, bound with { Filter = sqlFilter }, CancellationToken.None).ConfigureAwait(false);
         }
 
         var byStatus = new SortedDictionary<long, long>();
@@ -103,7 +103,7 @@ internal sealed class VisibilityReader(IExecutionStore store, IRecordCodec codec
         VisibilityCursor? after = null;
         while (true)
         {
-            var rows = store.ListVisibility(new VisibilityPageRequest(ns.Id, scan, MaxPageSize, after));
+            var rows = await store.ListVisibilityAsync(new VisibilityPageRequest(ns.Id, scan, MaxPageSize, after), CancellationToken.None).ConfigureAwait(false);
             foreach (var row in rows)
             {
                 var info = Decode(ns, row);

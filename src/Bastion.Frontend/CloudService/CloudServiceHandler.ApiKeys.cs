@@ -32,7 +32,7 @@ internal sealed partial class CloudServiceHandler
     public Task<GetApiKeyResponse> GetApiKey(GetApiKeyRequest request, ServerCallContext context) =>
         Task.FromResult(new GetApiKeyResponse { ApiKey = ToProto(ManageableKey(CallerOf(context), request.KeyId)) });
 
-    public Task<CreateApiKeyResponse> CreateApiKey(CreateApiKeyRequest request, ServerCallContext context)
+    public async Task<CreateApiKeyResponse> CreateApiKey(CreateApiKeyRequest request, ServerCallContext context)
     {
         var caller = CallerOf(context);
         var spec = request.Spec ?? throw ServiceException.InvalidArgument("spec is required.");
@@ -55,17 +55,17 @@ internal sealed partial class CloudServiceHandler
             throw new ServiceException(ErrorKind.PermissionDenied, $"{caller.Type} {caller.Name} may not create API keys for {owner.Id}.");
         }
 
-        var (key, token) = identities.CreateApiKey(draft);
-        return Task.FromResult(new CreateApiKeyResponse
+        var (key, token) = await identities.CreateApiKeyAsync(draft).ConfigureAwait(false);
+        return new CreateApiKeyResponse
         {
             KeyId = key.Id,
             Token = token,
-            AsyncOperation = Operation(context, "create-api-key", key.Id, request.AsyncOperationId),
-        });
+            AsyncOperation = await OperationAsync(context, "create-api-key", key.Id, request.AsyncOperationId).ConfigureAwait(false),
+        };
     }
 
     /// <summary>Renames, re-describes, disables or re-enables a key, or moves its expiry (at most 2 years ahead); its owner stays.</summary>
-    public Task<UpdateApiKeyResponse> UpdateApiKey(UpdateApiKeyRequest request, ServerCallContext context)
+    public async Task<UpdateApiKeyResponse> UpdateApiKey(UpdateApiKeyRequest request, ServerCallContext context)
     {
         var caller = CallerOf(context);
         var spec = request.Spec ?? throw ServiceException.InvalidArgument("spec is required.");
@@ -76,7 +76,7 @@ internal sealed partial class CloudServiceHandler
             throw ServiceException.InvalidArgument("spec.expiry_time must be in the future and at most 2 years ahead.");
         }
 
-        identities.Update<ApiKeyEntry>(caller.Account, request.KeyId, "API key", request.ResourceVersion, current =>
+        await identities.UpdateAsync<ApiKeyEntry>(caller.Account, request.KeyId, "API key", request.ResourceVersion, current =>
         {
             if (!string.IsNullOrEmpty(spec.OwnerId) && spec.OwnerId != current.OwnerId)
             {
@@ -90,16 +90,16 @@ internal sealed partial class CloudServiceHandler
                 Disabled = spec.Disabled,
                 ExpiryTime = expiry ?? current.ExpiryTime,
             };
-        });
-        return Task.FromResult(new UpdateApiKeyResponse { AsyncOperation = Operation(context, "update-api-key", request.KeyId, request.AsyncOperationId) });
+        }).ConfigureAwait(false);
+        return new UpdateApiKeyResponse { AsyncOperation = await OperationAsync(context, "update-api-key", request.KeyId, request.AsyncOperationId).ConfigureAwait(false) };
     }
 
-    public Task<DeleteApiKeyResponse> DeleteApiKey(DeleteApiKeyRequest request, ServerCallContext context)
+    public async Task<DeleteApiKeyResponse> DeleteApiKey(DeleteApiKeyRequest request, ServerCallContext context)
     {
         var caller = CallerOf(context);
         ManageableKey(caller, request.KeyId);
-        identities.Delete<ApiKeyEntry>(caller.Account, request.KeyId, "API key", request.ResourceVersion);
-        return Task.FromResult(new DeleteApiKeyResponse { AsyncOperation = Operation(context, "delete-api-key", request.KeyId, request.AsyncOperationId) });
+        await identities.DeleteAsync<ApiKeyEntry>(caller.Account, request.KeyId, "API key", request.ResourceVersion).ConfigureAwait(false);
+        return new DeleteApiKeyResponse { AsyncOperation = await OperationAsync(context, "delete-api-key", request.KeyId, request.AsyncOperationId).ConfigureAwait(false) };
     }
 
     private ApiKeyEntry ManageableKey(Principal caller, string keyId) =>

@@ -10,13 +10,13 @@ namespace Bastion.Frontend.CloudService;
 /// <summary>GetAuditLogs: the account's audit records (or a namespace admin's namespace), in log order, paged.</summary>
 internal sealed partial class CloudServiceHandler
 {
-    public Task<GetAuditLogsResponse> GetAuditLogs(GetAuditLogsRequest request, ServerCallContext context)
+    public async Task<GetAuditLogsResponse> GetAuditLogs(GetAuditLogsRequest request, ServerCallContext context)
     {
-        var page = auditLog.Read(CallerOf(context), new AuditLogRequest(
+        var page = await auditLog.ReadAsync(CallerOf(context), new AuditLogRequest(
             request.StartTimeInclusive?.ToDateTime(),
             request.EndTimeExclusive?.ToDateTime(),
             request.PageSize,
-            string.IsNullOrEmpty(request.PageToken) ? null : request.PageToken));
+            string.IsNullOrEmpty(request.PageToken) ? null : request.PageToken)).ConfigureAwait(false);
         var response = new GetAuditLogsResponse { NextPageToken = page.NextPageToken ?? string.Empty };
         foreach (var entry in page.Records)
         {
@@ -35,6 +35,6 @@ internal sealed partial class CloudServiceHandler
             });
         }
 
-        return Task.FromResult(response);
+        return response;
     }
 }

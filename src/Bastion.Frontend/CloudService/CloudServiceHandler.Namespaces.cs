@@ -20,22 +20,22 @@ namespace Bastion.Frontend.CloudService;
 /// </summary>
 internal sealed partial class CloudServiceHandler
 {
-    public Task<CreateNamespaceResponse> CreateNamespace(CreateNamespaceRequest request, ServerCallContext context)
+    public async Task<CreateNamespaceResponse> CreateNamespace(CreateNamespaceRequest request, ServerCallContext context)
     {
         var caller = CallerOf(context);
         var spec = request.Spec ?? throw ServiceException.InvalidArgument("spec is required.");
         var settings = SettingsOf(spec);
-        var entry = namespaces.Create(spec.Name, caller.Account, settings.Retention, settings.Tls, e => settings.Apply(e));
+        var entry = await namespaces.CreateAsync(spec.Name, caller.Account, settings.Retention, settings.Tls, e => settings.Apply(e)).ConfigureAwait(false);
         if (!caller.HasRole(r => r >= AccountRole.Admin))
         {
-            GrantCreatorAdmin(caller, entry);
+            await GrantCreatorAdminAsync(caller, entry).ConfigureAwait(false);
         }
 
-        return Task.FromResult(new CreateNamespaceResponse
+        return new CreateNamespaceResponse
         {
             Namespace = entry.FullName,
-            AsyncOperation = Operation(context, "create-namespace", entry.FullName, request.AsyncOperationId),
-        });
+            AsyncOperation = await OperationAsync(context, "create-namespace", entry.FullName, request.AsyncOperationId).ConfigureAwait(false),
+        };
     }
 
     public Task<GetNamespaceResponse> GetNamespace(GetNamespaceRequest request, ServerCallContext context) =>
@@ -54,7 +54,7 @@ internal sealed partial class CloudServiceHandler
         return Task.FromResult(response);
     }
 
-    public Task<UpdateNamespaceResponse> UpdateNamespace(UpdateNamespaceRequest request, ServerCallContext context)
+    public async Task<UpdateNamespaceResponse> UpdateNamespace(UpdateNamespaceRequest request, ServerCallContext context)
     {
         var caller = CallerOf(context);
         var current = NamespaceNamed(caller, request.Namespace);
@@ -65,12 +65,12 @@ internal sealed partial class CloudServiceHandler
         }
 
         var settings = SettingsOf(spec);
-        namespaces.Update(settings.Apply(current with { Retention = settings.Retention, Tls = settings.Tls }), ExpectedVersion(request.ResourceVersion));
-        return Task.FromResult(new UpdateNamespaceResponse { AsyncOperation = Operation(context, "update-namespace", current.FullName, request.AsyncOperationId) });
+        await namespaces.UpdateAsync(settings.Apply(current with { Retention = settings.Retention, Tls = settings.Tls }), ExpectedVersion(request.ResourceVersion)).ConfigureAwait(false);
+        return new UpdateNamespaceResponse { AsyncOperation = await OperationAsync(context, "update-namespace", current.FullName, request.AsyncOperationId).ConfigureAwait(false) };
     }
 
     /// <summary>Deletes a namespace unless it is delete-protected; its namespace-scoped service accounts and grants go with it.</summary>
-    public Task<DeleteNamespaceResponse> DeleteNamespace(DeleteNamespaceRequest request, ServerCallContext context)
+    public async Task<DeleteNamespaceResponse> DeleteNamespace(DeleteNamespaceRequest request, ServerCallContext context)
     {
         var caller = CallerOf(context);
         var current = NamespaceNamed(caller, request.Namespace);
@@ -84,20 +84,20 @@ internal sealed partial class CloudServiceHandler
             throw new ServiceException(ErrorKind.FailedPrecondition, $"Namespace {current.FullName} is at resource version {current.Version}, not {expected}: read it again and retry.");
         }
 
-        namespaces.Delete(current);
-        identities.RemoveNamespace(current);
-        return Task.FromResult(new DeleteNamespaceResponse { AsyncOperation = Operation(context, "delete-namespace", current.FullName, request.AsyncOperationId) });
+        await namespaces.DeleteAsync(current).ConfigureAwait(false);
+        await identities.RemoveNamespaceAsync(current).ConfigureAwait(false);
+        return new DeleteNamespaceResponse { AsyncOperation = await OperationAsync(context, "delete-namespace", current.FullName, request.AsyncOperationId).ConfigureAwait(false) };
     }
 
-    private void GrantCreatorAdmin(Principal caller, NamespaceEntry entry)
+    private async Task GrantCreatorAdminAsync(Principal caller, NamespaceEntry entry)
     {
         switch (caller.Type)
         {
             case PrincipalType.User:
-                identities.Update<UserEntry>(caller.Account, caller.Id, "User", null, u => u with { NamespaceAccess = WithGrant(u.NamespaceAccess, entry.Id, Permission.NamespaceAdmin) });
+                await identities.UpdateAsync<UserEntry>(caller.Account, caller.Id, "User", null, u => u with { NamespaceAccess = WithGrant(u.NamespaceAccess, entry.Id, Permission.NamespaceAdmin) }).ConfigureAwait(false);
                 break;
             case PrincipalType.ServiceAccount:
-                identities.Update<ServiceAccountEntry>(caller.Account, caller.Id, "Service account", null, a => a with { NamespaceAccess = WithGrant(a.NamespaceAccess, entry.Id, Permission.NamespaceAdmin) });
+                await identities.UpdateAsync<ServiceAccountEntry>(caller.Account, caller.Id, "Service account", null, a => a with { NamespaceAccess = WithGrant(a.NamespaceAccess, entry.Id, Permission.NamespaceAdmin) }).ConfigureAwait(false);
                 break;
         }
     }

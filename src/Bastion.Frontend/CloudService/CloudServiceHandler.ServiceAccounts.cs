@@ -31,57 +31,57 @@ internal sealed partial class CloudServiceHandler
         return Task.FromResult(response);
     }
 
-    public Task<CreateServiceAccountResponse> CreateServiceAccount(CreateServiceAccountRequest request, ServerCallContext context)
+    public async Task<CreateServiceAccountResponse> CreateServiceAccount(CreateServiceAccountRequest request, ServerCallContext context)
     {
         var caller = CallerOf(context);
         var spec = ServiceAccountSpecOf(caller, request.Spec);
-        var created = identities.Create(spec with { Id = Guid.NewGuid().ToString(), Account = caller.Account });
-        return Task.FromResult(new CreateServiceAccountResponse
+        var created = await identities.CreateAsync(spec with { Id = Guid.NewGuid().ToString(), Account = caller.Account }).ConfigureAwait(false);
+        return new CreateServiceAccountResponse
         {
             ServiceAccountId = created.Id,
-            AsyncOperation = Operation(context, "create-service-account", created.Id, request.AsyncOperationId),
-        });
+            AsyncOperation = await OperationAsync(context, "create-service-account", created.Id, request.AsyncOperationId).ConfigureAwait(false),
+        };
     }
 
-    public Task<UpdateServiceAccountResponse> UpdateServiceAccount(UpdateServiceAccountRequest request, ServerCallContext context)
+    public async Task<UpdateServiceAccountResponse> UpdateServiceAccount(UpdateServiceAccountRequest request, ServerCallContext context)
     {
         var caller = CallerOf(context);
         var spec = ServiceAccountSpecOf(caller, request.Spec);
-        identities.Update<ServiceAccountEntry>(caller.Account, request.ServiceAccountId, "Service account", request.ResourceVersion, current =>
+        await identities.UpdateAsync<ServiceAccountEntry>(caller.Account, request.ServiceAccountId, "Service account", request.ResourceVersion, current =>
         {
             RequireServiceAccountManager(caller, current);
             return spec with { Id = current.Id, Account = current.Account, CreatedTime = current.CreatedTime };
-        });
-        return Task.FromResult(new UpdateServiceAccountResponse
+        }).ConfigureAwait(false);
+        return new UpdateServiceAccountResponse
         {
-            AsyncOperation = Operation(context, "update-service-account", request.ServiceAccountId, request.AsyncOperationId),
-        });
+            AsyncOperation = await OperationAsync(context, "update-service-account", request.ServiceAccountId, request.AsyncOperationId).ConfigureAwait(false),
+        };
     }
 
-    public Task<DeleteServiceAccountResponse> DeleteServiceAccount(DeleteServiceAccountRequest request, ServerCallContext context)
+    public async Task<DeleteServiceAccountResponse> DeleteServiceAccount(DeleteServiceAccountRequest request, ServerCallContext context)
     {
         var caller = CallerOf(context);
         RequireServiceAccountManager(caller, identities.Get<ServiceAccountEntry>(caller.Account, request.ServiceAccountId, "Service account"));
-        identities.Delete<ServiceAccountEntry>(caller.Account, request.ServiceAccountId, "Service account", request.ResourceVersion);
-        return Task.FromResult(new DeleteServiceAccountResponse
+        await identities.DeleteAsync<ServiceAccountEntry>(caller.Account, request.ServiceAccountId, "Service account", request.ResourceVersion).ConfigureAwait(false);
+        return new DeleteServiceAccountResponse
         {
-            AsyncOperation = Operation(context, "delete-service-account", request.ServiceAccountId, request.AsyncOperationId),
-        });
+            AsyncOperation = await OperationAsync(context, "delete-service-account", request.ServiceAccountId, request.AsyncOperationId).ConfigureAwait(false),
+        };
     }
 
     /// <summary>A namespace grant of an account-scoped service account (a namespace-scoped one keeps its one namespace).</summary>
-    public Task<SetServiceAccountNamespaceAccessResponse> SetServiceAccountNamespaceAccess(SetServiceAccountNamespaceAccessRequest request, ServerCallContext context)
+    public async Task<SetServiceAccountNamespaceAccessResponse> SetServiceAccountNamespaceAccess(SetServiceAccountNamespaceAccessRequest request, ServerCallContext context)
     {
         var caller = CallerOf(context);
         var ns = NamespaceNamed(caller, request.Namespace);
-        identities.Update<ServiceAccountEntry>(caller.Account, request.ServiceAccountId, "Service account", request.ResourceVersion, current =>
+        await identities.UpdateAsync<ServiceAccountEntry>(caller.Account, request.ServiceAccountId, "Service account", request.ResourceVersion, current =>
             current.ScopedNamespaceId is null
                 ? current with { NamespaceAccess = WithGrant(current.NamespaceAccess, ns.Id, PermissionOf(request.Access)) }
-                : throw new ServiceException(ErrorKind.FailedPrecondition, $"Service account {current.Id} is namespace-scoped: update it instead."));
-        return Task.FromResult(new SetServiceAccountNamespaceAccessResponse
+                : throw new ServiceException(ErrorKind.FailedPrecondition, $"Service account {current.Id} is namespace-scoped: update it instead.")).ConfigureAwait(false);
+        return new SetServiceAccountNamespaceAccessResponse
         {
-            AsyncOperation = Operation(context, "set-service-account-namespace-access", request.ServiceAccountId, request.AsyncOperationId),
-        });
+            AsyncOperation = await OperationAsync(context, "set-service-account-namespace-access", request.ServiceAccountId, request.AsyncOperationId).ConfigureAwait(false),
+        };
     }
 
     /// <summary>The spec as an entry (id and account left for the caller), checking the caller may manage such an account.</summary>

@@ -34,78 +34,78 @@ internal sealed partial class CloudServiceHandler
     public Task<GetUserGroupResponse> GetUserGroup(GetUserGroupRequest request, ServerCallContext context) =>
         Task.FromResult(new GetUserGroupResponse { Group = ToProto(identities.Get<UserGroupEntry>(CallerOf(context).Account, request.GroupId, "User group")) });
 
-    public Task<CreateUserGroupResponse> CreateUserGroup(CreateUserGroupRequest request, ServerCallContext context)
+    public async Task<CreateUserGroupResponse> CreateUserGroup(CreateUserGroupRequest request, ServerCallContext context)
     {
         var caller = CallerOf(context);
         var (name, role, grants) = GroupSpecOf(caller, request.Spec);
-        var group = identities.Create(
+        var group = await identities.CreateAsync(
             new UserGroupEntry { Id = Guid.NewGuid().ToString(), Account = caller.Account, DisplayName = name, Role = role, NamespaceAccess = grants },
-            _ => RequireUniqueGroupName(caller.Account, name, null));
-        return Task.FromResult(new CreateUserGroupResponse { GroupId = group.Id, AsyncOperation = Operation(context, "create-user-group", group.Id, request.AsyncOperationId) });
+            _ => RequireUniqueGroupName(caller.Account, name, null)).ConfigureAwait(false);
+        return new CreateUserGroupResponse { GroupId = group.Id, AsyncOperation = await OperationAsync(context, "create-user-group", group.Id, request.AsyncOperationId).ConfigureAwait(false) };
     }
 
     /// <summary>Replaces the group's name, role and namespace permissions; its members stay.</summary>
-    public Task<UpdateUserGroupResponse> UpdateUserGroup(UpdateUserGroupRequest request, ServerCallContext context)
+    public async Task<UpdateUserGroupResponse> UpdateUserGroup(UpdateUserGroupRequest request, ServerCallContext context)
     {
         var caller = CallerOf(context);
         var (name, role, grants) = GroupSpecOf(caller, request.Spec);
-        identities.Update<UserGroupEntry>(caller.Account, request.GroupId, "User group", request.ResourceVersion, current =>
+        await identities.UpdateAsync<UserGroupEntry>(caller.Account, request.GroupId, "User group", request.ResourceVersion, current =>
         {
             RequireOwnerToChangeOwner(caller, current.Role);
             RequireUniqueGroupName(caller.Account, name, current.Id);
             return current with { DisplayName = name, Role = role, NamespaceAccess = grants };
-        });
-        return Task.FromResult(new UpdateUserGroupResponse { AsyncOperation = Operation(context, "update-user-group", request.GroupId, request.AsyncOperationId) });
+        }).ConfigureAwait(false);
+        return new UpdateUserGroupResponse { AsyncOperation = await OperationAsync(context, "update-user-group", request.GroupId, request.AsyncOperationId).ConfigureAwait(false) };
     }
 
-    public Task<DeleteUserGroupResponse> DeleteUserGroup(DeleteUserGroupRequest request, ServerCallContext context)
+    public async Task<DeleteUserGroupResponse> DeleteUserGroup(DeleteUserGroupRequest request, ServerCallContext context)
     {
         var caller = CallerOf(context);
         RequireOwnerToChangeOwner(caller, identities.Get<UserGroupEntry>(caller.Account, request.GroupId, "User group").Role);
-        identities.Delete<UserGroupEntry>(caller.Account, request.GroupId, "User group", request.ResourceVersion);
-        return Task.FromResult(new DeleteUserGroupResponse { AsyncOperation = Operation(context, "delete-user-group", request.GroupId, request.AsyncOperationId) });
+        await identities.DeleteAsync<UserGroupEntry>(caller.Account, request.GroupId, "User group", request.ResourceVersion).ConfigureAwait(false);
+        return new DeleteUserGroupResponse { AsyncOperation = await OperationAsync(context, "delete-user-group", request.GroupId, request.AsyncOperationId).ConfigureAwait(false) };
     }
 
     /// <summary>Grants (or, with permission unspecified, removes) the group's permission on the request's namespace.</summary>
-    public Task<SetUserGroupNamespaceAccessResponse> SetUserGroupNamespaceAccess(SetUserGroupNamespaceAccessRequest request, ServerCallContext context)
+    public async Task<SetUserGroupNamespaceAccessResponse> SetUserGroupNamespaceAccess(SetUserGroupNamespaceAccessRequest request, ServerCallContext context)
     {
         var caller = CallerOf(context);
         var ns = NamespaceNamed(caller, request.Namespace);
-        identities.Update<UserGroupEntry>(caller.Account, request.GroupId, "User group", request.ResourceVersion, current =>
-            current with { NamespaceAccess = WithGrant(current.NamespaceAccess, ns.Id, PermissionOf(request.Access)) });
-        return Task.FromResult(new SetUserGroupNamespaceAccessResponse
+        await identities.UpdateAsync<UserGroupEntry>(caller.Account, request.GroupId, "User group", request.ResourceVersion, current =>
+            current with { NamespaceAccess = WithGrant(current.NamespaceAccess, ns.Id, PermissionOf(request.Access)) }).ConfigureAwait(false);
+        return new SetUserGroupNamespaceAccessResponse
         {
-            AsyncOperation = Operation(context, "set-user-group-namespace-access", request.GroupId, request.AsyncOperationId),
-        });
+            AsyncOperation = await OperationAsync(context, "set-user-group-namespace-access", request.GroupId, request.AsyncOperationId).ConfigureAwait(false),
+        };
     }
 
     /// <summary>Adds a user of the account to the group; adding a member again changes nothing.</summary>
-    public Task<AddUserGroupMemberResponse> AddUserGroupMember(AddUserGroupMemberRequest request, ServerCallContext context)
+    public async Task<AddUserGroupMemberResponse> AddUserGroupMember(AddUserGroupMemberRequest request, ServerCallContext context)
     {
         var caller = CallerOf(context);
         var user = identities.Get<UserEntry>(caller.Account, MemberIdOf(request.MemberId), "User");
-        identities.Update<UserGroupEntry>(caller.Account, request.GroupId, "User group", null, current =>
+        await identities.UpdateAsync<UserGroupEntry>(caller.Account, request.GroupId, "User group", null, current =>
         {
             RequireOwnerToChangeOwner(caller, current.Role);
             return current.Members.ContainsKey(user.Id)
                 ? current
                 : current with { Members = new Dictionary<string, DateTime>(current.Members, StringComparer.Ordinal) { [user.Id] = Now } };
-        });
-        return Task.FromResult(new AddUserGroupMemberResponse { AsyncOperation = Operation(context, "add-user-group-member", request.GroupId, request.AsyncOperationId) });
+        }).ConfigureAwait(false);
+        return new AddUserGroupMemberResponse { AsyncOperation = await OperationAsync(context, "add-user-group-member", request.GroupId, request.AsyncOperationId).ConfigureAwait(false) };
     }
 
-    public Task<RemoveUserGroupMemberResponse> RemoveUserGroupMember(RemoveUserGroupMemberRequest request, ServerCallContext context)
+    public async Task<RemoveUserGroupMemberResponse> RemoveUserGroupMember(RemoveUserGroupMemberRequest request, ServerCallContext context)
     {
         var caller = CallerOf(context);
         var memberId = MemberIdOf(request.MemberId);
-        identities.Update<UserGroupEntry>(caller.Account, request.GroupId, "User group", null, current =>
+        await identities.UpdateAsync<UserGroupEntry>(caller.Account, request.GroupId, "User group", null, current =>
         {
             RequireOwnerToChangeOwner(caller, current.Role);
             return current.Members.ContainsKey(memberId)
                 ? current with { Members = current.Members.Where(m => m.Key != memberId).ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal) }
                 : throw ServiceException.NotFound($"User {ServiceException.Quote(memberId, 100)} is not a member of group {current.Id}.");
-        });
-        return Task.FromResult(new RemoveUserGroupMemberResponse { AsyncOperation = Operation(context, "remove-user-group-member", request.GroupId, request.AsyncOperationId) });
+        }).ConfigureAwait(false);
+        return new RemoveUserGroupMemberResponse { AsyncOperation = await OperationAsync(context, "remove-user-group-member", request.GroupId, request.AsyncOperationId).ConfigureAwait(false) };
     }
 
     public Task<GetUserGroupMembersResponse> GetUserGroupMembers(GetUserGroupMembersRequest request, ServerCallContext context)

@@ -49,11 +49,11 @@ internal sealed partial class CloudServiceHandler
     public Task<GetUserResponse> GetUser(GetUserRequest request, ServerCallContext context) =>
         Task.FromResult(new GetUserResponse { User = ToProto(identities.Get<UserEntry>(CallerOf(context).Account, request.UserId, "User")) });
 
-    public Task<CreateUserResponse> CreateUser(CreateUserRequest request, ServerCallContext context)
+    public async Task<CreateUserResponse> CreateUser(CreateUserRequest request, ServerCallContext context)
     {
         var caller = CallerOf(context);
         var (email, role, grants) = UserSpecOf(caller, request.Spec);
-        var user = identities.Create(
+        var user = await identities.CreateAsync(
             new UserEntry { Id = Guid.NewGuid().ToString(), Account = caller.Account, Email = email, Role = role, NamespaceAccess = grants },
             _ =>
             {
@@ -61,23 +61,23 @@ internal sealed partial class CloudServiceHandler
                 {
                     throw new ServiceException(ErrorKind.AlreadyExists, $"A user with e-mail {ServiceException.Quote(email, 100)} already exists.");
                 }
-            });
-        return Task.FromResult(new CreateUserResponse { UserId = user.Id, AsyncOperation = Operation(context, "create-user", user.Id, request.AsyncOperationId) });
+            }).ConfigureAwait(false);
+        return new CreateUserResponse { UserId = user.Id, AsyncOperation = await OperationAsync(context, "create-user", user.Id, request.AsyncOperationId).ConfigureAwait(false) };
     }
 
-    public Task<UpdateUserResponse> UpdateUser(UpdateUserRequest request, ServerCallContext context)
+    public async Task<UpdateUserResponse> UpdateUser(UpdateUserRequest request, ServerCallContext context)
     {
         var caller = CallerOf(context);
         var (email, role, grants) = UserSpecOf(caller, request.Spec);
-        identities.Update<UserEntry>(caller.Account, request.UserId, "User", request.ResourceVersion, current =>
+        await identities.UpdateAsync<UserEntry>(caller.Account, request.UserId, "User", request.ResourceVersion, current =>
         {
             RequireOwnerToChangeOwner(caller, current.Role);
             return current with { Email = email, Role = role, NamespaceAccess = grants };
-        });
-        return Task.FromResult(new UpdateUserResponse { AsyncOperation = Operation(context, "update-user", request.UserId, request.AsyncOperationId) });
+        }).ConfigureAwait(false);
+        return new UpdateUserResponse { AsyncOperation = await OperationAsync(context, "update-user", request.UserId, request.AsyncOperationId).ConfigureAwait(false) };
     }
 
-    public Task<DeleteUserResponse> DeleteUser(DeleteUserRequest request, ServerCallContext context)
+    public async Task<DeleteUserResponse> DeleteUser(DeleteUserRequest request, ServerCallContext context)
     {
         var caller = CallerOf(context);
         var current = identities.Get<UserEntry>(caller.Account, request.UserId, "User");
@@ -87,18 +87,18 @@ internal sealed partial class CloudServiceHandler
             throw new ServiceException(ErrorKind.FailedPrecondition, "You cannot delete yourself: ask another admin.");
         }
 
-        identities.Delete<UserEntry>(caller.Account, request.UserId, "User", request.ResourceVersion);
-        return Task.FromResult(new DeleteUserResponse { AsyncOperation = Operation(context, "delete-user", request.UserId, request.AsyncOperationId) });
+        await identities.DeleteAsync<UserEntry>(caller.Account, request.UserId, "User", request.ResourceVersion).ConfigureAwait(false);
+        return new DeleteUserResponse { AsyncOperation = await OperationAsync(context, "delete-user", request.UserId, request.AsyncOperationId).ConfigureAwait(false) };
     }
 
     /// <summary>Grants (or, with permission unspecified, removes) a user's permission on the request's namespace.</summary>
-    public Task<SetUserNamespaceAccessResponse> SetUserNamespaceAccess(SetUserNamespaceAccessRequest request, ServerCallContext context)
+    public async Task<SetUserNamespaceAccessResponse> SetUserNamespaceAccess(SetUserNamespaceAccessRequest request, ServerCallContext context)
     {
         var caller = CallerOf(context);
         var ns = NamespaceNamed(caller, request.Namespace);
-        identities.Update<UserEntry>(caller.Account, request.UserId, "User", request.ResourceVersion, current =>
-            current with { NamespaceAccess = WithGrant(current.NamespaceAccess, ns.Id, PermissionOf(request.Access)) });
-        return Task.FromResult(new SetUserNamespaceAccessResponse { AsyncOperation = Operation(context, "set-user-namespace-access", request.UserId, request.AsyncOperationId) });
+        await identities.UpdateAsync<UserEntry>(caller.Account, request.UserId, "User", request.ResourceVersion, current =>
+            current with { NamespaceAccess = WithGrant(current.NamespaceAccess, ns.Id, PermissionOf(request.Access)) }).ConfigureAwait(false);
+        return new SetUserNamespaceAccessResponse { AsyncOperation = await OperationAsync(context, "set-user-namespace-access", request.UserId, request.AsyncOperationId).ConfigureAwait(false) };
     }
 
     private (string Email, AccountRole Role, Dictionary<string, Permission> Grants) UserSpecOf(Principal caller, UserSpec? spec)

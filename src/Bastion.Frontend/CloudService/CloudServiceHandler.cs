@@ -39,8 +39,8 @@ internal sealed partial class CloudServiceHandler(
     }
 
     /// <summary>Records a completed write and describes it.</summary>
-    private AsyncOperation Operation(ServerCallContext context, string type, string resourceId, string requestedId) =>
-        ToProto(identities.RecordOperation(CallerOf(context).Account, type, resourceId, requestedId));
+    private async Task<AsyncOperation> OperationAsync(ServerCallContext context, string type, string resourceId, string requestedId) =>
+        ToProto(await identities.RecordOperationAsync(CallerOf(context).Account, type, resourceId, requestedId).ConfigureAwait(false));
 
     private static AsyncOperation ToProto(AsyncOperationEntry operation) => new()
     {

@@ -14,10 +14,10 @@ namespace Bastion.Frontend.OperatorService;
 /// </summary>
 internal sealed class OperatorServiceHandler(NamespaceRegistry namespaces)
 {
-    private static readonly Lock s_changeLock = new();
+    private static readonly SemaphoreSlim s_changeLock = new(1, 1);
 
     /// <summary>Adds attributes; re-adding one with the same type is a no-op, with another type an error.</summary>
-    public Task<AddSearchAttributesResponse> AddSearchAttributes(AddSearchAttributesRequest request, ServerCallContext context)
+    public async Task<AddSearchAttributesResponse> AddSearchAttributes(AddSearchAttributesRequest request, ServerCallContext context)
     {
         var ns = CallContext.Of(context).RequiredNamespace;
         if (request.SearchAttributes.Count == 0)
@@ -25,25 +25,31 @@ internal sealed class OperatorServiceHandler(NamespaceRegistry namespaces)
             throw ServiceException.InvalidArgument("SearchAttributes are not set on request.");
         }
 
-        lock (s_changeLock)
+        await s_changeLock.WaitAsync().ConfigureAwait(false);
+        try
         {
             var current = namespaces.Resolve(ns.FullName);
             var attributes = CustomSearchAttributes.Add(
                 current.SearchAttributes, request.SearchAttributes.Select(a => KeyValuePair.Create(a.Key, (SearchAttributeType)a.Value)));
-            namespaces.Update(current with { SearchAttributes = attributes });
+            await namespaces.UpdateAsync(current with { SearchAttributes = attributes }).ConfigureAwait(false);
+        }
+        finally
+        {
+            s_changeLock.Release();
         }
 
-        return Task.FromResult(new AddSearchAttributesResponse());
+        return new AddSearchAttributesResponse();
     }
 
     /// <summary>
     /// Removes attributes from the namespace's registry. Values already stored stay in history and in the rows,
     /// but can no longer be queried or set.
     /// </summary>
-    public Task<RemoveSearchAttributesResponse> RemoveSearchAttributes(RemoveSearchAttributesRequest request, ServerCallContext context)
+    public async Task<RemoveSearchAttributesResponse> RemoveSearchAttributes(RemoveSearchAttributesRequest request, ServerCallContext context)
     {
         var ns = CallContext.Of(context).RequiredNamespace;
-        lock (s_changeLock)
+        await s_changeLock.WaitAsync().ConfigureAwait(false);
+        try
         {
             var current = namespaces.Resolve(ns.FullName);
             var attributes = new Dictionary<string, SearchAttributeType>(current.SearchAttributes, StringComparer.Ordinal);
@@ -55,10 +61,14 @@ internal sealed class OperatorServiceHandler(NamespaceRegistry namespaces)
                 }
             }
 
-            namespaces.Update(current with { SearchAttributes = attributes });
+            await namespaces.UpdateAsync(current with { SearchAttributes = attributes }).ConfigureAwait(false);
+        }
+        finally
+        {
+            s_changeLock.Release();
         }
 
-        return Task.FromResult(new RemoveSearchAttributesResponse());
+        return new RemoveSearchAttributesResponse();
     }
 
     public Task<ListSearchAttributesResponse> ListSearchAttributes(ListSearchAttributesRequest request, ServerCallContext context)

@@ -38,7 +38,7 @@ internal sealed partial class WorkflowServiceHandler
     private const int MaxDataEntries = 64;
     private const int MaxDataValueLength = 4096;
 
-    public Task<RegisterNamespaceResponse> RegisterNamespace(RegisterNamespaceRequest request, ServerCallContext context)
+    public async Task<RegisterNamespaceResponse> RegisterNamespace(RegisterNamespaceRequest request, ServerCallContext context)
     {
         var principal = CallContext.Of(context).Principal!;
         var (name, account) = SplitName(request.Namespace, principal.Account);
@@ -51,13 +51,13 @@ internal sealed partial class WorkflowServiceHandler
         RequireNoArchival(request.HistoryArchivalState, request.VisibilityArchivalState);
         var retention = Retention(request.WorkflowExecutionRetentionPeriod) ?? s_defaultRetention;
         var data = MergeData(new Dictionary<string, string>(), request.Data);
-        namespaces.Create(name, account, retention, tls: null, entry => entry with
+        await namespaces.CreateAsync(name, account, retention, tls: null, entry => entry with
         {
             Description = request.Description,
             OwnerEmail = request.OwnerEmail,
             Data = data,
-        });
-        return Task.FromResult(new RegisterNamespaceResponse());
+        }).ConfigureAwait(false);
+        return new RegisterNamespaceResponse();
     }
 
     public Task<DescribeNamespaceResponse> DescribeNamespace(DescribeNamespaceRequest request, ServerCallContext context)
@@ -113,7 +113,7 @@ internal sealed partial class WorkflowServiceHandler
         return Task.FromResult(response);
     }
 
-    public Task<UpdateNamespaceResponse> UpdateNamespace(UpdateNamespaceRequest request, ServerCallContext context)
+    public async Task<UpdateNamespaceResponse> UpdateNamespace(UpdateNamespaceRequest request, ServerCallContext context)
     {
         var entry = NamespaceOf(context);
         if (request.ReplicationConfig is { } replication
@@ -151,25 +151,25 @@ internal sealed partial class WorkflowServiceHandler
             updated = updated with { Retention = Retention(config.WorkflowExecutionRetentionTtl) ?? updated.Retention };
         }
 
-        updated = namespaces.Update(updated);
+        updated = await namespaces.UpdateAsync(updated).ConfigureAwait(false);
         var described = Describe(updated, request.Namespace);
-        return Task.FromResult(new UpdateNamespaceResponse
+        return new UpdateNamespaceResponse
         {
             NamespaceInfo = described.NamespaceInfo,
             Config = described.Config,
             ReplicationConfig = described.ReplicationConfig,
             IsGlobalNamespace = false,
-        });
+        };
     }
 
 #pragma warning disable CS0612 // Deprecated by Temporal in favour of UpdateNamespace, but still part of the service.
-    public Task<DeprecateNamespaceResponse> DeprecateNamespace(DeprecateNamespaceRequest request, ServerCallContext context)
+    public async Task<DeprecateNamespaceResponse> DeprecateNamespace(DeprecateNamespaceRequest request, ServerCallContext context)
 #pragma warning restore CS0612
     {
         var entry = NamespaceOf(context);
-        namespaces.Update(entry with { State = NamespaceLifecycle.Deprecated });
+        await namespaces.UpdateAsync(entry with { State = NamespaceLifecycle.Deprecated }).ConfigureAwait(false);
 #pragma warning disable CS0612
-        return Task.FromResult(new DeprecateNamespaceResponse());
+        return new DeprecateNamespaceResponse();
 #pragma warning restore CS0612
     }
 

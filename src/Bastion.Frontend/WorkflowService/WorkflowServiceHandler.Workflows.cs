@@ -297,7 +297,7 @@ internal sealed partial class WorkflowServiceHandler
 
         var key = await engine.ResolveAsync(ns.Id, workflowId, runId).ConfigureAwait(false);
         var pageSize = request.MaximumPageSize > 0 ? request.MaximumPageSize : DefaultHistoryPageSize;
-        var events = await engine.ReadAsync(key, c => engine.EventsOf(c).Where(e => e.EventId < before).Reverse().Take(pageSize).ToList()).ConfigureAwait(false);
+        var events = await engine.ReadAsync(key, c => HistoryEngine.EventsOf(c).Where(e => e.EventId < before).Reverse().Take(pageSize).ToList()).ConfigureAwait(false);
         var response = new GetWorkflowExecutionHistoryReverseResponse { History = new Temporalio.Api.History.V1.History() };
         response.History.Events.AddRange(events);
         if (events.Count == pageSize && events[^1].EventId > 1)

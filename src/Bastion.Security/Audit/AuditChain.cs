@@ -14,16 +14,16 @@ public static class AuditChain
 
     public static byte[] Hash(ReadOnlySpan<byte> data) => SHA256.HashData(data);
 
-    public static AuditVerification Verify(IAuditStore store)
+    public static async Task<AuditVerification> VerifyAsync(IAuditStore store, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
-        var anchor = store.ReadAuditAnchor();
+        var anchor = await store.ReadAuditAnchorAsync(cancellationToken).ConfigureAwait(false);
         var previousSequence = anchor.Sequence;
         var previousHash = Convert.ToHexStringLower(anchor.Hash);
         long checkedCount = 0;
         while (true)
         {
-            var page = store.ReadAudit(new AuditQuery(previousSequence, PageSize));
+            var page = await store.ReadAuditAsync(new AuditQuery(previousSequence, PageSize), cancellationToken).ConfigureAwait(false);
             if (page.Count == 0)
             {
                 return AuditVerification.Intact(checkedCount);

@@ -15,7 +15,7 @@ public sealed class AuditLog(IAuditStore store)
 {
     public const int MaxPageSize = 1000;
 
-    public AuditPage Read(Principal reader, AuditLogRequest request)
+    public async Task<AuditPage> ReadAsync(Principal reader, AuditLogRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(request);
@@ -38,7 +38,7 @@ public sealed class AuditLog(IAuditStore store)
 
         var pageSize = request.PageSize == 0 ? MaxPageSize : request.PageSize;
         var query = new AuditQuery(after, pageSize + 1) { From = request.From, To = request.To, Account = reader.Account, NamespaceId = ScopeOf(reader) };
-        var rows = store.ReadAudit(query);
+        var rows = await store.ReadAuditAsync(query, cancellationToken).ConfigureAwait(false);
         var entries = rows.Take(pageSize).Select(row => new AuditLogEntry(row.Sequence, AuditJson.Parse(row.Data).Record, row.Data)).ToList();
         var next = rows.Count > pageSize ? entries[^1].Sequence.ToString(CultureInfo.InvariantCulture) : null;
         return new AuditPage(entries, next);

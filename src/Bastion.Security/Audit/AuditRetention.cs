@@ -16,7 +16,7 @@ public sealed partial class AuditRetention : IDisposable
     private readonly TimeSpan _retention;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly Lock _running = new();
+    private readonly SemaphoreSlim _running = new(1, 1);
     private readonly ITimer _timer;
 
     public AuditRetention(IAuditStore store, TimeSpan retention, TimeSpan interval, TimeProvider time, ILogger logger)
@@ -26,33 +26,38 @@ public sealed partial class AuditRetention : IDisposable
         _retention = retention;
         _time = time;
         _logger = logger;
-        _timer = LongTimer.Create(time, _ => Tick(), null, interval, interval);
+        _timer = LongTimer.Create(time, _ => _ = TickAsync(), null, interval, interval);
     }
 
     /// <summary>Removes what is past retention now; returns how many records were removed.</summary>
-    public int RunOnce()
+    public async Task<int> RunOnceAsync(CancellationToken cancellationToken = default)
     {
-        lock (_running)
+        await _running.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
             var cutoff = _time.GetUtcNow().UtcDateTime - _retention;
             var total = 0;
             int removed;
             do
             {
-                removed = _store.DeleteAuditBefore(cutoff, DeleteBatch);
+                removed = await _store.DeleteAuditBeforeAsync(cutoff, DeleteBatch, cancellationToken).ConfigureAwait(false);
                 total += removed;
             }
             while (removed == DeleteBatch);
 
             return total;
         }
+        finally
+        {
+            _running.Release();
+        }
     }
 
-    private void Tick()
+    private async Task TickAsync()
     {
         try
         {
-            var removed = RunOnce();
+            var removed = await RunOnceAsync().ConfigureAwait(false);
             if (removed > 0)
             {
                 LogRemoved(_logger, removed);
@@ -66,7 +71,11 @@ public sealed partial class AuditRetention : IDisposable
         }
     }
 
-    public void Dispose() => _timer.Dispose();
+    public void Dispose()
+    {
+        _timer.Dispose();
+        _running.Dispose();
+    }
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Audit retention removed {Count} records.")]
     private static partial void LogRemoved(ILogger logger, int count);

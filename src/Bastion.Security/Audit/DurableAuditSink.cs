@@ -24,7 +24,7 @@ public sealed class DurableAuditSink : IAuditSink, IAsyncDisposable
     }
 
     /// <summary>A sink with a writer of its own on <paramref name="store"/> (tools and tests).</summary>
-    public DurableAuditSink(IExecutionStore store, string account)
+    public DurableAuditSink(IStorageProvider store, string account)
         : this(new GroupCommitter(store), account) => _ownsCommitter = true;
 
     /// <summary>Raised after each committed record (export sinks wake up on it).</summary>

@@ -23,14 +23,15 @@ public sealed class ApiKeyAuthenticator(IdentityRegistry identities, TimeProvide
     /// Whether no API key exists at all (a dev server without identities), so that none presented can be known. A
     /// key made by another process on the same database counts once the registry re-reads it (at most a second).
     /// </summary>
-    public bool NoneExist() => !identities.Any<ApiKeyEntry>() && !(identities.RefreshThrottled() && identities.Any<ApiKeyEntry>());
+    public async ValueTask<bool> NoneExistAsync() =>
+        !identities.Any<ApiKeyEntry>() && !(await identities.RefreshThrottledAsync().ConfigureAwait(false) && identities.Any<ApiKeyEntry>());
 
-    public Principal Authenticate(string token)
+    public async ValueTask<Principal> AuthenticateAsync(string token)
     {
         ArgumentException.ThrowIfNullOrEmpty(token);
         var presented = ApiKeyToken.Parse(token);
         var key = identities.Find<ApiKeyEntry>(presented.PublicId);
-        if (key is null && identities.RefreshThrottled())
+        if (key is null && await identities.RefreshThrottledAsync().ConfigureAwait(false))
         {
             key = identities.Find<ApiKeyEntry>(presented.PublicId);
         }

@@ -15,7 +15,7 @@ public sealed partial class IdentityRegistry
     public const int MaxReasonLength = 500;
 
     /// <summary>Creates a grant and its key; returns the grant and the key's token, which is shown once and kept nowhere.</summary>
-    public (OperatorGrantEntry Grant, string Token) GrantOperator(NamespaceEntry ns, string operatorName, string reason, TimeSpan duration, Permission permission)
+    public Task<(OperatorGrantEntry Grant, string Token)> GrantOperatorAsync(NamespaceEntry ns, string operatorName, string reason, TimeSpan duration, Permission permission)
     {
         ArgumentNullException.ThrowIfNull(ns);
         if (string.IsNullOrWhiteSpace(operatorName) || operatorName.Length > 200)
@@ -39,9 +39,9 @@ public sealed partial class IdentityRegistry
             throw ServiceException.InvalidArgument($"An operator grant gives a namespace permission (read, write or admin), not {permission}.");
         }
 
-        lock (_writeLock)
+        return WriteAsync(changes =>
         {
-            var grant = Create(new OperatorGrantEntry
+            var grant = Create(changes, new OperatorGrantEntry
             {
                 Id = "grant-" + Guid.NewGuid().ToString("N")[..16],
                 Account = ns.Account,
@@ -52,7 +52,7 @@ public sealed partial class IdentityRegistry
                 Permission = permission,
                 ExpiryTime = Now + duration,
             });
-            var (_, token) = CreateApiKey(new ApiKeyEntry
+            var (_, token) = CreateApiKey(changes, new ApiKeyEntry
             {
                 Id = string.Empty,
                 Account = ns.Account,
@@ -63,16 +63,16 @@ public sealed partial class IdentityRegistry
                 SecretHash = [],
             });
             return (grant, token);
-        }
+        });
     }
 
     /// <summary>Ends a grant now: its key stops working on the next call. The record stays.</summary>
-    public OperatorGrantEntry RevokeOperatorGrant(string grantId)
+    public Task<OperatorGrantEntry> RevokeOperatorGrantAsync(string grantId)
     {
         var grant = Find<OperatorGrantEntry>(grantId) ?? throw ServiceException.NotFound($"Operator grant {ServiceException.Quote(grantId, 100)} is not found.");
         return grant.ExpiryTime <= Now
-            ? grant
-            : Update<OperatorGrantEntry>(grant.Account, grant.Id, "Operator grant", null, g => g with { ExpiryTime = Now });
+            ? Task.FromResult(grant)
+            : UpdateAsync<OperatorGrantEntry>(grant.Account, grant.Id, "Operator grant", null, g => g with { ExpiryTime = Now });
     }
 
     /// <summary>Every operator grant of every account, newest first.</summary>

@@ -11,9 +11,11 @@ namespace Bastion.Security.Identity;
 /// <summary>
 /// Users, service accounts, API keys, groups, operator grants and async operations: durable in the store, cached
 /// here. Every write happens under one lock, so the checks that precede it (resource version, key limits) hold
-/// when it lands.
+/// when it lands; the records one operation changes (a user, its group memberships and keys) land in one
+/// transaction, each with its account event.
 /// </summary>
-public sealed partial class IdentityRegistry(IIdentityStore store, TimeProvider time)
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The semaphore never allocates its wait handle (only WaitAsync is used).")]
+public sealed partial class IdentityRegistry(IStorageProvider store, TimeProvider time)
 {
     public const int MaxKeysPerUser = 10;
     public const int MaxKeysPerServiceAccount = 20;
@@ -21,19 +23,21 @@ public sealed partial class IdentityRegistry(IIdentityStore store, TimeProvider 
     public static readonly TimeSpan MaxOperatorGrant = TimeSpan.FromHours(8);
 
     private readonly ConcurrentDictionary<string, IdentityEntry> _entries = new(StringComparer.Ordinal);
-    private readonly Lock _writeLock = new();
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
     private long _lastRefresh;
 
     private DateTime Now => time.GetUtcNow().UtcDateTime;
 
-    public void Load() => Refresh();
+    public Task LoadAsync(CancellationToken cancellationToken) => RefreshAsync(cancellationToken);
 
     /// <summary>Re-reads every record: picks up what another process (the operator CLI) wrote to the same database.</summary>
-    public void Refresh()
+    public async Task RefreshAsync(CancellationToken cancellationToken)
     {
-        lock (_writeLock)
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            var stored = store.ListIdentities().Select(r => Deserialize(r.Data)).ToDictionary(Key, StringComparer.Ordinal);
+            var stored = (await store.Metadata.ListIdentitiesAsync(cancellationToken).ConfigureAwait(false))
+                .Select(r => Deserialize(r.Data)).ToDictionary(Key, StringComparer.Ordinal);
             foreach (var key in _entries.Keys.Where(k => !stored.ContainsKey(k)).ToList())
             {
                 _entries.TryRemove(key, out _);
@@ -43,6 +47,10 @@ public sealed partial class IdentityRegistry(IIdentityStore store, TimeProvider 
             {
                 _entries[key] = entry;
             }
+        }
+        finally
+        {
+            _writeLock.Release();
         }
     }
 
@@ -67,53 +75,55 @@ public sealed partial class IdentityRegistry(IIdentityStore store, TimeProvider 
         _entries.Values.OfType<T>().Where(e => e.Account == account).OrderBy(e => e.CreatedTime).ThenBy(e => e.Id, StringComparer.Ordinal);
 
     /// <summary>Stores a new record with version 1.</summary>
-    public T Create<T>(T entry, Action<T>? check = null)
+    public Task<T> CreateAsync<T>(T entry, Action<T>? check = null)
         where T : IdentityEntry
     {
         ArgumentNullException.ThrowIfNull(entry);
-        lock (_writeLock)
-        {
-            if (_entries.ContainsKey(Key(entry)))
-            {
-                throw new ServiceException(ErrorKind.AlreadyExists, $"{ServiceException.Quote(entry.Id, 100)} already exists.");
-            }
+        return WriteAsync(changes => Create(changes, entry, check));
+    }
 
-            check?.Invoke(entry);
-            return Store(entry with { Version = 1, CreatedTime = Now, LastModifiedTime = Now });
+    private T Create<T>(IdentityChanges changes, T entry, Action<T>? check = null)
+        where T : IdentityEntry
+    {
+        if (_entries.ContainsKey(Key(entry)) || changes.Cache.Any(c => c.Key == Key(entry)))
+        {
+            throw new ServiceException(ErrorKind.AlreadyExists, $"{ServiceException.Quote(entry.Id, 100)} already exists.");
         }
+
+        check?.Invoke(entry);
+        return Store(changes, entry with { Version = 1, CreatedTime = Now, LastModifiedTime = Now });
     }
 
     /// <summary>
     /// Replaces a record with <paramref name="change"/> of its current state. A non-empty
     /// <paramref name="expectedVersion"/> that is not the current one is FAILED_PRECONDITION.
     /// </summary>
-    public T Update<T>(string account, string id, string what, string? expectedVersion, Func<T, T> change)
+    public Task<T> UpdateAsync<T>(string account, string id, string what, string? expectedVersion, Func<T, T> change)
         where T : IdentityEntry
     {
         ArgumentNullException.ThrowIfNull(change);
-        lock (_writeLock)
+        return WriteAsync(changes =>
         {
             var current = Get<T>(account, id, what);
             CheckVersion(current, what, expectedVersion);
-            return Store(change(current) with { Id = current.Id, Account = current.Account, Version = current.Version + 1, LastModifiedTime = Now });
-        }
+            return Store(changes, change(current) with { Id = current.Id, Account = current.Account, Version = current.Version + 1, LastModifiedTime = Now });
+        });
     }
 
     /// <summary>Deletes a record (and, for a user or service account, its API keys).</summary>
-    public void Delete<T>(string account, string id, string what, string? expectedVersion)
-        where T : IdentityEntry
-    {
-        lock (_writeLock)
+    public Task DeleteAsync<T>(string account, string id, string what, string? expectedVersion)
+        where T : IdentityEntry =>
+        WriteAsync(changes =>
         {
             var current = Get<T>(account, id, what);
             CheckVersion(current, what, expectedVersion);
-            Remove(current);
+            Remove(changes, current);
             if (current is UserEntry)
             {
                 // Leaves no membership pointing at a user that is gone.
                 foreach (var group in _entries.Values.OfType<UserGroupEntry>().Where(g => g.Members.ContainsKey(id)).ToList())
                 {
-                    Store(group with
+                    Store(changes, group with
                     {
                         Members = group.Members.Where(m => m.Key != id).ToDictionary(m => m.Key, m => m.Value, StringComparer.Ordinal),
                         Version = group.Version + 1,
@@ -125,17 +135,21 @@ public sealed partial class IdentityRegistry(IIdentityStore store, TimeProvider 
             {
                 foreach (var key in _entries.Values.OfType<ApiKeyEntry>().Where(k => k.OwnerId == id).ToList())
                 {
-                    Remove(key);
+                    Remove(changes, key);
                 }
             }
-        }
-    }
+
+            return current;
+        });
 
     /// <summary>
     /// Creates an API key for an owner of the account; returns it and its token, which is shown once and kept
     /// nowhere. <paramref name="chosenToken"/> (the bootstrap owner key) replaces the random one.
     /// </summary>
-    public (ApiKeyEntry Key, string Token) CreateApiKey(ApiKeyEntry spec, string? chosenToken = null)
+    public Task<(ApiKeyEntry Key, string Token)> CreateApiKeyAsync(ApiKeyEntry spec, string? chosenToken = null) =>
+        WriteAsync(changes => CreateApiKey(changes, spec, chosenToken));
+
+    private (ApiKeyEntry Key, string Token) CreateApiKey(IdentityChanges changes, ApiKeyEntry spec, string? chosenToken = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var (key, token) = chosenToken is null ? ApiKeyToken.Generate() : (ApiKeyToken.Parse(chosenToken), chosenToken);
@@ -147,7 +161,7 @@ public sealed partial class IdentityRegistry(IIdentityStore store, TimeProvider 
         }
 
         var entry = spec with { Id = key.PublicId, SecretHash = key.Hash() };
-        return (Create(entry, CheckKeyLimit), token);
+        return (Create(changes, entry, CheckKeyLimit), token);
     }
 
     private void CheckKeyLimit(ApiKeyEntry key)
@@ -169,7 +183,7 @@ public sealed partial class IdentityRegistry(IIdentityStore store, TimeProvider 
     }
 
     /// <summary>Records a Cloud Ops API write (already durable) for <c>GetAsyncOperation</c>.</summary>
-    public AsyncOperationEntry RecordOperation(string account, string operationType, string resourceId, string? requestedId)
+    public Task<AsyncOperationEntry> RecordOperationAsync(string account, string operationType, string resourceId, string? requestedId)
     {
         var id = string.IsNullOrEmpty(requestedId) ? Guid.NewGuid().ToString() : requestedId;
         if (id.Length > 128)
@@ -177,17 +191,17 @@ public sealed partial class IdentityRegistry(IIdentityStore store, TimeProvider 
             throw ServiceException.InvalidArgument($"async_operation_id {ServiceException.Quote(id, 100)} is longer than 128 characters.");
         }
 
-        return Create(new AsyncOperationEntry { Id = id, Account = account, OperationType = operationType, ResourceId = resourceId });
+        return CreateAsync(new AsyncOperationEntry { Id = id, Account = account, OperationType = operationType, ResourceId = resourceId });
     }
 
     /// <summary>
     /// A deleted namespace takes its namespace-scoped service accounts (and their keys) and operator grants with
     /// it, and leaves no permission on its id behind.
     /// </summary>
-    public void RemoveNamespace(NamespaceEntry ns)
+    public Task RemoveNamespaceAsync(NamespaceEntry ns)
     {
         ArgumentNullException.ThrowIfNull(ns);
-        lock (_writeLock)
+        return WriteAsync(changes =>
         {
             foreach (var entry in _entries.Values.Where(e => e.Account == ns.Account).ToList())
             {
@@ -195,25 +209,27 @@ public sealed partial class IdentityRegistry(IIdentityStore store, TimeProvider 
                 {
                     case ServiceAccountEntry sa when sa.ScopedNamespaceId == ns.Id:
                     case OperatorGrantEntry grant when grant.NamespaceId == ns.Id:
-                        Remove(entry);
+                        Remove(changes, entry);
                         foreach (var key in _entries.Values.OfType<ApiKeyEntry>().Where(k => k.OwnerId == entry.Id).ToList())
                         {
-                            Remove(key);
+                            Remove(changes, key);
                         }
 
                         break;
                     case UserEntry user when user.NamespaceAccess.ContainsKey(ns.Id):
-                        Store(user with { NamespaceAccess = Without(user.NamespaceAccess, ns.Id), Version = user.Version + 1 });
+                        Store(changes, user with { NamespaceAccess = Without(user.NamespaceAccess, ns.Id), Version = user.Version + 1 });
                         break;
                     case ServiceAccountEntry sa when sa.NamespaceAccess.ContainsKey(ns.Id):
-                        Store(sa with { NamespaceAccess = Without(sa.NamespaceAccess, ns.Id), Version = sa.Version + 1 });
+                        Store(changes, sa with { NamespaceAccess = Without(sa.NamespaceAccess, ns.Id), Version = sa.Version + 1 });
                         break;
                     case UserGroupEntry group when group.NamespaceAccess.ContainsKey(ns.Id):
-                        Store(group with { NamespaceAccess = Without(group.NamespaceAccess, ns.Id), Version = group.Version + 1 });
+                        Store(changes, group with { NamespaceAccess = Without(group.NamespaceAccess, ns.Id), Version = group.Version + 1 });
                         break;
                 }
             }
-        }
+
+            return ns;
+        });
     }
 
     private static Dictionary<string, Permission> Without(IReadOnlyDictionary<string, Permission> access, string namespaceId) =>
@@ -238,7 +254,7 @@ public sealed partial class IdentityRegistry(IIdentityStore store, TimeProvider 
     }
 
     /// <summary>Re-reads the store when a presented key is unknown, at most once a second: the operator CLI may have just made it.</summary>
-    internal bool RefreshThrottled()
+    internal async ValueTask<bool> RefreshThrottledAsync()
     {
         var now = time.GetTimestamp();
         var last = Interlocked.Read(ref _lastRefresh);
@@ -247,24 +263,80 @@ public sealed partial class IdentityRegistry(IIdentityStore store, TimeProvider 
             return false;
         }
 
-        Refresh();
+        await RefreshAsync(CancellationToken.None).ConfigureAwait(false);
         return true;
     }
 
-    private T Store<T>(T entry)
+    /// <summary>
+    /// Runs <paramref name="change"/> under the write lock, commits the records it changed (with their account events)
+    /// in one transaction, then updates the cache: a failed commit leaves the cache as the store is.
+    /// </summary>
+    private async Task<T> WriteAsync<T>(Func<IdentityChanges, T> change)
+    {
+        await _writeLock.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var changes = new IdentityChanges();
+            var result = change(changes);
+            if (changes.Transitions.Count > 0)
+            {
+                var committed = await store.CommitAsync(new CommitBatch(changes.Transitions, changes.Audit), CancellationToken.None).ConfigureAwait(false);
+                if (committed.Rejected.FirstOrDefault(r => r is not null) is { } rejected)
+                {
+                    throw rejected;
+                }
+            }
+
+            foreach (var (key, entry) in changes.Cache)
+            {
+                if (entry is null)
+                {
+                    _entries.TryRemove(key, out _);
+                }
+                else
+                {
+                    _entries[key] = entry;
+                }
+            }
+
+            return result;
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private T Store<T>(IdentityChanges changes, T entry)
         where T : IdentityEntry
     {
-        store.UpsertIdentity(
-            new IdentityRecord(KindOf(entry.GetType()), entry.Id, entry.Account, JsonSerializer.SerializeToUtf8Bytes<IdentityEntry>(entry, IdentityJsonContext.Default.IdentityEntry)),
-            StoredEvent(_entries.GetValueOrDefault(Key(entry)), entry));
-        _entries[Key(entry)] = entry;
+        var record = new IdentityRecord(KindOf(entry.GetType()), entry.Id, entry.Account, JsonSerializer.SerializeToUtf8Bytes<IdentityEntry>(entry, IdentityJsonContext.Default.IdentityEntry));
+        changes.Add(new IdentityWrite(record), StoredEvent(_entries.GetValueOrDefault(Key(entry)), entry), Key(entry), entry);
         return entry;
     }
 
-    private void Remove(IdentityEntry entry)
+    private void Remove(IdentityChanges changes, IdentityEntry entry) =>
+        changes.Add(new IdentityWrite(new IdentityRecord(KindOf(entry.GetType()), entry.Id, entry.Account, []), Deletes: true), RemovedEvent(entry), Key(entry), null);
+
+    /// <summary>What one identity operation writes: a transition per record, its account event, and the cache updates after commit.</summary>
+    private sealed class IdentityChanges
     {
-        store.DeleteIdentity(KindOf(entry.GetType()), entry.Id, RemovedEvent(entry));
-        _entries.TryRemove(Key(entry), out _);
+        public List<Transition> Transitions { get; } = [];
+
+        public List<PendingAudit> Audit { get; } = [];
+
+        public List<(string Key, IdentityEntry? Entry)> Cache { get; } = [];
+
+        public void Add(IdentityWrite write, PendingAudit? audit, string key, IdentityEntry? entry)
+        {
+            Transitions.Add(new Transition([]) { Identity = write });
+            if (audit is not null)
+            {
+                Audit.Add(audit);
+            }
+
+            Cache.Add((key, entry));
+        }
     }
 
     private static IdentityEntry Deserialize(byte[] data) =>

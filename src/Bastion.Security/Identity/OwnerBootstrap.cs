@@ -12,7 +12,7 @@ public static class OwnerBootstrap
     public const int MinChosenTokenLength = 32;
 
     /// <summary>Returns the owner's new token when one was generated; null when the account had users or the token was chosen.</summary>
-    public static string? Run(IdentityRegistry identities, string account, string ownerEmail, string? chosenToken, TimeProvider time)
+    public static async Task<string?> RunAsync(IdentityRegistry identities, string account, string ownerEmail, string? chosenToken, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(identities);
         ArgumentNullException.ThrowIfNull(time);
@@ -26,8 +26,8 @@ public static class OwnerBootstrap
             throw new ArgumentException($"BASTION_OWNER_API_KEY must be at least {MinChosenTokenLength} characters.");
         }
 
-        var owner = identities.Create(new UserEntry { Id = Guid.NewGuid().ToString(), Account = account, Email = ownerEmail, Role = AccountRole.Owner });
-        var (_, token) = identities.CreateApiKey(
+        var owner = await identities.CreateAsync(new UserEntry { Id = Guid.NewGuid().ToString(), Account = account, Email = ownerEmail, Role = AccountRole.Owner }).ConfigureAwait(false);
+        var (_, token) = await identities.CreateApiKeyAsync(
             new ApiKeyEntry
             {
                 Id = string.Empty,
@@ -38,7 +38,7 @@ public static class OwnerBootstrap
                 ExpiryTime = time.GetUtcNow().UtcDateTime + IdentityRegistry.MaxKeyLifetime,
                 SecretHash = [],
             },
-            chosenToken);
+            chosenToken).ConfigureAwait(false);
         return chosenToken is null ? token : null;
     }
 }

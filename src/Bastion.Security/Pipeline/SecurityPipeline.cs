@@ -69,7 +69,7 @@ public sealed partial class SecurityPipeline(
         {
             var message = request as IMessage ?? throw new InvalidOperationException("Requests are protobuf messages.");
             call.Details = AuditRequestDetails.Of(message);
-            Authenticate(call, context);
+            await AuthenticateAsync(call, context).ConfigureAwait(false);
             call.Permission = MethodClassification.For(service, method)
                 ?? throw new ServiceException(ErrorKind.PermissionDenied, $"{service}/{method} is not permitted: it has no access classification.");
             ResolveNamespace(call, message, context);
@@ -134,7 +134,7 @@ public sealed partial class SecurityPipeline(
         var call = new CallContext { Service = "HTTP", Method = context.Method, Peer = context.Peer, StartTime = time.GetUtcNow().UtcDateTime };
         try
         {
-            Authenticate(call, context);
+            await AuthenticateAsync(call, context).ConfigureAwait(false);
         }
         catch (ServiceException)
         {
@@ -149,14 +149,14 @@ public sealed partial class SecurityPipeline(
     /// (<c>authorization: Bearer</c>) names its owner; else a client certificate is checked against the TLS policy
     /// of the namespace that host names; without either, only the dev-mode loopback caller has an identity.
     /// </summary>
-    private void Authenticate(CallContext call, ServerCallContext context)
+    private async ValueTask AuthenticateAsync(CallContext call, ServerCallContext context)
     {
         var http = context.GetHttpContext();
         var serverName = http.Features.Get<ITlsHandshakeFeature>()?.HostName;
         call.EndpointNamespace = EndpointHost.NamespaceOf(serverName, options.BaseDomain);
         if (context.RequestHeaders.GetValue(AuthorizationHeader) is { Length: > 0 } authorization)
         {
-            if (IsDevLoopback(http) && apiKeys.NoneExist())
+            if (IsDevLoopback(http) && await apiKeys.NoneExistAsync().ConfigureAwait(false))
             {
                 // A dev server without API keys cannot know the one presented (the SDKs' tests set one on a shared
                 // client): like Temporal's dev server it ignores it, granting no more than the call would get without it.
@@ -164,8 +164,8 @@ public sealed partial class SecurityPipeline(
                 return;
             }
 
-            call.Principal = apiKeys.Authenticate(ApiKeyAuthenticator.BearerToken(authorization)
-                ?? throw new ServiceException(ErrorKind.Unauthenticated, "The authorization header must be \"Bearer <API key>\"."));
+            call.Principal = await apiKeys.AuthenticateAsync(ApiKeyAuthenticator.BearerToken(authorization)
+                ?? throw new ServiceException(ErrorKind.Unauthenticated, "The authorization header must be \"Bearer <API key>\".")).ConfigureAwait(false);
             return;
         }
 
@@ -178,7 +178,7 @@ public sealed partial class SecurityPipeline(
                     $"Client certificates are accepted on namespace hosts (<namespace>.<account>.{options.BaseDomain}); set the TLS server name to your namespace's host.");
             }
 
-            if (!namespaces.TryResolve(bound, out var entry) && (!RefreshNamespaces() || !namespaces.TryResolve(bound, out entry)))
+            if (!namespaces.TryResolve(bound, out var entry) && (!await RefreshNamespacesAsync().ConfigureAwait(false) || !namespaces.TryResolve(bound, out entry)))
             {
                 throw new ServiceException(ErrorKind.Unauthenticated, $"No namespace {ServiceException.Quote(bound, 100)} is served at this host.");
             }
@@ -203,7 +203,7 @@ public sealed partial class SecurityPipeline(
 
     // A namespace created by another process (the CLI on the same database) may not be cached yet: re-read the
     // store, at most once a second so that unknown host names cannot make every call read it.
-    private bool RefreshNamespaces()
+    private async ValueTask<bool> RefreshNamespacesAsync()
     {
         var now = time.GetTimestamp();
         var last = Interlocked.Read(ref _lastRefresh);
@@ -217,7 +217,7 @@ public sealed partial class SecurityPipeline(
             return false;
         }
 
-        namespaces.Refresh();
+        await namespaces.RefreshAsync(CancellationToken.None).ConfigureAwait(false);
         return true;
     }
 

@@ -6,18 +6,23 @@ namespace Bastion.Storage.Encryption;
 
 /// <summary>
 /// Every namespace's keys, unwrapped once and kept in memory. A namespace gets its keys on first use; new
-/// versions made by another process (<c>bastion keys rotate</c>) are picked up by <see cref="Refresh"/>, or at
+/// versions made by another process (<c>bastion keys rotate</c>) are picked up by <see cref="RefreshAsync"/>, or at
 /// once when a record names a version not seen yet.
 /// </summary>
+/// <remarks>
+/// The record codec is synchronous (it runs inside encoding and decoding), so the two rare misses it can hit — a
+/// namespace's first use, a version not seen yet — wait for the store there. Everything else is asynchronous.
+/// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The semaphore never allocates its wait handle (only WaitAsync and Wait are used).")]
 public sealed class KeyRing
 {
     public const int IndexKeyVersion = 0;
-    private readonly IExecutionStore _store;
+    private readonly IMetadataStore _store;
     private readonly MasterKey _master;
     private readonly ConcurrentDictionary<string, NamespaceKeys> _namespaces = new(StringComparer.Ordinal);
-    private readonly Lock _loadLock = new();
+    private readonly SemaphoreSlim _loadLock = new(1, 1);
 
-    public KeyRing(IExecutionStore store, MasterKey master)
+    public KeyRing(IMetadataStore store, MasterKey master)
     {
         _store = store;
         _master = master;
@@ -38,7 +43,7 @@ public sealed class KeyRing
             return key;
         }
 
-        Refresh();
+        RefreshAsync(CancellationToken.None).GetAwaiter().GetResult();
         return Keys(namespaceId).Data.TryGetValue(version, out key)
             ? key
             : throw new InvalidDataException($"Key {version} of namespace {namespaceId} does not exist or was retired.");
@@ -53,80 +58,106 @@ public sealed class KeyRing
     public IReadOnlyCollection<string> Namespaces => [.. _namespaces.Keys];
 
     /// <summary>Re-reads every key from the store (cheap: only new versions are unwrapped).</summary>
-    public void Refresh()
+    public async Task RefreshAsync(CancellationToken cancellationToken)
     {
-        lock (_loadLock)
+        await _loadLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            foreach (var group in _store.ListDataKeys().GroupBy(k => k.NamespaceId, StringComparer.Ordinal))
+            foreach (var group in (await _store.ListDataKeysAsync(cancellationToken).ConfigureAwait(false)).GroupBy(k => k.NamespaceId, StringComparer.Ordinal))
             {
                 _namespaces.TryGetValue(group.Key, out var known);
                 _namespaces[group.Key] = Build(group.Key, group, known);
             }
         }
+        finally
+        {
+            _loadLock.Release();
+        }
     }
 
     /// <summary>Makes a new data key version current for the namespace; returns it. Writes use it once a server refreshes.</summary>
-    public int Rotate(string namespaceId)
+    public async Task<int> RotateAsync(string namespaceId, CancellationToken cancellationToken)
     {
-        lock (_loadLock)
+        await EnsureAsync(namespaceId, cancellationToken).ConfigureAwait(false);
+        while (true)
         {
-            Keys(namespaceId);
-            while (true)
+            var next = (await StoredAsync(namespaceId, cancellationToken).ConfigureAwait(false)).Max(k => k.Version) + 1;
+            if (await _store.AddDataKeyAsync(NewKey(namespaceId, next), cancellationToken).ConfigureAwait(false))
             {
-                var next = _store.ListDataKeys().Where(k => k.NamespaceId == namespaceId).Max(k => k.Version) + 1;
-                if (_store.AddDataKey(NewKey(namespaceId, next)))
-                {
-                    Refresh();
-                    return next;
-                }
+                await RefreshAsync(cancellationToken).ConfigureAwait(false);
+                return next;
             }
         }
     }
 
     /// <summary>Erases a data key that no record uses any more; the current key is never retired.</summary>
-    public void Retire(string namespaceId, int version)
+    public async Task RetireAsync(string namespaceId, int version, CancellationToken cancellationToken)
     {
-        lock (_loadLock)
+        await EnsureAsync(namespaceId, cancellationToken).ConfigureAwait(false);
+        await _loadLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            if (version == IndexKeyVersion || version == Keys(namespaceId).Current)
+            if (version == IndexKeyVersion || version == _namespaces[namespaceId].Current)
             {
                 throw new InvalidOperationException($"Key {version} of namespace {namespaceId} is in use and cannot be retired.");
             }
 
-            _store.RetireDataKey(namespaceId, version);
+            await _store.RetireDataKeyAsync(namespaceId, version, cancellationToken).ConfigureAwait(false);
             _namespaces.TryGetValue(namespaceId, out var known);
-            _namespaces[namespaceId] = Build(namespaceId, _store.ListDataKeys().Where(k => k.NamespaceId == namespaceId), known);
+            _namespaces[namespaceId] = Build(namespaceId, await StoredAsync(namespaceId, cancellationToken).ConfigureAwait(false), known);
+        }
+        finally
+        {
+            _loadLock.Release();
+        }
+    }
+
+    /// <summary>Makes sure the namespace has keys (creating them on first use), so the codec finds them without waiting.</summary>
+    public async Task EnsureAsync(string namespaceId, CancellationToken cancellationToken)
+    {
+        if (_namespaces.ContainsKey(namespaceId))
+        {
+            return;
+        }
+
+        await _loadLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_namespaces.ContainsKey(namespaceId))
+            {
+                return;
+            }
+
+            var stored = await StoredAsync(namespaceId, cancellationToken).ConfigureAwait(false);
+            if (stored.Count == 0)
+            {
+                // Another process may create them at the same moment: inserts that lose are ignored, and both read back the winners.
+                await _store.AddDataKeyAsync(NewKey(namespaceId, IndexKeyVersion), cancellationToken).ConfigureAwait(false);
+                await _store.AddDataKeyAsync(NewKey(namespaceId, 1), cancellationToken).ConfigureAwait(false);
+                stored = await StoredAsync(namespaceId, cancellationToken).ConfigureAwait(false);
+            }
+
+            _namespaces[namespaceId] = Build(namespaceId, stored, known: null);
+        }
+        finally
+        {
+            _loadLock.Release();
         }
     }
 
     private NamespaceKeys Keys(string namespaceId)
     {
-        if (_namespaces.TryGetValue(namespaceId, out var keys))
+        if (!_namespaces.TryGetValue(namespaceId, out var keys))
         {
-            return keys;
+            EnsureAsync(namespaceId, CancellationToken.None).GetAwaiter().GetResult();
+            keys = _namespaces[namespaceId];
         }
 
-        lock (_loadLock)
-        {
-            if (_namespaces.TryGetValue(namespaceId, out keys))
-            {
-                return keys;
-            }
-
-            var stored = _store.ListDataKeys().Where(k => k.NamespaceId == namespaceId).ToList();
-            if (stored.Count == 0)
-            {
-                // Another process may create them at the same moment: inserts that lose are ignored, and both read back the winners.
-                _store.AddDataKey(NewKey(namespaceId, IndexKeyVersion));
-                _store.AddDataKey(NewKey(namespaceId, 1));
-                stored = [.. _store.ListDataKeys().Where(k => k.NamespaceId == namespaceId)];
-            }
-
-            keys = Build(namespaceId, stored, known: null);
-            _namespaces[namespaceId] = keys;
-            return keys;
-        }
+        return keys;
     }
+
+    private async Task<List<DataKeyRecord>> StoredAsync(string namespaceId, CancellationToken cancellationToken) =>
+        [.. (await _store.ListDataKeysAsync(cancellationToken).ConfigureAwait(false)).Where(k => k.NamespaceId == namespaceId)];
 
     private DataKeyRecord NewKey(string namespaceId, int version) =>
         new(namespaceId, version, _master.Wrap(namespaceId, version, RandomNumberGenerator.GetBytes(MasterKey.Size)), Retired: false);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Bastion.Storage.Encryption;
@@ -12,12 +13,12 @@ public sealed class ReEncryptor
 {
     private const int BatchSize = 256;
     private static readonly string[] Tables = ["executions", "history", "tasks.workflow_id", "tasks.task_queue", "visibility", "schedules", "batch_operations", "audit_log"];
-    private readonly IExecutionStore _store;
+    private readonly IRecordStore _store;
     private readonly KeyRing _keys;
     private readonly AesGcmRecordCodec _codec;
     private readonly Dictionary<string, int> _cleanPasses = new(StringComparer.Ordinal);
 
-    public ReEncryptor(IExecutionStore store, KeyRing keys, AesGcmRecordCodec codec)
+    public ReEncryptor(IRecordStore store, KeyRing keys, AesGcmRecordCodec codec)
     {
         _store = store;
         _keys = keys;
@@ -25,9 +26,9 @@ public sealed class ReEncryptor
     }
 
     /// <summary>One pass over every namespace with more than one key version; returns the records moved and the versions retired.</summary>
-    public (int Moved, int Retired) RunPass()
+    public async Task<(int Moved, int Retired)> RunPassAsync(CancellationToken cancellationToken)
     {
-        _keys.Refresh();
+        await _keys.RefreshAsync(cancellationToken).ConfigureAwait(false);
         var moved = 0;
         var retired = 0;
         foreach (var namespaceId in _keys.Namespaces)
@@ -40,14 +41,14 @@ public sealed class ReEncryptor
             }
 
             var current = versions[^1];
-            var (found, rewritten) = MoveNamespace(namespaceId, current);
+            var (found, rewritten) = await MoveNamespaceAsync(namespaceId, current, cancellationToken).ConfigureAwait(false);
             moved += rewritten;
             _cleanPasses[namespaceId] = found == 0 ? _cleanPasses.GetValueOrDefault(namespaceId) + 1 : 0;
             if (_cleanPasses[namespaceId] >= 2)
             {
                 foreach (var old in versions.Take(versions.Count - 1))
                 {
-                    _keys.Retire(namespaceId, old);
+                    await _keys.RetireAsync(namespaceId, old, cancellationToken).ConfigureAwait(false);
                     retired++;
                 }
 
@@ -59,16 +60,27 @@ public sealed class ReEncryptor
     }
 
     /// <summary>How many records of <paramref name="namespaceId"/> use another key than <paramref name="current"/>.</summary>
-    public int CountOld(string namespaceId, int current) =>
-        Tables.Sum(table => Scan(table, namespaceId).Count(r => VersionOf(r) != current));
+    public async Task<int> CountOldAsync(string namespaceId, int current, CancellationToken cancellationToken)
+    {
+        var count = 0;
+        foreach (var table in Tables)
+        {
+            await foreach (var record in ScanAsync(table, namespaceId, cancellationToken).ConfigureAwait(false))
+            {
+                count += VersionOf(record) != current ? 1 : 0;
+            }
+        }
 
-    private (int Found, int Rewritten) MoveNamespace(string namespaceId, int current)
+        return count;
+    }
+
+    private async Task<(int Found, int Rewritten)> MoveNamespaceAsync(string namespaceId, int current, CancellationToken cancellationToken)
     {
         var found = 0;
         var rewritten = 0;
         foreach (var table in Tables)
         {
-            foreach (var record in Scan(table, namespaceId))
+            await foreach (var record in ScanAsync(table, namespaceId, cancellationToken).ConfigureAwait(false))
             {
                 if (VersionOf(record) == current)
                 {
@@ -81,7 +93,7 @@ public sealed class ReEncryptor
                 var value = IsText(table)
                     ? Encoding.UTF8.GetBytes(_codec.EncodeText(identity, _codec.DecodeText(identity, Encoding.UTF8.GetString(record.Value))))
                     : _codec.Encode(identity, _codec.Decode(identity, record.Value));
-                if (_store.ReplaceRecord(record, value))
+                if (await _store.ReplaceRecordAsync(record, value, cancellationToken).ConfigureAwait(false))
                 {
                     rewritten++;
                 }
@@ -91,12 +103,12 @@ public sealed class ReEncryptor
         return (found, rewritten);
     }
 
-    private IEnumerable<StoredRecord> Scan(string table, string namespaceId)
+    private async IAsyncEnumerable<StoredRecord> ScanAsync(string table, string namespaceId, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var after = 0L;
         while (true)
         {
-            var batch = _store.ScanRecords(table, namespaceId, after, BatchSize);
+            var batch = await _store.ScanRecordsAsync(table, namespaceId, after, BatchSize, cancellationToken).ConfigureAwait(false);
             foreach (var record in batch)
             {
                 yield return record;

@@ -33,9 +33,9 @@ public sealed class AuditCommandTests : IDisposable
     public async Task Verify_EditedRecordWithItsHashRecomputed_IsReportedByItsSuccessor()
     {
         var db = await WriteLogAsync(10);
-        using (var store = SqliteExecutionStore.OpenFile(db))
+        using (var store = SqliteStorageProvider.OpenFile(db))
         {
-            var row = store.ReadAudit(new AuditQuery(3, 1)).Single();
+            var row = (await store.ReadAuditAsync(new AuditQuery(3, 1), CancellationToken.None)).Single();
             var edited = System.Text.Encoding.UTF8.GetBytes(System.Text.Encoding.UTF8.GetString(row.Data).Replace("op-4", "op-X", StringComparison.Ordinal));
             using var connection = Open(db);
             using var cmd = connection.CreateCommand();
@@ -45,7 +45,7 @@ public sealed class AuditCommandTests : IDisposable
             cmd.ExecuteNonQuery();
         }
 
-        var result = Verify(db);
+        var result = (await VerifyAsync(db));
         Assert.Equal((AuditTampering.Edited, 4L), (result.Tampering, result.Sequence!.Value));
     }
 
@@ -72,16 +72,16 @@ public sealed class AuditCommandTests : IDisposable
         var db = await WriteLogAsync(10, time);
         time.Advance(TimeSpan.FromDays(30));
         var later = await WriteLogAsync(5, time, db);
-        using (var store = SqliteExecutionStore.OpenFile(db))
+        using (var store = SqliteStorageProvider.OpenFile(db))
         using (var retention = new AuditRetention(store, TimeSpan.FromDays(20), TimeSpan.FromHours(1), time, NullLogger.Instance))
         {
             time.Advance(TimeSpan.FromHours(1)); // the timer fires: the first 10 are past retention
-            Assert.Equal(5, store.ReadAudit(new AuditQuery(0, 100)).Count);
-            Assert.Equal(11, store.ReadAudit(new AuditQuery(0, 100))[0].Sequence);
+            Assert.Equal(5, (await store.ReadAuditAsync(new AuditQuery(0, 100), CancellationToken.None)).Count);
+            Assert.Equal(11, (await store.ReadAuditAsync(new AuditQuery(0, 100), CancellationToken.None))[0].Sequence);
         }
 
-        Assert.True(Verify(later).IsIntact);
-        Assert.Equal(5, Verify(later).Checked);
+        Assert.True((await VerifyAsync(later)).IsIntact);
+        Assert.Equal(5, (await VerifyAsync(later)).Checked);
     }
 
     [Fact]
@@ -105,19 +105,19 @@ public sealed class AuditCommandTests : IDisposable
         Assert.Contains($"({kind};", error, StringComparison.Ordinal);
     }
 
-    private static AuditVerification Verify(string db)
+    private static async Task<AuditVerification> VerifyAsync(string db)
     {
-        using var store = SqliteExecutionStore.OpenFile(db);
-        return AuditChain.Verify(store);
+        using var store = SqliteStorageProvider.OpenFile(db);
+        return await AuditChain.VerifyAsync(store);
     }
 
     /// <summary>Writes <paramref name="count"/> records through the durable sink (operations op-1, op-2, …).</summary>
     private async Task<string> WriteLogAsync(int count, TimeProvider? time = null, string? db = null)
     {
         db ??= Path.Combine(_directory, Guid.NewGuid().ToString("N") + ".db");
-        using var store = SqliteExecutionStore.OpenFile(db);
-        store.Initialize(1);
-        var first = store.ReadAuditHead().Sequence;
+        using var store = SqliteStorageProvider.OpenFile(db);
+        await store.MigrateAsync(1, CancellationToken.None);
+        var first = (await store.ReadAuditHeadAsync(CancellationToken.None)).Sequence;
         await using var sink = new DurableAuditSink(store, "acme");
         for (var i = 1; i <= count; i++)
         {

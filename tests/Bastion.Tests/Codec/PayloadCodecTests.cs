@@ -116,14 +116,14 @@ public sealed class PayloadCodecTests : IAsyncLifetime
     public async Task ANamespacesNamespaceCodecServer_IsServedInDescribeNamespace()
     {
         var registry = _server.Namespaces;
-        registry.SetCodecServer(registry.Resolve("default.local"), new NamespaceCodecServer("https://codec.example.test", PassAccessToken: true, IncludeCrossOriginCredentials: false));
+        await registry.SetCodecServerAsync(registry.Resolve("default.local"), new NamespaceCodecServer("https://codec.example.test", PassAccessToken: true, IncludeCrossOriginCredentials: false));
         var client = await TemporalClient.ConnectAsync(new(_server.Address) { Namespace = "default" });
         var described = await client.WorkflowService.DescribeNamespaceAsync(new() { Namespace = "default" });
         Assert.Equal("https://codec.example.test", described.NamespaceInfo.Data["bastion.codec-server.endpoint"]);
         Assert.Equal("true", described.NamespaceInfo.Data["bastion.codec-server.pass-access-token"]);
         Assert.Equal("false", described.NamespaceInfo.Data["bastion.codec-server.include-cross-origin-credentials"]);
-        Assert.Throws<Bastion.Engine.Errors.ServiceException>(() =>
-            registry.SetCodecServer(registry.Resolve("default.local"), new NamespaceCodecServer("http://codec.example.test", PassAccessToken: true, IncludeCrossOriginCredentials: false)));
+        await Assert.ThrowsAsync<Bastion.Engine.Errors.ServiceException>(async () =>
+            await registry.SetCodecServerAsync(registry.Resolve("default.local"), new NamespaceCodecServer("http://codec.example.test", PassAccessToken: true, IncludeCrossOriginCredentials: false)));
     }
 
     private async Task<HttpResponseMessage> PostAsync(HttpClient http, string path, string body, string? token)

@@ -10,30 +10,30 @@ public sealed class NamespaceRegistryTests : IDisposable
     private readonly string _directory = Directory.CreateTempSubdirectory("bastion-ns-").FullName;
 
     [Fact]
-    public void AChangeByAnotherProcess_IsPickedUpByRefresh_WithItsTlsPolicy()
+    public async Task AChangeByAnotherProcess_IsPickedUpByRefresh_WithItsTlsPolicy()
     {
         var file = Path.Combine(_directory, "db.sqlite");
-        using var serverStore = SqliteExecutionStore.OpenFile(file);
-        serverStore.Initialize(4);
+        using var serverStore = SqliteStorageProvider.OpenFile(file);
+        await serverStore.MigrateAsync(4, CancellationToken.None);
         var server = new NamespaceRegistry(serverStore, TimeProvider.System);
-        server.Load();
-        using var cliStore = SqliteExecutionStore.OpenFile(file);
+        await server.LoadAsync(CancellationToken.None);
+        using var cliStore = SqliteStorageProvider.OpenFile(file);
         var cli = new NamespaceRegistry(cliStore, TimeProvider.System);
-        cli.Load();
+        await cli.LoadAsync(CancellationToken.None);
 
         var policy = new NamespaceTlsPolicy { CaBundlePem = "PEM", Filters = [new CertificateFilter("worker-*", Organization: "Acme")], CrlFile = "/etc/crl.pem" };
-        var created = cli.Create("payments", "acme", TimeSpan.FromDays(3), policy);
+        var created = await cli.CreateAsync("payments", "acme", TimeSpan.FromDays(3), policy);
         Assert.False(server.TryResolve("payments.acme", out _));
-        Assert.Equal("payments.acme", Assert.Single(server.Refresh()).FullName);
+        Assert.Equal("payments.acme", Assert.Single(await server.RefreshAsync(CancellationToken.None)).FullName);
         Assert.True(server.TryResolve("payments.acme", out var seen));
         Assert.Equal(policy.Filters, seen!.Tls!.Filters);
         Assert.Equal("/etc/crl.pem", seen.Tls.CrlFile);
-        Assert.Empty(server.Refresh()); // unchanged: nothing reported
+        Assert.Empty(await server.RefreshAsync(CancellationToken.None)); // unchanged: nothing reported
 
-        cli.SetTls(created, null);
-        Assert.Null(Assert.Single(server.Refresh()).Tls);
+        await cli.SetTlsAsync(created, null);
+        Assert.Null(Assert.Single(await server.RefreshAsync(CancellationToken.None)).Tls);
 
-        var error = Assert.Throws<ServiceException>(() => cli.Create("payments", "acme", TimeSpan.FromDays(1), null));
+        var error = await Assert.ThrowsAsync<ServiceException>(() => cli.CreateAsync("payments", "acme", TimeSpan.FromDays(1), null));
         Assert.Equal(ErrorKind.AlreadyExists, error.Kind);
     }
 

@@ -42,7 +42,7 @@ public sealed class AccountEventTests : IDisposable
         await ops.DeleteApiKeyAsync(new DeleteApiKeyRequest { KeyId = key.KeyId });
         await ops.DeleteUserAsync(new DeleteUserRequest { UserId = user.UserId });
 
-        var events = Events(server.AuditStore);
+        var events = await EventsAsync(server.AuditStore);
         Assert.Equal(
             [
                 (AuditKinds.AccessGranted, user.UserId, "CreateUser"),
@@ -55,42 +55,42 @@ public sealed class AccountEventTests : IDisposable
         Assert.All(events, e => Assert.Equal("LocalDev", e.Record.PrincipalType));
         Assert.Equal(user.UserId, events[1].Record.Details["owner_id"]);
         var secret = key.Token.Split('_')[^1];
-        Assert.All(server.AuditStore.ReadAudit(new AuditQuery(0, 10_000)), r => Assert.DoesNotContain(secret, Encoding.UTF8.GetString(r.Data), StringComparison.Ordinal));
-        Assert.Equal(AuditTampering.None, AuditChain.Verify(server.AuditStore).Tampering);
+        Assert.All(await server.AuditStore.ReadAuditAsync(new AuditQuery(0, 10_000), CancellationToken.None), r => Assert.DoesNotContain(secret, Encoding.UTF8.GetString(r.Data), StringComparison.Ordinal));
+        Assert.Equal(AuditTampering.None, (await AuditChain.VerifyAsync(server.AuditStore)).Tampering);
     }
 
     [Fact]
-    public void OperatorGrants_AreRecordedWithTheActor_InTheChain_AlsoFromAnotherWriter()
+    public async Task OperatorGrants_AreRecordedWithTheActor_InTheChain_AlsoFromAnotherWriter()
     {
         var db = Path.Combine(_directory, "grants.db");
-        using var store = SqliteExecutionStore.OpenFile(db);
-        store.Initialize(1);
-        var ns = new NamespaceRegistry(store, TimeProvider.System).Create("payments", "acme", TimeSpan.FromDays(1), null);
+        using var store = SqliteStorageProvider.OpenFile(db);
+        await store.MigrateAsync(1, CancellationToken.None);
+        var ns = await new NamespaceRegistry(store, TimeProvider.System).CreateAsync("payments", "acme", TimeSpan.FromDays(1), null);
         var identities = new IdentityRegistry(store, TimeProvider.System);
 
         AuditActor.Current = AuditActor.CommandLine("erin", "bastion operator grant");
-        var (grant, token) = identities.GrantOperator(ns, "erin", "INC-7: stuck workflows", TimeSpan.FromHours(1), Permission.NamespaceRead);
+        var (grant, token) = await identities.GrantOperatorAsync(ns, "erin", "INC-7: stuck workflows", TimeSpan.FromHours(1), Permission.NamespaceRead);
 
         // A second writer on the same file (a server, say) extends the same chain.
-        using (var other = SqliteExecutionStore.OpenFile(db))
+        using (var other = SqliteStorageProvider.OpenFile(db))
         {
             AuditActor.Current = AuditActor.CommandLine("frank", "bastion operator revoke");
             var registry = new IdentityRegistry(other, TimeProvider.System);
-            registry.Load();
-            registry.RevokeOperatorGrant(grant.Id);
+            await registry.LoadAsync(CancellationToken.None);
+            await registry.RevokeOperatorGrantAsync(grant.Id);
         }
 
         AuditActor.Current = null;
-        var events = Events((IAuditStore)store);
+        var events = await EventsAsync((IAuditStore)store);
         Assert.Equal(
             [(AuditKinds.AccessGranted, grant.Id, "erin"), (AuditKinds.ApiKeyCreated, token.Split('_')[1], "erin"), (AuditKinds.AccessRevoked, grant.Id, "frank")],
             events.Select(e => (e.Record.Kind, e.Record.Details["target_id"], e.Record.PrincipalId)));
         Assert.Equal(("CommandLine", "INC-7: stuck workflows", ns.Id), (events[0].Record.PrincipalType, events[0].Record.Details["reason"], events[0].Record.NamespaceId));
-        Assert.Equal(AuditTampering.None, AuditChain.Verify(store).Tampering);
+        Assert.Equal(AuditTampering.None, (await AuditChain.VerifyAsync(store)).Tampering);
     }
 
-    private static List<AuditLogEntry> Events(IAuditStore store) =>
-        [.. store.ReadAudit(new AuditQuery(0, 10_000))
+    private static async Task<List<AuditLogEntry>> EventsAsync(IAuditStore store) =>
+        [.. (await store.ReadAuditAsync(new AuditQuery(0, 10_000), CancellationToken.None))
             .Select(r => AuditJson.Parse(r.Data))
             .Where(p => p.Record.Kind != AuditKinds.ApiCall)
             .Select(p => new AuditLogEntry(p.Sequence, p.Record, []))];

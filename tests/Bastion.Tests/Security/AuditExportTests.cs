@@ -36,7 +36,7 @@ public sealed class AuditExportTests
             await WaitUntilAllDeliveredAsync(server, received);
         }
 
-        var stored = server.AuditStore.ReadAudit(new AuditQuery(0, 10_000));
+        var stored = await server.AuditStore.ReadAuditAsync(new AuditQuery(0, 10_000), CancellationToken.None);
         Assert.Equal(stored.Select(r => r.Sequence).Order(), received.Keys.Order());
         Assert.All(stored, r => Assert.Equal(System.Text.Encoding.UTF8.GetString(r.Data), received[r.Sequence]));
     }
@@ -79,7 +79,7 @@ public sealed class AuditExportTests
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         while (true)
         {
-            var head = server.AuditStore.ReadAuditHead().Sequence;
+            var head = (await server.AuditStore.ReadAuditHeadAsync(CancellationToken.None)).Sequence;
             if (Enumerable.Range(1, (int)head).All(s => received.ContainsKey(s)))
             {
                 return;

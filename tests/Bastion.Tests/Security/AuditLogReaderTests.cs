@@ -11,8 +11,8 @@ public sealed class AuditLogReaderTests
     [Fact]
     public async Task OwnersAndAdminsReadTheirAccount_NamespaceAdminsTheirNamespace_OthersNothing()
     {
-        using var store = SqliteExecutionStore.OpenInMemory();
-        store.Initialize(1);
+        using var store = SqliteStorageProvider.OpenInMemory();
+        await store.MigrateAsync(1, CancellationToken.None);
         await using (var sink = new DurableAuditSink(store, "acme"))
         {
             await WriteAsync(sink, "acme", "ns-1", "a");
@@ -22,22 +22,22 @@ public sealed class AuditLogReaderTests
         }
 
         var log = new AuditLog(store);
-        Assert.Equal(["a", "b", "d"], Operations(log, new Principal(PrincipalType.User, "o", "owner", AccountRole.Owner, "acme")));
-        Assert.Equal(["a", "b", "d"], Operations(log, new Principal(PrincipalType.User, "x", "admin", AccountRole.Admin, "acme")));
-        Assert.Equal(["b"], Operations(log, new Principal(PrincipalType.ServiceAccount, "n", "ns admin", AccountRole.None, "acme") { NamespaceId = "ns-2", NamespacePermission = Permission.NamespaceAdmin }));
-        Assert.Equal(["c"], Operations(log, new Principal(PrincipalType.User, "p", "other owner", AccountRole.Owner, "other")));
+        Assert.Equal(["a", "b", "d"], await OperationsAsync(log, new Principal(PrincipalType.User, "o", "owner", AccountRole.Owner, "acme")));
+        Assert.Equal(["a", "b", "d"], await OperationsAsync(log, new Principal(PrincipalType.User, "x", "admin", AccountRole.Admin, "acme")));
+        Assert.Equal(["b"], await OperationsAsync(log, new Principal(PrincipalType.ServiceAccount, "n", "ns admin", AccountRole.None, "acme") { NamespaceId = "ns-2", NamespacePermission = Permission.NamespaceAdmin }));
+        Assert.Equal(["c"], await OperationsAsync(log, new Principal(PrincipalType.User, "p", "other owner", AccountRole.Owner, "other")));
 
         var developer = new Principal(PrincipalType.User, "d", "dev", AccountRole.Developer, "acme");
         var writer = new Principal(PrincipalType.Certificate, "c", "cert", AccountRole.None, "acme") { NamespaceId = "ns-1", NamespacePermission = Permission.NamespaceWrite };
-        Assert.Equal(ErrorKind.PermissionDenied, Assert.Throws<ServiceException>(() => log.Read(developer, new())).Kind);
-        Assert.Equal(ErrorKind.PermissionDenied, Assert.Throws<ServiceException>(() => log.Read(writer, new())).Kind);
+        Assert.Equal(ErrorKind.PermissionDenied, (await Assert.ThrowsAsync<ServiceException>(async () => await log.ReadAsync(developer, new()))).Kind);
+        Assert.Equal(ErrorKind.PermissionDenied, (await Assert.ThrowsAsync<ServiceException>(async () => await log.ReadAsync(writer, new()))).Kind);
     }
 
     [Fact]
     public async Task Paging_TimeRangeAndPageSizeLimit()
     {
-        using var store = SqliteExecutionStore.OpenInMemory();
-        store.Initialize(1);
+        using var store = SqliteStorageProvider.OpenInMemory();
+        await store.MigrateAsync(1, CancellationToken.None);
         var start = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
         await using (var sink = new DurableAuditSink(store, "acme"))
         {
@@ -54,7 +54,7 @@ public sealed class AuditLogReaderTests
         string? token = null;
         do
         {
-            var page = log.Read(owner, request with { PageToken = token });
+            var page = await log.ReadAsync(owner, request with { PageToken = token });
             Assert.True(page.Records.Count <= 2);
             seen.AddRange(page.Records.Select(r => r.Record.Operation));
             token = page.NextPageToken;
@@ -62,13 +62,13 @@ public sealed class AuditLogReaderTests
         while (token != null);
 
         Assert.Equal(["op1", "op2", "op3", "op4", "op5"], seen);
-        Assert.Equal(ErrorKind.InvalidArgument, Assert.Throws<ServiceException>(() => log.Read(owner, new(PageSize: 1001))).Kind);
-        Assert.Equal(ErrorKind.InvalidArgument, Assert.Throws<ServiceException>(() => log.Read(owner, new(PageToken: "not-a-token"))).Kind);
+        Assert.Equal(ErrorKind.InvalidArgument, (await Assert.ThrowsAsync<ServiceException>(async () => await log.ReadAsync(owner, new(PageSize: 1001)))).Kind);
+        Assert.Equal(ErrorKind.InvalidArgument, (await Assert.ThrowsAsync<ServiceException>(async () => await log.ReadAsync(owner, new(PageToken: "not-a-token")))).Kind);
     }
 
     private static ValueTask WriteAsync(DurableAuditSink sink, string? account, string? namespaceId, string operation) =>
         sink.WriteAsync(new AuditRecord { LogId = operation, EmitTime = DateTime.UtcNow, Operation = operation, PrincipalType = "User", Account = account, NamespaceId = namespaceId });
 
-    private static List<string> Operations(AuditLog log, Principal reader) =>
-        [.. log.Read(reader, new()).Records.Select(r => r.Record.Operation)];
+    private static async Task<List<string>> OperationsAsync(AuditLog log, Principal reader) =>
+        [.. (await log.ReadAsync(reader, new())).Records.Select(r => r.Record.Operation)];
 }

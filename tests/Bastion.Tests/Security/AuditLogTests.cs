@@ -63,7 +63,7 @@ public sealed class AuditLogTests
             new Dictionary<string, string> { ["temporal-namespace"] = "someone-else" });
         Assert.Equal((int)StatusCode.PermissionDenied, status);
 
-        var records = ReadAll(server);
+        var records = await ReadAllAsync(server);
         AssertOne(records, "StartWorkflowExecution", sdkId, StatusCode.OK, "default.local");
         AssertOne(records, "DescribeWorkflowExecution", missingId, StatusCode.NotFound, "default.local");
         AssertOne(records, "StartWorkflowExecution", httpId, StatusCode.OK, "default.local");
@@ -73,7 +73,7 @@ public sealed class AuditLogTests
         Assert.Equal(((int)StatusCode.NotFound, "LocalDev"), (unrouted.Status, unrouted.PrincipalType));
         Assert.Single(records, r => r.Record.Operation == $"{Service}/StartWorkflowExecution" && r.Record.Status == (int)StatusCode.InvalidArgument);
         Assert.All(records, r => Assert.DoesNotContain(canary, Encoding.UTF8.GetString(r.Json), StringComparison.Ordinal));
-        Assert.Equal(AuditTampering.None, AuditChain.Verify(server.AuditStore).Tampering);
+        Assert.Equal(AuditTampering.None, (await AuditChain.VerifyAsync(server.AuditStore)).Tampering);
     }
 
     [Fact]
@@ -81,7 +81,7 @@ public sealed class AuditLogTests
     {
         await using var server = await BastionServer.StartAsync(new ServerOptions { Port = 0, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning });
         var client = await TemporalClient.ConnectAsync(new(server.Address) { Namespace = "default" });
-        var before = (server.CommitCounters.Batches, server.CommitCounters.Writes, Records: server.AuditStore.ReadAuditHead().Sequence);
+        var before = (server.CommitCounters.Batches, server.CommitCounters.Writes, Records: (await server.AuditStore.ReadAuditHeadAsync(CancellationToken.None)).Sequence);
 
         var id = "one-commit-" + Guid.NewGuid();
         await client.StartWorkflowAsync("AuditedWorkflow", [], new(id, "tq-audit"));
@@ -89,12 +89,12 @@ public sealed class AuditLogTests
         // One transaction for the run and the call's record (not the run, then the record on its own). Other calls
         // the SDK may make meanwhile (a reconnect's GetSystemInfo) each commit at most one transaction of their own.
         var after = server.CommitCounters;
-        var records = ReadAll(server);
+        var records = await ReadAllAsync(server);
         var others = records.Count(r => r.Sequence > before.Records && !r.Record.Operation.EndsWith("/StartWorkflowExecution", StringComparison.Ordinal));
         Assert.Equal(before.Writes + 1, after.Writes);
         Assert.InRange(after.Batches - before.Batches, 1, 1 + others);
         AssertOne(records, "StartWorkflowExecution", id, StatusCode.OK, "default.local");
-        Assert.Equal(AuditTampering.None, AuditChain.Verify(server.AuditStore).Tampering);
+        Assert.Equal(AuditTampering.None, (await AuditChain.VerifyAsync(server.AuditStore)).Tampering);
     }
 
     [Fact]
@@ -106,19 +106,19 @@ public sealed class AuditLogTests
             server.Address, $"{Service}/DescribeWorkflowExecution", new DescribeWorkflowExecutionRequest { Namespace = "default", Execution = new() { WorkflowId = id } });
         Assert.Equal((int)StatusCode.Unauthenticated, status);
 
-        var record = Assert.Single(ReadAll(server), r => r.Record.Details.GetValueOrDefault("workflow_id") == id).Record;
+        var record = Assert.Single(await ReadAllAsync(server), r => r.Record.Details.GetValueOrDefault("workflow_id") == id).Record;
         Assert.Equal("Anonymous", record.PrincipalType);
         Assert.Equal((int)StatusCode.Unauthenticated, record.Status);
         Assert.Equal("local", record.Account);
     }
 
-    private static List<AuditLogEntry> ReadAll(BastionServer server)
+    private static async Task<List<AuditLogEntry>> ReadAllAsync(BastionServer server)
     {
         var result = new List<AuditLogEntry>();
         string? token = null;
         do
         {
-            var page = server.AuditLog.Read(Bastion.Security.Authorization.Principal.LocalDev, new AuditLogRequest(PageSize: 2, PageToken: token));
+            var page = await server.AuditLog.ReadAsync(Bastion.Security.Authorization.Principal.LocalDev, new AuditLogRequest(PageSize: 2, PageToken: token));
             result.AddRange(page.Records);
             token = page.NextPageToken;
         }

@@ -33,10 +33,10 @@ public sealed class DevModeCredentialTests : IAsyncLifetime
             new Temporalio.Api.WorkflowService.V1.DescribeNamespaceRequest { Namespace = "default" },
             new Dictionary<string, string> { ["authorization"] = "Bearer " + apiKey });
 
-    private (ApiKeyEntry Key, string Token) NewServiceAccountKey()
+    private async Task<(ApiKeyEntry Key, string Token)> NewServiceAccountKeyAsync()
     {
-        var account = _server.Identities.Create(new ServiceAccountEntry { Id = "sa-" + Guid.NewGuid().ToString("N")[..8], Account = "local", Name = "ci", Role = AccountRole.Admin });
-        return _server.Identities.CreateApiKey(new ApiKeyEntry
+        var account = await _server.Identities.CreateAsync(new ServiceAccountEntry { Id = "sa-" + Guid.NewGuid().ToString("N")[..8], Account = "local", Name = "ci", Role = AccountRole.Admin });
+        return await _server.Identities.CreateApiKeyAsync(new ApiKeyEntry
         {
             Id = string.Empty,
             Account = "local",
@@ -63,7 +63,7 @@ public sealed class DevModeCredentialTests : IAsyncLifetime
     [Fact]
     public async Task WithAnApiKey_KeysAreChecked_UnknownRefused_DisabledRefused()
     {
-        var (key, token) = NewServiceAccountKey();
+        var (key, token) = await NewServiceAccountKeyAsync();
         var known = await ConnectAsync(token);
         await known.WorkflowService.ListNamespacesAsync(new()); // "default" takes no API keys; listing needs no namespace
         Assert.Contains(_audit.Records, r => r.ApiKeyId == key.Id && r.PrincipalType == nameof(PrincipalType.ServiceAccount));
@@ -71,7 +71,7 @@ public sealed class DevModeCredentialTests : IAsyncLifetime
         var (status, _) = await DescribeDefaultRawAsync(_server.Address, UnknownKey);
         Assert.Equal((int)Grpc.Core.StatusCode.Unauthenticated, status);
 
-        _server.Identities.Update<ApiKeyEntry>("local", key.Id, "API key", null, k => k with { Disabled = true });
+        await _server.Identities.UpdateAsync<ApiKeyEntry>("local", key.Id, "API key", null, k => k with { Disabled = true });
         var disabled = await Assert.ThrowsAsync<RpcException>(() => known.WorkflowService.ListNamespacesAsync(new()));
         Assert.Equal(RpcException.StatusCode.PermissionDenied, disabled.Code);
 

@@ -5,26 +5,26 @@ using Bastion.Storage.Sqlite;
 namespace Bastion.Tests.Storage;
 
 /// <summary>A call's audit record rides the transition the call commits: one transaction, and only if the transition lands.</summary>
-public sealed class GroupCommitterAuditTests : IDisposable
+public sealed class GroupCommitterAuditTests : IAsyncLifetime
 {
-    private readonly SqliteExecutionStore _store = SqliteExecutionStore.OpenInMemory();
+    private readonly SqliteStorageProvider _store = SqliteStorageProvider.OpenInMemory();
 
-    public GroupCommitterAuditTests() => _store.Initialize(1);
+    public async Task InitializeAsync() => await _store.MigrateAsync(1, CancellationToken.None);
 
     [Fact]
     public async Task TheAmbientRecord_IsWrittenInTheTransitionsTransaction()
     {
         await using var committer = new GroupCommitter(_store);
         var sink = new DurableAuditSink(committer, "acme");
-        var range = _store.AcquireShard(0);
+        var range = await _store.AcquireShardAsync(0, CancellationToken.None);
         var record = sink.Prepare(Record("start"))!;
 
         await CommitWithAmbientAsync(committer, record, NewRun(range, "wf-1", "run-1"));
 
         Assert.True(await record.CloseAsync());
         Assert.Equal((1, 1), committer.Counters); // one transaction held both
-        Assert.Equal(["start"], Operations());
-        Assert.Equal(AuditTampering.None, AuditChain.Verify(_store).Tampering);
+        Assert.Equal(["start"], await OperationsAsync());
+        Assert.Equal(AuditTampering.None, (await AuditChain.VerifyAsync(_store)).Tampering);
     }
 
     [Fact]
@@ -32,7 +32,7 @@ public sealed class GroupCommitterAuditTests : IDisposable
     {
         await using var committer = new GroupCommitter(_store);
         var sink = new DurableAuditSink(committer, "acme");
-        var range = _store.AcquireShard(0);
+        var range = await _store.AcquireShardAsync(0, CancellationToken.None);
         await CommitWithAmbientAsync(committer, sink.Prepare(Record("first"))!, NewRun(range, "wf-1", "run-1"));
 
         // A second create of the same run is rejected; its record must take no place in the chain.
@@ -42,8 +42,8 @@ public sealed class GroupCommitterAuditTests : IDisposable
 
         Assert.False(await rejected.CloseAsync()); // the caller writes it itself, with the call's real outcome
         await sink.WriteAsync(Record("rejected-outcome"));
-        Assert.Equal(["first", "after", "rejected-outcome"], Operations());
-        Assert.Equal(AuditTampering.None, AuditChain.Verify(_store).Tampering);
+        Assert.Equal(["first", "after", "rejected-outcome"], await OperationsAsync());
+        Assert.Equal(AuditTampering.None, (await AuditChain.VerifyAsync(_store)).Tampering);
     }
 
     [Fact]
@@ -51,7 +51,7 @@ public sealed class GroupCommitterAuditTests : IDisposable
     {
         await using var committer = new GroupCommitter(_store);
         var sink = new DurableAuditSink(committer, "acme");
-        var range = _store.AcquireShard(0);
+        var range = await _store.AcquireShardAsync(0, CancellationToken.None);
         var record = sink.Prepare(Record("call"))!;
         await CommitWithAmbientAsync(committer, record, NewRun(range, "wf-1", "run-1"));
         await CommitWithAmbientAsync(committer, record, NewRun(range, "wf-2", "run-2")); // same call, second transition
@@ -60,7 +60,7 @@ public sealed class GroupCommitterAuditTests : IDisposable
         Assert.False(await closed.CloseAsync());
         await CommitWithAmbientAsync(committer, closed, NewRun(range, "wf-3", "run-3")); // e.g. work the call left behind
 
-        Assert.Equal(["call"], Operations());
+        Assert.Equal(["call"], await OperationsAsync());
     }
 
     private static async Task CommitWithAmbientAsync(GroupCommitter committer, PendingAudit record, ExecutionWrite write)
@@ -76,8 +76,8 @@ public sealed class GroupCommitterAuditTests : IDisposable
         }
     }
 
-    private List<string> Operations() =>
-        [.. _store.ReadAudit(new AuditQuery(0, 100)).Select(r => AuditJson.Parse(r.Data).Record.Operation)];
+    private async Task<List<string>> OperationsAsync() =>
+        [.. (await _store.ReadAuditAsync(new AuditQuery(0, 100), CancellationToken.None)).Select(r => AuditJson.Parse(r.Data).Record.Operation)];
 
     private static AuditRecord Record(string operation) =>
         new() { LogId = Guid.NewGuid().ToString(), EmitTime = DateTime.UtcNow, Operation = operation, PrincipalType = "User" };
@@ -96,5 +96,5 @@ public sealed class GroupCommitterAuditTests : IDisposable
         Events = new HistoryBatch(1, 2, [9]),
     };
 
-    public void Dispose() => _store.Dispose();
+    public Task DisposeAsync() => _store.DisposeAsync().AsTask();
 }

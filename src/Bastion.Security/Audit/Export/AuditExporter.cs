@@ -43,8 +43,8 @@ public sealed partial class AuditExporter(
         {
             try
             {
-                var cursor = store.ReadAuditCursor(target.Name);
-                var batch = store.ReadAudit(new AuditQuery(cursor, batchSize));
+                var cursor = await store.ReadAuditCursorAsync(target.Name, stop).ConfigureAwait(false);
+                var batch = await store.ReadAuditAsync(new AuditQuery(cursor, batchSize), stop).ConfigureAwait(false);
                 if (batch.Count == 0)
                 {
                     await _signal.WaitAsync(pollInterval, stop).ConfigureAwait(false);
@@ -52,7 +52,7 @@ public sealed partial class AuditExporter(
                 }
 
                 await target.DeliverAsync(batch, stop).ConfigureAwait(false);
-                store.WriteAuditCursor(target.Name, batch[^1].Sequence);
+                await store.WriteAuditCursorAsync(target.Name, batch[^1].Sequence, stop).ConfigureAwait(false);
                 backoff = s_firstBackoff;
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)

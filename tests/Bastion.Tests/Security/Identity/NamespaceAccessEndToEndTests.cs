@@ -114,7 +114,7 @@ public sealed class NamespaceAccessEndToEndTests(TlsServerFixture fixture)
     public async Task OwnerKey_ReadsAndManagesAnMtlsOnlyNamespace_ThroughCloudOps()
     {
         var name = "mtls-" + Guid.NewGuid().ToString("N")[..8];
-        fixture.CreateNamespace(name, new Bastion.Engine.Namespaces.NamespaceTlsPolicy { CaBundlePem = TestPki.Pem(fixture.CaA) });
+        await fixture.CreateNamespaceAsync(name, new Bastion.Engine.Namespaces.NamespaceTlsPolicy { CaBundlePem = TestPki.Pem(fixture.CaA) });
         var full = $"{name}.{TlsServerFixture.Account}";
         var ops = await OwnerOpsAsync();
 

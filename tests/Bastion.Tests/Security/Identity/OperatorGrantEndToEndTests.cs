@@ -15,7 +15,7 @@ public sealed class OperatorGrantEndToEndTests(TlsServerFixture fixture)
     public async Task GrantKey_ReachesItsNamespaceOnly_AndEveryCallIsAuditedAsOperator()
     {
         var alpha = fixture.Server.Namespaces.Resolve("alpha.acme");
-        var (grant, token) = fixture.Server.Identities.GrantOperator(alpha, "oncall-erin", "INC-99", TimeSpan.FromHours(1), Permission.NamespaceRead);
+        var (grant, token) = await fixture.Server.Identities.GrantOperatorAsync(alpha, "oncall-erin", "INC-99", TimeSpan.FromHours(1), Permission.NamespaceRead);
         var key = Bastion.Security.Identity.ApiKeyToken.Parse(token).PublicId;
 
         var client = await TemporalClient.ConnectAsync(new($"127.0.0.1:{fixture.Port}") { Namespace = "alpha.acme", ApiKey = token, Tls = fixture.SharedHostTls });

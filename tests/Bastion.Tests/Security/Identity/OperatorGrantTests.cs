@@ -7,32 +7,36 @@ using Bastion.Storage.Sqlite;
 namespace Bastion.Tests.Security.Identity;
 
 /// <summary>Operator grants at the identity layer, on a real SQLite file and a clock the test moves.</summary>
-public sealed class OperatorGrantTests : IDisposable
+public sealed class OperatorGrantTests : IAsyncLifetime
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("bastion-grants-").FullName;
     private readonly ManualTime _time = new(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
-    private readonly SqliteExecutionStore _store;
+    private readonly SqliteStorageProvider _store;
     private readonly IdentityRegistry _identities;
     private readonly ApiKeyAuthenticator _authenticator;
-    private readonly NamespaceEntry _payments;
-    private readonly NamespaceEntry _billing;
+    private NamespaceEntry _payments = null!;
+    private NamespaceEntry _billing = null!;
 
     public OperatorGrantTests()
     {
-        _store = SqliteExecutionStore.OpenFile(Path.Combine(_directory, "bastion.db"));
-        _store.Initialize(1);
-        var namespaces = new NamespaceRegistry(_store, _time);
-        _payments = namespaces.Create("payments", "acme", TimeSpan.FromDays(1), null);
-        _billing = namespaces.Create("billing", "acme", TimeSpan.FromDays(1), null);
+        _store = SqliteStorageProvider.OpenFile(Path.Combine(_directory, "bastion.db"));
         _identities = new IdentityRegistry(_store, _time);
         _authenticator = new ApiKeyAuthenticator(_identities, _time);
     }
 
-    [Fact]
-    public void Grant_GivesItsNamespaceOnly_UntilItExpiresByTheClock()
+    public async Task InitializeAsync()
     {
-        var (grant, token) = _identities.GrantOperator(_payments, "alice", "INC-42: stuck workflows", TimeSpan.FromHours(2), Permission.NamespaceRead);
-        var principal = _authenticator.Authenticate(token);
+        await _store.MigrateAsync(1, CancellationToken.None);
+        var namespaces = new NamespaceRegistry(_store, _time);
+        _payments = await namespaces.CreateAsync("payments", "acme", TimeSpan.FromDays(1), null);
+        _billing = await namespaces.CreateAsync("billing", "acme", TimeSpan.FromDays(1), null);
+    }
+
+    [Fact]
+    public async Task Grant_GivesItsNamespaceOnly_UntilItExpiresByTheClock()
+    {
+        var (grant, token) = await _identities.GrantOperatorAsync(_payments, "alice", "INC-42: stuck workflows", TimeSpan.FromHours(2), Permission.NamespaceRead);
+        var principal = await _authenticator.AuthenticateAsync(token);
         Assert.Equal((PrincipalType.Operator, grant.Id, "alice"), (principal.Type, principal.Id, principal.Name));
         Assert.True(principal.Allows(Permission.NamespaceRead, _payments));
         Assert.False(principal.Allows(Permission.NamespaceWrite, _payments));
@@ -40,23 +44,23 @@ public sealed class OperatorGrantTests : IDisposable
         Assert.False(principal.Allows(Permission.AccountRead, null));
 
         _time.Advance(TimeSpan.FromHours(2) - TimeSpan.FromSeconds(1));
-        _authenticator.Authenticate(token);
+        await _authenticator.AuthenticateAsync(token);
         _time.Advance(TimeSpan.FromSeconds(1));
-        var expired = Assert.Throws<ServiceException>(() => _authenticator.Authenticate(token));
+        var expired = (await Assert.ThrowsAsync<ServiceException>(async () => await _authenticator.AuthenticateAsync(token)));
         Assert.Equal(ErrorKind.PermissionDenied, expired.Kind);
         Assert.Contains("expired", expired.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void RevokedGrant_StopsAtOnce_AndStaysOnRecord()
+    public async Task RevokedGrant_StopsAtOnce_AndStaysOnRecord()
     {
-        var (grant, token) = _identities.GrantOperator(_payments, "bob", "CHG-7", TimeSpan.FromHours(1), Permission.NamespaceWrite);
-        _authenticator.Authenticate(token);
-        _identities.RevokeOperatorGrant(grant.Id);
-        Assert.Equal(ErrorKind.PermissionDenied, Assert.Throws<ServiceException>(() => _authenticator.Authenticate(token)).Kind);
+        var (grant, token) = await _identities.GrantOperatorAsync(_payments, "bob", "CHG-7", TimeSpan.FromHours(1), Permission.NamespaceWrite);
+        await _authenticator.AuthenticateAsync(token);
+        await _identities.RevokeOperatorGrantAsync(grant.Id);
+        Assert.Equal(ErrorKind.PermissionDenied, (await Assert.ThrowsAsync<ServiceException>(async () => await _authenticator.AuthenticateAsync(token))).Kind);
 
         var reloaded = new IdentityRegistry(_store, _time);
-        reloaded.Load();
+        await reloaded.LoadAsync(CancellationToken.None);
         Assert.Equal("CHG-7", Assert.Single(reloaded.OperatorGrants()).Reason);
     }
 
@@ -64,24 +68,24 @@ public sealed class OperatorGrantTests : IDisposable
     [InlineData("8h1m", "a reason", "at most 8 hours")]
     [InlineData("0s", "a reason", "at most 8 hours")]
     [InlineData("1h", " ", "needs a reason")]
-    public void Grant_RefusesMoreThanEightHours_OrNoReason(string duration, string reason, string message)
+    public async Task Grant_RefusesMoreThanEightHours_OrNoReason(string duration, string reason, string message)
     {
-        var error = Assert.Throws<ServiceException>(() =>
-            _identities.GrantOperator(_payments, "carol", reason, Bastion.Cli.DurationSyntax.Parse(duration, "--duration"), Permission.NamespaceRead));
+        var error = (await Assert.ThrowsAsync<ServiceException>(async () =>
+            await _identities.GrantOperatorAsync(_payments, "carol", reason, Bastion.Cli.DurationSyntax.Parse(duration, "--duration"), Permission.NamespaceRead)));
         Assert.Equal(ErrorKind.InvalidArgument, error.Kind);
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
         Assert.Empty(_identities.OperatorGrants());
     }
 
     [Fact]
-    public void OperatorKey_WhoseGrantIsGone_HasNoAccess()
+    public async Task OperatorKey_WhoseGrantIsGone_HasNoAccess()
     {
-        var (grant, token) = _identities.GrantOperator(_payments, "dave", "INC-1", TimeSpan.FromHours(1), Permission.NamespaceAdmin);
-        _identities.Delete<OperatorGrantEntry>("acme", grant.Id, "Operator grant", null);
-        Assert.Equal(ErrorKind.Unauthenticated, Assert.Throws<ServiceException>(() => _authenticator.Authenticate(token)).Kind);
+        var (grant, token) = await _identities.GrantOperatorAsync(_payments, "dave", "INC-1", TimeSpan.FromHours(1), Permission.NamespaceAdmin);
+        await _identities.DeleteAsync<OperatorGrantEntry>("acme", grant.Id, "Operator grant", null);
+        Assert.Equal(ErrorKind.Unauthenticated, (await Assert.ThrowsAsync<ServiceException>(async () => await _authenticator.AuthenticateAsync(token))).Kind);
     }
 
-    public void Dispose()
+    public Task DisposeAsync()
     {
         _store.Dispose();
         try
@@ -91,5 +95,7 @@ public sealed class OperatorGrantTests : IDisposable
         catch (IOException)
         {
         }
+
+        return Task.CompletedTask;
     }
 }

@@ -130,7 +130,7 @@ public sealed class TlsConnectionTests(TlsServerFixture fixture)
     public async Task DescribeNamespace_ReportsCasExpiringWithin15Days()
     {
         using var soon = Bastion.Server.Tls.CertificateFactory.CreateCa("Expiring CA", DateTimeOffset.UtcNow.AddDays(-60), DateTimeOffset.UtcNow.AddDays(10));
-        fixture.CreateNamespace("expiring", new Bastion.Engine.Namespaces.NamespaceTlsPolicy { CaBundlePem = TestPki.Pem(soon, fixture.CaB) });
+        await fixture.CreateNamespaceAsync("expiring", new Bastion.Engine.Namespaces.NamespaceTlsPolicy { CaBundlePem = TestPki.Pem(soon, fixture.CaB) });
         using var client = TestPki.Client(soon, "worker");
         var connection = await fixture.ConnectAsync("expiring", client);
         var described = await connection.WorkflowService.DescribeNamespaceAsync(new() { Namespace = "expiring.acme" });

@@ -82,15 +82,15 @@ public sealed class TlsServerFixture : IAsyncLifetime
             AuditSink = Audit,
         };
         Server = await BastionServer.StartAsync(options);
-        CreateNamespace("alpha", new NamespaceTlsPolicy { CaBundlePem = TestPki.Pem(CaA) });
-        CreateNamespace("beta", new NamespaceTlsPolicy { CaBundlePem = TestPki.Pem(CaB) });
-        CreateNamespace("filtered", new NamespaceTlsPolicy { CaBundlePem = TestPki.Pem(CaA), Filters = [new CertificateFilter(CommonName: "allowed-*")] });
-        CreateNamespace("rotated", new NamespaceTlsPolicy { CaBundlePem = TestPki.Pem(CaA, CaC) });
+        await CreateNamespaceAsync("alpha", new NamespaceTlsPolicy { CaBundlePem = TestPki.Pem(CaA) });
+        await CreateNamespaceAsync("beta", new NamespaceTlsPolicy { CaBundlePem = TestPki.Pem(CaB) });
+        await CreateNamespaceAsync("filtered", new NamespaceTlsPolicy { CaBundlePem = TestPki.Pem(CaA), Filters = [new CertificateFilter(CommonName: "allowed-*")] });
+        await CreateNamespaceAsync("rotated", new NamespaceTlsPolicy { CaBundlePem = TestPki.Pem(CaA, CaC) });
         var crl = new CertificateRevocationListBuilder();
         crl.AddEntry(RevokedClient);
         var crlFile = Path.Combine(_directory, "alpha.crl");
         await File.WriteAllBytesAsync(crlFile, crl.Build(CaA, 1, DateTimeOffset.UtcNow.AddDays(7), HashAlgorithmName.SHA256));
-        CreateNamespace("revoking", new NamespaceTlsPolicy { CaBundlePem = TestPki.Pem(CaA), CrlFile = crlFile });
+        await CreateNamespaceAsync("revoking", new NamespaceTlsPolicy { CaBundlePem = TestPki.Pem(CaA), CrlFile = crlFile });
     }
 
     /// <summary>Replaces the server certificate files with a new certificate; returns it.</summary>
@@ -101,8 +101,8 @@ public sealed class TlsServerFixture : IAsyncLifetime
         return certificate;
     }
 
-    internal void CreateNamespace(string name, NamespaceTlsPolicy policy) =>
-        Server.Namespaces.Create(name, Account, TimeSpan.FromDays(1), NamespaceTlsPolicies.Validate(policy, DateTime.UtcNow));
+    internal async Task CreateNamespaceAsync(string name, NamespaceTlsPolicy policy) =>
+        await Server.Namespaces.CreateAsync(name, Account, TimeSpan.FromDays(1), NamespaceTlsPolicies.Validate(policy, DateTime.UtcNow));
 
     /// <summary>An SDK client for a namespace, dialing 127.0.0.1 with the namespace's host as the server name.</summary>
     internal Task<TemporalClient> ConnectAsync(string name, X509Certificate2 clientCertificate) =>

@@ -3,7 +3,7 @@ using Microsoft.Data.Sqlite;
 namespace Bastion.Storage.Sqlite;
 
 /// <summary>The audit log: rows appended by the one audit writer under the writer lock, read on pooled connections.</summary>
-public sealed partial class SqliteExecutionStore
+public sealed partial class SqliteStorageProvider
 {
     private Lazy<IRecordCodec> _auditCodec = new(new PlainRecordCodec());
     private bool _auditKeyReady;
@@ -20,14 +20,6 @@ public sealed partial class SqliteExecutionStore
     /// log (the CLI on the database file) does not need the master key for the commands that do not.
     /// </summary>
     public void UseAuditCodec(Func<IRecordCodec> codec) => _auditCodec = new(codec ?? throw new ArgumentNullException(nameof(codec)));
-
-    public IReadOnlyList<Exception?> CommitWithAudit(
-        IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions, Func<IReadOnlyList<Exception?>, IReadOnlyList<PendingAudit>> records)
-    {
-        ArgumentNullException.ThrowIfNull(records);
-        EnsureAuditKey();
-        return Commit(transitions, null, records);
-    }
 
     /// <summary>
     /// Encoding inside a transaction must not create the audit log's key (a write of its own on the writer
@@ -72,14 +64,14 @@ public sealed partial class SqliteExecutionStore
         }
     }
 
-    public AuditAnchor ReadAuditHead() => Read(connection => ReadHead(connection));
+    public Task<AuditAnchor> ReadAuditHeadAsync(CancellationToken cancellationToken) => ReadAsync(connection => ReadHead(connection), cancellationToken);
 
-    public AuditAnchor ReadAuditAnchor() => Read(connection => ReadAnchor(connection));
+    public Task<AuditAnchor> ReadAuditAnchorAsync(CancellationToken cancellationToken) => ReadAsync(connection => ReadAnchor(connection), cancellationToken);
 
-    public IReadOnlyList<StoredAuditRecord> ReadAudit(AuditQuery query)
+    public Task<IReadOnlyList<StoredAuditRecord>> ReadAuditAsync(AuditQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
-        return Read(connection =>
+        return ReadAsync<IReadOnlyList<StoredAuditRecord>>(connection =>
         {
             using var cmd = connection.CreateCommand();
             cmd.CommandText = """
@@ -108,7 +100,7 @@ public sealed partial class SqliteExecutionStore
             }
 
             return result;
-        });
+        }, cancellationToken);
     }
 
     /// <summary>
@@ -127,9 +119,9 @@ public sealed partial class SqliteExecutionStore
         }
     }
 
-    public int DeleteAuditBefore(DateTime cutoff, int max)
+    public Task<int> DeleteAuditBeforeAsync(DateTime cutoff, int max, CancellationToken cancellationToken)
     {
-        lock (_writerLock)
+        return WriteAsync(() =>
         {
             using var tx = _writer.BeginTransaction(deferred: false);
             using var last = _writer.CreateCommand();
@@ -166,20 +158,20 @@ public sealed partial class SqliteExecutionStore
             var removed = delete.ExecuteNonQuery() - 1;
             tx.Commit();
             return removed;
-        }
+        }, cancellationToken);
     }
 
-    public long ReadAuditCursor(string sink) => Read(connection =>
+    public Task<long> ReadAuditCursorAsync(string sink, CancellationToken cancellationToken) => ReadAsync(connection =>
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = "SELECT seq FROM audit_cursors WHERE sink = $sink;";
         cmd.Parameters.AddWithValue("$sink", sink);
         return cmd.ExecuteScalar() is long seq ? seq : 0;
-    });
+    }, cancellationToken);
 
-    public void WriteAuditCursor(string sink, long sequence)
+    public Task WriteAuditCursorAsync(string sink, long sequence, CancellationToken cancellationToken)
     {
-        lock (_writerLock)
+        return WriteAsync(() =>
         {
             using var cmd = _writer.CreateCommand();
             cmd.CommandText = """
@@ -189,7 +181,7 @@ public sealed partial class SqliteExecutionStore
             cmd.Parameters.AddWithValue("$sink", sink);
             cmd.Parameters.AddWithValue("$seq", sequence);
             cmd.ExecuteNonQuery();
-        }
+        }, cancellationToken);
     }
 
     /// <summary>The last record's sequence and hash, else the retention anchor (inside <paramref name="tx"/> when given).</summary>

@@ -2,7 +2,7 @@ using Bastion.Storage.Encryption;
 
 namespace Bastion.Storage.Sqlite;
 
-public sealed partial class SqliteExecutionStore
+public sealed partial class SqliteStorageProvider
 {
     private const string ByNamespace = "namespace_id";
 
@@ -22,9 +22,9 @@ public sealed partial class SqliteExecutionStore
         ["audit_log"] = ("audit_log", "data", "CAST(seq AS TEXT)", $"'{RecordIdentities.AuditNamespaceId}'"),
     };
 
-    public string EnsureClusterSetting(string key, string valueForNew)
+    public Task<string> EnsureClusterSettingAsync(string key, string valueForNew, CancellationToken cancellationToken)
     {
-        lock (_writerLock)
+        return WriteAsync(() =>
         {
             using var insert = _writer.CreateCommand();
             insert.CommandText = "INSERT OR IGNORE INTO cluster_metadata (key, value) VALUES ($key, $value);";
@@ -35,19 +35,19 @@ public sealed partial class SqliteExecutionStore
             read.CommandText = "SELECT value FROM cluster_metadata WHERE key = $key;";
             read.Parameters.AddWithValue("$key", key);
             return (string)read.ExecuteScalar()!;
-        }
+        }, cancellationToken);
     }
 
     /// <summary>A cluster-wide setting as stored, null when absent (for offline tools, which must not choose one).</summary>
-    public string? ReadClusterSetting(string key) => Read(connection =>
+    public Task<string?> ReadClusterSettingAsync(string key, CancellationToken cancellationToken) => ReadAsync(connection =>
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = "SELECT value FROM cluster_metadata WHERE key = $key;";
         cmd.Parameters.AddWithValue("$key", key);
         return cmd.ExecuteScalar() as string;
-    });
+    }, cancellationToken);
 
-    public IReadOnlyList<DataKeyRecord> ListDataKeys() => Read(connection =>
+    public Task<IReadOnlyList<DataKeyRecord>> ListDataKeysAsync(CancellationToken cancellationToken) => ReadAsync<IReadOnlyList<DataKeyRecord>>(connection =>
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = "SELECT namespace_id, version, wrapped, retired FROM data_keys ORDER BY namespace_id, version;";
@@ -59,12 +59,12 @@ public sealed partial class SqliteExecutionStore
         }
 
         return result;
-    });
+    }, cancellationToken);
 
-    public bool AddDataKey(DataKeyRecord key)
+    public Task<bool> AddDataKeyAsync(DataKeyRecord key, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
-        lock (_writerLock)
+        return WriteAsync(() =>
         {
             using var cmd = _writer.CreateCommand();
             cmd.CommandText = "INSERT OR IGNORE INTO data_keys (namespace_id, version, wrapped, retired) VALUES ($ns, $version, $wrapped, $retired);";
@@ -73,25 +73,25 @@ public sealed partial class SqliteExecutionStore
             cmd.Parameters.AddWithValue("$wrapped", key.Wrapped);
             cmd.Parameters.AddWithValue("$retired", key.Retired ? 1 : 0);
             return cmd.ExecuteNonQuery() == 1;
-        }
+        }, cancellationToken);
     }
 
-    public void RetireDataKey(string namespaceId, int version)
+    public Task RetireDataKeyAsync(string namespaceId, int version, CancellationToken cancellationToken)
     {
-        lock (_writerLock)
+        return WriteAsync(() =>
         {
             using var cmd = _writer.CreateCommand();
             cmd.CommandText = "UPDATE data_keys SET retired = 1, wrapped = x'' WHERE namespace_id = $ns AND version = $version;";
             cmd.Parameters.AddWithValue("$ns", namespaceId);
             cmd.Parameters.AddWithValue("$version", version);
             cmd.ExecuteNonQuery();
-        }
+        }, cancellationToken);
     }
 
-    public IReadOnlyList<StoredRecord> ScanRecords(string table, string namespaceId, long afterPosition, int limit)
+    public Task<IReadOnlyList<StoredRecord>> ScanRecordsAsync(string table, string namespaceId, long afterPosition, int limit, CancellationToken cancellationToken)
     {
         var (name, column, keySql, namespaceSql) = Column(table);
-        return Read(connection =>
+        return ReadAsync<IReadOnlyList<StoredRecord>>(connection =>
         {
             using var cmd = connection.CreateCommand();
             cmd.CommandText = $"""
@@ -110,16 +110,16 @@ public sealed partial class SqliteExecutionStore
             }
 
             return result;
-        });
+        }, cancellationToken);
     }
 
-    public bool ReplaceRecord(StoredRecord record, byte[] newValue)
+    public Task<bool> ReplaceRecordAsync(StoredRecord record, byte[] newValue, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(newValue);
         var (name, column, _, namespaceSql) = Column(record.Table);
         var text = name == "tasks";
-        lock (_writerLock)
+        return WriteAsync(() =>
         {
             using var cmd = _writer.CreateCommand();
             cmd.CommandText = $"UPDATE {name} SET {column} = $new WHERE rowid = $position AND {namespaceSql} = $ns AND {column} = $old;";
@@ -128,7 +128,7 @@ public sealed partial class SqliteExecutionStore
             cmd.Parameters.AddWithValue("$position", record.Position);
             cmd.Parameters.AddWithValue("$ns", record.NamespaceId);
             return cmd.ExecuteNonQuery() == 1;
-        }
+        }, cancellationToken);
     }
 
     private static (string Table, string Column, string KeySql, string NamespaceSql) Column(string table) =>

@@ -4,11 +4,11 @@ using Microsoft.Data.Sqlite;
 
 namespace Bastion.Storage.Sqlite;
 
-public sealed partial class SqliteExecutionStore
+public sealed partial class SqliteStorageProvider
 {
     private const string OrderByStart = "start_time";
 
-    public IReadOnlyList<VisibilityRow> ListVisibility(VisibilityPageRequest request)
+    public Task<IReadOnlyList<VisibilityRow>> ListVisibilityAsync(VisibilityPageRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         var order = request.Query.OrderBy.Count > 0 ? request.Query.OrderBy[0] : null;
@@ -27,7 +27,7 @@ public sealed partial class SqliteExecutionStore
             WHERE namespace_id = $ns AND {filter.Where} {after}
             ORDER BY {key} {direction}, run_id {direction} LIMIT $limit;
             """;
-        return Read(connection =>
+        return ReadAsync<IReadOnlyList<VisibilityRow>>(connection =>
         {
             using var cmd = VisibilityCommand(connection, sql, request.NamespaceId, filter);
             cmd.Parameters.AddWithValue("$limit", request.PageSize);
@@ -45,10 +45,10 @@ public sealed partial class SqliteExecutionStore
             }
 
             return rows;
-        });
+        }, cancellationToken);
     }
 
-    public IReadOnlyList<(long? Group, long Count)> CountVisibility(string namespaceId, ListQuery query)
+    public Task<IReadOnlyList<(long? Group, long Count)>> CountVisibilityAsync(string namespaceId, ListQuery query, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
         var filter = SqlFilterWriter.Write(query.Filter, SqliteVisibilityDialect.Instance);
@@ -56,7 +56,7 @@ public sealed partial class SqliteExecutionStore
         var sql = grouped
             ? $"SELECT status, COUNT(*) FROM visibility WHERE namespace_id = $ns AND {filter.Where} GROUP BY status ORDER BY status;"
             : $"SELECT NULL, COUNT(*) FROM visibility WHERE namespace_id = $ns AND {filter.Where};";
-        return Read(connection =>
+        return ReadAsync<IReadOnlyList<(long? Group, long Count)>>(connection =>
         {
             using var cmd = VisibilityCommand(connection, sql, namespaceId, filter);
             using var reader = cmd.ExecuteReader();
@@ -67,7 +67,7 @@ public sealed partial class SqliteExecutionStore
             }
 
             return result;
-        });
+        }, cancellationToken);
     }
 
     private static SqliteCommand VisibilityCommand(SqliteConnection connection, string sql, string namespaceId, SqlFilter filter)

@@ -2,22 +2,9 @@ using Microsoft.Data.Sqlite;
 
 namespace Bastion.Storage.Sqlite;
 
-public sealed partial class SqliteExecutionStore
+public sealed partial class SqliteStorageProvider
 {
-    public IReadOnlyList<Exception?> CommitWithSchedules(
-        IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions,
-        IReadOnlyList<ScheduleWrite?> schedules,
-        Func<IReadOnlyList<Exception?>, IReadOnlyList<PendingAudit>>? audit)
-    {
-        if (audit is not null)
-        {
-            EnsureAuditKey();
-        }
-
-        return Commit(transitions, schedules, audit);
-    }
-
-    public ScheduleRecord? GetSchedule(string namespaceId, string scheduleId) => Read(connection =>
+    public Task<ScheduleRecord?> GetScheduleAsync(string namespaceId, string scheduleId, CancellationToken cancellationToken) => ReadAsync(connection =>
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = "SELECT version, data FROM schedules WHERE namespace_id = $ns AND schedule_id = $id;";
@@ -25,9 +12,9 @@ public sealed partial class SqliteExecutionStore
         cmd.Parameters.AddWithValue("$id", scheduleId);
         using var reader = cmd.ExecuteReader();
         return reader.Read() ? new ScheduleRecord(namespaceId, scheduleId, reader.GetInt64(0), (byte[])reader[1]) : null;
-    });
+    }, cancellationToken);
 
-    public IReadOnlyList<ScheduleRecord> ListSchedules(string? namespaceId) => Read(connection =>
+    public Task<IReadOnlyList<ScheduleRecord>> ListSchedulesAsync(string? namespaceId, CancellationToken cancellationToken) => ReadAsync<IReadOnlyList<ScheduleRecord>>(connection =>
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = namespaceId is null
@@ -46,7 +33,7 @@ public sealed partial class SqliteExecutionStore
         }
 
         return records;
-    });
+    }, cancellationToken);
 
     private void ApplySchedule(SqliteTransaction tx, ScheduleWrite write)
     {

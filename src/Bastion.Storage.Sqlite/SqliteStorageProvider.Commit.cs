@@ -2,69 +2,78 @@ using Microsoft.Data.Sqlite;
 
 namespace Bastion.Storage.Sqlite;
 
-public sealed partial class SqliteExecutionStore
+public sealed partial class SqliteStorageProvider
 {
-    public IReadOnlyList<Exception?> Commit(IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions) => Commit(transitions, null, null);
-
-    /// <param name="transitions">The transitions, each applied in a savepoint of its own.</param>
-    /// <param name="schedules">When not null: the schedule transition i also writes (or null), in its savepoint.</param>
-    /// <param name="audit">Given the transitions' outcomes, the audit records to append in the same transaction.</param>
-    private Exception?[] Commit(
-        IReadOnlyList<IReadOnlyList<ExecutionWrite>> transitions,
-        IReadOnlyList<ScheduleWrite?>? schedules,
-        Func<IReadOnlyList<Exception?>, IReadOnlyList<PendingAudit>>? audit)
+    public Task<CommitResult> CommitAsync(CommitBatch batch, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(transitions);
-        var results = new Exception?[transitions.Count];
-        lock (_writerLock)
+        ArgumentNullException.ThrowIfNull(batch);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (batch.Audit.Count > 0)
         {
-            using var tx = _writer.BeginTransaction(deferred: false);
-            var fencedShards = new Dictionary<(int, long), bool>();
-            for (var i = 0; i < transitions.Count; i++)
-            {
-                // A savepoint per transition: one that is rejected leaves no trace and does not fail the batch.
-                Command(tx, "SAVEPOINT w;").ExecuteNonQuery();
-                try
-                {
-                    if (schedules?[i] is { } schedule)
-                    {
-                        ApplySchedule(tx, schedule);
-                    }
-
-                    foreach (var write in transitions[i])
-                    {
-                        if (!fencedShards.TryGetValue((write.ShardId, write.RangeId), out var owned))
-                        {
-                            owned = OwnsShard(tx, write.ShardId, write.RangeId);
-                            fencedShards[(write.ShardId, write.RangeId)] = owned;
-                        }
-
-                        if (!owned)
-                        {
-                            throw new ConditionFailedException($"Shard {write.ShardId} is owned by another node (token {write.RangeId} is stale).");
-                        }
-
-                        Apply(tx, write);
-                    }
-
-                    Command(tx, "RELEASE w;").ExecuteNonQuery();
-                }
-                catch (ConditionFailedException e)
-                {
-                    Command(tx, "ROLLBACK TO w; RELEASE w;").ExecuteNonQuery();
-                    results[i] = e;
-                }
-            }
-
-            if (audit is not null)
-            {
-                InsertAudit(tx, audit(results));
-            }
-
-            tx.Commit();
+            EnsureAuditKey();
         }
 
-        return results;
+        lock (_writerLock)
+        {
+            // BEGIN IMMEDIATE: this transaction is the database's only writer until it ends, so the fences read
+            // inside it hold until commit.
+            using var tx = _writer.BeginTransaction(deferred: false);
+            var rejected = Fence(tx, batch.Transitions);
+            if (rejected is null)
+            {
+                for (var i = 0; i < batch.Transitions.Count && rejected is null; i++)
+                {
+                    try
+                    {
+                        Apply(tx, batch.Transitions[i]);
+                    }
+                    catch (ConditionFailedException e)
+                    {
+                        // No savepoints: the batch is rolled back and committed again without this transition.
+                        rejected = new Exception?[batch.Transitions.Count];
+                        rejected[i] = e;
+                    }
+                }
+            }
+
+            if (rejected is not null)
+            {
+                tx.Rollback();
+                return Task.FromResult(new CommitResult(rejected));
+            }
+
+            InsertAudit(tx, batch.Audit);
+            tx.Commit();
+            return Task.FromResult(new CommitResult(new Exception?[batch.Transitions.Count]));
+        }
+    }
+
+    /// <summary>Checks every shard the batch writes against its stored range id; null when all are owned, else every transition of a moved shard.</summary>
+    private Exception?[]? Fence(SqliteTransaction tx, IReadOnlyList<Transition> transitions)
+    {
+        Dictionary<(int, long), bool>? owned = null;
+        Exception?[]? rejected = null;
+        for (var i = 0; i < transitions.Count; i++)
+        {
+            foreach (var write in transitions[i].Writes)
+            {
+                owned ??= [];
+                if (!owned.TryGetValue((write.ShardId, write.RangeId), out var ok))
+                {
+                    ok = OwnsShard(tx, write.ShardId, write.RangeId);
+                    owned[(write.ShardId, write.RangeId)] = ok;
+                }
+
+                if (!ok)
+                {
+                    rejected ??= new Exception?[transitions.Count];
+                    rejected[i] = new ConditionFailedException($"Shard {write.ShardId} is owned by another node (token {write.RangeId} is stale).");
+                    break;
+                }
+            }
+        }
+
+        return rejected;
     }
 
     private bool OwnsShard(SqliteTransaction tx, int shardId, long rangeId)
@@ -72,6 +81,29 @@ public sealed partial class SqliteExecutionStore
         var cmd = Command(tx, "SELECT range_id FROM shards WHERE shard_id = $id;");
         cmd.Parameters.AddWithValue("$id", shardId);
         return cmd.ExecuteScalar() is long stored && stored == rangeId;
+    }
+
+    private void Apply(SqliteTransaction tx, Transition transition)
+    {
+        if (transition.Schedule is { } schedule)
+        {
+            ApplySchedule(tx, schedule);
+        }
+
+        if (transition.Namespace is { } ns)
+        {
+            ApplyNamespace(tx, ns);
+        }
+
+        if (transition.Identity is { } identity)
+        {
+            ApplyIdentity(tx, identity);
+        }
+
+        foreach (var write in transition.Writes)
+        {
+            Apply(tx, write);
+        }
     }
 
     private void Apply(SqliteTransaction tx, ExecutionWrite write)

@@ -3,11 +3,13 @@ using Microsoft.Data.Sqlite;
 namespace Bastion.Storage.Sqlite;
 
 /// <summary>
-/// The embedded store. One writer connection (WAL, <c>synchronous=FULL</c>: a commit is on disk when it returns);
+/// The embedded provider. One writer connection (WAL, <c>synchronous=FULL</c>: a commit is on disk when it returns);
 /// reads use pooled connections of their own so they never wait for the writer. In-memory mode keeps one
-/// connection for everything.
+/// connection for everything. SQLite's calls are synchronous (local and short): each task is complete when the call
+/// returns.
 /// </summary>
-public sealed partial class SqliteExecutionStore : IExecutionStore, IAuditStore, IScheduleStore
+public sealed partial class SqliteStorageProvider
+    : IStorageProvider, IShardStore, IExecutionStore, ITaskStore, IVisibilityStore, IMetadataStore, IScheduleStore, IBatchStore, IAuditStore, IRecordStore, IDisposable
 {
     private readonly string _connectionString;
     private readonly bool _inMemory;
@@ -15,7 +17,7 @@ public sealed partial class SqliteExecutionStore : IExecutionStore, IAuditStore,
     private readonly Lock _writerLock = new();
     private readonly Dictionary<string, SqliteCommand> _commands = new(StringComparer.Ordinal);
 
-    private SqliteExecutionStore(string connectionString, bool inMemory)
+    private SqliteStorageProvider(string connectionString, bool inMemory)
     {
         _connectionString = connectionString;
         _inMemory = inMemory;
@@ -29,7 +31,7 @@ public sealed partial class SqliteExecutionStore : IExecutionStore, IAuditStore,
     }
 
     /// <summary>A durable store in a file (created if missing).</summary>
-    public static SqliteExecutionStore OpenFile(string path)
+    public static SqliteStorageProvider OpenFile(string path)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(directory))
@@ -38,18 +40,36 @@ public sealed partial class SqliteExecutionStore : IExecutionStore, IAuditStore,
         }
 
         var builder = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true };
-        return new SqliteExecutionStore(builder.ToString(), inMemory: false);
+        return new SqliteStorageProvider(builder.ToString(), inMemory: false);
     }
 
     /// <summary>A store that lives as long as this object: for tests and SDK launchers.</summary>
-    public static SqliteExecutionStore OpenInMemory() =>
+    public static SqliteStorageProvider OpenInMemory() =>
         new($"Data Source=bastion-{Guid.NewGuid():N};Mode=Memory;Cache=Shared", inMemory: true);
 
     public string Name => "sqlite";
 
-    public ClusterMetadata Initialize(int shardCountForNewCluster)
+    public IShardStore Shards => this;
+
+    public IExecutionStore Executions => this;
+
+    public ITaskStore Tasks => this;
+
+    public IVisibilityStore Visibility => this;
+
+    public IMetadataStore Metadata => this;
+
+    public IScheduleStore Schedules => this;
+
+    public IBatchStore Batches => this;
+
+    public IAuditStore Audit => this;
+
+    public IRecordStore Records => this;
+
+    public Task<ClusterMetadata> MigrateAsync(int shardCountForNewCluster, CancellationToken cancellationToken)
     {
-        lock (_writerLock)
+        return WriteAsync(() =>
         {
             Execute(_writer, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);");
             var version = Convert.ToInt32(Scalar(_writer, "SELECT COALESCE(MAX(version), 0) FROM schema_version;") ?? 0, System.Globalization.CultureInfo.InvariantCulture);
@@ -72,12 +92,12 @@ public sealed partial class SqliteExecutionStore : IExecutionStore, IAuditStore,
             return new ClusterMetadata(
                 (string)Scalar(_writer, "SELECT value FROM cluster_metadata WHERE key = 'cluster_id';")!,
                 Convert.ToInt32(Scalar(_writer, "SELECT value FROM cluster_metadata WHERE key = 'shard_count';"), System.Globalization.CultureInfo.InvariantCulture));
-        }
+        }, cancellationToken);
     }
 
-    public long AcquireShard(int shardId)
+    public Task<long> AcquireShardAsync(int shardId, CancellationToken cancellationToken)
     {
-        lock (_writerLock)
+        return WriteAsync(() =>
         {
             using var tx = _writer.BeginTransaction();
             using var cmd = _writer.CreateCommand();
@@ -91,10 +111,10 @@ public sealed partial class SqliteExecutionStore : IExecutionStore, IAuditStore,
             var rangeId = (long)cmd.ExecuteScalar()!;
             tx.Commit();
             return rangeId;
-        }
+        }, cancellationToken);
     }
 
-    public IReadOnlyList<NamespaceRecord> ListNamespaces() => Read(connection =>
+    public Task<IReadOnlyList<NamespaceRecord>> ListNamespacesAsync(CancellationToken cancellationToken) => ReadAsync<IReadOnlyList<NamespaceRecord>>(connection =>
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = "SELECT id, name, account, data FROM namespaces ORDER BY account, name;";
@@ -106,36 +126,18 @@ public sealed partial class SqliteExecutionStore : IExecutionStore, IAuditStore,
         }
 
         return result;
-    });
+    }, cancellationToken);
 
-    public void UpsertNamespace(NamespaceRecord record)
-    {
-        ArgumentNullException.ThrowIfNull(record);
-        lock (_writerLock)
-        {
-            using var cmd = _writer.CreateCommand();
-            cmd.CommandText = """
-                INSERT INTO namespaces (id, name, account, data) VALUES ($id, $name, $account, $data)
-                ON CONFLICT (id) DO UPDATE SET name = excluded.name, account = excluded.account, data = excluded.data;
-                """;
-            cmd.Parameters.AddWithValue("$id", record.Id);
-            cmd.Parameters.AddWithValue("$name", record.Name);
-            cmd.Parameters.AddWithValue("$account", record.Account);
-            cmd.Parameters.AddWithValue("$data", record.Data);
-            cmd.ExecuteNonQuery();
-        }
-    }
-
-    public string? GetCurrentRunId(string namespaceId, string workflowId) => Read(connection =>
+    public Task<string?> GetCurrentRunIdAsync(string namespaceId, string workflowId, CancellationToken cancellationToken) => ReadAsync(connection =>
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = "SELECT run_id FROM current_executions WHERE namespace_id = $ns AND workflow_id = $wf;";
         cmd.Parameters.AddWithValue("$ns", namespaceId);
         cmd.Parameters.AddWithValue("$wf", workflowId);
         return cmd.ExecuteScalar() as string;
-    });
+    }, cancellationToken);
 
-    public ExecutionRecord? GetExecution(string namespaceId, string runId) => Read(connection =>
+    public Task<ExecutionRecord?> GetExecutionAsync(string namespaceId, string runId, CancellationToken cancellationToken) => ReadAsync(connection =>
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = "SELECT workflow_id, version, status, state FROM executions WHERE namespace_id = $ns AND run_id = $run;";
@@ -145,9 +147,9 @@ public sealed partial class SqliteExecutionStore : IExecutionStore, IAuditStore,
         return reader.Read()
             ? new ExecutionRecord(namespaceId, reader.GetString(0), runId, reader.GetInt64(1), reader.GetInt32(2), (byte[])reader[3])
             : null;
-    });
+    }, cancellationToken);
 
-    public IReadOnlyList<HistoryBatch> ReadHistory(string namespaceId, string runId, long fromEventId, int maxBatches) => Read(connection =>
+    public Task<IReadOnlyList<HistoryBatch>> ReadHistoryAsync(string namespaceId, string runId, long fromEventId, int maxBatches, CancellationToken cancellationToken) => ReadAsync<IReadOnlyList<HistoryBatch>>(connection =>
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = """
@@ -167,9 +169,9 @@ public sealed partial class SqliteExecutionStore : IExecutionStore, IAuditStore,
         }
 
         return result;
-    });
+    }, cancellationToken);
 
-    public IReadOnlyList<ExecutionRecord> ClosedRunsWithoutTask(int taskKind) => Read(connection =>
+    public Task<IReadOnlyList<ExecutionRecord>> ClosedRunsWithoutTaskAsync(int taskKind, CancellationToken cancellationToken) => ReadAsync<IReadOnlyList<ExecutionRecord>>(connection =>
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = """
@@ -185,9 +187,9 @@ public sealed partial class SqliteExecutionStore : IExecutionStore, IAuditStore,
         }
 
         return result;
-    });
+    }, cancellationToken);
 
-    public IReadOnlyList<TaskRecord> LoadTasks(int shardId) => Read(connection =>
+    public Task<IReadOnlyList<TaskRecord>> LoadTasksAsync(int shardId, CancellationToken cancellationToken) => ReadAsync<IReadOnlyList<TaskRecord>>(connection =>
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = """
@@ -212,7 +214,32 @@ public sealed partial class SqliteExecutionStore : IExecutionStore, IAuditStore,
         }
 
         return result;
-    });
+    }, cancellationToken);
+
+    private Task<T> ReadAsync<T>(Func<SqliteConnection, T> read, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return Task.FromResult(Read(read));
+    }
+
+    private Task<T> WriteAsync<T>(Func<T> write, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_writerLock)
+        {
+            return Task.FromResult(write());
+        }
+    }
+
+    private Task WriteAsync(Action write, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_writerLock)
+        {
+            write();
+            return Task.CompletedTask;
+        }
+    }
 
     private T Read<T>(Func<SqliteConnection, T> read)
     {
@@ -242,6 +269,12 @@ public sealed partial class SqliteExecutionStore : IExecutionStore, IAuditStore,
         using var cmd = connection.CreateCommand();
         cmd.CommandText = sql;
         return cmd.ExecuteScalar();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
     }
 
     public void Dispose()

@@ -3,14 +3,14 @@ using Microsoft.Data.Sqlite;
 namespace Bastion.Storage.Sqlite;
 
 /// <summary>Batch operation jobs: plain rows written by the one writer connection (a job writes at its own pace).</summary>
-public sealed partial class SqliteExecutionStore : IBatchStore
+public sealed partial class SqliteStorageProvider : IBatchStore
 {
     private const string BatchColumns = "namespace_id, job_key, state, start_time, close_time, total, completed, failed, cursor, request";
 
-    public bool InsertBatch(BatchRecord record)
+    public Task<bool> InsertBatchAsync(BatchRecord record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
-        lock (_writerLock)
+        return WriteAsync(() =>
         {
             using var cmd = _writer.CreateCommand();
             cmd.CommandText = $"""
@@ -29,19 +29,19 @@ public sealed partial class SqliteExecutionStore : IBatchStore
             cmd.Parameters.AddWithValue("$cursor", (object?)record.Cursor ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$request", record.Request);
             return cmd.ExecuteNonQuery() == 1;
-        }
+        }, cancellationToken);
     }
 
-    public BatchRecord? GetBatch(string namespaceId, string jobKey) => Read(connection =>
+    public Task<BatchRecord?> GetBatchAsync(string namespaceId, string jobKey, CancellationToken cancellationToken) => ReadAsync(connection =>
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = $"SELECT {BatchColumns} FROM batch_operations WHERE namespace_id = $ns AND job_key = $job;";
         cmd.Parameters.AddWithValue("$ns", namespaceId);
         cmd.Parameters.AddWithValue("$job", jobKey);
         return ReadBatches(cmd).FirstOrDefault();
-    });
+    }, cancellationToken);
 
-    public IReadOnlyList<BatchRecord> ListBatches(string namespaceId, int limit, (long StartTicks, string JobKey)? after) => Read(connection =>
+    public Task<IReadOnlyList<BatchRecord>> ListBatchesAsync(string namespaceId, int limit, (long StartTicks, string JobKey)? after, CancellationToken cancellationToken) => ReadAsync<IReadOnlyList<BatchRecord>>(connection =>
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = $"""
@@ -54,38 +54,39 @@ public sealed partial class SqliteExecutionStore : IBatchStore
         cmd.Parameters.AddWithValue("$afterJob", after is { } b ? b.JobKey : DBNull.Value);
         cmd.Parameters.AddWithValue("$limit", limit);
         return ReadBatches(cmd);
-    });
+    }, cancellationToken);
 
-    public IReadOnlyList<BatchRecord> RunningBatches() => Read(connection =>
+    public Task<IReadOnlyList<BatchRecord>> RunningBatchesAsync(CancellationToken cancellationToken) => ReadAsync<IReadOnlyList<BatchRecord>>(connection =>
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = $"SELECT {BatchColumns} FROM batch_operations WHERE state = 1;";
         return ReadBatches(cmd);
-    });
+    }, cancellationToken);
 
-    public int CountRunningBatches(string namespaceId) => Read(connection =>
+    public Task<int> CountRunningBatchesAsync(string namespaceId, CancellationToken cancellationToken) => ReadAsync(connection =>
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = "SELECT COUNT(*) FROM batch_operations WHERE namespace_id = $ns AND state = 1;";
         cmd.Parameters.AddWithValue("$ns", namespaceId);
         return Convert.ToInt32(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-    });
+    }, cancellationToken);
 
-    public int DeleteClosedBatches(string namespaceId, DateTime closedBefore)
+    public Task<int> DeleteClosedBatchesAsync(string namespaceId, DateTime closedBefore, CancellationToken cancellationToken)
     {
-        lock (_writerLock)
+        return WriteAsync(() =>
         {
             using var cmd = _writer.CreateCommand();
             cmd.CommandText = "DELETE FROM batch_operations WHERE namespace_id = $ns AND state <> 1 AND close_time < $before;";
             cmd.Parameters.AddWithValue("$ns", namespaceId);
             cmd.Parameters.AddWithValue("$before", closedBefore.Ticks);
             return cmd.ExecuteNonQuery();
-        }
+        }, cancellationToken);
     }
 
-    public bool UpdateRunningBatch(string namespaceId, string jobKey, int state, DateTime? closeTime, long total, long completed, long failed, string? cursor)
+    public Task<bool> UpdateRunningBatchAsync(
+        string namespaceId, string jobKey, int state, DateTime? closeTime, long total, long completed, long failed, string? cursor, CancellationToken cancellationToken)
     {
-        lock (_writerLock)
+        return WriteAsync(() =>
         {
             using var cmd = _writer.CreateCommand();
             cmd.CommandText = """
@@ -102,7 +103,7 @@ public sealed partial class SqliteExecutionStore : IBatchStore
             cmd.Parameters.AddWithValue("$failed", failed);
             cmd.Parameters.AddWithValue("$cursor", (object?)cursor ?? DBNull.Value);
             return cmd.ExecuteNonQuery() == 1;
-        }
+        }, cancellationToken);
     }
 
     private static List<BatchRecord> ReadBatches(SqliteCommand cmd)

@@ -1,0 +1,324 @@
+using Bastion.Storage;
+using Bastion.Storage.Sqlite;
+
+namespace Bastion.Tests.Storage;
+
+/// <summary>What every storage provider must do; subclassed once per backend.</summary>
+public abstract class StorageProviderConformanceTests : IAsyncLifetime
+{
+    private IStorageProvider? _store;
+
+    protected IStorageProvider Store => _store ?? throw new InvalidOperationException("Not initialized.");
+
+    protected abstract IStorageProvider CreateStore();
+
+    public async Task InitializeAsync()
+    {
+        _store = CreateStore();
+        await _store.MigrateAsync(2, CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Migrate_KeepsTheShardCountAndClusterIdOfAnExistingCluster()
+    {
+        var first = await Store.MigrateAsync(2, CancellationToken.None);
+        var again = await Store.MigrateAsync(16, CancellationToken.None);
+        Assert.Equal(first, again);
+        Assert.Equal(2, again.ShardCount);
+    }
+
+    [Fact]
+    public async Task Commit_CreatesARun_WithHistoryStateAndTasks()
+    {
+        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        var write = NewRun(range, "wf-1", "run-1");
+        Assert.Null(Assert.Single(await CommitAsync(write)));
+
+        Assert.Equal("run-1", await Store.Executions.GetCurrentRunIdAsync("ns", "wf-1", CancellationToken.None));
+        var execution = (await Store.Executions.GetExecutionAsync("ns", "run-1", CancellationToken.None))!;
+        Assert.Equal(1, execution.Version);
+        Assert.Equal([1, 2, 3], execution.State);
+        var batch = Assert.Single(await Store.Executions.ReadHistoryAsync("ns", "run-1", 1, 10, CancellationToken.None));
+        Assert.Equal((1, 2), (batch.FirstEventId, batch.LastEventId));
+        Assert.Single(await Store.Tasks.LoadTasksAsync(0, CancellationToken.None), t => t.RunId == "run-1");
+    }
+
+    [Fact]
+    public async Task Commit_WithAStaleShardToken_IsRejected_AndWritesNothing()
+    {
+        var stale = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        await Store.Shards.AcquireShardAsync(0, CancellationToken.None); // another owner took the shard
+        var result = Assert.Single(await CommitAsync(NewRun(stale, "wf-2", "run-2")));
+        Assert.IsType<ConditionFailedException>(result);
+        Assert.Null(await Store.Executions.GetExecutionAsync("ns", "run-2", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Commit_WithAStaleVersion_NamesThatTransition_AndWritesNothingOfTheBatch()
+    {
+        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        await CommitAsync(NewRun(range, "wf-3", "run-3"));
+        var stale = Update(range, "wf-3", "run-3", expected: 5, events: (3, 3));
+        var other = NewRun(range, "wf-4", "run-4");
+        var results = await CommitAsync(stale, other);
+
+        Assert.IsType<ConditionFailedException>(results[0]);
+        Assert.Null(results[1]);
+        Assert.Single(await Store.Executions.ReadHistoryAsync("ns", "run-3", 1, 10, CancellationToken.None)); // the stale write's events are not there
+        Assert.Equal(1, (await Store.Executions.GetExecutionAsync("ns", "run-3", CancellationToken.None))!.Version);
+        Assert.Null(await Store.Executions.GetExecutionAsync("ns", "run-4", CancellationToken.None)); // all or nothing: the caller commits it again
+
+        Assert.Equal([null], await CommitAsync(other));
+        Assert.NotNull(await Store.Executions.GetExecutionAsync("ns", "run-4", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Commit_CreatingARunOverAnUnexpectedCurrentRun_IsRejected()
+    {
+        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        await CommitAsync(NewRun(range, "wf-5", "run-5a"));
+        Assert.IsType<ConditionFailedException>((await CommitAsync(NewRun(range, "wf-5", "run-5b")))[0]);
+        Assert.Null((await CommitAsync(NewRun(range, "wf-5", "run-5c", replaces: "run-5a")))[0]);
+        Assert.Equal("run-5c", await Store.Executions.GetCurrentRunIdAsync("ns", "wf-5", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Commit_DeletesTasksByKey_AndAllTasksOfAClosedRun()
+    {
+        var range = await Store.Shards.AcquireShardAsync(1, CancellationToken.None);
+        var create = NewRun(range, "wf-6", "run-6", shard: 1);
+        await CommitAsync(create);
+        var task = create.NewTasks[0];
+        await CommitAsync(Update(range, "wf-6", "run-6", expected: 1, shard: 1, deleted: [task.Key]));
+        Assert.DoesNotContain(await Store.Tasks.LoadTasksAsync(1, CancellationToken.None), t => t.RunId == "run-6");
+
+        await CommitAsync(Update(range, "wf-6", "run-6", expected: 2, shard: 1, newTasks: [task, task with { EventId = 9 }]));
+        Assert.Equal(2, (await Store.Tasks.LoadTasksAsync(1, CancellationToken.None)).Count(t => t.RunId == "run-6"));
+        await CommitAsync(Update(range, "wf-6", "run-6", expected: 3, shard: 1, deleteAll: true));
+        Assert.DoesNotContain(await Store.Tasks.LoadTasksAsync(1, CancellationToken.None), t => t.RunId == "run-6");
+    }
+
+    [Fact]
+    public async Task ReadHistory_ReturnsBatchesFromTheRequestedEvent_InOrder()
+    {
+        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        await CommitAsync(NewRun(range, "wf-7", "run-7"));
+        await CommitAsync(Update(range, "wf-7", "run-7", expected: 1, events: (3, 5)));
+        await CommitAsync(Update(range, "wf-7", "run-7", expected: 2, events: (6, 6)));
+        Assert.Equal([3L, 6L], (await Store.Executions.ReadHistoryAsync("ns", "run-7", 4, 10, CancellationToken.None)).Select(b => b.FirstEventId));
+        Assert.Equal([1L], (await Store.Executions.ReadHistoryAsync("ns", "run-7", 1, 1, CancellationToken.None)).Select(b => b.FirstEventId));
+    }
+
+    [Fact]
+    public async Task NamespacesAndIdentities_AreWrittenByTransitions_AndListed()
+    {
+        await CommitAsync(new Transition([]) { Namespace = new NamespaceWrite(new NamespaceRecord("id-1", "alpha", "acct", [7])) });
+        await CommitAsync(new Transition([]) { Namespace = new NamespaceWrite(new NamespaceRecord("id-1", "alpha", "acct", [8])) });
+        await CommitAsync(new Transition([]) { Namespace = new NamespaceWrite(new NamespaceRecord("id-2", "beta", "acct", [1])) });
+        await CommitAsync(new Transition([]) { Namespace = new NamespaceWrite(new NamespaceRecord("id-2", "beta", "acct", []), Deletes: true) });
+        var stored = Assert.Single(await Store.Metadata.ListNamespacesAsync(CancellationToken.None));
+        Assert.Equal("id-1", stored.Id);
+        Assert.Equal([8], stored.Data);
+
+        await CommitAsync(
+            new Transition([]) { Identity = new IdentityWrite(new IdentityRecord("user", "u-1", "acct", [1])) },
+            new Transition([]) { Identity = new IdentityWrite(new IdentityRecord("api-key", "k-1", "acct", [2])) });
+        await CommitAsync(new Transition([]) { Identity = new IdentityWrite(new IdentityRecord("api-key", "k-1", "acct", []), Deletes: true) });
+        Assert.Equal("u-1", Assert.Single(await Store.Metadata.ListIdentitiesAsync(CancellationToken.None)).Id);
+    }
+
+    [Fact]
+    public async Task ARejectedTransition_TakesTheMetadataWritesOfItsBatchBackToo()
+    {
+        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        var results = await CommitAsync(
+            new Transition([]) { Namespace = new NamespaceWrite(new NamespaceRecord("id-3", "gamma", "acct", [1])) },
+            new Transition([Update(range, "wf-none", "run-none", expected: 1)]));
+        Assert.Equal([false, true], results.Select(r => r is not null));
+        Assert.Empty(await Store.Metadata.ListNamespacesAsync(CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task DataKeys_AreAddedOncePerVersion_AndRetiringErasesTheirMaterial()
+    {
+        Assert.True(await Store.Metadata.AddDataKeyAsync(new Bastion.Storage.Encryption.DataKeyRecord("ns", 1, [1, 2], Retired: false), CancellationToken.None));
+        Assert.False(await Store.Metadata.AddDataKeyAsync(new Bastion.Storage.Encryption.DataKeyRecord("ns", 1, [9, 9], Retired: false), CancellationToken.None));
+        await Store.Metadata.RetireDataKeyAsync("ns", 1, CancellationToken.None);
+        var key = Assert.Single(await Store.Metadata.ListDataKeysAsync(CancellationToken.None));
+        Assert.True(key.Retired);
+        Assert.Empty(key.Wrapped);
+        Assert.Equal("a", await Store.Metadata.EnsureClusterSettingAsync("mode", "a", CancellationToken.None));
+        Assert.Equal("a", await Store.Metadata.EnsureClusterSettingAsync("mode", "b", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task EncodedRecords_AreScannedWithTheirIdentityKeys_AndReplacedOnlyWhenUnchanged()
+    {
+        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        await CommitAsync(NewRun(range, "wf-s", "run-s"));
+        var state = Assert.Single(await Store.Records.ScanRecordsAsync("executions", "ns", 0, 10, CancellationToken.None));
+        Assert.Equal("run-s", state.Key);
+        Assert.Equal([1, 2, 3], state.Value);
+        var history = Assert.Single(await Store.Records.ScanRecordsAsync("history", "ns", 0, 10, CancellationToken.None));
+        Assert.Equal("run-s/1", history.Key);
+        var task = Assert.Single(await Store.Records.ScanRecordsAsync("tasks.workflow_id", "ns", 0, 10, CancellationToken.None), t => t.Key.StartsWith("run-s/", StringComparison.Ordinal));
+        Assert.Equal("wf-s"u8.ToArray(), task.Value);
+
+        Assert.True(await Store.Records.ReplaceRecordAsync(state, [7], CancellationToken.None));
+        Assert.False(await Store.Records.ReplaceRecordAsync(state, [8], CancellationToken.None)); // it changed since it was read
+        Assert.Equal([7], (await Store.Executions.GetExecutionAsync("ns", "run-s", CancellationToken.None))!.State);
+        Assert.True(await Store.Records.ReplaceRecordAsync(task, "wf-t"u8.ToArray(), CancellationToken.None));
+        Assert.Contains(await Store.Tasks.LoadTasksAsync(0, CancellationToken.None), t => t.WorkflowId == "wf-t");
+        Assert.Empty(await Store.Records.ScanRecordsAsync("executions", "other-ns", 0, 10, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ClosedRunsWithoutTask_FindsClosedRunsLackingThatKindOfTask()
+    {
+        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        await CommitAsync(NewRun(range, "wf-open", "run-open"), NewRun(range, "wf-closed", "run-closed"), NewRun(range, "wf-timed", "run-timed"));
+        await CommitAsync(
+            Update(range, "wf-closed", "run-closed", 1, deleteAll: true, status: 2),
+            Update(range, "wf-timed", "run-timed", 1, deleteAll: true, status: 2, newTasks: [new TaskRecord(0, "ns", "wf-timed", "run-timed", 19, 3, 0, DateTime.UtcNow, null)]));
+
+        Assert.Equal("run-closed", Assert.Single(await Store.Executions.ClosedRunsWithoutTaskAsync(19, CancellationToken.None)).RunId);
+    }
+
+    [Fact]
+    public async Task BatchJobs_AreUniquePerNamespace_ListedNewestFirst_AndUpdatedOnlyWhileRunning()
+    {
+        var batches = Store.Batches;
+        var none = CancellationToken.None;
+        var start = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        BatchRecord Job(string key, int minutes) => new("ns", key, 1, start.AddMinutes(minutes), null, 5, 0, 0, null, [7]);
+        Assert.True((await batches.InsertBatchAsync(Job("a", 0), none)));
+        Assert.True((await batches.InsertBatchAsync(Job("b", 1), none)));
+        Assert.False((await batches.InsertBatchAsync(Job("a", 2), none)));
+        Assert.True((await batches.InsertBatchAsync(Job("a", 0) with { NamespaceId = "other" }, none)));
+
+        var first = Assert.Single((await batches.ListBatchesAsync("ns", 1, null, none)));
+        Assert.Equal("b", first.JobKey);
+        Assert.Equal("a", Assert.Single((await batches.ListBatchesAsync("ns", 1, (first.StartTime.Ticks, first.JobKey), none))).JobKey);
+        Assert.Equal(2, (await batches.CountRunningBatchesAsync("ns", none)));
+
+        Assert.True((await batches.UpdateRunningBatchAsync("ns", "a", 1, null, 5, 2, 1, "i:3", none)));
+        Assert.True((await batches.UpdateRunningBatchAsync("ns", "a", 3, start, 5, 2, 1, "i:3", none)));
+        Assert.False((await batches.UpdateRunningBatchAsync("ns", "a", 1, null, 5, 3, 1, "i:4", none)));
+        var a = (await batches.GetBatchAsync("ns", "a", none))!;
+        Assert.Equal((3, 2L, 1L, "i:3", start), (a.State, a.Completed, a.Failed, a.Cursor, a.CloseTime!.Value));
+        Assert.Equal([7], a.Request);
+        Assert.DoesNotContain((await batches.RunningBatchesAsync(none)), r => r is { NamespaceId: "ns", JobKey: "a" });
+        Assert.Equal(1, (await batches.CountRunningBatchesAsync("ns", none)));
+
+        Assert.Equal(0, (await batches.DeleteClosedBatchesAsync("ns", start, none)));
+        Assert.Equal(1, (await batches.DeleteClosedBatchesAsync("ns", start.AddTicks(1), none)));
+        Assert.Null((await batches.GetBatchAsync("ns", "a", none)));
+        Assert.NotNull((await batches.GetBatchAsync("ns", "b", none)));
+    }
+
+    /// <summary>Commits each write as a transition of its own, in one batch; returns the rejections (all null: committed).</summary>
+    private async Task<IReadOnlyList<Exception?>> CommitAsync(params ExecutionWrite[] independent) =>
+        (await Store.CommitAsync(new CommitBatch([.. independent.Select(w => new Transition([w]))], []), CancellationToken.None)).Rejected;
+
+    private async Task<IReadOnlyList<Exception?>> CommitAsync(params Transition[] transitions) =>
+        (await Store.CommitAsync(new CommitBatch(transitions, []), CancellationToken.None)).Rejected;
+
+    [Fact]
+    public async Task Commit_OfATransitionWithTwoWrites_IsAllOrNothing()
+    {
+        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        await CommitAsync(NewRun(range, "wf-8", "run-8a"));
+        var close = Update(range, "wf-8", "run-8a", expected: 1, events: (3, 3));
+        var next = NewRun(range, "wf-8", "run-8b", replaces: "run-8x"); // wrong current run: rejected
+        Assert.IsType<ConditionFailedException>(Assert.Single(await CommitAsync(new Transition([close, next]))));
+        Assert.Equal(1, (await Store.Executions.GetExecutionAsync("ns", "run-8a", CancellationToken.None))!.Version);
+        Assert.Single(await Store.Executions.ReadHistoryAsync("ns", "run-8a", 1, 10, CancellationToken.None));
+
+        next = NewRun(range, "wf-8", "run-8b", replaces: "run-8a");
+        Assert.Null(Assert.Single(await CommitAsync(new Transition([close, next]))));
+        Assert.Equal(2, (await Store.Executions.GetExecutionAsync("ns", "run-8a", CancellationToken.None))!.Version);
+        Assert.Equal("run-8b", await Store.Executions.GetCurrentRunIdAsync("ns", "wf-8", CancellationToken.None));
+    }
+
+    private static ExecutionWrite NewRun(long range, string workflowId, string runId, int shard = 0, string? replaces = null) => new()
+    {
+        ShardId = shard,
+        RangeId = range,
+        NamespaceId = "ns",
+        WorkflowId = workflowId,
+        RunId = runId,
+        ExpectedVersion = 0,
+        NewVersion = 1,
+        Status = 1,
+        State = [1, 2, 3],
+        ReplacesCurrentRunId = replaces,
+        Events = new HistoryBatch(1, 2, [9]),
+        NewTasks = [new TaskRecord(shard, "ns", workflowId, runId, 1, 2, 1, DateTime.UtcNow, "tq")],
+    };
+
+    private static ExecutionWrite Update(
+        long range, string workflowId, string runId, long expected, int shard = 0, (long, long)? events = null,
+        IReadOnlyList<TaskKey>? deleted = null, IReadOnlyList<TaskRecord>? newTasks = null, bool deleteAll = false, int status = 1) => new()
+    {
+        ShardId = shard,
+        RangeId = range,
+        NamespaceId = "ns",
+        WorkflowId = workflowId,
+        RunId = runId,
+        ExpectedVersion = expected,
+        NewVersion = expected + 1,
+        Status = status,
+        State = [4],
+        Events = events is var (first, last) ? new HistoryBatch(first, last, [9]) : null,
+        DeletedTasks = deleted ?? [],
+        NewTasks = newTasks ?? [],
+        DeleteAllTasks = deleteAll,
+    };
+
+    public async Task DisposeAsync()
+    {
+        if (_store is not null)
+        {
+            await _store.DisposeAsync();
+        }
+
+        Cleanup();
+    }
+
+    protected virtual void Cleanup()
+    {
+    }
+}
+
+public sealed class SqliteFileProviderTests : StorageProviderConformanceTests
+{
+    private readonly string _path = Path.Combine(Path.GetTempPath(), $"bastion-store-{Guid.NewGuid():N}.db");
+
+    protected override IStorageProvider CreateStore() => SqliteStorageProvider.OpenFile(_path);
+
+    [Fact]
+    public async Task Reopening_AFile_KeepsEverythingCommitted()
+    {
+        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        await Store.CommitAsync(new CommitBatch([new Transition([]) { Namespace = new NamespaceWrite(new NamespaceRecord("id-9", "beta", "acct", [1])) }], []), CancellationToken.None);
+        await Store.DisposeAsync();
+        await using var reopened = SqliteStorageProvider.OpenFile(_path);
+        await reopened.MigrateAsync(2, CancellationToken.None);
+        Assert.Single(await reopened.ListNamespacesAsync(CancellationToken.None));
+        Assert.True(await reopened.AcquireShardAsync(0, CancellationToken.None) > range);
+    }
+
+    protected override void Cleanup()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        foreach (var file in new[] { _path, _path + "-wal", _path + "-shm" })
+        {
+            File.Delete(file);
+        }
+    }
+}
+
+public sealed class SqliteMemoryProviderTests : StorageProviderConformanceTests
+{
+    protected override IStorageProvider CreateStore() => SqliteStorageProvider.OpenInMemory();
+}
