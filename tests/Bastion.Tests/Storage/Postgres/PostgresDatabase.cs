@@ -17,6 +17,9 @@ public sealed class PostgresDatabase : IAsyncLifetime
     private DatabaseUrl? _url;
     private NpgsqlDataSource? _dataSource;
 
+    /// <summary>What follows <c>CREATE DATABASE name</c> for the class's database, e.g. a locale.</summary>
+    public string CreateOptions { get; init; } = string.Empty;
+
     /// <summary>The superuser URL of the test server (its maintenance database).</summary>
     public DatabaseUrl Server => _server ?? throw NotStarted();
 
@@ -35,15 +38,15 @@ public sealed class PostgresDatabase : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _server = ServerFromEnvironment();
-        _url = await CreateDatabaseAsync();
+        _url = await CreateDatabaseAsync(CreateOptions);
         _dataSource = _url.CreateDataSource();
     }
 
     /// <summary>Another empty database on the same server, dropped with the class's.</summary>
-    public async Task<DatabaseUrl> CreateDatabaseAsync()
+    public async Task<DatabaseUrl> CreateDatabaseAsync(string options = "")
     {
         var name = $"bastion_t_{Guid.NewGuid():N}";
-        await AdminAsync($"CREATE DATABASE {name};");
+        await AdminAsync($"CREATE DATABASE {name} {options};");
         _created.Add(name);
         return Server.WithDatabase(name);
     }
