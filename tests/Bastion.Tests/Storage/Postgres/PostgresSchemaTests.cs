@@ -71,7 +71,8 @@ public sealed class PostgresSchemaTests(PostgresDatabase database) : IClassFixtu
 
         var migrations = new[] { first, second }.Select(source => PostgresSchema.MigrateAsync(source, CancellationToken.None)).ToArray();
         var bothWaiting = await Eventually.HoldsAsync(async () =>
-            Convert.ToInt64(await ScalarAsync(first, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted;"),
+            Convert.ToInt64(await ScalarAsync(first, "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                + "WHERE d.datname = current_database() AND l.locktype = 'advisory' AND NOT l.granted;"),
                 System.Globalization.CultureInfo.InvariantCulture) == 2);
         await hold.RollbackAsync();
         var versions = await Task.WhenAll(migrations);
