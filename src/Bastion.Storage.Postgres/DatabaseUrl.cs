@@ -73,7 +73,8 @@ public sealed class DatabaseUrl
         var tail = authorityEnd < 0 ? string.Empty : rest[authorityEnd..];
         if (tail.Contains('@', StringComparison.Ordinal))
         {
-            throw Malformed("the user name or password holds a '/' or '?'; percent-encode it (%2F, %3F)");
+            throw Malformed("an '@' follows the host: percent-encode a '/' or '?' in the user name or password (%2F, %3F) "
+                + "and an '@' in the database name or a parameter (%40)");
         }
 
         var at = authority.LastIndexOf('@');
