@@ -1,0 +1,94 @@
+namespace Bastion.Storage.Postgres;
+
+/// <summary>
+/// The schema, as an ordered list of migrations embedded in the binary (docs/storage-design.md §4). The database
+/// records the version it reached in <c>schema_version</c>; never edit a shipped step, add one.
+/// </summary>
+/// <remarks>
+/// Times are <c>bigint</c> UTC ticks and binary values <c>bytea</c>, as SQLite keeps them, so keyset cursors and page
+/// tokens mean the same on both. Visibility's text columns compare by code point (<c>COLLATE "C"</c>), as SQLite's
+/// do: STARTS_WITH is a range over them, and list order must not depend on the database's locale.
+/// </remarks>
+public static partial class PostgresSchema
+{
+    public static IReadOnlyList<string> Migrations { get; } =
+    [
+        // 1: SQLite's seven steps in their final shape, plus what issue 14 adds: shard leases and ack levels, tasks
+        // split into transfer (by id) and timer (by fire time) queues, shard_id on schedules and batch jobs, audit chains.
+        """
+        CREATE TABLE cluster_metadata (key text PRIMARY KEY, value text NOT NULL);
+
+        CREATE TABLE shards (shard_id integer PRIMARY KEY, range_id bigint NOT NULL, owner text,
+            lease_until bigint NOT NULL DEFAULT 0, transfer_ack bigint NOT NULL DEFAULT 0,
+            timer_ack_time bigint NOT NULL DEFAULT 0, timer_ack_id bigint NOT NULL DEFAULT 0);
+
+        CREATE TABLE namespaces (id text PRIMARY KEY, name text NOT NULL, account text NOT NULL, data bytea NOT NULL,
+            UNIQUE (account, name));
+
+        CREATE TABLE identities (kind text NOT NULL, id text NOT NULL, account text NOT NULL, data bytea NOT NULL,
+            PRIMARY KEY (kind, id));
+
+        CREATE TABLE data_keys (namespace_id text NOT NULL, version integer NOT NULL, wrapped bytea NOT NULL,
+            retired boolean NOT NULL DEFAULT false, PRIMARY KEY (namespace_id, version));
+
+        CREATE TABLE current_executions (namespace_id text NOT NULL, workflow_id text NOT NULL, run_id text NOT NULL,
+            PRIMARY KEY (namespace_id, workflow_id));
+
+        CREATE TABLE executions (namespace_id text NOT NULL, run_id text NOT NULL, workflow_id text NOT NULL,
+            shard_id integer NOT NULL, version bigint NOT NULL, status integer NOT NULL, state bytea NOT NULL,
+            PRIMARY KEY (namespace_id, run_id));
+        CREATE INDEX executions_by_shard ON executions (shard_id, status, run_id);
+
+        CREATE TABLE history (namespace_id text NOT NULL, run_id text NOT NULL, first_event_id bigint NOT NULL,
+            last_event_id bigint NOT NULL, data bytea NOT NULL, PRIMARY KEY (namespace_id, run_id, first_event_id));
+
+        CREATE TABLE transfer_tasks (shard_id integer NOT NULL, task_id bigint NOT NULL, run_id text NOT NULL,
+            kind integer NOT NULL, event_id bigint NOT NULL, attempt integer NOT NULL, namespace_id text NOT NULL,
+            workflow_id text NOT NULL, visible_time bigint NOT NULL, task_queue text,
+            PRIMARY KEY (shard_id, task_id), UNIQUE (run_id, kind, event_id, attempt));
+
+        CREATE TABLE timer_tasks (shard_id integer NOT NULL, fire_time bigint NOT NULL, task_id bigint NOT NULL,
+            run_id text NOT NULL, kind integer NOT NULL, event_id bigint NOT NULL, attempt integer NOT NULL,
+            namespace_id text NOT NULL, workflow_id text NOT NULL, task_queue text,
+            PRIMARY KEY (shard_id, fire_time, task_id), UNIQUE (run_id, kind, event_id, attempt));
+
+        CREATE TABLE visibility (namespace_id text COLLATE "C" NOT NULL, run_id text COLLATE "C" NOT NULL,
+            workflow_id text COLLATE "C" NOT NULL, workflow_type text COLLATE "C" NOT NULL, status integer NOT NULL,
+            start_time bigint NOT NULL, execution_time bigint NOT NULL, close_time bigint, execution_duration bigint,
+            history_length bigint NOT NULL, history_size_bytes bigint NOT NULL, state_transition_count bigint NOT NULL,
+            task_queue text COLLATE "C" NOT NULL, parent_workflow_id text COLLATE "C", parent_run_id text COLLATE "C",
+            root_workflow_id text COLLATE "C", root_run_id text COLLATE "C", search_attributes jsonb NOT NULL,
+            info bytea NOT NULL, PRIMARY KEY (namespace_id, run_id));
+        CREATE INDEX visibility_by_start ON visibility (namespace_id, start_time DESC, run_id DESC);
+        CREATE INDEX visibility_by_execution ON visibility (namespace_id, execution_time DESC, run_id DESC);
+        CREATE INDEX visibility_by_close ON visibility (namespace_id, COALESCE(close_time, 0) DESC, run_id DESC);
+        CREATE INDEX visibility_by_status ON visibility (namespace_id, status, start_time DESC, run_id DESC);
+        CREATE INDEX visibility_by_type ON visibility (namespace_id, workflow_type, start_time DESC, run_id DESC);
+        CREATE INDEX visibility_by_workflow_id ON visibility (namespace_id, workflow_id, start_time DESC, run_id DESC);
+        CREATE INDEX visibility_by_task_queue ON visibility (namespace_id, task_queue, start_time DESC, run_id DESC);
+        -- KeywordList containment (PostgresVisibilityDialect.ListContains) is a jsonb @> this index answers.
+        CREATE INDEX visibility_attributes ON visibility USING gin (search_attributes jsonb_path_ops);
+
+        CREATE TABLE schedules (namespace_id text NOT NULL, schedule_id text NOT NULL, shard_id integer NOT NULL,
+            version bigint NOT NULL, data bytea NOT NULL, PRIMARY KEY (namespace_id, schedule_id));
+        CREATE INDEX schedules_by_shard ON schedules (shard_id, namespace_id, schedule_id);
+
+        CREATE TABLE batch_operations (namespace_id text NOT NULL, job_key text NOT NULL, shard_id integer NOT NULL,
+            state integer NOT NULL, start_time bigint NOT NULL, close_time bigint, total bigint NOT NULL,
+            completed bigint NOT NULL, failed bigint NOT NULL, cursor text, request bytea NOT NULL,
+            PRIMARY KEY (namespace_id, job_key));
+        CREATE INDEX batch_operations_by_start ON batch_operations (namespace_id, start_time DESC, job_key DESC);
+        CREATE INDEX batch_operations_running ON batch_operations (shard_id) WHERE state = 1;
+
+        CREATE TABLE audit_chains (chain_id text PRIMARY KEY, head_seq bigint NOT NULL, head_hash bytea NOT NULL,
+            anchor_seq bigint NOT NULL DEFAULT 0, anchor_hash bytea);
+        CREATE TABLE audit_log (chain_id text NOT NULL, seq bigint NOT NULL, commit_time bigint NOT NULL,
+            emit_time bigint NOT NULL, account text, namespace_id text, data bytea NOT NULL, hash bytea NOT NULL,
+            PRIMARY KEY (chain_id, seq));
+        CREATE INDEX audit_log_by_commit ON audit_log (commit_time, chain_id, seq);
+        CREATE INDEX audit_log_by_account ON audit_log (account, emit_time);
+        CREATE TABLE audit_cursors (sink text NOT NULL, chain_id text NOT NULL, seq bigint NOT NULL,
+            PRIMARY KEY (sink, chain_id));
+        """,
+    ];
+}
