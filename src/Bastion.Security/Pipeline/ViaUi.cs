@@ -5,7 +5,8 @@ namespace Bastion.Security.Pipeline;
 /// <summary>
 /// A request feature the web UI's host sets on each API request it passes on (only that host does, on its own
 /// listener): the call's audit record says <c>"via": "ui"</c>, and under <c>server start</c> it carries the signed-in
-/// session whose principal the call runs as (<see cref="UiSessionAuthenticator"/>), its CSRF token already checked.
+/// session whose principal the call runs as (<see cref="UiSessionAuthenticator"/>), once the host has checked it (a
+/// write's CSRF token).
 /// </summary>
 public sealed class ViaUi(UiSession? session)
 {
