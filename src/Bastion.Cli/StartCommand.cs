@@ -4,7 +4,8 @@ using Bastion.Server;
 namespace Bastion.Cli;
 
 /// <summary>
-/// <c>bastion server start</c>: production mode. No dev-mode identity: callers authenticate (mTLS per namespace);
+/// <c>bastion server start</c>: production mode. No dev-mode identity: callers authenticate (mTLS per namespace, API
+/// keys, a web UI session signed in with one);
 /// TLS 1.3 on every listener, and plaintext only on loopback. Settings from the command line, <c>BASTION_*</c>
 /// environment variables or a JSON config file (see <see cref="StartSettings"/>).
 /// </summary>
@@ -19,6 +20,9 @@ internal static class StartCommand
         var ip = new Option<string?>("--ip") { Description = "Address to bind (default 127.0.0.1; a non-loopback address needs TLS)." };
         var port = new Option<string?>("--port", "-p") { Description = "gRPC port (default 7233)." };
         var httpPort = new Option<string?>("--http-port") { Description = "HTTPS API port (default 7243): Temporal's HTTP API, TLS 1.3 like the gRPC listener." };
+        var uiPort = new Option<string?>("--ui-port") { Description = "Web UI port (Temporal's UI, HTTPS with the server certificate; sign-in with an API key). Default: no UI." };
+        var uiSessionTimeout = new Option<string?>("--ui-session-timeout") { Description = "A web UI session ends this long after sign-in (default 8h)." };
+        var uiIdleTimeout = new Option<string?>("--ui-session-idle-timeout") { Description = "A web UI session ends after this long unused (default 30m)." };
         var certFile = new Option<string?>("--tls-cert-file") { Description = "Server certificate, PEM (leaf first, intermediates may follow); reloaded when it changes." };
         var keyFile = new Option<string?>("--tls-key-file") { Description = "Server private key, PEM; reloaded when it changes." };
         var logLevel = new Option<string?>("--log-level") { Description = "debug, info, warn, error or never (default info)." };
@@ -29,7 +33,7 @@ internal static class StartCommand
         var encryption = new Option<string?>("--encryption") { Description = "Encryption at rest: on (default) or off (only for a database written without it)." };
         var masterKeyFile = new Option<string?>("--master-key-file") { Description = "Master key file, created with mode 0600 when missing (default: <db-filename>.master-key). BASTION_MASTER_KEY (base64) gives the key itself instead." };
         var masterKeyCommand = new Option<string?>("--master-key-command") { Description = "A command that prints the master key in base64 (a KMS hook); wins over the file and BASTION_MASTER_KEY." };
-        Option<string?>[] settings = [dbFile, account, baseDomain, ip, port, httpPort, certFile, keyFile, logLevel, logFormat, auditExport, auditRetention, auditLog,
+        Option<string?>[] settings = [dbFile, account, baseDomain, ip, port, httpPort, uiPort, uiSessionTimeout, uiIdleTimeout, certFile, keyFile, logLevel, logFormat, auditExport, auditRetention, auditLog,
             encryption, masterKeyFile, masterKeyCommand];
 
         var command = new Command("start", "Start a production server: TLS 1.3, per-namespace mTLS, no dev-mode identity.") { config };
@@ -53,6 +57,7 @@ internal static class StartCommand
                     Ip = values.Get(ip) ?? "127.0.0.1",
                     Port = values.GetInt(port, 7233),
                     HttpPort = values.GetInt(httpPort, 7243),
+                    UiPort = values.Get(uiPort) is null ? null : values.GetInt(uiPort, 0),
                     TlsCertFile = values.GetPath(certFile),
                     TlsKeyFile = values.GetPath(keyFile),
                     LogLevel = ServerRunner.LogLevel(values.Get(logLevel)),
@@ -69,9 +74,19 @@ internal static class StartCommand
                     // A secret: from the environment only, never a command-line option (visible to every process).
                     OwnerApiKey = Environment.GetEnvironmentVariable("BASTION_OWNER_API_KEY") is { Length: > 0 } chosen ? chosen : null,
                 };
+                if (values.Get(uiSessionTimeout) is { } absolute)
+                {
+                    options.UiSessions.AbsoluteTimeout = DurationSyntax.Parse(absolute, "--ui-session-timeout");
+                }
+
+                if (values.Get(uiIdleTimeout) is { } idle)
+                {
+                    options.UiSessions.IdleTimeout = DurationSyntax.Parse(idle, "--ui-session-idle-timeout");
+                }
+
                 AuditSettings.Apply(options.Audit, values.Get(auditExport), values.Get(auditRetention), values.Get(auditLog));
             }
-            catch (ArgumentException e)
+            catch (Exception e) when (e is ArgumentException or Engine.Errors.ServiceException)
             {
                 await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
                 return 2;
@@ -100,6 +115,10 @@ internal static class StartCommand
                 }
 
                 Console.WriteLine($"  HTTP API:   {(tls ? "https" : "http")}://{server.HttpAddress}/api/v1");
+                if (server.UiAddress is { } ui)
+                {
+                    Console.WriteLine($"  Web UI:     {(tls ? "https" : "http")}://{ui} (sign in with an API key)");
+                }
                 return Task.CompletedTask;
             }, cancellationToken).ConfigureAwait(false);
         });

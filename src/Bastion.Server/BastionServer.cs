@@ -10,6 +10,7 @@ using Bastion.Frontend.WorkflowService;
 using Bastion.Security.Audit;
 using Bastion.Security.Identity;
 using Bastion.Security.Pipeline;
+using Bastion.Security.Sessions;
 using Bastion.Security.Tls;
 using Bastion.Server.Tls;
 using Bastion.Server.Ui;
@@ -57,6 +58,8 @@ public sealed partial class BastionServer : IAsyncDisposable
     internal NamespaceRegistry Namespaces => _app.Services.GetRequiredService<NamespaceRegistry>();
 
     internal IdentityRegistry Identities => _app.Services.GetRequiredService<IdentityRegistry>();
+
+    internal UiSessionOptions UiSessionOptions => _app.Services.GetRequiredService<UiSessionOptions>();
 
     /// <summary>Picks up namespace changes made in the store by another process now, not at the next interval.</summary>
     internal Task RefreshNamespacesAsync() => _refresher.RefreshAsync();
@@ -112,11 +115,7 @@ public sealed partial class BastionServer : IAsyncDisposable
             throw new ArgumentException("--base-domain is required with TLS: namespace hosts are <namespace>.<account>.<base-domain>.");
         }
 
-        if (options.UiPort != null && !options.DevMode)
-        {
-            throw new ArgumentException("The web UI has no sign-in yet, so only start-dev serves it: leave out --ui-port.");
-        }
-
+        options.UiSessions.Validate();
         if (!useTls && !IPAddress.IsLoopback(ip))
         {
             throw new ArgumentException(
@@ -205,9 +204,17 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton(sp => new AuditHosting(options, store.Audit, committer, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(sp => sp.GetRequiredService<AuditHosting>().Sink);
         services.AddSingleton(sp => sp.GetRequiredService<AuditHosting>().Log);
-        services.AddSingleton<ClientCertificateAuthenticator>();
         services.AddSingleton<IdentityRegistry>();
-        services.AddSingleton<ApiKeyAuthenticator>();
+        services.AddSingleton(sp => new ApiKeyAuthenticator(sp.GetRequiredService<IdentityRegistry>(), options.Time, pipelineOptions));
+        services.AddSingleton<ClientCertificateAuthenticator>();
+        services.AddSingleton(options.UiSessions);
+        services.AddSingleton<UiSessions>();
+
+        // The pipeline asks the authenticators in this order; the first that finds its credential decides.
+        services.AddSingleton<IAuthenticator, UiSessionAuthenticator>();
+        services.AddSingleton<IAuthenticator>(sp => sp.GetRequiredService<ApiKeyAuthenticator>());
+        services.AddSingleton<IAuthenticator>(sp => sp.GetRequiredService<ClientCertificateAuthenticator>());
+        services.AddSingleton<IAuthenticator, DevLoopbackAuthenticator>();
         if (useTls)
         {
             services.AddSingleton(sp => new ListenerTls(
@@ -242,7 +249,10 @@ public sealed partial class BastionServer : IAsyncDisposable
 
         if (options.UiPort != null)
         {
-            app.MapUi(UiSettings.DevMode("default"));
+            // Start-dev: no sign-in (loopback, as Temporal's dev server). Server start: every UI call needs a session.
+            app.MapUi(
+                options.DevMode ? UiSettings.DevMode("default") : UiSettings.SignIn(options.Namespaces.FirstOrDefault() is { } first ? $"{first}.{options.Account}" : string.Empty),
+                options.DevMode ? null : ActivatorUtilities.CreateInstance<UiSignIn>(app.Services, new UiSessionCookies(secure: useTls)));
         }
 
         app.MapGrpcService<WorkflowServiceHandler>();

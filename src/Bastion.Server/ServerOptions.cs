@@ -31,9 +31,13 @@ public sealed class ServerOptions
 
     /// <summary>
     /// Web UI port (Temporal's dev server uses 8233): Temporal's UI with Bastion's HTTP API on the same origin; 0 picks a
-    /// free one (tests); null serves no UI. Dev mode only for now (the UI has no sign-in yet).
+    /// free one (tests); null serves no UI. Dev mode needs no sign-in; otherwise the UI signs in with an API key and
+    /// keeps a session (<see cref="UiSessions"/>).
     /// </summary>
     public int? UiPort { get; set; }
+
+    /// <summary>The web UI's session timeouts (production mode): absolute 8 hours, idle 30 minutes by default.</summary>
+    public Bastion.Security.Sessions.UiSessionOptions UiSessions { get; } = new();
 
     /// <summary>The SQLite file; null keeps everything in memory (gone when the process ends).</summary>
     public string? DatabaseFile { get; set; }

@@ -6,7 +6,8 @@ namespace Bastion.Security.Audit;
 /// <summary>
 /// The canonical serialization of an audit record: one JSON object, fields in a fixed order, details sorted by key, no
 /// whitespace. It is what is stored, what is hashed into the chain and what export sinks receive (one line each), so it
-/// names the record's sequence number and its predecessor's hash.
+/// names the record's sequence number and its predecessor's hash. Fields added later (<c>via</c>) are written only when
+/// set, so that every record older than them reads back to the same bytes.
 /// </summary>
 public static class AuditJson
 {
@@ -38,6 +39,10 @@ public static class AuditJson
             json.WriteString("peer", record.Peer);
             json.WriteString("x_forwarded_for", record.XForwardedFor);
             json.WriteString("request_id", record.RequestId);
+            if (record.Via is { } via)
+            {
+                json.WriteString("via", via); // only when set, so records written before the field serialize as they were
+            }
             json.WriteStartObject("details");
             foreach (var (key, value) in record.Details.OrderBy(d => d.Key, StringComparer.Ordinal))
             {
@@ -82,6 +87,7 @@ public static class AuditJson
             Peer = root.GetProperty("peer").GetString()!,
             XForwardedFor = root.GetProperty("x_forwarded_for").GetString(),
             RequestId = root.GetProperty("request_id").GetString(),
+            Via = root.TryGetProperty("via", out var via) ? via.GetString() : null,
             Details = details,
         };
         return (record, root.GetProperty("seq").GetInt64(), root.GetProperty("prev_hash").GetString()!);

@@ -4,8 +4,9 @@ namespace Bastion.Security.Audit;
 /// What an audit record records. Every API call is <see cref="ApiCall"/>, written by the pipeline. The account events
 /// (operator grants, API key creation, change, disabling and deletion, access changes to users, service accounts and
 /// groups) are written by the identity layer in the same transaction as the change, with the actor
-/// (<see cref="AuditActor"/>) as principal and the target in <see cref="AuditRecord.Details"/>. Bastion has no
-/// interactive login (callers present API keys or certificates on every call), so there is no login event.
+/// (<see cref="AuditActor"/>) as principal and the target in <see cref="AuditRecord.Details"/>. The web UI's sign-in and
+/// sign-out are recorded too (the UI's calls in between are API calls, <c>"via": "ui"</c>); API and gRPC callers
+/// present their key or certificate on every call and have no sign-in.
 /// </summary>
 public static class AuditKinds
 {
@@ -25,6 +26,12 @@ public static class AuditKinds
 
     /// <summary>It was deleted, or an operator grant was ended.</summary>
     public const string AccessRevoked = "access_revoked";
+
+    /// <summary>Someone signed in to the web UI with an API key (status OK), or was refused (the status says why).</summary>
+    public const string UiSignIn = "ui_sign_in";
+
+    /// <summary>A web UI session was ended by its user.</summary>
+    public const string UiSignOut = "ui_sign_out";
 
     public const string ApiKeyCreated = "api_key_created";
     public const string ApiKeyUpdated = "api_key_updated";

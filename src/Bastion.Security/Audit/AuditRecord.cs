@@ -44,6 +44,9 @@ public sealed record AuditRecord
 
     public string? RequestId { get; init; }
 
+    /// <summary>How the call came when not directly: <c>ui</c> for a call the web UI made for its user; null otherwise.</summary>
+    public string? Via { get; init; }
+
     public IReadOnlyDictionary<string, string> Details { get; init; } = new Dictionary<string, string>();
 
     public string Version { get; init; } = "1";

@@ -1,6 +1,8 @@
 using System.Globalization;
 using Bastion.Engine.Errors;
 using Bastion.Security.Authorization;
+using Bastion.Security.Pipeline;
+using Grpc.Core;
 
 namespace Bastion.Security.Identity;
 
@@ -9,7 +11,8 @@ namespace Bastion.Security.Identity;
 /// now (its groups' included). Checked on every call, so a disabled, expired or deleted key, or a changed grant,
 /// takes effect on the next call.
 /// </summary>
-public sealed class ApiKeyAuthenticator(IdentityRegistry identities, TimeProvider time)
+/// <param name="options">The pipeline's settings (dev mode); null: production.</param>
+public sealed class ApiKeyAuthenticator(IdentityRegistry identities, TimeProvider time, PipelineOptions? options = null) : IAuthenticator
 {
     private const string BearerPrefix = "Bearer ";
 
@@ -26,21 +29,62 @@ public sealed class ApiKeyAuthenticator(IdentityRegistry identities, TimeProvide
     public async ValueTask<bool> NoneExistAsync() =>
         !identities.Any<ApiKeyEntry>() && !(await identities.RefreshThrottledAsync().ConfigureAwait(false) && identities.Any<ApiKeyEntry>());
 
+    /// <summary>The call's <c>authorization: Bearer</c> key; null without an authorization header.</summary>
+    public async ValueTask<Principal?> AuthenticateAsync(CallContext callContext, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.RequestHeaders.GetValue(SecurityPipeline.AuthorizationHeader) is not { Length: > 0 } authorization)
+        {
+            return null;
+        }
+
+        if (options != null && DevLoopbackAuthenticator.Applies(options, context.GetHttpContext()) && await NoneExistAsync().ConfigureAwait(false))
+        {
+            // A dev server without API keys cannot know the one presented (the SDKs' tests set one on a shared client):
+            // like Temporal's dev server it ignores it, and the call gets what it would get without it.
+            return null;
+        }
+
+        return await AuthenticateAsync(BearerToken(authorization)
+            ?? throw new ServiceException(ErrorKind.Unauthenticated, "The authorization header must be \"Bearer <API key>\".")).ConfigureAwait(false);
+    }
+
     public async ValueTask<Principal> AuthenticateAsync(string token)
     {
         ArgumentException.ThrowIfNullOrEmpty(token);
         var presented = ApiKeyToken.Parse(token);
-        var key = identities.Find<ApiKeyEntry>(presented.PublicId);
-        if (key is null && await identities.RefreshThrottledAsync().ConfigureAwait(false))
-        {
-            key = identities.Find<ApiKeyEntry>(presented.PublicId);
-        }
-
+        var key = await FindAsync(presented.PublicId).ConfigureAwait(false);
         if (key is null || !presented.Matches(key.SecretHash))
         {
             throw new ServiceException(ErrorKind.Unauthenticated, "The API key is not valid: no key has this id and secret.");
         }
 
+        return PrincipalOf(key);
+    }
+
+    /// <summary>
+    /// The principal of a key whose secret was proven earlier (a web UI session signed in with it), checked as on every
+    /// call: a key disabled, expired or deleted since, or a changed grant, takes effect on the session's next call.
+    /// </summary>
+    public async ValueTask<Principal> AuthenticateSignedInAsync(string keyId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(keyId);
+        return PrincipalOf(await FindAsync(keyId).ConfigureAwait(false) ?? throw new ServiceException(ErrorKind.Unauthenticated, $"API key {keyId} no longer exists: sign in again."));
+    }
+
+    private async ValueTask<ApiKeyEntry?> FindAsync(string publicId)
+    {
+        var key = identities.Find<ApiKeyEntry>(publicId);
+        if (key is null && await identities.RefreshThrottledAsync().ConfigureAwait(false))
+        {
+            key = identities.Find<ApiKeyEntry>(publicId);
+        }
+
+        return key;
+    }
+
+    private Principal PrincipalOf(ApiKeyEntry key)
+    {
         var now = time.GetUtcNow().UtcDateTime;
         if (key.Disabled)
         {

@@ -31,6 +31,9 @@ public sealed class CallContext
     /// <summary>The request's non-payload identifiers, for the audit record.</summary>
     public IReadOnlyDictionary<string, string> Details { get; set; } = new Dictionary<string, string>();
 
+    /// <summary>The way the call came, for its audit record: <c>ui</c> through the web UI, else null.</summary>
+    public string? Via { get; set; }
+
     /// <summary>The namespace (<c>name.account</c>) the connection's TLS server name addresses, if any.</summary>
     public string? EndpointNamespace { get; set; }
 

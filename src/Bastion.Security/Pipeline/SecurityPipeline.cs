@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Collections.Frozen;
-using System.Net;
 using System.Threading.RateLimiting;
 using Bastion.Engine.Errors;
 using Bastion.Engine.Namespaces;
@@ -27,8 +26,7 @@ namespace Bastion.Security.Pipeline;
 /// </summary>
 public sealed partial class SecurityPipeline(
     NamespaceRegistry namespaces,
-    ClientCertificateAuthenticator certificates,
-    ApiKeyAuthenticator apiKeys,
+    IEnumerable<IAuthenticator> authenticators,
     IAuditSink audit,
     PipelineOptions options,
     TimeProvider time,
@@ -39,13 +37,13 @@ public sealed partial class SecurityPipeline(
 
     private static readonly ConcurrentDictionary<MessageDescriptor, (FieldDescriptor? Namespace, FieldDescriptor? RequestId)> s_fields = new();
     private readonly ConcurrentDictionary<string, TokenBucketRateLimiter> _limiters = new();
+    private readonly IAuthenticator[] _authenticators = [.. authenticators];
 
     /// <summary>Methods that start new workflows: refused in a deprecated namespace.</summary>
     private static readonly FrozenSet<string> s_startsWorkflows = new[]
     {
         "StartWorkflowExecution", "SignalWithStartWorkflowExecution", "ExecuteMultiOperation", "CreateSchedule", "StartBatchOperation",
     }.ToFrozenSet(StringComparer.Ordinal);
-    private long _lastRefresh;
 
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -145,80 +143,28 @@ public sealed partial class SecurityPipeline(
     }
 
     /// <summary>
-    /// Stage 1: who is calling, and which namespace the connection's TLS server name binds it to. An API key
-    /// (<c>authorization: Bearer</c>) names its owner; else a client certificate is checked against the TLS policy
-    /// of the namespace that host names; without either, only the dev-mode loopback caller has an identity.
+    /// Stage 1: who is calling, and which namespace the connection's TLS server name binds it to. The authenticators
+    /// are asked in turn (as registered: a web UI session, an API key, a client certificate, the dev server's loopback
+    /// caller); the first that finds its credential decides. A call through the web UI is marked for its audit record.
     /// </summary>
     private async ValueTask AuthenticateAsync(CallContext call, ServerCallContext context)
     {
         var http = context.GetHttpContext();
         var serverName = http.Features.Get<ITlsHandshakeFeature>()?.HostName;
         call.EndpointNamespace = EndpointHost.NamespaceOf(serverName, options.BaseDomain);
-        if (context.RequestHeaders.GetValue(AuthorizationHeader) is { Length: > 0 } authorization)
+        call.Via = http.Features.Get<ViaUi>() is null ? null : ViaUi.Name;
+        foreach (var authenticator in _authenticators)
         {
-            if (IsDevLoopback(http) && await apiKeys.NoneExistAsync().ConfigureAwait(false))
+            if (await authenticator.AuthenticateAsync(call, context).ConfigureAwait(false) is { } principal)
             {
-                // A dev server without API keys cannot know the one presented (the SDKs' tests set one on a shared
-                // client): like Temporal's dev server it ignores it, granting no more than the call would get without it.
-                call.Principal = Principal.LocalDev;
+                call.Principal = principal;
                 return;
             }
-
-            call.Principal = await apiKeys.AuthenticateAsync(ApiKeyAuthenticator.BearerToken(authorization)
-                ?? throw new ServiceException(ErrorKind.Unauthenticated, "The authorization header must be \"Bearer <API key>\".")).ConfigureAwait(false);
-            return;
-        }
-
-        if (http.Connection.ClientCertificate is { } certificate)
-        {
-            if (call.EndpointNamespace is not { } bound)
-            {
-                throw new ServiceException(
-                    ErrorKind.Unauthenticated,
-                    $"Client certificates are accepted on namespace hosts (<namespace>.<account>.{options.BaseDomain}); set the TLS server name to your namespace's host.");
-            }
-
-            if (!namespaces.TryResolve(bound, out var entry) && (!await RefreshNamespacesAsync().ConfigureAwait(false) || !namespaces.TryResolve(bound, out entry)))
-            {
-                throw new ServiceException(ErrorKind.Unauthenticated, $"No namespace {ServiceException.Quote(bound, 100)} is served at this host.");
-            }
-
-            call.Principal = certificates.Authenticate(entry!, certificate);
-            return;
-        }
-
-        if (IsDevLoopback(http))
-        {
-            call.Principal = Principal.LocalDev;
-            return;
         }
 
         throw new ServiceException(
             ErrorKind.Unauthenticated,
             "No valid credentials: present an mTLS client certificate or an API key (authorization: Bearer <key>).");
-    }
-
-    private bool IsDevLoopback(Microsoft.AspNetCore.Http.HttpContext http) =>
-        options.DevMode && http.Connection.RemoteIpAddress is { } remote && IPAddress.IsLoopback(remote);
-
-    // A namespace created by another process (the CLI on the same database) may not be cached yet: re-read the
-    // store, at most once a second so that unknown host names cannot make every call read it.
-    private async ValueTask<bool> RefreshNamespacesAsync()
-    {
-        var now = time.GetTimestamp();
-        var last = Interlocked.Read(ref _lastRefresh);
-        if (last != 0 && time.GetElapsedTime(last, now) < TimeSpan.FromSeconds(1))
-        {
-            return false;
-        }
-
-        if (Interlocked.CompareExchange(ref _lastRefresh, now, last) != last)
-        {
-            return false;
-        }
-
-        await namespaces.RefreshAsync(CancellationToken.None).ConfigureAwait(false);
-        return true;
     }
 
     /// <summary>
@@ -341,6 +287,7 @@ public sealed partial class SecurityPipeline(
             Peer = call.Peer,
             XForwardedFor = context.RequestHeaders.GetValue("x-forwarded-for"),
             RequestId = call.RequestId,
+            Via = call.Via,
             Details = callLogId is null ? call.Details : new Dictionary<string, string>(call.Details) { ["call_log_id"] = callLogId },
         };
     }

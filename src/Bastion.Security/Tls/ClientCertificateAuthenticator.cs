@@ -6,6 +6,8 @@ using System.Security.Cryptography.X509Certificates;
 using Bastion.Engine.Errors;
 using Bastion.Engine.Namespaces;
 using Bastion.Security.Authorization;
+using Bastion.Security.Pipeline;
+using Grpc.Core;
 
 namespace Bastion.Security.Tls;
 
@@ -15,9 +17,10 @@ namespace Bastion.Security.Tls;
 /// when the namespace has a CRL, not be revoked. A valid certificate is a <see cref="PrincipalType.Certificate"/>
 /// principal with write on that namespace only. Failures are UNAUTHENTICATED saying what was wrong.
 /// </summary>
-public sealed class ClientCertificateAuthenticator(TimeProvider time)
+public sealed class ClientCertificateAuthenticator(NamespaceRegistry namespaces, PipelineOptions options, TimeProvider time) : IAuthenticator
 {
     private const string ClientAuthenticationOid = "1.3.6.1.5.5.7.3.2";
+    private long _lastRefresh;
 
     // Parsed bundles per policy instance (policies are immutable; a change is a new instance).
     private readonly ConditionalWeakTable<NamespaceTlsPolicy, ClientCaBundle> _bundles = new();
@@ -26,6 +29,30 @@ public sealed class ClientCertificateAuthenticator(TimeProvider time)
     // namespace entry and CRL are unchanged, so a connection's calls do not each rebuild the chain.
     private readonly ConditionalWeakTable<X509Certificate2, Verdict> _verdicts = new();
     private readonly ConcurrentDictionary<string, CrlFile> _crls = new(StringComparer.Ordinal);
+
+    /// <summary>The connection's client certificate, checked against the namespace its TLS server name addresses; null without one.</summary>
+    public async ValueTask<Principal?> AuthenticateAsync(CallContext callContext, ServerCallContext context)
+    {
+        ArgumentNullException.ThrowIfNull(callContext);
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.GetHttpContext().Connection.ClientCertificate is not { } certificate)
+        {
+            return null;
+        }
+
+        if (callContext.EndpointNamespace is not { } bound)
+        {
+            throw Unauthenticated(
+                $"Client certificates are accepted on namespace hosts (<namespace>.<account>.{options.BaseDomain}); set the TLS server name to your namespace's host.");
+        }
+
+        if (!namespaces.TryResolve(bound, out var entry) && (!await RefreshNamespacesAsync().ConfigureAwait(false) || !namespaces.TryResolve(bound, out entry)))
+        {
+            throw Unauthenticated($"No namespace {ServiceException.Quote(bound, 100)} is served at this host.");
+        }
+
+        return Authenticate(entry!, certificate);
+    }
 
     public Principal Authenticate(NamespaceEntry entry, X509Certificate2 certificate)
     {
@@ -112,6 +139,26 @@ public sealed class ClientCertificateAuthenticator(TimeProvider time)
         {
             throw Unauthenticated($"Client certificate {ServiceException.Quote(certificate.Subject, 100)} is revoked.");
         }
+    }
+
+    // A namespace created by another process (the CLI on the same database) may not be cached yet: re-read the
+    // store, at most once a second so that unknown host names cannot make every call read it.
+    private async ValueTask<bool> RefreshNamespacesAsync()
+    {
+        var now = time.GetTimestamp();
+        var last = Interlocked.Read(ref _lastRefresh);
+        if (last != 0 && time.GetElapsedTime(last, now) < TimeSpan.FromSeconds(1))
+        {
+            return false;
+        }
+
+        if (Interlocked.CompareExchange(ref _lastRefresh, now, last) != last)
+        {
+            return false;
+        }
+
+        await namespaces.RefreshAsync(CancellationToken.None).ConfigureAwait(false);
+        return true;
     }
 
     private static ServiceException Unauthenticated(string message) => new(ErrorKind.Unauthenticated, message);

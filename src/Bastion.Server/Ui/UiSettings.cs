@@ -51,6 +51,9 @@ internal sealed record UiSettings(
         new CodecSettings(string.Empty, false, false),
         StartWorkflowDisabled: true); // the start-workflow page is not in this version of the UI
 
+    /// <summary>Server start: the UI signs in first (its own sign-in page, <see cref="UiSignIn"/>); no SSO options yet.</summary>
+    public static UiSettings SignIn(string defaultNamespace) => DevMode(defaultNamespace) with { Auth = new AuthSettings(true, []) };
+
     /// <param name="Enabled">Whether the UI must sign in first.</param>
     /// <param name="Options">The sign-in provider's options (none without SSO).</param>
     public sealed record AuthSettings(bool Enabled, IReadOnlyList<string> Options);

@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Grpc.Core;
 using Microsoft.AspNetCore.Http;
 
@@ -45,12 +44,7 @@ internal sealed class HttpCallContext : ServerCallContext
     protected override string HostCore => _http.Request.Host.Value ?? string.Empty;
 
     /// <summary>The peer in Grpc.AspNetCore's format, so audit records read the same for both transports.</summary>
-    protected override string PeerCore => _http.Connection.RemoteIpAddress switch
-    {
-        null => "unknown",
-        { AddressFamily: AddressFamily.InterNetworkV6 } ip => $"ipv6:[{ip}]:{_http.Connection.RemotePort}",
-        var ip => $"ipv4:{ip}:{_http.Connection.RemotePort}",
-    };
+    protected override string PeerCore => HttpPeer.Of(_http);
 
     protected override DateTime DeadlineCore => DateTime.MaxValue;
 

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http;
 namespace Bastion.Wire.Http;
 
 /// <summary>The HTTP status of a gRPC status code: the mapping grpc-gateway uses, which Temporal's HTTP API uses too.</summary>
-internal static class HttpStatusMapping
+public static class HttpStatusMapping
 {
     /// <summary>Client Closed Request: nginx's code, which grpc-gateway uses for CANCELLED.</summary>
     private const int ClientClosedRequest = 499;

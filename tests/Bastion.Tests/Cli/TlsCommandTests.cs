@@ -18,11 +18,28 @@ public sealed class TlsCommandTests : IDisposable
         Assert.Equal(0, (await RunAsync("certs", "ca", "create", "--cn", "Payments CA")).ExitCode);
         Assert.Equal(0, (await RunAsync("certs", "client", "create", "--ca", "ca.pem", "--cn", "worker-1", "-o", "Acme")).ExitCode);
         var port = ServerProcess.FreePort();
+        var uiPort = ServerProcess.FreePort();
         await File.WriteAllTextAsync(Path.Combine(_directory, "bastion.json"), $$"""
             { "db-filename": "bastion.db", "account": "acme", "base-domain": "example.test",
-              "tls-cert-file": "server.pem", "tls-key-file": "server.key", "port": {{port}}, "log-level": "warn" }
+              "tls-cert-file": "server.pem", "tls-key-file": "server.key", "port": {{port}}, "log-level": "warn",
+              "ui-port": {{uiPort}}, "ui-session-idle-timeout": "15m" }
             """);
         using var server = await ServerProcess.StartAsync(port, ["server", "start", "--config", "bastion.json"], ServerProcess.ReadyLine, _directory);
+
+        // The web UI, over TLS 1.3 with the server certificate, asking the browser to sign in.
+        Assert.True(await server.PrintedAsync(line => line.Contains($"Web UI:     https://127.0.0.1:{uiPort}", StringComparison.Ordinal)), string.Join("\n", server.Output));
+        using var serverCa = System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(await ReadAsync("server-ca.pem"));
+        using var https = new HttpClient(new SocketsHttpHandler
+        {
+            SslOptions = new()
+            {
+                EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls13,
+                RemoteCertificateValidationCallback = (_, presented, _, errors) =>
+                    Security.Tls.TestPki.ServerChainsTo(serverCa, presented, errors & ~System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch),
+            },
+        });
+        var settings = await https.GetStringAsync(new Uri($"https://127.0.0.1:{uiPort}/api/v1/settings"));
+        Assert.Contains("\"Auth\":{\"Enabled\":true", settings, StringComparison.Ordinal);
 
         // Created while the server runs: the server finds it when a client first addresses its host.
         var created = await RunAsync("namespace", "create", "-f", "bastion.db", "--account", "acme", "-n", "payments",
@@ -71,6 +88,8 @@ public sealed class TlsCommandTests : IDisposable
     [InlineData("--tls-cert-file s.pem --tls-key-file s.key", "--base-domain is required with TLS")]
     [InlineData("--log-level loud", "--log-level loud: expected debug, info, warn, error or never.")]
     [InlineData("--log-format xml", "--log-format xml: expected pretty, text or json.")]
+    [InlineData("--ui-port 0 --ui-session-timeout soon", "--ui-session-timeout \"soon\": expected a duration")]
+    [InlineData("--ui-port 0 --ui-session-idle-timeout 9h", "idle timeout (09:00:00) is longer than its absolute timeout (08:00:00)")]
     public async Task ServerStart_RefusesUnsafeOrIncompleteSettings_SayingWhy(string arguments, string message)
     {
         var result = await RunAsync(["server", "start", "--db-filename", "x.db", "--account", "acme", .. arguments.Split(' ')]);

@@ -50,9 +50,10 @@ internal sealed class Chromium : IAsyncDisposable
     }
 
     /// <summary>A fresh page (own cookies and storage) with console errors collected, for a test's failure message.</summary>
-    public async Task<(IPage Page, List<string> Errors)> NewPageAsync()
+    /// <param name="trustAnyCertificate">For a server whose certificate a test CA issued, which chromium does not know.</param>
+    public async Task<(IPage Page, List<string> Errors)> NewPageAsync(bool trustAnyCertificate = false)
     {
-        var context = await Instance.NewContextAsync(new() { ViewportSize = new() { Width = 1440, Height = 900 } });
+        var context = await Instance.NewContextAsync(new() { ViewportSize = new() { Width = 1440, Height = 900 }, IgnoreHTTPSErrors = trustAnyCertificate });
         var page = await context.NewPageAsync();
         var errors = new List<string>();
         page.Console += (_, message) =>
@@ -73,6 +74,26 @@ internal sealed class Chromium : IAsyncDisposable
             }
         };
         return (page, errors);
+    }
+
+    /// <summary>Waits (bounded) for <paramref name="locator"/>; on failure keeps a screenshot and says what the page logged.</summary>
+    public static async Task ExpectVisibleAsync(IPage page, ILocator locator, List<string> errors, string screenshot, TimeSpan wait)
+    {
+        try
+        {
+            await locator.WaitForAsync(new() { State = WaitForSelectorState.Visible, Timeout = (float)wait.TotalMilliseconds });
+        }
+        catch (TimeoutException e)
+        {
+            await ScreenshotAsync(page, screenshot + "-failed");
+            string logged;
+            lock (errors)
+            {
+                logged = string.Join("\n", errors);
+            }
+
+            throw new Xunit.Sdk.XunitException($"{e.Message}\nPage: {page.Url}\nConsole errors:\n{logged}\nScreenshot: {Path.Combine(ScreenshotDirectory, screenshot + "-failed.png")}");
+        }
     }
 
     public static Task ScreenshotAsync(IPage page, string name) =>

@@ -11,6 +11,7 @@ namespace Bastion.Tests.Ui;
 /// </summary>
 public sealed class UiHostingTests : IAsyncLifetime, IDisposable
 {
+    private readonly Security.CapturingAuditSink _audit = new();
     private BastionServer _server = null!;
     private HttpClient _http = null!;
 
@@ -23,7 +24,7 @@ public sealed class UiHostingTests : IAsyncLifetime, IDisposable
 
     public async Task InitializeAsync()
     {
-        _server = await BastionServer.StartAsync(new ServerOptions { Port = 0, UiPort = 0, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning });
+        _server = await BastionServer.StartAsync(new ServerOptions { Port = 0, UiPort = 0, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning, AuditSink = _audit });
         _http = new HttpClient { BaseAddress = new Uri($"http://{_server.UiAddress}") };
     }
 
@@ -147,10 +148,30 @@ public sealed class UiHostingTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
-    public async Task ServerStart_RefusesTheUi_UntilItHasSignIn()
+    public async Task TheUisCalls_AreAuditedViaUi_AsTheLocalCaller_RefusedOnesToo()
     {
-        var error = await Assert.ThrowsAsync<ArgumentException>(() =>
-            BastionServer.StartAsync(new ServerOptions { Port = 0, UiPort = 0, DevMode = false }));
-        Assert.Contains("sign-in", error.Message, StringComparison.Ordinal);
+        using (var list = await _http.GetAsync(new Uri("/api/v1/namespaces/default/workflows", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+        }
+
+        var call = Assert.Single(_audit.Records, r => r.Operation.EndsWith("/ListWorkflowExecutions", StringComparison.Ordinal));
+        Assert.Equal(("LocalDev", "ui"), (call.PrincipalType, call.Via));
+
+        using var simple = new StringContent("{}", System.Text.Encoding.UTF8, "text/plain");
+        using (var refused = await _http.PostAsync(new Uri("/api/v1/namespaces/default/workflows/x/terminate", UriKind.Relative), simple))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+
+        Assert.Single(_audit.Records, r => r.Operation.StartsWith("HTTP POST", StringComparison.Ordinal) && r.Via == "ui");
+    }
+
+    [Fact]
+    public async Task StartDev_HasNoSignIn()
+    {
+        using var signIn = await _http.PostAsync(new Uri("/auth/sign-in", UriKind.Relative), new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, signIn.StatusCode); // no such endpoint: the bundle answers, GET only
+        Assert.DoesNotContain(signIn.Headers, h => h.Key == "Set-Cookie");
     }
 }

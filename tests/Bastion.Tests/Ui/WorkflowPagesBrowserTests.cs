@@ -182,23 +182,6 @@ public sealed class WorkflowPagesBrowserTests(WorkflowPagesBrowserTests.Site sit
         await Chromium.ScreenshotAsync(page, "namespaces");
     }
 
-    /// <summary>Waits (bounded) for <paramref name="locator"/>; on failure keeps a screenshot and says what the page logged.</summary>
-    private static async Task ExpectVisibleAsync(IPage page, ILocator locator, List<string> errors, string screenshot)
-    {
-        try
-        {
-            await locator.WaitForAsync(new() { State = WaitForSelectorState.Visible, Timeout = (float)s_wait.TotalMilliseconds });
-        }
-        catch (TimeoutException e)
-        {
-            await Chromium.ScreenshotAsync(page, screenshot + "-failed");
-            string logged;
-            lock (errors)
-            {
-                logged = string.Join("\n", errors);
-            }
-
-            throw new Xunit.Sdk.XunitException($"{e.Message}\nPage: {page.Url}\nConsole errors:\n{logged}\nScreenshot: {Path.Combine(Chromium.ScreenshotDirectory, screenshot + "-failed.png")}");
-        }
-    }
+    private static Task ExpectVisibleAsync(IPage page, ILocator locator, List<string> errors, string screenshot) =>
+        Chromium.ExpectVisibleAsync(page, locator, errors, screenshot, s_wait);
 }

@@ -144,20 +144,7 @@ public sealed class TlsServerFixture : IAsyncLifetime
     internal string BaseUri(string host) => $"https://{host}:{Port}";
 
     /// <summary>The certificate chain check a client does, against the test server CA only.</summary>
-    internal bool TrustsServer(X509Certificate? certificate, SslPolicyErrors errors)
-    {
-        if (certificate is null || (errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
-        {
-            return false;
-        }
-
-        using var chain = new X509Chain();
-        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        chain.ChainPolicy.CustomTrustStore.Add(ServerCa);
-        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        using var presented = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-        return chain.Build(presented);
-    }
+    internal bool TrustsServer(X509Certificate? certificate, SslPolicyErrors errors) => TestPki.ServerChainsTo(ServerCa, certificate, errors);
 
     public async Task DisposeAsync()
     {
