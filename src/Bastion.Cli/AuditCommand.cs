@@ -146,8 +146,8 @@ internal static class AuditCommand
         {
             await using var store = SqliteStorageProvider.OpenFile(file);
             await store.MigrateAsync(4, CancellationToken.None).ConfigureAwait(false); // migrates an older database so the audit tables exist; changes no data
-            store.UseAuditCodec(await EncryptionAtRest.CodecOfExistingAsync(store, new ServerOptions { DatabaseFile = file }, CancellationToken.None).ConfigureAwait(false));
-            return await action(store).ConfigureAwait(false);
+            var codec = await EncryptionAtRest.CodecOfExistingAsync(store, new ServerOptions { DatabaseFile = file }, CancellationToken.None).ConfigureAwait(false);
+            return await action(new DecodedAuditStore(store.Audit, new AuditRecordCodec(codec))).ConfigureAwait(false);
         }
         catch (ArgumentException e)
         {

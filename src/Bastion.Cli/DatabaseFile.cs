@@ -3,6 +3,7 @@ using Bastion.Engine.Namespaces;
 using Bastion.Security.Audit;
 using Bastion.Security.Identity;
 using Bastion.Server;
+using Bastion.Storage;
 using Bastion.Storage.Sqlite;
 
 namespace Bastion.Cli;
@@ -21,13 +22,17 @@ internal static class DatabaseFile
             await using var store = SqliteStorageProvider.OpenFile(file);
             await store.MigrateAsync(4, CancellationToken.None).ConfigureAwait(false); // creates the schema of a new database; changes nothing in an existing one
 
-            // Key, grant and access changes are audit events, written with the change (encrypted like the server's).
-            store.UseAuditCodec(() => EncryptionAtRest.CodecOfExistingAsync(store, new ServerOptions { DatabaseFile = file }, CancellationToken.None).GetAwaiter().GetResult());
+            // Key, grant and access changes are audit events, written with the change (encrypted like the server's). The
+            // codec is opened on the first record only: commands that write none need no master key. The wait is on a
+            // command-line tool's own thread.
+            var auditCodec = new AuditRecordCodec(() =>
+                EncryptionAtRest.CodecOfExistingAsync(store, new ServerOptions { DatabaseFile = file }, CancellationToken.None).GetAwaiter().GetResult());
+            await using var committer = new GroupCommitter(store, auditCodec);
             var command = string.Join(' ', Environment.GetCommandLineArgs().Skip(1).TakeWhile(a => !a.StartsWith('-')).Take(2));
             AuditActor.Current = AuditActor.CommandLine(Environment.UserName, "bastion " + command);
-            var namespaces = new NamespaceRegistry(store, TimeProvider.System);
+            var namespaces = new NamespaceRegistry(store, committer, TimeProvider.System);
             await namespaces.LoadAsync(CancellationToken.None).ConfigureAwait(false);
-            var identities = new IdentityRegistry(store, TimeProvider.System);
+            var identities = new IdentityRegistry(store, committer, TimeProvider.System);
             await identities.LoadAsync(CancellationToken.None).ConfigureAwait(false);
             await action(namespaces, identities).ConfigureAwait(false);
             return 0;

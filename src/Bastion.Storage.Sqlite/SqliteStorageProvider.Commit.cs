@@ -8,11 +8,6 @@ public sealed partial class SqliteStorageProvider
     {
         ArgumentNullException.ThrowIfNull(batch);
         cancellationToken.ThrowIfCancellationRequested();
-        if (batch.Audit.Count > 0)
-        {
-            EnsureAuditKey();
-        }
-
         lock (_writerLock)
         {
             // BEGIN IMMEDIATE: this transaction is the database's only writer until it ends, so the fences read
@@ -42,7 +37,7 @@ public sealed partial class SqliteStorageProvider
                 return Task.FromResult(new CommitResult(rejected));
             }
 
-            InsertAudit(tx, batch.Audit);
+            InsertAudit(tx, batch);
             tx.Commit();
             return Task.FromResult(new CommitResult(new Exception?[batch.Transitions.Count]));
         }
@@ -95,7 +90,7 @@ public sealed partial class SqliteStorageProvider
             ApplyNamespace(tx, ns);
         }
 
-        if (transition.Identity is { } identity)
+        foreach (var identity in transition.Identities)
         {
             ApplyIdentity(tx, identity);
         }

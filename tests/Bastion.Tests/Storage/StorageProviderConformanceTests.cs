@@ -121,9 +121,8 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         Assert.Equal([8], stored.Data);
 
         await CommitAsync(
-            new Transition([]) { Identity = new IdentityWrite(new IdentityRecord("user", "u-1", "acct", [1])) },
-            new Transition([]) { Identity = new IdentityWrite(new IdentityRecord("api-key", "k-1", "acct", [2])) });
-        await CommitAsync(new Transition([]) { Identity = new IdentityWrite(new IdentityRecord("api-key", "k-1", "acct", []), Deletes: true) });
+            new Transition([]) { Identities = [new IdentityWrite(new IdentityRecord("user", "u-1", "acct", [1])), new IdentityWrite(new IdentityRecord("api-key", "k-1", "acct", [2]))] });
+        await CommitAsync(new Transition([]) { Identities = [new IdentityWrite(new IdentityRecord("api-key", "k-1", "acct", []), Deletes: true)] });
         Assert.Equal("u-1", Assert.Single(await Store.Metadata.ListIdentitiesAsync(CancellationToken.None)).Id);
     }
 
