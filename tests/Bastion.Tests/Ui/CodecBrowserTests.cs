@@ -26,6 +26,9 @@ public sealed class CodecBrowserTests(CodecBrowserTests.Site site) : IClassFixtu
 
         public BastionServer Server { get; private set; } = null!;
 
+        /// <summary>Every audit record the server writes.</summary>
+        internal Security.CapturingAuditSink Audit { get; } = new();
+
         public CodecServer Codec { get; private set; } = null!;
 
         /// <summary>The UI's origin, e.g. <c>http://127.0.0.1:8233</c>.</summary>
@@ -40,7 +43,7 @@ public sealed class CodecBrowserTests(CodecBrowserTests.Site site) : IClassFixtu
         public async Task InitializeAsync()
         {
             _browser = await Chromium.LaunchAsync();
-            Server = await BastionServer.StartAsync(new ServerOptions { Port = 0, UiPort = 0, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning });
+            Server = await BastionServer.StartAsync(new ServerOptions { Port = 0, UiPort = 0, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning, AuditSink = Audit });
             Ui = $"http://{Server.UiAddress}";
             var options = new CodecServerOptions { Keys = _keys, Port = 0 };
             options.AllowedOrigins.Add(Ui);
