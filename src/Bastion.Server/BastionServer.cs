@@ -70,6 +70,9 @@ public sealed partial class BastionServer : IAsyncDisposable
 
     internal IAuditStore AuditStore => _auditStore ??= new DecodedAuditStore(_store.Audit, new AuditRecordCodec(_encryption.Codec));
 
+    /// <summary>The history engine (tests).</summary>
+    internal HistoryEngine Engine => _engine;
+
     /// <summary>The storage provider (tests).</summary>
     internal IStorageProvider Storage => _store;
 

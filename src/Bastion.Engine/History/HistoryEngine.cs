@@ -67,7 +67,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
 
     private DateTime Now => _time.GetUtcNow().UtcDateTime;
 
-    /// <summary>Takes ownership of every shard and reloads their durable tasks into matching and the timer queue.</summary>
+    /// <summary>Takes ownership of every shard and loads the durable tasks due soon into matching and the timer queue.</summary>
     public async Task StartAsync(int shardCountForNewCluster, CancellationToken cancellationToken)
     {
         var cluster = await _store.MigrateAsync(shardCountForNewCluster, cancellationToken).ConfigureAwait(false);
@@ -80,18 +80,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         }
 
         _timers = new TimerQueue(_time, ProcessTaskAsync, _logger);
-        for (var shard = 0; shard < shardCount; shard++)
-        {
-            foreach (var stored in await _store.Tasks.LoadTasksAsync(shard, cancellationToken).ConfigureAwait(false))
-            {
-                var task = stored with
-                {
-                    WorkflowId = _codec.DecodeText(RecordIdentities.TaskWorkflowId(stored.NamespaceId, stored.Key), stored.WorkflowId),
-                    TaskQueue = stored.TaskQueue is { } queue ? _codec.DecodeText(RecordIdentities.TaskQueue(stored.NamespaceId, stored.Key), queue) : null,
-                };
-                Schedule(task);
-            }
-        }
+        await LoadWindowAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public int ShardOf(string namespaceId, string workflowId)
@@ -299,7 +288,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             _timers!.Cancel(key);
         }
 
-        foreach (var task in mutation.Tasks)
+        foreach (var task in mutation.Tasks.Where(InWindow))
         {
             Schedule(task);
         }
@@ -514,6 +503,11 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_windowTimer != null)
+        {
+            await _windowTimer.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_timers != null)
         {
             await _timers.DisposeAsync().ConfigureAwait(false);

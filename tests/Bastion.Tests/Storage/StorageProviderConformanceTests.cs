@@ -40,7 +40,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         Assert.Equal([1, 2, 3], execution.State);
         var batch = Assert.Single(await Store.Executions.ReadHistoryAsync("ns", "run-1", 1, 10, CancellationToken.None));
         Assert.Equal((1, 2), (batch.FirstEventId, batch.LastEventId));
-        Assert.Single(await Store.Tasks.LoadTasksAsync(0, CancellationToken.None), t => t.RunId == "run-1");
+        Assert.Single(await AllTasksAsync(0), t => t.RunId == "run-1");
     }
 
     [Fact]
@@ -90,12 +90,12 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         await CommitAsync(create);
         var task = create.NewTasks[0];
         await CommitAsync(Update(range, "wf-6", "run-6", expected: 1, shard: 1, deleted: [task.Key]));
-        Assert.DoesNotContain(await Store.Tasks.LoadTasksAsync(1, CancellationToken.None), t => t.RunId == "run-6");
+        Assert.DoesNotContain(await AllTasksAsync(1), t => t.RunId == "run-6");
 
         await CommitAsync(Update(range, "wf-6", "run-6", expected: 2, shard: 1, newTasks: [task, task with { EventId = 9 }]));
-        Assert.Equal(2, (await Store.Tasks.LoadTasksAsync(1, CancellationToken.None)).Count(t => t.RunId == "run-6"));
+        Assert.Equal(2, (await AllTasksAsync(1)).Count(t => t.RunId == "run-6"));
         await CommitAsync(Update(range, "wf-6", "run-6", expected: 3, shard: 1, deleteAll: true));
-        Assert.DoesNotContain(await Store.Tasks.LoadTasksAsync(1, CancellationToken.None), t => t.RunId == "run-6");
+        Assert.DoesNotContain(await AllTasksAsync(1), t => t.RunId == "run-6");
     }
 
     [Fact]
@@ -167,7 +167,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         Assert.False(await Store.Records.ReplaceRecordAsync(state, [8], CancellationToken.None)); // it changed since it was read
         Assert.Equal([7], (await Store.Executions.GetExecutionAsync("ns", "run-s", CancellationToken.None))!.State);
         Assert.True(await Store.Records.ReplaceRecordAsync(task, "wf-t"u8.ToArray(), CancellationToken.None));
-        Assert.Contains(await Store.Tasks.LoadTasksAsync(0, CancellationToken.None), t => t.WorkflowId == "wf-t");
+        Assert.Contains(await AllTasksAsync(0), t => t.WorkflowId == "wf-t");
         Assert.Empty(await Store.Records.ScanRecordsAsync("executions", "other-ns", 0, 10, CancellationToken.None));
     }
 
@@ -215,6 +215,37 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         Assert.NotNull((await batches.GetBatchAsync("ns", "b", none)));
     }
 
+    [Fact]
+    public async Task Tasks_AreReadByDueTime_InPages_WithTiesOrderedByKey_AndNothingDueLaterThanAsked()
+    {
+        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        var start = new DateTime(2030, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        TaskRecord Timer(string run, int minutes) => new(0, "ns", "wf-p", run, 12, 5, 0, start.AddMinutes(minutes), null);
+        var tasks = new[] { Timer("run-c", 1), Timer("run-a", 1), Timer("run-b", 1), Timer("run-d", 0), Timer("run-e", 2), Timer("run-f", 30) };
+        await CommitAsync(NewRun(range, "wf-p", "run-p", tasks: tasks));
+
+        var read = new List<TaskRecord>();
+        TaskCursor? after = null;
+        while (true)
+        {
+            var page = await Store.Tasks.ReadTasksAsync(0, after, start.AddMinutes(10), 2, CancellationToken.None);
+            read.AddRange(page);
+            if (page.Count < 2)
+            {
+                break;
+            }
+
+            after = TaskCursor.Of(page[^1]);
+        }
+
+        Assert.Equal(["run-d", "run-a", "run-b", "run-c", "run-e"], read.Where(t => t.WorkflowId == "wf-p").Select(t => t.RunId));
+        var slice = await Store.Tasks.ReadTasksAsync(0, new TaskCursor(start.AddMinutes(1), new TaskKey(string.Empty, int.MinValue, long.MinValue, int.MinValue)), start.AddMinutes(2), 10, CancellationToken.None);
+        Assert.Equal(["run-a", "run-b", "run-c"], slice.Select(t => t.RunId));
+    }
+
+    private async Task<IReadOnlyList<TaskRecord>> AllTasksAsync(int shard) =>
+        await Store.Tasks.ReadTasksAsync(shard, null, DateTime.MaxValue, 10_000, CancellationToken.None);
+
     /// <summary>Commits each write as a transition of its own, in one batch; returns the rejections (all null: committed).</summary>
     private async Task<IReadOnlyList<Exception?>> CommitAsync(params ExecutionWrite[] independent) =>
         (await Store.CommitAsync(new CommitBatch([.. independent.Select(w => new Transition([w]))], []), CancellationToken.None)).Rejected;
@@ -239,7 +270,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         Assert.Equal("run-8b", await Store.Executions.GetCurrentRunIdAsync("ns", "wf-8", CancellationToken.None));
     }
 
-    private static ExecutionWrite NewRun(long range, string workflowId, string runId, int shard = 0, string? replaces = null) => new()
+    private static ExecutionWrite NewRun(long range, string workflowId, string runId, int shard = 0, string? replaces = null, IReadOnlyList<TaskRecord>? tasks = null) => new()
     {
         ShardId = shard,
         RangeId = range,
@@ -252,7 +283,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         State = [1, 2, 3],
         ReplacesCurrentRunId = replaces,
         Events = new HistoryBatch(1, 2, [9]),
-        NewTasks = [new TaskRecord(shard, "ns", workflowId, runId, 1, 2, 1, DateTime.UtcNow, "tq")],
+        NewTasks = tasks ?? [new TaskRecord(shard, "ns", workflowId, runId, 1, 2, 1, DateTime.UtcNow, "tq")],
     };
 
     private static ExecutionWrite Update(
