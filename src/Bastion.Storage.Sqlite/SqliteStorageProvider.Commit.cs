@@ -62,7 +62,7 @@ public sealed partial class SqliteStorageProvider
                 if (!ok)
                 {
                     rejected ??= new Exception?[transitions.Count];
-                    rejected[i] = new ConditionFailedException($"Shard {write.ShardId} is owned by another node (token {write.RangeId} is stale).");
+                    rejected[i] = new ShardOwnershipLostException(write.ShardId, write.RangeId);
                     break;
                 }
             }

@@ -57,7 +57,7 @@ internal sealed partial class HistoryEngine
             for (var shard = 0; shard < ShardCount; shard++)
             {
                 var from = new DateTime(Volatile.Read(ref _windowEnds[shard]), DateTimeKind.Utc);
-                if (end <= from)
+                if (end <= from || !_shards.Owns(shard))
                 {
                     continue;
                 }

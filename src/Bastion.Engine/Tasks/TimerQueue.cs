@@ -74,6 +74,18 @@ internal sealed partial class TimerQueue : IAsyncDisposable
         }
     }
 
+    /// <summary>Forgets every task of a shard this process no longer owns.</summary>
+    public void DropShard(int shardId)
+    {
+        lock (_lock)
+        {
+            foreach (var key in _queue.UnorderedItems.Where(e => e.Element.ShardId == shardId).Select(e => e.Element.Key).ToList())
+            {
+                _canceled.Add(key);
+            }
+        }
+    }
+
     /// <summary>The engine deleted this task's row: do not fire it.</summary>
     public void Cancel(TaskKey key)
     {
