@@ -91,5 +91,10 @@ internal static class SqliteSchema
         CREATE INDEX tasks_by_shard_due ON tasks (shard_id, visible_time, run_id, kind, event_id, attempt);
         DROP INDEX tasks_by_shard;
         """,
+
+        // 9: a shard's owner pages through its own runs (retention catch-up) by run id.
+        """
+        CREATE INDEX executions_by_shard ON executions (shard_id, run_id);
+        """,
     ];
 }

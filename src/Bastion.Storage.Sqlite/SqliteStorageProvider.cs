@@ -171,14 +171,20 @@ public sealed partial class SqliteStorageProvider
         return result;
     }, cancellationToken);
 
-    public Task<IReadOnlyList<ExecutionRecord>> ClosedRunsWithoutTaskAsync(int taskKind, CancellationToken cancellationToken) => ReadAsync<IReadOnlyList<ExecutionRecord>>(connection =>
+    public Task<IReadOnlyList<ExecutionRecord>> ClosedRunsWithoutTaskAsync(
+        int shardId, int taskKind, string? afterRunId, int limit, CancellationToken cancellationToken) => ReadAsync<IReadOnlyList<ExecutionRecord>>(connection =>
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = """
             SELECT namespace_id, workflow_id, run_id, version, status, state FROM executions e
-            WHERE status <> 1 AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.run_id = e.run_id AND t.kind = $kind);
+            WHERE shard_id = $shard AND run_id > $after AND status <> 1
+              AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.run_id = e.run_id AND t.kind = $kind)
+            ORDER BY run_id LIMIT $limit;
             """;
+        cmd.Parameters.AddWithValue("$shard", shardId);
+        cmd.Parameters.AddWithValue("$after", afterRunId ?? string.Empty);
         cmd.Parameters.AddWithValue("$kind", taskKind);
+        cmd.Parameters.AddWithValue("$limit", limit);
         using var reader = cmd.ExecuteReader();
         var result = new List<ExecutionRecord>();
         while (reader.Read())

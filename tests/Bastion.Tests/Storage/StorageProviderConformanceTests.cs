@@ -49,7 +49,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         var stale = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
         await Store.Shards.AcquireShardAsync(0, CancellationToken.None); // another owner took the shard
         var result = Assert.Single(await CommitAsync(NewRun(stale, "wf-2", "run-2")));
-        Assert.IsType<ConditionFailedException>(result);
+        Assert.Equal(0, Assert.IsType<ShardOwnershipLostException>(result).ShardId);
         Assert.Null(await Store.Executions.GetExecutionAsync("ns", "run-2", CancellationToken.None));
     }
 
@@ -180,7 +180,9 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
             Update(range, "wf-closed", "run-closed", 1, deleteAll: true, status: 2),
             Update(range, "wf-timed", "run-timed", 1, deleteAll: true, status: 2, newTasks: [new TaskRecord(0, "ns", "wf-timed", "run-timed", 19, 3, 0, DateTime.UtcNow, null)]));
 
-        Assert.Equal("run-closed", Assert.Single(await Store.Executions.ClosedRunsWithoutTaskAsync(19, CancellationToken.None)).RunId);
+        Assert.Equal("run-closed", Assert.Single(await Store.Executions.ClosedRunsWithoutTaskAsync(0, 19, null, 10, CancellationToken.None)).RunId);
+        Assert.Empty(await Store.Executions.ClosedRunsWithoutTaskAsync(1, 19, null, 10, CancellationToken.None)); // another shard's
+        Assert.Empty(await Store.Executions.ClosedRunsWithoutTaskAsync(0, 19, "run-closed", 10, CancellationToken.None)); // after the cursor
     }
 
     [Fact]
