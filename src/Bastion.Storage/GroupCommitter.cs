@@ -86,15 +86,15 @@ public sealed class GroupCommitter : IAsyncDisposable
                 batch.Add(pending);
             }
 
-            while (batch.Count > 0)
+            for (var left = batch; left is not null;)
             {
-                batch = await CommitAsync(batch).ConfigureAwait(false);
+                left = await CommitAsync(left).ConfigureAwait(false);
             }
         }
     }
 
-    /// <summary>Commits <paramref name="batch"/>; returns what is left to commit again when transitions were rejected.</summary>
-    private async Task<List<Pending>> CommitAsync(List<Pending> batch)
+    /// <summary>Commits <paramref name="batch"/>; returns what is left to commit again when transitions were rejected, else null.</summary>
+    private async Task<List<Pending>?> CommitAsync(List<Pending> batch)
     {
         var transitions = new List<Transition>(batch.Count);
         var audit = new List<PendingAudit>();
@@ -133,7 +133,7 @@ public sealed class GroupCommitter : IAsyncDisposable
                 pending.Done.TrySetException(e);
             }
 
-            return [];
+            return null;
         }
 
         if (!result.Committed)
@@ -154,7 +154,7 @@ public sealed class GroupCommitter : IAsyncDisposable
                 }
             }
 
-            return survivors;
+            return survivors.Count > 0 ? survivors : null;
         }
 
         Interlocked.Increment(ref _batches);
@@ -165,7 +165,7 @@ public sealed class GroupCommitter : IAsyncDisposable
             pending.Done.TrySetResult();
         }
 
-        return [];
+        return null;
     }
 
     public async ValueTask DisposeAsync()
