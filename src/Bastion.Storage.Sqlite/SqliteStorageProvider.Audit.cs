@@ -5,34 +5,16 @@ namespace Bastion.Storage.Sqlite;
 /// <summary>The audit log: rows appended by the one audit writer under the writer lock, read on pooled connections.</summary>
 public sealed partial class SqliteStorageProvider
 {
-    private Lazy<IRecordCodec> _auditCodec = new(new PlainRecordCodec());
-    private bool _auditKeyReady;
+    private readonly AuditCodecSlot _auditCodec = new();
 
     /// <summary>
     /// Encrypts the audit records' data at rest (their details name workflows, task queues, signals). The hash chain
-    /// stays over the plain canonical JSON, so re-encryption after a key rotation leaves it intact; readers get the
-    /// plain record.
+    /// stays over the plain canonical JSON; readers get the plain record.
     /// </summary>
-    public void UseAuditCodec(IRecordCodec codec) => _auditCodec = new(codec ?? throw new ArgumentNullException(nameof(codec)));
+    public void UseAuditCodec(IRecordCodec codec) => _auditCodec.Use(codec);
 
-    /// <summary>
-    /// The same, made only when a record is first written or read: a tool whose command may never touch the audit
-    /// log (the CLI on the database file) does not need the master key for the commands that do not.
-    /// </summary>
-    public void UseAuditCodec(Func<IRecordCodec> codec) => _auditCodec = new(codec ?? throw new ArgumentNullException(nameof(codec)));
-
-    /// <summary>
-    /// Encoding inside a transaction must not create the audit log's key (a write of its own on the writer
-    /// connection): a write with audit records makes sure it exists before its transaction begins.
-    /// </summary>
-    private void EnsureAuditKey()
-    {
-        if (!_auditKeyReady)
-        {
-            _auditCodec.Value.Encode(RecordIdentities.AuditRecord(0), []);
-            _auditKeyReady = true;
-        }
-    }
+    /// <summary>The same, made only when a record is first written or read (a CLI command may never need the master key).</summary>
+    public void UseAuditCodec(Func<IRecordCodec> codec) => _auditCodec.Use(codec);
 
     /// <summary>
     /// Chains <paramref name="records"/> after the head as it is inside this transaction (which holds the database's
@@ -58,7 +40,7 @@ public sealed partial class SqliteStorageProvider
             cmd.Parameters.AddWithValue("$time", record.EmitTime.Ticks);
             cmd.Parameters.AddWithValue("$account", (object?)record.Account ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$ns", (object?)record.NamespaceId ?? DBNull.Value);
-            cmd.Parameters.AddWithValue("$data", _auditCodec.Value.Encode(RecordIdentities.AuditRecord(record.Sequence), record.Data));
+            cmd.Parameters.AddWithValue("$data", _auditCodec.Encode(record.Sequence, record.Data));
             cmd.Parameters.AddWithValue("$hash", record.Hash);
             cmd.ExecuteNonQuery();
         }
@@ -95,28 +77,12 @@ public sealed partial class SqliteStorageProvider
                     new DateTime(reader.GetInt64(1), DateTimeKind.Utc),
                     reader.IsDBNull(2) ? null : reader.GetString(2),
                     reader.IsDBNull(3) ? null : reader.GetString(3),
-                    DecodeAudit(reader.GetInt64(0), (byte[])reader[4]),
+                    _auditCodec.Decode(reader.GetInt64(0), (byte[])reader[4]),
                     (byte[])reader[5]));
             }
 
             return result;
         }, cancellationToken);
-    }
-
-    /// <summary>
-    /// The plain record. Bytes that do not decode (altered) are returned as stored, so the hash chain reports the
-    /// record as edited instead of every reader failing on it.
-    /// </summary>
-    private byte[] DecodeAudit(long sequence, byte[] stored)
-    {
-        try
-        {
-            return _auditCodec.Value.Decode(RecordIdentities.AuditRecord(sequence), stored);
-        }
-        catch (InvalidDataException)
-        {
-            return stored;
-        }
     }
 
     public Task<int> DeleteAuditBeforeAsync(DateTime cutoff, int max, CancellationToken cancellationToken)

@@ -10,7 +10,7 @@ public sealed partial class SqliteStorageProvider
         cancellationToken.ThrowIfCancellationRequested();
         if (batch.Audit.Count > 0)
         {
-            EnsureAuditKey();
+            _auditCodec.EnsureKey();
         }
 
         lock (_writerLock)
