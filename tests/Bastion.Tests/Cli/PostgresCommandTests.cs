@@ -9,10 +9,7 @@ namespace Bastion.Tests.Cli;
 /// </summary>
 public sealed class PostgresCommandTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>
 {
-    private static string ServerText => Environment.GetEnvironmentVariable(PostgresDatabase.Variable)
-        ?? throw new InvalidOperationException($"{PostgresDatabase.Variable} is not set.");
-
-    private static string Password => ServerText.Split('@')[0].Split(':')[^1];
+    private static string Password => PostgresDatabase.ServerPassword;
 
     [Fact]
     public async Task AWrongPassword_EndsServerStart_WithOneLine_AndExitCode1()
@@ -66,6 +63,5 @@ public sealed class PostgresCommandTests(PostgresDatabase database) : IClassFixt
         Assert.DoesNotContain(Password, created.Output + created.Error + described.Output + described.Error + verified.Output, StringComparison.Ordinal);
     }
 
-    /// <summary>The test server's URL, with its password, naming <paramref name="name"/>.</summary>
-    private static string UrlOf(string name) => ServerText[..(ServerText.LastIndexOf('/') + 1)] + name;
+    private static string UrlOf(string name) => PostgresDatabase.UrlText(name);
 }
