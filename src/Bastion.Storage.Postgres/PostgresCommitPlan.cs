@@ -5,58 +5,87 @@ namespace Bastion.Storage.Postgres;
 
 /// <summary>
 /// The statements of one commit, sent as one <see cref="NpgsqlBatch"/> (one round trip), each tagged with the
-/// transition it belongs to. A statement whose condition is in its SQL (<c>WHERE version = @expected</c>,
-/// <c>ON CONFLICT DO NOTHING</c>) names the rejection to report when it affects no row; the provider then rolls back.
+/// transition it belongs to (or the audit chain). The first may be the fence, whose rows are the shards' ranges. A
+/// statement whose condition is in its SQL (<c>WHERE version = @expected</c>, <c>ON CONFLICT DO NOTHING</c>) names
+/// the rejection to report when it affects no row; the provider then rolls back. Statements after a failed condition
+/// still run: their effects are rolled back with it.
 /// </summary>
 internal sealed class PostgresCommitPlan : IAsyncDisposable
 {
+    /// <summary>The owner of the audit chain's statements: a condition of it failing means the head moved.</summary>
+    public const int AuditChain = -1;
+
     private readonly NpgsqlBatch _batch;
-    private readonly List<(NpgsqlBatchCommand Command, int Transition, string Rejection)> _conditions = [];
+    private readonly List<(NpgsqlBatchCommand Command, int Owner, string Rejection)> _conditions = [];
     private readonly Dictionary<NpgsqlBatchCommand, int> _owners = [];
+    private NpgsqlBatchCommand? _fence;
 
     public PostgresCommitPlan(NpgsqlConnection connection, NpgsqlTransaction transaction) =>
         _batch = new NpgsqlBatch(connection, transaction);
 
-    /// <summary>The transition the statements added next belong to.</summary>
-    public int Transition { get; set; }
+    /// <summary>The transition (or <see cref="AuditChain"/>) the statements added next belong to.</summary>
+    public int Owner { get; set; }
 
-    public bool IsEmpty => _batch.BatchCommands.Count == 0;
+    /// <summary>
+    /// The fence, first of the batch: a shared lock on the row of every shard written (an acquire, which updates the
+    /// row, waits for this transaction; a commit after the acquire reads the new range). Its rows are returned by
+    /// <see cref="ExecuteAsync"/>.
+    /// </summary>
+    public void AddFence(int[] shards)
+    {
+        if (_batch.BatchCommands.Count > 0)
+        {
+            throw new InvalidOperationException("The fence must be the first statement of a commit.");
+        }
+
+        _fence = new NpgsqlBatchCommand("SELECT shard_id, range_id FROM shards WHERE shard_id = ANY(@ids) FOR SHARE;");
+        _fence.Parameters.AddWithValue("ids", shards);
+        _batch.BatchCommands.Add(_fence);
+    }
 
     /// <summary>Adds a statement; <paramref name="rejectUnlessOneRow"/>, when given, is the rejection if it changes no row.</summary>
     public Statement Add(string sql, string? rejectUnlessOneRow = null)
     {
         var command = new NpgsqlBatchCommand(sql);
         _batch.BatchCommands.Add(command);
-        _owners[command] = Transition;
+        _owners[command] = Owner;
         if (rejectUnlessOneRow is not null)
         {
-            _conditions.Add((command, Transition, rejectUnlessOneRow));
+            _conditions.Add((command, Owner, rejectUnlessOneRow));
         }
 
         return new Statement(command);
     }
 
     /// <summary>
-    /// Runs every statement; returns the rejections (one entry per transition, null when all conditions held).
-    /// A statement that fails outright (e.g. a constraint) is the rejection of its transition when it is a condition
-    /// of the schema's (a unique key) — but a failed condition earlier in the batch is reported instead, since the
-    /// later failure may only follow from it; anything else is thrown.
+    /// Runs every statement and says what failed. A statement that fails outright with a unique violation (a race the
+    /// conditions do not cover) is the rejection of its owner — unless a condition earlier in the batch failed, which
+    /// is reported instead, since the later failure may only follow from it; anything else is thrown.
     /// </summary>
-    public async Task<Exception?[]?> ExecuteAsync(int transitions, CancellationToken cancellationToken)
+    public async Task<PlanOutcome> ExecuteAsync(int transitions, CancellationToken cancellationToken)
     {
-        if (IsEmpty)
+        var ranges = new Dictionary<int, long>();
+        if (_batch.BatchCommands.Count == 0)
         {
-            return null;
+            return new PlanOutcome(null, false, ranges);
         }
 
         try
         {
-            await _batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await using var reader = await _batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            do
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    ranges[reader.GetInt32(0)] = reader.GetInt64(1); // only the fence returns rows
+                }
+            }
+            while (await reader.NextResultAsync(cancellationToken).ConfigureAwait(false));
         }
         catch (PostgresException e) when (e.BatchCommand is { } failed && _owners.TryGetValue(failed, out var owner))
         {
-            var earlier = Failed(transitions, stopAt: failed);
-            if (earlier is not null)
+            var earlier = Failed(transitions, ranges, stopAt: failed);
+            if (earlier.Rejected is not null || earlier.ChainMoved)
             {
                 return earlier;
             }
@@ -66,32 +95,47 @@ internal sealed class PostgresCommitPlan : IAsyncDisposable
                 throw;
             }
 
+            if (owner == AuditChain)
+            {
+                return earlier with { ChainMoved = true };
+            }
+
             var rejected = new Exception?[transitions];
             rejected[owner] = new ConditionFailedException(e.MessageText);
-            return rejected;
+            return earlier with { Rejected = rejected };
         }
 
-        return Failed(transitions, stopAt: null);
+        return Failed(transitions, ranges, stopAt: null);
     }
 
-    private Exception?[]? Failed(int transitions, NpgsqlBatchCommand? stopAt)
+    private PlanOutcome Failed(int transitions, Dictionary<int, long> ranges, NpgsqlBatchCommand? stopAt)
     {
         Exception?[]? rejected = null;
-        foreach (var (command, transition, rejection) in _conditions)
+        var chainMoved = false;
+        foreach (var (command, owner, rejection) in _conditions)
         {
             if (ReferenceEquals(command, stopAt))
             {
                 break;
             }
 
-            if (command.RecordsAffected != 1 && rejected?[transition] is null)
+            if (command.RecordsAffected == 1)
+            {
+                continue;
+            }
+
+            if (owner == AuditChain)
+            {
+                chainMoved = true;
+            }
+            else if (rejected?[owner] is null)
             {
                 rejected ??= new Exception?[transitions];
-                rejected[transition] = new ConditionFailedException(rejection);
+                rejected[owner] = new ConditionFailedException(rejection);
             }
         }
 
-        return rejected;
+        return new PlanOutcome(rejected, chainMoved, ranges);
     }
 
     public ValueTask DisposeAsync() => _batch.DisposeAsync();
@@ -112,3 +156,8 @@ internal sealed class PostgresCommitPlan : IAsyncDisposable
         }
     }
 }
+
+/// <param name="Rejected">One entry per transition when a condition failed, else null.</param>
+/// <param name="ChainMoved">The audit chain's head is not the one the records were sealed after (another writer appended).</param>
+/// <param name="Ranges">The fence's rows: each written shard's range id as stored.</param>
+internal sealed record PlanOutcome(Exception?[]? Rejected, bool ChainMoved, IReadOnlyDictionary<int, long> Ranges);

@@ -4,8 +4,10 @@ namespace Bastion.Storage.Postgres;
 
 /// <summary>
 /// The audit log: one hash chain ('legacy', the chain the contracts know until issue 14 step 3) whose head is a row of
-/// <c>audit_chains</c>. A commit appending records locks that row (<c>FOR UPDATE</c>) before it reads the head, so two
-/// writers on one database (a server and a CLI) extend one chain and never fork it; retention moves the anchor there.
+/// <c>audit_chains</c>. A commit seals its records after the head it last wrote and moves the head only if it is still
+/// that one (<c>UPDATE … WHERE head_seq = @expected</c>, which also waits for the row lock of a writer in flight): when
+/// another writer on the database (a CLI) appended meanwhile, nothing is written and the commit seals again after the
+/// new head. So two writers extend one chain and never fork it. Retention moves the anchor in the same row.
 /// </summary>
 public sealed partial class PostgresStorageProvider
 {
@@ -22,32 +24,50 @@ public sealed partial class PostgresStorageProvider
     /// <summary>The same, made only when a record is first written or read (a CLI command may never need the master key).</summary>
     public void UseAuditCodec(Func<IRecordCodec> codec) => _auditCodec.Use(codec);
 
-    /// <summary>Seals <paramref name="records"/> after <paramref name="head"/> (read under the chain's lock) and moves the head.</summary>
-    private void AppendAudit(PostgresCommitPlan plan, IReadOnlyList<PendingAudit> records, AuditAnchor? head)
+    /// <summary>
+    /// Seals <paramref name="records"/> after <paramref name="head"/> and moves the head, on the condition that it is still
+    /// <paramref name="head"/>; returns the new head.
+    /// </summary>
+    private AuditAnchor AppendAudit(PostgresCommitPlan plan, IReadOnlyList<PendingAudit> records, AuditAnchor head)
     {
-        if (records.Count == 0)
-        {
-            return;
-        }
-
-        var last = head ?? throw new InvalidOperationException("The audit chain's head was not read.");
-        var now = DateTime.UtcNow.Ticks;
-        plan.Transition = 0;
+        var sealedRecords = new List<StoredAuditRecord>(records.Count);
+        var last = head;
         foreach (var pending in records)
         {
             var record = pending.Seal(last.Sequence + 1, last.Hash);
+            sealedRecords.Add(record);
             last = new AuditAnchor(record.Sequence, record.Hash);
+        }
+
+        // The head first, so its row lock orders the writers; when it moved, the rows below may collide with the other
+        // writer's: they do nothing then (rather than abort the batch) and the whole commit is rolled back and sealed again.
+        plan.Owner = PostgresCommitPlan.AuditChain;
+        plan.Add("UPDATE audit_chains SET head_seq = @seq, head_hash = @hash WHERE chain_id = @chain AND head_seq = @expected;", "The audit chain's head moved.")
+            .With("chain", AuditChain).With("seq", last.Sequence).With("hash", last.Hash).With("expected", head.Sequence);
+        var now = DateTime.UtcNow.Ticks;
+        foreach (var record in sealedRecords)
+        {
             plan.Add("""
                 INSERT INTO audit_log (chain_id, seq, commit_time, emit_time, account, namespace_id, data, hash)
-                VALUES (@chain, @seq, @commit, @time, @account, @ns, @data, @hash);
+                VALUES (@chain, @seq, @commit, @time, @account, @ns, @data, @hash) ON CONFLICT DO NOTHING;
                 """)
                 .With("chain", AuditChain).With("seq", record.Sequence).With("commit", now).With("time", record.EmitTime.Ticks)
                 .With("account", record.Account).With("ns", record.NamespaceId)
                 .With("data", _auditCodec.Encode(record.Sequence, record.Data)).With("hash", record.Hash);
         }
 
-        plan.Add("UPDATE audit_chains SET head_seq = @seq, head_hash = @hash WHERE chain_id = @chain;")
-            .With("chain", AuditChain).With("seq", last.Sequence).With("hash", last.Hash);
+        return last;
+    }
+
+    /// <summary>The head as stored, read inside the commit's transaction (when this provider does not know it).</summary>
+    private async Task<AuditAnchor> ReadAuditHeadAsync(NpgsqlTransaction tx, CancellationToken cancellationToken)
+    {
+        await using var cmd = new NpgsqlCommand("SELECT head_seq, head_hash FROM audit_chains WHERE chain_id = @chain;", _writer, tx);
+        cmd.Parameters.AddWithValue("chain", AuditChain);
+        var rows = await RowsAsync(cmd, r => new AuditAnchor(r.GetInt64(0), (byte[])r[1]), cancellationToken).ConfigureAwait(false);
+        return rows.Count == 1
+            ? rows[0]
+            : throw new InvalidOperationException($"The audit chain '{AuditChain}' has no head row: the schema was not migrated by this Bastion.");
     }
 
     public Task<AuditAnchor> ReadAuditHeadAsync(CancellationToken cancellationToken) => ReadChainAsync("head_seq, head_hash", cancellationToken);

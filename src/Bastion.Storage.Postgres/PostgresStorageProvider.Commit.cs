@@ -4,12 +4,18 @@ using Npgsql;
 namespace Bastion.Storage.Postgres;
 
 /// <summary>
-/// The one write: a batch of transitions in one transaction on the writer connection, in three round trips —
-/// fences and the audit head (row locks), every statement as one <see cref="PostgresCommitPlan"/>, then COMMIT or
-/// ROLLBACK decided from the affected-row counts. No savepoints: a rejection rolls the whole batch back.
+/// The one write: a batch of transitions in one transaction on the writer connection, in two round trips — every
+/// statement as one <see cref="PostgresCommitPlan"/> (the fence first), then COMMIT or ROLLBACK decided from the fence's
+/// ranges and the affected-row counts. No savepoints: a rejection rolls the whole batch back.
 /// </summary>
 public sealed partial class PostgresStorageProvider
 {
+    /// <summary>The audit chain's head as this provider last committed it (null: unknown, read it); used under the writer lock.</summary>
+    private AuditAnchor? _auditHead;
+
+    /// <summary>For tests: runs after a commit's statements, before its COMMIT — a commit held in flight.</summary>
+    internal Func<Task>? CommitInFlight { get; set; }
+
     public async Task<CommitResult> CommitAsync(CommitBatch batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -22,34 +28,62 @@ public sealed partial class PostgresStorageProvider
         try
         {
             await EnsureWriterAsync(cancellationToken).ConfigureAwait(false);
-            await using var tx = await _writer.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            var (rejected, head) = await LockAsync(tx, batch, cancellationToken).ConfigureAwait(false);
-            if (rejected is null)
+            while (true)
             {
-                await using var plan = new PostgresCommitPlan(_writer, tx);
-                for (var i = 0; i < batch.Transitions.Count; i++)
+                var result = await TryCommitAsync(batch, cancellationToken).ConfigureAwait(false);
+                if (result is not null)
                 {
-                    plan.Transition = i;
-                    Apply(plan, batch.Transitions[i]);
+                    return result;
                 }
 
-                AppendAudit(plan, batch.Audit, head);
-                rejected = await plan.ExecuteAsync(batch.Transitions.Count, cancellationToken).ConfigureAwait(false);
+                _auditHead = null; // another writer (a CLI) extended the chain: seal after its head
             }
-
-            if (rejected is not null)
-            {
-                await tx.RollbackAsync(cancellationToken).ConfigureAwait(false);
-                return new CommitResult(rejected);
-            }
-
-            await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-            return new CommitResult(new Exception?[batch.Transitions.Count]);
         }
         finally
         {
             _writerLock.Release();
         }
+    }
+
+    /// <summary>One attempt; null when the audit chain's head had moved (nothing was written: seal again and retry).</summary>
+    private async Task<CommitResult?> TryCommitAsync(CommitBatch batch, CancellationToken cancellationToken)
+    {
+        await using var tx = await _writer.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var plan = new PostgresCommitPlan(_writer, tx);
+        var shards = batch.Transitions.SelectMany(t => t.Writes).Select(w => w.ShardId).Distinct().ToArray();
+        if (shards.Length > 0)
+        {
+            plan.AddFence(shards);
+        }
+
+        for (var i = 0; i < batch.Transitions.Count; i++)
+        {
+            plan.Owner = i;
+            Apply(plan, batch.Transitions[i]);
+        }
+
+        AuditAnchor? head = null;
+        if (batch.Audit.Count > 0)
+        {
+            head = AppendAudit(plan, batch.Audit, _auditHead ?? await ReadAuditHeadAsync(tx, cancellationToken).ConfigureAwait(false));
+        }
+
+        var outcome = await plan.ExecuteAsync(batch.Transitions.Count, cancellationToken).ConfigureAwait(false);
+        var rejected = StaleFences(batch.Transitions, outcome.Ranges) ?? outcome.Rejected;
+        if (rejected is not null || outcome.ChainMoved)
+        {
+            await tx.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            return rejected is null ? null : new CommitResult(rejected);
+        }
+
+        if (CommitInFlight is { } inFlight)
+        {
+            await inFlight().ConfigureAwait(false);
+        }
+
+        await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
+        _auditHead = head ?? _auditHead;
+        return new CommitResult(new Exception?[batch.Transitions.Count]);
     }
 
     /// <summary>A writer connection the server dropped (restart, failover) is replaced before the next commit.</summary>
@@ -60,77 +94,29 @@ public sealed partial class PostgresStorageProvider
             return;
         }
 
+        _auditHead = null;
         await _writer.DisposeAsync().ConfigureAwait(false);
         _writer = await OpenAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// The first round trip: a shared lock on the row of every shard the batch writes (an acquire, which updates the
-    /// row, waits for this commit; a commit after it reads the new range) and, when the batch appends audit records,
-    /// an exclusive lock on the chain's head so two writers (a server and a CLI) cannot fork the chain.
-    /// Returns the rejections of transitions whose shard moved on (every transition of such a shard), else null.
-    /// </summary>
-    private async Task<(Exception?[]? Rejected, AuditAnchor? Head)> LockAsync(NpgsqlTransaction tx, CommitBatch batch, CancellationToken cancellationToken)
+    /// <summary>The transitions writing a shard whose stored range is not the writer's (every transition of such a shard), else null.</summary>
+    private static Exception?[]? StaleFences(IReadOnlyList<Transition> transitions, IReadOnlyDictionary<int, long> ranges)
     {
-        var shards = batch.Transitions.SelectMany(t => t.Writes).Select(w => w.ShardId).Distinct().ToArray();
-        var appends = batch.Audit.Count > 0;
-        if (shards.Length == 0 && !appends)
-        {
-            return (null, null);
-        }
-
-        await using var locks = new NpgsqlBatch(_writer, tx);
-        if (shards.Length > 0)
-        {
-            var fence = new NpgsqlBatchCommand("SELECT shard_id, range_id FROM shards WHERE shard_id = ANY(@ids) FOR SHARE;");
-            fence.Parameters.AddWithValue("ids", shards);
-            locks.BatchCommands.Add(fence);
-        }
-
-        if (appends)
-        {
-            var chain = new NpgsqlBatchCommand("SELECT head_seq, head_hash FROM audit_chains WHERE chain_id = @chain FOR UPDATE;");
-            chain.Parameters.AddWithValue("chain", AuditChain);
-            locks.BatchCommands.Add(chain);
-        }
-
-        var ranges = new Dictionary<int, long>();
-        AuditAnchor? head = null;
-        await using (var reader = await locks.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (shards.Length > 0)
-            {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    ranges[reader.GetInt32(0)] = reader.GetInt64(1);
-                }
-
-                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            if (appends)
-            {
-                head = await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-                    ? new AuditAnchor(reader.GetInt64(0), (byte[])reader[1])
-                    : throw new InvalidOperationException($"The audit chain '{AuditChain}' has no head row: the schema was not migrated by this Bastion.");
-            }
-        }
-
         Exception?[]? rejected = null;
-        for (var i = 0; i < batch.Transitions.Count; i++)
+        for (var i = 0; i < transitions.Count; i++)
         {
-            foreach (var write in batch.Transitions[i].Writes)
+            foreach (var write in transitions[i].Writes)
             {
                 if (ranges.GetValueOrDefault(write.ShardId) != write.RangeId)
                 {
-                    rejected ??= new Exception?[batch.Transitions.Count];
+                    rejected ??= new Exception?[transitions.Count];
                     rejected[i] = new ConditionFailedException($"Shard {write.ShardId} is owned by another node (token {write.RangeId} is stale).");
                     break;
                 }
             }
         }
 
-        return (rejected, head);
+        return rejected;
     }
 
     private static void Apply(PostgresCommitPlan plan, Transition transition)

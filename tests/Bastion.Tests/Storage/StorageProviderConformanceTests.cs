@@ -24,6 +24,16 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     /// </summary>
     protected virtual Task<bool> SomeoneWaitsForALockAsync() => Task.FromResult(true);
 
+    /// <summary>
+    /// Makes the next commit wait inside its transaction, after its fence, until <paramref name="gate"/> is released;
+    /// returns the audit records to commit with it. By default the gate itself rides as an audit record (a provider
+    /// that seals records inside the transaction, after the fence).
+    /// </summary>
+    private protected virtual IReadOnlyList<PendingAudit> HoldNextCommitInFlight(GateAudit gate) => [gate];
+
+    /// <summary>A second provider on the same database (a CLI beside the server); null when the store cannot be shared (in memory).</summary>
+    protected abstract Task<IStorageProvider?> OpenSecondWriterAsync();
+
     public async Task InitializeAsync()
     {
         _store = await CreateStoreAsync();
@@ -52,8 +62,9 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     {
         var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
         using var gate = new GateAudit();
-        var commit = Task.Run(() => Store.CommitAsync(new CommitBatch([new Transition([NewRun(range, "wf-race", "run-race")])], [gate]), CancellationToken.None));
-        Assert.True(gate.Entered.Wait(TimeSpan.FromSeconds(30)), "the commit should reach its audit record");
+        var riding = HoldNextCommitInFlight(gate);
+        var commit = Task.Run(() => Store.CommitAsync(new CommitBatch([new Transition([NewRun(range, "wf-race", "run-race")])], riding), CancellationToken.None));
+        Assert.True(gate.Entered.Wait(TimeSpan.FromSeconds(30)), "the commit should be held in flight");
 
         var acquire = Task.Run(() => Store.Shards.AcquireShardAsync(0, CancellationToken.None));
         Assert.True(await Eventually.HoldsAsync(async () => acquire.IsCompleted || await SomeoneWaitsForALockAsync()));
@@ -67,6 +78,31 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         var late = await CommitAsync(Update(range, "wf-race", "run-race", expected: 1));
         Assert.IsType<ConditionFailedException>(Assert.Single(late));
         Assert.Equal(1, (await Store.Executions.GetExecutionAsync("ns", "run-race", CancellationToken.None))!.Version);
+    }
+
+    /// <summary>Two writers on one database (a server and a CLI) append to one chain: each seals after the other's records.</summary>
+    [Fact]
+    public async Task Audit_TwoWritersOnOneDatabase_ExtendOneChain()
+    {
+        await using var second = await OpenSecondWriterAsync();
+        if (second is null)
+        {
+            return; // in memory: one store, one writer
+        }
+
+        var t0 = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
+        await Store.CommitAsync(new CommitBatch([], [new FixedAudit(t0)]), CancellationToken.None);
+        await second.CommitAsync(new CommitBatch([], [new FixedAudit(t0), new FixedAudit(t0)]), CancellationToken.None);
+        await Store.CommitAsync(new CommitBatch([], [new FixedAudit(t0)]), CancellationToken.None);
+
+        var records = await Store.Audit.ReadAuditAsync(new AuditQuery(0, 10), CancellationToken.None);
+        Assert.Equal([1L, 2L, 3L, 4L], records.Select(r => r.Sequence));
+        for (var i = 1; i < records.Count; i++)
+        {
+            Assert.Equal(records[i - 1].Hash, FixedAudit.PreviousHash(records[i].Data));
+        }
+
+        Assert.Equal(4, (await second.Audit.ReadAuditHeadAsync(CancellationToken.None)).Sequence);
     }
 
     [Fact]
@@ -457,17 +493,22 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     {
     }
 
-    /// <summary>An audit record whose sealing waits for <see cref="Release"/>: it holds a commit inside its transaction.</summary>
-    private sealed class GateAudit : PendingAudit, IDisposable
+    /// <summary>Holds a commit in flight until <see cref="Release"/>: as an audit record whose sealing waits, or by <see cref="Hold"/>.</summary>
+    private protected sealed class GateAudit : PendingAudit, IDisposable
     {
         public ManualResetEventSlim Entered { get; } = new();
 
         public ManualResetEventSlim Release { get; } = new();
 
-        public override StoredAuditRecord Seal(long sequence, byte[] previousHash)
+        public void Hold()
         {
             Entered.Set();
             Release.Wait(TimeSpan.FromSeconds(30));
+        }
+
+        public override StoredAuditRecord Seal(long sequence, byte[] previousHash)
+        {
+            Hold();
             return new FixedAudit(DateTime.UtcNow).Seal(sequence, previousHash);
         }
 
@@ -496,6 +537,8 @@ public sealed class SqliteFileProviderTests : StorageProviderConformanceTests
     private readonly string _path = Path.Combine(Path.GetTempPath(), $"bastion-store-{Guid.NewGuid():N}.db");
 
     protected override Task<IStorageProvider> CreateStoreAsync() => Task.FromResult<IStorageProvider>(SqliteStorageProvider.OpenFile(_path));
+
+    protected override Task<IStorageProvider?> OpenSecondWriterAsync() => Task.FromResult<IStorageProvider?>(SqliteStorageProvider.OpenFile(_path));
 
     protected override Task<bool> MarkSchemaNewerAsync()
     {
@@ -534,4 +577,6 @@ public sealed class SqliteMemoryProviderTests : StorageProviderConformanceTests
     protected override Task<IStorageProvider> CreateStoreAsync() => Task.FromResult<IStorageProvider>(SqliteStorageProvider.OpenInMemory());
 
     protected override Task<bool> MarkSchemaNewerAsync() => Task.FromResult(false);
+
+    protected override Task<IStorageProvider?> OpenSecondWriterAsync() => Task.FromResult<IStorageProvider?>(null);
 }

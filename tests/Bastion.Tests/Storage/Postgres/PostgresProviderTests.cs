@@ -17,6 +17,15 @@ public sealed class PostgresProviderTests(PostgresDatabase database) : StoragePr
         return await PostgresStorageProvider.OpenAsync(_url, CancellationToken.None);
     }
 
+    protected override async Task<IStorageProvider?> OpenSecondWriterAsync() => await PostgresStorageProvider.OpenAsync(Url, CancellationToken.None);
+
+    /// <summary>The provider seals audit records before its statements run: the commit is held after them instead.</summary>
+    private protected override IReadOnlyList<PendingAudit> HoldNextCommitInFlight(GateAudit gate)
+    {
+        ((PostgresStorageProvider)Store).CommitInFlight = () => Task.Run(gate.Hold);
+        return [];
+    }
+
     protected override async Task<bool> MarkSchemaNewerAsync()
     {
         await ExecuteAsync("INSERT INTO schema_version (version) SELECT MAX(version) + 1 FROM schema_version;");
