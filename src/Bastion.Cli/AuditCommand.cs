@@ -159,8 +159,7 @@ internal static class AuditCommand
         {
             await using var store = await DatabaseOptions.OpenAsync(target).ConfigureAwait(false); // migrates an older database so the audit tables exist; changes no data
             var codec = await EncryptionAtRest.CodecOfExistingAsync(store, target, CancellationToken.None).ConfigureAwait(false);
-            StorageProviders.UseAuditCodec(store, () => codec);
-            return await action(store.Audit).ConfigureAwait(false);
+            return await action(new DecodedAuditStore(store.Audit, new AuditRecordCodec(codec))).ConfigureAwait(false);
         }
         catch (ArgumentException e)
         {

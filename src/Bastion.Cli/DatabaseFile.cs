@@ -3,6 +3,7 @@ using Bastion.Engine.Namespaces;
 using Bastion.Security.Audit;
 using Bastion.Security.Identity;
 using Bastion.Server;
+using Bastion.Storage;
 using Bastion.Storage.Postgres;
 
 namespace Bastion.Cli;
@@ -33,13 +34,17 @@ internal static class DatabaseFile
         {
             await using var store = await DatabaseOptions.OpenAsync(target).ConfigureAwait(false);
 
-            // Key, grant and access changes are audit events, written with the change (encrypted like the server's).
-            StorageProviders.UseAuditCodec(store, () => EncryptionAtRest.CodecOfExistingAsync(store, target, CancellationToken.None).GetAwaiter().GetResult());
+            // Key, grant and access changes are audit events, written with the change (encrypted like the server's). The
+            // codec is opened on the first record only: commands that write none need no master key. The wait is on a
+            // command-line tool's own thread.
+            var auditCodec = new AuditRecordCodec(() =>
+                EncryptionAtRest.CodecOfExistingAsync(store, target, CancellationToken.None).GetAwaiter().GetResult());
+            await using var committer = new GroupCommitter(store, auditCodec);
             var command = string.Join(' ', Environment.GetCommandLineArgs().Skip(1).TakeWhile(a => !a.StartsWith('-')).Take(2));
             AuditActor.Current = AuditActor.CommandLine(Environment.UserName, "bastion " + command);
-            var namespaces = new NamespaceRegistry(store, TimeProvider.System);
+            var namespaces = new NamespaceRegistry(store, committer, TimeProvider.System);
             await namespaces.LoadAsync(CancellationToken.None).ConfigureAwait(false);
-            var identities = new IdentityRegistry(store, TimeProvider.System);
+            var identities = new IdentityRegistry(store, committer, TimeProvider.System);
             await identities.LoadAsync(CancellationToken.None).ConfigureAwait(false);
             await action(namespaces, identities).ConfigureAwait(false);
             return 0;

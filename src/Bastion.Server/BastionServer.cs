@@ -42,6 +42,7 @@ public sealed partial class BastionServer : IAsyncDisposable
     private readonly NamespaceRefresher _refresher;
     private readonly AuditHosting _audit;
     private readonly EncryptionAtRest _encryption;
+    private IAuditStore? _auditStore;
 
     private BastionServer(WebApplication app, IStorageProvider store, GroupCommitter committer, HistoryEngine engine, NamespaceRefresher refresher, AuditHosting audit, EncryptionAtRest encryption)
     {
@@ -66,7 +67,10 @@ public sealed partial class BastionServer : IAsyncDisposable
     /// <summary>The audit log's reader (what <c>GetAuditLogs</c> serves).</summary>
     public AuditLog AuditLog => _audit.Log;
 
-    internal IAuditStore AuditStore => _store.Audit;
+    internal IAuditStore AuditStore => _auditStore ??= new DecodedAuditStore(_store.Audit, new AuditRecordCodec(_encryption.Codec));
+
+    /// <summary>The history engine (tests).</summary>
+    internal HistoryEngine Engine => _engine;
 
     /// <summary>The storage provider (tests).</summary>
     internal IStorageProvider Storage => _store;
@@ -170,7 +174,6 @@ public sealed partial class BastionServer : IAsyncDisposable
         try
         {
             encryption = await EncryptionAtRest.CreateAsync(options, store, cancellationToken).ConfigureAwait(false);
-            StorageProviders.UseAuditCodec(store, () => encryption.Codec);
         }
         catch
         {
@@ -178,7 +181,9 @@ public sealed partial class BastionServer : IAsyncDisposable
             throw;
         }
 
-        var committer = new GroupCommitter(store);
+        var auditCodec = new AuditRecordCodec(encryption.Codec);
+        var committer = new GroupCommitter(store, auditCodec);
+        var auditStore = new DecodedAuditStore(store.Audit, auditCodec);
         var frontendOptions = new FrontendOptions();
         var pipelineOptions = new PipelineOptions { DevMode = options.DevMode, BaseDomain = useTls ? options.BaseDomain : null };
         var engineLimits = new EngineLimits();
@@ -200,7 +205,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton<NamespaceRegistry>();
         services.AddSingleton(frontendOptions);
         services.AddSingleton(pipelineOptions);
-        services.AddSingleton(sp => new AuditHosting(options, store.Audit, committer, sp.GetRequiredService<ILoggerFactory>()));
+        services.AddSingleton(sp => new AuditHosting(options, auditStore, committer, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton(sp => sp.GetRequiredService<AuditHosting>().Sink);
         services.AddSingleton(sp => sp.GetRequiredService<AuditHosting>().Log);
         services.AddSingleton<IdentityRegistry>();

@@ -30,23 +30,4 @@ public static class StorageProviders
             : options.DatabaseFile is { } file ? $"{Path.GetFullPath(file)} (SQLite, durable)"
             : "in memory (lost on exit)";
     }
-
-    /// <summary>
-    /// The audit log's codec, set on the provider that encodes audit rows today (until the codec moves above the
-    /// providers, issue 14 step 3); <paramref name="codec"/> is made when a record is first written or read.
-    /// </summary>
-    public static void UseAuditCodec(IStorageProvider store, Func<IRecordCodec> codec)
-    {
-        switch (store)
-        {
-            case SqliteStorageProvider sqlite:
-                sqlite.UseAuditCodec(codec);
-                break;
-            case PostgresStorageProvider postgres:
-                postgres.UseAuditCodec(codec);
-                break;
-            default:
-                throw new ArgumentException($"No audit codec for the {store?.Name} provider.", nameof(store));
-        }
-    }
 }

@@ -35,10 +35,10 @@ public static partial class PostgresSchema
         CREATE TABLE current_executions (namespace_id text NOT NULL, workflow_id text NOT NULL, run_id text NOT NULL,
             PRIMARY KEY (namespace_id, workflow_id));
 
-        CREATE TABLE executions (namespace_id text NOT NULL, run_id text NOT NULL, workflow_id text NOT NULL,
+        CREATE TABLE executions (namespace_id text NOT NULL, run_id text COLLATE "C" NOT NULL, workflow_id text NOT NULL,
             shard_id integer NOT NULL, version bigint NOT NULL, status integer NOT NULL, state bytea NOT NULL,
             pos bigint GENERATED ALWAYS AS IDENTITY, PRIMARY KEY (namespace_id, run_id));
-        CREATE INDEX executions_by_shard ON executions (shard_id, status, run_id);
+        CREATE INDEX executions_by_shard ON executions (shard_id, run_id);
         CREATE INDEX executions_by_pos ON executions (pos);
 
         CREATE TABLE history (namespace_id text NOT NULL, run_id text NOT NULL, first_event_id bigint NOT NULL,
@@ -46,12 +46,13 @@ public static partial class PostgresSchema
             PRIMARY KEY (namespace_id, run_id, first_event_id));
         CREATE INDEX history_by_pos ON history (pos);
 
-        -- One task table keyed like SQLite's, as ITaskStore reads it today; the transfer (by task id) and timer (by
-        -- fire time) split of docs/storage-design.md comes with task ids in step 4.
-        CREATE TABLE tasks (run_id text NOT NULL, kind integer NOT NULL, event_id bigint NOT NULL, attempt integer NOT NULL,
+        -- One task table keyed like SQLite's, read by due time a window at a time (ITaskStore.ReadTasksAsync); the
+        -- transfer (by task id) and timer (by fire time) split of docs/storage-design.md comes with task ids. Run ids
+        -- compare by code point, as on SQLite, since pages are keyset on them.
+        CREATE TABLE tasks (run_id text COLLATE "C" NOT NULL, kind integer NOT NULL, event_id bigint NOT NULL, attempt integer NOT NULL,
             shard_id integer NOT NULL, namespace_id text NOT NULL, workflow_id text NOT NULL, visible_time bigint NOT NULL,
             task_queue text, pos bigint GENERATED ALWAYS AS IDENTITY, PRIMARY KEY (run_id, kind, event_id, attempt));
-        CREATE INDEX tasks_by_shard ON tasks (shard_id, visible_time);
+        CREATE INDEX tasks_by_shard_due ON tasks (shard_id, visible_time, run_id, kind, event_id, attempt);
         CREATE INDEX tasks_by_pos ON tasks (pos);
 
         CREATE TABLE visibility (namespace_id text COLLATE "C" NOT NULL, run_id text COLLATE "C" NOT NULL,

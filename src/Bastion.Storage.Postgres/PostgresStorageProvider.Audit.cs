@@ -7,37 +7,21 @@ namespace Bastion.Storage.Postgres;
 /// <c>audit_chains</c>. A commit seals its records after the head it last wrote and moves the head only if it is still
 /// that one (<c>UPDATE … WHERE head_seq = @expected</c>, which also waits for the row lock of a writer in flight): when
 /// another writer on the database (a CLI) appended meanwhile, nothing is written and the commit seals again after the
-/// new head. So two writers extend one chain and never fork it. Retention moves the anchor in the same row.
+/// new head. So two writers extend one chain and never fork it. Retention moves the anchor in the same row. Records
+/// arrive encoded (<see cref="AuditRecordCodec"/>, above the providers) and are returned as stored.
 /// </summary>
 public sealed partial class PostgresStorageProvider
 {
     private const string AuditChain = "legacy";
 
-    private readonly AuditCodecSlot _auditCodec = new();
-
     /// <summary>
-    /// Encrypts the audit records' data at rest (their details name workflows, task queues, signals). The hash chain
-    /// stays over the plain canonical JSON; readers get the plain record.
+    /// The batch's records sealed and encoded after <paramref name="head"/> (<see cref="CommitBatch.SealAudit"/>), and the
+    /// head moved on the condition that it is still <paramref name="head"/>; returns the new head.
     /// </summary>
-    public void UseAuditCodec(IRecordCodec codec) => _auditCodec.Use(codec);
-
-    /// <summary>The same, made only when a record is first written or read (a CLI command may never need the master key).</summary>
-    public void UseAuditCodec(Func<IRecordCodec> codec) => _auditCodec.Use(codec);
-
-    /// <summary>
-    /// Seals <paramref name="records"/> after <paramref name="head"/> and moves the head, on the condition that it is still
-    /// <paramref name="head"/>; returns the new head.
-    /// </summary>
-    private AuditAnchor AppendAudit(PostgresCommitPlan plan, IReadOnlyList<PendingAudit> records, AuditAnchor head)
+    private static AuditAnchor AppendAudit(PostgresCommitPlan plan, CommitBatch batch, AuditAnchor head)
     {
-        var sealedRecords = new List<StoredAuditRecord>(records.Count);
-        var last = head;
-        foreach (var pending in records)
-        {
-            var record = pending.Seal(last.Sequence + 1, last.Hash);
-            sealedRecords.Add(record);
-            last = new AuditAnchor(record.Sequence, record.Hash);
-        }
+        var records = batch.SealAudit(head);
+        var last = records.Count == 0 ? head : new AuditAnchor(records[^1].Sequence, records[^1].Hash);
 
         // The head first, so its row lock orders the writers; when it moved, the rows below may collide with the other
         // writer's: they do nothing then (rather than abort the batch) and the whole commit is rolled back and sealed again.
@@ -45,15 +29,14 @@ public sealed partial class PostgresStorageProvider
         plan.Add("UPDATE audit_chains SET head_seq = @seq, head_hash = @hash WHERE chain_id = @chain AND head_seq = @expected;", "The audit chain's head moved.")
             .With("chain", AuditChain).With("seq", last.Sequence).With("hash", last.Hash).With("expected", head.Sequence);
         var now = DateTime.UtcNow.Ticks;
-        foreach (var record in sealedRecords)
+        foreach (var record in records)
         {
             plan.Add("""
                 INSERT INTO audit_log (chain_id, seq, commit_time, emit_time, account, namespace_id, data, hash)
                 VALUES (@chain, @seq, @commit, @time, @account, @ns, @data, @hash) ON CONFLICT DO NOTHING;
                 """)
                 .With("chain", AuditChain).With("seq", record.Sequence).With("commit", now).With("time", record.EmitTime.Ticks)
-                .With("account", record.Account).With("ns", record.NamespaceId)
-                .With("data", _auditCodec.Encode(record.Sequence, record.Data)).With("hash", record.Hash);
+                .With("account", record.Account).With("ns", record.NamespaceId).With("data", record.Data).With("hash", record.Hash);
         }
 
         return last;
@@ -113,7 +96,7 @@ public sealed partial class PostgresStorageProvider
                 Utc(r.GetInt64(1)),
                 r.IsDBNull(2) ? null : r.GetString(2),
                 r.IsDBNull(3) ? null : r.GetString(3),
-                _auditCodec.Decode(r.GetInt64(0), (byte[])r[4]),
+                (byte[])r[4],
                 (byte[])r[5]), cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
     }

@@ -19,11 +19,6 @@ public sealed partial class PostgresStorageProvider
     public async Task<CommitResult> CommitAsync(CommitBatch batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        if (batch.Audit.Count > 0)
-        {
-            _auditCodec.EnsureKey();
-        }
-
         await _writerLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -65,7 +60,7 @@ public sealed partial class PostgresStorageProvider
         AuditAnchor? head = null;
         if (batch.Audit.Count > 0)
         {
-            head = AppendAudit(plan, batch.Audit, _auditHead ?? await ReadAuditHeadAsync(tx, cancellationToken).ConfigureAwait(false));
+            head = AppendAudit(plan, batch, _auditHead ?? await ReadAuditHeadAsync(tx, cancellationToken).ConfigureAwait(false));
         }
 
         var outcome = await plan.ExecuteAsync(batch.Transitions.Count, cancellationToken).ConfigureAwait(false);
@@ -110,7 +105,7 @@ public sealed partial class PostgresStorageProvider
                 if (ranges.GetValueOrDefault(write.ShardId) != write.RangeId)
                 {
                     rejected ??= new Exception?[transitions.Count];
-                    rejected[i] = new ConditionFailedException($"Shard {write.ShardId} is owned by another node (token {write.RangeId} is stale).");
+                    rejected[i] = new ShardOwnershipLostException(write.ShardId, write.RangeId);
                     break;
                 }
             }
@@ -131,7 +126,7 @@ public sealed partial class PostgresStorageProvider
             ApplyNamespace(plan, ns);
         }
 
-        if (transition.Identity is { } identity)
+        foreach (var identity in transition.Identities)
         {
             ApplyIdentity(plan, identity);
         }

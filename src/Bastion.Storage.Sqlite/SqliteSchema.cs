@@ -85,5 +85,16 @@ internal static class SqliteSchema
         CREATE INDEX batch_operations_by_start ON batch_operations (namespace_id, start_time DESC, job_key DESC);
         CREATE INDEX batch_operations_running ON batch_operations (state) WHERE state = 1;
         """,
+
+        // 8: a shard's tasks are read by due time, a window at a time (keyset order: due time, then the key).
+        """
+        CREATE INDEX tasks_by_shard_due ON tasks (shard_id, visible_time, run_id, kind, event_id, attempt);
+        DROP INDEX tasks_by_shard;
+        """,
+
+        // 9: a shard's owner pages through its own runs (retention catch-up) by run id.
+        """
+        CREATE INDEX executions_by_shard ON executions (shard_id, run_id);
+        """,
     ];
 }

@@ -2,36 +2,22 @@ using Microsoft.Data.Sqlite;
 
 namespace Bastion.Storage.Sqlite;
 
-/// <summary>The audit log: rows appended by the one audit writer under the writer lock, read on pooled connections.</summary>
+/// <summary>The audit log: rows (encoded above, <see cref="AuditRecordCodec"/>) appended inside commits, read on pooled connections.</summary>
 public sealed partial class SqliteStorageProvider
 {
-    private readonly AuditCodecSlot _auditCodec = new();
-
     /// <summary>
-    /// Encrypts the audit records' data at rest (their details name workflows, task queues, signals). The hash chain
-    /// stays over the plain canonical JSON; readers get the plain record.
+    /// Chains the batch's records after the head as it is inside this transaction (which holds the database's write
+    /// lock), so every writer — the server's group committer, a CLI on the same file — extends the one chain.
     /// </summary>
-    public void UseAuditCodec(IRecordCodec codec) => _auditCodec.Use(codec);
-
-    /// <summary>The same, made only when a record is first written or read (a CLI command may never need the master key).</summary>
-    public void UseAuditCodec(Func<IRecordCodec> codec) => _auditCodec.Use(codec);
-
-    /// <summary>
-    /// Chains <paramref name="records"/> after the head as it is inside this transaction (which holds the database's
-    /// write lock), so every writer — the server's group committer, a CLI on the same file — extends the one chain.
-    /// </summary>
-    private void InsertAudit(SqliteTransaction tx, IReadOnlyList<PendingAudit> records)
+    private void InsertAudit(SqliteTransaction tx, CommitBatch batch)
     {
-        if (records.Count == 0)
+        if (batch.Audit.Count == 0)
         {
             return;
         }
 
-        var last = ReadHead(_writer, tx);
-        foreach (var pending in records)
+        foreach (var record in batch.SealAudit(ReadHead(_writer, tx)))
         {
-            var record = pending.Seal(last.Sequence + 1, last.Hash);
-            last = new AuditAnchor(record.Sequence, record.Hash);
             var cmd = Command(tx, """
                 INSERT INTO audit_log (seq, emit_time, account, namespace_id, data, hash)
                 VALUES ($seq, $time, $account, $ns, $data, $hash);
@@ -40,7 +26,7 @@ public sealed partial class SqliteStorageProvider
             cmd.Parameters.AddWithValue("$time", record.EmitTime.Ticks);
             cmd.Parameters.AddWithValue("$account", (object?)record.Account ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$ns", (object?)record.NamespaceId ?? DBNull.Value);
-            cmd.Parameters.AddWithValue("$data", _auditCodec.Encode(record.Sequence, record.Data));
+            cmd.Parameters.AddWithValue("$data", record.Data);
             cmd.Parameters.AddWithValue("$hash", record.Hash);
             cmd.ExecuteNonQuery();
         }
@@ -77,7 +63,7 @@ public sealed partial class SqliteStorageProvider
                     new DateTime(reader.GetInt64(1), DateTimeKind.Utc),
                     reader.IsDBNull(2) ? null : reader.GetString(2),
                     reader.IsDBNull(3) ? null : reader.GetString(3),
-                    _auditCodec.Decode(reader.GetInt64(0), (byte[])reader[4]),
+                    (byte[])reader[4],
                     (byte[])reader[5]));
             }
 

@@ -8,11 +8,6 @@ public sealed partial class SqliteStorageProvider
     {
         ArgumentNullException.ThrowIfNull(batch);
         cancellationToken.ThrowIfCancellationRequested();
-        if (batch.Audit.Count > 0)
-        {
-            _auditCodec.EnsureKey();
-        }
-
         lock (_writerLock)
         {
             // BEGIN IMMEDIATE: this transaction is the database's only writer until it ends, so the fences read
@@ -42,7 +37,7 @@ public sealed partial class SqliteStorageProvider
                 return Task.FromResult(new CommitResult(rejected));
             }
 
-            InsertAudit(tx, batch.Audit);
+            InsertAudit(tx, batch);
             tx.Commit();
             return Task.FromResult(new CommitResult(new Exception?[batch.Transitions.Count]));
         }
@@ -67,7 +62,7 @@ public sealed partial class SqliteStorageProvider
                 if (!ok)
                 {
                     rejected ??= new Exception?[transitions.Count];
-                    rejected[i] = new ConditionFailedException($"Shard {write.ShardId} is owned by another node (token {write.RangeId} is stale).");
+                    rejected[i] = new ShardOwnershipLostException(write.ShardId, write.RangeId);
                     break;
                 }
             }
@@ -95,7 +90,7 @@ public sealed partial class SqliteStorageProvider
             ApplyNamespace(tx, ns);
         }
 
-        if (transition.Identity is { } identity)
+        foreach (var identity in transition.Identities)
         {
             ApplyIdentity(tx, identity);
         }

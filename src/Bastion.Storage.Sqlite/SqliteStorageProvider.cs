@@ -171,14 +171,20 @@ public sealed partial class SqliteStorageProvider
         return result;
     }, cancellationToken);
 
-    public Task<IReadOnlyList<ExecutionRecord>> ClosedRunsWithoutTaskAsync(int taskKind, CancellationToken cancellationToken) => ReadAsync<IReadOnlyList<ExecutionRecord>>(connection =>
+    public Task<IReadOnlyList<ExecutionRecord>> ClosedRunsWithoutTaskAsync(
+        int shardId, int taskKind, string? afterRunId, int limit, CancellationToken cancellationToken) => ReadAsync<IReadOnlyList<ExecutionRecord>>(connection =>
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = """
             SELECT namespace_id, workflow_id, run_id, version, status, state FROM executions e
-            WHERE status <> 1 AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.run_id = e.run_id AND t.kind = $kind);
+            WHERE shard_id = $shard AND run_id > $after AND status <> 1
+              AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.run_id = e.run_id AND t.kind = $kind)
+            ORDER BY run_id LIMIT $limit;
             """;
+        cmd.Parameters.AddWithValue("$shard", shardId);
+        cmd.Parameters.AddWithValue("$after", afterRunId ?? string.Empty);
         cmd.Parameters.AddWithValue("$kind", taskKind);
+        cmd.Parameters.AddWithValue("$limit", limit);
         using var reader = cmd.ExecuteReader();
         var result = new List<ExecutionRecord>();
         while (reader.Read())
@@ -189,32 +195,46 @@ public sealed partial class SqliteStorageProvider
         return result;
     }, cancellationToken);
 
-    public Task<IReadOnlyList<TaskRecord>> LoadTasksAsync(int shardId, CancellationToken cancellationToken) => ReadAsync<IReadOnlyList<TaskRecord>>(connection =>
-    {
-        using var cmd = connection.CreateCommand();
-        cmd.CommandText = """
-            SELECT namespace_id, workflow_id, run_id, kind, event_id, attempt, visible_time, task_queue
-            FROM tasks WHERE shard_id = $shard ORDER BY visible_time;
-            """;
-        cmd.Parameters.AddWithValue("$shard", shardId);
-        using var reader = cmd.ExecuteReader();
-        var result = new List<TaskRecord>();
-        while (reader.Read())
+    public Task<IReadOnlyList<TaskRecord>> ReadTasksAsync(int shardId, TaskCursor? after, DateTime before, int limit, CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<TaskRecord>>(connection =>
         {
-            result.Add(new TaskRecord(
-                shardId,
-                reader.GetString(0),
-                reader.GetString(1),
-                reader.GetString(2),
-                reader.GetInt32(3),
-                reader.GetInt64(4),
-                reader.GetInt32(5),
-                new DateTime(reader.GetInt64(6), DateTimeKind.Utc),
-                reader.IsDBNull(7) ? null : reader.GetString(7)));
-        }
+            using var cmd = connection.CreateCommand();
+            cmd.CommandText = $"""
+                SELECT namespace_id, workflow_id, run_id, kind, event_id, attempt, visible_time, task_queue
+                FROM tasks WHERE shard_id = $shard AND visible_time < $before
+                {(after is null ? string.Empty : "AND (visible_time, run_id, kind, event_id, attempt) > ($t, $r, $k, $e, $a)")}
+                ORDER BY visible_time, run_id, kind, event_id, attempt LIMIT $limit;
+                """;
+            cmd.Parameters.AddWithValue("$shard", shardId);
+            cmd.Parameters.AddWithValue("$before", before.Ticks);
+            cmd.Parameters.AddWithValue("$limit", limit);
+            if (after is not null)
+            {
+                cmd.Parameters.AddWithValue("$t", after.VisibleTime.Ticks);
+                cmd.Parameters.AddWithValue("$r", after.Key.RunId);
+                cmd.Parameters.AddWithValue("$k", after.Key.Kind);
+                cmd.Parameters.AddWithValue("$e", after.Key.EventId);
+                cmd.Parameters.AddWithValue("$a", after.Key.Attempt);
+            }
 
-        return result;
-    }, cancellationToken);
+            using var reader = cmd.ExecuteReader();
+            var result = new List<TaskRecord>();
+            while (reader.Read())
+            {
+                result.Add(new TaskRecord(
+                    shardId,
+                    reader.GetString(0),
+                    reader.GetString(1),
+                    reader.GetString(2),
+                    reader.GetInt32(3),
+                    reader.GetInt64(4),
+                    reader.GetInt32(5),
+                    new DateTime(reader.GetInt64(6), DateTimeKind.Utc),
+                    reader.IsDBNull(7) ? null : reader.GetString(7)));
+            }
+
+            return result;
+        }, cancellationToken);
 
     private Task<T> ReadAsync<T>(Func<SqliteConnection, T> read, CancellationToken cancellationToken)
     {

@@ -1,10 +1,17 @@
 namespace Bastion.Storage;
 
 /// <summary>
-/// What one provider transaction writes: state transitions (each all or nothing with the others) and audit records
-/// (the calls' records riding those transitions, and records on their own), appended to the chain in list order.
+/// What one provider transaction writes: state transitions and audit records (the calls' records riding those
+/// transitions, account events, and records on their own), appended to the chain in list order: the provider reads
+/// the head inside the transaction and stores what <see cref="AuditCodec"/> seals after it.
 /// </summary>
-public sealed record CommitBatch(IReadOnlyList<Transition> Transitions, IReadOnlyList<PendingAudit> Audit);
+public sealed record CommitBatch(IReadOnlyList<Transition> Transitions, IReadOnlyList<PendingAudit> Audit, AuditRecordCodec? AuditCodec = null)
+{
+    /// <summary>The batch's audit records sealed after <paramref name="head"/>, encoded for the store.</summary>
+    public IReadOnlyList<StoredAuditRecord> SealAudit(AuditAnchor head) =>
+        Audit.Count == 0 ? []
+        : (AuditCodec ?? throw new InvalidOperationException("A batch with audit records needs the audit codec.")).Seal(Audit, head);
+}
 
 /// <summary>
 /// One state change that lands whole or not at all: the run writes of one workflow transition (a run that
@@ -18,8 +25,8 @@ public sealed record Transition(IReadOnlyList<ExecutionWrite> Writes)
     /// <summary>A namespace record written (or deleted) by this transition.</summary>
     public NamespaceWrite? Namespace { get; init; }
 
-    /// <summary>An identity record written (or deleted) by this transition.</summary>
-    public IdentityWrite? Identity { get; init; }
+    /// <summary>Identity records written (or deleted) by this transition: one identity operation (a user, its memberships and keys).</summary>
+    public IReadOnlyList<IdentityWrite> Identities { get; init; } = [];
 }
 
 /// <summary>A namespace record to store, or (<see cref="Deletes"/>) to remove by its id.</summary>

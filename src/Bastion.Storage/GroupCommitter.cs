@@ -18,14 +18,18 @@ public sealed class GroupCommitter : IAsyncDisposable
     private const int MaxBatch = 512;
 
     private readonly IStorageProvider _provider;
+    private readonly AuditRecordCodec _auditCodec;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new() { SingleReader = true });
     private readonly Task _loop;
     private long _batches;
     private long _writes;
 
-    public GroupCommitter(IStorageProvider provider)
+    /// <param name="provider">Where the batches go.</param>
+    /// <param name="auditCodec">Seals and encodes the audit records of each batch.</param>
+    public GroupCommitter(IStorageProvider provider, AuditRecordCodec auditCodec)
     {
         _provider = provider;
+        _auditCodec = auditCodec;
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -42,19 +46,22 @@ public sealed class GroupCommitter : IAsyncDisposable
     public Task CommitAsync(IReadOnlyList<ExecutionWrite> transition, ScheduleWrite? schedule) =>
         CommitAsync(new Transition(transition) { Schedule = schedule });
 
-    /// <summary>Commits one transition, with the ambient call's audit record when it has not been written yet.</summary>
-    public Task CommitAsync(Transition transition)
+    /// <summary>
+    /// Commits one transition, with the ambient call's audit record when it has not been written yet, and
+    /// <paramref name="records"/> (the account events it is), which land with it or not at all.
+    /// </summary>
+    public Task CommitAsync(Transition transition, IReadOnlyList<PendingAudit>? records = null)
     {
         ArgumentNullException.ThrowIfNull(transition);
-        var audit = PendingAudit.Ambient is { } ambient && ambient.TryRide() ? ambient : null;
-        return Enqueue(new Pending(transition, audit));
+        var riding = PendingAudit.Ambient is { } ambient && ambient.TryRide() ? ambient : null;
+        return Enqueue(new Pending(transition, riding, records ?? []));
     }
 
     /// <summary>Appends one audit record in the next transaction; fails if that transaction fails.</summary>
     public Task AppendAuditAsync(PendingAudit record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        return Enqueue(new Pending(null, record));
+        return Enqueue(new Pending(null, record, []));
     }
 
     private Task Enqueue(Pending pending)
@@ -102,12 +109,19 @@ public sealed class GroupCommitter : IAsyncDisposable
             {
                 audit.Add(record);
             }
+
+            audit.AddRange(pending.Records);
         }
 
         CommitResult result;
         try
         {
-            result = await _provider.CommitAsync(new CommitBatch(transitions, audit), CancellationToken.None).ConfigureAwait(false);
+            if (audit.Count > 0)
+            {
+                _auditCodec.Prepare();
+            }
+
+            result = await _provider.CommitAsync(new CommitBatch(transitions, audit, _auditCodec), CancellationToken.None).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // A failed transaction fails every caller in it; the loop must go on.
         catch (Exception e)
@@ -160,8 +174,11 @@ public sealed class GroupCommitter : IAsyncDisposable
         await _loop.ConfigureAwait(false);
     }
 
-    /// <summary>A transition to commit (with the audit record riding it, if any), or an audit record on its own.</summary>
-    private sealed record Pending(Transition? Write, PendingAudit? Audit)
+    /// <summary>
+    /// A transition to commit (with the call's record riding it, if any, and the records it writes), or an audit
+    /// record on its own.
+    /// </summary>
+    private sealed record Pending(Transition? Write, PendingAudit? Audit, IReadOnlyList<PendingAudit> Records)
     {
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

@@ -11,6 +11,10 @@ public interface IExecutionStore
     /// <summary>History batches of a run holding events with ids ≥ <paramref name="fromEventId"/>, in order.</summary>
     Task<IReadOnlyList<HistoryBatch>> ReadHistoryAsync(string namespaceId, string runId, long fromEventId, int maxBatches, CancellationToken cancellationToken);
 
-    /// <summary>Closed runs that have no task of <paramref name="taskKind"/> (runs closed before retention timers existed).</summary>
-    Task<IReadOnlyList<ExecutionRecord>> ClosedRunsWithoutTaskAsync(int taskKind, CancellationToken cancellationToken);
+    /// <summary>
+    /// Up to <paramref name="limit"/> closed runs of a shard that have no task of <paramref name="taskKind"/> (runs closed
+    /// before retention timers existed), in run id order after <paramref name="afterRunId"/>: a shard's owner pages
+    /// through its own runs.
+    /// </summary>
+    Task<IReadOnlyList<ExecutionRecord>> ClosedRunsWithoutTaskAsync(int shardId, int taskKind, string? afterRunId, int limit, CancellationToken cancellationToken);
 }

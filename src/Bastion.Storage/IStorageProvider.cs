@@ -44,4 +44,4 @@ public interface IStorageProvider : IAsyncDisposable
 public sealed record ClusterMetadata(string ClusterId, int ShardCount);
 
 /// <summary>A write was rejected because the run changed under the writer or the shard moved: nothing was written.</summary>
-public sealed class ConditionFailedException(string message) : Exception(message);
+public class ConditionFailedException(string message) : Exception(message);

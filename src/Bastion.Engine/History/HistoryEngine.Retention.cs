@@ -51,37 +51,59 @@ internal sealed partial class HistoryEngine
 
     /// <summary>
     /// Runs closed before retention timers existed have none: give each one, with the namespace's current retention
-    /// (its retention at close time is not known). Runs in the background after start, through the one transition
-    /// path; a crash midway is harmless, the next start finds the rest.
+    /// (its retention at close time is not known). Runs in the background after start, shard by shard and in pages,
+    /// through the one transition path; a crash midway is harmless, the next start finds the rest.
     /// </summary>
     public Task<int> ScheduleMissingRetentionTimersAsync() => Task.Run(async () =>
     {
-        var runs = await _store.Executions.ClosedRunsWithoutTaskAsync((int)TaskKind.DeleteHistoryEvent, CancellationToken.None).ConfigureAwait(false);
-        foreach (var run in runs)
+        const int Page = 500;
+        var count = 0;
+        for (var shard = 0; shard < ShardCount; shard++)
         {
-            try
+            string? after = null;
+            while (_shards.Owns(shard))
             {
-                var state = WorkflowState.Deserialize(_codec.Decode(RecordIdentities.Execution(run.NamespaceId, run.RunId), run.State));
-                await UpdateAsync(new WorkflowKey(run.NamespaceId, state.WorkflowId, run.RunId), m =>
+                var runs = await _store.Executions.ClosedRunsWithoutTaskAsync(shard, (int)TaskKind.DeleteHistoryEvent, after, Page, CancellationToken.None).ConfigureAwait(false);
+                foreach (var run in runs)
                 {
-                    if (!m.State.IsOpen)
-                    {
-                        m.AddTask(TaskKind.DeleteHistoryEvent, m.State.CloseEventId, 0, (m.State.CloseTime ?? m.Now) + RetentionOf(run.NamespaceId));
-                    }
+                    await ScheduleRetentionOfAsync(run).ConfigureAwait(false);
+                }
 
-                    return true;
-                }).ConfigureAwait(false);
-            }
-#pragma warning disable CA1031 // One run that cannot be read must not stop the others; the next start retries it.
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                LogRetentionCatchUpFailed(_logger, e, run.RunId);
+                count += runs.Count;
+                if (runs.Count < Page)
+                {
+                    break;
+                }
+
+                after = runs[^1].RunId;
             }
         }
 
-        return runs.Count;
+        return count;
     });
+
+    private async Task ScheduleRetentionOfAsync(ExecutionRecord run)
+    {
+        try
+        {
+            var state = WorkflowState.Deserialize(_codec.Decode(RecordIdentities.Execution(run.NamespaceId, run.RunId), run.State));
+            await UpdateAsync(new WorkflowKey(run.NamespaceId, state.WorkflowId, run.RunId), m =>
+            {
+                if (!m.State.IsOpen)
+                {
+                    m.AddTask(TaskKind.DeleteHistoryEvent, m.State.CloseEventId, 0, (m.State.CloseTime ?? m.Now) + RetentionOf(run.NamespaceId));
+                }
+
+                return true;
+            }).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // One run that cannot be read must not stop the others; the next start retries it.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogRetentionCatchUpFailed(_logger, e, run.RunId);
+        }
+    }
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Could not schedule the retention timer of closed run {RunId}; the next start retries.")]
     private static partial void LogRetentionCatchUpFailed(ILogger logger, Exception e, string runId);

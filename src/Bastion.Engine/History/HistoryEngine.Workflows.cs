@@ -121,22 +121,32 @@ internal sealed partial class HistoryEngine
     private async Task DeleteLockedRunAsync(WorkflowKey key, WorkflowContext context)
     {
         var state = context.State;
-        await _committer.CommitAsync(
-        [
-            new Storage.ExecutionWrite
-            {
-                ShardId = context.ShardId,
-                RangeId = _rangeIds[context.ShardId],
-                NamespaceId = state.NamespaceId,
-                WorkflowId = WorkflowIdIndex(state.NamespaceId, state.WorkflowId),
-                RunId = state.RunId,
-                ExpectedVersion = context.Version,
-                NewVersion = context.Version + 1,
-                Status = state.Status,
-                State = [],
-                DeletesRun = true,
-            },
-        ]).ConfigureAwait(false);
+        _shards.EnsureOwned(context.ShardId);
+        try
+        {
+            await _committer.CommitAsync(
+            [
+                new Storage.ExecutionWrite
+                {
+                    ShardId = context.ShardId,
+                    RangeId = _shards.RangeOf(context.ShardId),
+                    NamespaceId = state.NamespaceId,
+                    WorkflowId = WorkflowIdIndex(state.NamespaceId, state.WorkflowId),
+                    RunId = state.RunId,
+                    ExpectedVersion = context.Version,
+                    NewVersion = context.Version + 1,
+                    Status = state.Status,
+                    State = [],
+                    DeletesRun = true,
+                },
+            ]).ConfigureAwait(false);
+        }
+        catch (Storage.ShardOwnershipLostException e)
+        {
+            LoseShard(e.ShardId);
+            throw ShardOwnership.Unavailable(e.ShardId);
+        }
+
         _runs.TryRemove((key.NamespaceId, key.RunId), out _);
         _currentRuns.TryRemove(new KeyValuePair<(string, string), string>((key.NamespaceId, key.WorkflowId), key.RunId));
         context.NotifyChanged();

@@ -31,7 +31,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     private readonly SemaphoreSlim[] _workflowIdLocks = Enumerable.Range(0, 256).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
     private readonly ConcurrentDictionary<string, PendingQuery> _queries = new();
     private readonly ConcurrentDictionary<(string Ns, string Queue), ConcurrentDictionary<WorkflowKey, byte>> _stickyRuns = new();
-    private long[] _rangeIds = [];
+    private ShardOwnership _shards = ShardOwnership.None;
     private TimerQueue? _timers;
 
     public HistoryEngine(
@@ -59,7 +59,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     /// <summary>Told after a transition of a closed run commits (schedules watch the workflows they started).</summary>
     public Action<WorkflowState>? RunClosed { get; set; }
 
-    public int ShardCount => _rangeIds.Length;
+    public int ShardCount => _shards.Count;
 
     public string ClusterId { get; private set; } = string.Empty;
 
@@ -67,31 +67,15 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
 
     private DateTime Now => _time.GetUtcNow().UtcDateTime;
 
-    /// <summary>Takes ownership of every shard and reloads their durable tasks into matching and the timer queue.</summary>
+    /// <summary>Takes ownership of every shard and loads the durable tasks due soon into matching and the timer queue.</summary>
     public async Task StartAsync(int shardCountForNewCluster, CancellationToken cancellationToken)
     {
         var cluster = await _store.MigrateAsync(shardCountForNewCluster, cancellationToken).ConfigureAwait(false);
         ClusterId = cluster.ClusterId;
-        var shardCount = cluster.ShardCount;
-        _rangeIds = new long[shardCount];
-        for (var shard = 0; shard < shardCount; shard++)
-        {
-            _rangeIds[shard] = await _store.Shards.AcquireShardAsync(shard, cancellationToken).ConfigureAwait(false);
-        }
+        _shards = await ShardOwnership.AcquireAsync(_store.Shards, cluster.ShardCount, cancellationToken).ConfigureAwait(false);
 
         _timers = new TimerQueue(_time, ProcessTaskAsync, _logger);
-        for (var shard = 0; shard < shardCount; shard++)
-        {
-            foreach (var stored in await _store.Tasks.LoadTasksAsync(shard, cancellationToken).ConfigureAwait(false))
-            {
-                var task = stored with
-                {
-                    WorkflowId = _codec.DecodeText(RecordIdentities.TaskWorkflowId(stored.NamespaceId, stored.Key), stored.WorkflowId),
-                    TaskQueue = stored.TaskQueue is { } queue ? _codec.DecodeText(RecordIdentities.TaskQueue(stored.NamespaceId, stored.Key), queue) : null,
-                };
-                Schedule(task);
-            }
-        }
+        await LoadWindowAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public int ShardOf(string namespaceId, string workflowId)
@@ -109,7 +93,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             hash = (hash ^ c) * 16777619u;
         }
 
-        return (int)(hash % (uint)_rangeIds.Length);
+        return (int)(hash % (uint)_shards.Count);
     }
 
     /// <summary>The one state-transition path. <paramref name="apply"/> may throw; then nothing is written.</summary>
@@ -217,9 +201,19 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             writes.Add(BuildWrite(next, creates: true, replacesCurrentRunId: mutation.State.RunId));
         }
 
+        foreach (var write in writes)
+        {
+            _shards.EnsureOwned(write.ShardId);
+        }
+
         try
         {
             await _committer.CommitAsync(writes, mutation.Schedule ?? mutation.NextRun?.Schedule).ConfigureAwait(false);
+        }
+        catch (ShardOwnershipLostException e)
+        {
+            LoseShard(e.ShardId);
+            throw ShardOwnership.Unavailable(e.ShardId);
         }
         catch (ConditionFailedException e)
         {
@@ -254,7 +248,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         return new ExecutionWrite
         {
             ShardId = context.ShardId,
-            RangeId = _rangeIds[context.ShardId],
+            RangeId = _shards.RangeOf(context.ShardId),
             NamespaceId = state.NamespaceId,
             WorkflowId = WorkflowIdIndex(state.NamespaceId, state.WorkflowId),
             RunId = state.RunId,
@@ -299,7 +293,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             _timers!.Cancel(key);
         }
 
-        foreach (var task in mutation.Tasks)
+        foreach (var task in mutation.Tasks.Where(InWindow))
         {
             Schedule(task);
         }
@@ -351,6 +345,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     /// <summary>The cached run, loaded from the store on a miss.</summary>
     public async Task<WorkflowContext> GetContextAsync(WorkflowKey key)
     {
+        _shards.EnsureOwned(ShardOf(key.NamespaceId, key.WorkflowId));
         if (_runs.TryGetValue((key.NamespaceId, key.RunId), out var cached))
         {
             return cached;
@@ -464,6 +459,10 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         {
             // The run was deleted: its tasks went with it.
         }
+        catch (ServiceException) when (!_shards.Owns(task.ShardId))
+        {
+            // The shard's new owner runs it.
+        }
     }
 
     private Task RunTaskAsync(TaskRecord task)
@@ -514,6 +513,11 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_windowTimer != null)
+        {
+            await _windowTimer.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_timers != null)
         {
             await _timers.DisposeAsync().ConfigureAwait(false);

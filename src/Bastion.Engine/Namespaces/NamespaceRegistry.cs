@@ -11,7 +11,7 @@ namespace Bastion.Engine.Namespaces;
 /// the dev account's namespaces (<c>local</c>) also answer to their bare name.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The semaphore never allocates its wait handle (only WaitAsync is used).")]
-public sealed partial class NamespaceRegistry(IStorageProvider store, TimeProvider time)
+public sealed partial class NamespaceRegistry(IStorageProvider store, GroupCommitter committer, TimeProvider time)
 {
     public const string DevAccount = "local";
 
@@ -182,15 +182,8 @@ public sealed partial class NamespaceRegistry(IStorageProvider store, TimeProvid
 
     private static NamespaceRecord Record(NamespaceEntry entry) => new(entry.Id, entry.Name, entry.Account, entry.Serialize());
 
-    /// <summary>A namespace record on its own transition (nothing can reject it).</summary>
-    private async Task WriteAsync(NamespaceWrite write)
-    {
-        var result = await store.CommitAsync(new CommitBatch([new Transition([]) { Namespace = write }], []), CancellationToken.None).ConfigureAwait(false);
-        if (result.Rejected.FirstOrDefault(r => r is not null) is { } rejected)
-        {
-            throw rejected;
-        }
-    }
+    /// <summary>A namespace record on a transition of its own, through the one writer (the call's audit record rides it).</summary>
+    private Task WriteAsync(NamespaceWrite write) => committer.CommitAsync(new Transition([]) { Namespace = write });
 
     private static void CheckName(string name, string what = "Namespace")
     {

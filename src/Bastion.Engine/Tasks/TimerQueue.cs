@@ -13,6 +13,7 @@ internal sealed partial class TimerQueue : IAsyncDisposable
 {
     private readonly PriorityQueue<TaskRecord, DateTime> _queue = new();
     private readonly Dictionary<TaskKey, int> _pending = [];
+    private readonly Dictionary<TaskKey, DateTime> _latest = []; // the due time a pending key was last added for
     private readonly HashSet<TaskKey> _canceled = [];
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
@@ -37,10 +38,50 @@ internal sealed partial class TimerQueue : IAsyncDisposable
         {
             _canceled.Remove(task.Key);
             _pending[task.Key] = _pending.GetValueOrDefault(task.Key) + 1;
+            _latest[task.Key] = task.VisibleTime;
             _queue.Enqueue(task, task.VisibleTime);
             if (task.VisibleTime < _armedFor)
             {
                 Arm(task.VisibleTime);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Adds a task read from the store unless the queue already holds it for that time (it was published when it was
+    /// committed, while the store was being read).
+    /// </summary>
+    public void AddIfAbsent(TaskRecord task)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        lock (_lock)
+        {
+            if (_pending.ContainsKey(task.Key) && !_canceled.Contains(task.Key) && _latest[task.Key] == task.VisibleTime)
+            {
+                return;
+            }
+        }
+
+        Add(task);
+    }
+
+    /// <summary>Whether the queue holds a task of the run (diagnostics and tests).</summary>
+    public bool Holds(string runId, TaskKind kind)
+    {
+        lock (_lock)
+        {
+            return _pending.Keys.Any(k => k.RunId == runId && k.Kind == (int)kind && !_canceled.Contains(k));
+        }
+    }
+
+    /// <summary>Forgets every task of a shard this process no longer owns.</summary>
+    public void DropShard(int shardId)
+    {
+        lock (_lock)
+        {
+            foreach (var key in _queue.UnorderedItems.Where(e => e.Element.ShardId == shardId).Select(e => e.Element.Key).ToList())
+            {
+                _canceled.Add(key);
             }
         }
     }
@@ -74,6 +115,7 @@ internal sealed partial class TimerQueue : IAsyncDisposable
                 if (_pending[task.Key] == 1)
                 {
                     _pending.Remove(task.Key);
+                    _latest.Remove(task.Key);
                 }
                 else
                 {
@@ -103,7 +145,16 @@ internal sealed partial class TimerQueue : IAsyncDisposable
     {
         _armedFor = at;
         var delay = at - _time.GetUtcNow().UtcDateTime;
-        _timer.Change(delay > TimeSpan.Zero ? delay : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+        if (delay > TimeSpan.Zero)
+        {
+            _timer.Change(delay, Timeout.InfiniteTimeSpan);
+        }
+        else
+        {
+            // Due already: run now rather than wait for the clock to tick again (a test's clock only moves when told).
+            _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            ThreadPool.UnsafeQueueUserWorkItem(static queue => queue.OnTimer(), this, preferLocal: false);
+        }
     }
 
     private async Task FireAsync(TaskRecord task)

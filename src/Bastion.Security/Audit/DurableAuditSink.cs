@@ -24,8 +24,8 @@ public sealed class DurableAuditSink : IAuditSink, IAsyncDisposable
     }
 
     /// <summary>A sink with a writer of its own on <paramref name="store"/> (tools and tests).</summary>
-    public DurableAuditSink(IStorageProvider store, string account)
-        : this(new GroupCommitter(store), account) => _ownsCommitter = true;
+    public DurableAuditSink(IStorageProvider store, AuditRecordCodec codec, string account)
+        : this(new GroupCommitter(store, codec), account) => _ownsCommitter = true;
 
     /// <summary>Raised after each committed record (export sinks wake up on it).</summary>
     public event EventHandler? Committed;

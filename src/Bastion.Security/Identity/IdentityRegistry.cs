@@ -15,7 +15,7 @@ namespace Bastion.Security.Identity;
 /// transaction, each with its account event.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The semaphore never allocates its wait handle (only WaitAsync is used).")]
-public sealed partial class IdentityRegistry(IStorageProvider store, TimeProvider time)
+public sealed partial class IdentityRegistry(IStorageProvider store, GroupCommitter committer, TimeProvider time)
 {
     public const int MaxKeysPerUser = 10;
     public const int MaxKeysPerServiceAccount = 20;
@@ -278,13 +278,9 @@ public sealed partial class IdentityRegistry(IStorageProvider store, TimeProvide
         {
             var changes = new IdentityChanges();
             var result = change(changes);
-            if (changes.Transitions.Count > 0)
+            if (changes.Writes.Count > 0)
             {
-                var committed = await store.CommitAsync(new CommitBatch(changes.Transitions, changes.Audit), CancellationToken.None).ConfigureAwait(false);
-                if (committed.Rejected.FirstOrDefault(r => r is not null) is { } rejected)
-                {
-                    throw rejected;
-                }
+                await committer.CommitAsync(new Transition([]) { Identities = changes.Writes }, changes.Audit).ConfigureAwait(false);
             }
 
             foreach (var (key, entry) in changes.Cache)
@@ -318,10 +314,10 @@ public sealed partial class IdentityRegistry(IStorageProvider store, TimeProvide
     private void Remove(IdentityChanges changes, IdentityEntry entry) =>
         changes.Add(new IdentityWrite(new IdentityRecord(KindOf(entry.GetType()), entry.Id, entry.Account, []), Deletes: true), RemovedEvent(entry), Key(entry), null);
 
-    /// <summary>What one identity operation writes: a transition per record, its account event, and the cache updates after commit.</summary>
+    /// <summary>What one identity operation writes (one transition): its records, their account events, and the cache updates after commit.</summary>
     private sealed class IdentityChanges
     {
-        public List<Transition> Transitions { get; } = [];
+        public List<IdentityWrite> Writes { get; } = [];
 
         public List<PendingAudit> Audit { get; } = [];
 
@@ -329,7 +325,7 @@ public sealed partial class IdentityRegistry(IStorageProvider store, TimeProvide
 
         public void Add(IdentityWrite write, PendingAudit? audit, string key, IdentityEntry? entry)
         {
-            Transitions.Add(new Transition([]) { Identity = write });
+            Writes.Add(write);
             if (audit is not null)
             {
                 Audit.Add(audit);

@@ -35,7 +35,7 @@ public sealed class AuditCommandTests : IDisposable
         var db = await WriteLogAsync(10);
         using (var store = SqliteStorageProvider.OpenFile(db))
         {
-            var row = (await store.ReadAuditAsync(new AuditQuery(3, 1), CancellationToken.None)).Single();
+            var row = (await new DecodedAuditStore(store.Audit, AuditRecordCodec.Plain).ReadAuditAsync(new AuditQuery(3, 1), CancellationToken.None)).Single();
             var edited = System.Text.Encoding.UTF8.GetBytes(System.Text.Encoding.UTF8.GetString(row.Data).Replace("op-4", "op-X", StringComparison.Ordinal));
             using var connection = Open(db);
             using var cmd = connection.CreateCommand();
@@ -108,7 +108,7 @@ public sealed class AuditCommandTests : IDisposable
     private static async Task<AuditVerification> VerifyAsync(string db)
     {
         using var store = SqliteStorageProvider.OpenFile(db);
-        return await AuditChain.VerifyAsync(store);
+        return await AuditChain.VerifyAsync(new DecodedAuditStore(store.Audit, AuditRecordCodec.Plain));
     }
 
     /// <summary>Writes <paramref name="count"/> records through the durable sink (operations op-1, op-2, …).</summary>
@@ -118,7 +118,7 @@ public sealed class AuditCommandTests : IDisposable
         using var store = SqliteStorageProvider.OpenFile(db);
         await store.MigrateAsync(1, CancellationToken.None);
         var first = (await store.ReadAuditHeadAsync(CancellationToken.None)).Sequence;
-        await using var sink = new DurableAuditSink(store, "acme");
+        await using var sink = new DurableAuditSink(store, AuditRecordCodec.Plain, "acme");
         for (var i = 1; i <= count; i++)
         {
             await sink.WriteAsync(new AuditRecord

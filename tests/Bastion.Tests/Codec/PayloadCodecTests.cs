@@ -113,6 +113,29 @@ public sealed class PayloadCodecTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task TheCodecServer_GrantsNoOtherOrigin()
+    {
+        // A page on another origin must not get decoded payloads through a visitor's browser: CORS names only the UI.
+        using var http = new HttpClient();
+        foreach (var origin in new[] { "https://evil.example.test", "https://ui.example.test.evil.example.test", "null" })
+        {
+            using var preflight = new HttpRequestMessage(HttpMethod.Options, _codecServer.Address + "/decode");
+            preflight.Headers.Add("Origin", origin);
+            preflight.Headers.Add("Access-Control-Request-Method", "POST");
+            preflight.Headers.Add("Access-Control-Request-Headers", "x-namespace,content-type");
+            using var response = await http.SendAsync(preflight);
+            Assert.False(response.Headers.Contains("Access-Control-Allow-Origin"), origin);
+
+            using var post = new HttpRequestMessage(HttpMethod.Post, _codecServer.Address + "/decode") { Content = new StringContent("{\"payloads\":[]}", Encoding.UTF8, "application/json") };
+            post.Headers.Add("Origin", origin);
+            post.Headers.Add("X-Namespace", "default");
+            post.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+            using var answer = await http.SendAsync(post);
+            Assert.False(answer.Headers.Contains("Access-Control-Allow-Origin"), origin);
+        }
+    }
+
+    [Fact]
     public async Task ANamespacesNamespaceCodecServer_IsServedInDescribeNamespace()
     {
         var registry = _server.Namespaces;

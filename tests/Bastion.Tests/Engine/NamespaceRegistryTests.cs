@@ -1,5 +1,6 @@
 using Bastion.Engine.Errors;
 using Bastion.Engine.Namespaces;
+using Bastion.Storage;
 using Bastion.Storage.Sqlite;
 
 namespace Bastion.Tests.Engine;
@@ -15,10 +16,12 @@ public sealed class NamespaceRegistryTests : IDisposable
         var file = Path.Combine(_directory, "db.sqlite");
         using var serverStore = SqliteStorageProvider.OpenFile(file);
         await serverStore.MigrateAsync(4, CancellationToken.None);
-        var server = new NamespaceRegistry(serverStore, TimeProvider.System);
+        await using var serverCommitter = new GroupCommitter(serverStore, AuditRecordCodec.Plain);
+        var server = new NamespaceRegistry(serverStore, serverCommitter, TimeProvider.System);
         await server.LoadAsync(CancellationToken.None);
         using var cliStore = SqliteStorageProvider.OpenFile(file);
-        var cli = new NamespaceRegistry(cliStore, TimeProvider.System);
+        await using var cliCommitter = new GroupCommitter(cliStore, AuditRecordCodec.Plain);
+        var cli = new NamespaceRegistry(cliStore, cliCommitter, TimeProvider.System);
         await cli.LoadAsync(CancellationToken.None);
 
         var policy = new NamespaceTlsPolicy { CaBundlePem = "PEM", Filters = [new CertificateFilter("worker-*", Organization: "Acme")], CrlFile = "/etc/crl.pem" };

@@ -14,6 +14,9 @@ internal sealed class FileServer(TimeProvider? time = null)
 
     public TemporalClient Client { get; private set; } = null!;
 
+    /// <summary>The running server.</summary>
+    public BastionServer Server => _server ?? throw new InvalidOperationException("The server is not running.");
+
     public Temporalio.Client.WorkflowService Service => Client.WorkflowService;
 
     public async Task StartAsync()

@@ -65,8 +65,9 @@ public sealed class AccountEventTests : IDisposable
         var db = Path.Combine(_directory, "grants.db");
         using var store = SqliteStorageProvider.OpenFile(db);
         await store.MigrateAsync(1, CancellationToken.None);
-        var ns = await new NamespaceRegistry(store, TimeProvider.System).CreateAsync("payments", "acme", TimeSpan.FromDays(1), null);
-        var identities = new IdentityRegistry(store, TimeProvider.System);
+        await using var committer = new GroupCommitter(store, AuditRecordCodec.Plain);
+        var ns = await new NamespaceRegistry(store, committer, TimeProvider.System).CreateAsync("payments", "acme", TimeSpan.FromDays(1), null);
+        var identities = new IdentityRegistry(store, committer, TimeProvider.System);
 
         AuditActor.Current = AuditActor.CommandLine("erin", "bastion operator grant");
         var (grant, token) = await identities.GrantOperatorAsync(ns, "erin", "INC-7: stuck workflows", TimeSpan.FromHours(1), Permission.NamespaceRead);
@@ -75,18 +76,19 @@ public sealed class AccountEventTests : IDisposable
         using (var other = SqliteStorageProvider.OpenFile(db))
         {
             AuditActor.Current = AuditActor.CommandLine("frank", "bastion operator revoke");
-            var registry = new IdentityRegistry(other, TimeProvider.System);
+            await using var otherCommitter = new GroupCommitter(other, AuditRecordCodec.Plain);
+            var registry = new IdentityRegistry(other, otherCommitter, TimeProvider.System);
             await registry.LoadAsync(CancellationToken.None);
             await registry.RevokeOperatorGrantAsync(grant.Id);
         }
 
         AuditActor.Current = null;
-        var events = await EventsAsync((IAuditStore)store);
+        var events = await EventsAsync(new DecodedAuditStore(store.Audit, AuditRecordCodec.Plain));
         Assert.Equal(
             [(AuditKinds.AccessGranted, grant.Id, "erin"), (AuditKinds.ApiKeyCreated, token.Split('_')[1], "erin"), (AuditKinds.AccessRevoked, grant.Id, "frank")],
             events.Select(e => (e.Record.Kind, e.Record.Details["target_id"], e.Record.PrincipalId)));
         Assert.Equal(("CommandLine", "INC-7: stuck workflows", ns.Id), (events[0].Record.PrincipalType, events[0].Record.Details["reason"], events[0].Record.NamespaceId));
-        Assert.Equal(AuditTampering.None, (await AuditChain.VerifyAsync(store)).Tampering);
+        Assert.Equal(AuditTampering.None, (await AuditChain.VerifyAsync(new DecodedAuditStore(store.Audit, AuditRecordCodec.Plain))).Tampering);
     }
 
     private static async Task<List<AuditLogEntry>> EventsAsync(IAuditStore store) =>

@@ -1,6 +1,7 @@
 using Bastion.Engine.Errors;
 using Bastion.Security.Audit;
 using Bastion.Security.Authorization;
+using Bastion.Storage;
 using Bastion.Storage.Sqlite;
 
 namespace Bastion.Tests.Security;
@@ -13,7 +14,7 @@ public sealed class AuditLogReaderTests
     {
         using var store = SqliteStorageProvider.OpenInMemory();
         await store.MigrateAsync(1, CancellationToken.None);
-        await using (var sink = new DurableAuditSink(store, "acme"))
+        await using (var sink = new DurableAuditSink(store, AuditRecordCodec.Plain, "acme"))
         {
             await WriteAsync(sink, "acme", "ns-1", "a");
             await WriteAsync(sink, "acme", "ns-2", "b");
@@ -21,7 +22,7 @@ public sealed class AuditLogReaderTests
             await WriteAsync(sink, null, null, "d"); // refused before any namespace: the server's account
         }
 
-        var log = new AuditLog(store);
+        var log = new AuditLog(new DecodedAuditStore(store.Audit, AuditRecordCodec.Plain));
         Assert.Equal(["a", "b", "d"], await OperationsAsync(log, new Principal(PrincipalType.User, "o", "owner", AccountRole.Owner, "acme")));
         Assert.Equal(["a", "b", "d"], await OperationsAsync(log, new Principal(PrincipalType.User, "x", "admin", AccountRole.Admin, "acme")));
         Assert.Equal(["b"], await OperationsAsync(log, new Principal(PrincipalType.ServiceAccount, "n", "ns admin", AccountRole.None, "acme") { NamespaceId = "ns-2", NamespacePermission = Permission.NamespaceAdmin }));
@@ -39,7 +40,7 @@ public sealed class AuditLogReaderTests
         using var store = SqliteStorageProvider.OpenInMemory();
         await store.MigrateAsync(1, CancellationToken.None);
         var start = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
-        await using (var sink = new DurableAuditSink(store, "acme"))
+        await using (var sink = new DurableAuditSink(store, AuditRecordCodec.Plain, "acme"))
         {
             for (var i = 0; i < 7; i++)
             {
@@ -47,7 +48,7 @@ public sealed class AuditLogReaderTests
             }
         }
 
-        var log = new AuditLog(store);
+        var log = new AuditLog(new DecodedAuditStore(store.Audit, AuditRecordCodec.Plain));
         var owner = new Principal(PrincipalType.User, "o", "owner", AccountRole.Owner, "acme");
         var request = new AuditLogRequest(From: start.AddMinutes(1), To: start.AddMinutes(6), PageSize: 2);
         var seen = new List<string>();

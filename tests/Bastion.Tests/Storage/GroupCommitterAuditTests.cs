@@ -9,12 +9,14 @@ public sealed class GroupCommitterAuditTests : IAsyncLifetime
 {
     private readonly SqliteStorageProvider _store = SqliteStorageProvider.OpenInMemory();
 
+    private DecodedAuditStore Decoded => new(_store.Audit, AuditRecordCodec.Plain);
+
     public async Task InitializeAsync() => await _store.MigrateAsync(1, CancellationToken.None);
 
     [Fact]
     public async Task TheAmbientRecord_IsWrittenInTheTransitionsTransaction()
     {
-        await using var committer = new GroupCommitter(_store);
+        await using var committer = new GroupCommitter(_store, AuditRecordCodec.Plain);
         var sink = new DurableAuditSink(committer, "acme");
         var range = await _store.AcquireShardAsync(0, CancellationToken.None);
         var record = sink.Prepare(Record("start"))!;
@@ -24,13 +26,13 @@ public sealed class GroupCommitterAuditTests : IAsyncLifetime
         Assert.True(await record.CloseAsync());
         Assert.Equal((1, 1), committer.Counters); // one transaction held both
         Assert.Equal(["start"], await OperationsAsync());
-        Assert.Equal(AuditTampering.None, (await AuditChain.VerifyAsync(_store)).Tampering);
+        Assert.Equal(AuditTampering.None, (await AuditChain.VerifyAsync(Decoded)).Tampering);
     }
 
     [Fact]
     public async Task ARejectedTransition_LeavesItsRecordUnwritten_AndTheChainWhole()
     {
-        await using var committer = new GroupCommitter(_store);
+        await using var committer = new GroupCommitter(_store, AuditRecordCodec.Plain);
         var sink = new DurableAuditSink(committer, "acme");
         var range = await _store.AcquireShardAsync(0, CancellationToken.None);
         await CommitWithAmbientAsync(committer, sink.Prepare(Record("first"))!, NewRun(range, "wf-1", "run-1"));
@@ -43,13 +45,13 @@ public sealed class GroupCommitterAuditTests : IAsyncLifetime
         Assert.False(await rejected.CloseAsync()); // the caller writes it itself, with the call's real outcome
         await sink.WriteAsync(Record("rejected-outcome"));
         Assert.Equal(["first", "after", "rejected-outcome"], await OperationsAsync());
-        Assert.Equal(AuditTampering.None, (await AuditChain.VerifyAsync(_store)).Tampering);
+        Assert.Equal(AuditTampering.None, (await AuditChain.VerifyAsync(Decoded)).Tampering);
     }
 
     [Fact]
     public async Task ARecordRidesOneTransitionOnly_AndNoneAfterItIsClosed()
     {
-        await using var committer = new GroupCommitter(_store);
+        await using var committer = new GroupCommitter(_store, AuditRecordCodec.Plain);
         var sink = new DurableAuditSink(committer, "acme");
         var range = await _store.AcquireShardAsync(0, CancellationToken.None);
         var record = sink.Prepare(Record("call"))!;
@@ -77,7 +79,7 @@ public sealed class GroupCommitterAuditTests : IAsyncLifetime
     }
 
     private async Task<List<string>> OperationsAsync() =>
-        [.. (await _store.ReadAuditAsync(new AuditQuery(0, 100), CancellationToken.None)).Select(r => AuditJson.Parse(r.Data).Record.Operation)];
+        [.. (await Decoded.ReadAuditAsync(new AuditQuery(0, 100), CancellationToken.None)).Select(r => AuditJson.Parse(r.Data).Record.Operation)];
 
     private static AuditRecord Record(string operation) =>
         new() { LogId = Guid.NewGuid().ToString(), EmitTime = DateTime.UtcNow, Operation = operation, PrincipalType = "User" };

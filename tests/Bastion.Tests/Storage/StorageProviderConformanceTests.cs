@@ -63,7 +63,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
         using var gate = new GateAudit();
         var riding = HoldNextCommitInFlight(gate);
-        var commit = Task.Run(() => Store.CommitAsync(new CommitBatch([new Transition([NewRun(range, "wf-race", "run-race")])], riding), CancellationToken.None));
+        var commit = Task.Run(() => Store.CommitAsync(new CommitBatch([new Transition([NewRun(range, "wf-race", "run-race")])], riding, AuditRecordCodec.Plain), CancellationToken.None));
         Assert.True(gate.Entered.Wait(TimeSpan.FromSeconds(30)), "the commit should be held in flight");
 
         var acquire = Task.Run(() => Store.Shards.AcquireShardAsync(0, CancellationToken.None));
@@ -76,7 +76,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         Assert.Equal(range + 1, await acquire);
         Assert.NotNull(await Store.Executions.GetExecutionAsync("ns", "run-race", CancellationToken.None));
         var late = await CommitAsync(Update(range, "wf-race", "run-race", expected: 1));
-        Assert.IsType<ConditionFailedException>(Assert.Single(late));
+        Assert.IsType<ShardOwnershipLostException>(Assert.Single(late));
         Assert.Equal(1, (await Store.Executions.GetExecutionAsync("ns", "run-race", CancellationToken.None))!.Version);
     }
 
@@ -91,11 +91,11 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         }
 
         var t0 = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
-        await Store.CommitAsync(new CommitBatch([], [new FixedAudit(t0)]), CancellationToken.None);
-        await second.CommitAsync(new CommitBatch([], [new FixedAudit(t0), new FixedAudit(t0)]), CancellationToken.None);
-        await Store.CommitAsync(new CommitBatch([], [new FixedAudit(t0)]), CancellationToken.None);
+        await Store.CommitAsync(new CommitBatch([], [new FixedAudit(t0)], AuditRecordCodec.Plain), CancellationToken.None);
+        await second.CommitAsync(new CommitBatch([], [new FixedAudit(t0), new FixedAudit(t0)], AuditRecordCodec.Plain), CancellationToken.None);
+        await Store.CommitAsync(new CommitBatch([], [new FixedAudit(t0)], AuditRecordCodec.Plain), CancellationToken.None);
 
-        var records = await Store.Audit.ReadAuditAsync(new AuditQuery(0, 10), CancellationToken.None);
+        var records = (await Store.Audit.ReadAuditAsync(new AuditQuery(0, 10), CancellationToken.None)).Select(AuditRecordCodec.Plain.Decode).ToList();
         Assert.Equal([1L, 2L, 3L, 4L], records.Select(r => r.Sequence));
         for (var i = 1; i < records.Count; i++)
         {
@@ -168,10 +168,10 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     public async Task Audit_RecordsAreChainedAfterTheStoredHead_AndRetentionMovesTheAnchor()
     {
         var t0 = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
-        await Store.CommitAsync(new CommitBatch([], [new FixedAudit(t0), new FixedAudit(t0.AddMinutes(1))]), CancellationToken.None);
-        await Store.CommitAsync(new CommitBatch([], [new FixedAudit(t0.AddMinutes(2))]), CancellationToken.None);
+        await Store.CommitAsync(new CommitBatch([], [new FixedAudit(t0), new FixedAudit(t0.AddMinutes(1))], AuditRecordCodec.Plain), CancellationToken.None);
+        await Store.CommitAsync(new CommitBatch([], [new FixedAudit(t0.AddMinutes(2))], AuditRecordCodec.Plain), CancellationToken.None);
 
-        var records = await Store.Audit.ReadAuditAsync(new AuditQuery(0, 10), CancellationToken.None);
+        var records = (await Store.Audit.ReadAuditAsync(new AuditQuery(0, 10), CancellationToken.None)).Select(AuditRecordCodec.Plain.Decode).ToList();
         Assert.Equal([1L, 2L, 3L], records.Select(r => r.Sequence));
         Assert.Equal(records[1].Hash, FixedAudit.PreviousHash(records[2].Data)); // the second commit chained after the stored head
         Assert.Equal(3, (await Store.Audit.ReadAuditHeadAsync(CancellationToken.None)).Sequence);
@@ -210,7 +210,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         Assert.Equal([1, 2, 3], execution.State);
         var batch = Assert.Single(await Store.Executions.ReadHistoryAsync("ns", "run-1", 1, 10, CancellationToken.None));
         Assert.Equal((1, 2), (batch.FirstEventId, batch.LastEventId));
-        Assert.Single(await Store.Tasks.LoadTasksAsync(0, CancellationToken.None), t => t.RunId == "run-1");
+        Assert.Single(await AllTasksAsync(0), t => t.RunId == "run-1");
     }
 
     [Fact]
@@ -219,7 +219,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         var stale = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
         await Store.Shards.AcquireShardAsync(0, CancellationToken.None); // another owner took the shard
         var result = Assert.Single(await CommitAsync(NewRun(stale, "wf-2", "run-2")));
-        Assert.IsType<ConditionFailedException>(result);
+        Assert.Equal(0, Assert.IsType<ShardOwnershipLostException>(result).ShardId);
         Assert.Null(await Store.Executions.GetExecutionAsync("ns", "run-2", CancellationToken.None));
     }
 
@@ -260,12 +260,12 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         await CommitAsync(create);
         var task = create.NewTasks[0];
         await CommitAsync(Update(range, "wf-6", "run-6", expected: 1, shard: 1, deleted: [task.Key]));
-        Assert.DoesNotContain(await Store.Tasks.LoadTasksAsync(1, CancellationToken.None), t => t.RunId == "run-6");
+        Assert.DoesNotContain(await AllTasksAsync(1), t => t.RunId == "run-6");
 
         await CommitAsync(Update(range, "wf-6", "run-6", expected: 2, shard: 1, newTasks: [task, task with { EventId = 9 }]));
-        Assert.Equal(2, (await Store.Tasks.LoadTasksAsync(1, CancellationToken.None)).Count(t => t.RunId == "run-6"));
+        Assert.Equal(2, (await AllTasksAsync(1)).Count(t => t.RunId == "run-6"));
         await CommitAsync(Update(range, "wf-6", "run-6", expected: 3, shard: 1, deleteAll: true));
-        Assert.DoesNotContain(await Store.Tasks.LoadTasksAsync(1, CancellationToken.None), t => t.RunId == "run-6");
+        Assert.DoesNotContain(await AllTasksAsync(1), t => t.RunId == "run-6");
     }
 
     [Fact]
@@ -291,9 +291,8 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         Assert.Equal([8], stored.Data);
 
         await CommitAsync(
-            new Transition([]) { Identity = new IdentityWrite(new IdentityRecord("user", "u-1", "acct", [1])) },
-            new Transition([]) { Identity = new IdentityWrite(new IdentityRecord("api-key", "k-1", "acct", [2])) });
-        await CommitAsync(new Transition([]) { Identity = new IdentityWrite(new IdentityRecord("api-key", "k-1", "acct", []), Deletes: true) });
+            new Transition([]) { Identities = [new IdentityWrite(new IdentityRecord("user", "u-1", "acct", [1])), new IdentityWrite(new IdentityRecord("api-key", "k-1", "acct", [2]))] });
+        await CommitAsync(new Transition([]) { Identities = [new IdentityWrite(new IdentityRecord("api-key", "k-1", "acct", []), Deletes: true)] });
         Assert.Equal("u-1", Assert.Single(await Store.Metadata.ListIdentitiesAsync(CancellationToken.None)).Id);
     }
 
@@ -338,7 +337,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         Assert.False(await Store.Records.ReplaceRecordAsync(state, [8], CancellationToken.None)); // it changed since it was read
         Assert.Equal([7], (await Store.Executions.GetExecutionAsync("ns", "run-s", CancellationToken.None))!.State);
         Assert.True(await Store.Records.ReplaceRecordAsync(task, "wf-t"u8.ToArray(), CancellationToken.None));
-        Assert.Contains(await Store.Tasks.LoadTasksAsync(0, CancellationToken.None), t => t.WorkflowId == "wf-t");
+        Assert.Contains(await AllTasksAsync(0), t => t.WorkflowId == "wf-t");
         Assert.Empty(await Store.Records.ScanRecordsAsync("executions", "other-ns", 0, 10, CancellationToken.None));
     }
 
@@ -351,7 +350,9 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
             Update(range, "wf-closed", "run-closed", 1, deleteAll: true, status: 2),
             Update(range, "wf-timed", "run-timed", 1, deleteAll: true, status: 2, newTasks: [new TaskRecord(0, "ns", "wf-timed", "run-timed", 19, 3, 0, DateTime.UtcNow, null)]));
 
-        Assert.Equal("run-closed", Assert.Single(await Store.Executions.ClosedRunsWithoutTaskAsync(19, CancellationToken.None)).RunId);
+        Assert.Equal("run-closed", Assert.Single(await Store.Executions.ClosedRunsWithoutTaskAsync(0, 19, null, 10, CancellationToken.None)).RunId);
+        Assert.Empty(await Store.Executions.ClosedRunsWithoutTaskAsync(1, 19, null, 10, CancellationToken.None)); // another shard's
+        Assert.Empty(await Store.Executions.ClosedRunsWithoutTaskAsync(0, 19, "run-closed", 10, CancellationToken.None)); // after the cursor
     }
 
     [Fact]
@@ -385,6 +386,37 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         Assert.Null((await batches.GetBatchAsync("ns", "a", none)));
         Assert.NotNull((await batches.GetBatchAsync("ns", "b", none)));
     }
+
+    [Fact]
+    public async Task Tasks_AreReadByDueTime_InPages_WithTiesOrderedByKey_AndNothingDueLaterThanAsked()
+    {
+        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        var start = new DateTime(2030, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        TaskRecord Timer(string run, int minutes) => new(0, "ns", "wf-p", run, 12, 5, 0, start.AddMinutes(minutes), null);
+        var tasks = new[] { Timer("run-c", 1), Timer("run-a", 1), Timer("run-b", 1), Timer("run-d", 0), Timer("run-e", 2), Timer("run-f", 30) };
+        await CommitAsync(NewRun(range, "wf-p", "run-p", tasks: tasks));
+
+        var read = new List<TaskRecord>();
+        TaskCursor? after = null;
+        while (true)
+        {
+            var page = await Store.Tasks.ReadTasksAsync(0, after, start.AddMinutes(10), 2, CancellationToken.None);
+            read.AddRange(page);
+            if (page.Count < 2)
+            {
+                break;
+            }
+
+            after = TaskCursor.Of(page[^1]);
+        }
+
+        Assert.Equal(["run-d", "run-a", "run-b", "run-c", "run-e"], read.Where(t => t.WorkflowId == "wf-p").Select(t => t.RunId));
+        var slice = await Store.Tasks.ReadTasksAsync(0, new TaskCursor(start.AddMinutes(1), new TaskKey(string.Empty, int.MinValue, long.MinValue, int.MinValue)), start.AddMinutes(2), 10, CancellationToken.None);
+        Assert.Equal(["run-a", "run-b", "run-c"], slice.Select(t => t.RunId));
+    }
+
+    private async Task<IReadOnlyList<TaskRecord>> AllTasksAsync(int shard) =>
+        await Store.Tasks.ReadTasksAsync(shard, null, DateTime.MaxValue, 10_000, CancellationToken.None);
 
     /// <summary>Commits each write as a transition of its own, in one batch; returns the rejections (all null: committed).</summary>
     private async Task<IReadOnlyList<Exception?>> CommitAsync(params ExecutionWrite[] independent) =>
@@ -444,7 +476,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         },
     };
 
-    private static ExecutionWrite NewRun(long range, string workflowId, string runId, int shard = 0, string? replaces = null, string ns = "ns") => new()
+    private static ExecutionWrite NewRun(long range, string workflowId, string runId, int shard = 0, string? replaces = null, IReadOnlyList<TaskRecord>? tasks = null, string ns = "ns") => new()
     {
         ShardId = shard,
         RangeId = range,
@@ -457,7 +489,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         State = [1, 2, 3],
         ReplacesCurrentRunId = replaces,
         Events = new HistoryBatch(1, 2, [9]),
-        NewTasks = [new TaskRecord(shard, ns, workflowId, runId, 1, 2, 1, DateTime.UtcNow, "tq")],
+        NewTasks = tasks ?? [new TaskRecord(shard, ns, workflowId, runId, 1, 2, 1, DateTime.UtcNow, "tq")],
     };
 
     private static ExecutionWrite Update(

@@ -2,16 +2,19 @@ using System.Text;
 using Bastion.Engine.Errors;
 using Bastion.Security.Authorization;
 using Bastion.Security.Identity;
+using Bastion.Storage;
 using Bastion.Storage.Sqlite;
 
 namespace Bastion.Tests.Security.Identity;
 
 /// <summary>API keys at the identity layer, on a real SQLite file and a clock the test moves.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Disposed by xUnit through IAsyncLifetime.DisposeAsync.")]
 public sealed class ApiKeyTests : IAsyncLifetime
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "bastion-keys-" + Guid.NewGuid().ToString("N"));
     private readonly ManualTime _time = new(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
     private readonly SqliteStorageProvider _store;
+    private readonly GroupCommitter _committer;
     private readonly IdentityRegistry _identities;
     private readonly ApiKeyAuthenticator _authenticator;
     private UserEntry _user = null!;
@@ -20,7 +23,8 @@ public sealed class ApiKeyTests : IAsyncLifetime
     {
         Directory.CreateDirectory(_directory);
         _store = SqliteStorageProvider.OpenFile(Path.Combine(_directory, "bastion.db"));
-        _identities = new IdentityRegistry(_store, _time);
+        _committer = new GroupCommitter(_store, AuditRecordCodec.Plain);
+        _identities = new IdentityRegistry(_store, _committer, _time);
         _authenticator = new ApiKeyAuthenticator(_identities, _time);
     }
 
@@ -154,8 +158,9 @@ public sealed class ApiKeyTests : IAsyncLifetime
         await Assert.ThrowsAsync<ArgumentException>(async () => await OwnerBootstrap.RunAsync(_identities, "umbrella", "o@u.test", "too-short", _time));
     }
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
+        await _committer.DisposeAsync();
         _store.Dispose();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         try
@@ -165,7 +170,5 @@ public sealed class ApiKeyTests : IAsyncLifetime
         catch (IOException)
         {
         }
-
-        return Task.CompletedTask;
     }
 }

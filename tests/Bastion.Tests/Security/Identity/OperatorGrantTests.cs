@@ -2,16 +2,19 @@ using Bastion.Engine.Errors;
 using Bastion.Engine.Namespaces;
 using Bastion.Security.Authorization;
 using Bastion.Security.Identity;
+using Bastion.Storage;
 using Bastion.Storage.Sqlite;
 
 namespace Bastion.Tests.Security.Identity;
 
 /// <summary>Operator grants at the identity layer, on a real SQLite file and a clock the test moves.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Disposed by xUnit through IAsyncLifetime.DisposeAsync.")]
 public sealed class OperatorGrantTests : IAsyncLifetime
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("bastion-grants-").FullName;
     private readonly ManualTime _time = new(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
     private readonly SqliteStorageProvider _store;
+    private readonly GroupCommitter _committer;
     private readonly IdentityRegistry _identities;
     private readonly ApiKeyAuthenticator _authenticator;
     private NamespaceEntry _payments = null!;
@@ -20,14 +23,15 @@ public sealed class OperatorGrantTests : IAsyncLifetime
     public OperatorGrantTests()
     {
         _store = SqliteStorageProvider.OpenFile(Path.Combine(_directory, "bastion.db"));
-        _identities = new IdentityRegistry(_store, _time);
+        _committer = new GroupCommitter(_store, AuditRecordCodec.Plain);
+        _identities = new IdentityRegistry(_store, _committer, _time);
         _authenticator = new ApiKeyAuthenticator(_identities, _time);
     }
 
     public async Task InitializeAsync()
     {
         await _store.MigrateAsync(1, CancellationToken.None);
-        var namespaces = new NamespaceRegistry(_store, _time);
+        var namespaces = new NamespaceRegistry(_store, _committer, _time);
         _payments = await namespaces.CreateAsync("payments", "acme", TimeSpan.FromDays(1), null);
         _billing = await namespaces.CreateAsync("billing", "acme", TimeSpan.FromDays(1), null);
     }
@@ -59,7 +63,7 @@ public sealed class OperatorGrantTests : IAsyncLifetime
         await _identities.RevokeOperatorGrantAsync(grant.Id);
         Assert.Equal(ErrorKind.PermissionDenied, (await Assert.ThrowsAsync<ServiceException>(async () => await _authenticator.AuthenticateAsync(token))).Kind);
 
-        var reloaded = new IdentityRegistry(_store, _time);
+        var reloaded = new IdentityRegistry(_store, _committer, _time);
         await reloaded.LoadAsync(CancellationToken.None);
         Assert.Equal("CHG-7", Assert.Single(reloaded.OperatorGrants()).Reason);
     }
@@ -85,8 +89,9 @@ public sealed class OperatorGrantTests : IAsyncLifetime
         Assert.Equal(ErrorKind.Unauthenticated, (await Assert.ThrowsAsync<ServiceException>(async () => await _authenticator.AuthenticateAsync(token))).Kind);
     }
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
+        await _committer.DisposeAsync();
         _store.Dispose();
         try
         {
@@ -95,7 +100,5 @@ public sealed class OperatorGrantTests : IAsyncLifetime
         catch (IOException)
         {
         }
-
-        return Task.CompletedTask;
     }
 }
