@@ -10,6 +10,12 @@ internal enum StorageMode
 
     /// <summary>In-memory store (no <c>--db-filename</c>).</summary>
     Memory,
+
+    /// <summary>
+    /// A PostgreSQL database named by <c>BASTION_DATABASE_URL</c>, handed to the server in its environment (so the
+    /// password is on no command line); with encryption on, a master key file in a temp directory.
+    /// </summary>
+    Postgres,
 }
 
 /// <summary>Command-line options of the load driver.</summary>
@@ -20,7 +26,9 @@ internal sealed class LoadTestOptions
 
           --server PATH         bastion.dll to run (default: src/Bastion.Cli/bin/Release/net10.0/bastion.dll
                                 under the repository root; build it first with dotnet build -c Release)
-          --mode file|memory    storage of the server: a temp SQLite file, or in memory (default: file)
+          --mode file|memory|postgres
+                                storage of the server: a temp SQLite file, in memory, or the PostgreSQL database
+                                BASTION_DATABASE_URL names (an empty one per run; default: file)
           --workflows N         measured workflows per scenario (default: 2000)
           --concurrency C       workflows in flight at once (default: 50)
           --scenario S          activity | noactivity | both (default: both)
@@ -36,6 +44,9 @@ internal sealed class LoadTestOptions
           --encryption on|off   the server's encryption at rest (default: on, as the server's default)
           -h, --help            this text
         """;
+
+    /// <summary>The variable naming the PostgreSQL database of <c>--mode postgres</c> (the server reads it too).</summary>
+    public const string PostgresVariable = "BASTION_DATABASE_URL";
 
     public string? ServerDll { get; private set; }
 
@@ -111,7 +122,10 @@ internal sealed class LoadTestOptions
                     {
                         "file" => StorageMode.File,
                         "memory" => StorageMode.Memory,
-                        var m => throw new ArgumentException($"--mode: expected file or memory, got '{m}'."),
+                        "postgres" => Environment.GetEnvironmentVariable(PostgresVariable) is { Length: > 0 }
+                            ? StorageMode.Postgres
+                            : throw new ArgumentException($"--mode postgres: set {PostgresVariable} to postgres://USER:PASS@HOST:PORT/DB (an empty database)."),
+                        var m => throw new ArgumentException($"--mode: expected file, memory or postgres, got '{m}'."),
                     };
                     break;
                 case "--workflows":

@@ -37,7 +37,7 @@ catch (FileNotFoundException ex)
     return 2;
 }
 
-var mode = (options.Mode == StorageMode.File ? "file" : "memory") + (options.Encryption ? "+enc" : "");
+var mode = options.Mode switch { StorageMode.File => "file", StorageMode.Memory => "memory", _ => "postgres" } + (options.Encryption ? "+enc" : "");
 Console.WriteLine($"Bastion load test: mode={mode} workflows={options.Workflows} concurrency={options.Concurrency} " +
     $"warmup={options.Warmup} scenarios={string.Join(',', options.Scenarios)} cores={Environment.ProcessorCount}");
 Console.WriteLine($"Server: dotnet {serverDll}");
@@ -58,7 +58,7 @@ var failed = false;
 try
 {
     server = await ServerProcess.StartAsync(serverDll, options.Mode, options.Encryption, options.Port, options.KeepDb, options.ServerArgs, TimeSpan.FromSeconds(60));
-    Console.WriteLine($"Server pid {server.Id} ready on {server.Target}" + (server.DatabaseFile is { } db ? $", database {db}" : ", in memory"));
+    Console.WriteLine($"Server pid {server.Id} ready on {server.Target}" + (server.DatabaseFile is { } db ? $", database {db}" : server.IsPostgres ? $", PostgreSQL ({LoadTestOptions.PostgresVariable})" : ", in memory"));
     var serverExited = server.Exited;
     _ = serverExited.ContinueWith(_ => cancel.Cancel(), TaskScheduler.Default);
 

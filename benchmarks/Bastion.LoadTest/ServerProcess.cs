@@ -34,7 +34,10 @@ internal sealed class ServerProcess : IDisposable
 
     public string Target => $"127.0.0.1:{Port}";
 
-    public string? DatabaseFile => _dbDirectory is null ? null : Path.Combine(_dbDirectory, "bastion.db");
+    public string? DatabaseFile => _dbDirectory is null || IsPostgres ? null : Path.Combine(_dbDirectory, "bastion.db");
+
+    /// <summary>The server runs on the PostgreSQL database of <c>BASTION_DATABASE_URL</c>.</summary>
+    public bool IsPostgres { get; private init; }
 
     public int Id => _process.Id;
 
@@ -50,7 +53,7 @@ internal sealed class ServerProcess : IDisposable
     {
         var chosenPort = port ?? FreeLoopbackPort();
         string? dbDirectory = null;
-        if (mode == StorageMode.File)
+        if (mode is StorageMode.File or StorageMode.Postgres)
         {
             dbDirectory = Path.Combine(Path.GetTempPath(), "bastion-loadtest-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(dbDirectory);
@@ -71,10 +74,20 @@ internal sealed class ServerProcess : IDisposable
         info.ArgumentList.Add(chosenPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
         info.ArgumentList.Add("--ip");
         info.ArgumentList.Add("127.0.0.1");
-        if (dbDirectory is not null)
+        if (mode == StorageMode.Postgres)
         {
-            info.ArgumentList.Add("--db-filename");
-            info.ArgumentList.Add(Path.Combine(dbDirectory, "bastion.db"));
+            // The server reads BASTION_DATABASE_URL from the environment it inherits; PostgreSQL has no default key file.
+            info.ArgumentList.Add("--master-key-file");
+            info.ArgumentList.Add(Path.Combine(dbDirectory!, "master-key"));
+        }
+        else
+        {
+            info.Environment.Remove(LoadTestOptions.PostgresVariable); // a file or memory run must not pick the database up
+            if (dbDirectory is not null)
+            {
+                info.ArgumentList.Add("--db-filename");
+                info.ArgumentList.Add(Path.Combine(dbDirectory, "bastion.db"));
+            }
         }
 
         info.ArgumentList.Add("--encryption");
@@ -87,7 +100,7 @@ internal sealed class ServerProcess : IDisposable
         }
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
-        var server = new ServerProcess(process, dbDirectory, keepDb, chosenPort);
+        var server = new ServerProcess(process, dbDirectory, keepDb, chosenPort) { IsPostgres = mode == StorageMode.Postgres };
         process.OutputDataReceived += (_, e) => server.OnLine(e.Data, "out");
         process.ErrorDataReceived += (_, e) => server.OnLine(e.Data, "err");
         var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -4,7 +4,7 @@ using System.Text;
 using Bastion.Security.Audit;
 using Bastion.Server;
 using Bastion.Storage;
-using Bastion.Storage.Sqlite;
+using Bastion.Storage.Postgres;
 
 namespace Bastion.Cli;
 
@@ -26,13 +26,13 @@ internal static class AuditCommand
         return command;
     }
 
-    private static Option<string> DbFile() => new("--db-filename", "-f") { Description = "The server's SQLite file.", Required = true };
 
     private static Command VerifyCommand()
     {
-        var db = DbFile();
-        var command = new Command("verify", "Check the hash chain: report the first edited, removed or reordered record, or that all is intact (exit 0; 3 when tampered with).") { db };
-        command.SetAction((parse, _) => Run(parse.GetValue(db)!, async store =>
+        var db = new DatabaseOptions();
+        var command = new Command("verify", "Check the hash chain: report the first edited, removed or reordered record, or that all is intact (exit 0; 3 when tampered with).");
+        db.AddTo(command);
+        command.SetAction((parse, _) => Run(db, parse, async store =>
         {
             var result = await AuditChain.VerifyAsync(store).ConfigureAwait(false);
             await (result.IsIntact ? Console.Out : Console.Error).WriteLineAsync(result.Message).ConfigureAwait(false);
@@ -43,11 +43,12 @@ internal static class AuditCommand
 
     private static Command TailCommand()
     {
-        var db = DbFile();
+        var db = new DatabaseOptions();
         var lines = new Option<int>("--lines", "-n") { Description = "How many of the latest records to print first.", DefaultValueFactory = _ => 20 };
         var follow = new Option<bool>("--follow") { Description = "Keep printing new records as they are written, until interrupted." };
-        var command = new Command("tail", "Print the latest records, and with --follow the ones that follow.") { db, lines, follow };
-        command.SetAction((parse, cancellationToken) => Run(parse.GetValue(db)!, async store =>
+        var command = new Command("tail", "Print the latest records, and with --follow the ones that follow.") { lines, follow };
+        db.AddTo(command);
+        command.SetAction((parse, cancellationToken) => Run(db, parse, async store =>
         {
             var head = (await store.ReadAuditHeadAsync(cancellationToken).ConfigureAwait(false)).Sequence;
             var after = Math.Max(0, head - Math.Max(0, parse.GetValue(lines)));
@@ -80,14 +81,15 @@ internal static class AuditCommand
 
     private static Command ExportCommand()
     {
-        var db = DbFile();
+        var db = new DatabaseOptions();
         var since = new Option<string>("--since") { Description = "Records emitted at or after this time (ISO 8601, e.g. 2026-01-31T00:00:00Z).", Required = true };
         var until = new Option<string?>("--until") { Description = "Records emitted before this time (default: now)." };
         var format = new Option<string>("--format") { Description = "Output format: jsonl (one record per line).", DefaultValueFactory = _ => "jsonl" };
         var output = new Option<string?>("--output", "-o") { Description = "File to write (default: standard output)." };
         format.AcceptOnlyFromAmong("jsonl");
-        var command = new Command("export", "Write the records of a time range as JSON lines.") { db, since, until, format, output };
-        command.SetAction((parse, _) => Run(parse.GetValue(db)!, async store =>
+        var command = new Command("export", "Write the records of a time range as JSON lines.") { since, until, format, output };
+        db.AddTo(command);
+        command.SetAction((parse, _) => Run(db, parse, async store =>
         {
             var from = ParseTime(parse.GetValue(since)!, "--since");
             var to = parse.GetValue(until) is { } u ? ParseTime(u, "--until") : (DateTime?)null;
@@ -134,9 +136,20 @@ internal static class AuditCommand
             ? time
             : throw new ArgumentException($"{option} {text}: expected an ISO 8601 time, e.g. 2026-01-31T00:00:00Z.");
 
-    private static async Task<int> Run(string file, Func<IAuditStore, Task<int>> action)
+    private static async Task<int> Run(DatabaseOptions database, ParseResult parse, Func<IAuditStore, Task<int>> action)
     {
-        if (!File.Exists(file))
+        ServerOptions target;
+        try
+        {
+            target = database.Resolve(parse);
+        }
+        catch (ArgumentException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return 2;
+        }
+
+        if (target.DatabaseFile is { } file && !File.Exists(file))
         {
             await Console.Error.WriteLineAsync($"{file}: no such database file.").ConfigureAwait(false);
             return 1;
@@ -144,9 +157,8 @@ internal static class AuditCommand
 
         try
         {
-            await using var store = SqliteStorageProvider.OpenFile(file);
-            await store.MigrateAsync(4, CancellationToken.None).ConfigureAwait(false); // migrates an older database so the audit tables exist; changes no data
-            var codec = await EncryptionAtRest.CodecOfExistingAsync(store, new ServerOptions { DatabaseFile = file }, CancellationToken.None).ConfigureAwait(false);
+            await using var store = await DatabaseOptions.OpenAsync(target).ConfigureAwait(false); // migrates an older database so the audit tables exist; changes no data
+            var codec = await EncryptionAtRest.CodecOfExistingAsync(store, target, CancellationToken.None).ConfigureAwait(false);
             return await action(new DecodedAuditStore(store.Audit, new AuditRecordCodec(codec))).ConfigureAwait(false);
         }
         catch (ArgumentException e)
@@ -154,11 +166,16 @@ internal static class AuditCommand
             await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
             return 2;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException
+        catch (DatabaseOpenException e)
+        {
+            await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return 1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException or Npgsql.NpgsqlException
             or InvalidOperationException or InvalidDataException or System.ComponentModel.Win32Exception)
         {
             // Also a master key that is missing or does not open the database's keys (encrypted audit records).
-            await Console.Error.WriteLineAsync($"{file}: {e.Message}").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"{DatabaseOptions.Describe(target)}: {e.Message}").ConfigureAwait(false);
             return 1;
         }
     }

@@ -2,7 +2,6 @@ using System.CommandLine;
 using Bastion.Server;
 using Bastion.Storage;
 using Bastion.Storage.Encryption;
-using Bastion.Storage.Sqlite;
 
 namespace Bastion.Cli;
 
@@ -69,33 +68,43 @@ internal static class KeysCommand
     /// <summary>The database and master-key options, and running a command with the store and its key ring.</summary>
     private sealed class Common
     {
-        private readonly Option<string> _dbFile = new("--db-filename", "-f") { Description = "The server's SQLite file.", Required = true };
-        private readonly Option<string?> _keyFile = new("--master-key-file") { Description = "The master key file (default: <db-filename>.master-key); or set BASTION_MASTER_KEY." };
+        private readonly DatabaseOptions _database = new();
+        private readonly Option<string?> _keyFile = new("--master-key-file") { Description = "The master key file (default: <db-filename>.master-key; PostgreSQL has no default); or set BASTION_MASTER_KEY." };
         private readonly Option<string?> _keyCommand = new("--master-key-command") { Description = "A command that prints the master key in base64 (a KMS hook)." };
 
         public void AddTo(Command command)
         {
-            command.Options.Add(_dbFile);
+            _database.AddTo(command);
             command.Options.Add(_keyFile);
             command.Options.Add(_keyCommand);
         }
 
         public async Task<int> RunAsync(ParseResult parse, Func<IStorageProvider, KeyRing, Dictionary<string, string>, Task> action)
         {
-            var file = parse.GetValue(_dbFile)!;
+            ServerOptions options;
             try
             {
-                if (!File.Exists(file))
+                options = _database.Resolve(parse);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine(e.Message);
+                return 2;
+            }
+
+            options.MasterKeyFile = parse.GetValue(_keyFile);
+            options.MasterKeyCommand = parse.GetValue(_keyCommand);
+            try
+            {
+                if (options.DatabaseFile is { } file && !File.Exists(file))
                 {
                     throw new ArgumentException($"{file} does not exist.");
                 }
 
-                await using var store = SqliteStorageProvider.OpenFile(file);
-                await store.MigrateAsync(4, CancellationToken.None).ConfigureAwait(false);
-                var options = new ServerOptions { DatabaseFile = file, MasterKeyFile = parse.GetValue(_keyFile), MasterKeyCommand = parse.GetValue(_keyCommand) };
-                var keys = new KeyRing(store, EncryptionAtRest.LoadMasterKey(options, Environment.GetEnvironmentVariable(EncryptionAtRest.EnvironmentVariable)));
+                await using var store = await DatabaseOptions.OpenAsync(options).ConfigureAwait(false);
+                var keys = new KeyRing(store.Metadata, EncryptionAtRest.LoadMasterKey(options, Environment.GetEnvironmentVariable(EncryptionAtRest.EnvironmentVariable)));
                 await keys.RefreshAsync(CancellationToken.None).ConfigureAwait(false);
-                var names = (await store.ListNamespacesAsync(CancellationToken.None).ConfigureAwait(false))
+                var names = (await store.Metadata.ListNamespacesAsync(CancellationToken.None).ConfigureAwait(false))
                     .ToDictionary(n => n.Id, n => $"{n.Name}.{n.Account}", StringComparer.Ordinal);
                 await action(store, keys, names).ConfigureAwait(false);
                 return 0;
@@ -105,9 +114,15 @@ internal static class KeysCommand
                 Console.Error.WriteLine(e.Message);
                 return 2;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or InvalidDataException or Microsoft.Data.Sqlite.SqliteException)
+            catch (Bastion.Storage.Postgres.DatabaseOpenException e)
             {
-                Console.Error.WriteLine($"{file}: {e.Message}");
+                Console.Error.WriteLine(e.Message);
+                return 1;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or InvalidDataException
+                or Microsoft.Data.Sqlite.SqliteException or Npgsql.NpgsqlException)
+            {
+                Console.Error.WriteLine($"{DatabaseOptions.Describe(options)}: {e.Message}");
                 return 1;
             }
         }

@@ -7,7 +7,7 @@ namespace Bastion.Cli;
 
 /// <summary>
 /// <c>bastion namespace create|describe|update</c>: namespaces and their TLS policy (client CA bundle, certificate
-/// filters, CRL). They work on the server's database file directly (<c>--db-filename</c>), as its operator (see
+/// filters, CRL). They work on the server's database directly (<c>--db-filename</c> or <c>--database-url</c>), as its operator (see
 /// <see cref="DatabaseFile"/>); a running server picks the change up within seconds (at once for a namespace host it
 /// has not seen). Users, service accounts and keys are managed over the Cloud Ops API instead.
 /// </summary>
@@ -119,7 +119,7 @@ internal static class NamespaceCommand
     private sealed class Common
     {
         private readonly bool _withPolicy;
-        private readonly Option<string> _dbFile = new("--db-filename", "-f") { Description = "The server's SQLite file.", Required = true };
+        private readonly DatabaseOptions _database = new();
         private readonly Option<string?> _caFile = new("--ca-certificate-file") { Description = "Client CA bundle (PEM; concatenate old and new CAs to rotate)." };
         private readonly Option<string[]> _filters = new("--certificate-filter") { Description = "Certificate filter 'cn=…;o=…;ou=…;san=…' (repeatable; replaces all filters).", AllowMultipleArgumentsPerToken = false };
         private readonly Option<bool> _clearFilters = new("--clear-certificate-filters") { Description = "Remove all certificate filters." };
@@ -138,7 +138,7 @@ internal static class NamespaceCommand
 
         public void AddTo(Command command)
         {
-            command.Options.Add(_dbFile);
+            _database.AddTo(command);
             command.Options.Add(Name);
             command.Options.Add(Account);
             if (_withPolicy)
@@ -156,7 +156,7 @@ internal static class NamespaceCommand
         }
 
         public Task<int> RunAsync(ParseResult parse, Func<NamespaceRegistry, Task> action) =>
-            DatabaseFile.RunAsync(parse.GetValue(_dbFile)!, (namespaces, _) => action(namespaces));
+            DatabaseFile.RunAsync(_database, parse, (namespaces, _) => action(namespaces));
 
         public NamespaceEntry Find(ParseResult parse, NamespaceRegistry registry) =>
             registry.Resolve($"{parse.GetValue(Name)}.{parse.GetValue(Account)}");

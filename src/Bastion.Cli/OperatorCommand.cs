@@ -20,11 +20,9 @@ internal static class OperatorCommand
         return command;
     }
 
-    private static Option<string> DbFile() => new("--db-filename", "-f") { Description = "The server's SQLite file.", Required = true };
-
     private static Command GrantCommand()
     {
-        var dbFile = DbFile();
+        var database = new DatabaseOptions();
         var ns = new Option<string>("--namespace", "-n") { Description = "The namespace, as name.account.", Required = true };
         var reason = new Option<string>("--reason") { Description = "Why (a ticket or incident reference); recorded with the grant.", Required = true };
         var duration = new Option<string>("--duration") { Description = "How long, at most 8h (e.g. 30m, 2h).", Required = true };
@@ -33,9 +31,10 @@ internal static class OperatorCommand
         permission.AcceptOnlyFromAmong("read", "write", "admin");
         var command = new Command("grant", "Grant an operator access to one namespace for at most 8 hours; prints a one-time API key.")
         {
-            dbFile, ns, reason, duration, who, permission,
+            ns, reason, duration, who, permission,
         };
-        command.SetAction((parse, _) => DatabaseFile.RunAsync(parse.GetValue(dbFile)!, async (namespaces, identities) =>
+        database.AddTo(command);
+        command.SetAction((parse, _) => DatabaseFile.RunAsync(database, parse, async (namespaces, identities) =>
         {
             var length = DurationSyntax.Parse(parse.GetValue(duration)!, "--duration");
             var target = namespaces.Resolve(parse.GetValue(ns)!);
@@ -55,9 +54,10 @@ internal static class OperatorCommand
 
     private static Command ListCommand()
     {
-        var dbFile = DbFile();
-        var command = new Command("list", "List operator grants, current and past, newest first.") { dbFile };
-        command.SetAction((parse, _) => DatabaseFile.RunAsync(parse.GetValue(dbFile)!, (_, identities) =>
+        var database = new DatabaseOptions();
+        var command = new Command("list", "List operator grants, current and past, newest first.");
+        database.AddTo(command);
+        command.SetAction((parse, _) => DatabaseFile.RunAsync(database, parse, (_, identities) =>
         {
             var now = DateTime.UtcNow;
             Console.WriteLine($"{"GRANT",-22} {"OPERATOR",-16} {"NAMESPACE",-28} {"PERMISSION",-14} {"UNTIL",-20} {"STATE",-8} REASON");
@@ -73,10 +73,11 @@ internal static class OperatorCommand
 
     private static Command RevokeCommand()
     {
-        var dbFile = DbFile();
+        var database = new DatabaseOptions();
         var grantId = new Option<string>("--grant-id") { Description = "The grant to end now.", Required = true };
-        var command = new Command("revoke", "End a grant now; its key stops working within seconds.") { dbFile, grantId };
-        command.SetAction((parse, _) => DatabaseFile.RunAsync(parse.GetValue(dbFile)!, async (_, identities) =>
+        var command = new Command("revoke", "End a grant now; its key stops working within seconds.") { grantId };
+        database.AddTo(command);
+        command.SetAction((parse, _) => DatabaseFile.RunAsync(database, parse, async (_, identities) =>
         {
             var grant = await identities.RevokeOperatorGrantAsync(parse.GetValue(grantId)!).ConfigureAwait(false);
             Console.WriteLine($"Grant {grant.Id} of {grant.Operator} on {grant.NamespaceName} ended at {Format(grant.ExpiryTime)}.");

@@ -23,6 +23,12 @@ internal static class ServerRunner
             await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
             return 2;
         }
+        catch (Bastion.Storage.Postgres.DatabaseOpenException e)
+        {
+            // One line naming the database (redacted) and the cause: unreachable, refused credentials, no such database.
+            await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return 1;
+        }
 
         await using var _ = server;
         await started(server).ConfigureAwait(false);

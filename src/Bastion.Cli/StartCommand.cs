@@ -14,7 +14,8 @@ internal static class StartCommand
     public static Command Create()
     {
         var config = new Option<string?>("--config", "-c") { Description = "JSON config file; keys are the long option names, e.g. {\"tls-cert-file\": \"server.pem\"}." };
-        var dbFile = new Option<string?>("--db-filename", "-f") { Description = "SQLite file for durable state (required)." };
+        var dbFile = new Option<string?>("--db-filename", "-f") { Description = "SQLite file for durable state (this or --database-url is required)." };
+        var dbUrl = DatabaseChoice.UrlOption();
         var account = new Option<string?>("--account") { Description = "The account this server serves; namespace hosts are <namespace>.<account>.<base-domain> (required)." };
         var baseDomain = new Option<string?>("--base-domain") { Description = "Base domain of the endpoints (required with TLS)." };
         var ip = new Option<string?>("--ip") { Description = "Address to bind (default 127.0.0.1; a non-loopback address needs TLS)." };
@@ -31,9 +32,9 @@ internal static class StartCommand
         var auditRetention = new Option<string?>("--audit-retention-days") { Description = "How long audit records are kept (default 90)." };
         var auditLog = new Option<string?>("--audit-log") { Description = "on (default) or off: off keeps no durable audit log (for measuring its cost only)." };
         var encryption = new Option<string?>("--encryption") { Description = "Encryption at rest: on (default) or off (only for a database written without it)." };
-        var masterKeyFile = new Option<string?>("--master-key-file") { Description = "Master key file, created with mode 0600 when missing (default: <db-filename>.master-key). BASTION_MASTER_KEY (base64) gives the key itself instead." };
+        var masterKeyFile = new Option<string?>("--master-key-file") { Description = "Master key file, created with mode 0600 when missing (default: <db-filename>.master-key; PostgreSQL has no default). BASTION_MASTER_KEY (base64) gives the key itself instead." };
         var masterKeyCommand = new Option<string?>("--master-key-command") { Description = "A command that prints the master key in base64 (a KMS hook); wins over the file and BASTION_MASTER_KEY." };
-        Option<string?>[] settings = [dbFile, account, baseDomain, ip, port, httpPort, uiPort, uiSessionTimeout, uiIdleTimeout, certFile, keyFile, logLevel, logFormat, auditExport, auditRetention, auditLog,
+        Option<string?>[] settings = [dbFile, dbUrl, account, baseDomain, ip, port, httpPort, uiPort, uiSessionTimeout, uiIdleTimeout, certFile, keyFile, logLevel, logFormat, auditExport, auditRetention, auditLog,
             encryption, masterKeyFile, masterKeyCommand];
 
         var command = new Command("start", "Start a production server: TLS 1.3, per-namespace mTLS, no dev-mode identity.") { config };
@@ -51,7 +52,6 @@ internal static class StartCommand
                 options = new ServerOptions
                 {
                     DevMode = false,
-                    DatabaseFile = values.GetPath(dbFile) ?? throw new ArgumentException($"--db-filename is required (or {StartSettings.EnvironmentVariable(dbFile)}, or \"db-filename\" in the config file)."),
                     Account = values.Get(account) ?? throw new ArgumentException($"--account is required (or {StartSettings.EnvironmentVariable(account)}, or \"account\" in the config file)."),
                     BaseDomain = values.Get(baseDomain),
                     Ip = values.Get(ip) ?? "127.0.0.1",
@@ -74,6 +74,13 @@ internal static class StartCommand
                     // A secret: from the environment only, never a command-line option (visible to every process).
                     OwnerApiKey = Environment.GetEnvironmentVariable("BASTION_OWNER_API_KEY") is { Length: > 0 } chosen ? chosen : null,
                 };
+                DatabaseChoice.Apply(options, values.GetPath(dbFile), values.Get(dbUrl));
+                if (options.DatabaseFile is null && options.DatabaseUrl is null)
+                {
+                    throw new ArgumentException(
+                        $"--db-filename or --database-url is required (or {StartSettings.EnvironmentVariable(dbFile)} / {StartSettings.EnvironmentVariable(dbUrl)}, or \"db-filename\" / \"database-url\" in the config file).");
+                }
+
                 if (values.Get(uiSessionTimeout) is { } absolute)
                 {
                     options.UiSessions.AbsoluteTimeout = DurationSyntax.Parse(absolute, "--ui-session-timeout");
@@ -106,7 +113,7 @@ internal static class StartCommand
                     Console.WriteLine("  Warning:    without TLS no client can authenticate (client certificates need TLS); use --tls-cert-file and --tls-key-file.");
                 }
 
-                Console.WriteLine($"  Storage:    {Path.GetFullPath(options.DatabaseFile!)} (SQLite, durable)");
+                Console.WriteLine($"  Storage:    {StorageProviders.Describe(options)}");
                 if (server.BootstrapOwnerApiKey is { } ownerKey)
                 {
                     // Printed once to the terminal, never to the log: only its hash is stored.

@@ -46,6 +46,9 @@ internal static class StartDevCommand
         var auditRetention = new Option<string?>("--audit-retention-days") { Description = "How long audit records are kept (default 90)." };
         var auditLog = new Option<string?>("--audit-log") { Description = "on (default) or off: off keeps no durable audit log (for measuring its cost only)." };
         var encryption = new Option<string>("--encryption") { Description = "Encryption at rest: on (default; an in-memory store uses an ephemeral key) or off (databases written without it).", DefaultValueFactory = _ => "on" };
+        var dbUrl = DatabaseChoice.UrlOption();
+        var masterKeyFile = new Option<string?>("--master-key-file") { Description = "Master key file, created with mode 0600 when missing (default: <db-filename>.master-key; with --database-url this, BASTION_MASTER_KEY or --master-key-command is required)." };
+        var masterKeyCommand = new Option<string?>("--master-key-command") { Description = "A command that prints the master key in base64 (a KMS hook)." };
         encryption.AcceptOnlyFromAmong("on", "off");
 
         var unused = new UnusedOptions();
@@ -83,7 +86,7 @@ internal static class StartDevCommand
         {
             port, ip, dbFile, namespaces, httpPort, headless, uiPort, dynamicConfig, searchAttributes, sqlitePragmas, logConfig,
             logFormat, logLevel, commandTimeout,
-            shards, tls, tlsDir, auditExport, auditRetention, auditLog, encryption,
+            shards, tls, tlsDir, auditExport, auditRetention, auditLog, encryption, dbUrl, masterKeyFile, masterKeyCommand,
         };
         foreach (var option in unused.Options)
         {
@@ -96,17 +99,19 @@ internal static class StartDevCommand
             {
                 Port = parse.GetValue(port),
                 Ip = parse.GetValue(ip) is "localhost" ? "127.0.0.1" : parse.GetValue(ip)!, // as Temporal's start-dev: the server needs an address
-                DatabaseFile = parse.GetValue(dbFile),
                 LogFormat = ServerRunner.LogFormat(parse.GetValue(logFormat)),
                 LogLevel = ServerRunner.LogLevel(parse.GetValue(logLevel)),
                 ShardCount = parse.GetValue(shards),
                 HttpPort = parse.GetValue(httpPort),
                 UiPort = parse.GetValue(headless) ? null : parse.GetValue(uiPort),
                 Encryption = parse.GetValue(encryption) == "on",
+                MasterKeyFile = parse.GetValue(masterKeyFile),
+                MasterKeyCommand = parse.GetValue(masterKeyCommand),
             };
             TimeSpan? stopAfter;
             try
             {
+                DatabaseChoice.Apply(options, parse.GetValue(dbFile), DatabaseChoice.Url(parse, dbUrl));
                 foreach (var name in (parse.GetValue(namespaces) ?? []).Where(n => n != "default").Distinct(StringComparer.Ordinal))
                 {
                     options.Namespaces.Add(name);
@@ -169,7 +174,7 @@ internal static class StartDevCommand
                 var transport = devTls is null ? "plaintext, loopback only" : "TLS 1.3";
                 Console.WriteLine($"Bastion dev server on {server.Address} (gRPC, {transport})");
                 Console.WriteLine($"  Namespace:  default{string.Concat(options.Namespaces.Select(n => ", " + n))}");
-                Console.WriteLine($"  Storage:    {(options.DatabaseFile is { } f ? Path.GetFullPath(f) + " (SQLite, durable)" : "in memory (lost on exit)")}");
+                Console.WriteLine($"  Storage:    {StorageProviders.Describe(options)}");
                 Console.WriteLine($"  HTTP API:   {(server.HttpAddress is { } httpAddress ? $"{(devTls is null ? "http" : "https")}://{httpAddress}/api/v1 ({transport})" : "off (pass --http-port to serve it)")}");
                 Console.WriteLine($"  Web UI:     {(server.UiAddress is { } uiAddress ? $"{(devTls is null ? "http" : "https")}://{uiAddress}" : "off (--headless)")}");
                 devTls?.PrintHowToConnect(server.Address);
@@ -197,6 +202,7 @@ internal static class StartDevCommand
         (string Name, object? Value)[] settings =
         [
             ("ip", options.Ip), ("port", options.Port), ("http-port", options.HttpPort), ("ui-port", options.UiPort), ("db-filename", options.DatabaseFile ?? "(in memory)"),
+            ("database-url", options.DatabaseUrl?.ToString() ?? "(none)"),
             ("namespaces", string.Join(",", options.Namespaces.Prepend("default"))),
             ("search-attributes", string.Join(",", options.SearchAttributes.Select(a => $"{a.Key}={a.Value}"))),
             ("dynamic-config", string.Join(",", options.DynamicConfig.Select(c => $"{c.Key}={c.Value}"))),

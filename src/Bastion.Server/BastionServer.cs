@@ -15,7 +15,6 @@ using Bastion.Security.Tls;
 using Bastion.Server.Tls;
 using Bastion.Server.Ui;
 using Bastion.Storage;
-using Bastion.Storage.Sqlite;
 using Bastion.Visibility;
 using Bastion.Wire;
 using Grpc.AspNetCore.Server.Model;
@@ -170,7 +169,7 @@ public sealed partial class BastionServer : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = MaxMessageBytes;
         });
 
-        var store = options.DatabaseFile is { } file ? SqliteStorageProvider.OpenFile(file) : SqliteStorageProvider.OpenInMemory();
+        var store = await StorageProviders.OpenAsync(options, cancellationToken).ConfigureAwait(false);
         EncryptionAtRest encryption;
         try
         {

@@ -89,7 +89,10 @@ internal sealed partial class EncryptionAtRest : IDisposable
         return new AesGcmRecordCodec(keys);
     }
 
-    /// <summary>The master key: the command, else the environment variable, else the key file (in-memory stores: an ephemeral key).</summary>
+    /// <summary>
+    /// The master key: the command, else the environment variable, else the key file (in-memory stores: an ephemeral
+    /// key; PostgreSQL: no default file, one of the three is required).
+    /// </summary>
     public static MasterKey LoadMasterKey(ServerOptions options, string? environmentValue)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -101,6 +104,13 @@ internal sealed partial class EncryptionAtRest : IDisposable
         if (!string.IsNullOrWhiteSpace(environmentValue))
         {
             return MasterKey.FromBase64(environmentValue, $"environment variable {EnvironmentVariable}");
+        }
+
+        if (options.MasterKeyFile is null && options.DatabaseUrl is not null)
+        {
+            // No file to put a key beside, and an ephemeral key would make the durable records unreadable after a restart.
+            throw new InvalidOperationException(
+                $"A PostgreSQL database has no default master key file: give --master-key-file, {EnvironmentVariable} (base64) or --master-key-command.");
         }
 
         var file = options.MasterKeyFile ?? DefaultKeyFile(options.DatabaseFile);

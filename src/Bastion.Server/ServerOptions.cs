@@ -39,8 +39,11 @@ public sealed class ServerOptions
     /// <summary>The web UI's session timeouts (production mode): absolute 8 hours, idle 30 minutes by default.</summary>
     public Bastion.Security.Sessions.UiSessionOptions UiSessions { get; } = new();
 
-    /// <summary>The SQLite file; null keeps everything in memory (gone when the process ends).</summary>
+    /// <summary>The SQLite file; null keeps everything in memory (gone when the process ends) unless <see cref="DatabaseUrl"/> is set.</summary>
     public string? DatabaseFile { get; set; }
+
+    /// <summary>A PostgreSQL database instead of SQLite (not with <see cref="DatabaseFile"/>); its <c>ToString()</c> is redacted.</summary>
+    public Bastion.Storage.Postgres.DatabaseUrl? DatabaseUrl { get; set; }
 
     /// <summary>Namespaces to create at start: in dev mode in account <c>local</c>, besides <c>default</c>; else in <see cref="Account"/>.</summary>
     public IList<string> Namespaces { get; } = [];

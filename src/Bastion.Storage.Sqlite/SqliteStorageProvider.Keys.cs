@@ -4,24 +4,6 @@ namespace Bastion.Storage.Sqlite;
 
 public sealed partial class SqliteStorageProvider
 {
-    private const string ByNamespace = "namespace_id";
-
-    /// <summary>
-    /// Where each kind of encoded record lives: table, value column, how its identity key is built, and which key
-    /// ring namespace encodes it (the audit log has its own, <see cref="RecordIdentities.AuditNamespaceId"/>).
-    /// </summary>
-    private static readonly Dictionary<string, (string Table, string Column, string KeySql, string NamespaceSql)> EncodedColumns = new(StringComparer.Ordinal)
-    {
-        ["executions"] = ("executions", "state", "run_id", ByNamespace),
-        ["history"] = ("history", "data", "run_id || '/' || first_event_id", ByNamespace),
-        ["tasks.workflow_id"] = ("tasks", "workflow_id", "run_id || '/' || kind || '/' || event_id || '/' || attempt", ByNamespace),
-        ["tasks.task_queue"] = ("tasks", "task_queue", "run_id || '/' || kind || '/' || event_id || '/' || attempt", ByNamespace),
-        ["visibility"] = ("visibility", "info", "run_id", ByNamespace),
-        ["schedules"] = ("schedules", "data", "schedule_id", ByNamespace),
-        ["batch_operations"] = ("batch_operations", "request", "job_key", ByNamespace),
-        ["audit_log"] = ("audit_log", "data", "CAST(seq AS TEXT)", $"'{RecordIdentities.AuditNamespaceId}'"),
-    };
-
     public Task<string> EnsureClusterSettingAsync(string key, string valueForNew, CancellationToken cancellationToken)
     {
         return WriteAsync(() =>
@@ -90,7 +72,7 @@ public sealed partial class SqliteStorageProvider
 
     public Task<IReadOnlyList<StoredRecord>> ScanRecordsAsync(string table, string namespaceId, long afterPosition, int limit, CancellationToken cancellationToken)
     {
-        var (name, column, keySql, namespaceSql) = Column(table);
+        var (name, column, keySql, namespaceSql, _) = EncodedColumns.Of(table);
         return ReadAsync<IReadOnlyList<StoredRecord>>(connection =>
         {
             using var cmd = connection.CreateCommand();
@@ -117,8 +99,7 @@ public sealed partial class SqliteStorageProvider
     {
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(newValue);
-        var (name, column, _, namespaceSql) = Column(record.Table);
-        var text = name == "tasks";
+        var (name, column, _, namespaceSql, text) = EncodedColumns.Of(record.Table);
         return WriteAsync(() =>
         {
             using var cmd = _writer.CreateCommand();
@@ -130,7 +111,4 @@ public sealed partial class SqliteStorageProvider
             return cmd.ExecuteNonQuery() == 1;
         }, cancellationToken);
     }
-
-    private static (string Table, string Column, string KeySql, string NamespaceSql) Column(string table) =>
-        EncodedColumns.TryGetValue(table, out var column) ? column : throw new ArgumentException($"No encoded records of kind {table}.", nameof(table));
 }

@@ -6,26 +6,16 @@ namespace Bastion.Storage.Sqlite;
 
 public sealed partial class SqliteStorageProvider
 {
-    private const string OrderByStart = "start_time";
-
     public Task<IReadOnlyList<VisibilityRow>> ListVisibilityAsync(VisibilityPageRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var order = request.Query.OrderBy.Count > 0 ? request.Query.OrderBy[0] : null;
-        var key = order?.Attribute.Definition.Column switch
-        {
-            null => OrderByStart,
-            "close_time" => "COALESCE(close_time, 0)",
-            { } column => column,
-        };
-        var descending = order?.Descending ?? true;
+        var order = VisibilityOrder.Of(request.Query);
         var filter = SqlFilterWriter.Write(request.Query.Filter, SqliteVisibilityDialect.Instance);
-        var direction = descending ? "DESC" : "ASC";
-        var after = request.After is null ? string.Empty : $"AND ({key}, run_id) {(descending ? "<" : ">")} ($k, $r)";
+        var after = request.After is null ? string.Empty : "AND " + order.After("$k", "$r");
         var sql = $"""
-            SELECT run_id, {key}, info FROM visibility
+            SELECT run_id, {order.KeySql}, info FROM visibility
             WHERE namespace_id = $ns AND {filter.Where} {after}
-            ORDER BY {key} {direction}, run_id {direction} LIMIT $limit;
+            ORDER BY {order.KeySql} {order.Direction}, run_id {order.Direction} LIMIT $limit;
             """;
         return ReadAsync<IReadOnlyList<VisibilityRow>>(connection =>
         {

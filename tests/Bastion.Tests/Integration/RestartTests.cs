@@ -4,12 +4,19 @@ using Temporalio.Workflows;
 
 namespace Bastion.Tests.Integration;
 
-/// <summary>A server killed with SIGKILL and restarted on the same file resumes every workflow, losing and repeating nothing.</summary>
-public sealed class RestartTests : IDisposable
+/// <summary>
+/// A server killed with SIGKILL and restarted on the same database resumes every workflow, losing and repeating
+/// nothing; run on each provider (<see cref="SqliteRestartTests"/>, <see cref="PostgresRestartTests"/>).
+/// </summary>
+public abstract class RestartTests : IDisposable
 {
-    private readonly string _directory = Path.Combine(Path.GetTempPath(), "bastion-restart-" + Guid.NewGuid().ToString("N"));
+    protected RestartTests() => Directory.CreateDirectory(WorkDirectory);
 
-    public RestartTests() => Directory.CreateDirectory(_directory);
+    /// <summary>A directory of the test's own (database or key files).</summary>
+    protected string WorkDirectory { get; } = Path.Combine(Path.GetTempPath(), "bastion-restart-" + Guid.NewGuid().ToString("N"));
+
+    /// <summary>Starts <c>bastion server start-dev</c> on the test's durable database; the same database every time.</summary>
+    private protected abstract Task<ServerProcess> StartServerAsync(int port);
 
     [Workflow]
     public sealed class WaitOnTimer
@@ -91,8 +98,7 @@ public sealed class RestartTests : IDisposable
     public async Task KilledServer_ResumesTimersAndActivities_WithoutLosingOrRepeatingEvents()
     {
         var port = ServerProcess.FreePort();
-        var database = Path.Combine(_directory, "bastion.db");
-        var server = await ServerProcess.StartAsync(port, database);
+        var server = await StartServerAsync(port);
         try
         {
             var client = await TemporalClient.ConnectAsync(new(server.Address) { Namespace = "default" });
@@ -117,7 +123,7 @@ public sealed class RestartTests : IDisposable
 
                 server.Kill();
                 server.Dispose();
-                server = await ServerProcess.StartAsync(port, database);
+                server = await StartServerAsync(port);
                 activity.Gate.SetResult();
 
                 Assert.Equal("timer done", await timer.GetResultAsync().WaitAsync(TimeSpan.FromSeconds(60)));
@@ -181,12 +187,28 @@ public sealed class RestartTests : IDisposable
 
     public void Dispose()
     {
+        GC.SuppressFinalize(this);
         try
         {
-            Directory.Delete(_directory, recursive: true);
+            Directory.Delete(WorkDirectory, recursive: true);
         }
         catch (IOException)
         {
         }
     }
+}
+
+public sealed class SqliteRestartTests : RestartTests
+{
+    private protected override Task<ServerProcess> StartServerAsync(int port) => ServerProcess.StartAsync(port, Path.Combine(WorkDirectory, "bastion.db"));
+}
+
+/// <summary>The same on PostgreSQL, encrypted at rest with a master key file (PostgreSQL has no default one).</summary>
+public sealed class PostgresRestartTests(Storage.Postgres.PostgresDatabase database) : RestartTests, IClassFixture<Storage.Postgres.PostgresDatabase>
+{
+    private protected override Task<ServerProcess> StartServerAsync(int port) => ServerProcess.StartAsync(port,
+    [
+        "server", "start-dev", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--headless", "--log-level", "warn",
+        "--database-url", Storage.Postgres.PostgresDatabase.UrlText(database.Url.Database), "--master-key-file", Path.Combine(WorkDirectory, "master-key"),
+    ], ServerProcess.ReadyLine);
 }

@@ -1,5 +1,8 @@
+using System.Security.Cryptography;
 using Bastion.Storage;
 using Bastion.Storage.Sqlite;
+using Bastion.Visibility;
+using Bastion.Visibility.Query;
 
 namespace Bastion.Tests.Storage;
 
@@ -10,12 +13,179 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
 
     protected IStorageProvider Store => _store ?? throw new InvalidOperationException("Not initialized.");
 
-    protected abstract IStorageProvider CreateStore();
+    protected abstract Task<IStorageProvider> CreateStoreAsync();
+
+    /// <summary>Writes a schema version newer than this binary knows into the store's database; false when the store cannot be reached from outside (in memory).</summary>
+    protected abstract Task<bool> MarkSchemaNewerAsync();
+
+    /// <summary>
+    /// True once a call on another connection is observed waiting for a lock (PostgreSQL: <c>pg_locks</c>). A
+    /// provider whose writer is one in-process lock cannot be observed and answers true: its acquire cannot overtake.
+    /// </summary>
+    protected virtual Task<bool> SomeoneWaitsForALockAsync() => Task.FromResult(true);
+
+    /// <summary>
+    /// Makes the next commit wait inside its transaction, after its fence, until <paramref name="gate"/> is released;
+    /// returns the audit records to commit with it. By default the gate itself rides as an audit record (a provider
+    /// that seals records inside the transaction, after the fence).
+    /// </summary>
+    private protected virtual IReadOnlyList<PendingAudit> HoldNextCommitInFlight(GateAudit gate) => [gate];
+
+    /// <summary>A second provider on the same database (a CLI beside the server); null when the store cannot be shared (in memory).</summary>
+    protected abstract Task<IStorageProvider?> OpenSecondWriterAsync();
 
     public async Task InitializeAsync()
     {
-        _store = CreateStore();
+        _store = await CreateStoreAsync();
         await _store.MigrateAsync(2, CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task Migrate_ADatabaseFromANewerBastion_IsRefused()
+    {
+        if (!await MarkSchemaNewerAsync())
+        {
+            return; // in memory: nothing outside the store can write its schema
+        }
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => Store.MigrateAsync(2, CancellationToken.None));
+        Assert.Contains("newer than this Bastion knows", e.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// An acquire issued while a commit of the old owner is in flight (held inside its transaction, after its fence,
+    /// by an audit record that will not seal) waits for that commit: when the acquire returns, the commit is in the
+    /// store; a commit with the old range after it is refused.
+    /// </summary>
+    [Fact]
+    public async Task Acquire_DuringACommitInFlight_WaitsForIt_AndLaterCommitsWithTheOldRangeAreRefused()
+    {
+        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        using var gate = new GateAudit();
+        var riding = HoldNextCommitInFlight(gate);
+        var commit = Task.Run(() => Store.CommitAsync(new CommitBatch([new Transition([NewRun(range, "wf-race", "run-race")])], riding, AuditRecordCodec.Plain), CancellationToken.None));
+        Assert.True(gate.Entered.Wait(TimeSpan.FromSeconds(30)), "the commit should be held in flight");
+
+        var acquire = Task.Run(() => Store.Shards.AcquireShardAsync(0, CancellationToken.None));
+        Assert.True(await Eventually.HoldsAsync(async () => acquire.IsCompleted || await SomeoneWaitsForALockAsync()));
+        var acquiredDuringTheCommit = acquire.IsCompleted;
+        gate.Release.Set();
+
+        Assert.False(acquiredDuringTheCommit, "the acquire should wait for the commit in flight");
+        Assert.True((await commit).Committed);
+        Assert.Equal(range + 1, await acquire);
+        Assert.NotNull(await Store.Executions.GetExecutionAsync("ns", "run-race", CancellationToken.None));
+        var late = await CommitAsync(Update(range, "wf-race", "run-race", expected: 1));
+        Assert.IsType<ShardOwnershipLostException>(Assert.Single(late));
+        Assert.Equal(1, (await Store.Executions.GetExecutionAsync("ns", "run-race", CancellationToken.None))!.Version);
+    }
+
+    /// <summary>Two writers on one database (a server and a CLI) append to one chain: each seals after the other's records.</summary>
+    [Fact]
+    public async Task Audit_TwoWritersOnOneDatabase_ExtendOneChain()
+    {
+        await using var second = await OpenSecondWriterAsync();
+        if (second is null)
+        {
+            return; // in memory: one store, one writer
+        }
+
+        var t0 = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
+        await Store.CommitAsync(new CommitBatch([], [new FixedAudit(t0)], AuditRecordCodec.Plain), CancellationToken.None);
+        await second.CommitAsync(new CommitBatch([], [new FixedAudit(t0), new FixedAudit(t0)], AuditRecordCodec.Plain), CancellationToken.None);
+        await Store.CommitAsync(new CommitBatch([], [new FixedAudit(t0)], AuditRecordCodec.Plain), CancellationToken.None);
+
+        var records = (await Store.Audit.ReadAuditAsync(new AuditQuery(0, 10), CancellationToken.None)).Select(AuditRecordCodec.Plain.Decode).ToList();
+        Assert.Equal([1L, 2L, 3L, 4L], records.Select(r => r.Sequence));
+        for (var i = 1; i < records.Count; i++)
+        {
+            Assert.Equal(records[i - 1].Hash, FixedAudit.PreviousHash(records[i].Data));
+        }
+
+        Assert.Equal(4, (await second.Audit.ReadAuditHeadAsync(CancellationToken.None)).Sequence);
+    }
+
+    [Fact]
+    public async Task ListVisibility_PagesThroughTiesByRunId_AndStaysInItsNamespace()
+    {
+        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        var start = new DateTime(2026, 2, 1, 0, 0, 0, DateTimeKind.Utc);
+        string[] runs = ["run-v1", "run-v2", "run-v3", "run-v4", "run-v5"];
+        await CommitAsync([.. runs.Select(r => WithVisibility(NewRun(range, "wf-" + r, r), start))]);
+        await CommitAsync(WithVisibility(NewRun(range, "wf-other", "run-other", ns: "other"), start));
+        await CommitAsync(WithVisibility(Update(range, "wf-run-v2", "run-v2", expected: 1, status: 2), start, status: 2));
+        var query = BindList("WorkflowType = 'Order'");
+
+        var seen = new List<string>();
+        VisibilityCursor? after = null;
+        for (var page = 0; page < 5; page++)
+        {
+            var rows = await Store.Visibility.ListVisibilityAsync(new VisibilityPageRequest("ns", query, 2, after), CancellationToken.None);
+            seen.AddRange(rows.Select(r => r.RunId));
+            if (rows.Count < 2)
+            {
+                break;
+            }
+
+            after = new VisibilityCursor(rows[^1].OrderKey, rows[^1].RunId);
+        }
+
+        Assert.Equal(runs.Reverse(), seen); // start time descending, ties by run id descending, each once
+        Assert.Equal([(null, 5L)], await Store.Visibility.CountVisibilityAsync("ns", BindCount("WorkflowType = 'Order'"), CancellationToken.None));
+        Assert.Equal(
+            [(1L, 4L), (2L, 1L)],
+            await Store.Visibility.CountVisibilityAsync("ns", BindCount("WorkflowType = 'Order' GROUP BY ExecutionStatus"), CancellationToken.None));
+        Assert.Equal(["run-v2"], (await Store.Visibility.ListVisibilityAsync(new VisibilityPageRequest("ns", BindList("ExecutionStatus = 'Completed'"), 10, null), CancellationToken.None)).Select(r => r.RunId));
+    }
+
+    [Fact]
+    public async Task ListBatches_PagesThroughJobsStartedAtTheSameTime_ByJobKey()
+    {
+        var start = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        foreach (var key in new[] { "c", "a", "e", "b", "d" })
+        {
+            Assert.True(await Store.Batches.InsertBatchAsync(new BatchRecord("ns", key, 1, start, null, 0, 0, 0, null, [1]), CancellationToken.None));
+        }
+
+        var seen = new List<string>();
+        (long, string)? after = null;
+        for (var page = 0; page < 5; page++)
+        {
+            var rows = await Store.Batches.ListBatchesAsync("ns", 2, after, CancellationToken.None);
+            seen.AddRange(rows.Select(r => r.JobKey));
+            if (rows.Count < 2)
+            {
+                break;
+            }
+
+            after = (rows[^1].StartTime.Ticks, rows[^1].JobKey);
+        }
+
+        Assert.Equal(["e", "d", "c", "b", "a"], seen);
+    }
+
+    [Fact]
+    public async Task Audit_RecordsAreChainedAfterTheStoredHead_AndRetentionMovesTheAnchor()
+    {
+        var t0 = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
+        await Store.CommitAsync(new CommitBatch([], [new FixedAudit(t0), new FixedAudit(t0.AddMinutes(1))], AuditRecordCodec.Plain), CancellationToken.None);
+        await Store.CommitAsync(new CommitBatch([], [new FixedAudit(t0.AddMinutes(2))], AuditRecordCodec.Plain), CancellationToken.None);
+
+        var records = (await Store.Audit.ReadAuditAsync(new AuditQuery(0, 10), CancellationToken.None)).Select(AuditRecordCodec.Plain.Decode).ToList();
+        Assert.Equal([1L, 2L, 3L], records.Select(r => r.Sequence));
+        Assert.Equal(records[1].Hash, FixedAudit.PreviousHash(records[2].Data)); // the second commit chained after the stored head
+        Assert.Equal(3, (await Store.Audit.ReadAuditHeadAsync(CancellationToken.None)).Sequence);
+
+        Assert.Equal(2, await Store.Audit.DeleteAuditBeforeAsync(t0.AddMinutes(2), 10, CancellationToken.None));
+        var anchor = await Store.Audit.ReadAuditAnchorAsync(CancellationToken.None);
+        Assert.Equal(2, anchor.Sequence);
+        Assert.Equal(records[1].Hash, anchor.Hash);
+        Assert.Equal([3L], (await Store.Audit.ReadAuditAsync(new AuditQuery(0, 10), CancellationToken.None)).Select(r => r.Sequence));
+        Assert.Equal(3, (await Store.Audit.ReadAuditHeadAsync(CancellationToken.None)).Sequence);
+
+        Assert.Equal(0, await Store.Audit.ReadAuditCursorAsync("sink", CancellationToken.None));
+        await Store.Audit.WriteAuditCursorAsync("sink", 3, CancellationToken.None);
+        Assert.Equal(3, await Store.Audit.ReadAuditCursorAsync("sink", CancellationToken.None));
     }
 
     [Fact]
@@ -272,11 +442,45 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         Assert.Equal("run-8b", await Store.Executions.GetCurrentRunIdAsync("ns", "wf-8", CancellationToken.None));
     }
 
-    private static ExecutionWrite NewRun(long range, string workflowId, string runId, int shard = 0, string? replaces = null, IReadOnlyList<TaskRecord>? tasks = null) => new()
+    private static ListQuery BindList(string query) => Binder.Bind(Parser.Parse(query), ResolveSystem, forCount: false);
+
+    private static ListQuery BindCount(string query) => Binder.Bind(Parser.Parse(query), ResolveSystem, forCount: true);
+
+    private static AttributeDefinition? ResolveSystem(string name) => SystemAttributes.TryGet(name, out var system) ? system : null;
+
+    private static ExecutionWrite WithVisibility(ExecutionWrite write, DateTime start, int status = 1) => new()
+    {
+        ShardId = write.ShardId,
+        RangeId = write.RangeId,
+        NamespaceId = write.NamespaceId,
+        WorkflowId = write.WorkflowId,
+        RunId = write.RunId,
+        ExpectedVersion = write.ExpectedVersion,
+        NewVersion = write.NewVersion,
+        Status = write.Status,
+        State = write.State,
+        ReplacesCurrentRunId = write.ReplacesCurrentRunId,
+        Events = write.Events,
+        NewTasks = write.NewTasks,
+        Visibility = new VisibilityRecord
+        {
+            WorkflowId = write.WorkflowId,
+            WorkflowType = "Order",
+            Status = status,
+            StartTime = start,
+            ExecutionTime = start,
+            CloseTime = status == 1 ? null : start.AddMinutes(1),
+            TaskQueue = "tq",
+            SearchAttributesJson = "{}",
+            Info = [5],
+        },
+    };
+
+    private static ExecutionWrite NewRun(long range, string workflowId, string runId, int shard = 0, string? replaces = null, IReadOnlyList<TaskRecord>? tasks = null, string ns = "ns") => new()
     {
         ShardId = shard,
         RangeId = range,
-        NamespaceId = "ns",
+        NamespaceId = ns,
         WorkflowId = workflowId,
         RunId = runId,
         ExpectedVersion = 0,
@@ -285,7 +489,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         State = [1, 2, 3],
         ReplacesCurrentRunId = replaces,
         Events = new HistoryBatch(1, 2, [9]),
-        NewTasks = tasks ?? [new TaskRecord(shard, "ns", workflowId, runId, 1, 2, 1, DateTime.UtcNow, "tq")],
+        NewTasks = tasks ?? [new TaskRecord(shard, ns, workflowId, runId, 1, 2, 1, DateTime.UtcNow, "tq")],
     };
 
     private static ExecutionWrite Update(
@@ -320,13 +524,63 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     protected virtual void Cleanup()
     {
     }
+
+    /// <summary>Holds a commit in flight until <see cref="Release"/>: as an audit record whose sealing waits, or by <see cref="Hold"/>.</summary>
+    private protected sealed class GateAudit : PendingAudit, IDisposable
+    {
+        public ManualResetEventSlim Entered { get; } = new();
+
+        public ManualResetEventSlim Release { get; } = new();
+
+        public void Hold()
+        {
+            Entered.Set();
+            Release.Wait(TimeSpan.FromSeconds(30));
+        }
+
+        public override StoredAuditRecord Seal(long sequence, byte[] previousHash)
+        {
+            Hold();
+            return new FixedAudit(DateTime.UtcNow).Seal(sequence, previousHash);
+        }
+
+        public void Dispose()
+        {
+            Entered.Dispose();
+            Release.Dispose();
+        }
+    }
+
+    /// <summary>A record whose data is its sequence and its predecessor's hash, so a test can check the chain.</summary>
+    private sealed class FixedAudit(DateTime emitTime) : PendingAudit
+    {
+        public override StoredAuditRecord Seal(long sequence, byte[] previousHash)
+        {
+            byte[] data = [.. BitConverter.GetBytes(sequence), .. previousHash];
+            return new StoredAuditRecord(sequence, emitTime, "acct", null, data, SHA256.HashData(data));
+        }
+
+        public static byte[] PreviousHash(byte[] data) => data[8..];
+    }
 }
 
 public sealed class SqliteFileProviderTests : StorageProviderConformanceTests
 {
     private readonly string _path = Path.Combine(Path.GetTempPath(), $"bastion-store-{Guid.NewGuid():N}.db");
 
-    protected override IStorageProvider CreateStore() => SqliteStorageProvider.OpenFile(_path);
+    protected override Task<IStorageProvider> CreateStoreAsync() => Task.FromResult<IStorageProvider>(SqliteStorageProvider.OpenFile(_path));
+
+    protected override Task<IStorageProvider?> OpenSecondWriterAsync() => Task.FromResult<IStorageProvider?>(SqliteStorageProvider.OpenFile(_path));
+
+    protected override Task<bool> MarkSchemaNewerAsync()
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_path}");
+        connection.Open();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "INSERT INTO schema_version (version) SELECT MAX(version) + 1 FROM schema_version;";
+        cmd.ExecuteNonQuery();
+        return Task.FromResult(true);
+    }
 
     [Fact]
     public async Task Reopening_AFile_KeepsEverythingCommitted()
@@ -352,5 +606,9 @@ public sealed class SqliteFileProviderTests : StorageProviderConformanceTests
 
 public sealed class SqliteMemoryProviderTests : StorageProviderConformanceTests
 {
-    protected override IStorageProvider CreateStore() => SqliteStorageProvider.OpenInMemory();
+    protected override Task<IStorageProvider> CreateStoreAsync() => Task.FromResult<IStorageProvider>(SqliteStorageProvider.OpenInMemory());
+
+    protected override Task<bool> MarkSchemaNewerAsync() => Task.FromResult(false);
+
+    protected override Task<IStorageProvider?> OpenSecondWriterAsync() => Task.FromResult<IStorageProvider?>(null);
 }

@@ -28,6 +28,20 @@ public sealed class PostgresDatabase : IAsyncLifetime
 
     public NpgsqlDataSource DataSource => _dataSource ?? throw NotStarted();
 
+    /// <summary>
+    /// The URL text of database <paramref name="name"/> on the test server, password included: for a child process
+    /// (the <c>bastion</c> executable) that takes <c>--database-url</c>.
+    /// </summary>
+    public static string UrlText(string name)
+    {
+        var server = Environment.GetEnvironmentVariable(Variable) ?? throw new InvalidOperationException($"{Variable} is not set.");
+        return server[..(server.LastIndexOf('/') + 1)] + name;
+    }
+
+    /// <summary>The test server's password, for tests that show it never reaches an output.</summary>
+    public static string ServerPassword =>
+        (Environment.GetEnvironmentVariable(Variable) ?? throw new InvalidOperationException($"{Variable} is not set.")).Split('@')[0].Split(':')[^1];
+
     public static DatabaseUrl ServerFromEnvironment() =>
         Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } text
             ? DatabaseUrl.Parse(text)

@@ -11,7 +11,7 @@ public sealed class PostgresSchemaTests(PostgresDatabase database) : IClassFixtu
     [
         "audit_chains", "audit_cursors", "audit_log", "batch_operations", "cluster_metadata", "current_executions",
         "data_keys", "executions", "history", "identities", "namespaces", "schedules", "schema_version", "shards",
-        "timer_tasks", "transfer_tasks", "visibility",
+        "tasks", "visibility",
     ];
 
     [Fact]
@@ -101,7 +101,8 @@ public sealed class PostgresSchemaTests(PostgresDatabase database) : IClassFixtu
 
     /// <summary>
     /// Migration 1 keeps every column the SQLite store keeps (so the provider stores the same things), except where
-    /// the design moves it: SQLite's one task table is PostgreSQL's two queues, its audit anchor a chain's head row.
+    /// the design moves it: its audit anchor is a chain's head row. (The task table splits into transfer and timer
+    /// queues with task ids, issue 14 step 4.)
     /// SQLite's binary columns are bytea here.
     /// </summary>
     [Fact]
@@ -112,12 +113,10 @@ public sealed class PostgresSchemaTests(PostgresDatabase database) : IClassFixtu
         var postgres = await ColumnTypesAsync(dataSource);
         var moved = new Dictionary<string, string[]>(StringComparer.Ordinal)
         {
-            ["tasks"] = ["transfer_tasks", "timer_tasks"],
             ["audit_anchor"] = ["audit_chains"],
         };
         var renamed = new Dictionary<(string, string), string>
         {
-            [("timer_tasks", "visible_time")] = "fire_time",
             [("audit_chains", "seq")] = "anchor_seq",
             [("audit_chains", "hash")] = "anchor_hash",
             [("audit_chains", "id")] = "chain_id",
@@ -155,7 +154,7 @@ public sealed class PostgresSchemaTests(PostgresDatabase database) : IClassFixtu
 
         Assert.Equal("jsonb", types[("visibility", "search_attributes")]);
         Assert.All(types.Where(t => t.Key.Column.EndsWith("_time", StringComparison.Ordinal)), t => Assert.Equal("bigint", t.Value));
-        Assert.Equal("bigint", types[("timer_tasks", "fire_time")]);
+        Assert.Equal("bigint", types[("tasks", "visible_time")]);
         Assert.Equal("bigint", types[("shards", "lease_until")]);
     }
 

@@ -135,15 +135,8 @@ public sealed class VisibilityCorpus : IAsyncLifetime, IDisposable
     /// <summary>A list's statement as the SQLite store writes it: newest first unless ordered, ties by run id.</summary>
     private static string Select(ListQuery query, SqlFilter filter, string ns)
     {
-        var order = query.OrderBy.Count > 0 ? query.OrderBy[0] : null;
-        var key = order?.Attribute.Definition.Column switch
-        {
-            null => "start_time",
-            "close_time" => "COALESCE(close_time, 0)",
-            { } column => column,
-        };
-        var direction = order?.Descending ?? true ? "DESC" : "ASC";
-        return $"SELECT run_id FROM visibility WHERE namespace_id = {ns} AND {filter.Where} ORDER BY {key} {direction}, run_id {direction};";
+        var order = Bastion.Storage.VisibilityOrder.Of(query);
+        return $"SELECT run_id FROM visibility WHERE namespace_id = {ns} AND {filter.Where} ORDER BY {order.KeySql} {order.Direction}, run_id {order.Direction};";
     }
 
     private static string Insert(string prefix, string attributes) => $"""
