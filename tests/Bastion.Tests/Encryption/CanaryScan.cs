@@ -2,7 +2,10 @@ using System.Text;
 
 namespace Bastion.Tests.Encryption;
 
-/// <summary>Looks for canary strings in every file of a directory: as UTF-8, UTF-16 and base64 (at each alignment).</summary>
+/// <summary>
+/// Looks for canary strings in every file of a directory: as UTF-8, UTF-16, base64 (at each alignment) and lowercase
+/// hex (how a PostgreSQL dump writes <c>bytea</c>).
+/// </summary>
 internal static class CanaryScan
 {
     public static IReadOnlyList<string> Find(string directory, IEnumerable<string> canaries)
@@ -29,6 +32,7 @@ internal static class CanaryScan
     {
         yield return ($"{canary} (UTF-8)", Encoding.UTF8.GetBytes(canary));
         yield return ($"{canary} (UTF-16)", Encoding.Unicode.GetBytes(canary));
+        yield return ($"{canary} (hex)", Encoding.ASCII.GetBytes(Convert.ToHexStringLower(Encoding.UTF8.GetBytes(canary))));
         for (var shift = 0; shift < 3; shift++)
         {
             // The characters of the base64 text that depend on the canary alone, whatever precedes it.
