@@ -311,6 +311,12 @@ public sealed class WorkflowInfoTests(ServerFixture fixture)
             {
                 handle = await fixture.Client.StartWorkflowAsync((BuildIdWorkflow wf) => wf.RunAsync(), new("build-id-" + Guid.NewGuid(), tq));
                 Assert.Equal("1.0", await handle.QueryAsync(wf => wf.BuildId));
+
+                // The workflow's 1 ms timer brings a second task: it must run here, on 1.0, before this worker stops
+                // (else it is left to the next worker, and the next query rides it on 1.1).
+                var h = handle;
+                Assert.True(await Eventually.HoldsAsync(async () =>
+                    (await h.FetchHistoryAsync()).Events.Count(e => e.WorkflowTaskCompletedEventAttributes != null) >= 2));
             });
         }
 
