@@ -18,10 +18,14 @@ internal sealed class AuditHosting : IAsyncDisposable
     private readonly HttpClient? _http; // shared by the HTTP sinks
     private int _disposed;
 
+    /// <summary>The audit log as readers see it (records decoded).</summary>
+    public IAuditStore Store { get; }
+
     public AuditHosting(ServerOptions options, IAuditStore store, GroupCommitter committer, ILoggerFactory loggers)
     {
         ArgumentNullException.ThrowIfNull(options);
         var logger = loggers.CreateLogger("Bastion.Audit");
+        Store = store;
         Log = new AuditLog(store);
         if (options.AuditSink is { } hook)
         {

@@ -42,7 +42,6 @@ public sealed partial class BastionServer : IAsyncDisposable
     private readonly NamespaceRefresher _refresher;
     private readonly AuditHosting _audit;
     private readonly EncryptionAtRest _encryption;
-    private IAuditStore? _auditStore;
 
     private BastionServer(WebApplication app, IStorageProvider store, GroupCommitter committer, HistoryEngine engine, NamespaceRefresher refresher, AuditHosting audit, EncryptionAtRest encryption)
     {
@@ -67,7 +66,7 @@ public sealed partial class BastionServer : IAsyncDisposable
     /// <summary>The audit log's reader (what <c>GetAuditLogs</c> serves).</summary>
     public AuditLog AuditLog => _audit.Log;
 
-    internal IAuditStore AuditStore => _auditStore ??= new DecodedAuditStore(_store.Audit, new AuditRecordCodec(_encryption.Codec));
+    internal IAuditStore AuditStore => _audit.Store;
 
     /// <summary>The history engine (tests).</summary>
     internal HistoryEngine Engine => _engine;
