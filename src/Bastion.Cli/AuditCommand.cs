@@ -30,12 +30,20 @@ internal static class AuditCommand
     private static Command VerifyCommand()
     {
         var db = new DatabaseOptions();
-        var command = new Command("verify", "Check the hash chain: report the first edited, removed or reordered record, or that all is intact (exit 0; 3 when tampered with).");
+        var command = new Command("verify", "Check every hash chain of the audit log: report the first edited, removed, reordered or cut-off record, or that all is intact (exit 0; 3 when tampered with).");
         db.AddTo(command);
         command.SetAction((parse, _) => Run(db, parse, async store =>
         {
             var result = await AuditChain.VerifyAsync(store).ConfigureAwait(false);
-            await (result.IsIntact ? Console.Out : Console.Error).WriteLineAsync(result.Message).ConfigureAwait(false);
+            foreach (var chain in result.Chains)
+            {
+                await (chain.IsIntact ? Console.Out : Console.Error).WriteLineAsync(chain.Message).ConfigureAwait(false);
+            }
+
+            if (result.IsIntact)
+            {
+                await Console.Out.WriteLineAsync(result.Message).ConfigureAwait(false);
+            }
             return result.IsIntact ? 0 : 3;
         }));
         return command;
@@ -50,13 +58,26 @@ internal static class AuditCommand
         db.AddTo(command);
         command.SetAction((parse, cancellationToken) => Run(db, parse, async store =>
         {
-            var head = (await store.ReadAuditHeadAsync(cancellationToken).ConfigureAwait(false)).Sequence;
-            var after = Math.Max(0, head - Math.Max(0, parse.GetValue(lines)));
+            // The latest n of the merged order are among the last n of each chain.
+            var n = Math.Max(0, parse.GetValue(lines));
+            var chains = await store.ListAuditChainsAsync(cancellationToken).ConfigureAwait(false);
+            var after = new AuditPosition(chains.ToDictionary(c => c.Chain, c => Math.Max(c.Anchor.Sequence, c.Head.Sequence - n), StringComparer.Ordinal));
+            var latest = new List<StoredAuditRecord>();
+            AuditRead read;
+            do
+            {
+                read = await AuditReader.ReadAsync(store, after, Page, null, cancellationToken).ConfigureAwait(false);
+                latest.AddRange(read.Records);
+                after = read.Next;
+            }
+            while (read.More);
+            await PrintAsync(latest.Skip(Math.Max(0, latest.Count - n)), Console.Out).ConfigureAwait(false);
             while (true)
             {
-                var (last, count) = await PrintAsync(store, new AuditQuery(after, Page), Console.Out).ConfigureAwait(false);
-                after = last;
-                if (count == Page)
+                read = await AuditReader.ReadAsync(store, after, Page, null, cancellationToken).ConfigureAwait(false);
+                await PrintAsync(read.Records, Console.Out).ConfigureAwait(false);
+                after = read.Next;
+                if (read.More)
                 {
                     continue;
                 }
@@ -97,13 +118,15 @@ internal static class AuditCommand
             var writer = path is null ? Console.Out : new StreamWriter(path, append: false, new UTF8Encoding(false));
             try
             {
-                long after = 0;
-                int count;
+                var after = AuditPosition.Start;
+                AuditRead read;
                 do
                 {
-                    (after, count) = await PrintAsync(store, new AuditQuery(after, Page) { From = from, To = to }, writer).ConfigureAwait(false);
+                    read = await AuditReader.ReadAsync(store, after, Page, new AuditQuery(string.Empty, 0, Page) { From = from, To = to }, CancellationToken.None).ConfigureAwait(false);
+                    await PrintAsync(read.Records, writer).ConfigureAwait(false);
+                    after = read.Next;
                 }
-                while (count == Page);
+                while (read.More);
                 await writer.FlushAsync().ConfigureAwait(false);
             }
             finally
@@ -119,16 +142,13 @@ internal static class AuditCommand
         return command;
     }
 
-    /// <summary>Prints one page; returns the sequence number to continue after.</summary>
-    private static async Task<(long After, int Count)> PrintAsync(IAuditStore store, AuditQuery query, TextWriter writer)
+    /// <summary>Prints records, one canonical JSON line each.</summary>
+    private static async Task PrintAsync(IEnumerable<StoredAuditRecord> records, TextWriter writer)
     {
-        var rows = await store.ReadAuditAsync(query, CancellationToken.None).ConfigureAwait(false);
-        foreach (var row in rows)
+        foreach (var row in records)
         {
             await writer.WriteLineAsync(Encoding.UTF8.GetString(row.Data)).ConfigureAwait(false);
         }
-
-        return (rows.Count > 0 ? rows[^1].Sequence : query.AfterSequence, rows.Count);
     }
 
     private static DateTime ParseTime(string text, string option) =>

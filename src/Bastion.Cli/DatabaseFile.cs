@@ -39,7 +39,7 @@ internal static class DatabaseFile
             // command-line tool's own thread.
             var auditCodec = new AuditRecordCodec(() =>
                 EncryptionAtRest.CodecOfExistingAsync(store, target, CancellationToken.None).GetAwaiter().GetResult());
-            await using var committer = new GroupCommitter(store, auditCodec);
+            await using var committer = new GroupCommitter(store, auditCodec, AuditChains.Cli);
             var command = string.Join(' ', Environment.GetCommandLineArgs().Skip(1).TakeWhile(a => !a.StartsWith('-')).Take(2));
             AuditActor.Current = AuditActor.CommandLine(Environment.UserName, "bastion " + command);
             var namespaces = new NamespaceRegistry(store, committer, TimeProvider.System);

@@ -10,8 +10,8 @@ namespace Bastion.Storage.Postgres;
 /// </summary>
 public sealed partial class PostgresStorageProvider
 {
-    /// <summary>The audit chain's head as this provider last committed it (null: unknown, read it); used under the writer lock.</summary>
-    private AuditAnchor? _auditHead;
+    /// <summary>The audit chains' heads as this provider last committed them (a chain absent: unknown, read it); used under the writer lock.</summary>
+    private readonly Dictionary<string, AuditAnchor> _auditHeads = new(StringComparer.Ordinal);
 
     /// <summary>For tests: runs after a commit's statements, before its COMMIT — a commit held in flight.</summary>
     internal Func<Task>? CommitInFlight { get; set; }
@@ -31,7 +31,7 @@ public sealed partial class PostgresStorageProvider
                     return result;
                 }
 
-                _auditHead = null; // another writer (a CLI) extended the chain: seal after its head
+                _auditHeads.Clear(); // another writer (a CLI, another server) extended a chain: seal after the heads as stored
             }
         }
         finally
@@ -57,10 +57,17 @@ public sealed partial class PostgresStorageProvider
             Apply(plan, batch.Transitions[i]);
         }
 
-        AuditAnchor? head = null;
+        var heads = new Dictionary<string, AuditAnchor>(StringComparer.Ordinal);
         if (batch.Audit.Count > 0)
         {
-            head = AppendAudit(plan, batch, _auditHead ?? await ReadAuditHeadAsync(tx, cancellationToken).ConfigureAwait(false));
+            var unknown = batch.Audit.Select(a => a.Chain).Where(c => !_auditHeads.ContainsKey(c)).Distinct().ToArray();
+            var stored = unknown.Length == 0 ? null : await ReadAuditHeadsAsync(tx, unknown, cancellationToken).ConfigureAwait(false);
+            var commitTime = DateTime.UtcNow.Ticks;
+            foreach (var append in batch.Audit)
+            {
+                var head = heads.GetValueOrDefault(append.Chain) ?? _auditHeads.GetValueOrDefault(append.Chain) ?? stored![append.Chain];
+                heads[append.Chain] = AppendAudit(plan, batch, append, head, commitTime);
+            }
         }
 
         var outcome = await plan.ExecuteAsync(batch.Transitions.Count, cancellationToken).ConfigureAwait(false);
@@ -77,7 +84,11 @@ public sealed partial class PostgresStorageProvider
         }
 
         await tx.CommitAsync(cancellationToken).ConfigureAwait(false);
-        _auditHead = head ?? _auditHead;
+        foreach (var (chain, head) in heads)
+        {
+            _auditHeads[chain] = head;
+        }
+
         return new CommitResult(new Exception?[batch.Transitions.Count]);
     }
 
@@ -89,7 +100,7 @@ public sealed partial class PostgresStorageProvider
             return;
         }
 
-        _auditHead = null;
+        _auditHeads.Clear();
         await _writer.DisposeAsync().ConfigureAwait(false);
         _writer = await OpenAsync(cancellationToken).ConfigureAwait(false);
     }

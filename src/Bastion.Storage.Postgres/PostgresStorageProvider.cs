@@ -79,13 +79,11 @@ public sealed partial class PostgresStorageProvider
         await using var cmd = new NpgsqlCommand("""
             INSERT INTO cluster_metadata (key, value) VALUES ('shard_count', @shards), ('cluster_id', @cluster)
             ON CONFLICT (key) DO NOTHING;
-            INSERT INTO audit_chains (chain_id, head_seq, head_hash) VALUES (@chain, 0, '') ON CONFLICT (chain_id) DO NOTHING;
             SELECT value FROM cluster_metadata WHERE key = 'cluster_id';
             SELECT value FROM cluster_metadata WHERE key = 'shard_count';
             """, connection);
         cmd.Parameters.AddWithValue("shards", shardCountForNewCluster.ToString(CultureInfo.InvariantCulture));
         cmd.Parameters.AddWithValue("cluster", Guid.NewGuid().ToString());
-        cmd.Parameters.AddWithValue("chain", AuditChain);
         await using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         var clusterId = reader.GetString(0);

@@ -102,5 +102,33 @@ internal static class SqliteSchema
         ALTER TABLE shards ADD COLUMN owner TEXT;
         ALTER TABLE shards ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
         """,
+
+        // 11: the audit log as several chains (docs/storage-design.md §2), each with its head and retention anchor in
+        // audit_chains; records get the time they were committed (the order readers merge chains in). The one chain
+        // of before becomes 'legacy', closed for appends: its records keep their numbers, hashes and codec identities.
+        """
+        CREATE TABLE audit_chains (chain_id TEXT PRIMARY KEY, head_seq INTEGER NOT NULL, head_hash BLOB NOT NULL,
+            anchor_seq INTEGER NOT NULL, anchor_hash BLOB NOT NULL);
+        INSERT INTO audit_chains (chain_id, head_seq, head_hash, anchor_seq, anchor_hash)
+        SELECT 'legacy',
+            COALESCE((SELECT seq FROM audit_log ORDER BY seq DESC LIMIT 1), (SELECT seq FROM audit_anchor WHERE id = 1)),
+            COALESCE((SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1), (SELECT hash FROM audit_anchor WHERE id = 1)),
+            COALESCE((SELECT seq FROM audit_anchor WHERE id = 1), 0),
+            COALESCE((SELECT hash FROM audit_anchor WHERE id = 1), X'')
+        WHERE EXISTS (SELECT 1 FROM audit_log) OR EXISTS (SELECT 1 FROM audit_anchor);
+        CREATE TABLE audit_log_chained (chain_id TEXT NOT NULL, seq INTEGER NOT NULL, commit_time INTEGER NOT NULL,
+            emit_time INTEGER NOT NULL, account TEXT, namespace_id TEXT, data BLOB NOT NULL, hash BLOB NOT NULL,
+            PRIMARY KEY (chain_id, seq));
+        INSERT INTO audit_log_chained (chain_id, seq, commit_time, emit_time, account, namespace_id, data, hash)
+            SELECT 'legacy', seq, emit_time, emit_time, account, namespace_id, data, hash FROM audit_log ORDER BY seq;
+        DROP TABLE audit_log;
+        ALTER TABLE audit_log_chained RENAME TO audit_log;
+        CREATE INDEX audit_log_by_time ON audit_log (emit_time);
+        CREATE TABLE audit_cursors_chained (sink TEXT NOT NULL, chain_id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (sink, chain_id));
+        INSERT INTO audit_cursors_chained (sink, chain_id, seq) SELECT sink, 'legacy', seq FROM audit_cursors;
+        DROP TABLE audit_cursors;
+        ALTER TABLE audit_cursors_chained RENAME TO audit_cursors;
+        DROP TABLE audit_anchor;
+        """,
     ];
 }

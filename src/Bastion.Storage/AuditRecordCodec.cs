@@ -30,26 +30,27 @@ public sealed class AuditRecordCodec
     {
         if (!_ready)
         {
-            _codec.Value.Encode(RecordIdentities.AuditRecord(0), []);
+            _codec.Value.Encode(RecordIdentities.AuditRecord(AuditChains.Legacy, 0), []);
             _ready = true;
         }
     }
 
     /// <summary>
-    /// <paramref name="records"/> chained after <paramref name="head"/> (the head as it is inside the writing
-    /// transaction), each encoded for the store; <see cref="StoredAuditRecord.Hash"/> is over the plain record.
+    /// <paramref name="records"/> chained in <paramref name="chain"/> after <paramref name="head"/> (the head as it is
+    /// inside the writing transaction), each encoded for the store; <see cref="StoredAuditRecord.Hash"/> is over the plain record.
     /// </summary>
-    public IReadOnlyList<StoredAuditRecord> Seal(IReadOnlyList<PendingAudit> records, AuditAnchor head)
+    public IReadOnlyList<StoredAuditRecord> Seal(string chain, IReadOnlyList<PendingAudit> records, AuditAnchor head)
     {
+        ArgumentNullException.ThrowIfNull(chain);
         ArgumentNullException.ThrowIfNull(records);
         ArgumentNullException.ThrowIfNull(head);
         var sealedRecords = new List<StoredAuditRecord>(records.Count);
         var last = head;
         foreach (var pending in records)
         {
-            var record = pending.Seal(last.Sequence + 1, last.Hash);
+            var record = pending.Seal(chain, last.Sequence + 1, last.Hash);
             last = new AuditAnchor(record.Sequence, record.Hash);
-            sealedRecords.Add(record with { Data = _codec.Value.Encode(RecordIdentities.AuditRecord(record.Sequence), record.Data) });
+            sealedRecords.Add(record with { Data = _codec.Value.Encode(RecordIdentities.AuditRecord(chain, record.Sequence), record.Data) });
         }
 
         return sealedRecords;
@@ -64,7 +65,7 @@ public sealed class AuditRecordCodec
         ArgumentNullException.ThrowIfNull(stored);
         try
         {
-            return stored with { Data = _codec.Value.Decode(RecordIdentities.AuditRecord(stored.Sequence), stored.Data) };
+            return stored with { Data = _codec.Value.Decode(RecordIdentities.AuditRecord(stored.Chain, stored.Sequence), stored.Data) };
         }
         catch (InvalidDataException)
         {

@@ -2,16 +2,28 @@ namespace Bastion.Storage;
 
 /// <summary>
 /// What one provider transaction writes: state transitions and audit records (the calls' records riding those
-/// transitions, account events, and records on their own), appended to the chain in list order: the provider reads
-/// the head inside the transaction and stores what <see cref="AuditCodec"/> seals after it.
+/// transitions, account events, and records on their own), appended to their chains in list order: the provider finds
+/// each chain's head inside the transaction and stores what <see cref="AuditCodec"/> seals after it.
 /// </summary>
-public sealed record CommitBatch(IReadOnlyList<Transition> Transitions, IReadOnlyList<PendingAudit> Audit, AuditRecordCodec? AuditCodec = null)
+public sealed record CommitBatch(IReadOnlyList<Transition> Transitions, IReadOnlyList<AuditAppend> Audit, AuditRecordCodec? AuditCodec = null)
 {
-    /// <summary>The batch's audit records sealed after <paramref name="head"/>, encoded for the store.</summary>
-    public IReadOnlyList<StoredAuditRecord> SealAudit(AuditAnchor head) =>
-        Audit.Count == 0 ? []
-        : (AuditCodec ?? throw new InvalidOperationException("A batch with audit records needs the audit codec.")).Seal(Audit, head);
+    /// <summary>A batch whose audit records all go to one chain.</summary>
+    public CommitBatch(IReadOnlyList<Transition> transitions, string chain, IReadOnlyList<PendingAudit> audit, AuditRecordCodec? auditCodec = null)
+        : this(transitions, audit.Count == 0 ? [] : [new AuditAppend(chain, audit)], auditCodec)
+    {
+    }
+
+    /// <summary><paramref name="append"/>'s records sealed after <paramref name="head"/>, encoded for the store.</summary>
+    public IReadOnlyList<StoredAuditRecord> SealAudit(AuditAppend append, AuditAnchor head)
+    {
+        ArgumentNullException.ThrowIfNull(append);
+        return append.Records.Count == 0 ? []
+            : (AuditCodec ?? throw new InvalidOperationException("A batch with audit records needs the audit codec.")).Seal(append.Chain, append.Records, head);
+    }
 }
+
+/// <summary>Audit records to append to one chain, in order.</summary>
+public sealed record AuditAppend(string Chain, IReadOnlyList<PendingAudit> Records);
 
 /// <summary>
 /// One state change that lands whole or not at all: the run writes of one workflow transition (a run that

@@ -6,15 +6,13 @@ public sealed class DecodedAuditStore(IAuditStore stored, AuditRecordCodec codec
     public async Task<IReadOnlyList<StoredAuditRecord>> ReadAuditAsync(AuditQuery query, CancellationToken cancellationToken) =>
         [.. (await stored.ReadAuditAsync(query, cancellationToken).ConfigureAwait(false)).Select(codec.Decode)];
 
-    public Task<AuditAnchor> ReadAuditHeadAsync(CancellationToken cancellationToken) => stored.ReadAuditHeadAsync(cancellationToken);
+    public Task<IReadOnlyList<AuditChainHead>> ListAuditChainsAsync(CancellationToken cancellationToken) => stored.ListAuditChainsAsync(cancellationToken);
 
-    public Task<AuditAnchor> ReadAuditAnchorAsync(CancellationToken cancellationToken) => stored.ReadAuditAnchorAsync(cancellationToken);
+    public Task<int> DeleteAuditBeforeAsync(string chain, DateTime cutoff, int max, CancellationToken cancellationToken) =>
+        stored.DeleteAuditBeforeAsync(chain, cutoff, max, cancellationToken);
 
-    public Task<int> DeleteAuditBeforeAsync(DateTime cutoff, int max, CancellationToken cancellationToken) =>
-        stored.DeleteAuditBeforeAsync(cutoff, max, cancellationToken);
+    public Task<AuditPosition> ReadAuditCursorAsync(string sink, CancellationToken cancellationToken) => stored.ReadAuditCursorAsync(sink, cancellationToken);
 
-    public Task<long> ReadAuditCursorAsync(string sink, CancellationToken cancellationToken) => stored.ReadAuditCursorAsync(sink, cancellationToken);
-
-    public Task WriteAuditCursorAsync(string sink, long sequence, CancellationToken cancellationToken) =>
-        stored.WriteAuditCursorAsync(sink, sequence, cancellationToken);
+    public Task WriteAuditCursorAsync(string sink, AuditPosition position, CancellationToken cancellationToken) =>
+        stored.WriteAuditCursorAsync(sink, position, cancellationToken);
 }

@@ -19,6 +19,7 @@ public sealed class GroupCommitter : IAsyncDisposable
 
     private readonly IStorageProvider _provider;
     private readonly AuditRecordCodec _auditCodec;
+    private readonly string _nodeChain;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new() { SingleReader = true });
     private readonly Task _loop;
     private long _batches;
@@ -26,10 +27,15 @@ public sealed class GroupCommitter : IAsyncDisposable
 
     /// <param name="provider">Where the batches go.</param>
     /// <param name="auditCodec">Seals and encodes the audit records of each batch.</param>
-    public GroupCommitter(IStorageProvider provider, AuditRecordCodec auditCodec)
+    /// <param name="nodeChain">
+    /// The audit chain of records that ride no shard's transition (<see cref="AuditChains"/>; default: this machine's).
+    /// A record riding a transition goes to the chain of the transition's shard.
+    /// </param>
+    public GroupCommitter(IStorageProvider provider, AuditRecordCodec auditCodec, string? nodeChain = null)
     {
         _provider = provider;
         _auditCodec = auditCodec;
+        _nodeChain = nodeChain ?? AuditChains.ThisMachine;
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -97,7 +103,7 @@ public sealed class GroupCommitter : IAsyncDisposable
     private async Task<List<Pending>?> CommitAsync(List<Pending> batch)
     {
         var transitions = new List<Transition>(batch.Count);
-        var audit = new List<PendingAudit>();
+        var audit = new List<AuditAppend>();
         foreach (var pending in batch)
         {
             if (pending.Write is { } write)
@@ -105,12 +111,25 @@ public sealed class GroupCommitter : IAsyncDisposable
                 transitions.Add(write);
             }
 
-            if (pending.Audit is { } record)
+            if (pending.Audit is null && pending.Records.Count == 0)
             {
-                audit.Add(record);
+                continue;
             }
 
-            audit.AddRange(pending.Records);
+            var chain = pending.Write is { Writes: [var first, ..] } ? AuditChains.Shard(first.ShardId) : _nodeChain;
+            var records = audit.Find(a => a.Chain == chain)?.Records as List<PendingAudit>;
+            if (records is null)
+            {
+                records = [];
+                audit.Add(new AuditAppend(chain, records));
+            }
+
+            if (pending.Audit is { } record)
+            {
+                records.Add(record);
+            }
+
+            records.AddRange(pending.Records);
         }
 
         CommitResult result;

@@ -32,8 +32,8 @@ public abstract class PendingAudit
         set => s_ambient.Value = value;
     }
 
-    /// <summary>The record at <paramref name="sequence"/>, after <paramref name="previousHash"/>: its canonical bytes and their hash.</summary>
-    public abstract StoredAuditRecord Seal(long sequence, byte[] previousHash);
+    /// <summary>The record at <paramref name="sequence"/> of <paramref name="chain"/>, after <paramref name="previousHash"/>: its canonical bytes and their hash.</summary>
+    public abstract StoredAuditRecord Seal(string chain, long sequence, byte[] previousHash);
 
     /// <summary>Claims the record for a transition's commit; false if it was written, is riding another, or is closed.</summary>
     internal bool TryRide()

@@ -36,9 +36,12 @@ public static class RecordIdentities
     /// <summary>A batch job's StartBatchOperationRequest, by the blind index of its job id.</summary>
     public static RecordIdentity BatchOperation(string namespaceId, string jobKey) => new(namespaceId, "batch_operations", jobKey);
 
-    /// <summary>An audit record (its canonical JSON), by sequence number.</summary>
-    public static RecordIdentity AuditRecord(long sequence) =>
-        new(AuditNamespaceId, "audit_log", sequence.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    /// <summary>An audit record (its canonical JSON), by chain and sequence number (the legacy chain's by sequence number alone, as written before chains).</summary>
+    public static RecordIdentity AuditRecord(string chain, long sequence)
+    {
+        var seq = sequence.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new(AuditNamespaceId, "audit_log", chain == AuditChains.Legacy ? seq : $"{chain}/{seq}");
+    }
 
     private static string TaskKeyText(TaskKey key) => $"{key.RunId}/{key.Kind}/{key.EventId}/{key.Attempt}";
 }

@@ -1,19 +1,21 @@
 using System.Globalization;
 using System.Text.Json;
+using Bastion.Storage;
 
 namespace Bastion.Security.Audit;
 
 /// <summary>
 /// The canonical serialization of an audit record: one JSON object, fields in a fixed order, details sorted by key, no
 /// whitespace. It is what is stored, what is hashed into the chain and what export sinks receive (one line each), so it
-/// names the record's sequence number and its predecessor's hash. Fields added later (<c>via</c>) are written only when
-/// set, so that every record older than them reads back to the same bytes.
+/// names the record's chain, its sequence number there and its predecessor's hash (a record cannot be moved to another
+/// chain or place unnoticed). Fields added later (<c>chain</c>, <c>via</c>) are written only when set — the legacy
+/// chain's records have no <c>chain</c> — so that every record older than them reads back to the same bytes.
 /// </summary>
 public static class AuditJson
 {
     private static readonly JsonWriterOptions s_options = new() { Indented = false, SkipValidation = true };
 
-    public static byte[] Serialize(AuditRecord record, long sequence, ReadOnlySpan<byte> previousHash)
+    public static byte[] Serialize(AuditRecord record, string chain, long sequence, ReadOnlySpan<byte> previousHash)
     {
         ArgumentNullException.ThrowIfNull(record);
         using var buffer = new MemoryStream(512);
@@ -21,6 +23,11 @@ public static class AuditJson
         {
             json.WriteStartObject();
             json.WriteString("version", record.Version);
+            if (chain != AuditChains.Legacy)
+            {
+                json.WriteString("chain", chain);
+            }
+
             json.WriteNumber("seq", sequence);
             json.WriteString("log_id", record.LogId);
             json.WriteString("kind", record.Kind);
@@ -57,8 +64,8 @@ public static class AuditJson
         return buffer.ToArray();
     }
 
-    /// <summary>Reads a stored record back: the record, its sequence number and its predecessor's hash (hex).</summary>
-    public static (AuditRecord Record, long Sequence, string PreviousHash) Parse(ReadOnlySpan<byte> data)
+    /// <summary>Reads a stored record back: the record, its chain, its sequence number and its predecessor's hash (hex).</summary>
+    public static (AuditRecord Record, string Chain, long Sequence, string PreviousHash) Parse(ReadOnlySpan<byte> data)
     {
         using var document = JsonDocument.Parse(data.ToArray());
         var root = document.RootElement;
@@ -90,6 +97,7 @@ public static class AuditJson
             Via = root.TryGetProperty("via", out var via) ? via.GetString() : null,
             Details = details,
         };
-        return (record, root.GetProperty("seq").GetInt64(), root.GetProperty("prev_hash").GetString()!);
+        var chain = root.TryGetProperty("chain", out var named) ? named.GetString()! : AuditChains.Legacy;
+        return (record, chain, root.GetProperty("seq").GetInt64(), root.GetProperty("prev_hash").GetString()!);
     }
 }

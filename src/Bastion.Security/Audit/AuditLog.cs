@@ -7,7 +7,8 @@ namespace Bastion.Security.Audit;
 
 /// <summary>
 /// Reads the audit log for a caller, as <c>GetAuditLogs</c> does: a time range, pages of at most
-/// <see cref="MaxPageSize"/> records in log order, and an opaque page token. Only an account's owners and admins read
+/// <see cref="MaxPageSize"/> records in log order (commit time, then chain and sequence: <see cref="AuditReader"/>),
+/// and an opaque page token holding the position in every chain. Only an account's owners and admins read
 /// the account's records; a namespace admin (an identity bound to one namespace with admin on it) reads that
 /// namespace's records; anyone else is refused.
 /// </summary>
@@ -29,19 +30,17 @@ public sealed class AuditLog(IAuditStore store)
             throw ServiceException.InvalidArgument("The end of the time range is before its start.");
         }
 
-        long after = 0;
-        if (!string.IsNullOrEmpty(request.PageToken)
-            && !long.TryParse(request.PageToken, NumberStyles.None, CultureInfo.InvariantCulture, out after))
+        var after = AuditPosition.Start;
+        if (!string.IsNullOrEmpty(request.PageToken) && !AuditPosition.TryParseToken(request.PageToken, out after))
         {
             throw ServiceException.InvalidArgument("The page token is not one this server issued.");
         }
 
         var pageSize = request.PageSize == 0 ? MaxPageSize : request.PageSize;
-        var query = new AuditQuery(after, pageSize + 1) { From = request.From, To = request.To, Account = reader.Account, NamespaceId = ScopeOf(reader) };
-        var rows = await store.ReadAuditAsync(query, cancellationToken).ConfigureAwait(false);
-        var entries = rows.Take(pageSize).Select(row => new AuditLogEntry(row.Sequence, AuditJson.Parse(row.Data).Record, row.Data)).ToList();
-        var next = rows.Count > pageSize ? entries[^1].Sequence.ToString(CultureInfo.InvariantCulture) : null;
-        return new AuditPage(entries, next);
+        var filter = new AuditQuery(string.Empty, 0, pageSize) { From = request.From, To = request.To, Account = reader.Account, NamespaceId = ScopeOf(reader) };
+        var read = await AuditReader.ReadAsync(store, after, pageSize, filter, cancellationToken).ConfigureAwait(false);
+        var entries = read.Records.Select(row => new AuditLogEntry(row.Chain, row.Sequence, AuditJson.Parse(row.Data).Record, row.Data)).ToList();
+        return new AuditPage(entries, read.More ? read.Next.ToToken() : null);
     }
 
     /// <summary>Null: the whole account; else the one namespace the reader may see.</summary>
@@ -63,8 +62,8 @@ public sealed class AuditLog(IAuditStore store)
 /// <summary>A request for audit records: [<see cref="From"/>, <see cref="To"/>), up to <see cref="PageSize"/> (0: the maximum).</summary>
 public sealed record AuditLogRequest(DateTime? From = null, DateTime? To = null, int PageSize = 0, string? PageToken = null);
 
-/// <summary>One record read back, with its sequence number and its canonical JSON.</summary>
-public sealed record AuditLogEntry(long Sequence, AuditRecord Record, byte[] Json);
+/// <summary>One record read back, with its chain, its sequence number there and its canonical JSON.</summary>
+public sealed record AuditLogEntry(string Chain, long Sequence, AuditRecord Record, byte[] Json);
 
 /// <summary>A page of records; <see cref="NextPageToken"/> is null on the last page.</summary>
 public sealed record AuditPage(IReadOnlyList<AuditLogEntry> Records, string? NextPageToken);

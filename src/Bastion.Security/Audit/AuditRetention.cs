@@ -37,13 +37,16 @@ public sealed partial class AuditRetention : IDisposable
         {
             var cutoff = _time.GetUtcNow().UtcDateTime - _retention;
             var total = 0;
-            int removed;
-            do
+            foreach (var chain in await _store.ListAuditChainsAsync(cancellationToken).ConfigureAwait(false))
             {
-                removed = await _store.DeleteAuditBeforeAsync(cutoff, DeleteBatch, cancellationToken).ConfigureAwait(false);
-                total += removed;
+                int removed;
+                do
+                {
+                    removed = await _store.DeleteAuditBeforeAsync(chain.Chain, cutoff, DeleteBatch, cancellationToken).ConfigureAwait(false);
+                    total += removed;
+                }
+                while (removed == DeleteBatch);
             }
-            while (removed == DeleteBatch);
 
             return total;
         }

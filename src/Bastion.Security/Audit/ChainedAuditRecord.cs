@@ -7,9 +7,9 @@ internal sealed class ChainedAuditRecord(AuditRecord record) : PendingAudit
 {
     public AuditRecord Record { get; } = record;
 
-    public override StoredAuditRecord Seal(long sequence, byte[] previousHash)
+    public override StoredAuditRecord Seal(string chain, long sequence, byte[] previousHash)
     {
-        var data = AuditJson.Serialize(Record, sequence, previousHash);
-        return new StoredAuditRecord(sequence, Record.EmitTime, Record.Account, Record.NamespaceId, data, AuditChain.Hash(data));
+        var data = AuditJson.Serialize(Record, chain, sequence, previousHash);
+        return new StoredAuditRecord(chain, sequence, Record.EmitTime, Record.Account, Record.NamespaceId, data, AuditChain.Hash(data));
     }
 }

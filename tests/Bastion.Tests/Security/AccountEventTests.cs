@@ -55,7 +55,7 @@ public sealed class AccountEventTests : IDisposable
         Assert.All(events, e => Assert.Equal("LocalDev", e.Record.PrincipalType));
         Assert.Equal(user.UserId, events[1].Record.Details["owner_id"]);
         var secret = key.Token.Split('_')[^1];
-        Assert.All(await server.AuditStore.ReadAuditAsync(new AuditQuery(0, 10_000), CancellationToken.None), r => Assert.DoesNotContain(secret, Encoding.UTF8.GetString(r.Data), StringComparison.Ordinal));
+        Assert.All(await server.AuditStore.AllAsync(), r => Assert.DoesNotContain(secret, Encoding.UTF8.GetString(r.Data), StringComparison.Ordinal));
         Assert.Equal(AuditTampering.None, (await AuditChain.VerifyAsync(server.AuditStore)).Tampering);
     }
 
@@ -92,10 +92,10 @@ public sealed class AccountEventTests : IDisposable
     }
 
     private static async Task<List<AuditLogEntry>> EventsAsync(IAuditStore store) =>
-        [.. (await store.ReadAuditAsync(new AuditQuery(0, 10_000), CancellationToken.None))
+        [.. (await store.AllAsync())
             .Select(r => AuditJson.Parse(r.Data))
             .Where(p => p.Record.Kind != AuditKinds.ApiCall)
-            .Select(p => new AuditLogEntry(p.Sequence, p.Record, []))];
+            .Select(p => new AuditLogEntry(p.Chain, p.Sequence, p.Record, []))];
 
     public void Dispose()
     {

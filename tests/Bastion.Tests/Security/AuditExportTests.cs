@@ -15,7 +15,7 @@ public sealed class AuditExportTests
     public async Task HttpSink_StoppedThenRestarted_ReceivesEveryRecord()
     {
         // The receiver holds its port from the start (another test's listener could take a port picked and released).
-        var received = new ConcurrentDictionary<long, string>();
+        var received = new ConcurrentDictionary<string, string>();
         var (url, first) = Receiver.OnFreePort(received);
         var options = new ServerOptions { Port = 0, LogLevel = Microsoft.Extensions.Logging.LogLevel.Error };
         options.Audit.Exports.Add(AuditExportSpec.Parse(url));
@@ -36,9 +36,9 @@ public sealed class AuditExportTests
             await WaitUntilAllDeliveredAsync(server, received);
         }
 
-        var stored = await server.AuditStore.ReadAuditAsync(new AuditQuery(0, 10_000), CancellationToken.None);
-        Assert.Equal(stored.Select(r => r.Sequence).Order(), received.Keys.Order());
-        Assert.All(stored, r => Assert.Equal(System.Text.Encoding.UTF8.GetString(r.Data), received[r.Sequence]));
+        var stored = await server.AuditStore.AllAsync();
+        Assert.Equal(stored.Select(AuditReads.PlaceOf).Order(StringComparer.Ordinal), received.Keys.Order(StringComparer.Ordinal));
+        Assert.All(stored, r => Assert.Equal(System.Text.Encoding.UTF8.GetString(r.Data), received[AuditReads.PlaceOf(r)]));
     }
 
     [Fact]
@@ -49,7 +49,7 @@ public sealed class AuditExportTests
         {
             var path = Path.Combine(directory, "audit.jsonl");
             var target = new JsonLinesFileTarget(path, maxBytes: 600, maxFiles: 50);
-            var records = Enumerable.Range(1, 12).Select(i => new StoredAuditRecord(i, DateTime.UtcNow, "a", null, System.Text.Encoding.UTF8.GetBytes($$"""{"seq":{{i}},"pad":"{{new string('x', 200)}}"}"""), [])).ToList();
+            var records = Enumerable.Range(1, 12).Select(i => new StoredAuditRecord("node/test", i, DateTime.UtcNow, "a", null, System.Text.Encoding.UTF8.GetBytes($$"""{"seq":{{i}},"pad":"{{new string('x', 200)}}"}"""), [])).ToList();
             foreach (var chunk in records.Chunk(2))
             {
                 await target.DeliverAsync(chunk, CancellationToken.None);
@@ -74,13 +74,13 @@ public sealed class AuditExportTests
         }
     }
 
-    private static async Task WaitUntilAllDeliveredAsync(BastionServer server, ConcurrentDictionary<long, string> received)
+    private static async Task WaitUntilAllDeliveredAsync(BastionServer server, ConcurrentDictionary<string, string> received)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         while (true)
         {
-            var head = (await server.AuditStore.ReadAuditHeadAsync(CancellationToken.None)).Sequence;
-            if (Enumerable.Range(1, (int)head).All(s => received.ContainsKey(s)))
+            var chains = await server.AuditStore.ListAuditChainsAsync(CancellationToken.None);
+            if (chains.All(c => Enumerable.Range(1, (int)c.Head.Sequence).All(s => received.ContainsKey($"{c.Chain}#{s}"))))
             {
                 return;
             }
@@ -96,7 +96,7 @@ public sealed class AuditExportTests
         private readonly Task _loop;
 
         /// <summary>A receiver on a port of its own choosing; returns its URL.</summary>
-        public static (string Url, Receiver Receiver) OnFreePort(ConcurrentDictionary<long, string> received)
+        public static (string Url, Receiver Receiver) OnFreePort(ConcurrentDictionary<string, string> received)
         {
             for (var attempt = 0; ; attempt++)
             {
@@ -113,7 +113,7 @@ public sealed class AuditExportTests
         }
 
         /// <summary>A receiver on <paramref name="url"/> again, once its port is free.</summary>
-        public static async Task<Receiver> OnAsync(string url, ConcurrentDictionary<long, string> received)
+        public static async Task<Receiver> OnAsync(string url, ConcurrentDictionary<string, string> received)
         {
             for (var attempt = 0; ; attempt++)
             {
@@ -128,7 +128,7 @@ public sealed class AuditExportTests
             }
         }
 
-        private Receiver(string prefix, ConcurrentDictionary<long, string> received)
+        private Receiver(string prefix, ConcurrentDictionary<string, string> received)
         {
             _listener.Prefixes.Add(prefix);
             _listener.Start();
@@ -150,7 +150,7 @@ public sealed class AuditExportTests
                     {
                         foreach (var line in (await reader.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries))
                         {
-                            received[JsonNode.Parse(line)!["seq"]!.GetValue<long>()] = line;
+                            received[AuditReads.PlaceOf(line)] = line;
                         }
                     }
 

@@ -30,7 +30,7 @@ public sealed class AuditStageTests
         Assert.Equal((int)Grpc.Core.StatusCode.NotFound, missing.Status);
         Assert.Equal("missing", missing.Namespace);
         Assert.Equal((int)Grpc.Core.StatusCode.Unimplemented, Assert.Single(records, r => r.Operation == "temporal.api.workflowservice.v1.WorkflowService/ListWorkerDeployments").Status);
-        Assert.DoesNotContain(records, r => System.Text.Encoding.UTF8.GetString(Bastion.Security.Audit.AuditJson.Serialize(r, 1, [])).Contains(secret, StringComparison.Ordinal));
+        Assert.DoesNotContain(records, r => System.Text.Encoding.UTF8.GetString(Bastion.Security.Audit.AuditJson.Serialize(r, "node/test", 1, [])).Contains(secret, StringComparison.Ordinal));
         Assert.Equal("tq", started.Details["task_queue"]);
         Assert.StartsWith("audited-", started.Details["workflow_id"], StringComparison.Ordinal);
         Assert.NotEmpty(start.RunId);

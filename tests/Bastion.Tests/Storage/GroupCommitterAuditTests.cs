@@ -32,6 +32,22 @@ public sealed class GroupCommitterAuditTests : IAsyncLifetime
         Assert.Equal(AuditTampering.None, (await AuditChain.VerifyAsync(Decoded)).Tampering);
     }
 
+    /// <summary>A call's record riding a transition goes to the chain of the transition's shard; a record on its own to the process's node chain.</summary>
+    [Fact]
+    public async Task RecordsGoToTheChainOfTheShardTheyRide_OrOfTheNode()
+    {
+        await using var committer = new GroupCommitter(_store, AuditRecordCodec.Plain, AuditChains.Node("n1"));
+        var sink = new DurableAuditSink(committer, "acme");
+        var range = await _store.AcquireRangeAsync(0);
+        await CommitWithAmbientAsync(committer, sink.Prepare(Record("start"))!, NewRun(range, "wf-1", "run-1"));
+        await sink.WriteAsync(Record("read"));
+
+        var records = await Security.AuditReads.AllAsync(Decoded);
+        Assert.Equal([("shard/0", 1L, "start"), ("node/n1", 1L, "read")], records.Select(r => (r.Chain, r.Sequence, AuditJson.Parse(r.Data).Record.Operation)));
+        Assert.Equal(("shard/0", 1L), (AuditJson.Parse(records[0].Data).Chain, AuditJson.Parse(records[0].Data).Sequence)); // the record names its chain
+        Assert.Equal(AuditTampering.None, (await AuditChain.VerifyAsync(Decoded)).Tampering);
+    }
+
     [Fact]
     public async Task ARejectedTransition_LeavesItsRecordUnwritten_AndTheChainWhole()
     {
@@ -105,7 +121,7 @@ public sealed class GroupCommitterAuditTests : IAsyncLifetime
     }
 
     private async Task<List<string>> OperationsAsync() =>
-        [.. (await Decoded.ReadAuditAsync(new AuditQuery(0, 100), CancellationToken.None)).Select(r => AuditJson.Parse(r.Data).Record.Operation)];
+        [.. (await Security.AuditReads.AllAsync(Decoded)).Select(r => AuditJson.Parse(r.Data).Record.Operation)];
 
     private static AuditRecord Record(string operation) =>
         new() { LogId = Guid.NewGuid().ToString(), EmitTime = DateTime.UtcNow, Operation = operation, PrincipalType = "User" };

@@ -63,7 +63,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         var range = await Store.Shards.AcquireRangeAsync(0);
         using var gate = new GateAudit();
         var riding = HoldNextCommitInFlight(gate);
-        var commit = Task.Run(() => Store.CommitAsync(new CommitBatch([new Transition([NewRun(range, "wf-race", "run-race")])], riding, AuditRecordCodec.Plain), CancellationToken.None));
+        var commit = Task.Run(() => Store.CommitAsync(new CommitBatch([new Transition([NewRun(range, "wf-race", "run-race")])], Chain, riding, AuditRecordCodec.Plain), CancellationToken.None));
         Assert.True(gate.Entered.Wait(TimeSpan.FromSeconds(30)), "the commit should be held in flight");
 
         var acquire = Task.Run(() => Store.Shards.AcquireRangeAsync(0));
@@ -120,18 +120,18 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         }
 
         var t0 = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
-        await Store.CommitAsync(new CommitBatch([], [new FixedAudit(t0)], AuditRecordCodec.Plain), CancellationToken.None);
-        await second.CommitAsync(new CommitBatch([], [new FixedAudit(t0), new FixedAudit(t0)], AuditRecordCodec.Plain), CancellationToken.None);
-        await Store.CommitAsync(new CommitBatch([], [new FixedAudit(t0)], AuditRecordCodec.Plain), CancellationToken.None);
+        await Store.CommitAsync(new CommitBatch([], Chain, [new FixedAudit(t0)], AuditRecordCodec.Plain), CancellationToken.None);
+        await second.CommitAsync(new CommitBatch([], Chain, [new FixedAudit(t0), new FixedAudit(t0)], AuditRecordCodec.Plain), CancellationToken.None);
+        await Store.CommitAsync(new CommitBatch([], Chain, [new FixedAudit(t0)], AuditRecordCodec.Plain), CancellationToken.None);
 
-        var records = (await Store.Audit.ReadAuditAsync(new AuditQuery(0, 10), CancellationToken.None)).Select(AuditRecordCodec.Plain.Decode).ToList();
+        var records = (await Store.Audit.ReadAuditAsync(new AuditQuery(Chain, 0, 10), CancellationToken.None)).Select(AuditRecordCodec.Plain.Decode).ToList();
         Assert.Equal([1L, 2L, 3L, 4L], records.Select(r => r.Sequence));
         for (var i = 1; i < records.Count; i++)
         {
             Assert.Equal(records[i - 1].Hash, FixedAudit.PreviousHash(records[i].Data));
         }
 
-        Assert.Equal(4, (await second.Audit.ReadAuditHeadAsync(CancellationToken.None)).Sequence);
+        Assert.Equal(4, (await HeadOf(second, Chain)).Head.Sequence);
     }
 
     [Fact]
@@ -197,25 +197,58 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     public async Task Audit_RecordsAreChainedAfterTheStoredHead_AndRetentionMovesTheAnchor()
     {
         var t0 = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
-        await Store.CommitAsync(new CommitBatch([], [new FixedAudit(t0), new FixedAudit(t0.AddMinutes(1))], AuditRecordCodec.Plain), CancellationToken.None);
-        await Store.CommitAsync(new CommitBatch([], [new FixedAudit(t0.AddMinutes(2))], AuditRecordCodec.Plain), CancellationToken.None);
+        await Store.CommitAsync(new CommitBatch([], Chain, [new FixedAudit(t0), new FixedAudit(t0.AddMinutes(1))], AuditRecordCodec.Plain), CancellationToken.None);
+        await Store.CommitAsync(new CommitBatch([], Chain, [new FixedAudit(t0.AddMinutes(2))], AuditRecordCodec.Plain), CancellationToken.None);
 
-        var records = (await Store.Audit.ReadAuditAsync(new AuditQuery(0, 10), CancellationToken.None)).Select(AuditRecordCodec.Plain.Decode).ToList();
+        var records = (await Store.Audit.ReadAuditAsync(new AuditQuery(Chain, 0, 10), CancellationToken.None)).Select(AuditRecordCodec.Plain.Decode).ToList();
         Assert.Equal([1L, 2L, 3L], records.Select(r => r.Sequence));
         Assert.Equal(records[1].Hash, FixedAudit.PreviousHash(records[2].Data)); // the second commit chained after the stored head
-        Assert.Equal(3, (await Store.Audit.ReadAuditHeadAsync(CancellationToken.None)).Sequence);
+        Assert.Equal(3, (await HeadOf(Store, Chain)).Head.Sequence);
 
-        Assert.Equal(2, await Store.Audit.DeleteAuditBeforeAsync(t0.AddMinutes(2), 10, CancellationToken.None));
-        var anchor = await Store.Audit.ReadAuditAnchorAsync(CancellationToken.None);
+        Assert.Equal(2, await Store.Audit.DeleteAuditBeforeAsync(Chain, t0.AddMinutes(2), 10, CancellationToken.None));
+        var anchor = (await HeadOf(Store, Chain)).Anchor;
         Assert.Equal(2, anchor.Sequence);
         Assert.Equal(records[1].Hash, anchor.Hash);
-        Assert.Equal([3L], (await Store.Audit.ReadAuditAsync(new AuditQuery(0, 10), CancellationToken.None)).Select(r => r.Sequence));
-        Assert.Equal(3, (await Store.Audit.ReadAuditHeadAsync(CancellationToken.None)).Sequence);
+        Assert.Equal([3L], (await Store.Audit.ReadAuditAsync(new AuditQuery(Chain, 0, 10), CancellationToken.None)).Select(r => r.Sequence));
+        Assert.Equal(3, (await HeadOf(Store, Chain)).Head.Sequence);
 
-        Assert.Equal(0, await Store.Audit.ReadAuditCursorAsync("sink", CancellationToken.None));
-        await Store.Audit.WriteAuditCursorAsync("sink", 3, CancellationToken.None);
-        Assert.Equal(3, await Store.Audit.ReadAuditCursorAsync("sink", CancellationToken.None));
+        Assert.Empty((await Store.Audit.ReadAuditCursorAsync("sink", CancellationToken.None)).Chains);
+        await Store.Audit.WriteAuditCursorAsync("sink", new AuditPosition(new Dictionary<string, long> { [Chain] = 3, ["shard/1"] = 7 }), CancellationToken.None);
+        await Store.Audit.WriteAuditCursorAsync("sink", new AuditPosition(new Dictionary<string, long> { ["shard/1"] = 9 }), CancellationToken.None);
+        var cursor = await Store.Audit.ReadAuditCursorAsync("sink", CancellationToken.None);
+        Assert.Equal((3L, 9L), (cursor.After(Chain), cursor.After("shard/1")));
     }
+
+    /// <summary>
+    /// Chains are independent: each numbers its records from 1 and keeps its own head; one batch may append to several;
+    /// a reader merges them by commit time and a position per chain, so a page never skips or repeats a record.
+    /// </summary>
+    [Fact]
+    public async Task Audit_Chains_AreNumberedApart_AndReadMergedByPosition()
+    {
+        var t0 = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
+        await Store.CommitAsync(new CommitBatch([], [new AuditAppend("shard/0", [new FixedAudit(t0)]), new AuditAppend("node/x", [new FixedAudit(t0), new FixedAudit(t0)])], AuditRecordCodec.Plain), CancellationToken.None);
+        await Store.CommitAsync(new CommitBatch([], "shard/0", [new FixedAudit(t0)], AuditRecordCodec.Plain), CancellationToken.None);
+
+        var chains = await Store.Audit.ListAuditChainsAsync(CancellationToken.None);
+        Assert.Equal([("node/x", 2L), ("shard/0", 2L)], chains.Select(c => (c.Chain, c.Head.Sequence)));
+
+        var first = await AuditReader.ReadAsync(Store.Audit, AuditPosition.Start, 2, null, CancellationToken.None);
+        Assert.True(first.More);
+        Assert.Equal([("node/x", 1L), ("node/x", 2L)], first.Records.Select(r => (r.Chain, r.Sequence))); // same commit: by chain, then sequence
+        var rest = await AuditReader.ReadAsync(Store.Audit, first.Next, 10, null, CancellationToken.None);
+        Assert.False(rest.More);
+        Assert.Equal([("shard/0", 1L), ("shard/0", 2L)], rest.Records.Select(r => (r.Chain, r.Sequence)));
+
+        // A record committed after the position was taken is found from it.
+        await Store.CommitAsync(new CommitBatch([], "node/x", [new FixedAudit(t0)], AuditRecordCodec.Plain), CancellationToken.None);
+        Assert.Equal([("node/x", 3L)], (await AuditReader.ReadAsync(Store.Audit, rest.Next, 10, null, CancellationToken.None)).Records.Select(r => (r.Chain, r.Sequence)));
+    }
+
+    private const string Chain = "node/test";
+
+    private static async Task<AuditChainHead> HeadOf(IStorageProvider store, string chain) =>
+        (await store.Audit.ListAuditChainsAsync(CancellationToken.None)).Single(c => c.Chain == chain);
 
     [Fact]
     public async Task Migrate_KeepsTheShardCountAndClusterIdOfAnExistingCluster()
@@ -567,10 +600,10 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
             Release.Wait(TimeSpan.FromSeconds(30));
         }
 
-        public override StoredAuditRecord Seal(long sequence, byte[] previousHash)
+        public override StoredAuditRecord Seal(string chain, long sequence, byte[] previousHash)
         {
             Hold();
-            return new FixedAudit(DateTime.UtcNow).Seal(sequence, previousHash);
+            return new FixedAudit(DateTime.UtcNow).Seal(chain, sequence, previousHash);
         }
 
         public void Dispose()
@@ -583,10 +616,10 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     /// <summary>A record whose data is its sequence and its predecessor's hash, so a test can check the chain.</summary>
     private sealed class FixedAudit(DateTime emitTime) : PendingAudit
     {
-        public override StoredAuditRecord Seal(long sequence, byte[] previousHash)
+        public override StoredAuditRecord Seal(string chain, long sequence, byte[] previousHash)
         {
             byte[] data = [.. BitConverter.GetBytes(sequence), .. previousHash];
-            return new StoredAuditRecord(sequence, emitTime, "acct", null, data, SHA256.HashData(data));
+            return new StoredAuditRecord(chain, sequence, emitTime, "acct", null, data, SHA256.HashData(data));
         }
 
         public static byte[] PreviousHash(byte[] data) => data[8..];

@@ -113,7 +113,7 @@ public sealed class SignInTests : IAsyncLifetime, IDisposable
 
         var record = Assert.Single(_site.Audit.Records, r => r.Kind == AuditKinds.UiSignIn);
         Assert.Equal(("Anonymous", (int)Grpc.Core.StatusCode.Unauthenticated, "ui"), (record.PrincipalType, record.Status, record.Via));
-        var stored = System.Text.Encoding.UTF8.GetString(AuditJson.Serialize(record, 1, new byte[32]));
+        var stored = System.Text.Encoding.UTF8.GetString(AuditJson.Serialize(record, "node/test", 1, new byte[32]));
         Assert.DoesNotContain(wrong, stored, StringComparison.Ordinal);
         Assert.DoesNotContain(wrong[^20..], stored, StringComparison.Ordinal);
     }
@@ -158,7 +158,7 @@ public sealed class SignInTests : IAsyncLifetime, IDisposable
         Assert.Equal((SignInServer.WriterEmail, 0), (signIn.PrincipalName, signIn.Status));
         foreach (var secret in new[] { cookies.Session, cookies.Csrf, _site.WriterKey })
         {
-            Assert.DoesNotContain(_site.Audit.Records, r => System.Text.Encoding.UTF8.GetString(AuditJson.Serialize(r, 1, new byte[32])).Contains(secret, StringComparison.Ordinal));
+            Assert.DoesNotContain(_site.Audit.Records, r => System.Text.Encoding.UTF8.GetString(AuditJson.Serialize(r, "node/test", 1, new byte[32])).Contains(secret, StringComparison.Ordinal));
         }
     }
 

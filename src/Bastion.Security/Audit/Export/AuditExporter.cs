@@ -4,8 +4,8 @@ using Microsoft.Extensions.Logging;
 namespace Bastion.Security.Audit;
 
 /// <summary>
-/// Delivers the audit log to one sink, at least once, in log order: reads the records after the sink's durable cursor,
-/// delivers them, then moves the cursor. A sink that fails is retried with exponential back-off (driven by
+/// Delivers the audit log to one sink, at least once, in log order (<see cref="AuditReader"/>): reads the records after
+/// the sink's durable cursor (a position in every chain), delivers them, then moves the cursor. A sink that fails is retried with exponential back-off (driven by
 /// <see cref="TimeProvider"/>) and catches up from its cursor when it returns, also across restarts.
 /// </summary>
 public sealed partial class AuditExporter(
@@ -44,15 +44,15 @@ public sealed partial class AuditExporter(
             try
             {
                 var cursor = await store.ReadAuditCursorAsync(target.Name, stop).ConfigureAwait(false);
-                var batch = await store.ReadAuditAsync(new AuditQuery(cursor, batchSize), stop).ConfigureAwait(false);
-                if (batch.Count == 0)
+                var read = await AuditReader.ReadAsync(store, cursor, batchSize, null, stop).ConfigureAwait(false);
+                if (read.Records.Count == 0)
                 {
                     await _signal.WaitAsync(pollInterval, stop).ConfigureAwait(false);
                     continue;
                 }
 
-                await target.DeliverAsync(batch, stop).ConfigureAwait(false);
-                await store.WriteAuditCursorAsync(target.Name, batch[^1].Sequence, stop).ConfigureAwait(false);
+                await target.DeliverAsync(read.Records, stop).ConfigureAwait(false);
+                await store.WriteAuditCursorAsync(target.Name, read.Next, stop).ConfigureAwait(false);
                 backoff = s_firstBackoff;
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
