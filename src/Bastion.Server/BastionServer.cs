@@ -71,6 +71,8 @@ public sealed partial class BastionServer : IAsyncDisposable
     /// <summary>The history engine (tests).</summary>
     internal HistoryEngine Engine => _engine;
 
+    internal Engine.Schedules.ScheduleEngine Schedules => _app.Services.GetRequiredService<Engine.Schedules.ScheduleEngine>();
+
     /// <summary>This process as other servers on the database see it (the owner of its shard leases): host, process id and a random tag.</summary>
     public static string NodeName { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
 

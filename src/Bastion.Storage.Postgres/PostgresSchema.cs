@@ -95,5 +95,14 @@ public static partial class PostgresSchema
         CREATE TABLE audit_cursors (sink text NOT NULL, chain_id text NOT NULL, seq bigint NOT NULL,
             PRIMARY KEY (sink, chain_id));
         """,
+
+        // 2: schedules and batch jobs belong to a shard, whose owner runs them (rows from before: NULL, the shard-0
+        // owner's until their next write).
+        """
+        ALTER TABLE schedules ADD COLUMN shard_id integer;
+        CREATE INDEX schedules_by_shard ON schedules (shard_id);
+        ALTER TABLE batch_operations ADD COLUMN shard_id integer;
+        CREATE INDEX batch_operations_running_by_shard ON batch_operations (shard_id) WHERE state = 1;
+        """,
     ];
 }

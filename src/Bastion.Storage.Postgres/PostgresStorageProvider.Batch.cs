@@ -5,7 +5,7 @@ namespace Bastion.Storage.Postgres;
 /// <summary>Batch operation jobs: single statements on pooled connections (a job writes at its own pace, only its own row).</summary>
 public sealed partial class PostgresStorageProvider
 {
-    private const string BatchColumns = "namespace_id, job_key, state, start_time, close_time, total, completed, failed, cursor, request";
+    private const string BatchColumns = "namespace_id, job_key, state, start_time, close_time, total, completed, failed, cursor, request, shard_id";
 
     public Task<bool> InsertBatchAsync(BatchRecord record, CancellationToken cancellationToken)
     {
@@ -14,7 +14,7 @@ public sealed partial class PostgresStorageProvider
         {
             await using var cmd = new NpgsqlCommand($"""
                 INSERT INTO batch_operations ({BatchColumns})
-                VALUES (@ns, @job, @state, @start, @close, @total, @completed, @failed, @cursor, @request)
+                VALUES (@ns, @job, @state, @start, @close, @total, @completed, @failed, @cursor, @request, @shard)
                 ON CONFLICT (namespace_id, job_key) DO NOTHING;
                 """, connection);
             cmd.Parameters.AddWithValue("ns", record.NamespaceId);
@@ -27,6 +27,7 @@ public sealed partial class PostgresStorageProvider
             cmd.Parameters.AddWithValue("failed", record.Failed);
             cmd.Parameters.AddWithValue("cursor", DbValue(record.Cursor));
             cmd.Parameters.AddWithValue("request", record.Request);
+            cmd.Parameters.AddWithValue("shard", DbValue(record.ShardId));
             return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         }, cancellationToken);
     }
@@ -59,9 +60,12 @@ public sealed partial class PostgresStorageProvider
         return await RowsAsync(cmd, ReadBatch, cancellationToken).ConfigureAwait(false);
     }, cancellationToken);
 
-    public Task<IReadOnlyList<BatchRecord>> RunningBatchesAsync(CancellationToken cancellationToken) => ReadAsync(async connection =>
+    public Task<IReadOnlyList<BatchRecord>> RunningBatchesAsync(int shardId, bool withUnassigned, CancellationToken cancellationToken) => ReadAsync(async connection =>
     {
-        await using var cmd = new NpgsqlCommand($"SELECT {BatchColumns} FROM batch_operations WHERE state = 1;", connection);
+        await using var cmd = new NpgsqlCommand(
+            $"SELECT {BatchColumns} FROM batch_operations WHERE state = 1 AND (shard_id = @shard OR (@unassigned AND shard_id IS NULL));", connection);
+        cmd.Parameters.AddWithValue("shard", shardId);
+        cmd.Parameters.AddWithValue("unassigned", withUnassigned);
         return await RowsAsync(cmd, ReadBatch, cancellationToken).ConfigureAwait(false);
     }, cancellationToken);
 
@@ -109,5 +113,5 @@ public sealed partial class PostgresStorageProvider
         r.GetInt64(6),
         r.GetInt64(7),
         r.IsDBNull(8) ? null : r.GetString(8),
-        (byte[])r[9]);
+        (byte[])r[9]) { ShardId = r.IsDBNull(10) ? null : r.GetInt32(10) };
 }

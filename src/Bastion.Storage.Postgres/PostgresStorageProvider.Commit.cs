@@ -45,7 +45,7 @@ public sealed partial class PostgresStorageProvider
     {
         await using var tx = await _writer.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using var plan = new PostgresCommitPlan(_writer, tx);
-        var shards = batch.Transitions.SelectMany(t => t.Writes).Select(w => w.ShardId).Distinct().ToArray();
+        var shards = batch.Transitions.SelectMany(t => t.Fences).Select(f => f.ShardId).Distinct().ToArray();
         if (shards.Length > 0)
         {
             plan.AddFence(shards);
@@ -111,12 +111,12 @@ public sealed partial class PostgresStorageProvider
         Exception?[]? rejected = null;
         for (var i = 0; i < transitions.Count; i++)
         {
-            foreach (var write in transitions[i].Writes)
+            foreach (var (shardId, rangeId) in transitions[i].Fences)
             {
-                if (ranges.GetValueOrDefault(write.ShardId) != write.RangeId)
+                if (ranges.GetValueOrDefault(shardId) != rangeId)
                 {
                     rejected ??= new Exception?[transitions.Count];
-                    rejected[i] = new ShardOwnershipLostException(write.ShardId, write.RangeId);
+                    rejected[i] = new ShardOwnershipLostException(shardId, rangeId);
                     break;
                 }
             }

@@ -130,5 +130,14 @@ internal static class SqliteSchema
         ALTER TABLE audit_cursors_chained RENAME TO audit_cursors;
         DROP TABLE audit_anchor;
         """,
+
+        // 12: schedules and batch jobs belong to a shard, whose owner runs them (rows from before: NULL, the shard-0
+        // owner's until their next write).
+        """
+        ALTER TABLE schedules ADD COLUMN shard_id INTEGER;
+        CREATE INDEX schedules_by_shard ON schedules (shard_id);
+        ALTER TABLE batch_operations ADD COLUMN shard_id INTEGER;
+        CREATE INDEX batch_operations_running_by_shard ON batch_operations (shard_id) WHERE state = 1;
+        """,
     ];
 }

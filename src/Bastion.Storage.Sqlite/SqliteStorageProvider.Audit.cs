@@ -17,7 +17,7 @@ public sealed partial class SqliteStorageProvider
         var commitTime = DateTime.UtcNow.Ticks;
         foreach (var append in batch.Audit)
         {
-            var head = ReadChain(_writer, tx, append.Chain)?.Head ?? new AuditAnchor(0, []);
+            var head = ReadHead(tx, append.Chain);
             var records = batch.SealAudit(append, head);
             if (records.Count == 0)
             {
@@ -185,14 +185,13 @@ public sealed partial class SqliteStorageProvider
         }, cancellationToken);
     }
 
-    private static AuditChainHead? ReadChain(SqliteConnection connection, SqliteTransaction tx, string chain)
+    /// <summary>The chain's head as stored inside the commit's transaction (sequence 0 for a chain new to the database).</summary>
+    private AuditAnchor ReadHead(SqliteTransaction tx, string chain)
     {
-        using var cmd = connection.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = "SELECT chain_id, head_seq, head_hash, anchor_seq, anchor_hash FROM audit_chains WHERE chain_id = $chain;";
+        var cmd = Command(tx, "SELECT head_seq, head_hash FROM audit_chains WHERE chain_id = $chain;");
         cmd.Parameters.AddWithValue("$chain", chain);
         using var reader = cmd.ExecuteReader();
-        return reader.Read() ? ChainOf(reader) : null;
+        return reader.Read() ? new AuditAnchor(reader.GetInt64(0), (byte[])reader[1]) : new AuditAnchor(0, []);
     }
 
     private static AuditChainHead ChainOf(SqliteDataReader reader) => new(

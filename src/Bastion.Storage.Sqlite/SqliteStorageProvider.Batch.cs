@@ -5,7 +5,7 @@ namespace Bastion.Storage.Sqlite;
 /// <summary>Batch operation jobs: plain rows written by the one writer connection (a job writes at its own pace).</summary>
 public sealed partial class SqliteStorageProvider : IBatchStore
 {
-    private const string BatchColumns = "namespace_id, job_key, state, start_time, close_time, total, completed, failed, cursor, request";
+    private const string BatchColumns = "namespace_id, job_key, state, start_time, close_time, total, completed, failed, cursor, request, shard_id";
 
     public Task<bool> InsertBatchAsync(BatchRecord record, CancellationToken cancellationToken)
     {
@@ -15,7 +15,7 @@ public sealed partial class SqliteStorageProvider : IBatchStore
             using var cmd = _writer.CreateCommand();
             cmd.CommandText = $"""
                 INSERT INTO batch_operations ({BatchColumns})
-                VALUES ($ns, $job, $state, $start, $close, $total, $completed, $failed, $cursor, $request)
+                VALUES ($ns, $job, $state, $start, $close, $total, $completed, $failed, $cursor, $request, $shard)
                 ON CONFLICT (namespace_id, job_key) DO NOTHING;
                 """;
             cmd.Parameters.AddWithValue("$ns", record.NamespaceId);
@@ -28,6 +28,7 @@ public sealed partial class SqliteStorageProvider : IBatchStore
             cmd.Parameters.AddWithValue("$failed", record.Failed);
             cmd.Parameters.AddWithValue("$cursor", (object?)record.Cursor ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$request", record.Request);
+            cmd.Parameters.AddWithValue("$shard", (object?)record.ShardId ?? DBNull.Value);
             return cmd.ExecuteNonQuery() == 1;
         }, cancellationToken);
     }
@@ -56,10 +57,12 @@ public sealed partial class SqliteStorageProvider : IBatchStore
         return ReadBatches(cmd);
     }, cancellationToken);
 
-    public Task<IReadOnlyList<BatchRecord>> RunningBatchesAsync(CancellationToken cancellationToken) => ReadAsync<IReadOnlyList<BatchRecord>>(connection =>
+    public Task<IReadOnlyList<BatchRecord>> RunningBatchesAsync(int shardId, bool withUnassigned, CancellationToken cancellationToken) => ReadAsync<IReadOnlyList<BatchRecord>>(connection =>
     {
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = $"SELECT {BatchColumns} FROM batch_operations WHERE state = 1;";
+        cmd.CommandText = $"SELECT {BatchColumns} FROM batch_operations WHERE state = 1 AND (shard_id = $shard OR ($unassigned AND shard_id IS NULL));";
+        cmd.Parameters.AddWithValue("$shard", shardId);
+        cmd.Parameters.AddWithValue("$unassigned", withUnassigned);
         return ReadBatches(cmd);
     }, cancellationToken);
 
@@ -122,7 +125,7 @@ public sealed partial class SqliteStorageProvider : IBatchStore
                 reader.GetInt64(6),
                 reader.GetInt64(7),
                 reader.IsDBNull(8) ? null : reader.GetString(8),
-                (byte[])reader[9]));
+                (byte[])reader[9]) { ShardId = reader.IsDBNull(10) ? null : reader.GetInt32(10) });
         }
 
         return result;

@@ -50,19 +50,19 @@ public sealed partial class SqliteStorageProvider
         Exception?[]? rejected = null;
         for (var i = 0; i < transitions.Count; i++)
         {
-            foreach (var write in transitions[i].Writes)
+            foreach (var fence in transitions[i].Fences)
             {
                 owned ??= [];
-                if (!owned.TryGetValue((write.ShardId, write.RangeId), out var ok))
+                if (!owned.TryGetValue(fence, out var ok))
                 {
-                    ok = OwnsShard(tx, write.ShardId, write.RangeId);
-                    owned[(write.ShardId, write.RangeId)] = ok;
+                    ok = OwnsShard(tx, fence.ShardId, fence.RangeId);
+                    owned[fence] = ok;
                 }
 
                 if (!ok)
                 {
                     rejected ??= new Exception?[transitions.Count];
-                    rejected[i] = new ShardOwnershipLostException(write.ShardId, write.RangeId);
+                    rejected[i] = new ShardOwnershipLostException(fence.ShardId, fence.RangeId);
                     break;
                 }
             }

@@ -39,6 +39,23 @@ public sealed record Transition(IReadOnlyList<ExecutionWrite> Writes)
 
     /// <summary>Identity records written (or deleted) by this transition: one identity operation (a user, its memberships and keys).</summary>
     public IReadOnlyList<IdentityWrite> Identities { get; init; } = [];
+
+    /// <summary>Every shard this transition writes, with the writer's range id for it: all must still be current for it to commit.</summary>
+    public IEnumerable<(int ShardId, long RangeId)> Fences
+    {
+        get
+        {
+            foreach (var write in Writes)
+            {
+                yield return (write.ShardId, write.RangeId);
+            }
+
+            if (Schedule is { } schedule)
+            {
+                yield return (schedule.ShardId, schedule.RangeId);
+            }
+        }
+    }
 }
 
 /// <summary>A namespace record to store, or (<see cref="Deletes"/>) to remove by its id.</summary>

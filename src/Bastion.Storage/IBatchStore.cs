@@ -15,8 +15,11 @@ public interface IBatchStore
     /// <summary>A namespace's jobs, newest first, after a cursor (start time ticks, job key) when given.</summary>
     Task<IReadOnlyList<BatchRecord>> ListBatchesAsync(string namespaceId, int limit, (long StartTicks, string JobKey)? after, CancellationToken cancellationToken);
 
-    /// <summary>Every job still running, in every namespace (resumed at start).</summary>
-    Task<IReadOnlyList<BatchRecord>> RunningBatchesAsync(CancellationToken cancellationToken);
+    /// <summary>
+    /// The jobs still running on one shard (its owner resumes them), and with <paramref name="withUnassigned"/> those
+    /// started before jobs had shards (the shard-0 owner's).
+    /// </summary>
+    Task<IReadOnlyList<BatchRecord>> RunningBatchesAsync(int shardId, bool withUnassigned, CancellationToken cancellationToken);
 
     Task<int> CountRunningBatchesAsync(string namespaceId, CancellationToken cancellationToken);
 
@@ -42,4 +45,8 @@ public sealed record BatchRecord(
     long Completed,
     long Failed,
     string? Cursor,
-    byte[] Request);
+    byte[] Request)
+{
+    /// <summary>The shard whose owner runs the job (null: a job from before jobs had shards, run by the shard-0 owner).</summary>
+    public int? ShardId { get; init; }
+}

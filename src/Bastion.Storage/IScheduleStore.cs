@@ -5,6 +5,12 @@ public interface IScheduleStore
 {
     Task<ScheduleRecord?> GetScheduleAsync(string namespaceId, string scheduleId, CancellationToken cancellationToken);
 
-    /// <summary>Every schedule of a namespace, or of all namespaces when <paramref name="namespaceId"/> is null (start-up).</summary>
-    Task<IReadOnlyList<ScheduleRecord>> ListSchedulesAsync(string? namespaceId, CancellationToken cancellationToken);
+    /// <summary>Every schedule of a namespace.</summary>
+    Task<IReadOnlyList<ScheduleRecord>> ListSchedulesAsync(string namespaceId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The schedules of one shard (its owner runs them), and with <paramref name="withUnassigned"/> those written before
+    /// schedules had shards (the shard-0 owner runs them until their next write assigns their shard).
+    /// </summary>
+    Task<IReadOnlyList<ScheduleRecord>> ListSchedulesOfShardAsync(int shardId, bool withUnassigned, CancellationToken cancellationToken);
 }

@@ -32,6 +32,8 @@ internal sealed partial class BatchOperations
             return;
         }
 
+        _shardOfJob[key] = record.ShardId ?? 0; // a job from before shards is the shard-0 owner's
+
         job.Completion = Detached.Start(() => Task.Run(async () =>
         {
             try
@@ -51,6 +53,7 @@ internal sealed partial class BatchOperations
             finally
             {
                 _running.TryRemove(key, out _);
+                _shardOfJob.TryRemove(key, out _);
                 job.Dispose();
             }
         }));

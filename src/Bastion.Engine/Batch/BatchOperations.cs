@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Bastion.Engine.Errors;
 using Bastion.Engine.History;
 using Bastion.Engine.Namespaces;
+using Bastion.Engine.Tasks;
 using Bastion.Engine.Visibility;
 using Bastion.Storage;
 using Google.Protobuf;
@@ -41,6 +42,7 @@ internal sealed partial class BatchOperations(
     private readonly ConcurrentDictionary<(string Ns, string JobKey), RunningJob> _running = new();
     private readonly SemaphoreSlim _startLock = new(1, 1);
     private readonly CancellationTokenSource _shutdown = new();
+    private readonly ConcurrentDictionary<(string Ns, string JobKey), int> _shardOfJob = new();
 
     private DateTime Now => time.GetUtcNow().UtcDateTime;
 
@@ -58,9 +60,11 @@ internal sealed partial class BatchOperations(
         }
 
         var jobKey = JobKey(ns.Id, request.JobId);
+        var shard = engine.ShardOf(ns.Id, request.JobId);
+        engine.EnsureOwnsShard(shard);
         var record = new BatchRecord(
             ns.Id, jobKey, (int)BatchOperationState.Running, Now, null, total, 0, 0, null,
-            codec.Encode(RecordIdentities.BatchOperation(ns.Id, jobKey), request.ToByteArray()));
+            codec.Encode(RecordIdentities.BatchOperation(ns.Id, jobKey), request.ToByteArray())) { ShardId = shard };
         await _startLock.WaitAsync().ConfigureAwait(false);
         try
         {
@@ -177,10 +181,20 @@ internal sealed partial class BatchOperations(
         }
     }
 
-    /// <summary>Resumes every job that was running when the server stopped, from its last recorded cursor.</summary>
+    /// <summary>
+    /// Resumes every job of the shards this process owns that was running when the server stopped, from its last
+    /// recorded cursor (the shard-0 owner also those started before jobs had shards); a shard lost later stops its jobs.
+    /// </summary>
     public async Task ResumeAllAsync(CancellationToken cancellationToken)
     {
-        foreach (var record in await store.RunningBatchesAsync(cancellationToken).ConfigureAwait(false))
+        engine.ShardLost += OnShardLost;
+        var running = new List<BatchRecord>();
+        foreach (var shard in engine.OwnedShards)
+        {
+            running.AddRange(await store.RunningBatchesAsync(shard, withUnassigned: shard == 0, cancellationToken).ConfigureAwait(false));
+        }
+
+        foreach (var record in running)
         {
             try
             {
@@ -191,6 +205,18 @@ internal sealed partial class BatchOperations(
 #pragma warning restore CA1031
             {
                 LogResumeFailed(logger, e, record.JobKey);
+            }
+        }
+    }
+
+    /// <summary>The shard was taken by another server: its jobs stop here (their rows say where the new owner resumes them).</summary>
+    private void OnShardLost(int shard)
+    {
+        foreach (var (key, job) in _running)
+        {
+            if (_shardOfJob.TryGetValue(key, out var jobShard) && jobShard == shard)
+            {
+                _ = Detached.Start(job.StopAsync);
             }
         }
     }

@@ -12,6 +12,20 @@ internal sealed partial class HistoryEngine
     /// <summary>Renews every owned shard's lease now (a loop does it every few seconds); a shard found taken is lost.</summary>
     internal Task RenewShardsAsync() => _shards.RenewAsync(CancellationToken.None);
 
+    /// <summary>Told when a shard is lost, after the engine dropped what it held for it (schedules and batch jobs drop theirs).</summary>
+    internal event Action<int>? ShardLost;
+
+    /// <summary>The shards this process owns now.</summary>
+    internal IEnumerable<int> OwnedShards => Enumerable.Range(0, _shards.Count).Where(_shards.Owns);
+
+    internal bool OwnsShard(int shard) => _shards.Owns(shard);
+
+    /// <summary>UNAVAILABLE naming the shard unless this process owns it.</summary>
+    internal void EnsureOwnsShard(int shard) => _shards.EnsureOwned(shard);
+
+    /// <summary>This process's range id of <paramref name="shard"/>, to fence a write of it.</summary>
+    internal long RangeOf(int shard) => _shards.RangeOf(shard);
+
     private void LoseShard(int shard)
     {
         if (!_shards.Lose(shard))
@@ -38,6 +52,7 @@ internal sealed partial class HistoryEngine
         }
 
         _timers?.DropShard(shard);
+        ShardLost?.Invoke(shard);
     }
 
     [LoggerMessage(EventId = 2006, Level = LogLevel.Error, Message = "Shard {Shard} was taken by another Bastion server on this database; this server stops serving it (one database takes one server until clustering).")]

@@ -43,16 +43,41 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
 
     private DateTime Now => _time.GetUtcNow().UtcDateTime;
 
-    /// <summary>Watches closing runs and processes every stored schedule once (after the history engine started).</summary>
+    /// <summary>
+    /// Watches closing runs and processes once every stored schedule of the shards this process owns (after the history
+    /// engine took them); the shard-0 owner also runs the schedules written before schedules had shards.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _history.RunClosed = OnRunClosed;
-        foreach (var record in await _store.ListSchedulesAsync(null, cancellationToken).ConfigureAwait(false))
+        _history.ShardLost += OnShardLost;
+        foreach (var shard in _history.OwnedShards)
         {
-            var state = Decode(record);
-            Wake(record.NamespaceId, state.ScheduleId, TimeSpan.Zero);
+            foreach (var record in await _store.ListSchedulesOfShardAsync(shard, withUnassigned: shard == 0, cancellationToken).ConfigureAwait(false))
+            {
+                var state = Decode(record);
+                Wake(record.NamespaceId, state.ScheduleId, TimeSpan.Zero);
+            }
         }
     }
+
+    /// <summary>The shard a schedule belongs to: its owner runs it, and writes it fenced by that shard.</summary>
+    private int ShardOf(string namespaceId, string scheduleId) => _history.ShardOf(namespaceId, scheduleId);
+
+    /// <summary>A shard was taken by another server: its schedules' alarms go (the new owner runs them).</summary>
+    private void OnShardLost(int shard)
+    {
+        foreach (var (ns, id) in _timers.Keys)
+        {
+            if (ShardOf(ns, id) == shard)
+            {
+                Unwake(ns, id);
+            }
+        }
+    }
+
+    /// <summary>Whether this process has an alarm set for the schedule (diagnostics and tests).</summary>
+    internal bool HasAlarm(string namespaceId, string scheduleId) => _timers.ContainsKey((namespaceId, scheduleId));
 
     private string IdIndex(string namespaceId, string scheduleId) => _codec.Index(namespaceId, RecordIdentities.ScheduleIdIndex, scheduleId);
 
@@ -72,9 +97,12 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
     private ScheduleWrite BuildWrite(string namespaceId, ScheduleState state, long version, bool deletes = false)
     {
         var index = IdIndex(namespaceId, state.ScheduleId);
+        var shard = ShardOf(namespaceId, state.ScheduleId);
         return new ScheduleWrite
         {
             NamespaceId = namespaceId,
+            ShardId = shard,
+            RangeId = _history.RangeOf(shard),
             ScheduleId = index,
             ExpectedVersion = version,
             NewVersion = version + 1,
@@ -89,6 +117,10 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
         try
         {
             await _committer.CommitAsync([], BuildWrite(namespaceId, state, version, deletes)).ConfigureAwait(false);
+        }
+        catch (ShardOwnershipLostException e)
+        {
+            throw ShardController.Unavailable(e.ShardId);
         }
         catch (ConditionFailedException)
         {
@@ -123,7 +155,7 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
     /// <summary>Sets the schedule's alarm (replacing the previous one).</summary>
     private void Wake(string namespaceId, string scheduleId, TimeSpan due)
     {
-        if (_stopped)
+        if (_stopped || !_history.OwnsShard(ShardOf(namespaceId, scheduleId)))
         {
             return;
         }
@@ -155,7 +187,7 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
 
     private async Task WakeAsync(string namespaceId, string scheduleId)
     {
-        if (_stopped)
+        if (_stopped || !_history.OwnsShard(ShardOf(namespaceId, scheduleId)))
         {
             return;
         }
@@ -197,6 +229,7 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
     {
         _stopped = true;
         _history.RunClosed = null;
+        _history.ShardLost -= OnShardLost;
         foreach (var timer in _timers.Values)
         {
             timer.Dispose();

@@ -5,6 +5,7 @@ using Bastion.Tests.Integration;
 using Google.Protobuf.WellKnownTypes;
 using Temporalio.Api.Common.V1;
 using Temporalio.Client;
+using Temporalio.Client.Schedules;
 using Temporalio.Exceptions;
 
 namespace Bastion.Tests.Engine;
@@ -39,6 +40,7 @@ public sealed class ShardLeaseTests : IAsyncLifetime
         }
     }
 
+    /// <summary>Its runs' timers and its schedules' alarms go; calls of it answer UNAVAILABLE.</summary>
     [Fact]
     public async Task ARenewal_ThatFindsTheShardsTaken_DropsThem_BeforeAnyCallTouchesThem()
     {
@@ -52,9 +54,14 @@ public sealed class ShardLeaseTests : IAsyncLifetime
             RequestId = Guid.NewGuid().ToString(),
             WorkflowRunTimeout = Duration.FromTimeSpan(TimeSpan.FromMinutes(5)),
         });
+        await _server.Client.CreateScheduleAsync("leased-schedule", new Schedule(
+            ScheduleActionStartWorkflow.Create("Waits", [], new WorkflowOptions("from-schedule", "schedule-queue")),
+            new ScheduleSpec { Intervals = [new ScheduleIntervalSpec(TimeSpan.FromHours(1))] }));
+        var namespaceId = _server.Server.Namespaces.All.Single(n => n.Name == "default").Id;
         var engine = _server.Server.Engine;
         await engine.RenewShardsAsync();
         Assert.True(engine.HoldsTask(started.RunId, TaskKind.WorkflowRunTimeout)); // renewing its own leases changes nothing
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(_server.Server.Schedules.HasAlarm(namespaceId, "leased-schedule"))));
 
         using (var intruder = SqliteStorageProvider.OpenFile(_server.DatabaseFile))
         {
@@ -66,6 +73,7 @@ public sealed class ShardLeaseTests : IAsyncLifetime
 
         await engine.RenewShardsAsync();
         Assert.False(engine.HoldsTask(started.RunId, TaskKind.WorkflowRunTimeout)); // dropped by the renewal, no call needed
+        Assert.False(_server.Server.Schedules.HasAlarm(namespaceId, "leased-schedule")); // the new owner runs the schedule
         var describe = new Temporalio.Api.WorkflowService.V1.DescribeWorkflowExecutionRequest { Namespace = "default", Execution = new() { WorkflowId = workflowId } };
         var e = await Assert.ThrowsAsync<RpcException>(() => _server.Service.DescribeWorkflowExecutionAsync(describe, new RpcOptions { Retry = false }));
         Assert.Equal(RpcException.StatusCode.Unavailable, e.Code);

@@ -167,6 +167,49 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         Assert.Equal(["run-v2"], (await Store.Visibility.ListVisibilityAsync(new VisibilityPageRequest("ns", BindList("ExecutionStatus = 'Completed'"), 10, null), CancellationToken.None)).Select(r => r.RunId));
     }
 
+    /// <summary>
+    /// A schedule lives on a shard: listed with its shard's schedules, written fenced by that shard (a stale range is
+    /// refused and changes nothing), and a row from before shards is listed for the shard-0 owner until a write assigns it.
+    /// </summary>
+    [Fact]
+    public async Task Schedules_BelongToAShard_AndTheirWritesAreFencedByIt()
+    {
+        var range1 = await Store.Shards.AcquireRangeAsync(1);
+        Assert.Null(Assert.Single(await CommitAsync(new Transition([]) { Schedule = NewSchedule("s-1", shard: 1, range1) })));
+        Assert.Equal(["s-1"], (await Store.Schedules.ListSchedulesOfShardAsync(1, withUnassigned: false, CancellationToken.None)).Select(s => s.ScheduleId));
+        Assert.Empty(await Store.Schedules.ListSchedulesOfShardAsync(0, withUnassigned: true, CancellationToken.None));
+
+        await Store.Shards.AcquireRangeAsync(1); // another owner took shard 1
+        var stale = await CommitAsync(new Transition([]) { Schedule = NewSchedule("s-1", shard: 1, range1, expected: 1) });
+        Assert.IsType<ShardOwnershipLostException>(Assert.Single(stale));
+        Assert.Equal(1, (await Store.Schedules.GetScheduleAsync("ns", "s-1", CancellationToken.None))!.Version);
+    }
+
+    [Fact]
+    public async Task RunningBatches_AreListedByTheirShard_AndJobsFromBeforeShardsByShardZerosOwner()
+    {
+        var start = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
+        Assert.True(await Store.Batches.InsertBatchAsync(new BatchRecord("ns", "on-1", 1, start, null, 0, 0, 0, null, [1]) { ShardId = 1 }, CancellationToken.None));
+        Assert.True(await Store.Batches.InsertBatchAsync(new BatchRecord("ns", "before-shards", 1, start, null, 0, 0, 0, null, [1]), CancellationToken.None));
+        Assert.True(await Store.Batches.InsertBatchAsync(new BatchRecord("ns", "done-on-1", 2, start, start, 0, 0, 0, null, [1]) { ShardId = 1 }, CancellationToken.None));
+
+        var ofShard1 = await Store.Batches.RunningBatchesAsync(1, withUnassigned: false, CancellationToken.None);
+        Assert.Equal([("on-1", (int?)1)], ofShard1.Select(b => (b.JobKey, b.ShardId)));
+        Assert.Equal(["before-shards"], (await Store.Batches.RunningBatchesAsync(0, withUnassigned: true, CancellationToken.None)).Select(b => b.JobKey));
+        Assert.Empty(await Store.Batches.RunningBatchesAsync(0, withUnassigned: false, CancellationToken.None));
+    }
+
+    private static ScheduleWrite NewSchedule(string id, int shard, long range, long expected = 0) => new()
+    {
+        NamespaceId = "ns",
+        ScheduleId = id,
+        ShardId = shard,
+        RangeId = range,
+        ExpectedVersion = expected,
+        NewVersion = expected + 1,
+        Data = [7],
+    };
+
     [Fact]
     public async Task ListBatches_PagesThroughJobsStartedAtTheSameTime_ByJobKey()
     {
@@ -440,7 +483,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         var a = (await batches.GetBatchAsync("ns", "a", none))!;
         Assert.Equal((3, 2L, 1L, "i:3", start), (a.State, a.Completed, a.Failed, a.Cursor, a.CloseTime!.Value));
         Assert.Equal([7], a.Request);
-        Assert.DoesNotContain((await batches.RunningBatchesAsync(none)), r => r is { NamespaceId: "ns", JobKey: "a" });
+        Assert.DoesNotContain((await batches.RunningBatchesAsync(0, withUnassigned: true, none)), r => r is { NamespaceId: "ns", JobKey: "a" });
         Assert.Equal(1, (await batches.CountRunningBatchesAsync("ns", none)));
 
         Assert.Equal(0, (await batches.DeleteClosedBatchesAsync("ns", start, none)));
