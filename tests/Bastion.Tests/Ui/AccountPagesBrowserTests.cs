@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Bastion.Security.Authorization;
 using Bastion.Security.Identity;
 using Microsoft.Playwright;
 
@@ -239,6 +240,78 @@ public sealed class AccountPagesBrowserTests(AccountPagesBrowserTests.Site site)
             Assert.Equal(SignInServer.ReaderEmail, record.RootElement.GetProperty("principal").GetProperty("name").GetString());
             Assert.True(record.RootElement.TryGetProperty("prev_hash", out _), "a stored record, with its place in the chain");
         });
+    }
+
+    [Fact]
+    public async Task AnAdmin_AddsAUserAndAGroup_WithAMember_AndTheUserHasTheGroupsPermission()
+    {
+        var email = $"new-{site.Run}@acme.test";
+        var group = "payments-" + site.Run;
+        var (page, errors) = await site.NewPageAsync();
+        await SignInAsync(page, errors, SignInServer.OwnerKey, "/account/users");
+        await ExpectVisibleAsync(page, page.GetByTestId("create-user"), errors, "account-users");
+        await page.GetByTestId("create-user").ClickAsync();
+        await page.Locator("#user-email").FillAsync(email);
+        await page.Locator("#user-access-role").SelectOptionAsync("developer");
+        await Confirm(page, "edit-user").ClickAsync();
+        await ExpectVisibleAsync(page, page.GetByTestId("users-table").GetByText(email), errors, "account-user-added");
+        var user = Assert.Single(site.Server.Server.Identities.All<UserEntry>(SignInServer.Account), u => u.Email == email);
+        Assert.Equal(AccountRole.Developer, user.Role);
+
+        await page.GotoAsync(Ui + "/account/groups");
+        await ExpectVisibleAsync(page, page.GetByTestId("create-group"), errors, "account-groups");
+        await page.GetByTestId("create-group").ClickAsync();
+        await page.Locator("#group-name").FillAsync(group);
+        await page.GetByText("Add a namespace permission").ClickAsync();
+        var grant = page.GetByTestId("group-access-grant");
+        await grant.GetByLabel("Namespace").SelectOptionAsync(SignInServer.Namespace);
+        await grant.GetByLabel("Permission").SelectOptionAsync("write");
+        await Confirm(page, "edit-group").ClickAsync();
+        var row = page.GetByTestId("groups-table").Locator("tr").Filter(new() { HasText = group });
+        await ExpectVisibleAsync(page, row.GetByText($"{SignInServer.Namespace}=write"), errors, "account-group-created");
+
+        await row.GetByRole(AriaRole.Button, new() { Name = "Members" }).ClickAsync();
+        await page.GetByLabel("User to add").SelectOptionAsync(user.Id);
+        await page.Locator("#group-members").GetByRole(AriaRole.Button, new() { Name = "Add", Exact = true }).ClickAsync();
+        await ExpectVisibleAsync(page, page.Locator("#group-members").GetByText(email), errors, "account-group-member");
+        await Chromium.ScreenshotAsync(page, "account-group-members");
+
+        var stored = Assert.Single(site.Server.Server.Identities.All<UserGroupEntry>(SignInServer.Account), g => g.DisplayName == group);
+        Assert.Equal([user.Id], stored.Members.Keys);
+        var ns = Assert.Single(site.Server.Server.Namespaces.All, n => n.FullName == SignInServer.Namespace);
+        Assert.Equal(Permission.NamespaceWrite, stored.NamespaceAccess[ns.Id]);
+    }
+
+    [Fact]
+    public async Task OperatorAccess_ShowsAGrant_ItsReason_ItsCalls_AndItsRevocation()
+    {
+        var ns = Assert.Single(site.Server.Server.Namespaces.All, n => n.FullName == SignInServer.Namespace);
+        var reason = $"INC-{site.Run}: stuck workflows";
+        var (grant, token) = await site.Server.Server.Identities.GrantOperatorAsync(ns, "alice-ops", reason, TimeSpan.FromHours(2), Permission.NamespaceRead);
+        var client = await TemporalClient.ConnectAsync(new($"127.0.0.1:{site.Server.Server.Port}")
+        {
+            Namespace = SignInServer.Namespace,
+            ApiKey = token,
+            Tls = new TlsOptions { ServerRootCACert = Security.Tls.TestPki.PemBytes(site.Server.ServerCa), Domain = "bastion.test" },
+        });
+        await client.CountWorkflowsAsync(string.Empty);
+
+        var (page, errors) = await site.NewPageAsync();
+        await SignInAsync(page, errors, SignInServer.OwnerKey, "/account/operator-access");
+        var row = page.GetByTestId("operator-grant-row").Filter(new() { HasText = reason });
+        await ExpectVisibleAsync(page, row, errors, "account-operator-access");
+        var text = await row.TextContentAsync();
+        Assert.Contains("alice-ops", text, StringComparison.Ordinal);
+        Assert.Contains("active", text, StringComparison.Ordinal);
+        // The SDK's calls with the grant's key (its connection's GetSystemInfo and the count), none refused.
+        var calls = System.Text.RegularExpressions.Regex.Match(text!, @"(\d+) \((\d+)\)$");
+        Assert.True(calls.Success && int.Parse(calls.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 1 && calls.Groups[2].Value == "0", text);
+        Assert.Equal(0, await page.GetByRole(AriaRole.Button, new() { Name = "Revoke" }).CountAsync()); // read-only: operators grant on the database
+        await Chromium.ScreenshotAsync(page, "account-operator-access");
+
+        await site.Server.Server.Identities.RevokeOperatorGrantAsync(grant.Id);
+        await page.ReloadAsync();
+        await ExpectVisibleAsync(page, row.GetByText("revoked"), errors, "account-operator-revoked");
     }
 
     /// <summary>Applies the filters and waits for the list they asked for.</summary>

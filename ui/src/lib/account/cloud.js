@@ -2,7 +2,7 @@
 // security pipeline as the gRPC CloudService, with the session's principal. Writes carry the UI's `Caller-Type`
 // header (start-dev refuses a write without it) and the session's CSRF token (server start refuses one without it).
 
-import { csrfToken } from '$lib/session.js';
+import { csrfToken, signInRoute } from '$lib/session.js';
 
 /** A refused or failed call: the server's google.rpc.Status message, its gRPC code and HTTP status. */
 export class CloudError extends Error {
@@ -34,6 +34,10 @@ export async function cloud(path, { method = 'GET', body, query } = {}) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const json = await response.json().catch(() => ({}));
+  if (response.status === 401) {
+    // The session ended (timeout, sign-out elsewhere): sign in again and come back here.
+    window.location.assign(signInRoute(window.location.pathname + window.location.search, json?.message ?? ''));
+  }
   if (!response.ok) throw new CloudError(json?.message || `${response.status} ${response.statusText}`, json?.code ?? 0, response.status);
   return json;
 }
