@@ -60,7 +60,7 @@ internal static class StartupHarness
         var ranges = new Dictionary<int, long>();
         for (var shard = 0; shard < 4; shard++)
         {
-            ranges[shard] = await store.AcquireShardAsync(shard, CancellationToken.None);
+            ranges[shard] = (await store.AcquireShardAsync(shard, "startup-seeder", DateTime.UtcNow, CancellationToken.None)).RangeId;
         }
 
         var due = DateTime.UtcNow.AddYears(1);

@@ -71,6 +71,9 @@ public sealed partial class BastionServer : IAsyncDisposable
     /// <summary>The history engine (tests).</summary>
     internal HistoryEngine Engine => _engine;
 
+    /// <summary>This process as other servers on the database see it (the owner of its shard leases): host, process id and a random tag.</summary>
+    public static string NodeName { get; } = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}";
+
     /// <summary>The storage provider (tests).</summary>
     internal IStorageProvider Storage => _store;
 
@@ -271,7 +274,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         }
 
         var engine = app.Services.GetRequiredService<HistoryEngine>();
-        await engine.StartAsync(options.ShardCount, cancellationToken).ConfigureAwait(false);
+        await engine.StartAsync(options.ShardCount, NodeName, cancellationToken).ConfigureAwait(false);
         var namespaces = app.Services.GetRequiredService<NamespaceRegistry>();
         await namespaces.LoadAsync(cancellationToken).ConfigureAwait(false);
         var identities = app.Services.GetRequiredService<IdentityRegistry>();

@@ -94,21 +94,6 @@ public sealed partial class PostgresStorageProvider
         return new ClusterMetadata(clusterId, int.Parse(reader.GetString(0), CultureInfo.InvariantCulture));
     }
 
-    /// <summary>
-    /// An update of the shard row: it waits for the commits holding the row's shared lock, and every commit that
-    /// starts after it reads the new range and is refused with the old one.
-    /// </summary>
-    public Task<long> AcquireShardAsync(int shardId, CancellationToken cancellationToken) => ReadAsync(async connection =>
-    {
-        await using var cmd = new NpgsqlCommand("""
-            INSERT INTO shards (shard_id, range_id) VALUES (@id, 1)
-            ON CONFLICT (shard_id) DO UPDATE SET range_id = shards.range_id + 1
-            RETURNING range_id;
-            """, connection);
-        cmd.Parameters.AddWithValue("id", shardId);
-        return (long)(await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-    }, cancellationToken);
-
     private Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken) => PostgresConnections.OpenAsync(_pool, cancellationToken);
 
     /// <summary>Runs <paramref name="read"/> on a pooled connection (also used for the writes that need no commit).</summary>

@@ -96,5 +96,11 @@ internal static class SqliteSchema
         """
         CREATE INDEX executions_by_shard ON executions (shard_id, run_id);
         """,
+
+        // 10: a shard's owner and the lease it renews, so another server can tell a live owner from a departed one.
+        """
+        ALTER TABLE shards ADD COLUMN owner TEXT;
+        ALTER TABLE shards ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+        """,
     ];
 }

@@ -95,25 +95,6 @@ public sealed partial class SqliteStorageProvider
         }, cancellationToken);
     }
 
-    public Task<long> AcquireShardAsync(int shardId, CancellationToken cancellationToken)
-    {
-        return WriteAsync(() =>
-        {
-            using var tx = _writer.BeginTransaction();
-            using var cmd = _writer.CreateCommand();
-            cmd.Transaction = tx;
-            cmd.CommandText = """
-                INSERT INTO shards (shard_id, range_id) VALUES ($id, 1)
-                ON CONFLICT (shard_id) DO UPDATE SET range_id = range_id + 1
-                RETURNING range_id;
-                """;
-            cmd.Parameters.AddWithValue("$id", shardId);
-            var rangeId = (long)cmd.ExecuteScalar()!;
-            tx.Commit();
-            return rangeId;
-        }, cancellationToken);
-    }
-
     public Task<IReadOnlyList<NamespaceRecord>> ListNamespacesAsync(CancellationToken cancellationToken) => ReadAsync<IReadOnlyList<NamespaceRecord>>(connection =>
     {
         using var cmd = connection.CreateCommand();

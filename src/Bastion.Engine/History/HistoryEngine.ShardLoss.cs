@@ -5,10 +5,13 @@ namespace Bastion.Engine.History;
 /// <summary>
 /// A shard this process owned was taken by another server on the same database (a commit was fenced off): everything
 /// held in memory for it goes — cached runs and current-run ids, timers — and every call and task of it is refused
-/// from then on (<see cref="ShardOwnership.EnsureOwned"/>), so nothing is served from state the new owner may change.
+/// from then on (<see cref="ShardController.EnsureOwned"/>), so nothing is served from state the new owner may change.
 /// </summary>
 internal sealed partial class HistoryEngine
 {
+    /// <summary>Renews every owned shard's lease now (a loop does it every few seconds); a shard found taken is lost.</summary>
+    internal Task RenewShardsAsync() => _shards.RenewAsync(CancellationToken.None);
+
     private void LoseShard(int shard)
     {
         if (!_shards.Lose(shard))

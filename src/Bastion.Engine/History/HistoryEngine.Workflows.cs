@@ -144,7 +144,7 @@ internal sealed partial class HistoryEngine
         catch (Storage.ShardOwnershipLostException e)
         {
             LoseShard(e.ShardId);
-            throw ShardOwnership.Unavailable(e.ShardId);
+            throw ShardController.Unavailable(e.ShardId);
         }
 
         _runs.TryRemove((key.NamespaceId, key.RunId), out _);

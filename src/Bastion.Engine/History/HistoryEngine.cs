@@ -31,7 +31,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     private readonly SemaphoreSlim[] _workflowIdLocks = Enumerable.Range(0, 256).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
     private readonly ConcurrentDictionary<string, PendingQuery> _queries = new();
     private readonly ConcurrentDictionary<(string Ns, string Queue), ConcurrentDictionary<WorkflowKey, byte>> _stickyRuns = new();
-    private ShardOwnership _shards = ShardOwnership.None;
+    private ShardController _shards = ShardController.None;
     private TimerQueue? _timers;
 
     public HistoryEngine(
@@ -67,12 +67,15 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
 
     private DateTime Now => _time.GetUtcNow().UtcDateTime;
 
-    /// <summary>Takes ownership of every shard and loads the durable tasks due soon into matching and the timer queue.</summary>
-    public async Task StartAsync(int shardCountForNewCluster, CancellationToken cancellationToken)
+    /// <summary>
+    /// Takes ownership of every shard as <paramref name="owner"/> (this process, as other servers see it) and loads the
+    /// durable tasks due soon into matching and the timer queue.
+    /// </summary>
+    public async Task StartAsync(int shardCountForNewCluster, string owner, CancellationToken cancellationToken)
     {
         var cluster = await _store.MigrateAsync(shardCountForNewCluster, cancellationToken).ConfigureAwait(false);
         ClusterId = cluster.ClusterId;
-        _shards = await ShardOwnership.AcquireAsync(_store.Shards, cluster.ShardCount, cancellationToken).ConfigureAwait(false);
+        _shards = await ShardController.AcquireAsync(_store.Shards, cluster.ShardCount, owner, _time, _logger, LoseShard, cancellationToken).ConfigureAwait(false);
 
         _timers = new TimerQueue(_time, ProcessTaskAsync, _logger);
         await LoadWindowAsync(cancellationToken).ConfigureAwait(false);
@@ -213,7 +216,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         catch (ShardOwnershipLostException e)
         {
             LoseShard(e.ShardId);
-            throw ShardOwnership.Unavailable(e.ShardId);
+            throw ShardController.Unavailable(e.ShardId);
         }
         catch (ConditionFailedException e)
         {
@@ -513,6 +516,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await _shards.DisposeAsync().ConfigureAwait(false);
         if (_windowTimer != null)
         {
             await _windowTimer.DisposeAsync().ConfigureAwait(false);

@@ -21,7 +21,7 @@ public sealed class GroupCommitterAuditTests : IAsyncLifetime
     {
         await using var committer = new GroupCommitter(_store, AuditRecordCodec.Plain);
         var sink = new DurableAuditSink(committer, "acme");
-        var range = await _store.AcquireShardAsync(0, CancellationToken.None);
+        var range = await _store.AcquireRangeAsync(0);
         var record = sink.Prepare(Record("start"))!;
 
         await CommitWithAmbientAsync(committer, record, NewRun(range, "wf-1", "run-1"));
@@ -37,7 +37,7 @@ public sealed class GroupCommitterAuditTests : IAsyncLifetime
     {
         await using var committer = new GroupCommitter(_store, AuditRecordCodec.Plain);
         var sink = new DurableAuditSink(committer, "acme");
-        var range = await _store.AcquireShardAsync(0, CancellationToken.None);
+        var range = await _store.AcquireRangeAsync(0);
         await CommitWithAmbientAsync(committer, sink.Prepare(Record("first"))!, NewRun(range, "wf-1", "run-1"));
 
         // A second create of the same run is rejected; its record must take no place in the chain.
@@ -56,7 +56,7 @@ public sealed class GroupCommitterAuditTests : IAsyncLifetime
     {
         await using var committer = new GroupCommitter(_store, AuditRecordCodec.Plain);
         var sink = new DurableAuditSink(committer, "acme");
-        var range = await _store.AcquireShardAsync(0, CancellationToken.None);
+        var range = await _store.AcquireRangeAsync(0);
         var record = sink.Prepare(Record("call"))!;
         await CommitWithAmbientAsync(committer, record, NewRun(range, "wf-1", "run-1"));
         await CommitWithAmbientAsync(committer, record, NewRun(range, "wf-2", "run-2")); // same call, second transition
@@ -74,7 +74,7 @@ public sealed class GroupCommitterAuditTests : IAsyncLifetime
         var gated = new FirstCommitWaits(_store);
         await using var committer = new GroupCommitter(gated, AuditRecordCodec.Plain);
         var sink = new DurableAuditSink(committer, "acme");
-        var range = await _store.AcquireShardAsync(0, CancellationToken.None);
+        var range = await _store.AcquireRangeAsync(0);
 
         // The first commit waits in the provider while two more transitions queue up: they go in one batch.
         var first = committer.CommitAsync([NewRun(range, "wf-1", "run-1")]);

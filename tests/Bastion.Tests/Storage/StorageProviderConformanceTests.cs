@@ -60,13 +60,13 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     [Fact]
     public async Task Acquire_DuringACommitInFlight_WaitsForIt_AndLaterCommitsWithTheOldRangeAreRefused()
     {
-        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        var range = await Store.Shards.AcquireRangeAsync(0);
         using var gate = new GateAudit();
         var riding = HoldNextCommitInFlight(gate);
         var commit = Task.Run(() => Store.CommitAsync(new CommitBatch([new Transition([NewRun(range, "wf-race", "run-race")])], riding, AuditRecordCodec.Plain), CancellationToken.None));
         Assert.True(gate.Entered.Wait(TimeSpan.FromSeconds(30)), "the commit should be held in flight");
 
-        var acquire = Task.Run(() => Store.Shards.AcquireShardAsync(0, CancellationToken.None));
+        var acquire = Task.Run(() => Store.Shards.AcquireRangeAsync(0));
         Assert.True(await Eventually.HoldsAsync(async () => acquire.IsCompleted || await SomeoneWaitsForALockAsync()));
         var acquiredDuringTheCommit = acquire.IsCompleted;
         gate.Release.Set();
@@ -78,6 +78,35 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         var late = await CommitAsync(Update(range, "wf-race", "run-race", expected: 1));
         Assert.IsType<ShardOwnershipLostException>(Assert.Single(late));
         Assert.Equal(1, (await Store.Executions.GetExecutionAsync("ns", "run-race", CancellationToken.None))!.Version);
+    }
+
+    /// <summary>
+    /// A lease is held, renewed and released under its range id: an acquire by another owner reports the lease it
+    /// replaced; the old owner's renewal is then refused and changes nothing, and so is its release.
+    /// </summary>
+    [Fact]
+    public async Task ShardLease_AcquireRenewRelease_FencedByTheRangeId()
+    {
+        var t0 = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
+        var first = await Store.Shards.AcquireShardAsync(1, "node-a", t0.AddSeconds(30), CancellationToken.None);
+        Assert.Null(first.Replaced);
+
+        var renewed = await Store.Shards.RenewShardAsync(first, t0.AddSeconds(60), CancellationToken.None);
+        Assert.Equal((first.RangeId, t0.AddSeconds(60)), (renewed.RangeId, renewed.LeaseUntil));
+        Assert.Equal(new ShardRecord(1, first.RangeId, "node-a", t0.AddSeconds(60)), (await Store.Shards.ReadShardsAsync(CancellationToken.None)).Single(s => s.ShardId == 1));
+
+        var second = await Store.Shards.AcquireShardAsync(1, "node-b", t0.AddSeconds(90), CancellationToken.None);
+        Assert.Equal(first.RangeId + 1, second.RangeId);
+        Assert.Equal(new ShardRecord(1, first.RangeId, "node-a", t0.AddSeconds(60)), second.Replaced);
+
+        var stale = await Assert.ThrowsAsync<ShardOwnershipLostException>(() => Store.Shards.RenewShardAsync(renewed, t0.AddSeconds(120), CancellationToken.None));
+        Assert.Equal(1, stale.ShardId);
+        await Store.Shards.ReleaseShardAsync(renewed, CancellationToken.None); // the old owner's release: not its lease any more
+        Assert.Equal(new ShardRecord(1, second.RangeId, "node-b", t0.AddSeconds(90)), (await Store.Shards.ReadShardsAsync(CancellationToken.None)).Single(s => s.ShardId == 1));
+
+        await Store.Shards.ReleaseShardAsync(second, CancellationToken.None);
+        Assert.Equal(new ShardRecord(1, second.RangeId, null, new DateTime(0, DateTimeKind.Utc)), (await Store.Shards.ReadShardsAsync(CancellationToken.None)).Single(s => s.ShardId == 1));
+        Assert.Equal(second.RangeId + 1, (await Store.Shards.AcquireShardAsync(1, "node-c", t0.AddSeconds(150), CancellationToken.None)).RangeId);
     }
 
     /// <summary>Two writers on one database (a server and a CLI) append to one chain: each seals after the other's records.</summary>
@@ -108,7 +137,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     [Fact]
     public async Task ListVisibility_PagesThroughTiesByRunId_AndStaysInItsNamespace()
     {
-        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        var range = await Store.Shards.AcquireRangeAsync(0);
         var start = new DateTime(2026, 2, 1, 0, 0, 0, DateTimeKind.Utc);
         string[] runs = ["run-v1", "run-v2", "run-v3", "run-v4", "run-v5"];
         await CommitAsync([.. runs.Select(r => WithVisibility(NewRun(range, "wf-" + r, r), start))]);
@@ -200,7 +229,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     [Fact]
     public async Task Commit_CreatesARun_WithHistoryStateAndTasks()
     {
-        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        var range = await Store.Shards.AcquireRangeAsync(0);
         var write = NewRun(range, "wf-1", "run-1");
         Assert.Null(Assert.Single(await CommitAsync(write)));
 
@@ -216,8 +245,8 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     [Fact]
     public async Task Commit_WithAStaleShardToken_IsRejected_AndWritesNothing()
     {
-        var stale = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
-        await Store.Shards.AcquireShardAsync(0, CancellationToken.None); // another owner took the shard
+        var stale = await Store.Shards.AcquireRangeAsync(0);
+        await Store.Shards.AcquireRangeAsync(0); // another owner took the shard
         var result = Assert.Single(await CommitAsync(NewRun(stale, "wf-2", "run-2")));
         Assert.Equal(0, Assert.IsType<ShardOwnershipLostException>(result).ShardId);
         Assert.Null(await Store.Executions.GetExecutionAsync("ns", "run-2", CancellationToken.None));
@@ -226,7 +255,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     [Fact]
     public async Task Commit_WithAStaleVersion_NamesThatTransition_AndWritesNothingOfTheBatch()
     {
-        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        var range = await Store.Shards.AcquireRangeAsync(0);
         await CommitAsync(NewRun(range, "wf-3", "run-3"));
         var stale = Update(range, "wf-3", "run-3", expected: 5, events: (3, 3));
         var other = NewRun(range, "wf-4", "run-4");
@@ -245,7 +274,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     [Fact]
     public async Task Commit_CreatingARunOverAnUnexpectedCurrentRun_IsRejected()
     {
-        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        var range = await Store.Shards.AcquireRangeAsync(0);
         await CommitAsync(NewRun(range, "wf-5", "run-5a"));
         Assert.IsType<ConditionFailedException>((await CommitAsync(NewRun(range, "wf-5", "run-5b")))[0]);
         Assert.Null((await CommitAsync(NewRun(range, "wf-5", "run-5c", replaces: "run-5a")))[0]);
@@ -255,7 +284,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     [Fact]
     public async Task Commit_DeletesTasksByKey_AndAllTasksOfAClosedRun()
     {
-        var range = await Store.Shards.AcquireShardAsync(1, CancellationToken.None);
+        var range = await Store.Shards.AcquireRangeAsync(1);
         var create = NewRun(range, "wf-6", "run-6", shard: 1);
         await CommitAsync(create);
         var task = create.NewTasks[0];
@@ -271,7 +300,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     [Fact]
     public async Task ReadHistory_ReturnsBatchesFromTheRequestedEvent_InOrder()
     {
-        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        var range = await Store.Shards.AcquireRangeAsync(0);
         await CommitAsync(NewRun(range, "wf-7", "run-7"));
         await CommitAsync(Update(range, "wf-7", "run-7", expected: 1, events: (3, 5)));
         await CommitAsync(Update(range, "wf-7", "run-7", expected: 2, events: (6, 6)));
@@ -299,7 +328,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     [Fact]
     public async Task ARejectedTransition_TakesTheMetadataWritesOfItsBatchBackToo()
     {
-        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        var range = await Store.Shards.AcquireRangeAsync(0);
         var results = await CommitAsync(
             new Transition([]) { Namespace = new NamespaceWrite(new NamespaceRecord("id-3", "gamma", "acct", [1])) },
             new Transition([Update(range, "wf-none", "run-none", expected: 1)]));
@@ -323,7 +352,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     [Fact]
     public async Task EncodedRecords_AreScannedWithTheirIdentityKeys_AndReplacedOnlyWhenUnchanged()
     {
-        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        var range = await Store.Shards.AcquireRangeAsync(0);
         await CommitAsync(NewRun(range, "wf-s", "run-s"));
         var state = Assert.Single(await Store.Records.ScanRecordsAsync("executions", "ns", 0, 10, CancellationToken.None));
         Assert.Equal("run-s", state.Key);
@@ -344,7 +373,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     [Fact]
     public async Task ClosedRunsWithoutTask_FindsClosedRunsLackingThatKindOfTask()
     {
-        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        var range = await Store.Shards.AcquireRangeAsync(0);
         await CommitAsync(NewRun(range, "wf-open", "run-open"), NewRun(range, "wf-closed", "run-closed"), NewRun(range, "wf-timed", "run-timed"));
         await CommitAsync(
             Update(range, "wf-closed", "run-closed", 1, deleteAll: true, status: 2),
@@ -390,7 +419,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     [Fact]
     public async Task Tasks_AreReadByDueTime_InPages_WithTiesOrderedByKey_AndNothingDueLaterThanAsked()
     {
-        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        var range = await Store.Shards.AcquireRangeAsync(0);
         var start = new DateTime(2030, 1, 1, 0, 0, 0, DateTimeKind.Utc);
         TaskRecord Timer(string run, int minutes) => new(0, "ns", "wf-p", run, 12, 5, 0, start.AddMinutes(minutes), null);
         var tasks = new[] { Timer("run-c", 1), Timer("run-a", 1), Timer("run-b", 1), Timer("run-d", 0), Timer("run-e", 2), Timer("run-f", 30) };
@@ -428,7 +457,7 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     [Fact]
     public async Task Commit_OfATransitionWithTwoWrites_IsAllOrNothing()
     {
-        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        var range = await Store.Shards.AcquireRangeAsync(0);
         await CommitAsync(NewRun(range, "wf-8", "run-8a"));
         var close = Update(range, "wf-8", "run-8a", expected: 1, events: (3, 3));
         var next = NewRun(range, "wf-8", "run-8b", replaces: "run-8x"); // wrong current run: rejected
@@ -585,13 +614,13 @@ public sealed class SqliteFileProviderTests : StorageProviderConformanceTests
     [Fact]
     public async Task Reopening_AFile_KeepsEverythingCommitted()
     {
-        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        var range = await Store.Shards.AcquireRangeAsync(0);
         await Store.CommitAsync(new CommitBatch([new Transition([]) { Namespace = new NamespaceWrite(new NamespaceRecord("id-9", "beta", "acct", [1])) }], []), CancellationToken.None);
         await Store.DisposeAsync();
         await using var reopened = SqliteStorageProvider.OpenFile(_path);
         await reopened.MigrateAsync(2, CancellationToken.None);
         Assert.Single(await reopened.ListNamespacesAsync(CancellationToken.None));
-        Assert.True(await reopened.AcquireShardAsync(0, CancellationToken.None) > range);
+        Assert.True(await reopened.AcquireRangeAsync(0) > range);
     }
 
     protected override void Cleanup()

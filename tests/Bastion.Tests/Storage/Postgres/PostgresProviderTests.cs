@@ -51,7 +51,7 @@ public sealed class PostgresProviderTests(PostgresDatabase database) : StoragePr
     [Fact]
     public async Task Commit_AfterTheServerDroppedTheWriterConnection_ReconnectsAndCommits()
     {
-        var range = await Store.Shards.AcquireShardAsync(0, CancellationToken.None);
+        var range = await Store.Shards.AcquireRangeAsync(0);
         await Store.CommitAsync(new CommitBatch([new Transition([]) { Namespace = new NamespaceWrite(new NamespaceRecord("id-a", "a", "acct", [1])) }], []), CancellationToken.None);
         await ExecuteAsync("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid();");
 
@@ -61,7 +61,7 @@ public sealed class PostgresProviderTests(PostgresDatabase database) : StoragePr
 
         Assert.True(result.Committed);
         Assert.Equal(["a", "c"], (await Store.Metadata.ListNamespacesAsync(CancellationToken.None)).Select(n => n.Name));
-        Assert.True(await Store.Shards.AcquireShardAsync(0, CancellationToken.None) > range);
+        Assert.True(await Store.Shards.AcquireRangeAsync(0) > range);
     }
 
     private async Task<object?> ExecuteAsync(string sql)
