@@ -13,8 +13,9 @@ namespace Bastion.Server.Ui;
 
 /// <summary>
 /// The web UI's listener (<see cref="ServerOptions.UiPort"/>): the bundle (<see cref="UiBundle"/>), its settings at
-/// <c>GET /api/v1/settings</c>, and the HTTP API under <c>/api/</c> on the same origin, without the payload shorthand
-/// because the UI decodes payloads itself. API calls pass the same security pipeline as gRPC and the HTTP API, marked
+/// <c>GET /api/v1/settings</c>, and the HTTP API under <c>/api/</c> (Temporal's pages) and <c>/cloud/</c> (the Cloud Ops
+/// API, for the account pages) on the same origin, without the payload shorthand because the UI decodes payloads
+/// itself. API calls pass the same security pipeline as gRPC and the HTTP API, marked
 /// <see cref="ViaUi"/> (audited <c>"via": "ui"</c>): in start-dev as the local caller, under <c>server start</c> as the
 /// signed-in session's principal (<see cref="UiSignIn"/>).
 /// </summary>
@@ -48,7 +49,7 @@ internal static class UiHosting
                     return served;
                 }
 
-                if (!path.StartsWithSegments("/api", StringComparison.Ordinal))
+                if (!IsApi(path))
                 {
                     return bundle.ServeAsync(context);
                 }
@@ -88,6 +89,10 @@ internal static class UiHosting
         context.Features.Set(new ViaUi(session));
         return api.HandleAsync(context);
     }
+
+    /// <summary>The API's paths on this origin: one route table (<see cref="HttpApi"/>) serves both prefixes.</summary>
+    private static bool IsApi(PathString path) =>
+        path.StartsWithSegments("/api", StringComparison.Ordinal) || path.StartsWithSegments("/cloud", StringComparison.Ordinal);
 
     private static bool IsRead(HttpRequest request) => HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method);
 

@@ -3,12 +3,22 @@ using System.Text.Json.Serialization;
 namespace Bastion.Server.Ui;
 
 /// <summary>
-/// What <c>GET /auth/session</c> tells the UI about who is signed in: their name, and the namespaces they may read,
-/// each saying whether they may write there (the UI hides write actions where not; the server refuses them anyway).
+/// What <c>GET /auth/session</c> tells the UI about who is signed in: their name, what they may do on the account
+/// (the account pages), and the namespaces they may read, each saying whether they may write or administer there (the
+/// UI hides the actions they may not take; the server refuses them anyway).
 /// </summary>
-internal sealed record UiSessionInfo(string Name, string Type, string Id, string ApiKeyId, IReadOnlyList<UiSessionInfo.NamespaceAccess> Namespaces)
+internal sealed record UiSessionInfo(
+    string Name,
+    string Type,
+    string Id,
+    string ApiKeyId,
+    UiSessionInfo.AccountAccess Account,
+    IReadOnlyList<UiSessionInfo.NamespaceAccess> Namespaces)
 {
-    public sealed record NamespaceAccess(string Name, bool Write);
+    /// <summary>The account permissions the Cloud Ops methods are classified by (<c>MethodClassification</c>).</summary>
+    public sealed record AccountAccess(bool Member, bool Read, bool Admin, bool CreateNamespace);
+
+    public sealed record NamespaceAccess(string Name, bool Write, bool Admin);
 }
 
 /// <summary>Source-generated serialization for <see cref="UiSessionInfo"/>, names in camelCase as the UI's scripts read them.</summary>

@@ -147,9 +147,14 @@ internal sealed class UiSignIn(
     {
         var visible = namespaces.All
             .Where(n => principal.Allows(Permission.NamespaceRead, n) && !principal.IsRefusedBy(n))
-            .Select(n => new UiSessionInfo.NamespaceAccess(n.FullName, principal.Allows(Permission.NamespaceWrite, n)))
+            .Select(n => new UiSessionInfo.NamespaceAccess(n.FullName, principal.Allows(Permission.NamespaceWrite, n), principal.Allows(Permission.NamespaceAdmin, n)))
             .ToList();
-        var info = new UiSessionInfo(principal.Name, principal.Type.ToString(), principal.Id, session.ApiKeyId, visible);
+        var account = new UiSessionInfo.AccountAccess(
+            principal.Allows(Permission.AccountMember, null),
+            principal.Allows(Permission.AccountRead, null),
+            principal.Allows(Permission.AccountAdmin, null),
+            principal.Allows(Permission.NamespaceCreate, null));
+        var info = new UiSessionInfo(principal.Name, principal.Type.ToString(), principal.Id, session.ApiKeyId, account, visible);
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-store";
         UiBundle.SetSecurityHeaders(context.Response);

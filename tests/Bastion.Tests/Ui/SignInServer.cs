@@ -17,9 +17,11 @@ namespace Bastion.Tests.Ui;
 /// A Bastion started as <c>server start</c> starts it (production mode, TLS 1.3 with a server certificate, API keys)
 /// with a web UI port: account <c>acme</c>, namespace <c>ops.acme</c> (API keys accepted), the first owner, a user who
 /// may write there (<see cref="WriterKey"/>) and one who may only read (<see cref="ReaderKey"/>). Audit records are
-/// captured. <paramref name="time"/> drives the server's clock (session timeouts) when given.
+/// captured in <see cref="Audit"/>, or with <paramref name="durableAudit"/> kept in the store's audit log (which
+/// GetAuditLogs reads). <paramref name="time"/> drives the server's clock (session timeouts) when given. The HTTP API
+/// has a listener of its own too (<see cref="HttpApiUrl"/>).
 /// </summary>
-internal sealed class SignInServer(TimeProvider? time = null) : IAsyncDisposable
+internal sealed class SignInServer(TimeProvider? time = null, bool durableAudit = false) : IAsyncDisposable
 {
     public const string Account = "acme";
     public const string Namespace = "ops.acme";
@@ -42,6 +44,9 @@ internal sealed class SignInServer(TimeProvider? time = null) : IAsyncDisposable
     /// <summary>The UI's origin, <c>https://127.0.0.1:port</c> (the certificate names the address).</summary>
     public string Url => $"https://{Server.UiAddress}";
 
+    /// <summary>The HTTP API's own listener, <c>https://127.0.0.1:port</c>.</summary>
+    public string HttpApiUrl => $"https://{Server.HttpAddress}";
+
     public async Task StartAsync()
     {
         var certificateFile = Path.Combine(_directory, "server.pem");
@@ -52,13 +57,14 @@ internal sealed class SignInServer(TimeProvider? time = null) : IAsyncDisposable
         {
             Port = 0,
             UiPort = 0,
+            HttpPort = 0,
             DevMode = false,
             Account = Account,
             BaseDomain = "bastion.test",
             TlsCertFile = certificateFile,
             TlsKeyFile = keyFile,
             OwnerApiKey = OwnerKey,
-            AuditSink = Audit,
+            AuditSink = durableAudit ? null : Audit,
             LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
         };
         if (time != null)
@@ -80,8 +86,8 @@ internal sealed class SignInServer(TimeProvider? time = null) : IAsyncDisposable
         Tls = new TlsOptions { ServerRootCACert = TestPki.PemBytes(ServerCa), Domain = "bastion.test" },
     });
 
-    /// <summary>An HTTPS client of the UI's origin, TLS 1.3, trusting only the test CA; cookies are left to the test.</summary>
-    public HttpClient NewHttpClient() => new(new SocketsHttpHandler
+    /// <summary>An HTTPS client of the UI's origin (or of <paramref name="url"/>), TLS 1.3, trusting only the test CA; cookies are left to the test.</summary>
+    public HttpClient NewHttpClient(string? url = null) => new(new SocketsHttpHandler
     {
         UseCookies = false,
         SslOptions = new SslClientAuthenticationOptions
@@ -91,7 +97,7 @@ internal sealed class SignInServer(TimeProvider? time = null) : IAsyncDisposable
         },
     })
     {
-        BaseAddress = new Uri(Url),
+        BaseAddress = new Uri(url ?? Url),
     };
 
     /// <summary>Signs in with <paramref name="apiKey"/> over HTTP; the response (its cookies) for the test to read.</summary>

@@ -27,49 +27,14 @@ public sealed class SignInTests : IAsyncLifetime, IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    /// <summary>A signed-in browser's two cookies, as the sign-in response set them.</summary>
-    private sealed record Cookies(string Session, string Csrf)
-    {
-        public string Header => $"__Host-bastion-session={Session}; _csrf={Csrf}";
-    }
+    private Task<UiCookies> SignInAsync(string apiKey) => UiCookies.SignInAsync(_http, apiKey);
 
-    private async Task<Cookies> SignInAsync(string apiKey)
-    {
-        using var response = await SignInServer.SignInAsync(_http, apiKey);
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var set = SetCookies(response);
-        return new Cookies(set["__Host-bastion-session"].Value, set["_csrf"].Value);
-    }
+    private static Dictionary<string, (string Value, string[] Attributes)> SetCookies(HttpResponseMessage response) => UiCookies.SetCookies(response);
 
-    private static Dictionary<string, (string Value, string[] Attributes)> SetCookies(HttpResponseMessage response) =>
-        response.Headers.TryGetValues("Set-Cookie", out var values)
-            ? values.Select(v => v.Split(';', StringSplitOptions.TrimEntries))
-                .ToDictionary(parts => parts[0][..parts[0].IndexOf('=', StringComparison.Ordinal)], parts => (parts[0][(parts[0].IndexOf('=', StringComparison.Ordinal) + 1)..], parts[1..].Select(a => a.ToLowerInvariant()).ToArray()))
-            : [];
+    private Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, UiCookies? cookies, string? csrf = null, string? body = null) =>
+        UiCookies.SendAsync(_http, method, path, cookies, csrf, body);
 
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, Cookies? cookies, string? csrf = null, string? body = null)
-    {
-        using var request = new HttpRequestMessage(method, new Uri(path, UriKind.Relative));
-        if (cookies != null)
-        {
-            request.Headers.Add("Cookie", cookies.Header);
-        }
-
-        request.Headers.Add("Caller-Type", "operator");
-        if (csrf != null)
-        {
-            request.Headers.Add("X-CSRF-TOKEN", csrf);
-        }
-
-        if (body != null)
-        {
-            request.Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
-        }
-
-        return await _http.SendAsync(request);
-    }
-
-    private Task<HttpResponseMessage> ListWorkflowsAsync(Cookies? cookies) =>
+    private Task<HttpResponseMessage> ListWorkflowsAsync(UiCookies? cookies) =>
         SendAsync(HttpMethod.Get, $"/api/v1/namespaces/{SignInServer.Namespace}/workflows", cookies);
 
     [Fact]
@@ -142,7 +107,7 @@ public sealed class SignInTests : IAsyncLifetime, IDisposable
             Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
         }
 
-        using (var forged = await ListWorkflowsAsync(new Cookies("not-a-session", "x")))
+        using (var forged = await ListWorkflowsAsync(new UiCookies("not-a-session", "x")))
         {
             Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode);
         }

@@ -53,6 +53,8 @@ public sealed class UiHostingTests : IAsyncLifetime, IDisposable
     [InlineData("/namespaces")]
     [InlineData("/namespaces/default/workflows")]
     [InlineData("/namespaces/default/workflows/an%2Fid.with.dots/run-1/history")]
+    [InlineData("/account/namespaces/default")]
+    [InlineData("/account/audit")]
     public async Task AnyPageOfTheApp_IsTheSinglePageAppsIndex(string path)
     {
         using var response = await _http.GetAsync(new Uri(path, UriKind.Relative));
@@ -165,6 +167,36 @@ public sealed class UiHostingTests : IAsyncLifetime, IDisposable
         }
 
         Assert.Single(_audit.Records, r => r.Operation.StartsWith("HTTP POST", StringComparison.Ordinal) && r.Via == "ui");
+    }
+
+    [Fact]
+    public async Task TheCloudOpsApi_IsServedUnderCloud_AsTheLocalCaller_AWriteOnlyWithTheUisHeader()
+    {
+        using (var list = await _http.GetAsync(new Uri("/cloud/namespaces", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+            Assert.Equal("application/json", list.Content.Headers.ContentType?.MediaType);
+            using var json = JsonDocument.Parse(await list.Content.ReadAsStringAsync());
+            Assert.Contains(json.RootElement.GetProperty("namespaces").EnumerateArray(), n => n.GetProperty("namespace").GetString() == "default.local"); // start-dev's account is "local"
+        }
+
+        var call = Assert.Single(_audit.Records, r => r.Operation.EndsWith("CloudService/GetNamespaces", StringComparison.Ordinal));
+        Assert.Equal(("LocalDev", "ui"), (call.PrincipalType, call.Via));
+
+        const string Body = """{"spec":{"name":"ui-made","retentionDays":3,"apiKeyAuth":{"enabled":true}}}""";
+        using (var simple = new StringContent(Body, System.Text.Encoding.UTF8, "text/plain"))
+        using (var refused = await _http.PostAsync(new Uri("/cloud/namespaces", UriKind.Relative), simple))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+            Assert.Contains("Caller-Type", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        Assert.DoesNotContain(_server.Namespaces.All, n => n.Name == "ui-made");
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/cloud/namespaces", UriKind.Relative)) { Content = new StringContent(Body, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Add("Caller-Type", "operator");
+        using var created = await _http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, created.StatusCode);
+        Assert.Equal(TimeSpan.FromDays(3), Assert.Single(_server.Namespaces.All, n => n.Name == "ui-made").Retention);
     }
 
     [Fact]

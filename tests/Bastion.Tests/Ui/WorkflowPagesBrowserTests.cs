@@ -182,6 +182,19 @@ public sealed class WorkflowPagesBrowserTests(WorkflowPagesBrowserTests.Site sit
         await Chromium.ScreenshotAsync(page, "namespaces");
     }
 
+    [Fact]
+    public async Task TheAccountPages_InStartDev_ShowTheLocalAccount_ToItsOwner_TheLocalCaller()
+    {
+        var (page, errors) = await site.NewPageAsync();
+        await page.GotoAsync($"{Ui}/account");
+        await page.WaitForURLAsync("**/account/namespaces", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await ExpectVisibleAsync(page, page.GetByRole(AriaRole.Link, new() { Name = "default.local", Exact = true }), errors, "account-start-dev");
+        await ExpectVisibleAsync(page, page.GetByTestId("create-namespace"), errors, "account-start-dev");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Audit log", Exact = true }).First.ClickAsync();
+        await ExpectVisibleAsync(page, page.GetByTestId("audit-row").Filter(new() { HasText = "GetNamespaces" }).First, errors, "account-start-dev-audit");
+        await Chromium.ScreenshotAsync(page, "account-start-dev-audit");
+    }
+
     private static Task ExpectVisibleAsync(IPage page, ILocator locator, List<string> errors, string screenshot) =>
         Chromium.ExpectVisibleAsync(page, locator, errors, screenshot, s_wait);
 }
