@@ -38,15 +38,24 @@ internal sealed class PostgresCommitPlan : IAsyncDisposable
             throw new InvalidOperationException("The fence must be the first statement of a commit.");
         }
 
-        _fence = new NpgsqlBatchCommand("SELECT shard_id, range_id FROM shards WHERE shard_id = ANY(@ids) FOR SHARE;");
-        _fence.Parameters.AddWithValue("ids", shards);
+        _fence = new NpgsqlBatchCommand("SELECT shard_id, range_id FROM shards WHERE shard_id = ANY($1) FOR SHARE");
+        _fence.Parameters.Add(new NpgsqlParameter { Value = shards });
         _batch.BatchCommands.Add(_fence);
     }
 
-    /// <summary>Adds a statement; <paramref name="rejectUnlessOneRow"/>, when given, is the rejection if it changes no row.</summary>
+    /// <summary>
+    /// Adds a statement written with <c>@name</c> parameters (sent positionally, <see cref="PositionalSql"/>);
+    /// <paramref name="rejectUnlessOneRow"/>, when given, is the rejection if it changes no row.
+    /// </summary>
     public Statement Add(string sql, string? rejectUnlessOneRow = null)
     {
-        var command = new NpgsqlBatchCommand(sql);
+        var positional = PositionalSql.Of(sql);
+        var command = new NpgsqlBatchCommand(positional.Sql);
+        for (var i = 0; i < positional.Names.Count; i++)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = DBNull.Value });
+        }
+
         _batch.BatchCommands.Add(command);
         _owners[command] = Owner;
         if (rejectUnlessOneRow is not null)
@@ -54,7 +63,7 @@ internal sealed class PostgresCommitPlan : IAsyncDisposable
             _conditions.Add((command, Owner, rejectUnlessOneRow));
         }
 
-        return new Statement(command);
+        return new Statement(command, positional);
     }
 
     /// <summary>
@@ -141,17 +150,19 @@ internal sealed class PostgresCommitPlan : IAsyncDisposable
     public ValueTask DisposeAsync() => _batch.DisposeAsync();
 
     /// <summary>A statement of the plan, to bind its parameters.</summary>
-    internal readonly struct Statement(NpgsqlBatchCommand command)
+    internal readonly struct Statement(NpgsqlBatchCommand command, PositionalSql sql)
     {
         public Statement With(string name, object? value)
         {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            command.Parameters[sql.IndexOf(name)].Value = value ?? DBNull.Value;
             return this;
         }
 
         public Statement With(string name, NpgsqlDbType type, object? value)
         {
-            command.Parameters.Add(new NpgsqlParameter(name, type) { Value = value ?? DBNull.Value });
+            var parameter = command.Parameters[sql.IndexOf(name)];
+            parameter.NpgsqlDbType = type;
+            parameter.Value = value ?? DBNull.Value;
             return this;
         }
     }

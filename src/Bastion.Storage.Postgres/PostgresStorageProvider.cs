@@ -39,6 +39,11 @@ public sealed partial class PostgresStorageProvider
         // The commit's statements are the same few texts over and over: prepared once per connection, by Npgsql.
         settings.MaxAutoPrepare = 64;
         settings.AutoPrepareMinUsages = 2;
+
+        // A pooled connection comes back with no session state to undo (no SET, temp tables or session locks: the
+        // migration's advisory lock is transaction-scoped), so Npgsql's reset on return — four statements per read,
+        // DISCARD-style — is pure cost: measured as a third of the statements of a workflow.
+        settings.NoResetOnClose = true;
         var pool = NpgsqlDataSource.Create(settings);
         try
         {
