@@ -10,7 +10,7 @@ public interface IScheduleStore
 
     /// <summary>
     /// The schedules of one shard (its owner runs them), and with <paramref name="withUnassigned"/> those written before
-    /// schedules had shards (the shard-0 owner runs them until their next write assigns their shard).
+    /// schedules had shards (stored without one until their next write records it).
     /// </summary>
     Task<IReadOnlyList<ScheduleRecord>> ListSchedulesOfShardAsync(int shardId, bool withUnassigned, CancellationToken cancellationToken);
 }

@@ -45,21 +45,27 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
 
     /// <summary>
     /// Watches closing runs and processes once every stored schedule of the shards this process owns (after the history
-    /// engine took them); the shard-0 owner also runs the schedules written before schedules had shards.
+    /// engine took them). A schedule written before schedules had shards is stored without one: it is run by the owner
+    /// of the shard its id falls on (<see cref="Wake"/> skips the others), whose next write of it records that shard.
     /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _history.RunClosed = OnRunClosed;
         _history.ShardLost += OnShardLost;
+        var records = new List<ScheduleRecord>(await _store.ListSchedulesOfShardAsync(NoShard, withUnassigned: true, cancellationToken).ConfigureAwait(false));
         foreach (var shard in _history.OwnedShards)
         {
-            foreach (var record in await _store.ListSchedulesOfShardAsync(shard, withUnassigned: shard == 0, cancellationToken).ConfigureAwait(false))
-            {
-                var state = Decode(record);
-                Wake(record.NamespaceId, state.ScheduleId, TimeSpan.Zero);
-            }
+            records.AddRange(await _store.ListSchedulesOfShardAsync(shard, withUnassigned: false, cancellationToken).ConfigureAwait(false));
+        }
+
+        foreach (var record in records)
+        {
+            Wake(record.NamespaceId, Decode(record).ScheduleId, TimeSpan.Zero);
         }
     }
+
+    /// <summary>No shard has this id: listing it with the unassigned rows lists only those.</summary>
+    private const int NoShard = -1;
 
     /// <summary>The shard a schedule belongs to: its owner runs it, and writes it fenced by that shard.</summary>
     private int ShardOf(string namespaceId, string scheduleId) => _history.ShardOf(namespaceId, scheduleId);

@@ -40,6 +40,35 @@ public sealed class ShardLeaseTests : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// A schedule stored before schedules had shards (no shard_id) is run after a restart by the owner of the shard its id
+    /// falls on, and its next write records that shard.
+    /// </summary>
+    [Fact]
+    public async Task AScheduleFromBeforeShards_IsRunAfterARestart_AndItsNextWriteRecordsItsShard()
+    {
+        await _server.Client.CreateScheduleAsync("old-schedule", new Schedule(
+            ScheduleActionStartWorkflow.Create("Waits", [], new WorkflowOptions("from-old-schedule", "schedule-queue")),
+            new ScheduleSpec { Intervals = [new ScheduleIntervalSpec(TimeSpan.FromHours(1))] }));
+        var namespaceId = _server.Server.Namespaces.All.Single(n => n.Name == "default").Id;
+        await _server.StopAsync();
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_server.DatabaseFile};Pooling=False"))
+        {
+            connection.Open();
+            using var cmd = connection.CreateCommand();
+            cmd.CommandText = "UPDATE schedules SET shard_id = NULL;"; // as a database from before schedules had shards
+            Assert.Equal(1, cmd.ExecuteNonQuery());
+        }
+
+        await _server.StartAsync();
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(_server.Server.Schedules.HasAlarm(namespaceId, "old-schedule"))));
+        await _server.Client.GetScheduleHandle("old-schedule").PauseAsync("a write"); // the restarted server has a client of its own
+        using var store = SqliteStorageProvider.OpenFile(_server.DatabaseFile);
+        var shard = _server.Server.Engine.ShardOf(namespaceId, "old-schedule");
+        Assert.Single(await store.ListSchedulesOfShardAsync(shard, withUnassigned: false, CancellationToken.None));
+        Assert.Empty(await store.ListSchedulesOfShardAsync(-1, withUnassigned: true, CancellationToken.None));
+    }
+
     /// <summary>Its runs' timers and its schedules' alarms go; calls of it answer UNAVAILABLE.</summary>
     [Fact]
     public async Task ARenewal_ThatFindsTheShardsTaken_DropsThem_BeforeAnyCallTouchesThem()
