@@ -42,6 +42,10 @@ internal sealed class LoadTestOptions
           --keep-db             do not delete the temp SQLite directory at the end (file mode)
           --server-arg ARG      extra argument for server start-dev, repeatable (e.g. --server-arg --audit-log --server-arg off)
           --encryption on|off   the server's encryption at rest (default: on, as the server's default)
+          --target HOST:PORT    drive a server already running there instead of starting one (another Bastion, the
+                                naive reference); --server, --mode, --port, --keep-db, --server-arg and --encryption
+                                are then refused, as they describe a server the driver starts
+          --target-pid PID      with --target: the server's process, for its CPU and memory
           -h, --help            this text
         """;
 
@@ -81,6 +85,11 @@ internal sealed class LoadTestOptions
     public bool Encryption { get; private set; } = true;
 
     public bool ShowHelp { get; private set; }
+
+    /// <summary>host:port of a server already running (<c>--target</c>), or null to start one.</summary>
+    public string? Target { get; private set; }
+
+    public int? TargetPid { get; private set; }
 
     /// <summary>Parses <paramref name="args"/>; throws <see cref="ArgumentException"/> with a readable message.</summary>
     private readonly List<string> _serverArgs = [];
@@ -178,12 +187,38 @@ internal sealed class LoadTestOptions
                 case "--server-arg":
                     o._serverArgs.Add(Value());
                     break;
+                case "--target":
+                    o.Target = Value();
+                    break;
+                case "--target-pid":
+                    o.TargetPid = Int(1);
+                    break;
                 case "-h" or "--help":
                     o.ShowHelp = true;
                     break;
                 default:
                     throw new ArgumentException($"Unknown argument '{name}'.");
             }
+        }
+
+        var startsServer = new List<string>();
+        var given = new HashSet<string>(args.Where(a => a.StartsWith("--", StringComparison.Ordinal)), StringComparer.Ordinal);
+        foreach (var option in (string[])["--server", "--mode", "--port", "--keep-db", "--server-arg", "--encryption"])
+        {
+            if (given.Contains(option))
+            {
+                startsServer.Add(option);
+            }
+        }
+
+        if (o.Target is not null && startsServer.Count > 0)
+        {
+            throw new ArgumentException($"--target drives a server already running: {string.Join(", ", startsServer)} describe one the driver starts.");
+        }
+
+        if (o.TargetPid is not null && o.Target is null)
+        {
+            throw new ArgumentException("--target-pid needs --target.");
         }
 
         return o;

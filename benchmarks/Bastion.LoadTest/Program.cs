@@ -26,10 +26,10 @@ if (options.ShowHelp)
     return 0;
 }
 
-string serverDll;
+string? serverDll = null;
 try
 {
-    serverDll = options.ResolveServerDll();
+    serverDll = options.Target is null ? options.ResolveServerDll() : null;
 }
 catch (FileNotFoundException ex)
 {
@@ -37,13 +37,15 @@ catch (FileNotFoundException ex)
     return 2;
 }
 
-var mode = options.Mode switch { StorageMode.File => "file", StorageMode.Memory => "memory", _ => "postgres" } + (options.Encryption ? "+enc" : "");
+var mode = options.Target is not null
+    ? "target"
+    : options.Mode switch { StorageMode.File => "file", StorageMode.Memory => "memory", _ => "postgres" } + (options.Encryption ? "+enc" : "");
 Console.WriteLine($"Bastion load test: mode={mode} workflows={options.Workflows} concurrency={options.Concurrency} " +
     $"warmup={options.Warmup} scenarios={string.Join(',', options.Scenarios)} cores={Environment.ProcessorCount}");
-Console.WriteLine($"Server: dotnet {serverDll}");
+Console.WriteLine(serverDll is null ? $"Server: {options.Target}" : $"Server: dotnet {serverDll}");
 
 using var cancel = new CancellationTokenSource();
-ServerProcess? server = null;
+IServerUnderTest? server = null;
 void KillServer(object? sender, EventArgs e) => server?.Dispose();
 Console.CancelKeyPress += (_, e) =>
 {
@@ -57,8 +59,10 @@ var rows = new List<string>();
 var failed = false;
 try
 {
-    server = await ServerProcess.StartAsync(serverDll, options.Mode, options.Encryption, options.Port, options.KeepDb, options.ServerArgs, TimeSpan.FromSeconds(60));
-    Console.WriteLine($"Server pid {server.Id} ready on {server.Target}" + (server.DatabaseFile is { } db ? $", database {db}" : server.IsPostgres ? $", PostgreSQL ({LoadTestOptions.PostgresVariable})" : ", in memory"));
+    server = serverDll is null
+        ? new RunningServer(options.Target!, options.TargetPid is { } pid ? Process.GetProcessById(pid) : null)
+        : await ServerProcess.StartAsync(serverDll, options.Mode, options.Encryption, options.Port, options.KeepDb, options.ServerArgs, TimeSpan.FromSeconds(60));
+    Console.WriteLine($"Server {server.Description}");
     var serverExited = server.Exited;
     _ = serverExited.ContinueWith(_ => cancel.Cancel(), TaskScheduler.Default);
 
@@ -96,7 +100,7 @@ try
                 self.Refresh();
                 var idleSelf0 = self.TotalProcessorTime;
                 await Task.Delay(TimeSpan.FromSeconds(options.IdleSeconds), cancel.Token);
-                var idleServer = server.CpuTime() - idleServer0;
+                var idleServer = server.CpuTime() - idleServer0 ?? TimeSpan.Zero;
                 self.Refresh();
                 var idleSelf = self.TotalProcessorTime - idleSelf0;
                 Console.WriteLine();
@@ -125,7 +129,7 @@ try
                 self.Refresh();
                 var selfCpu0 = self.TotalProcessorTime;
                 var result = await runner.RunAsync(scenario, $"run-{scenario}-{runId}", options.Workflows, options.Concurrency, cancel.Token);
-                var serverCpu = server.HasExited ? TimeSpan.Zero : server.CpuTime() - serverCpu0;
+                TimeSpan? serverCpu = server.HasExited ? null : server.CpuTime() - serverCpu0;
                 self.Refresh();
                 var selfCpu = self.TotalProcessorTime - selfCpu0;
                 var logLines = server.LinesAfterReady - logLines0;
@@ -135,11 +139,12 @@ try
                 Console.WriteLine($"  wall time       {result.Wall.TotalSeconds:0.00} s");
                 Console.WriteLine($"  throughput      {result.Throughput:0.0} workflows/s");
                 Console.WriteLine($"  latency (ms)    p50 {result.Percentile(50):0.0}  p95 {result.Percentile(95):0.0}  p99 {result.Percentile(99):0.0}  max {result.Percentile(100):0.0}");
-                Console.WriteLine($"  server CPU      {serverCpu.TotalSeconds:0.00} s = {serverCpu.TotalSeconds * per1000:0.00} s per 1000 workflows");
+                Console.WriteLine(serverCpu is { } cpu
+                    ? $"  server CPU      {cpu.TotalSeconds:0.00} s = {cpu.TotalSeconds * per1000:0.00} s per 1000 workflows"
+                    : "  server CPU      not measured");
                 Console.WriteLine($"  driver CPU      {selfCpu.TotalSeconds:0.00} s = {selfCpu.TotalSeconds * per1000:0.00} s per 1000 workflows (client + worker)");
-                if (!server.HasExited)
+                if (!server.HasExited && server.MemoryMiB() is var (rss, peak))
                 {
-                    var (rss, peak) = server.MemoryMiB();
                     Console.WriteLine($"  server memory   RSS {rss:0} MiB, peak {peak:0} MiB");
                 }
 
@@ -156,7 +161,7 @@ try
                 }
 
                 rows.Add(FormattableString.Invariant(
-                    $"| {mode} | {scenario} | {result.Completed}/{result.Requested} | {options.Concurrency} | {result.Throughput:0.0} | {result.Percentile(50):0.0} | {result.Percentile(95):0.0} | {result.Percentile(99):0.0} | {serverCpu.TotalSeconds * per1000:0.00} | {selfCpu.TotalSeconds * per1000:0.00} | {result.Errors} |"));
+                    $"| {mode} | {scenario} | {result.Completed}/{result.Requested} | {options.Concurrency} | {result.Throughput:0.0} | {result.Percentile(50):0.0} | {result.Percentile(95):0.0} | {result.Percentile(99):0.0} | {(serverCpu is { } c ? (c.TotalSeconds * per1000).ToString("0.00", CultureInfo.InvariantCulture) : "-")} | {selfCpu.TotalSeconds * per1000:0.00} | {result.Errors} |"));
                 cancel.Token.ThrowIfCancellationRequested();
             }
         },

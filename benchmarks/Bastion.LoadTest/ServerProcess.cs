@@ -8,7 +8,7 @@ namespace Bastion.LoadTest;
 /// The server under test as a child process (<c>dotnet bastion.dll server start-dev</c>) on a loopback port.
 /// Disposing kills the process tree and deletes the temp database directory.
 /// </summary>
-internal sealed class ServerProcess : IDisposable
+internal sealed class ServerProcess : IServerUnderTest
 {
     private const string ReadyPrefix = "Bastion dev server on ";
     private const int KeptLines = 40;
@@ -131,15 +131,17 @@ internal sealed class ServerProcess : IDisposable
         }
     }
 
+    public string Description => $"pid {Id} on {Target}" + (DatabaseFile is { } db ? $", database {db}" : IsPostgres ? $", PostgreSQL ({LoadTestOptions.PostgresVariable})" : ", in memory");
+
     /// <summary>Total CPU time (user + system) the server process has used so far.</summary>
-    public TimeSpan CpuTime()
+    public TimeSpan? CpuTime()
     {
         _process.Refresh();
         return _process.TotalProcessorTime;
     }
 
     /// <summary>Resident and peak resident memory of the server process, in MiB.</summary>
-    public (double Rss, double PeakRss) MemoryMiB()
+    public (double Rss, double PeakRss)? MemoryMiB()
     {
         _process.Refresh();
         return (_process.WorkingSet64 / 1048576.0, _process.PeakWorkingSet64 / 1048576.0);
