@@ -68,8 +68,22 @@ function twoChunks() {
   };
 }
 
+/** The package's imports of its code block get Bastion's wrapper (src/lib/LazyCodeBlock.svelte), which loads it lazily. */
+function lazyCodeBlock() {
+  const wrapper = fileURLToPath(new URL('src/lib/LazyCodeBlock.svelte', import.meta.url));
+  return {
+    name: 'bastion-lazy-code-block',
+    enforce: 'pre',
+    async resolveId(source, importer, options) {
+      if (!source.endsWith('code-block.svelte') || importer === wrapper) return null;
+      const resolved = await this.resolve(source, importer, { ...options, skipSelf: true });
+      return resolved?.id.endsWith('/@temporalio/ui/dist/holocene/code-block.svelte') ? wrapper : null;
+    },
+  };
+}
+
 export default defineConfig(({ isSsrBuild }) => ({
-  plugins: [sveltekit(), thirdPartyNotices()],
+  plugins: [lazyCodeBlock(), sveltekit(), thirdPartyNotices()],
   // The package reads VITE_API for the API's origin: empty means the page's own origin, where Bastion serves /api/v1.
   define: { 'import.meta.env.VITE_API': JSON.stringify('') },
   build: {
