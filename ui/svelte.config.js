@@ -9,9 +9,6 @@ export default {
     // A single page app: Bastion serves index.html for every path that is not a file of the bundle.
     adapter: adapter({ pages: 'build', assets: 'build', fallback: 'index.html', strict: true }),
     prerender: { entries: [] },
-    // One JavaScript and one CSS file instead of ~80 chunks: the workflow list needs nearly all of the code anyway,
-    // and in start-dev the UI is HTTP/1.1 (plaintext), where chromium fetches six files at a time, a module's imports
-    // only after the module: the chunk waterfall, not the API, was most of the list's first paint.
-    output: { bundleStrategy: 'single' },
+    // The JavaScript is cut in two files by vite.config.js (`twoChunks`): what the workflow list needs, and the rest.
   },
 };

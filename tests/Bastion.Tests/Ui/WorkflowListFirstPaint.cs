@@ -88,7 +88,7 @@ public sealed class WorkflowListFirstPaint(ITestOutputHelper output)
           const nav = performance.getEntriesByType('navigation')[0];
           const lines = [`  page: html ${f(nav.responseEnd)} ms, DOMContentLoaded ${f(nav.domContentLoadedEventEnd)} ms, row visible ~${f(performance.now())} ms`];
           for (const r of performance.getEntriesByType('resource')) {
-            if (r.name.includes('/api/') || r.name.includes('/bundle.') || r.name.includes('/entry/'))
+            if (r.name.includes('/api/') || r.name.includes('/_app/immutable/') && r.name.endsWith('.js'))
               lines.push(`  ${f(r.startTime)} → ${f(r.responseEnd)} ms  ${decodeURIComponent(new URL(r.name).pathname + new URL(r.name).search)}`);
           }
           return lines.join('\n');

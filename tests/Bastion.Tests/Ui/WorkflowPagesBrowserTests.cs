@@ -144,6 +144,55 @@ public sealed class WorkflowPagesBrowserTests(WorkflowPagesBrowserTests.Site sit
         await Chromium.ScreenshotAsync(page, "workflow-list-filtered");
     }
 
+    /// <summary>
+    /// The list's first paint (docs/ui.md, "Numbers"): its API calls are started by the page itself, not by the app's
+    /// code once it has run, each once (the app's own calls take those answers), and the list loads only its own code:
+    /// a workflow's page then needs a file the list never asked for.
+    /// </summary>
+    [Fact]
+    public async Task TheWorkflowList_AsksForItsRowsWithThePage_OnceEach_AndLoadsOnlyItsOwnCode()
+    {
+        var (page, errors) = await site.NewPageAsync();
+        var requests = new List<(string Path, bool ByAppCode)>();
+        var cdp = await page.Context.NewCDPSessionAsync(page);
+        cdp.Event("Network.requestWillBeSent").OnEvent += (_, sent) =>
+        {
+            var url = new Uri(sent!.Value.GetProperty("request").GetProperty("url").GetString()!);
+            // Called from the bundle's code, or from the page's own script (index.html) alone.
+            var byAppCode = sent.Value.GetProperty("initiator").TryGetProperty("stack", out var stack)
+                && stack.GetProperty("callFrames").EnumerateArray().Any(f => f.GetProperty("url").GetString()!.Contains("/_app/", StringComparison.Ordinal));
+            lock (requests)
+            {
+                requests.Add((url.PathAndQuery.TrimEnd('?'), byAppCode));
+            }
+        };
+        await cdp.SendAsync("Network.enable");
+        await page.GotoAsync($"{Ui}/namespaces/default/workflows");
+        await ExpectVisibleAsync(page, page.GetByRole(AriaRole.Link, new() { Name = Tally, Exact = true }), errors, "workflow-list-early");
+        (string Path, bool ByAppCode)[] listed;
+        lock (requests)
+        {
+            listed = [.. requests];
+        }
+
+        var all = string.Join('\n', listed);
+        string[] early = ["/api/v1/settings", "/api/v1/cluster-info", "/api/v1/system-info", "/api/v1/namespaces", "/api/v1/namespaces/default", "/api/v1/namespaces/default/search-attributes", "/api/v1/namespaces/default/workflows?pageSize=100&nextPageToken="];
+        foreach (var call in early)
+        {
+            var made = listed.Where(r => r.Path == call).ToList();
+            Assert.True(made.Count == 1 && !made[0].ByAppCode, $"{call}: once, started by the page:\n{all}");
+        }
+
+        var listCode = listed.Select(r => r.Path).Where(r => r.EndsWith(".js", StringComparison.Ordinal)).ToHashSet();
+        await page.GetByRole(AriaRole.Link, new() { Name = Tally, Exact = true }).ClickAsync();
+        await page.WaitForURLAsync("**/history", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await ExpectVisibleAsync(page, page.GetByText("TallyWorkflow").First, errors, "workflow-history-after-list");
+        lock (requests)
+        {
+            Assert.Contains(requests, r => r.Path.StartsWith("/_app/immutable/", StringComparison.Ordinal) && r.Path.EndsWith(".js", StringComparison.Ordinal) && !listCode.Contains(r.Path));
+        }
+    }
+
     [Fact]
     public async Task AWorkflowsPage_ShowsItsHistory_InputAndResult()
     {
