@@ -25,14 +25,13 @@ internal sealed partial class BatchOperations
     private void Launch(BatchRecord record, StartBatchOperationRequest request)
     {
         var key = (record.NamespaceId, record.JobKey);
-        var job = new RunningJob(CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token));
+        // A job from before jobs had shards is the shard-0 owner's.
+        var job = new RunningJob(CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token), record.ShardId ?? 0);
         if (!_running.TryAdd(key, job))
         {
             job.Dispose();
             return;
         }
-
-        _shardOfJob[key] = record.ShardId ?? 0; // a job from before shards is the shard-0 owner's
 
         job.Completion = Detached.Start(() => Task.Run(async () =>
         {
@@ -53,7 +52,6 @@ internal sealed partial class BatchOperations
             finally
             {
                 _running.TryRemove(key, out _);
-                _shardOfJob.TryRemove(key, out _);
                 job.Dispose();
             }
         }));

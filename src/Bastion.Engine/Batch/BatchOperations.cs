@@ -42,7 +42,6 @@ internal sealed partial class BatchOperations(
     private readonly ConcurrentDictionary<(string Ns, string JobKey), RunningJob> _running = new();
     private readonly SemaphoreSlim _startLock = new(1, 1);
     private readonly CancellationTokenSource _shutdown = new();
-    private readonly ConcurrentDictionary<(string Ns, string JobKey), int> _shardOfJob = new();
 
     private DateTime Now => time.GetUtcNow().UtcDateTime;
 
@@ -212,9 +211,9 @@ internal sealed partial class BatchOperations(
     /// <summary>The shard was taken by another server: its jobs stop here (their rows say where the new owner resumes them).</summary>
     private void OnShardLost(int shard)
     {
-        foreach (var (key, job) in _running)
+        foreach (var job in _running.Values)
         {
-            if (_shardOfJob.TryGetValue(key, out var jobShard) && jobShard == shard)
+            if (job.ShardId == shard)
             {
                 _ = Detached.Start(job.StopAsync);
             }

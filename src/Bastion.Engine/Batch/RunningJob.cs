@@ -1,9 +1,12 @@
 namespace Bastion.Engine.Batch;
 
 /// <summary>A job's loop in this process: how to stop it and when it has stopped.</summary>
-internal sealed class RunningJob(CancellationTokenSource cancel) : IDisposable
+internal sealed class RunningJob(CancellationTokenSource cancel, int shardId) : IDisposable
 {
     public CancellationToken Token { get; } = cancel.Token;
+
+    /// <summary>The shard whose owner runs the job: losing it stops the loop.</summary>
+    public int ShardId { get; } = shardId;
 
     public Task Completion { get; set; } = Task.CompletedTask;
 
