@@ -242,6 +242,10 @@ public sealed class ResetTests(ServerFixture fixture)
         {
             var key = Guid.NewGuid().ToString();
             var handle = await fixture.Client.StartWorkflowAsync((ResettableWorkflow wf) => wf.RunAsync(key), new("reset-exclude-" + key, tq));
+
+            // Signalled only after the first task completed: a signal that came before it would sit before the reset
+            // point and stay in the new run, as in Temporal.
+            await HistoryWhenAsync(handle, h => h.Any(e => e.EventType == EventType.WorkflowTaskCompleted));
             await handle.SignalAsync(wf => wf.AddAsync("early"));
             Assert.Equal("stepped+early", await handle.GetResultAsync());
 
