@@ -129,7 +129,7 @@ public sealed partial class BastionServer : IAsyncDisposable
                 $"Refusing to serve plaintext on {options.Ip}: without TLS (--tls-cert-file, --tls-key-file) Bastion binds loopback only (127.0.0.1 or ::1).");
         }
 
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = ServerHost.CreateBuilder();
         builder.Logging.ClearProviders();
         if (options.LogFormat == "json")
         {

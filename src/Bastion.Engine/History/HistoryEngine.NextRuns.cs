@@ -43,7 +43,7 @@ internal sealed partial class HistoryEngine
             Priority = null,
         };
         InheritParent(started, EventsOf(m.Context)[0].WorkflowExecutionStartedEventAttributes);
-        var next = NewRun(s.NamespaceId, s.WorkflowId, started, Guid.NewGuid().ToString(), Positive(a.BackoffStartInterval) ?? FirstDelay(a.CronSchedule, null), s);
+        var next = NewRun(s.NamespaceId, s.WorkflowId, started, RunIds.New(_time), Positive(a.BackoffStartInterval) ?? FirstDelay(a.CronSchedule, null), s);
         m.NextRun = next; // before closing: the chain goes on, so the parent is not told this run closed
         CloseWorkflow(m, new HistoryEvent
         {
@@ -114,7 +114,7 @@ internal sealed partial class HistoryEngine
 
         started.Identity = string.Empty;
         started.FirstWorkflowTaskBackoff = null;
-        var next = NewRun(s.NamespaceId, s.WorkflowId, started, Guid.NewGuid().ToString(), backoff, s);
+        var next = NewRun(s.NamespaceId, s.WorkflowId, started, RunIds.New(_time), backoff, s);
         m.NextRun = next;
         return (RetryState.InProgress, next.State.RunId);
     }
@@ -150,7 +150,7 @@ internal sealed partial class HistoryEngine
 
         started.ContinuedFailure = failure;
         started.Identity = string.Empty;
-        var next = NewRun(s.NamespaceId, s.WorkflowId, started, Guid.NewGuid().ToString(), delay, s);
+        var next = NewRun(s.NamespaceId, s.WorkflowId, started, RunIds.New(_time), delay, s);
         m.NextRun = next;
         return next.State.RunId;
     }

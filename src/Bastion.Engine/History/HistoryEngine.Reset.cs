@@ -73,7 +73,7 @@ internal sealed partial class HistoryEngine
         // What happened after the point: history, and what the base run had received but not yet written.
         var after = events.Skip((int)keep).Concat(b.BufferedEvents.Select(e => HistoryEvent.Parser.ParseFrom(e))).ToList();
         var now = Now;
-        var runId = Guid.NewGuid().ToString();
+        var runId = RunIds.New(_time);
         var started = kept[0].WorkflowExecutionStartedEventAttributes;
         var state = new WorkflowState
         {

@@ -247,7 +247,7 @@ internal sealed partial class HistoryEngine
         Temporalio.Api.Sdk.V1.UserMetadata? userMetadata = null)
     {
         var now = Now;
-        var runId = Guid.NewGuid().ToString();
+        var runId = RunIds.New(_time);
         var taskTimeout = started.WorkflowTaskTimeout?.ToTimeSpan() is { } t && t > TimeSpan.Zero
             ? (t > s_maxTaskTimeout ? s_maxTaskTimeout : t)
             : s_defaultTaskTimeout;

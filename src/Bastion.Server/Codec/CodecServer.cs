@@ -48,7 +48,7 @@ public sealed class CodecServer : IAsyncDisposable
             throw new ArgumentException($"Refusing to serve the codec server in plaintext on {options.Ip}: give --tls-cert-file and --tls-key-file, or bind loopback.");
         }
 
-        var builder = WebApplication.CreateSlimBuilder();
+        var builder = ServerHost.CreateBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddCors(cors => cors.AddDefaultPolicy(policy => policy
             .WithOrigins([.. options.AllowedOrigins])
