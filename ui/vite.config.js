@@ -68,22 +68,35 @@ function twoChunks() {
   };
 }
 
-/** The package's imports of its code block get Bastion's wrapper (src/lib/LazyCodeBlock.svelte), which loads it lazily. */
-function lazyCodeBlock() {
-  const wrapper = fileURLToPath(new URL('src/lib/LazyCodeBlock.svelte', import.meta.url));
+/**
+ * Bastion's stand-ins for some of the package's components, put in place of the package's imports of them: its code
+ * block (src/lib/LazyCodeBlock.svelte, which loads the real one, with CodeMirror, when a page first shows one), its
+ * Monaco editor (src/lib/PlainEditor.svelte, a text area: Monaco with its language workers would add megabytes for the
+ * start-workflow page's two optional Markdown fields), and its schedule count (src/lib/SchedulesCount.svelte:
+ * CountSchedules, as Bastion's schedules are not workflows in the `TemporalScheduler` division the package counts).
+ */
+const standIns = {
+  '/@temporalio/ui/dist/holocene/code-block.svelte': 'src/lib/LazyCodeBlock.svelte',
+  '/@temporalio/ui/dist/holocene/monaco/editor.svelte': 'src/lib/PlainEditor.svelte',
+  '/@temporalio/ui/dist/components/schedule/schedules-count.svelte': 'src/lib/SchedulesCount.svelte',
+};
+
+function packageStandIns() {
+  const byTarget = Object.entries(standIns).map(([target, file]) => [target, fileURLToPath(new URL(file, import.meta.url))]);
+  const wrappers = new Set(byTarget.map(([, wrapper]) => wrapper));
   return {
-    name: 'bastion-lazy-code-block',
+    name: 'bastion-package-stand-ins',
     enforce: 'pre',
     async resolveId(source, importer, options) {
-      if (!source.endsWith('code-block.svelte') || importer === wrapper) return null;
+      if (!source.endsWith('.svelte') || wrappers.has(importer)) return null;
       const resolved = await this.resolve(source, importer, { ...options, skipSelf: true });
-      return resolved?.id.endsWith('/@temporalio/ui/dist/holocene/code-block.svelte') ? wrapper : null;
+      return byTarget.find(([target]) => resolved?.id.endsWith(target))?.[1] ?? null;
     },
   };
 }
 
 export default defineConfig(({ isSsrBuild }) => ({
-  plugins: [lazyCodeBlock(), sveltekit(), thirdPartyNotices()],
+  plugins: [packageStandIns(), sveltekit(), thirdPartyNotices()],
   // The package reads VITE_API for the API's origin: empty means the page's own origin, where Bastion serves /api/v1.
   define: { 'import.meta.env.VITE_API': JSON.stringify('') },
   build: {

@@ -10,8 +10,7 @@ namespace Bastion.Server.Ui;
 internal sealed record UiSettings(
     UiSettings.AuthSettings Auth,
     string DefaultNamespace,
-    UiSettings.CodecSettings Codec,
-    bool StartWorkflowDisabled)
+    UiSettings.CodecSettings Codec)
 {
     /// <summary>The @temporalio/ui version the bundle is built from; the UI encodes path parameters once from 2.23 on.</summary>
     public const string BundledUiVersion = "2.38.0";
@@ -27,6 +26,9 @@ internal sealed record UiSettings(
     public string Version { get; init; } = BundledUiVersion;
 
     public bool DisableWriteActions { get; init; }
+
+    /// <summary>Off: the start-workflow page is mounted; a reader is not offered it (the namespace's write permission).</summary>
+    public bool StartWorkflowDisabled { get; init; }
 
     public bool WorkflowTerminateDisabled { get; init; }
 
@@ -48,8 +50,7 @@ internal sealed record UiSettings(
     public static UiSettings DevMode(string defaultNamespace) => new(
         new AuthSettings(false, []),
         defaultNamespace,
-        new CodecSettings(string.Empty, false, false),
-        StartWorkflowDisabled: true); // the start-workflow page is not in this version of the UI
+        new CodecSettings(string.Empty, false, false));
 
     /// <summary>Server start: the UI signs in first (its own sign-in page, <see cref="UiSignIn"/>); no SSO options yet.</summary>
     public static UiSettings SignIn(string defaultNamespace) => DevMode(defaultNamespace) with { Auth = new AuthSettings(true, []) };

@@ -167,16 +167,9 @@ public sealed class AccountPagesBrowserTests(AccountPagesBrowserTests.Site site)
         Assert.True(await page.Locator("#codec-endpoint").IsDisabledAsync(), "a reader cannot edit the namespace's settings");
 
         // What a script on the page could send, with the session's CSRF token: the reader may not, so the server says no.
-        const string Forge = """
-            async (body) => {
-              const csrf = document.cookie.split(';').map(c => c.trim()).find(c => c.startsWith('_csrf=')).slice(6);
-              const response = await fetch('/cloud/service-accounts', { method: 'POST', headers: { 'Content-Type': 'application/json', 'Caller-Type': 'operator', 'X-CSRF-TOKEN': csrf }, body });
-              return { status: response.status, code: (await response.json()).code };
-            }
-            """;
         var body = JsonSerializer.Serialize(new { spec = new { name = "forged-" + site.Run, access = new { accountAccess = new { role = "ROLE_ADMIN" } } } });
-        var answer = (await page.EvaluateAsync<JsonElement?>(Forge, body))!.Value;
-        Assert.Equal(((int)HttpStatusCode.Forbidden, (int)Grpc.Core.StatusCode.PermissionDenied), (answer.GetProperty("status").GetInt32(), answer.GetProperty("code").GetInt32()));
+        var (status, code, _) = await PageScript.FetchAsync(page, "POST", "/cloud/service-accounts", body);
+        Assert.Equal(((int)HttpStatusCode.Forbidden, (int)Grpc.Core.StatusCode.PermissionDenied), (status, code));
         Assert.DoesNotContain(site.Server.Server.Identities.All<ServiceAccountEntry>(SignInServer.Account), a => a.Name == "forged-" + site.Run);
     }
 

@@ -145,20 +145,12 @@ public sealed class SignedInBrowserTests(SignedInBrowserTests.Site site) : IClas
 
         // What a script on the page could send: without the CSRF token, with a wrong one, and with the right one.
         var terminate = $"/api/v1/namespaces/{SignInServer.Namespace}/workflows/{handle.Id}/terminate";
-        const string Forge = """
-            async ([url, token]) => {
-              const headers = { 'Content-Type': 'application/json', 'Caller-Type': 'operator' };
-              if (token !== null) headers['X-CSRF-TOKEN'] = token;
-              const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ reason: 'forged' }) });
-              return { status: response.status, message: (await response.json()).message ?? '' };
-            }
-            """;
-        var csrf = await page.EvaluateAsync<string>("() => document.cookie.split(';').map(c => c.trim()).find(c => c.startsWith('_csrf=')).slice(6)");
-        foreach (var (token, why) in new (string?, string)[] { (null, "CSRF"), ("forged-token", "CSRF"), (csrf, "lacks") })
+        var body = """{"reason":"forged"}""";
+        foreach (var (token, why) in new (string?, string)[] { (null, "CSRF"), ("forged-token", "CSRF"), (PageScript.SessionToken, "lacks") })
         {
-            var answer = (await page.EvaluateAsync<System.Text.Json.JsonElement?>(Forge, new object?[] { terminate, token }))!.Value;
-            Assert.Equal((int)HttpStatusCode.Forbidden, answer.GetProperty("status").GetInt32());
-            Assert.Contains(why, answer.GetProperty("message").GetString(), StringComparison.Ordinal);
+            var (status, _, message) = await PageScript.FetchAsync(page, "POST", terminate, body, token);
+            Assert.Equal((int)HttpStatusCode.Forbidden, status);
+            Assert.Contains(why, message, StringComparison.Ordinal);
         }
 
         Assert.Equal(WorkflowExecutionStatus.Running, (await handle.DescribeAsync()).Status);
