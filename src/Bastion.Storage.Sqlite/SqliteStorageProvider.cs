@@ -23,11 +23,13 @@ public sealed partial class SqliteStorageProvider
         _inMemory = inMemory;
         _writer = new SqliteConnection(connectionString);
         _writer.Open();
-        // The writer's page cache stays valid across its own commits (readers' caches do not), so a larger one keeps
-        // the B-tree pages of random keys (run ids, blind indexes) in memory instead of re-reading them per write.
+        // The writer's page cache stays valid across its own commits (readers' caches do not): 4 MiB keeps the pages
+        // the runs in flight write (their keys grow with time: RunIds) and the B-trees' upper levels. Not larger: SQLite
+        // scans the cache's whole hash table at the end of every write transaction, which at 32 MiB cost about 4 % of
+        // the server's CPU under load (measured with perf); a miss is a pread from the OS's cache.
         Execute(_writer, inMemory
             ? "PRAGMA foreign_keys=OFF;"
-            : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA cache_size=-32768;");
+            : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA cache_size=-4096;");
     }
 
     /// <summary>A durable store in a file (created if missing).</summary>
