@@ -31,7 +31,9 @@ internal sealed class LoadTestOptions
                                 BASTION_DATABASE_URL names (an empty one per run; default: file)
           --workflows N         measured workflows per scenario (default: 2000)
           --concurrency C       workflows in flight at once (default: 50)
-          --scenario S          activity | noactivity | both (default: both)
+          --scenario S          activity | noactivity | both (default: both), or timers: workflows that stay open
+                                waiting on a one-hour timer (latency: start to the timer started; then the
+                                server's memory with all of them open)
           --warmup N            unmeasured workflows per scenario before measuring (default: 200)
           --timeout SECONDS     bound on each workflow, start to result (default: 60)
           --max-errors N        stop a scenario after this many failed workflows (default: 50)
@@ -149,7 +151,8 @@ internal sealed class LoadTestOptions
                         "activity" => ["activity"],
                         "noactivity" => ["noactivity"],
                         "both" => ["activity", "noactivity"],
-                        var s => throw new ArgumentException($"--scenario: expected activity, noactivity or both, got '{s}'."),
+                        "timers" => ["timers"],
+                        var s => throw new ArgumentException($"--scenario: expected activity, noactivity, both or timers, got '{s}'."),
                     };
                     break;
                 case "--warmup":

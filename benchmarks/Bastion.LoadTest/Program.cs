@@ -81,6 +81,7 @@ try
     }
         .AddWorkflow<EchoWorkflow>()
         .AddWorkflow<OneActivityWorkflow>()
+        .AddWorkflow<TimerWorkflow>()
         .AddActivity(BenchActivities.Greet);
     Console.WriteLine($"Worker: task queue {taskQueue}, {slots} workflow-task and activity slots, " +
         $"{options.WorkflowTaskPollers} workflow-task pollers, {options.ActivityTaskPollers} activity pollers");

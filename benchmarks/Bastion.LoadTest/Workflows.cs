@@ -22,6 +22,18 @@ public sealed class OneActivityWorkflow
         Workflow.ExecuteActivityAsync(() => BenchActivities.Greet(input), s_activityOptions);
 }
 
+/// <summary>"timers": stays open, waiting on a one-hour timer (what an open workflow costs the server's memory).</summary>
+[Workflow]
+public sealed class TimerWorkflow
+{
+    [WorkflowRun]
+    public async Task<string> RunAsync(string input)
+    {
+        await Workflow.DelayAsync(TimeSpan.FromHours(1));
+        return input;
+    }
+}
+
 public static class BenchActivities
 {
     [Activity]
