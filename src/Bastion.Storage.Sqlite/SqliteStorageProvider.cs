@@ -26,10 +26,12 @@ public sealed partial class SqliteStorageProvider
         // The writer's page cache stays valid across its own commits (readers' caches do not): 4 MiB keeps the pages
         // the runs in flight write (their keys grow with time: RunIds) and the B-trees' upper levels. Not larger: SQLite
         // scans the cache's whole hash table at the end of every write transaction, which at 32 MiB cost about 4 % of
-        // the server's CPU under load (measured with perf); a miss is a pread from the OS's cache.
+        // the server's CPU under load (measured with perf); a miss is a pread from the OS's cache. Checkpoints every
+        // 4000 WAL pages (16 MiB; SQLite's default is 1000): a hot page rewritten by many commits is copied into the
+        // database once per checkpoint, so fewer checkpoints copy fewer pages (-5 % writes, -3 % CPU per workflow).
         Execute(_writer, inMemory
             ? "PRAGMA foreign_keys=OFF;"
-            : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA cache_size=-4096;");
+            : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA cache_size=-4096; PRAGMA wal_autocheckpoint=4000;");
     }
 
     /// <summary>A durable store in a file (created if missing).</summary>
