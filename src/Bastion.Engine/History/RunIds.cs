@@ -7,7 +7,7 @@ namespace Bastion.Engine.History;
 /// group commit then writes a handful of pages where random (version 4) ids made it write dozens. The time in the id is
 /// the run's start time, which anyone who may see the run can read anyway; 74 random bits keep ids unique.
 /// </summary>
-public static class RunIds
+internal static class RunIds
 {
     public static string New(TimeProvider time) => Guid.CreateVersion7(time.GetUtcNow()).ToString();
 }
