@@ -49,17 +49,9 @@ public sealed class AccountPagesBrowserTests(AccountPagesBrowserTests.Site site)
 
     private string Ui => site.Server.Url;
 
-    /// <summary>Opens <paramref name="path"/>, signs in with <paramref name="apiKey"/> on the page it is sent to, and comes back.</summary>
-    private async Task SignInAsync(IPage page, List<string> errors, string apiKey, string path)
-    {
-        await page.GotoAsync(Ui + path);
-        await page.WaitForURLAsync("**/login?**", new() { Timeout = (float)s_wait.TotalMilliseconds });
-        var key = page.GetByLabel("API key");
-        await ExpectVisibleAsync(page, key, errors, "account-sign-in");
-        await key.FillAsync(apiKey);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == path, new() { Timeout = (float)s_wait.TotalMilliseconds });
-    }
+    /// <summary><see cref="Chromium.SignInAsync"/> on this class's server.</summary>
+    private Task SignInAsync(IPage page, List<string> errors, string apiKey, string path) =>
+        Chromium.SignInAsync(page, errors, Ui, apiKey, path, "account-sign-in", s_wait);
 
     private static ILocator Confirm(IPage page, string modal) => page.Locator($"#{modal} [data-testid=confirm-modal-button]");
 

@@ -96,6 +96,26 @@ internal sealed class Chromium : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Opens <paramref name="path"/> on the UI at <paramref name="ui"/>, is sent to the sign-in page, signs in with
+    /// <paramref name="apiKey"/> (a screenshot of the filled form) and waits to be back on <paramref name="path"/> (its
+    /// query too, when it has one).
+    /// </summary>
+    public static async Task SignInAsync(IPage page, List<string> errors, string ui, string apiKey, string path, string screenshot, TimeSpan wait)
+    {
+        await page.GotoAsync(ui + path);
+        await page.WaitForURLAsync("**/login?**", new() { Timeout = (float)wait.TotalMilliseconds });
+        var key = page.GetByLabel("API key");
+        await ExpectVisibleAsync(page, key, errors, screenshot, wait);
+        await key.FillAsync(apiKey);
+        await ScreenshotAsync(page, screenshot);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
+        var withQuery = path.Contains('?', StringComparison.Ordinal);
+        await page.WaitForURLAsync(
+            url => (withQuery ? new Uri(url).PathAndQuery : new Uri(url).AbsolutePath) == path,
+            new() { Timeout = (float)wait.TotalMilliseconds });
+    }
+
     public static Task ScreenshotAsync(IPage page, string name) =>
         page.ScreenshotAsync(new() { Path = Path.Combine(ScreenshotDirectory, name + ".png"), FullPage = true });
 

@@ -67,17 +67,9 @@ public sealed class NamespacePagesBrowserTests(NamespacePagesBrowserTests.Site s
 
     private static string Namespace => $"/namespaces/{SignInServer.Namespace}";
 
-    /// <summary>Opens <paramref name="path"/>, is sent to the sign-in page, signs in with <paramref name="apiKey"/> and comes back.</summary>
-    private async Task SignInAsync(IPage page, List<string> errors, string apiKey, string path)
-    {
-        await page.GotoAsync(Ui + path);
-        await page.WaitForURLAsync("**/login?**", new() { Timeout = (float)s_wait.TotalMilliseconds });
-        var key = page.GetByLabel("API key");
-        await ExpectVisibleAsync(page, key, errors, "namespace-pages-sign-in");
-        await key.FillAsync(apiKey);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync(url => new Uri(url).PathAndQuery == path, new() { Timeout = (float)s_wait.TotalMilliseconds });
-    }
+    /// <summary><see cref="Chromium.SignInAsync"/> on this class's server.</summary>
+    private Task SignInAsync(IPage page, List<string> errors, string apiKey, string path) =>
+        Chromium.SignInAsync(page, errors, Ui, apiKey, path, "namespace-pages-sign-in", s_wait);
 
     private static ILocator Confirm(IPage page, string modal) => page.Locator($"#{modal} [data-testid=confirm-modal-button]");
 

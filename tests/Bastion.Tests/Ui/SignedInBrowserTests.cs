@@ -67,18 +67,9 @@ public sealed class SignedInBrowserTests(SignedInBrowserTests.Site site) : IClas
 
     private static string Workflows => $"/namespaces/{SignInServer.Namespace}/workflows";
 
-    /// <summary>Opens <paramref name="path"/>, is sent to the sign-in page, signs in with <paramref name="apiKey"/> and comes back.</summary>
-    private async Task SignInAsync(IPage page, List<string> errors, string apiKey, string path, string screenshot)
-    {
-        await page.GotoAsync(Ui + path);
-        await page.WaitForURLAsync("**/login?**", new() { Timeout = (float)s_wait.TotalMilliseconds });
-        var key = page.GetByLabel("API key");
-        await ExpectVisibleAsync(page, key, errors, screenshot);
-        await key.FillAsync(apiKey);
-        await Chromium.ScreenshotAsync(page, screenshot);
-        await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == path, new() { Timeout = (float)s_wait.TotalMilliseconds });
-    }
+    /// <summary><see cref="Chromium.SignInAsync"/> on this class's server.</summary>
+    private Task SignInAsync(IPage page, List<string> errors, string apiKey, string path, string screenshot) =>
+        Chromium.SignInAsync(page, errors, Ui, apiKey, path, screenshot, s_wait);
 
     [Fact]
     public async Task SigningIn_ShowsTheWorkflowsTheSdkRan()
