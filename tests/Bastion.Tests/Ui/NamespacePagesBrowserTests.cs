@@ -87,8 +87,7 @@ public sealed class NamespacePagesBrowserTests(NamespacePagesBrowserTests.Site s
         await ExpectVisibleAsync(page, page.GetByTestId("schedules-count").GetByText("1 Schedule", new() { Exact = true }), errors, "schedules-list");
         await Chromium.ScreenshotAsync(page, "schedules-list");
 
-        await link.ClickAsync();
-        await page.WaitForURLAsync($"**{Namespace}/schedules/{handle.Id}", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await Chromium.ClickToAsync(page, link, $"**{Namespace}/schedules/{handle.Id}");
         await ExpectVisibleAsync(page, page.GetByText("Nightly").First, errors, "schedule");
         await ExpectVisibleAsync(page, page.GetByText("Upcoming Runs").First, errors, "schedule");
         await Chromium.ScreenshotAsync(page, "schedule");
@@ -128,8 +127,7 @@ public sealed class NamespacePagesBrowserTests(NamespacePagesBrowserTests.Site s
         await SignInAsync(page, errors, site.Server.WriterKey, $"{Namespace}/schedules");
         var create = page.GetByTestId("create-schedule").First;
         await ExpectVisibleAsync(page, create, errors, "schedule-create");
-        await create.ClickAsync();
-        await page.WaitForURLAsync($"**{Namespace}/schedules/create", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await Chromium.ClickToAsync(page, create, $"**{Namespace}/schedules/create");
         await page.Locator("#name").FillAsync(id);
         await page.Locator("#workflowType").FillAsync("Nightly");
         await page.Locator("#workflowId").FillAsync("made-in-ui-" + site.Run);
@@ -188,8 +186,7 @@ public sealed class NamespacePagesBrowserTests(NamespacePagesBrowserTests.Site s
         var link = page.GetByRole(AriaRole.Link, new() { Name = jobId, Exact = true });
         await ExpectVisibleAsync(page, link, errors, "batch-operations");
         await Chromium.ScreenshotAsync(page, "batch-operations");
-        await link.ClickAsync();
-        await page.WaitForURLAsync($"**{Namespace}/batch-operations/{jobId}", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await Chromium.ClickToAsync(page, link, $"**{Namespace}/batch-operations/{jobId}");
         await ExpectVisibleAsync(page, page.GetByText("cleanup from the SDK"), errors, "batch-operation");
         await ExpectVisibleAsync(page, page.GetByText("Terminate", new() { Exact = true }), errors, "batch-operation");
         await ExpectVisibleAsync(page, page.GetByText("2 succeeded"), errors, "batch-operation");
@@ -225,8 +222,7 @@ public sealed class NamespacePagesBrowserTests(NamespacePagesBrowserTests.Site s
         // The list offers it (StartWorkflowDisabled is off), and it opens the page.
         var offered = page.GetByRole(AriaRole.Button, new() { Name = "Start Workflow" }).First;
         await ExpectVisibleAsync(page, offered, errors, "start-workflow");
-        await offered.ClickAsync();
-        await page.WaitForURLAsync($"**{Namespace}/workflows/start-workflow**", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await Chromium.ClickToAsync(page, offered, $"**{Namespace}/workflows/start-workflow**");
         await page.Locator("#workflowId").FillAsync(id);
         await page.Locator("#taskQueue").FillAsync(taskQueue);
         await page.Locator("#workflowType").FillAsync("EchoWorkflow");

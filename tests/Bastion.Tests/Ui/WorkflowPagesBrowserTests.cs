@@ -184,8 +184,7 @@ public sealed class WorkflowPagesBrowserTests(WorkflowPagesBrowserTests.Site sit
         }
 
         var listCode = listed.Select(r => r.Path).Where(r => r.EndsWith(".js", StringComparison.Ordinal)).ToHashSet();
-        await page.GetByRole(AriaRole.Link, new() { Name = Tally, Exact = true }).ClickAsync();
-        await page.WaitForURLAsync("**/history", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await Chromium.ClickToAsync(page, page.GetByRole(AriaRole.Link, new() { Name = Tally, Exact = true }), "**/history");
         await ExpectVisibleAsync(page, page.GetByText("TallyWorkflow").First, errors, "workflow-history-after-list");
         lock (requests)
         {
@@ -215,8 +214,7 @@ public sealed class WorkflowPagesBrowserTests(WorkflowPagesBrowserTests.Site sit
         await page.WaitForURLAsync("**/history", new() { Timeout = (float)s_wait.TotalMilliseconds });
         var tab = page.GetByText("Pending Activities").First; // the run header's tab
         await ExpectVisibleAsync(page, tab, errors, "workflow-pending-activities");
-        await tab.ClickAsync();
-        await page.WaitForURLAsync("**/pending-activities", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await Chromium.ClickToAsync(page, tab, "**/pending-activities");
         await ExpectVisibleAsync(page, page.GetByText("never-runs").First, errors, "workflow-pending-activities");
         await ExpectVisibleAsync(page, page.GetByText("Running").First, errors, "workflow-pending-activities");
         await Chromium.ScreenshotAsync(page, "workflow-pending-activities");
