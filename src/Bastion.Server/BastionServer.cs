@@ -1,4 +1,5 @@
 using System.Net;
+using Bastion.Engine.Cluster;
 using Bastion.Engine.Errors;
 using Bastion.Engine.History;
 using Bastion.Engine.Matching;
@@ -42,9 +43,11 @@ public sealed partial class BastionServer : IAsyncDisposable
     private readonly NamespaceRefresher _refresher;
     private readonly AuditHosting _audit;
     private readonly EncryptionAtRest _encryption;
+    private readonly ClusterMembership _membership;
 
-    private BastionServer(WebApplication app, IStorageProvider store, GroupCommitter committer, HistoryEngine engine, NamespaceRefresher refresher, AuditHosting audit, EncryptionAtRest encryption)
+    private BastionServer(WebApplication app, IStorageProvider store, GroupCommitter committer, HistoryEngine engine, NamespaceRefresher refresher, AuditHosting audit, EncryptionAtRest encryption, ClusterMembership membership)
     {
+        _membership = membership;
         _audit = audit;
         _encryption = encryption;
         _app = app;
@@ -276,7 +279,8 @@ public sealed partial class BastionServer : IAsyncDisposable
         }
 
         var engine = app.Services.GetRequiredService<HistoryEngine>();
-        await engine.StartAsync(options.ShardCount, NodeName, cancellationToken).ConfigureAwait(false);
+        var membership = ClusterMembership.Standalone(NodeName, options.Time, logger);
+        await engine.StartAsync(options.ShardCount, membership, cancellationToken).ConfigureAwait(false);
         var namespaces = app.Services.GetRequiredService<NamespaceRegistry>();
         await namespaces.LoadAsync(cancellationToken).ConfigureAwait(false);
         var identities = app.Services.GetRequiredService<IdentityRegistry>();
@@ -314,7 +318,7 @@ public sealed partial class BastionServer : IAsyncDisposable
             throw;
         }
 
-        var server = new BastionServer(app, store, committer, engine, refresher, audit, encryption) { BootstrapOwnerApiKey = bootstrapToken };
+        var server = new BastionServer(app, store, committer, engine, refresher, audit, encryption, membership) { BootstrapOwnerApiKey = bootstrapToken };
         server.Port = grpcListener!.IPEndPoint!.Port; // the bound port, also when 0 asked for a free one
         server.Address = $"{options.Ip}:{server.Port}";
         server.HttpAddress = httpListener is { IPEndPoint: { } http } ? $"{options.Ip}:{http.Port}" : null;
@@ -367,6 +371,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.Services.GetRequiredService<Engine.Schedules.ScheduleEngine>().DisposeAsync().ConfigureAwait(false);
         await _engine.DisposeAsync().ConfigureAwait(false);
+        await _membership.DisposeAsync().ConfigureAwait(false); // after the shards are released: the others take them at once
         await _audit.DisposeAsync().ConfigureAwait(false);
         await _committer.DisposeAsync().ConfigureAwait(false);
         var (batches, writes) = _committer.Counters;

@@ -68,17 +68,22 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     private DateTime Now => _time.GetUtcNow().UtcDateTime;
 
     /// <summary>
-    /// Takes ownership of every shard as <paramref name="owner"/> (this process, as other servers see it) and loads the
-    /// durable tasks due soon into matching and the timer queue.
+    /// Takes the shards assigned to this node among <paramref name="membership"/>'s live nodes (every shard, for a
+    /// standalone server) and loads the durable tasks due soon of each into matching and the timer queue.
     /// </summary>
-    public async Task StartAsync(int shardCountForNewCluster, string owner, CancellationToken cancellationToken)
+    public async Task StartAsync(int shardCountForNewCluster, Cluster.ClusterMembership membership, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(membership);
         var cluster = await _store.MigrateAsync(shardCountForNewCluster, cancellationToken).ConfigureAwait(false);
         ClusterId = cluster.ClusterId;
-        _shards = await ShardController.AcquireAsync(_store.Shards, cluster.ShardCount, owner, _time, _logger, LoseShard, cancellationToken).ConfigureAwait(false);
-
+        _shards = ShardController.Create(_store.Shards, cluster.ShardCount, membership.Self.NodeId, _time, _logger);
+        _shards.Acquired = OnShardAcquiredAsync;
+        _shards.Dropped = DropShard;
         _timers = new TimerQueue(_time, ProcessTaskAsync, _logger);
-        await LoadWindowAsync(cancellationToken).ConfigureAwait(false);
+        _windowEnds = new long[cluster.ShardCount];
+        await _shards.AssignAsync([.. membership.Live.Select(n => n.NodeId)], cancellationToken).ConfigureAwait(false);
+        _shards.StartRenewing();
+        _windowTimer = LongTimer.Create(_time, _ => _ = MoveWindowAsync(), null, TaskWindow / 2, TaskWindow / 2);
     }
 
     public int ShardOf(string namespaceId, string workflowId)
