@@ -13,6 +13,7 @@ using Bastion.Security.Identity;
 using Bastion.Security.Pipeline;
 using Bastion.Security.Sessions;
 using Bastion.Security.Tls;
+using Bastion.Server.Cluster;
 using Bastion.Server.Tls;
 using Bastion.Server.Ui;
 using Bastion.Storage;
@@ -74,6 +75,9 @@ public sealed partial class BastionServer : IAsyncDisposable
     /// <summary>The history engine (tests).</summary>
     internal HistoryEngine Engine => _engine;
 
+    /// <summary>What this node served for other nodes of its cluster (zero for a standalone server).</summary>
+    internal (long Forwards, long HandOffs, long Starts) ClusterServed => _app.Services.GetService<ClusterService>()?.Served ?? default;
+
     internal Engine.Schedules.ScheduleEngine Schedules => _app.Services.GetRequiredService<Engine.Schedules.ScheduleEngine>();
 
     /// <summary>This process as other servers on the database see it (the owner of its shard leases): host, process id and a random tag.</summary>
@@ -132,6 +136,7 @@ public sealed partial class BastionServer : IAsyncDisposable
                 $"Refusing to serve plaintext on {options.Ip}: without TLS (--tls-cert-file, --tls-key-file) Bastion binds loopback only (127.0.0.1 or ::1).");
         }
 
+        var cluster = ClusterSettings.Of(options);
         var builder = ServerHost.CreateBuilder();
         builder.Logging.ClearProviders();
         if (options.LogFormat == "json")
@@ -169,6 +174,11 @@ public sealed partial class BastionServer : IAsyncDisposable
             if (options.UiPort is { } uiPort)
             {
                 uiListener = UiHosting.Listen(kestrel, ip, uiPort, tls);
+            }
+
+            if (cluster is not null)
+            {
+                kestrel.Listen(cluster.Bind, listen => listen.Protocols = HttpProtocols.Http2);
             }
 
             // The SDK multiplexes every call of a client and its workers, long polls included, on one connection.
@@ -233,6 +243,19 @@ public sealed partial class BastionServer : IAsyncDisposable
                 options.BaseDomain!));
         }
 
+        if (cluster is null)
+        {
+            services.AddSingleton<ICallRouter, LocalCallRouter>();
+        }
+        else
+        {
+            services.AddSingleton(new ClusterListener { Port = cluster.Bind.Port });
+            services.AddSingleton<ClusterClient>();
+            services.AddSingleton<ICallRouter, ClusterRouter>();
+            services.AddSingleton<ClusterService>();
+            services.AddSingleton<IServiceMethodProvider<ClusterService>, ClusterService.MethodProvider>();
+        }
+
         services.AddSingleton<SecurityPipeline>();
         services.AddSingleton<WorkflowServiceHandler>();
         services.AddSingleton<OperatorServiceHandler>();
@@ -269,6 +292,10 @@ public sealed partial class BastionServer : IAsyncDisposable
         app.MapGrpcService<WorkflowServiceHandler>();
         app.MapGrpcService<OperatorServiceHandler>();
         app.MapGrpcService<CloudServiceHandler>();
+        if (cluster is not null)
+        {
+            app.MapGrpcService<ClusterService>();
+        }
         GrpcHealth.Map(app);
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Server");
@@ -279,8 +306,11 @@ public sealed partial class BastionServer : IAsyncDisposable
         }
 
         var engine = app.Services.GetRequiredService<HistoryEngine>();
-        var membership = ClusterMembership.Standalone(NodeName, options.Time, logger);
-        await engine.StartAsync(options.ShardCount, membership, cancellationToken).ConfigureAwait(false);
+        var clusterLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Cluster");
+        var membership = cluster is null
+            ? ClusterMembership.Standalone(NodeName, options.Time, clusterLogger)
+            : await ClusterMembership.JoinAsync(store.Membership, new ClusterNode(cluster.NodeName, cluster.Address, options.Time.GetUtcNow().UtcDateTime), options.Time, clusterLogger, cancellationToken).ConfigureAwait(false);
+        await engine.StartAsync(options.ShardCount, membership, cluster is null ? null : app.Services.GetRequiredService<ClusterClient>(), cancellationToken).ConfigureAwait(false);
         var namespaces = app.Services.GetRequiredService<NamespaceRegistry>();
         await namespaces.LoadAsync(cancellationToken).ConfigureAwait(false);
         var identities = app.Services.GetRequiredService<IdentityRegistry>();
@@ -302,6 +332,19 @@ public sealed partial class BastionServer : IAsyncDisposable
         // Needs the namespaces' retention, so after they are loaded; in the background, it may have much to do.
         _ = engine.ScheduleMissingRetentionTimersAsync();
         await app.Services.GetRequiredService<Engine.Batch.BatchOperations>().ResumeAllAsync(cancellationToken).ConfigureAwait(false);
+        if (cluster is not null)
+        {
+            // From now on membership changes move shards (and queues: every owned shard's due tasks are handed off again).
+            membership.Refreshed = async (live, changed) =>
+            {
+                await engine.AssignShardsAsync([.. live.Select(n => n.NodeId)], CancellationToken.None).ConfigureAwait(false);
+                if (changed)
+                {
+                    await engine.RedispatchAsync().ConfigureAwait(false);
+                }
+            };
+        }
+
         var audit = app.Services.GetRequiredService<AuditHosting>();
         audit.Start();
         var refresher = new NamespaceRefresher(namespaces, identities, options.Time, options.NamespaceRefreshInterval, logger);

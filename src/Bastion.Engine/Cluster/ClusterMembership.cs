@@ -47,10 +47,10 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
     public IReadOnlyList<ClusterNode> Live => Volatile.Read(ref _live);
 
     /// <summary>
-    /// Told after every refresh with the live set (on the heartbeat loop), changed or not: shards left to a holder that
-    /// had not released them yet are looked at again.
+    /// Told after every refresh with the live set and whether it changed (on the heartbeat loop): shards left to a holder
+    /// that had not released them yet are looked at again each time.
     /// </summary>
-    public Func<IReadOnlyList<ClusterNode>, Task>? Refreshed { get; set; }
+    public Func<IReadOnlyList<ClusterNode>, bool, Task>? Refreshed { get; set; }
 
     public static ClusterMembership Standalone(string nodeId, TimeProvider time, ILogger logger) =>
         new(new ClusterNode(nodeId, string.Empty, time.GetUtcNow().UtcDateTime), null, time, logger);
@@ -133,8 +133,8 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
                 live = Live.Where(n => n.NodeId != Self.NodeId || selfLive).ToList();
             }
 
-            var before = Live;
-            if (!before.Select(n => (n.NodeId, n.Address)).SequenceEqual(live.Select(n => (n.NodeId, n.Address))))
+            var changed = !Live.Select(n => (n.NodeId, n.Address)).SequenceEqual(live.Select(n => (n.NodeId, n.Address)));
+            if (changed)
             {
                 Volatile.Write(ref _live, live);
                 var names = string.Join(", ", live.Select(n => n.NodeId));
@@ -143,7 +143,7 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
 
             if (Refreshed is { } refreshed)
             {
-                await refreshed(live).ConfigureAwait(false);
+                await refreshed(live, changed).ConfigureAwait(false);
             }
         }
         finally

@@ -56,6 +56,9 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
 
     public MatchingEngine Matching { get; }
 
+    /// <summary>Which node serves a shard or a task queue (this one, for a standalone server).</summary>
+    internal Cluster.ClusterRouting Routing { get; private set; } = null!;
+
     /// <summary>Told after a transition of a closed run commits (schedules watch the workflows they started).</summary>
     public Action<WorkflowState>? RunClosed { get; set; }
 
@@ -71,9 +74,10 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     /// Takes the shards assigned to this node among <paramref name="membership"/>'s live nodes (every shard, for a
     /// standalone server) and loads the durable tasks due soon of each into matching and the timer queue.
     /// </summary>
-    public async Task StartAsync(int shardCountForNewCluster, Cluster.ClusterMembership membership, CancellationToken cancellationToken)
+    public async Task StartAsync(int shardCountForNewCluster, Cluster.ClusterMembership membership, Cluster.IClusterTransport? transport, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(membership);
+        Routing = new Cluster.ClusterRouting(membership, shard => _shards.Owns(shard), transport);
         var cluster = await _store.MigrateAsync(shardCountForNewCluster, cancellationToken).ConfigureAwait(false);
         ClusterId = cluster.ClusterId;
         _shards = ShardController.Create(_store.Shards, cluster.ShardCount, membership.Self.NodeId, _time, _logger);
@@ -506,10 +510,10 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         switch ((TaskKind)task.Kind)
         {
             case TaskKind.WorkflowTask:
-                Matching.Add(new QueueKey(task.NamespaceId, task.TaskQueue!, TaskCategory.Workflow), new WorkflowTaskItem(key, task.EventId, task.Attempt));
+                Enqueue(new QueueKey(task.NamespaceId, task.TaskQueue!, TaskCategory.Workflow), new WorkflowTaskItem(key, task.EventId, task.Attempt), front: false, task);
                 break;
             case TaskKind.ActivityTask:
-                Matching.Add(new QueueKey(task.NamespaceId, task.TaskQueue!, TaskCategory.Activity), new ActivityTaskItem(key, task.EventId, task.Attempt));
+                Enqueue(new QueueKey(task.NamespaceId, task.TaskQueue!, TaskCategory.Activity), new ActivityTaskItem(key, task.EventId, task.Attempt), front: false, task);
                 break;
             default:
                 throw new InvalidOperationException($"Task kind {task.Kind} is not a transfer task.");

@@ -32,7 +32,7 @@ public sealed class ClusterMembershipTests : IAsyncLifetime
         Assert.Equal("b:7243", a.AddressOf("b"));
 
         var seen = new List<string[]>();
-        a.Refreshed = live =>
+        a.Refreshed = (live, _) =>
         {
             lock (seen)
             {
