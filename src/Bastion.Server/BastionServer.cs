@@ -76,7 +76,7 @@ public sealed partial class BastionServer : IAsyncDisposable
     internal HistoryEngine Engine => _engine;
 
     /// <summary>What this node served for other nodes of its cluster (zero for a standalone server).</summary>
-    internal (long Forwards, long HandOffs, long Starts) ClusterServed => _app.Services.GetService<ClusterService>()?.Served ?? default;
+    internal (long Forwards, long HandOffs, long Starts, long Operations) ClusterServed => _app.Services.GetService<ClusterService>()?.Served ?? default;
 
     internal Engine.Schedules.ScheduleEngine Schedules => _app.Services.GetRequiredService<Engine.Schedules.ScheduleEngine>();
 

@@ -16,4 +16,10 @@ internal interface IClusterTransport
     /// of its run); the poll response as bytes, or null when the item was stale.
     /// </summary>
     Task<byte[]?> StartTaskAsync(string node, QueueKey queue, MatchItem item, byte[] pollRequest, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Runs an encoded <see cref="CrossRunOperation"/> on <paramref name="node"/> (the owner of its target's shard); its
+    /// answer. A failure there is a <see cref="Errors.ServiceException"/> of the same kind here.
+    /// </summary>
+    Task<byte[]> RunOperationAsync(string node, byte[] operation, CancellationToken cancellationToken);
 }

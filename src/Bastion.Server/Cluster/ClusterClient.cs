@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Bastion.Engine.Cluster;
 using Bastion.Engine.History;
 using Bastion.Engine.Matching;
+using Bastion.Security.Pipeline;
 using Grpc.Core;
 using Grpc.Net.Client;
 
@@ -15,6 +16,9 @@ internal sealed class ClusterClient(HistoryEngine engine) : IClusterTransport, I
 {
     /// <summary>How long a task hand-off may take before it is tried again (the durable task stays).</summary>
     private static readonly TimeSpan s_handOffDeadline = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a step of work between runs may take on the other node before it is tried again (its task stays).</summary>
+    private static readonly TimeSpan s_operationDeadline = TimeSpan.FromSeconds(30);
 
     private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
 
@@ -35,6 +39,18 @@ internal sealed class ClusterClient(HistoryEngine engine) : IClusterTransport, I
         var body = ClusterMessages.Encode(new ClusterMessages.TaskStart(queue, item, pollRequest));
         var started = await Invoker(node).AsyncUnaryCall(ClusterMethods.StartTask, null, Options(null, cancellationToken), body).ConfigureAwait(false);
         return ClusterMessages.DecodeStarted(started);
+    }
+
+    public async Task<byte[]> RunOperationAsync(string node, byte[] operation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Invoker(node).AsyncUnaryCall(ClusterMethods.RunOperation, null, Options(DateTime.UtcNow + s_operationDeadline, cancellationToken), operation).ConfigureAwait(false);
+        }
+        catch (RpcException e)
+        {
+            throw ErrorMapper.FromRpcException(e);
+        }
     }
 
     private static CallOptions Options(DateTime? deadline, CancellationToken cancellationToken) => new(deadline: deadline, cancellationToken: cancellationToken);

@@ -18,6 +18,9 @@ internal static class ClusterMethods
     /// <summary>A task handed to the owner of its queue.</summary>
     public static Method<byte[], byte[]> AddTask { get; } = new(MethodType.Unary, ServiceName, "AddTask", s_bytes, s_bytes);
 
+    /// <summary>A step of work between runs (<see cref="Engine.Cluster.CrossRunOperation"/>), run by the owner of its target's shard.</summary>
+    public static Method<byte[], byte[]> RunOperation { get; } = new(MethodType.Unary, ServiceName, "RunOperation", s_bytes, s_bytes);
+
     /// <summary>A task a poll took, started by the owner of its run.</summary>
     public static Method<byte[], byte[]> StartTask { get; } = new(MethodType.Unary, ServiceName, "StartTask", s_bytes, s_bytes);
 }

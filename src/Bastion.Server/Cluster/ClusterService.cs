@@ -18,7 +18,8 @@ namespace Bastion.Server.Cluster;
 /// <summary>
 /// The receiving side of <see cref="ClusterMethods"/>, on the cluster listener only (a call to it on any other listener
 /// is refused): runs a forwarded call's handler here, with the namespace the entry node resolved and no pipeline of its
-/// own; takes a handed-off task into this node's queue; starts a task a poll on another node took. Failures go back as
+/// own; takes a handed-off task into this node's queue; starts a task a poll on another node took; runs a step of work
+/// between runs whose target lives here. Failures go back as
 /// the handler's gRPC status, mapped by the one <see cref="ErrorMapper"/>.
 /// </summary>
 internal sealed class ClusterService
@@ -34,6 +35,7 @@ internal sealed class ClusterService
     private long _forwards;
     private long _handOffs;
     private long _starts;
+    private long _operations;
 
     public ClusterService(WorkflowServiceHandler workflows, NamespaceRegistry namespaces, HistoryEngine engine, ClusterListener listener, TimeProvider time)
     {
@@ -48,8 +50,9 @@ internal sealed class ClusterService
             StringComparer.Ordinal);
     }
 
-    /// <summary>Calls served for other nodes so far: forwarded calls, tasks handed to this node's queues, tasks started here for their polls.</summary>
-    public (long Forwards, long HandOffs, long Starts) Served => (Interlocked.Read(ref _forwards), Interlocked.Read(ref _handOffs), Interlocked.Read(ref _starts));
+    /// <summary>Calls served for other nodes so far: forwarded calls, tasks handed to this node's queues, tasks started here for their polls, steps between runs.</summary>
+    public (long Forwards, long HandOffs, long Starts, long Operations) Served =>
+        (Interlocked.Read(ref _forwards), Interlocked.Read(ref _handOffs), Interlocked.Read(ref _starts), Interlocked.Read(ref _operations));
 
     private static Func<WorkflowServiceHandler, byte[], ServerCallContext, Task<byte[]>> Bind<TReq, TResp>(MethodDescriptor method)
         where TReq : class, IMessage<TReq>, new()
@@ -94,6 +97,12 @@ internal sealed class ClusterService
         return Task.FromResult(Array.Empty<byte>());
     });
 
+    public Task<byte[]> RunOperation(byte[] body, ServerCallContext context) => RunAsync(context, () =>
+    {
+        Interlocked.Increment(ref _operations);
+        return _engine.RunOperationAsync(body);
+    });
+
     public Task<byte[]> StartTask(byte[] body, ServerCallContext context) => RunAsync(context, async () =>
     {
         var start = ClusterMessages.DecodeStart(body);
@@ -130,6 +139,7 @@ internal sealed class ClusterService
             context.AddUnaryMethod(ClusterMethods.Forward, [], static (service, body, call) => service.Forward(body, call));
             context.AddUnaryMethod(ClusterMethods.AddTask, [], static (service, body, call) => service.AddTask(body, call));
             context.AddUnaryMethod(ClusterMethods.StartTask, [], static (service, body, call) => service.StartTask(body, call));
+            context.AddUnaryMethod(ClusterMethods.RunOperation, [], static (service, body, call) => service.RunOperation(body, call));
         }
     }
 }

@@ -44,6 +44,56 @@ public sealed class ClusterTests(PostgresDatabase database) : IClassFixture<Post
         public string Waiting => _name is null ? "waiting" : "named";
     }
 
+    /// <summary>Starts children (their ids fall on every shard), signals each from the workflow, and leaves one running to its close policy.</summary>
+    [Workflow]
+    public sealed class Family
+    {
+        [WorkflowRun]
+        public async Task<string> RunAsync(string prefix)
+        {
+            var children = new List<ChildWorkflowHandle<Child, string>>();
+            for (var i = 0; i < 6; i++)
+            {
+                children.Add(await Workflow.StartChildWorkflowAsync((Child c) => c.RunAsync(), new() { Id = $"{prefix}-child-{i}" }));
+            }
+
+            foreach (var child in children)
+            {
+                await Workflow.GetExternalWorkflowHandle<Child>(child.Id).SignalAsync(c => c.GoAsync(child.Id));
+            }
+
+            var results = new List<string>();
+            foreach (var child in children)
+            {
+                results.Add(await child.GetResultAsync());
+            }
+
+            // Left running when the parent completes: its close policy terminates it.
+            await Workflow.StartChildWorkflowAsync((Child c) => c.RunAsync(), new() { Id = $"{prefix}-orphan", ParentClosePolicy = Temporalio.Workflows.ParentClosePolicy.Terminate });
+            return string.Join(",", results);
+        }
+    }
+
+    [Workflow]
+    public sealed class Child
+    {
+        private string? _word;
+
+        [WorkflowRun]
+        public async Task<string> RunAsync()
+        {
+            await Workflow.WaitConditionAsync(() => _word is not null);
+            return _word!;
+        }
+
+        [WorkflowSignal]
+        public Task GoAsync(string word)
+        {
+            _word = word;
+            return Task.CompletedTask;
+        }
+    }
+
     public static class Greeter
     {
         [Activity]
@@ -134,6 +184,30 @@ public sealed class ClusterTests(PostgresDatabase database) : IClassFixture<Post
             await starter.GetWorkflowHandle<WaitsThenGreets>(late).SignalAsync(wf => wf.NameAsync("late"));
             Assert.Equal("Hello, late", await lateHandle.GetResultAsync().WaitAsync(TimeSpan.FromSeconds(60)));
         });
+    }
+
+    /// <summary>Children on other nodes' shards start, get their parent's signals, report back; the parent's close policy reaches its last child.</summary>
+    [Fact]
+    public async Task WorkBetweenRuns_CrossesNodes()
+    {
+        await SettledAsync(_nodes);
+        var client = await TemporalClient.ConnectAsync(new(_nodes[1].Address) { Namespace = "default" });
+        var workerClient = await TemporalClient.ConnectAsync(new(_nodes[2].Address) { Namespace = "default" });
+        var taskQueue = ServerFixture.NewTaskQueue();
+        var prefix = "family-" + Guid.NewGuid().ToString("N");
+        using var worker = new TemporalWorker(workerClient, new TemporalWorkerOptions(taskQueue).AddWorkflow<Family>().AddWorkflow<Child>());
+        var result = await worker.ExecuteAsync(() => client.ExecuteWorkflowAsync((Family f) => f.RunAsync(prefix), new(prefix, taskQueue)).WaitAsync(TimeSpan.FromSeconds(90)));
+
+        Assert.Equal(string.Join(",", Enumerable.Range(0, 6).Select(i => $"{prefix}-child-{i}")), result);
+        Assert.True(await Eventually.HoldsAsync(async () =>
+            (await client.GetWorkflowHandle($"{prefix}-orphan").DescribeAsync()).Status == Temporalio.Api.Enums.V1.WorkflowExecutionStatus.Terminated,
+            TimeSpan.FromSeconds(30)));
+        var shards = Enumerable.Range(0, 6).Select(i => _nodes[0].Engine.ShardOf(_nodes[0].Namespaces.All.Single(n => n.Name == "default").Id, $"{prefix}-child-{i}")).ToHashSet();
+        var owners = shards.Select(s => _nodes.Single(n => n.Engine.OwnsShard(s)).Engine.Routing.Self).ToHashSet();
+        if (owners.Count > 1)
+        {
+            Assert.True(_nodes.Sum(n => n.ClusterServed.Operations) > 0, "no step between runs crossed nodes");
+        }
     }
 
     public async Task DisposeAsync()
