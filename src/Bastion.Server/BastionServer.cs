@@ -222,7 +222,8 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton<NamespaceRegistry>();
         services.AddSingleton(frontendOptions);
         services.AddSingleton(pipelineOptions);
-        services.AddSingleton(sp => new AuditHosting(options, auditStore, committer, sp.GetRequiredService<ILoggerFactory>()));
+        // The audit log's and re-encryption's background duties run on one node of a cluster: the holder of shard 0.
+        services.AddSingleton(sp => new AuditHosting(options, auditStore, committer, sp.GetRequiredService<ILoggerFactory>(), () => sp.GetRequiredService<HistoryEngine>().OwnsShard(0)));
         services.AddSingleton(sp => sp.GetRequiredService<AuditHosting>().Sink);
         services.AddSingleton(sp => sp.GetRequiredService<AuditHosting>().Log);
         services.AddSingleton<IdentityRegistry>();
@@ -348,7 +349,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         var audit = app.Services.GetRequiredService<AuditHosting>();
         audit.Start();
         var refresher = new NamespaceRefresher(namespaces, identities, options.Time, options.NamespaceRefreshInterval, logger);
-        encryption.StartBackground(options.Time, options.ReEncryptionInterval, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Encryption"));
+        encryption.StartBackground(options.Time, options.ReEncryptionInterval, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Encryption"), () => engine.OwnsShard(0));
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
