@@ -11,9 +11,18 @@ namespace Bastion.Server.Cluster;
 /// queue, else forwarded to the node that does, with the call's deadline and cancellation. The owner runs the same
 /// handler without the pipeline (this node authenticated, authorized and audits the call); its status and error
 /// details come back as they are. A call is forwarded at most once: the owner runs it whatever it then owns.
+/// While what the call addresses is between owners — its node died and its lease has not run out, or the new owner has
+/// not taken it yet — the call waits and tries again (UNAVAILABLE means nothing was done), within its deadline and at
+/// most <see cref="MoveWait"/>, so a fail-over looks like a slow call to the SDKs rather than errors.
 /// </summary>
-internal sealed class ClusterRouter(HistoryEngine engine, ClusterClient client) : ICallRouter
+internal sealed class ClusterRouter(HistoryEngine engine, ClusterClient client, TimeProvider time) : ICallRouter
 {
+    /// <summary>How long a call waits for what it addresses to get a serving owner: a dead node's lease (10 s), a heartbeat, an acquire.</summary>
+    public static readonly TimeSpan MoveWait = TimeSpan.FromSeconds(20);
+
+    private static readonly TimeSpan s_firstRetry = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan s_maxRetry = TimeSpan.FromSeconds(1);
+
     public async Task<TResponse> InvokeAsync<TRequest, TResponse>(TRequest request, ServerCallContext context, CallContext pipeline, UnaryServerMethod<TRequest, TResponse> local)
         where TRequest : class
         where TResponse : class
@@ -26,20 +35,50 @@ internal sealed class ClusterRouter(HistoryEngine engine, ClusterClient client) 
             return await local(request, context).ConfigureAwait(false);
         }
 
-        var owner = CallRoutes.Of(message, ns.Id, engine) switch
-        {
-            ShardTarget shard => engine.Routing.OwnerOfShard(shard.Shard),
-            QueueTarget queue => engine.Routing.OwnerOfQueue(queue.Queue),
-            _ => null,
-        };
-        if (owner is null || engine.Routing.IsSelf(owner))
+        var target = CallRoutes.Of(message, ns.Id, engine);
+        if (target is null)
         {
             return await local(request, context).ConfigureAwait(false);
         }
 
-        var bytes = await client.ForwardAsync(owner, context.Method, ns.Id, message.ToByteArray(), context.Deadline, context.CancellationToken).ConfigureAwait(false);
+        var giveUp = time.GetUtcNow().UtcDateTime + MoveWait;
+        var wait = s_firstRetry;
+        while (true)
+        {
+            try
+            {
+                return await InvokeOnceAsync(target, message, ns.Id, context, request, local).ConfigureAwait(false);
+            }
+            catch (Exception e) when (IsUnavailable(e) && !context.CancellationToken.IsCancellationRequested
+                && time.GetUtcNow().UtcDateTime + wait < (context.Deadline < giveUp ? context.Deadline : giveUp))
+            {
+                await Task.Delay(wait, time, context.CancellationToken).ConfigureAwait(false);
+                wait = wait * 2 > s_maxRetry ? s_maxRetry : wait * 2;
+            }
+        }
+    }
+
+    private async Task<TResponse> InvokeOnceAsync<TRequest, TResponse>(CallTarget target, IMessage message, string namespaceId, ServerCallContext context, TRequest request, UnaryServerMethod<TRequest, TResponse> local)
+        where TRequest : class
+        where TResponse : class
+    {
+        var owner = target switch
+        {
+            ShardTarget shard => engine.Routing.OwnerOfShard(shard.Shard),
+            QueueTarget queue => engine.Routing.OwnerOfQueue(queue.Queue),
+            _ => engine.Routing.Self,
+        };
+        if (engine.Routing.IsSelf(owner))
+        {
+            return await local(request, context).ConfigureAwait(false);
+        }
+
+        var bytes = await client.ForwardAsync(owner, context.Method, namespaceId, message.ToByteArray(), context.Deadline, context.CancellationToken).ConfigureAwait(false);
         var response = (IMessage)Activator.CreateInstance<TResponse>();
         response.MergeFrom(bytes);
         return (TResponse)response;
     }
+
+    private static bool IsUnavailable(Exception e) =>
+        e is RpcException { StatusCode: StatusCode.Unavailable } || e is Bastion.Engine.Errors.ServiceException { Kind: Bastion.Engine.Errors.ErrorKind.Unavailable };
 }
