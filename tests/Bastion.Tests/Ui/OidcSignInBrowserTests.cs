@@ -153,6 +153,28 @@ public sealed class OidcSignInBrowserTests(OidcSignInBrowserTests.Site site) : I
         Assert.Equal(401, (await PageScript.FetchAsync(page, "GET", "/auth/session", null)).Status);
     }
 
+    /// <summary>The provider's answer (code and state) replayed after it was used: its state's correlation cookie is gone, the code spent.</summary>
+    [Fact]
+    public async Task ACallbackReplayed_IsRefused_AndAudited()
+    {
+        var (page, errors) = await site.NewPageAsync();
+        string? callback = null;
+        page.Request += (_, request) =>
+        {
+            if (request.Url.Contains("/auth/oidc/callback?", StringComparison.Ordinal))
+            {
+                callback = request.Url;
+            }
+        };
+        await SsoSignInAsync(page, errors, "writer", "/namespaces", "oidc-replay");
+        Assert.NotNull(callback);
+
+        var before = site.Server.Audit.Records.Count(r => r.Kind == AuditKinds.UiSignIn && r.Details.GetValueOrDefault("reason") == "state");
+        await page.GotoAsync(callback);
+        await page.WaitForURLAsync(url => url.StartsWith(Ui + "/login?error=", StringComparison.Ordinal), new() { Timeout = (float)s_wait.TotalMilliseconds });
+        Assert.Equal(before + 1, site.Server.Audit.Records.Count(r => r.Kind == AuditKinds.UiSignIn && r.Details.GetValueOrDefault("reason") == "state"));
+    }
+
     [Fact]
     public async Task AnUninvitedPerson_IsRefused_UnlessJustInTimeCreationIsOn_WhichGivesNoRole()
     {
