@@ -109,6 +109,7 @@ public sealed class OidcSignInBrowserTests(OidcSignInBrowserTests.Site site) : I
         Assert.Equal(0, record.Status);
         Assert.Equal("oidc", record.Details["method"]);
         Assert.Equal("user-writer", record.PrincipalId);
+        Assert.DoesNotContain(site.Server.Audit.Records, r => JsonSerializer.Serialize(r).Contains(OidcTestProvider.ClientSecret, StringComparison.Ordinal));
     }
 
     [Fact]
