@@ -22,22 +22,27 @@ internal static class SsoCommand
         var oidc = new Command("oidc", "The account's OpenID Connect provider (authorization code with PKCE).");
         oidc.Subcommands.Add(OidcSetCommand());
         oidc.Subcommands.Add(ShowCommand(oidcOnly: true));
-        oidc.Subcommands.Add(OidcDisableCommand());
+        oidc.Subcommands.Add(DisableCommand(saml: false));
         command.Subcommands.Add(oidc);
+        var saml = new Command("saml", "The account's SAML 2.0 identity provider (Bastion the service provider).");
+        saml.Subcommands.Add(SamlSetCommand());
+        saml.Subcommands.Add(ShowCommand(oidcOnly: true, saml: true));
+        saml.Subcommands.Add(DisableCommand(saml: true));
+        command.Subcommands.Add(saml);
         return command;
     }
 
     private static Option<string> AccountOption() => new("--account") { Description = "The account (as the server's --account).", Required = true };
 
-    private static Command ShowCommand(bool oidcOnly = false)
+    private static Command ShowCommand(bool oidcOnly = false, bool saml = false)
     {
         var database = new DatabaseOptions();
         var account = AccountOption();
-        var command = new Command("show", oidcOnly ? "Show the account's OpenID Connect provider." : "Show the account's single sign-on settings.") { account };
+        var command = new Command("show", !oidcOnly ? "Show the account's single sign-on settings." : saml ? "Show the account's SAML provider." : "Show the account's OpenID Connect provider.") { account };
         database.AddTo(command);
         command.SetAction((parse, _) => DatabaseFile.RunAsync(database, parse, (_, identities) =>
         {
-            Print(identities.SsoSettingsOf(parse.GetValue(account)!), oidcOnly);
+            Print(identities.SsoSettingsOf(parse.GetValue(account)!), oidcOnly, saml);
             return Task.CompletedTask;
         }));
         return command;
@@ -107,21 +112,59 @@ internal static class SsoCommand
         return command;
     }
 
-    private static Command OidcDisableCommand()
+    private static Command SamlSetCommand()
     {
         var database = new DatabaseOptions();
         var account = AccountOption();
-        var command = new Command("disable", "Turn the account's OpenID Connect sign-in off (its settings stay); its sessions end.") { account };
+        var metadata = new Option<string>("--idp-metadata") { Description = "The provider's metadata: an absolute file path on the server's host, or an https URL.", Required = true };
+        var entityId = new Option<string>("--sp-entity-id") { Description = "Bastion's entity id at the provider (the audience of its assertions).", Required = true };
+        var email = new Option<string?>("--email-attribute") { Description = "The attribute holding the e-mail (default: the NameID)." };
+        var groups = new Option<string?>("--groups-attribute") { Description = "The attribute listing the person's groups (none: groups are not read)." };
+        var command = new Command("set", "Set up (and turn on) the account's SAML 2.0 identity provider.") { account, metadata, entityId, email, groups };
+        database.AddTo(command);
+        command.SetAction((parse, _) => DatabaseFile.RunAsync(database, parse, async (_, identities) =>
+        {
+            var source = parse.GetValue(metadata)!.Trim();
+            if (Uri.TryCreate(source, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+            {
+                ValidIssuer(source, "--idp-metadata");
+            }
+            else if (!Path.IsPathFullyQualified(source))
+            {
+                throw ServiceException.InvalidArgument($"--idp-metadata {ServiceException.Quote(source, 200)} must be an https URL or an absolute file path (the server reads it).");
+            }
+
+            var saml = new SamlSettings(
+                source,
+                parse.GetValue(entityId)!.Trim() is { Length: > 0 } id ? id : throw ServiceException.InvalidArgument("--sp-entity-id must not be empty."),
+                parse.GetValue(email) is { Length: > 0 } e ? e : null,
+                parse.GetValue(groups) is { Length: > 0 } g ? g : null,
+                Enabled: true);
+            var settings = await identities.SetSsoSettingsAsync(parse.GetValue(account)!, current => (current ?? Empty(parse.GetValue(account)!)) with { Saml = saml }).ConfigureAwait(false);
+            Print(settings, oidcOnly: true, saml: true);
+            Console.WriteLine("Give the provider Bastion's metadata: https://<the web UI's host:port>/auth/saml/metadata");
+        }));
+        return command;
+    }
+
+    private static Command DisableCommand(bool saml)
+    {
+        var database = new DatabaseOptions();
+        var account = AccountOption();
+        var protocol = saml ? "SAML" : "OpenID Connect";
+        var command = new Command("disable", $"Turn the account's {protocol} sign-in off (its settings stay); its sessions end.") { account };
         database.AddTo(command);
         command.SetAction((parse, _) => DatabaseFile.RunAsync(database, parse, async (_, identities) =>
         {
             var name = parse.GetValue(account)!;
-            if (identities.SsoSettingsOf(name)?.Oidc is null)
+            var current = identities.SsoSettingsOf(name);
+            if (saml ? current?.Saml is null : current?.Oidc is null)
             {
-                throw ServiceException.NotFound($"Account {name} has no OpenID Connect provider set up.");
+                throw ServiceException.NotFound($"Account {name} has no {protocol} provider set up.");
             }
 
-            Print(await identities.SetSsoSettingsAsync(name, current => current! with { Oidc = current.Oidc! with { Enabled = false } }).ConfigureAwait(false), oidcOnly: true);
+            var settings = await identities.SetSsoSettingsAsync(name, s => saml ? s! with { Saml = s.Saml! with { Enabled = false } } : s! with { Oidc = s.Oidc! with { Enabled = false } }).ConfigureAwait(false);
+            Print(settings, oidcOnly: true, saml);
         }));
         return command;
     }
@@ -135,21 +178,30 @@ internal static class SsoCommand
 
     private static SsoSettingsEntry Empty(string account) => new() { Id = SsoSettingsEntry.IdOf(account), Account = account };
 
-    private static string ValidIssuer(string issuer)
+    private static string ValidIssuer(string issuer, string option = "--issuer")
     {
         if (!Uri.TryCreate(issuer.Trim(), UriKind.Absolute, out var uri) || uri.Scheme is not ("https" or "http") || !string.IsNullOrEmpty(uri.Query) || !string.IsNullOrEmpty(uri.Fragment))
         {
-            throw ServiceException.InvalidArgument($"--issuer {ServiceException.Quote(issuer, 200)} must be an absolute https URL without query or fragment.");
+            throw ServiceException.InvalidArgument($"{option} {ServiceException.Quote(issuer, 200)} must be an absolute https URL without query or fragment.");
         }
 
         var loopback = uri.IsLoopback || IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip);
         return uri.Scheme == "https" || loopback
             ? issuer.Trim()
-            : throw ServiceException.InvalidArgument($"--issuer {issuer} must use https (plain http only for a provider on a loopback address).");
+            : throw ServiceException.InvalidArgument($"{option} {issuer} must use https (plain http only for a provider on a loopback address).");
     }
 
-    private static void Print(SsoSettingsEntry? settings, bool oidcOnly)
+    private static void Print(SsoSettingsEntry? settings, bool oidcOnly, bool saml = false)
     {
+        if (!oidcOnly || saml)
+        {
+            PrintSaml(settings?.Saml);
+            if (oidcOnly)
+            {
+                return;
+            }
+        }
+
         var oidc = settings?.Oidc;
         if (oidc is null)
         {
@@ -174,5 +226,20 @@ internal static class SsoCommand
         Console.WriteLine($"people api-key sign-in: {(rules.PeopleApiKeySignIn ? "on" : "off")}");
         Console.WriteLine($"just-in-time users: {(rules.JitUsers ? "on" : "off")}");
         Console.WriteLine($"require mfa: {rules.RequireMfa.ToString().ToLowerInvariant()} (values: {string.Join(", ", rules.MfaValues)})");
+    }
+
+    private static void PrintSaml(SamlSettings? saml)
+    {
+        if (saml is null)
+        {
+            Console.WriteLine("saml: not set up");
+            return;
+        }
+
+        Console.WriteLine($"saml: {(saml.Enabled ? "on" : "off")}");
+        Console.WriteLine($"  idp metadata: {saml.IdpMetadata}");
+        Console.WriteLine($"  sp entity id: {saml.SpEntityId}");
+        Console.WriteLine($"  e-mail: {saml.EmailAttribute ?? "(the NameID)"}");
+        Console.WriteLine($"  groups attribute: {saml.GroupsAttribute ?? "(none: groups not read)"}");
     }
 }

@@ -225,6 +225,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         {
             services.AddSingleton(sp => ActivatorUtilities.CreateInstance<UiSignIn>(sp, new UiSessionCookies(secure: useTls), options.Account));
             services.AddSingleton<OidcSignIn>();
+            services.AddSingleton<SamlSignIn>();
         }
 
         // The pipeline asks the authenticators in this order; the first that finds its credential decides.
@@ -269,6 +270,7 @@ public sealed partial class BastionServer : IAsyncDisposable
             // Start-dev: no sign-in (loopback, as Temporal's dev server). Server start: every UI call needs a session.
             var signIn = options.DevMode ? null : app.Services.GetRequiredService<UiSignIn>();
             signIn?.Oidc = app.Services.GetRequiredService<OidcSignIn>();
+            signIn?.Saml = app.Services.GetRequiredService<SamlSignIn>();
             app.MapUi(
                 options.DevMode ? UiSettings.DevMode("default") : UiSettings.SignIn(options.Namespaces.FirstOrDefault() is { } first ? $"{first}.{options.Account}" : string.Empty),
                 signIn);

@@ -2,13 +2,15 @@ namespace Bastion.Security.Identity;
 
 /// <summary>
 /// An account's single sign-on for people (one record per account, its id the account's name): the OpenID Connect
-/// provider, and the rules every SSO sign-in follows. Holds no secret: the client secret stays on the server's host
+/// provider, the SAML 2.0 provider, and the rules every SSO sign-in follows. Holds no secret: the client secret stays on the server's host
 /// (<see cref="OidcSettings.ClientSecretFile"/> or <see cref="OidcSettings.ClientSecretEnvironment"/>) and is read
 /// when the sign-in starts.
 /// </summary>
 public sealed record SsoSettingsEntry : IdentityEntry
 {
     public OidcSettings? Oidc { get; init; }
+
+    public SamlSettings? Saml { get; init; }
 
     /// <summary>Whether people (users) may sign in to the web UI with an API key. Off: only service accounts and the account's owners (break-glass) may.</summary>
     public bool PeopleApiKeySignIn { get; init; } = true;
@@ -54,3 +56,11 @@ public sealed record OidcSettings(
     string? GroupsClaim,
     IReadOnlyList<string> Scopes,
     bool Enabled);
+
+/// <summary>A SAML 2.0 identity provider (Bastion the service provider: SP- and IdP-initiated, HTTP-POST responses).</summary>
+/// <param name="IdpMetadata">The provider's metadata: an absolute file path on the server's host, or an https URL (http only on loopback).</param>
+/// <param name="SpEntityId">Bastion's entity id at the provider: the audience every assertion must name.</param>
+/// <param name="EmailAttribute">The attribute holding the person's e-mail (none: the NameID).</param>
+/// <param name="GroupsAttribute">The attribute listing the person's groups (none: groups are not read).</param>
+/// <param name="Enabled">Off: the configuration stays, nobody signs in with it and its sessions end.</param>
+public sealed record SamlSettings(string IdpMetadata, string SpEntityId, string? EmailAttribute, string? GroupsAttribute, bool Enabled);

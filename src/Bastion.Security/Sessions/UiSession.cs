@@ -17,6 +17,9 @@ public sealed class UiSession
     /// <summary>Signed in through the account's OpenID Connect provider.</summary>
     public const string OidcMethod = "oidc";
 
+    /// <summary>Signed in through the account's SAML 2.0 identity provider.</summary>
+    public const string SamlMethod = "saml";
+
     private readonly byte[] _csrfHash;
     private long _lastSeenTicks;
 
@@ -38,7 +41,7 @@ public sealed class UiSession
     /// <summary>The public id of the API key the session was signed in with (never its secret); null for single sign-on.</summary>
     public string? ApiKeyId => Method == ApiKeyMethod ? SignedInAs.ApiKeyId : null;
 
-    /// <summary>How the session was signed in: <see cref="ApiKeyMethod"/> or <see cref="OidcMethod"/>.</summary>
+    /// <summary>How the session was signed in: <see cref="ApiKeyMethod"/>, <see cref="OidcMethod"/> or <see cref="SamlMethod"/>.</summary>
     public string Method { get; }
 
     /// <summary>Whether the identity provider said the person signed in with multiple factors.</summary>

@@ -19,7 +19,12 @@ public sealed class SsoPolicy(IdentityRegistry identities, TimeProvider time)
     public SsoSettingsEntry? Enabled(string account, string method)
     {
         var settings = identities.SsoSettingsOf(account);
-        return method == UiSession.OidcMethod && settings?.Oidc is { Enabled: true } ? settings : null;
+        return method switch
+        {
+            UiSession.OidcMethod when settings?.Oidc is { Enabled: true } => settings,
+            UiSession.SamlMethod when settings?.Saml is { Enabled: true } => settings,
+            _ => null,
+        };
     }
 
     /// <summary>The principal <paramref name="who"/> signs in as, and whether they used multiple factors; refused with the reason.</summary>

@@ -74,6 +74,9 @@ internal sealed partial class UiSignIn
     /// <summary>The OpenID Connect sign-in, when the server offers it.</summary>
     public Sso.OidcSignIn? Oidc { get; set; }
 
+    /// <summary>The SAML 2.0 sign-in, when the server offers it.</summary>
+    public Sso.SamlSignIn? Saml { get; set; }
+
     /// <summary>The live session the request's cookie names (now marked used), or null.</summary>
     public UiSession? SessionOf(HttpRequest request) => _sessions.Find(_cookies.SessionId(request));
 
@@ -102,7 +105,7 @@ internal sealed partial class UiSignIn
             return HttpMethods.IsGet(method) ? MethodsAsync(context) : MethodNotAllowed(context, "GET");
         }
 
-        return Oidc?.TryServe(context);
+        return Oidc?.TryServe(context) ?? Saml?.TryServe(context);
     }
 
     private async Task SignInAsync(HttpContext context)
@@ -230,14 +233,17 @@ internal sealed partial class UiSignIn
         await using var json = new Utf8JsonWriter(context.Response.Body);
         json.WriteStartObject();
         json.WriteBoolean("apiKey", true);
-        json.WriteBoolean("peopleApiKey", _sso.Enabled(Account, UiSession.OidcMethod) is null || _sso.PeopleApiKeySignIn(Account));
+        json.WriteBoolean("peopleApiKey", _sso.PeopleApiKeySignIn(Account));
         json.WriteStartArray("sso");
-        if (Oidc is not null && _sso.Enabled(Account, UiSession.OidcMethod) is not null)
+        foreach (var (method, start, offered) in new[] { (UiSession.OidcMethod, Sso.OidcSignIn.StartPath, Oidc is not null), (UiSession.SamlMethod, Sso.SamlSignIn.StartPath, Saml is not null) })
         {
-            json.WriteStartObject();
-            json.WriteString("method", UiSession.OidcMethod);
-            json.WriteString("start", Sso.OidcSignIn.StartPath);
-            json.WriteEndObject();
+            if (offered && _sso.Enabled(Account, method) is not null)
+            {
+                json.WriteStartObject();
+                json.WriteString("method", method);
+                json.WriteString("start", start);
+                json.WriteEndObject();
+            }
         }
 
         json.WriteEndArray();

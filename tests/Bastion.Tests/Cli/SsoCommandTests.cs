@@ -32,6 +32,23 @@ public sealed class SsoCommandTests : IDisposable
         Assert.Contains("oidc: not set up", (await RunAsync("sso", "show", "--account", "other")).Output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task SamlCommands_SetShowAndDisableTheProvider()
+    {
+        var set = await RunAsync("sso", "saml", "set", "--account", "acme", "--idp-metadata", "https://idp.acme.test/metadata", "--sp-entity-id", "urn:bastion:acme", "--groups-attribute", "groups");
+        Assert.True(set.ExitCode == 0, set.Output);
+        Assert.Contains("saml: on", set.Output, StringComparison.Ordinal);
+        Assert.Contains("/auth/saml/metadata", set.Output, StringComparison.Ordinal);
+        var shown = (await RunAsync("sso", "show", "--account", "acme")).Output;
+        Assert.Contains("sp entity id: urn:bastion:acme", shown, StringComparison.Ordinal);
+        Assert.Contains("oidc: not set up", shown, StringComparison.Ordinal);
+        Assert.Equal(0, (await RunAsync("sso", "saml", "disable", "--account", "acme")).ExitCode);
+        Assert.Contains("saml: off", (await RunAsync("sso", "saml", "show", "--account", "acme")).Output, StringComparison.Ordinal);
+        var relative = await RunAsync("sso", "saml", "set", "--account", "acme", "--idp-metadata", "idp.xml", "--sp-entity-id", "x");
+        Assert.Equal(2, relative.ExitCode);
+        Assert.Contains("absolute file path", relative.Output, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("http://idp.acme.test", "https")]
     [InlineData("not a url", "absolute")]

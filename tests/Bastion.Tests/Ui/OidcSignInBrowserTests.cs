@@ -19,21 +19,14 @@ public sealed class OidcSignInBrowserTests(OidcSignInBrowserTests.Site site) : I
     private static readonly TimeSpan s_wait = TimeSpan.FromSeconds(60);
 
     /// <summary>The server, the provider, chromium, and the account's users and groups, shared by the class's tests.</summary>
-    public sealed class Site : IAsyncLifetime
+    public sealed class Site : SsoSite
     {
         private readonly string _secretFile = Path.Combine(Path.GetTempPath(), $"bastion-oidc-secret-{Guid.NewGuid():N}");
-        private Chromium? _browser;
-
-        internal SignInServer Server { get; } = new();
 
         internal OidcTestProvider Idp { get; private set; } = null!;
 
-        public Task<(IPage Page, List<string> Errors)> NewPageAsync() => _browser!.NewPageAsync(trustAnyCertificate: true);
-
-        public async Task InitializeAsync()
+        protected override async Task StartProviderAsync()
         {
-            _browser = await Chromium.LaunchAsync();
-            await Server.StartAsync();
             var ns = Server.Server.Namespaces.All.Single(n => n.FullName == SignInServer.Namespace);
             await AddUserAsync("grouped@acme.test", AccountRole.None);
             await AddUserAsync("boss@acme.test", AccountRole.Owner);
@@ -72,19 +65,13 @@ public sealed class OidcSignInBrowserTests(OidcSignInBrowserTests.Site site) : I
         public Task<UserEntry> AddUserAsync(string email, AccountRole role) =>
             Server.Server.Identities.CreateAsync(new UserEntry { Id = "user-" + email.Split('@')[0], Account = SignInServer.Account, Email = email, Role = role });
 
-        public async Task DisposeAsync()
+        protected override async ValueTask StopProviderAsync()
         {
-            if (_browser != null)
-            {
-                await _browser.DisposeAsync();
-            }
-
             if (Idp != null)
             {
                 await Idp.DisposeAsync();
             }
 
-            await Server.DisposeAsync();
             File.Delete(_secretFile);
         }
     }
