@@ -30,6 +30,11 @@ public sealed class SsoCommandTests : IDisposable
         Assert.True(disabled.ExitCode == 0, disabled.Output);
         Assert.Contains("oidc: off", (await RunAsync("sso", "oidc", "show", "--account", "acme")).Output, StringComparison.Ordinal);
         Assert.Contains("oidc: not set up", (await RunAsync("sso", "show", "--account", "other")).Output, StringComparison.Ordinal);
+
+        // Each change is an account event in the audit log, by the OS user of the command; the secret's source only.
+        var tail = (await RunAsync("audit", "tail", "-n", "10")).Output;
+        Assert.Contains("sso-settings", tail, StringComparison.Ordinal);
+        Assert.Contains("bastion sso", tail, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -39,7 +39,7 @@ internal sealed class SamlSignIn(IdentityRegistry identities, UiSignIn signIn, T
     // Assertion ids accepted, until they expire: an assertion is good for one sign-in.
     private readonly ConcurrentDictionary<string, DateTimeOffset> _seenAssertions = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _metadataLock = new(1, 1);
-    private (long Version, EntityDescriptor Idp)? _metadata;
+    private volatile CachedMetadata? _metadata;
 
     /// <summary>Serves the request if it is one of the SAML paths; null otherwise.</summary>
     public Task? TryServe(HttpContext context)
@@ -231,7 +231,7 @@ internal sealed class SamlSignIn(IdentityRegistry identities, UiSignIn signIn, T
                 throw new InvalidOperationException("The identity provider's metadata names no signing certificate.");
             }
 
-            _metadata = (version, idp);
+            _metadata = new CachedMetadata(version, idp);
             return idp;
         }
         finally
@@ -239,6 +239,9 @@ internal sealed class SamlSignIn(IdentityRegistry identities, UiSignIn signIn, T
             _metadataLock.Release();
         }
     }
+
+    /// <summary>The provider's metadata as read for one version of the settings (one reference, swapped whole).</summary>
+    private sealed record CachedMetadata(long Version, EntityDescriptor Idp);
 
     /// <summary>This endpoint's address as the browser reached it: what Destination and Recipient must name.</summary>
     private static string AcsUrl(HttpRequest request) => $"{request.Scheme}://{request.Host}{AcsPath}";
