@@ -11,8 +11,9 @@ namespace Bastion.Tests.Ui;
 /// oidc-provider on loopback) and <c>server start</c> with TLS: the sign-in page offers it, the person becomes the
 /// invited Bastion user with that e-mail, identity-provider groups give their Bastion groups' access (and the server
 /// refuses the rest), hostile ID tokens (another issuer, another audience, an unpublished key, expired) are refused
-/// and audited with the reason, uninvited and unverified people are refused unless just-in-time creation is on (no
-/// role then), owners need MFA, and removing the user or turning SSO off ends the session.
+/// and audited with the reason, uninvited people are refused unless just-in-time creation is on (no role then),
+/// owners need MFA, and removing the user or turning SSO off ends the session. The rules on their own, unverified
+/// e-mails included: <c>Security/Sso/SsoPolicyTests</c>.
 /// </summary>
 public sealed class OidcSignInBrowserTests(OidcSignInBrowserTests.Site site) : IClassFixture<OidcSignInBrowserTests.Site>
 {
@@ -44,7 +45,6 @@ public sealed class OidcSignInBrowserTests(OidcSignInBrowserTests.Site site) : I
                 ["grouped"] = new("grouped@acme.test", Groups: ["eng", "not-mapped"]),
                 ["stranger"] = new("stranger@acme.test"),
                 ["newcomer"] = new("newcomer@acme.test"),
-                ["unverified"] = new(SignInServer.ReaderEmail, EmailVerified: false),
                 ["boss"] = new("boss@acme.test"),
                 ["boss-mfa"] = new("boss@acme.test", Amr: ["pwd", "mfa"]),
                 ["leaver"] = new("leaver@acme.test"),
@@ -171,9 +171,6 @@ public sealed class OidcSignInBrowserTests(OidcSignInBrowserTests.Site site) : I
         Assert.Contains("invite", refused, StringComparison.Ordinal);
         Assert.Null(site.Server.Server.Identities.UserByEmail(SignInServer.Account, "stranger@acme.test"));
 
-        var (unverifiedPage, unverifiedErrors) = await site.NewPageAsync();
-        Assert.Contains("email_verified", await SsoRefusedAsync(unverifiedPage, unverifiedErrors, "unverified", "oidc-unverified"), StringComparison.Ordinal);
-
         await site.SetSsoAsync(s => s with { JitUsers = true });
         try
         {
@@ -214,9 +211,8 @@ public sealed class OidcSignInBrowserTests(OidcSignInBrowserTests.Site site) : I
         await SsoSignInAsync(page, errors, "leaver", "/namespaces", "oidc-leaver");
         Assert.Equal(200, (await PageScript.FetchAsync(page, "GET", "/auth/session", null)).Status);
         await site.Server.Server.Identities.DeleteAsync<UserEntry>(SignInServer.Account, "user-leaver", "User", null);
-        var (status, _, message) = await PageScript.FetchAsync(page, "GET", "/auth/session", null);
-        Assert.Equal(401, status);
-        Assert.Contains("removed", message, StringComparison.Ordinal);
+        // Ended at this call (which then names the reason) or already by the server's sweep: 401 either way, the reason audited.
+        Assert.Equal(401, (await PageScript.FetchAsync(page, "GET", "/auth/session", null)).Status);
         Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(Ended("leaver@acme.test").Any(r => r.Details["reason"].Contains("removed", StringComparison.Ordinal)))));
 
         var (writerPage, writerErrors) = await site.NewPageAsync();
@@ -274,10 +270,13 @@ public sealed class OidcSignInBrowserTests(OidcSignInBrowserTests.Site site) : I
         await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == path && url.StartsWith(Ui, StringComparison.Ordinal), new() { Timeout = (float)s_wait.TotalMilliseconds });
     }
 
-    /// <summary>As <see cref="SsoSignInAsync"/>, for a sign-in Bastion refuses: back on its sign-in page, returns the error it shows.</summary>
+    /// <summary>
+    /// For a sign-in Bastion refuses: starts at <c>/auth/oidc/start</c> (the sign-in page's link, which the accepted
+    /// sign-ins go through), signs in at the provider, is back on Bastion's sign-in page; returns the error it shows.
+    /// </summary>
     private async Task<string> SsoRefusedAsync(IPage page, List<string> errors, string login, string screenshot)
     {
-        await SignInAtProviderAsync(page, errors, login, Workflows, screenshot);
+        await SignInAtProviderAsync(page, errors, login, Workflows, screenshot, viaSignInPage: false);
         await page.WaitForURLAsync(url => url.StartsWith(Ui + "/login?error=", StringComparison.Ordinal), new() { Timeout = (float)s_wait.TotalMilliseconds });
         var alert = page.GetByRole(AriaRole.Alert);
         await ExpectVisibleAsync(page, alert, errors, screenshot + "-refused");
@@ -285,14 +284,22 @@ public sealed class OidcSignInBrowserTests(OidcSignInBrowserTests.Site site) : I
         return await alert.InnerTextAsync();
     }
 
-    private async Task SignInAtProviderAsync(IPage page, List<string> errors, string login, string path, string screenshot)
+    private async Task SignInAtProviderAsync(IPage page, List<string> errors, string login, string path, string screenshot, bool viaSignInPage = true)
     {
-        await page.GotoAsync(Ui + path);
-        await page.WaitForURLAsync("**/login?**", new() { Timeout = (float)s_wait.TotalMilliseconds });
-        var sso = page.GetByRole(AriaRole.Link, new() { Name = "Sign in with single sign-on" });
-        await ExpectVisibleAsync(page, sso, errors, screenshot + "-page");
-        await Chromium.ScreenshotAsync(page, screenshot + "-page");
-        await sso.ClickAsync();
+        if (viaSignInPage)
+        {
+            await page.GotoAsync(Ui + path);
+            await page.WaitForURLAsync("**/login?**", new() { Timeout = (float)s_wait.TotalMilliseconds });
+            var sso = page.GetByRole(AriaRole.Link, new() { Name = "Sign in with single sign-on" });
+            await ExpectVisibleAsync(page, sso, errors, screenshot + "-page");
+            await Chromium.ScreenshotAsync(page, screenshot + "-page");
+            await sso.ClickAsync();
+        }
+        else
+        {
+            await page.GotoAsync(Ui + "/auth/oidc/start?returnUrl=" + Uri.EscapeDataString(path));
+        }
+
         var loginField = page.GetByLabel("Login");
         await ExpectVisibleAsync(page, loginField, errors, screenshot + "-idp");
         await loginField.FillAsync(login);
