@@ -23,6 +23,7 @@ internal static class BastionCommand
         root.Subcommands.Add(NamespaceCommand.Create());
         root.Subcommands.Add(AuditCommand.Create());
         root.Subcommands.Add(KeysCommand.Create());
+        root.Subcommands.Add(ClusterCommand.Create());
         root.Subcommands.Add(CodecServerCommand.Create());
         root.Subcommands.Add(OperatorCommand.Create());
         root.Subcommands.Add(UserCommand.Create());

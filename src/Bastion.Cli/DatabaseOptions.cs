@@ -52,4 +52,52 @@ internal sealed class DatabaseOptions
             throw;
         }
     }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> on the chosen database (opened and migrated): exit 0; a usage error (no database,
+    /// a missing file, <see cref="ArgumentException"/> from the action) exit 2; a database that cannot be opened or
+    /// read exit 1, with one line naming it (a URL redacted).
+    /// </summary>
+    public async Task<int> RunAsync(ParseResult parse, Func<ServerOptions, IStorageProvider, Task> action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        ServerOptions options;
+        try
+        {
+            options = Resolve(parse);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+
+        try
+        {
+            if (options.DatabaseFile is { } file && !System.IO.File.Exists(file))
+            {
+                throw new ArgumentException($"{file} does not exist.");
+            }
+
+            await using var store = await OpenAsync(options).ConfigureAwait(false);
+            await action(options, store).ConfigureAwait(false);
+            return 0;
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 2;
+        }
+        catch (Bastion.Storage.Postgres.DatabaseOpenException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return 1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or InvalidDataException
+            or Microsoft.Data.Sqlite.SqliteException or Npgsql.NpgsqlException)
+        {
+            Console.Error.WriteLine($"{Describe(options)}: {e.Message}");
+            return 1;
+        }
+    }
 }

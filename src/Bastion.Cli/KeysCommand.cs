@@ -79,52 +79,16 @@ internal static class KeysCommand
             command.Options.Add(_keyCommand);
         }
 
-        public async Task<int> RunAsync(ParseResult parse, Func<IStorageProvider, KeyRing, Dictionary<string, string>, Task> action)
-        {
-            ServerOptions options;
-            try
+        public Task<int> RunAsync(ParseResult parse, Func<IStorageProvider, KeyRing, Dictionary<string, string>, Task> action) =>
+            _database.RunAsync(parse, async (options, store) =>
             {
-                options = _database.Resolve(parse);
-            }
-            catch (ArgumentException e)
-            {
-                Console.Error.WriteLine(e.Message);
-                return 2;
-            }
-
-            options.MasterKeyFile = parse.GetValue(_keyFile);
-            options.MasterKeyCommand = parse.GetValue(_keyCommand);
-            try
-            {
-                if (options.DatabaseFile is { } file && !File.Exists(file))
-                {
-                    throw new ArgumentException($"{file} does not exist.");
-                }
-
-                await using var store = await DatabaseOptions.OpenAsync(options).ConfigureAwait(false);
+                options.MasterKeyFile = parse.GetValue(_keyFile);
+                options.MasterKeyCommand = parse.GetValue(_keyCommand);
                 var keys = new KeyRing(store.Metadata, EncryptionAtRest.LoadMasterKey(options, Environment.GetEnvironmentVariable(EncryptionAtRest.EnvironmentVariable)));
                 await keys.RefreshAsync(CancellationToken.None).ConfigureAwait(false);
                 var names = (await store.Metadata.ListNamespacesAsync(CancellationToken.None).ConfigureAwait(false))
                     .ToDictionary(n => n.Id, n => $"{n.Name}.{n.Account}", StringComparer.Ordinal);
                 await action(store, keys, names).ConfigureAwait(false);
-                return 0;
-            }
-            catch (ArgumentException e)
-            {
-                Console.Error.WriteLine(e.Message);
-                return 2;
-            }
-            catch (Bastion.Storage.Postgres.DatabaseOpenException e)
-            {
-                Console.Error.WriteLine(e.Message);
-                return 1;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or InvalidDataException
-                or Microsoft.Data.Sqlite.SqliteException or Npgsql.NpgsqlException)
-            {
-                Console.Error.WriteLine($"{DatabaseOptions.Describe(options)}: {e.Message}");
-                return 1;
-            }
-        }
+            });
     }
 }

@@ -40,6 +40,8 @@ internal static class StartDevCommand
 
         // Bastion's own.
         var shards = new Option<int>("--shards") { Description = "Shard count of a new store.", DefaultValueFactory = _ => 4 };
+        var clusterAddress = new Option<string?>("--cluster-address") { Description = "HOST:PORT other nodes reach this one at: makes this server a node of the cluster on its --database-url (loopback only for now)." };
+        var nodeName = new Option<string?>("--node-name") { Description = "This node's name in the cluster (default: host name and cluster port)." };
         var tls = new Option<bool>("--tls") { Description = "Serve TLS 1.3 with a local CA and server certificate (created on first use) and print how to connect." };
         var tlsDir = new Option<string?>("--tls-dir") { Description = "Where --tls keeps its CA and certificates (default: the user's data directory, bastion/dev-tls)." };
         var auditExport = new Option<string?>("--audit-export") { Description = "Audit export sinks, comma-separated: stdout, file:PATH (rotating JSON lines), http(s)://URL (batched POSTs)." };
@@ -87,6 +89,7 @@ internal static class StartDevCommand
             port, ip, dbFile, namespaces, httpPort, headless, uiPort, dynamicConfig, searchAttributes, sqlitePragmas, logConfig,
             logFormat, logLevel, commandTimeout,
             shards, tls, tlsDir, auditExport, auditRetention, auditLog, encryption, dbUrl, masterKeyFile, masterKeyCommand,
+            clusterAddress, nodeName,
         };
         foreach (var option in unused.Options)
         {
@@ -102,6 +105,8 @@ internal static class StartDevCommand
                 LogFormat = ServerRunner.LogFormat(parse.GetValue(logFormat)),
                 LogLevel = ServerRunner.LogLevel(parse.GetValue(logLevel)),
                 ShardCount = parse.GetValue(shards),
+                ClusterAddress = parse.GetValue(clusterAddress),
+                NodeName = parse.GetValue(nodeName),
                 HttpPort = parse.GetValue(httpPort),
                 UiPort = parse.GetValue(headless) ? null : parse.GetValue(uiPort),
                 Encryption = parse.GetValue(encryption) == "on",
@@ -207,6 +212,7 @@ internal static class StartDevCommand
             ("search-attributes", string.Join(",", options.SearchAttributes.Select(a => $"{a.Key}={a.Value}"))),
             ("dynamic-config", string.Join(",", options.DynamicConfig.Select(c => $"{c.Key}={c.Value}"))),
             ("log-level", options.LogLevel), ("log-format", options.LogFormat), ("shards", options.ShardCount),
+            ("cluster-address", options.ClusterAddress ?? "(standalone)"), ("node-name", options.NodeName ?? "(default)"),
             ("encryption", options.Encryption ? "on" : "off"), ("tls", options.TlsCertFile != null ? "on" : "off"),
             ("sqlite", "journal_mode=wal, synchronous=full"),
         ];

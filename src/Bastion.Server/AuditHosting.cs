@@ -21,7 +21,8 @@ internal sealed class AuditHosting : IAsyncDisposable
     /// <summary>The audit log as readers see it (records decoded).</summary>
     public IAuditStore Store { get; }
 
-    public AuditHosting(ServerOptions options, IAuditStore store, GroupCommitter committer, ILoggerFactory loggers)
+    /// <param name="active">Whether this process runs the audit log's duties (export, retention) now: in a cluster, the holder of shard 0.</param>
+    public AuditHosting(ServerOptions options, IAuditStore store, GroupCommitter committer, ILoggerFactory loggers, Func<bool> active)
     {
         ArgumentNullException.ThrowIfNull(options);
         var logger = loggers.CreateLogger("Bastion.Audit");
@@ -42,7 +43,7 @@ internal sealed class AuditHosting : IAsyncDisposable
         var account = options.DevMode ? Engine.Namespaces.NamespaceRegistry.DevAccount : options.Account;
         _durable = new DurableAuditSink(committer, account);
         Sink = _durable;
-        _retention = new AuditRetention(store, options.Audit.Retention, options.Audit.RetentionInterval, options.Time, logger);
+        _retention = new AuditRetention(store, options.Audit.Retention, options.Audit.RetentionInterval, options.Time, logger) { Active = active };
         if (options.Audit.Exports.Any(e => e.Kind == AuditExportKind.Http))
         {
             _http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
@@ -56,7 +57,7 @@ internal sealed class AuditHosting : IAsyncDisposable
                 AuditExportKind.Http => new HttpAuditTarget(new Uri(spec.Target), _http!),
                 _ => new StdoutAuditTarget(Console.Out),
             };
-            var exporter = new AuditExporter(store, target, spec.BatchSize, options.Time, s_exportPoll, logger);
+            var exporter = new AuditExporter(store, target, spec.BatchSize, options.Time, s_exportPoll, logger) { Active = active };
             _durable.Committed += (_, _) => exporter.Notify();
             _exporters.Add(exporter);
         }

@@ -1,4 +1,5 @@
 using System.Net;
+using Bastion.Engine.Cluster;
 using Bastion.Engine.Errors;
 using Bastion.Engine.History;
 using Bastion.Engine.Matching;
@@ -13,6 +14,7 @@ using Bastion.Security.Pipeline;
 using Bastion.Security.Sessions;
 using Bastion.Security.Sso;
 using Bastion.Security.Tls;
+using Bastion.Server.Cluster;
 using Bastion.Server.Tls;
 using Bastion.Server.Ui;
 using Bastion.Server.Ui.Sso;
@@ -44,9 +46,11 @@ public sealed partial class BastionServer : IAsyncDisposable
     private readonly NamespaceRefresher _refresher;
     private readonly AuditHosting _audit;
     private readonly EncryptionAtRest _encryption;
+    private readonly ClusterMembership _membership;
 
-    private BastionServer(WebApplication app, IStorageProvider store, GroupCommitter committer, HistoryEngine engine, NamespaceRefresher refresher, AuditHosting audit, EncryptionAtRest encryption)
+    private BastionServer(WebApplication app, IStorageProvider store, GroupCommitter committer, HistoryEngine engine, NamespaceRefresher refresher, AuditHosting audit, EncryptionAtRest encryption, ClusterMembership membership)
     {
+        _membership = membership;
         _audit = audit;
         _encryption = encryption;
         _app = app;
@@ -72,6 +76,9 @@ public sealed partial class BastionServer : IAsyncDisposable
 
     /// <summary>The history engine (tests).</summary>
     internal HistoryEngine Engine => _engine;
+
+    /// <summary>What this node served for other nodes of its cluster (zero for a standalone server).</summary>
+    internal (long Forwards, long HandOffs, long Starts, long Operations) ClusterServed => _app.Services.GetService<ClusterService>()?.Served ?? default;
 
     internal Engine.Schedules.ScheduleEngine Schedules => _app.Services.GetRequiredService<Engine.Schedules.ScheduleEngine>();
 
@@ -131,6 +138,7 @@ public sealed partial class BastionServer : IAsyncDisposable
                 $"Refusing to serve plaintext on {options.Ip}: without TLS (--tls-cert-file, --tls-key-file) Bastion binds loopback only (127.0.0.1 or ::1).");
         }
 
+        var cluster = ClusterSettings.Of(options);
         var builder = ServerHost.CreateBuilder();
         builder.Logging.ClearProviders();
         if (options.LogFormat == "json")
@@ -168,6 +176,11 @@ public sealed partial class BastionServer : IAsyncDisposable
             if (options.UiPort is { } uiPort)
             {
                 uiListener = UiHosting.Listen(kestrel, ip, uiPort, tls);
+            }
+
+            if (cluster is not null)
+            {
+                kestrel.Listen(cluster.Bind, listen => listen.Protocols = HttpProtocols.Http2);
             }
 
             // The SDK multiplexes every call of a client and its workers, long polls included, on one connection.
@@ -211,7 +224,8 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton<NamespaceRegistry>();
         services.AddSingleton(frontendOptions);
         services.AddSingleton(pipelineOptions);
-        services.AddSingleton(sp => new AuditHosting(options, auditStore, committer, sp.GetRequiredService<ILoggerFactory>()));
+        // The audit log's and re-encryption's background duties run on one node of a cluster: the holder of shard 0.
+        services.AddSingleton(sp => new AuditHosting(options, auditStore, committer, sp.GetRequiredService<ILoggerFactory>(), () => sp.GetRequiredService<HistoryEngine>().OwnsShard(0)));
         services.AddSingleton(sp => sp.GetRequiredService<AuditHosting>().Sink);
         services.AddSingleton(sp => sp.GetRequiredService<AuditHosting>().Log);
         services.AddSingleton<IdentityRegistry>();
@@ -238,6 +252,19 @@ public sealed partial class BastionServer : IAsyncDisposable
             services.AddSingleton(sp => new ListenerTls(
                 new ServerCertificate(options.TlsCertFile!, options.TlsKeyFile!, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Tls")),
                 options.BaseDomain!));
+        }
+
+        if (cluster is null)
+        {
+            services.AddSingleton<ICallRouter, LocalCallRouter>();
+        }
+        else
+        {
+            services.AddSingleton(new ClusterListener { Port = cluster.Bind.Port });
+            services.AddSingleton<ClusterClient>();
+            services.AddSingleton<ICallRouter, ClusterRouter>();
+            services.AddSingleton<ClusterService>();
+            services.AddSingleton<IServiceMethodProvider<ClusterService>, ClusterService.MethodProvider>();
         }
 
         services.AddSingleton<SecurityPipeline>();
@@ -279,6 +306,10 @@ public sealed partial class BastionServer : IAsyncDisposable
         app.MapGrpcService<WorkflowServiceHandler>();
         app.MapGrpcService<OperatorServiceHandler>();
         app.MapGrpcService<CloudServiceHandler>();
+        if (cluster is not null)
+        {
+            app.MapGrpcService<ClusterService>();
+        }
         GrpcHealth.Map(app);
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Server");
@@ -289,7 +320,11 @@ public sealed partial class BastionServer : IAsyncDisposable
         }
 
         var engine = app.Services.GetRequiredService<HistoryEngine>();
-        await engine.StartAsync(options.ShardCount, NodeName, cancellationToken).ConfigureAwait(false);
+        var clusterLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Cluster");
+        var membership = cluster is null
+            ? ClusterMembership.Standalone(NodeName, options.Time, clusterLogger)
+            : await ClusterMembership.JoinAsync(store.Membership, new ClusterNode(cluster.NodeName, cluster.Address, options.Time.GetUtcNow().UtcDateTime), options.Time, clusterLogger, cancellationToken).ConfigureAwait(false);
+        await engine.StartAsync(options.ShardCount, membership, cluster is null ? null : app.Services.GetRequiredService<ClusterClient>(), cancellationToken).ConfigureAwait(false);
         var namespaces = app.Services.GetRequiredService<NamespaceRegistry>();
         await namespaces.LoadAsync(cancellationToken).ConfigureAwait(false);
         var identities = app.Services.GetRequiredService<IdentityRegistry>();
@@ -311,6 +346,19 @@ public sealed partial class BastionServer : IAsyncDisposable
         // Needs the namespaces' retention, so after they are loaded; in the background, it may have much to do.
         _ = engine.ScheduleMissingRetentionTimersAsync();
         await app.Services.GetRequiredService<Engine.Batch.BatchOperations>().ResumeAllAsync(cancellationToken).ConfigureAwait(false);
+        if (cluster is not null)
+        {
+            // From now on membership changes move shards (and queues: every owned shard's due tasks are handed off again).
+            membership.Refreshed = async (live, changed) =>
+            {
+                await engine.AssignShardsAsync([.. live.Select(n => n.NodeId)], CancellationToken.None).ConfigureAwait(false);
+                if (changed)
+                {
+                    await engine.RedispatchAsync().ConfigureAwait(false);
+                }
+            };
+        }
+
         var audit = app.Services.GetRequiredService<AuditHosting>();
         audit.Start();
         var refresher = new NamespaceRefresher(namespaces, identities, options.Time, options.NamespaceRefreshInterval, logger);
@@ -320,7 +368,8 @@ public sealed partial class BastionServer : IAsyncDisposable
             var sso = app.Services.GetRequiredService<SsoPolicy>();
             refresher.AfterRefresh = () => sessions.Sweep(sso.RevokedReason);
         }
-        encryption.StartBackground(options.Time, options.ReEncryptionInterval, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Encryption"));
+
+        encryption.StartBackground(options.Time, options.ReEncryptionInterval, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Encryption"), () => engine.OwnsShard(0));
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -333,7 +382,7 @@ public sealed partial class BastionServer : IAsyncDisposable
             throw;
         }
 
-        var server = new BastionServer(app, store, committer, engine, refresher, audit, encryption) { BootstrapOwnerApiKey = bootstrapToken };
+        var server = new BastionServer(app, store, committer, engine, refresher, audit, encryption, membership) { BootstrapOwnerApiKey = bootstrapToken };
         server.Port = grpcListener!.IPEndPoint!.Port; // the bound port, also when 0 asked for a free one
         server.Address = $"{options.Ip}:{server.Port}";
         server.HttpAddress = httpListener is { IPEndPoint: { } http } ? $"{options.Ip}:{http.Port}" : null;
@@ -386,6 +435,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.Services.GetRequiredService<Engine.Schedules.ScheduleEngine>().DisposeAsync().ConfigureAwait(false);
         await _engine.DisposeAsync().ConfigureAwait(false);
+        await _membership.DisposeAsync().ConfigureAwait(false); // after the shards are released: the others take them at once
         await _audit.DisposeAsync().ConfigureAwait(false);
         await _committer.DisposeAsync().ConfigureAwait(false);
         var (batches, writes) = _committer.Counters;

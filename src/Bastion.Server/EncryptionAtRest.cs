@@ -121,13 +121,15 @@ internal sealed partial class EncryptionAtRest : IDisposable
     public static string? DefaultKeyFile(string? databaseFile) => databaseFile is null ? null : databaseFile + ".master-key";
 
     /// <summary>Starts the background re-encryption (and the pick-up of key versions made by <c>bastion keys rotate</c>).</summary>
-    public void StartBackground(TimeProvider time, TimeSpan interval, ILogger logger)
+    /// <param name="active">Whether this process re-encrypts now: in a cluster only the holder of shard 0 (one pass at a time cluster-wide).</param>
+    public void StartBackground(TimeProvider time, TimeSpan interval, ILogger logger, Func<bool> active)
     {
         ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(active);
         _logger = logger;
         if (_reEncryptor != null)
         {
-            _timer = LongTimer.Create(time, _ => _ = RunPassAsync(), null, interval, interval);
+            _timer = LongTimer.Create(time, _ => _ = active() ? RunPassAsync() : Task.CompletedTask, null, interval, interval);
         }
     }
 

@@ -70,6 +70,15 @@ public sealed class ServerOptions
     /// <summary>Shards of a new cluster; fixed once the store exists.</summary>
     public int ShardCount { get; set; } = 4;
 
+    /// <summary>
+    /// <c>HOST:PORT</c> other nodes of the cluster reach this one at (its cluster listener binds that port); setting it
+    /// makes this server a node of the cluster on its PostgreSQL database. Null: a standalone server.
+    /// </summary>
+    public string? ClusterAddress { get; set; }
+
+    /// <summary>This node's name in the cluster (default: the host name and the cluster port); stable across restarts.</summary>
+    public string? NodeName { get; set; }
+
     /// <summary>The audit log: durable and hash-chained by default; retention and export sinks.</summary>
     public Bastion.Security.Audit.AuditOptions Audit { get; } = new();
 

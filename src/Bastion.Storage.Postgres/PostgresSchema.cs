@@ -104,5 +104,10 @@ public static partial class PostgresSchema
         ALTER TABLE batch_operations ADD COLUMN shard_id integer;
         CREATE INDEX batch_operations_running_by_shard ON batch_operations (shard_id) WHERE state = 1;
         """,
+
+        // 3: the nodes of a cluster, each with the address others reach it at and the lease it renews (issue 17).
+        """
+        CREATE TABLE cluster_nodes (node_id text PRIMARY KEY, address text NOT NULL, started_at bigint NOT NULL, lease_until bigint NOT NULL);
+        """,
     ];
 }

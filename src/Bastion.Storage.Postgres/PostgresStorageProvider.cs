@@ -13,7 +13,7 @@ namespace Bastion.Storage.Postgres;
 /// connections: they touch rows no commit touches, or take the same row lock a commit takes (the audit chain head).
 /// </remarks>
 public sealed partial class PostgresStorageProvider
-    : IStorageProvider, IShardStore, IExecutionStore, ITaskStore, IVisibilityStore, IMetadataStore, IScheduleStore, IBatchStore, IAuditStore, IRecordStore
+    : IStorageProvider, IShardStore, IMembershipStore, IExecutionStore, ITaskStore, IVisibilityStore, IMetadataStore, IScheduleStore, IBatchStore, IAuditStore, IRecordStore
 {
     private readonly NpgsqlDataSource _pool;
     private NpgsqlConnection _writer;
@@ -60,6 +60,8 @@ public sealed partial class PostgresStorageProvider
     public string Name => "postgres";
 
     public IShardStore Shards => this;
+
+    public IMembershipStore Membership => this;
 
     public IExecutionStore Executions => this;
 

@@ -139,5 +139,10 @@ internal static class SqliteSchema
         ALTER TABLE batch_operations ADD COLUMN shard_id INTEGER;
         CREATE INDEX batch_operations_running_by_shard ON batch_operations (shard_id) WHERE state = 1;
         """,
+
+        // 13: the nodes of a cluster, each with the address others reach it at and the lease it renews (issue 17).
+        """
+        CREATE TABLE cluster_nodes (node_id TEXT PRIMARY KEY, address TEXT NOT NULL, started_at INTEGER NOT NULL, lease_until INTEGER NOT NULL);
+        """,
     ];
 }

@@ -9,7 +9,7 @@ namespace Bastion.Storage.Sqlite;
 /// returns.
 /// </summary>
 public sealed partial class SqliteStorageProvider
-    : IStorageProvider, IShardStore, IExecutionStore, ITaskStore, IVisibilityStore, IMetadataStore, IScheduleStore, IBatchStore, IAuditStore, IRecordStore, IDisposable
+    : IStorageProvider, IShardStore, IMembershipStore, IExecutionStore, ITaskStore, IVisibilityStore, IMetadataStore, IScheduleStore, IBatchStore, IAuditStore, IRecordStore, IDisposable
 {
     private readonly string _connectionString;
     private readonly bool _inMemory;
@@ -54,6 +54,8 @@ public sealed partial class SqliteStorageProvider
     public string Name => "sqlite";
 
     public IShardStore Shards => this;
+
+    public IMembershipStore Membership => this;
 
     public IExecutionStore Executions => this;
 

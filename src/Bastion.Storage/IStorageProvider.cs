@@ -15,6 +15,8 @@ public interface IStorageProvider : IAsyncDisposable
 
     IShardStore Shards { get; }
 
+    IMembershipStore Membership { get; }
+
     IExecutionStore Executions { get; }
 
     ITaskStore Tasks { get; }

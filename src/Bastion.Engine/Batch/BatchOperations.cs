@@ -187,13 +187,17 @@ internal sealed partial class BatchOperations(
     public async Task ResumeAllAsync(CancellationToken cancellationToken)
     {
         engine.ShardLost += OnShardLost;
-        var running = new List<BatchRecord>();
+        engine.ShardAcquired += shard => ResumeShardAsync(shard, CancellationToken.None);
         foreach (var shard in engine.OwnedShards)
         {
-            running.AddRange(await store.RunningBatchesAsync(shard, withUnassigned: shard == 0, cancellationToken).ConfigureAwait(false));
+            await ResumeShardAsync(shard, cancellationToken).ConfigureAwait(false);
         }
+    }
 
-        foreach (var record in running)
+    /// <summary>Resumes a shard's running jobs (at start, or when the shard is taken later); a job already running here is left as it is.</summary>
+    private async Task ResumeShardAsync(int shard, CancellationToken cancellationToken)
+    {
+        foreach (var record in await store.RunningBatchesAsync(shard, withUnassigned: shard == 0, cancellationToken).ConfigureAwait(false))
         {
             try
             {
@@ -208,7 +212,7 @@ internal sealed partial class BatchOperations(
         }
     }
 
-    /// <summary>The shard was taken by another server: its jobs stop here (their rows say where the new owner resumes them).</summary>
+    /// <summary>The shard stopped being served here: its jobs stop here (their rows say where the new owner resumes them).</summary>
     private void OnShardLost(int shard)
     {
         foreach (var job in _running.Values)

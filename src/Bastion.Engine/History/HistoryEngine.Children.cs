@@ -70,16 +70,18 @@ internal sealed partial class HistoryEngine
     private async Task StartChildAsync(TaskRecord task)
     {
         var parentKey = new WorkflowKey(task.NamespaceId, task.WorkflowId, task.RunId);
-        var (pending, metadata, requestId) = await ReadAsync(parentKey, c => c.State.IsOpen && c.State.Children.TryGetValue(task.EventId, out var child) && child.RunId is null
+        var (pending, metadata, requestId, root) = await ReadAsync(parentKey, c => c.State.IsOpen && c.State.Children.TryGetValue(task.EventId, out var child) && child.RunId is null
             ? (StartChildWorkflowExecutionInitiatedEventAttributes.Parser.ParseFrom(child.InitiatedAttributes), EventsOf(c)[(int)task.EventId - 1].UserMetadata,
-                child.StartRequestId ?? $"{parentKey.RunId}/{task.EventId}")
-            : default((StartChildWorkflowExecutionInitiatedEventAttributes?, Temporalio.Api.Sdk.V1.UserMetadata?, string))).ConfigureAwait(false);
+                child.StartRequestId ?? $"{parentKey.RunId}/{task.EventId}", (c.State.RootWorkflowId ?? c.State.WorkflowId, c.State.RootRunId ?? c.State.RunId))
+            : default((StartChildWorkflowExecutionInitiatedEventAttributes?, Temporalio.Api.Sdk.V1.UserMetadata?, string, (string, string)))).ConfigureAwait(false);
         string? childRunId = null;
         if (pending != null)
         {
             try
             {
-                childRunId = await CreateChildRunAsync(parentKey, task.EventId, pending, metadata, requestId!).ConfigureAwait(false);
+                var created = await RunCrossRunAsync(ShardOf(parentKey.NamespaceId, pending.WorkflowId), new Cluster.CrossRunOperation.CreateChildRun(
+                    parentKey, task.EventId, pending.ToByteArray(), metadata?.ToByteArray(), requestId!, root.Item1, root.Item2)).ConfigureAwait(false);
+                childRunId = System.Text.Encoding.UTF8.GetString(created);
             }
             catch (ServiceException e) when (e.Kind == ErrorKind.AlreadyExists)
             {
@@ -148,7 +150,8 @@ internal sealed partial class HistoryEngine
     /// parent and the root of the tree, and carries the user metadata of the command that initiated it.
     /// </summary>
     private Task<string> CreateChildRunAsync(
-        WorkflowKey parentKey, long initiatedEventId, StartChildWorkflowExecutionInitiatedEventAttributes a, Temporalio.Api.Sdk.V1.UserMetadata? metadata, string requestId)
+        WorkflowKey parentKey, long initiatedEventId, StartChildWorkflowExecutionInitiatedEventAttributes a, Temporalio.Api.Sdk.V1.UserMetadata? metadata, string requestId,
+        string rootWorkflowId, string rootRunId)
     {
         return WithWorkflowIdAsync(parentKey.NamespaceId, a.WorkflowId, async currentRunId =>
         {
@@ -162,7 +165,6 @@ internal sealed partial class HistoryEngine
                 }
             }
 
-            var (rootWorkflowId, rootRunId) = await ReadAsync(parentKey, c => (c.State.RootWorkflowId ?? c.State.WorkflowId, c.State.RootRunId ?? c.State.RunId)).ConfigureAwait(false);
             var started = new WorkflowExecutionStartedEventAttributes
             {
                 WorkflowId = a.WorkflowId,
@@ -228,36 +230,8 @@ internal sealed partial class HistoryEngine
             c.State.FirstRunId)).ConfigureAwait(false);
         try
         {
-            // A parent closed by a reset passes the outcome on to its reset run (a chain of resets, bounded as in Temporal).
-            for (var hops = 0; parentKey.RunId.Length > 0; hops++)
-            {
-                parentKey = parentKey with
-                {
-                    RunId = await UpdateAsync(parentKey, m =>
-                    {
-                        if (!m.State.IsOpen && m.State.ResetRunId is { } resetRun && hops < MaxResetHops)
-                        {
-                            return resetRun; // nothing changed here: the notification stays until delivered
-                        }
-
-                        m.DeleteTask(rowKey);
-                        if (!m.State.IsOpen || !m.State.Children.TryGetValue(initiatedId, out var child) || child.WorkflowId != task.WorkflowId
-                            || (child.RunId ?? firstRunId) != firstRunId)
-                        {
-                            return string.Empty;
-                        }
-
-                        if (child.RunId is null)
-                        {
-                            RecordChildStarted(m, child, firstRunId); // a reset run that has not reconnected to it yet
-                        }
-
-                        m.State.Children.Remove(initiatedId);
-                        m.AddExternalEvent(ChildClosedEvent(child, m.State.NamespaceId, task.RunId, closeEvent), () => ScheduleWorkflowTask(m));
-                        return string.Empty;
-                    }).ConfigureAwait(false),
-                };
-            }
+            await RunCrossRunAsync(ShardOf(parentKey.NamespaceId, parentKey.WorkflowId), new Cluster.CrossRunOperation.RecordChildClosed(
+                parentKey, initiatedId, closeEvent.ToByteArray(), firstRunId, task.WorkflowId, task.RunId, rowKey)).ConfigureAwait(false);
         }
         catch (ServiceException e) when (e.Kind == ErrorKind.NotFound)
         {
@@ -267,6 +241,44 @@ internal sealed partial class HistoryEngine
                 m.DeleteTask(rowKey);
                 return true;
             }).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>On the parent's node: the child's outcome becomes a parent event, with the child's task row deleted in the same write.</summary>
+    private async Task RecordChildClosedInParentAsync(Cluster.CrossRunOperation.RecordChildClosed op)
+    {
+        var closeEvent = HistoryEvent.Parser.ParseFrom(op.CloseEvent);
+        var parentKey = op.Parent;
+
+        // A parent closed by a reset passes the outcome on to its reset run (a chain of resets, bounded as in Temporal).
+        for (var hops = 0; parentKey.RunId.Length > 0; hops++)
+        {
+            parentKey = parentKey with
+            {
+                RunId = await UpdateAsync(parentKey, m =>
+                {
+                    if (!m.State.IsOpen && m.State.ResetRunId is { } resetRun && hops < MaxResetHops)
+                    {
+                        return resetRun; // nothing changed here: the notification stays until delivered
+                    }
+
+                    m.DeleteTask(op.Row);
+                    if (!m.State.IsOpen || !m.State.Children.TryGetValue(op.InitiatedEventId, out var child) || child.WorkflowId != op.ChildWorkflowId
+                        || (child.RunId ?? op.FirstRunId) != op.FirstRunId)
+                    {
+                        return string.Empty;
+                    }
+
+                    if (child.RunId is null)
+                    {
+                        RecordChildStarted(m, child, op.FirstRunId); // a reset run that has not reconnected to it yet
+                    }
+
+                    m.State.Children.Remove(op.InitiatedEventId);
+                    m.AddExternalEvent(ChildClosedEvent(child, m.State.NamespaceId, op.ChildRunId, closeEvent), () => ScheduleWorkflowTask(m));
+                    return string.Empty;
+                }).ConfigureAwait(false),
+            };
         }
     }
 
@@ -356,23 +368,8 @@ internal sealed partial class HistoryEngine
         var child = await ReadAsync(parentKey, c => c.State.Children.GetValueOrDefault(task.EventId)).ConfigureAwait(false);
         if (child?.RunId is { } firstRunId)
         {
-            try
-            {
-                var current = await ResolveAsync(task.NamespaceId, child.WorkflowId, null).ConfigureAwait(false);
-                var sameChain = await ReadAsync(current, c => c.State.FirstRunId == firstRunId && c.State.IsOpen).ConfigureAwait(false);
-                if (sameChain && child.ParentClosePolicy == (int)ParentClosePolicy.Terminate)
-                {
-                    await TerminateAsync(current, "by parent close policy", null, "bastion").ConfigureAwait(false);
-                }
-                else if (sameChain)
-                {
-                    await RequestCancelAsync(current, new RequestCancelWorkflowExecutionRequest { Reason = "by parent close policy", Identity = "bastion" }).ConfigureAwait(false);
-                }
-            }
-            catch (ServiceException e) when (e.Kind == ErrorKind.NotFound)
-            {
-                // Already closed or gone: nothing to apply.
-            }
+            await RunCrossRunAsync(ShardOf(task.NamespaceId, child.WorkflowId), new Cluster.CrossRunOperation.ApplyParentClosePolicy(
+                task.NamespaceId, child.WorkflowId, firstRunId, child.ParentClosePolicy)).ConfigureAwait(false);
         }
 
         await UpdateAsync(parentKey, m =>
@@ -380,5 +377,27 @@ internal sealed partial class HistoryEngine
             m.DeleteTask(TaskKind.ApplyParentClosePolicy, task.EventId, 0);
             return true;
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>On the child's node: terminate or cancel its current run if it is still of the chain the parent started.</summary>
+    private async Task ApplyParentClosePolicyToChildAsync(Cluster.CrossRunOperation.ApplyParentClosePolicy op)
+    {
+        try
+        {
+            var current = await ResolveAsync(op.NamespaceId, op.ChildWorkflowId, null).ConfigureAwait(false);
+            var sameChain = await ReadAsync(current, c => c.State.FirstRunId == op.FirstRunId && c.State.IsOpen).ConfigureAwait(false);
+            if (sameChain && op.Policy == (int)ParentClosePolicy.Terminate)
+            {
+                await TerminateAsync(current, "by parent close policy", null, "bastion").ConfigureAwait(false);
+            }
+            else if (sameChain)
+            {
+                await RequestCancelAsync(current, new RequestCancelWorkflowExecutionRequest { Reason = "by parent close policy", Identity = "bastion" }).ConfigureAwait(false);
+            }
+        }
+        catch (ServiceException e) when (e.Kind == ErrorKind.NotFound)
+        {
+            // Already closed or gone: nothing to apply.
+        }
     }
 }

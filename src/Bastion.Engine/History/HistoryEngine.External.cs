@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Bastion.Engine.Errors;
 using Bastion.Engine.Tasks;
 using Bastion.Storage;
@@ -85,28 +86,23 @@ internal sealed partial class HistoryEngine
             var requestId = $"{task.RunId}/{task.EventId}";
             try
             {
-                var key = await ResolveAsync(task.NamespaceId, target.WorkflowId, target.RunId).ConfigureAwait(false);
-                if (signal != null)
-                {
-                    await SignalAsync(key, new SignalWorkflowExecutionRequest
+                IMessage request = signal != null
+                    ? new SignalWorkflowExecutionRequest
                     {
                         SignalName = signal.SignalName,
                         Input = signal.Input,
                         Header = signal.Header,
                         RequestId = requestId,
                         Identity = $"workflow {task.WorkflowId}",
-                    }).ConfigureAwait(false);
-                }
-                else
-                {
-                    await RequestCancelAsync(key, new RequestCancelWorkflowExecutionRequest
+                    }
+                    : new RequestCancelWorkflowExecutionRequest
                     {
                         RequestId = requestId,
                         Reason = cancel.Reason,
                         Identity = $"workflow {task.WorkflowId}",
-                    }).ConfigureAwait(false);
-                }
-
+                    };
+                await RunCrossRunAsync(ShardOf(task.NamespaceId, target.WorkflowId), new Cluster.CrossRunOperation.DeliverExternal(
+                    task.NamespaceId, target.WorkflowId, string.IsNullOrEmpty(target.RunId) ? null : target.RunId, signal != null, request.ToByteArray())).ConfigureAwait(false);
                 delivered = true;
             }
             catch (ServiceException e) when (e.Kind is ErrorKind.NotFound or ErrorKind.InvalidArgument)
@@ -186,5 +182,19 @@ internal sealed partial class HistoryEngine
                     InitiatedEventId = initiated.EventId,
                 },
             };
+    }
+
+    /// <summary>On the target's node: the signal or cancel request a workflow sent.</summary>
+    private async Task DeliverExternalToTargetAsync(Cluster.CrossRunOperation.DeliverExternal op)
+    {
+        var key = await ResolveAsync(op.NamespaceId, op.WorkflowId, op.RunId).ConfigureAwait(false);
+        if (op.IsSignal)
+        {
+            await SignalAsync(key, SignalWorkflowExecutionRequest.Parser.ParseFrom(op.Request)).ConfigureAwait(false);
+        }
+        else
+        {
+            await RequestCancelAsync(key, RequestCancelWorkflowExecutionRequest.Parser.ParseFrom(op.Request)).ConfigureAwait(false);
+        }
     }
 }

@@ -105,7 +105,7 @@ internal sealed partial class HistoryEngine
             && Matching.HasRecentPoller(new QueueKey(context.Key.NamespaceId, sticky, TaskCategory.Workflow), s_stickyPollerWindow)
                 ? sticky
                 : state.TaskQueue;
-        Matching.Add(new QueueKey(context.Key.NamespaceId, queue, TaskCategory.Workflow), new QueryTaskItem(context.Key, queryId), front: true);
+        Enqueue(new QueueKey(context.Key.NamespaceId, queue, TaskCategory.Workflow), new QueryTaskItem(context.Key, queryId), front: true, task: null);
     }
 
     /// <summary>After a commit: buffered queries with no workflow task left to carry them become query tasks.</summary>

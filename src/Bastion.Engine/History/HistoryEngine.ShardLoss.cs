@@ -3,37 +3,53 @@ using Microsoft.Extensions.Logging;
 namespace Bastion.Engine.History;
 
 /// <summary>
-/// A shard this process owned was taken by another server on the same database (a commit was fenced off): everything
-/// held in memory for it goes — cached runs and current-run ids, timers — and every call and task of it is refused
-/// from then on (<see cref="ShardController.EnsureOwned"/>), so nothing is served from state the new owner may change.
+/// A shard stops being served here — released to the node it is now assigned to, or lost (a commit or renewal found its
+/// range id moved on): everything held in memory for it goes — cached runs and current-run ids, timers — and every call
+/// and task of it is refused from then on (<see cref="ShardController.EnsureOwned"/>), so nothing is served from state
+/// the new owner may change. A shard taken is loaded: its due tasks, then (<see cref="ShardAcquired"/>) its schedules and
+/// batch jobs.
 /// </summary>
 internal sealed partial class HistoryEngine
 {
     /// <summary>Renews every owned shard's lease now (a loop does it every few seconds); a shard found taken is lost.</summary>
     internal Task RenewShardsAsync() => _shards.RenewAsync(CancellationToken.None);
 
-    /// <summary>Told when a shard is lost, after the engine dropped what it held for it (schedules and batch jobs drop theirs).</summary>
+    /// <summary>Told when a shard stops being served here, after the engine dropped what it held for it (schedules and batch jobs drop theirs).</summary>
     internal event Action<int>? ShardLost;
 
-    /// <summary>The shards this process owns now.</summary>
+    /// <summary>Told after a shard was taken and its due tasks loaded (schedules and batch jobs load theirs).</summary>
+    internal event Func<int, Task>? ShardAcquired;
+
+    /// <summary>The shards this node owns now.</summary>
     internal IEnumerable<int> OwnedShards => Enumerable.Range(0, _shards.Count).Where(_shards.Owns);
 
     internal bool OwnsShard(int shard) => _shards.Owns(shard);
 
-    /// <summary>UNAVAILABLE naming the shard unless this process owns it.</summary>
+    /// <summary>UNAVAILABLE naming the shard unless this node owns it.</summary>
     internal void EnsureOwnsShard(int shard) => _shards.EnsureOwned(shard);
 
-    /// <summary>This process's range id of <paramref name="shard"/>, to fence a write of it.</summary>
+    /// <summary>This node's range id of <paramref name="shard"/>, to fence a write of it.</summary>
     internal long RangeOf(int shard) => _shards.RangeOf(shard);
 
-    private void LoseShard(int shard)
-    {
-        if (!_shards.Lose(shard))
-        {
-            return;
-        }
+    /// <summary>Takes the shards assigned to this node among <paramref name="live"/> and releases the others (a membership change).</summary>
+    internal Task AssignShardsAsync(IReadOnlyCollection<string> live, CancellationToken cancellationToken) => _shards.AssignAsync(live, cancellationToken);
 
-        LogShardLost(_logger, shard);
+    private void LoseShard(int shard) => _shards.Lose(shard);
+
+    private async Task OnShardAcquiredAsync(int shard)
+    {
+        await LoadShardTasksAsync(shard, CancellationToken.None).ConfigureAwait(false);
+        if (ShardAcquired is { } acquired)
+        {
+            foreach (var handler in acquired.GetInvocationList().Cast<Func<int, Task>>())
+            {
+                await handler(shard).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private void DropShard(int shard)
+    {
         foreach (var (key, context) in _runs)
         {
             if (context.ShardId == shard)
@@ -54,7 +70,4 @@ internal sealed partial class HistoryEngine
         _timers?.DropShard(shard);
         ShardLost?.Invoke(shard);
     }
-
-    [LoggerMessage(EventId = 2006, Level = LogLevel.Error, Message = "Shard {Shard} was taken by another Bastion server on this database; this server stops serving it (one database takes one server until clustering).")]
-    private static partial void LogShardLost(ILogger logger, int shard);
 }

@@ -20,17 +20,28 @@ internal sealed partial class HistoryEngine
     private readonly SemaphoreSlim _windowMove = new(1, 1);
     private ITimer? _windowTimer;
 
-    /// <summary>At start: each shard's tasks due within the window, read in pages; then the window moves on its own.</summary>
-    private async Task LoadWindowAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// A shard just taken: its tasks due within the window, read in pages. The window's end is set before the read, so a
+    /// task committed meanwhile is published to memory itself; one also read is held once (a duplicate dispatch is
+    /// dropped when a poller takes it, as every stale item is).
+    /// </summary>
+    private async Task LoadShardTasksAsync(int shard, CancellationToken cancellationToken)
     {
         var end = Now + TaskWindow;
-        _windowEnds = [.. Enumerable.Repeat(end.Ticks, ShardCount)];
-        for (var shard = 0; shard < ShardCount; shard++)
-        {
-            await ReadTasksAsync(shard, after: null, end, Schedule, cancellationToken).ConfigureAwait(false);
-        }
+        Volatile.Write(ref _windowEnds[shard], end.Ticks);
+        await ReadTasksAsync(shard, after: null, end, TakeLoaded, cancellationToken).ConfigureAwait(false);
+    }
 
-        _windowTimer = LongTimer.Create(_time, _ => _ = MoveWindowAsync(), null, TaskWindow / 2, TaskWindow / 2);
+    private void TakeLoaded(TaskRecord task)
+    {
+        if (((TaskKind)task.Kind).IsDispatch() && task.VisibleTime <= Now)
+        {
+            Dispatch(task);
+        }
+        else
+        {
+            _timers!.AddIfAbsent(task);
+        }
     }
 
     /// <summary>Whether a task of the run is in memory, waiting to come due (tests).</summary>

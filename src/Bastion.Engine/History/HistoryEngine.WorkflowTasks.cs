@@ -337,7 +337,7 @@ internal sealed partial class HistoryEngine
                 foreach (var query in drained.OfType<QueryTaskItem>().Where(q => q.Key == key))
                 {
                     var normal = await ReadAsync(key, c => c.State.TaskQueue).ConfigureAwait(false);
-                    Matching.Add(new QueueKey(namespaceId, normal, TaskCategory.Workflow), query, front: true);
+                    Enqueue(new QueueKey(namespaceId, normal, TaskCategory.Workflow), query, front: true, task: null);
                 }
             }
             catch (ServiceException e) when (e.Kind == ErrorKind.NotFound)

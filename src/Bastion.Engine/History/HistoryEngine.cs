@@ -56,6 +56,9 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
 
     public MatchingEngine Matching { get; }
 
+    /// <summary>Which node serves a shard or a task queue (this one, for a standalone server).</summary>
+    internal Cluster.ClusterRouting Routing { get; private set; } = null!;
+
     /// <summary>Told after a transition of a closed run commits (schedules watch the workflows they started).</summary>
     public Action<WorkflowState>? RunClosed { get; set; }
 
@@ -68,17 +71,23 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     private DateTime Now => _time.GetUtcNow().UtcDateTime;
 
     /// <summary>
-    /// Takes ownership of every shard as <paramref name="owner"/> (this process, as other servers see it) and loads the
-    /// durable tasks due soon into matching and the timer queue.
+    /// Takes the shards assigned to this node among <paramref name="membership"/>'s live nodes (every shard, for a
+    /// standalone server) and loads the durable tasks due soon of each into matching and the timer queue.
     /// </summary>
-    public async Task StartAsync(int shardCountForNewCluster, string owner, CancellationToken cancellationToken)
+    public async Task StartAsync(int shardCountForNewCluster, Cluster.ClusterMembership membership, Cluster.IClusterTransport? transport, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(membership);
+        Routing = new Cluster.ClusterRouting(membership, shard => _shards.Owns(shard), transport);
         var cluster = await _store.MigrateAsync(shardCountForNewCluster, cancellationToken).ConfigureAwait(false);
         ClusterId = cluster.ClusterId;
-        _shards = await ShardController.AcquireAsync(_store.Shards, cluster.ShardCount, owner, _time, _logger, LoseShard, cancellationToken).ConfigureAwait(false);
-
+        _shards = ShardController.Create(_store.Shards, cluster.ShardCount, membership.Self.NodeId, _time, _logger);
+        _shards.Acquired = OnShardAcquiredAsync;
+        _shards.Dropped = DropShard;
         _timers = new TimerQueue(_time, ProcessTaskAsync, _logger);
-        await LoadWindowAsync(cancellationToken).ConfigureAwait(false);
+        _windowEnds = new long[cluster.ShardCount];
+        await _shards.AssignAsync([.. membership.Live.Select(n => n.NodeId)], cancellationToken).ConfigureAwait(false);
+        _shards.StartRenewing();
+        _windowTimer = LongTimer.Create(_time, _ => _ = MoveWindowAsync(), null, TaskWindow / 2, TaskWindow / 2);
     }
 
     public int ShardOf(string namespaceId, string workflowId)
@@ -501,10 +510,10 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         switch ((TaskKind)task.Kind)
         {
             case TaskKind.WorkflowTask:
-                Matching.Add(new QueueKey(task.NamespaceId, task.TaskQueue!, TaskCategory.Workflow), new WorkflowTaskItem(key, task.EventId, task.Attempt));
+                Enqueue(new QueueKey(task.NamespaceId, task.TaskQueue!, TaskCategory.Workflow), new WorkflowTaskItem(key, task.EventId, task.Attempt), front: false, task);
                 break;
             case TaskKind.ActivityTask:
-                Matching.Add(new QueueKey(task.NamespaceId, task.TaskQueue!, TaskCategory.Activity), new ActivityTaskItem(key, task.EventId, task.Attempt));
+                Enqueue(new QueueKey(task.NamespaceId, task.TaskQueue!, TaskCategory.Activity), new ActivityTaskItem(key, task.EventId, task.Attempt), front: false, task);
                 break;
             default:
                 throw new InvalidOperationException($"Task kind {task.Kind} is not a transfer task.");

@@ -5,15 +5,19 @@ using Microsoft.Extensions.Logging;
 namespace Bastion.Engine.History;
 
 /// <summary>
-/// The shards this process owns: their leases (range id = fencing token, and the lease's end), renewed while the process
-/// runs and released when it stops. A shard is lost when a commit or a renewal finds its range id moved on (another
-/// server on the same database took it): from then on this process serves nothing of it. One process owns every shard;
-/// losing one means a second server was started on the database, and it is not taken back.
+/// The shards this node owns: their leases (range id = fencing token, and the lease's end), renewed while the node runs
+/// and released when it stops or when the shard is assigned elsewhere. Shards are assigned to the live nodes by
+/// rendezvous hashing (<see cref="Cluster.Rendezvous"/>), so a join or a loss moves only what must move; a standalone
+/// server is a cluster of one and takes every shard. A shard is lost when a commit or a renewal finds its range id moved
+/// on (another node took it): from then on this node serves nothing of it, until an assignment gives it back while the
+/// taker is no longer live.
 /// </summary>
 /// <remarks>
 /// Correctness rests on the fence, not the lease: a commit with a stale range id is refused inside its transaction
-/// whatever the clocks say. The lease tells another server whether an owner is still alive; a renewal that fails for
-/// another reason (the database briefly unreachable) is logged and tried again, since a commit would fail the same way.
+/// whatever the clocks say. Leases tell a new owner whether the shard's holder may still be serving: an assigned shard
+/// whose holder is live and holds a lease is left to it (it releases the shard when it sees the new assignment), so
+/// shards do not bounce between live nodes; a renewal that fails for another reason (the database briefly unreachable)
+/// is logged and tried again, since a commit would fail the same way.
 /// </remarks>
 internal sealed partial class ShardController : IAsyncDisposable
 {
@@ -22,60 +26,59 @@ internal sealed partial class ShardController : IAsyncDisposable
 
     public static readonly TimeSpan RenewEvery = TimeSpan.FromSeconds(5);
 
-    private readonly ShardLease[] _leases;
-    private readonly int[] _lost;
+    private readonly ShardLease?[] _leases;
     private readonly IShardStore? _store;
+    private readonly string _owner;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly Action<int> _onLost;
     private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _assign = new(1, 1);
     private Task _renewals = Task.CompletedTask;
     private bool _renewalFailing;
     private int _disposed;
 
-    private ShardController(ShardLease[] leases, IShardStore? store, TimeProvider time, ILogger logger, Action<int> onLost)
+    private ShardController(int count, IShardStore? store, string owner, TimeProvider time, ILogger logger)
     {
-        _leases = leases;
-        _lost = new int[leases.Length];
+        _leases = new ShardLease?[count];
         _store = store;
+        _owner = owner;
         _time = time;
         _logger = logger;
-        _onLost = onLost;
     }
 
-    public static ShardController None { get; } = new([], null, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, _ => { });
+    public static ShardController None { get; } = new(0, null, string.Empty, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+    /// <summary>
+    /// A controller of <paramref name="count"/> shards for <paramref name="owner"/> (this node, as other nodes see it),
+    /// owning none yet: <see cref="AssignAsync"/> takes them.
+    /// </summary>
+    public static ShardController Create(IShardStore store, int count, string owner, TimeProvider time, ILogger logger) =>
+        new(count, store, owner, time, logger);
 
     public int Count => _leases.Length;
 
+    /// <summary>Told after a shard was taken (its lease is held and <see cref="Owns"/> is true): load what it runs.</summary>
+    public Func<int, Task>? Acquired { get; set; }
+
+    /// <summary>Told when a shard stops being served here (released to another node, or lost): drop what it held.</summary>
+    public Action<int>? Dropped { get; set; }
+
+    public long RangeOf(int shard) => Volatile.Read(ref _leases[shard])?.RangeId ?? throw Unavailable(shard);
+
+    public bool Owns(int shard) => Volatile.Read(ref _leases[shard]) is not null;
+
     /// <summary>
-    /// Takes every shard as <paramref name="owner"/> (the range id of each moves on, fencing off any earlier owner) and
-    /// starts renewing the leases; <paramref name="onLost"/> is told of a shard lost to another owner.
+    /// The shard's range id was found moved on (a commit or renewal was fenced off): it stops being served here and its
+    /// state is dropped, once.
     /// </summary>
-    public static async Task<ShardController> AcquireAsync(
-        IShardStore store, int count, string owner, TimeProvider time, ILogger logger, Action<int> onLost, CancellationToken cancellationToken)
+    public void Lose(int shard)
     {
-        var leases = new ShardLease[count];
-        var now = time.GetUtcNow().UtcDateTime;
-        for (var shard = 0; shard < count; shard++)
+        if (Interlocked.Exchange(ref _leases[shard], null) is not null)
         {
-            leases[shard] = await store.AcquireShardAsync(shard, owner, now + LeaseDuration, cancellationToken).ConfigureAwait(false);
-            if (leases[shard].Replaced is { Owner: { } previous, LeaseUntil: var until } && until > now && previous != owner)
-            {
-                LogTookLiveShard(logger, shard, previous, until);
-            }
+            LogShardLost(_logger, shard);
+            Dropped?.Invoke(shard);
         }
-
-        var controller = new ShardController(leases, store, time, logger, onLost);
-        controller._renewals = controller.RenewLoopAsync();
-        return controller;
     }
-
-    public long RangeOf(int shard) => _leases[shard].RangeId;
-
-    public bool Owns(int shard) => Volatile.Read(ref _lost[shard]) == 0;
-
-    /// <summary>Marks the shard lost; true the first time.</summary>
-    public bool Lose(int shard) => Interlocked.Exchange(ref _lost[shard], 1) == 0;
 
     /// <summary>UNAVAILABLE (the SDKs retry, and reach the shard's owner through a load balancer) unless the shard is owned.</summary>
     public void EnsureOwned(int shard)
@@ -87,7 +90,58 @@ internal sealed partial class ShardController : IAsyncDisposable
     }
 
     public static ServiceException Unavailable(int shard) =>
-        new(ErrorKind.Unavailable, $"Shard {shard} is served by another Bastion server on this database now; this server no longer serves it.");
+        new(ErrorKind.Unavailable, $"Shard {shard} is not served by this Bastion node now; retry (another node serves it).");
+
+    /// <summary>
+    /// Takes the shards rendezvous hashing gives this node among <paramref name="live"/> and releases the others it
+    /// holds. An assigned shard still leased to another live node is left to it; the next assignment looks again.
+    /// </summary>
+    public async Task AssignAsync(IReadOnlyCollection<string> live, CancellationToken cancellationToken)
+    {
+        var store = _store ?? throw new InvalidOperationException("No shards to assign.");
+        await _assign.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var rows = (await store.ReadShardsAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(r => r.ShardId);
+            for (var shard = 0; shard < _leases.Length; shard++)
+            {
+                var mine = Cluster.Rendezvous.OwnerOf(Cluster.Rendezvous.ShardKey(shard), live) == _owner;
+                if (mine && !Owns(shard))
+                {
+                    var now = _time.GetUtcNow().UtcDateTime;
+                    if (rows.TryGetValue(shard, out var row) && row.Owner is { } holder && holder != _owner && live.Contains(holder) && row.LeaseUntil > now)
+                    {
+                        continue; // its live holder releases it when it sees this assignment
+                    }
+
+                    var lease = await store.AcquireShardAsync(shard, _owner, now + LeaseDuration, cancellationToken).ConfigureAwait(false);
+                    if (lease.Replaced is { Owner: { } previous, LeaseUntil: var until } && until > now && previous != _owner)
+                    {
+                        LogTookLiveShard(_logger, shard, previous, until);
+                    }
+
+                    Volatile.Write(ref _leases[shard], lease);
+                    if (Acquired is { } acquired)
+                    {
+                        await acquired(shard).ConfigureAwait(false);
+                    }
+                }
+                else if (!mine && Interlocked.Exchange(ref _leases[shard], null) is { } held)
+                {
+                    LogReleasing(_logger, shard);
+                    Dropped?.Invoke(shard);
+                    await ReleaseAsync(held).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            _assign.Release();
+        }
+    }
+
+    /// <summary>Starts renewing the owned leases every <see cref="RenewEvery"/>.</summary>
+    public void StartRenewing() => _renewals = RenewLoopAsync();
 
     /// <summary>Renews every owned lease once (the loop does this every <see cref="RenewEvery"/>).</summary>
     public async Task RenewAsync(CancellationToken cancellationToken)
@@ -96,18 +150,19 @@ internal sealed partial class ShardController : IAsyncDisposable
         var failed = false;
         for (var shard = 0; shard < _leases.Length; shard++)
         {
-            if (!Owns(shard))
+            if (Volatile.Read(ref _leases[shard]) is not { } lease)
             {
                 continue;
             }
 
             try
             {
-                _leases[shard] = await store.RenewShardAsync(_leases[shard], _time.GetUtcNow().UtcDateTime + LeaseDuration, cancellationToken).ConfigureAwait(false);
+                var renewed = await store.RenewShardAsync(lease, _time.GetUtcNow().UtcDateTime + LeaseDuration, cancellationToken).ConfigureAwait(false);
+                Interlocked.CompareExchange(ref _leases[shard], renewed, lease); // unless released or lost meanwhile
             }
             catch (ShardOwnershipLostException)
             {
-                _onLost(shard);
+                Lose(shard);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -137,6 +192,20 @@ internal sealed partial class ShardController : IAsyncDisposable
         }
     }
 
+    private async Task ReleaseAsync(ShardLease lease)
+    {
+        try
+        {
+            await _store!.ReleaseShardAsync(lease, CancellationToken.None).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Going on is right: an unreleased lease only makes the next owner wait for it to end.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogReleaseFailed(_logger, e, lease.ShardId);
+        }
+    }
+
     /// <summary>Stops renewing and releases the leases still owned, so a next owner need not wait for them to run out.</summary>
     public async ValueTask DisposeAsync()
     {
@@ -148,26 +217,21 @@ internal sealed partial class ShardController : IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         await _renewals.ConfigureAwait(false);
         _stop.Dispose();
-
+        await _assign.WaitAsync().ConfigureAwait(false); // an assignment in flight finishes first
         for (var shard = 0; shard < _leases.Length; shard++)
         {
-            if (!Owns(shard))
+            if (Interlocked.Exchange(ref _leases[shard], null) is { } lease)
             {
-                continue;
-            }
-
-            try
-            {
-                await _store.ReleaseShardAsync(_leases[shard], CancellationToken.None).ConfigureAwait(false);
-            }
-#pragma warning disable CA1031 // Stopping goes on: an unreleased lease only makes the next owner wait for it to end.
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                LogReleaseFailed(_logger, e, shard);
+                await ReleaseAsync(lease).ConfigureAwait(false);
             }
         }
     }
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Error, Message = "Shard {Shard} was taken by another Bastion node on this database; this node stops serving it.")]
+    private static partial void LogShardLost(ILogger logger, int shard);
+
+    [LoggerMessage(EventId = 2016, Level = LogLevel.Information, Message = "Shard {Shard} is assigned to another node now; this node releases it.")]
+    private static partial void LogReleasing(ILogger logger, int shard);
 
     [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "Shard {Shard} was taken from {PreviousOwner}, whose lease ran until {LeaseUntil:o}: if that server is still running, it stops serving the shard at its next write.")]
     private static partial void LogTookLiveShard(ILogger logger, int shard, string previousOwner, DateTime leaseUntil);

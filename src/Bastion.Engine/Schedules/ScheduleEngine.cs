@@ -52,6 +52,7 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
     {
         _history.RunClosed = OnRunClosed;
         _history.ShardLost += OnShardLost;
+        _history.ShardAcquired += OnShardAcquiredAsync;
         var records = new List<ScheduleRecord>(await _store.ListSchedulesOfShardAsync(NoShard, withUnassigned: true, cancellationToken).ConfigureAwait(false));
         foreach (var shard in _history.OwnedShards)
         {
@@ -64,13 +65,22 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
         }
     }
 
+    /// <summary>A shard was taken after start (a node left, or the assignment moved it here): its schedules' alarms are set.</summary>
+    private async Task OnShardAcquiredAsync(int shard)
+    {
+        foreach (var record in await _store.ListSchedulesOfShardAsync(shard, withUnassigned: false, CancellationToken.None).ConfigureAwait(false))
+        {
+            Wake(record.NamespaceId, Decode(record).ScheduleId, TimeSpan.Zero);
+        }
+    }
+
     /// <summary>No shard has this id: listing it with the unassigned rows lists only those.</summary>
     private const int NoShard = -1;
 
     /// <summary>The shard a schedule belongs to: its owner runs it, and writes it fenced by that shard.</summary>
     private int ShardOf(string namespaceId, string scheduleId) => _history.ShardOf(namespaceId, scheduleId);
 
-    /// <summary>A shard was taken by another server: its schedules' alarms go (the new owner runs them).</summary>
+    /// <summary>A shard stopped being served here: its schedules' alarms go (the new owner runs them).</summary>
     private void OnShardLost(int shard)
     {
         foreach (var (ns, id) in _timers.Keys)
@@ -236,6 +246,7 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
         _stopped = true;
         _history.RunClosed = null;
         _history.ShardLost -= OnShardLost;
+        _history.ShardAcquired -= OnShardAcquiredAsync;
         foreach (var timer in _timers.Values)
         {
             timer.Dispose();

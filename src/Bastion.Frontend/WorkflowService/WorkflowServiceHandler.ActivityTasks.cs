@@ -11,11 +11,15 @@ internal sealed partial class WorkflowServiceHandler
     {
         var ns = NamespaceOf(context);
         var queue = new QueueKey(ns.Id, Validation.RequireId(request.TaskQueue?.Name, "TaskQueue"), TaskCategory.Activity);
-        return await LongPollAsync(queue, request.Identity, context, item => item is ActivityTaskItem activity
-            ? engine.RecordActivityTaskStartedAsync(activity, request, context.CancellationToken)
-            : throw new InvalidOperationException($"Unexpected item {item.GetType().Name} on an activity task queue.")).ConfigureAwait(false)
+        return await LongPollAsync(queue, request, context, item => StartActivityQueueItemAsync(item, request, context.CancellationToken)).ConfigureAwait(false)
             ?? new PollActivityTaskQueueResponse();
     }
+
+    /// <summary>Starts an item taken from an activity task queue, on the node that owns its run (here, or the cluster's <c>StartTask</c>).</summary>
+    internal Task<PollActivityTaskQueueResponse?> StartActivityQueueItemAsync(MatchItem item, PollActivityTaskQueueRequest request, CancellationToken cancellationToken) =>
+        item is ActivityTaskItem activity
+            ? engine.RecordActivityTaskStartedAsync(activity, request, cancellationToken)
+            : throw new InvalidOperationException($"Unexpected item {item.GetType().Name} on an activity task queue.");
 
     public async Task<RecordActivityTaskHeartbeatResponse> RecordActivityTaskHeartbeat(RecordActivityTaskHeartbeatRequest request, ServerCallContext context)
     {

@@ -1,6 +1,7 @@
 using Bastion.Engine.Errors;
 using Bastion.Engine.History;
 using Bastion.Engine.Matching;
+using Google.Protobuf;
 using Grpc.Core;
 using Temporalio.Api.WorkflowService.V1;
 
@@ -12,21 +13,29 @@ internal sealed partial class WorkflowServiceHandler
     {
         var ns = NamespaceOf(context);
         var queue = new QueueKey(ns.Id, Validation.RequireId(request.TaskQueue?.Name, "TaskQueue"), TaskCategory.Workflow);
-        return await LongPollAsync(queue, request.Identity, context, item => item switch
-        {
-            WorkflowTaskItem task => engine.RecordWorkflowTaskStartedAsync(task, request, queue, context.CancellationToken),
-            QueryTaskItem query => engine.StartQueryTaskAsync(query, queue),
-            _ => throw new InvalidOperationException($"Unexpected item {item.GetType().Name} on a workflow task queue."),
-        }).ConfigureAwait(false) ?? new PollWorkflowTaskQueueResponse();
+        return await LongPollAsync(queue, request, context, item => StartWorkflowQueueItemAsync(item, request, queue, context.CancellationToken)).ConfigureAwait(false)
+            ?? new PollWorkflowTaskQueueResponse();
     }
 
-    /// <summary>
-    /// Waits for an item on <paramref name="queue"/> and starts it; a stale item (its task is gone) is skipped.
-    /// Null when the long poll ends empty. An item taken by a poller that left before it started goes back.
-    /// </summary>
-    private async Task<TResponse?> LongPollAsync<TResponse>(QueueKey queue, string identity, ServerCallContext context, Func<MatchItem, Task<TResponse?>> start)
-        where TResponse : class
+    /// <summary>Starts an item taken from a workflow task queue, on the node that owns its run (here, or the cluster's <c>StartTask</c>).</summary>
+    internal Task<PollWorkflowTaskQueueResponse?> StartWorkflowQueueItemAsync(MatchItem item, PollWorkflowTaskQueueRequest request, QueueKey queue, CancellationToken cancellationToken) => item switch
     {
+        WorkflowTaskItem task => engine.RecordWorkflowTaskStartedAsync(task, request, queue, cancellationToken),
+        QueryTaskItem query => engine.StartQueryTaskAsync(query, queue),
+        _ => throw new InvalidOperationException($"Unexpected item {item.GetType().Name} on a workflow task queue."),
+    };
+
+    /// <summary>
+    /// Waits for an item on <paramref name="queue"/> and starts it — here, or, in a cluster, on the node that owns its run
+    /// (the poll is sent there with the item); a stale item (its task is gone) is skipped. Null when the long poll ends
+    /// empty. An item taken by a poller that left before it started, or that the run's node could not be reached for,
+    /// goes back.
+    /// </summary>
+    private async Task<TResponse?> LongPollAsync<TRequest, TResponse>(QueueKey queue, TRequest request, ServerCallContext context, Func<MatchItem, Task<TResponse?>> start)
+        where TRequest : IMessage
+        where TResponse : class, IMessage<TResponse>, new()
+    {
+        var identity = (string?)request.Descriptor.FindFieldByName("identity")?.Accessor.GetValue(request) ?? string.Empty;
         var deadline = Now + Validation.LongPollBudget(context, Now, options.MaxLongPoll);
         while (deadline - Now is { } remaining && remaining > TimeSpan.Zero)
         {
@@ -39,12 +48,16 @@ internal sealed partial class WorkflowServiceHandler
             try
             {
                 context.CancellationToken.ThrowIfCancellationRequested();
-                if (await start(item).ConfigureAwait(false) is { } response)
+                var owner = engine.Routing.OwnerOfShard(engine.ShardOf(item.Key.NamespaceId, item.Key.WorkflowId));
+                var response = engine.Routing.IsSelf(owner)
+                    ? await start(item).ConfigureAwait(false)
+                    : await StartRemotelyAsync<TResponse>(owner, queue, item, request, context.CancellationToken).ConfigureAwait(false);
+                if (response is not null)
                 {
                     return response;
                 }
             }
-            catch (OperationCanceledException)
+            catch (Exception e) when (e is OperationCanceledException || (e is RpcException rpc && rpc.StatusCode == StatusCode.Unavailable))
             {
                 engine.Matching.Add(queue, item, front: true);
                 throw;
@@ -52,6 +65,13 @@ internal sealed partial class WorkflowServiceHandler
         }
 
         return null;
+    }
+
+    private async Task<TResponse?> StartRemotelyAsync<TResponse>(string owner, QueueKey queue, MatchItem item, IMessage request, CancellationToken cancellationToken)
+        where TResponse : class, IMessage<TResponse>, new()
+    {
+        var bytes = await engine.Routing.Transport!.StartTaskAsync(owner, queue, item, request.ToByteArray(), cancellationToken).ConfigureAwait(false);
+        return bytes is null ? null : new MessageParser<TResponse>(() => new TResponse()).ParseFrom(bytes);
     }
 
     public async Task<RespondWorkflowTaskCompletedResponse> RespondWorkflowTaskCompleted(RespondWorkflowTaskCompletedRequest request, ServerCallContext context)

@@ -29,6 +29,9 @@ public sealed partial class AuditRetention : IDisposable
         _timer = LongTimer.Create(time, _ => _ = TickAsync(), null, interval, interval);
     }
 
+    /// <summary>Whether this process runs the timed removal: in a cluster only the holder of shard 0; always, standalone.</summary>
+    public Func<bool> Active { get; init; } = static () => true;
+
     /// <summary>Removes what is past retention now; returns how many records were removed.</summary>
     public async Task<int> RunOnceAsync(CancellationToken cancellationToken = default)
     {
@@ -58,6 +61,11 @@ public sealed partial class AuditRetention : IDisposable
 
     private async Task TickAsync()
     {
+        if (!Active())
+        {
+            return;
+        }
+
         try
         {
             var removed = await RunOnceAsync().ConfigureAwait(false);

@@ -248,6 +248,14 @@ public static class MethodClassification
         fullMethod.StartsWith("/grpc.health.v1.Health/", StringComparison.Ordinal);
 
     /// <summary>
+    /// The cluster's internal service (<c>bastion.cluster.v1.Cluster</c>): calls other nodes forward after their own
+    /// pipeline authenticated, authorized and audited them. Not a client's call, so not this pipeline's: the service
+    /// itself answers only on the cluster listener and refuses everywhere else.
+    /// </summary>
+    public static bool IsClusterInternal(string fullMethod) =>
+        fullMethod.StartsWith("/bastion.cluster.v1.Cluster/", StringComparison.Ordinal);
+
+    /// <summary>
     /// The Cloud Ops API is the control plane: its calls are <em>about</em> a namespace, so the namespace's own
     /// data-plane authentication (mTLS only, API keys off) does not govern them.
     /// </summary>

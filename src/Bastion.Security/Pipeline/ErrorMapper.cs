@@ -30,6 +30,30 @@ public static class ErrorMapper
         }
     }
 
+    /// <summary>
+    /// A failure another node of the cluster answered, as the kind it had there (so the engine's handling of, say, a
+    /// target that does not exist is the same wherever the target lives); an unknown status is UNAVAILABLE, retried.
+    /// </summary>
+    public static ServiceException FromRpcException(RpcException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        var kind = exception.StatusCode switch
+        {
+            StatusCode.InvalidArgument => ErrorKind.InvalidArgument,
+            StatusCode.NotFound => ErrorKind.NotFound,
+            StatusCode.AlreadyExists => ErrorKind.AlreadyExists,
+            StatusCode.FailedPrecondition => ErrorKind.FailedPrecondition,
+            StatusCode.PermissionDenied => ErrorKind.PermissionDenied,
+            StatusCode.Unauthenticated => ErrorKind.Unauthenticated,
+            StatusCode.ResourceExhausted => ErrorKind.ResourceExhausted,
+            StatusCode.Cancelled => ErrorKind.Canceled,
+            StatusCode.DeadlineExceeded => ErrorKind.DeadlineExceeded,
+            StatusCode.Internal => ErrorKind.Internal,
+            _ => ErrorKind.Unavailable,
+        };
+        return new ServiceException(kind, exception.Status.Detail);
+    }
+
     public static StatusCode ToStatusCode(ErrorKind kind) => kind switch
     {
         ErrorKind.InvalidArgument => StatusCode.InvalidArgument,

@@ -20,8 +20,9 @@ namespace Bastion.Security.Pipeline;
 
 /// <summary>
 /// The security pipeline, declared in one place and run for every call on every listener, in this order:
-/// authenticate → resolve namespace → authorize → rate-limit → validate (<see cref="RequestValidator"/>) → handler →
-/// audit (always, whatever the outcome).
+/// authenticate → resolve namespace → authorize → rate-limit → validate (<see cref="RequestValidator"/>) → handler (here,
+/// or on the node of a cluster that owns what the call addresses: <see cref="ICallRouter"/>) → audit (always, whatever
+/// the outcome).
 /// Deny by default: an unclassified method, a missing identity or a namespace mismatch ends the call.
 /// </summary>
 public sealed partial class SecurityPipeline(
@@ -29,6 +30,7 @@ public sealed partial class SecurityPipeline(
     IEnumerable<IAuthenticator> authenticators,
     IAuditSink audit,
     PipelineOptions options,
+    ICallRouter router,
     TimeProvider time,
     ILogger<SecurityPipeline> logger) : Interceptor, IRefusedCallRecorder
 {
@@ -54,6 +56,11 @@ public sealed partial class SecurityPipeline(
         {
             // As Temporal's frontend: no credentials needed, not rate-limited, and not audited (probes come every few seconds).
             return await continuation(request, context).ConfigureAwait(false);
+        }
+
+        if (MethodClassification.IsClusterInternal(context.Method))
+        {
+            return await continuation(request, context).ConfigureAwait(false); // the entry node's pipeline ran; see ClusterService
         }
 
         var (service, method) = SplitMethod(context.Method);
@@ -87,7 +94,7 @@ public sealed partial class SecurityPipeline(
             };
             try
             {
-                response = await continuation(request, context).ConfigureAwait(false);
+                response = await router.InvokeAsync(request, context, call, continuation).ConfigureAwait(false);
             }
             finally
             {

@@ -66,6 +66,47 @@ public sealed class AuditExportTests
         }
     }
 
+    /// <summary>
+    /// Export is a duty of the holder of shard 0 (one node of a cluster exports; the cursor is shared): a server that
+    /// lost shard 0 stops delivering, and the records wait for the holder.
+    /// </summary>
+    [Fact]
+    public async Task AServerWithoutShardZero_ExportsNothing()
+    {
+        var received = new ConcurrentDictionary<string, string>();
+        var (url, sink) = Receiver.OnFreePort(received);
+        using (sink)
+        {
+            var directory = Directory.CreateTempSubdirectory("bastion-audit-duty-").FullName;
+            var options = new ServerOptions { Port = 0, DatabaseFile = Path.Combine(directory, "b.db"), Encryption = false, LogLevel = Microsoft.Extensions.Logging.LogLevel.Critical };
+            options.Audit.Exports.Add(AuditExportSpec.Parse(url));
+            var server = await BastionServer.StartAsync(options);
+            try
+            {
+                var client = await TemporalClient.ConnectAsync(new(server.Address) { Namespace = "default" });
+                await StartSomeAsync(client, 3);
+                await WaitUntilAllDeliveredAsync(server, received);
+
+                using (var intruder = Bastion.Storage.Sqlite.SqliteStorageProvider.OpenFile(options.DatabaseFile))
+                {
+                    await intruder.AcquireShardAsync(0, "intruder", DateTime.UtcNow.AddMinutes(1), CancellationToken.None);
+                }
+
+                await server.Engine.RenewShardsAsync();
+                Assert.False(server.Engine.OwnsShard(0));
+                var before = received.Count;
+                await client.WorkflowService.GetSystemInfoAsync(new()); // a record of its own, on this node's chain
+                await Task.Delay(TimeSpan.FromSeconds(3)); // three export polls, plus the commit's wake-up
+                Assert.Equal(before, received.Count);
+            }
+            finally
+            {
+                await server.DisposeAsync();
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+    }
+
     private static async Task StartSomeAsync(TemporalClient client, int count)
     {
         for (var i = 0; i < count; i++)

@@ -157,6 +157,8 @@ public sealed class GroupCommitterAuditTests : IAsyncLifetime
 
         public IShardStore Shards => inner.Shards;
 
+        public IMembershipStore Membership => inner.Membership;
+
         public IExecutionStore Executions => inner.Executions;
 
         public ITaskStore Tasks => inner.Tasks;

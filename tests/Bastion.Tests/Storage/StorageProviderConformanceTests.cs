@@ -109,6 +109,33 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         Assert.Equal(second.RangeId + 1, (await Store.Shards.AcquireShardAsync(1, "node-c", t0.AddSeconds(150), CancellationToken.None)).RangeId);
     }
 
+    /// <summary>
+    /// A node's heartbeat inserts its row and then replaces it (a restart may change its address); a node that leaves
+    /// is gone; rows stay until removed, so a reader tells live from departed by the lease.
+    /// </summary>
+    [Fact]
+    public async Task Membership_HeartbeatsUpsert_LeaveRemoves_LeasesTellLiveFromGone()
+    {
+        var t0 = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
+        var a = new ClusterNode("node-a", "10.0.0.1:7243", t0);
+        var b = new ClusterNode("node-b", "10.0.0.2:7243", t0.AddSeconds(1));
+        await Store.Membership.HeartbeatAsync(b, t0.AddSeconds(10), CancellationToken.None);
+        await Store.Membership.HeartbeatAsync(a, t0.AddSeconds(10), CancellationToken.None);
+        Assert.Equal(
+            [new ClusterNodeRecord(a, t0.AddSeconds(10)), new ClusterNodeRecord(b, t0.AddSeconds(10))],
+            await Store.Membership.ReadNodesAsync(CancellationToken.None));
+
+        var restarted = new ClusterNode("node-a", "10.0.0.9:7243", t0.AddSeconds(5));
+        await Store.Membership.HeartbeatAsync(restarted, t0.AddSeconds(15), CancellationToken.None);
+        var rows = await Store.Membership.ReadNodesAsync(CancellationToken.None);
+        Assert.Equal([new ClusterNodeRecord(restarted, t0.AddSeconds(15)), new ClusterNodeRecord(b, t0.AddSeconds(10))], rows);
+        Assert.Equal(["node-a"], rows.Where(r => r.IsLiveAt(t0.AddSeconds(12))).Select(r => r.Node.NodeId));
+
+        await Store.Membership.LeaveAsync("node-a", CancellationToken.None);
+        await Store.Membership.LeaveAsync("node-never", CancellationToken.None);
+        Assert.Equal([new ClusterNodeRecord(b, t0.AddSeconds(10))], await Store.Membership.ReadNodesAsync(CancellationToken.None));
+    }
+
     /// <summary>Two writers on one database (a server and a CLI) append to one chain: each seals after the other's records.</summary>
     [Fact]
     public async Task Audit_TwoWritersOnOneDatabase_ExtendOneChain()

@@ -18,6 +18,12 @@ public sealed partial class AuditExporter(
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
 
+    /// <summary>
+    /// Whether this process delivers now: in a cluster only the holder of shard 0 does (the cursor is shared, so the
+    /// next holder goes on from it); always, for a standalone server.
+    /// </summary>
+    public Func<bool> Active { get; init; } = static () => true;
+
     public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
 
     /// <summary>New records were committed: look now rather than at the next poll.</summary>
@@ -43,6 +49,12 @@ public sealed partial class AuditExporter(
         {
             try
             {
+                if (!Active())
+                {
+                    await _signal.WaitAsync(pollInterval, stop).ConfigureAwait(false);
+                    continue;
+                }
+
                 var cursor = await store.ReadAuditCursorAsync(target.Name, stop).ConfigureAwait(false);
                 var read = await AuditReader.ReadAsync(store, cursor, batchSize, null, stop).ConfigureAwait(false);
                 if (read.Records.Count == 0)

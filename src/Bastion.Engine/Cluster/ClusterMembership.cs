@@ -1,0 +1,224 @@
+using Bastion.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Bastion.Engine.Cluster;
+
+/// <summary>
+/// Which nodes are alive. A clustered node writes its row with a lease every <see cref="HeartbeatEvery"/> and reads
+/// every row; the live set is the rows whose lease has not run out, itself included only while its own last written
+/// lease lasts — a node cut off from the database drops out of its own view as the others drop it, so it stops
+/// serving its shards when they may take them. A standalone server (no cluster address) is a cluster of one that
+/// writes no row: it is always its own live set, and another server on the same database is not a member (it takes the
+/// shards, as one database takes one standalone server).
+/// </summary>
+internal sealed partial class ClusterMembership : IAsyncDisposable
+{
+    public static readonly TimeSpan HeartbeatEvery = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a row proves its node alive: five heartbeats, so a few slow ones are survived.</summary>
+    public static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(10);
+
+    private readonly IMembershipStore? _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _refresh = new(1, 1);
+    private IReadOnlyList<ClusterNode> _live;
+    private IReadOnlyList<ClusterNode> _rows = [];
+    private DateTime _ownLeaseUntil;
+    private bool _heartbeatFailing;
+    private Task _loop = Task.CompletedTask;
+    private int _disposed;
+
+    private ClusterMembership(ClusterNode self, IMembershipStore? store, TimeProvider time, ILogger logger)
+    {
+        Self = self;
+        _store = store;
+        _time = time;
+        _logger = logger;
+        _live = [self];
+    }
+
+    public ClusterNode Self { get; }
+
+    public bool Clustered => _store is not null;
+
+    /// <summary>The live nodes, ordered by id (a snapshot; replaced, never changed, when the set changes).</summary>
+    public IReadOnlyList<ClusterNode> Live => Volatile.Read(ref _live);
+
+    /// <summary>
+    /// Told after every refresh with the live set and whether it changed (on the heartbeat loop): shards left to a holder
+    /// that had not released them yet are looked at again each time.
+    /// </summary>
+    public Func<IReadOnlyList<ClusterNode>, bool, Task>? Refreshed { get; set; }
+
+    public static ClusterMembership Standalone(string nodeId, TimeProvider time, ILogger logger) =>
+        new(new ClusterNode(nodeId, string.Empty, time.GetUtcNow().UtcDateTime), null, time, logger);
+
+    /// <summary>Writes this node's row, reads the others, and keeps doing both every <see cref="HeartbeatEvery"/>.</summary>
+    public static async Task<ClusterMembership> JoinAsync(IMembershipStore store, ClusterNode self, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
+    {
+        var membership = new ClusterMembership(self, store, time, logger);
+        await membership.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        membership._loop = membership.LoopAsync();
+        return membership;
+    }
+
+    /// <summary>The address a live node is reached at; null when it is not live.</summary>
+    public string? AddressOf(string nodeId) => Live.FirstOrDefault(n => n.NodeId == nodeId)?.Address;
+
+    /// <summary>Every node row as last read, live or not (cluster status).</summary>
+    public IReadOnlyList<ClusterNode> LastRead => Volatile.Read(ref _rows);
+
+    /// <summary>One heartbeat and read (the loop does this every <see cref="HeartbeatEvery"/>), then <see cref="Refreshed"/>.</summary>
+    public async Task RefreshAsync(CancellationToken cancellationToken)
+    {
+        if (_store is null)
+        {
+            return;
+        }
+
+        await _refresh.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var now = _time.GetUtcNow().UtcDateTime;
+            try
+            {
+                await _store.HeartbeatAsync(Self, now + LeaseDuration, cancellationToken).ConfigureAwait(false);
+                _ownLeaseUntil = now + LeaseDuration;
+                if (_heartbeatFailing)
+                {
+                    LogHeartbeatBack(_logger);
+                }
+
+                _heartbeatFailing = false;
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                if (!_heartbeatFailing)
+                {
+                    LogHeartbeatFailed(_logger, e, _ownLeaseUntil);
+                }
+
+                _heartbeatFailing = true;
+            }
+
+            IReadOnlyList<ClusterNodeRecord>? rows = null;
+            try
+            {
+                rows = await _store.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // The last live set stands, less this node once its own lease is over (below).
+                if (!_heartbeatFailing)
+                {
+                    LogReadFailed(_logger, e);
+                }
+            }
+
+            now = _time.GetUtcNow().UtcDateTime;
+            var selfLive = now < _ownLeaseUntil;
+            IReadOnlyList<ClusterNode> live;
+            if (rows is not null)
+            {
+                Volatile.Write(ref _rows, rows.Select(r => r.Node).ToList());
+                live = rows.Where(r => r.IsLiveAt(now) && r.Node.NodeId != Self.NodeId).Select(r => r.Node)
+                    .Concat(selfLive ? [Self] : [])
+                    .OrderBy(n => n.NodeId, StringComparer.Ordinal)
+                    .ToList();
+            }
+            else
+            {
+                live = Live.Where(n => n.NodeId != Self.NodeId || selfLive).ToList();
+            }
+
+            var changed = !Live.Select(n => (n.NodeId, n.Address)).SequenceEqual(live.Select(n => (n.NodeId, n.Address)));
+            if (changed)
+            {
+                Volatile.Write(ref _live, live);
+                var names = string.Join(", ", live.Select(n => n.NodeId));
+                LogLiveSetChanged(_logger, names);
+            }
+
+            if (Refreshed is { } refreshed)
+            {
+                await refreshed(live, changed).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _refresh.Release();
+        }
+    }
+
+    private async Task LoopAsync()
+    {
+        using var timer = new PeriodicTimer(HeartbeatEvery, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    await RefreshAsync(_stop.Token).ConfigureAwait(false);
+                }
+#pragma warning disable CA1031 // A handler's failure is its own (logged there); the heartbeat goes on.
+                catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+                {
+                    LogRefreshFailed(_logger, e);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Stops the heartbeat and removes this node's row, so the others move its work at once.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+        _stop.Dispose();
+        if (_store is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await _store.LeaveAsync(Self.NodeId, CancellationToken.None).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // Stopping goes on: the row's lease runs out by itself.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            LogLeaveFailed(_logger, e);
+        }
+    }
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "Cluster members now: {Nodes}.")]
+    private static partial void LogLiveSetChanged(ILogger logger, string nodes);
+
+    [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "This node's cluster heartbeat failed; it keeps serving until its lease ends at {LeaseUntil:o}, then stops serving its shards.")]
+    private static partial void LogHeartbeatFailed(ILogger logger, Exception e, DateTime leaseUntil);
+
+    [LoggerMessage(EventId = 2012, Level = LogLevel.Information, Message = "This node's cluster heartbeat works again.")]
+    private static partial void LogHeartbeatBack(ILogger logger);
+
+    [LoggerMessage(EventId = 2013, Level = LogLevel.Warning, Message = "Reading the cluster's nodes failed; the last live set stands.")]
+    private static partial void LogReadFailed(ILogger logger, Exception e);
+
+    [LoggerMessage(EventId = 2014, Level = LogLevel.Error, Message = "Acting on a change of the cluster's members failed; the next heartbeat tries again.")]
+    private static partial void LogRefreshFailed(ILogger logger, Exception e);
+
+    [LoggerMessage(EventId = 2015, Level = LogLevel.Warning, Message = "Leaving the cluster failed; the other nodes take this node's work when its lease ends.")]
+    private static partial void LogLeaveFailed(ILogger logger, Exception e);
+}

@@ -1,0 +1,176 @@
+using Bastion.Engine.History;
+using Bastion.Storage;
+
+namespace Bastion.Engine.Cluster;
+
+/// <summary>
+/// The steps of work between runs that act on a run of another shard — create a child run, tell a parent its child
+/// closed, apply a parent close policy to a child, deliver a signal or cancel request — as messages, so the engine runs
+/// each on the node that owns the target's shard: here, or on another node of the cluster through
+/// <see cref="IClusterTransport.RunOperationAsync"/>. Every step goes through its encoding, local or not (one path).
+/// Failures come back as <see cref="Errors.ServiceException"/>s of the same kind.
+/// </summary>
+internal abstract record CrossRunOperation
+{
+    public const byte FormatVersion = 1;
+
+    public abstract byte Kind { get; }
+
+    protected abstract void WriteBody(BinaryWriter w);
+
+    public byte[] Encode()
+    {
+        using var stream = new MemoryStream();
+        using (var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(FormatVersion);
+            w.Write(Kind);
+            WriteBody(w);
+        }
+
+        return stream.ToArray();
+    }
+
+    public static CrossRunOperation Decode(byte[] data)
+    {
+        try
+        {
+            using var r = new BinaryReader(new MemoryStream(data, writable: false), System.Text.Encoding.UTF8);
+            var version = r.ReadByte();
+            if (version != FormatVersion)
+            {
+                throw new InvalidDataException($"A cross-run operation of format {version} (this node reads {FormatVersion}).");
+            }
+
+            return r.ReadByte() switch
+            {
+                CreateChildRun.Code => new CreateChildRun(Key(r), r.ReadInt64(), Bytes(r), OptionalBytes(r), r.ReadString(), r.ReadString(), r.ReadString()),
+                RecordChildClosed.Code => new RecordChildClosed(Key(r), r.ReadInt64(), Bytes(r), r.ReadString(), r.ReadString(), r.ReadString(), new TaskKey(r.ReadString(), r.ReadInt32(), r.ReadInt64(), r.ReadInt32())),
+                ApplyParentClosePolicy.Code => new ApplyParentClosePolicy(r.ReadString(), r.ReadString(), r.ReadString(), r.ReadInt32()),
+                DeliverExternal.Code => new DeliverExternal(r.ReadString(), r.ReadString(), OptionalString(r), r.ReadBoolean(), Bytes(r)),
+                var kind => throw new InvalidDataException($"Unknown cross-run operation {kind}."),
+            };
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException("A truncated cross-run operation.", e);
+        }
+    }
+
+    protected static void Write(BinaryWriter w, WorkflowKey key)
+    {
+        w.Write(key.NamespaceId);
+        w.Write(key.WorkflowId);
+        w.Write(key.RunId);
+    }
+
+    protected static void Write(BinaryWriter w, byte[]? bytes, bool optional = false)
+    {
+        if (optional)
+        {
+            w.Write(bytes is not null);
+            if (bytes is null)
+            {
+                return;
+            }
+        }
+
+        w.Write(bytes!.Length);
+        w.Write(bytes);
+    }
+
+    protected static void WriteOptional(BinaryWriter w, string? text)
+    {
+        w.Write(text is not null);
+        if (text is not null)
+        {
+            w.Write(text);
+        }
+    }
+
+    private static WorkflowKey Key(BinaryReader r) => new(r.ReadString(), r.ReadString(), r.ReadString());
+
+    private static byte[] Bytes(BinaryReader r)
+    {
+        var length = r.ReadInt32();
+        return length < 0 || length > r.BaseStream.Length - r.BaseStream.Position ? throw new InvalidDataException("A bad length in a cross-run operation.") : r.ReadBytes(length);
+    }
+
+    private static byte[]? OptionalBytes(BinaryReader r) => r.ReadBoolean() ? Bytes(r) : null;
+
+    private static string? OptionalString(BinaryReader r) => r.ReadBoolean() ? r.ReadString() : null;
+
+    /// <summary>Create (or find) the child run a parent's StartChild task asks for; answers the child's run id.</summary>
+    public sealed record CreateChildRun(WorkflowKey Parent, long InitiatedEventId, byte[] Attributes, byte[]? Metadata, string RequestId, string RootWorkflowId, string RootRunId) : CrossRunOperation
+    {
+        public const byte Code = 1;
+
+        public override byte Kind => Code;
+
+        protected override void WriteBody(BinaryWriter w)
+        {
+            Write(w, Parent);
+            w.Write(InitiatedEventId);
+            Write(w, Attributes);
+            Write(w, Metadata, optional: true);
+            w.Write(RequestId);
+            w.Write(RootWorkflowId);
+            w.Write(RootRunId);
+        }
+    }
+
+    /// <summary>Write a closed child's outcome into its parent (following the parent's resets), deleting the child's task row with it.</summary>
+    public sealed record RecordChildClosed(WorkflowKey Parent, long InitiatedEventId, byte[] CloseEvent, string FirstRunId, string ChildWorkflowId, string ChildRunId, TaskKey Row) : CrossRunOperation
+    {
+        public const byte Code = 2;
+
+        public override byte Kind => Code;
+
+        protected override void WriteBody(BinaryWriter w)
+        {
+            Write(w, Parent);
+            w.Write(InitiatedEventId);
+            Write(w, CloseEvent);
+            w.Write(FirstRunId);
+            w.Write(ChildWorkflowId);
+            w.Write(ChildRunId);
+            w.Write(Row.RunId);
+            w.Write(Row.Kind);
+            w.Write(Row.EventId);
+            w.Write(Row.Attempt);
+        }
+    }
+
+    /// <summary>Terminate or cancel a closed parent's child, if its current run is still of the chain the parent started.</summary>
+    public sealed record ApplyParentClosePolicy(string NamespaceId, string ChildWorkflowId, string FirstRunId, int Policy) : CrossRunOperation
+    {
+        public const byte Code = 3;
+
+        public override byte Kind => Code;
+
+        protected override void WriteBody(BinaryWriter w)
+        {
+            w.Write(NamespaceId);
+            w.Write(ChildWorkflowId);
+            w.Write(FirstRunId);
+            w.Write(Policy);
+        }
+    }
+
+    /// <summary>Deliver a workflow's signal (a SignalWorkflowExecutionRequest) or cancel request (a RequestCancelWorkflowExecutionRequest) to its target.</summary>
+    public sealed record DeliverExternal(string NamespaceId, string WorkflowId, string? RunId, bool IsSignal, byte[] Request) : CrossRunOperation
+    {
+        public const byte Code = 4;
+
+        public override byte Kind => Code;
+
+        protected override void WriteBody(BinaryWriter w)
+        {
+            w.Write(NamespaceId);
+            w.Write(WorkflowId);
+            WriteOptional(w, RunId);
+            w.Write(IsSignal);
+            Write(w, Request);
+        }
+    }
+}

@@ -1,0 +1,25 @@
+using Bastion.Engine.Matching;
+
+namespace Bastion.Engine.Cluster;
+
+/// <summary>
+/// How a node of a cluster reaches the others for matching: hand a task to the node that owns its queue, and have a
+/// task taken from a queue started by the node that owns its run. Implemented over the cluster's internal gRPC.
+/// </summary>
+internal interface IClusterTransport
+{
+    /// <summary>Adds <paramref name="item"/> to <paramref name="queue"/> on <paramref name="node"/> (its owner).</summary>
+    Task AddTaskAsync(string node, QueueKey queue, MatchItem item, bool front, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Starts <paramref name="item"/>, taken from <paramref name="queue"/> by a poll, on <paramref name="node"/> (the owner
+    /// of its run); the poll response as bytes, or null when the item was stale.
+    /// </summary>
+    Task<byte[]?> StartTaskAsync(string node, QueueKey queue, MatchItem item, byte[] pollRequest, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Runs an encoded <see cref="CrossRunOperation"/> on <paramref name="node"/> (the owner of its target's shard); its
+    /// answer. A failure there is a <see cref="Errors.ServiceException"/> of the same kind here.
+    /// </summary>
+    Task<byte[]> RunOperationAsync(string node, byte[] operation, CancellationToken cancellationToken);
+}

@@ -1,0 +1,92 @@
+using Bastion.Engine.Errors;
+using Bastion.Engine.History;
+using Bastion.Engine.Matching;
+using Google.Protobuf;
+using Temporalio.Api.OperatorService.V1;
+using Temporalio.Api.WorkflowService.V1;
+
+namespace Bastion.Frontend.Cluster;
+
+/// <summary>What a call addresses in a cluster: a workflow, schedule or batch job (by its shard), or a task queue.</summary>
+internal abstract record CallTarget;
+
+/// <summary>A call about something of a shard (a workflow id, schedule id or batch job id hashes to it).</summary>
+internal sealed record ShardTarget(int Shard) : CallTarget;
+
+/// <summary>A call to a task queue (polls, its pollers).</summary>
+internal sealed record QueueTarget(QueueKey Queue) : CallTarget;
+
+/// <summary>
+/// Which node of a cluster a WorkflowService call must run on. Calls about one workflow, schedule or batch job go to
+/// the owner of its shard (task tokens carry the workflow); polls go to the owner of the task queue; everything else
+/// (namespaces, visibility, listing schedules or batch jobs, system information) reads the shared database and runs
+/// on the node the client reached. A request that names nothing routable (an empty or malformed id or token) runs
+/// locally, whose handler answers it with the precise error.
+/// </summary>
+internal static class CallRoutes
+{
+    public static CallTarget? Of(IMessage request, string namespaceId, HistoryEngine engine)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(engine);
+        CallTarget? Workflow(string? workflowId) => string.IsNullOrEmpty(workflowId) ? null : new ShardTarget(engine.ShardOf(namespaceId, workflowId));
+        CallTarget? Token(ByteString token, TaskTokenKind kind)
+        {
+            try
+            {
+                return Workflow(TaskToken.Decode(token, namespaceId, kind).Key.WorkflowId);
+            }
+            catch (ServiceException)
+            {
+                return null;
+            }
+        }
+
+        CallTarget? Queue(string? name, TaskCategory category) =>
+            string.IsNullOrEmpty(name) ? null : new QueueTarget(new QueueKey(namespaceId, name, category));
+
+        return request switch
+        {
+            StartWorkflowExecutionRequest r => Workflow(r.WorkflowId),
+            SignalWithStartWorkflowExecutionRequest r => Workflow(r.WorkflowId),
+            ExecuteMultiOperationRequest r => r.Operations.Count > 0 ? Workflow(r.Operations[0].StartWorkflow?.WorkflowId) : null,
+            UpdateWorkflowExecutionRequest r => Workflow(r.WorkflowExecution?.WorkflowId),
+            PollWorkflowExecutionUpdateRequest r => Workflow(r.UpdateRef?.WorkflowExecution?.WorkflowId),
+            RequestCancelWorkflowExecutionRequest r => Workflow(r.WorkflowExecution?.WorkflowId),
+            GetWorkflowExecutionHistoryRequest r => Workflow(r.Execution?.WorkflowId),
+            GetWorkflowExecutionHistoryReverseRequest r => Workflow(r.Execution?.WorkflowId),
+            DescribeWorkflowExecutionRequest r => Workflow(r.Execution?.WorkflowId),
+            SignalWorkflowExecutionRequest r => Workflow(r.WorkflowExecution?.WorkflowId),
+            QueryWorkflowRequest r => Workflow(r.Execution?.WorkflowId),
+            TerminateWorkflowExecutionRequest r => Workflow(r.WorkflowExecution?.WorkflowId),
+            ResetWorkflowExecutionRequest r => Workflow(r.WorkflowExecution?.WorkflowId),
+            DeleteWorkflowExecutionRequest r => Workflow(r.WorkflowExecution?.WorkflowId),
+            ResetStickyTaskQueueRequest r => Workflow(r.Execution?.WorkflowId),
+            RespondWorkflowTaskCompletedRequest r => Token(r.TaskToken, TaskTokenKind.WorkflowTask),
+            RespondWorkflowTaskFailedRequest r => Token(r.TaskToken, TaskTokenKind.WorkflowTask),
+            RespondQueryTaskCompletedRequest r => Token(r.TaskToken, TaskTokenKind.QueryTask),
+            RecordActivityTaskHeartbeatRequest r => Token(r.TaskToken, TaskTokenKind.ActivityTask),
+            RespondActivityTaskCompletedRequest r => Token(r.TaskToken, TaskTokenKind.ActivityTask),
+            RespondActivityTaskFailedRequest r => Token(r.TaskToken, TaskTokenKind.ActivityTask),
+            RespondActivityTaskCanceledRequest r => Token(r.TaskToken, TaskTokenKind.ActivityTask),
+            RecordActivityTaskHeartbeatByIdRequest r => Workflow(r.WorkflowId),
+            RespondActivityTaskCompletedByIdRequest r => Workflow(r.WorkflowId),
+            RespondActivityTaskFailedByIdRequest r => Workflow(r.WorkflowId),
+            RespondActivityTaskCanceledByIdRequest r => Workflow(r.WorkflowId),
+            CreateScheduleRequest r => Workflow(r.ScheduleId),
+            DescribeScheduleRequest r => Workflow(r.ScheduleId),
+            UpdateScheduleRequest r => Workflow(r.ScheduleId),
+            PatchScheduleRequest r => Workflow(r.ScheduleId),
+            DeleteScheduleRequest r => Workflow(r.ScheduleId),
+            StartBatchOperationRequest r => Workflow(r.JobId),
+            DescribeBatchOperationRequest r => Workflow(r.JobId),
+            StopBatchOperationRequest r => Workflow(r.JobId),
+            PollWorkflowTaskQueueRequest r => Queue(r.TaskQueue?.Name, TaskCategory.Workflow),
+            PollActivityTaskQueueRequest r => Queue(r.TaskQueue?.Name, TaskCategory.Activity),
+            DescribeTaskQueueRequest r => Queue(r.TaskQueue?.Name, r.TaskQueueType == Temporalio.Api.Enums.V1.TaskQueueType.Activity ? TaskCategory.Activity : TaskCategory.Workflow),
+            ShutdownWorkerRequest r => Queue(r.StickyTaskQueue, TaskCategory.Workflow),
+            AddSearchAttributesRequest or RemoveSearchAttributesRequest or ListSearchAttributesRequest => null,
+            _ => null,
+        };
+    }
+}

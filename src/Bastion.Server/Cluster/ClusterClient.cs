@@ -1,0 +1,77 @@
+using System.Collections.Concurrent;
+using Bastion.Engine.Cluster;
+using Bastion.Engine.History;
+using Bastion.Engine.Matching;
+using Bastion.Security.Pipeline;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace Bastion.Server.Cluster;
+
+/// <summary>
+/// Calls to the other nodes over their cluster listeners: one HTTP/2 channel per node address, kept for the process's
+/// life. A node that is not live (or has no address) is UNAVAILABLE at once, as an unreachable one is, so the SDKs retry.
+/// </summary>
+internal sealed class ClusterClient(HistoryEngine engine) : IClusterTransport, IDisposable
+{
+    /// <summary>How long a task hand-off may take before it is tried again (the durable task stays).</summary>
+    private static readonly TimeSpan s_handOffDeadline = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a step of work between runs may take on the other node before it is tried again (its task stays).</summary>
+    private static readonly TimeSpan s_operationDeadline = TimeSpan.FromSeconds(30);
+
+    private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
+
+    public async Task<byte[]> ForwardAsync(string node, string method, string namespaceId, byte[] request, DateTime deadline, CancellationToken cancellationToken)
+    {
+        var body = ClusterMessages.Encode(new ClusterMessages.Forward(method, namespaceId, request));
+        return await Invoker(node).AsyncUnaryCall(ClusterMethods.Forward, null, Options(deadline == DateTime.MaxValue ? null : deadline, cancellationToken), body).ConfigureAwait(false);
+    }
+
+    public async Task AddTaskAsync(string node, QueueKey queue, MatchItem item, bool front, CancellationToken cancellationToken)
+    {
+        var body = ClusterMessages.Encode(new ClusterMessages.TaskHandOff(queue, item, front));
+        await Invoker(node).AsyncUnaryCall(ClusterMethods.AddTask, null, Options(DateTime.UtcNow + s_handOffDeadline, cancellationToken), body).ConfigureAwait(false);
+    }
+
+    public async Task<byte[]?> StartTaskAsync(string node, QueueKey queue, MatchItem item, byte[] pollRequest, CancellationToken cancellationToken)
+    {
+        var body = ClusterMessages.Encode(new ClusterMessages.TaskStart(queue, item, pollRequest));
+        var started = await Invoker(node).AsyncUnaryCall(ClusterMethods.StartTask, null, Options(null, cancellationToken), body).ConfigureAwait(false);
+        return ClusterMessages.DecodeStarted(started);
+    }
+
+    public async Task<byte[]> RunOperationAsync(string node, byte[] operation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Invoker(node).AsyncUnaryCall(ClusterMethods.RunOperation, null, Options(DateTime.UtcNow + s_operationDeadline, cancellationToken), operation).ConfigureAwait(false);
+        }
+        catch (RpcException e)
+        {
+            throw ErrorMapper.FromRpcException(e);
+        }
+    }
+
+    private static CallOptions Options(DateTime? deadline, CancellationToken cancellationToken) => new(deadline: deadline, cancellationToken: cancellationToken);
+
+    private CallInvoker Invoker(string node)
+    {
+        var address = engine.Routing.Membership.AddressOf(node)
+            ?? throw new RpcException(new Status(StatusCode.Unavailable, $"Cluster node {node} is not live; retry."));
+        return _channels.GetOrAdd(address, static a => GrpcChannel.ForAddress("http://" + a, new GrpcChannelOptions
+        {
+            MaxReceiveMessageSize = null,
+            MaxSendMessageSize = null,
+            HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan },
+        })).CreateCallInvoker();
+    }
+
+    public void Dispose()
+    {
+        foreach (var channel in _channels.Values)
+        {
+            channel.Dispose();
+        }
+    }
+}

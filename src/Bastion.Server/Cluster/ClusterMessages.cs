@@ -1,0 +1,149 @@
+using Bastion.Engine.History;
+using Bastion.Engine.Matching;
+
+namespace Bastion.Server.Cluster;
+
+/// <summary>
+/// The bodies of the cluster's internal calls, in a small versioned binary form of Bastion's own: a forwarded call (its
+/// gRPC method, the namespace the entry node resolved, the request), a task handed to its queue's owner, and a task a
+/// poll took, sent to its run's owner with the poll. Nodes of one cluster run the same version (upgrades go one node at
+/// a time between versions that read each other's form: <see cref="Version"/>).
+/// </summary>
+internal static class ClusterMessages
+{
+    public const byte Version = 1;
+
+    public sealed record Forward(string Method, string NamespaceId, byte[] Request);
+
+    public sealed record TaskHandOff(QueueKey Queue, MatchItem Item, bool Front);
+
+    public sealed record TaskStart(QueueKey Queue, MatchItem Item, byte[] PollRequest);
+
+    public static byte[] Encode(Forward forward) => Write(w =>
+    {
+        w.Write(forward.Method);
+        w.Write(forward.NamespaceId);
+        WriteBytes(w, forward.Request);
+    });
+
+    public static Forward DecodeForward(byte[] body) => Read(body, r => new Forward(r.ReadString(), r.ReadString(), ReadBytes(r)));
+
+    public static byte[] Encode(TaskHandOff handOff) => Write(w =>
+    {
+        WriteQueue(w, handOff.Queue);
+        WriteItem(w, handOff.Item);
+        w.Write(handOff.Front);
+    });
+
+    public static TaskHandOff DecodeHandOff(byte[] body) => Read(body, r => new TaskHandOff(ReadQueue(r), ReadItem(r), r.ReadBoolean()));
+
+    public static byte[] Encode(TaskStart start) => Write(w =>
+    {
+        WriteQueue(w, start.Queue);
+        WriteItem(w, start.Item);
+        WriteBytes(w, start.PollRequest);
+    });
+
+    public static TaskStart DecodeStart(byte[] body) => Read(body, r => new TaskStart(ReadQueue(r), ReadItem(r), ReadBytes(r)));
+
+    /// <summary>A started task's poll response, or none (the item was stale).</summary>
+    public static byte[] EncodeStarted(byte[]? response) => Write(w =>
+    {
+        w.Write(response is not null);
+        if (response is not null)
+        {
+            WriteBytes(w, response);
+        }
+    });
+
+    public static byte[]? DecodeStarted(byte[] body) => Read(body, r => r.ReadBoolean() ? ReadBytes(r) : null);
+
+    private static byte[] Write(Action<BinaryWriter> write)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            writer.Write(Version);
+            write(writer);
+        }
+
+        return stream.ToArray();
+    }
+
+    private static T Read<T>(byte[] body, Func<BinaryReader, T> read)
+    {
+        try
+        {
+            using var reader = new BinaryReader(new MemoryStream(body, writable: false), System.Text.Encoding.UTF8);
+            var version = reader.ReadByte();
+            return version == Version
+                ? read(reader)
+                : throw new InvalidDataException($"A cluster message of version {version} (this node reads {Version}): nodes of one cluster must run compatible versions.");
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException("A truncated cluster message.", e);
+        }
+    }
+
+    private static void WriteBytes(BinaryWriter w, byte[] bytes)
+    {
+        w.Write(bytes.Length);
+        w.Write(bytes);
+    }
+
+    private static byte[] ReadBytes(BinaryReader r)
+    {
+        var length = r.ReadInt32();
+        return length < 0 || length > r.BaseStream.Length - r.BaseStream.Position
+            ? throw new InvalidDataException("A cluster message with a bad length.")
+            : r.ReadBytes(length);
+    }
+
+    private static void WriteQueue(BinaryWriter w, QueueKey queue)
+    {
+        w.Write(queue.NamespaceId);
+        w.Write(queue.Name);
+        w.Write((byte)queue.Type);
+    }
+
+    private static QueueKey ReadQueue(BinaryReader r) => new(r.ReadString(), r.ReadString(), (TaskCategory)r.ReadByte());
+
+    private static void WriteItem(BinaryWriter w, MatchItem item)
+    {
+        w.Write(item.Key.NamespaceId);
+        w.Write(item.Key.WorkflowId);
+        w.Write(item.Key.RunId);
+        switch (item)
+        {
+            case WorkflowTaskItem task:
+                w.Write((byte)1);
+                w.Write(task.ScheduledEventId);
+                w.Write(task.Attempt);
+                break;
+            case ActivityTaskItem task:
+                w.Write((byte)2);
+                w.Write(task.ScheduledEventId);
+                w.Write(task.Attempt);
+                break;
+            case QueryTaskItem query:
+                w.Write((byte)3);
+                w.Write(query.QueryId);
+                break;
+            default:
+                throw new InvalidOperationException($"Unknown item {item.GetType().Name}.");
+        }
+    }
+
+    private static MatchItem ReadItem(BinaryReader r)
+    {
+        var key = new WorkflowKey(r.ReadString(), r.ReadString(), r.ReadString());
+        return r.ReadByte() switch
+        {
+            1 => new WorkflowTaskItem(key, r.ReadInt64(), r.ReadInt32()),
+            2 => new ActivityTaskItem(key, r.ReadInt64(), r.ReadInt32()),
+            3 => new QueryTaskItem(key, r.ReadString()),
+            var kind => throw new InvalidDataException($"Unknown task kind {kind} in a cluster message."),
+        };
+    }
+}

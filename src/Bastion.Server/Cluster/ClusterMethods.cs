@@ -1,0 +1,26 @@
+using Grpc.Core;
+
+namespace Bastion.Server.Cluster;
+
+/// <summary>
+/// The cluster's internal gRPC service (<c>bastion.cluster.v1.Cluster</c>), served only on the cluster listener: its
+/// bodies are <see cref="ClusterMessages"/>, carried as bytes.
+/// </summary>
+internal static class ClusterMethods
+{
+    public const string ServiceName = "bastion.cluster.v1.Cluster";
+
+    private static readonly Marshaller<byte[]> s_bytes = Marshallers.Create(static b => b, static b => b);
+
+    /// <summary>A client's call, authenticated, authorized and audited by the node it reached, run by the owner of what it addresses.</summary>
+    public static Method<byte[], byte[]> Forward { get; } = new(MethodType.Unary, ServiceName, "Forward", s_bytes, s_bytes);
+
+    /// <summary>A task handed to the owner of its queue.</summary>
+    public static Method<byte[], byte[]> AddTask { get; } = new(MethodType.Unary, ServiceName, "AddTask", s_bytes, s_bytes);
+
+    /// <summary>A step of work between runs (<see cref="Engine.Cluster.CrossRunOperation"/>), run by the owner of its target's shard.</summary>
+    public static Method<byte[], byte[]> RunOperation { get; } = new(MethodType.Unary, ServiceName, "RunOperation", s_bytes, s_bytes);
+
+    /// <summary>A task a poll took, started by the owner of its run.</summary>
+    public static Method<byte[], byte[]> StartTask { get; } = new(MethodType.Unary, ServiceName, "StartTask", s_bytes, s_bytes);
+}

@@ -1,0 +1,153 @@
+using System.Collections.Frozen;
+using System.Reflection;
+using Bastion.Engine.Errors;
+using Bastion.Engine.History;
+using Bastion.Engine.Matching;
+using Bastion.Engine.Namespaces;
+using Bastion.Frontend.WorkflowService;
+using Bastion.Security.Pipeline;
+using Bastion.Wire;
+using Google.Protobuf;
+using Google.Protobuf.Reflection;
+using Grpc.AspNetCore.Server.Model;
+using Grpc.Core;
+using Temporalio.Api.WorkflowService.V1;
+
+namespace Bastion.Server.Cluster;
+
+/// <summary>
+/// The receiving side of <see cref="ClusterMethods"/>, on the cluster listener only (a call to it on any other listener
+/// is refused): runs a forwarded call's handler here, with the namespace the entry node resolved and no pipeline of its
+/// own; takes a handed-off task into this node's queue; starts a task a poll on another node took; runs a step of work
+/// between runs whose target lives here. Failures go back as
+/// the handler's gRPC status, mapped by the one <see cref="ErrorMapper"/>.
+/// </summary>
+internal sealed class ClusterService
+{
+    private static readonly MethodInfo s_bind = typeof(ClusterService).GetMethod(nameof(Bind), BindingFlags.NonPublic | BindingFlags.Static)!;
+
+    private readonly FrozenDictionary<string, Func<WorkflowServiceHandler, byte[], ServerCallContext, Task<byte[]>>> _handlers;
+    private readonly WorkflowServiceHandler _workflows;
+    private readonly NamespaceRegistry _namespaces;
+    private readonly HistoryEngine _engine;
+    private readonly ClusterListener _listener;
+    private readonly TimeProvider _time;
+    private long _forwards;
+    private long _handOffs;
+    private long _starts;
+    private long _operations;
+
+    public ClusterService(WorkflowServiceHandler workflows, NamespaceRegistry namespaces, HistoryEngine engine, ClusterListener listener, TimeProvider time)
+    {
+        _workflows = workflows;
+        _namespaces = namespaces;
+        _engine = engine;
+        _listener = listener;
+        _time = time;
+        _handlers = GrpcServiceDescriptors.WorkflowService.Methods.ToFrozenDictionary(
+            GrpcServiceDescriptors.PathOf,
+            m => (Func<WorkflowServiceHandler, byte[], ServerCallContext, Task<byte[]>>)s_bind.MakeGenericMethod(m.InputType.ClrType, m.OutputType.ClrType).Invoke(null, [m])!,
+            StringComparer.Ordinal);
+    }
+
+    /// <summary>Calls served for other nodes so far: forwarded calls, tasks handed to this node's queues, tasks started here for their polls, steps between runs.</summary>
+    public (long Forwards, long HandOffs, long Starts, long Operations) Served =>
+        (Interlocked.Read(ref _forwards), Interlocked.Read(ref _handOffs), Interlocked.Read(ref _starts), Interlocked.Read(ref _operations));
+
+    private static Func<WorkflowServiceHandler, byte[], ServerCallContext, Task<byte[]>> Bind<TReq, TResp>(MethodDescriptor method)
+        where TReq : class, IMessage<TReq>, new()
+        where TResp : class, IMessage<TResp>, new()
+    {
+        var handler = HandlerMethods.Resolve<WorkflowServiceHandler, TReq, TResp>(method);
+        var parser = new MessageParser<TReq>(() => new TReq());
+        return async (target, body, context) => (await handler(target, parser.ParseFrom(body), context).ConfigureAwait(false)).ToByteArray();
+    }
+
+    public Task<byte[]> Forward(byte[] body, ServerCallContext context) => RunAsync(context, async () =>
+    {
+        var forward = ClusterMessages.DecodeForward(body);
+        Interlocked.Increment(ref _forwards);
+        var handler = _handlers.GetValueOrDefault(forward.Method)
+            ?? throw new RpcException(new Status(StatusCode.Unimplemented, $"{forward.Method} cannot be forwarded: this node does not serve it."));
+        var ns = _namespaces.FindById(forward.NamespaceId);
+        if (ns is null)
+        {
+            await _namespaces.RefreshAsync(context.CancellationToken).ConfigureAwait(false); // created on another node moments ago
+            ns = _namespaces.FindById(forward.NamespaceId) ?? throw new ServiceException(ErrorKind.NotFound, "The call's namespace does not exist (any more).");
+        }
+
+        var slash = forward.Method.LastIndexOf('/');
+        new CallContext
+        {
+            Service = forward.Method[1..slash],
+            Method = forward.Method[(slash + 1)..],
+            Peer = context.Peer,
+            StartTime = _time.GetUtcNow().UtcDateTime,
+            Namespace = ns,
+            NamespaceName = ns.Name,
+        }.AttachTo(context);
+        return await handler(_workflows, forward.Request, context).ConfigureAwait(false);
+    });
+
+    public Task<byte[]> AddTask(byte[] body, ServerCallContext context) => RunAsync(context, () =>
+    {
+        var handOff = ClusterMessages.DecodeHandOff(body);
+        Interlocked.Increment(ref _handOffs);
+        _engine.Matching.Add(handOff.Queue, handOff.Item, handOff.Front);
+        return Task.FromResult(Array.Empty<byte>());
+    });
+
+    public Task<byte[]> RunOperation(byte[] body, ServerCallContext context) => RunAsync(context, () =>
+    {
+        Interlocked.Increment(ref _operations);
+        return _engine.RunOperationAsync(body);
+    });
+
+    public Task<byte[]> StartTask(byte[] body, ServerCallContext context) => RunAsync(context, async () =>
+    {
+        var start = ClusterMessages.DecodeStart(body);
+        Interlocked.Increment(ref _starts);
+        IMessage? response = start.Queue.Type == TaskCategory.Workflow
+            ? await _workflows.StartWorkflowQueueItemAsync(start.Item, PollWorkflowTaskQueueRequest.Parser.ParseFrom(start.PollRequest), start.Queue, context.CancellationToken).ConfigureAwait(false)
+            : await _workflows.StartActivityQueueItemAsync(start.Item, PollActivityTaskQueueRequest.Parser.ParseFrom(start.PollRequest), context.CancellationToken).ConfigureAwait(false);
+        return ClusterMessages.EncodeStarted(response?.ToByteArray());
+    });
+
+    private async Task<byte[]> RunAsync(ServerCallContext context, Func<Task<byte[]>> run)
+    {
+        if (!_listener.Serves(context))
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, "The cluster's internal service is served on the cluster listener only."));
+        }
+
+        try
+        {
+            return await run().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not RpcException)
+        {
+            throw ErrorMapper.ToRpcException(e is InvalidDataException or InvalidProtocolBufferException ? new ServiceException(ErrorKind.InvalidArgument, e.Message) : e, context.CancellationToken.IsCancellationRequested);
+        }
+    }
+
+    /// <summary>Binds the three methods for Grpc.AspNetCore.</summary>
+    internal sealed class MethodProvider : IServiceMethodProvider<ClusterService>
+    {
+        public void OnServiceMethodDiscovery(ServiceMethodProviderContext<ClusterService> context)
+        {
+            ArgumentNullException.ThrowIfNull(context);
+            context.AddUnaryMethod(ClusterMethods.Forward, [], static (service, body, call) => service.Forward(body, call));
+            context.AddUnaryMethod(ClusterMethods.AddTask, [], static (service, body, call) => service.AddTask(body, call));
+            context.AddUnaryMethod(ClusterMethods.StartTask, [], static (service, body, call) => service.StartTask(body, call));
+            context.AddUnaryMethod(ClusterMethods.RunOperation, [], static (service, body, call) => service.RunOperation(body, call));
+        }
+    }
+}
+
+/// <summary>The cluster listener's port, once bound: the only port the internal service answers on.</summary>
+internal sealed class ClusterListener
+{
+    public int Port { get; set; } = -1;
+
+    public bool Serves(ServerCallContext context) => context.GetHttpContext().Connection.LocalPort == Port;
+}

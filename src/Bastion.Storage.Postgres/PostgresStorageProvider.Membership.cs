@@ -1,0 +1,43 @@
+using Npgsql;
+
+namespace Bastion.Storage.Postgres;
+
+/// <summary>The cluster's node rows: each node upserts its own on every heartbeat; everyone reads them all.</summary>
+public sealed partial class PostgresStorageProvider
+{
+    public Task HeartbeatAsync(ClusterNode node, DateTime leaseUntil, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        return ReadAsync(async connection =>
+        {
+            await using var cmd = new NpgsqlCommand("""
+                INSERT INTO cluster_nodes (node_id, address, started_at, lease_until) VALUES (@id, @address, @started, @until)
+                ON CONFLICT (node_id) DO UPDATE SET address = excluded.address, started_at = excluded.started_at, lease_until = excluded.lease_until;
+                """, connection);
+            cmd.Parameters.AddWithValue("id", node.NodeId);
+            cmd.Parameters.AddWithValue("address", node.Address);
+            cmd.Parameters.AddWithValue("started", node.StartedAt.Ticks);
+            cmd.Parameters.AddWithValue("until", leaseUntil.Ticks);
+            return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
+    }
+
+    public Task LeaveAsync(string nodeId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(nodeId);
+        return ReadAsync(async connection =>
+        {
+            await using var cmd = new NpgsqlCommand("DELETE FROM cluster_nodes WHERE node_id = @id;", connection);
+            cmd.Parameters.AddWithValue("id", nodeId);
+            return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<ClusterNodeRecord>> ReadNodesAsync(CancellationToken cancellationToken) => ReadAsync(async connection =>
+    {
+        await using var cmd = new NpgsqlCommand("SELECT node_id, address, started_at, lease_until FROM cluster_nodes ORDER BY node_id COLLATE \"C\";", connection);
+        return await RowsAsync(cmd, reader => new ClusterNodeRecord(
+            new ClusterNode(reader.GetString(0), reader.GetString(1), new DateTime(reader.GetInt64(2), DateTimeKind.Utc)),
+            new DateTime(reader.GetInt64(3), DateTimeKind.Utc)), cancellationToken).ConfigureAwait(false);
+    }, cancellationToken);
+}

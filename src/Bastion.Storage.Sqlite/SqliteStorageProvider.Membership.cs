@@ -1,0 +1,55 @@
+using Microsoft.Data.Sqlite;
+
+namespace Bastion.Storage.Sqlite;
+
+/// <summary>The cluster's node rows (one server on a SQLite file is a cluster of one).</summary>
+public sealed partial class SqliteStorageProvider
+{
+    public Task HeartbeatAsync(ClusterNode node, DateTime leaseUntil, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        return WriteAsync(() =>
+        {
+            using var cmd = _writer.CreateCommand();
+            cmd.CommandText = """
+                INSERT INTO cluster_nodes (node_id, address, started_at, lease_until) VALUES ($id, $address, $started, $until)
+                ON CONFLICT (node_id) DO UPDATE SET address = excluded.address, started_at = excluded.started_at, lease_until = excluded.lease_until;
+                """;
+            cmd.Parameters.AddWithValue("$id", node.NodeId);
+            cmd.Parameters.AddWithValue("$address", node.Address);
+            cmd.Parameters.AddWithValue("$started", node.StartedAt.Ticks);
+            cmd.Parameters.AddWithValue("$until", leaseUntil.Ticks);
+            cmd.ExecuteNonQuery();
+        }, cancellationToken);
+    }
+
+    public Task LeaveAsync(string nodeId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(nodeId);
+        return WriteAsync(() =>
+        {
+            using var cmd = _writer.CreateCommand();
+            cmd.CommandText = "DELETE FROM cluster_nodes WHERE node_id = $id;";
+            cmd.Parameters.AddWithValue("$id", nodeId);
+            cmd.ExecuteNonQuery();
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<ClusterNodeRecord>> ReadNodesAsync(CancellationToken cancellationToken) => ReadAsync<IReadOnlyList<ClusterNodeRecord>>(connection =>
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT node_id, address, started_at, lease_until FROM cluster_nodes ORDER BY node_id;";
+        using var reader = cmd.ExecuteReader();
+        var result = new List<ClusterNodeRecord>();
+        while (reader.Read())
+        {
+            result.Add(NodeOf(reader));
+        }
+
+        return result;
+    }, cancellationToken);
+
+    private static ClusterNodeRecord NodeOf(SqliteDataReader reader) => new(
+        new ClusterNode(reader.GetString(0), reader.GetString(1), new DateTime(reader.GetInt64(2), DateTimeKind.Utc)),
+        new DateTime(reader.GetInt64(3), DateTimeKind.Utc));
+}

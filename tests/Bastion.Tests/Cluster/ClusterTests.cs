@@ -1,0 +1,222 @@
+using System.Net;
+using System.Net.Sockets;
+using Bastion.Engine.Cluster;
+using Bastion.Server;
+using Bastion.Tests.Integration;
+using Bastion.Tests.Storage.Postgres;
+using Temporalio.Activities;
+using Temporalio.Workflows;
+
+namespace Bastion.Tests.Cluster;
+
+/// <summary>
+/// Three Bastion nodes on one PostgreSQL database, each with its own client address: shards spread over them by the
+/// assignment, and any node serves any call — workflows started through one node, worked by a worker polling another,
+/// signalled and queried through the third, complete; a node that leaves hands its shards to the others and the work
+/// goes on.
+/// </summary>
+public sealed class ClusterTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>, IAsyncLifetime
+{
+    private const int Shards = 8;
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "bastion-cluster-" + Guid.NewGuid().ToString("N"));
+    private readonly List<BastionServer> _nodes = [];
+
+    [Workflow]
+    public sealed class WaitsThenGreets
+    {
+        private string? _name;
+
+        [WorkflowRun]
+        public async Task<string> RunAsync()
+        {
+            await Workflow.WaitConditionAsync(() => _name is not null);
+            return await Workflow.ExecuteActivityAsync(() => Greeter.Greet(_name!), new() { StartToCloseTimeout = TimeSpan.FromSeconds(30) });
+        }
+
+        [WorkflowSignal]
+        public Task NameAsync(string name)
+        {
+            _name = name;
+            return Task.CompletedTask;
+        }
+
+        [WorkflowQuery]
+        public string Waiting => _name is null ? "waiting" : "named";
+    }
+
+    /// <summary>Starts children (their ids fall on every shard), signals each from the workflow, and leaves one running to its close policy.</summary>
+    [Workflow]
+    public sealed class Family
+    {
+        [WorkflowRun]
+        public async Task<string> RunAsync(string prefix)
+        {
+            var children = new List<ChildWorkflowHandle<Child, string>>();
+            for (var i = 0; i < 6; i++)
+            {
+                children.Add(await Workflow.StartChildWorkflowAsync((Child c) => c.RunAsync(), new() { Id = $"{prefix}-child-{i}" }));
+            }
+
+            foreach (var child in children)
+            {
+                await Workflow.GetExternalWorkflowHandle<Child>(child.Id).SignalAsync(c => c.GoAsync(child.Id));
+            }
+
+            var results = new List<string>();
+            foreach (var child in children)
+            {
+                results.Add(await child.GetResultAsync());
+            }
+
+            // Left running when the parent completes: its close policy terminates it.
+            await Workflow.StartChildWorkflowAsync((Child c) => c.RunAsync(), new() { Id = $"{prefix}-orphan", ParentClosePolicy = Temporalio.Workflows.ParentClosePolicy.Terminate });
+            return string.Join(",", results);
+        }
+    }
+
+    [Workflow]
+    public sealed class Child
+    {
+        private string? _word;
+
+        [WorkflowRun]
+        public async Task<string> RunAsync()
+        {
+            await Workflow.WaitConditionAsync(() => _word is not null);
+            return _word!;
+        }
+
+        [WorkflowSignal]
+        public Task GoAsync(string word)
+        {
+            _word = word;
+            return Task.CompletedTask;
+        }
+    }
+
+    public static class Greeter
+    {
+        [Activity]
+        public static string Greet(string name) => $"Hello, {name}";
+    }
+
+    public async Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_directory);
+        var url = await database.CreateDatabaseAsync();
+        foreach (var name in new[] { "node-a", "node-b", "node-c" })
+        {
+            _nodes.Add(await BastionServer.StartAsync(new ServerOptions
+            {
+                Port = 0,
+                DatabaseUrl = url,
+                ShardCount = Shards,
+                ClusterAddress = $"127.0.0.1:{FreePort()}",
+                NodeName = name,
+                MasterKeyFile = Path.Combine(_directory, "master-key"),
+                LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
+            }));
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Every node sees all live nodes, and every shard is held by the node the assignment gives it to.</summary>
+    private async Task SettledAsync(IReadOnlyList<BastionServer> nodes)
+    {
+        var names = nodes.Select(n => n.Engine.Routing.Self).Order(StringComparer.Ordinal).ToList();
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(
+            nodes.All(n => n.Engine.Routing.Membership.Live.Select(l => l.NodeId).SequenceEqual(names))
+            && Enumerable.Range(0, Shards).All(s => nodes.Count(n => n.Engine.OwnsShard(s)) == 1
+                && nodes.Single(n => n.Engine.OwnsShard(s)).Engine.Routing.Self == Rendezvous.OwnerOf(Rendezvous.ShardKey(s), names))),
+            TimeSpan.FromSeconds(40)), "the cluster did not settle: " + string.Join("; ", nodes.Select(n => $"{n.Engine.Routing.Self}: {string.Join(",", n.Engine.OwnedShards)}")));
+    }
+
+    [Fact]
+    public async Task AnyNodeServesAnyCall_AndALeavingNodesShardsMoveOn()
+    {
+        await SettledAsync(_nodes);
+
+        var starter = await TemporalClient.ConnectAsync(new(_nodes[0].Address) { Namespace = "default" });
+        var signaller = await TemporalClient.ConnectAsync(new(_nodes[2].Address) { Namespace = "default" });
+        var workerClient = await TemporalClient.ConnectAsync(new(_nodes[1].Address) { Namespace = "default" });
+        var taskQueue = ServerFixture.NewTaskQueue();
+        using var worker = new TemporalWorker(workerClient, new TemporalWorkerOptions(taskQueue).AddWorkflow<WaitsThenGreets>().AddAllActivities(typeof(Greeter), null));
+        await worker.ExecuteAsync(async () =>
+        {
+            // Enough workflows that every node owns some of them.
+            var ids = Enumerable.Range(0, 12).Select(i => $"cluster-{i}-{Guid.NewGuid():N}").ToList();
+            var handles = new List<WorkflowHandle<WaitsThenGreets, string>>();
+            foreach (var id in ids)
+            {
+                handles.Add(await starter.StartWorkflowAsync((WaitsThenGreets wf) => wf.RunAsync(), new(id, taskQueue)));
+            }
+
+            foreach (var id in ids)
+            {
+                var handle = signaller.GetWorkflowHandle<WaitsThenGreets>(id);
+                Assert.Equal("waiting", await handle.QueryAsync(wf => wf.Waiting));
+                await handle.SignalAsync(wf => wf.NameAsync(id));
+            }
+
+            foreach (var (handle, id) in handles.Zip(ids))
+            {
+                Assert.Equal($"Hello, {id}", await handle.GetResultAsync().WaitAsync(TimeSpan.FromSeconds(60)));
+            }
+
+            // The calls crossed nodes: forwarded to the owners of their workflows, tasks handed to their queue's owner.
+            var served = _nodes.Select(n => n.ClusterServed).ToList();
+            Assert.True(served.Sum(s => s.Forwards) > 0, "no call was forwarded");
+            Assert.True(served.Sum(s => s.HandOffs + s.Starts) > 0, "no task crossed nodes");
+
+            // A node leaves (a graceful stop): its shards move to the others, and new work runs as before.
+            var leaving = _nodes[2];
+            _nodes.Remove(leaving);
+            await leaving.DisposeAsync();
+            await SettledAsync(_nodes);
+            var late = $"cluster-late-{Guid.NewGuid():N}";
+            var lateHandle = await starter.StartWorkflowAsync((WaitsThenGreets wf) => wf.RunAsync(), new(late, taskQueue));
+            await starter.GetWorkflowHandle<WaitsThenGreets>(late).SignalAsync(wf => wf.NameAsync("late"));
+            Assert.Equal("Hello, late", await lateHandle.GetResultAsync().WaitAsync(TimeSpan.FromSeconds(60)));
+        });
+    }
+
+    /// <summary>Children on other nodes' shards start, get their parent's signals, report back; the parent's close policy reaches its last child.</summary>
+    [Fact]
+    public async Task WorkBetweenRuns_CrossesNodes()
+    {
+        await SettledAsync(_nodes);
+        var client = await TemporalClient.ConnectAsync(new(_nodes[1].Address) { Namespace = "default" });
+        var workerClient = await TemporalClient.ConnectAsync(new(_nodes[2].Address) { Namespace = "default" });
+        var taskQueue = ServerFixture.NewTaskQueue();
+        var prefix = "family-" + Guid.NewGuid().ToString("N");
+        using var worker = new TemporalWorker(workerClient, new TemporalWorkerOptions(taskQueue).AddWorkflow<Family>().AddWorkflow<Child>());
+        var result = await worker.ExecuteAsync(() => client.ExecuteWorkflowAsync((Family f) => f.RunAsync(prefix), new(prefix, taskQueue)).WaitAsync(TimeSpan.FromSeconds(90)));
+
+        Assert.Equal(string.Join(",", Enumerable.Range(0, 6).Select(i => $"{prefix}-child-{i}")), result);
+        Assert.True(await Eventually.HoldsAsync(async () =>
+            (await client.GetWorkflowHandle($"{prefix}-orphan").DescribeAsync()).Status == Temporalio.Api.Enums.V1.WorkflowExecutionStatus.Terminated,
+            TimeSpan.FromSeconds(30)));
+        var shards = Enumerable.Range(0, 6).Select(i => _nodes[0].Engine.ShardOf(_nodes[0].Namespaces.All.Single(n => n.Name == "default").Id, $"{prefix}-child-{i}")).ToHashSet();
+        var owners = shards.Select(s => _nodes.Single(n => n.Engine.OwnsShard(s)).Engine.Routing.Self).ToHashSet();
+        if (owners.Count > 1)
+        {
+            Assert.True(_nodes.Sum(n => n.ClusterServed.Operations) > 0, "no step between runs crossed nodes");
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+
+        Directory.Delete(_directory, recursive: true);
+    }
+}

@@ -1,0 +1,119 @@
+using Bastion.Engine.Cluster;
+using Bastion.Storage;
+using Bastion.Storage.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Bastion.Tests.Engine.Cluster;
+
+/// <summary>The live set as each node sees it through the database's rows and leases.</summary>
+public sealed class ClusterMembershipTests : IAsyncLifetime
+{
+    private readonly SqliteStorageProvider _store = SqliteStorageProvider.OpenInMemory();
+    private readonly ManualTime _time = new(new DateTimeOffset(2030, 1, 1, 0, 0, 0, TimeSpan.Zero));
+
+    public async Task InitializeAsync() => await _store.MigrateAsync(4, CancellationToken.None);
+
+    public async Task DisposeAsync() => await _store.DisposeAsync();
+
+    private Task<ClusterMembership> JoinAsync(string name, IMembershipStore? store = null) =>
+        ClusterMembership.JoinAsync(store ?? _store, new ClusterNode(name, $"{name}:7243", _time.GetUtcNow().UtcDateTime), _time, NullLogger.Instance, CancellationToken.None);
+
+    private static string[] Names(IReadOnlyList<ClusterNode> nodes) => [.. nodes.Select(n => n.NodeId)];
+
+    [Fact]
+    public async Task Nodes_SeeEachOther_AndADepartedOne_DropsOut()
+    {
+        var killable = new SwitchableMembershipStore(_store);
+        await using var a = await JoinAsync("a");
+        await using var b = await JoinAsync("b", killable);
+        Assert.Equal(["a", "b"], Names(b.Live));
+        await a.RefreshAsync(CancellationToken.None);
+        Assert.Equal(["a", "b"], Names(a.Live));
+        Assert.Equal("b:7243", a.AddressOf("b"));
+
+        var seen = new List<string[]>();
+        a.Refreshed = (live, _) =>
+        {
+            lock (seen)
+            {
+                seen.Add(Names(live));
+            }
+
+            return Task.CompletedTask;
+        };
+
+        // b is killed (it writes nothing more): a keeps it until b's lease is over, then drops it.
+        killable.Down = true;
+        _time.Advance(ClusterMembership.LeaseDuration - TimeSpan.FromSeconds(1));
+        await a.RefreshAsync(CancellationToken.None);
+        Assert.Equal(["a", "b"], Names(a.Live));
+        _time.Advance(TimeSpan.FromSeconds(2));
+        await a.RefreshAsync(CancellationToken.None);
+        Assert.Equal(["a"], Names(a.Live));
+        Assert.Null(a.AddressOf("b"));
+        lock (seen)
+        {
+            Assert.Equal(["a"], seen[^1]); // told after every refresh, the last with b gone
+            Assert.Contains(seen, s => s.Length == 2);
+        }
+    }
+
+    [Fact]
+    public async Task ANodeThatLeaves_IsGoneAtOnce()
+    {
+        await using var a = await JoinAsync("a");
+        var b = await JoinAsync("b");
+        await b.DisposeAsync();
+        await a.RefreshAsync(CancellationToken.None);
+        Assert.Equal(["a"], Names(a.Live));
+    }
+
+    /// <summary>Cut off from the database, a node drops itself from its own view when its lease ends, as the others drop it.</summary>
+    [Fact]
+    public async Task ANodeCutOffFromTheDatabase_DropsItselfWhenItsOwnLeaseEnds()
+    {
+        var cutOff = new SwitchableMembershipStore(_store);
+        await using var a = await JoinAsync("a", cutOff);
+        await using var b = await JoinAsync("b");
+        await a.RefreshAsync(CancellationToken.None);
+        Assert.Equal(["a", "b"], Names(a.Live));
+
+        cutOff.Down = true;
+        _time.Advance(ClusterMembership.LeaseDuration - TimeSpan.FromSeconds(1));
+        await a.RefreshAsync(CancellationToken.None);
+        Assert.Equal(["a", "b"], Names(a.Live)); // its lease still runs: it still serves
+        _time.Advance(TimeSpan.FromSeconds(2));
+        await a.RefreshAsync(CancellationToken.None);
+        Assert.Equal(["b"], Names(a.Live)); // no shard is assigned to it any more
+        await b.RefreshAsync(CancellationToken.None);
+        Assert.Equal(["b"], Names(b.Live));
+
+        cutOff.Down = false;
+        await a.RefreshAsync(CancellationToken.None);
+        Assert.Equal(["a", "b"], Names(a.Live));
+    }
+
+    [Fact]
+    public async Task AStandaloneServer_IsItsOwnLiveSet_AndWritesNoRow()
+    {
+        await using var other = await JoinAsync("other");
+        await using var standalone = ClusterMembership.Standalone("standalone", _time, NullLogger.Instance);
+        await standalone.RefreshAsync(CancellationToken.None);
+        Assert.Equal(["standalone"], Names(standalone.Live));
+        Assert.Equal(["other"], (await _store.ReadNodesAsync(CancellationToken.None)).Select(r => r.Node.NodeId));
+    }
+
+    private sealed class SwitchableMembershipStore(IMembershipStore inner) : IMembershipStore
+    {
+        public bool Down { get; set; }
+
+        public Task HeartbeatAsync(ClusterNode node, DateTime leaseUntil, CancellationToken cancellationToken) =>
+            Down ? throw new IOException("database unreachable") : inner.HeartbeatAsync(node, leaseUntil, cancellationToken);
+
+        public Task LeaveAsync(string nodeId, CancellationToken cancellationToken) =>
+            Down ? throw new IOException("database unreachable") : inner.LeaveAsync(nodeId, cancellationToken);
+
+        public Task<IReadOnlyList<ClusterNodeRecord>> ReadNodesAsync(CancellationToken cancellationToken) =>
+            Down ? throw new IOException("database unreachable") : inner.ReadNodesAsync(cancellationToken);
+    }
+}
