@@ -209,10 +209,10 @@ public sealed class OidcSignInBrowserTests(OidcSignInBrowserTests.Site site) : I
         await site.AddUserAsync("leaver@acme.test", AccountRole.Read);
         var (page, errors) = await site.NewPageAsync();
         await SsoSignInAsync(page, errors, "leaver", "/namespaces", "oidc-leaver");
-        Assert.Equal(200, (await PageScript.FetchAsync(page, "GET", "/auth/session", null)).Status);
+        Assert.Equal(200, await SessionStatusAsync(page));
         await site.Server.Server.Identities.DeleteAsync<UserEntry>(SignInServer.Account, "user-leaver", "User", null);
         // Ended at this call (which then names the reason) or already by the server's sweep: 401 either way, the reason audited.
-        Assert.Equal(401, (await PageScript.FetchAsync(page, "GET", "/auth/session", null)).Status);
+        Assert.Equal(401, await SessionStatusAsync(page));
         Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(Ended("leaver@acme.test").Any(r => r.Details["reason"].Contains("removed", StringComparison.Ordinal)))));
 
         var (writerPage, writerErrors) = await site.NewPageAsync();
@@ -221,7 +221,7 @@ public sealed class OidcSignInBrowserTests(OidcSignInBrowserTests.Site site) : I
         try
         {
             // Ended by the server's sweep after the change, or at the next call, whichever comes first.
-            Assert.Equal(401, (await PageScript.FetchAsync(writerPage, "GET", "/auth/session", null)).Status);
+            Assert.Equal(401, await SessionStatusAsync(writerPage));
             Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(Ended(SignInServer.WriterEmail).Any(r => r.Details["reason"].Contains("turned off", StringComparison.Ordinal)))));
             using var http = site.Server.NewHttpClient();
             Assert.DoesNotContain("oidc", await http.GetStringAsync(new Uri("/auth/methods", UriKind.Relative)), StringComparison.Ordinal);
@@ -259,6 +259,12 @@ public sealed class OidcSignInBrowserTests(OidcSignInBrowserTests.Site site) : I
 
     private IEnumerable<AuditRecord> Ended(string name) =>
         site.Server.Audit.Records.Where(r => r.Kind == AuditKinds.UiSessionEnded && r.PrincipalName == name);
+
+    /// <summary>
+    /// <c>GET /auth/session</c> with the page's cookies, from outside the page: a page whose session ended navigates to
+    /// the sign-in page by itself, which would cut a script running in it short.
+    /// </summary>
+    private async Task<int> SessionStatusAsync(IPage page) => (await page.APIRequest.GetAsync(Ui + "/auth/session")).Status;
 
     private static async Task<JsonElement> SessionAsync(IPage page) =>
         JsonDocument.Parse(await page.EvaluateAsync<string>("async () => (await fetch('/auth/session')).text()")).RootElement;
