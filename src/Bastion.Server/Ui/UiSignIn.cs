@@ -187,7 +187,7 @@ internal sealed partial class UiSignIn
         var (_, id, csrf) = _sessions.Create(principal, who.Method, mfa);
         var details = Details(who.Method, null);
         details["mfa"] = mfa ? "true" : "false";
-        details["auth_methods"] = string.Join(" ", who.AuthMethods);
+        details["auth_methods"] = Clip(string.Join(" ", who.AuthMethods));
         if (!await AuditAsync(context, AuditKinds.UiSignIn, "SignIn", principal, StatusCode.OK, details))
         {
             _sessions.End(id);
@@ -210,7 +210,7 @@ internal sealed partial class UiSignIn
         details["reason"] = reason;
         if (authMethods is not null)
         {
-            details["auth_methods"] = string.Join(" ", authMethods);
+            details["auth_methods"] = Clip(string.Join(" ", authMethods));
         }
 
         if (await AuditAsync(context, AuditKinds.UiSignIn, "SignIn", person, status, details))
@@ -274,11 +274,14 @@ internal sealed partial class UiSignIn
         var details = new Dictionary<string, string>(StringComparer.Ordinal) { ["method"] = method };
         if (refusal is not null)
         {
-            details["refusal"] = refusal.Length > 512 ? refusal[..512] : refusal;
+            details["refusal"] = Clip(refusal);
         }
 
         return details;
     }
+
+    /// <summary>What an identity provider sends is bounded before it goes into a record.</summary>
+    private static string Clip(string text) => text.Length > 512 ? text[..512] : text;
 
     private async Task SignOutAsync(HttpContext context)
     {
