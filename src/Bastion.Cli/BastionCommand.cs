@@ -30,6 +30,7 @@ internal static class BastionCommand
         root.Subcommands.Add(ServiceAccountCommand.Create());
         root.Subcommands.Add(ApiKeyCommand.Create());
         root.Subcommands.Add(GroupCommand.Create());
+        root.Subcommands.Add(SsoCommand.Create());
         return root;
     }
 

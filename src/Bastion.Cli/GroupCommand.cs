@@ -19,6 +19,7 @@ internal static class GroupCommand
         var name = new Option<string>("--name") { Description = "Display name.", Required = true };
         var newName = new Option<string?>("--name") { Description = "New display name." };
         var role = new Option<string?>("--role") { Description = "Account role its members get (default: none)." };
+        var idpGroup = new Option<string?>("--idp-group") { Description = "Mirror this identity-provider group (its name in the SSO groups claim): members come from single sign-on." };
         role.AcceptOnlyFromAmong(AccessSyntax.Roles);
         var access = new Option<string[]>("--namespace-access") { Description = "NAMESPACE=read|write|admin (repeatable; on update, replaces all).", AllowMultipleArgumentsPerToken = false };
         var userId = new Option<string>("--user-id") { Description = "The member's user id.", Required = true };
@@ -38,10 +39,19 @@ internal static class GroupCommand
         }, id);
         ops.Add("create", "Create a user group.", async (parse, cloud) =>
         {
-            var spec = new UserGroupSpec { DisplayName = parse.GetValue(name), Access = AccessSyntax.Access(parse.GetValue(role), parse.GetValue(access) ?? []), CloudGroup = new CloudGroupSpec() };
+            var spec = new UserGroupSpec { DisplayName = parse.GetValue(name), Access = AccessSyntax.Access(parse.GetValue(role), parse.GetValue(access) ?? []) };
+            if (parse.GetValue(idpGroup) is { } idp)
+            {
+                spec.ScimGroup = new SCIMGroupSpec { IdpId = idp };
+            }
+            else
+            {
+                spec.CloudGroup = new CloudGroupSpec();
+            }
+
             var response = await cloud.CreateUserGroupAsync(new CreateUserGroupRequest { Spec = spec }).ConfigureAwait(false);
             return new CliResult(response, $"Created user group {response.GroupId}.");
-        }, name, role, access);
+        }, name, role, access, idpGroup);
         ops.Add("update", "Change a group's name, role or namespace access (what is not given stays).", async (parse, cloud) =>
         {
             var group = await GetAsync(cloud, parse.GetValue(id)!).ConfigureAwait(false);

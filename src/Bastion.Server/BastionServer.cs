@@ -12,10 +12,12 @@ using Bastion.Security.Audit;
 using Bastion.Security.Identity;
 using Bastion.Security.Pipeline;
 using Bastion.Security.Sessions;
+using Bastion.Security.Sso;
 using Bastion.Security.Tls;
 using Bastion.Server.Cluster;
 using Bastion.Server.Tls;
 using Bastion.Server.Ui;
+using Bastion.Server.Ui.Sso;
 using Bastion.Storage;
 using Bastion.Visibility;
 using Bastion.Wire;
@@ -231,9 +233,17 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton<ClientCertificateAuthenticator>();
         services.AddSingleton(options.UiSessions);
         services.AddSingleton<UiSessions>();
+        services.AddSingleton<SsoPolicy>();
+        services.AddSingleton<UiSessionAuthenticator>();
+        if (options.UiPort != null && !options.DevMode)
+        {
+            services.AddSingleton(sp => ActivatorUtilities.CreateInstance<UiSignIn>(sp, new UiSessionCookies(secure: useTls), options.Account));
+            services.AddSingleton<OidcSignIn>();
+            services.AddSingleton<SamlSignIn>();
+        }
 
         // The pipeline asks the authenticators in this order; the first that finds its credential decides.
-        services.AddSingleton<IAuthenticator, UiSessionAuthenticator>();
+        services.AddSingleton<IAuthenticator>(sp => sp.GetRequiredService<UiSessionAuthenticator>());
         services.AddSingleton<IAuthenticator>(sp => sp.GetRequiredService<ApiKeyAuthenticator>());
         services.AddSingleton<IAuthenticator>(sp => sp.GetRequiredService<ClientCertificateAuthenticator>());
         services.AddSingleton<IAuthenticator, DevLoopbackAuthenticator>();
@@ -285,9 +295,12 @@ public sealed partial class BastionServer : IAsyncDisposable
         if (options.UiPort != null)
         {
             // Start-dev: no sign-in (loopback, as Temporal's dev server). Server start: every UI call needs a session.
+            var signIn = options.DevMode ? null : app.Services.GetRequiredService<UiSignIn>();
+            signIn?.Oidc = app.Services.GetRequiredService<OidcSignIn>();
+            signIn?.Saml = app.Services.GetRequiredService<SamlSignIn>();
             app.MapUi(
                 options.DevMode ? UiSettings.DevMode("default") : UiSettings.SignIn(options.Namespaces.FirstOrDefault() is { } first ? $"{first}.{options.Account}" : string.Empty),
-                options.DevMode ? null : ActivatorUtilities.CreateInstance<UiSignIn>(app.Services, new UiSessionCookies(secure: useTls)));
+                signIn);
         }
 
         app.MapGrpcService<WorkflowServiceHandler>();
@@ -349,6 +362,13 @@ public sealed partial class BastionServer : IAsyncDisposable
         var audit = app.Services.GetRequiredService<AuditHosting>();
         audit.Start();
         var refresher = new NamespaceRefresher(namespaces, identities, options.Time, options.NamespaceRefreshInterval, logger);
+        if (!options.DevMode && options.UiPort != null)
+        {
+            var sessions = app.Services.GetRequiredService<UiSessions>();
+            var sso = app.Services.GetRequiredService<SsoPolicy>();
+            refresher.AfterRefresh = () => sessions.Sweep(sso.RevokedReason);
+        }
+
         encryption.StartBackground(options.Time, options.ReEncryptionInterval, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Encryption"), () => engine.OwnsShard(0));
         try
         {

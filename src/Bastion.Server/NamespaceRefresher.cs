@@ -34,6 +34,9 @@ internal sealed partial class NamespaceRefresher : IDisposable
         _timer = LongTimer.Create(time, _ => _ = RefreshAsync(), null, interval, interval);
     }
 
+    /// <summary>Runs after each re-read (the web UI's sessions are swept: those timed out, or whose key, user or SSO is gone, end).</summary>
+    public Action? AfterRefresh { get; set; }
+
     public async Task RefreshAsync()
     {
         try
@@ -45,6 +48,7 @@ internal sealed partial class NamespaceRefresher : IDisposable
             }
 
             await _identities.RefreshAsync(CancellationToken.None).ConfigureAwait(false);
+            AfterRefresh?.Invoke();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -27,11 +27,17 @@ public static class AuditKinds
     /// <summary>It was deleted, or an operator grant was ended.</summary>
     public const string AccessRevoked = "access_revoked";
 
-    /// <summary>Someone signed in to the web UI with an API key (status OK), or was refused (the status says why).</summary>
+    /// <summary>
+    /// Someone signed in to the web UI (status OK), or was refused (the status says why, details' <c>refusal</c> and
+    /// <c>reason</c> too); details' <c>method</c> says how: <c>api-key</c> or <c>oidc</c>.
+    /// </summary>
     public const string UiSignIn = "ui_sign_in";
 
     /// <summary>A web UI session was ended by its user.</summary>
     public const string UiSignOut = "ui_sign_out";
+
+    /// <summary>A web UI session ended otherwise: timed out, or what it was signed in with is gone (details' <c>reason</c>).</summary>
+    public const string UiSessionEnded = "ui_session_ended";
 
     public const string ApiKeyCreated = "api_key_created";
     public const string ApiKeyUpdated = "api_key_updated";

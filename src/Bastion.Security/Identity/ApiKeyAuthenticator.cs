@@ -98,7 +98,7 @@ public sealed class ApiKeyAuthenticator(IdentityRegistry identities, TimeProvide
 
         var principal = key.OwnerType switch
         {
-            PrincipalType.User => ForUser(identities.Find<UserEntry>(key.OwnerId)),
+            PrincipalType.User => identities.Find<UserEntry>(key.OwnerId) is { } user ? identities.PrincipalOf(user) : null,
             PrincipalType.ServiceAccount => ForServiceAccount(identities.Find<ServiceAccountEntry>(key.OwnerId)),
             PrincipalType.Operator => ForOperator(identities.Find<OperatorGrantEntry>(key.OwnerId), now),
             _ => null,
@@ -106,27 +106,6 @@ public sealed class ApiKeyAuthenticator(IdentityRegistry identities, TimeProvide
         return principal is null
             ? throw new ServiceException(ErrorKind.Unauthenticated, $"API key {key.Id} belongs to an identity that no longer exists.")
             : principal with { ApiKeyId = key.Id };
-    }
-
-    private Principal? ForUser(UserEntry? user)
-    {
-        if (user is null)
-        {
-            return null;
-        }
-
-        var groups = identities.All<UserGroupEntry>(user.Account).Where(g => g.Members.ContainsKey(user.Id)).ToList();
-        var grants = new Dictionary<string, Permission>(user.NamespaceAccess, StringComparer.Ordinal);
-        foreach (var (ns, permission) in groups.SelectMany(g => g.NamespaceAccess))
-        {
-            grants[ns] = grants.TryGetValue(ns, out var current) && current > permission ? current : permission;
-        }
-
-        return new Principal(PrincipalType.User, user.Id, user.Email, user.Role, user.Account)
-        {
-            Roles = groups.Select(g => g.Role).Append(user.Role).ToHashSet(),
-            NamespaceGrants = grants,
-        };
     }
 
     private static Principal? ForServiceAccount(ServiceAccountEntry? account) => account switch

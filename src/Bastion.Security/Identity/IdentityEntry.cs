@@ -13,6 +13,7 @@ namespace Bastion.Security.Identity;
 [JsonDerivedType(typeof(UserGroupEntry), "group")]
 [JsonDerivedType(typeof(OperatorGrantEntry), "operator-grant")]
 [JsonDerivedType(typeof(AsyncOperationEntry), "async-operation")]
+[JsonDerivedType(typeof(SsoSettingsEntry), "sso-settings")]
 public abstract record IdentityEntry
 {
     public required string Id { get; init; }

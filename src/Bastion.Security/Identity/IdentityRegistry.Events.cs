@@ -68,6 +68,19 @@ public sealed partial class IdentityRegistry
                 details["role"] = group.Role.ToString();
                 details["namespace_access"] = Access(group.NamespaceAccess);
                 details["members"] = group.Members.Count.ToString(CultureInfo.InvariantCulture);
+                if (group.IdpGroup is not null)
+                {
+                    details["idp_group"] = Clip(group.IdpGroup);
+                }
+
+                break;
+            case SsoSettingsEntry sso:
+                details["oidc_issuer"] = Clip(sso.Oidc?.Issuer ?? string.Empty);
+                details["oidc_client_id"] = Clip(sso.Oidc?.ClientId ?? string.Empty);
+                details["oidc_enabled"] = (sso.Oidc?.Enabled == true).ToString();
+                details["people_api_key_sign_in"] = sso.PeopleApiKeySignIn.ToString();
+                details["jit_users"] = sso.JitUsers.ToString();
+                details["require_mfa"] = sso.RequireMfa.ToString();
                 break;
         }
 

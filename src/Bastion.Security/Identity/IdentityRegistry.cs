@@ -348,6 +348,7 @@ public sealed partial class IdentityRegistry(IStorageProvider store, GroupCommit
         nameof(UserGroupEntry) => "group",
         nameof(OperatorGrantEntry) => "operator-grant",
         nameof(AsyncOperationEntry) => "async-operation",
+        nameof(SsoSettingsEntry) => "sso-settings",
         _ => throw new ArgumentException($"Not an identity record: {type.Name}."),
     };
 }

@@ -11,6 +11,12 @@ public sealed record UserGroupEntry : IdentityEntry
 
     public IReadOnlyDictionary<string, Permission> NamespaceAccess { get; init; } = new Dictionary<string, Permission>();
 
+    /// <summary>
+    /// The identity provider's group this group mirrors (Cloud's <c>scim_group.idp_id</c>), or null for Bastion's own
+    /// group. Its members are whoever last signed in by SSO with that group in their groups claim.
+    /// </summary>
+    public string? IdpGroup { get; init; }
+
     /// <summary>Member user ids, with when each joined.</summary>
     public IReadOnlyDictionary<string, DateTime> Members { get; init; } = new Dictionary<string, DateTime>();
 }

@@ -9,26 +9,34 @@ namespace Bastion.Security.Sessions;
 /// The web UI's sessions, in memory (a restart signs everyone out). A session id and its CSRF token are 256 random
 /// bits each, handed to the browser once at sign-in; only their SHA-256 hashes are kept, so the table reveals no
 /// usable id. A session ends at sign-out, after <see cref="UiSessionOptions.IdleTimeout"/> without use, or
-/// <see cref="UiSessionOptions.AbsoluteTimeout"/> after sign-in, whichever comes first.
+/// <see cref="UiSessionOptions.AbsoluteTimeout"/> after sign-in, whichever comes first, or when what it was signed in
+/// with is gone (<see cref="Revoke"/>: the key or user removed, single sign-on turned off). Every end but sign-out is
+/// reported to <see cref="Ended"/> (the audit log's session-ended record).
 /// </summary>
 public sealed class UiSessions(UiSessionOptions options, TimeProvider time)
 {
+    /// <summary>The reason <see cref="Ended"/> gives for a session that timed out.</summary>
+    public const string TimedOut = "timed out";
+
     private readonly ConcurrentDictionary<string, UiSession> _byIdHash = new(StringComparer.Ordinal);
+
+    /// <summary>A session ended other than by sign-out, and why.</summary>
+    public event Action<UiSession, string>? Ended;
 
     /// <summary>Live sessions (tests, diagnostics); ended ones may linger until looked up or swept.</summary>
     public int Count => _byIdHash.Count;
 
     public UiSessionOptions Options => options;
 
-    /// <summary>A new session for a caller who proved an API key's secret: the session and the two secrets for the browser.</summary>
-    public (UiSession Session, string Id, string CsrfToken) Create(Principal signedInAs)
+    /// <summary>A new session for a caller who proved who they are: the session and the two secrets for the browser.</summary>
+    public (UiSession Session, string Id, string CsrfToken) Create(Principal signedInAs, string method = UiSession.ApiKeyMethod, bool mfa = false)
     {
         ArgumentNullException.ThrowIfNull(signedInAs);
         var now = time.GetUtcNow();
-        Sweep(now);
+        Sweep(null);
         var id = NewSecret();
         var csrf = NewSecret();
-        var session = new UiSession(signedInAs, now, UiSession.Hash(csrf));
+        var session = new UiSession(signedInAs, method, mfa, now, UiSession.Hash(csrf));
         _byIdHash[Key(id)] = session;
         return (session, id, csrf);
     }
@@ -44,7 +52,11 @@ public sealed class UiSessions(UiSessionOptions options, TimeProvider time)
         var now = time.GetUtcNow();
         if (Expired(session, now))
         {
-            _byIdHash.TryRemove(new KeyValuePair<string, UiSession>(Key(id), session));
+            if (_byIdHash.TryRemove(new KeyValuePair<string, UiSession>(Key(id), session)))
+            {
+                Ended?.Invoke(session, TimedOut);
+            }
+
             return null;
         }
 
@@ -56,20 +68,38 @@ public sealed class UiSessions(UiSessionOptions options, TimeProvider time)
     public UiSession? End(string? id) =>
         !string.IsNullOrEmpty(id) && _byIdHash.TryRemove(Key(id), out var session) ? session : null;
 
-    private bool Expired(UiSession session, DateTimeOffset now) =>
-        now - session.Created >= options.AbsoluteTimeout || now - session.LastSeen >= options.IdleTimeout;
-
-    // Sessions nobody comes back for would stay forever: each sign-in drops the timed-out ones.
-    private void Sweep(DateTimeOffset now)
+    /// <summary>Ends <paramref name="session"/> because what it was signed in with no longer lets it in.</summary>
+    public void Revoke(UiSession session, string reason)
     {
-        foreach (var entry in _byIdHash)
+        ArgumentNullException.ThrowIfNull(session);
+        foreach (var entry in _byIdHash.Where(e => ReferenceEquals(e.Value, session)))
         {
-            if (Expired(entry.Value, now))
+            if (_byIdHash.TryRemove(entry))
             {
-                _byIdHash.TryRemove(entry);
+                Ended?.Invoke(session, reason);
             }
         }
     }
+
+    /// <summary>
+    /// Ends the sessions that timed out, and those <paramref name="revokedReason"/> gives a reason for (what they were
+    /// signed in with is gone): run at each sign-in and by the server's timer, so an abandoned session's end is recorded too.
+    /// </summary>
+    public void Sweep(Func<UiSession, string?>? revokedReason)
+    {
+        var now = time.GetUtcNow();
+        foreach (var entry in _byIdHash)
+        {
+            var reason = Expired(entry.Value, now) ? TimedOut : revokedReason?.Invoke(entry.Value);
+            if (reason is not null && _byIdHash.TryRemove(entry))
+            {
+                Ended?.Invoke(entry.Value, reason);
+            }
+        }
+    }
+
+    private bool Expired(UiSession session, DateTimeOffset now) =>
+        now - session.Created >= options.AbsoluteTimeout || now - session.LastSeen >= options.IdleTimeout;
 
     private static string NewSecret() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
 

@@ -5,13 +5,15 @@ namespace Bastion.Server.Ui;
 /// <summary>
 /// What <c>GET /auth/session</c> tells the UI about who is signed in: their name, what they may do on the account
 /// (the account pages), and the namespaces they may read, each saying whether they may write or administer there (the
-/// UI hides the actions they may not take; the server refuses them anyway).
+/// UI hides the actions they may not take; the server refuses them anyway). <c>ApiKeyId</c> is empty and
+/// <c>Method</c> names the protocol for a single sign-on session.
 /// </summary>
 internal sealed record UiSessionInfo(
     string Name,
     string Type,
     string Id,
     string ApiKeyId,
+    string Method,
     UiSessionInfo.AccountAccess Account,
     IReadOnlyList<UiSessionInfo.NamespaceAccess> Namespaces)
 {

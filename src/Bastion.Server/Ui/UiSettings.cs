@@ -52,7 +52,7 @@ internal sealed record UiSettings(
         defaultNamespace,
         new CodecSettings(string.Empty, false, false));
 
-    /// <summary>Server start: the UI signs in first (its own sign-in page, <see cref="UiSignIn"/>); no SSO options yet.</summary>
+    /// <summary>Server start: the UI signs in first (its own sign-in page, <see cref="UiSignIn"/>, which asks <c>/auth/methods</c> for single sign-on).</summary>
     public static UiSettings SignIn(string defaultNamespace) => DevMode(defaultNamespace) with { Auth = new AuthSettings(true, []) };
 
     /// <param name="Enabled">Whether the UI must sign in first.</param>

@@ -6,34 +6,79 @@ using Bastion.Security.Authorization;
 using Bastion.Security.Identity;
 using Bastion.Security.Pipeline;
 using Bastion.Security.Sessions;
+using Bastion.Security.Sso;
 using Bastion.Wire.Http;
 using Grpc.Core;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Bastion.Server.Ui;
 
 /// <summary>
 /// Sign-in and sign-out of the web UI under <c>server start</c>: <c>POST /auth/sign-in</c> takes an API key (JSON
 /// <c>{"apiKey": …}</c>), checks it as every call's key is checked (<see cref="ApiKeyAuthenticator"/>) and starts a
-/// session (<see cref="UiSessions"/>, cookies by <see cref="UiSessionCookies"/>); <c>POST /auth/sign-out</c> ends it;
-/// <c>GET /auth/session</c> says who is signed in. Sign-ins, refused ones included, and sign-outs are audited
-/// (<see cref="AuditKinds.UiSignIn"/>, <see cref="AuditKinds.UiSignOut"/>); the key itself is never logged or recorded.
+/// session (<see cref="UiSessions"/>, cookies by <see cref="UiSessionCookies"/>); single sign-on
+/// (<see cref="Sso.OidcSignIn"/>) ends in the same session through <see cref="CompleteSsoAsync"/>;
+/// <c>POST /auth/sign-out</c> ends it; <c>GET /auth/session</c> says who is signed in; <c>GET /auth/methods</c> which
+/// ways of signing in the sign-in page offers. Sign-ins, refused ones included (with the reason), sign-outs and
+/// sessions that end otherwise (timed out, or what they were signed in with is gone) are audited
+/// (<see cref="AuditKinds.UiSignIn"/>, <see cref="AuditKinds.UiSignOut"/>, <see cref="AuditKinds.UiSessionEnded"/>);
+/// the key, token or assertion itself is never logged or recorded.
 /// </summary>
-internal sealed class UiSignIn(
-    UiSessions sessions,
-    UiSessionCookies cookies,
-    ApiKeyAuthenticator apiKeys,
-    NamespaceRegistry namespaces,
-    IAuditSink audit,
-    TimeProvider time)
+internal sealed partial class UiSignIn
 {
     public const string SignInPath = "/auth/sign-in";
     public const string SignOutPath = "/auth/sign-out";
     public const string SessionPath = "/auth/session";
+    public const string MethodsPath = "/auth/methods";
     private const int MaxSignInBody = 4096;
 
+    private readonly UiSessions _sessions;
+    private readonly UiSessionCookies _cookies;
+    private readonly ApiKeyAuthenticator _apiKeys;
+    private readonly UiSessionAuthenticator _sessionPrincipals;
+    private readonly SsoPolicy _sso;
+    private readonly NamespaceRegistry _namespaces;
+    private readonly IAuditSink _audit;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+
+    public UiSignIn(
+        UiSessions sessions,
+        UiSessionCookies cookies,
+        ApiKeyAuthenticator apiKeys,
+        UiSessionAuthenticator sessionPrincipals,
+        SsoPolicy sso,
+        NamespaceRegistry namespaces,
+        IAuditSink audit,
+        TimeProvider time,
+        ILoggerFactory loggers,
+        string account)
+    {
+        Account = account;
+        _sessions = sessions;
+        _cookies = cookies;
+        _apiKeys = apiKeys;
+        _sessionPrincipals = sessionPrincipals;
+        _sso = sso;
+        _namespaces = namespaces;
+        _audit = audit;
+        _time = time;
+        _logger = loggers.CreateLogger("Bastion.Ui");
+        sessions.Ended += RecordEnded;
+    }
+
+    /// <summary>The account whose people sign in here.</summary>
+    public string Account { get; }
+
+    /// <summary>The OpenID Connect sign-in, when the server offers it.</summary>
+    public Sso.OidcSignIn? Oidc { get; set; }
+
+    /// <summary>The SAML 2.0 sign-in, when the server offers it.</summary>
+    public Sso.SamlSignIn? Saml { get; set; }
+
     /// <summary>The live session the request's cookie names (now marked used), or null.</summary>
-    public UiSession? SessionOf(HttpRequest request) => sessions.Find(cookies.SessionId(request));
+    public UiSession? SessionOf(HttpRequest request) => _sessions.Find(_cookies.SessionId(request));
 
     /// <summary>Serves the request if it is one of the sign-in paths; null otherwise.</summary>
     public Task? TryServe(HttpContext context)
@@ -55,7 +100,12 @@ internal sealed class UiSignIn(
             return HttpMethods.IsGet(method) ? DescribeAsync(context) : MethodNotAllowed(context, "GET");
         }
 
-        return null;
+        if (path.Equals(MethodsPath, StringComparison.Ordinal))
+        {
+            return HttpMethods.IsGet(method) ? MethodsAsync(context) : MethodNotAllowed(context, "GET");
+        }
+
+        return Oidc?.TryServe(context) ?? Saml?.TryServe(context);
     }
 
     private async Task SignInAsync(HttpContext context)
@@ -78,12 +128,13 @@ internal sealed class UiSignIn(
         Principal principal;
         try
         {
-            principal = await apiKeys.AuthenticateAsync(key);
+            principal = await _apiKeys.AuthenticateAsync(key);
+            _sso.CheckApiKeySignIn(principal);
         }
         catch (ServiceException e)
         {
             var refused = ErrorMapper.ToRpcException(e, callCanceled: false);
-            if (await AuditAsync(context, AuditKinds.UiSignIn, "SignIn", null, refused.StatusCode))
+            if (await AuditAsync(context, AuditKinds.UiSignIn, "SignIn", null, refused.StatusCode, Details(UiSession.ApiKeyMethod, refused.Status.Detail)))
             {
                 await WriteStatusAsync(context, refused.StatusCode, refused.Status.Detail);
             }
@@ -91,22 +142,151 @@ internal sealed class UiSignIn(
             return;
         }
 
-        sessions.End(cookies.SessionId(context.Request)); // a sign-in replaces the browser's earlier session
-        var (session, id, csrf) = sessions.Create(principal);
-        if (!await AuditAsync(context, AuditKinds.UiSignIn, "SignIn", principal, StatusCode.OK))
+        _sessions.End(_cookies.SessionId(context.Request)); // a sign-in replaces the browser's earlier session
+        var (session, id, csrf) = _sessions.Create(principal);
+        if (!await AuditAsync(context, AuditKinds.UiSignIn, "SignIn", principal, StatusCode.OK, Details(UiSession.ApiKeyMethod, null)))
         {
-            sessions.End(id); // unrecorded, there is no session
+            _sessions.End(id); // unrecorded, there is no session
             return;
         }
 
-        cookies.Issue(context.Response, id, csrf);
+        _cookies.Issue(context.Response, id, csrf);
         await WriteInfoAsync(context, principal, session);
     }
 
+    /// <summary>
+    /// Ends a single sign-on whose token or assertion was checked: the person becomes their Bastion user
+    /// (<see cref="SsoPolicy.SignInAsync"/>), gets the same session an API-key sign-in gets, and the browser goes on to
+    /// <paramref name="returnUrl"/>; refused, back to the sign-in page saying why. Audited either way.
+    /// </summary>
+    public async Task CompleteSsoAsync(HttpContext context, SsoIdentity who, string? returnUrl)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(who);
+        var person = new Principal(PrincipalType.User, string.Empty, who.Email ?? string.Empty, AccountRole.None, Account);
+        Principal principal;
+        bool mfa;
+        var previous = AuditActor.Current;
+        AuditActor.Current = new AuditActor(nameof(PrincipalType.User), string.Empty, who.Email ?? string.Empty, "bastion.ui/SignIn", HttpPeer.Of(context));
+        try
+        {
+            (principal, mfa) = await _sso.SignInAsync(Account, who); // a user created or regrouped is an account event of this actor
+        }
+        catch (ServiceException e)
+        {
+            var refused = ErrorMapper.ToRpcException(e, callCanceled: false);
+            await RefuseSsoAsync(context, who.Method, "policy", refused.Status.Detail, person, refused.StatusCode, who.AuthMethods);
+            return;
+        }
+        finally
+        {
+            AuditActor.Current = previous;
+        }
+
+        _sessions.End(_cookies.SessionId(context.Request));
+        var (_, id, csrf) = _sessions.Create(principal, who.Method, mfa);
+        var details = Details(who.Method, null);
+        details["mfa"] = mfa ? "true" : "false";
+        details["auth_methods"] = Clip(string.Join(" ", who.AuthMethods));
+        if (!await AuditAsync(context, AuditKinds.UiSignIn, "SignIn", principal, StatusCode.OK, details))
+        {
+            _sessions.End(id);
+            return;
+        }
+
+        _cookies.Issue(context.Response, id, csrf);
+        context.Response.Redirect(SafeReturnUrl(returnUrl));
+    }
+
+    /// <summary>
+    /// A refused single sign-on: audited with <paramref name="reason"/> (a short code) and <paramref name="message"/>
+    /// (never the token or assertion), and the browser sent back to the sign-in page, which shows the message.
+    /// </summary>
+    public async Task RefuseSsoAsync(
+        HttpContext context, string method, string reason, string message, Principal? person = null, StatusCode status = StatusCode.Unauthenticated, IEnumerable<string>? authMethods = null)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var details = Details(method, message);
+        details["reason"] = reason;
+        if (authMethods is not null)
+        {
+            details["auth_methods"] = Clip(string.Join(" ", authMethods));
+        }
+
+        if (await AuditAsync(context, AuditKinds.UiSignIn, "SignIn", person, status, details))
+        {
+            context.Response.Redirect("/login?error=" + Uri.EscapeDataString("Single sign-on refused: " + message));
+        }
+    }
+
+    /// <summary>A path on this origin, never another site (open redirect) nor the sign-in page; else <c>/</c>.</summary>
+    public static string SafeReturnUrl(string? url) =>
+        url is { Length: > 0 } && url[0] == '/' && (url.Length == 1 || (url[1] != '/' && url[1] != '\\')) && !url.StartsWith("/login", StringComparison.Ordinal)
+            ? url
+            : "/";
+
+    private async Task MethodsAsync(HttpContext context)
+    {
+        context.Response.ContentType = "application/json";
+        context.Response.Headers.CacheControl = "no-store";
+        UiBundle.SetSecurityHeaders(context.Response);
+        await using var json = new Utf8JsonWriter(context.Response.Body);
+        json.WriteStartObject();
+        json.WriteBoolean("apiKey", true);
+        json.WriteBoolean("peopleApiKey", _sso.PeopleApiKeySignIn(Account));
+        json.WriteStartArray("sso");
+        foreach (var (method, start, offered) in new[] { (UiSession.OidcMethod, Sso.OidcSignIn.StartPath, Oidc is not null), (UiSession.SamlMethod, Sso.SamlSignIn.StartPath, Saml is not null) })
+        {
+            if (offered && _sso.Enabled(Account, method) is not null)
+            {
+                json.WriteStartObject();
+                json.WriteString("method", method);
+                json.WriteString("start", start);
+                json.WriteEndObject();
+            }
+        }
+
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+
+    /// <summary>The record of a session that ended other than by sign-out, written off the flow that noticed it.</summary>
+    private void RecordEnded(UiSession session, string reason)
+    {
+        var details = Details(session.Method, null);
+        details["reason"] = reason;
+        var record = Record(AuditKinds.UiSessionEnded, "SessionEnded", session.SignedInAs, StatusCode.OK, string.Empty, null, details);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await _audit.WriteAsync(record, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogEndedNotRecorded(_logger, e);
+            }
+        });
+    }
+
+    private static Dictionary<string, string> Details(string method, string? refusal)
+    {
+        var details = new Dictionary<string, string>(StringComparer.Ordinal) { ["method"] = method };
+        if (refusal is not null)
+        {
+            details["refusal"] = Clip(refusal);
+        }
+
+        return details;
+    }
+
+    /// <summary>What an identity provider sends is bounded before it goes into a record.</summary>
+    private static string Clip(string text) => text.Length > 512 ? text[..512] : text;
+
     private async Task SignOutAsync(HttpContext context)
     {
-        var id = cookies.SessionId(context.Request);
-        if (sessions.Find(id) is { } session)
+        var id = _cookies.SessionId(context.Request);
+        if (_sessions.Find(id) is { } session)
         {
             if (!session.CsrfMatches(context.Request.Headers[UiSessionCookies.CsrfHeader]))
             {
@@ -114,11 +294,11 @@ internal sealed class UiSignIn(
                 return;
             }
 
-            sessions.End(id);
+            _sessions.End(id);
             await AuditAsync(context, AuditKinds.UiSignOut, "SignOut", session.SignedInAs, StatusCode.OK);
         }
 
-        cookies.Clear(context.Response);
+        _cookies.Clear(context.Response);
         context.Response.StatusCode = StatusCodes.Status204NoContent;
     }
 
@@ -131,7 +311,7 @@ internal sealed class UiSignIn(
         {
             principal = session is null
                 ? throw new ServiceException(ErrorKind.Unauthenticated, "Not signed in, or the session ended: sign in again.")
-                : await apiKeys.AuthenticateSignedInAsync(session.ApiKeyId);
+                : await _sessionPrincipals.PrincipalOfAsync(session);
         }
         catch (ServiceException e)
         {
@@ -145,7 +325,7 @@ internal sealed class UiSignIn(
 
     private async Task WriteInfoAsync(HttpContext context, Principal principal, UiSession session)
     {
-        var visible = namespaces.All
+        var visible = _namespaces.All
             .Where(n => principal.Allows(Permission.NamespaceRead, n) && !principal.IsRefusedBy(n))
             .Select(n => new UiSessionInfo.NamespaceAccess(n.FullName, principal.Allows(Permission.NamespaceWrite, n), principal.Allows(Permission.NamespaceAdmin, n)))
             .ToList();
@@ -154,7 +334,7 @@ internal sealed class UiSignIn(
             principal.Allows(Permission.AccountRead, null),
             principal.Allows(Permission.AccountAdmin, null),
             principal.Allows(Permission.NamespaceCreate, null));
-        var info = new UiSessionInfo(principal.Name, principal.Type.ToString(), principal.Id, session.ApiKeyId, account, visible);
+        var info = new UiSessionInfo(principal.Name, principal.Type.ToString(), principal.Id, session.ApiKeyId ?? string.Empty, session.Method, account, visible);
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-store";
         UiBundle.SetSecurityHeaders(context.Response);
@@ -191,27 +371,12 @@ internal sealed class UiSignIn(
     }
 
     /// <summary>Writes the record; false (and a 503 answered) when it cannot be written: an unrecorded sign-in does not happen.</summary>
-    private async Task<bool> AuditAsync(HttpContext context, string kind, string operation, Principal? principal, StatusCode status)
+    private async Task<bool> AuditAsync(HttpContext context, string kind, string operation, Principal? principal, StatusCode status, Dictionary<string, string>? details = null)
     {
-        var record = new AuditRecord
-        {
-            LogId = Guid.NewGuid().ToString(),
-            Kind = kind,
-            EmitTime = time.GetUtcNow().UtcDateTime,
-            Operation = "bastion.ui/" + operation,
-            PrincipalType = principal?.Type.ToString() ?? "Anonymous",
-            PrincipalId = principal?.Id ?? string.Empty,
-            PrincipalName = principal?.Name ?? string.Empty,
-            ApiKeyId = principal?.ApiKeyId,
-            Account = principal?.Account,
-            Status = (int)status,
-            Peer = HttpPeer.Of(context),
-            XForwardedFor = context.Request.Headers["X-Forwarded-For"].FirstOrDefault(),
-            Via = ViaUi.Name,
-        };
+        var record = Record(kind, operation, principal, status, HttpPeer.Of(context), context.Request.Headers["X-Forwarded-For"].FirstOrDefault(), details);
         try
         {
-            await audit.WriteAsync(record, CancellationToken.None); // not the request's token: a client that goes away does not take its record with it
+            await _audit.WriteAsync(record, CancellationToken.None); // not the request's token: a client that goes away does not take its record with it
             return true;
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -220,6 +385,27 @@ internal sealed class UiSignIn(
             return false;
         }
     }
+
+    private AuditRecord Record(string kind, string operation, Principal? principal, StatusCode status, string peer, string? forwardedFor, Dictionary<string, string>? details) => new()
+    {
+        LogId = Guid.NewGuid().ToString(),
+        Kind = kind,
+        EmitTime = _time.GetUtcNow().UtcDateTime,
+        Operation = "bastion.ui/" + operation,
+        PrincipalType = principal?.Type.ToString() ?? "Anonymous",
+        PrincipalId = principal?.Id ?? string.Empty,
+        PrincipalName = principal?.Name ?? string.Empty,
+        ApiKeyId = principal?.ApiKeyId,
+        Account = principal?.Account ?? Account,
+        Status = (int)status,
+        Peer = peer,
+        XForwardedFor = forwardedFor,
+        Via = ViaUi.Name,
+        Details = details ?? new Dictionary<string, string>(),
+    };
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A web UI session's end could not be recorded in the audit log.")]
+    private static partial void LogEndedNotRecorded(ILogger logger, Exception exception);
 
     private static Task MethodNotAllowed(HttpContext context, string allowed)
     {

@@ -87,9 +87,10 @@ internal sealed class SignInServer(TimeProvider? time = null, bool durableAudit 
     });
 
     /// <summary>An HTTPS client of the UI's origin (or of <paramref name="url"/>), TLS 1.3, trusting only the test CA; cookies are left to the test.</summary>
-    public HttpClient NewHttpClient(string? url = null) => new(new SocketsHttpHandler
+    public HttpClient NewHttpClient(string? url = null, bool followRedirects = true) => new(new SocketsHttpHandler
     {
         UseCookies = false,
+        AllowAutoRedirect = followRedirects,
         SslOptions = new SslClientAuthenticationOptions
         {
             EnabledSslProtocols = SslProtocols.Tls13,

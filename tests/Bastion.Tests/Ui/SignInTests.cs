@@ -187,6 +187,13 @@ public sealed class SignInTests : IAsyncLifetime, IDisposable
         _time.Advance(idle);
         using var ended = await ListWorkflowsAsync(cookies);
         Assert.Equal(HttpStatusCode.Unauthorized, ended.StatusCode);
+
+        // The end is an audit record with the principal, whoever noticed it first (this call or the server's sweep).
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(_site.Audit.Records.Any(r => r.Kind == AuditKinds.UiSessionEnded))));
+        var record = Assert.Single(_site.Audit.Records, r => r.Kind == AuditKinds.UiSessionEnded);
+        Assert.Equal(SignInServer.WriterEmail, record.PrincipalName);
+        Assert.Equal("timed out", record.Details["reason"]);
+        Assert.Equal("api-key", record.Details["method"]);
     }
 
     [Fact]

@@ -39,6 +39,20 @@ export async function fetchSession(fetch) {
   return response.json();
 }
 
+/** How this server signs people in: { apiKey, peopleApiKey, sso: [{ method, start }] }. */
+export async function fetchSignInMethods() {
+  const response = await fetch('/auth/methods', { credentials: 'same-origin' });
+  if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+  return response.json();
+}
+
+/** Where a single sign-on starts, coming back to `returnUrl` (a path on this origin) afterwards. */
+export function ssoStartUrl(sso, returnUrl) {
+  const url = new URL(sso.start, window.location.origin);
+  url.searchParams.set('returnUrl', safeReturnUrl(returnUrl));
+  return url.pathname + url.search;
+}
+
 /** Signs in with an API key; the error message the server gave when it refuses. */
 export async function signIn(apiKey) {
   const response = await fetch('/auth/sign-in', {

@@ -87,4 +87,32 @@ public sealed class UserGroupEndToEndTests(TlsServerFixture fixture)
             new AddUserGroupMemberRequest { GroupId = group.GroupId, MemberId = new UserGroupMemberId { UserId = "nobody" } }));
         Assert.Equal(RpcException.StatusCode.NotFound, noUser.Code);
     }
+
+    /// <summary>A group mirroring an identity provider's group is Cloud's SCIM group (<c>idp_id</c>): listed by it, its members only from SSO.</summary>
+    [Fact]
+    public async Task IdpGroups_AreScimGroupsByIdpId_WhoseMembersComeOnlyFromSingleSignOn()
+    {
+        var ops = await new CloudOpsEndToEndTests(fixture).OpsAsync(TlsServerFixture.OwnerKey);
+        var idpId = "eng-" + Guid.NewGuid().ToString("N");
+        var created = await ops.CloudService.CreateUserGroupAsync(new CreateUserGroupRequest
+        {
+            Spec = new UserGroupSpec { DisplayName = "mirror-" + idpId, ScimGroup = new SCIMGroupSpec { IdpId = idpId } },
+        });
+        var group = (await ops.CloudService.GetUserGroupAsync(new GetUserGroupRequest { GroupId = created.GroupId })).Group;
+        Assert.Equal(idpId, group.Spec.ScimGroup.IdpId);
+        var listed = await ops.CloudService.GetUserGroupsAsync(new GetUserGroupsRequest { ScimGroup = new GetUserGroupsRequest.Types.SCIMGroupFilter { IdpId = idpId } });
+        Assert.Equal(created.GroupId, Assert.Single(listed.Groups).Id);
+
+        var user = await ops.CloudService.CreateUserAsync(new CreateUserRequest { Spec = new UserSpec { Email = idpId + "@acme.test", Access = new Access { AccountAccess = new AccountAccess { Role = AccountAccess.Types.Role.Read } } } });
+        var manual = await Assert.ThrowsAsync<RpcException>(() => ops.CloudService.AddUserGroupMemberAsync(
+            new AddUserGroupMemberRequest { GroupId = created.GroupId, MemberId = new UserGroupMemberId { UserId = user.UserId } }));
+        Assert.Equal(RpcException.StatusCode.FailedPrecondition, manual.Code);
+        Assert.Contains(idpId, manual.Message, StringComparison.Ordinal);
+
+        var empty = await Assert.ThrowsAsync<RpcException>(() => ops.CloudService.CreateUserGroupAsync(new CreateUserGroupRequest
+        {
+            Spec = new UserGroupSpec { DisplayName = "no-idp-id", ScimGroup = new SCIMGroupSpec() },
+        }));
+        Assert.Equal(RpcException.StatusCode.InvalidArgument, empty.Code);
+    }
 }
