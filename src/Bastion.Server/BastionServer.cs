@@ -349,14 +349,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         if (cluster is not null)
         {
             // From now on membership changes move shards (and queues: every owned shard's due tasks are handed off again).
-            membership.Refreshed = async (live, changed) =>
-            {
-                await engine.AssignShardsAsync([.. live.Select(n => n.NodeId)], CancellationToken.None).ConfigureAwait(false);
-                if (changed)
-                {
-                    await engine.RedispatchAsync().ConfigureAwait(false);
-                }
-            };
+            membership.Refreshed = engine.FollowMembershipAsync;
         }
 
         var audit = app.Services.GetRequiredService<AuditHosting>();

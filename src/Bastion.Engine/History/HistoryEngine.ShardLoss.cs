@@ -1,3 +1,4 @@
+using Bastion.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace Bastion.Engine.History;
@@ -33,6 +34,58 @@ internal sealed partial class HistoryEngine
 
     /// <summary>Takes the shards assigned to this node among <paramref name="live"/> and releases the others (a membership change).</summary>
     internal Task AssignShardsAsync(IReadOnlyCollection<string> live, CancellationToken cancellationToken) => _shards.AssignAsync(live, cancellationToken);
+
+    private readonly Lock _followLock = new();
+    private Task _following = Task.CompletedTask;
+    private bool _membersChanged;
+
+    /// <summary>
+    /// After each membership refresh: take and release shards, and hand due tasks off again when the members changed —
+    /// in the background, one pass at a time (a pass that loads many tasks must not hold up the heartbeat, or this
+    /// node's lease would run out); a refresh during a pass is folded into the next one.
+    /// </summary>
+    internal Task FollowMembershipAsync(IReadOnlyList<ClusterNode> live, bool changed)
+    {
+        lock (_followLock)
+        {
+            _membersChanged |= changed;
+            if (!_following.IsCompleted)
+            {
+                return Task.CompletedTask;
+            }
+
+            var redispatch = _membersChanged;
+            _membersChanged = false;
+            List<string> ids = [.. live.Select(n => n.NodeId)];
+            _following = Task.Run(async () =>
+            {
+                try
+                {
+                    await AssignShardsAsync(ids, CancellationToken.None).ConfigureAwait(false);
+                    if (redispatch)
+                    {
+                        await RedispatchAsync().ConfigureAwait(false);
+                    }
+                }
+#pragma warning disable CA1031 // The next refresh tries again.
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    lock (_followLock)
+                    {
+                        _membersChanged |= redispatch;
+                    }
+
+                    LogFollowFailed(_logger, e);
+                }
+            });
+        }
+
+        return Task.CompletedTask;
+    }
+
+    [LoggerMessage(EventId = 2018, Level = LogLevel.Error, Message = "Following a change of the cluster's members failed; the next heartbeat tries again.")]
+    private static partial void LogFollowFailed(ILogger logger, Exception e);
 
     private void LoseShard(int shard) => _shards.Lose(shard);
 
