@@ -14,7 +14,7 @@ internal static class CertsCommand
 {
     public static Command Create()
     {
-        var certs = new Command("certs", "Create CAs, client certificates and server certificates (PEM).");
+        var certs = new Command("certs", "Create CAs, client, server and cluster node certificates (PEM).");
         var ca = new Command("ca", "Certificate authorities.");
         ca.Subcommands.Add(CreateCa());
         var client = new Command("client", "Client certificates for mTLS.");
@@ -24,6 +24,9 @@ internal static class CertsCommand
         certs.Subcommands.Add(ca);
         certs.Subcommands.Add(client);
         certs.Subcommands.Add(server);
+        var node = new Command("node", "Cluster node certificates (the cluster's mutual TLS).");
+        node.Subcommands.Add(CreateNode());
+        certs.Subcommands.Add(node);
         return certs;
     }
 
@@ -80,6 +83,27 @@ internal static class CertsCommand
             using var issuer = LoadCa(parse.GetValue(caFile)!, parse.GetValue(caKeyFile));
             var now = DateTimeOffset.UtcNow;
             return CertificateFactory.CreateServer(issuer, names, addresses, now.AddMinutes(-5), now.AddDays(parse.GetValue(days)));
+        }));
+        return command;
+    }
+
+    private static Command CreateNode()
+    {
+        var (caFile, caKeyFile) = CaInputs();
+        var name = new Option<string>("--name") { Description = "The node's name (its --node-name).", Required = true };
+        var ip = new Option<string[]>("--ip") { Description = "The IP address other nodes reach it at (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var days = Days(365);
+        var (certFile, keyFile) = Outputs("node");
+        var command = new Command("create", "Create a cluster node's certificate signed by the cluster CA: it serves the node's cluster listener and is its client certificate towards the other nodes.")
+        {
+            caFile, caKeyFile, name, ip, days, certFile, keyFile,
+        };
+        command.SetAction(parse => Run(parse, certFile, keyFile, () =>
+        {
+            var addresses = (parse.GetValue(ip) ?? []).Select(a => IPAddress.TryParse(a, out var address) ? address : throw new ArgumentException($"--ip {a} is not an IP address.")).ToList();
+            using var issuer = LoadCa(parse.GetValue(caFile)!, parse.GetValue(caKeyFile));
+            var now = DateTimeOffset.UtcNow;
+            return CertificateFactory.CreateNode(issuer, parse.GetValue(name)!, addresses, now.AddMinutes(-5), now.AddDays(parse.GetValue(days)));
         }));
         return command;
     }

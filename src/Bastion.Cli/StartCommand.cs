@@ -34,9 +34,12 @@ internal static class StartCommand
         var encryption = new Option<string?>("--encryption") { Description = "Encryption at rest: on (default) or off (only for a database written without it)." };
         var masterKeyFile = new Option<string?>("--master-key-file") { Description = "Master key file, created with mode 0600 when missing (default: <db-filename>.master-key; PostgreSQL has no default). BASTION_MASTER_KEY (base64) gives the key itself instead." };
         var masterKeyCommand = new Option<string?>("--master-key-command") { Description = "A command that prints the master key in base64 (a KMS hook); wins over the file and BASTION_MASTER_KEY." };
-        var clusterAddress = new Option<string?>("--cluster-address") { Description = "HOST:PORT other nodes reach this one at: makes this server a node of the cluster on its --database-url (loopback only until the cluster's mutual TLS lands)." };
+        var clusterAddress = new Option<string?>("--cluster-address") { Description = "IP:PORT other nodes reach this one at: makes this server a node of the cluster on its --database-url (off loopback it needs the cluster's mutual TLS)." };
+        var clusterCert = new Option<string?>("--cluster-cert-file") { Description = "This node's certificate (PEM, issued by the cluster CA) for the cluster's mutual TLS." };
+        var clusterKey = new Option<string?>("--cluster-key-file") { Description = "This node's private key (PEM) for the cluster's mutual TLS." };
+        var clusterCa = new Option<string?>("--cluster-ca-file") { Description = "The cluster CA (PEM) every node's certificate must chain to." };
         var nodeName = new Option<string?>("--node-name") { Description = "This node's name in the cluster (default: host name and cluster port)." };
-        Option<string?>[] settings = [dbFile, dbUrl, clusterAddress, nodeName, account, baseDomain, ip, port, httpPort, uiPort, uiSessionTimeout, uiIdleTimeout, certFile, keyFile, logLevel, logFormat, auditExport, auditRetention, auditLog,
+        Option<string?>[] settings = [dbFile, dbUrl, clusterAddress, nodeName, clusterCert, clusterKey, clusterCa, account, baseDomain, ip, port, httpPort, uiPort, uiSessionTimeout, uiIdleTimeout, certFile, keyFile, logLevel, logFormat, auditExport, auditRetention, auditLog,
             encryption, masterKeyFile, masterKeyCommand];
 
         var command = new Command("start", "Start a production server: TLS 1.3, per-namespace mTLS, no dev-mode identity.") { config };
@@ -74,6 +77,9 @@ internal static class StartCommand
                     MasterKeyCommand = values.Get(masterKeyCommand),
                     ClusterAddress = values.Get(clusterAddress),
                     NodeName = values.Get(nodeName),
+                    ClusterCertFile = values.GetPath(clusterCert),
+                    ClusterKeyFile = values.GetPath(clusterKey),
+                    ClusterCaFile = values.GetPath(clusterCa),
 
                     // A secret: from the environment only, never a command-line option (visible to every process).
                     OwnerApiKey = Environment.GetEnvironmentVariable("BASTION_OWNER_API_KEY") is { Length: > 0 } chosen ? chosen : null,

@@ -40,8 +40,11 @@ internal static class StartDevCommand
 
         // Bastion's own.
         var shards = new Option<int>("--shards") { Description = "Shard count of a new store.", DefaultValueFactory = _ => 4 };
-        var clusterAddress = new Option<string?>("--cluster-address") { Description = "HOST:PORT other nodes reach this one at: makes this server a node of the cluster on its --database-url (loopback only for now)." };
+        var clusterAddress = new Option<string?>("--cluster-address") { Description = "IP:PORT other nodes reach this one at: makes this server a node of the cluster on its --database-url (off loopback it needs the cluster's mutual TLS)." };
         var nodeName = new Option<string?>("--node-name") { Description = "This node's name in the cluster (default: host name and cluster port)." };
+        var clusterCert = new Option<string?>("--cluster-cert-file") { Description = "This node's certificate (PEM, issued by the cluster CA) for the cluster's mutual TLS." };
+        var clusterKey = new Option<string?>("--cluster-key-file") { Description = "This node's private key (PEM) for the cluster's mutual TLS." };
+        var clusterCa = new Option<string?>("--cluster-ca-file") { Description = "The cluster CA (PEM) every node's certificate must chain to." };
         var tls = new Option<bool>("--tls") { Description = "Serve TLS 1.3 with a local CA and server certificate (created on first use) and print how to connect." };
         var tlsDir = new Option<string?>("--tls-dir") { Description = "Where --tls keeps its CA and certificates (default: the user's data directory, bastion/dev-tls)." };
         var auditExport = new Option<string?>("--audit-export") { Description = "Audit export sinks, comma-separated: stdout, file:PATH (rotating JSON lines), http(s)://URL (batched POSTs)." };
@@ -89,7 +92,7 @@ internal static class StartDevCommand
             port, ip, dbFile, namespaces, httpPort, headless, uiPort, dynamicConfig, searchAttributes, sqlitePragmas, logConfig,
             logFormat, logLevel, commandTimeout,
             shards, tls, tlsDir, auditExport, auditRetention, auditLog, encryption, dbUrl, masterKeyFile, masterKeyCommand,
-            clusterAddress, nodeName,
+            clusterAddress, nodeName, clusterCert, clusterKey, clusterCa,
         };
         foreach (var option in unused.Options)
         {
@@ -107,6 +110,9 @@ internal static class StartDevCommand
                 ShardCount = parse.GetValue(shards),
                 ClusterAddress = parse.GetValue(clusterAddress),
                 NodeName = parse.GetValue(nodeName),
+                ClusterCertFile = parse.GetValue(clusterCert),
+                ClusterKeyFile = parse.GetValue(clusterKey),
+                ClusterCaFile = parse.GetValue(clusterCa),
                 HttpPort = parse.GetValue(httpPort),
                 UiPort = parse.GetValue(headless) ? null : parse.GetValue(uiPort),
                 Encryption = parse.GetValue(encryption) == "on",
@@ -213,6 +219,7 @@ internal static class StartDevCommand
             ("dynamic-config", string.Join(",", options.DynamicConfig.Select(c => $"{c.Key}={c.Value}"))),
             ("log-level", options.LogLevel), ("log-format", options.LogFormat), ("shards", options.ShardCount),
             ("cluster-address", options.ClusterAddress ?? "(standalone)"), ("node-name", options.NodeName ?? "(default)"),
+            ("cluster-tls", options.ClusterCertFile is null ? "off" : "on"),
             ("encryption", options.Encryption ? "on" : "off"), ("tls", options.TlsCertFile != null ? "on" : "off"),
             ("sqlite", "journal_mode=wal, synchronous=full"),
         ];

@@ -77,6 +77,9 @@ public sealed partial class BastionServer : IAsyncDisposable
     /// <summary>The history engine (tests).</summary>
     internal HistoryEngine Engine => _engine;
 
+    /// <summary>The cluster listener's address (null for a standalone server).</summary>
+    internal string? ClusterAddress => _app.Services.GetService<ClusterSettings>()?.Address;
+
     /// <summary>What this node served for other nodes of its cluster (zero for a standalone server).</summary>
     internal (long Forwards, long HandOffs, long Starts, long Operations) ClusterServed => _app.Services.GetService<ClusterService>()?.Served ?? default;
 
@@ -180,7 +183,21 @@ public sealed partial class BastionServer : IAsyncDisposable
 
             if (cluster is not null)
             {
-                kestrel.Listen(cluster.Bind, listen => listen.Protocols = HttpProtocols.Http2);
+                kestrel.Listen(cluster.Bind, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http2;
+                    if (cluster.Tls is { } clusterTls)
+                    {
+                        listen.UseHttps(new Microsoft.AspNetCore.Server.Kestrel.Https.HttpsConnectionAdapterOptions
+                        {
+                            ServerCertificate = clusterTls.Certificate,
+                            SslProtocols = System.Security.Authentication.SslProtocols.Tls13,
+                            ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.RequireCertificate,
+                            CheckCertificateRevocation = false,
+                            ClientCertificateValidation = (certificate, _, _) => clusterTls.Trusts(certificate),
+                        });
+                    }
+                });
             }
 
             // The SDK multiplexes every call of a client and its workers, long polls included, on one connection.
@@ -261,6 +278,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         else
         {
             services.AddSingleton(new ClusterListener { Port = cluster.Bind.Port });
+            services.AddSingleton(cluster);
             services.AddSingleton<ClusterClient>();
             services.AddSingleton<ICallRouter, ClusterRouter>();
             services.AddSingleton<ClusterService>();

@@ -79,6 +79,17 @@ public sealed class ServerOptions
     /// <summary>This node's name in the cluster (default: the host name and the cluster port); stable across restarts.</summary>
     public string? NodeName { get; set; }
 
+    /// <summary>
+    /// The cluster's mutual TLS: this node's certificate and key (PEM; it serves the cluster listener and is this node's
+    /// client certificate towards the others) and the cluster CA every node's certificate must chain to. All three or none
+    /// (then the cluster address must be loopback).
+    /// </summary>
+    public string? ClusterCertFile { get; set; }
+
+    public string? ClusterKeyFile { get; set; }
+
+    public string? ClusterCaFile { get; set; }
+
     /// <summary>The audit log: durable and hash-chained by default; retention and export sinks.</summary>
     public Bastion.Security.Audit.AuditOptions Audit { get; } = new();
 

@@ -9,10 +9,10 @@ using Grpc.Net.Client;
 namespace Bastion.Server.Cluster;
 
 /// <summary>
-/// Calls to the other nodes over their cluster listeners: one HTTP/2 channel per node address, kept for the process's
-/// life. A node that is not live (or has no address) is UNAVAILABLE at once, as an unreachable one is, so the SDKs retry.
+/// Calls to the other nodes over their cluster listeners (mutual TLS with the cluster CA when configured): one HTTP/2
+/// channel per node address, kept for the process's life. A node that is not live (or has no address) is UNAVAILABLE at once, as an unreachable one is, so the SDKs retry.
 /// </summary>
-internal sealed class ClusterClient(HistoryEngine engine) : IClusterTransport, IDisposable
+internal sealed class ClusterClient(HistoryEngine engine, ClusterSettings settings) : IClusterTransport, IDisposable
 {
     /// <summary>How long a task hand-off may take before it is tried again (the durable task stays).</summary>
     private static readonly TimeSpan s_handOffDeadline = TimeSpan.FromSeconds(5);
@@ -59,11 +59,16 @@ internal sealed class ClusterClient(HistoryEngine engine) : IClusterTransport, I
     {
         var address = engine.Routing.Membership.AddressOf(node)
             ?? throw new RpcException(new Status(StatusCode.Unavailable, $"Cluster node {node} is not live; retry."));
-        return _channels.GetOrAdd(address, static a => GrpcChannel.ForAddress("http://" + a, new GrpcChannelOptions
+        return _channels.GetOrAdd(address, a => GrpcChannel.ForAddress((settings.Tls is null ? "http://" : "https://") + a, new GrpcChannelOptions
         {
             MaxReceiveMessageSize = null,
             MaxSendMessageSize = null,
-            HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true, PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan },
+            HttpHandler = new SocketsHttpHandler
+            {
+                EnableMultipleHttp2Connections = true,
+                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+                SslOptions = settings.Tls?.ClientOptions() ?? new(),
+            },
         })).CreateCallInvoker();
     }
 

@@ -6,18 +6,27 @@ namespace Bastion.Server.Cluster;
 /// <summary>
 /// A clustered server's settings, checked before anything starts: the address other nodes reach it at (and the port
 /// its cluster listener binds), its node name, and what clustering needs — a PostgreSQL database every node shares. The
-/// internal traffic is plaintext, so the cluster address must be loopback (several nodes on one machine) until the
-/// cluster's mutual TLS lands.
+/// internal traffic is mutual TLS 1.3 with the cluster CA (<see cref="ClusterTls"/>) when the node's certificate, key and
+/// the CA are given; without them it is plaintext, and the cluster address must then be loopback (several nodes on one
+/// machine).
 /// </summary>
-internal sealed record ClusterSettings(string Address, IPEndPoint Bind, string NodeName)
+internal sealed record ClusterSettings(string Address, IPEndPoint Bind, string NodeName, ClusterTls? Tls)
 {
     /// <summary>Null for a standalone server; <see cref="ArgumentException"/> (a usage error) naming what is wrong.</summary>
     public static ClusterSettings? Of(ServerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        var tlsFiles = new[] { options.ClusterCertFile, options.ClusterKeyFile, options.ClusterCaFile };
         if (options.ClusterAddress is not { } address)
         {
-            return options.NodeName is null ? null : throw new ArgumentException("--node-name names a node of a cluster: give --cluster-address too.");
+            return options.NodeName is null && tlsFiles.All(f => f is null)
+                ? null
+                : throw new ArgumentException("--node-name and --cluster-cert-file, --cluster-key-file, --cluster-ca-file are about a node of a cluster: give --cluster-address too.");
+        }
+
+        if (tlsFiles.Any(f => f is null) && tlsFiles.Any(f => f is not null))
+        {
+            throw new ArgumentException("--cluster-cert-file, --cluster-key-file and --cluster-ca-file go together: give all three (the cluster's mutual TLS) or none (loopback only).");
         }
 
         if (options.DatabaseUrl is null)
@@ -32,15 +41,25 @@ internal sealed record ClusterSettings(string Address, IPEndPoint Bind, string N
         }
 
         var host = address[..colon].Trim('[', ']');
-        if (!IPAddress.TryParse(host, out var ip) || !IPAddress.IsLoopback(ip))
+        if (!IPAddress.TryParse(host, out var ip))
+        {
+            throw new ArgumentException($"--cluster-address {address}: the host must be an IP address (the one other nodes reach this node at; the cluster listener binds it).");
+        }
+
+        var withTls = options.ClusterCertFile is not null;
+        if (!withTls && !IPAddress.IsLoopback(ip))
         {
             throw new ArgumentException(
-                $"--cluster-address {address}: the cluster's internal traffic is plaintext for now, so nodes must reach each other on loopback (127.0.0.1); the cluster's mutual TLS is not built yet.");
+                $"--cluster-address {address}: without the cluster's mutual TLS (--cluster-cert-file, --cluster-key-file, --cluster-ca-file) nodes reach each other on loopback only.");
         }
 
         var name = options.NodeName ?? $"{Environment.MachineName}:{port.ToString(CultureInfo.InvariantCulture)}";
-        return string.IsNullOrWhiteSpace(name) || name.Length > 200
-            ? throw new ArgumentException("--node-name must be 1 to 200 characters.")
-            : new ClusterSettings(address, new IPEndPoint(ip, port), name);
+        if (string.IsNullOrWhiteSpace(name) || name.Length > 200)
+        {
+            throw new ArgumentException("--node-name must be 1 to 200 characters.");
+        }
+
+        return new ClusterSettings(address, new IPEndPoint(ip, port), name,
+            withTls ? ClusterTls.Load(options.ClusterCertFile!, options.ClusterKeyFile!, options.ClusterCaFile!) : null);
     }
 }

@@ -27,15 +27,22 @@ public static class CertificateFactory
     /// <summary>A client certificate for mTLS: subject CN (and O, OU when given), optional DNS SANs, client-auth usage.</summary>
     public static X509Certificate2 CreateClient(
         X509Certificate2 ca, string commonName, string? organization, string? organizationalUnit, IEnumerable<string> dnsNames, DateTimeOffset notBefore, DateTimeOffset notAfter) =>
-        CreateLeaf(ca, Subject(commonName, organization, organizationalUnit), dnsNames, [], ClientAuthenticationOid, notBefore, notAfter);
+        CreateLeaf(ca, Subject(commonName, organization, organizationalUnit), dnsNames, [], [ClientAuthenticationOid], notBefore, notAfter);
 
     /// <summary>A server certificate: DNS names (wildcards allowed) and IP addresses as SANs, server-auth usage.</summary>
     public static X509Certificate2 CreateServer(
         X509Certificate2 ca, IReadOnlyList<string> dnsNames, IEnumerable<IPAddress> addresses, DateTimeOffset notBefore, DateTimeOffset notAfter)
     {
         ArgumentNullException.ThrowIfNull(dnsNames);
-        return CreateLeaf(ca, Subject(dnsNames.Count > 0 ? dnsNames[0] : "bastion", null, null), dnsNames, addresses, ServerAuthenticationOid, notBefore, notAfter);
+        return CreateLeaf(ca, Subject(dnsNames.Count > 0 ? dnsNames[0] : "bastion", null, null), dnsNames, addresses, [ServerAuthenticationOid], notBefore, notAfter);
     }
+
+    /// <summary>
+    /// A cluster node's certificate (issued by the cluster CA): it serves the node's cluster listener and is the node's
+    /// client certificate towards the others, so it carries both usages; its name is the node's.
+    /// </summary>
+    public static X509Certificate2 CreateNode(X509Certificate2 ca, string nodeName, IEnumerable<IPAddress> addresses, DateTimeOffset notBefore, DateTimeOffset notAfter) =>
+        CreateLeaf(ca, Subject(nodeName, null, "bastion-cluster"), [], addresses, [ServerAuthenticationOid, ClientAuthenticationOid], notBefore, notAfter);
 
     /// <summary>The certificate as PEM.</summary>
     public static string CertificatePem(X509Certificate2 certificate)
@@ -68,14 +75,20 @@ public static class CertificateFactory
     }
 
     private static X509Certificate2 CreateLeaf(
-        X509Certificate2 ca, X500DistinguishedName subject, IEnumerable<string> dnsNames, IEnumerable<IPAddress> addresses, string usage, DateTimeOffset notBefore, DateTimeOffset notAfter)
+        X509Certificate2 ca, X500DistinguishedName subject, IEnumerable<string> dnsNames, IEnumerable<IPAddress> addresses, string[] usages, DateTimeOffset notBefore, DateTimeOffset notAfter)
     {
         ArgumentNullException.ThrowIfNull(ca);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(usage)], false));
+        var usageOids = new OidCollection();
+        foreach (var usage in usages)
+        {
+            usageOids.Add(new Oid(usage));
+        }
+
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(usageOids, false));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, includeKeyIdentifier: true, includeIssuerAndSerial: false));
         var san = new SubjectAlternativeNameBuilder();

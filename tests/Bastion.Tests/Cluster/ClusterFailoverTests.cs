@@ -10,7 +10,8 @@ namespace Bastion.Tests.Cluster;
 /// <summary>
 /// Three <c>bastion server start-dev</c> processes clustered on one PostgreSQL database; one is killed with SIGKILL while
 /// workflows run (started through a second node, worked through the third): its shards move to the others and every
-/// workflow completes exactly once — one activity result, one timer — with no workflow failed.
+/// workflow completes exactly once — one activity result, one timer — with no workflow failed. The nodes talk mutual
+/// TLS with certificates <c>bastion certs ca|node create</c> made.
 /// </summary>
 public sealed class ClusterFailoverTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>
 {
@@ -42,6 +43,13 @@ public sealed class ClusterFailoverTests(PostgresDatabase database) : IClassFixt
         var nodes = new List<ServerProcess>();
         try
         {
+            Assert.Equal(0, (await Cli.CliProcess.RunInAsync(directory, ["certs", "ca", "create", "--cn", "Cluster CA", "--cert-file", "cluster-ca.pem", "--key-file", "cluster-ca.key"])).ExitCode);
+            foreach (var name in new[] { "node-a", "node-b", "node-c" })
+            {
+                var made = await Cli.CliProcess.RunInAsync(directory, ["certs", "node", "create", "--ca", "cluster-ca.pem", "--name", name, "--ip", "127.0.0.1", "--cert-file", name + ".pem", "--key-file", name + ".key"]);
+                Assert.True(made.ExitCode == 0, made.Output);
+            }
+
             foreach (var name in new[] { "node-a", "node-b", "node-c" })
             {
                 var port = ServerProcess.FreePort();
@@ -50,6 +58,8 @@ public sealed class ClusterFailoverTests(PostgresDatabase database) : IClassFixt
                     "server", "start-dev", "--headless", "--port", port.ToString(CultureInfo.InvariantCulture), "--log-level", "warn",
                     "--database-url", PostgresDatabase.UrlText(url.Database), "--master-key-file", Path.Combine(directory, "master-key"), "--shards", "8",
                     "--cluster-address", $"127.0.0.1:{ServerProcess.FreePort().ToString(CultureInfo.InvariantCulture)}", "--node-name", name,
+                    "--cluster-cert-file", Path.Combine(directory, name + ".pem"), "--cluster-key-file", Path.Combine(directory, name + ".key"),
+                    "--cluster-ca-file", Path.Combine(directory, "cluster-ca.pem"),
                 ], ServerProcess.ReadyLine));
             }
 
