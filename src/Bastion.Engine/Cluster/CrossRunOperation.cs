@@ -48,6 +48,10 @@ internal abstract record CrossRunOperation
                 RecordChildClosed.Code => new RecordChildClosed(Key(r), r.ReadInt64(), Bytes(r), r.ReadString(), r.ReadString(), r.ReadString(), new TaskKey(r.ReadString(), r.ReadInt32(), r.ReadInt64(), r.ReadInt32())),
                 ApplyParentClosePolicy.Code => new ApplyParentClosePolicy(r.ReadString(), r.ReadString(), r.ReadString(), r.ReadInt32()),
                 DeliverExternal.Code => new DeliverExternal(r.ReadString(), r.ReadString(), OptionalString(r), r.ReadBoolean(), Bytes(r)),
+                StartRun.Code => new StartRun(r.ReadString(), Bytes(r)),
+                ObserveRun.Code => new ObserveRun(r.ReadString(), r.ReadString()),
+                EndRun.Code => new EndRun(r.ReadString(), r.ReadString(), r.ReadString(), r.ReadBoolean(), r.ReadString(), r.ReadString()),
+                WakeSchedule.Code => new WakeSchedule(r.ReadString(), r.ReadString()),
                 var kind => throw new InvalidDataException($"Unknown cross-run operation {kind}."),
             };
         }
@@ -171,6 +175,66 @@ internal abstract record CrossRunOperation
             WriteOptional(w, RunId);
             w.Write(IsSignal);
             Write(w, Request);
+        }
+    }
+
+    /// <summary>Start a schedule's action's run (a StartWorkflowExecutionRequest whose request id makes a retry find it); answers the start response.</summary>
+    public sealed record StartRun(string NamespaceId, byte[] Request) : CrossRunOperation
+    {
+        public const byte Code = 5;
+
+        public override byte Kind => Code;
+
+        protected override void WriteBody(BinaryWriter w)
+        {
+            w.Write(NamespaceId);
+            Write(w, Request);
+        }
+    }
+
+    /// <summary>The status of a workflow id's current run, with its close event when it completed or failed (a schedule watching its runs).</summary>
+    public sealed record ObserveRun(string NamespaceId, string WorkflowId) : CrossRunOperation
+    {
+        public const byte Code = 6;
+
+        public override byte Kind => Code;
+
+        protected override void WriteBody(BinaryWriter w)
+        {
+            w.Write(NamespaceId);
+            w.Write(WorkflowId);
+        }
+    }
+
+    /// <summary>Terminate a run, or ask it to cancel (a schedule's overlap policy).</summary>
+    public sealed record EndRun(string NamespaceId, string WorkflowId, string RunId, bool Terminate, string Reason, string RequestId) : CrossRunOperation
+    {
+        public const byte Code = 7;
+
+        public override byte Kind => Code;
+
+        protected override void WriteBody(BinaryWriter w)
+        {
+            w.Write(NamespaceId);
+            w.Write(WorkflowId);
+            w.Write(RunId);
+            w.Write(Terminate);
+            w.Write(Reason);
+            w.Write(RequestId);
+        }
+    }
+
+    /// <summary>A run a schedule started closed: its schedule looks at once (on the node that runs the schedule).</summary>
+    public sealed record WakeSchedule(string NamespaceId, string ScheduleId) : CrossRunOperation
+    {
+        public const byte Code = 8;
+
+        public override byte Kind => Code;
+
+        protected override void WriteBody(BinaryWriter w)
+        {
+            w.Write(NamespaceId);
+            w.Write(ScheduleId);
         }
     }
 }

@@ -1,3 +1,4 @@
+using Google.Protobuf;
 using Bastion.Engine.Cluster;
 using Temporalio.Api.History.V1;
 
@@ -10,7 +11,10 @@ namespace Bastion.Engine.History;
 /// </summary>
 internal sealed partial class HistoryEngine
 {
-    private async Task<byte[]> RunCrossRunAsync(int targetShard, CrossRunOperation operation)
+    /// <summary>Wakes a schedule this node runs (set by the schedule engine).</summary>
+    internal Action<string, string>? WakeSchedule { get; set; }
+
+    internal async Task<byte[]> RunCrossRunAsync(int targetShard, CrossRunOperation operation)
     {
         var encoded = operation.Encode();
         var owner = Routing.OwnerOfShard(targetShard);
@@ -43,8 +47,54 @@ internal sealed partial class HistoryEngine
             case CrossRunOperation.DeliverExternal external:
                 await DeliverExternalToTargetAsync(external).ConfigureAwait(false);
                 return [];
+            case CrossRunOperation.StartRun start:
+                return (await StartWorkflowAsync(start.NamespaceId, Temporalio.Api.WorkflowService.V1.StartWorkflowExecutionRequest.Parser.ParseFrom(start.Request)).ConfigureAwait(false)).ToByteArray();
+            case CrossRunOperation.ObserveRun observe:
+                return await ObserveRunAsync(observe).ConfigureAwait(false);
+            case CrossRunOperation.EndRun end:
+                var key = new WorkflowKey(end.NamespaceId, end.WorkflowId, end.RunId);
+                if (end.Terminate)
+                {
+                    await TerminateAsync(key, end.Reason, null, "temporal-scheduler").ConfigureAwait(false);
+                }
+                else
+                {
+                    await RequestCancelAsync(key, new Temporalio.Api.WorkflowService.V1.RequestCancelWorkflowExecutionRequest { Identity = "temporal-scheduler", Reason = end.Reason, RequestId = end.RequestId }).ConfigureAwait(false);
+                }
+
+                return [];
+            case CrossRunOperation.WakeSchedule wake:
+                WakeSchedule?.Invoke(wake.NamespaceId, wake.ScheduleId);
+                return [];
             default:
                 throw new InvalidOperationException("Unknown cross-run operation.");
         }
+    }
+
+    /// <summary>A workflow id's current run's status (4 bytes, little-endian; a run that is gone reads as terminated), then its close event when it completed or failed.</summary>
+    private async Task<byte[]> ObserveRunAsync(CrossRunOperation.ObserveRun observe)
+    {
+        int status;
+        HistoryEvent? close = null;
+        try
+        {
+            // The workflow id's current run: a run that continued as new is still the same action.
+            var key = await ResolveAsync(observe.NamespaceId, observe.WorkflowId, null).ConfigureAwait(false);
+            status = await ReadAsync(key, c => c.State.Status).ConfigureAwait(false);
+            if (status is (int)Temporalio.Api.Enums.V1.WorkflowExecutionStatus.Completed or (int)Temporalio.Api.Enums.V1.WorkflowExecutionStatus.Failed)
+            {
+                var (events, _) = await ReadHistoryAsync(key, 1, 1, wait: false, closeOnly: true, TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(false);
+                close = events.FirstOrDefault();
+            }
+        }
+        catch (Errors.ServiceException e) when (e.Kind == Errors.ErrorKind.NotFound)
+        {
+            status = (int)Temporalio.Api.Enums.V1.WorkflowExecutionStatus.Terminated;
+        }
+
+        var answer = new byte[4 + (close?.CalculateSize() ?? 0)];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(answer, status);
+        close?.WriteTo(answer.AsSpan(4));
+        return answer;
     }
 }

@@ -86,18 +86,11 @@ internal sealed partial class ScheduleEngine
         for (var i = info.RunningWorkflows.Count - 1; i >= 0; i--)
         {
             var execution = info.RunningWorkflows[i];
-            int status;
-            try
-            {
-                // The workflow id's current run: a run that continued as new is still the same action.
-                var key = await _history.ResolveAsync(namespaceId, execution.WorkflowId, null).ConfigureAwait(false);
-                status = await _history.ReadAsync(key, c => c.State.Status).ConfigureAwait(false);
-            }
-            catch (ServiceException e) when (e.Kind == ErrorKind.NotFound)
-            {
-                status = (int)WorkflowExecutionStatus.Terminated;
-            }
 
+            // Asked of the node that owns the run (here, or another node of the cluster): its status and close event.
+            var observed = await _history.RunCrossRunAsync(_history.ShardOf(namespaceId, execution.WorkflowId),
+                new Cluster.CrossRunOperation.ObserveRun(namespaceId, execution.WorkflowId)).ConfigureAwait(false);
+            var status = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(observed);
             if (status == (int)WorkflowExecutionStatus.Running)
             {
                 continue;
@@ -116,9 +109,7 @@ internal sealed partial class ScheduleEngine
 
             // What the next action's run receives, as Temporal's scheduler keeps it: a completion with a result
             // replaces the last result and clears the failure; a failure is kept beside the last result.
-            var closed = status is (int)WorkflowExecutionStatus.Completed or (int)WorkflowExecutionStatus.Failed
-                ? await CloseEventAsync(namespaceId, execution.WorkflowId).ConfigureAwait(false)
-                : null;
+            var closed = observed.Length > 4 ? HistoryEvent.Parser.ParseFrom(observed.AsSpan(4)) : null;
             if (closed?.WorkflowExecutionCompletedEventAttributes?.Result is { } result)
             {
                 s.LastCompletionResult = result;
@@ -138,21 +129,6 @@ internal sealed partial class ScheduleEngine
                     ? $"paused due to workflow failure: {execution.WorkflowId}: {closed?.WorkflowExecutionFailedEventAttributes?.Failure?.Message}"
                     : $"paused due to workflow timeout: {execution.WorkflowId}";
             }
-        }
-    }
-
-    /// <summary>The close event of the workflow id's current run; null when it is gone meanwhile (retention).</summary>
-    private async Task<HistoryEvent?> CloseEventAsync(string namespaceId, string workflowId)
-    {
-        try
-        {
-            var key = await _history.ResolveAsync(namespaceId, workflowId, null).ConfigureAwait(false);
-            var (events, _) = await _history.ReadHistoryAsync(key, 1, 1, wait: false, closeOnly: true, TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(false);
-            return events.FirstOrDefault();
-        }
-        catch (ServiceException e) when (e.Kind == ErrorKind.NotFound)
-        {
-            return null;
         }
     }
 
@@ -199,9 +175,8 @@ internal sealed partial class ScheduleEngine
                 case ScheduleOverlapPolicy.CancelOther:
                     foreach (var running in info.RunningWorkflows.Where(r => r.RunId != s.CancelRequestedRunId).ToList())
                     {
-                        await IgnoreClosedAsync(_history.RequestCancelAsync(
-                            new WorkflowKey(namespaceId, running.WorkflowId, running.RunId),
-                            new RequestCancelWorkflowExecutionRequest { Identity = "temporal-scheduler", Reason = "cancelled by schedule overlap policy", RequestId = Guid.NewGuid().ToString() })).ConfigureAwait(false);
+                        await IgnoreClosedAsync(_history.RunCrossRunAsync(_history.ShardOf(namespaceId, running.WorkflowId), new Cluster.CrossRunOperation.EndRun(
+                            namespaceId, running.WorkflowId, running.RunId, Terminate: false, "cancelled by schedule overlap policy", Guid.NewGuid().ToString()))).ConfigureAwait(false);
                         s.CancelRequestedRunId = running.RunId;
                     }
 
@@ -209,8 +184,8 @@ internal sealed partial class ScheduleEngine
                 case ScheduleOverlapPolicy.TerminateOther:
                     foreach (var running in info.RunningWorkflows.ToList())
                     {
-                        await IgnoreClosedAsync(_history.TerminateAsync(
-                            new WorkflowKey(namespaceId, running.WorkflowId, running.RunId), "terminated by schedule overlap policy", null, "temporal-scheduler")).ConfigureAwait(false);
+                        await IgnoreClosedAsync(_history.RunCrossRunAsync(_history.ShardOf(namespaceId, running.WorkflowId), new Cluster.CrossRunOperation.EndRun(
+                            namespaceId, running.WorkflowId, running.RunId, Terminate: true, "terminated by schedule overlap policy", string.Empty))).ConfigureAwait(false);
                     }
 
                     await ObserveRunningAsync(namespaceId, s).ConfigureAwait(false);
@@ -275,45 +250,72 @@ internal sealed partial class ScheduleEngine
         request.ContinuedFailure = s.ContinuedFailure;
         var before = s.Serialize();
         var now = Now;
-        string? createdRunId = null;
-        try
+        void Record(string runId)
         {
-            var response = await _history.StartWorkflowAsync(namespaceId, request, m =>
-            {
-                createdRunId = m.State.RunId;
-                var info = s.Described.Info;
-                s.Buffer.RemoveAt(0);
+            var info = s.Described.Info;
+            s.Buffer.RemoveAt(0);
 
-                // Describe may read this commit before the pass's final save: keep its buffer size true.
-                info.BufferSize = s.Buffer.Count;
-                info.ActionCount++;
-                if (!start.Manual && s.Described.Schedule.State.LimitedActions)
-                {
-                    s.Described.Schedule.State.RemainingActions--;
-                }
-                info.RecentActions.Add(new ScheduleActionResult
-                {
-                    ScheduleTime = Timestamp.FromDateTime(start.Actual),
-                    ActualTime = Timestamp.FromDateTime(now),
-                    StartWorkflowResult = new WorkflowExecution { WorkflowId = workflowId, RunId = m.State.RunId },
-                    StartWorkflowStatus = WorkflowExecutionStatus.Running,
-                });
-                while (info.RecentActions.Count > RecentActionsKept)
-                {
-                    info.RecentActions.RemoveAt(0);
-                }
-
-                info.RunningWorkflows.Add(new WorkflowExecution { WorkflowId = workflowId, RunId = m.State.RunId });
-                m.Schedule = BuildWrite(namespaceId, s, version);
-            }).ConfigureAwait(false);
-            if (response.RunId == createdRunId)
+            // Describe may read this commit before the pass's final save: keep its buffer size true.
+            info.BufferSize = s.Buffer.Count;
+            info.ActionCount++;
+            if (!start.Manual && s.Described.Schedule.State.LimitedActions)
             {
-                return version + 1;
+                s.Described.Schedule.State.RemainingActions--;
+            }
+
+            info.RecentActions.Add(new ScheduleActionResult
+            {
+                ScheduleTime = Timestamp.FromDateTime(start.Actual),
+                ActualTime = Timestamp.FromDateTime(now),
+                StartWorkflowResult = new WorkflowExecution { WorkflowId = workflowId, RunId = runId },
+                StartWorkflowStatus = WorkflowExecutionStatus.Running,
+            });
+            while (info.RecentActions.Count > RecentActionsKept)
+            {
+                info.RecentActions.RemoveAt(0);
+            }
+
+            info.RunningWorkflows.Add(new WorkflowExecution { WorkflowId = workflowId, RunId = runId });
+        }
+
+        var runShard = _history.ShardOf(namespaceId, workflowId);
+        if (!_history.Routing.IsSelf(_history.Routing.OwnerOfShard(runShard)))
+        {
+            // The run lives on another node of the cluster: started there first, with a request id this action always
+            // has, so a retry after a crash before the schedule is saved finds the same run; the pass saves the schedule.
+            request.RequestId = $"schedule/{s.ScheduleId}/{start.Nominal.Ticks}/{start.Actual.Ticks}";
+            try
+            {
+                var started = StartWorkflowExecutionResponse.Parser.ParseFrom(await _history.RunCrossRunAsync(
+                    runShard, new Cluster.CrossRunOperation.StartRun(namespaceId, request.ToByteArray())).ConfigureAwait(false));
+                Record(started.RunId);
+                return version;
+            }
+            catch (ServiceException e) when (e.Kind == ErrorKind.AlreadyExists)
+            {
+                // Fall through: the id is taken, the action is skipped.
             }
         }
-        catch (ServiceException e) when (e.Kind == ErrorKind.AlreadyExists)
+        else
         {
-            // Fall through: the id is taken, the action is skipped.
+            string? createdRunId = null;
+            try
+            {
+                var response = await _history.StartWorkflowAsync(namespaceId, request, m =>
+                {
+                    createdRunId = m.State.RunId;
+                    Record(m.State.RunId);
+                    m.Schedule = BuildWrite(namespaceId, s, version);
+                }).ConfigureAwait(false);
+                if (response.RunId == createdRunId)
+                {
+                    return version + 1;
+                }
+            }
+            catch (ServiceException e) when (e.Kind == ErrorKind.AlreadyExists)
+            {
+                // Fall through: the id is taken, the action is skipped.
+            }
         }
 
         // Nothing of this start was committed: back to the state before it, without the action.

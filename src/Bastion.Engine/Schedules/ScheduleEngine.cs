@@ -51,6 +51,7 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         _history.RunClosed = OnRunClosed;
+        _history.WakeSchedule = (ns, id) => Wake(ns, id, TimeSpan.Zero);
         _history.ShardLost += OnShardLost;
         _history.ShardAcquired += OnShardAcquiredAsync;
         var records = new List<ScheduleRecord>(await _store.ListSchedulesOfShardAsync(NoShard, withUnassigned: true, cancellationToken).ConfigureAwait(false));
@@ -232,10 +233,32 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
     /// <summary>A run closed: if a schedule started it, that schedule may now start a buffered action or pause.</summary>
     private void OnRunClosed(WorkflowState run)
     {
-        if (ScheduledBy(run.SearchAttributes) is { } scheduleId)
+        if (ScheduledBy(run.SearchAttributes) is not { } scheduleId)
+        {
+            return;
+        }
+
+        var shard = ShardOf(run.NamespaceId, scheduleId);
+        if (_history.OwnsShard(shard))
         {
             Wake(run.NamespaceId, scheduleId, TimeSpan.Zero);
+            return;
         }
+
+        // The schedule runs on another node: tell it there (it also looks at its next action if this is lost).
+        var ns = run.NamespaceId;
+        _ = Tasks.Detached.Start(async () =>
+        {
+            try
+            {
+                await _history.RunCrossRunAsync(shard, new Cluster.CrossRunOperation.WakeSchedule(ns, scheduleId)).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // An optimisation: the schedule's own next pass observes the close anyway.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+            }
+        });
     }
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Schedule {ScheduleId} could not be processed; retrying.")]
@@ -245,6 +268,7 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
     {
         _stopped = true;
         _history.RunClosed = null;
+        _history.WakeSchedule = null;
         _history.ShardLost -= OnShardLost;
         _history.ShardAcquired -= OnShardAcquiredAsync;
         foreach (var timer in _timers.Values)

@@ -94,6 +94,13 @@ public sealed class ClusterTests(PostgresDatabase database) : IClassFixture<Post
         }
     }
 
+    [Workflow]
+    public sealed class Quick
+    {
+        [WorkflowRun]
+        public Task<string> RunAsync() => Task.FromResult("done");
+    }
+
     public static class Greeter
     {
         [Activity]
@@ -208,6 +215,55 @@ public sealed class ClusterTests(PostgresDatabase database) : IClassFixture<Post
         {
             Assert.True(_nodes.Sum(n => n.ClusterServed.Operations) > 0, "no step between runs crossed nodes");
         }
+    }
+
+    /// <summary>
+    /// A schedule runs on its shard's node; the runs of its actions fall on every node's shards: each starts there,
+    /// completes, and the schedule sees it close (its running list empties, its recent actions carry the results).
+    /// </summary>
+    [Fact]
+    public async Task AScheduleStartsRunsOnOtherNodes_AndSeesThemClose()
+    {
+        await SettledAsync(_nodes);
+        var client = await TemporalClient.ConnectAsync(new(_nodes[0].Address) { Namespace = "default" });
+        var workerClient = await TemporalClient.ConnectAsync(new(_nodes[1].Address) { Namespace = "default" });
+        var taskQueue = ServerFixture.NewTaskQueue();
+        var scheduleId = "cluster-schedule-" + Guid.NewGuid().ToString("N");
+        using var worker = new TemporalWorker(workerClient, new TemporalWorkerOptions(taskQueue).AddWorkflow<Quick>());
+        await worker.ExecuteAsync(async () =>
+        {
+            var handle = await client.CreateScheduleAsync(scheduleId, new Temporalio.Client.Schedules.Schedule(
+                Temporalio.Client.Schedules.ScheduleActionStartWorkflow.Create((Quick q) => q.RunAsync(), new(scheduleId + "-run", taskQueue)),
+                new Temporalio.Client.Schedules.ScheduleSpec { Intervals = [new(TimeSpan.FromHours(1))] })
+            {
+                State = new() { Paused = true },
+            });
+            for (var i = 0; i < 6; i++)
+            {
+                await handle.TriggerAsync(new() { Overlap = Temporalio.Api.Enums.V1.ScheduleOverlapPolicy.AllowAll });
+                await Task.Delay(TimeSpan.FromSeconds(1.1)); // the run's id carries the second: each trigger its own id
+            }
+
+            Assert.True(await Eventually.HoldsAsync(async () =>
+            {
+                var info = (await handle.DescribeAsync()).Info;
+                return info.NumActions == 6 && info.RunningActions.Count == 0
+                    && info.RecentActions.All(a => a.Action is Temporalio.Client.Schedules.ScheduleActionExecutionStartWorkflow { });
+            }, TimeSpan.FromSeconds(60)), "the schedule did not see its six runs start and close");
+            var runs = (await handle.DescribeAsync()).Info.RecentActions.Select(a => ((Temporalio.Client.Schedules.ScheduleActionExecutionStartWorkflow)a.Action).WorkflowId).ToList();
+            Assert.Equal(6, runs.Distinct().Count());
+            foreach (var run in runs)
+            {
+                Assert.Equal("done", await client.GetWorkflowHandle(run).GetResultAsync<string>());
+            }
+
+            var ns = _nodes[0].Namespaces.All.Single(n => n.Name == "default").Id;
+            var scheduleOwner = _nodes.Single(n => n.Engine.OwnsShard(n.Engine.ShardOf(ns, scheduleId))).Engine.Routing.Self;
+            if (runs.Any(r => _nodes.Single(n => n.Engine.OwnsShard(n.Engine.ShardOf(ns, r))).Engine.Routing.Self != scheduleOwner))
+            {
+                Assert.True(_nodes.Sum(n => n.ClusterServed.Operations) > 0, "no run of the schedule started on another node");
+            }
+        });
     }
 
     public async Task DisposeAsync()
