@@ -18,91 +18,24 @@ internal abstract record CrossRunOperation
 
     protected abstract void WriteBody(BinaryWriter w);
 
-    public byte[] Encode()
+    public byte[] Encode() => ClusterBinary.Write(FormatVersion, w =>
     {
-        using var stream = new MemoryStream();
-        using (var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
-        {
-            w.Write(FormatVersion);
-            w.Write(Kind);
-            WriteBody(w);
-        }
+        w.Write(Kind);
+        WriteBody(w);
+    });
 
-        return stream.ToArray();
-    }
-
-    public static CrossRunOperation Decode(byte[] data)
+    public static CrossRunOperation Decode(byte[] data) => ClusterBinary.Read<CrossRunOperation>(data, FormatVersion, "cross-run operation", r => r.ReadByte() switch
     {
-        try
-        {
-            using var r = new BinaryReader(new MemoryStream(data, writable: false), System.Text.Encoding.UTF8);
-            var version = r.ReadByte();
-            if (version != FormatVersion)
-            {
-                throw new InvalidDataException($"A cross-run operation of format {version} (this node reads {FormatVersion}).");
-            }
-
-            return r.ReadByte() switch
-            {
-                CreateChildRun.Code => new CreateChildRun(Key(r), r.ReadInt64(), Bytes(r), OptionalBytes(r), r.ReadString(), r.ReadString(), r.ReadString()),
-                RecordChildClosed.Code => new RecordChildClosed(Key(r), r.ReadInt64(), Bytes(r), r.ReadString(), r.ReadString(), r.ReadString(), new TaskKey(r.ReadString(), r.ReadInt32(), r.ReadInt64(), r.ReadInt32())),
-                ApplyParentClosePolicy.Code => new ApplyParentClosePolicy(r.ReadString(), r.ReadString(), r.ReadString(), r.ReadInt32()),
-                DeliverExternal.Code => new DeliverExternal(r.ReadString(), r.ReadString(), OptionalString(r), r.ReadBoolean(), Bytes(r)),
-                StartRun.Code => new StartRun(r.ReadString(), Bytes(r)),
-                ObserveRun.Code => new ObserveRun(r.ReadString(), r.ReadString()),
-                EndRun.Code => new EndRun(r.ReadString(), r.ReadString(), r.ReadString(), r.ReadBoolean(), r.ReadString(), r.ReadString()),
-                WakeSchedule.Code => new WakeSchedule(r.ReadString(), r.ReadString()),
-                var kind => throw new InvalidDataException($"Unknown cross-run operation {kind}."),
-            };
-        }
-        catch (EndOfStreamException e)
-        {
-            throw new InvalidDataException("A truncated cross-run operation.", e);
-        }
-    }
-
-    protected static void Write(BinaryWriter w, WorkflowKey key)
-    {
-        w.Write(key.NamespaceId);
-        w.Write(key.WorkflowId);
-        w.Write(key.RunId);
-    }
-
-    protected static void Write(BinaryWriter w, byte[]? bytes, bool optional = false)
-    {
-        if (optional)
-        {
-            w.Write(bytes is not null);
-            if (bytes is null)
-            {
-                return;
-            }
-        }
-
-        w.Write(bytes!.Length);
-        w.Write(bytes);
-    }
-
-    protected static void WriteOptional(BinaryWriter w, string? text)
-    {
-        w.Write(text is not null);
-        if (text is not null)
-        {
-            w.Write(text);
-        }
-    }
-
-    private static WorkflowKey Key(BinaryReader r) => new(r.ReadString(), r.ReadString(), r.ReadString());
-
-    private static byte[] Bytes(BinaryReader r)
-    {
-        var length = r.ReadInt32();
-        return length < 0 || length > r.BaseStream.Length - r.BaseStream.Position ? throw new InvalidDataException("A bad length in a cross-run operation.") : r.ReadBytes(length);
-    }
-
-    private static byte[]? OptionalBytes(BinaryReader r) => r.ReadBoolean() ? Bytes(r) : null;
-
-    private static string? OptionalString(BinaryReader r) => r.ReadBoolean() ? r.ReadString() : null;
+        CreateChildRun.Code => new CreateChildRun(r.ReadKey(), r.ReadInt64(), r.ReadBytes(), r.ReadOptionalBytes(), r.ReadString(), r.ReadString(), r.ReadString()),
+        RecordChildClosed.Code => new RecordChildClosed(r.ReadKey(), r.ReadInt64(), r.ReadBytes(), r.ReadString(), r.ReadString(), r.ReadString(), new TaskKey(r.ReadString(), r.ReadInt32(), r.ReadInt64(), r.ReadInt32())),
+        ApplyParentClosePolicy.Code => new ApplyParentClosePolicy(r.ReadString(), r.ReadString(), r.ReadString(), r.ReadInt32()),
+        DeliverExternal.Code => new DeliverExternal(r.ReadString(), r.ReadString(), r.ReadOptionalString(), r.ReadBoolean(), r.ReadBytes()),
+        StartRun.Code => new StartRun(r.ReadString(), r.ReadBytes()),
+        ObserveRun.Code => new ObserveRun(r.ReadString(), r.ReadString()),
+        EndRun.Code => new EndRun(r.ReadString(), r.ReadString(), r.ReadString(), r.ReadBoolean(), r.ReadString(), r.ReadString()),
+        WakeSchedule.Code => new WakeSchedule(r.ReadString(), r.ReadString()),
+        var kind => throw new InvalidDataException($"Unknown cross-run operation {kind}."),
+    });
 
     /// <summary>Create (or find) the child run a parent's StartChild task asks for; answers the child's run id.</summary>
     public sealed record CreateChildRun(WorkflowKey Parent, long InitiatedEventId, byte[] Attributes, byte[]? Metadata, string RequestId, string RootWorkflowId, string RootRunId) : CrossRunOperation
@@ -113,10 +46,10 @@ internal abstract record CrossRunOperation
 
         protected override void WriteBody(BinaryWriter w)
         {
-            Write(w, Parent);
+            w.Write(Parent);
             w.Write(InitiatedEventId);
-            Write(w, Attributes);
-            Write(w, Metadata, optional: true);
+            w.WriteBytes(Attributes);
+            w.WriteOptional(Metadata);
             w.Write(RequestId);
             w.Write(RootWorkflowId);
             w.Write(RootRunId);
@@ -132,9 +65,9 @@ internal abstract record CrossRunOperation
 
         protected override void WriteBody(BinaryWriter w)
         {
-            Write(w, Parent);
+            w.Write(Parent);
             w.Write(InitiatedEventId);
-            Write(w, CloseEvent);
+            w.WriteBytes(CloseEvent);
             w.Write(FirstRunId);
             w.Write(ChildWorkflowId);
             w.Write(ChildRunId);
@@ -172,9 +105,9 @@ internal abstract record CrossRunOperation
         {
             w.Write(NamespaceId);
             w.Write(WorkflowId);
-            WriteOptional(w, RunId);
+            w.WriteOptional(RunId);
             w.Write(IsSignal);
-            Write(w, Request);
+            w.WriteBytes(Request);
         }
     }
 
@@ -188,7 +121,7 @@ internal abstract record CrossRunOperation
         protected override void WriteBody(BinaryWriter w)
         {
             w.Write(NamespaceId);
-            Write(w, Request);
+            w.WriteBytes(Request);
         }
     }
 

@@ -11,7 +11,7 @@ internal sealed partial class WorkflowServiceHandler
     {
         var ns = NamespaceOf(context);
         var queue = new QueueKey(ns.Id, Validation.RequireId(request.TaskQueue?.Name, "TaskQueue"), TaskCategory.Activity);
-        return await LongPollAsync(queue, request, context, item => StartActivityQueueItemAsync(item, request, context.CancellationToken)).ConfigureAwait(false)
+        return await LongPollAsync(queue, request, request.Identity, context, item => StartActivityQueueItemAsync(item, request, context.CancellationToken)).ConfigureAwait(false)
             ?? new PollActivityTaskQueueResponse();
     }
 

@@ -13,7 +13,7 @@ internal sealed partial class WorkflowServiceHandler
     {
         var ns = NamespaceOf(context);
         var queue = new QueueKey(ns.Id, Validation.RequireId(request.TaskQueue?.Name, "TaskQueue"), TaskCategory.Workflow);
-        return await LongPollAsync(queue, request, context, item => StartWorkflowQueueItemAsync(item, request, queue, context.CancellationToken)).ConfigureAwait(false)
+        return await LongPollAsync(queue, request, request.Identity, context, item => StartWorkflowQueueItemAsync(item, request, queue, context.CancellationToken)).ConfigureAwait(false)
             ?? new PollWorkflowTaskQueueResponse();
     }
 
@@ -31,11 +31,9 @@ internal sealed partial class WorkflowServiceHandler
     /// empty. An item taken by a poller that left before it started, or that the run's node could not be reached for,
     /// goes back.
     /// </summary>
-    private async Task<TResponse?> LongPollAsync<TRequest, TResponse>(QueueKey queue, TRequest request, ServerCallContext context, Func<MatchItem, Task<TResponse?>> start)
-        where TRequest : IMessage
+    private async Task<TResponse?> LongPollAsync<TResponse>(QueueKey queue, IMessage request, string identity, ServerCallContext context, Func<MatchItem, Task<TResponse?>> start)
         where TResponse : class, IMessage<TResponse>, new()
     {
-        var identity = (string?)request.Descriptor.FindFieldByName("identity")?.Accessor.GetValue(request) ?? string.Empty;
         var deadline = Now + Validation.LongPollBudget(context, Now, options.MaxLongPoll);
         while (deadline - Now is { } remaining && remaining > TimeSpan.Zero)
         {

@@ -1,3 +1,4 @@
+using Bastion.Engine.Cluster;
 using Bastion.Engine.History;
 using Bastion.Engine.Matching;
 
@@ -23,10 +24,10 @@ internal static class ClusterMessages
     {
         w.Write(forward.Method);
         w.Write(forward.NamespaceId);
-        WriteBytes(w, forward.Request);
+        w.WriteBytes(forward.Request);
     });
 
-    public static Forward DecodeForward(byte[] body) => Read(body, r => new Forward(r.ReadString(), r.ReadString(), ReadBytes(r)));
+    public static Forward DecodeForward(byte[] body) => Read(body, r => new Forward(r.ReadString(), r.ReadString(), r.ReadBytes()));
 
     public static byte[] Encode(TaskHandOff handOff) => Write(w =>
     {
@@ -41,64 +42,19 @@ internal static class ClusterMessages
     {
         WriteQueue(w, start.Queue);
         WriteItem(w, start.Item);
-        WriteBytes(w, start.PollRequest);
+        w.WriteBytes(start.PollRequest);
     });
 
-    public static TaskStart DecodeStart(byte[] body) => Read(body, r => new TaskStart(ReadQueue(r), ReadItem(r), ReadBytes(r)));
+    public static TaskStart DecodeStart(byte[] body) => Read(body, r => new TaskStart(ReadQueue(r), ReadItem(r), r.ReadBytes()));
 
     /// <summary>A started task's poll response, or none (the item was stale).</summary>
-    public static byte[] EncodeStarted(byte[]? response) => Write(w =>
-    {
-        w.Write(response is not null);
-        if (response is not null)
-        {
-            WriteBytes(w, response);
-        }
-    });
+    public static byte[] EncodeStarted(byte[]? response) => Write(w => w.WriteOptional(response));
 
-    public static byte[]? DecodeStarted(byte[] body) => Read(body, r => r.ReadBoolean() ? ReadBytes(r) : null);
+    public static byte[]? DecodeStarted(byte[] body) => Read(body, r => r.ReadOptionalBytes());
 
-    private static byte[] Write(Action<BinaryWriter> write)
-    {
-        using var stream = new MemoryStream();
-        using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
-        {
-            writer.Write(Version);
-            write(writer);
-        }
+    private static byte[] Write(Action<BinaryWriter> write) => ClusterBinary.Write(Version, write);
 
-        return stream.ToArray();
-    }
-
-    private static T Read<T>(byte[] body, Func<BinaryReader, T> read)
-    {
-        try
-        {
-            using var reader = new BinaryReader(new MemoryStream(body, writable: false), System.Text.Encoding.UTF8);
-            var version = reader.ReadByte();
-            return version == Version
-                ? read(reader)
-                : throw new InvalidDataException($"A cluster message of version {version} (this node reads {Version}): nodes of one cluster must run compatible versions.");
-        }
-        catch (EndOfStreamException e)
-        {
-            throw new InvalidDataException("A truncated cluster message.", e);
-        }
-    }
-
-    private static void WriteBytes(BinaryWriter w, byte[] bytes)
-    {
-        w.Write(bytes.Length);
-        w.Write(bytes);
-    }
-
-    private static byte[] ReadBytes(BinaryReader r)
-    {
-        var length = r.ReadInt32();
-        return length < 0 || length > r.BaseStream.Length - r.BaseStream.Position
-            ? throw new InvalidDataException("A cluster message with a bad length.")
-            : r.ReadBytes(length);
-    }
+    private static T Read<T>(byte[] body, Func<BinaryReader, T> read) => ClusterBinary.Read(body, Version, "cluster message", read);
 
     private static void WriteQueue(BinaryWriter w, QueueKey queue)
     {
@@ -111,9 +67,7 @@ internal static class ClusterMessages
 
     private static void WriteItem(BinaryWriter w, MatchItem item)
     {
-        w.Write(item.Key.NamespaceId);
-        w.Write(item.Key.WorkflowId);
-        w.Write(item.Key.RunId);
+        w.Write(item.Key);
         switch (item)
         {
             case WorkflowTaskItem task:
@@ -137,7 +91,7 @@ internal static class ClusterMessages
 
     private static MatchItem ReadItem(BinaryReader r)
     {
-        var key = new WorkflowKey(r.ReadString(), r.ReadString(), r.ReadString());
+        var key = r.ReadKey();
         return r.ReadByte() switch
         {
             1 => new WorkflowTaskItem(key, r.ReadInt64(), r.ReadInt32()),
