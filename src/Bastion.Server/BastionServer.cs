@@ -331,7 +331,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         GrpcHealth.Map(app);
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Server");
-        DynamicConfig.Apply(options.DynamicConfig, frontendOptions, pipelineOptions, engineLimits, logger);
+        DynamicConfig.Apply(options.DynamicConfig, frontendOptions, pipelineOptions, engineLimits, app.Services.GetRequiredService<MatchingEngine>(), logger);
         if (app.Services.GetService<ListenerTls>() is { } listenerTls)
         {
             WarnIfCertificateMisses(listenerTls, options, logger); // also loads the certificate now: a bad one fails the start
