@@ -368,6 +368,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         {
             // From now on membership changes move shards (and queues: every owned shard's due tasks are handed off again).
             membership.Refreshed = engine.FollowMembershipAsync;
+            membership.SelfLeaseEnded = engine.DropAllShards;
         }
 
         var audit = app.Services.GetRequiredService<AuditHosting>();
