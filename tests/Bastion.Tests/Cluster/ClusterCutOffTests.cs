@@ -1,10 +1,8 @@
 using System.Net;
-using Bastion.Engine.Cluster;
 using Bastion.Server;
 using Bastion.Storage.Postgres;
 using Bastion.Tests.Integration;
 using Bastion.Tests.Storage.Postgres;
-using Temporalio.Workflows;
 
 namespace Bastion.Tests.Cluster;
 
@@ -20,26 +18,6 @@ public sealed class ClusterCutOffTests(PostgresDatabase database) : IClassFixtur
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "bastion-cutoff-" + Guid.NewGuid().ToString("N"));
     private readonly List<BastionServer> _nodes = [];
     private SeverableProxy? _proxy;
-
-    [Workflow]
-    public sealed class WaitsForWord
-    {
-        private string? _word;
-
-        [WorkflowRun]
-        public async Task<string> RunAsync()
-        {
-            await Workflow.WaitConditionAsync(() => _word is not null);
-            return _word!;
-        }
-
-        [WorkflowSignal]
-        public Task SayAsync(string word)
-        {
-            _word = word;
-            return Task.CompletedTask;
-        }
-    }
 
     public async Task InitializeAsync()
     {
@@ -63,15 +41,7 @@ public sealed class ClusterCutOffTests(PostgresDatabase database) : IClassFixtur
         }
     }
 
-    private async Task SettledAsync(IReadOnlyList<BastionServer> nodes)
-    {
-        var names = nodes.Select(n => n.Engine.Routing.Self).Order(StringComparer.Ordinal).ToList();
-        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(
-            nodes.All(n => n.Engine.Routing.Membership.Live.Select(l => l.NodeId).SequenceEqual(names))
-            && Enumerable.Range(0, Shards).All(s => nodes.Count(n => n.Engine.OwnsShard(s)) == 1
-                && nodes.Single(n => n.Engine.OwnsShard(s)).Engine.Routing.Self == Rendezvous.OwnerOf(Rendezvous.ShardKey(s), names))),
-            TimeSpan.FromSeconds(60)), "the cluster did not settle: " + string.Join("; ", nodes.Select(n => $"{n.Engine.Routing.Self}: {string.Join(",", n.Engine.OwnedShards)}")));
-    }
+    private static Task SettledAsync(IReadOnlyList<BastionServer> nodes) => ClusterTests.SettledAsync(nodes, Shards);
 
     [Fact]
     public async Task ANodeCutOffFromTheDatabase_StopsServingBeforeAnotherTakesOver_AndComesBack()
@@ -92,7 +62,7 @@ public sealed class ClusterCutOffTests(PostgresDatabase database) : IClassFixtur
             var id = $"cutoff-{Guid.NewGuid():N}";
             if (cShards.Contains(a.Engine.ShardOf(ns, id)))
             {
-                await client.StartWorkflowAsync((WaitsForWord w) => w.RunAsync(), new(id, taskQueue));
+                await client.StartWorkflowAsync((ClusterTests.Child w) => w.RunAsync(), new(id, taskQueue));
                 ids.Add(id);
             }
         }
@@ -118,13 +88,13 @@ public sealed class ClusterCutOffTests(PostgresDatabase database) : IClassFixtur
         Assert.Empty(c.Engine.OwnedShards);
 
         // Its workflows are served by the others now.
-        using var worker = new TemporalWorker(workerClient, new TemporalWorkerOptions(taskQueue).AddWorkflow<WaitsForWord>());
+        using var worker = new TemporalWorker(workerClient, new TemporalWorkerOptions(taskQueue).AddWorkflow<ClusterTests.Child>());
         await worker.ExecuteAsync(async () =>
         {
             foreach (var id in ids)
             {
-                await client.GetWorkflowHandle<WaitsForWord>(id).SignalAsync(w => w.SayAsync(id));
-                Assert.Equal(id, await client.GetWorkflowHandle<WaitsForWord>(id).GetResultAsync<string>().WaitAsync(TimeSpan.FromSeconds(60)));
+                await client.GetWorkflowHandle<ClusterTests.Child>(id).SignalAsync(w => w.GoAsync(id));
+                Assert.Equal(id, await client.GetWorkflowHandle<ClusterTests.Child>(id).GetResultAsync<string>().WaitAsync(TimeSpan.FromSeconds(60)));
             }
 
             // Back: it rejoins and takes its share again; a workflow on one of those shards runs.
@@ -137,9 +107,9 @@ public sealed class ClusterCutOffTests(PostgresDatabase database) : IClassFixtur
             }
             while (!c.Engine.OwnsShard(a.Engine.ShardOf(ns, late)));
 
-            await client.StartWorkflowAsync((WaitsForWord w) => w.RunAsync(), new(late, taskQueue));
-            await client.GetWorkflowHandle<WaitsForWord>(late).SignalAsync(w => w.SayAsync("back"));
-            Assert.Equal("back", await client.GetWorkflowHandle<WaitsForWord>(late).GetResultAsync<string>().WaitAsync(TimeSpan.FromSeconds(60)));
+            await client.StartWorkflowAsync((ClusterTests.Child w) => w.RunAsync(), new(late, taskQueue));
+            await client.GetWorkflowHandle<ClusterTests.Child>(late).SignalAsync(w => w.GoAsync("back"));
+            Assert.Equal("back", await client.GetWorkflowHandle<ClusterTests.Child>(late).GetResultAsync<string>().WaitAsync(TimeSpan.FromSeconds(60)));
         });
     }
 

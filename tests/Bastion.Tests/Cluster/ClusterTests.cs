@@ -141,15 +141,17 @@ public sealed class ClusterTests(PostgresDatabase database) : IClassFixture<Post
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    private static Task SettledAsync(IReadOnlyList<BastionServer> nodes) => SettledAsync(nodes, Shards);
+
     /// <summary>Every node sees all live nodes, and every shard is held by the node the assignment gives it to.</summary>
-    private async Task SettledAsync(IReadOnlyList<BastionServer> nodes)
+    internal static async Task SettledAsync(IReadOnlyList<BastionServer> nodes, int shards)
     {
         var names = nodes.Select(n => n.Engine.Routing.Self).Order(StringComparer.Ordinal).ToList();
         Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(
             nodes.All(n => n.Engine.Routing.Membership.Live.Select(l => l.NodeId).SequenceEqual(names))
-            && Enumerable.Range(0, Shards).All(s => nodes.Count(n => n.Engine.OwnsShard(s)) == 1
+            && Enumerable.Range(0, shards).All(s => nodes.Count(n => n.Engine.OwnsShard(s)) == 1
                 && nodes.Single(n => n.Engine.OwnsShard(s)).Engine.Routing.Self == Rendezvous.OwnerOf(Rendezvous.ShardKey(s), names))),
-            TimeSpan.FromSeconds(40)), "the cluster did not settle: " + string.Join("; ", nodes.Select(n => $"{n.Engine.Routing.Self}: {string.Join(",", n.Engine.OwnedShards)}")));
+            TimeSpan.FromSeconds(60)), "the cluster did not settle: " + string.Join("; ", nodes.Select(n => $"{n.Engine.Routing.Self}: {string.Join(",", n.Engine.OwnedShards)}")));
     }
 
     [Fact]
