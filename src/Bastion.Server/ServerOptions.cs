@@ -36,6 +36,12 @@ public sealed class ServerOptions
     /// </summary>
     public int? UiPort { get; set; }
 
+    /// <summary>
+    /// Metrics port: <c>/metrics</c> for Prometheus, <c>/healthz</c> and <c>/readyz</c> (<c>Metrics/MetricsHosting</c>); 0 picks a
+    /// free one (tests); null (the default) serves no metrics listener and exports nothing.
+    /// </summary>
+    public int? MetricsPort { get; set; }
+
     /// <summary>The web UI's session timeouts (production mode): absolute 8 hours, idle 30 minutes by default.</summary>
     public Bastion.Security.Sessions.UiSessionOptions UiSessions { get; } = new();
 

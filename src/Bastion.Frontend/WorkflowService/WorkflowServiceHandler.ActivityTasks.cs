@@ -11,8 +11,9 @@ internal sealed partial class WorkflowServiceHandler
     {
         var ns = NamespaceOf(context);
         var queue = new QueueKey(ns.Id, Validation.RequireId(request.TaskQueue?.Name, "TaskQueue"), TaskCategory.Activity);
-        return await LongPollAsync(queue, request, request.Identity, context, item => StartActivityQueueItemAsync(item, request, context.CancellationToken)).ConfigureAwait(false)
-            ?? new PollActivityTaskQueueResponse();
+        var response = await LongPollAsync(queue, request, request.Identity, context, item => StartActivityQueueItemAsync(item, request, context.CancellationToken)).ConfigureAwait(false);
+        PollMetrics.Record(ns.FullName, queue, request.TaskQueue!.Kind, response?.CurrentAttemptScheduledTime, response?.StartedTime);
+        return response ?? new PollActivityTaskQueueResponse();
     }
 
     /// <summary>Starts an item taken from an activity task queue, on the node that owns its run (here, or the cluster's <c>StartTask</c>).</summary>

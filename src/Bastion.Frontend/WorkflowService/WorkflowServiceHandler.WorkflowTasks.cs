@@ -13,8 +13,9 @@ internal sealed partial class WorkflowServiceHandler
     {
         var ns = NamespaceOf(context);
         var queue = new QueueKey(ns.Id, Validation.RequireId(request.TaskQueue?.Name, "TaskQueue"), TaskCategory.Workflow);
-        return await LongPollAsync(queue, request, request.Identity, context, item => StartWorkflowQueueItemAsync(item, request, queue, context.CancellationToken)).ConfigureAwait(false)
-            ?? new PollWorkflowTaskQueueResponse();
+        var response = await LongPollAsync(queue, request, request.Identity, context, item => StartWorkflowQueueItemAsync(item, request, queue, context.CancellationToken)).ConfigureAwait(false);
+        PollMetrics.Record(ns.FullName, queue, request.TaskQueue!.Kind, response?.ScheduledTime, response?.StartedTime);
+        return response ?? new PollWorkflowTaskQueueResponse();
     }
 
     /// <summary>Starts an item taken from a workflow task queue, on the node that owns its run (here, or the cluster's <c>StartTask</c>).</summary>

@@ -8,6 +8,7 @@ using Bastion.Security.Authorization;
 using Bastion.Security.Identity;
 using Bastion.Security.Tls;
 using Bastion.Storage;
+using Bastion.Storage.Telemetry;
 using Bastion.Wire.Http;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
@@ -63,6 +64,7 @@ public sealed partial class SecurityPipeline(
             return await continuation(request, context).ConfigureAwait(false); // the entry node's pipeline ran; see ClusterService
         }
 
+        var started = CallMetrics.Start();
         var (service, method) = SplitMethod(context.Method);
         var call = new CallContext { Service = service, Method = method, Peer = context.Peer, StartTime = time.GetUtcNow().UtcDateTime };
         var outcome = StatusCode.OK;
@@ -113,17 +115,29 @@ public sealed partial class SecurityPipeline(
             outcome = failure.StatusCode;
         }
 
-        if (riding is not null && await riding.CloseAsync().ConfigureAwait(false))
+        try
         {
-            audit.Landed(riding);
-            if (outcome != StatusCode.OK)
+            if (riding is not null && await riding.CloseAsync().ConfigureAwait(false))
             {
-                await AuditAsync(call, RecordOf(call, context, outcome, AuditKinds.ApiCallOutcome, ridingRecord!.LogId)).ConfigureAwait(false);
+                audit.Landed(riding);
+                if (outcome != StatusCode.OK)
+                {
+                    await AuditAsync(call, RecordOf(call, context, outcome, AuditKinds.ApiCallOutcome, ridingRecord!.LogId)).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                await AuditAsync(call, RecordOf(call, context, outcome)).ConfigureAwait(false);
             }
         }
-        else
+        catch (RpcException e)
         {
-            await AuditAsync(call, RecordOf(call, context, outcome)).ConfigureAwait(false);
+            outcome = e.StatusCode; // the record could not be written: the call fails after all
+            throw;
+        }
+        finally
+        {
+            CallMetrics.End(started, method, call.Namespace, outcome);
         }
 
         return failure is null ? response! : throw failure;
@@ -266,6 +280,7 @@ public sealed partial class SecurityPipeline(
         using var lease = limiter.AttemptAcquire();
         if (!lease.IsAcquired)
         {
+            ServerMetrics.RateLimitRejections.Add(1, new KeyValuePair<string, object?>("namespace", ns.FullName));
             throw new ServiceException(ErrorKind.ResourceExhausted, $"Namespace {ns.FullName} is over its rate limit of {options.NamespaceRequestsPerSecond} requests per second.");
         }
     }
