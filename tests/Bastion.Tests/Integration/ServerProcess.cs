@@ -45,17 +45,29 @@ internal sealed class ServerProcess : IDisposable
         return StartAsync(port, arguments, ReadyLine);
     }
 
-    /// <summary>Runs <c>bastion</c> with <paramref name="arguments"/> until it prints a line starting with <paramref name="readyLine"/>.</summary>
-    public static async Task<ServerProcess> StartAsync(int port, IEnumerable<string> arguments, string readyLine, string? workingDirectory = null)
+    /// <summary>
+    /// Runs <c>bastion</c> with <paramref name="arguments"/> until it prints a line starting with <paramref name="readyLine"/>:
+    /// the build's <c>bastion.dll</c>, or <paramref name="executable"/> (a published single file).
+    /// </summary>
+    public static async Task<ServerProcess> StartAsync(int port, IEnumerable<string> arguments, string readyLine, string? workingDirectory = null, string? executable = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(executable ?? "dotnet")
         {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "bastion.dll") },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? string.Empty,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        if (executable is null)
+        {
+            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "bastion.dll"));
+        }
+
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -103,6 +115,27 @@ internal sealed class ServerProcess : IDisposable
         }
 
         return Output.Any(match);
+    }
+
+    /// <summary>SIGTERM, as systemd or Kubernetes stops a service: the server drains and exits by itself.</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    /// <summary>Waits (bounded) for the process to end by itself; its exit code, or null if it did not end within <paramref name="bound"/>.</summary>
+    public async Task<int?> ExitCodeAsync(TimeSpan bound)
+    {
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(bound);
+            return _process.ExitCode;
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
     }
 
     /// <summary>SIGKILL: no shutdown code runs, as in a crash or power loss.</summary>
