@@ -156,10 +156,18 @@ public sealed partial class BastionServer : IAsyncDisposable
 
         var cluster = ClusterSettings.Of(options);
         var builder = ServerHost.CreateBuilder();
+        builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
         builder.Logging.ClearProviders();
         if (options.LogFormat == "json")
         {
-            builder.Logging.AddJsonConsole();
+            // One JSON object per line: Timestamp (UTC, ISO 8601), EventId, LogLevel, Category, Message, State and the
+            // scopes — a call's Operation and AuditLogId (the log_id of its audit record), the request's TraceId/SpanId.
+            builder.Logging.AddJsonConsole(json =>
+            {
+                json.IncludeScopes = true;
+                json.UseUtcTimestamp = true;
+                json.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
+            });
         }
         else
         {
@@ -259,6 +267,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton<Engine.Batch.BatchOperations>();
         services.AddSingleton<NamespaceRegistry>();
         services.AddSingleton(frontendOptions);
+        services.AddSingleton<Draining>();
         services.AddSingleton(pipelineOptions);
         // The audit log's and re-encryption's background duties run on one node of a cluster: the holder of shard 0.
         services.AddSingleton(sp => new AuditHosting(options, auditStore, committer, sp.GetRequiredService<ILoggerFactory>(), () => sp.GetRequiredService<HistoryEngine>().OwnsShard(0)));
@@ -358,6 +367,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         }
         GrpcHealth.Map(app);
 
+        app.Lifetime.ApplicationStopping.Register(app.Services.GetRequiredService<Draining>().Begin); // before the listeners close
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Server");
         DynamicConfig.Apply(options.DynamicConfig, frontendOptions, pipelineOptions, engineLimits, logger);
         if (app.Services.GetService<ListenerTls>() is { } listenerTls)

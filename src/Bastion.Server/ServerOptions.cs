@@ -73,6 +73,12 @@ public sealed class ServerOptions
     /// <summary>"pretty" (console) or "json".</summary>
     public string LogFormat { get; set; } = "pretty";
 
+    /// <summary>
+    /// Stopping (SIGTERM): how long the listeners wait for calls in flight (long polls for tasks are answered empty at
+    /// once) before the rest are cut off; then commits in flight finish and the shards are released.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Shards of a new cluster; fixed once the store exists.</summary>
     public int ShardCount { get; set; } = 4;
 

@@ -35,10 +35,12 @@ internal sealed partial class WorkflowServiceHandler
     private async Task<TResponse?> LongPollAsync<TResponse>(QueueKey queue, IMessage request, string identity, ServerCallContext context, Func<MatchItem, Task<TResponse?>> start)
         where TResponse : class, IMessage<TResponse>, new()
     {
+        draining.RefuseNewPoll();
         var deadline = Now + Validation.LongPollBudget(context, Now, options.MaxLongPoll);
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, draining.Token); // a stopping server answers empty
         while (deadline - Now is { } remaining && remaining > TimeSpan.Zero)
         {
-            var item = await engine.Matching.PollAsync(queue, identity, remaining, context.CancellationToken).ConfigureAwait(false);
+            var item = await engine.Matching.PollAsync(queue, identity, remaining, ended.Token).ConfigureAwait(false);
             if (item is null)
             {
                 return null;
