@@ -286,7 +286,15 @@ public sealed partial class SecurityPipeline(
         if (!lease.IsAcquired)
         {
             ServerMetrics.RateLimitRejections.Add(1, new KeyValuePair<string, object?>("namespace", ns.FullName));
-            throw new ServiceException(ErrorKind.ResourceExhausted, $"Namespace {ns.FullName} is over its rate limit of {options.NamespaceRequestsPerSecond} requests per second.");
+            // Temporal's text and cause (RPS_LIMIT, scope namespace): the SDKs retry it with their resource-exhausted back-off.
+            throw new ServiceException(
+                ErrorKind.ResourceExhausted,
+                $"namespace rate limit exceeded: namespace {ns.FullName} is over its limit of {options.NamespaceRequestsPerSecond} requests per second.",
+                new Temporalio.Api.ErrorDetails.V1.ResourceExhaustedFailure
+                {
+                    Cause = Temporalio.Api.Enums.V1.ResourceExhaustedCause.RpsLimit,
+                    Scope = Temporalio.Api.Enums.V1.ResourceExhaustedScope.Namespace,
+                });
         }
     }
 
