@@ -10,8 +10,8 @@ namespace Bastion.Tests.Integration;
 
 /// <summary>
 /// SIGTERM to a real <c>bastion server start-dev</c> process under load: long polls waiting for a task are answered
-/// empty (not cut off), calls in flight see at most UNAVAILABLE, the process exits by itself with 0, and every
-/// acknowledged start is there after a restart on the same database.
+/// empty (not cut off), calls in flight see at most UNAVAILABLE, the process exits by itself with 0 having released its
+/// shards, and every acknowledged start is there after a restart on the same database.
 /// </summary>
 public sealed class GracefulShutdownTests : IDisposable
 {
@@ -79,6 +79,11 @@ public sealed class GracefulShutdownTests : IDisposable
         }
 
         Assert.All(failures, e => Assert.True(e is RpcException { Code: RpcException.StatusCode.Unavailable }, e.ToString()));
+
+        // The shards were released on the way out (a next server, or a cluster's other nodes, need not wait out the leases).
+        var (statusExit, status, statusError) = await Bastion.Tests.Cli.CliProcess.RunAsync("cluster", "status", "--db-filename", database);
+        Assert.True(statusExit == 0, statusError);
+        Assert.Equal(4, status.Split('\n').Count(l => l.EndsWith("released", StringComparison.Ordinal)));
 
         // Nothing acknowledged is lost: every start the client saw succeed is in the store.
         using var restarted = await ServerProcess.StartAsync(port, database);
