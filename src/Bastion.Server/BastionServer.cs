@@ -369,7 +369,7 @@ public sealed partial class BastionServer : IAsyncDisposable
 
         app.Lifetime.ApplicationStopping.Register(app.Services.GetRequiredService<Draining>().Begin); // before the listeners close
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Server");
-        DynamicConfig.Apply(options.DynamicConfig, frontendOptions, pipelineOptions, engineLimits, logger);
+        DynamicConfig.Apply(options.DynamicConfig, frontendOptions, pipelineOptions, engineLimits, app.Services.GetRequiredService<MatchingEngine>(), logger);
         if (app.Services.GetService<ListenerTls>() is { } listenerTls)
         {
             WarnIfCertificateMisses(listenerTls, options, logger); // also loads the certificate now: a bad one fails the start

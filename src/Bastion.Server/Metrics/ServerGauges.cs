@@ -43,9 +43,10 @@ internal sealed class ServerGauges : IDisposable
         return owned;
     }
 
+    /// <summary>One measurement per task queue: its partitions on this node summed.</summary>
     private static IEnumerable<Measurement<int>> Backlogs(HistoryEngine engine, NamespaceRegistry namespaces)
     {
-        foreach (var (queue, count) in engine.Matching.Backlogs())
+        foreach (var (queue, count) in engine.Matching.Backlogs().GroupBy(b => b.Queue.Root, b => b.Count).Select(g => (g.Key, g.Sum())))
         {
             yield return new Measurement<int>(
                 count,

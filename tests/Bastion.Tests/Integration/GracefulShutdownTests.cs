@@ -66,12 +66,11 @@ public sealed class GracefulShutdownTests : IDisposable
         })).ToList();
         Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(acknowledged.Count >= 20)), "the load runs");
 
-        server.Terminate();
-        var exitCode = await server.ExitCodeAsync(TimeSpan.FromSeconds(60));
+        var exited = await server.TerminateAsync(TimeSpan.FromSeconds(60));
         await stop.CancelAsync();
         await Task.WhenAll(load).WaitAsync(TimeSpan.FromSeconds(60));
 
-        Assert.True(exitCode == 0, $"exit code {exitCode}; output:\n{string.Join("\n", server.Output)}");
+        Assert.True(exited && server.ExitCode == 0, $"exited {exited}; output:\n{string.Join("\n", server.Output)}");
         foreach (var poll in polls)
         {
             var answered = await poll.WaitAsync(TimeSpan.FromSeconds(5));

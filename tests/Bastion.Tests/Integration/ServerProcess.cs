@@ -117,24 +117,26 @@ internal sealed class ServerProcess : IDisposable
         return Output.Any(match);
     }
 
-    /// <summary>SIGTERM, as systemd or Kubernetes stops a service: the server drains and exits by itself.</summary>
-    public void Terminate()
-    {
-        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-        kill.WaitForExit();
-    }
+    /// <summary>The exit code, once the process has exited.</summary>
+    public int ExitCode => _process.ExitCode;
 
-    /// <summary>Waits (bounded) for the process to end by itself; its exit code, or null if it did not end within <paramref name="bound"/>.</summary>
-    public async Task<int?> ExitCodeAsync(TimeSpan bound)
+    /// <summary>SIGTERM, as systemd or a container runtime stops a service; true when the process exited within <paramref name="within"/>.</summary>
+    public async Task<bool> TerminateAsync(TimeSpan within)
     {
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(within);
         try
         {
-            await _process.WaitForExitAsync().WaitAsync(bound);
-            return _process.ExitCode;
+            await _process.WaitForExitAsync(timeout.Token);
+            return true;
         }
-        catch (TimeoutException)
+        catch (OperationCanceledException)
         {
-            return null;
+            return false;
         }
     }
 
