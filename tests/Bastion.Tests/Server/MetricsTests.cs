@@ -1,6 +1,9 @@
 using System.Globalization;
 using System.Net;
+using Bastion.Engine.Namespaces;
+using Bastion.Security.Audit;
 using Bastion.Server;
+using Bastion.Server.Tls;
 using Bastion.Tests.Integration;
 using Temporalio.Activities;
 using Temporalio.Client;
@@ -33,13 +36,15 @@ public sealed class MetricsTests : IAsyncLifetime, IDisposable
 
     public async Task InitializeAsync()
     {
-        _server = await BastionServer.StartAsync(new ServerOptions
+        var options = new ServerOptions
         {
             Port = 0,
             MetricsPort = 0,
             DatabaseFile = Path.Combine(_directory.FullName, "bastion.db"),
             LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
-        });
+        };
+        options.Audit.Exports.Add(AuditExportSpec.Parse("file:" + Path.Combine(_directory.FullName, "audit.jsonl")));
+        _server = await BastionServer.StartAsync(options);
         _http = new HttpClient { BaseAddress = new Uri($"http://{_server.MetricsAddress}") };
     }
 
@@ -92,6 +97,17 @@ public sealed class MetricsTests : IAsyncLifetime, IDisposable
         Assert.Contains("# TYPE service_latency histogram", text, StringComparison.Ordinal);
         Assert.DoesNotContain("service_requests_total", text, StringComparison.Ordinal);
         Assert.DoesNotContain("hi ops", text, StringComparison.Ordinal); // names and counts, never payloads
+    }
+
+    [Fact]
+    public async Task Scrape_HasTheAuditExportLag_AndWhenANamespacesCaExpires()
+    {
+        using var ca = CertificateFactory.CreateCa("Metrics test CA", DateTimeOffset.UtcNow.AddDays(-1), new DateTimeOffset(2031, 2, 3, 4, 5, 6, TimeSpan.Zero));
+        await _server.Namespaces.SetTlsAsync(_server.Namespaces.Resolve("default"), new NamespaceTlsPolicy { CaBundlePem = CertificateFactory.CertificatePem(ca) });
+
+        var text = await _http.GetStringAsync("/metrics");
+        Assert.Equal(new DateTimeOffset(2031, 2, 3, 4, 5, 6, TimeSpan.Zero).ToUnixTimeSeconds(), Sample(text, "bastion_namespace_ca_expiry_timestamp_seconds", "namespace=\"default.local\""));
+        Assert.NotNull(Sample(text, "bastion_audit_export_lag_seconds", "sink=\"file:"));
     }
 
     [Fact]
