@@ -15,6 +15,7 @@ internal static class BastionCommand
     public static RootCommand Create()
     {
         var root = new RootCommand("Bastion: a self-hostable, secure Temporal-compatible server.");
+        VersionAction.Install(root);
         var server = new Command("server", "Run a Bastion server.");
         server.Subcommands.Add(StartDevCommand.Create());
         server.Subcommands.Add(StartCommand.Create());
@@ -41,6 +42,9 @@ internal static class BastionCommand
     /// </summary>
     public static async Task<int> InvokeAsync(string[] args, InvocationConfiguration? configuration = null)
     {
+        // SIGTERM and Ctrl+C cancel the command; a server then drains (ServerOptions.ShutdownTimeout) and stops. The
+        // library's default would end the process 2 s after the signal, cutting the drain short.
+        configuration ??= new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(60) };
         var parse = Create().Parse(args);
         if (parse.Action is not ParseErrorAction parseError)
         {

@@ -14,8 +14,8 @@ internal static class ServerRunner
         }
         catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
         {
-            var ports = string.Join(" or ", new[] { $"{options.Port} (gRPC)", options.HttpPort is { } http ? $"{http} (HTTP API)" : null, options.UiPort is { } ui ? $"{ui} (web UI)" : null }.OfType<string>());
-            await Console.Error.WriteLineAsync($"Cannot listen on {options.Ip}:{ports}: the port is in use. Stop what uses it or pass --port / --http-port / --ui-port (or --headless).").ConfigureAwait(false);
+            var ports = string.Join(" or ", new[] { $"{options.Port} (gRPC)", options.HttpPort is { } http ? $"{http} (HTTP API)" : null, options.UiPort is { } ui ? $"{ui} (web UI)" : null, options.MetricsPort is { } metrics ? $"{metrics} (metrics)" : null }.OfType<string>());
+            await Console.Error.WriteLineAsync($"Cannot listen on {options.Ip}:{ports}: the port is in use. Stop what uses it or pass --port / --http-port / --ui-port (or --headless) / --metrics-port.").ConfigureAwait(false);
             return 1;
         }
         catch (ArgumentException e)

@@ -22,6 +22,7 @@ internal static class StartCommand
         var port = new Option<string?>("--port", "-p") { Description = "gRPC port (default 7233)." };
         var httpPort = new Option<string?>("--http-port") { Description = "HTTPS API port (default 7243): Temporal's HTTP API, TLS 1.3 like the gRPC listener." };
         var uiPort = new Option<string?>("--ui-port") { Description = "Web UI port (Temporal's UI, HTTPS with the server certificate; sign-in with an API key). Default: no UI." };
+        var metricsPort = new Option<string?>("--metrics-port") { Description = "Metrics port: /metrics for Prometheus, /healthz and /readyz (TLS like the other listeners when configured). Default: off." };
         var uiSessionTimeout = new Option<string?>("--ui-session-timeout") { Description = "A web UI session ends this long after sign-in (default 8h)." };
         var uiIdleTimeout = new Option<string?>("--ui-session-idle-timeout") { Description = "A web UI session ends after this long unused (default 30m)." };
         var certFile = new Option<string?>("--tls-cert-file") { Description = "Server certificate, PEM (leaf first, intermediates may follow); reloaded when it changes." };
@@ -39,7 +40,7 @@ internal static class StartCommand
         var clusterKey = new Option<string?>("--cluster-key-file") { Description = "This node's private key (PEM) for the cluster's mutual TLS." };
         var clusterCa = new Option<string?>("--cluster-ca-file") { Description = "The cluster CA (PEM) every node's certificate must chain to." };
         var nodeName = new Option<string?>("--node-name") { Description = "This node's name in the cluster (default: host name and cluster port)." };
-        Option<string?>[] settings = [dbFile, dbUrl, clusterAddress, nodeName, clusterCert, clusterKey, clusterCa, account, baseDomain, ip, port, httpPort, uiPort, uiSessionTimeout, uiIdleTimeout, certFile, keyFile, logLevel, logFormat, auditExport, auditRetention, auditLog,
+        Option<string?>[] settings = [dbFile, dbUrl, clusterAddress, nodeName, clusterCert, clusterKey, clusterCa, account, baseDomain, ip, port, httpPort, uiPort, metricsPort, uiSessionTimeout, uiIdleTimeout, certFile, keyFile, logLevel, logFormat, auditExport, auditRetention, auditLog,
             encryption, masterKeyFile, masterKeyCommand];
 
         var command = new Command("start", "Start a production server: TLS 1.3, per-namespace mTLS, no dev-mode identity.") { config };
@@ -63,6 +64,7 @@ internal static class StartCommand
                     Port = values.GetInt(port, 7233),
                     HttpPort = values.GetInt(httpPort, 7243),
                     UiPort = values.Get(uiPort) is null ? null : values.GetInt(uiPort, 0),
+                    MetricsPort = values.Get(metricsPort) is null ? null : values.GetInt(metricsPort, 0),
                     TlsCertFile = values.GetPath(certFile),
                     TlsKeyFile = values.GetPath(keyFile),
                     LogLevel = ServerRunner.LogLevel(values.Get(logLevel)),
@@ -135,6 +137,11 @@ internal static class StartCommand
                 if (server.UiAddress is { } ui)
                 {
                     Console.WriteLine($"  Web UI:     {(tls ? "https" : "http")}://{ui} (sign in with an API key)");
+                }
+
+                if (server.MetricsAddress is { } metrics)
+                {
+                    Console.WriteLine($"  Metrics:    {(tls ? "https" : "http")}://{metrics}/metrics (and /healthz, /readyz)");
                 }
                 return Task.CompletedTask;
             }, cancellationToken).ConfigureAwait(false);

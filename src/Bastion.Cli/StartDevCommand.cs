@@ -24,6 +24,7 @@ internal static class StartDevCommand
         var dbFile = new Option<string?>("--db-filename", "-f") { Description = "SQLite file for durable state; without it, state is in memory." };
         var namespaces = new Option<string[]>("--namespace", "-n") { Description = "Extra namespace to create (repeatable); 'default' always exists.", AllowMultipleArgumentsPerToken = false };
         var httpPort = new Option<int?>("--http-port") { Description = "Serve the HTTP API (JSON, Temporal's /api/v1 routes) on this port, plaintext on the same loopback address; 0 picks a free port." };
+        var metricsPort = new Option<int?>("--metrics-port") { Description = "Serve /metrics (Prometheus), /healthz and /readyz on this port, on the same address; 0 picks a free port. Default: off." };
         var headless = new Option<bool>("--headless") { Description = "Do not serve the web UI." };
         var uiPort = new Option<int?>("--ui-port") { Description = "Web UI port (default 8233, on the same address); 0 picks a free port.", DefaultValueFactory = _ => 8233 };
         var dynamicConfig = new Option<string[]>("--dynamic-config-value") { Description = "Dynamic config value KEY=VALUE (repeatable); keys Bastion does not use are logged.", AllowMultipleArgumentsPerToken = false };
@@ -57,7 +58,6 @@ internal static class StartDevCommand
         encryption.AcceptOnlyFromAmong("on", "off");
 
         var unused = new UnusedOptions();
-        unused.Add(new Option<int?>("--metrics-port") { Description = "Accepted for Temporal compatibility; no metrics endpoint yet." }, "Bastion serves no metrics endpoint yet.");
         unused.Add(new Option<string?>("--ui-ip") { Description = "Accepted for Temporal compatibility; the web UI does not take it yet." }, NoWebUi);
         unused.Add(new Option<string?>("--ui-public-path") { Description = "Accepted for Temporal compatibility; the web UI does not take it yet." }, NoWebUi);
         unused.Add(new Option<string?>("--ui-asset-path") { Description = "Accepted for Temporal compatibility; the web UI does not take it yet." }, NoWebUi);
@@ -89,7 +89,7 @@ internal static class StartDevCommand
 
         var command = new Command("start-dev", "Start a development server: plaintext on loopback, namespace 'default', no credentials needed.")
         {
-            port, ip, dbFile, namespaces, httpPort, headless, uiPort, dynamicConfig, searchAttributes, sqlitePragmas, logConfig,
+            port, ip, dbFile, namespaces, httpPort, metricsPort, headless, uiPort, dynamicConfig, searchAttributes, sqlitePragmas, logConfig,
             logFormat, logLevel, commandTimeout,
             shards, tls, tlsDir, auditExport, auditRetention, auditLog, encryption, dbUrl, masterKeyFile, masterKeyCommand,
             clusterAddress, nodeName, clusterCert, clusterKey, clusterCa,
@@ -114,6 +114,7 @@ internal static class StartDevCommand
                 ClusterKeyFile = parse.GetValue(clusterKey),
                 ClusterCaFile = parse.GetValue(clusterCa),
                 HttpPort = parse.GetValue(httpPort),
+                MetricsPort = parse.GetValue(metricsPort),
                 UiPort = parse.GetValue(headless) ? null : parse.GetValue(uiPort),
                 Encryption = parse.GetValue(encryption) == "on",
                 MasterKeyFile = parse.GetValue(masterKeyFile),
@@ -188,6 +189,11 @@ internal static class StartDevCommand
                 Console.WriteLine($"  Storage:    {StorageProviders.Describe(options)}");
                 Console.WriteLine($"  HTTP API:   {(server.HttpAddress is { } httpAddress ? $"{(devTls is null ? "http" : "https")}://{httpAddress}/api/v1 ({transport})" : "off (pass --http-port to serve it)")}");
                 Console.WriteLine($"  Web UI:     {(server.UiAddress is { } uiAddress ? $"{(devTls is null ? "http" : "https")}://{uiAddress}" : "off (--headless)")}");
+                if (server.MetricsAddress is { } metricsAddress)
+                {
+                    Console.WriteLine($"  Metrics:    {(devTls is null ? "http" : "https")}://{metricsAddress}/metrics (and /healthz, /readyz)");
+                }
+
                 devTls?.PrintHowToConnect(server.Address);
             }, timeoutSource.Token).ConfigureAwait(false);
         });
@@ -212,7 +218,7 @@ internal static class StartDevCommand
     {
         (string Name, object? Value)[] settings =
         [
-            ("ip", options.Ip), ("port", options.Port), ("http-port", options.HttpPort), ("ui-port", options.UiPort), ("db-filename", options.DatabaseFile ?? "(in memory)"),
+            ("ip", options.Ip), ("port", options.Port), ("http-port", options.HttpPort), ("ui-port", options.UiPort), ("metrics-port", options.MetricsPort), ("db-filename", options.DatabaseFile ?? "(in memory)"),
             ("database-url", options.DatabaseUrl?.ToString() ?? "(none)"),
             ("namespaces", string.Join(",", options.Namespaces.Prepend("default"))),
             ("search-attributes", string.Join(",", options.SearchAttributes.Select(a => $"{a.Key}={a.Value}"))),

@@ -63,6 +63,9 @@ internal sealed class AuditHosting : IAsyncDisposable
         }
     }
 
+    /// <summary>The export sinks' exporters (their lag is a metric).</summary>
+    public IReadOnlyList<AuditExporter> Exporters => _exporters;
+
     /// <summary>Where the pipeline writes records.</summary>
     public IAuditSink Sink { get; }
 

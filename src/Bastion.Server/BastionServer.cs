@@ -15,6 +15,7 @@ using Bastion.Security.Sessions;
 using Bastion.Security.Sso;
 using Bastion.Security.Tls;
 using Bastion.Server.Cluster;
+using Bastion.Server.Metrics;
 using Bastion.Server.Tls;
 using Bastion.Server.Ui;
 using Bastion.Server.Ui.Sso;
@@ -47,6 +48,7 @@ public sealed partial class BastionServer : IAsyncDisposable
     private readonly AuditHosting _audit;
     private readonly EncryptionAtRest _encryption;
     private readonly ClusterMembership _membership;
+    private ServerGauges? _gauges;
 
     private BastionServer(WebApplication app, IStorageProvider store, GroupCommitter committer, HistoryEngine engine, NamespaceRefresher refresher, AuditHosting audit, EncryptionAtRest encryption, ClusterMembership membership)
     {
@@ -114,6 +116,9 @@ public sealed partial class BastionServer : IAsyncDisposable
     /// <summary>The web UI's endpoint, e.g. <c>127.0.0.1:8233</c>; null when the server serves no UI.</summary>
     public string? UiAddress { get; private set; }
 
+    /// <summary>The metrics listener's endpoint (<c>/metrics</c>, <c>/healthz</c>, <c>/readyz</c>); null without <c>--metrics-port</c>.</summary>
+    public string? MetricsAddress { get; private set; }
+
 
     public static async Task<BastionServer> StartAsync(ServerOptions options, CancellationToken cancellationToken = default)
     {
@@ -134,6 +139,14 @@ public sealed partial class BastionServer : IAsyncDisposable
             throw new ArgumentException("--base-domain is required with TLS: namespace hosts are <namespace>.<account>.<base-domain>.");
         }
 
+        foreach (var (name, port) in new[] { ("--port", (int?)options.Port), ("--http-port", options.HttpPort), ("--ui-port", options.UiPort), ("--metrics-port", options.MetricsPort) })
+        {
+            if (port is < 0 or > IPEndPoint.MaxPort)
+            {
+                throw new ArgumentException($"{name} {port}: expected a port number from 0 to {IPEndPoint.MaxPort}.");
+            }
+        }
+
         options.UiSessions.Validate();
         if (!useTls && !IPAddress.IsLoopback(ip))
         {
@@ -143,10 +156,18 @@ public sealed partial class BastionServer : IAsyncDisposable
 
         var cluster = ClusterSettings.Of(options);
         var builder = ServerHost.CreateBuilder();
+        builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
         builder.Logging.ClearProviders();
         if (options.LogFormat == "json")
         {
-            builder.Logging.AddJsonConsole();
+            // One JSON object per line: Timestamp (UTC, ISO 8601), EventId, LogLevel, Category, Message, State and the
+            // scopes — a call's Operation and AuditLogId (the log_id of its audit record), the request's TraceId/SpanId.
+            builder.Logging.AddJsonConsole(json =>
+            {
+                json.IncludeScopes = true;
+                json.UseUtcTimestamp = true;
+                json.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
+            });
         }
         else
         {
@@ -162,6 +183,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         ListenOptions? grpcListener = null;
         ListenOptions? httpListener = null;
         ListenOptions? uiListener = null;
+        ListenOptions? metricsListener = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             var tls = kestrel.ApplicationServices.GetService<ListenerTls>();
@@ -179,6 +201,11 @@ public sealed partial class BastionServer : IAsyncDisposable
             if (options.UiPort is { } uiPort)
             {
                 uiListener = UiHosting.Listen(kestrel, ip, uiPort, tls);
+            }
+
+            if (options.MetricsPort is { } metricsPort)
+            {
+                metricsListener = MetricsHosting.Listen(kestrel, ip, metricsPort, tls);
             }
 
             if (cluster is not null)
@@ -240,6 +267,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton<Engine.Batch.BatchOperations>();
         services.AddSingleton<NamespaceRegistry>();
         services.AddSingleton(frontendOptions);
+        services.AddSingleton<Draining>();
         services.AddSingleton(pipelineOptions);
         // The audit log's and re-encryption's background duties run on one node of a cluster: the holder of shard 0.
         services.AddSingleton(sp => new AuditHosting(options, auditStore, committer, sp.GetRequiredService<ILoggerFactory>(), () => sp.GetRequiredService<HistoryEngine>().OwnsShard(0)));
@@ -297,6 +325,10 @@ public sealed partial class BastionServer : IAsyncDisposable
             grpc.EnableDetailedErrors = false;
         });
         GrpcHealth.AddTo(services);
+        if (options.MetricsPort != null)
+        {
+            MetricsHosting.AddTo(services);
+        }
         services.AddSingleton<IServiceMethodProvider<WorkflowServiceHandler>>(
             new DescriptorServiceMethodProvider<WorkflowServiceHandler>(GrpcServiceDescriptors.WorkflowService));
         services.AddSingleton<IServiceMethodProvider<OperatorServiceHandler>>(
@@ -305,6 +337,11 @@ public sealed partial class BastionServer : IAsyncDisposable
             new DescriptorServiceMethodProvider<CloudServiceHandler>(GrpcServiceDescriptors.CloudService));
 
         var app = builder.Build();
+        if (options.MetricsPort != null)
+        {
+            MetricsHosting.Map(app, new Readiness(store, app.Services.GetRequiredService<HistoryEngine>(), app.Lifetime, clustered: cluster is not null));
+        }
+
         if (options.HttpPort != null)
         {
             app.MapHttpApi();
@@ -330,6 +367,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         }
         GrpcHealth.Map(app);
 
+        app.Lifetime.ApplicationStopping.Register(app.Services.GetRequiredService<Draining>().Begin); // before the listeners close
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Server");
         DynamicConfig.Apply(options.DynamicConfig, frontendOptions, pipelineOptions, engineLimits, app.Services.GetRequiredService<MatchingEngine>(), logger);
         if (app.Services.GetService<ListenerTls>() is { } listenerTls)
@@ -395,6 +433,12 @@ public sealed partial class BastionServer : IAsyncDisposable
         }
 
         var server = new BastionServer(app, store, committer, engine, refresher, audit, encryption, membership) { BootstrapOwnerApiKey = bootstrapToken };
+        if (options.MetricsPort != null)
+        {
+            server._gauges = new ServerGauges(engine, namespaces, app.Services.GetRequiredService<UiSessions>(), audit, options.Time);
+        }
+
+        server.MetricsAddress = metricsListener is { IPEndPoint: { } metrics } ? $"{options.Ip}:{metrics.Port}" : null;
         server.Port = grpcListener!.IPEndPoint!.Port; // the bound port, also when 0 asked for a free one
         server.Address = $"{options.Ip}:{server.Port}";
         server.HttpAddress = httpListener is { IPEndPoint: { } http } ? $"{options.Ip}:{http.Port}" : null;
@@ -442,6 +486,7 @@ public sealed partial class BastionServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _gauges?.Dispose();
         _refresher.Dispose();
         _encryption.Dispose();
         await _app.StopAsync().ConfigureAwait(false);

@@ -36,6 +36,12 @@ public sealed class ServerOptions
     /// </summary>
     public int? UiPort { get; set; }
 
+    /// <summary>
+    /// Metrics port: <c>/metrics</c> for Prometheus, <c>/healthz</c> and <c>/readyz</c> (<c>Metrics/MetricsHosting</c>); 0 picks a
+    /// free one (tests); null (the default) serves no metrics listener and exports nothing.
+    /// </summary>
+    public int? MetricsPort { get; set; }
+
     /// <summary>The web UI's session timeouts (production mode): absolute 8 hours, idle 30 minutes by default.</summary>
     public Bastion.Security.Sessions.UiSessionOptions UiSessions { get; } = new();
 
@@ -66,6 +72,12 @@ public sealed class ServerOptions
 
     /// <summary>"pretty" (console) or "json".</summary>
     public string LogFormat { get; set; } = "pretty";
+
+    /// <summary>
+    /// Stopping (SIGTERM): how long the listeners wait for calls in flight (long polls for tasks are answered empty at
+    /// once) before the rest are cut off; then commits in flight finish and the shards are released.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>Shards of a new cluster; fixed once the store exists.</summary>
     public int ShardCount { get; set; } = 4;

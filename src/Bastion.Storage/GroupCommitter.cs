@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Threading.Channels;
+using Bastion.Storage.Telemetry;
 
 namespace Bastion.Storage;
 
@@ -133,6 +135,7 @@ public sealed class GroupCommitter : IAsyncDisposable
         }
 
         CommitResult result;
+        var started = Stopwatch.GetTimestamp();
         try
         {
             if (audit.Count > 0)
@@ -141,11 +144,13 @@ public sealed class GroupCommitter : IAsyncDisposable
             }
 
             result = await _provider.CommitAsync(new CommitBatch(transitions, audit, _auditCodec), CancellationToken.None).ConfigureAwait(false);
+            RecordCommit(started, batch.Count, failed: false);
         }
 #pragma warning disable CA1031 // A failed transaction fails every caller in it; the loop must go on.
         catch (Exception e)
 #pragma warning restore CA1031
         {
+            RecordCommit(started, batch.Count, failed: true);
             foreach (var pending in batch)
             {
                 pending.Audit?.Landed(written: false);
@@ -185,6 +190,18 @@ public sealed class GroupCommitter : IAsyncDisposable
         }
 
         return null;
+    }
+
+    private static void RecordCommit(long started, int writes, bool failed)
+    {
+        var operation = new KeyValuePair<string, object?>("operation", "GroupCommit");
+        ServerMetrics.PersistenceRequests.Add(1, operation);
+        ServerMetrics.PersistenceLatency.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, operation);
+        ServerMetrics.GroupCommitBatchSize.Record(writes);
+        if (failed)
+        {
+            ServerMetrics.PersistenceErrors.Add(1, operation);
+        }
     }
 
     public async ValueTask DisposeAsync()

@@ -336,6 +336,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             _closedRuns.Enqueue((state.NamespaceId, state.RunId));
             TrimCache();
             RunClosed?.Invoke(state);
+            WorkflowOutcomeMetrics.RecordIfClosed(mutation, _namespaces);
         }
 
         foreach (var action in mutation.AfterCommit)

@@ -73,6 +73,9 @@ internal sealed class MatchingEngine(TimeProvider time)
     public bool HasRecentPoller(QueueKey queue, TimeSpan window) =>
         _queues.TryGetValue(queue, out var partition) && time.GetUtcNow().UtcDateTime - partition.LastPollTime < window;
 
+    /// <summary>Every queue in memory with its backlog (the <c>approximate_backlog_count</c> gauge).</summary>
+    public IEnumerable<(QueueKey Queue, int Count)> Backlogs() => _queues.Select(q => (q.Key, q.Value.BacklogCount));
+
     public int BacklogCount(QueueKey queue) => _queues.TryGetValue(queue, out var partition) ? partition.BacklogCount : 0;
 
     /// <summary>Takes every waiting item out of a queue (a sticky queue whose worker shut down).</summary>

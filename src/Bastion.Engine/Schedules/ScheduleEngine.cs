@@ -261,7 +261,7 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
         });
     }
 
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Schedule {ScheduleId} could not be processed; retrying.")]
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Warning, Message = "Schedule {ScheduleId} could not be processed; retrying.")]
     private static partial void LogWakeFailed(ILogger logger, Exception e, string scheduleId);
 
     public ValueTask DisposeAsync()

@@ -11,7 +11,9 @@ internal sealed partial class WorkflowServiceHandler
     {
         var ns = NamespaceOf(context);
         var queue = engine.Routing.Place(new QueueKey(ns.Id, Validation.RequireId(request.TaskQueue?.Name, "TaskQueue"), TaskCategory.Activity));
-        return await PollActivityPartitionAsync(queue, request, context).ConfigureAwait(false) ?? new PollActivityTaskQueueResponse();
+        var response = await PollActivityPartitionAsync(queue, request, context).ConfigureAwait(false);
+        PollMetrics.Record(ns.FullName, queue, request.TaskQueue!.Kind, response?.CurrentAttemptScheduledTime, response?.StartedTime);
+        return response ?? new PollActivityTaskQueueResponse();
     }
 
     /// <summary>A poll on one partition of an activity task queue: a worker's, or one another node's partition sent on to this node's root.</summary>

@@ -19,7 +19,9 @@ internal sealed partial class WorkflowServiceHandler
             queue = engine.Routing.Place(queue);
         }
 
-        return await PollWorkflowPartitionAsync(queue, request, context).ConfigureAwait(false) ?? new PollWorkflowTaskQueueResponse();
+        var response = await PollWorkflowPartitionAsync(queue, request, context).ConfigureAwait(false);
+        PollMetrics.Record(ns.FullName, queue, request.TaskQueue.Kind, response?.ScheduledTime, response?.StartedTime);
+        return response ?? new PollWorkflowTaskQueueResponse();
     }
 
     /// <summary>A poll on one partition of a workflow task queue: a worker's, or one another node's partition sent on to this node's root.</summary>
@@ -44,7 +46,9 @@ internal sealed partial class WorkflowServiceHandler
     private async Task<TResponse?> LongPollAsync<TResponse>(QueueKey queue, IMessage request, string identity, ServerCallContext context, Func<MatchItem, Task<TResponse?>> start)
         where TResponse : class, IMessage<TResponse>, new()
     {
+        draining.RefuseNewPoll();
         var deadline = Now + Validation.LongPollBudget(context, Now, options.MaxLongPoll);
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, draining.Token); // a stopping server answers empty
         var mayForward = !queue.IsRoot;
         while (deadline - Now is { } remaining && remaining > TimeSpan.Zero)
         {
@@ -68,7 +72,7 @@ internal sealed partial class WorkflowServiceHandler
                 continue;
             }
 
-            item ??= await engine.Matching.PollAsync(queue, identity, remaining, context.CancellationToken).ConfigureAwait(false);
+            item ??= await engine.Matching.PollAsync(queue, identity, remaining, ended.Token).ConfigureAwait(false);
             if (item is null)
             {
                 return null;

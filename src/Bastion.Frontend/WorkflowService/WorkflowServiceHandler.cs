@@ -19,6 +19,7 @@ internal sealed partial class WorkflowServiceHandler(
     BatchOperations batches,
     NamespaceRegistry namespaces,
     FrontendOptions options,
+    Draining draining,
     TimeProvider time)
 {
     private DateTime Now => time.GetUtcNow().UtcDateTime;

@@ -8,6 +8,7 @@ using Bastion.Security.Authorization;
 using Bastion.Security.Identity;
 using Bastion.Security.Tls;
 using Bastion.Storage;
+using Bastion.Storage.Telemetry;
 using Bastion.Wire.Http;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
@@ -63,8 +64,13 @@ public sealed partial class SecurityPipeline(
             return await continuation(request, context).ConfigureAwait(false); // the entry node's pipeline ran; see ClusterService
         }
 
+        var started = CallMetrics.Start();
         var (service, method) = SplitMethod(context.Method);
         var call = new CallContext { Service = service, Method = method, Peer = context.Peer, StartTime = time.GetUtcNow().UtcDateTime };
+
+        // The call's audit record gets this id; every log line written while the call runs carries it (a log scope).
+        var logId = Guid.NewGuid().ToString();
+        using var scope = s_callScope(logger, method, logId);
         var outcome = StatusCode.OK;
         RpcException? failure = null;
         TResponse? response = default;
@@ -84,7 +90,7 @@ public sealed partial class SecurityPipeline(
             call.AttachTo(context);
 
             // The call's record rides the first transition it commits (one fsync for both); see PendingAudit.
-            ridingRecord = RecordOf(call, context, StatusCode.OK);
+            ridingRecord = RecordOf(call, context, StatusCode.OK, logId);
             riding = audit.Prepare(ridingRecord);
             PendingAudit.Ambient = riding;
             AuditActor.Current = new AuditActor(ridingRecord.PrincipalType, ridingRecord.PrincipalId, ridingRecord.PrincipalName, ridingRecord.Operation, call.Peer)
@@ -113,17 +119,30 @@ public sealed partial class SecurityPipeline(
             outcome = failure.StatusCode;
         }
 
-        if (riding is not null && await riding.CloseAsync().ConfigureAwait(false))
+        try
         {
-            audit.Landed(riding);
-            if (outcome != StatusCode.OK)
+            if (riding is not null && await riding.CloseAsync().ConfigureAwait(false))
             {
-                await AuditAsync(call, RecordOf(call, context, outcome, AuditKinds.ApiCallOutcome, ridingRecord!.LogId)).ConfigureAwait(false);
+                audit.Landed(riding);
+                if (outcome != StatusCode.OK)
+                {
+                    await AuditAsync(call, RecordOf(call, context, outcome, Guid.NewGuid().ToString(), AuditKinds.ApiCallOutcome, logId)).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                await AuditAsync(call, RecordOf(call, context, outcome, logId)).ConfigureAwait(false);
             }
         }
-        else
+        catch (RpcException e)
         {
-            await AuditAsync(call, RecordOf(call, context, outcome)).ConfigureAwait(false);
+            outcome = e.StatusCode; // the record could not be written: the call fails after all
+            throw;
+        }
+        finally
+        {
+            CallMetrics.End(started, method, call.Namespace, outcome);
+            LogCallEnded(logger, service, method, outcome);
         }
 
         return failure is null ? response! : throw failure;
@@ -146,7 +165,7 @@ public sealed partial class SecurityPipeline(
             // No identity: the record says Anonymous.
         }
 
-        await AuditAsync(call, RecordOf(call, context, status)).ConfigureAwait(false);
+        await AuditAsync(call, RecordOf(call, context, status, Guid.NewGuid().ToString())).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -266,7 +285,16 @@ public sealed partial class SecurityPipeline(
         using var lease = limiter.AttemptAcquire();
         if (!lease.IsAcquired)
         {
-            throw new ServiceException(ErrorKind.ResourceExhausted, $"Namespace {ns.FullName} is over its rate limit of {options.NamespaceRequestsPerSecond} requests per second.");
+            ServerMetrics.RateLimitRejections.Add(1, new KeyValuePair<string, object?>("namespace", ns.FullName));
+            // Temporal's text and cause (RPS_LIMIT, scope namespace): the SDKs retry it with their resource-exhausted back-off.
+            throw new ServiceException(
+                ErrorKind.ResourceExhausted,
+                $"namespace rate limit exceeded: namespace {ns.FullName} is over its limit of {options.NamespaceRequestsPerSecond} requests per second.",
+                new Temporalio.Api.ErrorDetails.V1.ResourceExhaustedFailure
+                {
+                    Cause = Temporalio.Api.Enums.V1.ResourceExhaustedCause.RpsLimit,
+                    Scope = Temporalio.Api.Enums.V1.ResourceExhaustedScope.Namespace,
+                });
         }
     }
 
@@ -274,12 +302,12 @@ public sealed partial class SecurityPipeline(
     /// Stage 5: one record per call, refused or not, without payloads; durable before the response is sent. A call
     /// whose record cannot be written fails (UNAVAILABLE) rather than going unaudited.
     /// </summary>
-    private AuditRecord RecordOf(CallContext call, ServerCallContext context, StatusCode outcome, string kind = AuditKinds.ApiCall, string? callLogId = null)
+    private AuditRecord RecordOf(CallContext call, ServerCallContext context, StatusCode outcome, string logId, string kind = AuditKinds.ApiCall, string? callLogId = null)
     {
         var principal = call.Principal;
         return new AuditRecord
         {
-            LogId = Guid.NewGuid().ToString(),
+            LogId = logId,
             Kind = kind,
             EmitTime = time.GetUtcNow().UtcDateTime,
             Operation = context.Method.TrimStart('/'),
@@ -320,6 +348,12 @@ public sealed partial class SecurityPipeline(
         var serviceFull = fullMethod[1..slash];
         return (serviceFull[(serviceFull.LastIndexOf('.') + 1)..], fullMethod[(slash + 1)..]);
     }
+
+    private static readonly Func<ILogger, string, string, IDisposable?> s_callScope =
+        LoggerMessage.DefineScope<string, string>("{Operation} {AuditLogId}");
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Debug, Message = "{Service}/{Method} ended: {Status}.")]
+    private static partial void LogCallEnded(ILogger logger, string service, string method, StatusCode status);
 
     [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "The audit record of {Service}/{Method} could not be written; the call fails.")]
     private static partial void LogAuditFailed(ILogger logger, Exception e, string service, string method);

@@ -404,7 +404,7 @@ internal sealed partial class UiSignIn
         Details = details ?? new Dictionary<string, string>(),
     };
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "A web UI session's end could not be recorded in the audit log.")]
+    [LoggerMessage(EventId = 4301, Level = LogLevel.Error, Message = "A web UI session's end could not be recorded in the audit log.")]
     private static partial void LogEndedNotRecorded(ILogger logger, Exception exception);
 
     private static Task MethodNotAllowed(HttpContext context, string allowed)

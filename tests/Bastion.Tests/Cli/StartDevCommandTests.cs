@@ -33,6 +33,8 @@ public sealed class StartDevCommandTests : IDisposable
     [InlineData("--search-attribute 9Region=Keyword", 2, "\"9Region\" is invalid or reserved")]
     [InlineData("--search-attribute WorkflowId=Keyword", 2, "\"WorkflowId\" is invalid or reserved")]
     [InlineData("--command-timeout soon", 2, "--command-timeout")]
+    [InlineData("--metrics-port soon", 2, "soon")]
+    [InlineData("--metrics-port 70000", 2, "--metrics-port 70000: expected a port number from 0 to 65535.")]
     public async Task BadArguments_ExitNonZero_SayingWhy(string arguments, int exitCode, string message)
     {
         var (code, output) = await CliProcess.RunInAsync(_directory.FullName, ["server", "start-dev", "--port", "0", .. arguments.Split(' ')]);
@@ -106,17 +108,18 @@ public sealed class StartDevCommandTests : IDisposable
     {
         var port = ServerProcess.FreePort();
         var httpPort = ServerProcess.FreePort();
+        var metricsPort = ServerProcess.FreePort();
         var database = Path.Combine(_directory.FullName, "all.db");
         string[] ignored =
         [
-            "--metrics-port", "--ui-ip", "--ui-public-path", "--ui-asset-path", "--ui-codec-endpoint", "--ui-disable-news-fetch",
+            "--ui-ip", "--ui-public-path", "--ui-asset-path", "--ui-codec-endpoint", "--ui-disable-news-fetch",
             "--env", "--env-file", "--config-file", "--profile", "--disable-config-file", "--disable-config-env", "--client-connect-timeout",
             "--output", "--time-format", "--color", "--no-json-shorthand-payloads",
         ];
         string[] arguments =
         [
             "server", "start-dev", $"--db-filename={database}", "-n", "other", "--namespace=third", "-p", Invariant(port), $"--http-port={httpPort}",
-            "--metrics-port", "9090", "--ui-port=9091", "--headless", "--ip=localhost", "--ui-ip", "127.0.0.1", "--ui-public-path", "/ui",
+            "--metrics-port", Invariant(metricsPort), "--ui-port=9091", "--headless", "--ip=localhost", "--ui-ip", "127.0.0.1", "--ui-public-path", "/ui",
             "--ui-asset-path", "/tmp", "--ui-codec-endpoint", "http://127.0.0.1:8888", "--ui-disable-news-fetch",
             "--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma=synchronous=FULL", "--dynamic-config-value=limit.blobSize.error=1000000",
             "--log-config", "--search-attribute=Region=keyword",
@@ -133,6 +136,8 @@ public sealed class StartDevCommandTests : IDisposable
         Assert.Equal(IndexedValueType.Keyword, listed.CustomAttributes["Region"]);
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}") };
         Assert.Contains("\"name\":\"default\"", await http.GetStringAsync("/api/v1/namespaces/default"), StringComparison.Ordinal);
+        using var metrics = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{metricsPort}") };
+        Assert.Contains("service_requests{", await metrics.GetStringAsync("/metrics"), StringComparison.Ordinal);
         Assert.True(await server.PrintedAsync(l => l == "search-attributes: Region=Keyword"), "--log-config prints the settings");
         foreach (var flag in ignored)
         {

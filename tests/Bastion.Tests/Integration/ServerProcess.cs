@@ -45,17 +45,29 @@ internal sealed class ServerProcess : IDisposable
         return StartAsync(port, arguments, ReadyLine);
     }
 
-    /// <summary>Runs <c>bastion</c> with <paramref name="arguments"/> until it prints a line starting with <paramref name="readyLine"/>.</summary>
-    public static async Task<ServerProcess> StartAsync(int port, IEnumerable<string> arguments, string readyLine, string? workingDirectory = null)
+    /// <summary>
+    /// Runs <c>bastion</c> with <paramref name="arguments"/> until it prints a line starting with <paramref name="readyLine"/>:
+    /// the build's <c>bastion.dll</c>, or <paramref name="executable"/> (a published single file).
+    /// </summary>
+    public static async Task<ServerProcess> StartAsync(int port, IEnumerable<string> arguments, string readyLine, string? workingDirectory = null, string? executable = null, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(executable ?? "dotnet")
         {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "bastion.dll") },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? string.Empty,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
+        if (executable is null)
+        {
+            start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "bastion.dll"));
+        }
+
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -104,6 +116,9 @@ internal sealed class ServerProcess : IDisposable
 
         return Output.Any(match);
     }
+
+    /// <summary>The exit code, once the process has exited.</summary>
+    public int ExitCode => _process.ExitCode;
 
     /// <summary>SIGTERM, as systemd or a container runtime stops a service; true when the process exited within <paramref name="within"/>.</summary>
     public async Task<bool> TerminateAsync(TimeSpan within)

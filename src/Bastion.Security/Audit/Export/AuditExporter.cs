@@ -17,12 +17,24 @@ public sealed partial class AuditExporter(
     private readonly SemaphoreSlim _signal = new(0, 1);
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
+    private long _oldestPendingTicks;
 
     /// <summary>
     /// Whether this process delivers now: in a cluster only the holder of shard 0 does (the cursor is shared, so the
     /// next holder goes on from it); always, for a standalone server.
     /// </summary>
     public Func<bool> Active { get; init; } = static () => true;
+
+    /// <summary>The sink's name (the exporter's cursor).</summary>
+    public string Name => target.Name;
+
+    /// <summary>
+    /// How far delivery is behind: from the oldest record read but not yet delivered to <paramref name="now"/>; zero once
+    /// a read finds nothing new (the <c>bastion_audit_export_lag_seconds</c> gauge).
+    /// </summary>
+    public TimeSpan Lag(DateTime now) => Interlocked.Read(ref _oldestPendingTicks) is var ticks and > 0 && now.Ticks > ticks
+        ? TimeSpan.FromTicks(now.Ticks - ticks)
+        : TimeSpan.Zero;
 
     public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
 
@@ -59,9 +71,12 @@ public sealed partial class AuditExporter(
                 var read = await AuditReader.ReadAsync(store, cursor, batchSize, null, stop).ConfigureAwait(false);
                 if (read.Records.Count == 0)
                 {
+                    Interlocked.Exchange(ref _oldestPendingTicks, 0);
                     await _signal.WaitAsync(pollInterval, stop).ConfigureAwait(false);
                     continue;
                 }
+
+                Interlocked.Exchange(ref _oldestPendingTicks, read.Records[0].EmitTime.Ticks); // the oldest not yet delivered
 
                 await target.DeliverAsync(read.Records, stop).ConfigureAwait(false);
                 await store.WriteAuditCursorAsync(target.Name, read.Next, stop).ConfigureAwait(false);
