@@ -251,6 +251,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton(options.UiSessions);
         services.AddSingleton<UiSessions>();
         services.AddSingleton<SsoPolicy>();
+        services.AddSingleton(new OidcClientSecret(store.SignIn, encryption.Codec));
         services.AddSingleton<UiSessionAuthenticator>();
         if (options.UiPort != null && !options.DevMode)
         {
@@ -289,6 +290,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton<WorkflowServiceHandler>();
         services.AddSingleton<OperatorServiceHandler>();
         services.AddSingleton<CloudServiceHandler>();
+        services.AddSingleton<SsoServiceHandler>();
         services.AddGrpc(grpc =>
         {
             grpc.Interceptors.Add<SecurityPipeline>();
@@ -303,6 +305,8 @@ public sealed partial class BastionServer : IAsyncDisposable
             new DescriptorServiceMethodProvider<OperatorServiceHandler>(GrpcServiceDescriptors.OperatorService));
         services.AddSingleton<IServiceMethodProvider<CloudServiceHandler>>(
             new DescriptorServiceMethodProvider<CloudServiceHandler>(GrpcServiceDescriptors.CloudService));
+        services.AddSingleton<IServiceMethodProvider<SsoServiceHandler>>(
+            new DescriptorServiceMethodProvider<SsoServiceHandler>(GrpcServiceDescriptors.SsoService));
 
         var app = builder.Build();
         if (options.HttpPort != null)
@@ -324,6 +328,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         app.MapGrpcService<WorkflowServiceHandler>();
         app.MapGrpcService<OperatorServiceHandler>();
         app.MapGrpcService<CloudServiceHandler>();
+        app.MapGrpcService<SsoServiceHandler>();
         if (cluster is not null)
         {
             app.MapGrpcService<ClusterService>();
