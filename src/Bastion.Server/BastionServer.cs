@@ -66,6 +66,12 @@ public sealed partial class BastionServer : IAsyncDisposable
 
     internal UiSessionOptions UiSessionOptions => _app.Services.GetRequiredService<UiSessionOptions>();
 
+    /// <summary>The web UI's sessions (tests).</summary>
+    internal UiSessions UiSessions => _app.Services.GetRequiredService<UiSessions>();
+
+    /// <summary>The OpenID Connect client secret's reader (tests).</summary>
+    internal OidcClientSecret OidcClientSecret => _app.Services.GetRequiredService<OidcClientSecret>();
+
     /// <summary>Picks up namespace changes made in the store by another process now, not at the next interval.</summary>
     internal Task RefreshNamespacesAsync() => _refresher.RefreshAsync();
 
