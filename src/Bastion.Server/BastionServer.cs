@@ -255,7 +255,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton(sp => new ApiKeyAuthenticator(sp.GetRequiredService<IdentityRegistry>(), options.Time, pipelineOptions));
         services.AddSingleton<ClientCertificateAuthenticator>();
         services.AddSingleton(options.UiSessions);
-        services.AddSingleton<UiSessions>();
+        services.AddSingleton(new UiSessions(options.UiSessions, options.Time, store.Sessions));
         services.AddSingleton<SsoPolicy>();
         services.AddSingleton(new OidcClientSecret(store.SignIn, encryption.Codec));
         services.AddSingleton<UiSessionAuthenticator>();

@@ -146,11 +146,12 @@ internal static class SqliteSchema
         """,
 
         // 14: sign-in state every node shares (ISignInStore): values sealed with the key ring (the web UI's Data
-        // Protection keys, OIDC client secrets), and the SAML assertion ids used, until they expire.
+        // Protection keys, OIDC client secrets), the SAML assertion ids used, until they expire; the UI's sessions.
         """
         CREATE TABLE sealed_values (name TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE used_assertions (assertion_id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
         CREATE INDEX used_assertions_by_expiry ON used_assertions (expires_at);
+        CREATE TABLE ui_sessions (id_hash TEXT PRIMARY KEY, data TEXT NOT NULL, created INTEGER NOT NULL, last_seen INTEGER NOT NULL);
         """,
     ];
 }

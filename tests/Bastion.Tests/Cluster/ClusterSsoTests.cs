@@ -144,6 +144,33 @@ public sealed class ClusterSsoTests(PostgresDatabase database) : IClassFixture<P
         Assert.Equal("replayed", refusal.Details["reason"]);
     }
 
+    /// <summary>A session signed in on one node is good on the other, and signing out on that one ends it on both.</summary>
+    [Fact]
+    public async Task AUiSessionFromOneNode_IsValidOnTheOther_AndSigningOutEndsItEverywhere()
+    {
+        using var toA = Client(A);
+        using var toB = Client(B);
+        using var signIn = await PostAcsAsync(toA, _saml!.Response("writer"));
+        var set = UiCookies.SetCookies(signIn);
+        var cookies = new Dictionary<string, string> { ["__Host-bastion-session"] = set["__Host-bastion-session"].Value, ["_csrf"] = set["_csrf"].Value };
+
+        using (var onB = await SendAsync(toB, HttpMethod.Get, "/auth/session", cookies))
+        {
+            Assert.Equal(HttpStatusCode.OK, onB.StatusCode);
+            Assert.Contains(Email, await onB.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        var signOut = new HttpRequestMessage(HttpMethod.Post, new Uri("/auth/sign-out", UriKind.Relative));
+        signOut.Headers.Add("X-CSRF-TOKEN", cookies["_csrf"]);
+        using (var signedOut = await SendAsync(toB, signOut, cookies))
+        {
+            Assert.True(signedOut.IsSuccessStatusCode, signedOut.StatusCode.ToString());
+        }
+
+        using var onA = await SendAsync(toA, HttpMethod.Get, "/auth/session", cookies);
+        Assert.Equal(HttpStatusCode.Unauthorized, onA.StatusCode);
+    }
+
     /// <summary>Follows the provider's pages as a browser would (its own cookies), signing in as <paramref name="login"/>; returns where it sends the browser back to.</summary>
     private static async Task<Uri> SignInAtProviderAsync(Uri authorize, string login)
     {

@@ -177,6 +177,8 @@ public sealed class GroupCommitterAuditTests : IAsyncLifetime
 
         public ISignInStore SignIn => inner.SignIn;
 
+        public IUiSessionStore Sessions => inner.Sessions;
+
         public Task<ClusterMetadata> MigrateAsync(int shardCountForNewCluster, CancellationToken cancellationToken) =>
             inner.MigrateAsync(shardCountForNewCluster, cancellationToken);
 

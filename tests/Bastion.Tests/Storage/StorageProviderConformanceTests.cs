@@ -181,6 +181,31 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         Assert.True(await Store.SignIn.UseOnceAsync("_assertion-1", t0.AddMinutes(20), t0.AddMinutes(5), CancellationToken.None));
     }
 
+    /// <summary>
+    /// UI sessions are added, read by id hash, touched forward only, listed, and deleted once: the delete that removed the
+    /// row says so, a second one does not (so one node alone reports a session's end).
+    /// </summary>
+    [Fact]
+    public async Task UiSessions_AddReadTouchListDelete_AndOnlyOneDeleteTakesEffect()
+    {
+        var t0 = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
+        var a = new UiSessionRecord("hash-a", "{\"who\":\"a\"}", t0, t0);
+        await Store.Sessions.AddSessionAsync(a, CancellationToken.None);
+        await Store.Sessions.AddSessionAsync(new UiSessionRecord("hash-b", "{}", t0, t0), CancellationToken.None);
+        Assert.Equal(a, await Store.Sessions.ReadSessionAsync("hash-a", CancellationToken.None));
+        Assert.Null(await Store.Sessions.ReadSessionAsync("hash-none", CancellationToken.None));
+
+        await Store.Sessions.TouchSessionAsync("hash-a", t0.AddMinutes(5), CancellationToken.None);
+        await Store.Sessions.TouchSessionAsync("hash-a", t0.AddMinutes(2), CancellationToken.None); // never back
+        await Store.Sessions.TouchSessionAsync("hash-none", t0.AddMinutes(2), CancellationToken.None);
+        Assert.Equal(a with { LastSeen = t0.AddMinutes(5) }, await Store.Sessions.ReadSessionAsync("hash-a", CancellationToken.None));
+        Assert.Equal(["hash-a", "hash-b"], (await Store.Sessions.ListSessionsAsync(CancellationToken.None)).Select(s => s.IdHash));
+
+        Assert.True(await Store.Sessions.DeleteSessionAsync("hash-a", CancellationToken.None));
+        Assert.False(await Store.Sessions.DeleteSessionAsync("hash-a", CancellationToken.None));
+        Assert.Equal(["hash-b"], (await Store.Sessions.ListSessionsAsync(CancellationToken.None)).Select(s => s.IdHash));
+    }
+
     /// <summary>Two providers on one database (two nodes): an id one of them used is a replay for the other.</summary>
     [Fact]
     public async Task UseOnce_IsSharedByEveryProviderOnTheDatabase()
