@@ -342,7 +342,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         GrpcHealth.Map(app);
 
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Server");
-        DynamicConfig.Apply(options.DynamicConfig, frontendOptions, pipelineOptions, engineLimits, logger);
+        DynamicConfig.Apply(options.DynamicConfig, frontendOptions, pipelineOptions, engineLimits, app.Services.GetRequiredService<MatchingEngine>(), logger);
         if (app.Services.GetService<ListenerTls>() is { } listenerTls)
         {
             WarnIfCertificateMisses(listenerTls, options, logger); // also loads the certificate now: a bad one fails the start
@@ -379,6 +379,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         {
             // From now on membership changes move shards (and queues: every owned shard's due tasks are handed off again).
             membership.Refreshed = engine.FollowMembershipAsync;
+            membership.SelfLeaseEnded = engine.DropAllShards;
         }
 
         var audit = app.Services.GetRequiredService<AuditHosting>();

@@ -12,7 +12,7 @@ namespace Bastion.Server;
 /// </summary>
 internal static partial class DynamicConfig
 {
-    public static void Apply(IDictionary<string, string> values, FrontendOptions frontend, PipelineOptions pipeline, EngineLimits limits, ILogger logger)
+    public static void Apply(IDictionary<string, string> values, FrontendOptions frontend, PipelineOptions pipeline, EngineLimits limits, Engine.Matching.MatchingEngine matching, ILogger logger)
     {
         // Temporal's key → where its value goes. Keys that need no setting here are listed with a no-op.
         var setters = new Dictionary<string, Action<string>>(StringComparer.Ordinal)
@@ -31,6 +31,9 @@ internal static partial class DynamicConfig
             ["limit.historyCount.suggestContinueAsNew"] = v => limits.HistoryCountSuggestContinueAsNew = long.Parse(v, CultureInfo.InvariantCulture),
             ["limit.historySize.suggestContinueAsNew"] = v => limits.HistorySizeSuggestContinueAsNew = long.Parse(v, CultureInfo.InvariantCulture),
             ["system.enableEagerWorkflowStart"] = v => frontend.EnableEagerWorkflowStart = Flag("system.enableEagerWorkflowStart", v),
+            // One count serves both: Bastion's partitions hold no durable backlog, so a change needs no read-only phase.
+            ["matching.numTaskqueueReadPartitions"] = v => matching.Partitions = Partitions("matching.numTaskqueueReadPartitions", v),
+            ["matching.numTaskqueueWritePartitions"] = v => matching.Partitions = Partitions("matching.numTaskqueueWritePartitions", v),
             ["system.forceSearchAttributesCacheRefreshOnRead"] = _ => { }, // always true here: registrations are visible at once
         };
         foreach (var (key, raw) in values)
@@ -52,6 +55,12 @@ internal static partial class DynamicConfig
             }
         }
     }
+
+    /// <summary>A partition count: 1 to 64.</summary>
+    private static int Partitions(string key, string value) =>
+        int.Parse(value, CultureInfo.InvariantCulture) is var count and >= 1 and <= 64
+            ? count
+            : throw new ArgumentException($"--dynamic-config-value {key}={value}: a task queue has 1 to 64 partitions.");
 
     /// <summary>A boolean key's value: true or false, in any case, as Temporal's YAML reads it.</summary>
     private static bool Flag(string key, string value) => bool.TryParse(value, out var flag)

@@ -6,8 +6,9 @@ namespace Bastion.Engine.Cluster;
 /// <summary>
 /// Which nodes are alive. A clustered node writes its row with a lease every <see cref="HeartbeatEvery"/> and reads
 /// every row; the live set is the rows whose lease has not run out, itself included only while its own last written
-/// lease lasts — a node cut off from the database drops out of its own view as the others drop it, so it stops
-/// serving its shards when they may take them. A standalone server (no cluster address) is a cluster of one that
+/// lease lasts less <see cref="SelfMargin"/> — a node cut off from the database drops out of its own view, and is told
+/// (<see cref="SelfLeaseEnded"/>, on a timer of its own, whatever its heartbeat is waiting for) to stop serving its
+/// shards, before the others may take them. A standalone server (no cluster address) is a cluster of one that
 /// writes no row: it is always its own live set, and another server on the same database is not a member (it takes the
 /// shards, as one database takes one standalone server).
 /// </summary>
@@ -17,6 +18,15 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
 
     /// <summary>How long a row proves its node alive: five heartbeats, so a few slow ones are survived.</summary>
     public static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How much sooner than the others this node counts its own lease over: its shards are dropped before another node
+    /// may take them, even with that much clock difference between the machines.
+    /// </summary>
+    public static readonly TimeSpan SelfMargin = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long one heartbeat or read of the node rows may take (a database that does not answer is not waited for).</summary>
+    private static readonly TimeSpan s_callTimeout = TimeSpan.FromSeconds(4);
 
     private readonly IMembershipStore? _store;
     private readonly TimeProvider _time;
@@ -28,6 +38,7 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
     private DateTime _ownLeaseUntil;
     private bool _heartbeatFailing;
     private Task _loop = Task.CompletedTask;
+    private ITimer? _selfExpiry;
     private int _disposed;
 
     private ClusterMembership(ClusterNode self, IMembershipStore? store, TimeProvider time, ILogger logger)
@@ -51,6 +62,12 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
     /// that had not released them yet are looked at again each time.
     /// </summary>
     public Func<IReadOnlyList<ClusterNode>, bool, Task>? Refreshed { get; set; }
+
+    /// <summary>
+    /// Told (on a timer thread) when this node's own lease, less <see cref="SelfMargin"/>, ran out without a heartbeat
+    /// renewing it: it must stop serving its shards at once; they are taken again by assignment when heartbeats work.
+    /// </summary>
+    public Action? SelfLeaseEnded { get; set; }
 
     public static ClusterMembership Standalone(string nodeId, TimeProvider time, ILogger logger) =>
         new(new ClusterNode(nodeId, string.Empty, time.GetUtcNow().UtcDateTime), null, time, logger);
@@ -84,8 +101,13 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
             var now = _time.GetUtcNow().UtcDateTime;
             try
             {
-                await _store.HeartbeatAsync(Self, now + LeaseDuration, cancellationToken).ConfigureAwait(false);
+                using (var bounded = Bounded(cancellationToken))
+                {
+                    await _store.HeartbeatAsync(Self, now + LeaseDuration, bounded.Token).ConfigureAwait(false);
+                }
+
                 _ownLeaseUntil = now + LeaseDuration;
+                ArmSelfExpiry(_ownLeaseUntil - SelfMargin - _time.GetUtcNow().UtcDateTime);
                 if (_heartbeatFailing)
                 {
                     LogHeartbeatBack(_logger);
@@ -106,7 +128,8 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
             IReadOnlyList<ClusterNodeRecord>? rows = null;
             try
             {
-                rows = await _store.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
+                using var bounded = Bounded(cancellationToken);
+                rows = await _store.ReadNodesAsync(bounded.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
@@ -118,7 +141,7 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
             }
 
             now = _time.GetUtcNow().UtcDateTime;
-            var selfLive = now < _ownLeaseUntil;
+            var selfLive = SelfLeaseHolds(now);
             IReadOnlyList<ClusterNode> live;
             if (rows is not null)
             {
@@ -150,6 +173,39 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
         {
             _refresh.Release();
         }
+    }
+
+    private bool SelfLeaseHolds(DateTime now) => now < _ownLeaseUntil - SelfMargin;
+
+    private static CancellationTokenSource Bounded(CancellationToken cancellationToken)
+    {
+        var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(s_callTimeout);
+        return bounded;
+    }
+
+    private void ArmSelfExpiry(TimeSpan due)
+    {
+        due = due < TimeSpan.Zero ? TimeSpan.Zero : due;
+        if (_selfExpiry is { } timer)
+        {
+            timer.Change(due, Timeout.InfiniteTimeSpan);
+        }
+        else
+        {
+            _selfExpiry = _time.CreateTimer(_ => OnSelfExpiry(), null, due, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    private void OnSelfExpiry()
+    {
+        if (_stop.IsCancellationRequested || SelfLeaseHolds(_time.GetUtcNow().UtcDateTime))
+        {
+            return; // renewed meanwhile (the timer was moved on) or stopping
+        }
+
+        LogSelfLeaseEnded(_logger);
+        SelfLeaseEnded?.Invoke();
     }
 
     private async Task LoopAsync()
@@ -186,6 +242,11 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
 
         await _stop.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
+        if (_selfExpiry is { } timer)
+        {
+            await timer.DisposeAsync().ConfigureAwait(false);
+        }
+
         _stop.Dispose();
         if (_store is null)
         {
@@ -218,6 +279,9 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
 
     [LoggerMessage(EventId = 2014, Level = LogLevel.Error, Message = "Acting on a change of the cluster's members failed; the next heartbeat tries again.")]
     private static partial void LogRefreshFailed(ILogger logger, Exception e);
+
+    [LoggerMessage(EventId = 2019, Level = LogLevel.Error, Message = "This node's cluster lease ran out without a heartbeat reaching the database: it stops serving its shards until heartbeats work again.")]
+    private static partial void LogSelfLeaseEnded(ILogger logger);
 
     [LoggerMessage(EventId = 2015, Level = LogLevel.Warning, Message = "Leaving the cluster failed; the other nodes take this node's work when its lease ends.")]
     private static partial void LogLeaveFailed(ILogger logger, Exception e);

@@ -4,11 +4,11 @@ namespace Bastion.Engine.Cluster;
 
 /// <summary>
 /// Which node serves what, as this node sees the cluster now: a shard is served here while this node holds it, else by
-/// the node rendezvous hashing assigns it to among the live nodes; a task queue by its own assignment (its pollers
-/// wait there and its tasks are matched there, whichever shards they come from). A standalone server serves
-/// everything itself.
+/// the node rendezvous hashing assigns it to among the live nodes; a task queue partition by its own assignment (its
+/// pollers wait there and its tasks are matched there, whichever shards they come from). A standalone server serves
+/// everything itself, with one partition per task queue.
 /// </summary>
-internal sealed class ClusterRouting(ClusterMembership membership, Func<int, bool> holdsShard, IClusterTransport? transport)
+internal sealed class ClusterRouting(ClusterMembership membership, Func<int, bool> holdsShard, IClusterTransport? transport, int partitions = 1)
 {
     public static ClusterRouting Standalone(ClusterMembership membership) => new(membership, _ => true, null);
 
@@ -19,15 +19,50 @@ internal sealed class ClusterRouting(ClusterMembership membership, Func<int, boo
 
     public ClusterMembership Membership => membership;
 
+    /// <summary>Partitions of a normal task queue: one for a standalone server.</summary>
+    public int Partitions => transport is null ? 1 : Math.Max(1, partitions);
+
     public string OwnerOfShard(int shard) =>
         transport is null || holdsShard(shard) ? Self : Rendezvous.OwnerOf(Rendezvous.ShardKey(shard), LiveIds()) ?? Self;
 
     public string OwnerOfQueue(QueueKey queue) =>
         transport is null ? Self : Rendezvous.OwnerOf(QueueKeyText(queue), LiveIds()) ?? Self;
 
+    /// <summary>
+    /// The partition of a normal queue a task or a poll goes to: one this node owns when there is any (no hop), else any
+    /// (spread evenly). A queue of one partition is its root.
+    /// </summary>
+    public QueueKey Place(QueueKey queue)
+    {
+        var count = Partitions;
+        if (count == 1)
+        {
+            return queue.Root;
+        }
+
+        var live = LiveIds();
+        Span<int> mine = stackalloc int[count];
+        var owned = 0;
+        for (var p = 0; p < count; p++)
+        {
+            if (Rendezvous.OwnerOf(QueueKeyText(queue with { Partition = p }), live) == Self)
+            {
+                mine[owned++] = p;
+            }
+        }
+
+        return queue with { Partition = owned > 0 ? mine[Random.Shared.Next(owned)] : Random.Shared.Next(count) };
+    }
+
     public bool IsSelf(string node) => node == Self;
+
+    /// <summary>Nodes that own a partition of <paramref name="queue"/> now, this one included when it does.</summary>
+    public IEnumerable<string> OwnersOfPartitions(QueueKey queue) =>
+        Enumerable.Range(0, Partitions).Select(p => OwnerOfQueue(queue with { Partition = p })).Distinct(StringComparer.Ordinal);
 
     private List<string> LiveIds() => [.. membership.Live.Select(n => n.NodeId)];
 
-    private static string QueueKeyText(QueueKey queue) => $"queue/{queue.NamespaceId}/{(queue.Type == TaskCategory.Workflow ? "w" : "a")}/{queue.Name}";
+    /// <summary>The key a partition is placed by; the root's is the queue's own, as before there were partitions.</summary>
+    private static string QueueKeyText(QueueKey queue) =>
+        $"queue/{queue.NamespaceId}/{(queue.Type == TaskCategory.Workflow ? "w" : "a")}/{queue.Name}{(queue.IsRoot ? string.Empty : "/" + queue.Partition)}";
 }

@@ -12,6 +12,21 @@ internal interface IClusterTransport
     Task AddTaskAsync(string node, QueueKey queue, MatchItem item, bool front, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Offers <paramref name="item"/> to a poller waiting on <paramref name="root"/> (a queue's root partition) on
+    /// <paramref name="node"/>, its owner: true when one took it; it is never kept there.
+    /// </summary>
+    Task<bool> OfferTaskAsync(string node, QueueKey root, MatchItem item, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Runs a poll another partition sent on at <paramref name="root"/> on <paramref name="node"/> (its owner), within
+    /// <paramref name="deadline"/>: the poll response as bytes (a task started there), or null when it ended empty.
+    /// </summary>
+    Task<byte[]?> PollRootAsync(string node, QueueKey root, byte[] pollRequest, DateTime deadline, CancellationToken cancellationToken);
+
+    /// <summary>Pollers seen within five minutes on the partitions of <paramref name="queue"/> that <paramref name="node"/> holds.</summary>
+    Task<List<(string Identity, DateTime LastAccess)>> RecentPollersAsync(string node, QueueKey queue, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Starts <paramref name="item"/>, taken from <paramref name="queue"/> by a poll, on <paramref name="node"/> (the owner
     /// of its run); the poll response as bytes, or null when the item was stale.
     /// </summary>

@@ -5,8 +5,9 @@ using Microsoft.Extensions.Logging;
 namespace Bastion.Engine.History;
 
 /// <summary>
-/// Work handed to matching goes to the node that owns its task queue: this one (a standalone server, or a queue assigned
-/// here), or another node over the cluster transport. A hand-off that fails (the owner just died) is tried again from
+/// Work handed to matching goes to the node that owns its task queue partition: this one (a standalone server, or a
+/// partition assigned here — preferred when there is one), or another node over the cluster transport. A sticky queue
+/// (one worker's) has one partition. A hand-off that fails (the owner just died) is tried again from
 /// the durable task a moment later, by then to the queue's new owner; when the cluster's members change, every owned
 /// shard's due dispatches are handed off again (a duplicate is dropped when a poller takes it, as any stale item is).
 /// </summary>
@@ -16,6 +17,11 @@ internal sealed partial class HistoryEngine
 
     private void Enqueue(QueueKey queue, MatchItem item, bool front, TaskRecord? task)
     {
+        if (queue.Type == TaskCategory.Activity || !_stickyRuns.ContainsKey((queue.NamespaceId, queue.Name)))
+        {
+            queue = Routing.Place(queue);
+        }
+
         var owner = Routing.OwnerOfQueue(queue);
         if (Routing.IsSelf(owner))
         {
@@ -42,6 +48,15 @@ internal sealed partial class HistoryEngine
                 _timers!.Add(task with { VisibleTime = Now + s_handOffRetry });
             }
         }
+    }
+
+    /// <summary>Offers an item a partition could not match to its queue's root, here or on its node: true when a poller there took it.</summary>
+    private async Task<bool> OfferToRootAsync(QueueKey root, MatchItem item)
+    {
+        var owner = Routing.OwnerOfQueue(root);
+        return Routing.IsSelf(owner)
+            ? Matching.TryOffer(root, item)
+            : await Routing.Transport!.OfferTaskAsync(owner, root, item, CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>The cluster's members changed: task queues may have moved, so every owned shard's due tasks are handed off again.</summary>

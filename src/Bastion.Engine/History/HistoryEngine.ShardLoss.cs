@@ -32,6 +32,9 @@ internal sealed partial class HistoryEngine
     /// <summary>This node's range id of <paramref name="shard"/>, to fence a write of it.</summary>
     internal long RangeOf(int shard) => _shards.RangeOf(shard);
 
+    /// <summary>This node's cluster lease ran out: it serves none of its shards from now on (<see cref="ShardController.DropAll"/>).</summary>
+    internal void DropAllShards() => _shards.DropAll();
+
     /// <summary>Takes the shards assigned to this node among <paramref name="live"/> and releases the others (a membership change).</summary>
     internal Task AssignShardsAsync(IReadOnlyCollection<string> live, CancellationToken cancellationToken) => _shards.AssignAsync(live, cancellationToken);
 

@@ -77,7 +77,12 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     public async Task StartAsync(int shardCountForNewCluster, Cluster.ClusterMembership membership, Cluster.IClusterTransport? transport, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(membership);
-        Routing = new Cluster.ClusterRouting(membership, shard => _shards.Owns(shard), transport);
+        Routing = new Cluster.ClusterRouting(membership, shard => _shards.Owns(shard), transport, Matching.Partitions);
+        if (transport is not null)
+        {
+            Matching.OfferToRoot = OfferToRootAsync;
+        }
+
         var cluster = await _store.MigrateAsync(shardCountForNewCluster, cancellationToken).ConfigureAwait(false);
         ClusterId = cluster.ClusterId;
         _shards = ShardController.Create(_store.Shards, cluster.ShardCount, membership.Self.NodeId, _time, _logger);

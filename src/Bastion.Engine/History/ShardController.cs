@@ -80,6 +80,21 @@ internal sealed partial class ShardController : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// This node's cluster lease ran out (it could not reach the database): every shard stops being served here at once
+    /// and its state is dropped, before another node may take it; assignment takes them again, with new range ids.
+    /// </summary>
+    public void DropAll()
+    {
+        for (var shard = 0; shard < _leases.Length; shard++)
+        {
+            if (Interlocked.Exchange(ref _leases[shard], null) is not null)
+            {
+                Dropped?.Invoke(shard);
+            }
+        }
+    }
+
     /// <summary>UNAVAILABLE (the SDKs retry, and reach the shard's owner through a load balancer) unless the shard is owned.</summary>
     public void EnsureOwned(int shard)
     {

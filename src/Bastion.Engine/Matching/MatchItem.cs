@@ -9,8 +9,16 @@ public enum TaskCategory
     Activity,
 }
 
-/// <summary>A task queue within a namespace.</summary>
-public readonly record struct QueueKey(string NamespaceId, string Name, TaskCategory Type);
+/// <summary>
+/// A task queue within a namespace, or one partition of it: partition 0 is the queue's root, where its other partitions
+/// send the tasks and polls they cannot match themselves (<see cref="MatchingEngine"/>).
+/// </summary>
+public readonly record struct QueueKey(string NamespaceId, string Name, TaskCategory Type, int Partition = 0)
+{
+    public QueueKey Root => this with { Partition = 0 };
+
+    public bool IsRoot => Partition == 0;
+}
 
 /// <summary>
 /// A reference to work waiting in a queue. It carries no state of its own: the engine validates it against

@@ -5,19 +5,69 @@ namespace Bastion.Engine.Matching;
 /// <summary>
 /// Task queues in memory. They are a cache of committed state: every item was derived from a committed
 /// transfer task and is re-derived from the store on start, so losing the process loses nothing.
+/// In a cluster a normal task queue has several partitions (<see cref="Partitions"/>), each owned by a node, so one busy
+/// queue is matched on several nodes. A partition matches what it can itself; an item no poller of its own waits for is
+/// offered to the queue's root (a poller waiting there takes it) before it is kept, and a kept item is offered again
+/// every <see cref="s_drainInterval"/> while it waits; a partition whose backlog is empty sends one of its polls to wait
+/// at the root (the request handlers do that). So a task and a poller meet wherever each of them landed, as in
+/// Temporal's matching service.
 /// </summary>
 internal sealed class MatchingEngine(TimeProvider time)
 {
+    /// <summary>How long a poller is listed after its last poll (DescribeTaskQueue).</summary>
+    public static readonly TimeSpan PollerWindow = TimeSpan.FromMinutes(5);
+
+    private static readonly TimeSpan s_drainInterval = TimeSpan.FromSeconds(1);
+
     private readonly ConcurrentDictionary<QueueKey, TaskQueuePartition> _queues = new();
 
-    public void Add(QueueKey queue, MatchItem item, bool front = false) => Get(queue).Add(item, front);
+    /// <summary>Partitions of a normal task queue in a cluster (Temporal's default: 4); a standalone server and sticky queues use one.</summary>
+    public int Partitions { get; set; } = 4;
+
+    /// <summary>
+    /// Offers an item to a queue's root partition, wherever it lives: true when a poller waiting there took it. Set by
+    /// the engine in a cluster; a failure counts as not taken.
+    /// </summary>
+    public Func<QueueKey, MatchItem, Task<bool>>? OfferToRoot { get; set; }
+
+    public void Add(QueueKey queue, MatchItem item, bool front = false)
+    {
+        var partition = Get(queue);
+        if (queue.IsRoot || OfferToRoot is null)
+        {
+            partition.Add(item, front);
+        }
+        else if (!partition.TryMatch(item))
+        {
+            _ = OfferOrKeepAsync(queue, partition, item, front);
+        }
+    }
+
+    /// <summary>Hands <paramref name="item"/> to a poller waiting on <paramref name="queue"/> (a root), if one is; never keeps it.</summary>
+    public bool TryOffer(QueueKey queue, MatchItem item) => _queues.TryGetValue(queue, out var partition) && partition.TryMatch(item);
 
     public Task<MatchItem?> PollAsync(QueueKey queue, string identity, TimeSpan maxWait, CancellationToken cancellationToken) =>
         Get(queue).PollAsync(identity, time.GetUtcNow().UtcDateTime, maxWait, time, cancellationToken);
 
+    /// <summary>A waiting item of <paramref name="queue"/>, taken for a poll without waiting; null when there is none.</summary>
+    public MatchItem? TryTake(QueueKey queue, string identity) => Get(queue).TryTake(identity, time.GetUtcNow().UtcDateTime);
+
+    /// <summary>True when one more poll of partition <paramref name="queue"/> may wait at the root; then <see cref="EndForward"/> when it returns.</summary>
+    public bool TryBeginForward(QueueKey queue) => Get(queue).TryBeginForward();
+
+    public void EndForward(QueueKey queue) => Get(queue).EndForward();
+
     /// <summary>Pollers seen on a queue within <paramref name="window"/>, with when each last polled.</summary>
     public List<(string Identity, DateTime LastAccess)> RecentPollers(QueueKey queue, TimeSpan window) =>
         _queues.TryGetValue(queue, out var partition) ? partition.RecentPollers(time.GetUtcNow().UtcDateTime - window) : [];
+
+    /// <summary>Pollers seen within <paramref name="window"/> on every partition of <paramref name="queue"/> held here.</summary>
+    public List<(string Identity, DateTime LastAccess)> RecentPollersOfAllPartitions(QueueKey queue, TimeSpan window) =>
+        [.. _queues.Where(q => q.Key.Root == queue.Root)
+            .SelectMany(q => q.Value.RecentPollers(time.GetUtcNow().UtcDateTime - window))];
+
+    /// <summary>The partitions of <paramref name="queue"/> this engine has seen a task or poll for.</summary>
+    public List<int> HeldPartitions(QueueKey queue) => [.. _queues.Keys.Where(q => q.Root == queue.Root).Select(q => q.Partition).Order()];
 
     /// <summary>True if someone polled the queue within <paramref name="window"/>.</summary>
     public bool HasRecentPoller(QueueKey queue, TimeSpan window) =>
@@ -29,4 +79,69 @@ internal sealed class MatchingEngine(TimeProvider time)
     public List<MatchItem> Drain(QueueKey queue) => _queues.TryGetValue(queue, out var partition) ? partition.Drain() : [];
 
     private TaskQueuePartition Get(QueueKey queue) => _queues.GetOrAdd(queue, static _ => new TaskQueuePartition());
+
+    private async Task OfferOrKeepAsync(QueueKey queue, TaskQueuePartition partition, MatchItem item, bool front)
+    {
+        if (!await OfferAsync(queue, item).ConfigureAwait(false))
+        {
+            partition.Add(item, front);
+            KeepOffering(queue, partition);
+        }
+    }
+
+    private void KeepOffering(QueueKey queue, TaskQueuePartition partition)
+    {
+        if (partition.TryStartDrain())
+        {
+            _ = OfferBacklogAsync(queue, partition);
+        }
+    }
+
+    /// <summary>While a partition keeps items, offers them to the root: at once after one was taken, else after a pause.</summary>
+    private async Task OfferBacklogAsync(QueueKey queue, TaskQueuePartition partition)
+    {
+        try
+        {
+            var taken = false;
+            while (true)
+            {
+                if (!taken)
+                {
+                    await Task.Delay(s_drainInterval, time).ConfigureAwait(false);
+                }
+
+                if (partition.TakeForRoot() is not { } item)
+                {
+                    break;
+                }
+
+                taken = await OfferAsync(queue, item).ConfigureAwait(false);
+                if (!taken)
+                {
+                    partition.Add(item, front: true);
+                }
+            }
+        }
+        finally
+        {
+            if (partition.EndDrain())
+            {
+                KeepOffering(queue, partition);
+            }
+        }
+    }
+
+    private async Task<bool> OfferAsync(QueueKey queue, MatchItem item)
+    {
+        try
+        {
+            return await OfferToRoot!(queue.Root, item).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // An offer that failed (the root's node is moving) is as an offer not taken: the item stays here.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return false;
+        }
+    }
 }

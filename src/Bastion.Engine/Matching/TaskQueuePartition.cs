@@ -1,17 +1,22 @@
 namespace Bastion.Engine.Matching;
 
 /// <summary>
-/// One task queue: a backlog of items and the pollers waiting for one. An item is handed straight to a
+/// One task queue partition: a backlog of items and the pollers waiting for one. An item is handed straight to a
 /// waiting poller when there is one (sync match); a poller that gives up is removed under the same lock,
 /// so an item is never handed to a poller that is gone.
 /// </summary>
 internal sealed class TaskQueuePartition
 {
+    /// <summary>How many of a partition's polls wait at the queue's root at once; its other pollers wait here.</summary>
+    private const int MaxForwardedPolls = 1;
+
     private readonly Lock _lock = new();
     private readonly LinkedList<MatchItem> _backlog = new();
     private readonly LinkedList<TaskCompletionSource<MatchItem>> _pollers = new();
 
     private readonly Dictionary<string, DateTime> _pollersSeen = new(StringComparer.Ordinal);
+    private int _forwardedPolls;
+    private bool _draining;
 
     public DateTime LastPollTime { get; private set; }
 
@@ -39,13 +44,9 @@ internal sealed class TaskQueuePartition
     {
         lock (_lock)
         {
-            while (_pollers.First is { } poller)
+            if (HandToPoller(item))
             {
-                _pollers.RemoveFirst();
-                if (poller.Value.TrySetResult(item))
-                {
-                    return;
-                }
+                return;
             }
 
             if (front)
@@ -56,6 +57,15 @@ internal sealed class TaskQueuePartition
             {
                 _backlog.AddLast(item);
             }
+        }
+    }
+
+    /// <summary>Hands <paramref name="item"/> to a poller waiting here, if there is one; never keeps it.</summary>
+    public bool TryMatch(MatchItem item)
+    {
+        lock (_lock)
+        {
+            return HandToPoller(item);
         }
     }
 
@@ -70,6 +80,74 @@ internal sealed class TaskQueuePartition
         }
     }
 
+    /// <summary>The first waiting item, taken for <paramref name="identity"/>'s poll without waiting; null when there is none.</summary>
+    public MatchItem? TryTake(string identity, DateTime now)
+    {
+        lock (_lock)
+        {
+            LastPollTime = now;
+            _pollersSeen[identity] = now;
+            return TakeFirst();
+        }
+    }
+
+    /// <summary>The first waiting item, to offer to the queue's root; null when there is none.</summary>
+    public MatchItem? TakeForRoot()
+    {
+        lock (_lock)
+        {
+            return TakeFirst();
+        }
+    }
+
+    /// <summary>True, and counted until <see cref="EndForward"/>, when one more of this partition's polls may wait at the root.</summary>
+    public bool TryBeginForward()
+    {
+        lock (_lock)
+        {
+            if (_forwardedPolls >= MaxForwardedPolls)
+            {
+                return false;
+            }
+
+            _forwardedPolls++;
+            return true;
+        }
+    }
+
+    public void EndForward()
+    {
+        lock (_lock)
+        {
+            _forwardedPolls--;
+        }
+    }
+
+    /// <summary>True when the caller is to run the loop that offers this partition's backlog to the root (one at a time).</summary>
+    public bool TryStartDrain()
+    {
+        lock (_lock)
+        {
+            if (_draining || _backlog.Count == 0)
+            {
+                return false;
+            }
+
+            _draining = true;
+            return true;
+        }
+    }
+
+    /// <summary>Ends the offering loop; true when items arrived meanwhile and it must start again.</summary>
+    public bool EndDrain()
+    {
+        lock (_lock)
+        {
+            _draining = false;
+            return _backlog.Count > 0;
+        }
+    }
+
     public async Task<MatchItem?> PollAsync(string identity, DateTime now, TimeSpan maxWait, TimeProvider time, CancellationToken cancellationToken)
     {
         TaskCompletionSource<MatchItem> waiter;
@@ -78,10 +156,9 @@ internal sealed class TaskQueuePartition
         {
             LastPollTime = now;
             _pollersSeen[identity] = now;
-            if (_backlog.First is { } first)
+            if (TakeFirst() is { } first)
             {
-                _backlog.RemoveFirst();
-                return first.Value;
+                return first;
             }
 
             waiter = new TaskCompletionSource<MatchItem>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -109,5 +186,30 @@ internal sealed class TaskQueuePartition
                 return null;
             }
         }
+    }
+
+    private bool HandToPoller(MatchItem item)
+    {
+        while (_pollers.First is { } poller)
+        {
+            _pollers.RemoveFirst();
+            if (poller.Value.TrySetResult(item))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private MatchItem? TakeFirst()
+    {
+        if (_backlog.First is not { } first)
+        {
+            return null;
+        }
+
+        _backlog.RemoveFirst();
+        return first.Value;
     }
 }

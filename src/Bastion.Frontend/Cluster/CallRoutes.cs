@@ -13,12 +13,12 @@ internal abstract record CallTarget;
 /// <summary>A call about something of a shard (a workflow id, schedule id or batch job id hashes to it).</summary>
 internal sealed record ShardTarget(int Shard) : CallTarget;
 
-/// <summary>A call to a task queue (polls, its pollers).</summary>
-internal sealed record QueueTarget(QueueKey Queue) : CallTarget;
+/// <summary>A call to a task queue: a poll of a partitioned queue (any of its partitions serves it), or its root (a sticky queue's poll, its pollers).</summary>
+internal sealed record QueueTarget(QueueKey Queue, bool Partitioned) : CallTarget;
 
 /// <summary>
 /// Which node of a cluster a WorkflowService call must run on. Calls about one workflow, schedule or batch job go to
-/// the owner of its shard (task tokens carry the workflow); polls go to the owner of the task queue; everything else
+/// the owner of its shard (task tokens carry the workflow); polls go to the owner of a partition of the task queue (a sticky queue's, and calls about a queue's pollers, to its root's); everything else
 /// (namespaces, visibility, listing schedules or batch jobs, system information) reads the shared database and runs
 /// on the node the client reached. A request that names nothing routable (an empty or malformed id or token) runs
 /// locally, whose handler answers it with the precise error.
@@ -42,8 +42,8 @@ internal static class CallRoutes
             }
         }
 
-        CallTarget? Queue(string? name, TaskCategory category) =>
-            string.IsNullOrEmpty(name) ? null : new QueueTarget(new QueueKey(namespaceId, name, category));
+        CallTarget? Queue(string? name, TaskCategory category, bool partitioned = false) =>
+            string.IsNullOrEmpty(name) ? null : new QueueTarget(new QueueKey(namespaceId, name, category), partitioned);
 
         return request switch
         {
@@ -81,8 +81,8 @@ internal static class CallRoutes
             StartBatchOperationRequest r => Workflow(r.JobId),
             DescribeBatchOperationRequest r => Workflow(r.JobId),
             StopBatchOperationRequest r => Workflow(r.JobId),
-            PollWorkflowTaskQueueRequest r => Queue(r.TaskQueue?.Name, TaskCategory.Workflow),
-            PollActivityTaskQueueRequest r => Queue(r.TaskQueue?.Name, TaskCategory.Activity),
+            PollWorkflowTaskQueueRequest r => Queue(r.TaskQueue?.Name, TaskCategory.Workflow, partitioned: r.TaskQueue?.Kind != Temporalio.Api.Enums.V1.TaskQueueKind.Sticky),
+            PollActivityTaskQueueRequest r => Queue(r.TaskQueue?.Name, TaskCategory.Activity, partitioned: true),
             DescribeTaskQueueRequest r => Queue(r.TaskQueue?.Name, r.TaskQueueType == Temporalio.Api.Enums.V1.TaskQueueType.Activity ? TaskCategory.Activity : TaskCategory.Workflow),
             ShutdownWorkerRequest r => Queue(r.StickyTaskQueue, TaskCategory.Workflow),
             AddSearchAttributesRequest or RemoveSearchAttributesRequest or ListSearchAttributesRequest => null,

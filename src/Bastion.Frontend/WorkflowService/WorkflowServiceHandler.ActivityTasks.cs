@@ -10,10 +10,13 @@ internal sealed partial class WorkflowServiceHandler
     public async Task<PollActivityTaskQueueResponse> PollActivityTaskQueue(PollActivityTaskQueueRequest request, ServerCallContext context)
     {
         var ns = NamespaceOf(context);
-        var queue = new QueueKey(ns.Id, Validation.RequireId(request.TaskQueue?.Name, "TaskQueue"), TaskCategory.Activity);
-        return await LongPollAsync(queue, request, request.Identity, context, item => StartActivityQueueItemAsync(item, request, context.CancellationToken)).ConfigureAwait(false)
-            ?? new PollActivityTaskQueueResponse();
+        var queue = engine.Routing.Place(new QueueKey(ns.Id, Validation.RequireId(request.TaskQueue?.Name, "TaskQueue"), TaskCategory.Activity));
+        return await PollActivityPartitionAsync(queue, request, context).ConfigureAwait(false) ?? new PollActivityTaskQueueResponse();
     }
+
+    /// <summary>A poll on one partition of an activity task queue: a worker's, or one another node's partition sent on to this node's root.</summary>
+    internal Task<PollActivityTaskQueueResponse?> PollActivityPartitionAsync(QueueKey queue, PollActivityTaskQueueRequest request, ServerCallContext context) =>
+        LongPollAsync(queue, request, request.Identity, context, item => StartActivityQueueItemAsync(item, request, context.CancellationToken));
 
     /// <summary>Starts an item taken from an activity task queue, on the node that owns its run (here, or the cluster's <c>StartTask</c>).</summary>
     internal Task<PollActivityTaskQueueResponse?> StartActivityQueueItemAsync(MatchItem item, PollActivityTaskQueueRequest request, CancellationToken cancellationToken) =>

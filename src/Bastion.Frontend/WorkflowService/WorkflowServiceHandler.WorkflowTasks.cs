@@ -3,6 +3,7 @@ using Bastion.Engine.History;
 using Bastion.Engine.Matching;
 using Google.Protobuf;
 using Grpc.Core;
+using Temporalio.Api.Enums.V1;
 using Temporalio.Api.WorkflowService.V1;
 
 namespace Bastion.Frontend.WorkflowService;
@@ -13,9 +14,17 @@ internal sealed partial class WorkflowServiceHandler
     {
         var ns = NamespaceOf(context);
         var queue = new QueueKey(ns.Id, Validation.RequireId(request.TaskQueue?.Name, "TaskQueue"), TaskCategory.Workflow);
-        return await LongPollAsync(queue, request, request.Identity, context, item => StartWorkflowQueueItemAsync(item, request, queue, context.CancellationToken)).ConfigureAwait(false)
-            ?? new PollWorkflowTaskQueueResponse();
+        if (request.TaskQueue!.Kind != TaskQueueKind.Sticky)
+        {
+            queue = engine.Routing.Place(queue);
+        }
+
+        return await PollWorkflowPartitionAsync(queue, request, context).ConfigureAwait(false) ?? new PollWorkflowTaskQueueResponse();
     }
+
+    /// <summary>A poll on one partition of a workflow task queue: a worker's, or one another node's partition sent on to this node's root.</summary>
+    internal Task<PollWorkflowTaskQueueResponse?> PollWorkflowPartitionAsync(QueueKey queue, PollWorkflowTaskQueueRequest request, ServerCallContext context) =>
+        LongPollAsync(queue, request, request.Identity, context, item => StartWorkflowQueueItemAsync(item, request, queue, context.CancellationToken));
 
     /// <summary>Starts an item taken from a workflow task queue, on the node that owns its run (here, or the cluster's <c>StartTask</c>).</summary>
     internal Task<PollWorkflowTaskQueueResponse?> StartWorkflowQueueItemAsync(MatchItem item, PollWorkflowTaskQueueRequest request, QueueKey queue, CancellationToken cancellationToken) => item switch
@@ -29,15 +38,37 @@ internal sealed partial class WorkflowServiceHandler
     /// Waits for an item on <paramref name="queue"/> and starts it — here, or, in a cluster, on the node that owns its run
     /// (the poll is sent there with the item); a stale item (its task is gone) is skipped. Null when the long poll ends
     /// empty. An item taken by a poller that left before it started, or that the run's node could not be reached for,
-    /// goes back.
+    /// goes back. A partition other than the root with nothing waiting sends one poll at a time on to wait at the root
+    /// (<see cref="MatchingEngine"/>); its other polls, and that one when the root's node cannot be reached, wait here.
     /// </summary>
     private async Task<TResponse?> LongPollAsync<TResponse>(QueueKey queue, IMessage request, string identity, ServerCallContext context, Func<MatchItem, Task<TResponse?>> start)
         where TResponse : class, IMessage<TResponse>, new()
     {
         var deadline = Now + Validation.LongPollBudget(context, Now, options.MaxLongPoll);
+        var mayForward = !queue.IsRoot;
         while (deadline - Now is { } remaining && remaining > TimeSpan.Zero)
         {
-            var item = await engine.Matching.PollAsync(queue, identity, remaining, context.CancellationToken).ConfigureAwait(false);
+            var item = queue.IsRoot ? null : engine.Matching.TryTake(queue, identity);
+            if (item is null && mayForward && engine.Matching.TryBeginForward(queue))
+            {
+                mayForward = false;
+                try
+                {
+                    return await PollAtRootAsync(queue.Root, request, identity, deadline, context, start).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is RpcException { StatusCode: StatusCode.Unavailable } || e is ServiceException { Kind: ErrorKind.Unavailable })
+                {
+                    // The root's node is moving: wait here for the rest of the poll.
+                }
+                finally
+                {
+                    engine.Matching.EndForward(queue);
+                }
+
+                continue;
+            }
+
+            item ??= await engine.Matching.PollAsync(queue, identity, remaining, context.CancellationToken).ConfigureAwait(false);
             if (item is null)
             {
                 return null;
@@ -63,6 +94,21 @@ internal sealed partial class WorkflowServiceHandler
         }
 
         return null;
+    }
+
+    /// <summary>A partition's poll sent on to the queue's root: here, or on the root's node (which starts what it takes).</summary>
+    private async Task<TResponse?> PollAtRootAsync<TResponse>(QueueKey root, IMessage request, string identity, DateTime deadline, ServerCallContext context, Func<MatchItem, Task<TResponse?>> start)
+        where TResponse : class, IMessage<TResponse>, new()
+    {
+        var owner = engine.Routing.OwnerOfQueue(root);
+        if (engine.Routing.IsSelf(owner))
+        {
+            return await LongPollAsync(root, request, identity, context, start).ConfigureAwait(false);
+        }
+
+        // The root's node keeps its usual second of margin before this deadline, so it answers before this poll must.
+        var bytes = await engine.Routing.Transport!.PollRootAsync(owner, root, request.ToByteArray(), deadline + TimeSpan.FromSeconds(1), context.CancellationToken).ConfigureAwait(false);
+        return bytes is null ? null : new MessageParser<TResponse>(() => new TResponse()).ParseFrom(bytes);
     }
 
     private async Task<TResponse?> StartRemotelyAsync<TResponse>(string owner, QueueKey queue, MatchItem item, IMessage request, CancellationToken cancellationToken)
@@ -104,24 +150,38 @@ internal sealed partial class WorkflowServiceHandler
         return new ResetStickyTaskQueueResponse();
     }
 
-    public Task<DescribeTaskQueueResponse> DescribeTaskQueue(DescribeTaskQueueRequest request, ServerCallContext context)
+    public async Task<DescribeTaskQueueResponse> DescribeTaskQueue(DescribeTaskQueueRequest request, ServerCallContext context)
     {
         var ns = NamespaceOf(context);
         var name = Validation.RequireId(request.TaskQueue?.Name, "TaskQueue");
 #pragma warning disable CS0612 // The pre-versioning form of the request is what SDKs and the CLI send by default.
         var type = request.TaskQueueType == Temporalio.Api.Enums.V1.TaskQueueType.Activity ? TaskCategory.Activity : TaskCategory.Workflow;
 #pragma warning restore CS0612
+        var queue = new QueueKey(ns.Id, name, type);
+        var pollers = engine.Matching.RecentPollersOfAllPartitions(queue, MatchingEngine.PollerWindow);
+        foreach (var node in engine.Routing.OwnersOfPartitions(queue).Where(n => !engine.Routing.IsSelf(n)))
+        {
+            try
+            {
+                pollers.AddRange(await engine.Routing.Transport!.RecentPollersAsync(node, queue, context.CancellationToken).ConfigureAwait(false));
+            }
+            catch (Exception e) when (e is RpcException { StatusCode: StatusCode.Unavailable } || e is ServiceException { Kind: ErrorKind.Unavailable })
+            {
+                // A node that is moving: its partitions' pollers are back on the next call.
+            }
+        }
+
         var response = new DescribeTaskQueueResponse();
-        foreach (var (identity, lastAccess) in engine.Matching.RecentPollers(new QueueKey(ns.Id, name, type), TimeSpan.FromMinutes(5)))
+        foreach (var poller in pollers.GroupBy(p => p.Identity, StringComparer.Ordinal).Select(g => (Identity: g.Key, LastAccess: g.Max(p => p.LastAccess))).OrderBy(p => p.Identity, StringComparer.Ordinal))
         {
             response.Pollers.Add(new Temporalio.Api.TaskQueue.V1.PollerInfo
             {
-                Identity = identity,
-                LastAccessTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(lastAccess),
+                Identity = poller.Identity,
+                LastAccessTime = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(poller.LastAccess),
             });
         }
 
-        return Task.FromResult(response);
+        return response;
     }
 
     public async Task<ShutdownWorkerResponse> ShutdownWorker(ShutdownWorkerRequest request, ServerCallContext context)

@@ -34,6 +34,25 @@ internal sealed class ClusterClient(HistoryEngine engine, ClusterSettings settin
         await Invoker(node).AsyncUnaryCall(ClusterMethods.AddTask, null, Options(DateTime.UtcNow + s_handOffDeadline, cancellationToken), body).ConfigureAwait(false);
     }
 
+    public async Task<bool> OfferTaskAsync(string node, QueueKey root, MatchItem item, CancellationToken cancellationToken)
+    {
+        var taken = await Invoker(node).AsyncUnaryCall(ClusterMethods.OfferTask, null, Options(DateTime.UtcNow + s_handOffDeadline, cancellationToken), ClusterMessages.EncodeOffer(root, item)).ConfigureAwait(false);
+        return ClusterMessages.DecodeTaken(taken);
+    }
+
+    public async Task<byte[]?> PollRootAsync(string node, QueueKey root, byte[] pollRequest, DateTime deadline, CancellationToken cancellationToken)
+    {
+        var body = ClusterMessages.Encode(new ClusterMessages.RootPoll(root, pollRequest));
+        var response = await Invoker(node).AsyncUnaryCall(ClusterMethods.PollRoot, null, Options(deadline, cancellationToken), body).ConfigureAwait(false);
+        return ClusterMessages.DecodeStarted(response);
+    }
+
+    public async Task<List<(string Identity, DateTime LastAccess)>> RecentPollersAsync(string node, QueueKey queue, CancellationToken cancellationToken)
+    {
+        var pollers = await Invoker(node).AsyncUnaryCall(ClusterMethods.RecentPollers, null, Options(DateTime.UtcNow + s_handOffDeadline, cancellationToken), ClusterMessages.EncodeQueue(queue)).ConfigureAwait(false);
+        return ClusterMessages.DecodePollers(pollers);
+    }
+
     public async Task<byte[]?> StartTaskAsync(string node, QueueKey queue, MatchItem item, byte[] pollRequest, CancellationToken cancellationToken)
     {
         var body = ClusterMessages.Encode(new ClusterMessages.TaskStart(queue, item, pollRequest));

@@ -8,17 +8,20 @@ namespace Bastion.Server.Cluster;
 /// The bodies of the cluster's internal calls, in a small versioned binary form of Bastion's own: a forwarded call (its
 /// gRPC method, the namespace the entry node resolved, the request), a task handed to its queue's owner, and a task a
 /// poll took, sent to its run's owner with the poll. Nodes of one cluster run the same version (upgrades go one node at
-/// a time between versions that read each other's form: <see cref="Version"/>).
+/// a time between versions that read each other's form: <see cref="Version"/>). Version 2: task queue partitions.
 /// </summary>
 internal static class ClusterMessages
 {
-    public const byte Version = 1;
+    public const byte Version = 2;
 
     public sealed record Forward(string Method, string NamespaceId, byte[] Request);
 
     public sealed record TaskHandOff(QueueKey Queue, MatchItem Item, bool Front);
 
     public sealed record TaskStart(QueueKey Queue, MatchItem Item, byte[] PollRequest);
+
+    /// <summary>A poll a partition sent on to wait at its queue's root.</summary>
+    public sealed record RootPoll(QueueKey Root, byte[] PollRequest);
 
     public static byte[] Encode(Forward forward) => Write(w =>
     {
@@ -47,6 +50,59 @@ internal static class ClusterMessages
 
     public static TaskStart DecodeStart(byte[] body) => Read(body, r => new TaskStart(ReadQueue(r), ReadItem(r), r.ReadBytes()));
 
+    /// <summary>A task offered to a root partition's waiting pollers (<see cref="TaskHandOff"/> without keeping).</summary>
+    public static byte[] EncodeOffer(QueueKey root, MatchItem item) => Write(w =>
+    {
+        WriteQueue(w, root);
+        WriteItem(w, item);
+    });
+
+    public static (QueueKey Root, MatchItem Item) DecodeOffer(byte[] body) => Read(body, r => (ReadQueue(r), ReadItem(r)));
+
+    public static byte[] EncodeTaken(bool taken) => Write(w => w.Write(taken));
+
+    public static bool DecodeTaken(byte[] body) => Read(body, r => r.ReadBoolean());
+
+    public static byte[] Encode(RootPoll poll) => Write(w =>
+    {
+        WriteQueue(w, poll.Root);
+        w.WriteBytes(poll.PollRequest);
+    });
+
+    public static RootPoll DecodeRootPoll(byte[] body) => Read(body, r => new RootPoll(ReadQueue(r), r.ReadBytes()));
+
+    /// <summary>A queue whose pollers a node reports.</summary>
+    public static byte[] EncodeQueue(QueueKey queue) => Write(w => WriteQueue(w, queue));
+
+    public static QueueKey DecodeQueue(byte[] body) => Read(body, ReadQueue);
+
+    public static byte[] EncodePollers(List<(string Identity, DateTime LastAccess)> pollers) => Write(w =>
+    {
+        w.Write(pollers.Count);
+        foreach (var (identity, lastAccess) in pollers)
+        {
+            w.Write(identity);
+            w.Write(lastAccess.Ticks);
+        }
+    });
+
+    public static List<(string Identity, DateTime LastAccess)> DecodePollers(byte[] body) => Read(body, r =>
+    {
+        var count = r.ReadInt32();
+        if (count < 0 || count > body.Length)
+        {
+            throw new InvalidDataException("A poller list with a bad count.");
+        }
+
+        var pollers = new List<(string, DateTime)>(count);
+        for (var i = 0; i < count; i++)
+        {
+            pollers.Add((r.ReadString(), new DateTime(r.ReadInt64(), DateTimeKind.Utc)));
+        }
+
+        return pollers;
+    });
+
     /// <summary>A started task's poll response, or none (the item was stale).</summary>
     public static byte[] EncodeStarted(byte[]? response) => Write(w => w.WriteOptional(response));
 
@@ -61,9 +117,10 @@ internal static class ClusterMessages
         w.Write(queue.NamespaceId);
         w.Write(queue.Name);
         w.Write((byte)queue.Type);
+        w.Write(queue.Partition);
     }
 
-    private static QueueKey ReadQueue(BinaryReader r) => new(r.ReadString(), r.ReadString(), (TaskCategory)r.ReadByte());
+    private static QueueKey ReadQueue(BinaryReader r) => new(r.ReadString(), r.ReadString(), (TaskCategory)r.ReadByte(), r.ReadInt32());
 
     private static void WriteItem(BinaryWriter w, MatchItem item)
     {

@@ -18,6 +18,15 @@ internal static class ClusterMethods
     /// <summary>A task handed to the owner of its queue.</summary>
     public static Method<byte[], byte[]> AddTask { get; } = new(MethodType.Unary, ServiceName, "AddTask", s_bytes, s_bytes);
 
+    /// <summary>A task a partition could not match, offered to the pollers waiting at its queue's root (never kept there).</summary>
+    public static Method<byte[], byte[]> OfferTask { get; } = new(MethodType.Unary, ServiceName, "OfferTask", s_bytes, s_bytes);
+
+    /// <summary>A poll a partition sent on to wait at its queue's root, on the root's node.</summary>
+    public static Method<byte[], byte[]> PollRoot { get; } = new(MethodType.Unary, ServiceName, "PollRoot", s_bytes, s_bytes);
+
+    /// <summary>The recent pollers of a queue's partitions held by a node (DescribeTaskQueue).</summary>
+    public static Method<byte[], byte[]> RecentPollers { get; } = new(MethodType.Unary, ServiceName, "RecentPollers", s_bytes, s_bytes);
+
     /// <summary>A step of work between runs (<see cref="Engine.Cluster.CrossRunOperation"/>), run by the owner of its target's shard.</summary>
     public static Method<byte[], byte[]> RunOperation { get; } = new(MethodType.Unary, ServiceName, "RunOperation", s_bytes, s_bytes);
 

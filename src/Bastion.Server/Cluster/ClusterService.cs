@@ -18,7 +18,8 @@ namespace Bastion.Server.Cluster;
 /// <summary>
 /// The receiving side of <see cref="ClusterMethods"/>, on the cluster listener only (a call to it on any other listener
 /// is refused): runs a forwarded call's handler here, with the namespace the entry node resolved and no pipeline of its
-/// own; takes a handed-off task into this node's queue; starts a task a poll on another node took; runs a step of work
+/// own; takes a handed-off task into this node's queue; offers a task to a root partition's pollers, runs a poll another
+/// node's partition sent on to its root and reports a queue's pollers; starts a task a poll on another node took; runs a step of work
 /// between runs whose target lives here. Failures go back as
 /// the handler's gRPC status, mapped by the one <see cref="ErrorMapper"/>.
 /// </summary>
@@ -97,6 +98,26 @@ internal sealed class ClusterService
         return Task.FromResult(Array.Empty<byte>());
     });
 
+    public Task<byte[]> OfferTask(byte[] body, ServerCallContext context) => RunAsync(context, () =>
+    {
+        var (root, item) = ClusterMessages.DecodeOffer(body);
+        Interlocked.Increment(ref _handOffs);
+        return Task.FromResult(ClusterMessages.EncodeTaken(_engine.Matching.TryOffer(root, item)));
+    });
+
+    public Task<byte[]> PollRoot(byte[] body, ServerCallContext context) => RunAsync(context, async () =>
+    {
+        var poll = ClusterMessages.DecodeRootPoll(body);
+        Interlocked.Increment(ref _forwards);
+        IMessage? response = poll.Root.Type == TaskCategory.Workflow
+            ? await _workflows.PollWorkflowPartitionAsync(poll.Root.Root, PollWorkflowTaskQueueRequest.Parser.ParseFrom(poll.PollRequest), context).ConfigureAwait(false)
+            : await _workflows.PollActivityPartitionAsync(poll.Root.Root, PollActivityTaskQueueRequest.Parser.ParseFrom(poll.PollRequest), context).ConfigureAwait(false);
+        return ClusterMessages.EncodeStarted(response?.ToByteArray());
+    });
+
+    public Task<byte[]> RecentPollers(byte[] body, ServerCallContext context) => RunAsync(context, () =>
+        Task.FromResult(ClusterMessages.EncodePollers(_engine.Matching.RecentPollersOfAllPartitions(ClusterMessages.DecodeQueue(body), MatchingEngine.PollerWindow))));
+
     public Task<byte[]> RunOperation(byte[] body, ServerCallContext context) => RunAsync(context, () =>
     {
         Interlocked.Increment(ref _operations);
@@ -130,7 +151,7 @@ internal sealed class ClusterService
         }
     }
 
-    /// <summary>Binds the three methods for Grpc.AspNetCore.</summary>
+    /// <summary>Binds the methods for Grpc.AspNetCore.</summary>
     internal sealed class MethodProvider : IServiceMethodProvider<ClusterService>
     {
         public void OnServiceMethodDiscovery(ServiceMethodProviderContext<ClusterService> context)
@@ -140,6 +161,9 @@ internal sealed class ClusterService
             context.AddUnaryMethod(ClusterMethods.AddTask, [], static (service, body, call) => service.AddTask(body, call));
             context.AddUnaryMethod(ClusterMethods.StartTask, [], static (service, body, call) => service.StartTask(body, call));
             context.AddUnaryMethod(ClusterMethods.RunOperation, [], static (service, body, call) => service.RunOperation(body, call));
+            context.AddUnaryMethod(ClusterMethods.OfferTask, [], static (service, body, call) => service.OfferTask(body, call));
+            context.AddUnaryMethod(ClusterMethods.PollRoot, [], static (service, body, call) => service.PollRoot(body, call));
+            context.AddUnaryMethod(ClusterMethods.RecentPollers, [], static (service, body, call) => service.RecentPollers(body, call));
         }
     }
 }

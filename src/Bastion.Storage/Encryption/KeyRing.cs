@@ -65,6 +65,11 @@ public sealed class KeyRing
         {
             foreach (var group in (await _store.ListDataKeysAsync(cancellationToken).ConfigureAwait(false)).GroupBy(k => k.NamespaceId, StringComparer.Ordinal))
             {
+                if (!IsComplete(group))
+                {
+                    continue; // another process is creating this namespace's keys right now; its first use here finishes them
+                }
+
                 _namespaces.TryGetValue(group.Key, out var known);
                 _namespaces[group.Key] = Build(group.Key, group, known);
             }
@@ -129,11 +134,20 @@ public sealed class KeyRing
             }
 
             var stored = await StoredAsync(namespaceId, cancellationToken).ConfigureAwait(false);
-            if (stored.Count == 0)
+            if (!IsComplete(stored))
             {
-                // Another process may create them at the same moment: inserts that lose are ignored, and both read back the winners.
-                await _store.AddDataKeyAsync(NewKey(namespaceId, IndexKeyVersion), cancellationToken).ConfigureAwait(false);
-                await _store.AddDataKeyAsync(NewKey(namespaceId, 1), cancellationToken).ConfigureAwait(false);
+                // Another process may be creating them at this moment (and may have written only the index key so far):
+                // each missing key is inserted, inserts that lose are ignored, and both read back the winners.
+                if (!stored.Any(k => k.Version == IndexKeyVersion))
+                {
+                    await _store.AddDataKeyAsync(NewKey(namespaceId, IndexKeyVersion), cancellationToken).ConfigureAwait(false);
+                }
+
+                if (!stored.Any(k => k.Version != IndexKeyVersion))
+                {
+                    await _store.AddDataKeyAsync(NewKey(namespaceId, 1), cancellationToken).ConfigureAwait(false);
+                }
+
                 stored = await StoredAsync(namespaceId, cancellationToken).ConfigureAwait(false);
             }
 
@@ -155,6 +169,10 @@ public sealed class KeyRing
 
         return keys;
     }
+
+    /// <summary>True when stored keys hold an index key and a data key in use.</summary>
+    private static bool IsComplete(IEnumerable<DataKeyRecord> stored) =>
+        stored.Any(k => k.Version == IndexKeyVersion && !k.Retired) && stored.Any(k => k.Version != IndexKeyVersion && !k.Retired);
 
     private async Task<List<DataKeyRecord>> StoredAsync(string namespaceId, CancellationToken cancellationToken) =>
         [.. (await _store.ListDataKeysAsync(cancellationToken).ConfigureAwait(false)).Where(k => k.NamespaceId == namespaceId)];

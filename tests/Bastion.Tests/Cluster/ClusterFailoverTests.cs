@@ -11,10 +11,12 @@ namespace Bastion.Tests.Cluster;
 /// Three <c>bastion server start-dev</c> processes clustered on one PostgreSQL database; one is killed with SIGKILL while
 /// workflows run (started through a second node, worked through the third): its shards move to the others and every
 /// workflow completes exactly once — one activity result, one timer — with no workflow failed. The nodes talk mutual
-/// TLS with certificates <c>bastion certs ca|node create</c> made.
+/// TLS with certificates <c>bastion certs ca|node create</c> made. And all three restarted one after another (SIGTERM,
+/// then started again) while workflows are being started and worked: nothing is lost or done twice.
 /// </summary>
 public sealed class ClusterFailoverTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>
 {
+    private static readonly int[] s_restartOrder = [2, 1, 0]; // the worker's node second, the starter's last
     private static int s_greetings;
 
     [Workflow]
@@ -71,21 +73,16 @@ public sealed class ClusterFailoverTests(PostgresDatabase database) : IClassFixt
             {
                 var before = s_greetings;
                 var ids = Enumerable.Range(0, 24).Select(i => $"failover-{i}-{Guid.NewGuid():N}").ToList();
-                var handles = new List<WorkflowHandle<GreetAfterTimer, string>>();
                 foreach (var id in ids)
                 {
-                    handles.Add(await client.StartWorkflowAsync((GreetAfterTimer wf) => wf.RunAsync(id), new(id, taskQueue)));
+                    await client.StartWorkflowAsync((GreetAfterTimer wf) => wf.RunAsync(id), new(id, taskQueue));
                 }
 
                 nodes[2].Kill(); // its timers are pending: they fire on the nodes that take its shards
 
-                foreach (var (handle, id) in handles.Zip(ids))
+                foreach (var id in ids)
                 {
-                    Assert.Equal($"Hello, {id}", await handle.GetResultAsync().WaitAsync(TimeSpan.FromSeconds(120)));
-                    var events = (await handle.FetchHistoryAsync()).Events.ToList();
-                    Assert.Single(events, e => e.EventType == EventType.TimerFired);
-                    Assert.Single(events, e => e.EventType == EventType.ActivityTaskCompleted);
-                    Assert.Equal(EventType.WorkflowExecutionCompleted, events[^1].EventType);
+                    await CompletedOnceAsync(client, id);
                 }
 
                 Assert.Equal(ids.Count, s_greetings - before); // each activity ran once
@@ -100,5 +97,106 @@ public sealed class ClusterFailoverTests(PostgresDatabase database) : IClassFixt
 
             Directory.Delete(directory, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task ARollingRestartUnderLoad_LosesNothing_AndDoesNothingTwice()
+    {
+        var url = await database.CreateDatabaseAsync();
+        var directory = Directory.CreateTempSubdirectory("bastion-rolling-").FullName;
+        var names = new[] { "node-a", "node-b", "node-c" };
+        var ports = names.Select(_ => ServerProcess.FreePort()).ToArray();
+        var clusterPorts = names.Select(_ => ServerProcess.FreePort()).ToArray();
+        Task<ServerProcess> StartAsync(int i) => ServerProcess.StartAsync(ports[i],
+        [
+            "server", "start-dev", "--headless", "--port", ports[i].ToString(CultureInfo.InvariantCulture), "--log-level", "warn",
+            "--database-url", PostgresDatabase.UrlText(url.Database), "--master-key-file", Path.Combine(directory, "master-key"), "--shards", "8",
+            "--cluster-address", $"127.0.0.1:{clusterPorts[i].ToString(CultureInfo.InvariantCulture)}", "--node-name", names[i],
+        ], ServerProcess.ReadyLine);
+
+        var nodes = new ServerProcess?[3];
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                nodes[i] = await StartAsync(i);
+            }
+
+            var client = await TemporalClient.ConnectAsync(new(nodes[0]!.Address) { Namespace = "default" });
+            var workerClient = await TemporalClient.ConnectAsync(new(nodes[1]!.Address) { Namespace = "default" });
+            var taskQueue = ServerFixture.NewTaskQueue();
+            using var worker = new TemporalWorker(workerClient, new TemporalWorkerOptions(taskQueue).AddWorkflow<GreetAfterTimer>().AddActivity(Greet));
+            await worker.ExecuteAsync(async () =>
+            {
+                var before = s_greetings;
+                var ids = new List<string>();
+                using var stopLoad = new CancellationTokenSource();
+                var load = Task.Run(async () =>
+                {
+                    while (!stopLoad.IsCancellationRequested)
+                    {
+                        var id = $"rolling-{ids.Count}-{Guid.NewGuid():N}";
+                        // The SDK retries UNAVAILABLE; while the starter's own node is down (a refused connection is a "transport
+                        // error", UNKNOWN) its retries can run out, so the start is tried again with the same id (UseExisting: a
+                        // start that did land is not started twice).
+                        for (var attempt = 0; ; attempt++)
+                        {
+                            try
+                            {
+                                await client.StartWorkflowAsync((GreetAfterTimer wf) => wf.RunAsync(id), new(id, taskQueue) { IdConflictPolicy = WorkflowIdConflictPolicy.UseExisting });
+                                break;
+                            }
+                            catch (Temporalio.Exceptions.RpcException e) when (attempt < 30 && e.Code is Temporalio.Exceptions.RpcException.StatusCode.Unavailable or Temporalio.Exceptions.RpcException.StatusCode.Unknown or Temporalio.Exceptions.RpcException.StatusCode.DeadlineExceeded or Temporalio.Exceptions.RpcException.StatusCode.Cancelled)
+                            {
+                                await Task.Delay(TimeSpan.FromSeconds(1));
+                            }
+                        }
+
+                        ids.Add(id);
+                        await Task.Delay(TimeSpan.FromMilliseconds(150));
+                    }
+                });
+
+                foreach (var i in s_restartOrder)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(2));
+                    Assert.True(await nodes[i]!.TerminateAsync(TimeSpan.FromSeconds(30)), $"{names[i]} did not stop within 30 s of SIGTERM");
+                    nodes[i]!.Dispose();
+                    nodes[i] = await StartAsync(i);
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(2));
+                await stopLoad.CancelAsync();
+                await load;
+                Assert.True(ids.Count > 10, $"only {ids.Count} workflows were started");
+
+                foreach (var id in ids)
+                {
+                    await CompletedOnceAsync(client, id);
+                }
+
+                Assert.Equal(ids.Count, s_greetings - before); // each activity ran once
+            });
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                node?.Dispose();
+            }
+
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    /// <summary>The workflow completed with its greeting, its timer fired once and its activity completed once.</summary>
+    private static async Task CompletedOnceAsync(TemporalClient client, string id)
+    {
+        var handle = client.GetWorkflowHandle<GreetAfterTimer>(id);
+        Assert.Equal($"Hello, {id}", await handle.GetResultAsync<string>().WaitAsync(TimeSpan.FromSeconds(120)));
+        var events = (await handle.FetchHistoryAsync()).Events.ToList();
+        Assert.Single(events, e => e.EventType == EventType.TimerFired);
+        Assert.Single(events, e => e.EventType == EventType.ActivityTaskCompleted);
+        Assert.Equal(EventType.WorkflowExecutionCompleted, events[^1].EventType);
     }
 }

@@ -101,6 +101,14 @@ public sealed class ClusterTests(PostgresDatabase database) : IClassFixture<Post
         public Task<string> RunAsync() => Task.FromResult("done");
     }
 
+    [Workflow]
+    public sealed class Greets
+    {
+        [WorkflowRun]
+        public Task<string> RunAsync(string name) =>
+            Workflow.ExecuteActivityAsync(() => Greeter.Greet(name), new() { StartToCloseTimeout = TimeSpan.FromSeconds(30) });
+    }
+
     public static class Greeter
     {
         [Activity]
@@ -191,6 +199,52 @@ public sealed class ClusterTests(PostgresDatabase database) : IClassFixture<Post
             await starter.GetWorkflowHandle<WaitsThenGreets>(late).SignalAsync(wf => wf.NameAsync("late"));
             Assert.Equal("Hello, late", await lateHandle.GetResultAsync().WaitAsync(TimeSpan.FromSeconds(60)));
         });
+    }
+
+    /// <summary>
+    /// A task queue has four partitions spread over the nodes (the queue's name is chosen so that every node owns one):
+    /// workers polling two of the nodes share its tasks, including those of the third node's shards, whose partition
+    /// has no poller of its own; every workflow completes; DescribeTaskQueue through the third node lists both workers.
+    /// </summary>
+    [Fact]
+    public async Task ATaskQueuesPartitions_SpreadOverTheNodes_AndWorkersOnAnyNodeShareThem()
+    {
+        await SettledAsync(_nodes);
+        var ns = _nodes[0].Namespaces.All.Single(n => n.Name == "default").Id;
+        var routing = _nodes[0].Engine.Routing;
+        Assert.Equal(4, routing.Partitions);
+        string taskQueue;
+        do
+        {
+            taskQueue = ServerFixture.NewTaskQueue();
+        }
+        while (routing.OwnersOfPartitions(new(ns, taskQueue, Bastion.Engine.Matching.TaskCategory.Workflow)).Count() < 3
+            || routing.OwnersOfPartitions(new(ns, taskQueue, Bastion.Engine.Matching.TaskCategory.Activity)).Count() < 3);
+
+        var client = await TemporalClient.ConnectAsync(new(_nodes[1].Address) { Namespace = "default" });
+        var clientA = await TemporalClient.ConnectAsync(new(_nodes[0].Address) { Namespace = "default" });
+        var clientC = await TemporalClient.ConnectAsync(new(_nodes[2].Address) { Namespace = "default" });
+        using var workerA = new TemporalWorker(clientA, new TemporalWorkerOptions(taskQueue) { Identity = "worker-a" }.AddWorkflow<Greets>().AddAllActivities(typeof(Greeter), null));
+        using var workerC = new TemporalWorker(clientC, new TemporalWorkerOptions(taskQueue) { Identity = "worker-c" }.AddWorkflow<Greets>().AddAllActivities(typeof(Greeter), null));
+        await workerA.ExecuteAsync(() => workerC.ExecuteAsync(async () =>
+        {
+            var names = Enumerable.Range(0, 24).Select(i => $"partitioned-{i}-{Guid.NewGuid():N}").ToList();
+            var results = await Task.WhenAll(names.Select(n => client.ExecuteWorkflowAsync((Greets g) => g.RunAsync(n), new(n, taskQueue))));
+            Assert.Equal(names.Select(n => $"Hello, {n}"), results);
+
+            var described = await client.WorkflowService.DescribeTaskQueueAsync(new()
+            {
+                Namespace = "default",
+                TaskQueue = new() { Name = taskQueue },
+                TaskQueueType = Temporalio.Api.Enums.V1.TaskQueueType.Workflow,
+            });
+            Assert.Equal(["worker-a", "worker-c"], described.Pollers.Select(p => p.Identity).Order(StringComparer.Ordinal));
+        }));
+
+        // Polls and tasks were matched on partitions of more than one node.
+        var workflowQueue = new Bastion.Engine.Matching.QueueKey(ns, taskQueue, Bastion.Engine.Matching.TaskCategory.Workflow);
+        Assert.True(_nodes.Count(n => n.Engine.Matching.HeldPartitions(workflowQueue).Count > 0) > 1);
+        Assert.True(_nodes.Sum(n => n.Engine.Matching.HeldPartitions(workflowQueue).Count) > 1);
     }
 
     /// <summary>Children on other nodes' shards start, get their parent's signals, report back; the parent's close policy reaches its last child.</summary>

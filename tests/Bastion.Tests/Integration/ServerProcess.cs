@@ -105,6 +105,26 @@ internal sealed class ServerProcess : IDisposable
         return Output.Any(match);
     }
 
+    /// <summary>SIGTERM, as systemd or a container runtime stops a service; true when the process exited within <paramref name="within"/>.</summary>
+    public async Task<bool> TerminateAsync(TimeSpan within)
+    {
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var timeout = new CancellationTokenSource(within);
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>SIGKILL: no shutdown code runs, as in a crash or power loss.</summary>
     public void Kill()
     {

@@ -1,4 +1,5 @@
 using Bastion.Engine.History;
+using Bastion.Engine.Matching;
 using Bastion.Frontend;
 using Bastion.Security.Pipeline;
 using Bastion.Server;
@@ -25,6 +26,7 @@ public sealed class DynamicConfigTests
             frontend,
             pipeline,
             limits,
+            new MatchingEngine(TimeProvider.System),
             NullLogger.Instance);
         Assert.Equal(1024, frontend.MaxPayloadBytes);
         Assert.Equal(50, pipeline.NamespaceRequestsPerSecond);
@@ -39,6 +41,7 @@ public sealed class DynamicConfigTests
             new FrontendOptions(),
             new PipelineOptions(),
             new EngineLimits(),
+            new MatchingEngine(TimeProvider.System),
             NullLogger.Instance));
         Assert.Contains("limit.historyCount.error", error.Message, StringComparison.Ordinal);
     }
@@ -48,11 +51,29 @@ public sealed class DynamicConfigTests
     {
         var frontend = new FrontendOptions();
         Assert.True(frontend.EnableEagerWorkflowStart);
-        DynamicConfig.Apply(new Dictionary<string, string> { ["system.enableEagerWorkflowStart"] = "False" }, frontend, new PipelineOptions(), new EngineLimits(), NullLogger.Instance);
+        DynamicConfig.Apply(new Dictionary<string, string> { ["system.enableEagerWorkflowStart"] = "False" }, frontend, new PipelineOptions(), new EngineLimits(), new MatchingEngine(TimeProvider.System), NullLogger.Instance);
         Assert.False(frontend.EnableEagerWorkflowStart);
 
         var error = Assert.Throws<ArgumentException>(() => DynamicConfig.Apply(
-            new Dictionary<string, string> { ["system.enableEagerWorkflowStart"] = "maybe" }, frontend, new PipelineOptions(), new EngineLimits(), NullLogger.Instance));
+            new Dictionary<string, string> { ["system.enableEagerWorkflowStart"] = "maybe" }, frontend, new PipelineOptions(), new EngineLimits(), new MatchingEngine(TimeProvider.System), NullLogger.Instance));
         Assert.Contains("system.enableEagerWorkflowStart", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TaskQueuePartitions_AreSetByEitherKey_WithinOneTo64()
+    {
+        var matching = new MatchingEngine(TimeProvider.System);
+        Assert.Equal(4, matching.Partitions);
+        DynamicConfig.Apply(new Dictionary<string, string> { ["matching.numTaskqueueReadPartitions"] = "2" }, new FrontendOptions(), new PipelineOptions(), new EngineLimits(), matching, NullLogger.Instance);
+        Assert.Equal(2, matching.Partitions);
+        DynamicConfig.Apply(new Dictionary<string, string> { ["matching.numTaskqueueWritePartitions"] = "1" }, new FrontendOptions(), new PipelineOptions(), new EngineLimits(), matching, NullLogger.Instance);
+        Assert.Equal(1, matching.Partitions);
+
+        foreach (var bad in new[] { "0", "65", "-1" })
+        {
+            var error = Assert.Throws<ArgumentException>(() => DynamicConfig.Apply(
+                new Dictionary<string, string> { ["matching.numTaskqueueReadPartitions"] = bad }, new FrontendOptions(), new PipelineOptions(), new EngineLimits(), matching, NullLogger.Instance));
+            Assert.Contains("1 to 64 partitions", error.Message, StringComparison.Ordinal);
+        }
     }
 }

@@ -68,29 +68,64 @@ public sealed class ClusterMembershipTests : IAsyncLifetime
         Assert.Equal(["a"], Names(a.Live));
     }
 
-    /// <summary>Cut off from the database, a node drops itself from its own view when its lease ends, as the others drop it.</summary>
+    /// <summary>
+    /// Cut off from the database, a node drops itself from its own view and is told to stop serving its shards
+    /// <see cref="ClusterMembership.SelfMargin"/> before its lease ends, while the others still count it live (so none
+    /// may take its shards yet); when heartbeats work again it is back.
+    /// </summary>
     [Fact]
-    public async Task ANodeCutOffFromTheDatabase_DropsItselfWhenItsOwnLeaseEnds()
+    public async Task ANodeCutOffFromTheDatabase_StopsServing_BeforeTheOthersDropIt()
     {
         var cutOff = new SwitchableMembershipStore(_store);
         await using var a = await JoinAsync("a", cutOff);
         await using var b = await JoinAsync("b");
         await a.RefreshAsync(CancellationToken.None);
         Assert.Equal(["a", "b"], Names(a.Live));
+        var ended = 0;
+        a.SelfLeaseEnded = () => Interlocked.Increment(ref ended);
 
         cutOff.Down = true;
-        _time.Advance(ClusterMembership.LeaseDuration - TimeSpan.FromSeconds(1));
+        _time.Advance(ClusterMembership.LeaseDuration - ClusterMembership.SelfMargin - TimeSpan.FromSeconds(1));
         await a.RefreshAsync(CancellationToken.None);
         Assert.Equal(["a", "b"], Names(a.Live)); // its lease still runs: it still serves
-        _time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(0, ended);
+
+        _time.Advance(TimeSpan.FromSeconds(1.5)); // no refresh needed: its own timer tells it
+        Assert.Equal(1, ended);
         await a.RefreshAsync(CancellationToken.None);
         Assert.Equal(["b"], Names(a.Live)); // no shard is assigned to it any more
+        await b.RefreshAsync(CancellationToken.None);
+        Assert.Equal(["a", "b"], Names(b.Live)); // the others do not take its shards yet
+
+        _time.Advance(ClusterMembership.SelfMargin);
         await b.RefreshAsync(CancellationToken.None);
         Assert.Equal(["b"], Names(b.Live));
 
         cutOff.Down = false;
         await a.RefreshAsync(CancellationToken.None);
         Assert.Equal(["a", "b"], Names(a.Live));
+        _time.Advance(ClusterMembership.LeaseDuration - ClusterMembership.SelfMargin - TimeSpan.FromSeconds(1));
+        Assert.Equal(1, ended); // renewed: its timer moved on
+    }
+
+    /// <summary>
+    /// A heartbeat that never returns (a database that stopped answering) does not keep the node serving past its lease,
+    /// nor its heartbeat loop waiting for ever.
+    /// </summary>
+    [Fact]
+    public async Task ANodeWhoseDatabaseHangs_IsToldToStopServing_OnTime()
+    {
+        var hanging = new SwitchableMembershipStore(_store);
+        await using var a = await JoinAsync("a", hanging);
+        var ended = 0;
+        a.SelfLeaseEnded = () => Interlocked.Increment(ref ended);
+        hanging.Hang = true;
+        var stuck = a.RefreshAsync(CancellationToken.None);
+        Assert.False(stuck.IsCompleted);
+        _time.Advance(ClusterMembership.LeaseDuration - ClusterMembership.SelfMargin);
+        Assert.Equal(1, ended);
+        await stuck.WaitAsync(TimeSpan.FromSeconds(30)); // the heartbeat is given up after a few seconds, not waited for
+        Assert.DoesNotContain("a", Names(a.Live));
     }
 
     [Fact]
@@ -107,8 +142,12 @@ public sealed class ClusterMembershipTests : IAsyncLifetime
     {
         public bool Down { get; set; }
 
+        /// <summary>Heartbeats wait until cancelled, as on a connection whose packets go nowhere.</summary>
+        public bool Hang { get; set; }
+
         public Task HeartbeatAsync(ClusterNode node, DateTime leaseUntil, CancellationToken cancellationToken) =>
-            Down ? throw new IOException("database unreachable") : inner.HeartbeatAsync(node, leaseUntil, cancellationToken);
+            Hang ? Task.Delay(Timeout.Infinite, cancellationToken)
+            : Down ? throw new IOException("database unreachable") : inner.HeartbeatAsync(node, leaseUntil, cancellationToken);
 
         public Task LeaveAsync(string nodeId, CancellationToken cancellationToken) =>
             Down ? throw new IOException("database unreachable") : inner.LeaveAsync(nodeId, cancellationToken);

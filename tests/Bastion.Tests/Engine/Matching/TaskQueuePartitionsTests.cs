@@ -1,0 +1,94 @@
+using Bastion.Engine.History;
+using Bastion.Engine.Matching;
+
+namespace Bastion.Tests.Engine.Matching;
+
+/// <summary>
+/// A task queue's partitions in one matching engine, its root reached through the same offer a cluster sends over the
+/// wire: a task lands on a partition with no poller and still reaches a poller waiting at the root, at once or, when it
+/// was kept, on the next offer; nothing is lost when the root cannot be reached.
+/// </summary>
+public sealed class TaskQueuePartitionsTests
+{
+    private static readonly QueueKey s_root = new("ns", "queue", TaskCategory.Activity);
+    private static readonly QueueKey s_child = s_root with { Partition = 2 };
+
+    private readonly ManualTime _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+
+    private static ActivityTaskItem Item(int n) => new(new WorkflowKey("ns", $"wf-{n}", "run"), n, 1);
+
+    private MatchingEngine Engine(Func<QueueKey, MatchItem, Task<bool>>? offer = null)
+    {
+        var matching = new MatchingEngine(_time);
+        matching.OfferToRoot = offer ?? ((root, item) => Task.FromResult(matching.TryOffer(root, item)));
+        return matching;
+    }
+
+    [Fact]
+    public async Task ATaskOnAPartitionWithoutPollers_GoesToAPollerWaitingAtTheRoot()
+    {
+        var matching = Engine();
+        var poll = matching.PollAsync(s_root, "worker", TimeSpan.FromMinutes(1), CancellationToken.None);
+        matching.Add(s_child, Item(1));
+        Assert.Equal(Item(1), await poll.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, matching.BacklogCount(s_child));
+    }
+
+    [Fact]
+    public async Task APartitionsOwnPoller_IsMatchedFirst()
+    {
+        var offers = 0;
+        var matching = Engine((_, _) =>
+        {
+            Interlocked.Increment(ref offers);
+            return Task.FromResult(false);
+        });
+        var poll = matching.PollAsync(s_child, "worker", TimeSpan.FromMinutes(1), CancellationToken.None);
+        matching.Add(s_child, Item(1));
+        Assert.Equal(Item(1), await poll.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, offers);
+    }
+
+    [Fact]
+    public async Task AKeptTask_IsOfferedAgain_UntilAPollerAtTheRootTakesIt()
+    {
+        var matching = Engine();
+        matching.Add(s_child, Item(1));
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(matching.BacklogCount(s_child) == 1), TimeSpan.FromSeconds(10)));
+
+        var poll = matching.PollAsync(s_root, "worker", TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.False(poll.IsCompleted);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(Item(1), await poll.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, matching.BacklogCount(s_child));
+    }
+
+    [Fact]
+    public async Task AnUnreachableRoot_KeepsTheTaskOnItsPartition_ForItsOwnPollers()
+    {
+        var matching = Engine((_, _) => Task.FromException<bool>(new InvalidOperationException("the root's node is gone")));
+        matching.Add(s_child, Item(1));
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(matching.BacklogCount(s_child) == 1), TimeSpan.FromSeconds(10)));
+        _time.Advance(TimeSpan.FromSeconds(1));
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(Item(1), matching.TryTake(s_child, "worker"));
+    }
+
+    [Fact]
+    public void OnePollAtATime_WaitsAtTheRoot()
+    {
+        var matching = Engine();
+        Assert.True(matching.TryBeginForward(s_child));
+        Assert.False(matching.TryBeginForward(s_child));
+        matching.EndForward(s_child);
+        Assert.True(matching.TryBeginForward(s_child));
+    }
+
+    [Fact]
+    public void WithoutACluster_APartitionKeepsWhatItIsGiven()
+    {
+        var matching = new MatchingEngine(_time);
+        matching.Add(s_child, Item(1));
+        Assert.Equal(1, matching.BacklogCount(s_child));
+    }
+}
