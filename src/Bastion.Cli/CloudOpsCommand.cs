@@ -12,16 +12,14 @@ namespace Bastion.Cli;
 /// </summary>
 internal sealed class CloudOpsCommand
 {
-    private readonly Option<string> _address = new("--address") { Description = "The server's gRPC address (default: BASTION_ADDRESS, else 127.0.0.1:7233).", Recursive = true, DefaultValueFactory = _ => Environment.GetEnvironmentVariable("BASTION_ADDRESS") ?? "127.0.0.1:7233" };
-    private readonly Option<string?> _apiKey = new("--api-key") { Description = "API key (default: BASTION_API_KEY); prefer the variable, command lines are visible to other users.", Recursive = true };
-    private readonly Option<string?> _caPath = new("--tls-ca-path") { Description = "PEM CA that signed the server certificate (default: the system's trusted roots).", Recursive = true };
-    private readonly Option<string?> _serverName = new("--tls-server-name") { Description = "Server name to verify (the base domain) when it differs from the address host.", Recursive = true };
+    private readonly ServerConnection _connection = new(recursive: true);
     private readonly Option<string> _output = new("--output", "-o") { Description = "table or json.", Recursive = true, DefaultValueFactory = _ => "table" };
 
     public CloudOpsCommand(string name, string description)
     {
         _output.AcceptOnlyFromAmong("table", "json");
-        Command = new Command(name, description) { _address, _apiKey, _caPath, _serverName, _output };
+        Command = new Command(name, description) { _output };
+        _connection.AddTo(Command);
     }
 
     public Command Command { get; }
@@ -43,21 +41,11 @@ internal sealed class CloudOpsCommand
     {
         try
         {
-            var apiKey = parse.GetValue(_apiKey) ?? Environment.GetEnvironmentVariable("BASTION_API_KEY");
-            if (string.IsNullOrEmpty(apiKey))
-            {
-                throw ServiceException.InvalidArgument("An API key is needed: set BASTION_API_KEY or pass --api-key.");
-            }
-
-            var tls = new TlsOptions { Domain = parse.GetValue(_serverName) };
-            if (parse.GetValue(_caPath) is { } caPath)
-            {
-                tls.ServerRootCACert = await File.ReadAllBytesAsync(caPath).ConfigureAwait(false);
-            }
-
+            var apiKey = _connection.ApiKey(parse);
+            var tls = new TlsOptions { Domain = parse.GetValue(_connection.ServerName), ServerRootCACert = await _connection.CaAsync(parse).ConfigureAwait(false) };
             var client = await TemporalCloudOperationsClient.ConnectAsync(new(apiKey)
             {
-                TargetHost = parse.GetValue(_address),
+                TargetHost = parse.GetValue(_connection.Address),
                 Tls = tls,
                 Version = "2024-10-01-00",
             }).ConfigureAwait(false);
@@ -85,7 +73,7 @@ internal sealed class CloudOpsCommand
         }
         catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException)
         {
-            await Console.Error.WriteLineAsync($"{parse.GetValue(_address)}: {e.Message}").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync($"{parse.GetValue(_connection.Address)}: {e.Message}").ConfigureAwait(false);
             return 1;
         }
     }

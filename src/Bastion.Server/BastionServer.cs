@@ -68,6 +68,12 @@ public sealed partial class BastionServer : IAsyncDisposable
 
     internal UiSessionOptions UiSessionOptions => _app.Services.GetRequiredService<UiSessionOptions>();
 
+    /// <summary>The web UI's sessions (tests).</summary>
+    internal UiSessions UiSessions => _app.Services.GetRequiredService<UiSessions>();
+
+    /// <summary>The OpenID Connect client secret's reader (tests).</summary>
+    internal OidcClientSecret OidcClientSecret => _app.Services.GetRequiredService<OidcClientSecret>();
+
     /// <summary>Picks up namespace changes made in the store by another process now, not at the next interval.</summary>
     internal Task RefreshNamespacesAsync() => _refresher.RefreshAsync();
 
@@ -277,8 +283,9 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton(sp => new ApiKeyAuthenticator(sp.GetRequiredService<IdentityRegistry>(), options.Time, pipelineOptions));
         services.AddSingleton<ClientCertificateAuthenticator>();
         services.AddSingleton(options.UiSessions);
-        services.AddSingleton<UiSessions>();
+        services.AddSingleton(new UiSessions(options.UiSessions, options.Time, store.Sessions));
         services.AddSingleton<SsoPolicy>();
+        services.AddSingleton(new OidcClientSecret(store.SignIn, encryption.Codec));
         services.AddSingleton<UiSessionAuthenticator>();
         if (options.UiPort != null && !options.DevMode)
         {
@@ -317,6 +324,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton<WorkflowServiceHandler>();
         services.AddSingleton<OperatorServiceHandler>();
         services.AddSingleton<CloudServiceHandler>();
+        services.AddSingleton<SsoServiceHandler>();
         services.AddGrpc(grpc =>
         {
             grpc.Interceptors.Add<SecurityPipeline>();
@@ -335,6 +343,8 @@ public sealed partial class BastionServer : IAsyncDisposable
             new DescriptorServiceMethodProvider<OperatorServiceHandler>(GrpcServiceDescriptors.OperatorService));
         services.AddSingleton<IServiceMethodProvider<CloudServiceHandler>>(
             new DescriptorServiceMethodProvider<CloudServiceHandler>(GrpcServiceDescriptors.CloudService));
+        services.AddSingleton<IServiceMethodProvider<SsoServiceHandler>>(
+            new DescriptorServiceMethodProvider<SsoServiceHandler>(GrpcServiceDescriptors.SsoService));
 
         var app = builder.Build();
         if (options.MetricsPort != null)
@@ -361,6 +371,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         app.MapGrpcService<WorkflowServiceHandler>();
         app.MapGrpcService<OperatorServiceHandler>();
         app.MapGrpcService<CloudServiceHandler>();
+        app.MapGrpcService<SsoServiceHandler>();
         if (cluster is not null)
         {
             app.MapGrpcService<ClusterService>();

@@ -109,5 +109,16 @@ public static partial class PostgresSchema
         """
         CREATE TABLE cluster_nodes (node_id text PRIMARY KEY, address text NOT NULL, started_at bigint NOT NULL, lease_until bigint NOT NULL);
         """,
+
+        // 4: sign-in state every node shares (ISignInStore): values sealed with the key ring (the web UI's Data
+        // Protection keys, OIDC client secrets; `pos` for re-encryption), the SAML assertion ids used, until they expire;
+        // the UI's sessions (IUiSessionStore).
+        """
+        CREATE TABLE sealed_values (name text COLLATE "C" PRIMARY KEY, value text NOT NULL, pos bigint GENERATED ALWAYS AS IDENTITY);
+        CREATE INDEX sealed_values_by_pos ON sealed_values (pos);
+        CREATE TABLE used_assertions (assertion_id text PRIMARY KEY, expires_at bigint NOT NULL);
+        CREATE INDEX used_assertions_by_expiry ON used_assertions (expires_at);
+        CREATE TABLE ui_sessions (id_hash text PRIMARY KEY, data text NOT NULL, created bigint NOT NULL, last_seen bigint NOT NULL);
+        """,
     ];
 }

@@ -144,5 +144,14 @@ internal static class SqliteSchema
         """
         CREATE TABLE cluster_nodes (node_id TEXT PRIMARY KEY, address TEXT NOT NULL, started_at INTEGER NOT NULL, lease_until INTEGER NOT NULL);
         """,
+
+        // 14: sign-in state every node shares (ISignInStore): values sealed with the key ring (the web UI's Data
+        // Protection keys, OIDC client secrets), the SAML assertion ids used, until they expire; the UI's sessions.
+        """
+        CREATE TABLE sealed_values (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE used_assertions (assertion_id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL);
+        CREATE INDEX used_assertions_by_expiry ON used_assertions (expires_at);
+        CREATE TABLE ui_sessions (id_hash TEXT PRIMARY KEY, data TEXT NOT NULL, created INTEGER NOT NULL, last_seen INTEGER NOT NULL);
+        """,
     ];
 }

@@ -9,7 +9,7 @@ namespace Bastion.Storage.Sqlite;
 /// returns.
 /// </summary>
 public sealed partial class SqliteStorageProvider
-    : IStorageProvider, IShardStore, IMembershipStore, IExecutionStore, ITaskStore, IVisibilityStore, IMetadataStore, IScheduleStore, IBatchStore, IAuditStore, IRecordStore, IDisposable
+    : IStorageProvider, IShardStore, IMembershipStore, IExecutionStore, ITaskStore, IVisibilityStore, IMetadataStore, IScheduleStore, IBatchStore, IAuditStore, IRecordStore, ISignInStore, IUiSessionStore, IDisposable
 {
     private readonly string _connectionString;
     private readonly bool _inMemory;
@@ -72,6 +72,10 @@ public sealed partial class SqliteStorageProvider
     public IAuditStore Audit => this;
 
     public IRecordStore Records => this;
+
+    public ISignInStore SignIn => this;
+
+    public IUiSessionStore Sessions => this;
 
     public Task<ClusterMetadata> MigrateAsync(int shardCountForNewCluster, CancellationToken cancellationToken)
     {

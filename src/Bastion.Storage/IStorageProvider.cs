@@ -33,6 +33,10 @@ public interface IStorageProvider : IAsyncDisposable
 
     IRecordStore Records { get; }
 
+    ISignInStore SignIn { get; }
+
+    IUiSessionStore Sessions { get; }
+
     /// <summary>
     /// Applies a batch in one transaction, all or nothing: when any transition is rejected (a run or schedule changed
     /// under its writer, a run exists, a shard moved on) nothing is written and the result names each rejected one,

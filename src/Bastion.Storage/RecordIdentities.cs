@@ -19,6 +19,15 @@ public static class RecordIdentities
     /// </summary>
     public const string AuditNamespaceId = "bastion.audit-log";
 
+    /// <summary>
+    /// The key-ring entry of the server's own sealed values (<see cref="ISignInStore"/>): the web UI's Data Protection
+    /// keys and OpenID Connect client secrets belong to no namespace.
+    /// </summary>
+    public const string SealedNamespaceId = "bastion.sealed";
+
+    /// <summary>A sealed value of <see cref="ISignInStore"/>, by its name.</summary>
+    public static RecordIdentity Sealed(string name) => new(SealedNamespaceId, "sealed_values", name);
+
     public static RecordIdentity Execution(string namespaceId, string runId) => new(namespaceId, "executions", runId);
 
     public static RecordIdentity History(string namespaceId, string runId, long firstEventId) => new(namespaceId, "history", $"{runId}/{firstEventId}");

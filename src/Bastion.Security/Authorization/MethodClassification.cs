@@ -238,6 +238,13 @@ public static class MethodClassification
         ["CloudService/UpdateNamespaceExportSink"] = Permission.NamespaceAdmin,
         ["CloudService/UpdateNamespaceTags"] = Permission.NamespaceAdmin,
         ["CloudService/ValidateNamespaceExportSink"] = Permission.NamespaceAdmin,
+        // SsoService (Bastion's extension of the Cloud Ops API): AccountAdmin — who may vouch for the account's people
+        // is an account owner's or admin's decision, and the settings name the account's identity provider.
+        ["SsoService/DisableSsoProvider"] = Permission.AccountAdmin,
+        ["SsoService/GetSsoSettings"] = Permission.AccountAdmin,
+        ["SsoService/SetOidcProvider"] = Permission.AccountAdmin,
+        ["SsoService/SetSamlProvider"] = Permission.AccountAdmin,
+        ["SsoService/UpdateSsoRules"] = Permission.AccountAdmin,
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>
@@ -256,10 +263,10 @@ public static class MethodClassification
         fullMethod.StartsWith("/bastion.cluster.v1.Cluster/", StringComparison.Ordinal);
 
     /// <summary>
-    /// The Cloud Ops API is the control plane: its calls are <em>about</em> a namespace, so the namespace's own
-    /// data-plane authentication (mTLS only, API keys off) does not govern them.
+    /// The Cloud Ops API (and Bastion's extension of it) is the control plane: its calls are <em>about</em> a namespace,
+    /// so the namespace's own data-plane authentication (mTLS only, API keys off) does not govern them.
     /// </summary>
-    public static bool IsControlPlane(string service) => service == "CloudService";
+    public static bool IsControlPlane(string service) => service is "CloudService" or "SsoService";
 
     /// <summary>Every classified method, keyed <c>Service/Method</c>.</summary>
     public static IReadOnlyDictionary<string, Permission> Table => s_table;

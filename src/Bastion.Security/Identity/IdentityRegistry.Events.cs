@@ -78,6 +78,13 @@ public sealed partial class IdentityRegistry
                 details["oidc_issuer"] = Clip(sso.Oidc?.Issuer ?? string.Empty);
                 details["oidc_client_id"] = Clip(sso.Oidc?.ClientId ?? string.Empty);
                 details["oidc_enabled"] = (sso.Oidc?.Enabled == true).ToString();
+                // Where the client secret comes from, never the secret (a stored one is sealed apart from this record).
+                details["oidc_client_secret"] = sso.Oidc is not { } oidc ? string.Empty
+                    : oidc.ClientSecretStored ? "stored"
+                    : oidc.ClientSecretFile is not null ? "file"
+                    : oidc.ClientSecretEnvironment is not null ? "environment" : "none";
+                details["saml_sp_entity_id"] = Clip(sso.Saml?.SpEntityId ?? string.Empty);
+                details["saml_enabled"] = (sso.Saml?.Enabled == true).ToString();
                 details["people_api_key_sign_in"] = sso.PeopleApiKeySignIn.ToString();
                 details["jit_users"] = sso.JitUsers.ToString();
                 details["require_mfa"] = sso.RequireMfa.ToString();

@@ -4,7 +4,8 @@ namespace Bastion.Security.Identity;
 /// An account's single sign-on for people (one record per account, its id the account's name): the OpenID Connect
 /// provider, the SAML 2.0 provider, and the rules every SSO sign-in follows. Holds no secret: the client secret stays on the server's host
 /// (<see cref="OidcSettings.ClientSecretFile"/> or <see cref="OidcSettings.ClientSecretEnvironment"/>) and is read
-/// when the sign-in starts.
+/// when the sign-in starts, or, given through the API, is sealed in the database apart from this record
+/// (<see cref="OidcSettings.ClientSecretStored"/>).
 /// </summary>
 public sealed record SsoSettingsEntry : IdentityEntry
 {
@@ -55,7 +56,11 @@ public sealed record OidcSettings(
     string? ClientSecretEnvironment,
     string? GroupsClaim,
     IReadOnlyList<string> Scopes,
-    bool Enabled);
+    bool Enabled)
+{
+    /// <summary>The client secret was given through the API and is kept in the database, sealed (<see cref="Sso.OidcClientSecret"/>); never here.</summary>
+    public bool ClientSecretStored { get; init; }
+}
 
 /// <summary>A SAML 2.0 identity provider (Bastion the service provider: SP- and IdP-initiated, HTTP-POST responses).</summary>
 /// <param name="IdpMetadata">The provider's metadata: an absolute file path on the server's host, or an https URL (http only on loopback).</param>

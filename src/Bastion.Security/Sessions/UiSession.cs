@@ -23,13 +23,14 @@ public sealed class UiSession
     private readonly byte[] _csrfHash;
     private long _lastSeenTicks;
 
-    internal UiSession(Principal signedInAs, string method, bool mfa, DateTimeOffset created, byte[] csrfHash)
+    internal UiSession(string idHash, Principal signedInAs, string method, bool mfa, DateTimeOffset created, byte[] csrfHash)
     {
         if (method == ApiKeyMethod ? signedInAs.ApiKeyId is null : signedInAs.Type != PrincipalType.User)
         {
             throw new ArgumentException("A UI session is signed in with an API key, or by single sign-on as a user.", nameof(signedInAs));
         }
 
+        IdHash = idHash;
         SignedInAs = signedInAs;
         Method = method;
         Mfa = mfa;
@@ -37,6 +38,9 @@ public sealed class UiSession
         _csrfHash = csrfHash;
         _lastSeenTicks = created.UtcTicks;
     }
+
+    /// <summary>The hex SHA-256 of the session id: the session's key in the store (the id itself is kept nowhere).</summary>
+    public string IdHash { get; }
 
     /// <summary>The public id of the API key the session was signed in with (never its secret); null for single sign-on.</summary>
     public string? ApiKeyId => Method == ApiKeyMethod ? SignedInAs.ApiKeyId : null;
@@ -57,6 +61,8 @@ public sealed class UiSession
     /// <summary>Whether <paramref name="presented"/> is this session's CSRF token, compared in constant time.</summary>
     public bool CsrfMatches(string? presented) =>
         !string.IsNullOrEmpty(presented) && CryptographicOperations.FixedTimeEquals(Hash(presented), _csrfHash);
+
+    internal byte[] CsrfHash => _csrfHash;
 
     internal void Touch(DateTimeOffset now) => Interlocked.Exchange(ref _lastSeenTicks, now.UtcTicks);
 

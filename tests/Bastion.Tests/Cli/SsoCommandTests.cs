@@ -76,6 +76,49 @@ public sealed class SsoCommandTests : IDisposable
         Assert.Equal(1, (await RunAsync("sso", "oidc", "disable", "--account", "acme")).ExitCode); // nothing was stored
     }
 
+    /// <summary>
+    /// With <c>--address</c> the commands go through a running server's SSO API with the caller's API key: an owner sets
+    /// (the secret from standard input, kept sealed by the server and never printed), shows and turns off; a developer's
+    /// key is refused; the secret is never asked for on the database.
+    /// </summary>
+    [Fact]
+    public async Task SsoCommands_ThroughARunningServersApi_WithTheCallersKey()
+    {
+        await using var site = new Ui.SignInServer();
+        await site.StartAsync();
+        await File.WriteAllBytesAsync(Path.Combine(_directory, "server-ca.pem"), Security.Tls.TestPki.PemBytes(site.ServerCa));
+        string[] connection = ["--address", $"127.0.0.1:{site.Server.Port}", "--tls-ca-path", "server-ca.pem", "--tls-server-name", "bastion.test"];
+        var owner = ("BASTION_API_KEY", Ui.SignInServer.OwnerKey);
+        var secret = "cli-secret-" + Guid.NewGuid().ToString("N");
+
+        var set = await CliProcess.RunWithInputAsync(_directory, secret + "\n", ["sso", "oidc", "set", "--issuer", "https://idp.acme.test", "--client-id", "bastion", "--client-secret-stdin", .. connection], owner);
+        Assert.True(set.ExitCode == 0, set.Output);
+        Assert.Contains("client secret: kept by the server", set.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, set.Output, StringComparison.Ordinal);
+        var settings = site.Server.Identities.SsoSettingsOf(Ui.SignInServer.Account)!;
+        Assert.Equal(secret, site.Server.OidcClientSecret.Read(Ui.SignInServer.Account, settings.Oidc!));
+
+        var rules = await CliProcess.RunInAsync(_directory, ["sso", "set", "--jit-users", "on", .. connection], owner);
+        Assert.True(rules.ExitCode == 0, rules.Output);
+        var shown = await CliProcess.RunInAsync(_directory, ["sso", "show", .. connection], owner);
+        Assert.Contains("issuer: https://idp.acme.test", shown.Output, StringComparison.Ordinal);
+        Assert.Contains("just-in-time users: on", shown.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, shown.Output, StringComparison.Ordinal);
+
+        var developer = await CliProcess.RunInAsync(_directory, ["sso", "show", .. connection], ("BASTION_API_KEY", site.WriterKey));
+        Assert.Equal(1, developer.ExitCode);
+        Assert.Contains("PermissionDenied", developer.Output, StringComparison.Ordinal);
+
+        var disabled = await CliProcess.RunInAsync(_directory, ["sso", "oidc", "disable", .. connection], owner);
+        Assert.True(disabled.ExitCode == 0, disabled.Output);
+        Assert.Contains("oidc: off", disabled.Output, StringComparison.Ordinal);
+        Assert.False(site.Server.Identities.SsoSettingsOf(Ui.SignInServer.Account)!.Oidc!.Enabled);
+
+        var onDatabase = await RunAsync("sso", "oidc", "set", "--account", "acme", "--issuer", "https://idp.acme.test", "--client-id", "b", "--client-secret-stdin");
+        Assert.Equal(2, onDatabase.ExitCode);
+        Assert.Contains("--client-secret-stdin needs --address", onDatabase.Output, StringComparison.Ordinal);
+    }
+
     private Task<(int ExitCode, string Output)> RunAsync(params string[] arguments) =>
         CliProcess.RunInAsync(_directory, [.. arguments, "-f", "bastion.db"]);
 

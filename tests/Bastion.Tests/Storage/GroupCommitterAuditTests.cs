@@ -175,6 +175,10 @@ public sealed class GroupCommitterAuditTests : IAsyncLifetime
 
         public IRecordStore Records => inner.Records;
 
+        public ISignInStore SignIn => inner.SignIn;
+
+        public IUiSessionStore Sessions => inner.Sessions;
+
         public Task<ClusterMetadata> MigrateAsync(int shardCountForNewCluster, CancellationToken cancellationToken) =>
             inner.MigrateAsync(shardCountForNewCluster, cancellationToken);
 

@@ -136,6 +136,93 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         Assert.Equal([new ClusterNodeRecord(b, t0.AddSeconds(10))], await Store.Membership.ReadNodesAsync(CancellationToken.None));
     }
 
+    /// <summary>
+    /// Sealed values are upserted by name, listed by prefix in name order, deleted by name; they are re-encryption's
+    /// records too (scanned under the sealed key-ring entry with their names as keys, replaced only when unchanged).
+    /// </summary>
+    [Fact]
+    public async Task SealedValues_UpsertListByPrefixDelete_AndAreScannedForReEncryption()
+    {
+        await Store.SignIn.PutSealedAsync("dp/key-b", "sealed-b", CancellationToken.None);
+        await Store.SignIn.PutSealedAsync("dp/key-a", "sealed-a", CancellationToken.None);
+        await Store.SignIn.PutSealedAsync("oidc/acme", "sealed-secret", CancellationToken.None);
+        await Store.SignIn.PutSealedAsync("dp/key-a", "sealed-a2", CancellationToken.None);
+        Assert.Equal(
+            [new SealedValue("dp/key-a", "sealed-a2"), new SealedValue("dp/key-b", "sealed-b")],
+            await Store.SignIn.ListSealedAsync("dp/", CancellationToken.None));
+        Assert.Empty(await Store.SignIn.ListSealedAsync("dp/key-c", CancellationToken.None));
+
+        var scanned = await Store.Records.ScanRecordsAsync("sealed_values", RecordIdentities.SealedNamespaceId, 0, 10, CancellationToken.None);
+        Assert.Equal(["dp/key-a", "dp/key-b", "oidc/acme"], scanned.Select(r => r.Key).Order(StringComparer.Ordinal));
+        var secret = scanned.Single(r => r.Key == "oidc/acme");
+        Assert.True(await Store.Records.ReplaceRecordAsync(secret, "resealed"u8.ToArray(), CancellationToken.None));
+        Assert.False(await Store.Records.ReplaceRecordAsync(secret, "again"u8.ToArray(), CancellationToken.None));
+        Assert.Equal([new SealedValue("oidc/acme", "resealed")], await Store.SignIn.ListSealedAsync("oidc/", CancellationToken.None));
+
+        await Store.SignIn.DeleteSealedAsync("oidc/acme", CancellationToken.None);
+        await Store.SignIn.DeleteSealedAsync("oidc/none", CancellationToken.None);
+        Assert.Empty(await Store.SignIn.ListSealedAsync("oidc/", CancellationToken.None));
+    }
+
+    /// <summary>
+    /// An id is used once: the first use counts, a second while the first stands is a replay, and after the first
+    /// expired the id counts again; expired uses of other ids are dropped on the way.
+    /// </summary>
+    [Fact]
+    public async Task UseOnce_FirstUseCounts_ARepeatWhileItStandsIsRefused_AndExpiryFreesIt()
+    {
+        var t0 = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
+        Assert.True(await Store.SignIn.UseOnceAsync("_assertion-1", t0.AddMinutes(5), t0, CancellationToken.None));
+        Assert.True(await Store.SignIn.UseOnceAsync("_assertion-2", t0.AddMinutes(1), t0, CancellationToken.None));
+        Assert.False(await Store.SignIn.UseOnceAsync("_assertion-2", t0.AddMinutes(9), t0.AddSeconds(30), CancellationToken.None));
+        Assert.False(await Store.SignIn.UseOnceAsync("_assertion-1", t0.AddMinutes(5), t0.AddSeconds(59), CancellationToken.None));
+        Assert.True(await Store.SignIn.UseOnceAsync("_assertion-2", t0.AddMinutes(9), t0.AddMinutes(1), CancellationToken.None)); // its use expired
+        Assert.False(await Store.SignIn.UseOnceAsync("_assertion-2", t0.AddMinutes(9), t0.AddMinutes(2), CancellationToken.None)); // the renewed use stands
+        Assert.True(await Store.SignIn.UseOnceAsync("_assertion-1", t0.AddMinutes(20), t0.AddMinutes(5), CancellationToken.None));
+    }
+
+    /// <summary>
+    /// UI sessions are added, read by id hash, touched forward only, listed, and deleted once: the delete that removed the
+    /// row says so, a second one does not (so one node alone reports a session's end).
+    /// </summary>
+    [Fact]
+    public async Task UiSessions_AddReadTouchListDelete_AndOnlyOneDeleteTakesEffect()
+    {
+        var t0 = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
+        var a = new UiSessionRecord("hash-a", "{\"who\":\"a\"}", t0, t0);
+        await Store.Sessions.AddSessionAsync(a, CancellationToken.None);
+        await Store.Sessions.AddSessionAsync(new UiSessionRecord("hash-b", "{}", t0, t0), CancellationToken.None);
+        Assert.Equal(a, await Store.Sessions.ReadSessionAsync("hash-a", CancellationToken.None));
+        Assert.Null(await Store.Sessions.ReadSessionAsync("hash-none", CancellationToken.None));
+
+        await Store.Sessions.TouchSessionAsync("hash-a", t0.AddMinutes(5), CancellationToken.None);
+        await Store.Sessions.TouchSessionAsync("hash-a", t0.AddMinutes(2), CancellationToken.None); // never back
+        await Store.Sessions.TouchSessionAsync("hash-none", t0.AddMinutes(2), CancellationToken.None);
+        Assert.Equal(a with { LastSeen = t0.AddMinutes(5) }, await Store.Sessions.ReadSessionAsync("hash-a", CancellationToken.None));
+        Assert.Equal(["hash-a", "hash-b"], (await Store.Sessions.ListSessionsAsync(CancellationToken.None)).Select(s => s.IdHash));
+
+        Assert.True(await Store.Sessions.DeleteSessionAsync("hash-a", CancellationToken.None));
+        Assert.False(await Store.Sessions.DeleteSessionAsync("hash-a", CancellationToken.None));
+        Assert.Equal(["hash-b"], (await Store.Sessions.ListSessionsAsync(CancellationToken.None)).Select(s => s.IdHash));
+    }
+
+    /// <summary>Two providers on one database (two nodes): an id one of them used is a replay for the other.</summary>
+    [Fact]
+    public async Task UseOnce_IsSharedByEveryProviderOnTheDatabase()
+    {
+        await using var second = await OpenSecondWriterAsync();
+        if (second is null)
+        {
+            return; // in memory: nothing else shares the store
+        }
+
+        var t0 = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
+        Assert.True(await Store.SignIn.UseOnceAsync("_shared", t0.AddMinutes(5), t0, CancellationToken.None));
+        Assert.False(await second.SignIn.UseOnceAsync("_shared", t0.AddMinutes(5), t0.AddMinutes(1), CancellationToken.None));
+        await second.SignIn.PutSealedAsync("dp/k", "v", CancellationToken.None);
+        Assert.Equal([new SealedValue("dp/k", "v")], await Store.SignIn.ListSealedAsync("dp/", CancellationToken.None));
+    }
+
     /// <summary>Two writers on one database (a server and a CLI) append to one chain: each seals after the other's records.</summary>
     [Fact]
     public async Task Audit_TwoWritersOnOneDatabase_ExtendOneChain()

@@ -109,7 +109,8 @@ internal sealed class SignInServer(TimeProvider? time = null, bool durableAudit 
         return await http.PostAsync(new Uri("/auth/sign-in", UriKind.Relative), body);
     }
 
-    private async Task<string> UserWithKeyAsync(string email, AccountRole role, NamespaceEntry ns, Permission permission)
+    /// <summary>A new user of the account with <paramref name="role"/> and <paramref name="permission"/> on <paramref name="ns"/>, and an API key of theirs.</summary>
+    internal async Task<string> UserWithKeyAsync(string email, AccountRole role, NamespaceEntry ns, Permission permission)
     {
         var user = await Server.Identities.CreateAsync(new UserEntry
         {

@@ -13,7 +13,7 @@ public sealed class CompatibilityDocTests
     {
         var doc = File.ReadAllLines(Path.Combine(TestPaths.RepositoryRoot(), "docs", "compatibility.md"))
             .Where(l => l.StartsWith("| WorkflowService |", StringComparison.Ordinal) || l.StartsWith("| OperatorService |", StringComparison.Ordinal)
-                || l.StartsWith("| CloudService |", StringComparison.Ordinal))
+                || l.StartsWith("| CloudService |", StringComparison.Ordinal) || l.StartsWith("| SsoService |", StringComparison.Ordinal))
             .Select(l => l.Split('|', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             .ToDictionary(c => $"{c[0]}/{c[1]}", c => c[2]);
         var handled = typeof(WorkflowServiceHandler).GetMethods(BindingFlags.Public | BindingFlags.Instance)
@@ -21,6 +21,7 @@ public sealed class CompatibilityDocTests
             .Concat(typeof(Bastion.Frontend.OperatorService.OperatorServiceHandler).GetMethods(BindingFlags.Public | BindingFlags.Instance)
                 .Select(m => "OperatorService/" + m.Name))
             .Concat(typeof(CloudServiceHandler).GetMethods(BindingFlags.Public | BindingFlags.Instance).Select(m => "CloudService/" + m.Name))
+            .Concat(typeof(SsoServiceHandler).GetMethods(BindingFlags.Public | BindingFlags.Instance).Select(m => "SsoService/" + m.Name))
             .ToHashSet();
         var expected = GrpcServiceDescriptors.All.SelectMany(s => s.Methods)
             .ToDictionary(m => $"{m.Service.Name}/{m.Name}", m => handled.Contains($"{m.Service.Name}/{m.Name}") ? "implemented" : "not yet");

@@ -5,7 +5,10 @@ using Bastion.Security.Sessions;
 using Bastion.Security.Sso;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
+using Bastion.Storage;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.XmlEncryption;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -40,7 +43,7 @@ internal sealed class OidcSignIn : IDisposable
     /// The handler lives in a service container of its own, used only for the requests to the two paths: in the
     /// server's, ASP.NET Core would put its authentication middleware in front of every call (gRPC included).
     /// </summary>
-    public OidcSignIn(IdentityRegistry identities, UiSignIn signIn, TimeProvider time, ILoggerFactory loggers)
+    public OidcSignIn(IdentityRegistry identities, UiSignIn signIn, IStorageProvider store, IRecordCodec codec, OidcClientSecret secrets, TimeProvider time, ILoggerFactory loggers)
     {
         _identities = identities;
         _signIn = signIn;
@@ -51,11 +54,27 @@ internal sealed class OidcSignIn : IDisposable
         services.AddSingleton(identities);
         services.AddSingleton(signIn);
         services.AddSingleton(time);
+        services.AddSingleton(secrets);
         services.AddAuthentication().AddOpenIdConnect(Scheme, _ => { });
         services.AddSingleton<IConfigureOptions<OpenIdConnectOptions>, OidcOptions>();
-        // The state and nonce live for one sign-in: keys in memory only (a restart ends sign-ins under way, as it ends
-        // sessions), never the framework's default key files.
-        services.AddSingleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider(loggers));
+        // The state and nonce are protected with Data Protection keys kept in the database, sealed with the key ring, so
+        // a sign-in started on one node of a cluster completes on any other (and survives a restart); never the
+        // framework's default key files. A database not encrypted at rest cannot seal them: keys in memory only, and
+        // a sign-in completes only on the node that started it.
+        if (SealedXmlRepository.CanSeal(codec))
+        {
+            services.AddDataProtection().SetApplicationName("bastion-ui-sign-in");
+            services.Configure<KeyManagementOptions>(o =>
+            {
+                o.XmlRepository = new SealedXmlRepository(store.SignIn, codec);
+                o.XmlEncryptor = new NullXmlEncryptor(); // the repository seals the whole element with the key ring
+            });
+        }
+        else
+        {
+            services.AddSingleton<IDataProtectionProvider>(new EphemeralDataProtectionProvider(loggers));
+        }
+
         _services = services.BuildServiceProvider();
     }
 
@@ -139,7 +158,7 @@ internal sealed class OidcSignIn : IDisposable
     }
 
     /// <summary>The handler's options, built from the account's stored settings when the handler first needs them.</summary>
-    private sealed class OidcOptions(IdentityRegistry identities, UiSignIn signIn, TimeProvider time) : IConfigureNamedOptions<OpenIdConnectOptions>
+    private sealed class OidcOptions(IdentityRegistry identities, UiSignIn signIn, OidcClientSecret secrets, TimeProvider time) : IConfigureNamedOptions<OpenIdConnectOptions>
     {
         private static readonly string[] s_requiredScopes = ["openid", "email"];
 
@@ -160,7 +179,7 @@ internal sealed class OidcSignIn : IDisposable
             options.Authority = oidc.Issuer;
             options.RequireHttpsMetadata = !IsLoopback(oidc.Issuer); // a provider on this machine (development, tests) may speak plain HTTP
             options.ClientId = oidc.ClientId;
-            options.ClientSecret = OidcClientSecret.Read(oidc);
+            options.ClientSecret = secrets.Read(signIn.Account, oidc);
             options.ResponseType = OpenIdConnectResponseType.Code;
             options.ResponseMode = OpenIdConnectResponseMode.Query;
             options.UsePkce = true;

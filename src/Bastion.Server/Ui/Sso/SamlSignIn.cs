@@ -1,11 +1,13 @@
-using System.Collections.Concurrent;
 using System.Collections.Specialized;
 using System.Net;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using System.Xml;
 using Bastion.Security.Identity;
 using Bastion.Security.Sessions;
 using Bastion.Security.Sso;
+using Bastion.Storage;
 using ITfoxtec.Identity.Saml2;
 using ITfoxtec.Identity.Saml2.Schemas;
 using ITfoxtec.Identity.Saml2.Schemas.Metadata;
@@ -22,11 +24,12 @@ namespace Bastion.Server.Ui.Sso;
 /// provider's certificates from its metadata, exactly one assertion in the document (no signature wrapping), the issuer
 /// the provider's entity id, the audience the SP's entity id and the times valid — and, checked here, the assertion
 /// itself signed, the response's Destination (when present) and the bearer confirmation's Recipient this very
-/// endpoint, and the assertion's id not seen before (<see cref="_seenAssertions"/>, until it expires). Every refusal is
-/// audited with its reason (<see cref="SamlFailures"/>); the assertion itself never is.
+/// endpoint, and the assertion's id not used before (until the assertion expires) on any node of the cluster
+/// (<see cref="ISignInStore.UseOnceAsync"/>: the database holds the ids used). Every refusal is audited with its reason
+/// (<see cref="SamlFailures"/>); the assertion itself never is.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The semaphore never allocates its wait handle (only WaitAsync is used).")]
-internal sealed class SamlSignIn(IdentityRegistry identities, UiSignIn signIn, TimeProvider time)
+internal sealed class SamlSignIn(IdentityRegistry identities, UiSignIn signIn, IStorageProvider store, TimeProvider time)
 {
     public const string MetadataPath = "/auth/saml/metadata";
     public const string StartPath = "/auth/saml/start";
@@ -36,8 +39,6 @@ internal sealed class SamlSignIn(IdentityRegistry identities, UiSignIn signIn, T
     private const int MaxResponseBytes = 256 * 1024;
     private static readonly HttpClient s_metadataClient = new() { Timeout = TimeSpan.FromSeconds(10) };
 
-    // Assertion ids accepted, until they expire: an assertion is good for one sign-in.
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _seenAssertions = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _metadataLock = new(1, 1);
     private volatile CachedMetadata? _metadata;
 
@@ -133,7 +134,7 @@ internal sealed class SamlSignIn(IdentityRegistry identities, UiSignIn signIn, T
             }
 
             var acs = AcsUrl(context.Request);
-            if (CheckEnvelope(response, acs) is { } refusal)
+            if (await CheckEnvelopeAsync(response, acs) is { } refusal)
             {
                 await signIn.RefuseSsoAsync(context, UiSession.SamlMethod, refusal.Reason, refusal.Message);
                 return;
@@ -158,7 +159,7 @@ internal sealed class SamlSignIn(IdentityRegistry identities, UiSignIn signIn, T
     }
 
     /// <summary>What the library leaves to the service provider: the assertion signed itself, addressed to this endpoint, and not used before.</summary>
-    private (string Reason, string Message)? CheckEnvelope(Saml2AuthnResponse response, string acs)
+    private async Task<(string Reason, string Message)?> CheckEnvelopeAsync(Saml2AuthnResponse response, string acs)
     {
         var document = response.XmlDocument;
         var assertion = document.GetElementsByTagName("Assertion", AssertionNamespace).OfType<XmlElement>().Single(); // the library demands exactly one
@@ -178,14 +179,12 @@ internal sealed class SamlSignIn(IdentityRegistry identities, UiSignIn signIn, T
             return ("recipient", "the assertion is meant for another endpoint (Recipient).");
         }
 
-        var now = time.GetUtcNow();
-        foreach (var entry in _seenAssertions.Where(e => e.Value <= now))
-        {
-            _seenAssertions.TryRemove(entry);
-        }
-
-        var expires = response.SecurityTokenValidTo > now ? response.SecurityTokenValidTo : now.AddMinutes(5);
-        return _seenAssertions.TryAdd(assertion.GetAttribute("ID"), expires) ? null : ("replayed", "this assertion was used before.");
+        // An assertion is good for one sign-in, on whichever node it reaches first: its id (hashed: ids are the
+        // provider's text, of any length) is used until the assertion expires.
+        var now = time.GetUtcNow().UtcDateTime;
+        var expires = response.SecurityTokenValidTo > now ? response.SecurityTokenValidTo.UtcDateTime : now.AddMinutes(5);
+        var id = "saml/" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(signIn.Account + "\n" + assertion.GetAttribute("ID"))));
+        return await store.SignIn.UseOnceAsync(id, expires, now, CancellationToken.None) ? null : ("replayed", "this assertion was used before.");
     }
 
     private SamlSettings? Settings() => identities.SsoSettingsOf(signIn.Account)?.Saml is { Enabled: true } saml ? saml : null;
