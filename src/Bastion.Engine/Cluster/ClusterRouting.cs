@@ -29,8 +29,8 @@ internal sealed class ClusterRouting(ClusterMembership membership, Func<int, boo
         transport is null ? Self : Rendezvous.OwnerOf(QueueKeyText(queue), LiveIds()) ?? Self;
 
     /// <summary>
-    /// The partition of a normal queue a task or a poll goes to: one this node owns when there is any (no hop), else any
-    /// (spread evenly). A queue of one partition is its root.
+    /// The partition of a normal queue a task, or a poll that reached its node, goes to: one this node owns when there is
+    /// any (no hop), else any (spread evenly). A queue of one partition is its root.
     /// </summary>
     public QueueKey Place(QueueKey queue)
     {
@@ -53,6 +53,13 @@ internal sealed class ClusterRouting(ClusterMembership membership, Func<int, boo
 
         return queue with { Partition = owned > 0 ? mine[Random.Shared.Next(owned)] : Random.Shared.Next(count) };
     }
+
+    /// <summary>
+    /// Any partition of a normal queue, evenly: where a client's poll is sent. Polls must reach every partition — a
+    /// worker polling one node only would otherwise never poll the partitions other nodes hold, whose tasks would wait
+    /// for the root — so polls are spread as Temporal spreads them; the node a poll reaches then picks among its own.
+    /// </summary>
+    public QueueKey PlaceAnywhere(QueueKey queue) => queue with { Partition = Partitions == 1 ? 0 : Random.Shared.Next(Partitions) };
 
     public bool IsSelf(string node) => node == Self;
 

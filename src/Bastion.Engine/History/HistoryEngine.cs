@@ -310,14 +310,10 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             _timers!.Cancel(key);
         }
 
-        foreach (var task in mutation.Tasks.Where(InWindow))
-        {
-            Schedule(task);
-        }
-
         if (state.StickyQueue != context.IndexedStickyQueue)
         {
-            // Keep the sticky-queue index exact, so it holds only runs that are sticky now.
+            // Keep the sticky-queue index exact, so it holds only runs that are sticky now — before this transition's tasks
+            // are dispatched: a sticky queue has one partition, and dispatch asks the index whether a queue is sticky.
             if (context.IndexedStickyQueue is { } old && _stickyRuns.TryGetValue((state.NamespaceId, old), out var oldRuns))
             {
                 oldRuns.TryRemove(context.Key, out _);
@@ -329,6 +325,11 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             }
 
             context.IndexedStickyQueue = state.StickyQueue;
+        }
+
+        foreach (var task in mutation.Tasks.Where(InWindow))
+        {
+            Schedule(task);
         }
 
         if (!state.IsOpen)

@@ -21,8 +21,12 @@ internal sealed class MatchingEngine(TimeProvider time)
 
     private readonly ConcurrentDictionary<QueueKey, TaskQueuePartition> _queues = new();
 
-    /// <summary>Partitions of a normal task queue in a cluster (Temporal's default: 4); a standalone server and sticky queues use one.</summary>
-    public int Partitions { get; set; } = 4;
+    /// <summary>
+    /// Partitions of a normal task queue in a cluster (<c>matching.numTaskqueueReadPartitions</c>; Temporal's default is 4);
+    /// a standalone server and sticky queues use one. One by default until the tail latency measured with four is
+    /// fixed (<c>docs/benchmarks.md</c>).
+    /// </summary>
+    public int Partitions { get; set; } = 1;
 
     /// <summary>
     /// Offers an item to a queue's root partition, wherever it lives: true when a poller waiting there took it. Set by

@@ -65,7 +65,7 @@ internal sealed class ClusterRouter(HistoryEngine engine, ClusterClient client, 
         var owner = target switch
         {
             ShardTarget shard => engine.Routing.OwnerOfShard(shard.Shard),
-            QueueTarget queue => engine.Routing.OwnerOfQueue(queue.Partitioned ? engine.Routing.Place(queue.Queue) : queue.Queue),
+            QueueTarget queue => engine.Routing.OwnerOfQueue(queue.Partitioned ? engine.Routing.PlaceAnywhere(queue.Queue) : queue.Queue),
             _ => engine.Routing.Self,
         };
         if (engine.Routing.IsSelf(owner))

@@ -130,6 +130,7 @@ public sealed class ClusterTests(PostgresDatabase database) : IClassFixture<Post
                 NodeName = name,
                 MasterKeyFile = Path.Combine(_directory, "master-key"),
                 LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
+                DynamicConfig = { ["matching.numTaskqueueReadPartitions"] = "4" },
             }));
         }
     }

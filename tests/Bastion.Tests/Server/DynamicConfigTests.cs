@@ -63,11 +63,11 @@ public sealed class DynamicConfigTests
     public void TaskQueuePartitions_AreSetByEitherKey_WithinOneTo64()
     {
         var matching = new MatchingEngine(TimeProvider.System);
-        Assert.Equal(4, matching.Partitions);
+        Assert.Equal(1, matching.Partitions);
         DynamicConfig.Apply(new Dictionary<string, string> { ["matching.numTaskqueueReadPartitions"] = "2" }, new FrontendOptions(), new PipelineOptions(), new EngineLimits(), matching, NullLogger.Instance);
         Assert.Equal(2, matching.Partitions);
-        DynamicConfig.Apply(new Dictionary<string, string> { ["matching.numTaskqueueWritePartitions"] = "1" }, new FrontendOptions(), new PipelineOptions(), new EngineLimits(), matching, NullLogger.Instance);
-        Assert.Equal(1, matching.Partitions);
+        DynamicConfig.Apply(new Dictionary<string, string> { ["matching.numTaskqueueWritePartitions"] = "4" }, new FrontendOptions(), new PipelineOptions(), new EngineLimits(), matching, NullLogger.Instance);
+        Assert.Equal(4, matching.Partitions);
 
         foreach (var bad in new[] { "0", "65", "-1" })
         {
