@@ -109,5 +109,11 @@ public static partial class PostgresSchema
         """
         CREATE TABLE cluster_nodes (node_id text PRIMARY KEY, address text NOT NULL, started_at bigint NOT NULL, lease_until bigint NOT NULL);
         """,
+
+        // 4: Nexus endpoints (issue 19), one row each, versioned; a name is unique within its account.
+        """
+        CREATE TABLE nexus_endpoints (id text PRIMARY KEY, account text NOT NULL, name text COLLATE "C" NOT NULL, version bigint NOT NULL,
+            data bytea NOT NULL, UNIQUE (account, name));
+        """,
     ];
 }

@@ -13,7 +13,7 @@ namespace Bastion.Storage.Postgres;
 /// connections: they touch rows no commit touches, or take the same row lock a commit takes (the audit chain head).
 /// </remarks>
 public sealed partial class PostgresStorageProvider
-    : IStorageProvider, IShardStore, IMembershipStore, IExecutionStore, ITaskStore, IVisibilityStore, IMetadataStore, IScheduleStore, IBatchStore, IAuditStore, IRecordStore
+    : IStorageProvider, IShardStore, IMembershipStore, IExecutionStore, ITaskStore, IVisibilityStore, IMetadataStore, IScheduleStore, IBatchStore, IAuditStore, IRecordStore, INexusEndpointStore
 {
     private readonly NpgsqlDataSource _pool;
     private NpgsqlConnection _writer;
@@ -78,6 +78,8 @@ public sealed partial class PostgresStorageProvider
     public IAuditStore Audit => this;
 
     public IRecordStore Records => this;
+
+    public INexusEndpointStore NexusEndpoints => this;
 
     public async Task<ClusterMetadata> MigrateAsync(int shardCountForNewCluster, CancellationToken cancellationToken)
     {

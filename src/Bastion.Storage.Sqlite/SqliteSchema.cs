@@ -144,5 +144,11 @@ internal static class SqliteSchema
         """
         CREATE TABLE cluster_nodes (node_id TEXT PRIMARY KEY, address TEXT NOT NULL, started_at INTEGER NOT NULL, lease_until INTEGER NOT NULL);
         """,
+
+        // 14: Nexus endpoints (issue 19), one row each, versioned; a name is unique within its account.
+        """
+        CREATE TABLE nexus_endpoints (id TEXT PRIMARY KEY, account TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,
+            data BLOB NOT NULL, UNIQUE (account, name));
+        """,
     ];
 }

@@ -9,7 +9,7 @@ namespace Bastion.Storage.Sqlite;
 /// returns.
 /// </summary>
 public sealed partial class SqliteStorageProvider
-    : IStorageProvider, IShardStore, IMembershipStore, IExecutionStore, ITaskStore, IVisibilityStore, IMetadataStore, IScheduleStore, IBatchStore, IAuditStore, IRecordStore, IDisposable
+    : IStorageProvider, IShardStore, IMembershipStore, IExecutionStore, ITaskStore, IVisibilityStore, IMetadataStore, IScheduleStore, IBatchStore, IAuditStore, IRecordStore, INexusEndpointStore, IDisposable
 {
     private readonly string _connectionString;
     private readonly bool _inMemory;
@@ -72,6 +72,8 @@ public sealed partial class SqliteStorageProvider
     public IAuditStore Audit => this;
 
     public IRecordStore Records => this;
+
+    public INexusEndpointStore NexusEndpoints => this;
 
     public Task<ClusterMetadata> MigrateAsync(int shardCountForNewCluster, CancellationToken cancellationToken)
     {

@@ -175,6 +175,8 @@ public sealed class GroupCommitterAuditTests : IAsyncLifetime
 
         public IRecordStore Records => inner.Records;
 
+        public INexusEndpointStore NexusEndpoints => inner.NexusEndpoints;
+
         public Task<ClusterMetadata> MigrateAsync(int shardCountForNewCluster, CancellationToken cancellationToken) =>
             inner.MigrateAsync(shardCountForNewCluster, cancellationToken);
 
