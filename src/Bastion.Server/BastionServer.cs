@@ -239,6 +239,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton(store.Batches);
         services.AddSingleton<Engine.Batch.BatchOperations>();
         services.AddSingleton<NamespaceRegistry>();
+        services.AddSingleton<Engine.Nexus.NexusEndpointRegistry>();
         services.AddSingleton(frontendOptions);
         services.AddSingleton(pipelineOptions);
         // The audit log's and re-encryption's background duties run on one node of a cluster: the holder of shard 0.
@@ -347,6 +348,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         await namespaces.LoadAsync(cancellationToken).ConfigureAwait(false);
         var identities = app.Services.GetRequiredService<IdentityRegistry>();
         await identities.LoadAsync(cancellationToken).ConfigureAwait(false);
+        await app.Services.GetRequiredService<Engine.Nexus.NexusEndpointRegistry>().LoadAsync(cancellationToken).ConfigureAwait(false);
         await app.Services.GetRequiredService<Engine.Schedules.ScheduleEngine>().StartAsync(cancellationToken).ConfigureAwait(false);
         var bootstrapToken = options.DevMode
             ? null
@@ -372,7 +374,7 @@ public sealed partial class BastionServer : IAsyncDisposable
 
         var audit = app.Services.GetRequiredService<AuditHosting>();
         audit.Start();
-        var refresher = new NamespaceRefresher(namespaces, identities, options.Time, options.NamespaceRefreshInterval, logger);
+        var refresher = new NamespaceRefresher(namespaces, identities, options.Time, options.NamespaceRefreshInterval, logger, app.Services.GetRequiredService<Engine.Nexus.NexusEndpointRegistry>());
         if (!options.DevMode && options.UiPort != null)
         {
             var sessions = app.Services.GetRequiredService<UiSessions>();
