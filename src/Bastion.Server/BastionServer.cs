@@ -240,6 +240,8 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton<Engine.Batch.BatchOperations>();
         services.AddSingleton<NamespaceRegistry>();
         services.AddSingleton<Engine.Nexus.NexusEndpointRegistry>();
+        services.AddSingleton<Engine.Matching.NexusTaskDispatcher>();
+        services.AddSingleton<Engine.Nexus.NexusCaller>();
         services.AddSingleton(frontendOptions);
         services.AddSingleton(pipelineOptions);
         // The audit log's and re-encryption's background duties run on one node of a cluster: the holder of shard 0.
@@ -343,6 +345,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         var membership = cluster is null
             ? ClusterMembership.Standalone(NodeName, options.Time, clusterLogger)
             : await ClusterMembership.JoinAsync(store.Membership, new ClusterNode(cluster.NodeName, cluster.Address, options.Time.GetUtcNow().UtcDateTime), options.Time, clusterLogger, cancellationToken).ConfigureAwait(false);
+        engine.NexusCalls = app.Services.GetRequiredService<Engine.Nexus.NexusCaller>();
         await engine.StartAsync(options.ShardCount, membership, cluster is null ? null : app.Services.GetRequiredService<ClusterClient>(), cancellationToken).ConfigureAwait(false);
         var namespaces = app.Services.GetRequiredService<NamespaceRegistry>();
         await namespaces.LoadAsync(cancellationToken).ConfigureAwait(false);

@@ -327,6 +327,9 @@ internal sealed partial class HistoryEngine
             case Command.AttributesOneofCase.StartChildWorkflowExecutionCommandAttributes:
                 StartChild(m, command.StartChildWorkflowExecutionCommandAttributes, completedEventId);
                 return false;
+            case Command.AttributesOneofCase.ScheduleNexusOperationCommandAttributes:
+                ScheduleNexus(m, command.ScheduleNexusOperationCommandAttributes, completedEventId);
+                return false;
             case Command.AttributesOneofCase.ContinueAsNewWorkflowExecutionCommandAttributes:
                 ContinueAsNew(m, command.ContinueAsNewWorkflowExecutionCommandAttributes, completedEventId);
                 return false;

@@ -34,6 +34,9 @@ internal sealed partial class HistoryEngine
                 case TaskKind.WorkflowRunTimeout:
                     TimeOutWorkflow(m);
                     break;
+                case TaskKind.NexusOperationScheduleToCloseTimeout:
+                    TimeOutNexus(m, task.EventId);
+                    break;
                 case TaskKind.WorkflowStartBackoff:
                     m.DeleteTask(TaskKind.WorkflowStartBackoff, task.EventId, 0);
                     EndStartDelay(m);

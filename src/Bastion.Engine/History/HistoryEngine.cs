@@ -492,6 +492,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             TaskKind.RecordChildClosed => RecordChildClosedAsync(task),
             TaskKind.ApplyParentClosePolicy => ApplyParentClosePolicyAsync(task),
             TaskKind.SignalExternal or TaskKind.CancelExternal => DeliverExternalAsync(task),
+            TaskKind.NexusOperationStart => StartNexusOperationAsync(task),
             TaskKind.DeleteHistoryEvent => DeleteByRetentionAsync(task),
             _ => FireTimerAsync(task),
         };

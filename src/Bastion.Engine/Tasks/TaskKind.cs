@@ -28,6 +28,12 @@ internal enum TaskKind
 
     // Temporal's DeleteHistoryEventTask: a closed run's retention ends (docs/retention.md).
     DeleteHistoryEvent = 19,
+
+    // Nexus operations (issue 19): a start attempt (the engine's own transfer task; a retry is one due later), the
+    // schedule-to-close timeout, and a cancel request delivered to the handler.
+    NexusOperationStart = 20,
+    NexusOperationScheduleToCloseTimeout = 21,
+    NexusOperationCancel = 22,
 }
 
 internal static class TaskKindExtensions

@@ -1,0 +1,104 @@
+using Bastion.Tests.Integration;
+using NexusRpc;
+using NexusRpc.Handlers;
+using Temporalio.Api.Enums.V1;
+using Temporalio.Client;
+using Temporalio.Exceptions;
+using Temporalio.Worker;
+using Temporalio.Workflows;
+using Cloud = Temporalio.Api.Cloud.CloudService.V1;
+using CloudNexus = Temporalio.Api.Cloud.Nexus.V1;
+
+namespace Bastion.Tests.Nexus;
+
+/// <summary>
+/// Nexus operations between namespaces with the official SDK (issue 19): a workflow in <c>default</c> calls a service
+/// whose handler worker polls a task queue of <c>other</c>, through an endpoint that allows <c>default</c> to call.
+/// </summary>
+[Collection(ServerCollection.Name)]
+public sealed class NexusOperationTests(ServerFixture fixture)
+{
+    [NexusService]
+    public interface IGreetingService
+    {
+        [NexusOperation]
+        string Greet(string name);
+    }
+
+    [NexusServiceHandler(typeof(IGreetingService))]
+    public sealed class GreetingService(Func<string, string> greet)
+    {
+        [NexusOperationHandler]
+        public IOperationHandler<string, string> Greet() => OperationHandler.Sync<string, string>((_, name) => greet(name));
+    }
+
+    [Workflow]
+    public sealed class CallerWorkflow
+    {
+        [WorkflowRun]
+        public async Task<string> RunAsync(string endpoint, string name) =>
+            await Workflow.CreateNexusWorkflowClient<IGreetingService>(endpoint).ExecuteNexusOperationAsync(
+                svc => svc.Greet(name), new() { ScheduleToCloseTimeout = TimeSpan.FromSeconds(60) });
+    }
+
+    [Fact]
+    public async Task SyncOperation_FromAnotherNamespace_ReturnsTheHandlersResult_AndHistoryRecordsIt()
+    {
+        var handlerQueue = ServerFixture.NewTaskQueue();
+        var endpoint = await CreateEndpointAsync(handlerQueue, allowed: "default.local");
+        using var handler = new TemporalWorker(await OtherClientAsync(), new TemporalWorkerOptions(handlerQueue).AddNexusService(new GreetingService(name => $"Hello, {name}")));
+        await handler.ExecuteAsync(() => fixture.WithWorkerAsync(o => o.AddWorkflow<CallerWorkflow>(), async callerQueue =>
+        {
+            var run = await fixture.Client.StartWorkflowAsync((CallerWorkflow wf) => wf.RunAsync(endpoint, "Nexus"), new(NewId(), callerQueue));
+            Assert.Equal("Hello, Nexus", await run.GetResultAsync());
+
+            var events = new List<EventType>();
+            await foreach (var e in run.FetchHistoryEventsAsync())
+            {
+                events.Add(e.EventType);
+            }
+
+            Assert.Equal(
+                [EventType.NexusOperationScheduled, EventType.NexusOperationCompleted],
+                events.Where(t => t.ToString().StartsWith("NexusOperation", StringComparison.Ordinal)));
+        }));
+    }
+
+    [Fact]
+    public async Task HandlerFailure_NonRetryable_FailsTheOperation_WithTheHandlersMessage()
+    {
+        var handlerQueue = ServerFixture.NewTaskQueue();
+        var endpoint = await CreateEndpointAsync(handlerQueue, allowed: "default.local");
+        using var handler = new TemporalWorker(await OtherClientAsync(), new TemporalWorkerOptions(handlerQueue).AddNexusService(
+            new GreetingService(_ => throw new HandlerException(HandlerErrorType.BadRequest, "names must be polite"))));
+        await handler.ExecuteAsync(() => fixture.WithWorkerAsync(o => o.AddWorkflow<CallerWorkflow>(), async callerQueue =>
+        {
+            var run = await fixture.Client.StartWorkflowAsync((CallerWorkflow wf) => wf.RunAsync(endpoint, "rude"), new(NewId(), callerQueue));
+            var e = await Assert.ThrowsAsync<WorkflowFailedException>(() => run.GetResultAsync());
+            var nexus = Assert.IsType<NexusOperationFailureException>(e.InnerException);
+            var cause = Assert.IsType<HandlerException>(nexus.InnerException);
+            Assert.Contains("names must be polite", cause.Message, StringComparison.Ordinal);
+        }));
+    }
+
+    /// <summary>An endpoint targeting <paramref name="taskQueue"/> of <c>other</c>, callable by <paramref name="allowed"/>.</summary>
+    private async Task<string> CreateEndpointAsync(string taskQueue, string allowed)
+    {
+        var name = NexusEndpointTests.NewName();
+        await fixture.Client.Connection.CloudService.CreateNexusEndpointAsync(new Cloud.CreateNexusEndpointRequest
+        {
+            Spec = new CloudNexus.EndpointSpec
+            {
+                Name = name,
+                TargetSpec = new CloudNexus.EndpointTargetSpec { WorkerTargetSpec = new CloudNexus.WorkerTargetSpec { NamespaceId = "other.local", TaskQueue = taskQueue } },
+                PolicySpecs = { new CloudNexus.EndpointPolicySpec { AllowedCloudNamespacePolicySpec = new CloudNexus.AllowedCloudNamespacePolicySpec { NamespaceId = allowed } } },
+            },
+        });
+        return name;
+    }
+
+    private async Task<TemporalClient> OtherClientAsync() =>
+        await TemporalClient.ConnectAsync(new TemporalClientConnectOptions(fixture.Server.Address) { Namespace = "other" });
+
+    private static string NewId() => "nexus-" + Guid.NewGuid().ToString("N");
+}
