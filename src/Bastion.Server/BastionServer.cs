@@ -345,7 +345,10 @@ public sealed partial class BastionServer : IAsyncDisposable
         var membership = cluster is null
             ? ClusterMembership.Standalone(NodeName, options.Time, clusterLogger)
             : await ClusterMembership.JoinAsync(store.Membership, new ClusterNode(cluster.NodeName, cluster.Address, options.Time.GetUtcNow().UtcDateTime), options.Time, clusterLogger, cancellationToken).ConfigureAwait(false);
-        engine.NexusCalls = app.Services.GetRequiredService<Engine.Nexus.NexusCaller>();
+        var nexusCalls = app.Services.GetRequiredService<Engine.Nexus.NexusCaller>();
+        var auditSink = app.Services.GetRequiredService<IAuditSink>();
+        nexusCalls.Refused = refusal => auditSink.WriteAsync(NexusRefusalAudit.RecordOf(refusal, options.Time.GetUtcNow().UtcDateTime)).AsTask();
+        engine.NexusCalls = nexusCalls;
         await engine.StartAsync(options.ShardCount, membership, cluster is null ? null : app.Services.GetRequiredService<ClusterClient>(), cancellationToken).ConfigureAwait(false);
         var namespaces = app.Services.GetRequiredService<NamespaceRegistry>();
         await namespaces.LoadAsync(cancellationToken).ConfigureAwait(false);

@@ -98,7 +98,7 @@ internal sealed partial class HistoryEngine
     {
         var scheduled = EventsOf(c)[(int)op.ScheduledEventId - 1].NexusOperationScheduledEventAttributes;
         var remaining = op.ScheduleToCloseTimeout is { } timeout ? op.ScheduledTime + timeout - Now : (TimeSpan?)null;
-        return new NexusStartCall(c.Key.NamespaceId, op.Endpoint, op.Service, op.Operation, op.RequestId, scheduled.Input, scheduled.NexusHeader, op.ScheduledTime, remaining);
+        return new NexusStartCall(c.Key.NamespaceId, c.Key.WorkflowId, c.Key.RunId, op.Endpoint, op.Service, op.Operation, op.RequestId, scheduled.Input, scheduled.NexusHeader, op.ScheduledTime, remaining);
     }
 
     private static void RecordNexusStart(Mutation m, NexusOperationInfo op, NexusStartOutcome outcome)

@@ -39,7 +39,7 @@ internal sealed class NexusCaller(NexusEndpointRegistry endpoints, NamespaceRegi
         {
             if (Refused is { } refused)
             {
-                await refused(new NexusRefusal(caller, endpoint, call.Service, call.Operation)).ConfigureAwait(false);
+                await refused(new NexusRefusal(caller, endpoint, call.Service, call.Operation, call.WorkflowId, call.RunId)).ConfigureAwait(false);
             }
 
             return HandlerError(
@@ -161,6 +161,8 @@ internal sealed class NexusCaller(NexusEndpointRegistry endpoints, NamespaceRegi
 /// <summary>One start attempt of a Nexus operation, as the caller's scheduled event describes it.</summary>
 internal sealed record NexusStartCall(
     string CallerNamespaceId,
+    string WorkflowId,
+    string RunId,
     string Endpoint,
     string Service,
     string Operation,
@@ -171,4 +173,4 @@ internal sealed record NexusStartCall(
     TimeSpan? Remaining);
 
 /// <summary>A call an endpoint's allowlist refused: who called, which endpoint, what.</summary>
-public sealed record NexusRefusal(NamespaceEntry Caller, NexusEndpointEntry Endpoint, string Service, string Operation);
+public sealed record NexusRefusal(NamespaceEntry Caller, NexusEndpointEntry Endpoint, string Service, string Operation, string WorkflowId, string RunId);

@@ -81,6 +81,39 @@ public sealed class NexusOperationTests(ServerFixture fixture)
         }));
     }
 
+    /// <summary>
+    /// Isolation: a caller namespace not on the endpoint's allowlist gets a non-retryable UNAUTHORIZED handler error that
+    /// says why, the handler's worker never sees the call, and the refusal is in the audit log.
+    /// </summary>
+    [Fact]
+    public async Task CallerNotOnTheAllowlist_IsRefused_Audited_AndTheHandlerNeverSeesIt()
+    {
+        var handlerQueue = ServerFixture.NewTaskQueue();
+        var endpoint = await CreateEndpointAsync(handlerQueue, allowed: "other.local");
+        var handled = 0;
+        using var handler = new TemporalWorker(await OtherClientAsync(), new TemporalWorkerOptions(handlerQueue).AddNexusService(
+            new GreetingService(name => $"{Interlocked.Increment(ref handled)}: {name}")));
+        string runId = string.Empty;
+        await handler.ExecuteAsync(() => fixture.WithWorkerAsync(o => o.AddWorkflow<CallerWorkflow>(), async callerQueue =>
+        {
+            var run = await fixture.Client.StartWorkflowAsync((CallerWorkflow wf) => wf.RunAsync(endpoint, "intruder"), new(NewId(), callerQueue));
+            runId = run.ResultRunId!;
+            var e = await Assert.ThrowsAsync<WorkflowFailedException>(() => run.GetResultAsync());
+            var nexus = Assert.IsType<NexusOperationFailureException>(e.InnerException);
+            var cause = Assert.IsType<HandlerException>(nexus.InnerException);
+            Assert.Equal(HandlerErrorType.Unauthorized, cause.ErrorType);
+            Assert.Contains($"namespace default is not allowed to call Nexus endpoint {endpoint}", cause.Message, StringComparison.Ordinal);
+        }));
+        Assert.Equal(0, handled);
+
+        var logs = await fixture.Client.Connection.CloudService.GetAuditLogsAsync(new Cloud.GetAuditLogsRequest { PageSize = 1000 });
+        var refusal = Assert.Single(logs.Logs, l => l.Operation == Bastion.Security.Audit.NexusRefusalAudit.Operation && l.RawDetails.ToString().Contains(runId, StringComparison.Ordinal));
+        Assert.Equal("PermissionDenied", refusal.Status);
+        Assert.Equal(("Namespace", "default.local"), (refusal.Principal.Type, refusal.Principal.Name));
+        Assert.Contains(endpoint, refusal.RawDetails.ToString(), StringComparison.Ordinal);
+        Assert.Contains(Bastion.Security.Audit.AuditKinds.NexusCallRefused, refusal.RawDetails.ToString(), StringComparison.Ordinal);
+    }
+
     /// <summary>An endpoint targeting <paramref name="taskQueue"/> of <c>other</c>, callable by <paramref name="allowed"/>.</summary>
     private async Task<string> CreateEndpointAsync(string taskQueue, string allowed)
     {
