@@ -98,7 +98,7 @@ internal sealed partial class HistoryEngine
     {
         var scheduled = EventsOf(c)[(int)op.ScheduledEventId - 1].NexusOperationScheduledEventAttributes;
         var remaining = op.ScheduleToCloseTimeout is { } timeout ? op.ScheduledTime + timeout - Now : (TimeSpan?)null;
-        return new NexusStartCall(c.Key.NamespaceId, c.Key.WorkflowId, c.Key.RunId, op.Endpoint, op.Service, op.Operation, op.RequestId, scheduled.Input, scheduled.NexusHeader, op.ScheduledTime, remaining);
+        return new NexusStartCall(c.Key.NamespaceId, c.Key.WorkflowId, c.Key.RunId, op.ScheduledEventId, op.Endpoint, op.Service, op.Operation, op.RequestId, scheduled.Input, scheduled.NexusHeader, op.ScheduledTime, remaining);
     }
 
     private static void RecordNexusStart(Mutation m, NexusOperationInfo op, NexusStartOutcome outcome)
@@ -117,7 +117,7 @@ internal sealed partial class HistoryEngine
                 op.LastAttemptCompleteTime = m.Now;
                 op.LastAttemptFailure = null;
                 op.NextAttemptScheduleTime = null;
-                m.AddExternalEvent(new HistoryEvent
+                var startedEvent = new HistoryEvent
                 {
                     EventType = EventType.NexusOperationStarted,
                     NexusOperationStartedEventAttributes = new()
@@ -129,7 +129,9 @@ internal sealed partial class HistoryEngine
                         OperationToken = started.OperationToken,
                         RequestId = op.RequestId,
                     },
-                }, () => ScheduleWorkflowTask(m));
+                };
+                startedEvent.Links.AddRange(started.Links.Select(NexusLinks.FromNexus).OfType<Temporalio.Api.Common.V1.Link>());
+                m.AddExternalEvent(startedEvent, () => ScheduleWorkflowTask(m));
                 break;
             case NexusStartOutcome.Unsuccessful unsuccessful:
                 EndNexusUnsuccessfully(m, op, unsuccessful.Failure, unsuccessful.Canceled);

@@ -493,6 +493,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             TaskKind.ApplyParentClosePolicy => ApplyParentClosePolicyAsync(task),
             TaskKind.SignalExternal or TaskKind.CancelExternal => DeliverExternalAsync(task),
             TaskKind.NexusOperationStart => StartNexusOperationAsync(task),
+            TaskKind.NexusCallback => DeliverNexusCallbackAsync(task),
             TaskKind.DeleteHistoryEvent => DeleteByRetentionAsync(task),
             _ => FireTimerAsync(task),
         };

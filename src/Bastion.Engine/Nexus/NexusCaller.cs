@@ -70,6 +70,9 @@ internal sealed class NexusCaller(NexusEndpointRegistry endpoints, NamespaceRegi
                 Operation = call.Operation,
                 RequestId = call.RequestId,
                 Payload = call.Input ?? new Payload(),
+                Callback = NexusCallbackToken.SystemUrl,
+                CallbackHeader = { [NexusCallbackToken.Header] = new NexusCallbackToken(caller.Id, call.WorkflowId, call.RunId, call.ScheduledEventId, call.RequestId).Encode() },
+                Links = { NexusLinks.ToEvent(NexusEndpointRegistry.DisplayName(caller), call.WorkflowId, call.RunId, call.ScheduledEventId, EventType.NexusOperationScheduled) },
             },
         };
         foreach (var (name, value) in call.Header)
@@ -163,6 +166,7 @@ internal sealed record NexusStartCall(
     string CallerNamespaceId,
     string WorkflowId,
     string RunId,
+    long ScheduledEventId,
     string Endpoint,
     string Service,
     string Operation,

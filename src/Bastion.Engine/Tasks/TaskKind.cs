@@ -34,6 +34,9 @@ internal enum TaskKind
     NexusOperationStart = 20,
     NexusOperationScheduleToCloseTimeout = 21,
     NexusOperationCancel = 22,
+
+    // A closed run started by a Nexus operation delivers its outcome to the caller (attempt: which callback).
+    NexusCallback = 23,
 }
 
 internal static class TaskKindExtensions
@@ -43,5 +46,5 @@ internal static class TaskKindExtensions
 
     /// <summary>Tasks written as their run closes, which must still run after it has.</summary>
     public static bool OutlivesItsRun(this TaskKind kind) =>
-        kind is TaskKind.RecordChildClosed or TaskKind.ApplyParentClosePolicy or TaskKind.DeleteHistoryEvent;
+        kind is TaskKind.RecordChildClosed or TaskKind.ApplyParentClosePolicy or TaskKind.DeleteHistoryEvent or TaskKind.NexusCallback;
 }

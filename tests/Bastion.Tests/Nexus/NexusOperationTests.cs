@@ -4,6 +4,7 @@ using NexusRpc.Handlers;
 using Temporalio.Api.Enums.V1;
 using Temporalio.Client;
 using Temporalio.Exceptions;
+using Temporalio.Nexus;
 using Temporalio.Worker;
 using Temporalio.Workflows;
 using Cloud = Temporalio.Api.Cloud.CloudService.V1;
@@ -30,6 +31,40 @@ public sealed class NexusOperationTests(ServerFixture fixture)
     {
         [NexusOperationHandler]
         public IOperationHandler<string, string> Greet() => OperationHandler.Sync<string, string>((_, name) => greet(name));
+    }
+
+    [NexusService]
+    public interface IRunService
+    {
+        [NexusOperation]
+        string Run(string name);
+    }
+
+    /// <summary>An async operation: each call starts a <see cref="HandlerWorkflow"/> in the handler's namespace.</summary>
+    [NexusServiceHandler(typeof(IRunService))]
+    public sealed class RunService
+    {
+        [NexusOperationHandler]
+        public IOperationHandler<string, string> Run() => WorkflowRunOperationHandler.FromHandleFactory(
+            (WorkflowRunOperationContext context, string name) =>
+                context.StartWorkflowAsync((HandlerWorkflow wf) => wf.RunAsync(name), new() { Id = "handler-" + Guid.NewGuid().ToString("N") }));
+    }
+
+    [Workflow]
+    public sealed class HandlerWorkflow
+    {
+        [WorkflowRun]
+        public Task<string> RunAsync(string name) =>
+            name == "fail" ? throw new ApplicationFailureException("the handler's workflow gave up", nonRetryable: true) : Task.FromResult($"Hello from workflow, {name}");
+    }
+
+    [Workflow]
+    public sealed class AsyncCallerWorkflow
+    {
+        [WorkflowRun]
+        public async Task<string> RunAsync(string endpoint, string name) =>
+            await Workflow.CreateNexusWorkflowClient<IRunService>(endpoint).ExecuteNexusOperationAsync(
+                svc => svc.Run(name), new() { ScheduleToCloseTimeout = TimeSpan.FromSeconds(60) });
     }
 
     [Workflow]
@@ -78,6 +113,51 @@ public sealed class NexusOperationTests(ServerFixture fixture)
             var nexus = Assert.IsType<NexusOperationFailureException>(e.InnerException);
             var cause = Assert.IsType<HandlerException>(nexus.InnerException);
             Assert.Contains("names must be polite", cause.Message, StringComparison.Ordinal);
+        }));
+    }
+
+    /// <summary>
+    /// An async operation backed by a workflow run in the handler's namespace: Started (linked to the handler's run), then
+    /// Completed with the run's result when the run's completion callback is delivered.
+    /// </summary>
+    [Fact]
+    public async Task AsyncOperation_BackedByAWorkflowRun_CompletesByCallback_WithLinksBothWays()
+    {
+        var handlerQueue = ServerFixture.NewTaskQueue();
+        var endpoint = await CreateEndpointAsync(handlerQueue, allowed: "default.local");
+        var other = await OtherClientAsync();
+        using var handler = new TemporalWorker(other, new TemporalWorkerOptions(handlerQueue).AddNexusService(new RunService()).AddWorkflow<HandlerWorkflow>());
+        await handler.ExecuteAsync(() => fixture.WithWorkerAsync(o => o.AddWorkflow<AsyncCallerWorkflow>(), async callerQueue =>
+        {
+            var run = await fixture.Client.StartWorkflowAsync((AsyncCallerWorkflow wf) => wf.RunAsync(endpoint, "async"), new(NewId(), callerQueue));
+            Assert.Equal("Hello from workflow, async", await run.GetResultAsync());
+
+            var events = (await run.FetchHistoryAsync()).Events;
+            Assert.Equal(
+                [EventType.NexusOperationScheduled, EventType.NexusOperationStarted, EventType.NexusOperationCompleted],
+                events.Select(e => e.EventType).Where(t => t.ToString().StartsWith("NexusOperation", StringComparison.Ordinal)));
+            var link = Assert.Single(events.Single(e => e.EventType == EventType.NexusOperationStarted).Links).WorkflowEvent;
+            Assert.Equal(("other", EventType.WorkflowExecutionStarted, 1L), (link.Namespace, link.EventRef.EventType, link.EventRef.EventId));
+
+            // The handler's run was started with the caller's Scheduled event as its inbound link.
+            var handlerRun = other.GetWorkflowHandle(link.WorkflowId, link.RunId);
+            Assert.Equal("Hello from workflow, async", await handlerRun.GetResultAsync<string>());
+        }));
+    }
+
+    [Fact]
+    public async Task AsyncOperation_WhoseRunFails_FailsTheOperation_WithTheRunsFailure()
+    {
+        var handlerQueue = ServerFixture.NewTaskQueue();
+        var endpoint = await CreateEndpointAsync(handlerQueue, allowed: "default.local");
+        using var handler = new TemporalWorker(await OtherClientAsync(), new TemporalWorkerOptions(handlerQueue).AddNexusService(new RunService()).AddWorkflow<HandlerWorkflow>());
+        await handler.ExecuteAsync(() => fixture.WithWorkerAsync(o => o.AddWorkflow<AsyncCallerWorkflow>(), async callerQueue =>
+        {
+            var run = await fixture.Client.StartWorkflowAsync((AsyncCallerWorkflow wf) => wf.RunAsync(endpoint, "fail"), new(NewId(), callerQueue));
+            var e = await Assert.ThrowsAsync<WorkflowFailedException>(() => run.GetResultAsync());
+            var nexus = Assert.IsType<NexusOperationFailureException>(e.InnerException);
+            var cause = Assert.IsType<ApplicationFailureException>(nexus.InnerException);
+            Assert.Equal("the handler's workflow gave up", cause.Message);
         }));
     }
 
