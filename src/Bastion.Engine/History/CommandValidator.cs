@@ -90,6 +90,11 @@ internal static class CommandValidator
                 Command.AttributesOneofCase.ContinueAsNewWorkflowExecutionCommandAttributes =>
                     ValidateContinueAsNew(command.ContinueAsNewWorkflowExecutionCommandAttributes),
                 Command.AttributesOneofCase.ScheduleNexusOperationCommandAttributes => ValidateNexus(command.ScheduleNexusOperationCommandAttributes),
+                Command.AttributesOneofCase.RequestCancelNexusOperationCommandAttributes =>
+                    state.NexusOperations.TryGetValue(command.RequestCancelNexusOperationCommandAttributes.ScheduledEventId, out var nexusOp) && nexusOp.CancelRequestedEventId == 0
+                        ? null
+                        : (WorkflowTaskFailedCause.BadRequestCancelNexusOperationAttributes,
+                            $"RequestCancelNexusOperation: no pending Nexus operation was scheduled by event {command.RequestCancelNexusOperationCommandAttributes.ScheduledEventId}, or its cancel was already requested."),
                 Command.AttributesOneofCase.ProtocolMessageCommandAttributes => null, // checked against the task's messages below
                 Command.AttributesOneofCase.None =>
                     (WorkflowTaskFailedCause.UnhandledCommand, $"Command {i} ({command.CommandType}) has no attributes."),

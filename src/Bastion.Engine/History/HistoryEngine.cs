@@ -494,6 +494,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             TaskKind.SignalExternal or TaskKind.CancelExternal => DeliverExternalAsync(task),
             TaskKind.NexusOperationStart => StartNexusOperationAsync(task),
             TaskKind.NexusCallback => DeliverNexusCallbackAsync(task),
+            TaskKind.NexusOperationCancel => CancelNexusOperationAsync(task),
             TaskKind.DeleteHistoryEvent => DeleteByRetentionAsync(task),
             _ => FireTimerAsync(task),
         };

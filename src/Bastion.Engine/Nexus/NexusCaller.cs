@@ -27,35 +27,10 @@ internal sealed class NexusCaller(NexusEndpointRegistry endpoints, NamespaceRegi
     public async Task<NexusStartOutcome> StartAsync(NexusStartCall call, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(call);
-        var caller = namespaces.FindById(call.CallerNamespaceId)
-            ?? throw new InvalidOperationException($"Caller namespace {call.CallerNamespaceId} is gone.");
-        var endpoint = endpoints.FindByName(caller.Account, call.Endpoint);
-        if (endpoint is null)
+        var (route, refusal) = await RouteAsync(call.CallerNamespaceId, call.Endpoint, call.Service, call.Operation, call.WorkflowId, call.RunId).ConfigureAwait(false);
+        if (route is not var (caller, endpoint, targetId))
         {
-            return HandlerError($"endpoint not registered: {call.Endpoint}", "NOT_FOUND", retryable: false);
-        }
-
-        if (!endpoint.AllowedCallerNamespaceIds.Contains(caller.Id))
-        {
-            if (Refused is { } refused)
-            {
-                await refused(new NexusRefusal(caller, endpoint, call.Service, call.Operation, call.WorkflowId, call.RunId)).ConfigureAwait(false);
-            }
-
-            return HandlerError(
-                $"namespace {NexusEndpointRegistry.DisplayName(caller)} is not allowed to call Nexus endpoint {endpoint.Name}: it is not on the endpoint's allowed caller namespaces",
-                "UNAUTHORIZED",
-                retryable: false);
-        }
-
-        if (endpoint.TargetNamespaceId is not { } targetId || namespaces.FindById(targetId) is null)
-        {
-            return HandlerError(
-                endpoint.TargetNamespaceId is null
-                    ? $"Nexus endpoint {endpoint.Name} has an external target, which this server does not call"
-                    : $"the target namespace of Nexus endpoint {endpoint.Name} no longer exists",
-                "NOT_IMPLEMENTED",
-                retryable: false);
+            return refusal!;
         }
 
         var timeout = call.Remaining is { } remaining && remaining < RequestTimeout ? remaining : RequestTimeout;
@@ -85,6 +60,82 @@ internal sealed class NexusCaller(NexusEndpointRegistry endpoints, NamespaceRegi
         return answer is null
             ? HandlerError("upstream timeout: no worker answered the Nexus request in time", "UPSTREAM_TIMEOUT", retryable: true)
             : OutcomeOf(answer);
+    }
+
+    /// <summary>
+    /// Asks the handler to cancel a started operation; null when it accepted, else the handler's (or the way's)
+    /// failure, retried by the caller while retryable.
+    /// </summary>
+    public async Task<NexusStartOutcome.HandlerFailed?> CancelAsync(NexusCancelCall call, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        var (route, refusal) = await RouteAsync(call.CallerNamespaceId, call.Endpoint, call.Service, call.Operation, call.WorkflowId, call.RunId).ConfigureAwait(false);
+        if (route is not var (_, endpoint, targetId))
+        {
+            return refusal!;
+        }
+
+        var request = new Request
+        {
+            ScheduledTime = Timestamp.FromDateTime(DateTime.UtcNow),
+            Endpoint = endpoint.Name,
+            Capabilities = new Request.Types.Capabilities { TemporalFailureResponses = true },
+            CancelOperation = new CancelOperationRequest
+            {
+                Service = call.Service,
+                Operation = call.Operation,
+#pragma warning disable CS0612 // Older SDKs read the operation id.
+                OperationId = call.OperationToken,
+#pragma warning restore CS0612
+                OperationToken = call.OperationToken,
+            },
+        };
+        request.Header["request-timeout"] = $"{(long)RequestTimeout.TotalMilliseconds}ms";
+        var answer = await dispatcher.DispatchAsync(targetId, endpoint.TargetTaskQueue!, request, RequestTimeout, cancellationToken).ConfigureAwait(false);
+        return answer is null ? HandlerError("upstream timeout: no worker answered the Nexus cancel request in time", "UPSTREAM_TIMEOUT", retryable: true)
+            : answer.HandlerFailure is { } failure ? new NexusStartOutcome.HandlerFailed(failure, IsRetryable(failure.NexusHandlerFailureInfo?.Type ?? string.Empty, failure.NexusHandlerFailureInfo?.RetryBehavior ?? NexusHandlerErrorRetryBehavior.Unspecified))
+            : null;
+    }
+
+    /// <summary>
+    /// The endpoint a caller names, in its account, if the caller may use it and it leads to a namespace here;
+    /// otherwise the refusal (audited when the allowlist refused it).
+    /// </summary>
+    private async Task<((NamespaceEntry Caller, NexusEndpointEntry Endpoint, string TargetId)? Route, NexusStartOutcome.HandlerFailed? Refusal)> RouteAsync(
+        string callerNamespaceId, string endpointName, string service, string operation, string workflowId, string runId)
+    {
+        var caller = namespaces.FindById(callerNamespaceId)
+            ?? throw new InvalidOperationException($"Caller namespace {callerNamespaceId} is gone.");
+        var endpoint = endpoints.FindByName(caller.Account, endpointName);
+        if (endpoint is null)
+        {
+            return (null, HandlerError($"endpoint not registered: {endpointName}", "NOT_FOUND", retryable: false));
+        }
+
+        if (!endpoint.AllowedCallerNamespaceIds.Contains(caller.Id))
+        {
+            if (Refused is { } refused)
+            {
+                await refused(new NexusRefusal(caller, endpoint, service, operation, workflowId, runId)).ConfigureAwait(false);
+            }
+
+            return (null, HandlerError(
+                $"namespace {NexusEndpointRegistry.DisplayName(caller)} is not allowed to call Nexus endpoint {endpoint.Name}: it is not on the endpoint's allowed caller namespaces",
+                "UNAUTHORIZED",
+                retryable: false));
+        }
+
+        if (endpoint.TargetNamespaceId is not { } targetId || namespaces.FindById(targetId) is null)
+        {
+            return (null, HandlerError(
+                endpoint.TargetNamespaceId is null
+                    ? $"Nexus endpoint {endpoint.Name} has an external target, which this server does not call"
+                    : $"the target namespace of Nexus endpoint {endpoint.Name} no longer exists",
+                "NOT_IMPLEMENTED",
+                retryable: false));
+        }
+
+        return ((caller, endpoint, targetId), null);
     }
 
     /// <summary>A worker's answer as the caller sees it (both the failure forms of older SDKs and Temporal failures).</summary>
@@ -175,6 +226,9 @@ internal sealed record NexusStartCall(
     IReadOnlyDictionary<string, string> Header,
     DateTime ScheduledTime,
     TimeSpan? Remaining);
+
+/// <summary>A cancel request for a started operation, as the caller's pending operation describes it.</summary>
+internal sealed record NexusCancelCall(string CallerNamespaceId, string WorkflowId, string RunId, string Endpoint, string Service, string Operation, string OperationToken);
 
 /// <summary>A call an endpoint's allowlist refused: who called, which endpoint, what.</summary>
 public sealed record NexusRefusal(NamespaceEntry Caller, NexusEndpointEntry Endpoint, string Service, string Operation, string WorkflowId, string RunId);

@@ -54,8 +54,31 @@ public sealed class NexusOperationTests(ServerFixture fixture)
     public sealed class HandlerWorkflow
     {
         [WorkflowRun]
-        public Task<string> RunAsync(string name) =>
-            name == "fail" ? throw new ApplicationFailureException("the handler's workflow gave up", nonRetryable: true) : Task.FromResult($"Hello from workflow, {name}");
+        public async Task<string> RunAsync(string name)
+        {
+            if (name == "wait")
+            {
+                await Workflow.WaitConditionAsync(() => false); // until canceled
+            }
+
+            return name == "fail" ? throw new ApplicationFailureException("the handler's workflow gave up", nonRetryable: true) : $"Hello from workflow, {name}";
+        }
+    }
+
+    [Workflow]
+    public sealed class CancelingCallerWorkflow
+    {
+        [WorkflowRun]
+        public async Task RunAsync(string endpoint)
+        {
+            using var cancel = new CancellationTokenSource();
+            var operation = await Workflow.CreateNexusWorkflowClient<IRunService>(endpoint).StartNexusOperationAsync(
+                svc => svc.Run("wait"), new() { ScheduleToCloseTimeout = TimeSpan.FromSeconds(60), CancellationToken = cancel.Token });
+#pragma warning disable CA1849, VSTHRD103 // CancelAsync is not deterministic in a workflow.
+            cancel.Cancel();
+#pragma warning restore CA1849, VSTHRD103
+            await operation.GetResultAsync();
+        }
     }
 
     [Workflow]
@@ -158,6 +181,36 @@ public sealed class NexusOperationTests(ServerFixture fixture)
             var nexus = Assert.IsType<NexusOperationFailureException>(e.InnerException);
             var cause = Assert.IsType<ApplicationFailureException>(nexus.InnerException);
             Assert.Equal("the handler's workflow gave up", cause.Message);
+        }));
+    }
+
+    /// <summary>
+    /// Cancelling a started async operation: CancelRequested, the handler cancels its run, CancelRequestCompleted, and the
+    /// run's Canceled outcome reaches the caller as NexusOperationCanceled.
+    /// </summary>
+    [Fact]
+    public async Task AsyncOperation_CanceledByTheCaller_CancelsTheHandlersRun()
+    {
+        var handlerQueue = ServerFixture.NewTaskQueue();
+        var endpoint = await CreateEndpointAsync(handlerQueue, allowed: "default.local");
+        var other = await OtherClientAsync();
+        using var handler = new TemporalWorker(other, new TemporalWorkerOptions(handlerQueue).AddNexusService(new RunService()).AddWorkflow<HandlerWorkflow>());
+        await handler.ExecuteAsync(() => fixture.WithWorkerAsync(o => o.AddWorkflow<CancelingCallerWorkflow>(), async callerQueue =>
+        {
+            var run = await fixture.Client.StartWorkflowAsync((CancelingCallerWorkflow wf) => wf.RunAsync(endpoint), new(NewId(), callerQueue));
+            var e = await Assert.ThrowsAsync<WorkflowFailedException>(() => run.GetResultAsync());
+            var nexus = Assert.IsType<NexusOperationFailureException>(e.InnerException);
+            Assert.IsType<CanceledFailureException>(nexus.InnerException);
+
+            var history = (await run.FetchHistoryAsync()).Events;
+            var events = history.Select(e => e.EventType).Where(t => t.ToString().StartsWith("NexusOperation", StringComparison.Ordinal)).ToList();
+            Assert.Equal(EventType.NexusOperationCanceled, events[^1]);
+            Assert.Contains(EventType.NexusOperationCancelRequested, events);
+            Assert.Contains(EventType.NexusOperationCancelRequestCompleted, events);
+
+            var started = Assert.Single(history.Single(e => e.EventType == EventType.NexusOperationStarted).Links).WorkflowEvent;
+            var handlerRun = await Assert.ThrowsAsync<WorkflowFailedException>(() => other.GetWorkflowHandle(started.WorkflowId).GetResultAsync());
+            Assert.IsType<CanceledFailureException>(handlerRun.InnerException);
         }));
     }
 
