@@ -91,6 +91,15 @@ public sealed class NexusOperationTests(ServerFixture fixture)
     }
 
     [Workflow]
+    public sealed class ShortCallerWorkflow
+    {
+        [WorkflowRun]
+        public async Task<string> RunAsync(string endpoint) =>
+            await Workflow.CreateNexusWorkflowClient<IGreetingService>(endpoint).ExecuteNexusOperationAsync(
+                svc => svc.Greet("nobody"), new() { ScheduleToCloseTimeout = TimeSpan.FromSeconds(2) });
+    }
+
+    [Workflow]
     public sealed class CallerWorkflow
     {
         [WorkflowRun]
@@ -214,6 +223,46 @@ public sealed class NexusOperationTests(ServerFixture fixture)
         }));
     }
 
+    /// <summary>A retryable handler error is retried (with back-off) until the handler answers; the caller sees only the result.</summary>
+    [Fact]
+    public async Task RetryableHandlerError_IsRetried_UntilTheHandlerAnswers()
+    {
+        var handlerQueue = ServerFixture.NewTaskQueue();
+        var endpoint = await CreateEndpointAsync(handlerQueue, allowed: "default.local");
+        var attempts = 0;
+        using var handler = new TemporalWorker(await OtherClientAsync(), new TemporalWorkerOptions(handlerQueue).AddNexusService(new GreetingService(name =>
+            Interlocked.Increment(ref attempts) == 1 ? throw new HandlerException(HandlerErrorType.Internal, "a passing fault") : $"Hello, {name}")));
+        await handler.ExecuteAsync(() => fixture.WithWorkerAsync(o => o.AddWorkflow<CallerWorkflow>(), async callerQueue =>
+        {
+            var run = await fixture.Client.StartWorkflowAsync((CallerWorkflow wf) => wf.RunAsync(endpoint, "again"), new(NewId(), callerQueue));
+            Assert.Equal("Hello, again", await run.GetResultAsync());
+        }));
+        Assert.Equal(2, attempts);
+    }
+
+    /// <summary>
+    /// No worker polls the target queue: the operation stays pending (describe shows it, backing off after the request
+    /// timed out) until its schedule-to-close timeout, then TimedOut.
+    /// </summary>
+    [Fact]
+    public async Task NoHandler_TheOperationIsPendingInDescribe_ThenTimesOut()
+    {
+        var endpoint = await CreateEndpointAsync(ServerFixture.NewTaskQueue(), allowed: "default.local");
+        await fixture.WithWorkerAsync(o => o.AddWorkflow<ShortCallerWorkflow>(), async callerQueue =>
+        {
+            var run = await fixture.Client.StartWorkflowAsync((ShortCallerWorkflow wf) => wf.RunAsync(endpoint), new(NewId(), callerQueue));
+            Assert.True(await Eventually.HoldsAsync(async () => (await DescribeAsync(run)).PendingNexusOperations.Count == 1));
+            var pending = Assert.Single((await DescribeAsync(run)).PendingNexusOperations);
+            Assert.Equal((endpoint, "GreetingService", "Greet"), (pending.Endpoint, pending.Service, pending.Operation));
+
+            var e = await Assert.ThrowsAsync<WorkflowFailedException>(() => run.GetResultAsync());
+            var nexus = Assert.IsType<NexusOperationFailureException>(e.InnerException);
+            Assert.IsType<TimeoutFailureException>(nexus.InnerException);
+            Assert.Contains((await run.FetchHistoryAsync()).Events, ev => ev.EventType == EventType.NexusOperationTimedOut);
+            Assert.Empty((await DescribeAsync(run)).PendingNexusOperations);
+        });
+    }
+
     /// <summary>
     /// Isolation: a caller namespace not on the endpoint's allowlist gets a non-retryable UNAUTHORIZED handler error that
     /// says why, the handler's worker never sees the call, and the refusal is in the audit log.
@@ -265,6 +314,13 @@ public sealed class NexusOperationTests(ServerFixture fixture)
 
     private async Task<TemporalClient> OtherClientAsync() =>
         await TemporalClient.ConnectAsync(new TemporalClientConnectOptions(fixture.Server.Address) { Namespace = "other" });
+
+    private async Task<Temporalio.Api.WorkflowService.V1.DescribeWorkflowExecutionResponse> DescribeAsync(WorkflowHandle run) =>
+        await fixture.Client.WorkflowService.DescribeWorkflowExecutionAsync(new()
+        {
+            Namespace = "default",
+            Execution = new Temporalio.Api.Common.V1.WorkflowExecution { WorkflowId = run.Id, RunId = run.ResultRunId ?? string.Empty },
+        });
 
     private static string NewId() => "nexus-" + Guid.NewGuid().ToString("N");
 }
