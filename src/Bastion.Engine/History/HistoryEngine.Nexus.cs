@@ -26,7 +26,7 @@ internal sealed partial class HistoryEngine
 
     private static void ScheduleNexus(Mutation m, ScheduleNexusOperationCommandAttributes a, long completedEventId)
     {
-        var timeout = a.ScheduleToCloseTimeout is { } d && d.ToTimeSpan() > TimeSpan.Zero ? d.ToTimeSpan() : (TimeSpan?)null;
+        var timeout = Positive(a.ScheduleToCloseTimeout);
         var scheduled = m.AddEvent(new HistoryEvent
         {
             EventType = EventType.NexusOperationScheduled,
@@ -37,6 +37,8 @@ internal sealed partial class HistoryEngine
                 Operation = a.Operation,
                 Input = a.Input,
                 ScheduleToCloseTimeout = a.ScheduleToCloseTimeout,
+                ScheduleToStartTimeout = a.ScheduleToStartTimeout,
+                StartToCloseTimeout = a.StartToCloseTimeout,
                 NexusHeader = { a.NexusHeader },
                 WorkflowTaskCompletedEventId = completedEventId,
                 RequestId = Guid.NewGuid().ToString(),
@@ -65,6 +67,13 @@ internal sealed partial class HistoryEngine
         {
             m.AddTask(TaskKind.NexusOperationScheduleToCloseTimeout, scheduled.EventId, 0, scheduledTime + t);
         }
+
+        if (Positive(a.ScheduleToStartTimeout) is { } toStart)
+        {
+            m.AddTask(TaskKind.NexusOperationScheduleToStartTimeout, scheduled.EventId, 0, scheduledTime + toStart);
+        }
+
+        m.State.NexusOperations[scheduled.EventId].StartToCloseTimeout = Positive(a.StartToCloseTimeout);
     }
 
     /// <summary>The NexusOperationStart task: one attempt, then its outcome recorded in the caller's run.</summary>
@@ -114,6 +123,12 @@ internal sealed partial class HistoryEngine
                 break;
             case NexusStartOutcome.Started started:
                 op.OperationToken = started.OperationToken;
+                m.DeleteTask(TaskKind.NexusOperationScheduleToStartTimeout, op.ScheduledEventId, 0);
+                if (op.StartToCloseTimeout is { } toClose)
+                {
+                    m.AddTask(TaskKind.NexusOperationStartToCloseTimeout, op.ScheduledEventId, 0, m.Now + toClose);
+                }
+
                 op.LastAttemptCompleteTime = m.Now;
                 op.LastAttemptFailure = null;
                 op.NextAttemptScheduleTime = null;
@@ -169,17 +184,23 @@ internal sealed partial class HistoryEngine
             op);
     }
 
-    /// <summary>The schedule-to-close timer fired: the operation times out wherever it is.</summary>
-    private static void TimeOutNexus(Mutation m, long scheduledEventId)
+    /// <summary>One of the operation's timers fired (schedule-to-close, schedule-to-start, start-to-close): it times out wherever it is.</summary>
+    private static void TimeOutNexus(Mutation m, TaskKind timer, long scheduledEventId)
     {
-        m.DeleteTask(TaskKind.NexusOperationScheduleToCloseTimeout, scheduledEventId, 0);
+        m.DeleteTask(timer, scheduledEventId, 0);
         if (!m.State.NexusOperations.TryGetValue(scheduledEventId, out var op))
         {
             return;
         }
 
         m.DeleteTask(TaskKind.NexusOperationStart, scheduledEventId, op.Attempt);
-        var cause = new Failure { Message = "operation timed out", TimeoutFailureInfo = new TimeoutFailureInfo { TimeoutType = TimeoutType.ScheduleToClose } };
+        var type = timer switch
+        {
+            TaskKind.NexusOperationScheduleToStartTimeout => TimeoutType.ScheduleToStart,
+            TaskKind.NexusOperationStartToCloseTimeout => TimeoutType.StartToClose,
+            _ => TimeoutType.ScheduleToClose,
+        };
+        var cause = new Failure { Message = "operation timed out", TimeoutFailureInfo = new TimeoutFailureInfo { TimeoutType = type } };
         EndNexus(m, new HistoryEvent
         {
             EventType = EventType.NexusOperationTimedOut,
@@ -192,6 +213,8 @@ internal sealed partial class HistoryEngine
     {
         m.State.NexusOperations.Remove(op.ScheduledEventId);
         m.DeleteTask(TaskKind.NexusOperationScheduleToCloseTimeout, op.ScheduledEventId, 0);
+        m.DeleteTask(TaskKind.NexusOperationScheduleToStartTimeout, op.ScheduledEventId, 0);
+        m.DeleteTask(TaskKind.NexusOperationStartToCloseTimeout, op.ScheduledEventId, 0);
         m.AddExternalEvent(outcome, () => ScheduleWorkflowTask(m));
     }
 

@@ -47,11 +47,15 @@ internal sealed partial class HistoryEngine
             EventsOf(c)[(int)task.EventId - 1])).ConfigureAwait(false);
         if (token is not null)
         {
+            // Should the completion beat the start's answer, the Started event still links to the handler's run.
+            var handlerNamespace = _namespaces.FindById(task.NamespaceId);
+            var startedLink = NexusLinks.ToEvent(
+                handlerNamespace is null ? task.NamespaceId : NexusEndpointRegistry.DisplayName(handlerNamespace), task.WorkflowId, task.RunId, 1, EventType.WorkflowExecutionStarted);
             try
             {
                 await UpdateAsync(new WorkflowKey(token.NamespaceId, token.WorkflowId, token.RunId), m =>
                 {
-                    CompleteNexusByCallback(m, token, close);
+                    CompleteNexusByCallback(m, token, close, startedLink);
                     return true;
                 }).ConfigureAwait(false);
             }
@@ -69,7 +73,7 @@ internal sealed partial class HistoryEngine
     }
 
     /// <summary>On the caller's run: the handler run's close event becomes the operation's outcome (once: the operation then ends).</summary>
-    private static void CompleteNexusByCallback(Mutation m, NexusCallbackToken token, HistoryEvent close)
+    private static void CompleteNexusByCallback(Mutation m, NexusCallbackToken token, HistoryEvent close, Temporalio.Api.Nexus.V1.Link startedLink)
     {
         if (!m.State.IsOpen || !m.State.NexusOperations.TryGetValue(token.ScheduledEventId, out var op) || op.RequestId != token.RequestId)
         {
@@ -80,7 +84,7 @@ internal sealed partial class HistoryEngine
         {
             // The handler's run ended before its start's answer was recorded: the operation did start.
             m.DeleteTask(TaskKind.NexusOperationStart, op.ScheduledEventId, op.Attempt);
-            RecordNexusStart(m, op, new NexusStartOutcome.Started(string.Empty, []));
+            RecordNexusStart(m, op, new NexusStartOutcome.Started(string.Empty, [startedLink]));
         }
 
         switch (close.AttributesCase)

@@ -35,7 +35,9 @@ internal sealed partial class HistoryEngine
                     TimeOutWorkflow(m);
                     break;
                 case TaskKind.NexusOperationScheduleToCloseTimeout:
-                    TimeOutNexus(m, task.EventId);
+                case TaskKind.NexusOperationScheduleToStartTimeout:
+                case TaskKind.NexusOperationStartToCloseTimeout:
+                    TimeOutNexus(m, kind, task.EventId);
                     break;
                 case TaskKind.WorkflowStartBackoff:
                     m.DeleteTask(TaskKind.WorkflowStartBackoff, task.EventId, 0);

@@ -18,6 +18,9 @@ internal sealed class NexusOperationInfo
 
     public TimeSpan? ScheduleToCloseTimeout { get; set; }
 
+    /// <summary>How long an async operation may run once started; its timer is set when the Started event is written.</summary>
+    public TimeSpan? StartToCloseTimeout { get; set; }
+
     /// <summary>The attempt the next (or running) start is; its task carries the same number.</summary>
     public int Attempt { get; set; } = 1;
 

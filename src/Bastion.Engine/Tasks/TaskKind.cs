@@ -37,6 +37,10 @@ internal enum TaskKind
 
     // A closed run started by a Nexus operation delivers its outcome to the caller (attempt: which callback).
     NexusCallback = 23,
+
+    // A Nexus operation's schedule-to-start (until the handler started it) and start-to-close (from then) timeouts.
+    NexusOperationScheduleToStartTimeout = 24,
+    NexusOperationStartToCloseTimeout = 25,
 }
 
 internal static class TaskKindExtensions

@@ -66,6 +66,15 @@ public sealed class NexusOperationTests(ServerFixture fixture)
     }
 
     [Workflow]
+    public sealed class StartToCloseCallerWorkflow
+    {
+        [WorkflowRun]
+        public async Task<string> RunAsync(string endpoint) =>
+            await Workflow.CreateNexusWorkflowClient<IRunService>(endpoint).ExecuteNexusOperationAsync(
+                svc => svc.Run("wait"), new() { ScheduleToCloseTimeout = TimeSpan.FromSeconds(60), StartToCloseTimeout = TimeSpan.FromSeconds(2) });
+    }
+
+    [Workflow]
     public sealed class CancelingCallerWorkflow
     {
         [WorkflowRun]
@@ -220,6 +229,22 @@ public sealed class NexusOperationTests(ServerFixture fixture)
             var started = Assert.Single(history.Single(e => e.EventType == EventType.NexusOperationStarted).Links).WorkflowEvent;
             var handlerRun = await Assert.ThrowsAsync<WorkflowFailedException>(() => other.GetWorkflowHandle(started.WorkflowId).GetResultAsync());
             Assert.IsType<CanceledFailureException>(handlerRun.InnerException);
+        }));
+    }
+
+    /// <summary>A started async operation that runs past its start-to-close timeout times out (StartToClose).</summary>
+    [Fact]
+    public async Task AsyncOperation_PastItsStartToCloseTimeout_TimesOut()
+    {
+        var handlerQueue = ServerFixture.NewTaskQueue();
+        var endpoint = await CreateEndpointAsync(handlerQueue, allowed: "default.local");
+        using var handler = new TemporalWorker(await OtherClientAsync(), new TemporalWorkerOptions(handlerQueue).AddNexusService(new RunService()).AddWorkflow<HandlerWorkflow>());
+        await handler.ExecuteAsync(() => fixture.WithWorkerAsync(o => o.AddWorkflow<StartToCloseCallerWorkflow>(), async callerQueue =>
+        {
+            var run = await fixture.Client.StartWorkflowAsync((StartToCloseCallerWorkflow wf) => wf.RunAsync(endpoint), new(NewId(), callerQueue));
+            var e = await Assert.ThrowsAsync<WorkflowFailedException>(() => run.GetResultAsync());
+            var timeout = Assert.IsType<TimeoutFailureException>(Assert.IsType<NexusOperationFailureException>(e.InnerException).InnerException);
+            Assert.Equal(TimeoutType.StartToClose, timeout.TimeoutType);
         }));
     }
 
