@@ -272,6 +272,9 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton(store.Batches);
         services.AddSingleton<Engine.Batch.BatchOperations>();
         services.AddSingleton<NamespaceRegistry>();
+        services.AddSingleton<Engine.Nexus.NexusEndpointRegistry>();
+        services.AddSingleton<Engine.Matching.NexusTaskDispatcher>();
+        services.AddSingleton<Engine.Nexus.NexusCaller>();
         services.AddSingleton(frontendOptions);
         services.AddSingleton<Draining>();
         services.AddSingleton(pipelineOptions);
@@ -391,11 +394,16 @@ public sealed partial class BastionServer : IAsyncDisposable
         var membership = cluster is null
             ? ClusterMembership.Standalone(NodeName, options.Time, clusterLogger)
             : await ClusterMembership.JoinAsync(store.Membership, new ClusterNode(cluster.NodeName, cluster.Address, options.Time.GetUtcNow().UtcDateTime), options.Time, clusterLogger, cancellationToken).ConfigureAwait(false);
+        var nexusCalls = app.Services.GetRequiredService<Engine.Nexus.NexusCaller>();
+        var auditSink = app.Services.GetRequiredService<IAuditSink>();
+        nexusCalls.Refused = refusal => auditSink.WriteAsync(NexusRefusalAudit.RecordOf(refusal, options.Time.GetUtcNow().UtcDateTime)).AsTask();
+        engine.NexusCalls = nexusCalls;
         await engine.StartAsync(options.ShardCount, membership, cluster is null ? null : app.Services.GetRequiredService<ClusterClient>(), cancellationToken).ConfigureAwait(false);
         var namespaces = app.Services.GetRequiredService<NamespaceRegistry>();
         await namespaces.LoadAsync(cancellationToken).ConfigureAwait(false);
         var identities = app.Services.GetRequiredService<IdentityRegistry>();
         await identities.LoadAsync(cancellationToken).ConfigureAwait(false);
+        await app.Services.GetRequiredService<Engine.Nexus.NexusEndpointRegistry>().LoadAsync(cancellationToken).ConfigureAwait(false);
         await app.Services.GetRequiredService<Engine.Schedules.ScheduleEngine>().StartAsync(cancellationToken).ConfigureAwait(false);
         var bootstrapToken = options.DevMode
             ? null
@@ -422,7 +430,7 @@ public sealed partial class BastionServer : IAsyncDisposable
 
         var audit = app.Services.GetRequiredService<AuditHosting>();
         audit.Start();
-        var refresher = new NamespaceRefresher(namespaces, identities, options.Time, options.NamespaceRefreshInterval, logger);
+        var refresher = new NamespaceRefresher(namespaces, identities, options.Time, options.NamespaceRefreshInterval, logger, app.Services.GetRequiredService<Engine.Nexus.NexusEndpointRegistry>());
         if (!options.DevMode && options.UiPort != null)
         {
             var sessions = app.Services.GetRequiredService<UiSessions>();

@@ -9,21 +9,23 @@ namespace Bastion.Server;
 /// <summary>
 /// Picks up namespaces created or changed by another process on the same database (the <c>bastion namespace</c>
 /// commands write the store directly) and identities (<c>bastion operator</c> grants and revocations) by re-reading
-/// them at an interval, and logs CAs that expire within 15 days:
+/// them (and Nexus endpoints changed on another node) at an interval, and logs CAs that expire within 15 days:
 /// at start and whenever a namespace changes.
 /// </summary>
 internal sealed partial class NamespaceRefresher : IDisposable
 {
     private readonly NamespaceRegistry _namespaces;
     private readonly IdentityRegistry _identities;
+    private readonly Engine.Nexus.NexusEndpointRegistry? _endpoints;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ITimer _timer;
 
-    public NamespaceRefresher(NamespaceRegistry namespaces, IdentityRegistry identities, TimeProvider time, TimeSpan interval, ILogger logger)
+    public NamespaceRefresher(NamespaceRegistry namespaces, IdentityRegistry identities, TimeProvider time, TimeSpan interval, ILogger logger, Engine.Nexus.NexusEndpointRegistry? endpoints = null)
     {
         _namespaces = namespaces;
         _identities = identities;
+        _endpoints = endpoints;
         _time = time;
         _logger = logger;
         foreach (var entry in namespaces.All)
@@ -48,6 +50,11 @@ internal sealed partial class NamespaceRefresher : IDisposable
             }
 
             await _identities.RefreshAsync(CancellationToken.None).ConfigureAwait(false);
+            if (_endpoints is not null)
+            {
+                await _endpoints.RefreshAsync(CancellationToken.None).ConfigureAwait(false); // changed on another node of a cluster
+            }
+
             AfterRefresh?.Invoke();
         }
         catch (Exception e) when (e is not OutOfMemoryException)

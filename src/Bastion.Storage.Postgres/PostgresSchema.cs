@@ -120,5 +120,11 @@ public static partial class PostgresSchema
         CREATE INDEX used_assertions_by_expiry ON used_assertions (expires_at);
         CREATE TABLE ui_sessions (id_hash text PRIMARY KEY, data text NOT NULL, created bigint NOT NULL, last_seen bigint NOT NULL);
         """,
+
+        // 5: Nexus endpoints (issue 19), one row each, versioned; a name is unique within its account.
+        """
+        CREATE TABLE nexus_endpoints (id text PRIMARY KEY, account text NOT NULL, name text COLLATE "C" NOT NULL, version bigint NOT NULL,
+            data bytea NOT NULL, UNIQUE (account, name));
+        """,
     ];
 }

@@ -142,6 +142,11 @@ public sealed partial class PostgresStorageProvider
             ApplyIdentity(plan, identity);
         }
 
+        if (transition.NexusEndpoint is { } endpoint)
+        {
+            ApplyNexusEndpoint(plan, endpoint);
+        }
+
         foreach (var write in transition.Writes)
         {
             Apply(plan, write);

@@ -153,5 +153,11 @@ internal static class SqliteSchema
         CREATE INDEX used_assertions_by_expiry ON used_assertions (expires_at);
         CREATE TABLE ui_sessions (id_hash TEXT PRIMARY KEY, data TEXT NOT NULL, created INTEGER NOT NULL, last_seen INTEGER NOT NULL);
         """,
+
+        // 15: Nexus endpoints (issue 19), one row each, versioned; a name is unique within its account.
+        """
+        CREATE TABLE nexus_endpoints (id TEXT PRIMARY KEY, account TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,
+            data BLOB NOT NULL, UNIQUE (account, name));
+        """,
     ];
 }

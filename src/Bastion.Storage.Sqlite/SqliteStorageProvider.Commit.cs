@@ -95,6 +95,11 @@ public sealed partial class SqliteStorageProvider
             ApplyIdentity(tx, identity);
         }
 
+        if (transition.NexusEndpoint is { } endpoint)
+        {
+            ApplyNexusEndpoint(tx, endpoint);
+        }
+
         foreach (var write in transition.Writes)
         {
             Apply(tx, write);

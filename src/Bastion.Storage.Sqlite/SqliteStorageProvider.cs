@@ -9,7 +9,7 @@ namespace Bastion.Storage.Sqlite;
 /// returns.
 /// </summary>
 public sealed partial class SqliteStorageProvider
-    : IStorageProvider, IShardStore, IMembershipStore, IExecutionStore, ITaskStore, IVisibilityStore, IMetadataStore, IScheduleStore, IBatchStore, IAuditStore, IRecordStore, ISignInStore, IUiSessionStore, IDisposable
+    : IStorageProvider, IShardStore, IMembershipStore, IExecutionStore, ITaskStore, IVisibilityStore, IMetadataStore, IScheduleStore, IBatchStore, IAuditStore, IRecordStore, ISignInStore, IUiSessionStore, INexusEndpointStore, IDisposable
 {
     private readonly string _connectionString;
     private readonly bool _inMemory;
@@ -76,6 +76,8 @@ public sealed partial class SqliteStorageProvider
     public ISignInStore SignIn => this;
 
     public IUiSessionStore Sessions => this;
+
+    public INexusEndpointStore NexusEndpoints => this;
 
     public Task<ClusterMetadata> MigrateAsync(int shardCountForNewCluster, CancellationToken cancellationToken)
     {

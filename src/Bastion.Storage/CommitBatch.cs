@@ -27,7 +27,7 @@ public sealed record AuditAppend(string Chain, IReadOnlyList<PendingAudit> Recor
 
 /// <summary>
 /// One state change that lands whole or not at all: the run writes of one workflow transition (a run that
-/// continues as new writes two), the schedule whose action it is, or a namespace or identity record.
+/// continues as new writes two), the schedule whose action it is, or a namespace, identity or Nexus endpoint record.
 /// </summary>
 public sealed record Transition(IReadOnlyList<ExecutionWrite> Writes)
 {
@@ -36,6 +36,9 @@ public sealed record Transition(IReadOnlyList<ExecutionWrite> Writes)
 
     /// <summary>A namespace record written (or deleted) by this transition.</summary>
     public NamespaceWrite? Namespace { get; init; }
+
+    /// <summary>A Nexus endpoint written (or deleted) by this transition, under its version.</summary>
+    public NexusEndpointWrite? NexusEndpoint { get; init; }
 
     /// <summary>Identity records written (or deleted) by this transition: one identity operation (a user, its memberships and keys).</summary>
     public IReadOnlyList<IdentityWrite> Identities { get; init; } = [];

@@ -89,6 +89,12 @@ internal static class CommandValidator
                     ValidateChild(command.StartChildWorkflowExecutionCommandAttributes, isOwnNamespace),
                 Command.AttributesOneofCase.ContinueAsNewWorkflowExecutionCommandAttributes =>
                     ValidateContinueAsNew(command.ContinueAsNewWorkflowExecutionCommandAttributes),
+                Command.AttributesOneofCase.ScheduleNexusOperationCommandAttributes => ValidateNexus(command.ScheduleNexusOperationCommandAttributes),
+                Command.AttributesOneofCase.RequestCancelNexusOperationCommandAttributes =>
+                    state.NexusOperations.TryGetValue(command.RequestCancelNexusOperationCommandAttributes.ScheduledEventId, out var nexusOp) && nexusOp.CancelRequestedEventId == 0
+                        ? null
+                        : (WorkflowTaskFailedCause.BadRequestCancelNexusOperationAttributes,
+                            $"RequestCancelNexusOperation: no pending Nexus operation was scheduled by event {command.RequestCancelNexusOperationCommandAttributes.ScheduledEventId}, or its cancel was already requested."),
                 Command.AttributesOneofCase.ProtocolMessageCommandAttributes => null, // checked against the task's messages below
                 Command.AttributesOneofCase.None =>
                     (WorkflowTaskFailedCause.UnhandledCommand, $"Command {i} ({command.CommandType}) has no attributes."),
@@ -309,4 +315,12 @@ internal static class CommandValidator
     private static bool IsNegative(Google.Protobuf.WellKnownTypes.Duration? d) => d != null && (d.Seconds < 0 || d.Nanos < 0);
 
     private static bool IsPositive(Google.Protobuf.WellKnownTypes.Duration? d) => d != null && (d.Seconds > 0 || (d.Seconds == 0 && d.Nanos > 0));
+
+    /// <summary>ScheduleNexusOperation: endpoint, service and operation named, input within the payload limit.</summary>
+    private static (WorkflowTaskFailedCause, string)? ValidateNexus(ScheduleNexusOperationCommandAttributes a) =>
+        string.IsNullOrEmpty(a.Endpoint) ? (WorkflowTaskFailedCause.BadScheduleNexusOperationAttributes, "ScheduleNexusOperation: Endpoint is not set on command.")
+        : string.IsNullOrEmpty(a.Service) ? (WorkflowTaskFailedCause.BadScheduleNexusOperationAttributes, "ScheduleNexusOperation: Service is not set on command.")
+        : string.IsNullOrEmpty(a.Operation) ? (WorkflowTaskFailedCause.BadScheduleNexusOperationAttributes, "ScheduleNexusOperation: Operation is not set on command.")
+        : a.ScheduleToCloseTimeout is { } t && t.ToTimeSpan() < TimeSpan.Zero ? (WorkflowTaskFailedCause.BadScheduleNexusOperationAttributes, "ScheduleNexusOperation: ScheduleToCloseTimeout is negative.")
+        : SizeProblem(WorkflowTaskFailedCause.BadScheduleNexusOperationAttributes, "ScheduleNexusOperation input", a.Input?.CalculateSize() ?? 0);
 }

@@ -205,6 +205,8 @@ internal sealed partial class HistoryEngine
             m.AddTask(TaskKind.RecordChildClosed, closeEventId, 0, m.Now);
         }
 
+        AddNexusCallbackTasks(m, closeEventId, continuesAsNew);
+
         // A run closed by its reset keeps its children running: they report to the reset run (Temporal 1.27+).
         foreach (var child in s.ResetRunId is null ? s.Children.Values : Enumerable.Empty<ChildInfo>())
         {

@@ -327,6 +327,12 @@ internal sealed partial class HistoryEngine
             case Command.AttributesOneofCase.StartChildWorkflowExecutionCommandAttributes:
                 StartChild(m, command.StartChildWorkflowExecutionCommandAttributes, completedEventId);
                 return false;
+            case Command.AttributesOneofCase.ScheduleNexusOperationCommandAttributes:
+                ScheduleNexus(m, command.ScheduleNexusOperationCommandAttributes, completedEventId);
+                return false;
+            case Command.AttributesOneofCase.RequestCancelNexusOperationCommandAttributes:
+                CancelNexus(m, command.RequestCancelNexusOperationCommandAttributes, completedEventId);
+                return false;
             case Command.AttributesOneofCase.ContinueAsNewWorkflowExecutionCommandAttributes:
                 ContinueAsNew(m, command.ContinueAsNewWorkflowExecutionCommandAttributes, completedEventId);
                 return false;

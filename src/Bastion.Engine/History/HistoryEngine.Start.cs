@@ -32,6 +32,7 @@ internal sealed partial class HistoryEngine
             var started = StartedAttributes(request);
             started.EagerExecutionAccepted = eager;
             var m = NewRun(namespaceId, request.WorkflowId, started, request.RequestId, delay, null, userMetadata: request.UserMetadata);
+            AttachNexusCallbacks(m, request.CompletionCallbacks);
             withNewRun?.Invoke(m);
             if (eager)
             {
@@ -294,6 +295,9 @@ internal sealed partial class HistoryEngine
             ParentInitiatedEventId = previous?.ParentInitiatedEventId ?? 0,
             RootWorkflowId = previous?.RootWorkflowId,
             RootRunId = previous?.RootRunId,
+
+            // ...and still reports to the Nexus operations the chain backs.
+            NexusCallbacks = previous is null ? [] : [.. previous.NexusCallbacks],
         };
         var context = new WorkflowContext(new WorkflowKey(namespaceId, workflowId, runId), ShardOf(namespaceId, workflowId), state, 0) { Events = [] };
         var m = new Mutation(context, now);

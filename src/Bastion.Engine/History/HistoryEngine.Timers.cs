@@ -34,6 +34,11 @@ internal sealed partial class HistoryEngine
                 case TaskKind.WorkflowRunTimeout:
                     TimeOutWorkflow(m);
                     break;
+                case TaskKind.NexusOperationScheduleToCloseTimeout:
+                case TaskKind.NexusOperationScheduleToStartTimeout:
+                case TaskKind.NexusOperationStartToCloseTimeout:
+                    TimeOutNexus(m, kind, task.EventId);
+                    break;
                 case TaskKind.WorkflowStartBackoff:
                     m.DeleteTask(TaskKind.WorkflowStartBackoff, task.EventId, 0);
                     EndStartDelay(m);

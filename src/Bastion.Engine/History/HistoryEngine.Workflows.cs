@@ -211,6 +211,7 @@ internal sealed partial class HistoryEngine
             });
         }
 
+        response.PendingNexusOperations.AddRange(PendingNexusOf(s));
         foreach (var child in s.Children.Values.Where(c => c.RunId != null).OrderBy(c => c.InitiatedEventId))
         {
             response.PendingChildren.Add(new PendingChildExecutionInfo

@@ -499,6 +499,9 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             TaskKind.RecordChildClosed => RecordChildClosedAsync(task),
             TaskKind.ApplyParentClosePolicy => ApplyParentClosePolicyAsync(task),
             TaskKind.SignalExternal or TaskKind.CancelExternal => DeliverExternalAsync(task),
+            TaskKind.NexusOperationStart => StartNexusOperationAsync(task),
+            TaskKind.NexusCallback => DeliverNexusCallbackAsync(task),
+            TaskKind.NexusOperationCancel => CancelNexusOperationAsync(task),
             TaskKind.DeleteHistoryEvent => DeleteByRetentionAsync(task),
             _ => FireTimerAsync(task),
         };

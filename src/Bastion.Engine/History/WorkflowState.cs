@@ -83,6 +83,12 @@ internal sealed class WorkflowState
     /// <summary>Child workflows this run started and that have not closed, by initiated event id.</summary>
     public Dictionary<long, ChildInfo> Children { get; set; } = [];
 
+    /// <summary>Completion callbacks (encoded <c>NexusCallbackToken</c>s) of the Nexus operations this run backs: told when it closes.</summary>
+    public List<string> NexusCallbacks { get; set; } = [];
+
+    /// <summary>Nexus operations this run scheduled and that have not ended, by scheduled event id.</summary>
+    public Dictionary<long, NexusOperationInfo> NexusOperations { get; set; } = [];
+
     /// <summary>Signals (false) and cancel requests (true) to other workflows, initiated and not yet delivered, by initiated event id.</summary>
     public Dictionary<long, bool> PendingExternal { get; set; } = [];
 

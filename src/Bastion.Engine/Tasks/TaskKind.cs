@@ -28,6 +28,19 @@ internal enum TaskKind
 
     // Temporal's DeleteHistoryEventTask: a closed run's retention ends (docs/retention.md).
     DeleteHistoryEvent = 19,
+
+    // Nexus operations (issue 19): a start attempt (the engine's own transfer task; a retry is one due later), the
+    // schedule-to-close timeout, and a cancel request delivered to the handler.
+    NexusOperationStart = 20,
+    NexusOperationScheduleToCloseTimeout = 21,
+    NexusOperationCancel = 22,
+
+    // A closed run started by a Nexus operation delivers its outcome to the caller (attempt: which callback).
+    NexusCallback = 23,
+
+    // A Nexus operation's schedule-to-start (until the handler started it) and start-to-close (from then) timeouts.
+    NexusOperationScheduleToStartTimeout = 24,
+    NexusOperationStartToCloseTimeout = 25,
 }
 
 internal static class TaskKindExtensions
@@ -37,5 +50,5 @@ internal static class TaskKindExtensions
 
     /// <summary>Tasks written as their run closes, which must still run after it has.</summary>
     public static bool OutlivesItsRun(this TaskKind kind) =>
-        kind is TaskKind.RecordChildClosed or TaskKind.ApplyParentClosePolicy or TaskKind.DeleteHistoryEvent;
+        kind is TaskKind.RecordChildClosed or TaskKind.ApplyParentClosePolicy or TaskKind.DeleteHistoryEvent or TaskKind.NexusCallback;
 }

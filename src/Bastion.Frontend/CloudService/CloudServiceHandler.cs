@@ -1,5 +1,6 @@
 using Bastion.Engine.Errors;
 using Bastion.Engine.Namespaces;
+using Bastion.Engine.Nexus;
 using Bastion.Security.Audit;
 using Bastion.Security.Authorization;
 using Bastion.Security.Identity;
@@ -14,12 +15,13 @@ namespace Bastion.Frontend.CloudService;
 
 /// <summary>
 /// The Cloud Ops API (<c>temporal.api.cloud.cloudservice.v1.CloudService</c>): namespaces, users, service accounts,
-/// API keys, user groups and async operations of the caller's account. Methods are bound by name from the
+/// API keys, user groups, Nexus endpoints and async operations of the caller's account. Methods are bound by name from the
 /// descriptor; the rest answer UNIMPLEMENTED. Writes are durable when they return, so each returns an
 /// <see cref="AsyncOperation"/> already fulfilled; a stale <c>resource_version</c> is FAILED_PRECONDITION.
 /// </summary>
 internal sealed partial class CloudServiceHandler(
     NamespaceRegistry namespaces,
+    NexusEndpointRegistry endpoints,
     IdentityRegistry identities,
     AuditLog auditLog,
     PipelineOptions pipelineOptions,

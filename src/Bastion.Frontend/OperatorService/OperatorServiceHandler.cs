@@ -1,5 +1,6 @@
 using Bastion.Engine.Errors;
 using Bastion.Engine.Namespaces;
+using Bastion.Engine.Nexus;
 using Bastion.Security.Pipeline;
 using Bastion.Visibility;
 using Grpc.Core;
@@ -9,10 +10,10 @@ using Temporalio.Api.OperatorService.V1;
 namespace Bastion.Frontend.OperatorService;
 
 /// <summary>
-/// OperatorService handlers: custom search attributes per namespace. Methods without a handler here answer
+/// OperatorService handlers: custom search attributes per namespace; Nexus endpoints (<c>.Nexus</c>). Methods without a handler here answer
 /// UNIMPLEMENTED naming themselves (the binder does that).
 /// </summary>
-internal sealed class OperatorServiceHandler(NamespaceRegistry namespaces)
+internal sealed partial class OperatorServiceHandler(NamespaceRegistry namespaces, NexusEndpointRegistry endpoints)
 {
     private static readonly SemaphoreSlim s_changeLock = new(1, 1);
 

@@ -15,6 +15,7 @@ internal sealed partial class WorkflowServiceHandler
     {
         var ns = NamespaceOf(context);
         ValidateStart(request);
+        ValidateCompletionCallbacks(request.CompletionCallbacks);
         request.RequestEagerExecution &= options.EnableEagerWorkflowStart;
         return engine.StartWorkflowAsync(ns.Id, request);
     }
@@ -36,6 +37,24 @@ internal sealed partial class WorkflowServiceHandler
             [(request.Input, "Input"), (request.Memo, "Memo"), (request.Header, "Header"), (request.SignalInput, "SignalInput")]);
         Validation.RequireId(request.SignalName, "SignalName");
         return engine.SignalWithStartAsync(ns.Id, request);
+    }
+
+    /// <summary>
+    /// Completion callbacks: only the ones this server issued to a Nexus handler (it delivers them itself); a callback to
+    /// any other address would make the server call out, which it does not.
+    /// </summary>
+    private static void ValidateCompletionCallbacks(IEnumerable<Temporalio.Api.Common.V1.Callback> callbacks)
+    {
+        foreach (var callback in callbacks)
+        {
+            if (callback.Nexus is not { Url: Engine.Nexus.NexusCallbackToken.SystemUrl } nexus
+                || !nexus.Header.TryGetValue(Engine.Nexus.NexusCallbackToken.Header, out var token) || Engine.Nexus.NexusCallbackToken.Decode(token) is null)
+            {
+                throw ServiceException.InvalidArgument(
+                    $"CompletionCallbacks: only the Nexus callbacks this server gives handlers ({Engine.Nexus.NexusCallbackToken.SystemUrl} with its token) are accepted; "
+                    + $"got {ServiceException.Quote(callback.Nexus?.Url ?? callback.VariantCase.ToString(), 200)}.");
+            }
+        }
     }
 
     /// <summary>The checks every way of starting a workflow shares; returns the request id to use.</summary>

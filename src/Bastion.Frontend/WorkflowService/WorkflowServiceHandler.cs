@@ -18,6 +18,7 @@ internal sealed partial class WorkflowServiceHandler(
     VisibilityReader visibility,
     BatchOperations batches,
     NamespaceRegistry namespaces,
+    Engine.Matching.NexusTaskDispatcher nexusTasks,
     FrontendOptions options,
     Draining draining,
     TimeProvider time)

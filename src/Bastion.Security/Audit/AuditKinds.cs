@@ -39,6 +39,12 @@ public static class AuditKinds
     /// <summary>A web UI session ended otherwise: timed out, or what it was signed in with is gone (details' <c>reason</c>).</summary>
     public const string UiSessionEnded = "ui_session_ended";
 
+    /// <summary>
+    /// A workflow's Nexus call was refused because its namespace is not on the endpoint's allowed caller namespaces
+    /// (issue 19): the caller namespace is the principal, the endpoint, its target and the operation are in the details.
+    /// </summary>
+    public const string NexusCallRefused = "nexus_call_refused";
+
     public const string ApiKeyCreated = "api_key_created";
     public const string ApiKeyUpdated = "api_key_updated";
     public const string ApiKeyDisabled = "api_key_disabled";

@@ -179,6 +179,8 @@ public sealed class GroupCommitterAuditTests : IAsyncLifetime
 
         public IUiSessionStore Sessions => inner.Sessions;
 
+        public INexusEndpointStore NexusEndpoints => inner.NexusEndpoints;
+
         public Task<ClusterMetadata> MigrateAsync(int shardCountForNewCluster, CancellationToken cancellationToken) =>
             inner.MigrateAsync(shardCountForNewCluster, cancellationToken);
 

@@ -1,0 +1,182 @@
+using System.Collections.Concurrent;
+using Temporalio.Api.Nexus.V1;
+
+namespace Bastion.Engine.Matching;
+
+/// <summary>
+/// Nexus tasks, matched synchronously and never stored (as Temporal's matching does): a caller's request waits for a
+/// poller of the target namespace's task queue, then for that worker's answer, within the request timeout. A request
+/// no worker took in time is withdrawn, so a late poller never sees it. Task tokens are opaque and remembered only
+/// while the caller waits; an answer is accepted only from the namespace the task was given to.
+/// </summary>
+public sealed class NexusTaskDispatcher
+{
+    private readonly ConcurrentDictionary<(string NamespaceId, string TaskQueue), Queue> _queues = new();
+    private readonly ConcurrentDictionary<string, Pending> _inFlight = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Hands <paramref name="request"/> to a poller of the queue and waits for its answer; null when no worker took it
+    /// or none answered within <paramref name="timeout"/> (the caller treats that as an upstream timeout).
+    /// </summary>
+    public async Task<NexusTaskAnswer?> DispatchAsync(string namespaceId, string taskQueue, Request request, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var pending = new Pending(namespaceId, request);
+        var queue = _queues.GetOrAdd((namespaceId, taskQueue), _ => new Queue());
+        queue.Offer(pending);
+        try
+        {
+            return await pending.Answer.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+        finally
+        {
+            pending.Withdraw();
+            _inFlight.TryRemove(pending.Token, out _);
+        }
+    }
+
+    /// <summary>The next request for this queue, with its task token; null when none came within <paramref name="wait"/>.</summary>
+    public async Task<(string Token, Request Request)?> PollAsync(string namespaceId, string taskQueue, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        var queue = _queues.GetOrAdd((namespaceId, taskQueue), _ => new Queue());
+        var pending = await queue.TakeAsync(wait, cancellationToken).ConfigureAwait(false);
+        if (pending is null)
+        {
+            return null;
+        }
+
+        _inFlight[pending.Token] = pending;
+        return (pending.Token, pending.Request);
+    }
+
+    /// <summary>Delivers a worker's answer; false when the token is unknown, expired, or another namespace's.</summary>
+    public bool Answer(string namespaceId, string token, NexusTaskAnswer answer)
+    {
+        ArgumentNullException.ThrowIfNull(answer);
+        return _inFlight.TryGetValue(token, out var pending) && pending.NamespaceId == namespaceId && pending.Answer.TrySetResult(answer) && _inFlight.TryRemove(token, out _);
+    }
+
+    /// <summary>How many pollers wait on the queue now (for tests and describe).</summary>
+    public int PollersOf(string namespaceId, string taskQueue) => _queues.TryGetValue((namespaceId, taskQueue), out var queue) ? queue.Pollers : 0;
+
+    private sealed class Pending(string namespaceId, Request request)
+    {
+        private int _state; // 0 offered, 1 taken by a poller, 2 withdrawn by its caller
+
+        public string Token { get; } = Guid.NewGuid().ToString("N");
+
+        public string NamespaceId => namespaceId;
+
+        public Request Request => request;
+
+        public TaskCompletionSource<NexusTaskAnswer> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool TryTake() => Interlocked.CompareExchange(ref _state, 1, 0) == 0;
+
+        public void Withdraw() => Interlocked.CompareExchange(ref _state, 2, 0);
+    }
+
+    /// <summary>One queue's offered requests and waiting pollers; a request goes to a waiting poller at once.</summary>
+    private sealed class Queue
+    {
+        private readonly Lock _lock = new();
+        private readonly LinkedList<Pending> _offered = new();
+        private readonly LinkedList<TaskCompletionSource<Pending?>> _pollers = new();
+
+        public int Pollers
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _pollers.Count;
+                }
+            }
+        }
+
+        public void Offer(Pending pending)
+        {
+            lock (_lock)
+            {
+                while (_pollers.First is { } poller)
+                {
+                    _pollers.RemoveFirst();
+                    if (pending.TryTake() && poller.Value.TrySetResult(pending))
+                    {
+                        return;
+                    }
+                }
+
+                _offered.AddLast(pending);
+            }
+        }
+
+        public async Task<Pending?> TakeAsync(TimeSpan wait, CancellationToken cancellationToken)
+        {
+            var waiter = new TaskCompletionSource<Pending?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            LinkedListNode<TaskCompletionSource<Pending?>> node;
+            lock (_lock)
+            {
+                while (_offered.First is { } offered)
+                {
+                    _offered.RemoveFirst();
+                    if (offered.Value.TryTake())
+                    {
+                        return offered.Value;
+                    }
+                }
+
+                node = _pollers.AddLast(waiter);
+            }
+
+            try
+            {
+                return await waiter.Task.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TimeoutException or OperationCanceledException)
+            {
+                lock (_lock)
+                {
+                    if (node.List is not null)
+                    {
+                        _pollers.Remove(node);
+                    }
+                }
+
+                // An offer may have raced the timeout: a task given to this poller is its to return.
+                if (waiter.Task.IsCompletedSuccessfully && waiter.Task.Result is { } raced)
+                {
+                    if (e is OperationCanceledException)
+                    {
+                        raced.Answer.TrySetResult(NexusTaskAnswer.PollerGone);
+                    }
+                    else
+                    {
+                        return raced;
+                    }
+                }
+
+                if (e is OperationCanceledException)
+                {
+                    throw;
+                }
+
+                return null;
+            }
+        }
+    }
+}
+
+/// <summary>A worker's answer to a Nexus task: its response, or the handler error it reported.</summary>
+public sealed record NexusTaskAnswer(Response? Response, Temporalio.Api.Failure.V1.Failure? HandlerFailure)
+{
+    /// <summary>The poller went away with the task in hand: a retryable upstream failure.</summary>
+    public static NexusTaskAnswer PollerGone { get; } = new(null, new Temporalio.Api.Failure.V1.Failure
+    {
+        Message = "the worker's poll ended before it took the task",
+        NexusHandlerFailureInfo = new Temporalio.Api.Failure.V1.NexusHandlerFailureInfo { Type = "UPSTREAM_TIMEOUT" },
+    });
+}

@@ -1,0 +1,50 @@
+using Bastion.Engine.Matching;
+using Temporalio.Api.Nexus.V1;
+
+namespace Bastion.Tests.Engine;
+
+/// <summary>Nexus tasks are matched synchronously: a waiting poller gets the request, a withdrawn request is never seen, and only the target namespace may answer.</summary>
+public sealed class NexusTaskDispatcherTests
+{
+    private static Request Start(string id) => new() { StartOperation = new StartOperationRequest { Service = "svc", Operation = "op", RequestId = id } };
+
+    [Fact]
+    public async Task AWaitingPoller_GetsTheRequest_AndItsAnswerReachesTheCaller()
+    {
+        var dispatcher = new NexusTaskDispatcher();
+        var poll = dispatcher.PollAsync("ns-b", "tq", TimeSpan.FromSeconds(30), CancellationToken.None);
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(dispatcher.PollersOf("ns-b", "tq") == 1)));
+
+        var dispatch = dispatcher.DispatchAsync("ns-b", "tq", Start("r-1"), TimeSpan.FromSeconds(30), CancellationToken.None);
+        var (token, request) = (await poll)!.Value;
+        Assert.Equal("r-1", request.StartOperation.RequestId);
+
+        var response = new Response { StartOperation = new StartOperationResponse { SyncSuccess = new() } };
+        Assert.False(dispatcher.Answer("ns-a", token, new NexusTaskAnswer(response, null))); // another namespace's token use is refused
+        Assert.True(dispatcher.Answer("ns-b", token, new NexusTaskAnswer(response, null)));
+        Assert.Same(response, (await dispatch)!.Response);
+        Assert.False(dispatcher.Answer("ns-b", token, new NexusTaskAnswer(response, null))); // answered once
+    }
+
+    [Fact]
+    public async Task ARequestNoWorkerTookInTime_IsWithdrawn_AndALatePollerNeverSeesIt()
+    {
+        var dispatcher = new NexusTaskDispatcher();
+        Assert.Null(await dispatcher.DispatchAsync("ns-b", "tq", Start("r-late"), TimeSpan.FromMilliseconds(20), CancellationToken.None));
+
+        Assert.Null(await dispatcher.PollAsync("ns-b", "tq", TimeSpan.FromMilliseconds(20), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task AQueuedRequest_GoesToTheNextPollerOfItsQueue_NotToAnotherNamespacesQueue()
+    {
+        var dispatcher = new NexusTaskDispatcher();
+        var dispatch = dispatcher.DispatchAsync("ns-b", "tq", Start("r-2"), TimeSpan.FromSeconds(30), CancellationToken.None);
+
+        Assert.Null(await dispatcher.PollAsync("ns-a", "tq", TimeSpan.FromMilliseconds(20), CancellationToken.None));
+        var (token, request) = (await dispatcher.PollAsync("ns-b", "tq", TimeSpan.FromSeconds(30), CancellationToken.None))!.Value;
+        Assert.Equal("r-2", request.StartOperation.RequestId);
+        Assert.True(dispatcher.Answer("ns-b", token, new NexusTaskAnswer(null, new Temporalio.Api.Failure.V1.Failure { Message = "no" })));
+        Assert.Equal("no", (await dispatch)!.HandlerFailure!.Message);
+    }
+}
