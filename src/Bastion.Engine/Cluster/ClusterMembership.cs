@@ -35,7 +35,7 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private IReadOnlyList<ClusterNode> _live;
     private IReadOnlyList<ClusterNode> _rows = [];
-    private DateTime _ownLeaseUntil;
+    private long _ownLeaseUntilTicks; // read by every call that asks whether this node serves (SelfLeaseHolds)
     private bool _heartbeatFailing;
     private Task _loop = Task.CompletedTask;
     private ITimer? _selfExpiry;
@@ -106,8 +106,8 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
                     await _store.HeartbeatAsync(Self, now + LeaseDuration, bounded.Token).ConfigureAwait(false);
                 }
 
-                _ownLeaseUntil = now + LeaseDuration;
-                ArmSelfExpiry(_ownLeaseUntil - SelfMargin - _time.GetUtcNow().UtcDateTime);
+                OwnLeaseUntil = now + LeaseDuration;
+                ArmSelfExpiry(OwnLeaseUntil - SelfMargin - _time.GetUtcNow().UtcDateTime);
                 if (_heartbeatFailing)
                 {
                     LogHeartbeatBack(_logger);
@@ -119,7 +119,7 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
             {
                 if (!_heartbeatFailing)
                 {
-                    LogHeartbeatFailed(_logger, e, _ownLeaseUntil);
+                    LogHeartbeatFailed(_logger, e, OwnLeaseUntil);
                 }
 
                 _heartbeatFailing = true;
@@ -175,7 +175,16 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
         }
     }
 
-    private bool SelfLeaseHolds(DateTime now) => now < _ownLeaseUntil - SelfMargin;
+    private DateTime OwnLeaseUntil
+    {
+        get => new(Volatile.Read(ref _ownLeaseUntilTicks), DateTimeKind.Utc);
+        set => Volatile.Write(ref _ownLeaseUntilTicks, value.Ticks);
+    }
+
+    /// <summary>True while this node's own lease, less <see cref="SelfMargin"/>, holds: it may serve its shards.</summary>
+    public bool SelfLeaseHolds() => SelfLeaseHolds(_time.GetUtcNow().UtcDateTime);
+
+    private bool SelfLeaseHolds(DateTime now) => now < OwnLeaseUntil - SelfMargin;
 
     private static CancellationTokenSource Bounded(CancellationToken cancellationToken)
     {

@@ -87,6 +87,11 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         ClusterId = cluster.ClusterId;
         _shards = ShardController.Create(_store.Shards, cluster.ShardCount, membership.Self.NodeId, _time, _logger);
         _shards.Acquired = OnShardAcquiredAsync;
+        if (membership.Clustered)
+        {
+            _shards.ServingAllowed = membership.SelfLeaseHolds;
+        }
+
         _shards.Dropped = DropShard;
         _timers = new TimerQueue(_time, ProcessTaskAsync, _logger);
         _windowEnds = new long[cluster.ShardCount];

@@ -65,7 +65,13 @@ internal sealed partial class ShardController : IAsyncDisposable
 
     public long RangeOf(int shard) => Volatile.Read(ref _leases[shard])?.RangeId ?? throw Unavailable(shard);
 
-    public bool Owns(int shard) => Volatile.Read(ref _leases[shard]) is not null;
+    /// <summary>
+    /// Whether this node may serve its shards now (in a cluster: its own cluster lease holds, checked at each use so a
+    /// late timer or a starved thread pool cannot stretch it); null for a standalone server.
+    /// </summary>
+    public Func<bool>? ServingAllowed { get; set; }
+
+    public bool Owns(int shard) => Volatile.Read(ref _leases[shard]) is not null && (ServingAllowed is not { } allowed || allowed());
 
     /// <summary>
     /// The shard's range id was found moved on (a commit or renewal was fenced off): it stops being served here and its

@@ -295,6 +295,7 @@ public sealed class NexusOperationTests(ServerFixture fixture)
     [Fact]
     public async Task CallerNotOnTheAllowlist_IsRefused_Audited_AndTheHandlerNeverSeesIt()
     {
+        var began = DateTime.UtcNow.AddSeconds(-1);
         var handlerQueue = ServerFixture.NewTaskQueue();
         var endpoint = await CreateEndpointAsync(handlerQueue, allowed: "other.local");
         var handled = 0;
@@ -313,8 +314,17 @@ public sealed class NexusOperationTests(ServerFixture fixture)
         }));
         Assert.Equal(0, handled);
 
-        var logs = await fixture.Client.Connection.CloudService.GetAuditLogsAsync(new Cloud.GetAuditLogsRequest { PageSize = 1000 });
-        var refusal = Assert.Single(logs.Logs, l => l.Operation == Bastion.Security.Audit.NexusRefusalAudit.Operation && l.RawDetails.ToString().Contains(runId, StringComparison.Ordinal));
+        // The fixture's server is shared by other classes running at the same time: read every page since this test began.
+        var refusals = new List<Temporalio.Api.Cloud.AuditLog.V1.LogRecord>();
+        var request = new Cloud.GetAuditLogsRequest { PageSize = 1000, StartTimeInclusive = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(began) };
+        do
+        {
+            var page = await fixture.Client.Connection.CloudService.GetAuditLogsAsync(request);
+            refusals.AddRange(page.Logs.Where(l => l.Operation == Bastion.Security.Audit.NexusRefusalAudit.Operation && l.RawDetails.ToString().Contains(runId, StringComparison.Ordinal)));
+            request.PageToken = page.NextPageToken;
+        }
+        while (!string.IsNullOrEmpty(request.PageToken));
+        var refusal = Assert.Single(refusals);
         Assert.Equal("PermissionDenied", refusal.Status);
         Assert.Equal(("Namespace", "default.local"), (refusal.Principal.Type, refusal.Principal.Name));
         Assert.Contains(endpoint, refusal.RawDetails.ToString(), StringComparison.Ordinal);
