@@ -276,7 +276,6 @@ public sealed partial class SecurityPipeline(
         }
     }
 
-    /// <summary>Stage 4: per-namespace request rate.</summary>
     /// <summary>
     /// Stage 5: one record per call, refused or not, without payloads; durable before the response is sent. A call
     /// whose record cannot be written fails (UNAVAILABLE) rather than going unaudited.
