@@ -120,6 +120,9 @@ internal sealed class WorkflowState
     /// <summary>The summary and details the run was started with (its started event's user metadata), for describe.</summary>
     public byte[]? UserMetadata { get; set; }
 
+    /// <summary>Set when this run is a standalone activity (issue 21), not a workflow; see <see cref="StandaloneActivity"/>.</summary>
+    public StandaloneActivity? Standalone { get; set; }
+
     [JsonIgnore]
     public bool IsOpen => Status == 1;
 
