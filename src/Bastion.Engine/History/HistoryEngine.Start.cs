@@ -31,7 +31,7 @@ internal sealed partial class HistoryEngine
             var eager = request.RequestEagerExecution && delay is null;
             var started = StartedAttributes(request);
             started.EagerExecutionAccepted = eager;
-            var m = NewRun(namespaceId, request.WorkflowId, started, request.RequestId, delay, null, userMetadata: request.UserMetadata);
+            var m = NewRun(namespaceId, request.WorkflowId, started, request.RequestId, delay, null, userMetadata: request.UserMetadata, links: request.Links);
             AttachNexusCallbacks(m, request.CompletionCallbacks);
             withNewRun?.Invoke(m);
             if (eager)
@@ -50,6 +50,11 @@ internal sealed partial class HistoryEngine
 
                 if (existing != null)
                 {
+                    if (!existing.Started && request.OnConflictOptions is { } attach)
+                    {
+                        await AttachOnConflictAsync(currentKey, request, attach).ConfigureAwait(false);
+                    }
+
                     // A retried request is answered as the first time, eager task included while it is still running.
                     return existing.Started ? await StartedAsync(currentKey, eager).ConfigureAwait(false) : existing;
                 }
@@ -84,6 +89,7 @@ internal sealed partial class HistoryEngine
                 Identity = request.Identity,
                 Header = request.Header,
                 RequestId = request.RequestId,
+                Links = { request.Links },
             };
             var replace = false;
             if (currentRunId != null)
@@ -109,7 +115,7 @@ internal sealed partial class HistoryEngine
                 replace = await ReadAsync(key, c => CheckExisting(c.State, asStart)).ConfigureAwait(false) == s_terminateCurrent;
             }
 
-            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(AsStart(request)), request.RequestId, FirstDelay(request.CronSchedule, request.WorkflowStartDelay), null, run => AppendSignal(run, signal), request.UserMetadata);
+            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(AsStart(request)), request.RequestId, FirstDelay(request.CronSchedule, request.WorkflowStartDelay), null, run => AppendSignal(run, signal), request.UserMetadata, request.Links);
             if (replace)
             {
                 await TerminateAndReplaceAsync(new WorkflowKey(namespaceId, request.WorkflowId, currentRunId!), m, request.Identity).ConfigureAwait(false);
@@ -201,6 +207,7 @@ internal sealed partial class HistoryEngine
         RetryPolicy = r.RetryPolicy,
         CronSchedule = r.CronSchedule,
         Priority = r.Priority,
+        CompletionCallbacks = { r.CompletionCallbacks },
 
         // What a schedule carries from its previous action (Temporal's rule for its scheduler's starts).
         LastCompletionResult = r.LastCompletionResult,
@@ -245,7 +252,8 @@ internal sealed partial class HistoryEngine
         TimeSpan? delay,
         WorkflowState? previous,
         Action<Mutation>? firstEvents = null,
-        Temporalio.Api.Sdk.V1.UserMetadata? userMetadata = null)
+        Temporalio.Api.Sdk.V1.UserMetadata? userMetadata = null,
+        IEnumerable<Link>? links = null)
     {
         var now = Now;
         var runId = RunIds.New(_time);
@@ -301,7 +309,9 @@ internal sealed partial class HistoryEngine
         };
         var context = new WorkflowContext(new WorkflowKey(namespaceId, workflowId, runId), ShardOf(namespaceId, workflowId), state, 0) { Events = [] };
         var m = new Mutation(context, now);
-        m.AddEvent(new HistoryEvent { EventType = EventType.WorkflowExecutionStarted, WorkflowExecutionStartedEventAttributes = started, UserMetadata = userMetadata });
+        var startedEvent = new HistoryEvent { EventType = EventType.WorkflowExecutionStarted, WorkflowExecutionStartedEventAttributes = started, UserMetadata = userMetadata };
+        startedEvent.Links.AddRange(links ?? []);
+        m.AddEvent(startedEvent);
         firstEvents?.Invoke(m);
         if (delay is { } d)
         {
@@ -349,6 +359,7 @@ internal sealed partial class HistoryEngine
                 Identity = signal.Identity,
                 Header = signal.Header,
             },
+            Links = { signal.Links },
         });
     }
 
@@ -364,6 +375,11 @@ internal sealed partial class HistoryEngine
         if (current.StartRequestId == request.RequestId)
         {
             return new StartWorkflowExecutionResponse { RunId = current.RunId, Started = true };
+        }
+
+        if (current.AttachedRequestIds.Contains(request.RequestId))
+        {
+            return new StartWorkflowExecutionResponse { RunId = current.RunId, Started = false };
         }
 
         if (current.IsOpen)

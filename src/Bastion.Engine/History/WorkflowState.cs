@@ -59,6 +59,12 @@ internal sealed class WorkflowState
     /// <summary>Request ids of signals already applied (bounded), so a retried signal is applied once.</summary>
     public List<string> SignalRequestIds { get; set; } = [];
 
+    /// <summary>
+    /// Request ids of starts that met this running workflow under USE_EXISTING and attached to it (their
+    /// <c>on_conflict_options</c>), so a retried start attaches once.
+    /// </summary>
+    public List<string> AttachedRequestIds { get; set; } = [];
+
     public PendingWorkflowTask? WorkflowTask { get; set; }
 
     /// <summary>Someone asked the workflow to cancel (and with which request id).</summary>
