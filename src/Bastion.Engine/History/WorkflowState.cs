@@ -126,6 +126,12 @@ internal sealed class WorkflowState
     /// <summary>The summary and details the run was started with (its started event's user metadata), for describe.</summary>
     public byte[]? UserMetadata { get; set; }
 
+    /// <summary>Set when this run is a standalone Nexus operation's (HistoryEngine.StandaloneNexus): the operation's id. No worker sees such a run.</summary>
+    public string? NexusOperationId { get; set; }
+
+    /// <summary>Who started a standalone Nexus operation (its describe shows it).</summary>
+    public string? Identity { get; set; }
+
     [JsonIgnore]
     public bool IsOpen => Status == 1;
 

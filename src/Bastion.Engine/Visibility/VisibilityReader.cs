@@ -21,20 +21,25 @@ internal sealed class VisibilityReader(IVisibilityStore store, IRecordCodec code
 {
     public const int MaxPageSize = 1000;
 
+    /// <remarks>
+    /// <paramref name="division"/> is Temporal's <c>TemporalNamespaceDivision</c>: rows of other kinds of execution kept as
+    /// runs (standalone Nexus operations) carry one. Null lists workflows, which have none — unless the query names the
+    /// division itself, as in Temporal.
+    /// </remarks>
     public async Task<(List<WorkflowExecutionInfo> Executions, ByteString NextPageToken)> ListAsync(
-        NamespaceEntry ns, string? query, int pageSize, ByteString? pageToken)
+        NamespaceEntry ns, string? query, int pageSize, ByteString? pageToken, string? division = null)
     {
         ArgumentNullException.ThrowIfNull(ns);
-        var bound = Bind(ns, query, forCount: false);
+        var bound = InDivision(Bind(ns, query, forCount: false), division);
         var size = pageSize <= 0 || pageSize > MaxPageSize ? MaxPageSize : pageSize;
         var after = DecodeToken(pageToken);
         return await ListPageAsync(ns, bound, size, after).ConfigureAwait(false);
     }
 
-    public async Task<CountWorkflowExecutionsResponse> CountAsync(NamespaceEntry ns, string? query)
+    public async Task<CountWorkflowExecutionsResponse> CountAsync(NamespaceEntry ns, string? query, string? division = null)
     {
         ArgumentNullException.ThrowIfNull(ns);
-        var bound = Bind(ns, query, forCount: true);
+        var bound = InDivision(Bind(ns, query, forCount: true), division);
         var counts = await CountAsync(ns, bound).ConfigureAwait(false);
         var response = new CountWorkflowExecutionsResponse { Count = counts.Sum(c => c.Count) };
         if (bound.GroupBy.Count > 0)
@@ -131,6 +136,23 @@ internal sealed class VisibilityReader(IVisibilityStore store, IRecordCodec code
 
     private static ByteString Token(VisibilityRow last) =>
         ByteString.CopyFromUtf8(FormattableString.Invariant($"v1:{last.OrderKey}:{last.RunId}"));
+
+    /// <summary>The query confined to one division's rows (null: rows without a division, unless the query names it).</summary>
+    private static ListQuery InDivision(ListQuery bound, string? division)
+    {
+        const string name = "TemporalNamespaceDivision";
+        if (division is null && bound.Text.Contains(name, StringComparison.Ordinal))
+        {
+            return bound;
+        }
+
+        SystemAttributes.TryGet(name, out var definition);
+        var attribute = new AttributeName(name, 0) { Resolved = definition };
+        Expr condition = division is null
+            ? new IsNullExpr(attribute, Negated: false)
+            : new CompareExpr(attribute, CompareOp.Equal, new Literal(division, IsString: true, 0) { Value = division });
+        return bound with { Filter = bound.Filter is { } filter ? new AndExpr(condition, filter) : condition };
+    }
 
     /// <summary>Parses and binds; a problem is INVALID_ARGUMENT naming the position and the query.</summary>
     public static ListQuery Bind(NamespaceEntry ns, string? query, bool forCount)

@@ -30,6 +30,7 @@ internal static class CallRoutes
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(engine);
         CallTarget? Workflow(string? workflowId) => string.IsNullOrEmpty(workflowId) ? null : new ShardTarget(engine.ShardOf(namespaceId, workflowId));
+        CallTarget? Operation(string? operationId) => string.IsNullOrEmpty(operationId) ? null : Workflow(Engine.Nexus.NexusOperationRuns.WorkflowIdOf(operationId));
         CallTarget? Token(ByteString token, TaskTokenKind kind)
         {
             try
@@ -48,6 +49,12 @@ internal static class CallRoutes
         return request switch
         {
             StartWorkflowExecutionRequest r => Workflow(r.WorkflowId),
+            StartNexusOperationExecutionRequest r => Operation(r.OperationId),
+            DescribeNexusOperationExecutionRequest r => Operation(r.OperationId),
+            PollNexusOperationExecutionRequest r => Operation(r.OperationId),
+            RequestCancelNexusOperationExecutionRequest r => Operation(r.OperationId),
+            TerminateNexusOperationExecutionRequest r => Operation(r.OperationId),
+            DeleteNexusOperationExecutionRequest r => Operation(r.OperationId),
             SignalWithStartWorkflowExecutionRequest r => Workflow(r.WorkflowId),
             ExecuteMultiOperationRequest r => r.Operations.Count > 0 ? Workflow(r.Operations[0].StartWorkflow?.WorkflowId) : null,
             UpdateWorkflowExecutionRequest r => Workflow(r.WorkflowExecution?.WorkflowId),

@@ -9,8 +9,6 @@ using Temporalio.Common;
 using Temporalio.Nexus;
 using Temporalio.Worker;
 using Temporalio.Workflows;
-using Cloud = Temporalio.Api.Cloud.CloudService.V1;
-using CloudNexus = Temporalio.Api.Cloud.Nexus.V1;
 using Link = Temporalio.Api.Common.V1.Link;
 
 namespace Bastion.Tests.Nexus;
@@ -194,18 +192,5 @@ public sealed class NexusHandlerRunTests(ServerFixture fixture)
         },
     };
 
-    private async Task<string> CreateEndpointAsync(string taskQueue)
-    {
-        var name = NexusEndpointTests.NewName();
-        await fixture.Client.Connection.CloudService.CreateNexusEndpointAsync(new Cloud.CreateNexusEndpointRequest
-        {
-            Spec = new CloudNexus.EndpointSpec
-            {
-                Name = name,
-                TargetSpec = new CloudNexus.EndpointTargetSpec { WorkerTargetSpec = new CloudNexus.WorkerTargetSpec { NamespaceId = "default.local", TaskQueue = taskQueue } },
-                PolicySpecs = { new CloudNexus.EndpointPolicySpec { AllowedCloudNamespacePolicySpec = new CloudNexus.AllowedCloudNamespacePolicySpec { NamespaceId = "default.local" } } },
-            },
-        });
-        return name;
-    }
+    private Task<string> CreateEndpointAsync(string taskQueue) => NexusTestEndpoints.CreateAsync(fixture.Client, "default.local", taskQueue, allowed: "default.local");
 }
