@@ -106,7 +106,14 @@ internal sealed partial class HistoryEngine
     private NexusStartCall CallOf(WorkflowContext c, NexusOperationInfo op)
     {
         var scheduled = EventsOf(c)[(int)op.ScheduledEventId - 1].NexusOperationScheduledEventAttributes;
+        // The handler's deadline: no later than the first of the operation's schedule-to-close and schedule-to-start ends
+        // (a handler still running when the operation timed out would only learn of it from its own timeout).
         var remaining = op.ScheduleToCloseTimeout is { } timeout ? op.ScheduledTime + timeout - Now : (TimeSpan?)null;
+        if (Positive(scheduled.ScheduleToStartTimeout) is { } toStart && (remaining is null || op.ScheduledTime + toStart - Now < remaining))
+        {
+            remaining = op.ScheduledTime + toStart - Now;
+        }
+
         return new NexusStartCall(c.Key.NamespaceId, c.Key.WorkflowId, c.Key.RunId, op.ScheduledEventId, op.Endpoint, op.Service, op.Operation, op.RequestId, scheduled.Input, scheduled.NexusHeader, op.ScheduledTime, remaining)
         {
             StandaloneOperationId = c.State.NexusOperationId,

@@ -40,7 +40,7 @@ internal sealed class NexusCaller(NexusEndpointRegistry endpoints, NamespaceRegi
             return refusal!;
         }
 
-        var timeout = call.Remaining is { } remaining && remaining < RequestTimeout ? remaining : RequestTimeout;
+        var timeout = call.Remaining is { } remaining && remaining < RequestTimeout ? (remaining > TimeSpan.Zero ? remaining : TimeSpan.FromMilliseconds(1)) : RequestTimeout;
         var request = new Request
         {
             ScheduledTime = Timestamp.FromDateTime(DateTime.SpecifyKind(call.ScheduledTime, DateTimeKind.Utc)),

@@ -56,6 +56,67 @@ public sealed class StandaloneNexusOperationTests(ServerFixture fixture)
         }
     }
 
+    /// <summary>A handler that waits until its request is canceled, and says why it was and what deadline it was given.</summary>
+    [NexusServiceHandler(typeof(IEchoService))]
+    public sealed class WaitingEcho
+    {
+        public TaskCompletionSource<string?> Reason { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource<string?> RequestTimeout { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        [NexusOperationHandler]
+        public IOperationHandler<string, string> Echo() => OperationHandler.Sync<string, string>(async (ctx, _) =>
+        {
+            RequestTimeout.TrySetResult(ctx.Headers?.TryGetValue("request-timeout", out var timeout) == true ? timeout : null);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ctx.CancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                Reason.TrySetResult(ctx.CancellationReason);
+                throw;
+            }
+
+            return "never";
+        });
+    }
+
+    /// <summary>The handler's request ends with the operation's schedule-to-start timeout, not the longer per-request one.</summary>
+    [Fact]
+    public async Task HandlersDeadline_IsTheScheduleToStartTimeout_WhenThatEndsFirst()
+    {
+        var (endpoint, queue) = await NewEndpointAsync(allowed: "default.local");
+        var service = new WaitingEcho();
+        using var worker = new TemporalWorker(fixture.Client, new TemporalWorkerOptions(queue).AddNexusService(service));
+        await worker.ExecuteAsync(async () =>
+        {
+            // (The SDK's client options have no schedule-to-start timeout: the request is made by hand.)
+            var id = "op-" + Guid.NewGuid().ToString("N");
+            await fixture.Client.WorkflowService.StartNexusOperationExecutionAsync(new()
+            {
+                Namespace = "default",
+                OperationId = id,
+                Endpoint = endpoint,
+                Service = "EchoService",
+                Operation = "Echo",
+                RequestId = Guid.NewGuid().ToString(),
+                Input = Temporalio.Converters.DataConverter.Default.PayloadConverter.ToPayload("t"),
+                ScheduleToCloseTimeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromMinutes(1)),
+                ScheduleToStartTimeout = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(TimeSpan.FromSeconds(2)),
+            });
+            var handle = fixture.Client.GetNexusOperationHandle<string>(id);
+            var failed = await Assert.ThrowsAsync<NexusOperationFailedException>(() => handle.GetResultAsync());
+            Assert.Equal(TimeoutType.ScheduleToStart, Assert.IsType<TimeoutFailureException>(failed.InnerException?.InnerException ?? failed.InnerException).TimeoutType);
+
+            // The handler's deadline was the 2 s left to start, not the 10 s of a request (the handler would then still be
+            // waiting when the operation had long timed out, and learn of it only from the worker's shutdown).
+            var deadline = await service.RequestTimeout.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(deadline is ['0' or '1' or '2', ..] && deadline.EndsWith("ms", StringComparison.Ordinal) && long.Parse(deadline[..^2], System.Globalization.CultureInfo.InvariantCulture) <= 2000, deadline);
+            Assert.Equal("timed out", await service.Reason.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+        });
+    }
+
     [Fact]
     public async Task SyncOperation_CompletesWithTheHandlersResult_IsListedAndCounted_ButNotAmongWorkflows()
     {
