@@ -106,8 +106,18 @@ internal sealed partial class HistoryEngine
     private NexusStartCall CallOf(WorkflowContext c, NexusOperationInfo op)
     {
         var scheduled = EventsOf(c)[(int)op.ScheduledEventId - 1].NexusOperationScheduledEventAttributes;
+        // The handler's deadline: no later than the first of the operation's schedule-to-close and schedule-to-start ends
+        // (a handler still running when the operation timed out would only learn of it from its own timeout).
         var remaining = op.ScheduleToCloseTimeout is { } timeout ? op.ScheduledTime + timeout - Now : (TimeSpan?)null;
-        return new NexusStartCall(c.Key.NamespaceId, c.Key.WorkflowId, c.Key.RunId, op.ScheduledEventId, op.Endpoint, op.Service, op.Operation, op.RequestId, scheduled.Input, scheduled.NexusHeader, op.ScheduledTime, remaining);
+        if (Positive(scheduled.ScheduleToStartTimeout) is { } toStart && (remaining is null || op.ScheduledTime + toStart - Now < remaining))
+        {
+            remaining = op.ScheduledTime + toStart - Now;
+        }
+
+        return new NexusStartCall(c.Key.NamespaceId, c.Key.WorkflowId, c.Key.RunId, op.ScheduledEventId, op.Endpoint, op.Service, op.Operation, op.RequestId, scheduled.Input, scheduled.NexusHeader, op.ScheduledTime, remaining)
+        {
+            StandaloneOperationId = c.State.NexusOperationId,
+        };
     }
 
     private static void RecordNexusStart(Mutation m, NexusOperationInfo op, NexusStartOutcome outcome)
@@ -132,6 +142,12 @@ internal sealed partial class HistoryEngine
                 op.LastAttemptCompleteTime = m.Now;
                 op.LastAttemptFailure = null;
                 op.NextAttemptScheduleTime = null;
+                if (op.CancelRequestedEventId != 0)
+                {
+                    // A standalone operation asked to cancel before it started: the request can go now.
+                    m.AddTask(TaskKind.NexusOperationCancel, op.ScheduledEventId, 1, m.Now);
+                }
+
                 var startedEvent = new HistoryEvent
                 {
                     EventType = EventType.NexusOperationStarted,
@@ -215,6 +231,12 @@ internal sealed partial class HistoryEngine
         m.DeleteTask(TaskKind.NexusOperationScheduleToCloseTimeout, op.ScheduledEventId, 0);
         m.DeleteTask(TaskKind.NexusOperationScheduleToStartTimeout, op.ScheduledEventId, 0);
         m.DeleteTask(TaskKind.NexusOperationStartToCloseTimeout, op.ScheduledEventId, 0);
+        if (m.State.NexusOperationId is not null)
+        {
+            CloseOperationRun(m, outcome);
+            return;
+        }
+
         m.AddExternalEvent(outcome, () => ScheduleWorkflowTask(m));
     }
 

@@ -19,12 +19,7 @@ internal sealed partial class HistoryEngine
     private static void CancelNexus(Mutation m, RequestCancelNexusOperationCommandAttributes a, long completedEventId)
     {
         var op = m.State.NexusOperations[a.ScheduledEventId];
-        var requested = m.AddEvent(new HistoryEvent
-        {
-            EventType = EventType.NexusOperationCancelRequested,
-            NexusOperationCancelRequestedEventAttributes = new() { ScheduledEventId = a.ScheduledEventId, WorkflowTaskCompletedEventId = completedEventId },
-        });
-        op.CancelRequestedEventId = requested.EventId;
+        RecordNexusCancelRequested(m, op, completedEventId);
         if (op.OperationToken is null)
         {
             m.DeleteTask(TaskKind.NexusOperationStart, op.ScheduledEventId, op.Attempt);
@@ -34,6 +29,16 @@ internal sealed partial class HistoryEngine
         {
             m.AddTask(TaskKind.NexusOperationCancel, op.ScheduledEventId, 1, m.Now);
         }
+    }
+
+    private static void RecordNexusCancelRequested(Mutation m, NexusOperationInfo op, long completedEventId)
+    {
+        var requested = m.AddEvent(new HistoryEvent
+        {
+            EventType = EventType.NexusOperationCancelRequested,
+            NexusOperationCancelRequestedEventAttributes = new() { ScheduledEventId = op.ScheduledEventId, WorkflowTaskCompletedEventId = completedEventId },
+        });
+        op.CancelRequestedEventId = requested.EventId;
     }
 
     /// <summary>The NexusOperationCancel task: the handler is asked to cancel; its answer is recorded in the caller's run.</summary>

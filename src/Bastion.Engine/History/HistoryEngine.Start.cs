@@ -32,7 +32,7 @@ internal sealed partial class HistoryEngine
             var eager = request.RequestEagerExecution && delay is null;
             var started = StartedAttributes(request);
             started.EagerExecutionAccepted = eager;
-            var m = NewRun(namespaceId, request.WorkflowId, started, request.RequestId, delay, null, userMetadata: request.UserMetadata);
+            var m = NewRun(namespaceId, request.WorkflowId, started, request.RequestId, delay, null, userMetadata: request.UserMetadata, links: request.Links);
             AttachNexusCallbacks(m, request.CompletionCallbacks);
             withNewRun?.Invoke(m);
             if (eager)
@@ -51,6 +51,11 @@ internal sealed partial class HistoryEngine
 
                 if (existing != null)
                 {
+                    if (!existing.Started && request.OnConflictOptions is { } attach)
+                    {
+                        await AttachOnConflictAsync(currentKey, request, attach).ConfigureAwait(false);
+                    }
+
                     // A retried request is answered as the first time, eager task included while it is still running.
                     return existing.Started ? await StartedAsync(currentKey, eager).ConfigureAwait(false) : existing;
                 }
@@ -86,6 +91,7 @@ internal sealed partial class HistoryEngine
                 Identity = request.Identity,
                 Header = request.Header,
                 RequestId = request.RequestId,
+                Links = { request.Links },
             };
             var replace = false;
             if (currentRunId != null)
@@ -111,7 +117,7 @@ internal sealed partial class HistoryEngine
                 replace = await ReadAsync(key, c => CheckExisting(c.State, asStart)).ConfigureAwait(false) == s_terminateCurrent;
             }
 
-            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(AsStart(request)), request.RequestId, FirstDelay(request.CronSchedule, request.WorkflowStartDelay), null, run => AppendSignal(run, signal), request.UserMetadata);
+            var m = NewRun(namespaceId, request.WorkflowId, StartedAttributes(AsStart(request)), request.RequestId, FirstDelay(request.CronSchedule, request.WorkflowStartDelay), null, run => AppendSignal(run, signal), request.UserMetadata, request.Links);
             if (replace)
             {
                 await TerminateAndReplaceAsync(new WorkflowKey(namespaceId, request.WorkflowId, currentRunId!), m, request.Identity).ConfigureAwait(false);
@@ -203,6 +209,7 @@ internal sealed partial class HistoryEngine
         RetryPolicy = r.RetryPolicy,
         CronSchedule = r.CronSchedule,
         Priority = r.Priority,
+        CompletionCallbacks = { r.CompletionCallbacks },
 
         // What a schedule carries from its previous action (Temporal's rule for its scheduler's starts).
         LastCompletionResult = r.LastCompletionResult,
@@ -248,7 +255,8 @@ internal sealed partial class HistoryEngine
         WorkflowState? previous,
         Action<Mutation>? firstEvents = null,
         Temporalio.Api.Sdk.V1.UserMetadata? userMetadata = null,
-        StandaloneActivity? standalone = null)
+        StandaloneActivity? standalone = null,
+        IEnumerable<Link>? links = null)
     {
         var now = Now;
         var runId = RunIds.New(_time);
@@ -305,7 +313,9 @@ internal sealed partial class HistoryEngine
         };
         var context = new WorkflowContext(new WorkflowKey(namespaceId, workflowId, runId), ShardOf(namespaceId, workflowId), state, 0) { Events = [] };
         var m = new Mutation(context, now);
-        m.AddEvent(new HistoryEvent { EventType = EventType.WorkflowExecutionStarted, WorkflowExecutionStartedEventAttributes = started, UserMetadata = userMetadata });
+        var startedEvent = new HistoryEvent { EventType = EventType.WorkflowExecutionStarted, WorkflowExecutionStartedEventAttributes = started, UserMetadata = userMetadata };
+        startedEvent.Links.AddRange(links ?? []);
+        m.AddEvent(startedEvent);
         firstEvents?.Invoke(m);
         if (standalone != null)
         {
@@ -358,6 +368,7 @@ internal sealed partial class HistoryEngine
                 Identity = signal.Identity,
                 Header = signal.Header,
             },
+            Links = { signal.Links },
         });
     }
 
@@ -373,6 +384,11 @@ internal sealed partial class HistoryEngine
         if (current.StartRequestId == request.RequestId)
         {
             return new StartWorkflowExecutionResponse { RunId = current.RunId, Started = true };
+        }
+
+        if (current.AttachedRequestIds.Contains(request.RequestId))
+        {
+            return new StartWorkflowExecutionResponse { RunId = current.RunId, Started = false };
         }
 
         if (current.IsOpen)
@@ -406,12 +422,12 @@ internal sealed partial class HistoryEngine
         };
     }
 
-    /// <summary>Workflow ids in the standalone activities' space (<see cref="StandaloneActivity.IdPrefix"/>) are not workflow ids.</summary>
+    /// <summary>Ids beginning with U+001F are the hidden runs' (standalone activities, standalone Nexus operations), not workflow ids.</summary>
     private static void RequireWorkflowId(string workflowId)
     {
-        if (StandaloneActivity.IsReserved(workflowId))
+        if (workflowId.StartsWith('\u001f'))
         {
-            throw ServiceException.InvalidArgument("WorkflowId may not begin with the control character U+001F: that prefix is reserved for standalone activities.");
+            throw ServiceException.InvalidArgument("WorkflowId may not begin with the control character U+001F: that prefix is reserved for standalone activities and Nexus operations.");
         }
     }
 

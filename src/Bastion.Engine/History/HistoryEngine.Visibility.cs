@@ -94,10 +94,14 @@ internal sealed partial class HistoryEngine
             RootWorkflowId = Index("RootWorkflowId", info.RootExecution.WorkflowId),
             RootRunId = info.RootExecution.RunId,
             SearchAttributesJson = VisibilityProtection.ProtectJson(
-                SearchAttributeValues.ToJson(s.SearchAttributes), s.NamespaceId, _namespaces.FindById(s.NamespaceId), _codec),
+                SearchAttributeValues.ToJson(s.SearchAttributes), s.NamespaceId, AttributesNamespace(s), _codec),
             Info = _codec.Encode(RecordIdentities.Visibility(s.NamespaceId, s.RunId), info.ToByteArray()),
         };
     }
+
+    /// <summary>The namespace whose attribute types a run's row follows (a standalone Nexus operation's adds its own).</summary>
+    private Namespaces.NamespaceEntry? AttributesNamespace(WorkflowState s) =>
+        _namespaces.FindById(s.NamespaceId) is { } ns && s.NexusOperationId is not null ? Nexus.NexusOperationRuns.QueryNamespace(ns) : _namespaces.FindById(s.NamespaceId);
 
     /// <summary>What describe and list show of a run.</summary>
     private static WorkflowExecutionInfo ExecutionInfoOf(WorkflowState s) => new()

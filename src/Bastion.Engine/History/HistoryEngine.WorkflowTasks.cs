@@ -20,8 +20,9 @@ internal sealed partial class HistoryEngine
     private static void ScheduleWorkflowTask(Mutation m, bool speculative = false)
     {
         var state = m.State;
-        if (state.WorkflowTask != null || !state.IsOpen || state.AwaitingStartDelay)
+        if (state.WorkflowTask != null || !state.IsOpen || state.AwaitingStartDelay || state.NexusOperationId != null)
         {
+            // (A standalone Nexus operation's run has no workflow to run: what reaches it is only recorded.)
             return;
         }
 

@@ -46,6 +46,9 @@ internal sealed partial class HistoryEngine
                         Identity = request.Identity,
                         Header = request.Header,
                     },
+
+                    // A Nexus handler's signal links back to the caller's operation (Temporal records the request's links here).
+                    Links = { request.Links },
                 },
                 () => ScheduleWorkflowTask(m));
             return true;
@@ -189,6 +192,13 @@ internal sealed partial class HistoryEngine
                 UserMetadata = s.UserMetadata is { } metadata ? Temporalio.Api.Sdk.V1.UserMetadata.Parser.ParseFrom(metadata) : null,
             },
             WorkflowExecutionInfo = ExecutionInfoOf(s),
+
+            // SDKs read the cancel request here (their tests check a Nexus handler's run was, or was not, asked to cancel).
+            WorkflowExtendedInfo = new WorkflowExecutionExtendedInfo
+            {
+                CancelRequested = s.CancelRequested,
+                ExecutionExpirationTime = ToTimestamp(s.ExpirationTime),
+            },
         };
         foreach (var a in s.Activities.Values.OrderBy(a => a.ScheduledEventId))
         {

@@ -36,4 +36,7 @@ internal sealed class NexusOperationInfo
 
     /// <summary>The workflow asked to cancel the operation (the RequestCancelNexusOperation command's event id).</summary>
     public long CancelRequestedEventId { get; set; }
+
+    /// <summary>A standalone operation's cancel request id (a retried request is acknowledged, another refused).</summary>
+    public string? CancelRequestId { get; set; }
 }

@@ -59,6 +59,12 @@ internal sealed class WorkflowState
     /// <summary>Request ids of signals already applied (bounded), so a retried signal is applied once.</summary>
     public List<string> SignalRequestIds { get; set; } = [];
 
+    /// <summary>
+    /// Request ids of starts that met this running workflow under USE_EXISTING and attached to it (their
+    /// <c>on_conflict_options</c>), so a retried start attaches once.
+    /// </summary>
+    public List<string> AttachedRequestIds { get; set; } = [];
+
     public PendingWorkflowTask? WorkflowTask { get; set; }
 
     /// <summary>Someone asked the workflow to cancel (and with which request id).</summary>
@@ -122,6 +128,12 @@ internal sealed class WorkflowState
 
     /// <summary>Set when this run is a standalone activity (issue 21), not a workflow; see <see cref="StandaloneActivity"/>.</summary>
     public StandaloneActivity? Standalone { get; set; }
+
+    /// <summary>Set when this run is a standalone Nexus operation's (HistoryEngine.StandaloneNexus): the operation's id. No worker sees such a run.</summary>
+    public string? NexusOperationId { get; set; }
+
+    /// <summary>Who started a standalone Nexus operation (its describe shows it).</summary>
+    public string? Identity { get; set; }
 
     [JsonIgnore]
     public bool IsOpen => Status == 1;

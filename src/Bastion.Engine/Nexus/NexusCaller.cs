@@ -24,6 +24,13 @@ internal sealed class NexusCaller(NexusEndpointRegistry endpoints, NamespaceRegi
 
     public NexusTaskDispatcher Dispatcher => dispatcher;
 
+    /// <summary>Whether the caller's account has an endpoint of that name (a standalone operation's start checks first, as Temporal's does).</summary>
+    public bool HasEndpoint(NamespaceEntry caller, string endpointName)
+    {
+        ArgumentNullException.ThrowIfNull(caller);
+        return endpoints.FindByName(caller.Account, endpointName) is not null;
+    }
+
     public async Task<NexusStartOutcome> StartAsync(NexusStartCall call, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -33,7 +40,7 @@ internal sealed class NexusCaller(NexusEndpointRegistry endpoints, NamespaceRegi
             return refusal!;
         }
 
-        var timeout = call.Remaining is { } remaining && remaining < RequestTimeout ? remaining : RequestTimeout;
+        var timeout = call.Remaining is { } remaining && remaining < RequestTimeout ? (remaining > TimeSpan.Zero ? remaining : TimeSpan.FromMilliseconds(1)) : RequestTimeout;
         var request = new Request
         {
             ScheduledTime = Timestamp.FromDateTime(DateTime.SpecifyKind(call.ScheduledTime, DateTimeKind.Utc)),
@@ -47,7 +54,12 @@ internal sealed class NexusCaller(NexusEndpointRegistry endpoints, NamespaceRegi
                 Payload = call.Input ?? new Payload(),
                 Callback = NexusCallbackToken.SystemUrl,
                 CallbackHeader = { [NexusCallbackToken.Header] = new NexusCallbackToken(caller.Id, call.WorkflowId, call.RunId, call.ScheduledEventId, call.RequestId).Encode() },
-                Links = { NexusLinks.ToEvent(NexusEndpointRegistry.DisplayName(caller), call.WorkflowId, call.RunId, call.ScheduledEventId, EventType.NexusOperationScheduled) },
+                Links =
+                {
+                    call.StandaloneOperationId is { } operationId
+                        ? NexusLinks.ToOperation(NexusEndpointRegistry.DisplayName(caller), operationId, call.RunId)
+                        : NexusLinks.ToEvent(NexusEndpointRegistry.DisplayName(caller), call.WorkflowId, call.RunId, call.ScheduledEventId, EventType.NexusOperationScheduled),
+                },
             },
         };
         foreach (var (name, value) in call.Header)
@@ -225,7 +237,11 @@ internal sealed record NexusStartCall(
     Payload? Input,
     IReadOnlyDictionary<string, string> Header,
     DateTime ScheduledTime,
-    TimeSpan? Remaining);
+    TimeSpan? Remaining)
+{
+    /// <summary>Set for a standalone operation (no workflow calls it): the handler's link then names the operation.</summary>
+    public string? StandaloneOperationId { get; init; }
+}
 
 /// <summary>A cancel request for a started operation, as the caller's pending operation describes it.</summary>
 internal sealed record NexusCancelCall(string CallerNamespaceId, string WorkflowId, string RunId, string Endpoint, string Service, string Operation, string OperationToken);

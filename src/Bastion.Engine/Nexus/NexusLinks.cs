@@ -22,6 +22,13 @@ internal static class NexusLinks
             + $"?referenceType=EventReference&eventID={eventId}&eventType={EventTypeReflection.Descriptor.EnumTypes[0].FindValueByNumber((int)type).Name}",
     };
 
+    /// <summary>A link to a standalone Nexus operation (Temporal's <c>/nexus-operations/{id}/{run}/details</c> form).</summary>
+    public static NexusLink ToOperation(string ns, string operationId, string runId) => new()
+    {
+        Type = "temporal.api.common.v1.Link.NexusOperation",
+        Url = $"temporal:///namespaces/{Uri.EscapeDataString(ns)}/nexus-operations/{Uri.EscapeDataString(operationId)}/{Uri.EscapeDataString(runId)}/details",
+    };
+
     /// <summary>A handler's link as a history event's link; null when it is not a workflow event link this server reads.</summary>
     public static Link? FromNexus(NexusLink link)
     {

@@ -48,19 +48,8 @@ internal sealed partial class VisibilityReader
         return response;
     }
 
-    private static ListQuery BindActivities(NamespaceEntry ns, string? query, bool forCount)
-    {
-        try
-        {
-            var parsed = Parser.Parse(query);
-            var division = new CompareExpr(new AttributeName(DivisionAttribute, 0), CompareOp.Equal, new Literal(StandaloneActivity.Division, IsString: true, 0));
-            return Binder.Bind(parsed with { Filter = Within(parsed.Filter, division) }, name => ResolveForActivities(ns, name), forCount);
-        }
-        catch (InvalidQueryException e)
-        {
-            throw ServiceException.InvalidArgument($"Invalid query {ServiceException.Quote(query)}: {e.Message}.");
-        }
-    }
+    private static ListQuery BindActivities(NamespaceEntry ns, string? query, bool forCount) =>
+        Bind(query, forCount, StandaloneActivity.Division, name => ResolveForActivities(ns, name));
 
     private static AttributeDefinition? ResolveForActivities(NamespaceEntry ns, string name) => name switch
     {

@@ -21,20 +21,21 @@ internal sealed partial class VisibilityReader(IVisibilityStore store, IRecordCo
 {
     public const int MaxPageSize = 1000;
 
+    /// <remarks><paramref name="division"/>: see <see cref="Bind(NamespaceEntry, string?, bool, string?)"/>.</remarks>
     public async Task<(List<WorkflowExecutionInfo> Executions, ByteString NextPageToken)> ListAsync(
-        NamespaceEntry ns, string? query, int pageSize, ByteString? pageToken)
+        NamespaceEntry ns, string? query, int pageSize, ByteString? pageToken, string? division = null)
     {
         ArgumentNullException.ThrowIfNull(ns);
-        var bound = Bind(ns, query, forCount: false);
+        var bound = Bind(ns, query, forCount: false, division);
         var size = pageSize <= 0 || pageSize > MaxPageSize ? MaxPageSize : pageSize;
         var after = DecodeToken(pageToken);
         return await ListPageAsync(ns, bound, size, after).ConfigureAwait(false);
     }
 
-    public async Task<CountWorkflowExecutionsResponse> CountAsync(NamespaceEntry ns, string? query)
+    public async Task<CountWorkflowExecutionsResponse> CountAsync(NamespaceEntry ns, string? query, string? division = null)
     {
         ArgumentNullException.ThrowIfNull(ns);
-        var bound = Bind(ns, query, forCount: true);
+        var bound = Bind(ns, query, forCount: true, division);
         var counts = await CountAsync(ns, bound).ConfigureAwait(false);
         var response = new CountWorkflowExecutionsResponse { Count = counts.Sum(c => c.Count) };
         if (bound.GroupBy.Count > 0)
@@ -133,21 +134,30 @@ internal sealed partial class VisibilityReader(IVisibilityStore store, IRecordCo
         ByteString.CopyFromUtf8(FormattableString.Invariant($"v1:{last.OrderKey}:{last.RunId}"));
 
     /// <summary>
-    /// Parses and binds a workflow query; a problem is INVALID_ARGUMENT naming the position and the query. As in
-    /// Temporal, a query that does not name <c>TemporalNamespaceDivision</c> sees only rows without one (workflows,
-    /// not standalone activities).
+    /// Parses and binds a query; a problem is INVALID_ARGUMENT naming the position and the query. Runs of other kinds
+    /// of execution (standalone activities and Nexus operations) carry Temporal's <c>TemporalNamespaceDivision</c>:
+    /// <paramref name="division"/> names the kind to list; null lists workflows, which have none — unless the query
+    /// names the division itself, as in Temporal.
     /// </summary>
-    public static ListQuery Bind(NamespaceEntry ns, string? query, bool forCount)
+    public static ListQuery Bind(NamespaceEntry ns, string? query, bool forCount, string? division = null) =>
+        Bind(query, forCount, division, name => SearchAttributeValues.Resolve(ns, name));
+
+    private static ListQuery Bind(string? query, bool forCount, string? division, Func<string, AttributeDefinition?> resolve)
     {
         try
         {
             var parsed = Parser.Parse(query);
-            if (!Names(parsed.Filter, DivisionAttribute))
+            var attribute = new AttributeName(DivisionAttribute, 0);
+            if (division is not null)
             {
-                parsed = parsed with { Filter = Within(parsed.Filter, new IsNullExpr(new AttributeName(DivisionAttribute, 0), Negated: false)) };
+                parsed = parsed with { Filter = Within(parsed.Filter, new CompareExpr(attribute, CompareOp.Equal, new Literal(division, IsString: true, 0))) };
+            }
+            else if (!Names(parsed.Filter, DivisionAttribute))
+            {
+                parsed = parsed with { Filter = Within(parsed.Filter, new IsNullExpr(attribute, Negated: false)) };
             }
 
-            return Binder.Bind(parsed, name => SearchAttributeValues.Resolve(ns, name), forCount);
+            return Binder.Bind(parsed, resolve, forCount);
         }
         catch (InvalidQueryException e)
         {

@@ -36,6 +36,8 @@ internal static class CallRoutes
 
         // The by-id forms name a workflow's activity, or with no workflow id a standalone activity.
         CallTarget? ById(string? workflowId, string? activityId) => string.IsNullOrEmpty(workflowId) ? Activity(activityId) : Workflow(workflowId);
+
+        CallTarget? Operation(string? operationId) => string.IsNullOrEmpty(operationId) ? null : Workflow(Engine.Nexus.NexusOperationRuns.WorkflowIdOf(operationId));
         CallTarget? Token(ByteString token, TaskTokenKind kind)
         {
             try
@@ -54,6 +56,12 @@ internal static class CallRoutes
         return request switch
         {
             StartWorkflowExecutionRequest r => Workflow(r.WorkflowId),
+            StartNexusOperationExecutionRequest r => Operation(r.OperationId),
+            DescribeNexusOperationExecutionRequest r => Operation(r.OperationId),
+            PollNexusOperationExecutionRequest r => Operation(r.OperationId),
+            RequestCancelNexusOperationExecutionRequest r => Operation(r.OperationId),
+            TerminateNexusOperationExecutionRequest r => Operation(r.OperationId),
+            DeleteNexusOperationExecutionRequest r => Operation(r.OperationId),
             SignalWithStartWorkflowExecutionRequest r => Workflow(r.WorkflowId),
             ExecuteMultiOperationRequest r => r.Operations.Count > 0 ? Workflow(r.Operations[0].StartWorkflow?.WorkflowId) : null,
             UpdateWorkflowExecutionRequest r => Workflow(r.WorkflowExecution?.WorkflowId),

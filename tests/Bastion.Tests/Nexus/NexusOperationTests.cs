@@ -8,7 +8,6 @@ using Temporalio.Nexus;
 using Temporalio.Worker;
 using Temporalio.Workflows;
 using Cloud = Temporalio.Api.Cloud.CloudService.V1;
-using CloudNexus = Temporalio.Api.Cloud.Nexus.V1;
 
 namespace Bastion.Tests.Nexus;
 
@@ -332,20 +331,7 @@ public sealed class NexusOperationTests(ServerFixture fixture)
     }
 
     /// <summary>An endpoint targeting <paramref name="taskQueue"/> of <c>other</c>, callable by <paramref name="allowed"/>.</summary>
-    private async Task<string> CreateEndpointAsync(string taskQueue, string allowed)
-    {
-        var name = NexusEndpointTests.NewName();
-        await fixture.Client.Connection.CloudService.CreateNexusEndpointAsync(new Cloud.CreateNexusEndpointRequest
-        {
-            Spec = new CloudNexus.EndpointSpec
-            {
-                Name = name,
-                TargetSpec = new CloudNexus.EndpointTargetSpec { WorkerTargetSpec = new CloudNexus.WorkerTargetSpec { NamespaceId = "other.local", TaskQueue = taskQueue } },
-                PolicySpecs = { new CloudNexus.EndpointPolicySpec { AllowedCloudNamespacePolicySpec = new CloudNexus.AllowedCloudNamespacePolicySpec { NamespaceId = allowed } } },
-            },
-        });
-        return name;
-    }
+    private Task<string> CreateEndpointAsync(string taskQueue, string allowed) => NexusTestEndpoints.CreateAsync(fixture.Client, "other.local", taskQueue, allowed);
 
     private async Task<TemporalClient> OtherClientAsync() =>
         await TemporalClient.ConnectAsync(new TemporalClientConnectOptions(fixture.Server.Address) { Namespace = "other" });
