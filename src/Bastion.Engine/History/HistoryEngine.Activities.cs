@@ -339,6 +339,13 @@ internal sealed partial class HistoryEngine
 
         // A reset counts attempts from 1 again: the attempt that ran when it came is the last of the old count.
         var (delay, retryState) = RetryPolicies.NextDelay(policy, info.ResetAttempts ? 1 : info.Attempt, failure, m.Now, deadline);
+
+        // As Temporal: a paused activity's retryable failure is held for the unpause, whatever its attempts and deadline.
+        if (delay is null && info.Paused && !info.CancelRequested && retryState != RetryState.NonRetryableFailure)
+        {
+            delay = TimeSpan.Zero;
+        }
+
         if (delay is not { } wait)
         {
             return retryState;

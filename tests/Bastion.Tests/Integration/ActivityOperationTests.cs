@@ -91,7 +91,7 @@ public sealed class ActivityOperationTests(ServerFixture fixture)
         var activities = new Activities();
         await fixture.WithWorkerAsync(o => o.AddWorkflow<StepWorkflow>().AddAllActivities(activities), async tq =>
         {
-            var handle = await fixture.Client.StartWorkflowAsync((StepWorkflow wf) => wf.RunAsync(new(0, false)), new("pause-" + Guid.NewGuid(), tq));
+            var handle = await fixture.Client.StartWorkflowAsync((StepWorkflow wf) => wf.RunAsync(new(1, false)), new("pause-" + Guid.NewGuid(), tq));
             await activities.Reached.Task.WaitAsync(TimeSpan.FromSeconds(20));
 
             var execution = new Temporalio.Api.Common.V1.WorkflowExecution { WorkflowId = handle.Id };
@@ -100,7 +100,8 @@ public sealed class ActivityOperationTests(ServerFixture fixture)
                 Namespace = fixture.Client.Options.Namespace, Execution = execution, Id = "step", Identity = "operator-olga", Reason = "db migration",
             });
 
-            // The running attempt fails; with a 100 ms retry interval, only the pause keeps attempt 2 from running.
+            // The running attempt fails; with one attempt allowed and a 100 ms interval, only the pause keeps the activity
+            // pending (Temporal holds a paused activity's retryable failure whatever its attempts).
             activities.Gate.SetResult();
             Temporalio.Api.Workflow.V1.PendingActivityInfo? pending = null;
             Assert.True(await Eventually.HoldsAsync(async () =>
