@@ -20,17 +20,8 @@ internal sealed partial class HistoryEngine
         var state = m.State;
         var taskQueue = string.IsNullOrEmpty(a.TaskQueue?.Name) ? state.TaskQueue : a.TaskQueue.Name;
 
-        // Temporal's timeout normalization: schedule-to-close bounds the others; start-to-close defaults to it.
-        TimeSpan? scheduleToClose = Positive(a.ScheduleToCloseTimeout) ?? state.RunTimeout;
-        var startToClose = Positive(a.StartToCloseTimeout) ?? scheduleToClose!.Value;
-        var scheduleToStart = Positive(a.ScheduleToStartTimeout) ?? scheduleToClose;
-        if (scheduleToClose is { } s2c)
-        {
-            startToClose = Min(startToClose, s2c);
-            scheduleToStart = scheduleToStart is { } s2s ? Min(s2s, s2c) : s2c;
-        }
-
-        var heartbeat = Positive(a.HeartbeatTimeout) is { } hb ? Min(hb, startToClose) : (TimeSpan?)null;
+        var (scheduleToClose, scheduleToStart, startToClose, heartbeat) = NormalizeTimeouts(
+            a.ScheduleToCloseTimeout, a.ScheduleToStartTimeout, a.StartToCloseTimeout, a.HeartbeatTimeout, state.RunTimeout);
         var attributes = new ActivityTaskScheduledEventAttributes
         {
             ActivityId = a.ActivityId,
@@ -48,6 +39,26 @@ internal sealed partial class HistoryEngine
             Priority = a.Priority,
         };
         TrackActivity(m, m.AddEvent(new HistoryEvent { EventType = EventType.ActivityTaskScheduled, ActivityTaskScheduledEventAttributes = attributes }));
+    }
+
+    /// <summary>
+    /// Temporal's timeout normalization: schedule-to-close (else the run timeout) bounds the others; start-to-close
+    /// defaults to it; heartbeat is bounded by start-to-close. The caller has checked that one of the two is set.
+    /// </summary>
+    private static (TimeSpan? ScheduleToClose, TimeSpan? ScheduleToStart, TimeSpan StartToClose, TimeSpan? Heartbeat) NormalizeTimeouts(
+        Duration? scheduleToCloseTimeout, Duration? scheduleToStartTimeout, Duration? startToCloseTimeout, Duration? heartbeatTimeout, TimeSpan? runTimeout)
+    {
+        var scheduleToClose = Positive(scheduleToCloseTimeout) ?? runTimeout;
+        var startToClose = Positive(startToCloseTimeout) ?? scheduleToClose!.Value;
+        var scheduleToStart = Positive(scheduleToStartTimeout) ?? scheduleToClose;
+        if (scheduleToClose is { } s2c)
+        {
+            startToClose = Min(startToClose, s2c);
+            scheduleToStart = scheduleToStart is { } s2s ? Min(s2s, s2c) : s2c;
+        }
+
+        var heartbeat = Positive(heartbeatTimeout) is { } hb ? Min(hb, startToClose) : (TimeSpan?)null;
+        return (scheduleToClose, scheduleToStart, startToClose, heartbeat);
     }
 
     /// <summary>
@@ -83,10 +94,18 @@ internal sealed partial class HistoryEngine
         }
     }
 
-    /// <summary>Queues the activity's current attempt (at <paramref name="visibleTime"/> for a retry) with its schedule-to-start timer.</summary>
+    /// <summary>
+    /// Queues the activity's current attempt (at <paramref name="visibleTime"/> for a retry) with its schedule-to-start
+    /// timer. A paused activity's attempt waits, undispatched, for its unpause.
+    /// </summary>
     private static void DispatchActivityAttempt(Mutation m, ActivityInfo info, DateTime visibleTime)
     {
         info.ScheduledTime = visibleTime;
+        if (info.Paused)
+        {
+            return;
+        }
+
         m.AddTask(TaskKind.ActivityTask, info.ScheduledEventId, info.Attempt, visibleTime, info.TaskQueue);
         if (info.ScheduleToStartTimeout is { } s2s && s2s != info.ScheduleToCloseTimeout)
         {
@@ -151,6 +170,12 @@ internal sealed partial class HistoryEngine
                     return null;
                 }
 
+                // Matching may still hold a task queued before a pause or a move to another task queue: it is stale.
+                if (info.Paused || (poll.TaskQueue is { Name.Length: > 0 } polled && polled.Name != info.TaskQueue))
+                {
+                    return null;
+                }
+
                 info.StartedTime = m.Now;
                 info.StartedIdentity = poll.Identity;
                 info.LastWorkerIdentity = poll.Identity;
@@ -164,6 +189,7 @@ internal sealed partial class HistoryEngine
                 }
 
                 var scheduled = ActivityTaskScheduledEventAttributes.Parser.ParseFrom(info.ScheduledAttributes);
+                var options = CurrentOptions(info, scheduled);
                 var workflow = state.Standalone is null;
                 return new PollActivityTaskQueueResponse
                 {
@@ -183,11 +209,11 @@ internal sealed partial class HistoryEngine
                     CurrentAttemptScheduledTime = Timestamp.FromDateTime(info.ScheduledTime),
                     StartedTime = Timestamp.FromDateTime(m.Now),
                     Attempt = info.Attempt,
-                    ScheduleToCloseTimeout = scheduled.ScheduleToCloseTimeout,
-                    StartToCloseTimeout = scheduled.StartToCloseTimeout,
-                    HeartbeatTimeout = scheduled.HeartbeatTimeout,
-                    RetryPolicy = scheduled.RetryPolicy,
-                    Priority = scheduled.Priority,
+                    ScheduleToCloseTimeout = options.ScheduleToCloseTimeout,
+                    StartToCloseTimeout = options.StartToCloseTimeout,
+                    HeartbeatTimeout = options.HeartbeatTimeout,
+                    RetryPolicy = options.RetryPolicy,
+                    Priority = options.Priority,
                 };
             }).ConfigureAwait(false);
         }
@@ -229,7 +255,12 @@ internal sealed partial class HistoryEngine
             info.LastHeartbeatTime = m.Now;
             info.HeartbeatDetails = details?.ToByteArray();
             m.MarkChanged();
-            return new RecordActivityTaskHeartbeatResponse { CancelRequested = info.CancelRequested };
+            return new RecordActivityTaskHeartbeatResponse
+            {
+                CancelRequested = info.CancelRequested,
+                ActivityPaused = info.Paused,
+                ActivityReset = info.ResetRequested,
+            };
         });
 
     public Task CompleteActivityAsync(ActivityRef target, Payloads? result, string identity) =>
@@ -303,9 +334,18 @@ internal sealed partial class HistoryEngine
     /// <summary>Schedules the next attempt if the policy allows; returns the retry state.</summary>
     private static RetryState TryRetryActivity(Mutation m, ActivityInfo info, Failure? failure)
     {
-        var policy = ActivityTaskScheduledEventAttributes.Parser.ParseFrom(info.ScheduledAttributes).RetryPolicy;
+        var policy = RetryPolicyOf(info);
         var deadline = info.ScheduleToCloseTimeout is { } s2c ? info.FirstScheduledTime + s2c : (DateTime?)null;
-        var (delay, retryState) = RetryPolicies.NextDelay(policy, info.Attempt, failure, m.Now, deadline);
+
+        // A reset counts attempts from 1 again: the attempt that ran when it came is the last of the old count.
+        var (delay, retryState) = RetryPolicies.NextDelay(policy, info.ResetAttempts ? 1 : info.Attempt, failure, m.Now, deadline);
+
+        // As Temporal: a paused activity's retryable failure is held for the unpause, whatever its attempts and deadline.
+        if (delay is null && info.Paused && !info.CancelRequested && retryState != RetryState.NonRetryableFailure)
+        {
+            delay = TimeSpan.Zero;
+        }
+
         if (delay is not { } wait)
         {
             return retryState;
@@ -313,7 +353,14 @@ internal sealed partial class HistoryEngine
 
         m.DeleteTask(TaskKind.ActivityStartToCloseTimeout, info.ScheduledEventId, info.Attempt);
         m.DeleteTask(TaskKind.ActivityHeartbeatTimeout, info.ScheduledEventId, info.Attempt);
-        info.Attempt++;
+        info.Attempt = info.ResetAttempts ? 1 : info.Attempt + 1;
+        if (info.ResetHeartbeats)
+        {
+            info.HeartbeatDetails = null;
+            info.LastHeartbeatTime = null;
+        }
+
+        info.ResetAttempts = info.ResetRequested = info.ResetHeartbeats = false;
         info.StartedTime = null;
         info.StartedIdentity = null;
         info.LastFailure = failure?.ToByteArray();

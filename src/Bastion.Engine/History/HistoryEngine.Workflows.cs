@@ -203,17 +203,31 @@ internal sealed partial class HistoryEngine
         foreach (var a in s.Activities.Values.OrderBy(a => a.ScheduledEventId))
         {
             var scheduled = ActivityTaskScheduledEventAttributes.Parser.ParseFrom(a.ScheduledAttributes);
+            var options = CurrentOptions(a, scheduled);
             response.PendingActivities.Add(new PendingActivityInfo
             {
                 ActivityId = a.ActivityId,
                 ActivityType = new ActivityType { Name = a.ActivityType },
+
+                // Temporal's states of a paused activity: PAUSED while no attempt runs, PAUSE_REQUESTED while one does.
                 State = a.CancelRequested ? PendingActivityState.CancelRequested
-                    : a.IsStarted ? PendingActivityState.Started : PendingActivityState.Scheduled,
+                    : a.IsStarted ? (a.Paused ? PendingActivityState.PauseRequested : PendingActivityState.Started)
+                    : a.Paused ? PendingActivityState.Paused : PendingActivityState.Scheduled,
+                Paused = a.Paused,
+                PauseInfo = a.Pause is { } pause
+                    ? new PendingActivityInfo.Types.PauseInfo
+                    {
+                        PauseTime = Timestamp.FromDateTime(pause.Time),
+                        Manual = new PendingActivityInfo.Types.PauseInfo.Types.Manual { Identity = pause.Identity, Reason = pause.Reason },
+                    }
+                    : null,
+                ActivityOptions = options,
+                Priority = options.Priority,
                 HeartbeatDetails = a.HeartbeatDetails is { } d ? Payloads.Parser.ParseFrom(d) : null,
                 LastHeartbeatTime = ToTimestamp(a.LastHeartbeatTime),
                 LastStartedTime = ToTimestamp(a.StartedTime),
                 Attempt = a.Attempt,
-                MaximumAttempts = scheduled.RetryPolicy?.MaximumAttempts ?? 0,
+                MaximumAttempts = options.RetryPolicy?.MaximumAttempts ?? 0,
                 ScheduledTime = Timestamp.FromDateTime(a.ScheduledTime),
                 ExpirationTime = a.ScheduleToCloseTimeout is { } s2c ? Timestamp.FromDateTime(a.FirstScheduledTime + s2c) : null,
                 LastFailure = a.LastFailure is { } f ? Failure.Parser.ParseFrom(f) : null,

@@ -268,8 +268,45 @@ internal sealed class ActivityInfo
 
     public TimeSpan? HeartbeatTimeout { get; set; }
 
+    /// <summary>The retry policy an UpdateActivityOptions set (null: the scheduled event's).</summary>
+    public byte[]? RetryPolicy { get; set; }
+
+    /// <summary>The priority an UpdateActivityOptions set (null: the scheduled event's).</summary>
+    public byte[]? Priority { get; set; }
+
+    /// <summary>An operator paused the activity: no new attempt is dispatched until it is unpaused (PauseActivity).</summary>
+    public ActivityPause? Pause { get; set; }
+
+    /// <summary>
+    /// An operator reset the activity while an attempt ran: that attempt learns it from its heartbeat response, and
+    /// the next attempt is attempt 1 (the running attempt keeps its number, so its task token stays valid).
+    /// </summary>
+    public bool ResetRequested { get; set; }
+
+    /// <summary>The next attempt is attempt 1 (a reset or an unpause with reset_attempts while an attempt ran).</summary>
+    public bool ResetAttempts { get; set; }
+
+    /// <summary>The next attempt starts without the heartbeat details of the earlier ones.</summary>
+    public bool ResetHeartbeats { get; set; }
+
     [JsonIgnore]
     public bool IsStarted => StartedTime.HasValue;
+
+    [JsonIgnore]
+    public bool Paused => Pause is not null;
+}
+
+/// <summary>Who paused an activity, when and why (DescribeWorkflowExecution's pause info).</summary>
+internal sealed class ActivityPause
+{
+    public DateTime Time { get; set; }
+
+    public string Identity { get; set; } = string.Empty;
+
+    public string Reason { get; set; } = string.Empty;
+
+    /// <summary>The pause request's id: the same request repeated is a no-op, another one FAILED_PRECONDITION.</summary>
+    public string RequestId { get; set; } = string.Empty;
 }
 
 internal sealed class ChildInfo

@@ -38,7 +38,7 @@ internal sealed partial class WorkflowServiceHandler
         var target = await ActivityByIdAsync(request.WorkflowId, request.RunId, request.ActivityId, context).ConfigureAwait(false);
         Validation.RequireSize(request.Details, "Details", options.MaxPayloadBytes);
         var response = await engine.HeartbeatActivityAsync(target, request.Details).ConfigureAwait(false);
-        return new RecordActivityTaskHeartbeatByIdResponse { CancelRequested = response.CancelRequested };
+        return new RecordActivityTaskHeartbeatByIdResponse { CancelRequested = response.CancelRequested, ActivityPaused = response.ActivityPaused, ActivityReset = response.ActivityReset };
     }
 
     public async Task<RespondActivityTaskCompletedResponse> RespondActivityTaskCompleted(RespondActivityTaskCompletedRequest request, ServerCallContext context)
