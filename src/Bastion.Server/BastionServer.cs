@@ -273,6 +273,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton<Engine.Batch.BatchOperations>();
         services.AddSingleton<NamespaceRegistry>();
         services.AddSingleton<Engine.Nexus.NexusEndpointRegistry>();
+        services.AddSingleton<Engine.Deployments.WorkerDeploymentRegistry>();
         services.AddSingleton<Engine.Matching.NexusTaskDispatcher>();
         services.AddSingleton<Engine.Nexus.NexusCaller>();
         services.AddSingleton(frontendOptions);
@@ -398,6 +399,9 @@ public sealed partial class BastionServer : IAsyncDisposable
         var auditSink = app.Services.GetRequiredService<IAuditSink>();
         nexusCalls.Refused = refusal => auditSink.WriteAsync(NexusRefusalAudit.RecordOf(refusal, options.Time.GetUtcNow().UtcDateTime)).AsTask();
         engine.NexusCalls = nexusCalls;
+
+        // Before the engine dispatches its tasks: which version's workers each goes to depends on the deployments.
+        await app.Services.GetRequiredService<Engine.Deployments.WorkerDeploymentRegistry>().LoadAsync(cancellationToken).ConfigureAwait(false);
         await engine.StartAsync(options.ShardCount, membership, cluster is null ? null : app.Services.GetRequiredService<ClusterClient>(), cancellationToken).ConfigureAwait(false);
         var namespaces = app.Services.GetRequiredService<NamespaceRegistry>();
         await namespaces.LoadAsync(cancellationToken).ConfigureAwait(false);

@@ -201,11 +201,24 @@ internal sealed partial class HistoryEngine
         RetryPolicy = r.RetryPolicy,
         CronSchedule = r.CronSchedule,
         Priority = r.Priority,
+        VersioningOverride = r.VersioningOverride,
 
         // What a schedule carries from its previous action (Temporal's rule for its scheduler's starts).
         LastCompletionResult = r.LastCompletionResult,
         ContinuedFailure = r.ContinuedFailure,
     };
+
+    /// <summary>A new run's versioning from its started event: the override it starts with and the pinned version it inherits.</summary>
+    private static WorkflowVersioning? InitialVersioning(WorkflowExecutionStartedEventAttributes started)
+    {
+        var versioning = new WorkflowVersioning
+        {
+            Override = WorkflowVersioning.Encode(started.VersioningOverride),
+            InheritedDeploymentName = started.InheritedPinnedVersion?.DeploymentName,
+            InheritedBuildId = started.InheritedPinnedVersion is { BuildId.Length: > 0 } inherited ? inherited.BuildId : null,
+        };
+        return versioning.IsEmpty ? null : versioning;
+    }
 
     /// <summary>When the first workflow task may run: at the cron schedule's next time, else after the start delay.</summary>
     private TimeSpan? FirstDelay(string cronSchedule, Duration? startDelay) =>
@@ -228,6 +241,7 @@ internal sealed partial class HistoryEngine
         RetryPolicy = r.RetryPolicy,
         CronSchedule = r.CronSchedule,
         Priority = r.Priority,
+        VersioningOverride = r.VersioningOverride,
     };
 
     /// <summary>
@@ -298,6 +312,7 @@ internal sealed partial class HistoryEngine
 
             // ...and still reports to the Nexus operations the chain backs.
             NexusCallbacks = previous is null ? [] : [.. previous.NexusCallbacks],
+            Versioning = InitialVersioning(started),
         };
         var context = new WorkflowContext(new WorkflowKey(namespaceId, workflowId, runId), ShardOf(namespaceId, workflowId), state, 0) { Events = [] };
         var m = new Mutation(context, now);
