@@ -50,6 +50,8 @@ internal sealed partial class HistoryEngine
                 m.AddExternalEvent(
                     new HistoryEvent
                     {
+                        // As Temporal writes it: workers that do not know the event skip it.
+                        WorkerMayIgnore = true,
                         EventType = EventType.WorkflowExecutionOptionsUpdated,
                         WorkflowExecutionOptionsUpdatedEventAttributes = new()
                         {

@@ -25,8 +25,7 @@ public sealed class WorkerDeploymentRestartTests : IAsyncLifetime
             {
                 await WorkerDeploymentTests.SetCurrentAsync(_server.Client, v1);
                 var handle = await _server.Client.StartWorkflowAsync((WorkerDeploymentTests.PinnedV1 wf) => wf.RunAsync(), new(workflowId, queue));
-                Assert.True(await Eventually.HoldsAsync(async () =>
-                    (await handle.DescribeAsync()).RawDescription.WorkflowExecutionInfo.VersioningInfo?.DeploymentVersion?.BuildId == "1.0"));
+                await WorkerDeploymentTests.WaitForVersionAsync(_server.Client, handle.Id, "1.0");
             });
         }
 
