@@ -434,7 +434,8 @@ public sealed partial class BastionServer : IAsyncDisposable
 
         var audit = app.Services.GetRequiredService<AuditHosting>();
         audit.Start();
-        var refresher = new NamespaceRefresher(namespaces, identities, options.Time, options.NamespaceRefreshInterval, logger, app.Services.GetRequiredService<Engine.Nexus.NexusEndpointRegistry>());
+        var refresher = new NamespaceRefresher(namespaces, identities, options.Time, options.NamespaceRefreshInterval, logger, app.Services.GetRequiredService<Engine.Nexus.NexusEndpointRegistry>(),
+            app.Services.GetRequiredService<Engine.Deployments.WorkerDeploymentRegistry>());
         if (!options.DevMode && options.UiPort != null)
         {
             var sessions = app.Services.GetRequiredService<UiSessions>();

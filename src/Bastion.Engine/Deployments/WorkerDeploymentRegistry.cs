@@ -46,10 +46,16 @@ public sealed class WorkerDeploymentRegistry(IStorageProvider store, GroupCommit
     {
         var stored = await store.WorkerDeployments.ListWorkerDeploymentsAsync(cancellationToken).ConfigureAwait(false);
         var seen = new HashSet<(string, string)>();
+        var rerouted = new List<(string Ns, WorkerDeploymentState State)>();
         foreach (var record in stored)
         {
             var state = WorkerDeploymentState.Deserialize(codec.Decode(RecordIdentities.WorkerDeployment(record.NamespaceId, record.Key), record.Data));
             state.Version = record.Version;
+            if (_deployments.TryGetValue((record.NamespaceId, state.Name), out var cached) && cached.RevisionNumber != state.RevisionNumber)
+            {
+                rerouted.Add((record.NamespaceId, state)); // routed elsewhere by another node of a cluster
+            }
+
             _deployments[(record.NamespaceId, state.Name)] = state;
             seen.Add((record.NamespaceId, state.Name));
         }
@@ -60,6 +66,10 @@ public sealed class WorkerDeploymentRegistry(IStorageProvider store, GroupCommit
         }
 
         RebuildIndex();
+        foreach (var (ns, state) in rerouted)
+        {
+            RoutingChanged?.Invoke(ns, QueuesOf(state));
+        }
     }
 
     /// <summary>True when some deployment has a version on the task queue (only then is routing by version needed).</summary>
@@ -455,7 +465,7 @@ public sealed class WorkerDeploymentRegistry(IStorageProvider store, GroupCommit
             RebuildIndex();
             if (routing)
             {
-                RoutingChanged?.Invoke(namespaceId, [.. next.Versions.SelectMany(v => v.TaskQueues).Select(q => q.Name).Distinct(StringComparer.Ordinal)]);
+                RoutingChanged?.Invoke(namespaceId, QueuesOf(next));
             }
 
             return next;
@@ -484,6 +494,11 @@ public sealed class WorkerDeploymentRegistry(IStorageProvider store, GroupCommit
             throw new ServiceException(ErrorKind.FailedPrecondition, $"worker deployment {state.Name} changed on another server: read it again and retry");
         }
     }
+
+    private static List<string> QueuesOf(WorkerDeploymentState d) => [.. d.Versions.SelectMany(v => v.TaskQueues).Select(q => q.Name).Distinct(StringComparer.Ordinal)];
+
+    /// <summary>Re-reads the store: picks up deployments changed by another node on the same database.</summary>
+    public Task RefreshAsync(CancellationToken cancellationToken) => LoadAsync(cancellationToken);
 
     private void RebuildIndex()
     {
