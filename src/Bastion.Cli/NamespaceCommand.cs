@@ -1,6 +1,8 @@
 using System.CommandLine;
+using System.Globalization;
 using Bastion.Engine.Errors;
 using Bastion.Engine.Namespaces;
+using Bastion.Security.RateLimits;
 using Bastion.Security.Tls;
 
 namespace Bastion.Cli;
@@ -67,11 +69,20 @@ internal static class NamespaceCommand
     private static Command UpdateCommand()
     {
         var common = new Common();
-        var command = new Command("update", "Change a namespace's TLS policy: the options given replace the current values.");
+        var capacity = new Option<string?>("--capacity")
+        {
+            Description = $"on-demand (the server's --namespace-rps/--namespace-aps) or provisioned Temporal Resource Units, {NamespaceLimits.MinUnits} to {NamespaceLimits.MaxUnits}: one unit is {NamespaceLimits.ActionsPerUnit} actions and {NamespaceLimits.RequestsPerUnit} requests per second.",
+        };
+        var command = new Command("update", "Change a namespace's TLS policy, codec server or capacity: the options given replace the current values.") { capacity };
         common.AddTo(command);
         command.SetAction((parse, _) => common.RunAsync(parse, async registry =>
         {
             var entry = common.Find(parse, registry);
+            if (parse.GetValue(capacity) is { } given)
+            {
+                entry = await registry.UpdateAsync(entry with { ProvisionedCapacity = CapacityUnits(given) }).ConfigureAwait(false);
+            }
+
             entry = await registry.SetTlsAsync(entry, common.Policy(parse, entry.Tls)).ConfigureAwait(false);
             if (common.CodecServer(parse, entry.CodecServer) is var (changed, codec) && changed)
             {
@@ -84,10 +95,26 @@ internal static class NamespaceCommand
         return command;
     }
 
+    /// <summary>--capacity's value: null for on-demand, or provisioned units.</summary>
+    private static double? CapacityUnits(string value)
+    {
+        if (value == "on-demand")
+        {
+            return null;
+        }
+
+        return double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var units) && NamespaceLimits.Invalid(units) is null
+            ? units
+            : throw ServiceException.InvalidArgument($"--capacity {value}: expected on-demand or a number of units from {NamespaceLimits.MinUnits} to {NamespaceLimits.MaxUnits}.");
+    }
+
     private static void Print(NamespaceEntry entry)
     {
         Console.WriteLine($"  Namespace:  {entry.FullName} (id {entry.Id})");
         Console.WriteLine($"  Retention:  {entry.Retention.TotalDays:0} days");
+        Console.WriteLine(entry.ProvisionedCapacity is { } units
+            ? FormattableString.Invariant($"  Capacity:   provisioned, {units} units ({units * NamespaceLimits.ActionsPerUnit} actions and {units * NamespaceLimits.RequestsPerUnit} requests per second)")
+            : "  Capacity:   on-demand (the server's default limits)");
         Console.WriteLine(entry.CodecServer is { } codec
             ? $"  Codec:      {codec.Endpoint} (pass access token: {(codec.PassAccessToken ? "yes" : "no")}, cross-origin credentials: {(codec.IncludeCrossOriginCredentials ? "yes" : "no")})"
             : "  Codec:      no codec server");

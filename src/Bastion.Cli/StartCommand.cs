@@ -40,8 +40,10 @@ internal static class StartCommand
         var clusterKey = new Option<string?>("--cluster-key-file") { Description = "This node's private key (PEM) for the cluster's mutual TLS." };
         var clusterCa = new Option<string?>("--cluster-ca-file") { Description = "The cluster CA (PEM) every node's certificate must chain to." };
         var nodeName = new Option<string?>("--node-name") { Description = "This node's name in the cluster (default: host name and cluster port)." };
+        var namespaceRps = new Option<string?>("--namespace-rps") { Description = LimitSyntax.RequestsDescription };
+        var namespaceAps = new Option<string?>("--namespace-aps") { Description = LimitSyntax.ActionsDescription };
         Option<string?>[] settings = [dbFile, dbUrl, clusterAddress, nodeName, clusterCert, clusterKey, clusterCa, account, baseDomain, ip, port, httpPort, uiPort, metricsPort, uiSessionTimeout, uiIdleTimeout, certFile, keyFile, logLevel, logFormat, auditExport, auditRetention, auditLog,
-            encryption, masterKeyFile, masterKeyCommand];
+            encryption, masterKeyFile, masterKeyCommand, namespaceRps, namespaceAps];
 
         var command = new Command("start", "Start a production server: TLS 1.3, per-namespace mTLS, no dev-mode identity.") { config };
         foreach (var option in settings)
@@ -87,6 +89,8 @@ internal static class StartCommand
                     OwnerApiKey = Environment.GetEnvironmentVariable("BASTION_OWNER_API_KEY") is { Length: > 0 } chosen ? chosen : null,
                 };
                 DatabaseChoice.Apply(options, values.GetPath(dbFile), values.Get(dbUrl));
+                options.NamespaceRequestsPerSecond = LimitSyntax.Positive("--namespace-rps", values.Get(namespaceRps) is null ? null : values.GetInt(namespaceRps, 0));
+                options.NamespaceActionsPerSecond = LimitSyntax.Positive("--namespace-aps", values.Get(namespaceAps) is null ? null : values.GetInt(namespaceAps, 0));
                 if (options.DatabaseFile is null && options.DatabaseUrl is null)
                 {
                     throw new ArgumentException(

@@ -40,6 +40,8 @@ internal static class StartDevCommand
         var commandTimeout = new Option<string?>("--command-timeout") { Description = "Stop the server after this long, e.g. 30s, 10m, 1h30m (0: never)." };
 
         // Bastion's own.
+        var namespaceRps = new Option<int?>("--namespace-rps") { Description = LimitSyntax.RequestsDescription };
+        var namespaceAps = new Option<int?>("--namespace-aps") { Description = LimitSyntax.ActionsDescription };
         var shards = new Option<int>("--shards") { Description = "Shard count of a new store.", DefaultValueFactory = _ => 4 };
         var clusterAddress = new Option<string?>("--cluster-address") { Description = "IP:PORT other nodes reach this one at: makes this server a node of the cluster on its --database-url (off loopback it needs the cluster's mutual TLS)." };
         var nodeName = new Option<string?>("--node-name") { Description = "This node's name in the cluster (default: host name and cluster port)." };
@@ -92,7 +94,7 @@ internal static class StartDevCommand
             port, ip, dbFile, namespaces, httpPort, metricsPort, headless, uiPort, dynamicConfig, searchAttributes, sqlitePragmas, logConfig,
             logFormat, logLevel, commandTimeout,
             shards, tls, tlsDir, auditExport, auditRetention, auditLog, encryption, dbUrl, masterKeyFile, masterKeyCommand,
-            clusterAddress, nodeName, clusterCert, clusterKey, clusterCa,
+            clusterAddress, nodeName, clusterCert, clusterKey, clusterCa, namespaceRps, namespaceAps,
         };
         foreach (var option in unused.Options)
         {
@@ -124,6 +126,8 @@ internal static class StartDevCommand
             try
             {
                 DatabaseChoice.Apply(options, parse.GetValue(dbFile), DatabaseChoice.Url(parse, dbUrl));
+                options.NamespaceRequestsPerSecond = LimitSyntax.Positive("--namespace-rps", parse.GetValue(namespaceRps));
+                options.NamespaceActionsPerSecond = LimitSyntax.Positive("--namespace-aps", parse.GetValue(namespaceAps));
                 foreach (var name in (parse.GetValue(namespaces) ?? []).Where(n => n != "default").Distinct(StringComparer.Ordinal))
                 {
                     options.Namespaces.Add(name);

@@ -3,8 +3,9 @@ using Bastion.Engine.Errors;
 namespace Bastion.Frontend;
 
 /// <summary>
-/// The server is stopping (SIGTERM, or a test's dispose): long polls waiting for a task end now, answered empty, and new
-/// ones are refused with UNAVAILABLE, which the SDKs retry (towards the next server, in a cluster or after a restart)
+/// The server is stopping (SIGTERM, or a test's dispose): long polls waiting for a task end now, answered empty, history
+/// long polls as if their time ran out (an empty page and a token to poll again with), and new ones are refused with
+/// UNAVAILABLE, which the SDKs retry (towards the next server, in a cluster or after a restart)
 /// — so the listeners can close without cutting off a poll that was about to take a task. Begun once, never undone.
 /// </summary>
 public sealed class Draining : IDisposable

@@ -255,6 +255,8 @@ public sealed partial class BastionServer : IAsyncDisposable
         var auditStore = new DecodedAuditStore(store.Audit, auditCodec);
         var frontendOptions = new FrontendOptions();
         var pipelineOptions = new PipelineOptions { DevMode = options.DevMode, BaseDomain = useTls ? options.BaseDomain : null };
+        pipelineOptions.NamespaceRequestsPerSecond = options.NamespaceRequestsPerSecond ?? pipelineOptions.NamespaceRequestsPerSecond;
+        pipelineOptions.NamespaceActionsPerSecond = options.NamespaceActionsPerSecond ?? pipelineOptions.NamespaceActionsPerSecond;
         var engineLimits = new EngineLimits();
 
         var services = builder.Services;
@@ -324,6 +326,7 @@ public sealed partial class BastionServer : IAsyncDisposable
             services.AddSingleton<IServiceMethodProvider<ClusterService>, ClusterService.MethodProvider>();
         }
 
+        services.AddSingleton<Security.RateLimits.NamespaceRateLimiter>();
         services.AddSingleton<SecurityPipeline>();
         services.AddSingleton<WorkflowServiceHandler>();
         services.AddSingleton<OperatorServiceHandler>();
@@ -395,6 +398,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         var membership = cluster is null
             ? ClusterMembership.Standalone(NodeName, options.Time, clusterLogger)
             : await ClusterMembership.JoinAsync(store.Membership, new ClusterNode(cluster.NodeName, cluster.Address, options.Time.GetUtcNow().UtcDateTime), options.Time, clusterLogger, cancellationToken).ConfigureAwait(false);
+        pipelineOptions.Nodes = () => membership.Live.Count; // each node enforces its share of a namespace's limits
         var nexusCalls = app.Services.GetRequiredService<Engine.Nexus.NexusCaller>();
         var auditSink = app.Services.GetRequiredService<IAuditSink>();
         nexusCalls.Refused = refusal => auditSink.WriteAsync(NexusRefusalAudit.RecordOf(refusal, options.Time.GetUtcNow().UtcDateTime)).AsTask();

@@ -18,7 +18,11 @@ internal static partial class DynamicConfig
         var setters = new Dictionary<string, Action<string>>(StringComparer.Ordinal)
         {
             ["limit.blobSize.error"] = v => frontend.MaxPayloadBytes = int.Parse(v, CultureInfo.InvariantCulture),
-            ["frontend.namespaceRPS"] = v => pipeline.NamespaceRequestsPerSecond = int.Parse(v, CultureInfo.InvariantCulture),
+            ["frontend.namespaceRPS"] = v => pipeline.NamespaceRequestsPerSecond = Positive("frontend.namespaceRPS", v),
+            ["frontend.namespaceCount"] = v => pipeline.NamespaceConcurrentLongPolls = Positive("frontend.namespaceCount", v),
+            ["frontend.namespaceBurstRatio"] = v => pipeline.BurstRatio = double.Parse(v, CultureInfo.InvariantCulture) is var ratio and >= 1 and <= 1000
+                ? ratio
+                : throw new ArgumentException($"--dynamic-config-value frontend.namespaceBurstRatio={v}: the ratio is from 1 to 1000."),
             ["limit.numPendingActivities.error"] = v => limits.MaxPendingActivities = int.Parse(v, CultureInfo.InvariantCulture),
             ["limit.numPendingChildExecutions.error"] = v => limits.MaxPendingChildren = int.Parse(v, CultureInfo.InvariantCulture),
             ["limit.numPendingSignals.error"] = v => limits.MaxPendingSignals = int.Parse(v, CultureInfo.InvariantCulture),
@@ -46,7 +50,7 @@ internal static partial class DynamicConfig
                 }
                 catch (Exception e) when (e is FormatException or OverflowException)
                 {
-                    throw new ArgumentException($"--dynamic-config-value {key}={raw}: the value is not a whole number in range.", e);
+                    throw new ArgumentException($"--dynamic-config-value {key}={raw}: the value is not a number in range.", e);
                 }
             }
             else
@@ -61,6 +65,12 @@ internal static partial class DynamicConfig
         int.Parse(value, CultureInfo.InvariantCulture) is var count and >= 1 and <= 64
             ? count
             : throw new ArgumentException($"--dynamic-config-value {key}={value}: a task queue has 1 to 64 partitions.");
+
+    /// <summary>A limit: a whole number of at least 1.</summary>
+    private static int Positive(string key, string value) =>
+        int.Parse(value, CultureInfo.InvariantCulture) is var number and >= 1
+            ? number
+            : throw new ArgumentException($"--dynamic-config-value {key}={value}: the value must be at least 1.");
 
     /// <summary>A boolean key's value: true or false, in any case, as Temporal's YAML reads it.</summary>
     private static bool Flag(string key, string value) => bool.TryParse(value, out var flag)

@@ -23,6 +23,12 @@ public sealed class ServerOptions
     /// <summary>The account this server's namespaces belong to (production mode; dev mode uses <c>local</c>).</summary>
     public string Account { get; set; } = "local";
 
+    /// <summary>Requests per second of an on-demand namespace (<c>--namespace-rps</c>); null: the default, 10 000.</summary>
+    public int? NamespaceRequestsPerSecond { get; set; }
+
+    /// <summary>Actions per second of an on-demand namespace (<c>--namespace-aps</c>); null: the default, 2 000.</summary>
+    public int? NamespaceActionsPerSecond { get; set; }
+
     /// <summary>How often namespaces changed in the store by another process (the CLI) are picked up.</summary>
     public TimeSpan NamespaceRefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
 

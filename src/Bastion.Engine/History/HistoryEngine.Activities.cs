@@ -73,10 +73,13 @@ internal sealed partial class HistoryEngine
             HeartbeatTimeout = Positive(attributes.HeartbeatTimeout),
         };
         m.State.Activities[scheduled.EventId] = info;
-        DispatchActivityAttempt(m, info, m.Now);
+
+        // A standalone activity's start delay holds its first attempt back; its schedule-to-close counts from then.
+        var firstAttempt = m.Now + (m.State.Standalone?.StartDelay ?? TimeSpan.Zero);
+        DispatchActivityAttempt(m, info, firstAttempt);
         if (info.ScheduleToCloseTimeout is { } deadline)
         {
-            m.AddTask(TaskKind.ActivityScheduleToCloseTimeout, info.ScheduledEventId, 0, scheduledTime + deadline);
+            m.AddTask(TaskKind.ActivityScheduleToCloseTimeout, info.ScheduledEventId, 0, scheduledTime + (firstAttempt - m.Now) + deadline);
         }
     }
 
@@ -161,12 +164,16 @@ internal sealed partial class HistoryEngine
                 }
 
                 var scheduled = ActivityTaskScheduledEventAttributes.Parser.ParseFrom(info.ScheduledAttributes);
+                var workflow = state.Standalone is null;
                 return new PollActivityTaskQueueResponse
                 {
                     TaskToken = TaskToken.ForActivityTask(item.Key, info.ScheduledEventId, info.Attempt).Encode(),
-                    WorkflowNamespace = poll.Namespace,
-                    WorkflowType = new WorkflowType { Name = state.WorkflowType },
-                    WorkflowExecution = new WorkflowExecution { WorkflowId = state.WorkflowId, RunId = state.RunId },
+
+                    // A standalone activity names no workflow, only its own run (the SDKs tell the two apart by this).
+                    WorkflowNamespace = workflow ? poll.Namespace : string.Empty,
+                    WorkflowType = workflow ? new WorkflowType { Name = state.WorkflowType } : null,
+                    WorkflowExecution = workflow ? new WorkflowExecution { WorkflowId = state.WorkflowId, RunId = state.RunId } : null,
+                    ActivityRunId = workflow ? string.Empty : state.RunId,
                     ActivityType = scheduled.ActivityType,
                     ActivityId = info.ActivityId,
                     Header = scheduled.Header,
@@ -427,6 +434,14 @@ internal sealed partial class HistoryEngine
     private static void EndActivity(Mutation m, ActivityInfo info, Func<long, HistoryEvent> outcome)
     {
         var started = AddActivityStarted(m, info);
+        if (m.State.Standalone is { } standalone)
+        {
+            var ended = m.AddEvent(outcome(started));
+            RemoveActivity(m, info);
+            FinishStandalone(m, standalone, info, ended);
+            return;
+        }
+
         m.AddExternalEvent(outcome(started), () => ScheduleWorkflowTask(m));
         RemoveActivity(m, info);
     }
@@ -448,7 +463,10 @@ internal sealed partial class HistoryEngine
             throw ServiceException.InvalidArgument("ActivityId is not set on request.");
         }
 
-        var key = await ResolveAsync(namespaceId, workflowId, runId).ConfigureAwait(false);
+        // No workflow id: the standalone activity of that id (its run id, if given, names the run).
+        var key = string.IsNullOrEmpty(workflowId)
+            ? await ResolveStandaloneAsync(namespaceId, activityId, runId).ConfigureAwait(false)
+            : await ResolveAsync(namespaceId, workflowId, runId).ConfigureAwait(false);
         return new ActivityRef(key, 0, 0, activityId);
     }
 

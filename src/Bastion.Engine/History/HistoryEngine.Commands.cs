@@ -376,6 +376,11 @@ internal sealed partial class HistoryEngine
     private static void CloseWorkflow(Mutation m, HistoryEvent closeEvent)
     {
         var state = m.State;
+        if (state.Standalone is { Outcome: null } standalone)
+        {
+            RecordTermination(standalone, state, closeEvent);
+        }
+
         var close = m.AddEvent(closeEvent);
         AddCloseNotifications(m, close.EventId, continuesAsNew: m.NextRun != null);
         state.CloseEventId = close.EventId;

@@ -24,6 +24,7 @@ internal sealed partial class HistoryEngine
     public Task<StartWorkflowExecutionResponse> StartWorkflowAsync(string namespaceId, StartWorkflowExecutionRequest request, Action<Mutation>? withNewRun = null)
     {
         ArgumentNullException.ThrowIfNull(request);
+        RequireWorkflowId(request.WorkflowId);
         RequireValidSearchAttributes(namespaceId, request.SearchAttributes);
         return WithWorkflowIdAsync(namespaceId, request.WorkflowId, async currentRunId =>
         {
@@ -74,6 +75,7 @@ internal sealed partial class HistoryEngine
     public Task<SignalWithStartWorkflowExecutionResponse> SignalWithStartAsync(string namespaceId, SignalWithStartWorkflowExecutionRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        RequireWorkflowId(request.WorkflowId);
         RequireValidSearchAttributes(namespaceId, request.SearchAttributes);
         return WithWorkflowIdAsync(namespaceId, request.WorkflowId, async currentRunId =>
         {
@@ -259,7 +261,8 @@ internal sealed partial class HistoryEngine
         TimeSpan? delay,
         WorkflowState? previous,
         Action<Mutation>? firstEvents = null,
-        Temporalio.Api.Sdk.V1.UserMetadata? userMetadata = null)
+        Temporalio.Api.Sdk.V1.UserMetadata? userMetadata = null,
+        StandaloneActivity? standalone = null)
     {
         var now = Now;
         var runId = RunIds.New(_time);
@@ -313,11 +316,17 @@ internal sealed partial class HistoryEngine
             // ...and still reports to the Nexus operations the chain backs.
             NexusCallbacks = previous is null ? [] : [.. previous.NexusCallbacks],
             Versioning = InitialVersioning(started),
+            Standalone = standalone,
         };
         var context = new WorkflowContext(new WorkflowKey(namespaceId, workflowId, runId), ShardOf(namespaceId, workflowId), state, 0) { Events = [] };
         var m = new Mutation(context, now);
         m.AddEvent(new HistoryEvent { EventType = EventType.WorkflowExecutionStarted, WorkflowExecutionStartedEventAttributes = started, UserMetadata = userMetadata });
         firstEvents?.Invoke(m);
+        if (standalone != null)
+        {
+            return m; // No workflow task and no run deadline: the activity's own timeouts bound it.
+        }
+
         if (delay is { } d)
         {
             m.AddTask(TaskKind.WorkflowStartBackoff, 1, 0, now + d);
@@ -410,6 +419,15 @@ internal sealed partial class HistoryEngine
                 throw AlreadyStarted(current, $"Workflow execution already finished successfully and WorkflowIdReusePolicy is AllowDuplicateFailedOnly. WorkflowId: {current.WorkflowId}, RunId: {current.RunId}."),
             _ => null,
         };
+    }
+
+    /// <summary>Workflow ids in the standalone activities' space (<see cref="StandaloneActivity.IdPrefix"/>) are not workflow ids.</summary>
+    private static void RequireWorkflowId(string workflowId)
+    {
+        if (StandaloneActivity.IsReserved(workflowId))
+        {
+            throw ServiceException.InvalidArgument("WorkflowId may not begin with the control character U+001F: that prefix is reserved for standalone activities.");
+        }
     }
 
     private static ServiceException AlreadyStarted(WorkflowState current, string message) =>

@@ -78,7 +78,7 @@ internal sealed partial class HistoryEngine
         string Index(string attribute, string value) => VisibilityProtection.Index(_codec, s.NamespaceId, attribute, value);
         return new VisibilityRecord
         {
-            WorkflowId = Index("WorkflowId", s.WorkflowId),
+            WorkflowId = Index("WorkflowId", info.Execution.WorkflowId),
             WorkflowType = Index("WorkflowType", s.WorkflowType),
             Status = s.Status,
             StartTime = s.StartTime,
@@ -102,7 +102,8 @@ internal sealed partial class HistoryEngine
     /// <summary>What describe and list show of a run.</summary>
     private static WorkflowExecutionInfo ExecutionInfoOf(WorkflowState s) => new()
     {
-        Execution = new WorkflowExecution { WorkflowId = s.WorkflowId, RunId = s.RunId },
+        // A standalone activity's row shows its activity id (the run's workflow id is that id in a space of its own).
+        Execution = new WorkflowExecution { WorkflowId = s.Standalone?.ActivityId ?? s.WorkflowId, RunId = s.RunId },
         Type = new WorkflowType { Name = s.WorkflowType },
         StartTime = Timestamp.FromDateTime(s.StartTime),
         CloseTime = ToTimestamp(s.CloseTime),
@@ -117,7 +118,7 @@ internal sealed partial class HistoryEngine
         FirstRunId = s.FirstRunId,
         ExecutionDuration = s.CloseTime is { } closed ? Duration.FromTimeSpan(closed - s.ExecutionTime) : null,
         ParentExecution = s.ParentWorkflowId is { } parent ? new WorkflowExecution { WorkflowId = parent, RunId = s.ParentRunId } : null,
-        RootExecution = new WorkflowExecution { WorkflowId = s.RootWorkflowId ?? s.WorkflowId, RunId = s.RootRunId ?? s.RunId },
+        RootExecution = new WorkflowExecution { WorkflowId = s.RootWorkflowId ?? s.Standalone?.ActivityId ?? s.WorkflowId, RunId = s.RootRunId ?? s.RunId },
         VersioningInfo = s.Versioning?.ToInfo(),
         WorkerDeploymentName = s.Versioning?.DeploymentName ?? string.Empty,
     };

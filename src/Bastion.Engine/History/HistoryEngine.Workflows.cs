@@ -242,12 +242,13 @@ internal sealed partial class HistoryEngine
     /// <summary>
     /// One page of a run's history from <paramref name="fromEventId"/>. With <paramref name="wait"/>, waits (up to
     /// <paramref name="maxWait"/>) for events past the page or, with <paramref name="closeOnly"/>, for the close event.
-    /// Returns the events and the next event id to ask for (0 when the history is complete).
+    /// Returns the events and the next event id to ask for (0 when the history is complete). <paramref name="endEarly"/>
+    /// ends the wait as its time running out would (a stopping server).
     /// </summary>
     public async Task<(List<HistoryEvent> Events, long NextEventId)> ReadHistoryAsync(
-        WorkflowKey key, long fromEventId, int pageSize, bool wait, bool closeOnly, TimeSpan maxWait, CancellationToken cancellationToken)
+        WorkflowKey key, long fromEventId, int pageSize, bool wait, bool closeOnly, TimeSpan maxWait, CancellationToken cancellationToken, CancellationToken endEarly = default)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, endEarly);
         timeout.CancelAfter(maxWait);
         while (true)
         {

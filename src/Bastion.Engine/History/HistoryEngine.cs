@@ -421,6 +421,11 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             throw ServiceException.InvalidArgument("WorkflowId is not set on request.");
         }
 
+        if (StandaloneActivity.IsReserved(workflowId))
+        {
+            throw ServiceException.NotFound($"Workflow execution {ServiceException.Quote(workflowId)} not found.");
+        }
+
         if (!string.IsNullOrEmpty(runId))
         {
             if (!Guid.TryParse(runId, out _))

@@ -123,6 +123,9 @@ internal sealed class WorkflowState
     /// <summary>Worker versioning (issue 21); null for a run that never met a versioned worker or an override.</summary>
     public WorkflowVersioning? Versioning { get; set; }
 
+    /// <summary>Set when this run is a standalone activity (issue 21), not a workflow; see <see cref="StandaloneActivity"/>.</summary>
+    public StandaloneActivity? Standalone { get; set; }
+
     [JsonIgnore]
     public bool IsOpen => Status == 1;
 

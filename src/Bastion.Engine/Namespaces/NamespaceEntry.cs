@@ -46,6 +46,12 @@ public sealed record NamespaceEntry
     /// <summary>The codec server the UI uses for this namespace; null: none.</summary>
     public NamespaceCodecServer? CodecServer { get; init; }
 
+    /// <summary>
+    /// Provisioned capacity in Temporal Resource Units (Cloud's <c>capacity_spec.provisioned.value</c>); null: on-demand,
+    /// the server's default limits. See <c>NamespaceLimits</c> for what a unit buys.
+    /// </summary>
+    public double? ProvisionedCapacity { get; init; }
+
     /// <summary>Bumped by every stored change: the Cloud Ops API's <c>resource_version</c>.</summary>
     public long Version { get; init; }
 

@@ -17,7 +17,7 @@ namespace Bastion.Engine.Visibility;
 /// decode what a list returns. Page tokens are keyset cursors (sort key + run id), so a page never repeats or
 /// skips a run when new runs start between pages.
 /// </summary>
-internal sealed class VisibilityReader(IVisibilityStore store, IRecordCodec codec)
+internal sealed partial class VisibilityReader(IVisibilityStore store, IRecordCodec codec)
 {
     public const int MaxPageSize = 1000;
 
@@ -132,18 +132,46 @@ internal sealed class VisibilityReader(IVisibilityStore store, IRecordCodec code
     private static ByteString Token(VisibilityRow last) =>
         ByteString.CopyFromUtf8(FormattableString.Invariant($"v1:{last.OrderKey}:{last.RunId}"));
 
-    /// <summary>Parses and binds; a problem is INVALID_ARGUMENT naming the position and the query.</summary>
+    /// <summary>
+    /// Parses and binds a workflow query; a problem is INVALID_ARGUMENT naming the position and the query. As in
+    /// Temporal, a query that does not name <c>TemporalNamespaceDivision</c> sees only rows without one (workflows,
+    /// not standalone activities).
+    /// </summary>
     public static ListQuery Bind(NamespaceEntry ns, string? query, bool forCount)
     {
         try
         {
-            return Binder.Bind(Parser.Parse(query), name => SearchAttributeValues.Resolve(ns, name), forCount);
+            var parsed = Parser.Parse(query);
+            if (!Names(parsed.Filter, DivisionAttribute))
+            {
+                parsed = parsed with { Filter = Within(parsed.Filter, new IsNullExpr(new AttributeName(DivisionAttribute, 0), Negated: false)) };
+            }
+
+            return Binder.Bind(parsed, name => SearchAttributeValues.Resolve(ns, name), forCount);
         }
         catch (InvalidQueryException e)
         {
             throw ServiceException.InvalidArgument($"Invalid query {ServiceException.Quote(query)}: {e.Message}.");
         }
     }
+
+    private const string DivisionAttribute = "TemporalNamespaceDivision";
+
+    /// <summary>The filter confined by <paramref name="scope"/> (ANDed before it).</summary>
+    internal static Expr Within(Expr? filter, Expr scope) => filter is null ? scope : new AndExpr(scope, filter);
+
+    /// <summary>Whether the filter names the attribute anywhere.</summary>
+    private static bool Names(Expr? expr, string attribute) => expr switch
+    {
+        AndExpr and => Names(and.Left, attribute) || Names(and.Right, attribute),
+        OrExpr or => Names(or.Left, attribute) || Names(or.Right, attribute),
+        CompareExpr c => c.Attribute.Name == attribute,
+        InExpr i => i.Attribute.Name == attribute,
+        BetweenExpr b => b.Attribute.Name == attribute,
+        StartsWithExpr s => s.Attribute.Name == attribute,
+        IsNullExpr n => n.Attribute.Name == attribute,
+        _ => false,
+    };
 
     private static Payload KeywordPayload(string value) => new()
     {

@@ -5,6 +5,7 @@ using Bastion.Engine.Namespaces;
 using Bastion.Visibility;
 using Bastion.Security.Authorization;
 using Bastion.Security.Identity;
+using Bastion.Security.RateLimits;
 using Bastion.Security.Tls;
 using Grpc.Core;
 using Temporalio.Api.Cloud.CloudService.V1;
@@ -25,7 +26,7 @@ internal sealed partial class CloudServiceHandler
         var caller = CallerOf(context);
         var spec = request.Spec ?? throw ServiceException.InvalidArgument("spec is required.");
         var settings = SettingsOf(spec);
-        var entry = await namespaces.CreateAsync(spec.Name, caller.Account, settings.Retention, settings.Tls, e => settings.Apply(e)).ConfigureAwait(false);
+        var entry = await namespaces.CreateAsync(spec.Name, caller.Account, settings.Retention, settings.Tls, e => settings.Apply(e) with { ProvisionedCapacity = settings.Capacity?.Units }).ConfigureAwait(false);
         if (!caller.HasRole(r => r >= AccountRole.Admin))
         {
             await GrantCreatorAdminAsync(caller, entry).ConfigureAwait(false);
@@ -65,7 +66,13 @@ internal sealed partial class CloudServiceHandler
         }
 
         var settings = SettingsOf(spec);
-        await namespaces.UpdateAsync(settings.Apply(current with { Retention = settings.Retention, Tls = settings.Tls }), ExpectedVersion(request.ResourceVersion)).ConfigureAwait(false);
+        var updated = settings.Apply(current with { Retention = settings.Retention, Tls = settings.Tls });
+        if (settings.Capacity is { } capacity)
+        {
+            updated = updated with { ProvisionedCapacity = capacity.Units }; // absent: the capacity stays as it is
+        }
+
+        await namespaces.UpdateAsync(updated, ExpectedVersion(request.ResourceVersion)).ConfigureAwait(false);
         return new UpdateNamespaceResponse { AsyncOperation = await OperationAsync(context, "update-namespace", current.FullName, request.AsyncOperationId).ConfigureAwait(false) };
     }
 
@@ -170,8 +177,19 @@ internal sealed partial class CloudServiceHandler
                 : throw ServiceException.InvalidArgument($"spec.custom_search_attributes[{ServiceException.Quote(name, 100)}]: {ServiceException.Quote(type, 50)} is not a search attribute type."));
         }
 
-        return new NamespaceSettings(TimeSpan.FromDays(spec.RetentionDays), tls, apiKeyAuth, codec, attributes, spec.Lifecycle?.EnableDeleteProtection ?? false);
+        return new NamespaceSettings(TimeSpan.FromDays(spec.RetentionDays), tls, apiKeyAuth, codec, attributes, spec.Lifecycle?.EnableDeleteProtection ?? false, CapacityOf(spec.CapacitySpec));
     }
+
+    /// <summary>What a capacity spec asks for: null when it is absent; on-demand (no units) or provisioned units, checked.</summary>
+    private static CapacityChange? CapacityOf(CapacitySpec? spec) => spec switch
+    {
+        null => null,
+        { Provisioned: { } provisioned } => NamespaceLimits.Invalid(provisioned.Value) is { } why
+            ? throw ServiceException.InvalidArgument($"spec.capacity_spec.provisioned.value {why}")
+            : new CapacityChange(provisioned.Value),
+        { OnDemand: not null } => new CapacityChange(null),
+        _ => throw ServiceException.InvalidArgument("spec.capacity_spec names neither on_demand nor provisioned."),
+    };
 
     /// <summary>The CA bundle as PEM: Cloud clients send the PEM itself, or (the older field) its base64.</summary>
     private static string CaPem(byte[] value)
@@ -225,9 +243,14 @@ internal sealed partial class CloudServiceHandler
             spec.SearchAttributes[name] = (NamespaceSpec.Types.SearchAttributeType)type;
         }
 
+        spec.CapacitySpec = entry.ProvisionedCapacity is { } units
+            ? new CapacitySpec { Provisioned = new CapacitySpec.Types.Provisioned { Value = units } }
+            : new CapacitySpec { OnDemand = new CapacitySpec.Types.OnDemand() };
         var host = pipelineOptions.BaseDomain;
         return new Namespace
         {
+            Capacity = CapacityOf(entry),
+            Limits = new Limits { ActionsPerSecondLimit = (int)Math.Round(NamespaceLimits.Of(entry, pipelineOptions).ActionsPerSecond) },
             Namespace_ = entry.FullName,
             ResourceVersion = entry.Version.ToString(CultureInfo.InvariantCulture),
             Spec = spec,
@@ -245,7 +268,8 @@ internal sealed partial class CloudServiceHandler
         bool ApiKeyAuth,
         NamespaceCodecServer? CodecServer,
         Dictionary<string, SearchAttributeType> SearchAttributes,
-        bool DeleteProtection)
+        bool DeleteProtection,
+        CapacityChange? Capacity)
     {
         public NamespaceEntry Apply(NamespaceEntry entry) => entry with
         {
@@ -255,4 +279,7 @@ internal sealed partial class CloudServiceHandler
             DeleteProtection = DeleteProtection,
         };
     }
+
+    /// <summary>A capacity to set: provisioned units, or null units for on-demand.</summary>
+    private sealed record CapacityChange(double? Units);
 }

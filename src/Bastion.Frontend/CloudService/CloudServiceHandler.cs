@@ -25,6 +25,7 @@ internal sealed partial class CloudServiceHandler(
     IdentityRegistry identities,
     AuditLog auditLog,
     PipelineOptions pipelineOptions,
+    Bastion.Security.RateLimits.NamespaceRateLimiter limiter,
     TimeProvider time)
 {
     private const int DefaultPageSize = 100;

@@ -30,6 +30,12 @@ internal static class CallRoutes
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(engine);
         CallTarget? Workflow(string? workflowId) => string.IsNullOrEmpty(workflowId) ? null : new ShardTarget(engine.ShardOf(namespaceId, workflowId));
+
+        // A standalone activity's run lives on the shard of its own id (a space apart from workflow ids).
+        CallTarget? Activity(string? activityId) => string.IsNullOrEmpty(activityId) ? null : Workflow(StandaloneActivity.RunWorkflowId(activityId));
+
+        // The by-id forms name a workflow's activity, or with no workflow id a standalone activity.
+        CallTarget? ById(string? workflowId, string? activityId) => string.IsNullOrEmpty(workflowId) ? Activity(activityId) : Workflow(workflowId);
         CallTarget? Token(ByteString token, TaskTokenKind kind)
         {
             try
@@ -70,10 +76,16 @@ internal static class CallRoutes
             RespondActivityTaskCompletedRequest r => Token(r.TaskToken, TaskTokenKind.ActivityTask),
             RespondActivityTaskFailedRequest r => Token(r.TaskToken, TaskTokenKind.ActivityTask),
             RespondActivityTaskCanceledRequest r => Token(r.TaskToken, TaskTokenKind.ActivityTask),
-            RecordActivityTaskHeartbeatByIdRequest r => Workflow(r.WorkflowId),
-            RespondActivityTaskCompletedByIdRequest r => Workflow(r.WorkflowId),
-            RespondActivityTaskFailedByIdRequest r => Workflow(r.WorkflowId),
-            RespondActivityTaskCanceledByIdRequest r => Workflow(r.WorkflowId),
+            RecordActivityTaskHeartbeatByIdRequest r => ById(r.WorkflowId, r.ActivityId),
+            RespondActivityTaskCompletedByIdRequest r => ById(r.WorkflowId, r.ActivityId),
+            RespondActivityTaskFailedByIdRequest r => ById(r.WorkflowId, r.ActivityId),
+            RespondActivityTaskCanceledByIdRequest r => ById(r.WorkflowId, r.ActivityId),
+            StartActivityExecutionRequest r => Activity(r.ActivityId),
+            DescribeActivityExecutionRequest r => Activity(r.ActivityId),
+            PollActivityExecutionRequest r => Activity(r.ActivityId),
+            RequestCancelActivityExecutionRequest r => Activity(r.ActivityId),
+            TerminateActivityExecutionRequest r => Activity(r.ActivityId),
+            DeleteActivityExecutionRequest r => Activity(r.ActivityId),
             CreateScheduleRequest r => Workflow(r.ScheduleId),
             DescribeScheduleRequest r => Workflow(r.ScheduleId),
             UpdateScheduleRequest r => Workflow(r.ScheduleId),

@@ -245,7 +245,12 @@ internal sealed partial class WorkflowServiceHandler
         var from = token?.NextEventId ?? 1;
         var closeOnly = request.HistoryEventFilterType == HistoryEventFilterType.CloseEvent;
         var budget = Validation.LongPollBudget(context, Now, options.MaxLongPoll);
-        var (events, next) = await engine.ReadHistoryAsync(key, from, pageSize, request.WaitNewEvent, closeOnly, budget, context.CancellationToken).ConfigureAwait(false);
+        if (request.WaitNewEvent)
+        {
+            draining.RefuseNewPoll(); // and one waiting is answered as if its time ran out: an empty page, a token to poll again with
+        }
+
+        var (events, next) = await engine.ReadHistoryAsync(key, from, pageSize, request.WaitNewEvent, closeOnly, budget, context.CancellationToken, draining.Token).ConfigureAwait(false);
         var response = new GetWorkflowExecutionHistoryResponse { History = new Temporalio.Api.History.V1.History() };
         response.History.Events.AddRange(events);
         if (next > 0)

@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
 using System.Collections.Frozen;
-using System.Threading.RateLimiting;
 using Bastion.Engine.Errors;
 using Bastion.Engine.Namespaces;
 using Bastion.Security.Audit;
 using Bastion.Security.Authorization;
 using Bastion.Security.Identity;
+using Bastion.Security.RateLimits;
 using Bastion.Security.Tls;
 using Bastion.Storage;
 using Bastion.Storage.Telemetry;
@@ -32,6 +32,7 @@ public sealed partial class SecurityPipeline(
     IAuditSink audit,
     PipelineOptions options,
     ICallRouter router,
+    NamespaceRateLimiter limits,
     TimeProvider time,
     ILogger<SecurityPipeline> logger) : Interceptor, IRefusedCallRecorder
 {
@@ -39,7 +40,6 @@ public sealed partial class SecurityPipeline(
     public const string AuthorizationHeader = "authorization";
 
     private static readonly ConcurrentDictionary<MessageDescriptor, (FieldDescriptor? Namespace, FieldDescriptor? RequestId)> s_fields = new();
-    private readonly ConcurrentDictionary<string, TokenBucketRateLimiter> _limiters = new();
     private readonly IAuthenticator[] _authenticators = [.. authenticators];
 
     /// <summary>Methods that start new workflows: refused in a deprecated namespace.</summary>
@@ -76,6 +76,7 @@ public sealed partial class SecurityPipeline(
         TResponse? response = default;
         AuditRecord? ridingRecord = null;
         PendingAudit? riding = null;
+        IDisposable? pollLease = null;
         try
         {
             var message = request as IMessage ?? throw new InvalidOperationException("Requests are protobuf messages.");
@@ -85,7 +86,7 @@ public sealed partial class SecurityPipeline(
                 ?? throw new ServiceException(ErrorKind.PermissionDenied, $"{service}/{method} is not permitted: it has no access classification.");
             ResolveNamespace(call, message, context);
             Authorize(call);
-            RateLimit(call);
+            pollLease = call.Namespace is { } limited ? limits.Admit(limited, method, message) : null;
             RequestValidator.Validate(message);
             call.AttachTo(context);
 
@@ -107,6 +108,11 @@ public sealed partial class SecurityPipeline(
                 PendingAudit.Ambient = null;
                 AuditActor.Current = null;
             }
+
+            if (call.Namespace is { } charged)
+            {
+                limits.Charge(charged, response as IMessage);
+            }
         }
         catch (Exception e)
         {
@@ -117,6 +123,10 @@ public sealed partial class SecurityPipeline(
             }
 
             outcome = failure.StatusCode;
+        }
+        finally
+        {
+            pollLease?.Dispose();
         }
 
         try
@@ -263,38 +273,6 @@ public sealed partial class SecurityPipeline(
                 ErrorKind.PermissionDenied,
                 $"{call.Principal.Type} {call.Principal.Name} lacks {call.Permission} for {call.Service}/{call.Method}"
                 + (call.Namespace != null ? $" on namespace {call.Namespace.FullName}." : "."));
-        }
-    }
-
-    /// <summary>Stage 4: per-namespace request rate.</summary>
-    private void RateLimit(CallContext call)
-    {
-        if (call.Namespace is not { } ns)
-        {
-            return;
-        }
-
-        var limiter = _limiters.GetOrAdd(ns.Id, _ => new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = options.NamespaceRequestsPerSecond,
-            TokensPerPeriod = options.NamespaceRequestsPerSecond,
-            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        }));
-        using var lease = limiter.AttemptAcquire();
-        if (!lease.IsAcquired)
-        {
-            ServerMetrics.RateLimitRejections.Add(1, new KeyValuePair<string, object?>("namespace", ns.FullName));
-            // Temporal's text and cause (RPS_LIMIT, scope namespace): the SDKs retry it with their resource-exhausted back-off.
-            throw new ServiceException(
-                ErrorKind.ResourceExhausted,
-                $"namespace rate limit exceeded: namespace {ns.FullName} is over its limit of {options.NamespaceRequestsPerSecond} requests per second.",
-                new Temporalio.Api.ErrorDetails.V1.ResourceExhaustedFailure
-                {
-                    Cause = Temporalio.Api.Enums.V1.ResourceExhaustedCause.RpsLimit,
-                    Scope = Temporalio.Api.Enums.V1.ResourceExhaustedScope.Namespace,
-                });
         }
     }
 

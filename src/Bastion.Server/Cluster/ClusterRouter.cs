@@ -1,6 +1,7 @@
 using Bastion.Engine.History;
 using Bastion.Frontend.Cluster;
 using Bastion.Security.Pipeline;
+using Bastion.Storage.Telemetry;
 using Google.Protobuf;
 using Grpc.Core;
 
@@ -68,16 +69,22 @@ internal sealed class ClusterRouter(HistoryEngine engine, ClusterClient client, 
             QueueTarget queue => engine.Routing.OwnerOfQueue(queue.Partitioned ? engine.Routing.PlaceAnywhere(queue.Queue) : queue.Queue),
             _ => engine.Routing.Self,
         };
+        var kind = target is ShardTarget ? "shard" : "queue";
         if (engine.Routing.IsSelf(owner))
         {
+            Count(kind, "local");
             return await local(request, context).ConfigureAwait(false);
         }
 
+        Count(kind, "forwarded");
         var bytes = await client.ForwardAsync(owner, context.Method, namespaceId, message.ToByteArray(), context.Deadline, context.CancellationToken).ConfigureAwait(false);
         var response = (IMessage)Activator.CreateInstance<TResponse>();
         response.MergeFrom(bytes);
         return (TResponse)response;
     }
+
+    private static void Count(string target, string route) =>
+        ServerMetrics.ClusterRoutedCalls.Add(1, new KeyValuePair<string, object?>("target", target), new KeyValuePair<string, object?>("route", route));
 
     private static bool IsUnavailable(Exception e) =>
         e is RpcException { StatusCode: StatusCode.Unavailable } || e is Bastion.Engine.Errors.ServiceException { Kind: Bastion.Engine.Errors.ErrorKind.Unavailable };

@@ -50,6 +50,12 @@ public static class ServerMetrics
     /// <summary>Requests refused by a namespace's rate limit, by <c>namespace</c>.</summary>
     public static readonly Counter<long> RateLimitRejections = s_meter.CreateCounter<long>("bastion_rate_limit_rejections", description: "Requests refused with RESOURCE_EXHAUSTED by a namespace's rate limit.");
 
+    /// <summary>
+    /// Calls a cluster node routed, by <c>target</c> (<c>shard</c> or <c>queue</c>) and <c>route</c> (<c>local</c>: this node owns
+    /// it; <c>forwarded</c>: sent to the owner), one per attempt; calls that address neither are not counted.
+    /// </summary>
+    public static readonly Counter<long> ClusterRoutedCalls = s_meter.CreateCounter<long>("bastion_cluster_routed_calls", description: "Calls a cluster node ran here or forwarded to the owner of what they address.");
+
     /// <summary>Store operations, by <c>operation</c> (<c>GroupCommit</c>: one transaction of the group committer).</summary>
     public static readonly Counter<long> PersistenceRequests = s_meter.CreateCounter<long>("persistence_requests", description: "Store operations.");
 

@@ -89,6 +89,8 @@ public sealed class UsageErrorTests
     [InlineData("server start-dev --log-level loud")]
     [InlineData("server start-dev --port=seven")]
     [InlineData("server start-dev --encryption=maybe")]
+    [InlineData("server start-dev --namespace-aps 0")]
+    [InlineData("server start --db-filename b.db --account acme --namespace-rps 0")]
     public async Task ABadValue_IsAUsageError(string arguments) =>
         Assert.Equal(BastionCommand.UsageError, (await InvokeAsync(arguments)).ExitCode);
 

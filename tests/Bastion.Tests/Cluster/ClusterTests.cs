@@ -159,6 +159,23 @@ public sealed class ClusterTests(PostgresDatabase database) : IClassFixture<Post
     public async Task AnyNodeServesAnyCall_AndALeavingNodesShardsMoveOn()
     {
         await SettledAsync(_nodes);
+        var routed = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        using var listener = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Name == "bastion_cluster_routed_calls")
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            var route = tags.ToArray().Single(t => t.Key == "route").Value as string;
+            routed.AddOrUpdate(route!, value, (_, sum) => sum + value);
+        });
+        listener.Start();
 
         var starter = await TemporalClient.ConnectAsync(new(_nodes[0].Address) { Namespace = "default" });
         var signaller = await TemporalClient.ConnectAsync(new(_nodes[2].Address) { Namespace = "default" });
@@ -190,6 +207,7 @@ public sealed class ClusterTests(PostgresDatabase database) : IClassFixture<Post
             // The calls crossed nodes: forwarded to the owners of their workflows, tasks handed to their queue's owner.
             var served = _nodes.Select(n => n.ClusterServed).ToList();
             Assert.True(served.Sum(s => s.Forwards) > 0, "no call was forwarded");
+            Assert.True(routed.GetValueOrDefault("forwarded") > 0 && routed.GetValueOrDefault("local") > 0, "bastion_cluster_routed_calls: " + string.Join(", ", routed));
             Assert.True(served.Sum(s => s.HandOffs + s.Starts) > 0, "no task crossed nodes");
 
             // A node leaves (a graceful stop): its shards move to the others, and new work runs as before.

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using Temporalio.Api.Enums.V1;
 using Temporalio.Api.TaskQueue.V1;
 using Temporalio.Api.WorkflowService.V1;
 using Temporalio.Client;
@@ -43,6 +44,16 @@ public sealed class GracefulShutdownTests : IDisposable
             Identity = "sigterm-test",
         })).ToList();
 
+        // A client waiting for the result of a workflow that will not finish: a history long poll for the close event.
+        var waiting = await client.StartWorkflowAsync((IdleWorkflow wf) => wf.RunAsync(), new($"sigterm-waited-{taskQueue}", taskQueue));
+        var historyPoll = client.Connection.WorkflowService.GetWorkflowExecutionHistoryAsync(new GetWorkflowExecutionHistoryRequest
+        {
+            Namespace = "default",
+            Execution = new Temporalio.Api.Common.V1.WorkflowExecution { WorkflowId = waiting.Id },
+            WaitNewEvent = true,
+            HistoryEventFilterType = HistoryEventFilterType.CloseEvent,
+        });
+
         // Load: starts in a loop until the server is gone.
         var acknowledged = new ConcurrentBag<string>();
         var failures = new ConcurrentBag<Exception>();
@@ -78,6 +89,11 @@ public sealed class GracefulShutdownTests : IDisposable
         }
 
         Assert.All(failures, e => Assert.True(e is RpcException { Code: RpcException.StatusCode.Unavailable }, e.ToString()));
+
+        // The history long poll was answered as if its time ran out: no events, a token to poll again with.
+        var page = await historyPoll.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Empty(page.History.Events);
+        Assert.False(page.NextPageToken.IsEmpty);
 
         // The shards were released on the way out (a next server, or a cluster's other nodes, need not wait out the leases).
         var (statusExit, status, statusError) = await Bastion.Tests.Cli.CliProcess.RunAsync("cluster", "status", "--db-filename", database);

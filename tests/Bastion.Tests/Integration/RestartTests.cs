@@ -156,6 +156,38 @@ public abstract class RestartTests : IDisposable
         }
     }
 
+    [Activity]
+    public static Task<string> EchoAsync(string input) => Task.FromResult("echo:" + input);
+
+    /// <summary>An acknowledged start of a standalone activity survives the kill: a worker that comes after runs it.</summary>
+    [Fact]
+    public async Task KilledServer_KeepsAStartedStandaloneActivity()
+    {
+        var port = ServerProcess.FreePort();
+        var server = await StartServerAsync(port);
+        try
+        {
+            var client = await TemporalClient.ConnectAsync(new(server.Address) { Namespace = "default" });
+            var tq = ServerFixture.NewTaskQueue();
+            var handle = await client.StartActivityAsync(() => EchoAsync("kept"), new("restart-sa-" + Guid.NewGuid(), tq) { ScheduleToCloseTimeout = TimeSpan.FromMinutes(2) });
+
+            server.Kill();
+            server.Dispose();
+            server = await StartServerAsync(port);
+            client = await TemporalClient.ConnectAsync(new(server.Address) { Namespace = "default" });
+            using var worker = new TemporalWorker(client, new TemporalWorkerOptions(tq).AddActivity(EchoAsync));
+            await worker.ExecuteAsync(async () =>
+            {
+                Assert.Equal("echo:kept", await client.GetActivityHandle<string>(handle.Id, handle.RunId).GetResultAsync());
+                Assert.Equal(ActivityExecutionStatus.Completed, (await client.GetActivityHandle(handle.Id).DescribeAsync()).Status);
+            }).WaitAsync(TimeSpan.FromSeconds(120));
+        }
+        finally
+        {
+            server.Dispose();
+        }
+    }
+
     private static async Task WaitForEventAsync(WorkflowHandle handle, EventType type)
     {
         for (var i = 0; i < 100; i++)

@@ -34,6 +34,24 @@ public sealed class DynamicConfigTests
     }
 
     [Fact]
+    public void NamespaceLimitKeys_AreApplied_AndOutOfRangeValuesRefused()
+    {
+        var pipeline = new PipelineOptions();
+        DynamicConfig.Apply(
+            new Dictionary<string, string> { ["frontend.namespaceCount"] = "7", ["frontend.namespaceBurstRatio"] = "1.5" },
+            new FrontendOptions(), pipeline, new EngineLimits(), new MatchingEngine(TimeProvider.System), NullLogger.Instance);
+        Assert.Equal(7, pipeline.NamespaceConcurrentLongPolls);
+        Assert.Equal(1.5, pipeline.BurstRatio);
+
+        foreach (var (key, value) in new[] { ("frontend.namespaceRPS", "0"), ("frontend.namespaceCount", "-1"), ("frontend.namespaceBurstRatio", "0.5") })
+        {
+            var error = Assert.Throws<ArgumentException>(() => DynamicConfig.Apply(
+                new Dictionary<string, string> { [key] = value }, new FrontendOptions(), new PipelineOptions(), new EngineLimits(), new MatchingEngine(TimeProvider.System), NullLogger.Instance));
+            Assert.Contains($"{key}={value}", error.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void ANonNumericValue_IsRefused_NamingTheKey()
     {
         var error = Assert.Throws<ArgumentException>(() => DynamicConfig.Apply(
