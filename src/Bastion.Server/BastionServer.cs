@@ -275,6 +275,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton<Engine.Batch.BatchOperations>();
         services.AddSingleton<NamespaceRegistry>();
         services.AddSingleton<Engine.Nexus.NexusEndpointRegistry>();
+        services.AddSingleton<Engine.Deployments.WorkerDeploymentRegistry>();
         services.AddSingleton<Engine.Matching.NexusTaskDispatcher>();
         services.AddSingleton<Engine.Nexus.NexusCaller>();
         services.AddSingleton(frontendOptions);
@@ -402,6 +403,9 @@ public sealed partial class BastionServer : IAsyncDisposable
         var auditSink = app.Services.GetRequiredService<IAuditSink>();
         nexusCalls.Refused = refusal => auditSink.WriteAsync(NexusRefusalAudit.RecordOf(refusal, options.Time.GetUtcNow().UtcDateTime)).AsTask();
         engine.NexusCalls = nexusCalls;
+
+        // Before the engine dispatches its tasks: which version's workers each goes to depends on the deployments.
+        await app.Services.GetRequiredService<Engine.Deployments.WorkerDeploymentRegistry>().LoadAsync(cancellationToken).ConfigureAwait(false);
         await engine.StartAsync(options.ShardCount, membership, cluster is null ? null : app.Services.GetRequiredService<ClusterClient>(), cancellationToken).ConfigureAwait(false);
         var namespaces = app.Services.GetRequiredService<NamespaceRegistry>();
         await namespaces.LoadAsync(cancellationToken).ConfigureAwait(false);
@@ -434,7 +438,8 @@ public sealed partial class BastionServer : IAsyncDisposable
 
         var audit = app.Services.GetRequiredService<AuditHosting>();
         audit.Start();
-        var refresher = new NamespaceRefresher(namespaces, identities, options.Time, options.NamespaceRefreshInterval, logger, app.Services.GetRequiredService<Engine.Nexus.NexusEndpointRegistry>());
+        var refresher = new NamespaceRefresher(namespaces, identities, options.Time, options.NamespaceRefreshInterval, logger, app.Services.GetRequiredService<Engine.Nexus.NexusEndpointRegistry>(),
+            app.Services.GetRequiredService<Engine.Deployments.WorkerDeploymentRegistry>());
         if (!options.DevMode && options.UiPort != null)
         {
             var sessions = app.Services.GetRequiredService<UiSessions>();

@@ -17,12 +17,14 @@ internal sealed partial class NamespaceRefresher : IDisposable
     private readonly NamespaceRegistry _namespaces;
     private readonly IdentityRegistry _identities;
     private readonly Engine.Nexus.NexusEndpointRegistry? _endpoints;
+    private readonly Engine.Deployments.WorkerDeploymentRegistry? _deployments;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ITimer _timer;
 
-    public NamespaceRefresher(NamespaceRegistry namespaces, IdentityRegistry identities, TimeProvider time, TimeSpan interval, ILogger logger, Engine.Nexus.NexusEndpointRegistry? endpoints = null)
+    public NamespaceRefresher(NamespaceRegistry namespaces, IdentityRegistry identities, TimeProvider time, TimeSpan interval, ILogger logger, Engine.Nexus.NexusEndpointRegistry? endpoints = null, Engine.Deployments.WorkerDeploymentRegistry? deployments = null)
     {
+        _deployments = deployments;
         _namespaces = namespaces;
         _identities = identities;
         _endpoints = endpoints;
@@ -53,6 +55,11 @@ internal sealed partial class NamespaceRefresher : IDisposable
             if (_endpoints is not null)
             {
                 await _endpoints.RefreshAsync(CancellationToken.None).ConfigureAwait(false); // changed on another node of a cluster
+            }
+
+            if (_deployments is not null)
+            {
+                await _deployments.RefreshAsync(CancellationToken.None).ConfigureAwait(false); // routing set on another node of a cluster
             }
 
             AfterRefresh?.Invoke();

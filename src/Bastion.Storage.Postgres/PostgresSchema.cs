@@ -126,5 +126,12 @@ public static partial class PostgresSchema
         CREATE TABLE nexus_endpoints (id text PRIMARY KEY, account text NOT NULL, name text COLLATE "C" NOT NULL, version bigint NOT NULL,
             data bytea NOT NULL, UNIQUE (account, name));
         """,
+
+        // Worker deployments (issue 21), one row each, keyed by namespace and a blind index of the name, versioned.
+        """
+        CREATE TABLE worker_deployments (namespace_id text NOT NULL, name_key text COLLATE "C" NOT NULL, version bigint NOT NULL,
+            data bytea NOT NULL, pos bigint GENERATED ALWAYS AS IDENTITY, PRIMARY KEY (namespace_id, name_key));
+        CREATE INDEX worker_deployments_by_pos ON worker_deployments (pos);
+        """,
     ];
 }

@@ -147,6 +147,11 @@ public sealed partial class PostgresStorageProvider
             ApplyNexusEndpoint(plan, endpoint);
         }
 
+        if (transition.WorkerDeployment is { } deployment)
+        {
+            ApplyWorkerDeployment(plan, deployment);
+        }
+
         foreach (var write in transition.Writes)
         {
             Apply(plan, write);

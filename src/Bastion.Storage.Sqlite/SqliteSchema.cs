@@ -159,5 +159,11 @@ internal static class SqliteSchema
         CREATE TABLE nexus_endpoints (id TEXT PRIMARY KEY, account TEXT NOT NULL, name TEXT NOT NULL, version INTEGER NOT NULL,
             data BLOB NOT NULL, UNIQUE (account, name));
         """,
+
+        // 16: worker deployments (issue 21), one row each, keyed by namespace and a blind index of the name, versioned.
+        """
+        CREATE TABLE worker_deployments (namespace_id TEXT NOT NULL, name_key TEXT NOT NULL, version INTEGER NOT NULL,
+            data BLOB NOT NULL, PRIMARY KEY (namespace_id, name_key));
+        """,
     ];
 }

@@ -100,6 +100,11 @@ public sealed partial class SqliteStorageProvider
             ApplyNexusEndpoint(tx, endpoint);
         }
 
+        if (transition.WorkerDeployment is { } deployment)
+        {
+            ApplyWorkerDeployment(tx, deployment);
+        }
+
         foreach (var write in transition.Writes)
         {
             Apply(tx, write);

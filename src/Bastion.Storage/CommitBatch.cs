@@ -27,7 +27,7 @@ public sealed record AuditAppend(string Chain, IReadOnlyList<PendingAudit> Recor
 
 /// <summary>
 /// One state change that lands whole or not at all: the run writes of one workflow transition (a run that
-/// continues as new writes two), the schedule whose action it is, or a namespace, identity or Nexus endpoint record.
+/// continues as new writes two), the schedule whose action it is, or a namespace, identity, Nexus endpoint or worker deployment record.
 /// </summary>
 public sealed record Transition(IReadOnlyList<ExecutionWrite> Writes)
 {
@@ -39,6 +39,9 @@ public sealed record Transition(IReadOnlyList<ExecutionWrite> Writes)
 
     /// <summary>A Nexus endpoint written (or deleted) by this transition, under its version.</summary>
     public NexusEndpointWrite? NexusEndpoint { get; init; }
+
+    /// <summary>A worker deployment written (or deleted) by this transition, under its version.</summary>
+    public WorkerDeploymentWrite? WorkerDeployment { get; init; }
 
     /// <summary>Identity records written (or deleted) by this transition: one identity operation (a user, its memberships and keys).</summary>
     public IReadOnlyList<IdentityWrite> Identities { get; init; } = [];

@@ -45,6 +45,12 @@ public static class RecordIdentities
     /// <summary>A batch job's StartBatchOperationRequest, by the blind index of its job id.</summary>
     public static RecordIdentity BatchOperation(string namespaceId, string jobKey) => new(namespaceId, "batch_operations", jobKey);
 
+    /// <summary>The blind-index purpose of worker deployment names.</summary>
+    public const string WorkerDeploymentNameIndex = "worker-deployment-name";
+
+    /// <summary>A worker deployment's state, by the blind index of its name.</summary>
+    public static RecordIdentity WorkerDeployment(string namespaceId, string nameKey) => new(namespaceId, "worker_deployments", nameKey);
+
     /// <summary>An audit record (its canonical JSON), by chain and sequence number (the legacy chain's by sequence number alone, as written before chains).</summary>
     public static RecordIdentity AuditRecord(string chain, long sequence)
     {

@@ -118,6 +118,7 @@ internal sealed partial class HistoryEngine
         ClearWorkflowTask(m, task);
         state.WorkflowTaskFailures = 0;
         state.LastCompletedStartedEventId = task.StartedEventId;
+        RecordVersioning(state, request);
 
         var needsNewTask = request.ForceCreateNewWorkflowTask;
         var messages = request.Messages.ToDictionary(msg => msg.Id, StringComparer.Ordinal);
@@ -205,6 +206,36 @@ internal sealed partial class HistoryEngine
             VersioningBehavior = versioned ? request.VersioningBehavior : VersioningBehavior.Unspecified,
         };
 #pragma warning restore CS0612, CS0618
+    }
+
+    /// <summary>
+    /// The run's versioning after a completed task, as Temporal's history records it: a versioned worker's behavior
+    /// and version; an unversioned worker's completion clears both (the run is unversioned again).
+    /// </summary>
+    private static void RecordVersioning(WorkflowState state, RespondWorkflowTaskCompletedRequest request)
+    {
+        var options = request.DeploymentOptions;
+        var versioned = options?.WorkerVersioningMode == WorkerVersioningMode.Versioned && !string.IsNullOrEmpty(options.BuildId);
+        if (!versioned && state.Versioning is null)
+        {
+            return;
+        }
+
+        var versioning = state.Versioning ??= new WorkflowVersioning();
+        versioning.Behavior = versioned ? (int)request.VersioningBehavior : 0;
+        versioning.DeploymentName = versioned ? options!.DeploymentName : null;
+        versioning.BuildId = versioned ? options!.BuildId : null;
+        if (versioned)
+        {
+            // The first task has run: what the run inherited or asked for at its start has done its part.
+            versioning.InheritedDeploymentName = null;
+            versioning.InheritedBuildId = null;
+        }
+
+        if (versioning.IsEmpty)
+        {
+            state.Versioning = null;
+        }
     }
 
     private static void ApplyStickyAttributes(WorkflowState state, StickyExecutionAttributes? sticky)

@@ -17,7 +17,25 @@ internal sealed partial class HistoryEngine
 
     private void Enqueue(QueueKey queue, MatchItem item, bool front, TaskRecord? task)
     {
-        if (queue.Type == TaskCategory.Activity || !_stickyRuns.ContainsKey((queue.NamespaceId, queue.Name)))
+        var sticky = queue.Type == TaskCategory.Workflow && _stickyRuns.ContainsKey((queue.NamespaceId, queue.Name));
+        if (sticky || Deployments.HasVersions(queue.NamespaceId, queue.Name))
+        {
+            // Worker versioning: the run's state decides which version's workers get the task.
+            if (!_runs.TryGetValue((item.Key.NamespaceId, item.Key.RunId), out var context))
+            {
+                if (!sticky)
+                {
+                    _ = EnqueueWhenLoadedAsync(queue, item, front, task);
+                    return;
+                }
+            }
+            else
+            {
+                (queue, sticky) = VersionedQueue(queue, sticky, context.State);
+            }
+        }
+
+        if (!sticky)
         {
             queue = Routing.Place(queue);
         }
@@ -30,6 +48,71 @@ internal sealed partial class HistoryEngine
         }
 
         _ = HandOffAsync(owner, queue, item, front, task);
+    }
+
+    /// <summary>
+    /// The sub-queue of a versioned task queue a task of this run goes to (<see cref="WorkflowVersioning.QueueVersion"/>).
+    /// A sticky task stays sticky unless the run is not pinned and its queue now routes it to another version than the
+    /// one its sticky worker runs: then it goes to the normal queue, to that version's workers (Temporal's matching
+    /// refuses such a sticky dispatch the same way).
+    /// </summary>
+    private (QueueKey Queue, bool Sticky) VersionedQueue(QueueKey queue, bool sticky, WorkflowState state)
+    {
+        if (!sticky)
+        {
+            return (queue with { Version = WorkflowVersioning.QueueVersion(state.Versioning, Deployments, queue.NamespaceId, queue.Name, state.WorkflowId) }, false);
+        }
+
+        if (state.Versioning?.PinnedVersion is not null || !Deployments.HasVersions(queue.NamespaceId, state.TaskQueue))
+        {
+            return (queue, true);
+        }
+
+        var target = WorkflowVersioning.QueueVersion(state.Versioning, Deployments, queue.NamespaceId, state.TaskQueue, state.WorkflowId);
+        return target == (state.Versioning?.Version?.Canonical ?? string.Empty)
+            ? (queue, true)
+            : (new QueueKey(queue.NamespaceId, state.TaskQueue, TaskCategory.Workflow, 0, target), false);
+    }
+
+    /// <summary>A task of a run not in memory, for a versioned queue: its state is read first, to pick the version.</summary>
+    private async Task EnqueueWhenLoadedAsync(QueueKey queue, MatchItem item, bool front, TaskRecord? task)
+    {
+        try
+        {
+            var context = await GetContextAsync(item.Key).ConfigureAwait(false);
+            queue = VersionedQueue(queue, false, context.State).Queue;
+        }
+#pragma warning disable CA1031 // A run that cannot be read here (gone, or its shard moved) leaves the task to the queue as it came: a stale item is dropped when taken.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+
+        queue = Routing.Place(queue);
+        var owner = Routing.OwnerOfQueue(queue);
+        if (Routing.IsSelf(owner))
+        {
+            Matching.Add(queue, item, front);
+        }
+        else
+        {
+            await HandOffAsync(owner, queue, item, front, task).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A deployment's routing changed: the work queued for its task queues here is routed again.</summary>
+    private void Reroute(string namespaceId, IReadOnlyCollection<string> taskQueues)
+    {
+        foreach (var name in taskQueues)
+        {
+            foreach (var queue in Matching.HeldQueues(namespaceId, name))
+            {
+                foreach (var item in Matching.Drain(queue))
+                {
+                    Enqueue(queue with { Version = string.Empty }, item, front: false, task: null);
+                }
+            }
+        }
     }
 
     private async Task HandOffAsync(string owner, QueueKey queue, MatchItem item, bool front, TaskRecord? task)

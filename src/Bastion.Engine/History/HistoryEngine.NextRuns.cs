@@ -43,7 +43,12 @@ internal sealed partial class HistoryEngine
             Priority = null,
         };
         InheritParent(started, EventsOf(m.Context)[0].WorkflowExecutionStartedEventAttributes);
+        InheritVersioning(started, s, a.InitialVersioningBehavior);
         var next = NewRun(s.NamespaceId, s.WorkflowId, started, RunIds.New(_time), Positive(a.BackoffStartInterval) ?? FirstDelay(a.CronSchedule, null), s);
+        if (a.InitialVersioningBehavior != ContinueAsNewVersioningBehavior.Unspecified)
+        {
+            (next.State.Versioning ??= new WorkflowVersioning()).ContinueAsNewInitialBehavior = (int)a.InitialVersioningBehavior;
+        }
         m.NextRun = next; // before closing: the chain goes on, so the parent is not told this run closed
         CloseWorkflow(m, new HistoryEvent
         {
@@ -65,6 +70,31 @@ internal sealed partial class HistoryEngine
                 SearchAttributes = started.SearchAttributes,
             },
         });
+    }
+
+    /// <summary>
+    /// Continue-as-new and versioning, as in Temporal: a pinned run's next run starts pinned to the same version when it
+    /// stays on the same task queue (the started event's <c>inherited_pinned_version</c>), unless the workflow asked to
+    /// start on the deployment's target (<c>AUTO_UPGRADE</c>) or ramping version (<c>USE_RAMPING_VERSION</c>); a pinned
+    /// override goes on with the chain.
+    /// </summary>
+    private static void InheritVersioning(WorkflowExecutionStartedEventAttributes next, WorkflowState previous, ContinueAsNewVersioningBehavior initial)
+    {
+        if (previous.Versioning is not { } versioning)
+        {
+            return;
+        }
+
+        if (versioning.OverrideProto is { Pinned: not null } pinnedOverride)
+        {
+            next.VersioningOverride = pinnedOverride;
+        }
+
+        if (initial == ContinueAsNewVersioningBehavior.Unspecified && next.TaskQueue.Name == previous.TaskQueue
+            && versioning.Behavior == (int)VersioningBehavior.Pinned && versioning.Version is { } version)
+        {
+            next.InheritedPinnedVersion = version.ToProto();
+        }
     }
 
     /// <summary>

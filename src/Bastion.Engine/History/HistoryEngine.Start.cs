@@ -210,11 +210,24 @@ internal sealed partial class HistoryEngine
         CronSchedule = r.CronSchedule,
         Priority = r.Priority,
         CompletionCallbacks = { r.CompletionCallbacks },
+        VersioningOverride = r.VersioningOverride,
 
         // What a schedule carries from its previous action (Temporal's rule for its scheduler's starts).
         LastCompletionResult = r.LastCompletionResult,
         ContinuedFailure = r.ContinuedFailure,
     };
+
+    /// <summary>A new run's versioning from its started event: the override it starts with and the pinned version it inherits.</summary>
+    private static WorkflowVersioning? InitialVersioning(WorkflowExecutionStartedEventAttributes started)
+    {
+        var versioning = new WorkflowVersioning
+        {
+            Override = WorkflowVersioning.Encode(started.VersioningOverride),
+            InheritedDeploymentName = started.InheritedPinnedVersion?.DeploymentName,
+            InheritedBuildId = started.InheritedPinnedVersion is { BuildId.Length: > 0 } inherited ? inherited.BuildId : null,
+        };
+        return versioning.IsEmpty ? null : versioning;
+    }
 
     /// <summary>When the first workflow task may run: at the cron schedule's next time, else after the start delay.</summary>
     private TimeSpan? FirstDelay(string cronSchedule, Duration? startDelay) =>
@@ -237,6 +250,7 @@ internal sealed partial class HistoryEngine
         RetryPolicy = r.RetryPolicy,
         CronSchedule = r.CronSchedule,
         Priority = r.Priority,
+        VersioningOverride = r.VersioningOverride,
     };
 
     /// <summary>
@@ -309,6 +323,7 @@ internal sealed partial class HistoryEngine
 
             // ...and still reports to the Nexus operations the chain backs.
             NexusCallbacks = previous is null ? [] : [.. previous.NexusCallbacks],
+            Versioning = InitialVersioning(started),
             Standalone = standalone,
         };
         var context = new WorkflowContext(new WorkflowKey(namespaceId, workflowId, runId), ShardOf(namespaceId, workflowId), state, 0) { Events = [] };

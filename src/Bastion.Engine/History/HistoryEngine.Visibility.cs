@@ -123,5 +123,7 @@ internal sealed partial class HistoryEngine
         ExecutionDuration = s.CloseTime is { } closed ? Duration.FromTimeSpan(closed - s.ExecutionTime) : null,
         ParentExecution = s.ParentWorkflowId is { } parent ? new WorkflowExecution { WorkflowId = parent, RunId = s.ParentRunId } : null,
         RootExecution = new WorkflowExecution { WorkflowId = s.RootWorkflowId ?? s.Standalone?.ActivityId ?? s.WorkflowId, RunId = s.RootRunId ?? s.RunId },
+        VersioningInfo = s.Versioning?.ToInfo(),
+        WorkerDeploymentName = s.Versioning?.DeploymentName ?? string.Empty,
     };
 }

@@ -70,6 +70,7 @@ internal sealed partial class HistoryEngine
         task.StartedRequestId = requestId;
         task.StartedHistorySize = m.State.HistorySizeBytes;
         task.StartedSuggestContinueAsNew = SuggestContinueAsNewReasons(m.State, task.StartedEventId);
+        task.StartedTargetVersionChanged = WorkflowVersioning.TargetChanged(m.State.Versioning, Deployments, m.State.NamespaceId, m.State.TaskQueue, m.State.WorkflowId);
         if (!task.Transient)
         {
             m.AddEvent(task.StartedEvent());

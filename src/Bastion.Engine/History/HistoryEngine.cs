@@ -40,10 +40,14 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         IRecordCodec codec,
         MatchingEngine matching,
         Namespaces.NamespaceRegistry namespaces,
+        Deployments.WorkerDeploymentRegistry deployments,
         EngineLimits limits,
         TimeProvider time,
         ILogger<HistoryEngine> logger)
     {
+        ArgumentNullException.ThrowIfNull(deployments);
+        Deployments = deployments;
+        deployments.RoutingChanged += Reroute;
         _limits = limits;
         _namespaces = namespaces;
         _store = store;
@@ -55,6 +59,9 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     }
 
     public MatchingEngine Matching { get; }
+
+    /// <summary>Worker deployments: which version's workers a task goes to.</summary>
+    public Deployments.WorkerDeploymentRegistry Deployments { get; }
 
     /// <summary>Which node serves a shard or a task queue (this one, for a standalone server).</summary>
     internal Cluster.ClusterRouting Routing { get; private set; } = null!;

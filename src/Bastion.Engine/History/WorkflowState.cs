@@ -126,6 +126,9 @@ internal sealed class WorkflowState
     /// <summary>The summary and details the run was started with (its started event's user metadata), for describe.</summary>
     public byte[]? UserMetadata { get; set; }
 
+    /// <summary>Worker versioning (issue 21); null for a run that never met a versioned worker or an override.</summary>
+    public WorkflowVersioning? Versioning { get; set; }
+
     /// <summary>Set when this run is a standalone activity (issue 21), not a workflow; see <see cref="StandaloneActivity"/>.</summary>
     public StandaloneActivity? Standalone { get; set; }
 
@@ -184,6 +187,9 @@ internal sealed class PendingWorkflowTask
     /// <summary>Why the started event suggests continue-as-new (empty: it does not).</summary>
     public List<SuggestContinueAsNewReason> StartedSuggestContinueAsNew { get; set; } = [];
 
+    /// <summary>Whether, when it started, the pinned run's deployment routed new work elsewhere (for an upgrade on continue-as-new).</summary>
+    public bool StartedTargetVersionChanged { get; set; }
+
     [JsonIgnore]
     public bool IsStarted => StartedEventId > 0;
 
@@ -219,6 +225,7 @@ internal sealed class PendingWorkflowTask
             HistorySizeBytes = StartedHistorySize,
             SuggestContinueAsNew = StartedSuggestContinueAsNew.Count > 0,
             SuggestContinueAsNewReasons = { StartedSuggestContinueAsNew },
+            TargetWorkerDeploymentVersionChanged = StartedTargetVersionChanged,
         },
     };
 }

@@ -11,9 +11,11 @@ public enum TaskCategory
 
 /// <summary>
 /// A task queue within a namespace, or one partition of it: partition 0 is the queue's root, where its other partitions
-/// send the tasks and polls they cannot match themselves (<see cref="MatchingEngine"/>).
+/// send the tasks and polls they cannot match themselves (<see cref="MatchingEngine"/>). <see cref="Version"/> names the
+/// worker deployment version whose workers a sub-queue serves (canonical <c>deployment.build</c>; empty: unversioned
+/// workers), as Temporal's matching keeps a physical queue per version; it lives where its partition does.
 /// </summary>
-public readonly record struct QueueKey(string NamespaceId, string Name, TaskCategory Type, int Partition = 0)
+public readonly record struct QueueKey(string NamespaceId, string Name, TaskCategory Type, int Partition = 0, string Version = "")
 {
     public QueueKey Root => this with { Partition = 0 };
 

@@ -65,9 +65,9 @@ internal sealed class MatchingEngine(TimeProvider time)
     public List<(string Identity, DateTime LastAccess)> RecentPollers(QueueKey queue, TimeSpan window) =>
         _queues.TryGetValue(queue, out var partition) ? partition.RecentPollers(time.GetUtcNow().UtcDateTime - window) : [];
 
-    /// <summary>Pollers seen within <paramref name="window"/> on every partition of <paramref name="queue"/> held here.</summary>
+    /// <summary>Pollers seen within <paramref name="window"/> on every partition (and version sub-queue) of <paramref name="queue"/> held here.</summary>
     public List<(string Identity, DateTime LastAccess)> RecentPollersOfAllPartitions(QueueKey queue, TimeSpan window) =>
-        [.. _queues.Where(q => q.Key.Root == queue.Root)
+        [.. _queues.Where(q => q.Key.NamespaceId == queue.NamespaceId && q.Key.Name == queue.Name && q.Key.Type == queue.Type)
             .SelectMany(q => q.Value.RecentPollers(time.GetUtcNow().UtcDateTime - window))];
 
     /// <summary>The partitions of <paramref name="queue"/> this engine has seen a task or poll for.</summary>
@@ -81,6 +81,10 @@ internal sealed class MatchingEngine(TimeProvider time)
     public IEnumerable<(QueueKey Queue, int Count)> Backlogs() => _queues.Select(q => (q.Key, q.Value.BacklogCount));
 
     public int BacklogCount(QueueKey queue) => _queues.TryGetValue(queue, out var partition) ? partition.BacklogCount : 0;
+
+    /// <summary>Every queue held here of task queue <paramref name="name"/> (both types, every partition and version sub-queue).</summary>
+    public List<QueueKey> HeldQueues(string namespaceId, string name) =>
+        [.. _queues.Keys.Where(q => q.NamespaceId == namespaceId && q.Name == name)];
 
     /// <summary>Takes every waiting item out of a queue (a sticky queue whose worker shut down).</summary>
     public List<MatchItem> Drain(QueueKey queue) => _queues.TryGetValue(queue, out var partition) ? partition.Drain() : [];

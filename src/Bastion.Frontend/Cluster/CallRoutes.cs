@@ -76,6 +76,7 @@ internal static class CallRoutes
             ResetWorkflowExecutionRequest r => Workflow(r.WorkflowExecution?.WorkflowId),
             DeleteWorkflowExecutionRequest r => Workflow(r.WorkflowExecution?.WorkflowId),
             ResetStickyTaskQueueRequest r => Workflow(r.Execution?.WorkflowId),
+            UpdateWorkflowExecutionOptionsRequest r => Workflow(r.WorkflowExecution?.WorkflowId),
             RespondWorkflowTaskCompletedRequest r => Token(r.TaskToken, TaskTokenKind.WorkflowTask),
             RespondWorkflowTaskFailedRequest r => Token(r.TaskToken, TaskTokenKind.WorkflowTask),
             RespondQueryTaskCompletedRequest r => Token(r.TaskToken, TaskTokenKind.QueryTask),

@@ -10,7 +10,8 @@ internal sealed partial class WorkflowServiceHandler
     public async Task<PollActivityTaskQueueResponse> PollActivityTaskQueue(PollActivityTaskQueueRequest request, ServerCallContext context)
     {
         var ns = NamespaceOf(context);
-        var queue = engine.Routing.Place(new QueueKey(ns.Id, Validation.RequireId(request.TaskQueue?.Name, "TaskQueue"), TaskCategory.Activity));
+        var queue = engine.Routing.Place(await RegisterVersionedPoller(
+            new QueueKey(ns.Id, Validation.RequireId(request.TaskQueue?.Name, "TaskQueue"), TaskCategory.Activity), request.DeploymentOptions, request.Identity).ConfigureAwait(false));
         var response = await PollActivityPartitionAsync(queue, request, context).ConfigureAwait(false);
         PollMetrics.Record(ns.FullName, queue, request.TaskQueue!.Kind, response?.CurrentAttemptScheduledTime, response?.StartedTime);
         return response ?? new PollActivityTaskQueueResponse();

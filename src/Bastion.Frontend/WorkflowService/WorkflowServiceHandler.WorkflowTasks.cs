@@ -16,7 +16,7 @@ internal sealed partial class WorkflowServiceHandler
         var queue = new QueueKey(ns.Id, Validation.RequireId(request.TaskQueue?.Name, "TaskQueue"), TaskCategory.Workflow);
         if (request.TaskQueue!.Kind != TaskQueueKind.Sticky)
         {
-            queue = engine.Routing.Place(queue);
+            queue = engine.Routing.Place(await RegisterVersionedPoller(queue, request.DeploymentOptions, request.Identity).ConfigureAwait(false));
         }
 
         var response = await PollWorkflowPartitionAsync(queue, request, context).ConfigureAwait(false);
@@ -176,6 +176,17 @@ internal sealed partial class WorkflowServiceHandler
         }
 
         var response = new DescribeTaskQueueResponse();
+        if (engine.Deployments.RoutingOf(ns.Id, name) is { } routing)
+        {
+            // The queue's routing config (Temporal's TaskQueueVersioningInfo): its deployment's current and ramping versions.
+            response.VersioningInfo = new Temporalio.Api.TaskQueue.V1.TaskQueueVersioningInfo
+            {
+                CurrentDeploymentVersion = routing.CurrentBuildId is { } current ? new Engine.Deployments.DeploymentVersionId(routing.DeploymentName, current).ToProto() : null,
+                RampingDeploymentVersion = routing is { HasRamping: true, RampingBuildId: { } ramping } ? new Engine.Deployments.DeploymentVersionId(routing.DeploymentName, ramping).ToProto() : null,
+                RampingVersionPercentage = routing.HasRamping ? routing.RampPercentage : 0,
+            };
+        }
+
         foreach (var poller in pollers.GroupBy(p => p.Identity, StringComparer.Ordinal).Select(g => (Identity: g.Key, LastAccess: g.Max(p => p.LastAccess))).OrderBy(p => p.Identity, StringComparer.Ordinal))
         {
             response.Pollers.Add(new Temporalio.Api.TaskQueue.V1.PollerInfo

@@ -16,6 +16,7 @@ internal sealed partial class WorkflowServiceHandler
         var ns = NamespaceOf(context);
         ValidateStart(request);
         ValidateCompletionCallbacks(request.CompletionCallbacks);
+        HistoryEngine.ValidateOverride(request.VersioningOverride);
         request.RequestEagerExecution &= options.EnableEagerWorkflowStart;
         return engine.StartWorkflowAsync(ns.Id, request);
     }
@@ -36,6 +37,7 @@ internal sealed partial class WorkflowServiceHandler
              (request.WorkflowTaskTimeout, "WorkflowTaskTimeout"), (request.WorkflowStartDelay, "WorkflowStartDelay")],
             [(request.Input, "Input"), (request.Memo, "Memo"), (request.Header, "Header"), (request.SignalInput, "SignalInput")]);
         Validation.RequireId(request.SignalName, "SignalName");
+        HistoryEngine.ValidateOverride(request.VersioningOverride);
         return engine.SignalWithStartAsync(ns.Id, request);
     }
 

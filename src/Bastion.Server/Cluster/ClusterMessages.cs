@@ -8,11 +8,11 @@ namespace Bastion.Server.Cluster;
 /// The bodies of the cluster's internal calls, in a small versioned binary form of Bastion's own: a forwarded call (its
 /// gRPC method, the namespace the entry node resolved, the request), a task handed to its queue's owner, and a task a
 /// poll took, sent to its run's owner with the poll. Nodes of one cluster run the same version (upgrades go one node at
-/// a time between versions that read each other's form: <see cref="Version"/>). Version 2: task queue partitions.
+/// a time between versions that read each other's form: <see cref="Version"/>). Version 2: task queue partitions. Version 3: worker deployment version sub-queues.
 /// </summary>
 internal static class ClusterMessages
 {
-    public const byte Version = 2;
+    public const byte Version = 3;
 
     public sealed record Forward(string Method, string NamespaceId, byte[] Request);
 
@@ -118,9 +118,10 @@ internal static class ClusterMessages
         w.Write(queue.Name);
         w.Write((byte)queue.Type);
         w.Write(queue.Partition);
+        w.Write(queue.Version);
     }
 
-    private static QueueKey ReadQueue(BinaryReader r) => new(r.ReadString(), r.ReadString(), (TaskCategory)r.ReadByte(), r.ReadInt32());
+    private static QueueKey ReadQueue(BinaryReader r) => new(r.ReadString(), r.ReadString(), (TaskCategory)r.ReadByte(), r.ReadInt32(), r.ReadString());
 
     private static void WriteItem(BinaryWriter w, MatchItem item)
     {

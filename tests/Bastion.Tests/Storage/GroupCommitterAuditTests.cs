@@ -181,6 +181,8 @@ public sealed class GroupCommitterAuditTests : IAsyncLifetime
 
         public INexusEndpointStore NexusEndpoints => inner.NexusEndpoints;
 
+        public IWorkerDeploymentStore WorkerDeployments => inner.WorkerDeployments;
+
         public Task<ClusterMetadata> MigrateAsync(int shardCountForNewCluster, CancellationToken cancellationToken) =>
             inner.MigrateAsync(shardCountForNewCluster, cancellationToken);
 

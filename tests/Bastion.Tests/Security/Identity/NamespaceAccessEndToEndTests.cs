@@ -80,6 +80,37 @@ public sealed class NamespaceAccessEndToEndTests(TlsServerFixture fixture)
     }
 
     [Fact]
+    public async Task NamespaceReader_DescribesWorkerDeployments_ButCannotChangeThem()
+    {
+        var ops = await OwnerOpsAsync();
+        var mine = await CreateKeyedNamespaceAsync(ops, "dep-");
+        var reader = await ops.CloudService.CreateServiceAccountAsync(new CreateServiceAccountRequest
+        {
+            Spec = new ServiceAccountSpec
+            {
+                Name = "deployment-reader",
+                NamespaceScopedAccess = new NamespaceScopedAccess { Namespace = mine, Access = new NamespaceAccess { Permission = NamespaceAccess.Types.Permission.Read } },
+            },
+        });
+        var client = await KeyClientAsync(await KeyOfAsync(ops, reader.ServiceAccountId), mine);
+
+        // Reading is allowed (and finds nothing); every write needs namespace write.
+        var notFound = await Assert.ThrowsAsync<RpcException>(() => client.WorkflowService.DescribeWorkerDeploymentAsync(new() { Namespace = mine, DeploymentName = "orders" }));
+        Assert.Equal(RpcException.StatusCode.NotFound, notFound.Code);
+        var denied = new List<RpcException>
+        {
+            await Assert.ThrowsAsync<RpcException>(() => client.WorkflowService.SetWorkerDeploymentCurrentVersionAsync(new() { Namespace = mine, DeploymentName = "orders", BuildId = "1.0" })),
+            await Assert.ThrowsAsync<RpcException>(() => client.WorkflowService.SetWorkerDeploymentRampingVersionAsync(new() { Namespace = mine, DeploymentName = "orders", BuildId = "1.0", Percentage = 5 })),
+            await Assert.ThrowsAsync<RpcException>(() => client.WorkflowService.DeleteWorkerDeploymentAsync(new() { Namespace = mine, DeploymentName = "orders" })),
+            await Assert.ThrowsAsync<RpcException>(() => client.WorkflowService.UpdateWorkflowExecutionOptionsAsync(new()
+            {
+                Namespace = mine, WorkflowExecution = new() { WorkflowId = "any" }, UpdateMask = new() { Paths = { "versioning_override" } },
+            })),
+        };
+        Assert.All(denied, e => Assert.Equal(RpcException.StatusCode.PermissionDenied, e.Code));
+    }
+
+    [Fact]
     public async Task AccountReader_ListsItsGrantedNamespaces_OnePerPage()
     {
         var ops = await OwnerOpsAsync();
