@@ -235,12 +235,15 @@ public sealed class SqliteRestartTests : RestartTests
     private protected override Task<ServerProcess> StartServerAsync(int port) => ServerProcess.StartAsync(port, Path.Combine(WorkDirectory, "bastion.db"));
 }
 
-/// <summary>The same on PostgreSQL, encrypted at rest with a master key file (PostgreSQL has no default one).</summary>
+/// <summary>
+/// The same on PostgreSQL, encrypted at rest with a master key file (PostgreSQL has no default one). The class's tests
+/// share one database, so they share its master key too (a test's own work directory would give each a new key).
+/// </summary>
 public sealed class PostgresRestartTests(Storage.Postgres.PostgresDatabase database) : RestartTests, IClassFixture<Storage.Postgres.PostgresDatabase>
 {
     private protected override Task<ServerProcess> StartServerAsync(int port) => ServerProcess.StartAsync(port,
     [
         "server", "start-dev", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--headless", "--log-level", "warn",
-        "--database-url", Storage.Postgres.PostgresDatabase.UrlText(database.Url.Database), "--master-key-file", Path.Combine(WorkDirectory, "master-key"),
+        "--database-url", Storage.Postgres.PostgresDatabase.UrlText(database.Url.Database), "--master-key-file", Path.Combine(Path.GetTempPath(), $"bastion-restart-{database.Url.Database}.master-key"),
     ], ServerProcess.ReadyLine);
 }

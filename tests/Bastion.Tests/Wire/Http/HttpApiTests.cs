@@ -142,10 +142,10 @@ public sealed class HttpApiTests(HttpApiFixture fixture)
     [Fact]
     public async Task MethodWithoutHandler_Is501_NamingTheMethod()
     {
-        var (status, body) = await fixture.SendAsync(HttpMethod.Get, "/api/v1/namespaces/default/worker-deployments");
+        var (status, body) = await fixture.SendAsync(HttpMethod.Get, "/api/v1/namespaces/default/workers");
         Assert.Equal(501, status);
         Assert.Equal(12, body!["code"]!.GetValue<int>());
-        Assert.Contains("WorkflowService/ListWorkerDeployments", body["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("WorkflowService/ListWorkers", body["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]
