@@ -5,7 +5,7 @@ namespace Bastion.Tests.Integration;
 
 /// <summary>
 /// The official TypeScript SDK (client + worker 1.24.0, tests/ts-sdk) runs a workflow with an activity, a signal
-/// and a query against Bastion, and what a new user tries first with search attributes and queries. Its npm packages are installed on first use (npm ci from the committed lock file).
+/// and a query against Bastion, what a new user tries first with search attributes and queries, and a Nexus operation between two namespaces. Its npm packages are installed on first use (npm ci from the committed lock file).
 /// </summary>
 [Collection(ServerCollection.Name)]
 public sealed class TypeScriptSdkTests(ServerFixture fixture)
@@ -35,11 +35,29 @@ public sealed class TypeScriptSdkTests(ServerFixture fixture)
         Assert.Equal("done", root.GetProperty("result").GetString());
     }
 
+    /// <summary>
+    /// A Nexus operation between two namespaces with the TypeScript SDK (issue 19): an endpoint made with
+    /// OperatorService targeting <c>other</c>, <c>default</c> added to its allowed callers with the Cloud Ops API, a
+    /// handler worker in <c>other</c> (nexus-rpc service, @temporalio/nexus handlers) and a caller workflow in
+    /// <c>default</c> that runs a sync operation and one backed by a workflow run.
+    /// </summary>
+    [Fact]
+    public async Task TypeScriptSdk_RunsSyncAndWorkflowBackedNexusOperationsBetweenNamespaces()
+    {
+        using var result = await RunScriptAsync("nexus.mjs", "endpointId");
+        var root = result.RootElement;
+        Assert.Equal("Hello, TypeScript!", root.GetProperty("sync").GetString());
+        Assert.Equal("Later, TypeScript!", root.GetProperty("async").GetString());
+        Assert.True(root.GetProperty("asyncToken").GetBoolean(), "the workflow-backed operation should have started asynchronously with a token");
+    }
+
     /// <summary>Runs a script of tests/ts-sdk against the server and parses the JSON line it prints.</summary>
     private async Task<JsonDocument> RunScriptAsync(string script, string firstProperty)
     {
         var dir = Path.Combine(TestPaths.RepositoryRoot(), "tests", "ts-sdk");
-        if (!Directory.Exists(Path.Combine(dir, "node_modules", "@temporalio", "worker")))
+        // A node_modules from before a dependency was added is refreshed too.
+        string[] packages = [Path.Combine("@temporalio", "worker"), Path.Combine("@temporalio", "nexus"), "nexus-rpc"];
+        if (!packages.All(p => Directory.Exists(Path.Combine(dir, "node_modules", p))))
         {
             var (installed, log) = await RunAsync("npm", ["ci", "--no-audit", "--no-fund"], dir, TimeSpan.FromMinutes(5));
             Assert.True(installed, "npm ci failed in tests/ts-sdk:\n" + log);
