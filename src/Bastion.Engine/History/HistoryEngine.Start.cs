@@ -437,12 +437,11 @@ internal sealed partial class HistoryEngine
         };
     }
 
-    /// <summary>Ids beginning with U+001F are the hidden runs' (standalone activities, standalone Nexus operations), not workflow ids.</summary>
     private static void RequireWorkflowId(string workflowId)
     {
-        if (workflowId.StartsWith('\u001f'))
+        if (HiddenRuns.IsHidden(workflowId))
         {
-            throw ServiceException.InvalidArgument("WorkflowId may not begin with the control character U+001F: that prefix is reserved for standalone activities and Nexus operations.");
+            throw ServiceException.InvalidArgument(HiddenRuns.Refusal);
         }
     }
 

@@ -135,6 +135,10 @@ internal sealed class WorkflowState
     /// <summary>Set when this run is a standalone Nexus operation's (HistoryEngine.StandaloneNexus): the operation's id. No worker sees such a run.</summary>
     public string? NexusOperationId { get; set; }
 
+    /// <summary>A run that is not a workflow (<see cref="HiddenRuns"/>): no workflow task is ever scheduled for it.</summary>
+    [JsonIgnore]
+    public bool IsHidden => Standalone is not null || NexusOperationId is not null;
+
     /// <summary>Who started a standalone Nexus operation (its describe shows it).</summary>
     public string? Identity { get; set; }
 
