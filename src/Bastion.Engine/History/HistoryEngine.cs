@@ -237,7 +237,9 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
 
         try
         {
-            await _committer.CommitAsync(writes, mutation.Schedule ?? mutation.NextRun?.Schedule).ConfigureAwait(false);
+            var schedule = mutation.Schedule ?? mutation.NextRun?.Schedule;
+            var woken = mutation.Events.Count > 0 ? mutation.Context.WaitersWokenBy(closes: !mutation.State.IsOpen) : [];
+            await (woken.Count > 0 ? _committer.CommitAsync(writes, schedule, woken) : _committer.CommitAsync(writes, schedule)).ConfigureAwait(false);
         }
         catch (ShardOwnershipLostException e)
         {
