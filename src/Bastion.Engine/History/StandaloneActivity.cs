@@ -36,6 +36,9 @@ internal sealed class StandaloneActivity
 
     public string Identity { get; set; } = string.Empty;
 
+    /// <summary>The start's links (encoded <c>Link</c>s), shown by describe.</summary>
+    public List<byte[]> Links { get; set; } = [];
+
     public static string RunWorkflowId(string activityId) => IdPrefix + activityId;
 
     /// <summary>Whether a client's workflow id names a standalone activity's run (such ids are not workflow ids).</summary>
