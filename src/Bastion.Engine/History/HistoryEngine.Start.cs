@@ -323,6 +323,8 @@ internal sealed partial class HistoryEngine
 
             // ...and still reports to the Nexus operations the chain backs.
             NexusCallbacks = previous is null ? [] : [.. previous.NexusCallbacks],
+            NexusCallbackOperationTokens = previous is null ? [] : [.. previous.NexusCallbackOperationTokens],
+            NexusCallbackTimes = previous is null ? [] : [.. previous.NexusCallbackTimes],
             Versioning = InitialVersioning(started),
             Standalone = standalone,
         };

@@ -36,5 +36,8 @@ internal sealed class StandaloneActivity
 
     public string Identity { get; set; } = string.Empty;
 
+    /// <summary>The start's links (encoded <c>Link</c>s), shown by describe.</summary>
+    public List<byte[]> Links { get; set; } = [];
+
     public static string RunWorkflowId(string activityId) => IdPrefix + activityId;
 }
