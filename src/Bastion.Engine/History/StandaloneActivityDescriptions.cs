@@ -24,10 +24,11 @@ internal static class StandaloneActivityDescriptions
             ActivityId = standalone.ActivityId,
             RunId = s.RunId,
             ActivityType = new ActivityType { Name = s.WorkflowType },
-            Status = StatusOf(s.Status),
+            Status = StatusOf(s.ShownStatus),
             RunState = !s.IsOpen || activity is null ? PendingActivityState.Unspecified
                 : activity.CancelRequested ? PendingActivityState.CancelRequested
-                : activity.IsStarted ? PendingActivityState.Started : PendingActivityState.Scheduled,
+                : activity.IsStarted ? (activity.Paused ? PendingActivityState.PauseRequested : PendingActivityState.Started)
+                : activity.Paused ? PendingActivityState.Paused : PendingActivityState.Scheduled,
             TaskQueue = s.TaskQueue,
             ScheduleToCloseTimeout = scheduled.ScheduleToCloseTimeout,
             ScheduleToStartTimeout = scheduled.ScheduleToStartTimeout,
@@ -109,6 +110,7 @@ internal static class StandaloneActivityDescriptions
         WorkflowExecutionStatus.Canceled => ActivityExecutionStatus.Canceled,
         WorkflowExecutionStatus.Terminated => ActivityExecutionStatus.Terminated,
         WorkflowExecutionStatus.TimedOut => ActivityExecutionStatus.TimedOut,
+        WorkflowExecutionStatus.Paused => ActivityExecutionStatus.Paused,
         _ => ActivityExecutionStatus.Unspecified,
     };
 
