@@ -61,6 +61,8 @@ internal sealed partial class HistoryEngine
             m.AddExternalEvent(
                 new HistoryEvent
                 {
+                    // As Temporal writes them: workers that do not know the pause events skip them.
+                    WorkerMayIgnore = true,
                     EventType = EventType.WorkflowExecutionPaused,
                     WorkflowExecutionPausedEventAttributes = new() { Identity = identity, Reason = reason, RequestId = requestId },
                 },
@@ -84,6 +86,7 @@ internal sealed partial class HistoryEngine
             m.AddExternalEvent(
                 new HistoryEvent
                 {
+                    WorkerMayIgnore = true,
                     EventType = EventType.WorkflowExecutionUnpaused,
                     WorkflowExecutionUnpausedEventAttributes = new() { Identity = identity, Reason = reason, RequestId = requestId },
                 },
