@@ -18,4 +18,22 @@ public sealed class FrontendOptions
     /// <c>system.enableEagerWorkflowStart</c>, on by default since Temporal 1.24). Off, the request's ask is ignored.
     /// </summary>
     public bool EnableEagerWorkflowStart { get; set; } = true;
+
+    /// <summary>Worker deployment versions (Temporal's <c>system.enableDeploymentVersions</c>, on by default): off, their RPCs are PERMISSION_DENIED.</summary>
+    public bool EnableDeploymentVersions { get; set; } = true;
+
+    /// <summary>
+    /// Temporal's <c>frontend.workerVersioningDataAPIs</c> (off by default): the deprecated build-id compatibility APIs. Off,
+    /// they are PERMISSION_DENIED as in Temporal; on, UNIMPLEMENTED — Bastion has no version-set routing.
+    /// </summary>
+    public bool WorkerVersioningDataApis { get; set; }
+
+    /// <summary>Temporal's <c>frontend.workerVersioningRuleAPIs</c> (off by default): the deprecated versioning-rules APIs, as above.</summary>
+    public bool WorkerVersioningRuleApis { get; set; }
+
+    /// <summary>Temporal's <c>frontend.workflowRulesAPIsEnabled</c> (off by default): off, the workflow rule RPCs are UNIMPLEMENTED as in Temporal.</summary>
+    public bool WorkflowRulesApis { get; set; }
+
+    /// <summary>Temporal's <c>frontend.maxWorkflowRulesPerNamespace</c>.</summary>
+    public int MaxWorkflowRulesPerNamespace { get; set; } = 10;
 }

@@ -329,6 +329,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton<Security.RateLimits.NamespaceRateLimiter>();
         services.AddSingleton<SecurityPipeline>();
         services.AddSingleton<WorkflowServiceHandler>();
+        services.AddSingleton<NamespaceDeletion>();
         services.AddSingleton<OperatorServiceHandler>();
         services.AddSingleton<CloudServiceHandler>();
         services.AddSingleton<SsoServiceHandler>();

@@ -39,6 +39,11 @@ internal static partial class DynamicConfig
             ["matching.numTaskqueueReadPartitions"] = v => matching.Partitions = Partitions("matching.numTaskqueueReadPartitions", v),
             ["matching.numTaskqueueWritePartitions"] = v => matching.Partitions = Partitions("matching.numTaskqueueWritePartitions", v),
             ["system.forceSearchAttributesCacheRefreshOnRead"] = _ => { }, // always true here: registrations are visible at once
+            ["system.enableDeploymentVersions"] = v => frontend.EnableDeploymentVersions = Flag("system.enableDeploymentVersions", v),
+            ["frontend.workerVersioningDataAPIs"] = v => frontend.WorkerVersioningDataApis = Flag("frontend.workerVersioningDataAPIs", v),
+            ["frontend.workerVersioningRuleAPIs"] = v => frontend.WorkerVersioningRuleApis = Flag("frontend.workerVersioningRuleAPIs", v),
+            ["frontend.workflowRulesAPIsEnabled"] = v => frontend.WorkflowRulesApis = Flag("frontend.workflowRulesAPIsEnabled", v),
+            ["frontend.maxWorkflowRulesPerNamespace"] = v => frontend.MaxWorkflowRulesPerNamespace = Positive("frontend.maxWorkflowRulesPerNamespace", v),
         };
         foreach (var (key, raw) in values)
         {

@@ -104,6 +104,10 @@ public sealed class WorkerDeploymentRegistry(IStorageProvider store, GroupCommit
         _deployments.TryGetValue((namespaceId, version.DeploymentName), out var d)
         && d.Find(version.BuildId) is { } v && v.TaskQueues.Exists(q => q.Name == taskQueue);
 
+    /// <summary>True when the namespace has the version.</summary>
+    public bool HasVersion(string namespaceId, DeploymentVersionId version) =>
+        _deployments.TryGetValue((namespaceId, version.DeploymentName), out var d) && d.Find(version.BuildId) is not null;
+
     /// <summary>A copy of the deployment; NOT_FOUND (Temporal's text) when there is none.</summary>
     public WorkerDeploymentState Get(string namespaceId, string name) =>
         _deployments.TryGetValue((namespaceId, name), out var d) ? d.Clone() : throw ServiceException.NotFound("Worker Deployment not found");
@@ -157,9 +161,72 @@ public sealed class WorkerDeploymentRegistry(IStorageProvider store, GroupCommit
             }
 
             entry.TaskQueues.Add(queue);
+            if (entry.Status == (int)WorkerDeploymentVersionStatus.Created)
+            {
+                entry.Status = (int)WorkerDeploymentVersionStatus.Inactive; // a created version's first poller (Temporal's rule)
+            }
+
             return true;
         });
     }
+
+    /// <summary>
+    /// CreateWorkerDeployment: a deployment before any worker polls. The same request id again answers the current
+    /// token; a deployment made by another request (or by its workers' polls) is ALREADY_EXISTS with Temporal's text.
+    /// </summary>
+    public async Task<byte[]> CreateAsync(string namespaceId, string name, string identity, string requestId)
+    {
+        DeploymentVersionId.Validate(name, "deployment_name");
+        var state = await MutateAsync(namespaceId, name, createIfMissing: true, identity, d =>
+        {
+            if (d.Version == 0)
+            {
+                d.CreateRequestId = requestId;
+                return true;
+            }
+
+            return d.CreateRequestId == requestId
+                ? false
+                : throw new ServiceException(ErrorKind.AlreadyExists, $"Worker Deployment with name {ServiceException.Quote(name)} already exists{(d.CreateRequestId is null ? " (auto-created from worker polls)" : string.Empty)}");
+        }).ConfigureAwait(false);
+        return ConflictToken(state);
+    }
+
+    /// <summary>
+    /// CreateWorkerDeploymentVersion: a version (status CREATED until its first poller) in an existing deployment.
+    /// The same request id again succeeds; otherwise an existing version is ALREADY_EXISTS with Temporal's text.
+    /// <paramref name="check"/> runs last, before the version is added (Temporal checks its compute config there).
+    /// </summary>
+    public Task CreateVersionAsync(string namespaceId, DeploymentVersionId version, string identity, string requestId, Action check)
+    {
+        DeploymentVersionId.Validate(version.DeploymentName, "deployment_name");
+        DeploymentVersionId.Validate(version.BuildId, "build_id");
+        if (!_deployments.ContainsKey((namespaceId, version.DeploymentName)))
+        {
+            throw DeploymentNotFound(version.DeploymentName);
+        }
+
+        return MutateAsync(namespaceId, version.DeploymentName, createIfMissing: false, identity, d =>
+        {
+            if (d.Find(version.BuildId) is { } existing)
+            {
+                return existing.CreateRequestId == requestId
+                    ? false
+                    : throw new ServiceException(ErrorKind.AlreadyExists, $"Worker Deployment Version {ServiceException.Quote(version.Canonical)} already exists");
+            }
+
+            check();
+            var entry = AddVersion(d, version.BuildId, identity);
+            entry.Status = (int)WorkerDeploymentVersionStatus.Created;
+            entry.CreateRequestId = requestId;
+            return true;
+        });
+    }
+
+    /// <summary>Temporal's NOT_FOUND text for a deployment that a create-version or compute-config call names.</summary>
+    public static ServiceException DeploymentNotFound(string name) =>
+        ServiceException.NotFound($"no Worker Deployment found with name '{name}'; does your Worker Deployment have pollers?");
+
 
     /// <summary>SetWorkerDeploymentCurrentVersion: <paramref name="buildId"/> null makes unversioned workers current. Returns the new token and the previous current build id.</summary>
     public async Task<(byte[] Token, string? Previous)> SetCurrentAsync(string namespaceId, string name, string? buildId, byte[]? conflictToken, string identity, bool allowNoPollers)

@@ -21,6 +21,9 @@ public sealed class WorkerDeploymentState
 
     public string ManagerIdentity { get; set; } = string.Empty;
 
+    /// <summary>The request id of the CreateWorkerDeployment call that made it; null: created by its workers' first poll.</summary>
+    public string? CreateRequestId { get; set; }
+
     /// <summary>The current version's build id; null when unversioned workers are current.</summary>
     public string? CurrentBuildId { get; set; }
 
@@ -58,6 +61,9 @@ public sealed class DeploymentVersionState
     public required string BuildId { get; set; }
 
     public DateTime CreateTime { get; set; }
+
+    /// <summary>The request id of the CreateWorkerDeploymentVersion call that made it; null: created by its workers' first poll.</summary>
+    public string? CreateRequestId { get; set; }
 
     /// <summary>Task queues (name, <c>TaskQueueType</c> number) its workers polled.</summary>
     public List<VersionTaskQueue> TaskQueues { get; set; } = [];

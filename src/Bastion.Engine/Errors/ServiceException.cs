@@ -16,6 +16,9 @@ public enum ErrorKind
     Internal,
     Canceled,
     DeadlineExceeded,
+
+    /// <summary>A method Temporal itself answers UNIMPLEMENTED (or one turned off by its dynamic config).</summary>
+    Unimplemented,
 }
 
 /// <summary>
@@ -52,6 +55,8 @@ public sealed class ServiceException : Exception
     public IMessage? Detail { get; }
 
     public static ServiceException InvalidArgument(string message) => new(ErrorKind.InvalidArgument, message);
+
+    public static ServiceException Unimplemented(string message) => new(ErrorKind.Unimplemented, message);
 
     public static ServiceException NotFound(string message) =>
         new(ErrorKind.NotFound, message, new Temporalio.Api.ErrorDetails.V1.NotFoundFailure());

@@ -34,6 +34,12 @@ public sealed record NamespaceEntry
     public IReadOnlyDictionary<string, Bastion.Visibility.SearchAttributeType> SearchAttributes { get; init; } =
         new Dictionary<string, Bastion.Visibility.SearchAttributeType>(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Workflow rules (Temporal keeps them in the namespace's config too), by rule id: each an encoded
+    /// <c>temporal.api.rules.v1.WorkflowRule</c>.
+    /// </summary>
+    public IReadOnlyDictionary<string, byte[]> WorkflowRules { get; init; } = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+
     /// <summary>mTLS client authentication for the namespace's endpoint; null: no client certificate is accepted.</summary>
     public NamespaceTlsPolicy? Tls { get; init; }
 

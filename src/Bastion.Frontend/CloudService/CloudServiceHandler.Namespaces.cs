@@ -76,23 +76,11 @@ internal sealed partial class CloudServiceHandler
         return new UpdateNamespaceResponse { AsyncOperation = await OperationAsync(context, "update-namespace", current.FullName, request.AsyncOperationId).ConfigureAwait(false) };
     }
 
-    /// <summary>Deletes a namespace unless it is delete-protected; its namespace-scoped service accounts and grants go with it.</summary>
+    /// <summary>Deletes a namespace (<see cref="NamespaceDeletion"/>, shared with OperatorService).</summary>
     public async Task<DeleteNamespaceResponse> DeleteNamespace(DeleteNamespaceRequest request, ServerCallContext context)
     {
-        var caller = CallerOf(context);
-        var current = NamespaceNamed(caller, request.Namespace);
-        if (current.DeleteProtection)
-        {
-            throw new ServiceException(ErrorKind.FailedPrecondition, $"Namespace {current.FullName} is delete-protected: turn lifecycle.enable_delete_protection off first.");
-        }
-
-        if (ExpectedVersion(request.ResourceVersion) is { } expected && expected != current.Version)
-        {
-            throw new ServiceException(ErrorKind.FailedPrecondition, $"Namespace {current.FullName} is at resource version {current.Version}, not {expected}: read it again and retry.");
-        }
-
-        await namespaces.DeleteAsync(current).ConfigureAwait(false);
-        await identities.RemoveNamespaceAsync(current).ConfigureAwait(false);
+        var current = NamespaceNamed(CallerOf(context), request.Namespace);
+        await deletion.DeleteAsync(current, ExpectedVersion(request.ResourceVersion)).ConfigureAwait(false);
         return new DeleteNamespaceResponse { AsyncOperation = await OperationAsync(context, "delete-namespace", current.FullName, request.AsyncOperationId).ConfigureAwait(false) };
     }
 

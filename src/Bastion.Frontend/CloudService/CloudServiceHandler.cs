@@ -26,6 +26,7 @@ internal sealed partial class CloudServiceHandler(
     AuditLog auditLog,
     PipelineOptions pipelineOptions,
     Bastion.Security.RateLimits.NamespaceRateLimiter limiter,
+    NamespaceDeletion deletion,
     TimeProvider time)
 {
     private const int DefaultPageSize = 100;

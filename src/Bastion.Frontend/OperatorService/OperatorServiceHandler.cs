@@ -10,10 +10,11 @@ using Temporalio.Api.OperatorService.V1;
 namespace Bastion.Frontend.OperatorService;
 
 /// <summary>
-/// OperatorService handlers: custom search attributes per namespace; Nexus endpoints (<c>.Nexus</c>). Methods without a handler here answer
-/// UNIMPLEMENTED naming themselves (the binder does that).
+/// OperatorService handlers: custom search attributes per namespace; Nexus endpoints (<c>.Nexus</c>); DeleteNamespace
+/// (account admins, through <see cref="NamespaceDeletion"/>). Methods without a handler here answer UNIMPLEMENTED naming
+/// themselves (the binder does that).
 /// </summary>
-internal sealed partial class OperatorServiceHandler(NamespaceRegistry namespaces, NexusEndpointRegistry endpoints)
+internal sealed partial class OperatorServiceHandler(NamespaceRegistry namespaces, NexusEndpointRegistry endpoints, NamespaceDeletion deletion)
 {
     private static readonly SemaphoreSlim s_changeLock = new(1, 1);
 
@@ -70,6 +71,29 @@ internal sealed partial class OperatorServiceHandler(NamespaceRegistry namespace
         }
 
         return new RemoveSearchAttributesResponse();
+    }
+
+    /// <summary>
+    /// Temporal's DeleteNamespace: by name or by id (one of them), in the caller's account; answers the name Temporal
+    /// gives the deleted namespace. Temporal's texts for a missing or doubly named namespace.
+    /// </summary>
+    public async Task<DeleteNamespaceResponse> DeleteNamespace(DeleteNamespaceRequest request, ServerCallContext context)
+    {
+        var account = CallContext.Of(context).Principal!.Account;
+        var byName = request.Namespace.Length > 0;
+        if (byName == (request.NamespaceId.Length > 0))
+        {
+            throw ServiceException.InvalidArgument(byName ? "only one of namespace or namespace ID must be set" : "namespace or namespace ID is required");
+        }
+
+        var entry = byName ? (namespaces.TryResolve(request.Namespace, out var named) ? named : null) : namespaces.FindById(request.NamespaceId);
+        if (entry is null || entry.Account != account)
+        {
+            var shown = byName ? request.Namespace : request.NamespaceId;
+            throw ServiceException.InvalidArgument($"namespace {(shown.Length > 100 ? shown[..100] : shown)} is not found");
+        }
+
+        return new DeleteNamespaceResponse { DeletedNamespace = await deletion.DeleteAsync(entry, null).ConfigureAwait(false) };
     }
 
     public Task<ListSearchAttributesResponse> ListSearchAttributes(ListSearchAttributesRequest request, ServerCallContext context)

@@ -9,9 +9,11 @@ using Temporalio.Api.WorkflowService.V1;
 namespace Bastion.Frontend.WorkflowService;
 
 /// <summary>
-/// Worker deployments and versions (issue 21): describe and list, current and ramping versions, the manager identity,
-/// version metadata and deletion, through <see cref="WorkerDeploymentRegistry"/>. Versions appear when versioned
-/// workers poll (<see cref="RegisterVersionedPoller"/>).
+/// Worker deployments and versions (issue 21): explicit creation, describe and list, current and ramping versions, the
+/// manager identity, version metadata, compute config (<see cref="ComputeConfigs"/>) and deletion, through
+/// <see cref="WorkerDeploymentRegistry"/>. Versions also appear when versioned workers poll
+/// (<see cref="RegisterVersionedPoller"/>). Every call is refused while Temporal's <c>system.enableDeploymentVersions</c>
+/// is off.
 /// </summary>
 internal sealed partial class WorkflowServiceHandler
 {
@@ -19,6 +21,7 @@ internal sealed partial class WorkflowServiceHandler
 
     public Task<DescribeWorkerDeploymentResponse> DescribeWorkerDeployment(DescribeWorkerDeploymentRequest request, ServerCallContext context)
     {
+        RequireDeploymentVersions();
         var ns = NamespaceOf(context);
         var deployment = Deployments.Get(ns.Id, RequireName(request.DeploymentName));
         return Task.FromResult(new DescribeWorkerDeploymentResponse
@@ -30,6 +33,7 @@ internal sealed partial class WorkflowServiceHandler
 
     public Task<ListWorkerDeploymentsResponse> ListWorkerDeployments(ListWorkerDeploymentsRequest request, ServerCallContext context)
     {
+        RequireDeploymentVersions();
         var ns = NamespaceOf(context);
         var all = Deployments.List(ns.Id);
         var pageSize = request.PageSize is > 0 and <= 1000 ? request.PageSize : 1000;
@@ -72,6 +76,7 @@ internal sealed partial class WorkflowServiceHandler
 
     public Task<DescribeWorkerDeploymentVersionResponse> DescribeWorkerDeploymentVersion(DescribeWorkerDeploymentVersionRequest request, ServerCallContext context)
     {
+        RequireDeploymentVersions();
         var ns = NamespaceOf(context);
 #pragma warning disable CS0612, CS0618 // The canonical string is the older form of the same request.
         var id = DeploymentVersionId.FromRequest(request.DeploymentVersion, request.Version, "version");
@@ -88,6 +93,7 @@ internal sealed partial class WorkflowServiceHandler
 
     public async Task<SetWorkerDeploymentCurrentVersionResponse> SetWorkerDeploymentCurrentVersion(SetWorkerDeploymentCurrentVersionRequest request, ServerCallContext context)
     {
+        RequireDeploymentVersions();
         var ns = NamespaceOf(context);
         var name = RequireName(request.DeploymentName);
 #pragma warning disable CS0612, CS0618 // The canonical string is the older form of the same request.
@@ -104,6 +110,7 @@ internal sealed partial class WorkflowServiceHandler
 
     public async Task<SetWorkerDeploymentRampingVersionResponse> SetWorkerDeploymentRampingVersion(SetWorkerDeploymentRampingVersionRequest request, ServerCallContext context)
     {
+        RequireDeploymentVersions();
         var ns = NamespaceOf(context);
         var name = RequireName(request.DeploymentName);
 #pragma warning disable CS0612, CS0618 // The canonical string is the older form of the same request.
@@ -123,6 +130,7 @@ internal sealed partial class WorkflowServiceHandler
 
     public async Task<SetWorkerDeploymentManagerResponse> SetWorkerDeploymentManager(SetWorkerDeploymentManagerRequest request, ServerCallContext context)
     {
+        RequireDeploymentVersions();
         var ns = NamespaceOf(context);
         var name = RequireName(request.DeploymentName);
         var manager = request.NewManagerIdentityCase switch
@@ -143,6 +151,7 @@ internal sealed partial class WorkflowServiceHandler
 
     public async Task<UpdateWorkerDeploymentVersionMetadataResponse> UpdateWorkerDeploymentVersionMetadata(UpdateWorkerDeploymentVersionMetadataRequest request, ServerCallContext context)
     {
+        RequireDeploymentVersions();
         var ns = NamespaceOf(context);
 #pragma warning disable CS0612, CS0618 // The canonical string is the older form of the same request.
         var id = DeploymentVersionId.FromRequest(request.DeploymentVersion, request.Version, "version");
@@ -155,6 +164,7 @@ internal sealed partial class WorkflowServiceHandler
 
     public async Task<DeleteWorkerDeploymentVersionResponse> DeleteWorkerDeploymentVersion(DeleteWorkerDeploymentVersionRequest request, ServerCallContext context)
     {
+        RequireDeploymentVersions();
         var ns = NamespaceOf(context);
 #pragma warning disable CS0612, CS0618 // The canonical string is the older form of the same request.
         var id = DeploymentVersionId.FromRequest(request.DeploymentVersion, request.Version, "version");
@@ -167,9 +177,56 @@ internal sealed partial class WorkflowServiceHandler
 
     public async Task<DeleteWorkerDeploymentResponse> DeleteWorkerDeployment(DeleteWorkerDeploymentRequest request, ServerCallContext context)
     {
+        RequireDeploymentVersions();
         var ns = NamespaceOf(context);
         await Deployments.DeleteAsync(ns.Id, RequireName(request.DeploymentName), request.Identity).ConfigureAwait(false);
         return new DeleteWorkerDeploymentResponse();
+    }
+
+    public async Task<CreateWorkerDeploymentResponse> CreateWorkerDeployment(CreateWorkerDeploymentRequest request, ServerCallContext context)
+    {
+        var ns = NamespaceOf(context);
+        if (request.DeploymentName.Length == 0)
+        {
+            throw ServiceException.InvalidArgument("deployment name cannot be empty");
+        }
+
+        RequireDeploymentVersions();
+        var token = await Deployments.CreateAsync(ns.Id, request.DeploymentName, request.Identity, RequestIdOrNew(request.RequestId)).ConfigureAwait(false);
+        return new CreateWorkerDeploymentResponse { ConflictToken = ByteString.CopyFrom(token) };
+    }
+
+    public async Task<CreateWorkerDeploymentVersionResponse> CreateWorkerDeploymentVersion(CreateWorkerDeploymentVersionRequest request, ServerCallContext context)
+    {
+        var ns = NamespaceOf(context);
+        var version = RequireVersion(request.DeploymentVersion);
+        RequireDeploymentVersions();
+        var groups = request.ComputeConfig?.ScalingGroups.ToDictionary(g => g.Key, g => g.Value, StringComparer.Ordinal) ?? [];
+        await Deployments.CreateVersionAsync(ns.Id, version, request.Identity, RequestIdOrNew(request.RequestId), () => ComputeConfigs.Check(groups)).ConfigureAwait(false);
+        return new CreateWorkerDeploymentVersionResponse();
+    }
+
+    /// <summary>Upserts are refused by <see cref="ComputeConfigs"/>; removals succeed (no version has a group to remove).</summary>
+    public Task<UpdateWorkerDeploymentVersionComputeConfigResponse> UpdateWorkerDeploymentVersionComputeConfig(UpdateWorkerDeploymentVersionComputeConfigRequest request, ServerCallContext context)
+    {
+        var ns = NamespaceOf(context);
+        var version = RequireVersion(request.DeploymentVersion);
+        RequireDeploymentVersions();
+        if (!Deployments.HasVersion(ns.Id, version))
+        {
+            throw ServiceException.NotFound($"build ID '{version.BuildId}' not found in Worker Deployment '{version.DeploymentName}'");
+        }
+
+        ComputeConfigs.Check(ComputeConfigs.Upserts(request.ComputeConfigScalingGroups));
+        return Task.FromResult(new UpdateWorkerDeploymentVersionComputeConfigResponse());
+    }
+
+    public Task<ValidateWorkerDeploymentVersionComputeConfigResponse> ValidateWorkerDeploymentVersionComputeConfig(ValidateWorkerDeploymentVersionComputeConfigRequest request, ServerCallContext context)
+    {
+        _ = NamespaceOf(context);
+        RequireDeploymentVersions();
+        ComputeConfigs.Check(ComputeConfigs.Upserts(request.ComputeConfigScalingGroups));
+        return Task.FromResult(new ValidateWorkerDeploymentVersionComputeConfigResponse());
     }
 
     public async Task<UpdateWorkflowExecutionOptionsResponse> UpdateWorkflowExecutionOptions(UpdateWorkflowExecutionOptionsRequest request, ServerCallContext context)
@@ -215,6 +272,31 @@ internal sealed partial class WorkflowServiceHandler
             ? parsed.BuildId
             : throw ServiceException.InvalidArgument($"version {ServiceException.Quote(version, 200)} is not in deployment {ServiceException.Quote(deploymentName, 200)}");
     }
+
+    /// <summary>Temporal's refusal while <c>system.enableDeploymentVersions</c> is off.</summary>
+    private void RequireDeploymentVersions()
+    {
+        if (!options.EnableDeploymentVersions)
+        {
+            throw new ServiceException(ErrorKind.PermissionDenied, "Worker Deployment Versions are disabled on this namespace.");
+        }
+    }
+
+    /// <summary>A create or compute-config request's version, with Temporal's texts for a missing part.</summary>
+    private static DeploymentVersionId RequireVersion(Temporalio.Api.Deployment.V1.WorkerDeploymentVersion? version)
+    {
+        if (string.IsNullOrEmpty(version?.DeploymentName))
+        {
+            throw ServiceException.InvalidArgument("deployment name cannot be empty");
+        }
+
+        return string.IsNullOrEmpty(version.BuildId)
+            ? throw ServiceException.InvalidArgument("build ID cannot be empty")
+            : new DeploymentVersionId(version.DeploymentName, version.BuildId);
+    }
+
+    /// <summary>A request id, or a new one when the caller sent none (Temporal's rule: then every call is a new request).</summary>
+    private static string RequestIdOrNew(string requestId) => requestId.Length > 0 ? requestId : Guid.NewGuid().ToString();
 
     private static string RequireName(string name)
     {

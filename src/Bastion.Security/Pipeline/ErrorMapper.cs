@@ -48,6 +48,7 @@ public static class ErrorMapper
             StatusCode.ResourceExhausted => ErrorKind.ResourceExhausted,
             StatusCode.Cancelled => ErrorKind.Canceled,
             StatusCode.DeadlineExceeded => ErrorKind.DeadlineExceeded,
+            StatusCode.Unimplemented => ErrorKind.Unimplemented,
             StatusCode.Internal => ErrorKind.Internal,
             _ => ErrorKind.Unavailable,
         };
@@ -66,6 +67,7 @@ public static class ErrorMapper
         ErrorKind.Unavailable => StatusCode.Unavailable,
         ErrorKind.Canceled => StatusCode.Cancelled,
         ErrorKind.DeadlineExceeded => StatusCode.DeadlineExceeded,
+        ErrorKind.Unimplemented => StatusCode.Unimplemented,
         _ => StatusCode.Internal,
     };
 

@@ -216,13 +216,14 @@ public sealed partial class SecurityPipeline(
             call.RequestId = fields.RequestId.Accessor.GetValue(request) as string;
         }
 
+        // Also for account-level calls that name a namespace (DeleteNamespace): their audit record says which.
+        var name = fields.Namespace?.FieldType == FieldType.String ? fields.Namespace.Accessor.GetValue(request) as string : null;
+        call.NamespaceName = string.IsNullOrEmpty(name) ? null : name;
         if (!call.Permission!.Value.IsNamespaceScoped())
         {
             return;
         }
 
-        var name = fields.Namespace?.Accessor.GetValue(request) as string;
-        call.NamespaceName = name;
         if (call.EndpointNamespace is { } bound
             && (string.IsNullOrEmpty(name) || !namespaces.TryResolve(name, out var addressed) || addressed!.FullName != bound))
         {
