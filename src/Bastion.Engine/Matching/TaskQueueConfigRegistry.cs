@@ -91,9 +91,9 @@ public sealed class TaskQueueConfigRegistry(IStorageProvider store, GroupCommitt
                 throw ServiceException.InvalidArgument("fairness weight overrides update rejected: exceeding maximum key size");
             }
 
-            if (existing is not null && config.Equals(existing.Config))
+            if (config.Equals(existing?.Config ?? new TaskQueueConfig()))
             {
-                return config;
+                return config; // nothing to change: no write
             }
 
             var version = (existing?.Version ?? 0) + 1;

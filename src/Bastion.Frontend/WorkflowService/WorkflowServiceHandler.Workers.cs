@@ -9,8 +9,9 @@ namespace Bastion.Frontend.WorkflowService;
 /// <summary>
 /// The Workers API (issue 21): worker heartbeats into matching's <see cref="WorkerRegistry"/>, listed, counted and
 /// described from it. In a cluster these calls run on the node that holds the namespace's registry (the frontend's
-/// routing). FetchWorkerConfig and UpdateWorkerConfig answer as Temporal's server does today: a worker's configuration
-/// would reach it by a worker command on its <c>temporal-sys/worker-commands/…</c> Nexus queue, which no server sends yet.
+/// routing). FetchWorkerConfig and UpdateWorkerConfig have no handler (UNIMPLEMENTED), as Temporal's server answers
+/// them: a worker's configuration would reach it by a worker command on its <c>temporal-sys/worker-commands/…</c> Nexus
+/// queue, and no server sends those yet.
 /// </summary>
 internal sealed partial class WorkflowServiceHandler
 {
@@ -61,12 +62,6 @@ internal sealed partial class WorkflowServiceHandler
         var key = Validation.RequireId(request.WorkerInstanceKey, "WorkerInstanceKey");
         return Task.FromResult(new DescribeWorkerResponse { WorkerInfo = new WorkerInfo { WorkerHeartbeat = engine.Matching.Workers.Describe(ns.Id, key) } });
     }
-
-    public Task<FetchWorkerConfigResponse> FetchWorkerConfig(FetchWorkerConfigRequest request, ServerCallContext context) =>
-        throw new RpcException(new Status(StatusCode.Unimplemented, "FetchWorkerConfig command is not enabled."));
-
-    public Task<UpdateWorkerConfigResponse> UpdateWorkerConfig(UpdateWorkerConfigRequest request, ServerCallContext context) =>
-        throw new RpcException(new Status(StatusCode.Unimplemented, "UpdateWorkerConfig command is not enabled."));
 
     /// <summary>The queue whose root's owner holds a namespace's worker registry in a cluster.</summary>
     internal static Engine.Matching.QueueKey WorkerRegistryQueue(string namespaceId) =>

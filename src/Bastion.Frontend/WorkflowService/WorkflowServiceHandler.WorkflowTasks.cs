@@ -187,10 +187,9 @@ internal sealed partial class WorkflowServiceHandler
             };
         }
 
-        var config = queueConfigs.Get(ns.Id, name, request.TaskQueueType);
         if (request.ReportConfig)
         {
-            response.Config = config ?? new Temporalio.Api.TaskQueue.V1.TaskQueueConfig();
+            response.Config = queueConfigs.Get(ns.Id, name, request.TaskQueueType); // none set: absent, as Temporal's
         }
 
         if (engine.Matching.EffectiveRate(queue) is { } effective)

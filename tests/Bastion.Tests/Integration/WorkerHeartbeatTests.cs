@@ -142,12 +142,12 @@ public sealed class WorkerHeartbeatTests(ServerFixture fixture)
     }
 
     [Fact]
-    public async Task WorkerConfigCommands_AnswerAsTemporalsServerDoes()
+    public async Task WorkerConfigCommands_AreUnimplemented_AsOnTemporalsServer()
     {
         var fetch = await Assert.ThrowsAsync<RpcException>(() => Service.FetchWorkerConfigAsync(new FetchWorkerConfigRequest { Namespace = "default" }));
-        Assert.Equal((RpcException.StatusCode.Unimplemented, "FetchWorkerConfig command is not enabled."), (fetch.Code, fetch.Message));
+        Assert.Equal(RpcException.StatusCode.Unimplemented, fetch.Code);
         var update = await Assert.ThrowsAsync<RpcException>(() => Service.UpdateWorkerConfigAsync(new UpdateWorkerConfigRequest { Namespace = "default" }));
-        Assert.Equal((RpcException.StatusCode.Unimplemented, "UpdateWorkerConfig command is not enabled."), (update.Code, update.Message));
+        Assert.Equal(RpcException.StatusCode.Unimplemented, update.Code);
     }
 
     [Workflow]
