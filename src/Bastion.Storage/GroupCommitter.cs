@@ -24,6 +24,7 @@ public sealed class GroupCommitter : IAsyncDisposable
     private readonly string _nodeChain;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new() { SingleReader = true });
     private readonly Task _loop;
+    private static readonly PendingAudit[] s_none = [];
     private long _batches;
     private long _writes;
 
@@ -55,28 +56,49 @@ public sealed class GroupCommitter : IAsyncDisposable
         CommitAsync(new Transition(transition) { Schedule = schedule });
 
     /// <summary>
+    /// Commits one transition that also ends other calls' waits (a result long poll on the run it closes): their
+    /// records (<paramref name="passengers"/>), those not yet written or riding elsewhere, ride it with the ambient
+    /// call's, so a waiter answers after this one commit instead of a second of its own.
+    /// </summary>
+    public Task CommitAsync(IReadOnlyList<ExecutionWrite> transition, ScheduleWrite? schedule, IReadOnlyList<PendingAudit> passengers)
+    {
+        ArgumentNullException.ThrowIfNull(passengers);
+        var riders = Riders(PendingAudit.Ambient);
+        foreach (var passenger in passengers)
+        {
+            if (passenger.TryRide())
+            {
+                (riders ??= []).Add(passenger);
+            }
+        }
+
+        return Enqueue(new Pending(new Transition(transition) { Schedule = schedule }, (IReadOnlyList<PendingAudit>?)riders ?? s_none, []));
+    }
+
+    /// <summary>
     /// Commits one transition, with the ambient call's audit record when it has not been written yet, and
     /// <paramref name="records"/> (the account events it is), which land with it or not at all.
     /// </summary>
     public Task CommitAsync(Transition transition, IReadOnlyList<PendingAudit>? records = null)
     {
         ArgumentNullException.ThrowIfNull(transition);
-        var riding = PendingAudit.Ambient is { } ambient && ambient.TryRide() ? ambient : null;
-        return Enqueue(new Pending(transition, riding, records ?? []));
+        return Enqueue(new Pending(transition, (IReadOnlyList<PendingAudit>?)Riders(PendingAudit.Ambient) ?? s_none, records ?? []));
     }
+
+    private static List<PendingAudit>? Riders(PendingAudit? ambient) => ambient is not null && ambient.TryRide() ? [ambient] : null;
 
     /// <summary>Appends one audit record in the next transaction; fails if that transaction fails.</summary>
     public Task AppendAuditAsync(PendingAudit record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        return Enqueue(new Pending(null, record, []));
+        return Enqueue(new Pending(null, [record], []));
     }
 
     private Task Enqueue(Pending pending)
     {
         if (!_queue.Writer.TryWrite(pending))
         {
-            pending.Audit?.Landed(written: false);
+            pending.Land(written: false);
             throw new ObjectDisposedException(nameof(GroupCommitter));
         }
 
@@ -113,7 +135,7 @@ public sealed class GroupCommitter : IAsyncDisposable
                 transitions.Add(write);
             }
 
-            if (pending.Audit is null && pending.Records.Count == 0)
+            if (pending.Riders.Count == 0 && pending.Records.Count == 0)
             {
                 continue;
             }
@@ -126,11 +148,7 @@ public sealed class GroupCommitter : IAsyncDisposable
                 audit.Add(new AuditAppend(chain, records));
             }
 
-            if (pending.Audit is { } record)
-            {
-                records.Add(record);
-            }
-
+            records.AddRange(pending.Riders);
             records.AddRange(pending.Records);
         }
 
@@ -153,7 +171,7 @@ public sealed class GroupCommitter : IAsyncDisposable
             RecordCommit(started, batch.Count, failed: true);
             foreach (var pending in batch)
             {
-                pending.Audit?.Landed(written: false);
+                pending.Land(written: false);
                 pending.Done.TrySetException(e);
             }
 
@@ -169,7 +187,7 @@ public sealed class GroupCommitter : IAsyncDisposable
             {
                 if (pending.Write is not null && result.Rejected[next++] is { } error)
                 {
-                    pending.Audit?.Landed(written: false);
+                    pending.Land(written: false);
                     pending.Done.TrySetException(error);
                 }
                 else
@@ -185,7 +203,7 @@ public sealed class GroupCommitter : IAsyncDisposable
         Interlocked.Add(ref _writes, transitions.Count);
         foreach (var pending in batch)
         {
-            pending.Audit?.Landed(written: true);
+            pending.Land(written: true);
             pending.Done.TrySetResult();
         }
 
@@ -211,11 +229,20 @@ public sealed class GroupCommitter : IAsyncDisposable
     }
 
     /// <summary>
-    /// A transition to commit (with the call's record riding it, if any, and the records it writes), or an audit
-    /// record on its own.
+    /// A transition to commit (with the records of calls riding it, if any, and the records it writes), or an audit
+    /// record on its own (its one rider).
     /// </summary>
-    private sealed record Pending(Transition? Write, PendingAudit? Audit, IReadOnlyList<PendingAudit> Records)
+    private sealed record Pending(Transition? Write, IReadOnlyList<PendingAudit> Riders, IReadOnlyList<PendingAudit> Records)
     {
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>The riders' commit ended: written, or free again.</summary>
+        public void Land(bool written)
+        {
+            foreach (var rider in Riders)
+            {
+                rider.Landed(written);
+            }
+        }
     }
 }

@@ -223,6 +223,11 @@ internal static class CommandValidator
             return (cause, $"{command}: WorkflowId is not set on command.");
         }
 
+        if (HiddenRuns.IsHidden(workflowId))
+        {
+            return (cause, $"{command}: {HiddenRuns.Refusal}");
+        }
+
         return !string.IsNullOrEmpty(ns) && !isOwnNamespace(ns)
             ? (cause, $"{command}: the target must be in the workflow's own namespace.")
             : null;
@@ -234,6 +239,11 @@ internal static class CommandValidator
         if (string.IsNullOrEmpty(a.WorkflowId) || a.WorkflowId.Length > MaxIdLength)
         {
             return (cause, "StartChildWorkflowExecution: WorkflowId is not set on command (or exceeds 1000 characters).");
+        }
+
+        if (HiddenRuns.IsHidden(a.WorkflowId))
+        {
+            return (cause, "StartChildWorkflowExecution: " + HiddenRuns.Refusal);
         }
 
         if (string.IsNullOrEmpty(a.WorkflowType?.Name))

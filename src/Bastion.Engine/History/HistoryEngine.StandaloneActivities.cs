@@ -33,7 +33,13 @@ internal sealed partial class HistoryEngine
         {
             if (currentRunId != null)
             {
-                var existing = await ReadAsync(new WorkflowKey(namespaceId, workflowId, currentRunId), c => CheckExistingActivity(c.State, request)).ConfigureAwait(false);
+                var currentKey = new WorkflowKey(namespaceId, workflowId, currentRunId);
+                var existing = await ReadAsync(currentKey, c => CheckExistingActivity(c.State, request)).ConfigureAwait(false);
+                if (existing is { Started: false } && request.OnConflictOptions is { AttachCompletionCallbacks: true })
+                {
+                    await AttachToActivityAsync(currentKey, request).ConfigureAwait(false);
+                }
+
                 if (existing != null)
                 {
                     return existing;
@@ -45,6 +51,24 @@ internal sealed partial class HistoryEngine
             return new StartActivityExecutionResponse { RunId = m.State.RunId, Started = true };
         });
     }
+
+    /// <summary>
+    /// A start that met the running activity under USE_EXISTING attaches its completion callbacks (a second Nexus
+    /// operation backed by the same activity hears of its end too); a retried request attaches once.
+    /// </summary>
+    private Task<bool> AttachToActivityAsync(WorkflowKey current, StartActivityExecutionRequest request) =>
+        UpdateAsync(current, m =>
+        {
+            if (!m.State.IsOpen || m.State.AttachedRequestIds.Contains(request.RequestId))
+            {
+                return false;
+            }
+
+            m.State.AttachedRequestIds.Add(request.RequestId);
+            AttachNexusCallbacks(m, request.CompletionCallbacks);
+            m.MarkChanged();
+            return true;
+        });
 
     /// <summary>What an earlier run of the same activity id means for a start: an answer, an error, or go on (null).</summary>
     private static StartActivityExecutionResponse? CheckExistingActivity(WorkflowState current, StartActivityExecutionRequest request)
@@ -91,8 +115,11 @@ internal sealed partial class HistoryEngine
             Header = r.Header,
             Priority = r.Priority,
         };
-        var standalone = new StandaloneActivity { ActivityId = r.ActivityId, StartDelay = Positive(r.StartDelay), Identity = r.Identity };
-        var m = NewRun(namespaceId, StandaloneActivity.RunWorkflowId(r.ActivityId), started, r.RequestId, null, null, userMetadata: r.UserMetadata, standalone: standalone);
+        var standalone = new StandaloneActivity { ActivityId = r.ActivityId, StartDelay = Positive(r.StartDelay), Identity = r.Identity, Links = [.. r.Links.Select(l => l.ToByteArray())] };
+        var m = NewRun(namespaceId, StandaloneActivity.RunWorkflowId(r.ActivityId), started, r.RequestId, null, null, userMetadata: r.UserMetadata, links: r.Links, standalone: standalone);
+
+        // An activity started by a Nexus operation's handler: its end completes the operation (NexusCallbacks).
+        AttachNexusCallbacks(m, r.CompletionCallbacks);
         m.State.ExecutionTime = m.Now + (standalone.StartDelay ?? TimeSpan.Zero);
         ScheduleActivity(m, new ScheduleActivityTaskCommandAttributes
         {

@@ -323,6 +323,8 @@ internal sealed partial class HistoryEngine
 
             // ...and still reports to the Nexus operations the chain backs.
             NexusCallbacks = previous is null ? [] : [.. previous.NexusCallbacks],
+            NexusCallbackOperationTokens = previous is null ? [] : [.. previous.NexusCallbackOperationTokens],
+            NexusCallbackTimes = previous is null ? [] : [.. previous.NexusCallbackTimes],
             Versioning = InitialVersioning(started),
             Standalone = standalone,
         };
@@ -437,12 +439,11 @@ internal sealed partial class HistoryEngine
         };
     }
 
-    /// <summary>Ids beginning with U+001F are the hidden runs' (standalone activities, standalone Nexus operations), not workflow ids.</summary>
     private static void RequireWorkflowId(string workflowId)
     {
-        if (workflowId.StartsWith('\u001f'))
+        if (HiddenRuns.IsHidden(workflowId))
         {
-            throw ServiceException.InvalidArgument("WorkflowId may not begin with the control character U+001F: that prefix is reserved for standalone activities and Nexus operations.");
+            throw ServiceException.InvalidArgument(HiddenRuns.Refusal);
         }
     }
 

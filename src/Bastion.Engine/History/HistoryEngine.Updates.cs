@@ -181,9 +181,13 @@ internal sealed partial class HistoryEngine
         var updateId = request.Meta.UpdateId;
         if (m.Context.Updates.TryGetValue(updateId, out var existing))
         {
+            // The same update asked for again (a Nexus operation retried, or a second one backed by it): its callbacks
+            // join the update's, as in Temporal.
+            AttachToUpdate(m, existing, request);
             return (existing, null);
         }
 
+        // An update already completed answers with its outcome and attaches nothing (Temporal's rule).
         var (accepted, outcome) = FindUpdateInHistory(EventsOf(m.Context), updateId);
         if (outcome != null)
         {
@@ -212,6 +216,7 @@ internal sealed partial class HistoryEngine
             // Accepted before a restart: its outcome will arrive with a later workflow task.
             entry.Stage = UpdateStage.Accepted;
             entry.Accepted.TrySetResult();
+            AttachUpdateCallbacks(m, updateId, request.CompletionCallbacks);
         }
 
         m.Context.Updates[updateId] = entry;
@@ -225,6 +230,29 @@ internal sealed partial class HistoryEngine
         }
 
         return (entry, null);
+    }
+
+    /// <summary>
+    /// A request for an update in flight: its completion callbacks are kept with the update — in the request until it
+    /// is accepted (the acceptance records them), in the run's state after.
+    /// </summary>
+    private static void AttachToUpdate(Mutation m, UpdateEntry entry, Request request)
+    {
+        if (request.CompletionCallbacks.Count == 0)
+        {
+            return;
+        }
+
+        if (entry.Stage == UpdateStage.Accepted)
+        {
+            AttachUpdateCallbacks(m, request.Meta.UpdateId, request.CompletionCallbacks);
+            return;
+        }
+
+        foreach (var callback in request.CompletionCallbacks.Where(c => !entry.Request.CompletionCallbacks.Contains(c)))
+        {
+            entry.Request.CompletionCallbacks.Add(callback);
+        }
     }
 
     private static (bool Accepted, Outcome? Outcome) FindUpdateInHistory(List<HistoryEvent> events, string updateId)
@@ -273,6 +301,9 @@ internal sealed partial class HistoryEngine
         if (message.Body.Is(Acceptance.Descriptor))
         {
             var acceptance = message.Body.Unpack<Acceptance>();
+
+            // The server's copy of the request when it has one: it carries the callbacks attached since it was sent.
+            var acceptedRequest = entry?.Request ?? acceptance.AcceptedRequest;
             var accepted = m.AddEvent(new HistoryEvent
             {
                 EventType = EventType.WorkflowExecutionUpdateAccepted,
@@ -281,9 +312,13 @@ internal sealed partial class HistoryEngine
                     ProtocolInstanceId = updateId,
                     AcceptedRequestMessageId = acceptance.AcceptedRequestMessageId,
                     AcceptedRequestSequencingEventId = acceptance.AcceptedRequestSequencingEventId,
-                    AcceptedRequest = acceptance.AcceptedRequest ?? entry?.Request,
+                    AcceptedRequest = acceptedRequest,
                 },
             });
+            if (acceptedRequest != null)
+            {
+                AttachUpdateCallbacks(m, updateId, acceptedRequest.CompletionCallbacks);
+            }
             if (entry != null)
             {
                 entry.Stage = UpdateStage.Accepted;
@@ -301,11 +336,12 @@ internal sealed partial class HistoryEngine
                     .FirstOrDefault(e => e.WorkflowExecutionUpdateAcceptedEventAttributes?.ProtocolInstanceId == updateId)?.EventId ?? 0;
             }
 
-            m.AddEvent(new HistoryEvent
+            var completed = m.AddEvent(new HistoryEvent
             {
                 EventType = EventType.WorkflowExecutionUpdateCompleted,
                 WorkflowExecutionUpdateCompletedEventAttributes = new() { Meta = response.Meta, AcceptedEventId = acceptedEventId, Outcome = response.Outcome },
             });
+            AddUpdateCallbackTasks(m, updateId, completed.EventId);
             if (entry != null)
             {
                 entry.Stage = UpdateStage.Completed;

@@ -20,9 +20,9 @@ internal sealed partial class HistoryEngine
     private static void ScheduleWorkflowTask(Mutation m, bool speculative = false)
     {
         var state = m.State;
-        if (state.WorkflowTask != null || !state.IsOpen || state.AwaitingStartDelay || state.NexusOperationId != null)
+        if (state.WorkflowTask != null || !state.IsOpen || state.AwaitingStartDelay || state.IsHidden)
         {
-            // (A standalone Nexus operation's run has no workflow to run: what reaches it is only recorded.)
+            // (A standalone activity's or Nexus operation's run has no workflow to run: what reaches it is only recorded.)
             return;
         }
 

@@ -1,4 +1,5 @@
 using Bastion.Engine.Errors;
+using Bastion.Storage;
 using Google.Protobuf.WellKnownTypes;
 using Temporalio.Api.Common.V1;
 using Temporalio.Api.Enums.V1;
@@ -269,6 +270,9 @@ internal sealed partial class HistoryEngine
     /// Returns the events and the next event id to ask for (0 when the history is complete). <paramref name="endEarly"/>
     /// ends the wait as its time running out would (a stopping server).
     /// </summary>
+    /// <summary>How many calls wait on the cached runs of <paramref name="workflowId"/> with an audit record to ride (diagnostics and tests).</summary>
+    internal int HistoryWaiters(string workflowId) => _runs.Values.Where(c => c.Key.WorkflowId == workflowId).Sum(c => c.WaiterCount);
+
     public async Task<(List<HistoryEvent> Events, long NextEventId)> ReadHistoryAsync(
         WorkflowKey key, long fromEventId, int pageSize, bool wait, bool closeOnly, TimeSpan maxWait, CancellationToken cancellationToken, CancellationToken endEarly = default)
     {
@@ -309,6 +313,13 @@ internal sealed partial class HistoryEngine
                 return ([], 0);
             }
 
+            // The caller's audit record (if not yet written) rides the commit that wakes it.
+            var record = PendingAudit.Ambient;
+            if (record is not null)
+            {
+                context.AddWaiter(record, closeOnly);
+            }
+
             try
             {
                 await changed.WaitAsync(timeout.Token).ConfigureAwait(false);
@@ -316,6 +327,13 @@ internal sealed partial class HistoryEngine
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 return ([], fromEventId); // Long poll ended: an empty page and a token to continue with.
+            }
+            finally
+            {
+                if (record is not null)
+                {
+                    context.RemoveWaiter(record);
+                }
             }
         }
     }

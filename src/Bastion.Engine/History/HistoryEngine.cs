@@ -237,7 +237,9 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
 
         try
         {
-            await _committer.CommitAsync(writes, mutation.Schedule ?? mutation.NextRun?.Schedule).ConfigureAwait(false);
+            var schedule = mutation.Schedule ?? mutation.NextRun?.Schedule;
+            var woken = mutation.Events.Count > 0 ? mutation.Context.WaitersWokenBy(closes: !mutation.State.IsOpen) : [];
+            await (woken.Count > 0 ? _committer.CommitAsync(writes, schedule, woken) : _committer.CommitAsync(writes, schedule)).ConfigureAwait(false);
         }
         catch (ShardOwnershipLostException e)
         {
@@ -414,18 +416,25 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     }
 
     /// <summary>Resolves an execution as a client names it: an empty run id means the current run.</summary>
-    public async Task<WorkflowKey> ResolveAsync(string namespaceId, string workflowId, string? runId)
+    public Task<WorkflowKey> ResolveAsync(string namespaceId, string workflowId, string? runId)
     {
         if (string.IsNullOrEmpty(workflowId))
         {
             throw ServiceException.InvalidArgument("WorkflowId is not set on request.");
         }
 
-        if (StandaloneActivity.IsReserved(workflowId))
-        {
-            throw ServiceException.NotFound($"Workflow execution {ServiceException.Quote(workflowId)} not found.");
-        }
+        // A hidden run (a standalone activity or Nexus operation) is not a workflow: its own API names it.
+        return HiddenRuns.IsHidden(workflowId)
+            ? throw ServiceException.NotFound($"Workflow execution {ServiceException.Quote(workflowId)} not found.")
+            : ResolveRunAsync(namespaceId, workflowId, runId);
+    }
 
+    /// <summary>Resolves a standalone Nexus operation's run (no run id: the operation id's latest run).</summary>
+    public Task<WorkflowKey> ResolveNexusOperationAsync(string namespaceId, string operationId, string? runId) =>
+        ResolveRunAsync(namespaceId, Nexus.NexusOperationRuns.WorkflowIdOf(operationId), runId);
+
+    private async Task<WorkflowKey> ResolveRunAsync(string namespaceId, string workflowId, string? runId)
+    {
         if (!string.IsNullOrEmpty(runId))
         {
             if (!Guid.TryParse(runId, out _))

@@ -9,7 +9,7 @@ namespace Bastion.Engine.History;
 internal sealed class StandaloneActivity
 {
     /// <summary>Prefixes the activity id into the run's workflow id: activity ids and workflow ids are separate spaces, as in Temporal.</summary>
-    public const string IdPrefix = "\u001fstandalone-activity\u001f";
+    public const string IdPrefix = HiddenRuns.Mark + "standalone-activity" + HiddenRuns.Mark;
 
     /// <summary>What <c>TemporalNamespaceDivision</c> holds in a standalone activity's visibility row (workflow lists leave such rows out).</summary>
     public const string Division = "activity";
@@ -36,8 +36,8 @@ internal sealed class StandaloneActivity
 
     public string Identity { get; set; } = string.Empty;
 
-    public static string RunWorkflowId(string activityId) => IdPrefix + activityId;
+    /// <summary>The start's links (encoded <c>Link</c>s), shown by describe.</summary>
+    public List<byte[]> Links { get; set; } = [];
 
-    /// <summary>Whether a client's workflow id names a standalone activity's run (such ids are not workflow ids).</summary>
-    public static bool IsReserved(string? workflowId) => workflowId is not null && workflowId.StartsWith(IdPrefix, StringComparison.Ordinal);
+    public static string RunWorkflowId(string activityId) => IdPrefix + activityId;
 }

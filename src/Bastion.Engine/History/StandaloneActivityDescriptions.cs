@@ -50,6 +50,7 @@ internal static class StandaloneActivityDescriptions
             UserMetadata = s.UserMetadata is { } metadata ? Temporalio.Api.Sdk.V1.UserMetadata.Parser.ParseFrom(metadata) : null,
             CanceledReason = standalone.CanceledReason ?? string.Empty,
             StartDelay = standalone.StartDelay is { } delay ? Duration.FromTimeSpan(delay) : null,
+            Links = { standalone.Links.Select(Link.Parser.ParseFrom) },
         };
         if (request.IncludeHeartbeatDetails && activity?.HeartbeatDetails is { } details)
         {
@@ -66,6 +67,14 @@ internal static class StandaloneActivityDescriptions
             RunId = s.RunId,
             Info = info,
             LongPollToken = ByteString.CopyFromUtf8(s.StateTransitionCount.ToString(CultureInfo.InvariantCulture)),
+            Callbacks =
+            {
+                NexusCallbackDescriptions.Of(s).Select(callback => new Temporalio.Api.Activity.V1.CallbackInfo
+                {
+                    Trigger = new() { ActivityClosed = new() },
+                    Info = callback,
+                }),
+            },
         };
         if (request.IncludeInput)
         {

@@ -1,3 +1,4 @@
+using Bastion.Storage;
 using Temporalio.Api.History.V1;
 
 namespace Bastion.Engine.History;
@@ -37,6 +38,63 @@ internal sealed class WorkflowContext(WorkflowKey key, int shardId, WorkflowStat
     /// worker with the next workflow task, or as query tasks once none is pending.
     /// </summary>
     public Dictionary<string, PendingQuery> BufferedQueries { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The audit records of calls waiting on this run's history (a result long poll waits for its close): the commit
+    /// that wakes them carries their records, so they answer after that one fsync, not after one more of their own.
+    /// </summary>
+    private List<(PendingAudit Record, bool CloseOnly)>? _waiters;
+
+    public void AddWaiter(PendingAudit record, bool closeOnly)
+    {
+        var waiters = LazyInitializer.EnsureInitialized(ref _waiters);
+        lock (waiters)
+        {
+            waiters.Add((record, closeOnly));
+        }
+    }
+
+    public void RemoveWaiter(PendingAudit record)
+    {
+        if (Volatile.Read(ref _waiters) is { } waiters)
+        {
+            lock (waiters)
+            {
+                waiters.RemoveAll(w => w.Record == record);
+            }
+        }
+    }
+
+    /// <summary>How many calls wait on this run's history with a record to ride (diagnostics and tests).</summary>
+    public int WaiterCount
+    {
+        get
+        {
+            if (Volatile.Read(ref _waiters) is not { } waiters)
+            {
+                return 0;
+            }
+
+            lock (waiters)
+            {
+                return waiters.Count;
+            }
+        }
+    }
+
+    /// <summary>The records of the waiters a commit adding events wakes (those waiting for the close only if it closes the run).</summary>
+    public IReadOnlyList<PendingAudit> WaitersWokenBy(bool closes)
+    {
+        if (Volatile.Read(ref _waiters) is not { } waiters)
+        {
+            return [];
+        }
+
+        lock (waiters)
+        {
+            return [.. waiters.Where(w => closes || !w.CloseOnly).Select(w => w.Record)];
+        }
+    }
 
     /// <summary>Completes at the next commit of this run.</summary>
     public Task Changed => Volatile.Read(ref _changed).Task;

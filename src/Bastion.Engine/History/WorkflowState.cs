@@ -92,6 +92,18 @@ internal sealed class WorkflowState
     /// <summary>Completion callbacks (encoded <c>NexusCallbackToken</c>s) of the Nexus operations this run backs: told when it closes.</summary>
     public List<string> NexusCallbacks { get; set; } = [];
 
+    /// <summary>The handler's operation token of each of <see cref="NexusCallbacks"/> (same index; shorter in states written before it was kept).</summary>
+    public List<string?> NexusCallbackOperationTokens { get; set; } = [];
+
+    /// <summary>When each of <see cref="NexusCallbacks"/> was attached (same index), for describe.</summary>
+    public List<DateTime> NexusCallbackTimes { get; set; } = [];
+
+    /// <summary>Indexes of <see cref="NexusCallbacks"/> already delivered.</summary>
+    public List<int> DeliveredNexusCallbacks { get; set; } = [];
+
+    /// <summary>Completion callbacks attached to this run's accepted updates (operations backed by an update).</summary>
+    public List<UpdateCallback> UpdateCallbacks { get; set; } = [];
+
     /// <summary>Nexus operations this run scheduled and that have not ended, by scheduled event id.</summary>
     public Dictionary<long, NexusOperationInfo> NexusOperations { get; set; } = [];
 
@@ -134,6 +146,10 @@ internal sealed class WorkflowState
 
     /// <summary>Set when this run is a standalone Nexus operation's (HistoryEngine.StandaloneNexus): the operation's id. No worker sees such a run.</summary>
     public string? NexusOperationId { get; set; }
+
+    /// <summary>A run that is not a workflow (<see cref="HiddenRuns"/>): no workflow task is ever scheduled for it.</summary>
+    [JsonIgnore]
+    public bool IsHidden => Standalone is not null || NexusOperationId is not null;
 
     /// <summary>Who started a standalone Nexus operation (its describe shows it).</summary>
     public string? Identity { get; set; }

@@ -16,6 +16,9 @@ internal sealed record NexusCallbackToken(string NamespaceId, string WorkflowId,
     /// <summary>The callback header that carries the token.</summary>
     public const string Header = "bastion-nexus-callback";
 
+    /// <summary>The callback header in which the SDKs put the handler's operation token (matched ignoring case).</summary>
+    public const string OperationTokenHeader = "Nexus-Operation-Token";
+
     public string Encode() => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(string.Join('\n', NamespaceId, WorkflowId, RunId, ScheduledEventId.ToString(System.Globalization.CultureInfo.InvariantCulture), RequestId)));
 
     /// <summary>The token, or null when <paramref name="text"/> is not one.</summary>

@@ -18,8 +18,8 @@ namespace Bastion.Engine.Nexus;
 /// </summary>
 internal static class NexusOperationRuns
 {
-    /// <summary>Put before the operation id; a control character no SDK's workflow ids hold keeps the two id spaces apart.</summary>
-    public const string WorkflowIdPrefix = "\u001Fnexus-operation\u001F";
+    /// <summary>Put before the operation id: a hidden run's (<see cref="History.HiddenRuns"/>).</summary>
+    public const string WorkflowIdPrefix = History.HiddenRuns.Mark + "nexus-operation" + History.HiddenRuns.Mark;
 
     /// <summary>The <c>TemporalNamespaceDivision</c> of an operation's row (workflow lists leave rows with a division out).</summary>
     public const string Division = "NexusOperation";

@@ -31,10 +31,7 @@ internal sealed partial class WorkflowServiceHandler
 
         Validation.RequireSize(request.Input, "Input", options.MaxPayloadBytes);
         Validation.RequireSize(request.Header, "Header", options.MaxPayloadBytes);
-        if (request.CompletionCallbacks.Count > 0)
-        {
-            throw ServiceException.InvalidArgument("CompletionCallbacks are not supported on standalone activities by this server.");
-        }
+        ValidateCompletionCallbacks(request.CompletionCallbacks);
 
         if (request.RequestId.Length > Validation.MaxIdLength)
         {

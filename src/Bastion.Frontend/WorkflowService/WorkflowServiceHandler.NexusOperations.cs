@@ -94,7 +94,7 @@ internal sealed partial class WorkflowServiceHandler
         Validation.RequireId(operationId, "OperationId");
         try
         {
-            return await engine.ResolveAsync(NamespaceOf(context).Id, NexusOperationRuns.WorkflowIdOf(operationId), runId).ConfigureAwait(false);
+            return await engine.ResolveNexusOperationAsync(NamespaceOf(context).Id, operationId, runId).ConfigureAwait(false);
         }
         catch (ServiceException e) when (e.Kind == ErrorKind.NotFound)
         {

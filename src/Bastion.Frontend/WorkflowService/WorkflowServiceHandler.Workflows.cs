@@ -97,6 +97,7 @@ internal sealed partial class WorkflowServiceHandler
         Validation.RequireId(request.Request?.Meta?.UpdateId, "Request.Meta.UpdateId");
         Validation.RequireId(request.Request!.Input?.Name, "Request.Input.Name");
         Validation.RequireSize(request.Request.Input!.Args, "Request.Input.Args", options.MaxPayloadBytes);
+        ValidateCompletionCallbacks(request.Request.CompletionCallbacks);
         if (request.WaitPolicy?.LifecycleStage is UpdateWorkflowExecutionLifecycleStage.Admitted)
         {
             throw ServiceException.InvalidArgument("WaitPolicy ADMITTED is not supported: wait for ACCEPTED or COMPLETED.");

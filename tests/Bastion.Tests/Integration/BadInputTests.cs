@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using Temporalio.Api.Command.V1;
 using Temporalio.Api.Enums.V1;
 using Temporalio.Api.ErrorDetails.V1;
 using Temporalio.Exceptions;
@@ -132,6 +133,44 @@ public sealed class BadInputTests(ServerFixture fixture)
         var error = await Assert.ThrowsAsync<RpcException>(() => Raw.Service.RespondActivityTaskCompletedAsync(completion));
         Assert.Equal(RpcException.StatusCode.NotFound, error.Code);
         Assert.Single(await Raw.HistoryAsync(id), e => e.EventType == EventType.ActivityTaskCompleted);
+    }
+
+    [Theory]
+    [InlineData("child")]
+    [InlineData("signal")]
+    [InlineData("cancel")]
+    public async Task AWorkflowCommand_NamingAHiddenRunsId_FailsTheTask(string kind)
+    {
+        // Standalone activities and Nexus operations live under ids that begin with U+001F; a workflow may not reach them.
+        var tq = ServerFixture.NewTaskQueue();
+        var id = "hidden-target-" + Guid.NewGuid();
+        await Raw.StartAsync(id, tq);
+        var task = await Raw.PollWorkflowTaskAsync(tq);
+        const string hidden = "\u001fnexus-operation\u001fop-1";
+        var command = kind switch
+        {
+            "child" => new Command
+            {
+                CommandType = CommandType.StartChildWorkflowExecution,
+                StartChildWorkflowExecutionCommandAttributes = new() { WorkflowId = hidden, WorkflowType = new() { Name = "W" }, TaskQueue = new() { Name = tq } },
+            },
+            "signal" => new Command
+            {
+                CommandType = CommandType.SignalExternalWorkflowExecution,
+                SignalExternalWorkflowExecutionCommandAttributes = new() { Execution = new() { WorkflowId = hidden }, SignalName = "s" },
+            },
+            _ => new Command
+            {
+                CommandType = CommandType.RequestCancelExternalWorkflowExecution,
+                RequestCancelExternalWorkflowExecutionCommandAttributes = new() { WorkflowId = hidden },
+            },
+        };
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => Raw.CompleteAsync(task, command));
+        Assert.Equal(RpcException.StatusCode.InvalidArgument, error.Code);
+        Assert.Contains("U+001F", error.Message, StringComparison.Ordinal);
+        var history = await Raw.HistoryAsync(id);
+        Assert.Equal(EventType.WorkflowTaskFailed, history[^1].EventType);
     }
 
     [Fact]

@@ -188,6 +188,48 @@ public abstract class RestartTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// An operation backed by a workflow update keeps its callback through a kill: the update, accepted before it and
+    /// completed after the restart, still completes the caller's operation.
+    /// </summary>
+    [Fact]
+    public async Task KilledServer_KeepsAnUpdateBackedNexusOperationsCallback()
+    {
+        var port = ServerProcess.FreePort();
+        var server = await StartServerAsync(port);
+        try
+        {
+            var client = await TemporalClient.ConnectAsync(new(server.Address) { Namespace = "default" });
+            var tq = ServerFixture.NewTaskQueue();
+            var endpoint = await Nexus.NexusTestEndpoints.CreateAsync(client, "default.local", tq, allowed: "default.local");
+            using var worker = new TemporalWorker(client, new TemporalWorkerOptions(tq)
+                .AddNexusService(new Nexus.NexusBackedOperationTests.BackedService())
+                .AddWorkflow<Nexus.NexusBackedOperationTests.CounterWorkflow>()
+                .AddWorkflow<Nexus.NexusBackedOperationTests.AddCallerWorkflow>());
+            await worker.ExecuteAsync(async () =>
+            {
+                var counter = await client.StartWorkflowAsync((Nexus.NexusBackedOperationTests.CounterWorkflow wf) => wf.RunAsync(), new("restart-counter-" + Guid.NewGuid(), tq));
+                await counter.SignalAsync(wf => wf.HoldAsync(true));
+                var caller = await client.StartWorkflowAsync(
+                    (Nexus.NexusBackedOperationTests.AddCallerWorkflow wf) => wf.RunAsync(endpoint, new(counter.Id, 7, "held-across-restart")),
+                    new("restart-caller-" + Guid.NewGuid(), tq));
+                await WaitForEventAsync(counter, EventType.WorkflowExecutionUpdateAccepted);
+                await WaitForEventAsync(caller, EventType.NexusOperationStarted);
+
+                server.Kill();
+                server.Dispose();
+                server = await StartServerAsync(port);
+                await counter.SignalAsync(wf => wf.HoldAsync(false));
+
+                Assert.Equal(7, await caller.GetResultAsync().WaitAsync(TimeSpan.FromSeconds(60)));
+            }).WaitAsync(TimeSpan.FromSeconds(120));
+        }
+        finally
+        {
+            server.Dispose();
+        }
+    }
+
     private static async Task WaitForEventAsync(WorkflowHandle handle, EventType type)
     {
         for (var i = 0; i < 100; i++)

@@ -145,6 +145,12 @@ public sealed class StandaloneNexusOperationTests(ServerFixture fixture)
             // The run that holds the operation is no workflow of the namespace.
             var workflows = await fixture.Client.WorkflowService.ListWorkflowExecutionsAsync(new() { Namespace = "default", PageSize = 1000 });
             Assert.DoesNotContain(workflows.Executions, e => e.Execution.WorkflowId.Contains(id, StringComparison.Ordinal));
+            var asWorkflow = await Assert.ThrowsAsync<RpcException>(() => fixture.Client.WorkflowService.DescribeWorkflowExecutionAsync(new()
+            {
+                Namespace = "default",
+                Execution = new() { WorkflowId = "\u001fnexus-operation\u001f" + id },
+            }));
+            Assert.Equal(RpcException.StatusCode.NotFound, asWorkflow.Code);
         });
     }
 

@@ -98,6 +98,29 @@ public sealed class AuditLogTests
     }
 
     [Fact]
+    public async Task AResultLongPoll_WritesItsRecordWithTheCommitThatClosesTheRun()
+    {
+        await using var server = await BastionServer.StartAsync(new ServerOptions { Port = 0, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning });
+        var client = await TemporalClient.ConnectAsync(new(server.Address) { Namespace = "default" });
+        var id = "long-poll-rides-" + Guid.NewGuid();
+        var handle = await client.StartWorkflowAsync("AuditedWorkflow", [], new(id, "tq-audit"));
+        var result = handle.GetResultAsync();
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(server.Engine.HistoryWaiters(id) == 1)));
+
+        await handle.TerminateAsync("done");
+        await Assert.ThrowsAsync<Temporalio.Exceptions.WorkflowFailedException>(() => result);
+
+        // Not a transaction of its own: the poll's record sits in the terminate's transaction, right after its record.
+        var records = await ReadAllAsync(server);
+        var terminate = Assert.Single(records, r => r.Record.Operation.EndsWith("/TerminateWorkflowExecution", StringComparison.Ordinal) && r.Record.Details.GetValueOrDefault("workflow_id") == id);
+        var poll = Assert.Single(records, r => r.Record.Operation.EndsWith("/GetWorkflowExecutionHistory", StringComparison.Ordinal) && r.Record.Details.GetValueOrDefault("workflow_id") == id);
+        Assert.Equal((terminate.Chain, terminate.Sequence + 1), (poll.Chain, poll.Sequence));
+        Assert.Equal((int)StatusCode.OK, poll.Record.Status);
+        Assert.Equal(0, server.Engine.HistoryWaiters(id));
+        Assert.Equal(AuditTampering.None, (await AuditChain.VerifyAsync(server.AuditStore)).Tampering);
+    }
+
+    [Fact]
     public async Task WithoutCredentials_TheRefusedCallIsRecordedAsAnonymous()
     {
         await using var server = await BastionServer.StartAsync(new ServerOptions { Port = 0, DevMode = false, LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning });

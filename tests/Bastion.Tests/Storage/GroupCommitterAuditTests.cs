@@ -85,6 +85,33 @@ public sealed class GroupCommitterAuditTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WaitersRecords_RideTheTransitionThatWakesThem_UnlessWrittenAlready()
+    {
+        await using var committer = new GroupCommitter(_store, AuditRecordCodec.Plain);
+        var sink = new DurableAuditSink(committer, "acme");
+        var range = await _store.AcquireRangeAsync(0);
+        var waiting = sink.Prepare(Record("waiting"))!;
+        var gaveUp = sink.Prepare(Record("gave-up"))!;
+        Assert.False(await gaveUp.CloseAsync()); // its call ended and wrote its record itself
+        await sink.WriteAsync(Record("gave-up"));
+
+        PendingAudit.Ambient = sink.Prepare(Record("closing"));
+        try
+        {
+            await committer.CommitAsync([NewRun(range, "wf-1", "run-1")], null, [waiting, gaveUp]);
+        }
+        finally
+        {
+            PendingAudit.Ambient = null;
+        }
+
+        Assert.True(await waiting.CloseAsync());
+        Assert.Equal(["gave-up", "closing", "waiting"], await OperationsAsync());
+        Assert.Equal((2, 1), committer.Counters);
+        Assert.Equal(AuditTampering.None, (await AuditChain.VerifyAsync(Decoded)).Tampering);
+    }
+
+    [Fact]
     public async Task ARejectedTransition_FailsAlone_TheRestOfItsBatchLands_WithTheirRecords()
     {
         var gated = new FirstCommitWaits(_store);
