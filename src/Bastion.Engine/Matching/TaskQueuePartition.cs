@@ -12,6 +12,8 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
     /// <summary>How many of a partition's polls wait at the queue's root at once; its other pollers wait here.</summary>
     private const int MaxForwardedPolls = 1;
 
+    private static readonly TimeSpan s_minimumWait = TimeSpan.FromMilliseconds(1);
+
     private readonly Lock _lock = new();
     private readonly LinkedList<MatchItem> _backlog = new();
     private readonly LinkedList<TaskCompletionSource<MatchItem>> _pollers = new();
@@ -266,7 +268,8 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
             return;
         }
 
-        _release = time.CreateTimer(_ => Release(), null, due, Timeout.InfiniteTimeSpan);
+        // At least a millisecond: a timer must never fire inside this lock, before it is recorded.
+        _release = time.CreateTimer(_ => Release(), null, due < s_minimumWait ? s_minimumWait : due, Timeout.InfiniteTimeSpan);
     }
 
     private void Release()
