@@ -53,5 +53,5 @@ public static class SystemAttributes
 
     /// <summary>Temporal's execution status names, by status number.</summary>
     public static IReadOnlyList<string> StatusNames { get; } =
-        ["Unspecified", "Running", "Completed", "Failed", "Canceled", "Terminated", "ContinuedAsNew", "TimedOut"];
+        ["Unspecified", "Running", "Completed", "Failed", "Canceled", "Terminated", "ContinuedAsNew", "TimedOut", "Paused"];
 }

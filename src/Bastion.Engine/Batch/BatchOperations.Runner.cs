@@ -184,6 +184,35 @@ internal sealed partial class BatchOperations
                     case Operation.DeletionOperation:
                         await engine.DeleteAsync(key).ConfigureAwait(false);
                         break;
+                    case Operation.ResetOperation:
+                        await ResetAsync(ns, key, request, requestId).ConfigureAwait(false);
+                        break;
+                    case Operation.UpdateWorkflowOptionsOperation:
+                        var options = request.UpdateWorkflowOptionsOperation;
+                        await engine.UpdateWorkflowExecutionOptionsAsync(key, new UpdateWorkflowExecutionOptionsRequest
+                        {
+                            Namespace = ns.Name,
+                            WorkflowExecution = new WorkflowExecution { WorkflowId = key.WorkflowId, RunId = key.RunId },
+                            WorkflowExecutionOptions = options.WorkflowExecutionOptions,
+                            UpdateMask = options.UpdateMask,
+                            Identity = options.Identity,
+                        }).ConfigureAwait(false);
+                        break;
+                    case Operation.UnpauseActivitiesOperation:
+                        var unpause = request.UnpauseActivitiesOperation;
+                        await engine.UnpauseActivityAsync(key, Selector(unpause.Type, unpause.MatchAll), unpause.ResetAttempts, unpause.ResetHeartbeat, unpause.Jitter?.ToTimeSpan() ?? TimeSpan.Zero)
+                            .ConfigureAwait(false);
+                        break;
+                    case Operation.ResetActivitiesOperation:
+                        var reset = request.ResetActivitiesOperation;
+                        await engine.ResetActivityAsync(key, Selector(reset.Type, reset.MatchAll), reset.ResetHeartbeat, reset.KeepPaused, reset.RestoreOriginalOptions, reset.Jitter?.ToTimeSpan() ?? TimeSpan.Zero)
+                            .ConfigureAwait(false);
+                        break;
+                    case Operation.UpdateActivityOptionsOperation:
+                        var update = request.UpdateActivityOptionsOperation;
+                        await engine.UpdateActivityOptionsAsync(key, Selector(update.Type, update.MatchAll), update.ActivityOptions, update.UpdateMask?.Paths, update.RestoreOriginal)
+                            .ConfigureAwait(false);
+                        break;
                     default:
                         throw new InvalidOperationException($"Operation {request.OperationCase} passed validation.");
                 }
@@ -205,6 +234,34 @@ internal sealed partial class BatchOperations
             }
         }
     }
+
+    /// <summary>
+    /// Resets one run as ResetWorkflowExecution does, to the point the operation names in that run's history. The
+    /// request id makes a repeat after a crash a no-op: the engine answers a reset it already made with its run.
+    /// </summary>
+    private async Task ResetAsync(NamespaceEntry ns, WorkflowKey key, StartBatchOperationRequest request, string requestId)
+    {
+        var reset = request.ResetOperation;
+        var eventId = await engine.ReadAsync(key, c => BatchResetPoint.EventIdOf(reset, HistoryEngine.EventsOf(c))).ConfigureAwait(false);
+        var (reapply, exclude) = BatchResetPoint.ReapplyOf(reset);
+        await engine.ResetAsync(key, new ResetWorkflowExecutionRequest
+        {
+            Namespace = ns.Name,
+            WorkflowExecution = new WorkflowExecution { WorkflowId = key.WorkflowId, RunId = key.RunId },
+            Reason = request.Reason,
+            RequestId = requestId,
+            WorkflowTaskFinishEventId = eventId,
+#pragma warning disable CS0612 // Still what the engine's reset reads (as Temporal's does) alongside the exclusions.
+            ResetReapplyType = reapply,
+#pragma warning restore CS0612
+            ResetReapplyExcludeTypes = { exclude },
+            Identity = reset.Identity,
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>The activities of a run an activity operation names: those of a type, or all (validated at start).</summary>
+    private static HistoryEngine.ActivitySelector Selector(string type, bool matchAll) =>
+        new(null, string.IsNullOrEmpty(type) ? null : type, matchAll);
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Error, Message = "Batch job {JobKey} failed unexpectedly; it resumes at the next start.")]
     private static partial void LogJobFailed(ILogger logger, Exception e, string jobKey);

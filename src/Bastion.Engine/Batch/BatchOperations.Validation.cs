@@ -1,4 +1,5 @@
 using Bastion.Engine.Errors;
+using Temporalio.Api.Batch.V1;
 using Temporalio.Api.Enums.V1;
 using Temporalio.Api.WorkflowService.V1;
 using Operation = Temporalio.Api.WorkflowService.V1.StartBatchOperationRequest.OperationOneofCase;
@@ -58,10 +59,66 @@ internal sealed partial class BatchOperations
 
                 break;
             case Operation.ResetOperation:
+                BatchResetPoint.Validate(request.ResetOperation);
+                break;
             case Operation.UpdateWorkflowOptionsOperation:
-                throw ServiceException.InvalidArgument($"The operation type {request.OperationCase} is not supported by this server (Bastion implements terminate, cancel, signal and delete).");
+                if (request.UpdateWorkflowOptionsOperation.WorkflowExecutionOptions is null)
+                {
+                    throw ServiceException.InvalidArgument("must provide UpdateOptions");
+                }
+
+                if (request.UpdateWorkflowOptionsOperation.UpdateMask is null)
+                {
+                    throw ServiceException.InvalidArgument("must provide UpdateMask");
+                }
+
+                break;
+            case Operation.UnpauseActivitiesOperation:
+                var unpause = request.UnpauseActivitiesOperation;
+                RequireActivityFilter(unpause.ActivityCase == BatchOperationUnpauseActivities.ActivityOneofCase.None ? null : unpause.Type, unpause.MatchAll, "activity filter must be set");
+                break;
+            case Operation.ResetActivitiesOperation:
+                var reset = request.ResetActivitiesOperation;
+                RequireActivityFilter(reset.ActivityCase == BatchOperationResetActivities.ActivityOneofCase.None ? null : reset.Type, reset.MatchAll, "must provide ActivityType or MatchAll");
+                break;
+            case Operation.UpdateActivityOptionsOperation:
+                var update = request.UpdateActivityOptionsOperation;
+                if (update.ActivityOptions is not null && update.RestoreOriginal)
+                {
+                    throw ServiceException.InvalidArgument("cannot set both activity options and restore original");
+                }
+
+                if (update.ActivityOptions is null && !update.RestoreOriginal)
+                {
+                    throw ServiceException.InvalidArgument("Either activity type must be set, or restore original should be set to true");
+                }
+
+                if (update.ActivityOptions is not null && update.UpdateMask is null)
+                {
+                    throw ServiceException.InvalidArgument("UpdateMask is not provided");
+                }
+
+                RequireActivityFilter(
+                    update.ActivityCase == BatchOperationUpdateActivityOptions.ActivityOneofCase.None ? null : update.Type,
+                    update.MatchAll,
+                    "Either activity type must be set, or match all should be set to true");
+                break;
             default:
                 throw ServiceException.InvalidArgument($"The operation type {request.OperationCase} is not supported.");
+        }
+    }
+
+    /// <summary>An activity operation names a type or all activities (Temporal's texts); <paramref name="type"/> null: neither was set.</summary>
+    private static void RequireActivityFilter(string? type, bool matchAll, string whenUnset)
+    {
+        if (type is null)
+        {
+            throw ServiceException.InvalidArgument(whenUnset);
+        }
+
+        if (type.Length == 0 && !matchAll)
+        {
+            throw ServiceException.InvalidArgument("Either activity type must be set, or match all should be set to true");
         }
     }
 
@@ -81,12 +138,15 @@ internal sealed partial class BatchOperations
         }
     }
 
-    /// <summary>The query the job walks: as Temporal, operations that only apply to running workflows only select those.</summary>
+    /// <summary>
+    /// The query the job walks: as Temporal, operations that only apply to open workflows select running and paused
+    /// ones; delete and reset take closed runs too.
+    /// </summary>
     private static string? TargetQuery(StartBatchOperationRequest request) => request.VisibilityQuery.Length == 0
         ? null
-        : request.OperationCase == Operation.DeletionOperation
+        : request.OperationCase is Operation.DeletionOperation or Operation.ResetOperation
             ? request.VisibilityQuery
-            : $"({request.VisibilityQuery}) AND (ExecutionStatus='Running')";
+            : $"({request.VisibilityQuery}) AND (ExecutionStatus='Running' OR ExecutionStatus='Paused')";
 
 #pragma warning disable CS0612 // The only names this API version has for these types (Temporal's server writes them too).
     private static BatchOperationType OperationTypeOf(StartBatchOperationRequest request) => request.OperationCase switch
@@ -95,6 +155,11 @@ internal sealed partial class BatchOperations
         Operation.CancellationOperation => BatchOperationType.Cancel,
         Operation.SignalOperation => BatchOperationType.Signal,
         Operation.DeletionOperation => BatchOperationType.Delete,
+        Operation.ResetOperation => BatchOperationType.Reset,
+        Operation.UpdateWorkflowOptionsOperation => BatchOperationType.UpdateExecutionOptions,
+        Operation.UnpauseActivitiesOperation => BatchOperationType.UnpauseActivity,
+        Operation.ResetActivitiesOperation => BatchOperationType.ResetActivity,
+        Operation.UpdateActivityOptionsOperation => BatchOperationType.UpdateActivityOptions,
         _ => BatchOperationType.Unspecified,
     };
 #pragma warning restore CS0612
@@ -110,6 +175,11 @@ internal sealed partial class BatchOperations
         Operation.CancellationOperation => request.CancellationOperation.Identity,
         Operation.SignalOperation => request.SignalOperation.Identity,
         Operation.DeletionOperation => request.DeletionOperation.Identity,
+        Operation.ResetOperation => request.ResetOperation.Identity,
+        Operation.UpdateWorkflowOptionsOperation => request.UpdateWorkflowOptionsOperation.Identity,
+        Operation.UnpauseActivitiesOperation => request.UnpauseActivitiesOperation.Identity,
+        Operation.ResetActivitiesOperation => request.ResetActivitiesOperation.Identity,
+        Operation.UpdateActivityOptionsOperation => request.UpdateActivityOptionsOperation.Identity,
         _ => string.Empty,
     };
 }

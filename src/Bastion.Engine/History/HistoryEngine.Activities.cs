@@ -96,12 +96,13 @@ internal sealed partial class HistoryEngine
 
     /// <summary>
     /// Queues the activity's current attempt (at <paramref name="visibleTime"/> for a retry) with its schedule-to-start
-    /// timer. A paused activity's attempt waits, undispatched, for its unpause.
+    /// timer. A paused activity's attempt waits, undispatched, for its unpause; so does any attempt of a paused
+    /// workflow, unless an operator unpauses or resets that activity (<paramref name="byOperator"/>), as in Temporal.
     /// </summary>
-    private static void DispatchActivityAttempt(Mutation m, ActivityInfo info, DateTime visibleTime)
+    private static void DispatchActivityAttempt(Mutation m, ActivityInfo info, DateTime visibleTime, bool byOperator = false)
     {
         info.ScheduledTime = visibleTime;
-        if (info.Paused)
+        if (info.Paused || (m.State.Pause != null && !byOperator))
         {
             return;
         }

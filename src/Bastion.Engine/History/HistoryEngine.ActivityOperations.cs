@@ -38,7 +38,7 @@ internal sealed partial class HistoryEngine
         return selected.Count > 0 ? selected : throw ServiceException.NotFound(ActivityNotFoundMessage);
     }
 
-    public Task PauseActivityAsync(WorkflowKey key, ActivitySelector selector, ActivityPause pause) =>
+    public Task PauseActivityAsync(WorkflowKey key, ActivitySelector selector, PauseInfo pause) =>
         UpdateAsync(key, m =>
         {
             foreach (var info in SelectActivities(m.State, selector))
@@ -60,7 +60,7 @@ internal sealed partial class HistoryEngine
                     WithdrawAttempt(m, info);
                 }
 
-                info.Pause = new ActivityPause { Time = m.Now, Identity = pause.Identity, Reason = pause.Reason, RequestId = pause.RequestId };
+                info.Pause = new PauseInfo { Time = m.Now, Identity = pause.Identity, Reason = pause.Reason, RequestId = pause.RequestId };
             }
 
             m.MarkChanged();
@@ -91,7 +91,7 @@ internal sealed partial class HistoryEngine
                     info.Attempt = 1;
                 }
 
-                DispatchActivityAttempt(m, info, m.Now + Jitter(jitter));
+                DispatchActivityAttempt(m, info, m.Now + Jitter(jitter), byOperator: true);
             }
 
             m.MarkChanged();
@@ -130,7 +130,7 @@ internal sealed partial class HistoryEngine
                     info.Pause = null;
                 }
 
-                DispatchActivityAttempt(m, info, m.Now + Jitter(jitter));
+                DispatchActivityAttempt(m, info, m.Now + Jitter(jitter), byOperator: true);
             }
 
             m.MarkChanged();

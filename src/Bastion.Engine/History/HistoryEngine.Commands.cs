@@ -44,6 +44,11 @@ internal sealed partial class HistoryEngine
     {
         var state = m.State;
         var task = RequireStartedTask(state, token);
+        if (state.Pause != null && request.ForceCreateNewWorkflowTask)
+        {
+            throw new ServiceException(ErrorKind.FailedPrecondition, "Workflow is paused and force create new workflow task is not allowed.");
+        }
+
         AnswerBufferedQueries(m.Context, request.QueryResults);
         var invalid = CommandValidator.Validate(
             state,

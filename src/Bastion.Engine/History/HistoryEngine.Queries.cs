@@ -46,7 +46,7 @@ internal sealed partial class HistoryEngine
         {
             var status = await ReadAsync(key, c =>
             {
-                var status = (WorkflowExecutionStatus)c.State.Status;
+                var status = (WorkflowExecutionStatus)c.State.ShownStatus;
                 if (IsRejected(request.QueryRejectCondition, status))
                 {
                     return status;
@@ -90,7 +90,8 @@ internal sealed partial class HistoryEngine
         }
     }
 
-    private static bool IsRejected(QueryRejectCondition condition, WorkflowExecutionStatus status) => condition switch
+    /// <summary>Whether the query is answered QueryRejected: per its condition, and always while the workflow is paused (Temporal's rule).</summary>
+    private static bool IsRejected(QueryRejectCondition condition, WorkflowExecutionStatus status) => status == WorkflowExecutionStatus.Paused || condition switch
     {
         QueryRejectCondition.NotOpen => status != WorkflowExecutionStatus.Running,
         QueryRejectCondition.NotCompletedCleanly => status is not (WorkflowExecutionStatus.Running or WorkflowExecutionStatus.Completed),

@@ -200,6 +200,10 @@ internal sealed partial class HistoryEngine
         }
 
         RequireOpen(m.State);
+        if (m.State.Pause != null)
+        {
+            throw new ServiceException(ErrorKind.FailedPrecondition, "Workflow is paused. Cannot update the workflow.");
+        }
 
         // Temporal's history.maxInFlightUpdates; 0 turns the limit off.
         if (_limits.MaxInFlightUpdates > 0 && m.Context.Updates.Count >= _limits.MaxInFlightUpdates)

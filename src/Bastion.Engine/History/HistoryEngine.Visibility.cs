@@ -56,7 +56,7 @@ internal sealed partial class HistoryEngine
     private VisibilityRecord? VisibilityIfChanged(WorkflowContext context)
     {
         var s = context.State;
-        var current = (s.Status, s.SearchAttributes, s.Memo);
+        var current = (Status: s.ShownStatus, s.SearchAttributes, s.Memo);
         if (context.IndexedVisibility is { } indexed
             && indexed.Status == current.Status
             && ReferenceEquals(indexed.SearchAttributes, current.SearchAttributes)
@@ -80,7 +80,7 @@ internal sealed partial class HistoryEngine
         {
             WorkflowId = Index("WorkflowId", info.Execution.WorkflowId),
             WorkflowType = Index("WorkflowType", s.WorkflowType),
-            Status = s.Status,
+            Status = s.ShownStatus,
             StartTime = s.StartTime,
             ExecutionTime = s.ExecutionTime,
             CloseTime = s.CloseTime,
@@ -111,7 +111,7 @@ internal sealed partial class HistoryEngine
         Type = new WorkflowType { Name = s.WorkflowType },
         StartTime = Timestamp.FromDateTime(s.StartTime),
         CloseTime = ToTimestamp(s.CloseTime),
-        Status = (WorkflowExecutionStatus)s.Status,
+        Status = (WorkflowExecutionStatus)s.ShownStatus,
         HistoryLength = s.NextEventId - 1,
         ExecutionTime = Timestamp.FromDateTime(s.ExecutionTime),
         Memo = s.Memo is { } memo ? Memo.Parser.ParseFrom(memo) : new Memo(),

@@ -20,9 +20,10 @@ internal sealed partial class HistoryEngine
     private static void ScheduleWorkflowTask(Mutation m, bool speculative = false)
     {
         var state = m.State;
-        if (state.WorkflowTask != null || !state.IsOpen || state.AwaitingStartDelay || state.IsHidden)
+        if (state.WorkflowTask != null || !state.IsOpen || state.AwaitingStartDelay || state.IsHidden || state.Pause != null)
         {
-            // (A standalone activity's or Nexus operation's run has no workflow to run: what reaches it is only recorded.)
+            // (A standalone activity's or Nexus operation's run has no workflow to run: what reaches it is only
+            // recorded. A paused workflow gets its task at the unpause.)
             return;
         }
 

@@ -199,6 +199,9 @@ internal sealed partial class HistoryEngine
             {
                 CancelRequested = s.CancelRequested,
                 ExecutionExpirationTime = ToTimestamp(s.ExpirationTime),
+                PauseInfo = s.Pause is { } paused && s.IsOpen
+                    ? new WorkflowExecutionPauseInfo { Identity = paused.Identity, Reason = paused.Reason, PausedTime = Timestamp.FromDateTime(paused.Time) }
+                    : null,
             },
         };
         foreach (var a in s.Activities.Values.OrderBy(a => a.ScheduledEventId))

@@ -19,21 +19,25 @@ internal static class StandaloneActivityDescriptions
         var standalone = s.Standalone!;
         var activity = s.Activities.GetValueOrDefault(standalone.ScheduledEventId) ?? standalone.Final;
         var scheduled = activity is null ? new ActivityTaskScheduledEventAttributes() : ActivityTaskScheduledEventAttributes.Parser.ParseFrom(activity.ScheduledAttributes);
+
+        // The options its attempts get now: as scheduled, or as UpdateActivityExecutionOptions changed them.
+        var options = activity is null ? null : HistoryEngine.CurrentOptions(activity, scheduled);
         var info = new ActivityExecutionInfo
         {
             ActivityId = standalone.ActivityId,
             RunId = s.RunId,
             ActivityType = new ActivityType { Name = s.WorkflowType },
-            Status = StatusOf(s.Status),
+            Status = StatusOf(s.ShownStatus),
             RunState = !s.IsOpen || activity is null ? PendingActivityState.Unspecified
                 : activity.CancelRequested ? PendingActivityState.CancelRequested
-                : activity.IsStarted ? PendingActivityState.Started : PendingActivityState.Scheduled,
-            TaskQueue = s.TaskQueue,
-            ScheduleToCloseTimeout = scheduled.ScheduleToCloseTimeout,
-            ScheduleToStartTimeout = scheduled.ScheduleToStartTimeout,
-            StartToCloseTimeout = scheduled.StartToCloseTimeout,
-            HeartbeatTimeout = scheduled.HeartbeatTimeout,
-            RetryPolicy = scheduled.RetryPolicy,
+                : activity.IsStarted ? (activity.Paused ? PendingActivityState.PauseRequested : PendingActivityState.Started)
+                : activity.Paused ? PendingActivityState.Paused : PendingActivityState.Scheduled,
+            TaskQueue = options?.TaskQueue.Name ?? s.TaskQueue,
+            ScheduleToCloseTimeout = options?.ScheduleToCloseTimeout ?? scheduled.ScheduleToCloseTimeout,
+            ScheduleToStartTimeout = options?.ScheduleToStartTimeout ?? scheduled.ScheduleToStartTimeout,
+            StartToCloseTimeout = options?.StartToCloseTimeout ?? scheduled.StartToCloseTimeout,
+            HeartbeatTimeout = options?.HeartbeatTimeout ?? scheduled.HeartbeatTimeout,
+            RetryPolicy = options?.RetryPolicy ?? scheduled.RetryPolicy,
             Attempt = activity?.Attempt ?? 1,
             ScheduleTime = Timestamp.FromDateTime(s.StartTime),
             ExecutionTime = Timestamp.FromDateTime(s.ExecutionTime),
@@ -43,7 +47,7 @@ internal static class StandaloneActivityDescriptions
             LastHeartbeatTime = activity?.LastHeartbeatTime is { } beat ? Timestamp.FromDateTime(beat) : null,
             ExpirationTime = activity?.ScheduleToCloseTimeout is { } s2c ? Timestamp.FromDateTime(s.ExecutionTime + s2c) : null,
             LastWorkerIdentity = activity?.LastWorkerIdentity ?? string.Empty,
-            Priority = scheduled.Priority,
+            Priority = options?.Priority ?? scheduled.Priority,
             StateTransitionCount = s.StateTransitionCount,
             SearchAttributes = ShownAttributes(s.SearchAttributes is { } sa ? SearchAttributes.Parser.ParseFrom(sa) : null),
             Header = scheduled.Header,
@@ -118,6 +122,7 @@ internal static class StandaloneActivityDescriptions
         WorkflowExecutionStatus.Canceled => ActivityExecutionStatus.Canceled,
         WorkflowExecutionStatus.Terminated => ActivityExecutionStatus.Terminated,
         WorkflowExecutionStatus.TimedOut => ActivityExecutionStatus.TimedOut,
+        WorkflowExecutionStatus.Paused => ActivityExecutionStatus.Paused,
         _ => ActivityExecutionStatus.Unspecified,
     };
 

@@ -154,8 +154,25 @@ internal sealed class WorkflowState
     /// <summary>Who started a standalone Nexus operation (its describe shows it).</summary>
     public string? Identity { get; set; }
 
+    /// <summary>
+    /// An operator paused the workflow (PauseWorkflowExecution): no workflow task and no activity attempt is
+    /// dispatched until it is unpaused. The run stays open (<see cref="Status"/> Running); it shows as Paused.
+    /// </summary>
+    public PauseInfo? Pause { get; set; }
+
     [JsonIgnore]
     public bool IsOpen => Status == 1;
+
+    /// <summary>
+    /// The status describe and visibility show: Paused (Temporal's status 8) for an open run that is paused, or a
+    /// standalone activity's run whose activity is; else <see cref="Status"/>.
+    /// </summary>
+    [JsonIgnore]
+    public int ShownStatus => IsOpen && (Pause is not null || (Standalone is { } s && Activities.GetValueOrDefault(s.ScheduledEventId)?.Paused == true))
+        ? PausedStatus
+        : Status;
+
+    public const int PausedStatus = 8; // WORKFLOW_EXECUTION_STATUS_PAUSED
 
     public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(this, StateJsonContext.Default.WorkflowState);
 
@@ -298,7 +315,7 @@ internal sealed class ActivityInfo
     public byte[]? Priority { get; set; }
 
     /// <summary>An operator paused the activity: no new attempt is dispatched until it is unpaused (PauseActivity).</summary>
-    public ActivityPause? Pause { get; set; }
+    public PauseInfo? Pause { get; set; }
 
     /// <summary>
     /// An operator reset the activity while an attempt ran: that attempt learns it from its heartbeat response, and
@@ -319,8 +336,8 @@ internal sealed class ActivityInfo
     public bool Paused => Pause is not null;
 }
 
-/// <summary>Who paused an activity, when and why (DescribeWorkflowExecution's pause info).</summary>
-internal sealed class ActivityPause
+/// <summary>Who paused an activity or a workflow, when and why (DescribeWorkflowExecution's pause info).</summary>
+internal sealed class PauseInfo
 {
     public DateTime Time { get; set; }
 

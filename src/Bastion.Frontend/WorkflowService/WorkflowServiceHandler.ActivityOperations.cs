@@ -17,7 +17,7 @@ internal sealed partial class WorkflowServiceHandler
             request.ActivityCase == PauseActivityRequest.ActivityOneofCase.Id ? request.Id : null,
             request.ActivityCase == PauseActivityRequest.ActivityOneofCase.Type ? request.Type : null,
             all: false);
-        var pause = new ActivityPause { Identity = request.Identity, Reason = request.Reason, RequestId = request.RequestId };
+        var pause = new PauseInfo { Identity = request.Identity, Reason = request.Reason, RequestId = request.RequestId };
         await engine.PauseActivityAsync(key, selector, pause).ConfigureAwait(false);
         return new PauseActivityResponse();
     }
@@ -55,28 +55,31 @@ internal sealed partial class WorkflowServiceHandler
             request.ActivityCase == UpdateActivityOptionsRequest.ActivityOneofCase.Type ? request.Type : null,
             request.ActivityCase == UpdateActivityOptionsRequest.ActivityOneofCase.MatchAll && request.MatchAll);
 
-        // Temporal's checks and texts, in its order.
-        var paths = request.UpdateMask?.Paths;
-        if (request.RestoreOriginal && paths is { Count: > 0 })
+        RequireOptionsUpdate(request.ActivityOptions, request.UpdateMask, request.RestoreOriginal);
+        var options = await engine.UpdateActivityOptionsAsync(key, selector, request.ActivityOptions, request.UpdateMask?.Paths, request.RestoreOriginal).ConfigureAwait(false);
+        return new UpdateActivityOptionsResponse { ActivityOptions = options };
+    }
+
+    /// <summary>Temporal's checks of an options update and their texts, in its order.</summary>
+    private static void RequireOptionsUpdate(Temporalio.Api.Activity.V1.ActivityOptions? options, FieldMask? mask, bool restoreOriginal)
+    {
+        if (restoreOriginal && mask?.Paths is { Count: > 0 })
         {
             throw ServiceException.InvalidArgument("Both UpdateMask and RestoreOriginal are provided");
         }
 
-        if (!request.RestoreOriginal)
+        if (!restoreOriginal)
         {
-            if (request.ActivityOptions is null)
+            if (options is null)
             {
                 throw ServiceException.InvalidArgument("ActivityOptions are not provided");
             }
 
-            if (request.UpdateMask is null)
+            if (mask is null)
             {
                 throw ServiceException.InvalidArgument("UpdateMask is not provided");
             }
         }
-
-        var options = await engine.UpdateActivityOptionsAsync(key, selector, request.ActivityOptions, paths, request.RestoreOriginal).ConfigureAwait(false);
-        return new UpdateActivityOptionsResponse { ActivityOptions = options };
     }
 
     /// <summary>The run the request's execution names (its current run when no run id is given).</summary>

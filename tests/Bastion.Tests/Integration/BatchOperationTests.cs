@@ -310,7 +310,14 @@ public sealed class BatchOperationTests(ServerFixture fixture)
         { "both-selections", "visibility query, executions, and target executions are mutually exclusive" },
         { "bad-query", "at position" },
         { "no-operation", "Batch operation is not set on request." },
-        { "reset", "ResetOperation is not supported" },
+        { "reset", "unknown batch reset type" },
+        { "reset-no-target", "batch reset missing target" },
+        { "reset-build-id", "A batch reset to a build id is not supported" },
+        { "reset-post-operations", "PostResetOperations are not supported" },
+        { "update-options-no-mask", "must provide UpdateMask" },
+        { "unpause-no-filter", "activity filter must be set" },
+        { "reset-activities-empty-type", "Either activity type must be set, or match all should be set to true" },
+        { "activity-options-and-restore", "cannot set both activity options and restore original" },
         { "no-signal-name", "SignalOperation.Signal is not set on request." },
     };
 
@@ -335,6 +342,16 @@ public sealed class BatchOperationTests(ServerFixture fixture)
             case "bad-query": request.VisibilityQuery = "WorkflowType = "; break;
             case "no-operation": request.ClearOperation(); break;
             case "reset": request.ResetOperation = new(); break;
+            case "reset-no-target": request.ResetOperation = new() { Options = new() }; break;
+            case "reset-build-id": request.ResetOperation = new() { Options = new() { BuildId = "b1" } }; break;
+            case "reset-post-operations":
+                request.ResetOperation = new() { Options = new() { FirstWorkflowTask = new() } };
+                request.ResetOperation.PostResetOperations.Add(new Temporalio.Api.Workflow.V1.PostResetOperation());
+                break;
+            case "update-options-no-mask": request.UpdateWorkflowOptionsOperation = new() { WorkflowExecutionOptions = new() }; break;
+            case "unpause-no-filter": request.UnpauseActivitiesOperation = new(); break;
+            case "reset-activities-empty-type": request.ResetActivitiesOperation = new() { Type = string.Empty }; break;
+            case "activity-options-and-restore": request.UpdateActivityOptionsOperation = new() { ActivityOptions = new(), RestoreOriginal = true, MatchAll = true }; break;
             case "no-signal-name": request.SignalOperation = new() { Input = new() }; break;
             default: throw new ArgumentException(problem);
         }
