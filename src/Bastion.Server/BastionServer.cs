@@ -276,6 +276,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton<NamespaceRegistry>();
         services.AddSingleton<Engine.Nexus.NexusEndpointRegistry>();
         services.AddSingleton<Engine.Deployments.WorkerDeploymentRegistry>();
+        services.AddSingleton<Engine.Matching.TaskQueueConfigRegistry>();
         services.AddSingleton<Engine.Matching.NexusTaskDispatcher>();
         services.AddSingleton<Engine.Nexus.NexusCaller>();
         services.AddSingleton(frontendOptions);
@@ -407,6 +408,12 @@ public sealed partial class BastionServer : IAsyncDisposable
 
         // Before the engine dispatches its tasks: which version's workers each goes to depends on the deployments.
         await app.Services.GetRequiredService<Engine.Deployments.WorkerDeploymentRegistry>().LoadAsync(cancellationToken).ConfigureAwait(false);
+
+        // Before the engine dispatches its tasks: matching enforces the queue rate limits set by UpdateTaskQueueConfig.
+        var queueConfigs = app.Services.GetRequiredService<Engine.Matching.TaskQueueConfigRegistry>();
+        await queueConfigs.LoadAsync(cancellationToken).ConfigureAwait(false);
+        engine.Matching.ConfiguredRate = queueConfigs.QueueRateLimit;
+        queueConfigs.Changed += engine.Matching.ConfiguredRateChanged;
         await engine.StartAsync(options.ShardCount, membership, cluster is null ? null : app.Services.GetRequiredService<ClusterClient>(), cancellationToken).ConfigureAwait(false);
         var namespaces = app.Services.GetRequiredService<NamespaceRegistry>();
         await namespaces.LoadAsync(cancellationToken).ConfigureAwait(false);
@@ -440,7 +447,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         var audit = app.Services.GetRequiredService<AuditHosting>();
         audit.Start();
         var refresher = new NamespaceRefresher(namespaces, identities, options.Time, options.NamespaceRefreshInterval, logger, app.Services.GetRequiredService<Engine.Nexus.NexusEndpointRegistry>(),
-            app.Services.GetRequiredService<Engine.Deployments.WorkerDeploymentRegistry>());
+            app.Services.GetRequiredService<Engine.Deployments.WorkerDeploymentRegistry>(), queueConfigs);
         if (!options.DevMode && options.UiPort != null)
         {
             var sessions = app.Services.GetRequiredService<UiSessions>();

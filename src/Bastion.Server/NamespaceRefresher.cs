@@ -18,13 +18,15 @@ internal sealed partial class NamespaceRefresher : IDisposable
     private readonly IdentityRegistry _identities;
     private readonly Engine.Nexus.NexusEndpointRegistry? _endpoints;
     private readonly Engine.Deployments.WorkerDeploymentRegistry? _deployments;
+    private readonly Engine.Matching.TaskQueueConfigRegistry? _queueConfigs;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ITimer _timer;
 
-    public NamespaceRefresher(NamespaceRegistry namespaces, IdentityRegistry identities, TimeProvider time, TimeSpan interval, ILogger logger, Engine.Nexus.NexusEndpointRegistry? endpoints = null, Engine.Deployments.WorkerDeploymentRegistry? deployments = null)
+    public NamespaceRefresher(NamespaceRegistry namespaces, IdentityRegistry identities, TimeProvider time, TimeSpan interval, ILogger logger, Engine.Nexus.NexusEndpointRegistry? endpoints = null, Engine.Deployments.WorkerDeploymentRegistry? deployments = null, Engine.Matching.TaskQueueConfigRegistry? queueConfigs = null)
     {
         _deployments = deployments;
+        _queueConfigs = queueConfigs;
         _namespaces = namespaces;
         _identities = identities;
         _endpoints = endpoints;
@@ -60,6 +62,11 @@ internal sealed partial class NamespaceRefresher : IDisposable
             if (_deployments is not null)
             {
                 await _deployments.RefreshAsync(CancellationToken.None).ConfigureAwait(false); // routing set on another node of a cluster
+            }
+
+            if (_queueConfigs is not null)
+            {
+                await _queueConfigs.RefreshAsync(CancellationToken.None).ConfigureAwait(false); // rate limits set on another node of a cluster
             }
 
             AfterRefresh?.Invoke();

@@ -133,5 +133,12 @@ public static partial class PostgresSchema
             data bytea NOT NULL, pos bigint GENERATED ALWAYS AS IDENTITY, PRIMARY KEY (namespace_id, name_key));
         CREATE INDEX worker_deployments_by_pos ON worker_deployments (pos);
         """,
+
+        // Task queue configurations (issue 21), one row per queue and type, keyed by namespace and a blind index of the name with the type, versioned.
+        """
+        CREATE TABLE task_queue_configs (namespace_id text NOT NULL, queue_key text COLLATE "C" NOT NULL, version bigint NOT NULL,
+            data bytea NOT NULL, pos bigint GENERATED ALWAYS AS IDENTITY, PRIMARY KEY (namespace_id, queue_key));
+        CREATE INDEX task_queue_configs_by_pos ON task_queue_configs (pos);
+        """,
     ];
 }

@@ -152,6 +152,11 @@ public sealed partial class PostgresStorageProvider
             ApplyWorkerDeployment(plan, deployment);
         }
 
+        if (transition.TaskQueueConfig is { } queueConfig)
+        {
+            ApplyTaskQueueConfig(plan, queueConfig);
+        }
+
         foreach (var write in transition.Writes)
         {
             Apply(plan, write);

@@ -13,7 +13,7 @@ namespace Bastion.Storage.Postgres;
 /// connections: they touch rows no commit touches, or take the same row lock a commit takes (the audit chain head).
 /// </remarks>
 public sealed partial class PostgresStorageProvider
-    : IStorageProvider, IShardStore, IMembershipStore, IExecutionStore, ITaskStore, IVisibilityStore, IMetadataStore, IScheduleStore, IBatchStore, IAuditStore, IRecordStore, ISignInStore, IUiSessionStore, INexusEndpointStore, IWorkerDeploymentStore
+    : IStorageProvider, IShardStore, IMembershipStore, IExecutionStore, ITaskStore, IVisibilityStore, IMetadataStore, IScheduleStore, IBatchStore, IAuditStore, IRecordStore, ISignInStore, IUiSessionStore, INexusEndpointStore, IWorkerDeploymentStore, ITaskQueueConfigStore
 {
     private readonly NpgsqlDataSource _pool;
     private NpgsqlConnection _writer;
@@ -86,6 +86,8 @@ public sealed partial class PostgresStorageProvider
     public INexusEndpointStore NexusEndpoints => this;
 
     public IWorkerDeploymentStore WorkerDeployments => this;
+
+    public ITaskQueueConfigStore TaskQueueConfigs => this;
 
     public async Task<ClusterMetadata> MigrateAsync(int shardCountForNewCluster, CancellationToken cancellationToken)
     {

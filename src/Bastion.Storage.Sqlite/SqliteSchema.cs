@@ -165,5 +165,11 @@ internal static class SqliteSchema
         CREATE TABLE worker_deployments (namespace_id TEXT NOT NULL, name_key TEXT NOT NULL, version INTEGER NOT NULL,
             data BLOB NOT NULL, PRIMARY KEY (namespace_id, name_key));
         """,
+
+        // 17: task queue configurations (issue 21), one row per queue and type, keyed by namespace and a blind index of the name with the type, versioned.
+        """
+        CREATE TABLE task_queue_configs (namespace_id TEXT NOT NULL, queue_key TEXT NOT NULL, version INTEGER NOT NULL,
+            data BLOB NOT NULL, PRIMARY KEY (namespace_id, queue_key));
+        """,
     ];
 }

@@ -105,6 +105,11 @@ public sealed partial class SqliteStorageProvider
             ApplyWorkerDeployment(tx, deployment);
         }
 
+        if (transition.TaskQueueConfig is { } queueConfig)
+        {
+            ApplyTaskQueueConfig(tx, queueConfig);
+        }
+
         foreach (var write in transition.Writes)
         {
             Apply(tx, write);

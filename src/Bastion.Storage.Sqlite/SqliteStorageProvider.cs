@@ -9,7 +9,7 @@ namespace Bastion.Storage.Sqlite;
 /// returns.
 /// </summary>
 public sealed partial class SqliteStorageProvider
-    : IStorageProvider, IShardStore, IMembershipStore, IExecutionStore, ITaskStore, IVisibilityStore, IMetadataStore, IScheduleStore, IBatchStore, IAuditStore, IRecordStore, ISignInStore, IUiSessionStore, INexusEndpointStore, IWorkerDeploymentStore, IDisposable
+    : IStorageProvider, IShardStore, IMembershipStore, IExecutionStore, ITaskStore, IVisibilityStore, IMetadataStore, IScheduleStore, IBatchStore, IAuditStore, IRecordStore, ISignInStore, IUiSessionStore, INexusEndpointStore, IWorkerDeploymentStore, ITaskQueueConfigStore, IDisposable
 {
     private readonly string _connectionString;
     private readonly bool _inMemory;
@@ -80,6 +80,8 @@ public sealed partial class SqliteStorageProvider
     public INexusEndpointStore NexusEndpoints => this;
 
     public IWorkerDeploymentStore WorkerDeployments => this;
+
+    public ITaskQueueConfigStore TaskQueueConfigs => this;
 
     public Task<ClusterMetadata> MigrateAsync(int shardCountForNewCluster, CancellationToken cancellationToken)
     {

@@ -27,7 +27,7 @@ public sealed record AuditAppend(string Chain, IReadOnlyList<PendingAudit> Recor
 
 /// <summary>
 /// One state change that lands whole or not at all: the run writes of one workflow transition (a run that
-/// continues as new writes two), the schedule whose action it is, or a namespace, identity, Nexus endpoint or worker deployment record.
+/// continues as new writes two), the schedule whose action it is, or a namespace, identity, Nexus endpoint, worker deployment or task queue configuration record.
 /// </summary>
 public sealed record Transition(IReadOnlyList<ExecutionWrite> Writes)
 {
@@ -42,6 +42,9 @@ public sealed record Transition(IReadOnlyList<ExecutionWrite> Writes)
 
     /// <summary>A worker deployment written (or deleted) by this transition, under its version.</summary>
     public WorkerDeploymentWrite? WorkerDeployment { get; init; }
+
+    /// <summary>A task queue's configuration written by this transition, under its version.</summary>
+    public TaskQueueConfigWrite? TaskQueueConfig { get; init; }
 
     /// <summary>Identity records written (or deleted) by this transition: one identity operation (a user, its memberships and keys).</summary>
     public IReadOnlyList<IdentityWrite> Identities { get; init; } = [];

@@ -21,6 +21,7 @@ public static class EncodedColumns
         ["schedules"] = new("schedules", "data", "schedule_id", ByNamespace),
         ["batch_operations"] = new("batch_operations", "request", "job_key", ByNamespace),
         ["worker_deployments"] = new("worker_deployments", "data", "name_key", ByNamespace),
+        ["task_queue_configs"] = new("task_queue_configs", "data", "queue_key", ByNamespace),
         ["sealed_values"] = new("sealed_values", "value", "name", $"'{RecordIdentities.SealedNamespaceId}'", IsText: true),
         ["audit_log"] = new("audit_log", "data", $"CASE WHEN chain_id = '{AuditChains.Legacy}' THEN CAST(seq AS TEXT) ELSE chain_id || '/' || CAST(seq AS TEXT) END", $"'{RecordIdentities.AuditNamespaceId}'"),
     };

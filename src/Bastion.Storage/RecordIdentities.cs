@@ -51,6 +51,12 @@ public static class RecordIdentities
     /// <summary>A worker deployment's state, by the blind index of its name.</summary>
     public static RecordIdentity WorkerDeployment(string namespaceId, string nameKey) => new(namespaceId, "worker_deployments", nameKey);
 
+    /// <summary>The blind-index purpose of task queue names in task queue configuration keys.</summary>
+    public const string TaskQueueConfigNameIndex = "task-queue-config-name";
+
+    /// <summary>A task queue's configuration, by its key (the blind index of its name, and its type).</summary>
+    public static RecordIdentity TaskQueueConfig(string namespaceId, string queueKey) => new(namespaceId, "task_queue_configs", queueKey);
+
     /// <summary>An audit record (its canonical JSON), by chain and sequence number (the legacy chain's by sequence number alone, as written before chains).</summary>
     public static RecordIdentity AuditRecord(string chain, long sequence)
     {

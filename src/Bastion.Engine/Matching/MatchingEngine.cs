@@ -20,6 +20,10 @@ internal sealed class MatchingEngine(TimeProvider time)
     private static readonly TimeSpan s_drainInterval = TimeSpan.FromSeconds(1);
 
     private readonly ConcurrentDictionary<QueueKey, TaskQueuePartition> _queues = new();
+    private readonly ConcurrentDictionary<QueueKey, DispatchLimiter> _limiters = new();
+
+    /// <summary>The namespaces' workers as their heartbeats describe them (ListWorkers, DescribeWorker).</summary>
+    public Workers.WorkerRegistry Workers { get; } = new(time);
 
     /// <summary>
     /// Partitions of a normal task queue in a cluster (<c>matching.numTaskqueueReadPartitions</c>; Temporal's default is 4);
@@ -43,12 +47,20 @@ internal sealed class MatchingEngine(TimeProvider time)
         }
         else if (!partition.TryMatch(item))
         {
-            _ = OfferOrKeepAsync(queue, partition, item, front);
+            if (partition.TryTakeToken())
+            {
+                _ = OfferOrKeepAsync(queue, partition, item, front);
+            }
+            else
+            {
+                partition.Add(item, front);
+                KeepOffering(queue, partition);
+            }
         }
     }
 
     /// <summary>Hands <paramref name="item"/> to a poller waiting on <paramref name="queue"/> (a root), if one is; never keeps it.</summary>
-    public bool TryOffer(QueueKey queue, MatchItem item) => _queues.TryGetValue(queue, out var partition) && partition.TryMatch(item);
+    public bool TryOffer(QueueKey queue, MatchItem item) => _queues.TryGetValue(queue, out var partition) && partition.TryMatch(item, limited: false);
 
     public Task<MatchItem?> PollAsync(QueueKey queue, string identity, TimeSpan maxWait, CancellationToken cancellationToken) =>
         Get(queue).PollAsync(identity, time.GetUtcNow().UtcDateTime, maxWait, time, cancellationToken);
@@ -89,12 +101,76 @@ internal sealed class MatchingEngine(TimeProvider time)
     /// <summary>Takes every waiting item out of a queue (a sticky queue whose worker shut down).</summary>
     public List<MatchItem> Drain(QueueKey queue) => _queues.TryGetValue(queue, out var partition) ? partition.Drain() : [];
 
-    private TaskQueuePartition Get(QueueKey queue) => _queues.GetOrAdd(queue, static _ => new TaskQueuePartition());
+    private TaskQueuePartition Get(QueueKey queue) => _queues.GetOrAdd(queue, q => new TaskQueuePartition(LimiterOf(q), time));
+
+    /// <summary>
+    /// The dispatch limiter of an activity queue's partition (every version sub-queue of it shares one); workflow queues
+    /// have none (Temporal refuses a rate limit on them, and workers set none there).
+    /// </summary>
+    private DispatchLimiter? LimiterOf(QueueKey queue)
+    {
+        if (queue.Type != TaskCategory.Activity)
+        {
+            return null;
+        }
+
+        return _limiters.GetOrAdd(queue with { Version = string.Empty }, q =>
+        {
+            var limiter = new DispatchLimiter(time);
+            limiter.SetApiRate(ConfiguredRate?.Invoke(q.NamespaceId, q.Name), ReadPartitions);
+            return limiter;
+        });
+    }
+
+    /// <summary>Partitions a queue is matched on: <see cref="Partitions"/> in a cluster, one on a standalone server.</summary>
+    private int ReadPartitions => OfferToRoot is null ? 1 : Math.Max(1, Partitions);
+
+    /// <summary>The queue-wide rate limit UpdateTaskQueueConfig set for an activity queue (namespace id, name), if any.</summary>
+    public Func<string, string, double?>? ConfiguredRate { get; set; }
+
+    /// <summary>A queue's configured rate limit changed: every partition of it held here applies it at once.</summary>
+    public void ConfiguredRateChanged(string namespaceId, string name)
+    {
+        var rate = ConfiguredRate?.Invoke(namespaceId, name);
+        foreach (var (key, limiter) in _limiters.Where(l => l.Key.NamespaceId == namespaceId && l.Key.Name == name))
+        {
+            limiter.SetApiRate(rate, ReadPartitions);
+            foreach (var partition in _queues.Where(q => q.Key with { Version = string.Empty } == key).Select(q => q.Value))
+            {
+                partition.RateChanged();
+            }
+        }
+    }
+
+    /// <summary>A poll of an activity queue's partition carried <c>max_tasks_per_second</c> (or none, which clears it).</summary>
+    public void WorkerRatePolled(QueueKey partition, double? rate)
+    {
+        if (LimiterOf(partition) is not { } limiter)
+        {
+            return;
+        }
+
+        var before = limiter.Effective;
+        limiter.SetWorkerRate(rate);
+        if (limiter.Effective != before)
+        {
+            foreach (var held in _queues.Where(q => q.Key with { Version = string.Empty } == partition with { Version = string.Empty }).Select(q => q.Value))
+            {
+                held.RateChanged();
+            }
+        }
+    }
+
+    /// <summary>The whole queue's effective dispatch rate and its source, from the partition's limiter held here; null: no limit.</summary>
+    public (double Rate, Temporalio.Api.Enums.V1.RateLimitSource Source)? EffectiveRate(QueueKey partition) =>
+        _limiters.TryGetValue(partition with { Version = string.Empty }, out var limiter) ? limiter.Effective
+            : ConfiguredRate?.Invoke(partition.NamespaceId, partition.Name) is { } api && partition.Type == TaskCategory.Activity ? (api, Temporalio.Api.Enums.V1.RateLimitSource.Api) : null;
 
     private async Task OfferOrKeepAsync(QueueKey queue, TaskQueuePartition partition, MatchItem item, bool front)
     {
         if (!await OfferAsync(queue, item).ConfigureAwait(false))
         {
+            partition.RefundToken();
             partition.Add(item, front);
             KeepOffering(queue, partition);
         }
@@ -129,6 +205,7 @@ internal sealed class MatchingEngine(TimeProvider time)
                 taken = await OfferAsync(queue, item).ConfigureAwait(false);
                 if (!taken)
                 {
+                    partition.RefundToken();
                     partition.Add(item, front: true);
                 }
             }

@@ -3,12 +3,16 @@ namespace Bastion.Engine.Matching;
 /// <summary>
 /// One task queue partition: a backlog of items and the pollers waiting for one. An item is handed straight to a
 /// waiting poller when there is one (sync match); a poller that gives up is removed under the same lock,
-/// so an item is never handed to a poller that is gone.
+/// so an item is never handed to a poller that is gone. A partition with a dispatch rate limit
+/// (<see cref="DispatchLimiter"/>) hands an item out only with a token; items wait meanwhile, and a timer on the
+/// server's clock hands them to waiting pollers as tokens come.
 /// </summary>
-internal sealed class TaskQueuePartition
+internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimeProvider? time = null)
 {
     /// <summary>How many of a partition's polls wait at the queue's root at once; its other pollers wait here.</summary>
     private const int MaxForwardedPolls = 1;
+
+    private static readonly TimeSpan s_minimumWait = TimeSpan.FromMilliseconds(1);
 
     private readonly Lock _lock = new();
     private readonly LinkedList<MatchItem> _backlog = new();
@@ -17,6 +21,7 @@ internal sealed class TaskQueuePartition
     private readonly Dictionary<string, DateTime> _pollersSeen = new(StringComparer.Ordinal);
     private int _forwardedPolls;
     private bool _draining;
+    private ITimer? _release;
 
     public DateTime LastPollTime { get; private set; }
 
@@ -60,12 +65,32 @@ internal sealed class TaskQueuePartition
         }
     }
 
-    /// <summary>Hands <paramref name="item"/> to a poller waiting here, if there is one; never keeps it.</summary>
-    public bool TryMatch(MatchItem item)
+    /// <summary>
+    /// Hands <paramref name="item"/> to a poller waiting here, if there is one (and, when <paramref name="limited"/>, a
+    /// dispatch token); never keeps it. An item another partition offers was already counted there, as in Temporal.
+    /// </summary>
+    public bool TryMatch(MatchItem item, bool limited = true)
     {
         lock (_lock)
         {
-            return HandToPoller(item);
+            return HandToPoller(item, limited);
+        }
+    }
+
+    /// <summary>Takes a dispatch token for an item this partition sends elsewhere (to its root); true without a limit.</summary>
+    public bool TryTakeToken() => limiter?.TryTake() ?? true;
+
+    /// <summary>Gives back a token taken for an item that was not dispatched after all.</summary>
+    public void RefundToken() => limiter?.Refund();
+
+    /// <summary>The rate limit changed: hands waiting items to waiting pollers as far as tokens allow now.</summary>
+    public void RateChanged()
+    {
+        lock (_lock)
+        {
+            _release?.Dispose();
+            _release = null;
+            ReleaseWaiting();
         }
     }
 
@@ -188,8 +213,19 @@ internal sealed class TaskQueuePartition
         }
     }
 
-    private bool HandToPoller(MatchItem item)
+    private bool HandToPoller(MatchItem item, bool limited = true)
     {
+        if (_pollers.First is null)
+        {
+            return false;
+        }
+
+        if (limited && limiter is not null && !limiter.TryTake())
+        {
+            ArmRelease();
+            return false;
+        }
+
         while (_pollers.First is { } poller)
         {
             _pollers.RemoveFirst();
@@ -197,6 +233,11 @@ internal sealed class TaskQueuePartition
             {
                 return true;
             }
+        }
+
+        if (limited)
+        {
+            limiter?.Refund(); // every poller had gone
         }
 
         return false;
@@ -209,7 +250,49 @@ internal sealed class TaskQueuePartition
             return null;
         }
 
+        if (limiter is not null && !limiter.TryTake())
+        {
+            ArmRelease();
+            return null;
+        }
+
         _backlog.RemoveFirst();
         return first.Value;
+    }
+
+    /// <summary>Under the lock: arms the timer that hands out waiting items when the next token comes (once; none for a limit of zero).</summary>
+    private void ArmRelease()
+    {
+        if (_release is not null || time is null || limiter?.UntilNext() is not { } due)
+        {
+            return;
+        }
+
+        // At least a millisecond: a timer must never fire inside this lock, before it is recorded.
+        _release = time.CreateTimer(_ => Release(), null, due < s_minimumWait ? s_minimumWait : due, Timeout.InfiniteTimeSpan);
+    }
+
+    private void Release()
+    {
+        lock (_lock)
+        {
+            _release?.Dispose();
+            _release = null;
+            ReleaseWaiting();
+        }
+    }
+
+    /// <summary>Under the lock: waiting items to waiting pollers while tokens last; the timer armed again when some are left.</summary>
+    private void ReleaseWaiting()
+    {
+        while (_pollers.First is not null && _backlog.First is { } first)
+        {
+            _backlog.RemoveFirst();
+            if (!HandToPoller(first.Value))
+            {
+                _backlog.AddFirst(first.Value);
+                return;
+            }
+        }
     }
 }

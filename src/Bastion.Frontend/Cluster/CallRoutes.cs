@@ -116,6 +116,9 @@ internal static class CallRoutes
             PollActivityTaskQueueRequest r => Queue(r.TaskQueue?.Name, TaskCategory.Activity, partitioned: true),
             DescribeTaskQueueRequest r => Queue(r.TaskQueue?.Name, r.TaskQueueType == Temporalio.Api.Enums.V1.TaskQueueType.Activity ? TaskCategory.Activity : TaskCategory.Workflow),
             ShutdownWorkerRequest r => Queue(r.StickyTaskQueue, TaskCategory.Workflow),
+            RecordWorkerHeartbeatRequest or ListWorkersRequest or CountWorkersRequest or DescribeWorkerRequest =>
+                new QueueTarget(WorkflowService.WorkflowServiceHandler.WorkerRegistryQueue(namespaceId), Partitioned: false),
+            UpdateTaskQueueConfigRequest r => Queue(r.TaskQueue, r.TaskQueueType == Temporalio.Api.Enums.V1.TaskQueueType.Activity ? TaskCategory.Activity : TaskCategory.Workflow),
             AddSearchAttributesRequest or RemoveSearchAttributesRequest or ListSearchAttributesRequest => null,
             _ => null,
         };

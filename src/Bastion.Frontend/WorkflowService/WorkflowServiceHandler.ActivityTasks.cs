@@ -12,6 +12,7 @@ internal sealed partial class WorkflowServiceHandler
         var ns = NamespaceOf(context);
         var queue = engine.Routing.Place(await RegisterVersionedPoller(
             new QueueKey(ns.Id, Validation.RequireId(request.TaskQueue?.Name, "TaskQueue"), TaskCategory.Activity), request.DeploymentOptions, request.Identity).ConfigureAwait(false));
+        engine.Matching.WorkerRatePolled(queue, request.TaskQueueMetadata?.MaxTasksPerSecond); // the worker's MaxTaskQueueActivitiesPerSecond
         var response = await PollActivityPartitionAsync(queue, request, context).ConfigureAwait(false);
         PollMetrics.Record(ns.FullName, queue, request.TaskQueue!.Kind, response?.CurrentAttemptScheduledTime, response?.StartedTime);
         return response ?? new PollActivityTaskQueueResponse();

@@ -246,7 +246,7 @@ internal sealed partial class WorkflowServiceHandler
                 Description = entry.Description,
                 OwnerEmail = entry.OwnerEmail,
                 Data = { entry.Data.ToDictionary() },
-                Capabilities = new NamespaceInfo.Types.Capabilities { EagerWorkflowStart = options.EnableEagerWorkflowStart, SyncUpdate = true, AsyncUpdate = true },
+                Capabilities = new NamespaceInfo.Types.Capabilities { EagerWorkflowStart = options.EnableEagerWorkflowStart, SyncUpdate = true, AsyncUpdate = true, WorkerHeartbeats = true },
                 SupportsSchedules = true,
             },
             Config = new NamespaceConfig

@@ -187,6 +187,17 @@ internal sealed partial class WorkflowServiceHandler
             };
         }
 
+        if (request.ReportConfig)
+        {
+            response.Config = queueConfigs.Get(ns.Id, name, request.TaskQueueType); // none set: absent, as Temporal's
+        }
+
+        if (engine.Matching.EffectiveRate(queue) is { } effective)
+        {
+            // Set only when the API or a worker limits the queue: Bastion has no system dispatch limit to report.
+            response.EffectiveRateLimit = new DescribeTaskQueueResponse.Types.EffectiveRateLimit { RequestsPerSecond = (float)effective.Rate, RateLimitSource = effective.Source };
+        }
+
         foreach (var poller in pollers.GroupBy(p => p.Identity, StringComparer.Ordinal).Select(g => (Identity: g.Key, LastAccess: g.Max(p => p.LastAccess))).OrderBy(p => p.Identity, StringComparer.Ordinal))
         {
             response.Pollers.Add(new Temporalio.Api.TaskQueue.V1.PollerInfo
@@ -202,6 +213,13 @@ internal sealed partial class WorkflowServiceHandler
     public async Task<ShutdownWorkerResponse> ShutdownWorker(ShutdownWorkerRequest request, ServerCallContext context)
     {
         var ns = NamespaceOf(context);
+        if (request.WorkerHeartbeat is { } final && engine.Routing.IsSelf(engine.Routing.OwnerOfQueue(WorkerRegistryQueue(ns.Id))))
+        {
+            // The worker's last heartbeat (Shutdown): it leaves the registry now. In a cluster, when another node holds
+            // the namespace's registry, the worker leaves it when its entry expires.
+            engine.Matching.Workers.Record(ns.Id, [final]);
+        }
+
         if (!string.IsNullOrEmpty(request.StickyTaskQueue))
         {
             await engine.ShutdownStickyQueueAsync(ns.Id, request.StickyTaskQueue).ConfigureAwait(false);

@@ -19,6 +19,7 @@ internal sealed partial class WorkflowServiceHandler(
     BatchOperations batches,
     NamespaceRegistry namespaces,
     Engine.Matching.NexusTaskDispatcher nexusTasks,
+    Engine.Matching.TaskQueueConfigRegistry queueConfigs,
     FrontendOptions options,
     Draining draining,
     TimeProvider time)

@@ -12,7 +12,7 @@ namespace Bastion.Storage.Encryption;
 public sealed class ReEncryptor
 {
     private const int BatchSize = 256;
-    private static readonly string[] Tables = ["executions", "history", "tasks.workflow_id", "tasks.task_queue", "visibility", "schedules", "batch_operations", "worker_deployments", "audit_log", "sealed_values"];
+    private static readonly string[] Tables = ["executions", "history", "tasks.workflow_id", "tasks.task_queue", "visibility", "schedules", "batch_operations", "worker_deployments", "task_queue_configs", "audit_log", "sealed_values"];
     private readonly IRecordStore _store;
     private readonly KeyRing _keys;
     private readonly AesGcmRecordCodec _codec;

@@ -268,6 +268,45 @@ public sealed class ClusterTests(PostgresDatabase database) : IClassFixture<Post
         Assert.True(_nodes.Sum(n => n.Engine.Matching.HeldPartitions(workflowQueue).Count) > 1);
     }
 
+    /// <summary>
+    /// A namespace's worker calls all reach the node that holds its worker registry, whichever node the client called;
+    /// a task queue's configuration set through one node is described through another; the partitions are listed with
+    /// the address of the node that owns each (issue 21).
+    /// </summary>
+    [Fact]
+    public async Task WorkerHeartbeatsAndTaskQueueConfig_AreServedThroughAnyNode()
+    {
+        await SettledAsync(_nodes);
+        var clients = new List<TemporalClient>();
+        foreach (var node in _nodes)
+        {
+            clients.Add(await TemporalClient.ConnectAsync(new(node.Address) { Namespace = "default" }));
+        }
+
+        var key = "cluster-worker-" + Guid.NewGuid().ToString("N");
+        var heartbeat = new Temporalio.Api.WorkflowService.V1.RecordWorkerHeartbeatRequest { Namespace = "default" };
+        heartbeat.WorkerHeartbeat.Add(new Temporalio.Api.Worker.V1.WorkerHeartbeat { WorkerInstanceKey = key, TaskQueue = "cluster-queue", Status = Temporalio.Api.Enums.V1.WorkerStatus.Running });
+        await clients[0].WorkflowService.RecordWorkerHeartbeatAsync(heartbeat);
+        foreach (var client in clients)
+        {
+            var listed = await client.WorkflowService.ListWorkersAsync(new() { Namespace = "default", Query = $"WorkerInstanceKey = '{key}'" });
+            Assert.Equal(key, Assert.Single(listed.Workers).WorkerInstanceKey);
+        }
+
+        var taskQueue = ServerFixture.NewTaskQueue();
+        await clients[0].WorkflowService.UpdateTaskQueueConfigAsync(TaskQueueConfigTests.Limit(taskQueue, 5));
+        Assert.True(await Eventually.HoldsAsync(async () =>
+            (await TaskQueueConfigTests.DescribeAsync(clients[2].WorkflowService, taskQueue)).Config.QueueRateLimit?.RateLimit?.RequestsPerSecond == 5));
+
+        var partitions = await clients[1].WorkflowService.ListTaskQueuePartitionsAsync(new() { Namespace = "default", TaskQueue = new() { Name = taskQueue } });
+        Assert.Equal([taskQueue, $"/_sys/{taskQueue}/1", $"/_sys/{taskQueue}/2", $"/_sys/{taskQueue}/3"], partitions.ActivityTaskQueuePartitions.Select(p => p.Key));
+        var routing = _nodes[1].Engine.Routing;
+        var ns = _nodes[0].Namespaces.All.Single(n => n.Name == "default").Id;
+        Assert.Equal(
+            Enumerable.Range(0, 4).Select(p => routing.Membership.AddressOf(routing.OwnerOfQueue(new(ns, taskQueue, Bastion.Engine.Matching.TaskCategory.Workflow, p)))),
+            partitions.WorkflowTaskQueuePartitions.Select(p => p.OwnerHostName));
+    }
+
     /// <summary>Children on other nodes' shards start, get their parent's signals, report back; the parent's close policy reaches its last child.</summary>
     [Fact]
     public async Task WorkBetweenRuns_CrossesNodes()

@@ -143,6 +143,15 @@ internal static class CanaryWorkload
         });
         var batch = await client.WorkflowService.DescribeBatchOperationAsync(new() { Namespace = "default", JobId = "job-" + canary });
         Assert.Equal("reason-" + canary, batch.Reason);
+
+        // A task queue's configuration: its queue name and the limit's reason are customer text (issue 21).
+        await client.WorkflowService.UpdateTaskQueueConfigAsync(new()
+        {
+            Namespace = "default",
+            TaskQueue = "config-queue-" + canary,
+            TaskQueueType = Temporalio.Api.Enums.V1.TaskQueueType.Activity,
+            UpdateQueueRateLimit = new() { RateLimit = new() { RequestsPerSecond = 3 }, Reason = "limit-reason-" + canary },
+        });
         return canaries;
     }
 }

@@ -18,7 +18,7 @@ public sealed class AuditStageTests
         input.Payloads_.Add(new Temporalio.Api.Common.V1.Payload { Data = Google.Protobuf.ByteString.CopyFromUtf8(secret) });
         var start = await raw.StartAsync("audited-" + Guid.NewGuid(), "tq", input);
         await Assert.ThrowsAsync<RpcException>(() => new RawDriver(client, "missing").StartAsync("x", "tq"));
-        await Assert.ThrowsAsync<RpcException>(() => raw.Service.ListWorkersAsync(new() { Namespace = "default" }));
+        await Assert.ThrowsAsync<RpcException>(() => raw.Service.ListArchivedWorkflowExecutionsAsync(new() { Namespace = "default" }));
 
         var records = sink.Records.ToList();
         Assert.Single(records, r => r.Operation == "temporal.api.workflowservice.v1.WorkflowService/GetSystemInfo");
@@ -29,7 +29,7 @@ public sealed class AuditStageTests
         var missing = Assert.Single(records, r => r.Operation == "temporal.api.workflowservice.v1.WorkflowService/StartWorkflowExecution" && r.Status != 0);
         Assert.Equal((int)Grpc.Core.StatusCode.NotFound, missing.Status);
         Assert.Equal("missing", missing.Namespace);
-        Assert.Equal((int)Grpc.Core.StatusCode.Unimplemented, Assert.Single(records, r => r.Operation == "temporal.api.workflowservice.v1.WorkflowService/ListWorkers").Status);
+        Assert.Equal((int)Grpc.Core.StatusCode.Unimplemented, Assert.Single(records, r => r.Operation == "temporal.api.workflowservice.v1.WorkflowService/ListArchivedWorkflowExecutions").Status);
         Assert.DoesNotContain(records, r => System.Text.Encoding.UTF8.GetString(Bastion.Security.Audit.AuditJson.Serialize(r, "node/test", 1, [])).Contains(secret, StringComparison.Ordinal));
         Assert.Equal("tq", started.Details["task_queue"]);
         Assert.StartsWith("audited-", started.Details["workflow_id"], StringComparison.Ordinal);

@@ -26,9 +26,9 @@ public sealed class PipelineTests(ServerFixture fixture)
     public async Task MethodWithoutHandler_IsUnimplemented_NamingTheMethod()
     {
         var raw = new RawDriver(fixture.Client);
-        var error = await Assert.ThrowsAsync<RpcException>(() => raw.Service.ListWorkersAsync(new() { Namespace = "default" }));
+        var error = await Assert.ThrowsAsync<RpcException>(() => raw.Service.ListArchivedWorkflowExecutionsAsync(new() { Namespace = "default" }));
         Assert.Equal(RpcException.StatusCode.Unimplemented, error.Code);
-        Assert.Contains("WorkflowService/ListWorkers", error.Message, StringComparison.Ordinal);
+        Assert.Contains("WorkflowService/ListArchivedWorkflowExecutions", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

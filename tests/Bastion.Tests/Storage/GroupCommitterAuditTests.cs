@@ -210,6 +210,8 @@ public sealed class GroupCommitterAuditTests : IAsyncLifetime
 
         public IWorkerDeploymentStore WorkerDeployments => inner.WorkerDeployments;
 
+        public ITaskQueueConfigStore TaskQueueConfigs => inner.TaskQueueConfigs;
+
         public Task<ClusterMetadata> MigrateAsync(int shardCountForNewCluster, CancellationToken cancellationToken) =>
             inner.MigrateAsync(shardCountForNewCluster, cancellationToken);
 

@@ -11,7 +11,7 @@ public sealed class PostgresSchemaTests(PostgresDatabase database) : IClassFixtu
     [
         "audit_chains", "audit_cursors", "audit_log", "batch_operations", "cluster_metadata", "cluster_nodes", "current_executions",
         "data_keys", "executions", "history", "identities", "namespaces", "nexus_endpoints", "schedules", "schema_version", "sealed_values",
-        "shards", "tasks", "ui_sessions", "used_assertions", "visibility", "worker_deployments",
+        "shards", "task_queue_configs", "tasks", "ui_sessions", "used_assertions", "visibility", "worker_deployments",
     ];
 
     [Fact]

@@ -142,10 +142,10 @@ public sealed class HttpApiTests(HttpApiFixture fixture)
     [Fact]
     public async Task MethodWithoutHandler_Is501_NamingTheMethod()
     {
-        var (status, body) = await fixture.SendAsync(HttpMethod.Get, "/api/v1/namespaces/default/workers");
+        var (status, body) = await fixture.SendAsync(HttpMethod.Get, "/api/v1/namespaces/default/archived-workflows");
         Assert.Equal(501, status);
         Assert.Equal(12, body!["code"]!.GetValue<int>());
-        Assert.Contains("WorkflowService/ListWorkers", body["message"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains("WorkflowService/ListArchivedWorkflowExecutions", body["message"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]
