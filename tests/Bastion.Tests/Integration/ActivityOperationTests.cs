@@ -80,7 +80,7 @@ public sealed class ActivityOperationTests(ServerFixture fixture)
                 {
                     ActivityId = "step",
                     StartToCloseTimeout = TimeSpan.FromSeconds(60),
-                    HeartbeatTimeout = plan.HeartbeatTimeout ? TimeSpan.FromSeconds(2) : null,
+                    HeartbeatTimeout = plan.HeartbeatTimeout ? TimeSpan.FromSeconds(30) : null,
                     RetryPolicy = new() { InitialInterval = TimeSpan.FromMilliseconds(100), BackoffCoefficient = 1, MaximumAttempts = plan.MaximumAttempts },
                 });
     }
@@ -123,7 +123,10 @@ public sealed class ActivityOperationTests(ServerFixture fixture)
     public async Task Reset_WhileAnAttemptRuns_TellsItThroughTheHeartbeat_AndCountsAttemptsFromOne()
     {
         var activities = new Activities { BlockingCall = 3 };
-        await fixture.WithWorkerAsync(o => o.AddWorkflow<StepWorkflow>().AddAllActivities(activities), async tq =>
+
+        // A long heartbeat timeout a loaded machine cannot miss (a 2 s one once timed the attempt out before the reset
+        // reached it), and heartbeats sent every 100 ms rather than the SDK's 0.8 × timeout, so the reset arrives soon.
+        await fixture.WithWorkerAsync(o => { o.AddWorkflow<StepWorkflow>().AddAllActivities(activities); o.MaxHeartbeatThrottleInterval = TimeSpan.FromMilliseconds(100); }, async tq =>
         {
             var handle = await fixture.Client.StartWorkflowAsync((StepWorkflow wf) => wf.RunAsync(new(0, true)), new("reset-" + Guid.NewGuid(), tq));
             await activities.Reached.Task.WaitAsync(TimeSpan.FromSeconds(20));
