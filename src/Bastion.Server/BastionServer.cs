@@ -399,7 +399,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         var clusterLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Cluster");
         var membership = cluster is null
             ? ClusterMembership.Standalone(NodeName, options.Time, clusterLogger)
-            : await ClusterMembership.JoinAsync(store.Membership, new ClusterNode(cluster.NodeName, cluster.Address, options.Time.GetUtcNow().UtcDateTime), options.Time, clusterLogger, cancellationToken).ConfigureAwait(false);
+            : await ClusterMembership.JoinAsync(store.Membership, ClusterProtocol.Announce(cluster.NodeName, cluster.Address, options.Time.GetUtcNow().UtcDateTime), options.Time, clusterLogger, cancellationToken).ConfigureAwait(false);
         pipelineOptions.Nodes = () => membership.Live.Count; // each node enforces its share of a namespace's limits
         var nexusCalls = app.Services.GetRequiredService<Engine.Nexus.NexusCaller>();
         var auditSink = app.Services.GetRequiredService<IAuditSink>();

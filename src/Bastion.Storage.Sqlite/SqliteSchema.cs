@@ -171,5 +171,11 @@ internal static class SqliteSchema
         CREATE TABLE task_queue_configs (namespace_id TEXT NOT NULL, queue_key TEXT NOT NULL, version INTEGER NOT NULL,
             data BLOB NOT NULL, PRIMARY KEY (namespace_id, queue_key));
         """,
+
+        // 18: the versions of the cluster's internal messages a node reads and writes (rolling upgrades, issue 17).
+        """
+        ALTER TABLE cluster_nodes ADD COLUMN protocol_oldest INTEGER NOT NULL DEFAULT 3;
+        ALTER TABLE cluster_nodes ADD COLUMN protocol_newest INTEGER NOT NULL DEFAULT 3;
+        """,
     ];
 }
