@@ -140,5 +140,11 @@ public static partial class PostgresSchema
             data bytea NOT NULL, pos bigint GENERATED ALWAYS AS IDENTITY, PRIMARY KEY (namespace_id, queue_key));
         CREATE INDEX task_queue_configs_by_pos ON task_queue_configs (pos);
         """,
+
+        // Deleted namespaces whose rows are still being purged (INamespacePurgeStore), written with the deletion.
+        """
+        CREATE TABLE namespace_purges (namespace_id text PRIMARY KEY, name text NOT NULL, account text NOT NULL,
+            deleted_at bigint NOT NULL, purged bigint NOT NULL DEFAULT 0);
+        """,
     ];
 }
