@@ -30,20 +30,29 @@ public sealed partial class PostgresStorageProvider
             }
         }
 
+        // The runs that fit the step, each with its tasks (found by run id), then both deleted in one round trip.
         var deleted = 0;
-        await using (var runs = new NpgsqlCommand("""
-            WITH gone AS (
-                DELETE FROM executions WHERE namespace_id = @ns AND run_id IN (SELECT run_id FROM executions WHERE namespace_id = @ns LIMIT @limit)
-                RETURNING run_id),
-            tasks_gone AS (DELETE FROM tasks WHERE run_id IN (SELECT run_id FROM gone) RETURNING 1)
-            SELECT (SELECT COUNT(*) FROM gone), (SELECT COUNT(*) FROM tasks_gone);
-            """, connection, tx))
+        var picked = new List<string>();
+        await using (var runs = new NpgsqlCommand(
+            "SELECT e.run_id, (SELECT COUNT(*) FROM tasks t WHERE t.run_id = e.run_id) FROM executions e WHERE e.namespace_id = @ns LIMIT @limit;", connection, tx))
         {
             runs.Parameters.AddWithValue("ns", namespaceId);
             runs.Parameters.AddWithValue("limit", limit);
             await using var reader = await runs.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-            deleted += (int)(reader.GetInt64(0) + reader.GetInt64(1));
+            while (deleted < limit && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                picked.Add(reader.GetString(0));
+                deleted += 1 + (int)reader.GetInt64(1);
+            }
+        }
+
+        if (picked.Count > 0)
+        {
+            await using var gone = new NpgsqlCommand(
+                "DELETE FROM tasks WHERE run_id = ANY(@runs); DELETE FROM executions WHERE namespace_id = @ns AND run_id = ANY(@runs);", connection, tx);
+            gone.Parameters.AddWithValue("runs", picked.ToArray());
+            gone.Parameters.AddWithValue("ns", namespaceId);
+            await gone.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var table in NamespacePurgeTables.ByNamespace)

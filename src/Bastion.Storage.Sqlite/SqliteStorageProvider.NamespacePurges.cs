@@ -45,7 +45,7 @@ public sealed partial class SqliteStorageProvider
             }
         }
 
-        foreach (var run in runs)
+        foreach (var run in runs.TakeWhile(_ => deleted < limit))
         {
             var tasks = Command(tx, "DELETE FROM tasks WHERE run_id = $run;");
             tasks.Parameters.AddWithValue("$run", run);

@@ -12,7 +12,8 @@ public interface INamespacePurgeStore
     Task<IReadOnlyList<NamespacePurgeRecord>> ListNamespacePurgesAsync(CancellationToken cancellationToken);
 
     /// <summary>
-    /// Deletes up to <paramref name="limit"/> rows of the namespace in one transaction — runs first (a run's mutable
+    /// Deletes about <paramref name="limit"/> rows of the namespace in one transaction (it stops once the count reaches
+    /// the limit; one run's tasks may carry it past) — runs first (a run's mutable
     /// state with its tasks, so a cached copy's next write is refused by its version), then current-run pointers,
     /// visibility rows, history, schedules, batch jobs, worker deployments and task queue configurations — and adds
     /// the count to the purge's progress. Fenced by <paramref name="fence"/> (the owner's range id of the shard the
