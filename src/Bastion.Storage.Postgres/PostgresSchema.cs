@@ -147,5 +147,11 @@ public static partial class PostgresSchema
         ALTER TABLE cluster_nodes ADD COLUMN protocol_oldest integer NOT NULL DEFAULT 3;
         ALTER TABLE cluster_nodes ADD COLUMN protocol_newest integer NOT NULL DEFAULT 3;
         """,
+
+        // Deleted namespaces whose rows are still being purged (INamespacePurgeStore), written with the deletion.
+        """
+        CREATE TABLE namespace_purges (namespace_id text PRIMARY KEY, name text NOT NULL, account text NOT NULL,
+            deleted_at bigint NOT NULL, purged bigint NOT NULL DEFAULT 0);
+        """,
     ];
 }

@@ -177,5 +177,11 @@ internal static class SqliteSchema
         ALTER TABLE cluster_nodes ADD COLUMN protocol_oldest INTEGER NOT NULL DEFAULT 3;
         ALTER TABLE cluster_nodes ADD COLUMN protocol_newest INTEGER NOT NULL DEFAULT 3;
         """,
+
+        // 19: deleted namespaces whose rows are still being purged (INamespacePurgeStore), written with the deletion.
+        """
+        CREATE TABLE namespace_purges (namespace_id TEXT PRIMARY KEY, name TEXT NOT NULL, account TEXT NOT NULL,
+            deleted_at INTEGER NOT NULL, purged INTEGER NOT NULL DEFAULT 0);
+        """,
     ];
 }

@@ -19,6 +19,9 @@ internal sealed class FileServer(TimeProvider? time = null)
 
     public Temporalio.Client.WorkflowService Service => Client.WorkflowService;
 
+    /// <summary>Changes the options of the next start (and of every start after it, until set again).</summary>
+    public Action<ServerOptions>? Configure { get; set; }
+
     public async Task StartAsync()
     {
         Directory.CreateDirectory(_directory);
@@ -27,6 +30,8 @@ internal sealed class FileServer(TimeProvider? time = null)
         {
             options.Time = time;
         }
+
+        Configure?.Invoke(options);
 
         _server = await BastionServer.StartAsync(options);
         Client = await TemporalClient.ConnectAsync(new TemporalClientConnectOptions(_server.Address) { Namespace = "default" });

@@ -516,6 +516,51 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task NamespacePurge_IsRecordedWithTheDeletion_RemovesOnlyThatNamespacesRows_InBoundedFencedSteps()
+    {
+        var range = await Store.Shards.AcquireRangeAsync(0);
+        var deletedAt = new DateTime(2025, 1, 2, 3, 4, 5, DateTimeKind.Utc);
+        foreach (var (ns, run) in new[] { ("doomed", "p-1"), ("doomed", "p-2"), ("doomed", "p-3"), ("kept", "k-1") })
+        {
+            await CommitAsync(WithVisibility(NewRun(range, "wf-" + run, run, ns: ns), deletedAt));
+        }
+
+        var doomedRows = await Store.NamespacePurges.CountNamespaceRowsAsync("doomed", CancellationToken.None);
+        Assert.Equal(15, doomedRows); // per run: execution, task, current run, visibility, history
+        var keptRows = await Store.NamespacePurges.CountNamespaceRowsAsync("kept", CancellationToken.None);
+
+        await CommitAsync(new Transition([]) { Namespace = new NamespaceWrite(new NamespaceRecord("doomed", "alpha", "acct", [1])) });
+        Assert.Empty(await Store.NamespacePurges.ListNamespacePurgesAsync(CancellationToken.None));
+        await CommitAsync(new Transition([]) { Namespace = new NamespaceWrite(new NamespaceRecord("doomed", "alpha", "acct", []), Deletes: true) { DeletedTime = deletedAt } });
+        Assert.Equal(new NamespacePurgeRecord("doomed", "alpha", "acct", deletedAt, 0), Assert.Single(await Store.NamespacePurges.ListNamespacePurgesAsync(CancellationToken.None)));
+
+        var stale = await Store.Shards.AcquireRangeAsync(1);
+        var moved = await Store.Shards.AcquireRangeAsync(1);
+        await Assert.ThrowsAsync<ShardOwnershipLostException>(() => Store.NamespacePurges.PurgeNamespaceStepAsync("doomed", 4, (1, stale), CancellationToken.None));
+        Assert.Equal(doomedRows, await Store.NamespacePurges.CountNamespaceRowsAsync("doomed", CancellationToken.None));
+
+        var steps = new List<int>();
+        int removed;
+        while ((removed = await Store.NamespacePurges.PurgeNamespaceStepAsync("doomed", 4, (1, moved), CancellationToken.None)) > 0)
+        {
+            steps.Add(removed);
+        }
+
+        Assert.All(steps, n => Assert.InRange(n, 1, 4)); // bounded: a run and its one task here are two rows
+        Assert.Equal(doomedRows, steps.Sum());
+        Assert.Equal(0, await Store.NamespacePurges.CountNamespaceRowsAsync("doomed", CancellationToken.None));
+        Assert.Null(await Store.Executions.GetExecutionAsync("doomed", "p-1", CancellationToken.None));
+        Assert.Equal(doomedRows, Assert.Single(await Store.NamespacePurges.ListNamespacePurgesAsync(CancellationToken.None)).Purged);
+
+        Assert.Equal(keptRows, await Store.NamespacePurges.CountNamespaceRowsAsync("kept", CancellationToken.None));
+        Assert.NotNull(await Store.Executions.GetExecutionAsync("kept", "k-1", CancellationToken.None));
+
+        Assert.True(await Store.NamespacePurges.FinishNamespacePurgeAsync("doomed", CancellationToken.None));
+        Assert.False(await Store.NamespacePurges.FinishNamespacePurgeAsync("doomed", CancellationToken.None));
+        Assert.Empty(await Store.NamespacePurges.ListNamespacePurgesAsync(CancellationToken.None));
+    }
+
+    [Fact]
     public async Task ARejectedTransition_TakesTheMetadataWritesOfItsBatchBackToo()
     {
         var range = await Store.Shards.AcquireRangeAsync(0);
