@@ -22,6 +22,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     private readonly GroupCommitter _committer;
     private readonly IRecordCodec _codec;
     private readonly Namespaces.NamespaceRegistry _namespaces;
+    private readonly Rules.WorkflowRuleCache _rules;
     private readonly EngineLimits _limits;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -50,6 +51,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         deployments.RoutingChanged += Reroute;
         _limits = limits;
         _namespaces = namespaces;
+        _rules = new Rules.WorkflowRuleCache(namespaces);
         _store = store;
         _committer = committer;
         _codec = codec;
@@ -136,7 +138,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         var context = await LockAsync(key).ConfigureAwait(false);
         try
         {
-            var mutation = new Mutation(context, Now);
+            var mutation = new Mutation(context, Now) { Rules = _rules };
             T result;
             try
             {
