@@ -223,6 +223,43 @@ public sealed class WorkflowRuleApplicationTests : IDisposable
         });
     }
 
+    [Fact]
+    public async Task TemporalPauseInfo_NamesAPausedWorkflow_AndManuallyPausedActivities_AndNoWorkflowSetsIt()
+    {
+        await using var server = await BastionServer.StartAsync(Options());
+        var client = await ConnectAsync(server);
+        await WithWorkerAsync(client, new RuleActivities(), async tq =>
+        {
+            var handle = await client.StartWorkflowAsync((RuleWorkflow wf) => wf.RunAsync("nobody-" + Guid.NewGuid(), false), new("pause-info-" + Guid.NewGuid(), tq));
+            Assert.True(await Eventually.HoldsAsync(async () => await FlakyAsync(handle) is not null));
+            var execution = new Temporalio.Api.Common.V1.WorkflowExecution { WorkflowId = handle.Id };
+            await client.WorkflowService.PauseActivityAsync(new() { Namespace = "default", Execution = execution, Type = "Flaky" });
+            await client.WorkflowService.PauseWorkflowExecutionAsync(new() { Namespace = "default", WorkflowId = handle.Id, Reason = "maintenance", RequestId = Guid.NewGuid().ToString() });
+
+            var described = await DescribeAsync(handle);
+            var shown = described.WorkflowExecutionInfo.SearchAttributes.IndexedFields["TemporalPauseInfo"].Data.ToStringUtf8();
+            Assert.Equal($"[\"Workflow:{handle.Id}\",\"Reason:maintenance\",\"property:activityType=Flaky\"]", shown);
+            Assert.Equal(1, (await client.CountWorkflowsAsync($"TemporalPauseInfo = 'Workflow:{handle.Id}' AND TemporalPauseInfo = 'Reason:maintenance'")).Count);
+
+            await client.WorkflowService.UnpauseWorkflowExecutionAsync(new() { Namespace = "default", WorkflowId = handle.Id, RequestId = Guid.NewGuid().ToString() });
+            Assert.Equal(0, (await client.CountWorkflowsAsync($"TemporalPauseInfo = 'Workflow:{handle.Id}'")).Count);
+            Assert.Equal(1, (await client.CountWorkflowsAsync($"TemporalPauseInfo = 'property:activityType=Flaky' AND WorkflowId = '{handle.Id}'")).Count);
+            await client.WorkflowService.UnpauseActivityAsync(new() { Namespace = "default", Execution = execution, Type = "Flaky" });
+            Assert.Equal(0, (await client.CountWorkflowsAsync($"TemporalPauseInfo IS NOT NULL AND WorkflowId = '{handle.Id}'")).Count);
+            await handle.TerminateAsync("done");
+
+            // The server keeps it: a workflow may not set it.
+            var refused = await Assert.ThrowsAsync<RpcException>(() => client.StartWorkflowAsync(
+                (RuleWorkflow wf) => wf.RunAsync(null, false),
+                new("sets-pause-info-" + Guid.NewGuid(), tq)
+                {
+                    TypedSearchAttributes = new Temporalio.Common.SearchAttributeCollection.Builder()
+                        .Set(Temporalio.Common.SearchAttributeKey.CreateKeywordList("TemporalPauseInfo"), ["x"]).ToSearchAttributeCollection(),
+                }));
+            Assert.Equal(RpcException.StatusCode.InvalidArgument, refused.Code);
+        });
+    }
+
     [Theory]
     [InlineData("", "the predicate is empty")]
     [InlineData("ActivityType > 'Flaky'", "operation > is not supported for ActivityType filter")]
