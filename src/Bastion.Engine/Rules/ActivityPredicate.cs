@@ -113,7 +113,7 @@ internal sealed class ActivityPredicate
 
             default:
             {
-                var read = TextField(compare.Attribute, Symbol(compare.Op));
+                var read = TextField(compare.Attribute, compare.Op.Symbol());
                 var value = Text(compare.Attribute, compare.Value);
 
                 // No last failure matches nothing (Temporal's rule), with = or !=.
@@ -121,7 +121,7 @@ internal sealed class ActivityPredicate
                 {
                     CompareOp.Equal => a => read(a) is { } v && v == value,
                     CompareOp.NotEqual => a => read(a) is { } v && v != value,
-                    _ => throw new InvalidQueryException(compare.Attribute.Position, $"invalid expression: operation {Symbol(compare.Op)} is not supported for {name} filter"),
+                    _ => throw new InvalidQueryException(compare.Attribute.Position, $"invalid expression: operation {compare.Op.Symbol()} is not supported for {name} filter"),
                 };
             }
         }
@@ -147,7 +147,7 @@ internal sealed class ActivityPredicate
     {
         CompareOp.Equal => equal,
         CompareOp.NotEqual => a => !equal(a),
-        _ => throw new InvalidQueryException(compare.Attribute.Position, $"invalid expression: operation {Symbol(compare.Op)} is not supported for {compare.Attribute.Name} filter"),
+        _ => throw new InvalidQueryException(compare.Attribute.Position, $"invalid expression: operation {compare.Op.Symbol()} is not supported for {compare.Attribute.Name} filter"),
     };
 
     private static Func<ActivityInfo, bool> Ordered(CompareExpr compare, long value, Func<ActivityInfo, long> read) => compare.Op switch
@@ -179,16 +179,6 @@ internal sealed class ActivityPredicate
         literal.IsString && DateTimeOffset.TryParse(literal.Text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time)
             ? time.UtcDateTime
             : throw new InvalidQueryException(literal.Position, $"StartedTime takes an RFC 3339 time in quotes, not {literal.Text}");
-
-    private static string Symbol(CompareOp op) => op switch
-    {
-        CompareOp.Equal => "=",
-        CompareOp.NotEqual => "!=",
-        CompareOp.Less => "<",
-        CompareOp.LessOrEqual => "<=",
-        CompareOp.Greater => ">",
-        _ => ">=",
-    };
 
     private static string Describe(Expr expr) => expr switch
     {

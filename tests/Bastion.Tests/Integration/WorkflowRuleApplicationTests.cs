@@ -128,9 +128,7 @@ public sealed class WorkflowRuleApplicationTests : IDisposable
     {
         await using var server = await BastionServer.StartAsync(Options());
         var client = await ConnectAsync(server);
-        var expired = Rule("expired", "ActivityType = 'Flaky'");
-        expired.ExpirationTime = Timestamp.FromDateTime(DateTime.UtcNow.AddMinutes(-1));
-        await CreateRuleAsync(client, expired);
+        await CreateRuleAsync(client, ExpiredRule());
         await CreateRuleAsync(client, Rule("other-type", "ActivityType = 'Steady'"));
         var activities = new RuleActivities();
         await WithWorkerAsync(client, activities, async tq =>
@@ -164,9 +162,7 @@ public sealed class WorkflowRuleApplicationTests : IDisposable
     {
         await using var server = await BastionServer.StartAsync(Options());
         var client = await ConnectAsync(server);
-        var expired = Rule("expired", "ActivityType = 'Flaky'");
-        expired.ExpirationTime = Timestamp.FromDateTime(DateTime.UtcNow.AddMinutes(-1));
-        await CreateRuleAsync(client, expired);
+        await CreateRuleAsync(client, ExpiredRule());
         await WithWorkerAsync(client, new RuleActivities(), async tq =>
         {
             var handle = await client.StartWorkflowAsync((RuleWorkflow wf) => wf.RunAsync(null, false), new("expired-" + Guid.NewGuid(), tq));
@@ -292,6 +288,14 @@ public sealed class WorkflowRuleApplicationTests : IDisposable
 
     private static Task CreateRuleAsync(TemporalClient client, WorkflowRuleSpec spec, string identity = "", string description = "") =>
         client.WorkflowService.CreateWorkflowRuleAsync(new() { Namespace = "default", Spec = spec, Identity = identity, Description = description });
+
+    /// <summary>A matching rule whose expiration time has passed.</summary>
+    private static WorkflowRuleSpec ExpiredRule()
+    {
+        var expired = Rule("expired", "ActivityType = 'Flaky'");
+        expired.ExpirationTime = Timestamp.FromDateTime(DateTime.UtcNow.AddMinutes(-1));
+        return expired;
+    }
 
     private static WorkflowRuleSpec Rule(string id, string predicate) => new()
     {
