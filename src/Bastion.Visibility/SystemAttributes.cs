@@ -40,7 +40,14 @@ public static class SystemAttributes
         new("TemporalWorkerDeploymentVersion", SearchAttributeType.Keyword, null),
         new("TemporalWorkerDeployment", SearchAttributeType.Keyword, null),
         new("TemporalWorkflowVersioningBehavior", SearchAttributeType.Keyword, null),
+        new(PauseInfo, SearchAttributeType.KeywordList, null),
     ];
+
+    /// <summary>What of a run is paused (Temporal's system KeywordList): kept by the server, never set by a workflow.</summary>
+    public const string PauseInfo = "TemporalPauseInfo";
+
+    /// <summary>Attributes in the attribute map that only the server sets (a workflow's upsert of one is refused).</summary>
+    public static bool IsServerManaged(string name) => name == PauseInfo;
 
     private static readonly Dictionary<string, AttributeDefinition> s_byName =
         Columns.Concat(Predefined).ToDictionary(a => a.Name, StringComparer.Ordinal);

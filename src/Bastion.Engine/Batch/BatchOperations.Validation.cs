@@ -146,7 +146,22 @@ internal sealed partial class BatchOperations
         ? null
         : request.OperationCase is Operation.DeletionOperation or Operation.ResetOperation
             ? request.VisibilityQuery
-            : $"({request.VisibilityQuery}) AND (ExecutionStatus='Running' OR ExecutionStatus='Paused')";
+            : $"({SelectionQuery(request)}) AND (ExecutionStatus='Running' OR ExecutionStatus='Paused')";
+
+    /// <summary>As Temporal: an unpause by activity type selects the runs whose TemporalPauseInfo names that type, whatever the query.</summary>
+    private static string SelectionQuery(StartBatchOperationRequest request)
+    {
+        if (request.OperationCase != Operation.UnpauseActivitiesOperation
+            || request.UnpauseActivitiesOperation.ActivityCase != BatchOperationUnpauseActivities.ActivityOneofCase.Type)
+        {
+            return request.VisibilityQuery;
+        }
+
+        // A quoted literal of the list filter: backslash escapes the quote and itself.
+        var entry = History.PauseInfoAttribute.ActivityTypePrefix + request.UnpauseActivitiesOperation.Type;
+        var quoted = entry.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal);
+        return $"{Bastion.Visibility.SystemAttributes.PauseInfo} = '{quoted}'";
+    }
 
 #pragma warning disable CS0612 // The only names this API version has for these types (Temporal's server writes them too).
     private static BatchOperationType OperationTypeOf(StartBatchOperationRequest request) => request.OperationCase switch

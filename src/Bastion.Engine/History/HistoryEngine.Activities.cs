@@ -102,6 +102,7 @@ internal sealed partial class HistoryEngine
     private static void DispatchActivityAttempt(Mutation m, ActivityInfo info, DateTime visibleTime, bool byOperator = false)
     {
         info.ScheduledTime = visibleTime;
+        info.ReleasedByOperator = byOperator;
         if (info.Paused || (m.State.Pause != null && !byOperator))
         {
             return;
@@ -173,6 +174,13 @@ internal sealed partial class HistoryEngine
 
                 // Matching may still hold a task queued before a pause or a move to another task queue: it is stale.
                 if (info.Paused || (poll.TaskQueue is { Name.Length: > 0 } polled && polled.Name != info.TaskQueue))
+                {
+                    return null;
+                }
+
+                // A workflow rule may pause the attempt now (an attempt an operator released is left to run); the
+                // worker gets nothing and matching drops the task, as in Temporal.
+                if (!info.ReleasedByOperator && ApplyWorkflowRules(m, info))
                 {
                     return null;
                 }
@@ -341,6 +349,12 @@ internal sealed partial class HistoryEngine
         // A reset counts attempts from 1 again: the attempt that ran when it came is the last of the old count.
         var (delay, retryState) = RetryPolicies.NextDelay(policy, info.ResetAttempts ? 1 : info.Attempt, failure, m.Now, deadline);
 
+        // Workflow rules see the failed attempt before it is retried (Temporal's RetryActivity), as they see it start.
+        if (retryState != RetryState.NonRetryableFailure && !info.CancelRequested)
+        {
+            ApplyWorkflowRules(m, info);
+        }
+
         // As Temporal: a paused activity's retryable failure is held for the unpause, whatever its attempts and deadline.
         if (delay is null && info.Paused && !info.CancelRequested && retryState != RetryState.NonRetryableFailure)
         {
@@ -365,6 +379,7 @@ internal sealed partial class HistoryEngine
         info.StartedTime = null;
         info.StartedIdentity = null;
         info.LastFailure = failure?.ToByteArray();
+        info.LastAttemptCompleteTime = m.Now;
         DispatchActivityAttempt(m, info, m.Now + wait);
         return RetryState.InProgress;
     }

@@ -54,18 +54,27 @@ internal sealed partial class HistoryEngine
                     throw new ServiceException(ErrorKind.FailedPrecondition, "activity is already paused");
                 }
 
-                // A queued attempt is withdrawn; a running one goes on and sees the pause in its heartbeat response.
-                if (!info.IsStarted)
-                {
-                    WithdrawAttempt(m, info);
-                }
-
-                info.Pause = new PauseInfo { Time = m.Now, Identity = pause.Identity, Reason = pause.Reason, RequestId = pause.RequestId };
+                PauseActivity(m, info, new PauseInfo { Time = m.Now, Identity = pause.Identity, Reason = pause.Reason, RequestId = pause.RequestId });
             }
 
             m.MarkChanged();
             return true;
         });
+
+    /// <summary>
+    /// The one way an activity is paused (by an operator or a workflow rule): a queued attempt is withdrawn; a running
+    /// one goes on and sees the pause in its heartbeat response.
+    /// </summary>
+    private static void PauseActivity(Mutation m, ActivityInfo info, PauseInfo pause)
+    {
+        if (!info.IsStarted)
+        {
+            WithdrawAttempt(m, info);
+        }
+
+        info.Pause = pause;
+        m.MarkChanged();
+    }
 
     public Task UnpauseActivityAsync(WorkflowKey key, ActivitySelector selector, bool resetAttempts, bool resetHeartbeat, TimeSpan jitter) =>
         UpdateAsync(key, m =>

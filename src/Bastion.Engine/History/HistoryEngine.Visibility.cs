@@ -56,11 +56,12 @@ internal sealed partial class HistoryEngine
     private VisibilityRecord? VisibilityIfChanged(WorkflowContext context)
     {
         var s = context.State;
-        var current = (Status: s.ShownStatus, s.SearchAttributes, s.Memo);
+        var current = (Status: s.ShownStatus, s.SearchAttributes, s.Memo, PauseInfo: PauseInfoAttribute.Entries(s));
         if (context.IndexedVisibility is { } indexed
             && indexed.Status == current.Status
             && ReferenceEquals(indexed.SearchAttributes, current.SearchAttributes)
-            && ReferenceEquals(indexed.Memo, current.Memo))
+            && ReferenceEquals(indexed.Memo, current.Memo)
+            && PauseInfoAttribute.Same(indexed.PauseInfo, current.PauseInfo))
         {
             return null;
         }
@@ -94,7 +95,10 @@ internal sealed partial class HistoryEngine
             RootWorkflowId = Index("RootWorkflowId", info.RootExecution.WorkflowId),
             RootRunId = info.RootExecution.RunId,
             SearchAttributesJson = VisibilityProtection.ProtectJson(
-                SearchAttributeValues.ToJson(s.SearchAttributes), s.NamespaceId, AttributesNamespace(s), _codec),
+                SearchAttributeValues.ToJson(PauseInfoAttribute.Entries(s) is null ? s.SearchAttributes : info.SearchAttributes.ToByteArray()),
+                s.NamespaceId,
+                AttributesNamespace(s),
+                _codec),
             Info = _codec.Encode(RecordIdentities.Visibility(s.NamespaceId, s.RunId), info.ToByteArray()),
         };
     }
@@ -115,7 +119,7 @@ internal sealed partial class HistoryEngine
         HistoryLength = s.NextEventId - 1,
         ExecutionTime = Timestamp.FromDateTime(s.ExecutionTime),
         Memo = s.Memo is { } memo ? Memo.Parser.ParseFrom(memo) : new Memo(),
-        SearchAttributes = s.SearchAttributes is { } sa ? SearchAttributes.Parser.ParseFrom(sa) : new SearchAttributes(),
+        SearchAttributes = SearchAttributesOf(s),
         TaskQueue = s.TaskQueue,
         StateTransitionCount = s.StateTransitionCount,
         HistorySizeBytes = s.HistorySizeBytes,
@@ -126,4 +130,11 @@ internal sealed partial class HistoryEngine
         VersioningInfo = s.Versioning?.ToInfo(),
         WorkerDeploymentName = s.Versioning?.DeploymentName ?? string.Empty,
     };
+
+    /// <summary>The run's attributes as shown and indexed: its own, and <c>TemporalPauseInfo</c> while something is paused.</summary>
+    private static SearchAttributes SearchAttributesOf(WorkflowState s)
+    {
+        var own = s.SearchAttributes is { } sa ? SearchAttributes.Parser.ParseFrom(sa) : new SearchAttributes();
+        return PauseInfoAttribute.Entries(s) is { } entries ? PauseInfoAttribute.With(own, entries) : own;
+    }
 }

@@ -218,13 +218,7 @@ internal sealed partial class HistoryEngine
                     : a.IsStarted ? (a.Paused ? PendingActivityState.PauseRequested : PendingActivityState.Started)
                     : a.Paused ? PendingActivityState.Paused : PendingActivityState.Scheduled,
                 Paused = a.Paused,
-                PauseInfo = a.Pause is { } pause
-                    ? new PendingActivityInfo.Types.PauseInfo
-                    {
-                        PauseTime = Timestamp.FromDateTime(pause.Time),
-                        Manual = new PendingActivityInfo.Types.PauseInfo.Types.Manual { Identity = pause.Identity, Reason = pause.Reason },
-                    }
-                    : null,
+                PauseInfo = a.Pause is { } pause ? PauseInfoOf(pause) : null,
                 ActivityOptions = options,
                 Priority = options.Priority,
                 HeartbeatDetails = a.HeartbeatDetails is { } d ? Payloads.Parser.ParseFrom(d) : null,
@@ -339,5 +333,21 @@ internal sealed partial class HistoryEngine
                 }
             }
         }
+    }
+
+    /// <summary>Who paused an activity: an operator (<c>manual</c>) or a workflow rule (<c>rule</c>, with its creator and description).</summary>
+    private static PendingActivityInfo.Types.PauseInfo PauseInfoOf(PauseInfo pause)
+    {
+        var shown = new PendingActivityInfo.Types.PauseInfo { PauseTime = Timestamp.FromDateTime(pause.Time) };
+        if (pause.RuleId is { } ruleId)
+        {
+            shown.Rule = new PendingActivityInfo.Types.PauseInfo.Types.Rule { RuleId = ruleId, Identity = pause.Identity, Reason = pause.Reason };
+        }
+        else
+        {
+            shown.Manual = new PendingActivityInfo.Types.PauseInfo.Types.Manual { Identity = pause.Identity, Reason = pause.Reason };
+        }
+
+        return shown;
     }
 }

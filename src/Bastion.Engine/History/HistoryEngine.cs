@@ -22,6 +22,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     private readonly GroupCommitter _committer;
     private readonly IRecordCodec _codec;
     private readonly Namespaces.NamespaceRegistry _namespaces;
+    private readonly Rules.WorkflowRuleCache _rules;
     private readonly EngineLimits _limits;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -51,6 +52,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         _limits = limits;
         _namespaces = namespaces;
         namespaces.Removed += ForgetNamespace;
+        _rules = new Rules.WorkflowRuleCache(namespaces);
         _store = store;
         _committer = committer;
         _codec = codec;
@@ -137,7 +139,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         var context = await LockAsync(key).ConfigureAwait(false);
         try
         {
-            var mutation = new Mutation(context, Now);
+            var mutation = new Mutation(context, Now) { Rules = _rules };
             T result;
             try
             {

@@ -47,6 +47,9 @@ internal sealed class Mutation(WorkflowContext context, DateTime now)
 
     public void MarkChanged() => Changed = true;
 
+    /// <summary>The namespaces' workflow rules, read when an activity attempt is about to start (null: none apply).</summary>
+    public Rules.WorkflowRuleCache? Rules { get; init; }
+
     /// <summary>Appends an event to history now, assigning its id and time.</summary>
     public HistoryEvent AddEvent(HistoryEvent e)
     {

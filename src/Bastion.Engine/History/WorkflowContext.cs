@@ -28,7 +28,7 @@ internal sealed class WorkflowContext(WorkflowKey key, int shardId, WorkflowStat
     public string? IndexedStickyQueue { get; set; }
 
     /// <summary>What the run's committed visibility row reflects (status, attributes, memo); null: unknown, write it.</summary>
-    public (int Status, byte[]? SearchAttributes, byte[]? Memo)? IndexedVisibility { get; set; }
+    public (int Status, byte[]? SearchAttributes, byte[]? Memo, string[]? PauseInfo)? IndexedVisibility { get; set; }
 
     /// <summary>Updates in flight, by update id (guarded by <see cref="Lock"/>).</summary>
     public Dictionary<string, UpdateEntry> Updates { get; } = new(StringComparer.Ordinal);

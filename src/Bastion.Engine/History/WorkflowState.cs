@@ -329,6 +329,15 @@ internal sealed class ActivityInfo
     /// <summary>The next attempt starts without the heartbeat details of the earlier ones.</summary>
     public bool ResetHeartbeats { get; set; }
 
+    /// <summary>When the last failed attempt ended (a rule's <c>BackoffInterval</c> is the wait from then).</summary>
+    public DateTime? LastAttemptCompleteTime { get; set; }
+
+    /// <summary>
+    /// The queued attempt was released by an operator (unpause, reset): workflow rules do not pause it again at its
+    /// start; they apply again from its next retry.
+    /// </summary>
+    public bool ReleasedByOperator { get; set; }
+
     [JsonIgnore]
     public bool IsStarted => StartedTime.HasValue;
 
@@ -347,6 +356,9 @@ internal sealed class PauseInfo
 
     /// <summary>The pause request's id: the same request repeated is a no-op, another one FAILED_PRECONDITION.</summary>
     public string RequestId { get; set; } = string.Empty;
+
+    /// <summary>The workflow rule that paused the activity (null: an operator did); Identity and Reason are the rule's.</summary>
+    public string? RuleId { get; set; }
 }
 
 internal sealed class ChildInfo

@@ -24,6 +24,12 @@ public sealed partial class NamespaceRegistry(IStorageProvider store, GroupCommi
     // an entry older than one this process just wrote.
     private readonly SemaphoreSlim _writeLock = new(1, 1);
 
+    /// <summary>
+    /// A namespace entered the cache (created, changed here or re-read from the store) or left it (deleted; the flag is
+    /// true). Raised after the cache holds the change, so caches derived from entries stay in step (workflow rules).
+    /// </summary>
+    public event Action<NamespaceEntry, bool>? Changed;
+
     public async Task LoadAsync(CancellationToken cancellationToken)
     {
         foreach (var record in await store.Metadata.ListNamespacesAsync(cancellationToken).ConfigureAwait(false))
@@ -256,6 +262,8 @@ public sealed partial class NamespaceRegistry(IStorageProvider store, GroupCommi
         {
             _byName[entry.Name] = entry;
         }
+
+        Changed?.Invoke(entry, false);
     }
 
     private void Uncache(NamespaceEntry entry)
@@ -265,6 +273,8 @@ public sealed partial class NamespaceRegistry(IStorageProvider store, GroupCommi
         {
             _byName.TryRemove(entry.Name, out _);
         }
+
+        Changed?.Invoke(entry, true);
     }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9-]{1,38}$")]

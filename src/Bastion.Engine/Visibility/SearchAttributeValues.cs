@@ -48,7 +48,7 @@ internal static class SearchAttributeValues
                 return $"search attribute {Quote(name)} is not defined in this namespace; add it with OperatorService.AddSearchAttributes.";
             }
 
-            if (definition.IsSystem)
+            if (definition.IsSystem || SystemAttributes.IsServerManaged(name))
             {
                 return $"search attribute {Quote(name)} is a system attribute and cannot be set.";
             }

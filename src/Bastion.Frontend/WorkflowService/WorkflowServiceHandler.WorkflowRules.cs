@@ -1,4 +1,5 @@
 using Bastion.Engine.Errors;
+using Bastion.Engine.Rules;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -11,8 +12,7 @@ namespace Bastion.Frontend.WorkflowService;
 /// Workflow rules, as Temporal's server keeps them: namespace-level, stored in the namespace's record (so durable and
 /// seen by every node), at most <c>frontend.maxWorkflowRulesPerNamespace</c> (an expired rule makes room), with
 /// Temporal's texts. Like Temporal, the RPCs are UNIMPLEMENTED unless <c>frontend.workflowRulesAPIsEnabled</c> is on,
-/// and TriggerWorkflowRule always is. Bastion stores rules but does not yet apply them (pause matching activities);
-/// see docs/compatibility.md.
+/// TriggerWorkflowRule too. Rules are applied by the engine (<c>HistoryEngine.WorkflowRules</c>); see docs/compatibility.md.
 /// </summary>
 internal sealed partial class WorkflowServiceHandler
 {
@@ -39,6 +39,9 @@ internal sealed partial class WorkflowServiceHandler
             CreatedByIdentity = request.Identity,
             Description = request.Description,
         };
+
+        // Checked now, so a rule that is stored is one the dispatch path can apply (Temporal finds out at dispatch).
+        CompiledWorkflowRule.Compile(rule, NamespaceOf(context));
         await ChangeRulesAsync(context, rules =>
         {
             if (rules.Count >= options.MaxWorkflowRulesPerNamespace)
@@ -98,9 +101,35 @@ internal sealed partial class WorkflowServiceHandler
         return Task.FromResult(response);
     }
 
-    /// <summary>Temporal's server does not implement it either.</summary>
-    public Task<TriggerWorkflowRuleResponse> TriggerWorkflowRule(TriggerWorkflowRuleRequest request, ServerCallContext context) =>
-        throw ServiceException.Unimplemented("method TriggerWorkflowRule not supported");
+    /// <summary>
+    /// Applies a rule — a stored one by id, or a spec given inline (its id and expiration unused, as the API says) —
+    /// to one workflow's pending activities now. Temporal's server leaves this UNIMPLEMENTED; Bastion implements it
+    /// behind the same setting as the other rule APIs.
+    /// </summary>
+    public async Task<TriggerWorkflowRuleResponse> TriggerWorkflowRule(TriggerWorkflowRuleRequest request, ServerCallContext context)
+    {
+        RequireWorkflowRules(nameof(TriggerWorkflowRule));
+        var ns = NamespaceOf(context);
+        var rule = request.RuleCase switch
+        {
+            TriggerWorkflowRuleRequest.RuleOneofCase.Id => CompiledWorkflowRule.Compile(
+                namespaces.Resolve(ns.FullName).WorkflowRules.TryGetValue(request.Id, out var stored) ? WorkflowRule.Parser.ParseFrom(stored) : throw RuleNotFound(),
+                ns),
+            TriggerWorkflowRuleRequest.RuleOneofCase.Spec => CompiledWorkflowRule.Compile(
+                new WorkflowRule { Spec = InlineSpec(request.Spec), CreatedByIdentity = request.Identity },
+                ns),
+            _ => throw ServiceException.InvalidArgument("Either Workflow Rule ID or Rule Specification should be set on request."),
+        };
+        var key = await engine.ResolveAsync(ns.Id, Validation.RequireId(request.Execution?.WorkflowId, "WorkflowId"), request.Execution?.RunId).ConfigureAwait(false);
+        return new TriggerWorkflowRuleResponse { Applied = await engine.TriggerWorkflowRuleAsync(key, rule).ConfigureAwait(false) };
+    }
+
+    private static WorkflowRuleSpec InlineSpec(WorkflowRuleSpec spec)
+    {
+        var inline = spec.Clone();
+        inline.ExpirationTime = null;
+        return inline;
+    }
 
     private void RequireWorkflowRules(string method)
     {

@@ -38,6 +38,20 @@ public enum CompareOp
     GreaterOrEqual,
 }
 
+public static class CompareOps
+{
+    /// <summary>The operator as the query language (and SQL) writes it.</summary>
+    public static string Symbol(this CompareOp op) => op switch
+    {
+        CompareOp.Equal => "=",
+        CompareOp.NotEqual => "!=",
+        CompareOp.Less => "<",
+        CompareOp.LessOrEqual => "<=",
+        CompareOp.Greater => ">",
+        _ => ">=",
+    };
+}
+
 /// <summary>An attribute name where the query wrote it; after binding, <see cref="Resolved"/> says what it is.</summary>
 public sealed record AttributeName(string Name, int Position)
 {

@@ -100,15 +100,7 @@ public sealed class SqlFilterWriter
             return;
         }
 
-        var op = compare.Op switch
-        {
-            CompareOp.Equal => "=",
-            CompareOp.NotEqual => "!=",
-            CompareOp.Less => "<",
-            CompareOp.LessOrEqual => "<=",
-            CompareOp.Greater => ">",
-            _ => ">=",
-        };
+        var op = compare.Op.Symbol();
         _sql.Append('(').Append(column).Append(' ').Append(op).Append(' ').Append(Bind(compare.Value)).Append(')');
     }
 

@@ -8,7 +8,7 @@ namespace Bastion.Tests.Integration;
 /// <summary>
 /// Workflow rules as Temporal's server answers them: UNIMPLEMENTED unless <c>frontend.workflowRulesAPIsEnabled</c>;
 /// then created, described, listed and deleted with Temporal's texts and limit, kept in the namespace's record across
-/// a restart; TriggerWorkflowRule is UNIMPLEMENTED as in Temporal.
+/// a restart. Rules applied: WorkflowRuleApplicationTests.
 /// </summary>
 public sealed class WorkflowRuleTests : IDisposable
 {
@@ -54,8 +54,9 @@ public sealed class WorkflowRuleTests : IDisposable
             Assert.Equal(RpcException.StatusCode.InvalidArgument, missing.Code);
             Assert.Equal("Workflow Rule with this ID not Found.", missing.Message);
 
+            // Implemented by Bastion (Temporal's server leaves it UNIMPLEMENTED): it needs the workflow to apply the rule to.
             var trigger = await Assert.ThrowsAsync<RpcException>(() => service.TriggerWorkflowRuleAsync(new() { Namespace = "default", Id = "r1" }));
-            Assert.Equal(RpcException.StatusCode.Unimplemented, trigger.Code);
+            Assert.Equal(RpcException.StatusCode.InvalidArgument, trigger.Code);
         }
 
         await using (var restarted = await BastionServer.StartAsync(Options()))
