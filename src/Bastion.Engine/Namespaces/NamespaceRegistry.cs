@@ -17,6 +17,10 @@ public sealed partial class NamespaceRegistry(IStorageProvider store, GroupCommi
 
     private readonly ConcurrentDictionary<string, NamespaceEntry> _byName = new(StringComparer.Ordinal);
 
+    // By internal id too: the engine looks namespaces up by id on every visibility write and run close, and
+    // ConcurrentDictionary.Values takes every lock and copies the whole map.
+    private readonly ConcurrentDictionary<string, NamespaceEntry> _byId = new(StringComparer.Ordinal);
+
     // Ids of namespaces deleted while this process ran or whose purge was pending at start: nothing of them is written again.
     private readonly ConcurrentDictionary<string, byte> _deleted = new(StringComparer.Ordinal);
 
@@ -253,11 +257,12 @@ public sealed partial class NamespaceRegistry(IStorageProvider store, GroupCommi
     public bool TryResolve(string name, out NamespaceEntry? entry) => _byName.TryGetValue(name, out entry);
 
     /// <summary>The namespace with this internal id (the engine knows runs by namespace id).</summary>
-    public NamespaceEntry? FindById(string id) => _byName.Values.FirstOrDefault(e => e.Id == id);
+    public NamespaceEntry? FindById(string id) => _byId.GetValueOrDefault(id);
 
     private void Cache(NamespaceEntry entry)
     {
         _byName[entry.FullName] = entry;
+        _byId[entry.Id] = entry;
         if (entry.Account == DevAccount)
         {
             _byName[entry.Name] = entry;
@@ -269,6 +274,7 @@ public sealed partial class NamespaceRegistry(IStorageProvider store, GroupCommi
     private void Uncache(NamespaceEntry entry)
     {
         _byName.TryRemove(entry.FullName, out _);
+        _byId.TryRemove(KeyValuePair.Create(entry.Id, entry)); // only this entry: a newer one of the id may be cached already
         if (entry.Account == DevAccount)
         {
             _byName.TryRemove(entry.Name, out _);

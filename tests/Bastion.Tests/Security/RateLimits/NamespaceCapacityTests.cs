@@ -92,6 +92,10 @@ public sealed class NamespaceCapacityTests
         var onDemand = Writable(after);
         onDemand.CapacitySpec = new CapacitySpec { OnDemand = new CapacitySpec.Types.OnDemand() };
         await ops.UpdateNamespaceAsync(new UpdateNamespaceRequest { Namespace = "noisy.local", Spec = onDemand, ResourceVersion = after.ResourceVersion });
+
+        // The bucket keeps its balance across the change (as Temporal's limiter does): what the patient starts left owing
+        // (up to one burst of the old rate) is repaid within milliseconds at the new rate; the SDK's client waits that out.
+        await patient.StartWorkflowAsync("Idle", [], new("after-on-demand", "q"));
         for (var i = 0; i < 50; i++)
         {
             await noisy.WorkflowService.StartWorkflowExecutionAsync(Start("noisy", $"again-{i}")); // 5000 per second again
