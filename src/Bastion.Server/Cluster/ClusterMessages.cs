@@ -9,10 +9,11 @@ namespace Bastion.Server.Cluster;
 /// gRPC method, the namespace the entry node resolved, the request), a task handed to its queue's owner, and a task a
 /// poll took, sent to its run's owner with the poll. Nodes of one cluster run the same version (upgrades go one node at
 /// a time between versions that read each other's form: <see cref="Version"/>). Version 2: task queue partitions. Version 3: worker deployment version sub-queues.
+/// Version 4: a task's priority (key, fairness key and weight).
 /// </summary>
 internal static class ClusterMessages
 {
-    public const byte Version = 3;
+    public const byte Version = 4;
 
     public sealed record Forward(string Method, string NamespaceId, byte[] Request);
 
@@ -145,16 +146,23 @@ internal static class ClusterMessages
             default:
                 throw new InvalidOperationException($"Unknown item {item.GetType().Name}.");
         }
+
+        w.Write(item.Priority.Key);
+        w.Write(item.Priority.FairnessKey ?? string.Empty);
+        w.Write(item.Priority.Weight);
     }
+
+    private static TaskPriority ReadPriority(BinaryReader r) =>
+        new(r.ReadInt32(), r.ReadString() is { Length: > 0 } fairnessKey ? fairnessKey : null, r.ReadSingle());
 
     private static MatchItem ReadItem(BinaryReader r)
     {
         var key = r.ReadKey();
         return r.ReadByte() switch
         {
-            1 => new WorkflowTaskItem(key, r.ReadInt64(), r.ReadInt32()),
-            2 => new ActivityTaskItem(key, r.ReadInt64(), r.ReadInt32()),
-            3 => new QueryTaskItem(key, r.ReadString()),
+            1 => new WorkflowTaskItem(key, r.ReadInt64(), r.ReadInt32()) { Priority = ReadPriority(r) },
+            2 => new ActivityTaskItem(key, r.ReadInt64(), r.ReadInt32()) { Priority = ReadPriority(r) },
+            3 => new QueryTaskItem(key, r.ReadString()) { Priority = ReadPriority(r) },
             var kind => throw new InvalidDataException($"Unknown task kind {kind} in a cluster message."),
         };
     }

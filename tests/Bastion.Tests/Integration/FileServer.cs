@@ -4,8 +4,11 @@ using Temporalio.Client;
 
 namespace Bastion.Tests.Integration;
 
-/// <summary>An in-process server on a SQLite file of its own that a test can stop and start again (same file, same clock).</summary>
-internal sealed class FileServer(TimeProvider? time = null)
+/// <summary>
+/// An in-process server on a SQLite file of its own that a test can stop and start again (same file, same clock);
+/// <paramref name="configure"/> adjusts its options at every start (dynamic config, say).
+/// </summary>
+internal sealed class FileServer(TimeProvider? time = null, Action<ServerOptions>? configure = null)
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "bastion-file-" + Guid.NewGuid().ToString("N"));
     private BastionServer? _server;
@@ -27,6 +30,8 @@ internal sealed class FileServer(TimeProvider? time = null)
         {
             options.Time = time;
         }
+
+        configure?.Invoke(options);
 
         _server = await BastionServer.StartAsync(options);
         Client = await TemporalClient.ConnectAsync(new TemporalClientConnectOptions(_server.Address) { Namespace = "default" });
