@@ -65,6 +65,30 @@ public sealed class TaskQueuePriorityTests : IAsyncLifetime
         public static void Record() => OrderOf(ActivityExecutionContext.Current.Info.TaskQueue).Enqueue(ActivityExecutionContext.Current.Info.ActivityId);
     }
 
+    /// <summary>Continues as new once, then starts a child without a priority of its own, which reports the priority it runs with.</summary>
+    [Workflow]
+    public sealed class InheritingWorkflow
+    {
+        [WorkflowRun]
+        public async Task<string> RunAsync(bool continued)
+        {
+            if (!continued)
+            {
+                throw Workflow.CreateContinueAsNewException((InheritingWorkflow wf) => wf.RunAsync(true));
+            }
+
+            return await Workflow.ExecuteChildWorkflowAsync((InheritingChild wf) => wf.RunAsync());
+        }
+    }
+
+    [Workflow]
+    public sealed class InheritingChild
+    {
+        [WorkflowRun]
+        public Task<string> RunAsync() =>
+            Task.FromResult($"{Workflow.Info.Priority?.PriorityKey}/{Workflow.Info.Priority?.FairnessKey}/{Workflow.Info.Priority?.FairnessWeight}");
+    }
+
     private async Task StartAsync(string taskQueue, string id, Priority? priority) =>
         await _server.Client.StartWorkflowAsync((RecordingWorkflow wf) => wf.RunAsync(), new WorkflowOptions(id, taskQueue) { Priority = priority });
 
@@ -166,5 +190,24 @@ public sealed class TaskQueuePriorityTests : IAsyncLifetime
 
         Assert.True(await Eventually.HoldsAsync(async () => (await StatsAsync(queue, TaskQueueType.Workflow)).Stats?.ApproximateBacklogCount == 3, TimeSpan.FromSeconds(60)));
         Assert.Equal(["high", "default", "low"], await RunOneAtATimeAsync(queue, 3));
+    }
+
+    [Fact]
+    public async Task AContinuedRun_KeepsItsPriority_AndAChildWithoutOneInheritsIt()
+    {
+        var queue = ServerFixture.NewTaskQueue();
+        using var worker = new TemporalWorker(_server.Client, new TemporalWorkerOptions(queue).AddWorkflow<InheritingWorkflow>().AddWorkflow<InheritingChild>());
+        await worker.ExecuteAsync(async () =>
+        {
+            var handle = await _server.Client.StartWorkflowAsync(
+                (InheritingWorkflow wf) => wf.RunAsync(false),
+                new WorkflowOptions("inheriting-" + queue, queue) { Priority = new Priority(priorityKey: 2, fairnessKey: "tenant", fairnessWeight: 2.5f) });
+            Assert.Equal("2/tenant/2.5", await handle.GetResultAsync().WaitAsync(TimeSpan.FromSeconds(90)));
+
+            // The run that continued: its started event carries the priority on.
+            var started = (await handle.FetchHistoryAsync()).Events.First().WorkflowExecutionStartedEventAttributes;
+            Assert.False(string.IsNullOrEmpty(started.ContinuedExecutionRunId));
+            Assert.Equal((2, "tenant", 2.5f), (started.Priority.PriorityKey, started.Priority.FairnessKey, started.Priority.FairnessWeight));
+        });
     }
 }
