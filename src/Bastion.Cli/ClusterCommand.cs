@@ -42,7 +42,7 @@ internal static class ClusterCommand
         foreach (var node in nodes)
         {
             text.Append(CultureInfo.InvariantCulture,
-                $"  {node.Node.NodeId}  address {node.Node.Address}  started {node.Node.StartedAt:yyyy-MM-ddTHH:mm:ssZ}  lease {Lease(node.LeaseUntil, now)}  shards {held.GetValueOrDefault(node.Node.NodeId)}\n");
+                $"  {node.Node.NodeId}  address {node.Node.Address}  started {node.Node.StartedAt:yyyy-MM-ddTHH:mm:ssZ}  lease {Lease(node.LeaseUntil, now)}  protocol {Protocol(node.Node)}  shards {held.GetValueOrDefault(node.Node.NodeId)}\n");
         }
 
         foreach (var (owner, count) in held.Where(h => nodes.All(n => n.Node.NodeId != h.Key)).OrderBy(h => h.Key, StringComparer.Ordinal))
@@ -59,6 +59,11 @@ internal static class ClusterCommand
 
         return text.ToString();
     }
+
+    /// <summary>The versions of the internal messages a node reads and writes (a rolling upgrade shows two builds' ranges).</summary>
+    private static string Protocol(ClusterNode node) => node.ProtocolOldest == node.ProtocolNewest
+        ? node.ProtocolNewest.ToString(CultureInfo.InvariantCulture)
+        : FormattableString.Invariant($"{node.ProtocolOldest}-{node.ProtocolNewest}");
 
     private static string Lease(DateTime until, DateTime now) =>
         until > now

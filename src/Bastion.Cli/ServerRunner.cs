@@ -23,6 +23,12 @@ internal static class ServerRunner
             await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
             return 2;
         }
+        catch (Bastion.Engine.Cluster.ClusterVersionException e)
+        {
+            // A build more than one release away from a live node of the cluster: name both ranges, start nothing.
+            await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
+            return 1;
+        }
         catch (Bastion.Storage.Postgres.DatabaseOpenException e)
         {
             // One line naming the database (redacted) and the cause: unreachable, refused credentials, no such database.

@@ -9,8 +9,9 @@ namespace Bastion.Frontend;
 /// Deleting a namespace, the one way both APIs do it (OperatorService and the Cloud Ops API): refused while it is
 /// delete-protected, at another resource version than the caller read, or the target of a Nexus endpoint (Temporal's
 /// rule and text); then the namespace is gone at once, with its namespace-scoped service accounts, their keys and
-/// every grant on it. Its runs stay in the store, unreachable (a namespace made later under the same name has a new
-/// id). The call's audit record names the namespace as the request did.
+/// every grant on it. Its runs and everything else of it in the store are purged in the background
+/// (<see cref="NamespacePurger"/>, recorded durably with the deletion); a namespace made later under the same name has a
+/// new id. The call's audit record names the namespace as the request did.
 /// </summary>
 internal sealed class NamespaceDeletion(NamespaceRegistry namespaces, IdentityRegistry identities, NexusEndpointRegistry endpoints)
 {

@@ -273,6 +273,9 @@ public sealed partial class BastionServer : IAsyncDisposable
         services.AddSingleton<Engine.Visibility.VisibilityReader>();
         services.AddSingleton(store.Batches);
         services.AddSingleton<Engine.Batch.BatchOperations>();
+        // The last look of a purge waits out two namespace refreshes: every node has dropped the namespace's runs by then.
+        services.AddSingleton(new Engine.Namespaces.NamespacePurgeOptions(options.NamespacePurgePageSize, options.NamespacePurgePace, options.NamespaceRefreshInterval * 2));
+        services.AddSingleton<Engine.Namespaces.NamespacePurger>();
         services.AddSingleton<NamespaceRegistry>();
         services.AddSingleton<Engine.Nexus.NexusEndpointRegistry>();
         services.AddSingleton<Engine.Deployments.WorkerDeploymentRegistry>();
@@ -399,7 +402,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         var clusterLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Cluster");
         var membership = cluster is null
             ? ClusterMembership.Standalone(NodeName, options.Time, clusterLogger)
-            : await ClusterMembership.JoinAsync(store.Membership, new ClusterNode(cluster.NodeName, cluster.Address, options.Time.GetUtcNow().UtcDateTime), options.Time, clusterLogger, cancellationToken).ConfigureAwait(false);
+            : await ClusterMembership.JoinAsync(store.Membership, ClusterProtocol.Announce(cluster.NodeName, cluster.Address, options.Time.GetUtcNow().UtcDateTime), options.Time, clusterLogger, cancellationToken).ConfigureAwait(false);
         pipelineOptions.Nodes = () => membership.Live.Count; // each node enforces its share of a namespace's limits
         var nexusCalls = app.Services.GetRequiredService<Engine.Nexus.NexusCaller>();
         var auditSink = app.Services.GetRequiredService<IAuditSink>();
@@ -438,6 +441,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         // Needs the namespaces' retention, so after they are loaded; in the background, it may have much to do.
         _ = engine.ScheduleMissingRetentionTimersAsync();
         await app.Services.GetRequiredService<Engine.Batch.BatchOperations>().ResumeAllAsync(cancellationToken).ConfigureAwait(false);
+        app.Services.GetRequiredService<Engine.Namespaces.NamespacePurger>().Start();
         if (cluster is not null)
         {
             // From now on membership changes move shards (and queues: every owned shard's due tasks are handed off again).
@@ -528,6 +532,7 @@ public sealed partial class BastionServer : IAsyncDisposable
         _encryption.Dispose();
         await _app.StopAsync().ConfigureAwait(false);
         await _app.Services.GetRequiredService<Engine.Schedules.ScheduleEngine>().DisposeAsync().ConfigureAwait(false);
+        await _app.Services.GetRequiredService<Engine.Namespaces.NamespacePurger>().DisposeAsync().ConfigureAwait(false);
         await _engine.DisposeAsync().ConfigureAwait(false);
         await _membership.DisposeAsync().ConfigureAwait(false); // after the shards are released: the others take them at once
         await _audit.DisposeAsync().ConfigureAwait(false);

@@ -32,6 +32,12 @@ public sealed class ServerOptions
     /// <summary>How often namespaces changed in the store by another process (the CLI) are picked up.</summary>
     public TimeSpan NamespaceRefreshInterval { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Rows a deleted namespace's background purge removes per step (one short transaction each).</summary>
+    public int NamespacePurgePageSize { get; set; } = Engine.Namespaces.NamespacePurgeOptions.Default.PageSize;
+
+    /// <summary>The pause between two steps of a deleted namespace's purge (the purge's pace).</summary>
+    public TimeSpan NamespacePurgePace { get; set; } = Engine.Namespaces.NamespacePurgeOptions.Default.Pace;
+
     /// <summary>HTTP API port (Temporal's convention is 7243); 0 picks a free one (tests); null serves no HTTP API.</summary>
     public int? HttpPort { get; set; }
 

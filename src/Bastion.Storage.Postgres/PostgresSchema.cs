@@ -140,5 +140,18 @@ public static partial class PostgresSchema
             data bytea NOT NULL, pos bigint GENERATED ALWAYS AS IDENTITY, PRIMARY KEY (namespace_id, queue_key));
         CREATE INDEX task_queue_configs_by_pos ON task_queue_configs (pos);
         """,
+
+        // The versions of the cluster's internal messages each node reads and writes (rolling upgrades, issue 17); rows of
+        // nodes from before them read as 3.
+        """
+        ALTER TABLE cluster_nodes ADD COLUMN protocol_oldest integer NOT NULL DEFAULT 3;
+        ALTER TABLE cluster_nodes ADD COLUMN protocol_newest integer NOT NULL DEFAULT 3;
+        """,
+
+        // Deleted namespaces whose rows are still being purged (INamespacePurgeStore), written with the deletion.
+        """
+        CREATE TABLE namespace_purges (namespace_id text PRIMARY KEY, name text NOT NULL, account text NOT NULL,
+            deleted_at bigint NOT NULL, purged bigint NOT NULL DEFAULT 0);
+        """,
     ];
 }

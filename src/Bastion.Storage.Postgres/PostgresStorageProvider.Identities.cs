@@ -25,6 +25,7 @@ public sealed partial class PostgresStorageProvider
         if (write.Deletes)
         {
             plan.Add("DELETE FROM namespaces WHERE id = @id;").With("id", record.Id);
+            RecordPurge(plan, write);
             return;
         }
 

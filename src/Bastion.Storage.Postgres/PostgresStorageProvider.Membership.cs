@@ -11,13 +11,16 @@ public sealed partial class PostgresStorageProvider
         return ReadAsync(async connection =>
         {
             await using var cmd = new NpgsqlCommand("""
-                INSERT INTO cluster_nodes (node_id, address, started_at, lease_until) VALUES (@id, @address, @started, @until)
-                ON CONFLICT (node_id) DO UPDATE SET address = excluded.address, started_at = excluded.started_at, lease_until = excluded.lease_until;
+                INSERT INTO cluster_nodes (node_id, address, started_at, lease_until, protocol_oldest, protocol_newest) VALUES (@id, @address, @started, @until, @oldest, @newest)
+                ON CONFLICT (node_id) DO UPDATE SET address = excluded.address, started_at = excluded.started_at, lease_until = excluded.lease_until,
+                    protocol_oldest = excluded.protocol_oldest, protocol_newest = excluded.protocol_newest;
                 """, connection);
             cmd.Parameters.AddWithValue("id", node.NodeId);
             cmd.Parameters.AddWithValue("address", node.Address);
             cmd.Parameters.AddWithValue("started", node.StartedAt.Ticks);
             cmd.Parameters.AddWithValue("until", leaseUntil.Ticks);
+            cmd.Parameters.AddWithValue("oldest", (int)node.ProtocolOldest);
+            cmd.Parameters.AddWithValue("newest", (int)node.ProtocolNewest);
             return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
     }
@@ -35,9 +38,9 @@ public sealed partial class PostgresStorageProvider
 
     public Task<IReadOnlyList<ClusterNodeRecord>> ReadNodesAsync(CancellationToken cancellationToken) => ReadAsync(async connection =>
     {
-        await using var cmd = new NpgsqlCommand("SELECT node_id, address, started_at, lease_until FROM cluster_nodes ORDER BY node_id COLLATE \"C\";", connection);
+        await using var cmd = new NpgsqlCommand("SELECT node_id, address, started_at, lease_until, protocol_oldest, protocol_newest FROM cluster_nodes ORDER BY node_id COLLATE \"C\";", connection);
         return await RowsAsync(cmd, reader => new ClusterNodeRecord(
-            new ClusterNode(reader.GetString(0), reader.GetString(1), new DateTime(reader.GetInt64(2), DateTimeKind.Utc)),
+            new ClusterNode(reader.GetString(0), reader.GetString(1), new DateTime(reader.GetInt64(2), DateTimeKind.Utc), checked((byte)reader.GetInt32(4)), checked((byte)reader.GetInt32(5))),
             new DateTime(reader.GetInt64(3), DateTimeKind.Utc)), cancellationToken).ConfigureAwait(false);
     }, cancellationToken);
 }

@@ -13,7 +13,7 @@ namespace Bastion.Storage.Postgres;
 /// connections: they touch rows no commit touches, or take the same row lock a commit takes (the audit chain head).
 /// </remarks>
 public sealed partial class PostgresStorageProvider
-    : IStorageProvider, IShardStore, IMembershipStore, IExecutionStore, ITaskStore, IVisibilityStore, IMetadataStore, IScheduleStore, IBatchStore, IAuditStore, IRecordStore, ISignInStore, IUiSessionStore, INexusEndpointStore, IWorkerDeploymentStore, ITaskQueueConfigStore
+    : IStorageProvider, IShardStore, IMembershipStore, IExecutionStore, ITaskStore, IVisibilityStore, IMetadataStore, IScheduleStore, IBatchStore, IAuditStore, IRecordStore, ISignInStore, IUiSessionStore, INexusEndpointStore, IWorkerDeploymentStore, ITaskQueueConfigStore, INamespacePurgeStore
 {
     private readonly NpgsqlDataSource _pool;
     private NpgsqlConnection _writer;

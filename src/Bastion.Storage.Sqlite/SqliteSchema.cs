@@ -171,5 +171,17 @@ internal static class SqliteSchema
         CREATE TABLE task_queue_configs (namespace_id TEXT NOT NULL, queue_key TEXT NOT NULL, version INTEGER NOT NULL,
             data BLOB NOT NULL, PRIMARY KEY (namespace_id, queue_key));
         """,
+
+        // 18: the versions of the cluster's internal messages a node reads and writes (rolling upgrades, issue 17).
+        """
+        ALTER TABLE cluster_nodes ADD COLUMN protocol_oldest INTEGER NOT NULL DEFAULT 3;
+        ALTER TABLE cluster_nodes ADD COLUMN protocol_newest INTEGER NOT NULL DEFAULT 3;
+        """,
+
+        // 19: deleted namespaces whose rows are still being purged (INamespacePurgeStore), written with the deletion.
+        """
+        CREATE TABLE namespace_purges (namespace_id TEXT PRIMARY KEY, name TEXT NOT NULL, account TEXT NOT NULL,
+            deleted_at INTEGER NOT NULL, purged INTEGER NOT NULL DEFAULT 0);
+        """,
     ];
 }

@@ -38,6 +38,10 @@ public sealed partial class SqliteStorageProvider
         }
 
         cmd.ExecuteNonQuery();
+        if (write.Deletes)
+        {
+            RecordPurge(tx, write);
+        }
     }
 
     /// <summary>An identity record written or removed by a transition.</summary>

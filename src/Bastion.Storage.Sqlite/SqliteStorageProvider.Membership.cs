@@ -12,13 +12,16 @@ public sealed partial class SqliteStorageProvider
         {
             using var cmd = _writer.CreateCommand();
             cmd.CommandText = """
-                INSERT INTO cluster_nodes (node_id, address, started_at, lease_until) VALUES ($id, $address, $started, $until)
-                ON CONFLICT (node_id) DO UPDATE SET address = excluded.address, started_at = excluded.started_at, lease_until = excluded.lease_until;
+                INSERT INTO cluster_nodes (node_id, address, started_at, lease_until, protocol_oldest, protocol_newest) VALUES ($id, $address, $started, $until, $oldest, $newest)
+                ON CONFLICT (node_id) DO UPDATE SET address = excluded.address, started_at = excluded.started_at, lease_until = excluded.lease_until,
+                    protocol_oldest = excluded.protocol_oldest, protocol_newest = excluded.protocol_newest;
                 """;
             cmd.Parameters.AddWithValue("$id", node.NodeId);
             cmd.Parameters.AddWithValue("$address", node.Address);
             cmd.Parameters.AddWithValue("$started", node.StartedAt.Ticks);
             cmd.Parameters.AddWithValue("$until", leaseUntil.Ticks);
+            cmd.Parameters.AddWithValue("$oldest", (int)node.ProtocolOldest);
+            cmd.Parameters.AddWithValue("$newest", (int)node.ProtocolNewest);
             cmd.ExecuteNonQuery();
         }, cancellationToken);
     }
@@ -38,7 +41,7 @@ public sealed partial class SqliteStorageProvider
     public Task<IReadOnlyList<ClusterNodeRecord>> ReadNodesAsync(CancellationToken cancellationToken) => ReadAsync<IReadOnlyList<ClusterNodeRecord>>(connection =>
     {
         using var cmd = connection.CreateCommand();
-        cmd.CommandText = "SELECT node_id, address, started_at, lease_until FROM cluster_nodes ORDER BY node_id;";
+        cmd.CommandText = "SELECT node_id, address, started_at, lease_until, protocol_oldest, protocol_newest FROM cluster_nodes ORDER BY node_id;";
         using var reader = cmd.ExecuteReader();
         var result = new List<ClusterNodeRecord>();
         while (reader.Read())
@@ -50,6 +53,6 @@ public sealed partial class SqliteStorageProvider
     }, cancellationToken);
 
     private static ClusterNodeRecord NodeOf(SqliteDataReader reader) => new(
-        new ClusterNode(reader.GetString(0), reader.GetString(1), new DateTime(reader.GetInt64(2), DateTimeKind.Utc)),
+        new ClusterNode(reader.GetString(0), reader.GetString(1), new DateTime(reader.GetInt64(2), DateTimeKind.Utc), checked((byte)reader.GetInt32(4)), checked((byte)reader.GetInt32(5))),
         new DateTime(reader.GetInt64(3), DateTimeKind.Utc));
 }

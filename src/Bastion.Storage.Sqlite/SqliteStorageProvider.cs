@@ -9,7 +9,7 @@ namespace Bastion.Storage.Sqlite;
 /// returns.
 /// </summary>
 public sealed partial class SqliteStorageProvider
-    : IStorageProvider, IShardStore, IMembershipStore, IExecutionStore, ITaskStore, IVisibilityStore, IMetadataStore, IScheduleStore, IBatchStore, IAuditStore, IRecordStore, ISignInStore, IUiSessionStore, INexusEndpointStore, IWorkerDeploymentStore, ITaskQueueConfigStore, IDisposable
+    : IStorageProvider, IShardStore, IMembershipStore, IExecutionStore, ITaskStore, IVisibilityStore, IMetadataStore, IScheduleStore, IBatchStore, IAuditStore, IRecordStore, ISignInStore, IUiSessionStore, INexusEndpointStore, IWorkerDeploymentStore, ITaskQueueConfigStore, INamespacePurgeStore, IDisposable
 {
     private readonly string _connectionString;
     private readonly bool _inMemory;

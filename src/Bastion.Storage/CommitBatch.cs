@@ -67,8 +67,15 @@ public sealed record Transition(IReadOnlyList<ExecutionWrite> Writes)
     }
 }
 
-/// <summary>A namespace record to store, or (<see cref="Deletes"/>) to remove by its id.</summary>
-public sealed record NamespaceWrite(NamespaceRecord Record, bool Deletes = false);
+/// <summary>
+/// A namespace record to store, or (<see cref="Deletes"/>) to remove by its id — which also records its purge
+/// (<see cref="INamespacePurgeStore"/>) at <see cref="DeletedTime"/>, in the same transaction.
+/// </summary>
+public sealed record NamespaceWrite(NamespaceRecord Record, bool Deletes = false)
+{
+    /// <summary>When a deleting write took place (the purge's record of it).</summary>
+    public DateTime DeletedTime { get; init; }
+}
 
 /// <summary>An identity record to store, or (<see cref="Deletes"/>) to remove by kind and id.</summary>
 public sealed record IdentityWrite(IdentityRecord Record, bool Deletes = false);

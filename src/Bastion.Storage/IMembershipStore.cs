@@ -17,8 +17,17 @@ public interface IMembershipStore
     Task<IReadOnlyList<ClusterNodeRecord>> ReadNodesAsync(CancellationToken cancellationToken);
 }
 
-/// <summary>A node as it announces itself: its name, the internal address other nodes call it at, and when it started.</summary>
-public sealed record ClusterNode(string NodeId, string Address, DateTime StartedAt);
+/// <summary>
+/// A node as it announces itself: its name, the internal address other nodes call it at, when it started, and the
+/// versions of the cluster's internal messages it reads and writes (oldest to newest), so nodes of two versions can
+/// serve side by side during a rolling upgrade. Rows written before nodes announced them read as protocol 3 (the
+/// columns' default).
+/// </summary>
+public sealed record ClusterNode(string NodeId, string Address, DateTime StartedAt, byte ProtocolOldest = ClusterNode.UnannouncedProtocol, byte ProtocolNewest = ClusterNode.UnannouncedProtocol)
+{
+    /// <summary>The protocol of a node that wrote no protocol columns: the internal messages' version when the columns came.</summary>
+    public const byte UnannouncedProtocol = 3;
+}
 
 /// <summary>A node's row: the node and the end of its lease.</summary>
 public sealed record ClusterNodeRecord(ClusterNode Node, DateTime LeaseUntil)

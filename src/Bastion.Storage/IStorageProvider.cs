@@ -43,6 +43,8 @@ public interface IStorageProvider : IAsyncDisposable
 
     ITaskQueueConfigStore TaskQueueConfigs { get; }
 
+    INamespacePurgeStore NamespacePurges { get; }
+
     /// <summary>
     /// Applies a batch in one transaction, all or nothing: when any transition is rejected (a run or schedule changed
     /// under its writer, a run exists, a shard moved on) nothing is written and the result names each rejected one,

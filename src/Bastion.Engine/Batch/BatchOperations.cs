@@ -188,6 +188,7 @@ internal sealed partial class BatchOperations(
     {
         engine.ShardLost += OnShardLost;
         engine.ShardAcquired += shard => ResumeShardAsync(shard, CancellationToken.None);
+        namespaces.Removed += OnNamespaceRemoved;
         foreach (var shard in engine.OwnedShards)
         {
             await ResumeShardAsync(shard, cancellationToken).ConfigureAwait(false);
@@ -199,6 +200,11 @@ internal sealed partial class BatchOperations(
     {
         foreach (var record in await store.RunningBatchesAsync(shard, withUnassigned: shard == 0, cancellationToken).ConfigureAwait(false))
         {
+            if (namespaces.IsDeleted(record.NamespaceId))
+            {
+                continue; // purged with its namespace
+            }
+
             try
             {
                 Launch(record, RequestOf(record));
@@ -218,6 +224,18 @@ internal sealed partial class BatchOperations(
         foreach (var job in _running.Values)
         {
             if (job.ShardId == shard)
+            {
+                _ = Detached.Start(job.StopAsync);
+            }
+        }
+    }
+
+    /// <summary>A namespace was deleted: its jobs stop here (their rows are purged with it).</summary>
+    private void OnNamespaceRemoved(string namespaceId)
+    {
+        foreach (var (key, job) in _running)
+        {
+            if (key.Ns == namespaceId)
             {
                 _ = Detached.Start(job.StopAsync);
             }

@@ -21,16 +21,21 @@ internal static class ClusterBinary
         return stream.ToArray();
     }
 
-    /// <summary>Reads a message written by <see cref="Write"/>; <paramref name="what"/> names it in errors.</summary>
-    public static T Read<T>(byte[] data, byte version, string what, Func<BinaryReader, T> read)
+    /// <summary>
+    /// Reads a message written by <see cref="Write"/> in a version from <paramref name="oldest"/> to
+    /// <paramref name="newest"/>, which <paramref name="read"/> is given; <paramref name="what"/> names it in errors.
+    /// </summary>
+    public static T Read<T>(byte[] data, byte oldest, byte newest, string what, Func<BinaryReader, byte, T> read)
     {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(read);
         try
         {
             using var reader = new BinaryReader(new MemoryStream(data, writable: false), System.Text.Encoding.UTF8);
             var found = reader.ReadByte();
-            return found == version
-                ? read(reader)
-                : throw new InvalidDataException($"A {what} of version {found} (this node reads {version}): nodes of one cluster must run compatible versions.");
+            return found >= oldest && found <= newest
+                ? read(reader, found)
+                : throw new InvalidDataException($"A {what} of version {found} (this node reads {oldest} to {newest}): nodes of one cluster must run builds at most one release apart.");
         }
         catch (EndOfStreamException e)
         {

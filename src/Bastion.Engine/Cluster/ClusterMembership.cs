@@ -70,11 +70,25 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
     public Action? SelfLeaseEnded { get; set; }
 
     public static ClusterMembership Standalone(string nodeId, TimeProvider time, ILogger logger) =>
-        new(new ClusterNode(nodeId, string.Empty, time.GetUtcNow().UtcDateTime), null, time, logger);
+        new(ClusterProtocol.Announce(nodeId, string.Empty, time.GetUtcNow().UtcDateTime), null, time, logger);
 
     /// <summary>Writes this node's row, reads the others, and keeps doing both every <see cref="HeartbeatEvery"/>.</summary>
     public static async Task<ClusterMembership> JoinAsync(IMembershipStore store, ClusterNode self, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(self);
+        ArgumentNullException.ThrowIfNull(time);
+
+        // A build more than one release away from a live node could not read its messages nor write it any: refuse to join.
+        var now = time.GetUtcNow().UtcDateTime;
+        foreach (var row in await store.ReadNodesAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (row.IsLiveAt(now) && row.Node.NodeId != self.NodeId && ClusterProtocol.Common(self, row.Node) is null)
+            {
+                throw new ClusterVersionException(self, row.Node);
+            }
+        }
+
         var membership = new ClusterMembership(self, store, time, logger);
         await membership.RefreshAsync(cancellationToken).ConfigureAwait(false);
         membership._loop = membership.LoopAsync();
@@ -83,6 +97,14 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
 
     /// <summary>The address a live node is reached at; null when it is not live.</summary>
     public string? AddressOf(string nodeId) => Live.FirstOrDefault(n => n.NodeId == nodeId)?.Address;
+
+    /// <summary>A live node: its address and the version of the internal messages to write to it; null when it is not live.</summary>
+    /// <exception cref="ClusterVersionException">It shares no version with this node (it joined before this one could refuse).</exception>
+    public (string Address, byte Protocol)? Reach(string nodeId)
+    {
+        var node = Live.FirstOrDefault(n => n.NodeId == nodeId);
+        return node is null ? null : (node.Address, ClusterProtocol.Common(Self, node) ?? throw new ClusterVersionException(Self, node));
+    }
 
     /// <summary>Every node row as last read, live or not (cluster status).</summary>
     public IReadOnlyList<ClusterNode> LastRead => Volatile.Read(ref _rows);

@@ -12,6 +12,10 @@ namespace Bastion.Engine.Cluster;
 /// </summary>
 internal abstract record CrossRunOperation
 {
+    /// <summary>
+    /// The form of these messages; unchanged since clusters began (<see cref="ClusterProtocol"/> 3). A change writes its
+    /// new form only to nodes whose protocol reads it, as the other cluster messages do.
+    /// </summary>
     public const byte FormatVersion = 1;
 
     public abstract byte Kind { get; }
@@ -24,7 +28,7 @@ internal abstract record CrossRunOperation
         WriteBody(w);
     });
 
-    public static CrossRunOperation Decode(byte[] data) => ClusterBinary.Read<CrossRunOperation>(data, FormatVersion, "cross-run operation", r => r.ReadByte() switch
+    public static CrossRunOperation Decode(byte[] data) => ClusterBinary.Read<CrossRunOperation>(data, FormatVersion, FormatVersion, "cross-run operation", (r, _) => r.ReadByte() switch
     {
         CreateChildRun.Code => new CreateChildRun(r.ReadKey(), r.ReadInt64(), r.ReadBytes(), r.ReadOptionalBytes(), r.ReadString(), r.ReadString(), r.ReadString()),
         RecordChildClosed.Code => new RecordChildClosed(r.ReadKey(), r.ReadInt64(), r.ReadBytes(), r.ReadString(), r.ReadString(), r.ReadString(), new TaskKey(r.ReadString(), r.ReadInt32(), r.ReadInt64(), r.ReadInt32())),

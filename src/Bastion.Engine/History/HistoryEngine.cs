@@ -52,6 +52,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         deployments.RoutingChanged += Reroute;
         _limits = limits;
         _namespaces = namespaces;
+        namespaces.Removed += ForgetNamespace;
         _store = store;
         _committer = committer;
         _codec = codec;
@@ -235,6 +236,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         foreach (var write in writes)
         {
             _shards.EnsureOwned(write.ShardId);
+            EnsureNamespaceNotDeleted(write.NamespaceId);
         }
 
         try
@@ -515,6 +517,11 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     private Task RunTaskAsync(TaskRecord task)
     {
         var kind = (TaskKind)task.Kind;
+        if (_namespaces.IsDeleted(task.NamespaceId))
+        {
+            return Task.CompletedTask; // Purged with its namespace.
+        }
+
         if (!kind.OutlivesItsRun() && _runs.TryGetValue((task.NamespaceId, task.RunId), out var cached) && !cached.State.IsOpen)
         {
             return Task.CompletedTask; // The run closed and its tasks were deleted with it.

@@ -17,6 +17,9 @@ public sealed partial class NamespaceRegistry(IStorageProvider store, GroupCommi
 
     private readonly ConcurrentDictionary<string, NamespaceEntry> _byName = new(StringComparer.Ordinal);
 
+    // Ids of namespaces deleted while this process ran or whose purge was pending at start: nothing of them is written again.
+    private readonly ConcurrentDictionary<string, byte> _deleted = new(StringComparer.Ordinal);
+
     // Store write + cache update, and store read + cache update, happen one at a time: a refresh never puts back
     // an entry older than one this process just wrote.
     private readonly SemaphoreSlim _writeLock = new(1, 1);
@@ -26,6 +29,29 @@ public sealed partial class NamespaceRegistry(IStorageProvider store, GroupCommi
         foreach (var record in await store.Metadata.ListNamespacesAsync(cancellationToken).ConfigureAwait(false))
         {
             Cache(NamespaceEntry.Deserialize(record.Data));
+        }
+
+        foreach (var purge in await store.NamespacePurges.ListNamespacePurgesAsync(cancellationToken).ConfigureAwait(false))
+        {
+            _deleted.TryAdd(purge.NamespaceId, 0);
+        }
+    }
+
+    /// <summary>
+    /// Told when a namespace is deleted — here, or found gone from the store by <see cref="RefreshAsync"/> (deleted by
+    /// another node), or by the purger for a purge recorded elsewhere: what is cached of its runs must go.
+    /// </summary>
+    public event Action<string>? Removed;
+
+    /// <summary>Whether the namespace with this id was deleted (its rows are being or were purged): nothing of it may be written.</summary>
+    public bool IsDeleted(string namespaceId) => _deleted.ContainsKey(namespaceId);
+
+    /// <summary>Marks a namespace id deleted (a purge read from the store); tells <see cref="Removed"/> the first time.</summary>
+    public void MarkDeleted(string namespaceId)
+    {
+        if (_deleted.TryAdd(namespaceId, 0))
+        {
+            Removed?.Invoke(namespaceId);
         }
     }
 
@@ -57,6 +83,7 @@ public sealed partial class NamespaceRegistry(IStorageProvider store, GroupCommi
             foreach (var gone in _byName.Values.Where(e => !ids.Contains(e.Id)).Distinct().ToList())
             {
                 Uncache(gone);
+                MarkDeleted(gone.Id);
             }
         }
         finally
@@ -136,15 +163,19 @@ public sealed partial class NamespaceRegistry(IStorageProvider store, GroupCommi
         return updated;
     }
 
-    /// <summary>Deletes a namespace, durably; the caller has checked the version and delete protection.</summary>
+    /// <summary>
+    /// Deletes a namespace, durably, with the record of its purge (<see cref="NamespacePurger"/> removes its rows in the
+    /// background); the caller has checked the version and delete protection.
+    /// </summary>
     public async Task DeleteAsync(NamespaceEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
         await _writeLock.WaitAsync().ConfigureAwait(false);
         try
         {
-            await WriteAsync(new NamespaceWrite(Record(entry), Deletes: true)).ConfigureAwait(false);
+            await WriteAsync(new NamespaceWrite(Record(entry), Deletes: true) { DeletedTime = time.GetUtcNow().UtcDateTime }).ConfigureAwait(false);
             Uncache(entry);
+            MarkDeleted(entry.Id);
         }
         finally
         {

@@ -54,6 +54,7 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
         _history.WakeSchedule = (ns, id) => Wake(ns, id, TimeSpan.Zero);
         _history.ShardLost += OnShardLost;
         _history.ShardAcquired += OnShardAcquiredAsync;
+        _namespaces.Removed += OnNamespaceRemoved;
         var records = new List<ScheduleRecord>(await _store.ListSchedulesOfShardAsync(NoShard, withUnassigned: true, cancellationToken).ConfigureAwait(false));
         foreach (var shard in _history.OwnedShards)
         {
@@ -87,6 +88,18 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
         foreach (var (ns, id) in _timers.Keys)
         {
             if (ShardOf(ns, id) == shard)
+            {
+                Unwake(ns, id);
+            }
+        }
+    }
+
+    /// <summary>A namespace was deleted: its schedules' alarms go (its schedules are purged with it).</summary>
+    private void OnNamespaceRemoved(string namespaceId)
+    {
+        foreach (var (ns, id) in _timers.Keys)
+        {
+            if (ns == namespaceId)
             {
                 Unwake(ns, id);
             }
@@ -172,9 +185,9 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
     /// <summary>Sets the schedule's alarm (replacing the previous one).</summary>
     private void Wake(string namespaceId, string scheduleId, TimeSpan due)
     {
-        if (_stopped || !_history.OwnsShard(ShardOf(namespaceId, scheduleId)))
+        if (_stopped || _namespaces.IsDeleted(namespaceId) || !_history.OwnsShard(ShardOf(namespaceId, scheduleId)))
         {
-            return;
+            return; // A deleted namespace's schedules are purged with it.
         }
 
         // Wake-ups are not on the flow of the call that scheduled them (Detached).
@@ -271,6 +284,7 @@ internal sealed partial class ScheduleEngine : IAsyncDisposable
         _history.WakeSchedule = null;
         _history.ShardLost -= OnShardLost;
         _history.ShardAcquired -= OnShardAcquiredAsync;
+        _namespaces.Removed -= OnNamespaceRemoved;
         foreach (var timer in _timers.Values)
         {
             timer.Dispose();

@@ -75,11 +75,16 @@ internal sealed partial class TimerQueue : IAsyncDisposable
     }
 
     /// <summary>Forgets every task of a shard this process no longer owns.</summary>
-    public void DropShard(int shardId)
+    public void DropShard(int shardId) => Drop(t => t.ShardId == shardId);
+
+    /// <summary>Forgets every task of a deleted namespace.</summary>
+    public void DropNamespace(string namespaceId) => Drop(t => t.NamespaceId == namespaceId);
+
+    private void Drop(Func<TaskRecord, bool> which)
     {
         lock (_lock)
         {
-            foreach (var key in _queue.UnorderedItems.Where(e => e.Element.ShardId == shardId).Select(e => e.Element.Key).ToList())
+            foreach (var key in _queue.UnorderedItems.Where(e => which(e.Element)).Select(e => e.Element.Key).ToList())
             {
                 _canceled.Add(key);
             }

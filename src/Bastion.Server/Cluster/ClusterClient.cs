@@ -24,39 +24,45 @@ internal sealed class ClusterClient(HistoryEngine engine, ClusterSettings settin
 
     public async Task<byte[]> ForwardAsync(string node, string method, string namespaceId, byte[] request, DateTime deadline, CancellationToken cancellationToken)
     {
-        var body = ClusterMessages.Encode(new ClusterMessages.Forward(method, namespaceId, request));
-        return await Invoker(node).AsyncUnaryCall(ClusterMethods.Forward, null, Options(deadline == DateTime.MaxValue ? null : deadline, cancellationToken), body).ConfigureAwait(false);
+        var (invoker, version) = Reach(node);
+        var body = ClusterMessages.Encode(new ClusterMessages.Forward(method, namespaceId, request), version);
+        return await invoker.AsyncUnaryCall(ClusterMethods.Forward, null, Options(deadline == DateTime.MaxValue ? null : deadline, cancellationToken), body).ConfigureAwait(false);
     }
 
     public async Task AddTaskAsync(string node, QueueKey queue, MatchItem item, bool front, CancellationToken cancellationToken)
     {
-        var body = ClusterMessages.Encode(new ClusterMessages.TaskHandOff(queue, item, front));
-        await Invoker(node).AsyncUnaryCall(ClusterMethods.AddTask, null, Options(DateTime.UtcNow + s_handOffDeadline, cancellationToken), body).ConfigureAwait(false);
+        var (invoker, version) = Reach(node);
+        var body = ClusterMessages.Encode(new ClusterMessages.TaskHandOff(queue, item, front), version);
+        await invoker.AsyncUnaryCall(ClusterMethods.AddTask, null, Options(DateTime.UtcNow + s_handOffDeadline, cancellationToken), body).ConfigureAwait(false);
     }
 
     public async Task<bool> OfferTaskAsync(string node, QueueKey root, MatchItem item, CancellationToken cancellationToken)
     {
-        var taken = await Invoker(node).AsyncUnaryCall(ClusterMethods.OfferTask, null, Options(DateTime.UtcNow + s_handOffDeadline, cancellationToken), ClusterMessages.EncodeOffer(root, item)).ConfigureAwait(false);
+        var (invoker, version) = Reach(node);
+        var taken = await invoker.AsyncUnaryCall(ClusterMethods.OfferTask, null, Options(DateTime.UtcNow + s_handOffDeadline, cancellationToken), ClusterMessages.EncodeOffer(root, item, version)).ConfigureAwait(false);
         return ClusterMessages.DecodeTaken(taken);
     }
 
     public async Task<byte[]?> PollRootAsync(string node, QueueKey root, byte[] pollRequest, DateTime deadline, CancellationToken cancellationToken)
     {
-        var body = ClusterMessages.Encode(new ClusterMessages.RootPoll(root, pollRequest));
-        var response = await Invoker(node).AsyncUnaryCall(ClusterMethods.PollRoot, null, Options(deadline, cancellationToken), body).ConfigureAwait(false);
+        var (invoker, version) = Reach(node);
+        var body = ClusterMessages.Encode(new ClusterMessages.RootPoll(root, pollRequest), version);
+        var response = await invoker.AsyncUnaryCall(ClusterMethods.PollRoot, null, Options(deadline, cancellationToken), body).ConfigureAwait(false);
         return ClusterMessages.DecodeStarted(response);
     }
 
     public async Task<List<(string Identity, DateTime LastAccess)>> RecentPollersAsync(string node, QueueKey queue, CancellationToken cancellationToken)
     {
-        var pollers = await Invoker(node).AsyncUnaryCall(ClusterMethods.RecentPollers, null, Options(DateTime.UtcNow + s_handOffDeadline, cancellationToken), ClusterMessages.EncodeQueue(queue)).ConfigureAwait(false);
+        var (invoker, version) = Reach(node);
+        var pollers = await invoker.AsyncUnaryCall(ClusterMethods.RecentPollers, null, Options(DateTime.UtcNow + s_handOffDeadline, cancellationToken), ClusterMessages.EncodeQueue(queue, version)).ConfigureAwait(false);
         return ClusterMessages.DecodePollers(pollers);
     }
 
     public async Task<byte[]?> StartTaskAsync(string node, QueueKey queue, MatchItem item, byte[] pollRequest, CancellationToken cancellationToken)
     {
-        var body = ClusterMessages.Encode(new ClusterMessages.TaskStart(queue, item, pollRequest));
-        var started = await Invoker(node).AsyncUnaryCall(ClusterMethods.StartTask, null, Options(null, cancellationToken), body).ConfigureAwait(false);
+        var (invoker, version) = Reach(node);
+        var body = ClusterMessages.Encode(new ClusterMessages.TaskStart(queue, item, pollRequest), version);
+        var started = await invoker.AsyncUnaryCall(ClusterMethods.StartTask, null, Options(null, cancellationToken), body).ConfigureAwait(false);
         return ClusterMessages.DecodeStarted(started);
     }
 
@@ -64,7 +70,7 @@ internal sealed class ClusterClient(HistoryEngine engine, ClusterSettings settin
     {
         try
         {
-            return await Invoker(node).AsyncUnaryCall(ClusterMethods.RunOperation, null, Options(DateTime.UtcNow + s_operationDeadline, cancellationToken), operation).ConfigureAwait(false);
+            return await Reach(node).Invoker.AsyncUnaryCall(ClusterMethods.RunOperation, null, Options(DateTime.UtcNow + s_operationDeadline, cancellationToken), operation).ConfigureAwait(false);
         }
         catch (RpcException e)
         {
@@ -74,10 +80,25 @@ internal sealed class ClusterClient(HistoryEngine engine, ClusterSettings settin
 
     private static CallOptions Options(DateTime? deadline, CancellationToken cancellationToken) => new(deadline: deadline, cancellationToken: cancellationToken);
 
-    private CallInvoker Invoker(string node)
+    /// <summary>A live node's channel, and the version of the internal messages to write to it.</summary>
+    private (CallInvoker Invoker, byte Version) Reach(string node)
     {
-        var address = engine.Routing.Membership.AddressOf(node)
-            ?? throw new RpcException(new Status(StatusCode.Unavailable, $"Cluster node {node} is not live; retry."));
+        (string Address, byte Protocol)? reach;
+        try
+        {
+            reach = engine.Routing.Membership.Reach(node);
+        }
+        catch (ClusterVersionException e)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, e.Message));
+        }
+
+        var (address, version) = reach ?? throw new RpcException(new Status(StatusCode.Unavailable, $"Cluster node {node} is not live; retry."));
+        return (Channel(address), version);
+    }
+
+    private CallInvoker Channel(string address)
+    {
         return _channels.GetOrAdd(address, a => GrpcChannel.ForAddress((settings.Tls is null ? "http://" : "https://") + a, new GrpcChannelOptions
         {
             MaxReceiveMessageSize = null,

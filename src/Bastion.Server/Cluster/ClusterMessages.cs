@@ -7,13 +7,12 @@ namespace Bastion.Server.Cluster;
 /// <summary>
 /// The bodies of the cluster's internal calls, in a small versioned binary form of Bastion's own: a forwarded call (its
 /// gRPC method, the namespace the entry node resolved, the request), a task handed to its queue's owner, and a task a
-/// poll took, sent to its run's owner with the poll. Nodes of one cluster run the same version (upgrades go one node at
-/// a time between versions that read each other's form: <see cref="Version"/>). Version 2: task queue partitions. Version 3: worker deployment version sub-queues.
-/// Version 4: a task's priority (key, fairness key and weight).
+/// poll took, sent to its run's owner with the poll. A request is written in the version its target reads
+/// (<see cref="ClusterProtocol"/>: during a rolling upgrade nodes of two builds work together), its answer in the
+/// request's version (<see cref="VersionOf"/>); a reader is given the version of what it reads.
 /// </summary>
 internal static class ClusterMessages
 {
-    public const byte Version = 4;
 
     public sealed record Forward(string Method, string NamespaceId, byte[] Request);
 
@@ -24,60 +23,60 @@ internal static class ClusterMessages
     /// <summary>A poll a partition sent on to wait at its queue's root.</summary>
     public sealed record RootPoll(QueueKey Root, byte[] PollRequest);
 
-    public static byte[] Encode(Forward forward) => Write(w =>
+    public static byte[] Encode(Forward forward, byte version) => Write(version, w =>
     {
         w.Write(forward.Method);
         w.Write(forward.NamespaceId);
         w.WriteBytes(forward.Request);
     });
 
-    public static Forward DecodeForward(byte[] body) => Read(body, r => new Forward(r.ReadString(), r.ReadString(), r.ReadBytes()));
+    public static Forward DecodeForward(byte[] body) => Read(body, (r, _) => new Forward(r.ReadString(), r.ReadString(), r.ReadBytes()));
 
-    public static byte[] Encode(TaskHandOff handOff) => Write(w =>
+    public static byte[] Encode(TaskHandOff handOff, byte version) => Write(version, w =>
     {
         WriteQueue(w, handOff.Queue);
-        WriteItem(w, handOff.Item);
+        WriteItem(w, handOff.Item, version);
         w.Write(handOff.Front);
     });
 
-    public static TaskHandOff DecodeHandOff(byte[] body) => Read(body, r => new TaskHandOff(ReadQueue(r), ReadItem(r), r.ReadBoolean()));
+    public static TaskHandOff DecodeHandOff(byte[] body) => Read(body, (r, v) => new TaskHandOff(ReadQueue(r), ReadItem(r, v), r.ReadBoolean()));
 
-    public static byte[] Encode(TaskStart start) => Write(w =>
+    public static byte[] Encode(TaskStart start, byte version) => Write(version, w =>
     {
         WriteQueue(w, start.Queue);
-        WriteItem(w, start.Item);
+        WriteItem(w, start.Item, version);
         w.WriteBytes(start.PollRequest);
     });
 
-    public static TaskStart DecodeStart(byte[] body) => Read(body, r => new TaskStart(ReadQueue(r), ReadItem(r), r.ReadBytes()));
+    public static TaskStart DecodeStart(byte[] body) => Read(body, (r, v) => new TaskStart(ReadQueue(r), ReadItem(r, v), r.ReadBytes()));
 
     /// <summary>A task offered to a root partition's waiting pollers (<see cref="TaskHandOff"/> without keeping).</summary>
-    public static byte[] EncodeOffer(QueueKey root, MatchItem item) => Write(w =>
+    public static byte[] EncodeOffer(QueueKey root, MatchItem item, byte version) => Write(version, w =>
     {
         WriteQueue(w, root);
-        WriteItem(w, item);
+        WriteItem(w, item, version);
     });
 
-    public static (QueueKey Root, MatchItem Item) DecodeOffer(byte[] body) => Read(body, r => (ReadQueue(r), ReadItem(r)));
+    public static (QueueKey Root, MatchItem Item) DecodeOffer(byte[] body) => Read(body, (r, v) => (ReadQueue(r), ReadItem(r, v)));
 
-    public static byte[] EncodeTaken(bool taken) => Write(w => w.Write(taken));
+    public static byte[] EncodeTaken(bool taken, byte version) => Write(version, w => w.Write(taken));
 
-    public static bool DecodeTaken(byte[] body) => Read(body, r => r.ReadBoolean());
+    public static bool DecodeTaken(byte[] body) => Read(body, (r, _) => r.ReadBoolean());
 
-    public static byte[] Encode(RootPoll poll) => Write(w =>
+    public static byte[] Encode(RootPoll poll, byte version) => Write(version, w =>
     {
         WriteQueue(w, poll.Root);
         w.WriteBytes(poll.PollRequest);
     });
 
-    public static RootPoll DecodeRootPoll(byte[] body) => Read(body, r => new RootPoll(ReadQueue(r), r.ReadBytes()));
+    public static RootPoll DecodeRootPoll(byte[] body) => Read(body, (r, _) => new RootPoll(ReadQueue(r), r.ReadBytes()));
 
     /// <summary>A queue whose pollers a node reports.</summary>
-    public static byte[] EncodeQueue(QueueKey queue) => Write(w => WriteQueue(w, queue));
+    public static byte[] EncodeQueue(QueueKey queue, byte version) => Write(version, w => WriteQueue(w, queue));
 
-    public static QueueKey DecodeQueue(byte[] body) => Read(body, ReadQueue);
+    public static QueueKey DecodeQueue(byte[] body) => Read(body, (r, _) => ReadQueue(r));
 
-    public static byte[] EncodePollers(List<(string Identity, DateTime LastAccess)> pollers) => Write(w =>
+    public static byte[] EncodePollers(List<(string Identity, DateTime LastAccess)> pollers, byte version) => Write(version, w =>
     {
         w.Write(pollers.Count);
         foreach (var (identity, lastAccess) in pollers)
@@ -87,7 +86,7 @@ internal static class ClusterMessages
         }
     });
 
-    public static List<(string Identity, DateTime LastAccess)> DecodePollers(byte[] body) => Read(body, r =>
+    public static List<(string Identity, DateTime LastAccess)> DecodePollers(byte[] body) => Read(body, (r, _) =>
     {
         var count = r.ReadInt32();
         if (count < 0 || count > body.Length)
@@ -105,13 +104,19 @@ internal static class ClusterMessages
     });
 
     /// <summary>A started task's poll response, or none (the item was stale).</summary>
-    public static byte[] EncodeStarted(byte[]? response) => Write(w => w.WriteOptional(response));
+    public static byte[] EncodeStarted(byte[]? response, byte version) => Write(version, w => w.WriteOptional(response));
 
-    public static byte[]? DecodeStarted(byte[] body) => Read(body, r => r.ReadOptionalBytes());
+    public static byte[]? DecodeStarted(byte[] body) => Read(body, (r, _) => r.ReadOptionalBytes());
 
-    private static byte[] Write(Action<BinaryWriter> write) => ClusterBinary.Write(Version, write);
+    /// <summary>The version <paramref name="body"/> was written in: its answer is written in the same.</summary>
+    public static byte VersionOf(byte[] body) => body is { Length: > 0 } ? body[0] : throw new InvalidDataException("An empty cluster message.");
 
-    private static T Read<T>(byte[] body, Func<BinaryReader, T> read) => ClusterBinary.Read(body, Version, "cluster message", read);
+    private static byte[] Write(byte version, Action<BinaryWriter> write) =>
+        version is >= ClusterProtocol.Oldest and <= ClusterProtocol.Newest
+            ? ClusterBinary.Write(version, write)
+            : throw new ArgumentOutOfRangeException(nameof(version), version, "A cluster message version this build does not write.");
+
+    private static T Read<T>(byte[] body, Func<BinaryReader, byte, T> read) => ClusterBinary.Read(body, ClusterProtocol.Oldest, ClusterProtocol.Newest, "cluster message", read);
 
     private static void WriteQueue(BinaryWriter w, QueueKey queue)
     {
@@ -124,7 +129,8 @@ internal static class ClusterMessages
 
     private static QueueKey ReadQueue(BinaryReader r) => new(r.ReadString(), r.ReadString(), (TaskCategory)r.ReadByte(), r.ReadInt32(), r.ReadString());
 
-    private static void WriteItem(BinaryWriter w, MatchItem item)
+    /// <summary>An item; from version 4 with its priority (a node of version 3 dispatches it with none).</summary>
+    private static void WriteItem(BinaryWriter w, MatchItem item, byte version)
     {
         w.Write(item.Key);
         switch (item)
@@ -147,22 +153,25 @@ internal static class ClusterMessages
                 throw new InvalidOperationException($"Unknown item {item.GetType().Name}.");
         }
 
-        w.Write(item.Priority.Key);
-        w.Write(item.Priority.FairnessKey ?? string.Empty);
-        w.Write(item.Priority.Weight);
+        if (version >= 4)
+        {
+            w.Write(item.Priority.Key);
+            w.Write(item.Priority.FairnessKey ?? string.Empty);
+            w.Write(item.Priority.Weight);
+        }
     }
 
-    private static TaskPriority ReadPriority(BinaryReader r) =>
-        new(r.ReadInt32(), r.ReadString() is { Length: > 0 } fairnessKey ? fairnessKey : null, r.ReadSingle());
+    private static TaskPriority ReadPriority(BinaryReader r, byte version) =>
+        version >= 4 ? new(r.ReadInt32(), r.ReadString() is { Length: > 0 } fairnessKey ? fairnessKey : null, r.ReadSingle()) : default;
 
-    private static MatchItem ReadItem(BinaryReader r)
+    private static MatchItem ReadItem(BinaryReader r, byte version)
     {
         var key = r.ReadKey();
         return r.ReadByte() switch
         {
-            1 => new WorkflowTaskItem(key, r.ReadInt64(), r.ReadInt32()) { Priority = ReadPriority(r) },
-            2 => new ActivityTaskItem(key, r.ReadInt64(), r.ReadInt32()) { Priority = ReadPriority(r) },
-            3 => new QueryTaskItem(key, r.ReadString()) { Priority = ReadPriority(r) },
+            1 => new WorkflowTaskItem(key, r.ReadInt64(), r.ReadInt32()) { Priority = ReadPriority(r, version) },
+            2 => new ActivityTaskItem(key, r.ReadInt64(), r.ReadInt32()) { Priority = ReadPriority(r, version) },
+            3 => new QueryTaskItem(key, r.ReadString()) { Priority = ReadPriority(r, version) },
             var kind => throw new InvalidDataException($"Unknown task kind {kind} in a cluster message."),
         };
     }

@@ -102,7 +102,7 @@ internal sealed class ClusterService
     {
         var (root, item) = ClusterMessages.DecodeOffer(body);
         Interlocked.Increment(ref _handOffs);
-        return Task.FromResult(ClusterMessages.EncodeTaken(_engine.Matching.TryOffer(root, item)));
+        return Task.FromResult(ClusterMessages.EncodeTaken(_engine.Matching.TryOffer(root, item), ClusterMessages.VersionOf(body)));
     });
 
     public Task<byte[]> PollRoot(byte[] body, ServerCallContext context) => RunAsync(context, async () =>
@@ -112,11 +112,11 @@ internal sealed class ClusterService
         IMessage? response = poll.Root.Type == TaskCategory.Workflow
             ? await _workflows.PollWorkflowPartitionAsync(poll.Root.Root, PollWorkflowTaskQueueRequest.Parser.ParseFrom(poll.PollRequest), context).ConfigureAwait(false)
             : await _workflows.PollActivityPartitionAsync(poll.Root.Root, PollActivityTaskQueueRequest.Parser.ParseFrom(poll.PollRequest), context).ConfigureAwait(false);
-        return ClusterMessages.EncodeStarted(response?.ToByteArray());
+        return ClusterMessages.EncodeStarted(response?.ToByteArray(), ClusterMessages.VersionOf(body));
     });
 
     public Task<byte[]> RecentPollers(byte[] body, ServerCallContext context) => RunAsync(context, () =>
-        Task.FromResult(ClusterMessages.EncodePollers(_engine.Matching.RecentPollersOfAllPartitions(ClusterMessages.DecodeQueue(body), MatchingEngine.PollerWindow))));
+        Task.FromResult(ClusterMessages.EncodePollers(_engine.Matching.RecentPollersOfAllPartitions(ClusterMessages.DecodeQueue(body), MatchingEngine.PollerWindow), ClusterMessages.VersionOf(body))));
 
     public Task<byte[]> RunOperation(byte[] body, ServerCallContext context) => RunAsync(context, () =>
     {
@@ -131,7 +131,7 @@ internal sealed class ClusterService
         IMessage? response = start.Queue.Type == TaskCategory.Workflow
             ? await _workflows.StartWorkflowQueueItemAsync(start.Item, PollWorkflowTaskQueueRequest.Parser.ParseFrom(start.PollRequest), start.Queue, context.CancellationToken).ConfigureAwait(false)
             : await _workflows.StartActivityQueueItemAsync(start.Item, PollActivityTaskQueueRequest.Parser.ParseFrom(start.PollRequest), context.CancellationToken).ConfigureAwait(false);
-        return ClusterMessages.EncodeStarted(response?.ToByteArray());
+        return ClusterMessages.EncodeStarted(response?.ToByteArray(), ClusterMessages.VersionOf(body));
     });
 
     private async Task<byte[]> RunAsync(ServerCallContext context, Func<Task<byte[]>> run)

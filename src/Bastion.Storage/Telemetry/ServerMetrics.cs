@@ -88,5 +88,8 @@ public static class ServerMetrics
 
     public static readonly Counter<long> WorkflowCancel = s_meter.CreateCounter<long>("workflow_cancel", description: "Workflow runs canceled.");
 
+    /// <summary>Rows of deleted namespaces removed by the background purge (<c>NamespacePurger</c>).</summary>
+    public static readonly Counter<long> NamespacePurgedRows = s_meter.CreateCounter<long>("bastion_namespace_purged_rows", description: "Rows of deleted namespaces removed by the background purge.");
+
     public static readonly Counter<long> WorkflowContinuedAsNew = s_meter.CreateCounter<long>("workflow_continued_as_new", description: "Workflow runs continued as new.");
 }

@@ -14,8 +14,11 @@ namespace Bastion.Tests.Cluster;
 /// TLS with certificates <c>bastion certs ca|node create</c> made. And all three restarted one after another (SIGTERM,
 /// then started again) while workflows are being started and worked: nothing is lost or done twice.
 /// </summary>
-public sealed class ClusterFailoverTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>
+public sealed class ClusterFailoverTests(PostgresDatabase database, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<PostgresDatabase>
 {
+    /// <summary>How much of each node's log a failed test prints (warnings and errors only: the nodes run at --log-level warn).</summary>
+    private const int LogLinesOnFailure = 80;
+
     private static readonly int[] s_restartOrder = [2, 1, 0]; // the worker's node second, the starter's last
     private static int s_greetings;
 
@@ -88,6 +91,11 @@ public sealed class ClusterFailoverTests(PostgresDatabase database) : IClassFixt
                 Assert.Equal(ids.Count, s_greetings - before); // each activity ran once
             });
         }
+        catch
+        {
+            PrintLogs(nodes);
+            throw;
+        }
         finally
         {
             foreach (var node in nodes)
@@ -107,12 +115,18 @@ public sealed class ClusterFailoverTests(PostgresDatabase database) : IClassFixt
         var names = new[] { "node-a", "node-b", "node-c" };
         var ports = names.Select(_ => ServerProcess.FreePort()).ToArray();
         var clusterPorts = names.Select(_ => ServerProcess.FreePort()).ToArray();
-        Task<ServerProcess> StartAsync(int i) => ServerProcess.StartAsync(ports[i],
-        [
-            "server", "start-dev", "--headless", "--port", ports[i].ToString(CultureInfo.InvariantCulture), "--log-level", "warn",
-            "--database-url", PostgresDatabase.UrlText(url.Database), "--master-key-file", Path.Combine(directory, "master-key"), "--shards", "8",
-            "--cluster-address", $"127.0.0.1:{clusterPorts[i].ToString(CultureInfo.InvariantCulture)}", "--node-name", names[i],
-        ], ServerProcess.ReadyLine);
+        var started = new List<ServerProcess>(); // every process, restarted ones too: a failure prints all their logs
+        async Task<ServerProcess> StartAsync(int i)
+        {
+            var node = await ServerProcess.StartAsync(ports[i],
+            [
+                "server", "start-dev", "--headless", "--port", ports[i].ToString(CultureInfo.InvariantCulture), "--log-level", "warn",
+                "--database-url", PostgresDatabase.UrlText(url.Database), "--master-key-file", Path.Combine(directory, "master-key"), "--shards", "8",
+                "--cluster-address", $"127.0.0.1:{clusterPorts[i].ToString(CultureInfo.InvariantCulture)}", "--node-name", names[i],
+            ], ServerProcess.ReadyLine);
+            started.Add(node);
+            return node;
+        }
 
         var nodes = new ServerProcess?[3];
         try
@@ -182,6 +196,11 @@ public sealed class ClusterFailoverTests(PostgresDatabase database) : IClassFixt
                 Assert.InRange(s_greetings - before, ids.Count, attempts);
             });
         }
+        catch
+        {
+            PrintLogs(started);
+            throw;
+        }
         finally
         {
             foreach (var node in nodes)
@@ -190,6 +209,19 @@ public sealed class ClusterFailoverTests(PostgresDatabase database) : IClassFixt
             }
 
             Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    private void PrintLogs(IEnumerable<ServerProcess> nodes)
+    {
+        var n = 0;
+        foreach (var node in nodes)
+        {
+            output.WriteLine($"--- node process {++n} (port {node.Address}), its last {LogLinesOnFailure} lines:");
+            foreach (var line in node.Output.TakeLast(LogLinesOnFailure))
+            {
+                output.WriteLine(line);
+            }
         }
     }
 

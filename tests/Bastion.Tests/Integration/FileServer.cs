@@ -4,11 +4,8 @@ using Temporalio.Client;
 
 namespace Bastion.Tests.Integration;
 
-/// <summary>
-/// An in-process server on a SQLite file of its own that a test can stop and start again (same file, same clock);
-/// <paramref name="configure"/> adjusts its options at every start (dynamic config, say).
-/// </summary>
-internal sealed class FileServer(TimeProvider? time = null, Action<ServerOptions>? configure = null)
+/// <summary>An in-process server on a SQLite file of its own that a test can stop and start again (same file, same clock).</summary>
+internal sealed class FileServer(TimeProvider? time = null)
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "bastion-file-" + Guid.NewGuid().ToString("N"));
     private BastionServer? _server;
@@ -22,6 +19,9 @@ internal sealed class FileServer(TimeProvider? time = null, Action<ServerOptions
 
     public Temporalio.Client.WorkflowService Service => Client.WorkflowService;
 
+    /// <summary>Changes the options of the next start (and of every start after it, until set again).</summary>
+    public Action<ServerOptions>? Configure { get; set; }
+
     public async Task StartAsync()
     {
         Directory.CreateDirectory(_directory);
@@ -31,7 +31,7 @@ internal sealed class FileServer(TimeProvider? time = null, Action<ServerOptions
             options.Time = time;
         }
 
-        configure?.Invoke(options);
+        Configure?.Invoke(options);
 
         _server = await BastionServer.StartAsync(options);
         Client = await TemporalClient.ConnectAsync(new TemporalClientConnectOptions(_server.Address) { Namespace = "default" });

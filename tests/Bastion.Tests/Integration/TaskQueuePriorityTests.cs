@@ -20,7 +20,7 @@ public sealed class TaskQueuePriorityTests : IAsyncLifetime
 {
     private static readonly ConcurrentDictionary<string, ConcurrentQueue<string>> s_order = new();
 
-    private readonly FileServer _server = new(configure: o => o.DynamicConfig["matching.enableFairness"] = "true");
+    private readonly FileServer _server = new() { Configure = o => o.DynamicConfig["matching.enableFairness"] = "true" };
 
     public Task InitializeAsync() => _server.StartAsync();
 

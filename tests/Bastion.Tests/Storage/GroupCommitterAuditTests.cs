@@ -212,6 +212,8 @@ public sealed class GroupCommitterAuditTests : IAsyncLifetime
 
         public ITaskQueueConfigStore TaskQueueConfigs => inner.TaskQueueConfigs;
 
+        public INamespacePurgeStore NamespacePurges => inner.NamespacePurges;
+
         public Task<ClusterMetadata> MigrateAsync(int shardCountForNewCluster, CancellationToken cancellationToken) =>
             inner.MigrateAsync(shardCountForNewCluster, cancellationToken);
 

@@ -118,14 +118,14 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     {
         var t0 = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
         var a = new ClusterNode("node-a", "10.0.0.1:7243", t0);
-        var b = new ClusterNode("node-b", "10.0.0.2:7243", t0.AddSeconds(1));
+        var b = new ClusterNode("node-b", "10.0.0.2:7243", t0.AddSeconds(1), 3, 4); // the versions of its messages round-trip too
         await Store.Membership.HeartbeatAsync(b, t0.AddSeconds(10), CancellationToken.None);
         await Store.Membership.HeartbeatAsync(a, t0.AddSeconds(10), CancellationToken.None);
         Assert.Equal(
             [new ClusterNodeRecord(a, t0.AddSeconds(10)), new ClusterNodeRecord(b, t0.AddSeconds(10))],
             await Store.Membership.ReadNodesAsync(CancellationToken.None));
 
-        var restarted = new ClusterNode("node-a", "10.0.0.9:7243", t0.AddSeconds(5));
+        var restarted = new ClusterNode("node-a", "10.0.0.9:7243", t0.AddSeconds(5), 4, 5); // upgraded
         await Store.Membership.HeartbeatAsync(restarted, t0.AddSeconds(15), CancellationToken.None);
         var rows = await Store.Membership.ReadNodesAsync(CancellationToken.None);
         Assert.Equal([new ClusterNodeRecord(restarted, t0.AddSeconds(15)), new ClusterNodeRecord(b, t0.AddSeconds(10))], rows);
@@ -513,6 +513,51 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
             new Transition([]) { Identities = [new IdentityWrite(new IdentityRecord("user", "u-1", "acct", [1])), new IdentityWrite(new IdentityRecord("api-key", "k-1", "acct", [2]))] });
         await CommitAsync(new Transition([]) { Identities = [new IdentityWrite(new IdentityRecord("api-key", "k-1", "acct", []), Deletes: true)] });
         Assert.Equal("u-1", Assert.Single(await Store.Metadata.ListIdentitiesAsync(CancellationToken.None)).Id);
+    }
+
+    [Fact]
+    public async Task NamespacePurge_IsRecordedWithTheDeletion_RemovesOnlyThatNamespacesRows_InBoundedFencedSteps()
+    {
+        var range = await Store.Shards.AcquireRangeAsync(0);
+        var deletedAt = new DateTime(2025, 1, 2, 3, 4, 5, DateTimeKind.Utc);
+        foreach (var (ns, run) in new[] { ("doomed", "p-1"), ("doomed", "p-2"), ("doomed", "p-3"), ("kept", "k-1") })
+        {
+            await CommitAsync(WithVisibility(NewRun(range, "wf-" + run, run, ns: ns), deletedAt));
+        }
+
+        var doomedRows = await Store.NamespacePurges.CountNamespaceRowsAsync("doomed", CancellationToken.None);
+        Assert.Equal(15, doomedRows); // per run: execution, task, current run, visibility, history
+        var keptRows = await Store.NamespacePurges.CountNamespaceRowsAsync("kept", CancellationToken.None);
+
+        await CommitAsync(new Transition([]) { Namespace = new NamespaceWrite(new NamespaceRecord("doomed", "alpha", "acct", [1])) });
+        Assert.Empty(await Store.NamespacePurges.ListNamespacePurgesAsync(CancellationToken.None));
+        await CommitAsync(new Transition([]) { Namespace = new NamespaceWrite(new NamespaceRecord("doomed", "alpha", "acct", []), Deletes: true) { DeletedTime = deletedAt } });
+        Assert.Equal(new NamespacePurgeRecord("doomed", "alpha", "acct", deletedAt, 0), Assert.Single(await Store.NamespacePurges.ListNamespacePurgesAsync(CancellationToken.None)));
+
+        var stale = await Store.Shards.AcquireRangeAsync(1);
+        var moved = await Store.Shards.AcquireRangeAsync(1);
+        await Assert.ThrowsAsync<ShardOwnershipLostException>(() => Store.NamespacePurges.PurgeNamespaceStepAsync("doomed", 4, (1, stale), CancellationToken.None));
+        Assert.Equal(doomedRows, await Store.NamespacePurges.CountNamespaceRowsAsync("doomed", CancellationToken.None));
+
+        var steps = new List<int>();
+        int removed;
+        while ((removed = await Store.NamespacePurges.PurgeNamespaceStepAsync("doomed", 4, (1, moved), CancellationToken.None)) > 0)
+        {
+            steps.Add(removed);
+        }
+
+        Assert.All(steps, n => Assert.InRange(n, 1, 4)); // bounded: a run and its one task here are two rows
+        Assert.Equal(doomedRows, steps.Sum());
+        Assert.Equal(0, await Store.NamespacePurges.CountNamespaceRowsAsync("doomed", CancellationToken.None));
+        Assert.Null(await Store.Executions.GetExecutionAsync("doomed", "p-1", CancellationToken.None));
+        Assert.Equal(doomedRows, Assert.Single(await Store.NamespacePurges.ListNamespacePurgesAsync(CancellationToken.None)).Purged);
+
+        Assert.Equal(keptRows, await Store.NamespacePurges.CountNamespaceRowsAsync("kept", CancellationToken.None));
+        Assert.NotNull(await Store.Executions.GetExecutionAsync("kept", "k-1", CancellationToken.None));
+
+        Assert.True(await Store.NamespacePurges.FinishNamespacePurgeAsync("doomed", CancellationToken.None));
+        Assert.False(await Store.NamespacePurges.FinishNamespacePurgeAsync("doomed", CancellationToken.None));
+        Assert.Empty(await Store.NamespacePurges.ListNamespacePurgesAsync(CancellationToken.None));
     }
 
     [Fact]

@@ -20,6 +20,36 @@ public sealed class ClusterMembershipTests : IAsyncLifetime
 
     private static string[] Names(IReadOnlyList<ClusterNode> nodes) => [.. nodes.Select(n => n.NodeId)];
 
+    private Task<ClusterMembership> JoinAsync(string name, byte oldest, byte newest) =>
+        ClusterMembership.JoinAsync(_store, new ClusterNode(name, $"{name}:7243", _time.GetUtcNow().UtcDateTime, oldest, newest), _time, NullLogger.Instance, CancellationToken.None);
+
+    /// <summary>
+    /// A rolling upgrade: a node of the next build (reading 3 and 4) joins nodes of this one (3) and writes them 3, while
+    /// two nodes of the next build write each other 4; a build two releases on (4–5) is refused while a 3-only node lives,
+    /// naming both ranges, and joins once that node is gone.
+    /// </summary>
+    [Fact]
+    public async Task NodesOfTwoBuilds_WriteTheNewestVersionBothRead_AndABuildTwoReleasesApart_IsRefused()
+    {
+        await using var old = await JoinAsync("old", 3, 3);
+        await using var upgraded = await JoinAsync("upgraded", 3, 4);
+        await using var next = await JoinAsync("next", 3, 4);
+        await upgraded.RefreshAsync(CancellationToken.None);
+        Assert.Equal(("old:7243", (byte)3), upgraded.Reach("old"));
+        Assert.Equal(("next:7243", (byte)4), upgraded.Reach("next"));
+        Assert.Null(upgraded.Reach("gone"));
+
+        var refused = await Assert.ThrowsAsync<ClusterVersionException>(() => JoinAsync("far", 4, 5));
+        Assert.Contains("old", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("3 to 3", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("4 to 5", refused.Message, StringComparison.Ordinal);
+
+        await old.DisposeAsync(); // leaves: its row goes
+        await using var far = await JoinAsync("far", 4, 5);
+        await far.RefreshAsync(CancellationToken.None);
+        Assert.Equal(("next:7243", (byte)4), far.Reach("next"));
+    }
+
     [Fact]
     public async Task Nodes_SeeEachOther_AndADepartedOne_DropsOut()
     {

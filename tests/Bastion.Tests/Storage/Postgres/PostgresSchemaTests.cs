@@ -10,7 +10,7 @@ public sealed class PostgresSchemaTests(PostgresDatabase database) : IClassFixtu
     private static readonly string[] s_tables =
     [
         "audit_chains", "audit_cursors", "audit_log", "batch_operations", "cluster_metadata", "cluster_nodes", "current_executions",
-        "data_keys", "executions", "history", "identities", "namespaces", "nexus_endpoints", "schedules", "schema_version", "sealed_values",
+        "data_keys", "executions", "history", "identities", "namespace_purges", "namespaces", "nexus_endpoints", "schedules", "schema_version", "sealed_values",
         "shards", "task_queue_configs", "tasks", "ui_sessions", "used_assertions", "visibility", "worker_deployments",
     ];
 
