@@ -412,10 +412,11 @@ public sealed partial class BastionServer : IAsyncDisposable
         // Before the engine dispatches its tasks: which version's workers each goes to depends on the deployments.
         await app.Services.GetRequiredService<Engine.Deployments.WorkerDeploymentRegistry>().LoadAsync(cancellationToken).ConfigureAwait(false);
 
-        // Before the engine dispatches its tasks: matching enforces the queue rate limits set by UpdateTaskQueueConfig.
+        // Before the engine dispatches its tasks: matching enforces the queue rate limits and fairness settings set by UpdateTaskQueueConfig.
         var queueConfigs = app.Services.GetRequiredService<Engine.Matching.TaskQueueConfigRegistry>();
         await queueConfigs.LoadAsync(cancellationToken).ConfigureAwait(false);
         engine.Matching.ConfiguredRate = queueConfigs.QueueRateLimit;
+        engine.Matching.ConfiguredFairness = queueConfigs.Fairness;
         queueConfigs.Changed += engine.Matching.ConfiguredRateChanged;
         await engine.StartAsync(options.ShardCount, membership, cluster is null ? null : app.Services.GetRequiredService<ClusterClient>(), cancellationToken).ConfigureAwait(false);
         var namespaces = app.Services.GetRequiredService<NamespaceRegistry>();

@@ -38,6 +38,10 @@ internal static partial class DynamicConfig
             // One count serves both: Bastion's partitions hold no durable backlog, so a change needs no read-only phase.
             ["matching.numTaskqueueReadPartitions"] = v => matching.Partitions = Partitions("matching.numTaskqueueReadPartitions", v),
             ["matching.numTaskqueueWritePartitions"] = v => matching.Partitions = Partitions("matching.numTaskqueueWritePartitions", v),
+            // Task queue priority and fairness, Temporal's keys and defaults: priority on, fairness off, five levels.
+            ["matching.useNewMatcher"] = v => matching.UsePriority = Flag("matching.useNewMatcher", v),
+            ["matching.enableFairness"] = v => matching.EnableFairness = Flag("matching.enableFairness", v),
+            ["matching.priorityLevels"] = v => matching.PriorityLevels = Positive("matching.priorityLevels", v),
             ["system.forceSearchAttributesCacheRefreshOnRead"] = _ => { }, // always true here: registrations are visible at once
             ["system.enableDeploymentVersions"] = v => frontend.EnableDeploymentVersions = Flag("system.enableDeploymentVersions", v),
             ["frontend.workerVersioningDataAPIs"] = v => frontend.WorkerVersioningDataApis = Flag("frontend.workerVersioningDataAPIs", v),

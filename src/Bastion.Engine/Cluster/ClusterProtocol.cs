@@ -12,8 +12,8 @@ namespace Bastion.Engine.Cluster;
 /// </summary>
 internal static class ClusterProtocol
 {
-    /// <summary>3: worker deployment version sub-queues (2: task queue partitions).</summary>
-    public const byte Newest = 3;
+    /// <summary>4: a task's priority (3: worker deployment version sub-queues; 2: task queue partitions).</summary>
+    public const byte Newest = 4;
 
     /// <summary>The oldest version this build still reads and writes.</summary>
     public const byte Oldest = 3;

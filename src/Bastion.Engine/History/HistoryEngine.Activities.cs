@@ -82,6 +82,7 @@ internal sealed partial class HistoryEngine
             ScheduleToCloseTimeout = Positive(attributes.ScheduleToCloseTimeout),
             StartToCloseTimeout = attributes.StartToCloseTimeout.ToTimeSpan(),
             HeartbeatTimeout = Positive(attributes.HeartbeatTimeout),
+            ScheduledPriority = TaskPriority.From(attributes.Priority) is { IsDefault: false } own ? own : null,
         };
         m.State.Activities[scheduled.EventId] = info;
 

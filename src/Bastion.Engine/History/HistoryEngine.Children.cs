@@ -43,7 +43,8 @@ internal sealed partial class HistoryEngine
             Header = a.Header,
             Memo = a.Memo,
             SearchAttributes = a.SearchAttributes,
-            Priority = a.Priority,
+            // A child inherits each priority field its command leaves unset from its parent, as Temporal documents.
+            Priority = Bastion.Engine.Matching.TaskPriority.Merge(m.State.Priority ?? default, Bastion.Engine.Matching.TaskPriority.From(a.Priority)).ToProto(),
         };
         TrackChild(m, m.AddEvent(new HistoryEvent { EventType = EventType.StartChildWorkflowExecutionInitiated, StartChildWorkflowExecutionInitiatedEventAttributes = attributes }));
     }

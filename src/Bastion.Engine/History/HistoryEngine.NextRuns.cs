@@ -40,7 +40,7 @@ internal sealed partial class HistoryEngine
             Header = a.Header,
             RetryPolicy = a.RetryPolicy,
             CronSchedule = a.CronSchedule,
-            Priority = null,
+            Priority = s.Priority?.ToProto(), // the command has no priority: the next run keeps this one's
         };
         InheritParent(started, EventsOf(m.Context)[0].WorkflowExecutionStartedEventAttributes);
         InheritVersioning(started, s, a.InitialVersioningBehavior);

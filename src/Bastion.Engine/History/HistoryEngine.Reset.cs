@@ -95,6 +95,7 @@ internal sealed partial class HistoryEngine
             ParentWorkflowId = b.ParentWorkflowId,
             ParentRunId = b.ParentRunId,
             ParentInitiatedEventId = b.ParentInitiatedEventId,
+            Priority = b.Priority,
         };
         var context = new WorkflowContext(new WorkflowKey(b.NamespaceId, b.WorkflowId, runId), ShardOf(b.NamespaceId, b.WorkflowId), state, 0) { Events = [] };
         var m = new Mutation(context, now);

@@ -326,6 +326,7 @@ internal sealed partial class HistoryEngine
             NexusCallbackOperationTokens = previous is null ? [] : [.. previous.NexusCallbackOperationTokens],
             NexusCallbackTimes = previous is null ? [] : [.. previous.NexusCallbackTimes],
             Versioning = InitialVersioning(started),
+            Priority = Bastion.Engine.Matching.TaskPriority.From(started.Priority) is { IsDefault: false } priority ? priority : null,
             Standalone = standalone,
         };
         var context = new WorkflowContext(new WorkflowKey(namespaceId, workflowId, runId), ShardOf(namespaceId, workflowId), state, 0) { Events = [] };

@@ -27,6 +27,8 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<(string Ns, string RunId), WorkflowContext> _runs = new();
+    private readonly Lock _loadsLock = new();
+    private Task _loads = Task.CompletedTask;
     private readonly ConcurrentDictionary<(string Ns, string WorkflowId), string> _currentRuns = new();
     private readonly ConcurrentQueue<(string Ns, string RunId)> _closedRuns = new();
     private readonly SemaphoreSlim[] _workflowIdLocks = Enumerable.Range(0, 256).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
@@ -548,20 +550,92 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         return Task.CompletedTask;
     }
 
-    /// <summary>Hands a visible transfer task to matching.</summary>
+    /// <summary>
+    /// Hands a visible transfer task to matching with the priority its run's state gives it. A run not in memory (the
+    /// tasks read at start) is read first (<see cref="DispatchWhenLoaded"/>).
+    /// </summary>
     private void Dispatch(TaskRecord task)
+    {
+        if (_runs.TryGetValue((task.NamespaceId, task.RunId), out var context))
+        {
+            Dispatch(task, DispatchPriority(context.State, task));
+        }
+        else
+        {
+            DispatchWhenLoaded(task);
+        }
+    }
+
+    private void Dispatch(TaskRecord task, TaskPriority priority)
     {
         var key = new WorkflowKey(task.NamespaceId, task.WorkflowId, task.RunId);
         switch ((TaskKind)task.Kind)
         {
             case TaskKind.WorkflowTask:
-                Enqueue(new QueueKey(task.NamespaceId, task.TaskQueue!, TaskCategory.Workflow), new WorkflowTaskItem(key, task.EventId, task.Attempt), front: false, task);
+                Enqueue(new QueueKey(task.NamespaceId, task.TaskQueue!, TaskCategory.Workflow), new WorkflowTaskItem(key, task.EventId, task.Attempt) { Priority = priority }, front: false, task);
                 break;
             case TaskKind.ActivityTask:
-                Enqueue(new QueueKey(task.NamespaceId, task.TaskQueue!, TaskCategory.Activity), new ActivityTaskItem(key, task.EventId, task.Attempt), front: false, task);
+                Enqueue(new QueueKey(task.NamespaceId, task.TaskQueue!, TaskCategory.Activity), new ActivityTaskItem(key, task.EventId, task.Attempt) { Priority = priority }, front: false, task);
                 break;
             default:
                 throw new InvalidOperationException($"Task kind {task.Kind} is not a transfer task.");
+        }
+    }
+
+    /// <summary>
+    /// The priority a transfer task is dispatched with: a workflow task its run's; an activity its own (as an
+    /// UpdateActivityOptions left it, else as scheduled), each unset field inherited from its run's, as Temporal's.
+    /// </summary>
+    private static TaskPriority DispatchPriority(WorkflowState state, TaskRecord task)
+    {
+        var run = state.Priority ?? default;
+        if ((TaskKind)task.Kind != TaskKind.ActivityTask || !state.Activities.TryGetValue(task.EventId, out var activity))
+        {
+            return run;
+        }
+
+        var own = activity.Priority is { } updated
+            ? TaskPriority.From(Temporalio.Api.Common.V1.Priority.Parser.ParseFrom(updated))
+            : activity.ScheduledPriority ?? default;
+        return TaskPriority.Merge(run, own);
+    }
+
+    /// <summary>
+    /// Dispatches a task of a run not in memory once the run is read, one run at a time in the order the tasks came,
+    /// so a backlog rebuilt at start keeps its order within each priority. A run that cannot be read (gone, or its
+    /// shard moved) leaves the task with no priority: a stale item is dropped when taken.
+    /// </summary>
+    private void DispatchWhenLoaded(TaskRecord task)
+    {
+        lock (_loadsLock)
+        {
+            _loads = DispatchAfterAsync(_loads, task);
+        }
+    }
+
+    private async Task DispatchAfterAsync(Task previous, TaskRecord task)
+    {
+        await previous.ConfigureAwait(false);
+        var priority = default(TaskPriority);
+        try
+        {
+            var context = await GetContextAsync(new WorkflowKey(task.NamespaceId, task.WorkflowId, task.RunId)).ConfigureAwait(false);
+            priority = DispatchPriority(context.State, task);
+        }
+#pragma warning disable CA1031 // Any failure to read the run leaves the task to the queue as it came.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+        }
+
+        try
+        {
+            Dispatch(task, priority);
+        }
+#pragma warning disable CA1031 // The chain goes on whatever one task does; a dispatch that failed is retried from its durable task.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
         }
     }
 

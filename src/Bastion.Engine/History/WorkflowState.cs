@@ -141,6 +141,9 @@ internal sealed class WorkflowState
     /// <summary>Worker versioning (issue 21); null for a run that never met a versioned worker or an override.</summary>
     public WorkflowVersioning? Versioning { get; set; }
 
+    /// <summary>The run's priority (its started event's; null: none), which its workflow tasks carry and its activities inherit.</summary>
+    public Matching.TaskPriority? Priority { get; set; }
+
     /// <summary>Set when this run is a standalone activity (issue 21), not a workflow; see <see cref="StandaloneActivity"/>.</summary>
     public StandaloneActivity? Standalone { get; set; }
 
@@ -313,6 +316,9 @@ internal sealed class ActivityInfo
 
     /// <summary>The priority an UpdateActivityOptions set (null: the scheduled event's).</summary>
     public byte[]? Priority { get; set; }
+
+    /// <summary>The scheduled event's own priority (null: none), kept so dispatch needs not parse the event.</summary>
+    public Matching.TaskPriority? ScheduledPriority { get; set; }
 
     /// <summary>An operator paused the activity: no new attempt is dispatched until it is unpaused (PauseActivity).</summary>
     public PauseInfo? Pause { get; set; }

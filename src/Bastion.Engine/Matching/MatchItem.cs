@@ -24,9 +24,13 @@ public readonly record struct QueueKey(string NamespaceId, string Name, TaskCate
 
 /// <summary>
 /// A reference to work waiting in a queue. It carries no state of its own: the engine validates it against
-/// the committed mutable state when a poller takes it, so a stale item is simply dropped.
+/// the committed mutable state when a poller takes it, so a stale item is simply dropped. <see cref="Priority"/> is the
+/// one the task was dispatched with (its run's, or its activity's merged over its run's); it orders the backlog.
 /// </summary>
-internal abstract record MatchItem(WorkflowKey Key);
+internal abstract record MatchItem(WorkflowKey Key)
+{
+    public TaskPriority Priority { get; init; }
+}
 
 internal sealed record WorkflowTaskItem(WorkflowKey Key, long ScheduledEventId, int Attempt) : MatchItem(Key);
 

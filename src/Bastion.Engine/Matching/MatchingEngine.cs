@@ -101,7 +101,44 @@ internal sealed class MatchingEngine(TimeProvider time)
     /// <summary>Takes every waiting item out of a queue (a sticky queue whose worker shut down).</summary>
     public List<MatchItem> Drain(QueueKey queue) => _queues.TryGetValue(queue, out var partition) ? partition.Drain() : [];
 
-    private TaskQueuePartition Get(QueueKey queue) => _queues.GetOrAdd(queue, q => new TaskQueuePartition(LimiterOf(q), time));
+    /// <summary>Items waiting per priority key on every partition (and version sub-queue) of <paramref name="queue"/> held here.</summary>
+    public Dictionary<int, int> BacklogByPriority(QueueKey queue)
+    {
+        var counts = new Dictionary<int, int>();
+        foreach (var (_, partition) in _queues.Where(q => q.Key.NamespaceId == queue.NamespaceId && q.Key.Name == queue.Name && q.Key.Type == queue.Type))
+        {
+            foreach (var (level, count) in partition.BacklogByLevel().Where(l => l.Level > 0))
+            {
+                counts[level] = counts.GetValueOrDefault(level) + count;
+            }
+        }
+
+        return counts;
+    }
+
+    private TaskQueuePartition Get(QueueKey queue) => _queues.GetOrAdd(queue, q => new TaskQueuePartition(LimiterOf(q), time, PolicyOf(q)));
+
+    /// <summary>Whether the backlog is ordered by priority key (Temporal's <c>matching.useNewMatcher</c>; on by default, as in Temporal's current releases).</summary>
+    public bool UsePriority { get; set; } = true;
+
+    /// <summary>How many priority levels there are (<c>matching.priorityLevels</c>; 5, the default key being 3).</summary>
+    public int PriorityLevels { get; set; } = DispatchPolicy.DefaultLevels;
+
+    /// <summary>Whether fairness keys share dispatch by weight (<c>matching.enableFairness</c>; off by default, as in Temporal).</summary>
+    public bool EnableFairness { get; set; }
+
+    /// <summary>
+    /// A queue's fairness settings from UpdateTaskQueueConfig (namespace id, name, type): the fairness-key default rate
+    /// limit of the whole queue, if any, and the weight overrides, if any.
+    /// </summary>
+    public Func<string, string, TaskCategory, (double? KeyRate, IReadOnlyDictionary<string, float>? Overrides)>? ConfiguredFairness { get; set; }
+
+    /// <summary>How a partition of <paramref name="queue"/> orders its backlog now; the key rate is this partition's share.</summary>
+    private DispatchPolicy PolicyOf(QueueKey queue)
+    {
+        var (keyRate, overrides) = ConfiguredFairness?.Invoke(queue.NamespaceId, queue.Name, queue.Type) ?? default;
+        return new DispatchPolicy(UsePriority || EnableFairness, Math.Max(1, PriorityLevels), EnableFairness, keyRate / ReadPartitions, overrides); // fairness implies priority, as Temporal's
+    }
 
     /// <summary>
     /// The dispatch limiter of an activity queue's partition (every version sub-queue of it shares one); workflow queues
@@ -128,9 +165,14 @@ internal sealed class MatchingEngine(TimeProvider time)
     /// <summary>The queue-wide rate limit UpdateTaskQueueConfig set for an activity queue (namespace id, name), if any.</summary>
     public Func<string, string, double?>? ConfiguredRate { get; set; }
 
-    /// <summary>A queue's configured rate limit changed: every partition of it held here applies it at once.</summary>
+    /// <summary>A queue's configuration changed: every partition of it held here applies its rate limits and fairness settings at once.</summary>
     public void ConfiguredRateChanged(string namespaceId, string name)
     {
+        foreach (var (key, partition) in _queues.Where(q => q.Key.NamespaceId == namespaceId && q.Key.Name == name))
+        {
+            partition.PolicyChanged(PolicyOf(key));
+        }
+
         var rate = ConfiguredRate?.Invoke(namespaceId, name);
         foreach (var (key, limiter) in _limiters.Where(l => l.Key.NamespaceId == namespaceId && l.Key.Name == name))
         {

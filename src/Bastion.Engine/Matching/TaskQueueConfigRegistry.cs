@@ -13,8 +13,8 @@ namespace Bastion.Engine.Matching;
 /// Task queue configurations set by UpdateTaskQueueConfig (issue 21), durable in the store and cached here: per task
 /// queue and type, the queue rate limit, the fairness-key default rate limit and the fairness weight overrides, each
 /// limit with who set it, why and when (Temporal keeps the same in the queue's user data). Matching enforces the queue
-/// rate limit of activity queues (<see cref="MatchingEngine.ConfiguredRate"/>); Bastion's matching has no fairness
-/// keys, so the fairness settings are kept and shown but do not change dispatch. A change is announced
+/// rate limit of activity queues (<see cref="MatchingEngine.ConfiguredRate"/>) and the fairness-key limit and weight
+/// overrides of both types (<see cref="MatchingEngine.ConfiguredFairness"/>). A change is announced
 /// (<see cref="Changed"/>); other nodes of a cluster pick it up when they re-read the store (<see cref="RefreshAsync"/>).
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "The semaphore never allocates its wait handle (only WaitAsync is used).")]
@@ -55,6 +55,19 @@ public sealed class TaskQueueConfigRegistry(IStorageProvider store, GroupCommitt
     public double? QueueRateLimit(string namespaceId, string name) =>
         _configs.TryGetValue((namespaceId, name, TaskQueueType.Activity), out var entry) && entry.Config.QueueRateLimit?.RateLimit is { } limit
             ? limit.RequestsPerSecond : null;
+
+    /// <summary>The fairness-key default rate limit (whole queue) and the fairness weight overrides set for a queue, if any.</summary>
+    public (double? KeyRate, IReadOnlyDictionary<string, float>? Overrides) Fairness(string namespaceId, string name, TaskCategory type)
+    {
+        if (!_configs.TryGetValue((namespaceId, name, type == TaskCategory.Activity ? TaskQueueType.Activity : TaskQueueType.Workflow), out var entry))
+        {
+            return default;
+        }
+
+        var config = entry.Config;
+        return (config.FairnessKeysRateLimitDefault?.RateLimit is { } limit ? limit.RequestsPerSecond : null,
+            config.FairnessWeightOverrides.Count > 0 ? new Dictionary<string, float>(config.FairnessWeightOverrides, StringComparer.Ordinal) : null);
+    }
 
     /// <summary>
     /// Applies an UpdateTaskQueueConfig request (validated by the caller) and commits it; the configuration as it now is.

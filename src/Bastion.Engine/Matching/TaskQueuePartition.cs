@@ -2,12 +2,15 @@ namespace Bastion.Engine.Matching;
 
 /// <summary>
 /// One task queue partition: a backlog of items and the pollers waiting for one. An item is handed straight to a
-/// waiting poller when there is one (sync match); a poller that gives up is removed under the same lock,
-/// so an item is never handed to a poller that is gone. A partition with a dispatch rate limit
-/// (<see cref="DispatchLimiter"/>) hands an item out only with a token; items wait meanwhile, and a timer on the
-/// server's clock hands them to waiting pollers as tokens come.
+/// waiting poller when there is one and nothing waits ahead of it (sync match); a poller that gives up is removed under
+/// the same lock, so an item is never handed to a poller that is gone. The backlog hands out items in the order of
+/// <see cref="DispatchPolicy"/> (<see cref="PriorityBacklog"/>: priority levels, then fairness keys by weight). A
+/// partition with a dispatch rate limit (<see cref="DispatchLimiter"/>) or a fairness-key rate limit
+/// (<see cref="FairnessKeyLimiter"/>) hands an item out only when both allow; the next item waits meanwhile (as in
+/// Temporal, the head of the backlog is not skipped), and a timer on the server's clock hands it to a waiting poller
+/// when it may go.
 /// </summary>
-internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimeProvider? time = null)
+internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimeProvider? time = null, DispatchPolicy? policy = null)
 {
     /// <summary>How many of a partition's polls wait at the queue's root at once; its other pollers wait here.</summary>
     private const int MaxForwardedPolls = 1;
@@ -15,10 +18,12 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
     private static readonly TimeSpan s_minimumWait = TimeSpan.FromMilliseconds(1);
 
     private readonly Lock _lock = new();
-    private readonly LinkedList<MatchItem> _backlog = new();
+    private readonly PriorityBacklog _backlog = new();
     private readonly LinkedList<TaskCompletionSource<MatchItem>> _pollers = new();
+    private readonly FairnessKeyLimiter _keyLimiter = new();
 
     private readonly Dictionary<string, DateTime> _pollersSeen = new(StringComparer.Ordinal);
+    private DispatchPolicy _policy = policy ?? DispatchPolicy.Default;
     private int _forwardedPolls;
     private bool _draining;
     private ITimer? _release;
@@ -45,23 +50,45 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
         }
     }
 
+    /// <summary>Items waiting per priority level (0: queries), for DescribeTaskQueue's stats.</summary>
+    public List<(int Level, int Count)> BacklogByLevel()
+    {
+        lock (_lock)
+        {
+            return [.. _backlog.CountsByLevel()];
+        }
+    }
+
     public void Add(MatchItem item, bool front = false)
     {
         lock (_lock)
         {
-            if (HandToPoller(item))
+            // Straight to a poller only when nothing waits ahead of the item (a backlog held back by a rate limit).
+            if (_backlog.Count == 0 && _pollers.First is not null && KeyWait(item) == TimeSpan.Zero && HandToPoller(item))
             {
+                TakeKeyToken(item);
                 return;
             }
 
-            if (front)
+            _backlog.Add(item, front, _policy);
+            ReleaseWaiting();
+        }
+    }
+
+    /// <summary>The queue's ordering or fairness settings changed: new items follow them; waiting pollers get what may go now.</summary>
+    public void PolicyChanged(DispatchPolicy changed)
+    {
+        lock (_lock)
+        {
+            if (changed.KeyRate != _policy.KeyRate)
             {
-                _backlog.AddFirst(item);
+                _keyLimiter.Reset();
             }
-            else
-            {
-                _backlog.AddLast(item);
-            }
+
+            _policy = changed;
+            _release?.Dispose();
+            _release = null;
+            ReleaseWaiting();
         }
     }
 
@@ -99,9 +126,7 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
     {
         lock (_lock)
         {
-            var items = _backlog.ToList();
-            _backlog.Clear();
-            return items;
+            return _backlog.TakeAll();
         }
     }
 
@@ -186,6 +211,7 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
                 return first;
             }
 
+            // A backlog held back by a rate limit keeps its place: this poller waits for the release timer.
             waiter = new TaskCompletionSource<MatchItem>(TaskCreationOptions.RunContinuationsAsynchronously);
             node = _pollers.AddLast(waiter);
         }
@@ -222,17 +248,13 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
 
         if (limited && limiter is not null && !limiter.TryTake())
         {
-            ArmRelease();
+            ArmRelease(limiter.UntilNext());
             return false;
         }
 
-        while (_pollers.First is { } poller)
+        if (GiveToPoller(item))
         {
-            _pollers.RemoveFirst();
-            if (poller.Value.TrySetResult(item))
-            {
-                return true;
-            }
+            return true;
         }
 
         if (limited)
@@ -243,33 +265,70 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
         return false;
     }
 
+    /// <summary>Under the lock: the first waiting poller that is still there gets the item; false when none is.</summary>
+    private bool GiveToPoller(MatchItem item)
+    {
+        while (_pollers.First is { } poller)
+        {
+            _pollers.RemoveFirst();
+            if (poller.Value.TrySetResult(item))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Under the lock: the backlog's next item, when the rate limits let it go now (else the release timer is armed).</summary>
     private MatchItem? TakeFirst()
     {
-        if (_backlog.First is not { } first)
+        if (_backlog.Peek() is not { } head)
         {
+            return null;
+        }
+
+        var keyWait = KeyWait(head);
+        if (keyWait != TimeSpan.Zero)
+        {
+            ArmRelease(keyWait);
             return null;
         }
 
         if (limiter is not null && !limiter.TryTake())
         {
-            ArmRelease();
+            ArmRelease(limiter.UntilNext());
             return null;
         }
 
-        _backlog.RemoveFirst();
-        return first.Value;
+        TakeKeyToken(head);
+        return _backlog.Take();
     }
 
-    /// <summary>Under the lock: arms the timer that hands out waiting items when the next token comes (once; none for a limit of zero).</summary>
-    private void ArmRelease()
+    /// <summary>Under the lock: how long the item's fairness key must wait (zero: it may go; null: never, a limit of zero).</summary>
+    private TimeSpan? KeyWait(MatchItem item) =>
+        _policy.KeyRate is { } rate && time is not null
+            ? _keyLimiter.Wait(item.Priority.FairnessKey ?? string.Empty, rate * item.Priority.EffectiveWeight(_policy.Overrides), time.GetUtcNow())
+            : TimeSpan.Zero;
+
+    private void TakeKeyToken(MatchItem item)
     {
-        if (_release is not null || time is null || limiter?.UntilNext() is not { } due)
+        if (_policy.KeyRate is { } rate && time is not null)
+        {
+            _keyLimiter.Take(item.Priority.FairnessKey ?? string.Empty, rate * item.Priority.EffectiveWeight(_policy.Overrides), time.GetUtcNow());
+        }
+    }
+
+    /// <summary>Under the lock: arms the timer that hands out waiting items when the next may go (once; none when none will).</summary>
+    private void ArmRelease(TimeSpan? due)
+    {
+        if (_release is not null || time is null || due is not { } wait)
         {
             return;
         }
 
         // At least a millisecond: a timer must never fire inside this lock, before it is recorded.
-        _release = time.CreateTimer(_ => Release(), null, due < s_minimumWait ? s_minimumWait : due, Timeout.InfiniteTimeSpan);
+        _release = time.CreateTimer(_ => Release(), null, wait < s_minimumWait ? s_minimumWait : wait, Timeout.InfiniteTimeSpan);
     }
 
     private void Release()
@@ -282,15 +341,15 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
         }
     }
 
-    /// <summary>Under the lock: waiting items to waiting pollers while tokens last; the timer armed again when some are left.</summary>
+    /// <summary>Under the lock: waiting items to waiting pollers, in order, while the limits allow; the timer armed when some must wait.</summary>
     private void ReleaseWaiting()
     {
-        while (_pollers.First is not null && _backlog.First is { } first)
+        while (_pollers.First is not null && TakeFirst() is { } item)
         {
-            _backlog.RemoveFirst();
-            if (!HandToPoller(first.Value))
+            if (!GiveToPoller(item))
             {
-                _backlog.AddFirst(first.Value);
+                limiter?.Refund(); // every poller had gone
+                _backlog.Add(item, front: true, _policy);
                 return;
             }
         }

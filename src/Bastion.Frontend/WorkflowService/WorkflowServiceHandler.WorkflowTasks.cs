@@ -198,6 +198,18 @@ internal sealed partial class WorkflowServiceHandler
             response.EffectiveRateLimit = new DescribeTaskQueueResponse.Types.EffectiveRateLimit { RequestsPerSecond = (float)effective.Rate, RateLimitSource = effective.Source };
         }
 
+        if (request.ReportStats)
+        {
+            // The backlog this node holds, in all and per priority key (Temporal's stats_by_priority_key); Bastion
+            // keeps no backlog age or add and dispatch rates, so those stay zero.
+            var byPriority = engine.Matching.BacklogByPriority(queue);
+            response.Stats = new Temporalio.Api.TaskQueue.V1.TaskQueueStats { ApproximateBacklogCount = byPriority.Values.Sum() };
+            foreach (var (priorityKey, count) in byPriority)
+            {
+                response.StatsByPriorityKey[priorityKey] = new Temporalio.Api.TaskQueue.V1.TaskQueueStats { ApproximateBacklogCount = count };
+            }
+        }
+
         foreach (var poller in pollers.GroupBy(p => p.Identity, StringComparer.Ordinal).Select(g => (Identity: g.Key, LastAccess: g.Max(p => p.LastAccess))).OrderBy(p => p.Identity, StringComparer.Ordinal))
         {
             response.Pollers.Add(new Temporalio.Api.TaskQueue.V1.PollerInfo

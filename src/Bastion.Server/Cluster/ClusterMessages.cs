@@ -35,29 +35,29 @@ internal static class ClusterMessages
     public static byte[] Encode(TaskHandOff handOff, byte version) => Write(version, w =>
     {
         WriteQueue(w, handOff.Queue);
-        WriteItem(w, handOff.Item);
+        WriteItem(w, handOff.Item, version);
         w.Write(handOff.Front);
     });
 
-    public static TaskHandOff DecodeHandOff(byte[] body) => Read(body, (r, _) => new TaskHandOff(ReadQueue(r), ReadItem(r), r.ReadBoolean()));
+    public static TaskHandOff DecodeHandOff(byte[] body) => Read(body, (r, v) => new TaskHandOff(ReadQueue(r), ReadItem(r, v), r.ReadBoolean()));
 
     public static byte[] Encode(TaskStart start, byte version) => Write(version, w =>
     {
         WriteQueue(w, start.Queue);
-        WriteItem(w, start.Item);
+        WriteItem(w, start.Item, version);
         w.WriteBytes(start.PollRequest);
     });
 
-    public static TaskStart DecodeStart(byte[] body) => Read(body, (r, _) => new TaskStart(ReadQueue(r), ReadItem(r), r.ReadBytes()));
+    public static TaskStart DecodeStart(byte[] body) => Read(body, (r, v) => new TaskStart(ReadQueue(r), ReadItem(r, v), r.ReadBytes()));
 
     /// <summary>A task offered to a root partition's waiting pollers (<see cref="TaskHandOff"/> without keeping).</summary>
     public static byte[] EncodeOffer(QueueKey root, MatchItem item, byte version) => Write(version, w =>
     {
         WriteQueue(w, root);
-        WriteItem(w, item);
+        WriteItem(w, item, version);
     });
 
-    public static (QueueKey Root, MatchItem Item) DecodeOffer(byte[] body) => Read(body, (r, _) => (ReadQueue(r), ReadItem(r)));
+    public static (QueueKey Root, MatchItem Item) DecodeOffer(byte[] body) => Read(body, (r, v) => (ReadQueue(r), ReadItem(r, v)));
 
     public static byte[] EncodeTaken(bool taken, byte version) => Write(version, w => w.Write(taken));
 
@@ -129,7 +129,8 @@ internal static class ClusterMessages
 
     private static QueueKey ReadQueue(BinaryReader r) => new(r.ReadString(), r.ReadString(), (TaskCategory)r.ReadByte(), r.ReadInt32(), r.ReadString());
 
-    private static void WriteItem(BinaryWriter w, MatchItem item)
+    /// <summary>An item; from version 4 with its priority (a node of version 3 dispatches it with none).</summary>
+    private static void WriteItem(BinaryWriter w, MatchItem item, byte version)
     {
         w.Write(item.Key);
         switch (item)
@@ -151,16 +152,26 @@ internal static class ClusterMessages
             default:
                 throw new InvalidOperationException($"Unknown item {item.GetType().Name}.");
         }
+
+        if (version >= 4)
+        {
+            w.Write(item.Priority.Key);
+            w.Write(item.Priority.FairnessKey ?? string.Empty);
+            w.Write(item.Priority.Weight);
+        }
     }
 
-    private static MatchItem ReadItem(BinaryReader r)
+    private static TaskPriority ReadPriority(BinaryReader r, byte version) =>
+        version >= 4 ? new(r.ReadInt32(), r.ReadString() is { Length: > 0 } fairnessKey ? fairnessKey : null, r.ReadSingle()) : default;
+
+    private static MatchItem ReadItem(BinaryReader r, byte version)
     {
         var key = r.ReadKey();
         return r.ReadByte() switch
         {
-            1 => new WorkflowTaskItem(key, r.ReadInt64(), r.ReadInt32()),
-            2 => new ActivityTaskItem(key, r.ReadInt64(), r.ReadInt32()),
-            3 => new QueryTaskItem(key, r.ReadString()),
+            1 => new WorkflowTaskItem(key, r.ReadInt64(), r.ReadInt32()) { Priority = ReadPriority(r, version) },
+            2 => new ActivityTaskItem(key, r.ReadInt64(), r.ReadInt32()) { Priority = ReadPriority(r, version) },
+            3 => new QueryTaskItem(key, r.ReadString()) { Priority = ReadPriority(r, version) },
             var kind => throw new InvalidDataException($"Unknown task kind {kind} in a cluster message."),
         };
     }

@@ -52,6 +52,26 @@ public sealed class DynamicConfigTests
     }
 
     [Fact]
+    public void PriorityAndFairnessKeys_AreApplied_WithTemporalsDefaults_AndBadValuesRefused()
+    {
+        var defaults = new MatchingEngine(TimeProvider.System);
+        Assert.Equal((true, 5, false), (defaults.UsePriority, defaults.PriorityLevels, defaults.EnableFairness));
+
+        var matching = new MatchingEngine(TimeProvider.System);
+        DynamicConfig.Apply(
+            new Dictionary<string, string> { ["matching.useNewMatcher"] = "false", ["matching.enableFairness"] = "true", ["matching.priorityLevels"] = "10" },
+            new FrontendOptions(), new PipelineOptions(), new EngineLimits(), matching, NullLogger.Instance);
+        Assert.Equal((false, 10, true), (matching.UsePriority, matching.PriorityLevels, matching.EnableFairness));
+
+        foreach (var (key, value) in new[] { ("matching.enableFairness", "yes"), ("matching.priorityLevels", "0") })
+        {
+            var error = Assert.Throws<ArgumentException>(() => DynamicConfig.Apply(
+                new Dictionary<string, string> { [key] = value }, new FrontendOptions(), new PipelineOptions(), new EngineLimits(), new MatchingEngine(TimeProvider.System), NullLogger.Instance));
+            Assert.Contains($"{key}={value}", error.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void ANonNumericValue_IsRefused_NamingTheKey()
     {
         var error = Assert.Throws<ArgumentException>(() => DynamicConfig.Apply(

@@ -21,6 +21,14 @@ public sealed class ClusterMessagesTests
         return versions;
     }
 
+    [Fact]
+    public void ATasksPriority_TravelsFromVersion4_AndAVersion3NodeGetsTheTaskWithout()
+    {
+        var item = new WorkflowTaskItem(new WorkflowKey("ns-id", "wf", "run"), 3, 1) { Priority = new TaskPriority(1, "tenant", 2.5f) };
+        Assert.Equal(item, ClusterMessages.DecodeHandOff(ClusterMessages.Encode(new ClusterMessages.TaskHandOff(s_queue, item, false), 4)).Item);
+        Assert.Equal(item with { Priority = default }, ClusterMessages.DecodeOffer(ClusterMessages.EncodeOffer(s_queue, item, 3)).Item);
+    }
+
     [Theory]
     [MemberData(nameof(Versions))]
     public void EveryVersionThisBuildWrites_IsReadBack_AndItsAnswerGoesBackInIt(byte version)
