@@ -1,13 +1,14 @@
 using Bastion.Engine.Cluster;
 using Bastion.Engine.History;
 using Bastion.Engine.Matching;
+using Google.Protobuf;
 
 namespace Bastion.Server.Cluster;
 
 /// <summary>
 /// The bodies of the cluster's internal calls, in a small versioned binary form of Bastion's own: a forwarded call (its
 /// gRPC method, the namespace the entry node resolved, the request), a task handed to its queue's owner, and a task a
-/// poll took, sent to its run's owner with the poll. Nodes of one cluster run the same version (upgrades go one node at
+/// poll took, sent to its run's owner with the poll; a Nexus request sent to its task queue's node, and the worker's answer. Nodes of one cluster run the same version (upgrades go one node at
 /// a time between versions that read each other's form: <see cref="Version"/>). Version 2: task queue partitions. Version 3: worker deployment version sub-queues.
 /// </summary>
 internal static class ClusterMessages
@@ -22,6 +23,9 @@ internal static class ClusterMessages
 
     /// <summary>A poll a partition sent on to wait at its queue's root.</summary>
     public sealed record RootPoll(QueueKey Root, byte[] PollRequest);
+
+    /// <summary>A Nexus request (a <c>nexus.v1.Request</c>) for a task queue's pollers, and how long its caller waits for the answer.</summary>
+    public sealed record NexusDispatch(string NamespaceId, string TaskQueue, byte[] Request, TimeSpan Timeout);
 
     public static byte[] Encode(Forward forward) => Write(w =>
     {
@@ -107,6 +111,37 @@ internal static class ClusterMessages
     public static byte[] EncodeStarted(byte[]? response) => Write(w => w.WriteOptional(response));
 
     public static byte[]? DecodeStarted(byte[] body) => Read(body, r => r.ReadOptionalBytes());
+
+    public static byte[] Encode(NexusDispatch dispatch) => Write(w =>
+    {
+        w.Write(dispatch.NamespaceId);
+        w.Write(dispatch.TaskQueue);
+        w.WriteBytes(dispatch.Request);
+        w.Write(dispatch.Timeout.Ticks);
+    });
+
+    public static NexusDispatch DecodeNexusDispatch(byte[] body) => Read(body, r =>
+    {
+        var dispatch = new NexusDispatch(r.ReadString(), r.ReadString(), r.ReadBytes(), TimeSpan.FromTicks(r.ReadInt64()));
+        return dispatch.Timeout > TimeSpan.Zero ? dispatch : throw new InvalidDataException("A Nexus dispatch without a positive timeout.");
+    });
+
+    /// <summary>A worker's answer to a Nexus request (its response or its handler failure), or none (no worker answered in time).</summary>
+    public static byte[] EncodeNexusAnswer(NexusTaskAnswer? answer) => Write(w =>
+    {
+        w.Write(answer is not null);
+        if (answer is not null)
+        {
+            w.WriteOptional(answer.Response?.ToByteArray());
+            w.WriteOptional(answer.HandlerFailure?.ToByteArray());
+        }
+    });
+
+    public static NexusTaskAnswer? DecodeNexusAnswer(byte[] body) => Read(body, r => r.ReadBoolean()
+        ? new NexusTaskAnswer(
+            r.ReadOptionalBytes() is { } response ? Temporalio.Api.Nexus.V1.Response.Parser.ParseFrom(response) : null,
+            r.ReadOptionalBytes() is { } failure ? Temporalio.Api.Failure.V1.Failure.Parser.ParseFrom(failure) : null)
+        : null);
 
     private static byte[] Write(Action<BinaryWriter> write) => ClusterBinary.Write(Version, write);
 
