@@ -72,7 +72,10 @@ internal sealed class ClusterRouting(ClusterMembership membership, Func<int, boo
     /// own (kind <c>n</c>), so a queue's Nexus half and its workflow root need not share a node.
     /// </summary>
     public string OwnerOfNexusQueue(string namespaceId, string taskQueue) =>
-        transport is null ? Self : Rendezvous.OwnerOf($"queue/{namespaceId}/n/{taskQueue}", LiveIds()) ?? Self;
+        transport is null ? Self : Rendezvous.OwnerOf(NexusQueueKey(namespaceId, taskQueue), LiveIds()) ?? Self;
+
+    /// <summary>The key a task queue's Nexus half is placed by.</summary>
+    public static string NexusQueueKey(string namespaceId, string taskQueue) => $"queue/{namespaceId}/n/{taskQueue}";
 
     /// <summary>Nodes that own a partition of <paramref name="queue"/> now, this one included when it does.</summary>
     public IEnumerable<string> OwnersOfPartitions(QueueKey queue) =>
