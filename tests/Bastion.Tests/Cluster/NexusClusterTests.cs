@@ -152,6 +152,30 @@ public sealed class NexusClusterTests(PostgresDatabase database) : IClassFixture
     }
 
     /// <summary>
+    /// An answer goes to the node its token names (here, another node's, or a node that is not live), and one the
+    /// namespace's dispatcher there does not hold is NOT_FOUND — never UNAVAILABLE or INTERNAL.
+    /// </summary>
+    [Fact]
+    public async Task AnAnswersToken_RoutesItToTheNodeItNames_AndAnUnknownTaskIsNotFound()
+    {
+        await ClusterTests.SettledAsync(_nodes, Shards);
+        var client = await TemporalClient.ConnectAsync(new(_nodes[0].Address) { Namespace = "default" });
+        var before = _nodes[2].ClusterServed.Forwards;
+        foreach (var node in new[] { "node-a", "node-c", "node-gone" })
+        {
+            var e = await Assert.ThrowsAsync<Temporalio.Exceptions.RpcException>(() => client.WorkflowService.RespondNexusTaskCompletedAsync(new()
+            {
+                Namespace = "default",
+                TaskToken = Google.Protobuf.ByteString.CopyFromUtf8($"{Guid.NewGuid():N}@{node}"),
+                Response = new(),
+            }));
+            Assert.Equal(Temporalio.Exceptions.RpcException.StatusCode.NotFound, e.Code);
+        }
+
+        Assert.Equal(before + 1, _nodes[2].ClusterServed.Forwards);
+    }
+
+    /// <summary>
     /// A settled cluster, an endpoint every node knows, and a handler task queue whose Nexus tasks node C serves (so the
     /// handler worker's polls through B and the requests made on A all cross to it).
     /// </summary>
