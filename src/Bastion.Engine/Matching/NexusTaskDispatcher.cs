@@ -79,7 +79,7 @@ public sealed class NexusTaskDispatcher
         }
         finally
         {
-            pending.Withdraw();
+            _ = pending.Withdraw();
             _inFlight.TryRemove(pending.Token, out _);
         }
     }
@@ -105,6 +105,28 @@ public sealed class NexusTaskDispatcher
         return _inFlight.TryGetValue(token, out var pending) && pending.NamespaceId == namespaceId && pending.Answer.TrySetResult(answer) && _inFlight.TryRemove(token, out _);
     }
 
+    /// <summary>
+    /// The cluster's members changed: on each queue this node no longer serves, the polls waiting here end empty (their
+    /// workers poll again and reach the queue's new node) and the requests no poller took yet fail retryably (their
+    /// callers try again there), rather than both waiting out their time.
+    /// </summary>
+    internal void ReleaseMoved()
+    {
+        if (Routing is not { } routing)
+        {
+            return;
+        }
+
+        foreach (var ((namespaceId, taskQueue), queue) in _queues)
+        {
+            var owner = routing.OwnerOfNexusQueue(namespaceId, taskQueue);
+            if (!routing.IsSelf(owner))
+            {
+                queue.Release(NexusTaskAnswer.Unreachable(routing.Self, $"the task queue's Nexus tasks moved to node {owner}"));
+            }
+        }
+    }
+
     /// <summary>How many pollers wait on the queue now (for tests and describe).</summary>
     public int PollersOf(string namespaceId, string taskQueue) => _queues.TryGetValue((namespaceId, taskQueue), out var queue) ? queue.Pollers : 0;
 
@@ -122,7 +144,8 @@ public sealed class NexusTaskDispatcher
 
         public bool TryTake() => Interlocked.CompareExchange(ref _state, 1, 0) == 0;
 
-        public void Withdraw() => Interlocked.CompareExchange(ref _state, 2, 0);
+        /// <summary>Withdraws the request if no poller took it; true when this call withdrew it.</summary>
+        public bool Withdraw() => Interlocked.CompareExchange(ref _state, 2, 0) == 0;
     }
 
     /// <summary>One queue's offered requests and waiting pollers; a request goes to a waiting poller at once.</summary>
@@ -157,6 +180,29 @@ public sealed class NexusTaskDispatcher
                 }
 
                 _offered.AddLast(pending);
+            }
+        }
+
+        /// <summary>Ends every waiting poll empty and fails every request no poller took with <paramref name="answer"/>.</summary>
+        public void Release(NexusTaskAnswer answer)
+        {
+            lock (_lock)
+            {
+                foreach (var poller in _pollers)
+                {
+                    poller.TrySetResult(null);
+                }
+
+                _pollers.Clear();
+                foreach (var offered in _offered)
+                {
+                    if (offered.Withdraw())
+                    {
+                        offered.Answer.TrySetResult(answer);
+                    }
+                }
+
+                _offered.Clear();
             }
         }
 
