@@ -89,7 +89,7 @@ public sealed partial class BastionServer : IAsyncDisposable
     internal string? ClusterAddress => _app.Services.GetService<ClusterSettings>()?.Address;
 
     /// <summary>What this node served for other nodes of its cluster (zero for a standalone server).</summary>
-    internal (long Forwards, long HandOffs, long Starts, long Operations) ClusterServed => _app.Services.GetService<ClusterService>()?.Served ?? default;
+    internal (long Forwards, long HandOffs, long Starts, long Operations, long NexusDispatches) ClusterServed => _app.Services.GetService<ClusterService>()?.Served ?? default;
 
     internal Engine.Schedules.ScheduleEngine Schedules => _app.Services.GetRequiredService<Engine.Schedules.ScheduleEngine>();
 

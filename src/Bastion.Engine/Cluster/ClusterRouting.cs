@@ -63,6 +63,20 @@ internal sealed class ClusterRouting(ClusterMembership membership, Func<int, boo
 
     public bool IsSelf(string node) => node == Self;
 
+    /// <summary>Whether <paramref name="node"/> is one of the live nodes now.</summary>
+    public bool IsLive(string node) => membership.Live.Any(n => n.NodeId == node);
+
+    /// <summary>
+    /// The node that serves a task queue's Nexus tasks: its pollers wait there and every request for it is matched
+    /// there. One owner per (namespace, task queue), placed by rendezvous hashing like a partition but by a key of its
+    /// own (kind <c>n</c>), so a queue's Nexus half and its workflow root need not share a node.
+    /// </summary>
+    public string OwnerOfNexusQueue(string namespaceId, string taskQueue) =>
+        transport is null ? Self : Rendezvous.OwnerOf(NexusQueueKey(namespaceId, taskQueue), LiveIds()) ?? Self;
+
+    /// <summary>The key a task queue's Nexus half is placed by.</summary>
+    public static string NexusQueueKey(string namespaceId, string taskQueue) => $"queue/{namespaceId}/n/{taskQueue}";
+
     /// <summary>Nodes that own a partition of <paramref name="queue"/> now, this one included when it does.</summary>
     public IEnumerable<string> OwnersOfPartitions(QueueKey queue) =>
         Enumerable.Range(0, Partitions).Select(p => OwnerOfQueue(queue with { Partition = p })).Distinct(StringComparer.Ordinal);

@@ -5,7 +5,8 @@ namespace Bastion.Engine.Cluster;
 
 /// <summary>
 /// The steps of work between runs that act on a run of another shard — create a child run, tell a parent its child
-/// closed, apply a parent close policy to a child, deliver a signal or cancel request — as messages, so the engine runs
+/// closed, apply a parent close policy to a child, deliver a signal or cancel request, complete a caller's Nexus
+/// operation — as messages, so the engine runs
 /// each on the node that owns the target's shard: here, or on another node of the cluster through
 /// <see cref="IClusterTransport.RunOperationAsync"/>. Every step goes through its encoding, local or not (one path).
 /// Failures come back as <see cref="Errors.ServiceException"/>s of the same kind.
@@ -38,8 +39,26 @@ internal abstract record CrossRunOperation
         ObserveRun.Code => new ObserveRun(r.ReadString(), r.ReadString()),
         EndRun.Code => new EndRun(r.ReadString(), r.ReadString(), r.ReadString(), r.ReadBoolean(), r.ReadString(), r.ReadString()),
         WakeSchedule.Code => new WakeSchedule(r.ReadString(), r.ReadString()),
+        CompleteNexusOperation.Code => new CompleteNexusOperation(r.ReadString(), r.ReadString(), ReadList(r), r.ReadOptionalBytes(), r.ReadOptionalBytes(), r.ReadBoolean()),
         var kind => throw new InvalidDataException($"Unknown cross-run operation {kind}."),
     });
+
+    private static byte[][] ReadList(BinaryReader r)
+    {
+        var count = r.ReadInt32();
+        if (count < 0 || count > r.BaseStream.Length - r.BaseStream.Position)
+        {
+            throw new InvalidDataException("A cross-run operation with a bad list count.");
+        }
+
+        var items = new byte[count][];
+        for (var i = 0; i < count; i++)
+        {
+            items[i] = r.ReadBytes();
+        }
+
+        return items;
+    }
 
     /// <summary>Create (or find) the child run a parent's StartChild task asks for; answers the child's run id.</summary>
     public sealed record CreateChildRun(WorkflowKey Parent, long InitiatedEventId, byte[] Attributes, byte[]? Metadata, string RequestId, string RootWorkflowId, string RootRunId) : CrossRunOperation
@@ -172,6 +191,34 @@ internal abstract record CrossRunOperation
         {
             w.Write(NamespaceId);
             w.Write(ScheduleId);
+        }
+    }
+
+    /// <summary>
+    /// A handler-side run (workflow, standalone activity, or an update) ended an async Nexus operation: its outcome
+    /// into the caller's run, whose <see cref="Nexus.NexusCallbackToken"/> (encoded) <paramref name="CallbackToken"/> is;
+    /// with the operation token and the Started event's links (each a <c>nexus.v1.Link</c>) should the completion come
+    /// before the start's answer. <paramref name="Result"/> a <c>Payload</c>, <paramref name="Failure"/> a <c>Failure</c>.
+    /// </summary>
+    public sealed record CompleteNexusOperation(string CallbackToken, string OperationToken, byte[][] StartedLinks, byte[]? Result, byte[]? Failure, bool Canceled) : CrossRunOperation
+    {
+        public const byte Code = 9;
+
+        public override byte Kind => Code;
+
+        protected override void WriteBody(BinaryWriter w)
+        {
+            w.Write(CallbackToken);
+            w.Write(OperationToken);
+            w.Write(StartedLinks.Length);
+            foreach (var link in StartedLinks)
+            {
+                w.WriteBytes(link);
+            }
+
+            w.WriteOptional(Result);
+            w.WriteOptional(Failure);
+            w.Write(Canceled);
         }
     }
 }

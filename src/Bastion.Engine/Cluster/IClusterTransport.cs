@@ -4,7 +4,7 @@ namespace Bastion.Engine.Cluster;
 
 /// <summary>
 /// How a node of a cluster reaches the others for matching: hand a task to the node that owns its queue, and have a
-/// task taken from a queue started by the node that owns its run. Implemented over the cluster's internal gRPC.
+/// task taken from a queue started by the node that owns its run; a Nexus request to its task queue's owner. Implemented over the cluster's internal gRPC.
 /// </summary>
 internal interface IClusterTransport
 {
@@ -37,4 +37,12 @@ internal interface IClusterTransport
     /// answer. A failure there is a <see cref="Errors.ServiceException"/> of the same kind here.
     /// </summary>
     Task<byte[]> RunOperationAsync(string node, byte[] operation, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Hands a Nexus request to the pollers of a task queue on <paramref name="node"/> (the queue's Nexus owner,
+    /// <see cref="ClusterRouting.OwnerOfNexusQueue"/>) and waits there for the worker's answer within
+    /// <paramref name="timeout"/>: the answer, or null when no worker took it or answered in time. A node that no longer
+    /// owns the queue, or cannot be reached, fails the call (the caller's attempt is then retried).
+    /// </summary>
+    Task<NexusTaskAnswer?> DispatchNexusTaskAsync(string node, string namespaceId, string taskQueue, Temporalio.Api.Nexus.V1.Request request, TimeSpan timeout, CancellationToken cancellationToken);
 }

@@ -63,6 +63,9 @@ internal sealed partial class HistoryEngine
                 }
 
                 return [];
+            case CrossRunOperation.CompleteNexusOperation complete:
+                await CompleteNexusOperationAsync(complete).ConfigureAwait(false);
+                return [];
             case CrossRunOperation.WakeSchedule wake:
                 WakeSchedule?.Invoke(wake.NamespaceId, wake.ScheduleId);
                 return [];

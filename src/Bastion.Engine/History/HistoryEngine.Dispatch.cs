@@ -142,9 +142,10 @@ internal sealed partial class HistoryEngine
             : await Routing.Transport!.OfferTaskAsync(owner, root, item, CancellationToken.None).ConfigureAwait(false);
     }
 
-    /// <summary>The cluster's members changed: task queues may have moved, so every owned shard's due tasks are handed off again.</summary>
+    /// <summary>The cluster's members changed: task queues may have moved, so every owned shard's due tasks are handed off again (and Nexus queues' waiters released).</summary>
     internal async Task RedispatchAsync()
     {
+        NexusCalls?.Dispatcher.ReleaseMoved(); // Nexus queues may have moved too: their waiting polls and requests go on there
         foreach (var shard in OwnedShards)
         {
             await LoadShardTasksAsync(shard, CancellationToken.None).ConfigureAwait(false);

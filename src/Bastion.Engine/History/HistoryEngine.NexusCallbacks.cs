@@ -2,6 +2,7 @@ using Bastion.Engine.Errors;
 using Bastion.Engine.Nexus;
 using Bastion.Engine.Tasks;
 using Bastion.Storage;
+using Google.Protobuf;
 using Temporalio.Api.Common.V1;
 using Temporalio.Api.Enums.V1;
 using Temporalio.Api.Failure.V1;
@@ -15,7 +16,8 @@ namespace Bastion.Engine.History;
 /// lands, like any task) turns its close event into the caller's Completed, Failed or Canceled event. An operation
 /// backed by a workflow update keeps its callback with the update (<see cref="UpdateCallback"/>): the update's outcome
 /// is delivered the same way. A completion that arrives before the start's answer was recorded writes the Started
-/// event first (with the operation token of the callback's header), as Temporal does.
+/// event first (with the operation token of the callback's header), as Temporal does. The caller's run may live on
+/// another node: the outcome goes to it as a <see cref="Cluster.CrossRunOperation.CompleteNexusOperation"/>.
 /// </summary>
 internal sealed partial class HistoryEngine
 {
@@ -117,11 +119,14 @@ internal sealed partial class HistoryEngine
         {
             try
             {
-                await UpdateAsync(new WorkflowKey(token.NamespaceId, token.WorkflowId, token.RunId), m =>
-                {
-                    CompleteNexusByCallback(m, token, d);
-                    return true;
-                }).ConfigureAwait(false);
+                // The caller's run may be another node's: its owner applies the outcome (a failure leaves this task to retry).
+                await RunCrossRunAsync(ShardOf(token.NamespaceId, token.WorkflowId), new Cluster.CrossRunOperation.CompleteNexusOperation(
+                    d.Token,
+                    d.OperationToken,
+                    [.. d.StartedLinks.Select(l => l.ToByteArray())],
+                    d.Result?.ToByteArray(),
+                    d.Failure?.ToByteArray(),
+                    d.Canceled)).ConfigureAwait(false);
             }
             catch (ServiceException e) when (e.Kind == ErrorKind.NotFound)
             {
@@ -190,6 +195,24 @@ internal sealed partial class HistoryEngine
             }, true),
             _ => new(token, operationToken, startedLinks, null, HandlerRunFailure(s, trigger), false),
         };
+    }
+
+    /// <summary>On the caller's run's node: a handler-side outcome (<see cref="DeliverNexusCallbackAsync"/>) written into the caller's run.</summary>
+    private async Task CompleteNexusOperationAsync(Cluster.CrossRunOperation.CompleteNexusOperation op)
+    {
+        var token = NexusCallbackToken.Decode(op.CallbackToken) ?? throw ServiceException.InvalidArgument("The Nexus completion's callback token is malformed.");
+        var delivery = new NexusCallbackDelivery(
+            op.CallbackToken,
+            op.OperationToken,
+            [.. op.StartedLinks.Select(Temporalio.Api.Nexus.V1.Link.Parser.ParseFrom)],
+            op.Result is { } result ? Payload.Parser.ParseFrom(result) : null,
+            op.Failure is { } failure ? Failure.Parser.ParseFrom(failure) : null,
+            op.Canceled);
+        await UpdateAsync(new WorkflowKey(token.NamespaceId, token.WorkflowId, token.RunId), m =>
+        {
+            CompleteNexusByCallback(m, token, delivery);
+            return true;
+        }).ConfigureAwait(false);
     }
 
     /// <summary>On the caller's run: the outcome ends the operation (once: the operation then ends).</summary>

@@ -95,6 +95,11 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             Matching.OfferToRoot = OfferToRootAsync;
         }
 
+        if (NexusCalls is { } nexus)
+        {
+            nexus.Dispatcher.Routing = Routing; // a Nexus request goes to its task queue's node
+        }
+
         var cluster = await _store.MigrateAsync(shardCountForNewCluster, cancellationToken).ConfigureAwait(false);
         ClusterId = cluster.ClusterId;
         _shards = ShardController.Create(_store.Shards, cluster.ShardCount, membership.Self.NodeId, _time, _logger);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Bastion.Engine.Cluster;
 using Temporalio.Api.Nexus.V1;
 
 namespace Bastion.Engine.Matching;
@@ -8,19 +9,64 @@ namespace Bastion.Engine.Matching;
 /// poller of the target namespace's task queue, then for that worker's answer, within the request timeout. A request
 /// no worker took in time is withdrawn, so a late poller never sees it. Task tokens are opaque and remembered only
 /// while the caller waits; an answer is accepted only from the namespace the task was given to.
+/// In a cluster a queue's Nexus tasks are matched on one node, its owner (<see cref="ClusterRouting.OwnerOfNexusQueue"/>):
+/// a request made elsewhere is sent there and waited for; a token names the node that holds its task (<see cref="NodeOfToken"/>),
+/// so the worker's answer, through whichever node, reaches it.
 /// </summary>
 public sealed class NexusTaskDispatcher
 {
+    /// <summary>Between a token's own part and the node that holds its task.</summary>
+    private const char NodeSeparator = '@';
+
     private readonly ConcurrentDictionary<(string NamespaceId, string TaskQueue), Queue> _queues = new();
     private readonly ConcurrentDictionary<string, Pending> _inFlight = new(StringComparer.Ordinal);
 
+    /// <summary>Which node serves which queue: set when the engine starts (unset, every queue is served here).</summary>
+    internal ClusterRouting? Routing { get; set; }
+
+    /// <summary>The node whose dispatcher holds the task of <paramref name="token"/>; null for a token this server did not make.</summary>
+    public static string? NodeOfToken(string token)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        var at = token.IndexOf(NodeSeparator, StringComparison.Ordinal);
+        return at < 0 || at == token.Length - 1 ? null : token[(at + 1)..];
+    }
+
     /// <summary>
-    /// Hands <paramref name="request"/> to a poller of the queue and waits for its answer; null when no worker took it
-    /// or none answered within <paramref name="timeout"/> (the caller treats that as an upstream timeout).
+    /// Hands <paramref name="request"/> to a poller of the queue — on this node, or on the node that serves the queue —
+    /// and waits for its answer; null when no worker took it or none answered within <paramref name="timeout"/> (the
+    /// caller treats that as an upstream timeout). When the queue's node cannot be reached or no longer serves it (its
+    /// ownership moved during the call) the answer is a retryable handler failure.
     /// </summary>
     public async Task<NexusTaskAnswer?> DispatchAsync(string namespaceId, string taskQueue, Request request, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var pending = new Pending(namespaceId, request);
+        if (Routing is not { } routing || routing.OwnerOfNexusQueue(namespaceId, taskQueue) is var owner && routing.IsSelf(owner))
+        {
+            return await DispatchHereAsync(namespaceId, taskQueue, request, timeout, cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await routing.Transport!.DispatchNexusTaskAsync(owner, namespaceId, taskQueue, request, timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Errors.ServiceException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            return NexusTaskAnswer.Unreachable(owner, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="DispatchAsync"/> on this node, for a request another node sent here: refused as UNAVAILABLE when this
+    /// node does not serve the queue (any more), so the sender's attempt fails and is retried where the queue now lives.
+    /// </summary>
+    public Task<NexusTaskAnswer?> DispatchForAsync(string namespaceId, string taskQueue, Request request, TimeSpan timeout, CancellationToken cancellationToken) =>
+        Routing is { } routing && !routing.IsSelf(routing.OwnerOfNexusQueue(namespaceId, taskQueue))
+            ? throw new Errors.ServiceException(Errors.ErrorKind.Unavailable, $"This node no longer serves the Nexus tasks of task queue {taskQueue}; retry.")
+            : DispatchHereAsync(namespaceId, taskQueue, request, timeout, cancellationToken);
+
+    private async Task<NexusTaskAnswer?> DispatchHereAsync(string namespaceId, string taskQueue, Request request, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var pending = new Pending(namespaceId, request, Routing?.Self);
         var queue = _queues.GetOrAdd((namespaceId, taskQueue), _ => new Queue());
         queue.Offer(pending);
         try
@@ -33,7 +79,7 @@ public sealed class NexusTaskDispatcher
         }
         finally
         {
-            pending.Withdraw();
+            _ = pending.Withdraw();
             _inFlight.TryRemove(pending.Token, out _);
         }
     }
@@ -59,14 +105,36 @@ public sealed class NexusTaskDispatcher
         return _inFlight.TryGetValue(token, out var pending) && pending.NamespaceId == namespaceId && pending.Answer.TrySetResult(answer) && _inFlight.TryRemove(token, out _);
     }
 
+    /// <summary>
+    /// The cluster's members changed: on each queue this node no longer serves, the polls waiting here end empty (their
+    /// workers poll again and reach the queue's new node) and the requests no poller took yet fail retryably (their
+    /// callers try again there), rather than both waiting out their time.
+    /// </summary>
+    internal void ReleaseMoved()
+    {
+        if (Routing is not { } routing)
+        {
+            return;
+        }
+
+        foreach (var ((namespaceId, taskQueue), queue) in _queues)
+        {
+            var owner = routing.OwnerOfNexusQueue(namespaceId, taskQueue);
+            if (!routing.IsSelf(owner))
+            {
+                queue.Release(NexusTaskAnswer.Unreachable(routing.Self, $"the task queue's Nexus tasks moved to node {owner}"));
+            }
+        }
+    }
+
     /// <summary>How many pollers wait on the queue now (for tests and describe).</summary>
     public int PollersOf(string namespaceId, string taskQueue) => _queues.TryGetValue((namespaceId, taskQueue), out var queue) ? queue.Pollers : 0;
 
-    private sealed class Pending(string namespaceId, Request request)
+    private sealed class Pending(string namespaceId, Request request, string? node)
     {
         private int _state; // 0 offered, 1 taken by a poller, 2 withdrawn by its caller
 
-        public string Token { get; } = Guid.NewGuid().ToString("N");
+        public string Token { get; } = Guid.NewGuid().ToString("N") + (node is null ? string.Empty : NodeSeparator + node);
 
         public string NamespaceId => namespaceId;
 
@@ -76,7 +144,8 @@ public sealed class NexusTaskDispatcher
 
         public bool TryTake() => Interlocked.CompareExchange(ref _state, 1, 0) == 0;
 
-        public void Withdraw() => Interlocked.CompareExchange(ref _state, 2, 0);
+        /// <summary>Withdraws the request if no poller took it; true when this call withdrew it.</summary>
+        public bool Withdraw() => Interlocked.CompareExchange(ref _state, 2, 0) == 0;
     }
 
     /// <summary>One queue's offered requests and waiting pollers; a request goes to a waiting poller at once.</summary>
@@ -111,6 +180,29 @@ public sealed class NexusTaskDispatcher
                 }
 
                 _offered.AddLast(pending);
+            }
+        }
+
+        /// <summary>Ends every waiting poll empty and fails every request no poller took with <paramref name="answer"/>.</summary>
+        public void Release(NexusTaskAnswer answer)
+        {
+            lock (_lock)
+            {
+                foreach (var poller in _pollers)
+                {
+                    poller.TrySetResult(null);
+                }
+
+                _pollers.Clear();
+                foreach (var offered in _offered)
+                {
+                    if (offered.Withdraw())
+                    {
+                        offered.Answer.TrySetResult(answer);
+                    }
+                }
+
+                _offered.Clear();
             }
         }
 
@@ -178,5 +270,16 @@ public sealed record NexusTaskAnswer(Response? Response, Temporalio.Api.Failure.
     {
         Message = "the worker's poll ended before it took the task",
         NexusHandlerFailureInfo = new Temporalio.Api.Failure.V1.NexusHandlerFailureInfo { Type = "UPSTREAM_TIMEOUT" },
+    });
+
+    /// <summary>The node serving the task queue could not be reached or no longer serves it: a retryable handler failure.</summary>
+    public static NexusTaskAnswer Unreachable(string node, string reason) => new(null, new Temporalio.Api.Failure.V1.Failure
+    {
+        Message = $"the node serving the Nexus task queue ({node}) could not take the request: {reason}",
+        NexusHandlerFailureInfo = new Temporalio.Api.Failure.V1.NexusHandlerFailureInfo
+        {
+            Type = "UNAVAILABLE",
+            RetryBehavior = Temporalio.Api.Enums.V1.NexusHandlerErrorRetryBehavior.Retryable,
+        },
     });
 }

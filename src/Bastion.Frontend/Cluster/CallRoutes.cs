@@ -16,9 +16,15 @@ internal sealed record ShardTarget(int Shard) : CallTarget;
 /// <summary>A call to a task queue: a poll of a partitioned queue (any of its partitions serves it), or its root (a sticky queue's poll, its pollers).</summary>
 internal sealed record QueueTarget(QueueKey Queue, bool Partitioned) : CallTarget;
 
+/// <summary>A task queue's Nexus half, served by one node (<see cref="Engine.Cluster.ClusterRouting.OwnerOfNexusQueue"/>): its polls.</summary>
+internal sealed record NexusQueueTarget(string NamespaceId, string TaskQueue) : CallTarget;
+
+/// <summary>A named node, while it is live (else the node the client reached answers): the answer to a Nexus task, whose token names the node holding the task.</summary>
+internal sealed record NodeTarget(string Node) : CallTarget;
+
 /// <summary>
 /// Which node of a cluster a WorkflowService call must run on. Calls about one workflow, schedule or batch job go to
-/// the owner of its shard (task tokens carry the workflow); polls go to the owner of a partition of the task queue (a sticky queue's, and calls about a queue's pollers, to its root's); everything else
+/// the owner of its shard (task tokens carry the workflow); polls go to the owner of a partition of the task queue (a sticky queue's, and calls about a queue's pollers, to its root's); a Nexus poll to its queue's Nexus node, and a Nexus task's answer to the node its token names; everything else
 /// (namespaces, visibility, listing schedules or batch jobs, system information) reads the shared database and runs
 /// on the node the client reached. A request that names nothing routable (an empty or malformed id or token) runs
 /// locally, whose handler answers it with the precise error.
@@ -49,6 +55,10 @@ internal static class CallRoutes
                 return null;
             }
         }
+
+        // A Nexus task token is the dispatcher's: it names the node that holds the task (checked against the namespace there).
+        CallTarget? NexusToken(ByteString token) =>
+            token.IsEmpty || NexusTaskDispatcher.NodeOfToken(token.ToStringUtf8()) is not { } node ? null : new NodeTarget(node);
 
         CallTarget? Queue(string? name, TaskCategory category, bool partitioned = false) =>
             string.IsNullOrEmpty(name) ? null : new QueueTarget(new QueueKey(namespaceId, name, category), partitioned);
@@ -114,6 +124,9 @@ internal static class CallRoutes
             StopBatchOperationRequest r => Workflow(r.JobId),
             PollWorkflowTaskQueueRequest r => Queue(r.TaskQueue?.Name, TaskCategory.Workflow, partitioned: r.TaskQueue?.Kind != Temporalio.Api.Enums.V1.TaskQueueKind.Sticky),
             PollActivityTaskQueueRequest r => Queue(r.TaskQueue?.Name, TaskCategory.Activity, partitioned: true),
+            PollNexusTaskQueueRequest r => string.IsNullOrEmpty(r.TaskQueue?.Name) ? null : new NexusQueueTarget(namespaceId, r.TaskQueue.Name),
+            RespondNexusTaskCompletedRequest r => NexusToken(r.TaskToken),
+            RespondNexusTaskFailedRequest r => NexusToken(r.TaskToken),
             DescribeTaskQueueRequest r => Queue(r.TaskQueue?.Name, r.TaskQueueType == Temporalio.Api.Enums.V1.TaskQueueType.Activity ? TaskCategory.Activity : TaskCategory.Workflow),
             ShutdownWorkerRequest r => Queue(r.StickyTaskQueue, TaskCategory.Workflow),
             RecordWorkerHeartbeatRequest or ListWorkersRequest or CountWorkersRequest or DescribeWorkerRequest =>

@@ -3,6 +3,7 @@ using Bastion.Engine.Cluster;
 using Bastion.Engine.History;
 using Bastion.Engine.Matching;
 using Bastion.Security.Pipeline;
+using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
 
@@ -71,6 +72,28 @@ internal sealed class ClusterClient(HistoryEngine engine, ClusterSettings settin
         try
         {
             return await Reach(node).Invoker.AsyncUnaryCall(ClusterMethods.RunOperation, null, Options(DateTime.UtcNow + s_operationDeadline, cancellationToken), operation).ConfigureAwait(false);
+        }
+        catch (RpcException e)
+        {
+            throw ErrorMapper.FromRpcException(e);
+        }
+    }
+
+    public async Task<NexusTaskAnswer?> DispatchNexusTaskAsync(string node, string namespaceId, string taskQueue, Temporalio.Api.Nexus.V1.Request request, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        try
+        {
+            var (invoker, version) = Reach(node);
+            var body = ClusterMessages.Encode(new ClusterMessages.NexusDispatch(namespaceId, taskQueue, request.ToByteArray(), timeout), version);
+
+            // The owner waits the timeout itself and answers; the margin is the way there and back.
+            var answer = await invoker.AsyncUnaryCall(ClusterMethods.DispatchNexusTask, null, Options(DateTime.UtcNow + timeout + s_handOffDeadline, cancellationToken), body).ConfigureAwait(false);
+            return ClusterMessages.DecodeNexusAnswer(answer);
+        }
+        catch (RpcException e) when (e.StatusCode == StatusCode.DeadlineExceeded && !cancellationToken.IsCancellationRequested)
+        {
+            return null; // no answer in time, as a local dispatch that timed out
         }
         catch (RpcException e)
         {

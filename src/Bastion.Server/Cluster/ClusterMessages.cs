@@ -1,13 +1,15 @@
 using Bastion.Engine.Cluster;
 using Bastion.Engine.History;
 using Bastion.Engine.Matching;
+using Google.Protobuf;
 
 namespace Bastion.Server.Cluster;
 
 /// <summary>
 /// The bodies of the cluster's internal calls, in a small versioned binary form of Bastion's own: a forwarded call (its
 /// gRPC method, the namespace the entry node resolved, the request), a task handed to its queue's owner, and a task a
-/// poll took, sent to its run's owner with the poll. A request is written in the version its target reads
+/// poll took, sent to its run's owner with the poll; a Nexus request sent to its task queue's node, and the worker's
+/// answer. A request is written in the version its target reads
 /// (<see cref="ClusterProtocol"/>: during a rolling upgrade nodes of two builds work together), its answer in the
 /// request's version (<see cref="VersionOf"/>); a reader is given the version of what it reads.
 /// </summary>
@@ -22,6 +24,9 @@ internal static class ClusterMessages
 
     /// <summary>A poll a partition sent on to wait at its queue's root.</summary>
     public sealed record RootPoll(QueueKey Root, byte[] PollRequest);
+
+    /// <summary>A Nexus request (a <c>nexus.v1.Request</c>) for a task queue's pollers, and how long its caller waits for the answer.</summary>
+    public sealed record NexusDispatch(string NamespaceId, string TaskQueue, byte[] Request, TimeSpan Timeout);
 
     public static byte[] Encode(Forward forward, byte version) => Write(version, w =>
     {
@@ -110,6 +115,38 @@ internal static class ClusterMessages
 
     /// <summary>The version <paramref name="body"/> was written in: its answer is written in the same.</summary>
     public static byte VersionOf(byte[] body) => body is { Length: > 0 } ? body[0] : throw new InvalidDataException("An empty cluster message.");
+
+    public static byte[] Encode(NexusDispatch dispatch, byte version) => Write(version, w =>
+    {
+        w.Write(dispatch.NamespaceId);
+        w.Write(dispatch.TaskQueue);
+        w.WriteBytes(dispatch.Request);
+        w.Write(dispatch.Timeout.Ticks);
+    });
+
+    public static NexusDispatch DecodeNexusDispatch(byte[] body) => Read(body, (r, _) =>
+    {
+        var dispatch = new NexusDispatch(r.ReadString(), r.ReadString(), r.ReadBytes(), TimeSpan.FromTicks(r.ReadInt64()));
+        return dispatch.Timeout > TimeSpan.Zero ? dispatch : throw new InvalidDataException("A Nexus dispatch without a positive timeout.");
+    });
+
+    /// <summary>A worker's answer to a Nexus request (its response or its handler failure), or none (no worker answered in time).</summary>
+    public static byte[] EncodeNexusAnswer(NexusTaskAnswer? answer, byte version) => Write(version, w =>
+    {
+        w.Write(answer is not null);
+        if (answer is not null)
+        {
+            w.WriteOptional(answer.Response?.ToByteArray());
+            w.WriteOptional(answer.HandlerFailure?.ToByteArray());
+        }
+    });
+
+    public static NexusTaskAnswer? DecodeNexusAnswer(byte[] body) => Read(body, (r, _) => r.ReadBoolean()
+        ? new NexusTaskAnswer(
+            r.ReadOptionalBytes() is { } response ? Temporalio.Api.Nexus.V1.Response.Parser.ParseFrom(response) : null,
+            r.ReadOptionalBytes() is { } failure ? Temporalio.Api.Failure.V1.Failure.Parser.ParseFrom(failure) : null)
+        : null);
+
 
     private static byte[] Write(byte version, Action<BinaryWriter> write) =>
         version is >= ClusterProtocol.Oldest and <= ClusterProtocol.Newest

@@ -30,6 +30,9 @@ internal static class ClusterMethods
     /// <summary>A step of work between runs (<see cref="Engine.Cluster.CrossRunOperation"/>), run by the owner of its target's shard.</summary>
     public static Method<byte[], byte[]> RunOperation { get; } = new(MethodType.Unary, ServiceName, "RunOperation", s_bytes, s_bytes);
 
+    /// <summary>A Nexus request for a task queue's pollers, matched on the queue's Nexus node, which answers with the worker's answer.</summary>
+    public static Method<byte[], byte[]> DispatchNexusTask { get; } = new(MethodType.Unary, ServiceName, "DispatchNexusTask", s_bytes, s_bytes);
+
     /// <summary>A task a poll took, started by the owner of its run.</summary>
     public static Method<byte[], byte[]> StartTask { get; } = new(MethodType.Unary, ServiceName, "StartTask", s_bytes, s_bytes);
 }

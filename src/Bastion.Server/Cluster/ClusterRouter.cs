@@ -67,9 +67,16 @@ internal sealed class ClusterRouter(HistoryEngine engine, ClusterClient client, 
         {
             ShardTarget shard => engine.Routing.OwnerOfShard(shard.Shard),
             QueueTarget queue => engine.Routing.OwnerOfQueue(queue.Partitioned ? engine.Routing.PlaceAnywhere(queue.Queue) : queue.Queue),
+            NexusQueueTarget nexus => engine.Routing.OwnerOfNexusQueue(nexus.NamespaceId, nexus.TaskQueue),
+            NodeTarget node => engine.Routing.IsLive(node.Node) ? node.Node : engine.Routing.Self, // a gone node's tasks went with it: answered here (not found)
             _ => engine.Routing.Self,
         };
-        var kind = target is ShardTarget ? "shard" : "queue";
+        var kind = target switch
+        {
+            ShardTarget => "shard",
+            NodeTarget => "node",
+            _ => "queue",
+        };
         if (engine.Routing.IsSelf(owner))
         {
             Count(kind, "local");

@@ -19,7 +19,8 @@ namespace Bastion.Server.Cluster;
 /// The receiving side of <see cref="ClusterMethods"/>, on the cluster listener only (a call to it on any other listener
 /// is refused): runs a forwarded call's handler here, with the namespace the entry node resolved and no pipeline of its
 /// own; takes a handed-off task into this node's queue; offers a task to a root partition's pollers, runs a poll another
-/// node's partition sent on to its root and reports a queue's pollers; starts a task a poll on another node took; runs a step of work
+/// node's partition sent on to its root and reports a queue's pollers; matches a Nexus request another node made for a
+/// queue whose Nexus tasks are served here; starts a task a poll on another node took; runs a step of work
 /// between runs whose target lives here. Failures go back as
 /// the handler's gRPC status, mapped by the one <see cref="ErrorMapper"/>.
 /// </summary>
@@ -31,18 +32,21 @@ internal sealed class ClusterService
     private readonly WorkflowServiceHandler _workflows;
     private readonly NamespaceRegistry _namespaces;
     private readonly HistoryEngine _engine;
+    private readonly NexusTaskDispatcher _nexusTasks;
     private readonly ClusterListener _listener;
     private readonly TimeProvider _time;
     private long _forwards;
     private long _handOffs;
     private long _starts;
     private long _operations;
+    private long _nexusDispatches;
 
-    public ClusterService(WorkflowServiceHandler workflows, NamespaceRegistry namespaces, HistoryEngine engine, ClusterListener listener, TimeProvider time)
+    public ClusterService(WorkflowServiceHandler workflows, NamespaceRegistry namespaces, HistoryEngine engine, NexusTaskDispatcher nexusTasks, ClusterListener listener, TimeProvider time)
     {
         _workflows = workflows;
         _namespaces = namespaces;
         _engine = engine;
+        _nexusTasks = nexusTasks;
         _listener = listener;
         _time = time;
         _handlers = GrpcServiceDescriptors.WorkflowService.Methods.ToFrozenDictionary(
@@ -51,9 +55,9 @@ internal sealed class ClusterService
             StringComparer.Ordinal);
     }
 
-    /// <summary>Calls served for other nodes so far: forwarded calls, tasks handed to this node's queues, tasks started here for their polls, steps between runs.</summary>
-    public (long Forwards, long HandOffs, long Starts, long Operations) Served =>
-        (Interlocked.Read(ref _forwards), Interlocked.Read(ref _handOffs), Interlocked.Read(ref _starts), Interlocked.Read(ref _operations));
+    /// <summary>Calls served for other nodes so far: forwarded calls, tasks handed to this node's queues, tasks started here for their polls, steps between runs, Nexus requests matched here.</summary>
+    public (long Forwards, long HandOffs, long Starts, long Operations, long NexusDispatches) Served =>
+        (Interlocked.Read(ref _forwards), Interlocked.Read(ref _handOffs), Interlocked.Read(ref _starts), Interlocked.Read(ref _operations), Interlocked.Read(ref _nexusDispatches));
 
     private static Func<WorkflowServiceHandler, byte[], ServerCallContext, Task<byte[]>> Bind<TReq, TResp>(MethodDescriptor method)
         where TReq : class, IMessage<TReq>, new()
@@ -124,6 +128,14 @@ internal sealed class ClusterService
         return _engine.RunOperationAsync(body);
     });
 
+    public Task<byte[]> DispatchNexusTask(byte[] body, ServerCallContext context) => RunAsync(context, async () =>
+    {
+        var dispatch = ClusterMessages.DecodeNexusDispatch(body);
+        Interlocked.Increment(ref _nexusDispatches);
+        var request = Temporalio.Api.Nexus.V1.Request.Parser.ParseFrom(dispatch.Request);
+        return ClusterMessages.EncodeNexusAnswer(await _nexusTasks.DispatchForAsync(dispatch.NamespaceId, dispatch.TaskQueue, request, dispatch.Timeout, context.CancellationToken).ConfigureAwait(false), ClusterMessages.VersionOf(body));
+    });
+
     public Task<byte[]> StartTask(byte[] body, ServerCallContext context) => RunAsync(context, async () =>
     {
         var start = ClusterMessages.DecodeStart(body);
@@ -164,6 +176,7 @@ internal sealed class ClusterService
             context.AddUnaryMethod(ClusterMethods.OfferTask, [], static (service, body, call) => service.OfferTask(body, call));
             context.AddUnaryMethod(ClusterMethods.PollRoot, [], static (service, body, call) => service.PollRoot(body, call));
             context.AddUnaryMethod(ClusterMethods.RecentPollers, [], static (service, body, call) => service.RecentPollers(body, call));
+            context.AddUnaryMethod(ClusterMethods.DispatchNexusTask, [], static (service, body, call) => service.DispatchNexusTask(body, call));
         }
     }
 }

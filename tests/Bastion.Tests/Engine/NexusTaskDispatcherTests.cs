@@ -47,4 +47,21 @@ public sealed class NexusTaskDispatcherTests
         Assert.True(dispatcher.Answer("ns-b", token, new NexusTaskAnswer(null, new Temporalio.Api.Failure.V1.Failure { Message = "no" })));
         Assert.Equal("no", (await dispatch)!.HandlerFailure!.Message);
     }
+
+    /// <summary>In a cluster a token names the node holding its task, so an answer through any node is routed to it.</summary>
+    [Fact]
+    public async Task ATasksToken_NamesTheNodeThatHoldsIt()
+    {
+        var membership = Bastion.Engine.Cluster.ClusterMembership.Standalone("node-x", TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var dispatcher = new NexusTaskDispatcher { Routing = Bastion.Engine.Cluster.ClusterRouting.Standalone(membership) };
+        var dispatch = dispatcher.DispatchAsync("ns-b", "tq", Start("r-3"), TimeSpan.FromSeconds(30), CancellationToken.None);
+        var (token, _) = (await dispatcher.PollAsync("ns-b", "tq", TimeSpan.FromSeconds(30), CancellationToken.None))!.Value;
+
+        Assert.Equal("node-x", NexusTaskDispatcher.NodeOfToken(token));
+        Assert.False(dispatcher.Answer("ns-a", token, new NexusTaskAnswer(new Response(), null)));
+        Assert.True(dispatcher.Answer("ns-b", token, new NexusTaskAnswer(new Response(), null)));
+        Assert.NotNull(await dispatch);
+        Assert.Null(NexusTaskDispatcher.NodeOfToken("0123456789abcdef")); // not one of this server's cluster tokens
+        Assert.Null(NexusTaskDispatcher.NodeOfToken("0123456789abcdef@"));
+    }
 }
