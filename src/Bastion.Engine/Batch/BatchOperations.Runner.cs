@@ -16,7 +16,8 @@ namespace Bastion.Engine.Batch;
 /// A job's loop: take the next target after the cursor, wait for the rate, apply the operation through the engine,
 /// record counts and the new cursor. A crash between an operation and its record repeats that one operation on
 /// resume, which changes nothing: a terminated or deleted run is not found (counted done, as Temporal does), a
-/// second cancel request is acknowledged, a signal carries a request id per (job, run) the engine deduplicates.
+/// second cancel request is acknowledged, a signal or a standalone activity's terminate or cancel carries a request id per (job, run)
+/// the engine deduplicates.
 /// </summary>
 internal sealed partial class BatchOperations
 {
@@ -124,6 +125,13 @@ internal sealed partial class BatchOperations
     /// </summary>
     private async Task<(WorkflowExecution, string)?> NextTargetAsync(NamespaceEntry ns, StartBatchOperationRequest request, string? query, string? cursor)
     {
+        if (query != null && TargetsStandaloneActivities(request))
+        {
+            // The same keyset token over the activities' run rows: the activity id stands where a workflow id would.
+            var (activities, token) = await visibility.ListActivitiesAsync(ns, query, 1, cursor is null ? null : ByteString.CopyFromUtf8(cursor)).ConfigureAwait(false);
+            return activities.Count == 0 ? null : (new WorkflowExecution { WorkflowId = activities[0].ActivityId, RunId = activities[0].RunId }, token.ToStringUtf8());
+        }
+
         if (query != null)
         {
             var (executions, token) = await visibility.ListAsync(ns, query, 1, cursor is null ? null : ByteString.CopyFromUtf8(cursor)).ConfigureAwait(false);
@@ -150,7 +158,10 @@ internal sealed partial class BatchOperations
         {
             try
             {
-                var key = await engine.ResolveAsync(ns.Id, execution.WorkflowId, execution.RunId).ConfigureAwait(false);
+                // A standalone activity's target names its activity id; its run lives under a reserved workflow id.
+                var key = TargetsStandaloneActivities(request)
+                    ? await engine.ResolveStandaloneAsync(ns.Id, execution.WorkflowId, execution.RunId).ConfigureAwait(false)
+                    : await engine.ResolveAsync(ns.Id, execution.WorkflowId, execution.RunId).ConfigureAwait(false);
                 var requestId = $"batch/{jobKey}/{key.RunId}";
                 switch (request.OperationCase)
                 {
@@ -212,6 +223,17 @@ internal sealed partial class BatchOperations
                         var update = request.UpdateActivityOptionsOperation;
                         await engine.UpdateActivityOptionsAsync(key, Selector(update.Type, update.MatchAll), update.ActivityOptions, update.UpdateMask?.Paths, update.RestoreOriginal)
                             .ConfigureAwait(false);
+                        break;
+                    case Operation.TerminateActivitiesOperation:
+                        var terminateActivity = request.TerminateActivitiesOperation;
+                        await engine.TerminateActivityExecutionAsync(key, requestId, terminateActivity.Reason, terminateActivity.Identity).ConfigureAwait(false);
+                        break;
+                    case Operation.CancelActivitiesOperation:
+                        var cancelActivity = request.CancelActivitiesOperation;
+                        await engine.RequestCancelActivityExecutionAsync(key, requestId, cancelActivity.Reason, cancelActivity.Identity).ConfigureAwait(false);
+                        break;
+                    case Operation.DeleteActivitiesOperation:
+                        await engine.DeleteActivityExecutionAsync(key).ConfigureAwait(false);
                         break;
                     default:
                         throw new InvalidOperationException($"Operation {request.OperationCase} passed validation.");

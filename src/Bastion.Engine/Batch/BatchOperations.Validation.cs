@@ -29,12 +29,13 @@ internal sealed partial class BatchOperations
             throw ServiceException.InvalidArgument($"Workflow executions count exceeded: at most {MaxExecutions} executions.");
         }
 
+        var targetType = TargetTypeOf(request);
         for (var i = 0; i < request.TargetExecutions.Count; i++)
         {
-            if (request.TargetExecutions[i].Type != ExecutionType.Workflow)
+            if (request.TargetExecutions[i].Type != targetType)
             {
                 throw ServiceException.InvalidArgument(
-                    $"target_executions[{i}] has type {request.TargetExecutions[i].Type}, but operation {request.OperationCase} requires {ExecutionType.Workflow}.");
+                    $"target_executions[{i}] has type {request.TargetExecutions[i].Type}, but operation {request.OperationCase} requires {targetType}.");
             }
         }
 
@@ -50,6 +51,9 @@ internal sealed partial class BatchOperations
             case Operation.TerminationOperation:
             case Operation.CancellationOperation:
             case Operation.DeletionOperation:
+            case Operation.TerminateActivitiesOperation:
+            case Operation.CancelActivitiesOperation:
+            case Operation.DeleteActivitiesOperation:
                 break;
             case Operation.SignalOperation:
                 if (string.IsNullOrEmpty(request.SignalOperation.Signal))
@@ -139,12 +143,13 @@ internal sealed partial class BatchOperations
     }
 
     /// <summary>
-    /// The query the job walks: as Temporal, operations that only apply to open workflows select running and paused
-    /// ones; delete and reset take closed runs too.
+    /// The query the job walks: as Temporal, operations that only apply to open executions select running and paused
+    /// ones; delete and reset take closed runs too. For the standalone-activity operations it is an activity query
+    /// (<see cref="TargetsStandaloneActivities"/>).
     /// </summary>
     private static string? TargetQuery(StartBatchOperationRequest request) => request.VisibilityQuery.Length == 0
         ? null
-        : request.OperationCase is Operation.DeletionOperation or Operation.ResetOperation
+        : request.OperationCase is Operation.DeletionOperation or Operation.ResetOperation or Operation.DeleteActivitiesOperation
             ? request.VisibilityQuery
             : $"({SelectionQuery(request)}) AND (ExecutionStatus='Running' OR ExecutionStatus='Paused')";
 
@@ -163,6 +168,16 @@ internal sealed partial class BatchOperations
         return $"{Bastion.Visibility.SystemAttributes.PauseInfo} = '{quoted}'";
     }
 
+    /// <summary>
+    /// Whether the job's targets are standalone activities (selected through the activity visibility, named by
+    /// activity id in an explicit list) rather than workflow runs.
+    /// </summary>
+    private static bool TargetsStandaloneActivities(StartBatchOperationRequest request) =>
+        request.OperationCase is Operation.TerminateActivitiesOperation or Operation.CancelActivitiesOperation or Operation.DeleteActivitiesOperation;
+
+    private static ExecutionType TargetTypeOf(StartBatchOperationRequest request) =>
+        TargetsStandaloneActivities(request) ? ExecutionType.Activity : ExecutionType.Workflow;
+
 #pragma warning disable CS0612 // The only names this API version has for these types (Temporal's server writes them too).
     private static BatchOperationType OperationTypeOf(StartBatchOperationRequest request) => request.OperationCase switch
     {
@@ -175,6 +190,9 @@ internal sealed partial class BatchOperations
         Operation.UnpauseActivitiesOperation => BatchOperationType.UnpauseActivity,
         Operation.ResetActivitiesOperation => BatchOperationType.ResetActivity,
         Operation.UpdateActivityOptionsOperation => BatchOperationType.UpdateActivityOptions,
+        Operation.TerminateActivitiesOperation => BatchOperationType.TerminateActivity,
+        Operation.CancelActivitiesOperation => BatchOperationType.CancelActivity,
+        Operation.DeleteActivitiesOperation => BatchOperationType.DeleteActivity,
         _ => BatchOperationType.Unspecified,
     };
 #pragma warning restore CS0612
@@ -195,6 +213,8 @@ internal sealed partial class BatchOperations
         Operation.UnpauseActivitiesOperation => request.UnpauseActivitiesOperation.Identity,
         Operation.ResetActivitiesOperation => request.ResetActivitiesOperation.Identity,
         Operation.UpdateActivityOptionsOperation => request.UpdateActivityOptionsOperation.Identity,
-        _ => string.Empty,
+        Operation.TerminateActivitiesOperation => request.TerminateActivitiesOperation.Identity,
+        Operation.CancelActivitiesOperation => request.CancelActivitiesOperation.Identity,
+        _ => string.Empty, // delete (of workflows or activities) carries no identity of its own, as in Temporal
     };
 }

@@ -15,8 +15,8 @@ using Temporalio.Api.WorkflowService.V1;
 namespace Bastion.Engine.Batch;
 
 /// <summary>
-/// Batch operations (docs/batch-operations.md): a job applies terminate, cancel, signal or delete to the runs a
-/// visibility query or an explicit list selects, through the engine's own paths, at a bounded rate. A job is a row
+/// Batch operations (docs/batch-operations.md): a job applies one operation to the workflow runs (or standalone
+/// activities) a visibility query or an explicit list selects, through the engine's own paths, at a bounded rate. A job is a row
 /// in the store (<see cref="IBatchStore"/>) holding its encoded request, progress counts and a cursor written after
 /// every operation, so a restart resumes where it stopped. Temporal runs these as a system workflow; here a job is
 /// a background loop per running job.
@@ -55,7 +55,9 @@ internal sealed partial class BatchOperations(
         if (query != null)
         {
             // Also proves the query parses and binds: a bad one is INVALID_ARGUMENT naming the position now, not a failed job later.
-            total = (await visibility.CountAsync(ns, query).ConfigureAwait(false)).Count;
+            total = TargetsStandaloneActivities(request)
+                ? (await visibility.CountActivitiesAsync(ns, query).ConfigureAwait(false)).Count
+                : (await visibility.CountAsync(ns, query).ConfigureAwait(false)).Count;
         }
 
         var jobKey = JobKey(ns.Id, request.JobId);
@@ -119,7 +121,7 @@ internal sealed partial class BatchOperations(
         {
             response.Executions.Add(new Temporalio.Api.Common.V1.Execution
             {
-                Type = ExecutionType.Workflow,
+                Type = TargetTypeOf(request),
                 BusinessId = execution.WorkflowId,
                 RunId = execution.RunId,
             });

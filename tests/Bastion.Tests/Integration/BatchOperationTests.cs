@@ -319,6 +319,10 @@ public sealed class BatchOperationTests(ServerFixture fixture)
         { "reset-activities-empty-type", "Either activity type must be set, or match all should be set to true" },
         { "activity-options-and-restore", "cannot set both activity options and restore original" },
         { "no-signal-name", "SignalOperation.Signal is not set on request." },
+        { "activity-query-syntax", "at position" },
+        // A standalone-activity job selects through the activity visibility, where workflow attributes do not exist.
+        { "activity-query-workflow-attribute", "unknown search attribute 'WorkflowType'" },
+        { "activity-workflow-target", "target_executions[0] has type Workflow" },
     };
 
     [Theory]
@@ -353,6 +357,19 @@ public sealed class BatchOperationTests(ServerFixture fixture)
             case "reset-activities-empty-type": request.ResetActivitiesOperation = new() { Type = string.Empty }; break;
             case "activity-options-and-restore": request.UpdateActivityOptionsOperation = new() { ActivityOptions = new(), RestoreOriginal = true, MatchAll = true }; break;
             case "no-signal-name": request.SignalOperation = new() { Input = new() }; break;
+            case "activity-query-syntax":
+                request.TerminateActivitiesOperation = new() { Reason = "because" };
+                request.VisibilityQuery = "ActivityType = ";
+                break;
+            case "activity-query-workflow-attribute":
+                request.TerminateActivitiesOperation = new() { Reason = "because" };
+                request.VisibilityQuery = "WorkflowType = 'x'";
+                break;
+            case "activity-workflow-target":
+                request.CancelActivitiesOperation = new();
+                request.VisibilityQuery = string.Empty;
+                request.TargetExecutions.Add(new Execution { Type = ExecutionType.Workflow, BusinessId = "wf" });
+                break;
             default: throw new ArgumentException(problem);
         }
 
