@@ -11,10 +11,10 @@ using Google.Protobuf.WellKnownTypes;
 namespace Bastion.Security.Pipeline;
 
 /// <summary>
-/// The pipeline's boundary check of every request, whatever its method: each <c>Timestamp</c>, <c>Duration</c> and
-/// enum field anywhere in it (nested messages, repeated fields, map values) must hold a value protobuf defines —
+/// The pipeline's boundary check of every request, whatever its method: each <c>Timestamp</c>, <c>Duration</c>, float
+/// and enum field anywhere in it (nested messages, repeated fields, map values) must hold a value protobuf defines —
 /// a timestamp in 0001-01-01..9999-12-31 with nanos in [0, 1e9), a duration of at most ±10 000 years with nanos of
-/// the same sign, an enum number its enum declares. Anything else is INVALID_ARGUMENT naming the field path, e.g.
+/// the same sign, an enum number its enum declares, a finite float. Anything else is INVALID_ARGUMENT naming the field path, e.g.
 /// <c>start_time_filter.earliest_time: timestamp out of range</c>, instead of an overflow deep in a handler.
 /// A valid duration longer than 100 years either way is capped to 100 years in place, as Temporal caps them
 /// (<c>maxAllowedDuration</c>; Go's durations end at 292 years anyway), so that no timeout, interval or delay can
@@ -101,6 +101,7 @@ public static class RequestValidator
                 $"duration out of range (seconds={d.Seconds}, nanos={d.Nanos}; valid: at most {MaxDurationSeconds} seconds either way, nanos within ±999999999 and of the seconds' sign)"))
             : Cap(d),
         IMessage nested => check.Nested is { } nestedPlan ? Check(nested, nestedPlan) : null,
+        float f => float.IsFinite(f) ? null : new Failure(string.Create(CultureInfo.InvariantCulture, $"{f} is not a finite number")),
         _ when check.DefinedValues is { } defined => defined.Contains((int)value)
             ? null
             : new Failure(string.Create(CultureInfo.InvariantCulture, $"{(int)value} is not a value of {check.EnumName}")),
@@ -187,6 +188,7 @@ public static class RequestValidator
                 .Where(f => IsChecked(f, Needs))
                 .Select(f => ContainedMessage(f) is { } m
                     ? new FieldCheck(f, IsLeaf(m) ? null : PlanFor(m), null, null)
+                    : IsFloat(f) ? new FieldCheck(f, null, null, null)
                     : new FieldCheck(f, null, EnumValues(ContainedEnum(f)!), ContainedEnum(f)!.FullName))
                 .ToArray();
         }
@@ -198,7 +200,13 @@ public static class RequestValidator
     }
 
     private static bool IsChecked(FieldDescriptor field, Func<MessageDescriptor, bool> needs) =>
-        ContainedEnum(field) is not null || (ContainedMessage(field) is { } m && (IsLeaf(m) || needs(m)));
+        ContainedEnum(field) is not null || IsFloat(field) || (ContainedMessage(field) is { } m && (IsLeaf(m) || needs(m)));
+
+    /// <summary>
+    /// A float field (a fairness weight, a ramp percentage, a rate): NaN or an infinity means nothing in any of them and
+    /// cannot be stored as JSON. (Double fields are checked by the handlers, with Temporal's texts.)
+    /// </summary>
+    private static bool IsFloat(FieldDescriptor field) => !field.IsMap && field.FieldType == FieldType.Float;
 
     /// <summary>Timestamp and Duration are checked by value; Any is opaque here.</summary>
     private static bool IsLeaf(MessageDescriptor type) =>

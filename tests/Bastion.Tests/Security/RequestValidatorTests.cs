@@ -106,6 +106,27 @@ public sealed class RequestValidatorTests
         Assert.StartsWith("commands[1].start_timer_command_attributes.start_to_fire_timeout: duration out of range", e.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>A non-finite float (here a task's fairness weight, in a command and in a start) is refused by name: it would reach the run's state.</summary>
+    [Theory]
+    [InlineData(float.PositiveInfinity, "Infinity")]
+    [InlineData(float.NaN, "NaN")]
+    public void ANonFiniteFloat_IsRefused_NamingTheField(float weight, string shown)
+    {
+        var start = new StartWorkflowExecutionRequest { Namespace = "default", Priority = new() { FairnessWeight = weight } };
+        var e = Assert.Throws<ServiceException>(() => RequestValidator.Validate(start));
+        Assert.Equal(ErrorKind.InvalidArgument, e.Kind);
+        Assert.Equal($"priority.fairness_weight: {shown} is not a finite number", e.Message);
+
+        var completion = new RespondWorkflowTaskCompletedRequest();
+        completion.Commands.Add(new Temporalio.Api.Command.V1.Command
+        {
+            ScheduleActivityTaskCommandAttributes = new() { ActivityId = "a", Priority = new() { FairnessWeight = weight } },
+        });
+        Assert.StartsWith("commands[0].schedule_activity_task_command_attributes.priority.fairness_weight:", Assert.Throws<ServiceException>(() => RequestValidator.Validate(completion)).Message, StringComparison.Ordinal);
+
+        RequestValidator.Validate(new StartWorkflowExecutionRequest { Namespace = "default", Priority = new() { FairnessWeight = 2.5f } });
+    }
+
     [Fact]
     public void ListFilter_TimestampBeyondYear9999_IsRefused()
     {

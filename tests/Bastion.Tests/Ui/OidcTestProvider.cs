@@ -89,13 +89,32 @@ internal sealed class OidcTestProvider : IAsyncDisposable
         (await http.PostAsync(new Uri(Issuer + "/__test/tamper"), body)).EnsureSuccessStatusCode();
     }
 
+    /// <summary>
+    /// Test classes that start a provider run in parallel: one installs while the others wait, and "installed" is a mark
+    /// written after <c>npm ci</c> finished (one package's files appear long before its dependencies' do).
+    /// </summary>
+    private static readonly SemaphoreSlim s_install = new(1, 1);
+
     private static async Task InstallAsync(string dir)
     {
-        if (File.Exists(Path.Combine(dir, "node_modules", "oidc-provider", "package.json")))
+        var installed = Path.Combine(dir, "node_modules", ".bastion-installed");
+        await s_install.WaitAsync();
+        try
         {
-            return;
+            if (!File.Exists(installed))
+            {
+                await NpmCiAsync(dir);
+                await File.WriteAllTextAsync(installed, "npm ci finished\n");
+            }
         }
+        finally
+        {
+            s_install.Release();
+        }
+    }
 
+    private static async Task NpmCiAsync(string dir)
+    {
         var start = new ProcessStartInfo("npm") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in new[] { "ci", "--no-audit", "--no-fund", "--ignore-scripts" })
         {
