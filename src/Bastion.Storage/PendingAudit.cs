@@ -51,6 +51,15 @@ public abstract class PendingAudit
         }
     }
 
+    /// <summary>
+    /// Claims the record for a commit on another cluster node: the call was sent on to the node that owns what it
+    /// addresses, with its record, to ride the transition it commits there. False as <see cref="TryRide"/>.
+    /// </summary>
+    public bool TryRideElsewhere() => TryRide();
+
+    /// <summary>That node's answer: it wrote the record with its transition, or it did not (the record is free again).</summary>
+    public void RodeElsewhere(bool written) => Landed(written);
+
     /// <summary>The commit it rode ended: written with it, or free again (the transition was rejected or the transaction failed).</summary>
     internal void Landed(bool written)
     {

@@ -12,8 +12,11 @@ namespace Bastion.Engine.Cluster;
 /// </summary>
 internal static class ClusterProtocol
 {
-    /// <summary>4: a task's priority (3: worker deployment version sub-queues; 2: task queue partitions).</summary>
-    public const byte Newest = 4;
+    /// <summary>
+    /// 5: a forwarded call and a task start carry the call's audit record (4: a task's priority; 3: worker deployment
+    /// version sub-queues; 2: task queue partitions).
+    /// </summary>
+    public const byte Newest = 5;
 
     /// <summary>The oldest version this build still reads and writes.</summary>
     public const byte Oldest = 3;

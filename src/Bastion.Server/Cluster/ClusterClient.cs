@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Bastion.Engine.Cluster;
 using Bastion.Engine.History;
 using Bastion.Engine.Matching;
+using Bastion.Security.Audit;
 using Bastion.Security.Pipeline;
 using Google.Protobuf;
 using Grpc.Core;
@@ -26,8 +27,9 @@ internal sealed class ClusterClient(HistoryEngine engine, ClusterSettings settin
     public async Task<byte[]> ForwardAsync(string node, string method, string namespaceId, byte[] request, DateTime deadline, CancellationToken cancellationToken)
     {
         var (invoker, version) = Reach(node);
-        var body = ClusterMessages.Encode(new ClusterMessages.Forward(method, namespaceId, request), version);
-        return await invoker.AsyncUnaryCall(ClusterMethods.Forward, null, Options(deadline == DateTime.MaxValue ? null : deadline, cancellationToken), body).ConfigureAwait(false);
+        var handOff = version >= 5 ? AuditHandOff.TakeAmbient() : null;
+        var body = ClusterMessages.Encode(new ClusterMessages.Forward(method, namespaceId, request, handOff?.Record), version);
+        return await CallAsync(invoker, ClusterMethods.Forward, Options(deadline == DateTime.MaxValue ? null : deadline, cancellationToken), body, handOff).ConfigureAwait(false);
     }
 
     public async Task AddTaskAsync(string node, QueueKey queue, MatchItem item, bool front, CancellationToken cancellationToken)
@@ -62,8 +64,9 @@ internal sealed class ClusterClient(HistoryEngine engine, ClusterSettings settin
     public async Task<byte[]?> StartTaskAsync(string node, QueueKey queue, MatchItem item, byte[] pollRequest, CancellationToken cancellationToken)
     {
         var (invoker, version) = Reach(node);
-        var body = ClusterMessages.Encode(new ClusterMessages.TaskStart(queue, item, pollRequest), version);
-        var started = await invoker.AsyncUnaryCall(ClusterMethods.StartTask, null, Options(null, cancellationToken), body).ConfigureAwait(false);
+        var handOff = version >= 5 ? AuditHandOff.TakeAmbient() : null;
+        var body = ClusterMessages.Encode(new ClusterMessages.TaskStart(queue, item, pollRequest, handOff?.Record), version);
+        var started = await CallAsync(invoker, ClusterMethods.StartTask, Options(null, cancellationToken), body, handOff).ConfigureAwait(false);
         return ClusterMessages.DecodeStarted(started);
     }
 
@@ -102,6 +105,43 @@ internal sealed class ClusterClient(HistoryEngine engine, ClusterSettings settin
     }
 
     private static CallOptions Options(DateTime? deadline, CancellationToken cancellationToken) => new(deadline: deadline, cancellationToken: cancellationToken);
+
+    /// <summary>
+    /// A call that may carry its client call's audit record: the other node's answer says in a trailer whether it wrote
+    /// the record (<see cref="ClusterMethods.AuditWrittenTrailer"/>, which goes no further). A call that fails on the
+    /// way counts as not written, so the record is written here.
+    /// </summary>
+    private static async Task<byte[]> CallAsync(CallInvoker invoker, Method<byte[], byte[]> method, CallOptions options, byte[] body, AuditHandOff? handOff)
+    {
+        if (handOff is null)
+        {
+            return await invoker.AsyncUnaryCall(method, null, options, body).ConfigureAwait(false);
+        }
+
+        var written = false;
+        try
+        {
+            using var call = invoker.AsyncUnaryCall(method, null, options, body);
+            var response = await call.ResponseAsync.ConfigureAwait(false);
+            written = call.GetTrailers().Get(ClusterMethods.AuditWrittenTrailer) is not null;
+            return response;
+        }
+        catch (RpcException e) when (e.Trailers.Get(ClusterMethods.AuditWrittenTrailer) is not null)
+        {
+            written = true;
+            var trailers = new Metadata();
+            foreach (var entry in e.Trailers.Where(t => t.Key != ClusterMethods.AuditWrittenTrailer))
+            {
+                trailers.Add(entry);
+            }
+
+            throw new RpcException(e.Status, trailers, e.Message);
+        }
+        finally
+        {
+            handOff.Ended(written);
+        }
+    }
 
     /// <summary>A live node's channel, and the version of the internal messages to write to it.</summary>
     private (CallInvoker Invoker, byte Version) Reach(string node)

@@ -16,11 +16,13 @@ namespace Bastion.Server.Cluster;
 internal static class ClusterMessages
 {
 
-    public sealed record Forward(string Method, string NamespaceId, byte[] Request);
+    /// <summary>A client's call sent on to the owner of what it addresses; from version 5 with the call's audit record (<see cref="Security.Audit.AuditHandOff"/>).</summary>
+    public sealed record Forward(string Method, string NamespaceId, byte[] Request, byte[]? Audit = null);
 
     public sealed record TaskHandOff(QueueKey Queue, MatchItem Item, bool Front);
 
-    public sealed record TaskStart(QueueKey Queue, MatchItem Item, byte[] PollRequest);
+    /// <summary>A task a poll took, sent to its run's owner with the poll; from version 5 with the poll's audit record.</summary>
+    public sealed record TaskStart(QueueKey Queue, MatchItem Item, byte[] PollRequest, byte[]? Audit = null);
 
     /// <summary>A poll a partition sent on to wait at its queue's root.</summary>
     public sealed record RootPoll(QueueKey Root, byte[] PollRequest);
@@ -33,9 +35,10 @@ internal static class ClusterMessages
         w.Write(forward.Method);
         w.Write(forward.NamespaceId);
         w.WriteBytes(forward.Request);
+        WriteAudit(w, forward.Audit, version);
     });
 
-    public static Forward DecodeForward(byte[] body) => Read(body, (r, _) => new Forward(r.ReadString(), r.ReadString(), r.ReadBytes()));
+    public static Forward DecodeForward(byte[] body) => Read(body, (r, v) => new Forward(r.ReadString(), r.ReadString(), r.ReadBytes(), ReadAudit(r, v)));
 
     public static byte[] Encode(TaskHandOff handOff, byte version) => Write(version, w =>
     {
@@ -51,9 +54,10 @@ internal static class ClusterMessages
         WriteQueue(w, start.Queue);
         WriteItem(w, start.Item, version);
         w.WriteBytes(start.PollRequest);
+        WriteAudit(w, start.Audit, version);
     });
 
-    public static TaskStart DecodeStart(byte[] body) => Read(body, (r, v) => new TaskStart(ReadQueue(r), ReadItem(r, v), r.ReadBytes()));
+    public static TaskStart DecodeStart(byte[] body) => Read(body, (r, v) => new TaskStart(ReadQueue(r), ReadItem(r, v), r.ReadBytes(), ReadAudit(r, v)));
 
     /// <summary>A task offered to a root partition's waiting pollers (<see cref="TaskHandOff"/> without keeping).</summary>
     public static byte[] EncodeOffer(QueueKey root, MatchItem item, byte version) => Write(version, w =>
@@ -154,6 +158,21 @@ internal static class ClusterMessages
             : throw new ArgumentOutOfRangeException(nameof(version), version, "A cluster message version this build does not write.");
 
     private static T Read<T>(byte[] body, Func<BinaryReader, byte, T> read) => ClusterBinary.Read(body, ClusterProtocol.Oldest, ClusterProtocol.Newest, "cluster message", read);
+
+    /// <summary>From version 5 a call's audit record may travel with it; to an older node it is not sent (the sender writes it).</summary>
+    private static void WriteAudit(BinaryWriter w, byte[]? audit, byte version)
+    {
+        if (version >= 5)
+        {
+            w.WriteOptional(audit);
+        }
+        else if (audit is not null)
+        {
+            throw new ArgumentException($"Cluster message version {version} carries no audit record.", nameof(audit));
+        }
+    }
+
+    private static byte[]? ReadAudit(BinaryReader r, byte version) => version >= 5 ? r.ReadOptionalBytes() : null;
 
     private static void WriteQueue(BinaryWriter w, QueueKey queue)
     {

@@ -10,6 +10,13 @@ internal static class ClusterMethods
 {
     public const string ServiceName = "bastion.cluster.v1.Cluster";
 
+    /// <summary>
+    /// In the answer to <see cref="Forward"/> or <see cref="StartTask"/>: this node wrote the audit record the call
+    /// carried, with the transition it committed (<see cref="Security.Audit.AuditHandOff"/>). Internal: the entry node
+    /// removes it before an error goes on to the client.
+    /// </summary>
+    public const string AuditWrittenTrailer = "bastion-audit-written";
+
     private static readonly Marshaller<byte[]> s_bytes = Marshallers.Create(static b => b, static b => b);
 
     /// <summary>A client's call, authenticated, authorized and audited by the node it reached, run by the owner of what it addresses.</summary>

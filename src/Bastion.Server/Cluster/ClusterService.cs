@@ -5,7 +5,9 @@ using Bastion.Engine.History;
 using Bastion.Engine.Matching;
 using Bastion.Engine.Namespaces;
 using Bastion.Frontend.WorkflowService;
+using Bastion.Security.Audit;
 using Bastion.Security.Pipeline;
+using Bastion.Storage;
 using Bastion.Wire;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
@@ -35,14 +37,16 @@ internal sealed class ClusterService
     private readonly NexusTaskDispatcher _nexusTasks;
     private readonly ClusterListener _listener;
     private readonly TimeProvider _time;
+    private readonly IAuditSink _audit;
     private long _forwards;
     private long _handOffs;
     private long _starts;
     private long _operations;
     private long _nexusDispatches;
 
-    public ClusterService(WorkflowServiceHandler workflows, NamespaceRegistry namespaces, HistoryEngine engine, NexusTaskDispatcher nexusTasks, ClusterListener listener, TimeProvider time)
+    public ClusterService(WorkflowServiceHandler workflows, NamespaceRegistry namespaces, HistoryEngine engine, NexusTaskDispatcher nexusTasks, ClusterListener listener, TimeProvider time, IAuditSink audit)
     {
+        _audit = audit;
         _workflows = workflows;
         _namespaces = namespaces;
         _engine = engine;
@@ -91,7 +95,7 @@ internal sealed class ClusterService
             Namespace = ns,
             NamespaceName = ns.Name,
         }.AttachTo(context);
-        return await handler(_workflows, forward.Request, context).ConfigureAwait(false);
+        return await WithAuditAsync(forward.Audit, context, () => handler(_workflows, forward.Request, context)).ConfigureAwait(false);
     });
 
     public Task<byte[]> AddTask(byte[] body, ServerCallContext context) => RunAsync(context, () =>
@@ -140,11 +144,66 @@ internal sealed class ClusterService
     {
         var start = ClusterMessages.DecodeStart(body);
         Interlocked.Increment(ref _starts);
-        IMessage? response = start.Queue.Type == TaskCategory.Workflow
-            ? await _workflows.StartWorkflowQueueItemAsync(start.Item, PollWorkflowTaskQueueRequest.Parser.ParseFrom(start.PollRequest), start.Queue, context.CancellationToken).ConfigureAwait(false)
-            : await _workflows.StartActivityQueueItemAsync(start.Item, PollActivityTaskQueueRequest.Parser.ParseFrom(start.PollRequest), context.CancellationToken).ConfigureAwait(false);
-        return ClusterMessages.EncodeStarted(response?.ToByteArray(), ClusterMessages.VersionOf(body));
+        return await WithAuditAsync(start.Audit, context, async () =>
+        {
+            IMessage? response = start.Queue.Type == TaskCategory.Workflow
+                ? await _workflows.StartWorkflowQueueItemAsync(start.Item, PollWorkflowTaskQueueRequest.Parser.ParseFrom(start.PollRequest), start.Queue, context.CancellationToken).ConfigureAwait(false)
+                : await _workflows.StartActivityQueueItemAsync(start.Item, PollActivityTaskQueueRequest.Parser.ParseFrom(start.PollRequest), context.CancellationToken).ConfigureAwait(false);
+            return ClusterMessages.EncodeStarted(response?.ToByteArray(), ClusterMessages.VersionOf(body));
+        }).ConfigureAwait(false);
     });
+
+    /// <summary>
+    /// Runs a call that came with its client call's audit record (<see cref="AuditHandOff"/>) with that record ambient,
+    /// prepared by this node's sink, so the first transition the call commits here writes it, as on the entry node; the
+    /// answer says whether it did (<see cref="ClusterMethods.AuditWrittenTrailer"/>), the entry node writes it if not.
+    /// </summary>
+    private async Task<byte[]> WithAuditAsync(byte[]? record, ServerCallContext context, Func<Task<byte[]>> run)
+    {
+        var riding = record is null ? null : _audit.Prepare(AuditHandOff.Read(record));
+        if (riding is null)
+        {
+            return await run().ConfigureAwait(false);
+        }
+
+        byte[] answer;
+        PendingAudit.Ambient = riding;
+        try
+        {
+            answer = await run().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            PendingAudit.Ambient = null;
+            if (!await WrittenAsync(riding).ConfigureAwait(false))
+            {
+                throw;
+            }
+
+            var failure = e as RpcException ?? ErrorMapper.ToRpcException(e, context.CancellationToken.IsCancellationRequested);
+            failure.Trailers.Add(ClusterMethods.AuditWrittenTrailer, "1");
+            throw failure;
+        }
+
+        PendingAudit.Ambient = null;
+        if (await WrittenAsync(riding).ConfigureAwait(false))
+        {
+            context.ResponseTrailers.Add(ClusterMethods.AuditWrittenTrailer, "1");
+        }
+
+        return answer;
+    }
+
+    private async Task<bool> WrittenAsync(PendingAudit riding)
+    {
+        var written = await riding.CloseAsync().ConfigureAwait(false);
+        if (written)
+        {
+            _audit.Landed(riding);
+        }
+
+        return written;
+    }
 
     private async Task<byte[]> RunAsync(ServerCallContext context, Func<Task<byte[]>> run)
     {

@@ -308,6 +308,54 @@ public sealed class ClusterTests(PostgresDatabase database) : IClassFixture<Post
     }
 
     /// <summary>Children on other nodes' shards start, get their parent's signals, report back; the parent's close policy reaches its last child.</summary>
+    /// <summary>
+    /// A client call's audit record is written once, whichever node runs the call; a call sent on to the owner of its
+    /// workflow (or a poll whose task is started there) has its record ride the transition it commits on that node —
+    /// its shard's chain — as on one node, instead of a commit of its own on the node the client reached.
+    /// </summary>
+    [Fact]
+    public async Task EveryCallsAuditRecord_IsWrittenOnce_AndRidesTheTransitionItCommitsOnTheOwner()
+    {
+        await SettledAsync(_nodes);
+        var starter = await TemporalClient.ConnectAsync(new(_nodes[0].Address) { Namespace = "default" });
+        var workerClient = await TemporalClient.ConnectAsync(new(_nodes[1].Address) { Namespace = "default" });
+        var taskQueue = ServerFixture.NewTaskQueue();
+        using var worker = new TemporalWorker(workerClient, new TemporalWorkerOptions(taskQueue).AddWorkflow<Greets>().AddAllActivities(typeof(Greeter), null));
+        await worker.ExecuteAsync(async () =>
+        {
+            var runs = Enumerable.Range(0, 12).Select(i => starter.ExecuteWorkflowAsync((Greets wf) => wf.RunAsync($"n{i}"), new($"audited-{i}-{Guid.NewGuid():N}", taskQueue)));
+            await Task.WhenAll(runs).WaitAsync(TimeSpan.FromSeconds(90));
+        });
+
+        var records = new List<(Bastion.Security.Audit.AuditRecord Record, string Chain)>();
+        foreach (var chain in await _nodes[0].AuditStore.ListAuditChainsAsync(CancellationToken.None))
+        {
+            foreach (var stored in await _nodes[0].AuditStore.ReadAuditAsync(new Bastion.Storage.AuditQuery(chain.Chain, 0, 100_000), CancellationToken.None))
+            {
+                var (record, storedChain, _, _) = Bastion.Security.Audit.AuditJson.Parse(stored.Data);
+                records.Add((record, storedChain));
+            }
+        }
+
+        var duplicated = records.GroupBy(r => r.Record.LogId).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        Assert.True(duplicated.Count == 0, "records written twice: " + string.Join(", ", duplicated));
+        var calls = records.Where(r => r.Record.Kind == Bastion.Security.Audit.AuditKinds.ApiCall).ToList();
+        foreach (var operation in new[] { "StartWorkflowExecution", "RespondWorkflowTaskCompleted", "RespondActivityTaskCompleted" })
+        {
+            var ofOperation = calls.Where(r => r.Record.Operation.EndsWith("/" + operation, StringComparison.Ordinal)).ToList();
+            Assert.True(ofOperation.Count >= 12, $"{operation}: {ofOperation.Count} records");
+            Assert.All(ofOperation, r => Assert.StartsWith("shard/", r.Chain, StringComparison.Ordinal));
+        }
+
+        // Started through node A, most of the workflows live on the other nodes: their start records rode there.
+        var startShards = calls.Where(r => r.Record.Operation.EndsWith("/StartWorkflowExecution", StringComparison.Ordinal))
+            .Select(r => int.Parse(r.Chain["shard/".Length..], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Contains(startShards, shard => !_nodes[0].Engine.OwnsShard(shard));
+
+        // Polls that took a task: their records rode the task's start on its run's owner, wherever the poll arrived.
+        Assert.Contains(calls, r => r.Record.Operation.EndsWith("/PollActivityTaskQueue", StringComparison.Ordinal) && r.Chain.StartsWith("shard/", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task WorkBetweenRuns_CrossesNodes()
     {

@@ -29,6 +29,22 @@ public sealed class ClusterMessagesTests
         Assert.Equal(item with { Priority = default }, ClusterMessages.DecodeOffer(ClusterMessages.EncodeOffer(s_queue, item, 3)).Item);
     }
 
+    [Fact]
+    public void ACallsAuditRecord_TravelsFromVersion5_AndIsNeverWrittenToAnOlderNode()
+    {
+        var item = new WorkflowTaskItem(new WorkflowKey("ns-id", "wf", "run"), 3, 1);
+        byte[] record = [7, 8, 9];
+        Assert.Equal(record, ClusterMessages.DecodeForward(ClusterMessages.Encode(new ClusterMessages.Forward("/m", "ns-id", [1], record), 5)).Audit);
+        Assert.Equal(record, ClusterMessages.DecodeStart(ClusterMessages.Encode(new ClusterMessages.TaskStart(s_queue, item, [1], record), 5)).Audit);
+        Assert.Null(ClusterMessages.DecodeForward(ClusterMessages.Encode(new ClusterMessages.Forward("/m", "ns-id", [1]), 5)).Audit);
+
+        // A version-4 node is sent no record (its sender writes it); asked to carry one anyway, the encoder refuses.
+        var old = ClusterMessages.DecodeStart(ClusterMessages.Encode(new ClusterMessages.TaskStart(s_queue, item, [1]), 4));
+        Assert.Null(old.Audit);
+        Assert.Equal([1], old.PollRequest);
+        Assert.Throws<ArgumentException>(() => ClusterMessages.Encode(new ClusterMessages.Forward("/m", "ns-id", [1], record), 4));
+    }
+
     [Theory]
     [MemberData(nameof(Versions))]
     public void EveryVersionThisBuildWrites_IsReadBack_AndItsAnswerGoesBackInIt(byte version)
