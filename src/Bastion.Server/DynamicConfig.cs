@@ -35,6 +35,7 @@ internal static partial class DynamicConfig
             ["limit.historyCount.suggestContinueAsNew"] = v => limits.HistoryCountSuggestContinueAsNew = long.Parse(v, CultureInfo.InvariantCulture),
             ["limit.historySize.suggestContinueAsNew"] = v => limits.HistorySizeSuggestContinueAsNew = long.Parse(v, CultureInfo.InvariantCulture),
             ["system.enableEagerWorkflowStart"] = v => frontend.EnableEagerWorkflowStart = Flag("system.enableEagerWorkflowStart", v),
+            ["system.enableActivityEagerExecution"] = v => limits.EagerActivities = Flag("system.enableActivityEagerExecution", v),
             // One count serves both: Bastion's partitions hold no durable backlog, so a change needs no read-only phase.
             ["matching.numTaskqueueReadPartitions"] = v => matching.Partitions = Partitions("matching.numTaskqueueReadPartitions", v),
             ["matching.numTaskqueueWritePartitions"] = v => matching.Partitions = Partitions("matching.numTaskqueueWritePartitions", v),

@@ -7,6 +7,14 @@ namespace Bastion.Engine.History;
 /// </summary>
 public sealed class EngineLimits
 {
+    /// <summary>
+    /// Temporal's <c>system.enableActivityEagerExecution</c>: an activity whose ScheduleActivityTask command asks for it
+    /// (the SDKs ask when it runs on the workflow's own task queue and the worker has a free slot) is started in the
+    /// workflow task's completion and handed back in its response, without matching or a poll. On by default, as in
+    /// Temporal Cloud (Temporal's own default is off).
+    /// </summary>
+    public bool EagerActivities { get; set; } = true;
+
     public int MaxPendingActivities { get; set; } = 2000;
 
     public int MaxPendingChildren { get; set; } = 2000;

@@ -186,51 +186,61 @@ internal sealed partial class HistoryEngine
                     return null;
                 }
 
-                info.StartedTime = m.Now;
-                info.StartedIdentity = poll.Identity;
-                info.LastWorkerIdentity = poll.Identity;
-                info.StartRequestId = Guid.NewGuid().ToString();
-                m.DeleteTask(TaskKind.ActivityTask, info.ScheduledEventId, info.Attempt);
-                m.DeleteTask(TaskKind.ActivityScheduleToStartTimeout, info.ScheduledEventId, info.Attempt);
-                m.AddTask(TaskKind.ActivityStartToCloseTimeout, info.ScheduledEventId, info.Attempt, m.Now + info.StartToCloseTimeout);
-                if (info.HeartbeatTimeout is { } heartbeat)
-                {
-                    m.AddTask(TaskKind.ActivityHeartbeatTimeout, info.ScheduledEventId, info.Attempt, m.Now + heartbeat);
-                }
-
-                var scheduled = ActivityTaskScheduledEventAttributes.Parser.ParseFrom(info.ScheduledAttributes);
-                var options = CurrentOptions(info, scheduled);
-                var workflow = state.Standalone is null;
-                return new PollActivityTaskQueueResponse
-                {
-                    TaskToken = TaskToken.ForActivityTask(item.Key, info.ScheduledEventId, info.Attempt).Encode(),
-
-                    // A standalone activity names no workflow, only its own run (the SDKs tell the two apart by this).
-                    WorkflowNamespace = workflow ? poll.Namespace : string.Empty,
-                    WorkflowType = workflow ? new WorkflowType { Name = state.WorkflowType } : null,
-                    WorkflowExecution = workflow ? new WorkflowExecution { WorkflowId = state.WorkflowId, RunId = state.RunId } : null,
-                    ActivityRunId = workflow ? string.Empty : state.RunId,
-                    ActivityType = scheduled.ActivityType,
-                    ActivityId = info.ActivityId,
-                    Header = scheduled.Header,
-                    Input = scheduled.Input,
-                    HeartbeatDetails = info.HeartbeatDetails is { } details ? Payloads.Parser.ParseFrom(details) : null,
-                    ScheduledTime = Timestamp.FromDateTime(info.FirstScheduledTime),
-                    CurrentAttemptScheduledTime = Timestamp.FromDateTime(info.ScheduledTime),
-                    StartedTime = Timestamp.FromDateTime(m.Now),
-                    Attempt = info.Attempt,
-                    ScheduleToCloseTimeout = options.ScheduleToCloseTimeout,
-                    StartToCloseTimeout = options.StartToCloseTimeout,
-                    HeartbeatTimeout = options.HeartbeatTimeout,
-                    RetryPolicy = options.RetryPolicy,
-                    Priority = options.Priority,
-                };
+                return StartActivityAttempt(m, info, poll.Identity, poll.Namespace);
             }).ConfigureAwait(false);
         }
         catch (ServiceException e) when (e.Kind == ErrorKind.NotFound)
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// Starts an activity's current attempt for a worker — one that polled its task queue, or the one whose workflow
+    /// task scheduled it and asked to run it at once (eager) — and returns the task as the worker gets it.
+    /// </summary>
+    private static PollActivityTaskQueueResponse StartActivityAttempt(Mutation m, ActivityInfo info, string identity, string namespaceName)
+    {
+        var state = m.State;
+        info.StartedTime = m.Now;
+        info.StartedIdentity = identity;
+        info.LastWorkerIdentity = identity;
+        info.StartRequestId = Guid.NewGuid().ToString();
+        m.DeleteTask(TaskKind.ActivityTask, info.ScheduledEventId, info.Attempt);
+        m.DeleteTask(TaskKind.ActivityScheduleToStartTimeout, info.ScheduledEventId, info.Attempt);
+        m.AddTask(TaskKind.ActivityStartToCloseTimeout, info.ScheduledEventId, info.Attempt, m.Now + info.StartToCloseTimeout);
+        if (info.HeartbeatTimeout is { } heartbeat)
+        {
+            m.AddTask(TaskKind.ActivityHeartbeatTimeout, info.ScheduledEventId, info.Attempt, m.Now + heartbeat);
+        }
+
+        var scheduled = ActivityTaskScheduledEventAttributes.Parser.ParseFrom(info.ScheduledAttributes);
+        var options = CurrentOptions(info, scheduled);
+        var workflow = state.Standalone is null;
+        return new PollActivityTaskQueueResponse
+        {
+            TaskToken = TaskToken.ForActivityTask(m.Context.Key, info.ScheduledEventId, info.Attempt).Encode(),
+
+            // A standalone activity names no workflow, only its own run (the SDKs tell the two apart by this).
+            WorkflowNamespace = workflow ? namespaceName : string.Empty,
+            WorkflowType = workflow ? new WorkflowType { Name = state.WorkflowType } : null,
+            WorkflowExecution = workflow ? new WorkflowExecution { WorkflowId = state.WorkflowId, RunId = state.RunId } : null,
+            ActivityRunId = workflow ? string.Empty : state.RunId,
+            ActivityType = scheduled.ActivityType,
+            ActivityId = info.ActivityId,
+            Header = scheduled.Header,
+            Input = scheduled.Input,
+            HeartbeatDetails = info.HeartbeatDetails is { } details ? Payloads.Parser.ParseFrom(details) : null,
+            ScheduledTime = Timestamp.FromDateTime(info.FirstScheduledTime),
+            CurrentAttemptScheduledTime = Timestamp.FromDateTime(info.ScheduledTime),
+            StartedTime = Timestamp.FromDateTime(m.Now),
+            Attempt = info.Attempt,
+            ScheduleToCloseTimeout = options.ScheduleToCloseTimeout,
+            StartToCloseTimeout = options.StartToCloseTimeout,
+            HeartbeatTimeout = options.HeartbeatTimeout,
+            RetryPolicy = options.RetryPolicy,
+            Priority = options.Priority,
+        };
     }
 
     /// <summary>Finds the started attempt a token or an id names; anything else is NOT_FOUND.</summary>

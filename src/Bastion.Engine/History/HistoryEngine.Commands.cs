@@ -2,6 +2,7 @@ using Bastion.Engine.Errors;
 using Bastion.Engine.Matching;
 using Bastion.Engine.Tasks;
 using Bastion.Engine.Visibility;
+using Bastion.Storage.Telemetry;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Temporalio.Api.Command.V1;
@@ -27,9 +28,25 @@ internal sealed partial class HistoryEngine
         var outcome = await UpdateAsync(
             token.Key,
             m => CompleteWorkflowTask(m, token, request),
-            (context, result) => result.Failure is null && result.NewTaskStarted
-                ? result with { Response = new RespondWorkflowTaskCompletedResponse { WorkflowTask = BuildWorkflowTaskResponse(context, normalQueue with { Name = context.State.WorkflowTask!.TaskQueue }) } }
-                : result).ConfigureAwait(false);
+            (context, result) =>
+            {
+                if (result.Response?.ActivityTasks.Count is > 0 and var eager)
+                {
+                    ServerMetrics.ActivityEagerExecution.Add(
+                        eager,
+                        new KeyValuePair<string, object?>("namespace", _namespaces.FindById(context.State.NamespaceId)?.FullName ?? ServerMetrics.Unknown),
+                        new KeyValuePair<string, object?>("taskqueue", context.State.TaskQueue));
+                }
+
+                if (result.Failure is null && result.NewTaskStarted)
+                {
+                    var response = result.Response ?? new RespondWorkflowTaskCompletedResponse();
+                    response.WorkflowTask = BuildWorkflowTaskResponse(context, normalQueue with { Name = context.State.WorkflowTask!.TaskQueue });
+                    return result with { Response = response };
+                }
+
+                return result;
+            }).ConfigureAwait(false);
         if (outcome.Failure is { } message)
         {
             throw ServiceException.InvalidArgument(message);
@@ -167,11 +184,12 @@ internal sealed partial class HistoryEngine
             return new CompletionOutcome(null, false, null);
         }
 
+        var eager = StartEagerActivities(m, request, completed.EventId);
         needsNewTask |= m.FlushBufferedEvents();
         var onlyUpdates = !needsNewTask && m.Context.Updates.Values.Any(u => u.Stage == UpdateStage.Admitted);
         if (!needsNewTask && !onlyUpdates)
         {
-            return new CompletionOutcome(null, false, null);
+            return new CompletionOutcome(null, false, eager);
         }
 
         ScheduleWorkflowTask(m, speculative: onlyUpdates);
@@ -179,10 +197,47 @@ internal sealed partial class HistoryEngine
         {
             // Hand the new task straight back to the worker that asked for it, as Temporal does.
             StartWorkflowTask(m, next.ScheduledEventId, next.Attempt, request.Identity, "request-from-RespondWorkflowTaskCompleted");
-            return new CompletionOutcome(null, true, null);
+            return new CompletionOutcome(null, true, eager);
         }
 
-        return new CompletionOutcome(null, false, null);
+        return new CompletionOutcome(null, false, eager);
+    }
+
+    /// <summary>
+    /// Eager activities, as Temporal's history service starts them once all of a completion's commands are applied:
+    /// each activity this completion scheduled whose command asked for it — and that is still pending, not paused (nor
+    /// its workflow), and not paused by a workflow rule now — starts at once for the completing worker, and its task goes
+    /// back in the response, never through matching. Off with <see cref="EngineLimits.EagerActivities"/>; not for a
+    /// workflow on worker versioning (its activities go to the version matching picks).
+    /// </summary>
+    private RespondWorkflowTaskCompletedResponse? StartEagerActivities(Mutation m, RespondWorkflowTaskCompletedRequest request, long completedEventId)
+    {
+        var state = m.State;
+        if (!_limits.EagerActivities || state.Pause is not null || state.Versioning is not null)
+        {
+            return null;
+        }
+
+        RespondWorkflowTaskCompletedResponse? response = null;
+        foreach (var command in request.Commands)
+        {
+            if (command.ScheduleActivityTaskCommandAttributes is not { RequestEagerExecution: true } attributes)
+            {
+                continue;
+            }
+
+            // The activity this completion scheduled under that id, if it is still pending.
+            var info = state.Activities.Values.FirstOrDefault(a => a.ActivityId == attributes.ActivityId && a.ScheduledEventId > completedEventId);
+            if (info is null || info.IsStarted || info.Paused || ApplyWorkflowRules(m, info))
+            {
+                continue;
+            }
+
+            response ??= new RespondWorkflowTaskCompletedResponse();
+            response.ActivityTasks.Add(StartActivityAttempt(m, info, request.Identity, request.Namespace));
+        }
+
+        return response;
     }
 
     /// <summary>

@@ -74,6 +74,9 @@ public static class ServerMetrics
     /// <summary>Long polls that ended empty, by <c>namespace</c>, <c>taskqueue</c> and <c>task_type</c>.</summary>
     public static readonly Counter<long> PollTimeouts = s_meter.CreateCounter<long>("poll_timeouts", description: "Long polls that ended without a task.");
 
+    /// <summary>Activities started eagerly, in their workflow task's completion (never polled), by <c>namespace</c> and <c>taskqueue</c>.</summary>
+    public static readonly Counter<long> ActivityEagerExecution = s_meter.CreateCounter<long>("activity_eager_execution", description: "Activities started in their workflow task's completion and returned in its response.");
+
     /// <summary>From a task's scheduling to its start by a poller, by <c>namespace</c>, <c>taskqueue</c> and <c>task_type</c>.</summary>
     public static readonly Histogram<double> TaskScheduleToStartLatency = s_meter.CreateHistogram("task_schedule_to_start_latency", unit: null, description: "Schedule-to-start latency of tasks in seconds.", tags: null, advice: s_latency);
 

@@ -61,12 +61,16 @@ public sealed class MetricsTests : IAsyncLifetime, IDisposable
     {
         var client = await TemporalClient.ConnectAsync(new(_server.Address) { Namespace = "default" });
         var taskQueue = ServerFixture.NewTaskQueue();
-        using var worker = new TemporalWorker(client, new TemporalWorkerOptions(taskQueue).AddWorkflow<GreetingWorkflow>().AddActivity(GreetingWorkflow.Greet));
-        await worker.ExecuteAsync(async () =>
+        var eagerQueue = ServerFixture.NewTaskQueue();
+
+        // One worker's activities come by poll (eager execution off), the other's in its workflow task's completion.
+        using var worker = new TemporalWorker(client, new TemporalWorkerOptions(taskQueue) { DisableEagerActivityExecution = true }.AddWorkflow<GreetingWorkflow>().AddActivity(GreetingWorkflow.Greet));
+        using var eagerWorker = new TemporalWorker(client, new TemporalWorkerOptions(eagerQueue).AddWorkflow<GreetingWorkflow>().AddActivity(GreetingWorkflow.Greet));
+        await worker.ExecuteAsync(() => eagerWorker.ExecuteAsync(async () =>
         {
-            var result = await client.ExecuteWorkflowAsync((GreetingWorkflow wf) => wf.RunAsync("ops"), new("metrics-" + Guid.NewGuid(), taskQueue));
-            Assert.Equal("hi ops", result);
-        });
+            Assert.Equal("hi ops", await client.ExecuteWorkflowAsync((GreetingWorkflow wf) => wf.RunAsync("ops"), new("metrics-" + Guid.NewGuid(), taskQueue)));
+            Assert.Equal("hi ops", await client.ExecuteWorkflowAsync((GreetingWorkflow wf) => wf.RunAsync("ops"), new("metrics-eager-" + Guid.NewGuid(), eagerQueue)));
+        }));
         await Assert.ThrowsAsync<RpcException>(() => client.GetWorkflowHandle("no-such-workflow").DescribeAsync());
 
         var text = string.Empty;
@@ -88,6 +92,7 @@ public sealed class MetricsTests : IAsyncLifetime, IDisposable
                     && Has("poll_success", [.. queue, "task_type=\"Workflow\""])
                     && Has("poll_success", [.. queue, "task_type=\"Activity\""])
                     && Has("task_schedule_to_start_latency_count", [.. queue, "task_type=\"Activity\""])
+                    && Has("activity_eager_execution", [.. ns, $"taskqueue=\"{eagerQueue}\""])
                     && Has("workflow_success", ns)
                     && Sample(text, "numshards_gauge") == 4
                     && Sample(text, "bastion_ui_sessions") == 0;
