@@ -208,7 +208,8 @@ internal sealed partial class HistoryEngine
     /// each activity this completion scheduled whose command asked for it — and that is still pending, not paused (nor
     /// its workflow), and not paused by a workflow rule now — starts at once for the completing worker, and its task goes
     /// back in the response, never through matching. Off with <see cref="EngineLimits.EagerActivities"/>; not for a
-    /// workflow on worker versioning (its activities go to the version matching picks).
+    /// workflow on worker versioning (its activities go to the version matching picks) nor for a task queue whose rate
+    /// is limited by its configuration.
     /// </summary>
     private RespondWorkflowTaskCompletedResponse? StartEagerActivities(Mutation m, RespondWorkflowTaskCompletedRequest request, long completedEventId)
     {
@@ -228,7 +229,9 @@ internal sealed partial class HistoryEngine
 
             // The activity this completion scheduled under that id, if it is still pending.
             var info = state.Activities.Values.FirstOrDefault(a => a.ActivityId == attributes.ActivityId && a.ScheduledEventId > completedEventId);
-            if (info is null || info.IsStarted || info.Paused || ApplyWorkflowRules(m, info))
+            // A queue with a configured rate limit (UpdateTaskQueueConfig) has its tasks paced by matching: not eager.
+            if (info is null || info.IsStarted || info.Paused || Matching.ConfiguredRate?.Invoke(state.NamespaceId, info.TaskQueue) is not null
+                || ApplyWorkflowRules(m, info))
             {
                 continue;
             }

@@ -353,7 +353,8 @@ public sealed class ClusterTests(PostgresDatabase database) : IClassFixture<Post
         Assert.Contains(startShards, shard => !_nodes[0].Engine.OwnsShard(shard));
 
         // Polls that took a task: their records rode the task's start on its run's owner, wherever the poll arrived.
-        Assert.Contains(calls, r => r.Record.Operation.EndsWith("/PollActivityTaskQueue", StringComparison.Ordinal) && r.Chain.StartsWith("shard/", StringComparison.Ordinal));
+        // (Workflow task polls: the activities here start eagerly, in their workflow task's completion, never polled.)
+        Assert.Contains(calls, r => r.Record.Operation.EndsWith("/PollWorkflowTaskQueue", StringComparison.Ordinal) && r.Chain.StartsWith("shard/", StringComparison.Ordinal));
     }
 
     [Fact]

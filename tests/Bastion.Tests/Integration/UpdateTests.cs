@@ -277,9 +277,16 @@ public sealed class UpdateTests(ServerFixture fixture)
             ContinueAsNewWorkflowExecutionCommandAttributes = new() { WorkflowType = new() { Name = "RawWorkflow" }, TaskQueue = new() { Name = tq } },
         });
 
-        // As in Temporal, the update is not lost with the closing run: the new run's first task carries it.
+        // As in Temporal, the update is not lost with the closing run: its caller retries it on the new run ("workflow
+        // is closing"), so the new run's first task carries it when the retry got there first, else the next task does.
         var next = await raw.PollWorkflowTaskAsync(tq);
         Assert.NotEqual(firstRun, next.WorkflowExecution.RunId);
+        for (var i = 0; i < 5 && !next.Messages.Any(msg => msg.ProtocolInstanceId == updateId); i++)
+        {
+            await raw.CompleteAsync(next);
+            next = await raw.PollWorkflowTaskAsync(tq);
+        }
+
         var request = Assert.Single(next.Messages, msg => msg.ProtocolInstanceId == updateId);
         var rejected = new RespondWorkflowTaskCompletedRequest { Namespace = raw.Namespace, TaskToken = next.TaskToken, Identity = "raw-driver" };
         rejected.Messages.Add(new Temporalio.Api.Protocol.V1.Message
