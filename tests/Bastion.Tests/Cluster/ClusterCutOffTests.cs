@@ -28,16 +28,7 @@ public sealed class ClusterCutOffTests(PostgresDatabase database) : IClassFixtur
         var viaProxy = DatabaseUrl.Parse(PostgresDatabase.UrlText(url.Database).Replace($":{server.Port}/", $":{_proxy.Port}/", StringComparison.Ordinal));
         foreach (var (name, databaseUrl) in new[] { ("node-a", url), ("node-b", url), ("node-c", viaProxy) })
         {
-            _nodes.Add(await BastionServer.StartAsync(new ServerOptions
-            {
-                Port = 0,
-                DatabaseUrl = databaseUrl,
-                ShardCount = Shards,
-                ClusterAddress = $"127.0.0.1:{ServerProcess.FreePort()}",
-                NodeName = name,
-                MasterKeyFile = Path.Combine(_directory, "master-key"),
-                LogLevel = Microsoft.Extensions.Logging.LogLevel.Critical,
-            }));
+            _nodes.Add(await BastionServer.StartAsync(ClusterNode.Options(databaseUrl, name, _directory, Shards, Microsoft.Extensions.Logging.LogLevel.Critical)));
         }
     }
 

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Security;
-using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Bastion.Security.Audit;
@@ -52,25 +51,17 @@ public sealed class ClusterSsoTests(PostgresDatabase database) : IClassFixture<P
         foreach (var name in new[] { "node-a", "node-b" })
         {
             var audit = new CapturingAuditSink();
-            _nodes.Add((await BastionServer.StartAsync(new ServerOptions
-            {
-                Port = 0,
-                UiPort = 0,
-                DevMode = false,
-                Account = Account,
-                BaseDomain = "bastion.test",
-                TlsCertFile = certificateFile,
-                TlsKeyFile = keyFile,
-                OwnerApiKey = OwnerKey,
-                DatabaseUrl = url,
-                ShardCount = 4,
-                ClusterAddress = $"127.0.0.1:{FreePort()}",
-                NodeName = name,
-                MasterKeyFile = Path.Combine(_directory, "master-key"),
-                NamespaceRefreshInterval = TimeSpan.FromMilliseconds(200),
-                AuditSink = audit,
-                LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
-            }), audit));
+            var options = ClusterNode.Options(url, name, _directory, 4);
+            options.UiPort = 0;
+            options.DevMode = false;
+            options.Account = Account;
+            options.BaseDomain = "bastion.test";
+            options.TlsCertFile = certificateFile;
+            options.TlsKeyFile = keyFile;
+            options.OwnerApiKey = OwnerKey;
+            options.NamespaceRefreshInterval = TimeSpan.FromMilliseconds(200);
+            options.AuditSink = audit;
+            _nodes.Add((await BastionServer.StartAsync(options), audit));
         }
 
         await A.Identities.CreateAsync(new UserEntry { Id = "user-writer", Account = Account, Email = Email, Role = Bastion.Security.Authorization.AccountRole.Developer });
@@ -238,13 +229,6 @@ public sealed class ClusterSsoTests(PostgresDatabase database) : IClassFixture<P
     {
         BaseAddress = new Uri($"https://{node.UiAddress}"),
     };
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public async Task DisposeAsync()
     {

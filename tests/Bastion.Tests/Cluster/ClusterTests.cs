@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Bastion.Engine.Cluster;
 using Bastion.Server;
 using Bastion.Tests.Integration;
@@ -121,25 +119,10 @@ public sealed class ClusterTests(PostgresDatabase database) : IClassFixture<Post
         var url = await database.CreateDatabaseAsync();
         foreach (var name in new[] { "node-a", "node-b", "node-c" })
         {
-            _nodes.Add(await BastionServer.StartAsync(new ServerOptions
-            {
-                Port = 0,
-                DatabaseUrl = url,
-                ShardCount = Shards,
-                ClusterAddress = $"127.0.0.1:{FreePort()}",
-                NodeName = name,
-                MasterKeyFile = Path.Combine(_directory, "master-key"),
-                LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
-                DynamicConfig = { ["matching.numTaskqueueReadPartitions"] = "4" },
-            }));
+            var options = ClusterNode.Options(url, name, _directory, Shards);
+            options.DynamicConfig["matching.numTaskqueueReadPartitions"] = "4";
+            _nodes.Add(await BastionServer.StartAsync(options));
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static Task SettledAsync(IReadOnlyList<BastionServer> nodes) => SettledAsync(nodes, Shards);

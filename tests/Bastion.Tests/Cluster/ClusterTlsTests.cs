@@ -32,19 +32,11 @@ public sealed class ClusterTlsTests(PostgresDatabase database) : IClassFixture<P
             {
                 using var certificate = CertificateFactory.CreateNode(ca, name, [IPAddress.Loopback], now.AddMinutes(-5), now.AddDays(1));
                 CertificateFactory.Write(certificate, Path.Combine(directory, name + ".pem"), Path.Combine(directory, name + ".key"));
-                nodes.Add(await BastionServer.StartAsync(new ServerOptions
-                {
-                    Port = 0,
-                    DatabaseUrl = url,
-                    ShardCount = 8,
-                    ClusterAddress = $"127.0.0.1:{ServerProcess.FreePort()}",
-                    NodeName = name,
-                    ClusterCertFile = Path.Combine(directory, name + ".pem"),
-                    ClusterKeyFile = Path.Combine(directory, name + ".key"),
-                    ClusterCaFile = Path.Combine(directory, "ca.pem"),
-                    MasterKeyFile = Path.Combine(directory, "master-key"),
-                    LogLevel = Microsoft.Extensions.Logging.LogLevel.Critical,
-                }));
+                var options = ClusterNode.Options(url, name, directory, 8, Microsoft.Extensions.Logging.LogLevel.Critical);
+                options.ClusterCertFile = Path.Combine(directory, name + ".pem");
+                options.ClusterKeyFile = Path.Combine(directory, name + ".key");
+                options.ClusterCaFile = Path.Combine(directory, "ca.pem");
+                nodes.Add(await BastionServer.StartAsync(options));
             }
 
             // Work through both nodes: started on one, worked through the other, so calls cross the TLS listener.

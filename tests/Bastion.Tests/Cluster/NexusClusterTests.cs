@@ -97,16 +97,7 @@ public sealed class NexusClusterTests(PostgresDatabase database) : IClassFixture
         var url = await database.CreateDatabaseAsync();
         foreach (var name in new[] { "node-a", "node-b", "node-c" })
         {
-            _nodes.Add(await BastionServer.StartAsync(new ServerOptions
-            {
-                Port = 0,
-                DatabaseUrl = url,
-                ShardCount = Shards,
-                ClusterAddress = $"127.0.0.1:{ServerProcess.FreePort()}",
-                NodeName = name,
-                MasterKeyFile = Path.Combine(_directory, "master-key"),
-                LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
-            }));
+            _nodes.Add(await BastionServer.StartAsync(ClusterNode.Options(url, name, _directory, Shards)));
         }
     }
 
