@@ -220,6 +220,7 @@ internal sealed partial class HistoryEngine
         }
 
         RespondWorkflowTaskCompletedResponse? response = null;
+        Dictionary<string, ActivityInfo>? scheduledHere = null;
         foreach (var command in request.Commands)
         {
             if (command.ScheduleActivityTaskCommandAttributes is not { RequestEagerExecution: true } attributes)
@@ -227,8 +228,21 @@ internal sealed partial class HistoryEngine
                 continue;
             }
 
-            // The activity this completion scheduled under that id, if it is still pending.
-            var info = state.Activities.Values.FirstOrDefault(a => a.ActivityId == attributes.ActivityId && a.ScheduledEventId > completedEventId);
+            // The activity this completion scheduled under that id, if it is still pending (one pass over the pending
+            // activities, not one per command: a completion may schedule hundreds).
+            if (scheduledHere is null)
+            {
+                scheduledHere = new Dictionary<string, ActivityInfo>(StringComparer.Ordinal);
+                foreach (var pending in state.Activities.Values)
+                {
+                    if (pending.ScheduledEventId > completedEventId)
+                    {
+                        scheduledHere.TryAdd(pending.ActivityId, pending);
+                    }
+                }
+            }
+
+            var info = scheduledHere.GetValueOrDefault(attributes.ActivityId);
             // A queue with a configured rate limit (UpdateTaskQueueConfig) has its tasks paced by matching: not eager.
             if (info is null || info.IsStarted || info.Paused || Matching.ConfiguredRate?.Invoke(state.NamespaceId, info.TaskQueue) is not null
                 || ApplyWorkflowRules(m, info))
