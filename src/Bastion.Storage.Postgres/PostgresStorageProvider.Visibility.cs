@@ -68,7 +68,7 @@ public sealed partial class PostgresStorageProvider
                 task_queue, parent_workflow_id, parent_run_id, root_workflow_id, root_run_id, search_attributes, info)
             VALUES (@ns, @run, @wf, @type, @status, @start, @exec, @close, @duration, @length, @size, @transitions,
                 @tq, @pwf, @prun, @rwf, @rrun, @sa, @info)
-            ON CONFLICT (namespace_id, run_id) DO UPDATE SET status = excluded.status, execution_time = excluded.execution_time,
+            ON CONFLICT (namespace_id, run_id) DO UPDATE SET status = excluded.status,
                 close_time = excluded.close_time, execution_duration = excluded.execution_duration,
                 history_length = excluded.history_length, history_size_bytes = excluded.history_size_bytes,
                 state_transition_count = excluded.state_transition_count, search_attributes = excluded.search_attributes,

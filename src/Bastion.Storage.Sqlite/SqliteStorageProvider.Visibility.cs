@@ -76,7 +76,8 @@ public sealed partial class SqliteStorageProvider
     /// <summary>
     /// A run's row is inserted once and then updated in place: only the columns a run changes after its start, so
     /// SQLite touches just the indexes over those (status, close time) instead of deleting and re-inserting the row
-    /// in all eight B-trees (<c>INSERT OR REPLACE</c> did that on every close).
+    /// in all eight B-trees (<c>INSERT OR REPLACE</c> did that on every close). Not the execution time, fixed when the
+    /// run starts: SQLite rewrites an index entry whose column is set even to the same value (a page per close).
     /// </summary>
     private void UpsertVisibility(SqliteTransaction tx, ExecutionWrite write, VisibilityRecord v)
     {
@@ -86,7 +87,7 @@ public sealed partial class SqliteStorageProvider
                 task_queue, parent_workflow_id, parent_run_id, root_workflow_id, root_run_id, search_attributes, info)
             VALUES ($ns, $run, $wf, $type, $status, $start, $exec, $close, $duration, $length, $size, $transitions,
                 $tq, $pwf, $prun, $rwf, $rrun, $sa, $info)
-            ON CONFLICT (namespace_id, run_id) DO UPDATE SET status = excluded.status, execution_time = excluded.execution_time,
+            ON CONFLICT (namespace_id, run_id) DO UPDATE SET status = excluded.status,
                 close_time = excluded.close_time, execution_duration = excluded.execution_duration,
                 history_length = excluded.history_length, history_size_bytes = excluded.history_size_bytes,
                 state_transition_count = excluded.state_transition_count, search_attributes = excluded.search_attributes,
