@@ -168,8 +168,14 @@ public sealed class NexusBackedOperationTests(ServerFixture fixture)
         await RunAsync(async (endpoint, queue) =>
         {
             var counter = await fixture.Client.StartWorkflowAsync((CounterWorkflow wf) => wf.RunAsync(), new("counter-" + Guid.NewGuid().ToString("N"), queue));
+
+            // Held until accepted: an update accepted and completed in one workflow task may be answered as completed, and
+            // the SDK's handler then returns its result at once (a synchronous operation, no callback, no Started event).
+            await counter.SignalAsync(wf => wf.HoldAsync(true));
             var caller = await fixture.Client.StartWorkflowAsync(
                 (AddCallerWorkflow wf) => wf.RunAsync(endpoint, new AddInput(counter.Id, 5, "add-5")), new("caller-" + Guid.NewGuid().ToString("N"), queue));
+            Assert.True(await Eventually.HoldsAsync(async () => (await counter.FetchHistoryAsync()).Events.Any(e => e.WorkflowExecutionUpdateAcceptedEventAttributes is not null)));
+            await counter.SignalAsync(wf => wf.HoldAsync(false));
             Assert.Equal(5, await caller.GetResultAsync().WaitAsync(TimeSpan.FromSeconds(60)));
 
             var accepted = Assert.Single((await counter.FetchHistoryAsync()).Events, e => e.WorkflowExecutionUpdateAcceptedEventAttributes is not null);
