@@ -102,7 +102,14 @@ public sealed class NexusTaskDispatcher
     public bool Answer(string namespaceId, string token, NexusTaskAnswer answer)
     {
         ArgumentNullException.ThrowIfNull(answer);
-        return _inFlight.TryGetValue(token, out var pending) && pending.NamespaceId == namespaceId && pending.Answer.TrySetResult(answer) && _inFlight.TryRemove(token, out _);
+        if (!_inFlight.TryGetValue(token, out var pending) || pending.NamespaceId != namespaceId || !pending.Answer.TrySetResult(answer))
+        {
+            return false;
+        }
+
+        // Delivered. The waiting dispatch, woken by the answer, may have removed the entry already: that is no failure.
+        _inFlight.TryRemove(token, out _);
+        return true;
     }
 
     /// <summary>
