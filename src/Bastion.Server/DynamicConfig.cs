@@ -36,6 +36,7 @@ internal static partial class DynamicConfig
             ["limit.historySize.suggestContinueAsNew"] = v => limits.HistorySizeSuggestContinueAsNew = long.Parse(v, CultureInfo.InvariantCulture),
             ["system.enableEagerWorkflowStart"] = v => frontend.EnableEagerWorkflowStart = Flag("system.enableEagerWorkflowStart", v),
             ["system.enableActivityEagerExecution"] = v => limits.EagerActivities = Flag("system.enableActivityEagerExecution", v),
+            ["bastion.workflowTaskSyncStart"] = v => limits.WorkflowTaskSyncStart = Flag("bastion.workflowTaskSyncStart", v),
             // One count serves both: Bastion's partitions hold no durable backlog, so a change needs no read-only phase.
             ["matching.numTaskqueueReadPartitions"] = v => matching.Partitions = Partitions("matching.numTaskqueueReadPartitions", v),
             ["matching.numTaskqueueWritePartitions"] = v => matching.Partitions = Partitions("matching.numTaskqueueWritePartitions", v),

@@ -15,6 +15,13 @@ public sealed class EngineLimits
     /// </summary>
     public bool EagerActivities { get; set; } = true;
 
+    /// <summary>
+    /// Bastion's <c>bastion.workflowTaskSyncStart</c>: a workflow task scheduled while a poll waits on its queue is started
+    /// for that poll in the transition that schedules it — one commit instead of two, no transfer task written and
+    /// deleted (<c>HistoryEngine.ClaimPoller</c>). On by default.
+    /// </summary>
+    public bool WorkflowTaskSyncStart { get; set; } = true;
+
     public int MaxPendingActivities { get; set; } = 2000;
 
     public int MaxPendingChildren { get; set; } = 2000;

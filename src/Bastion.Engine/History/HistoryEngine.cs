@@ -3,6 +3,7 @@ using Bastion.Engine.Errors;
 using Bastion.Engine.Matching;
 using Bastion.Engine.Tasks;
 using Bastion.Storage;
+using Bastion.Storage.Telemetry;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging;
 using Temporalio.Api.History.V1;
@@ -234,6 +235,29 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     private async Task CommitAsync(Mutation mutation, string? replacesCurrentRunId, bool creates)
     {
         ScheduleRetention(mutation);
+        var claim = ClaimPoller(mutation);
+        try
+        {
+            await CommitAsync(mutation, replacesCurrentRunId, creates, claim?.Audit).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            claim?.Release();
+            throw;
+        }
+
+        if (claim is not null)
+        {
+            claim.Deliver(new StartedWorkflowTaskItem(mutation.Context.Key, BuildWorkflowTaskResponse(mutation.Context, claim.Queue)));
+            ServerMetrics.WorkflowTaskSyncStart.Add(
+                1,
+                new KeyValuePair<string, object?>("namespace", _namespaces.FindById(mutation.State.NamespaceId)?.FullName ?? ServerMetrics.Unknown),
+                new KeyValuePair<string, object?>("taskqueue", mutation.State.TaskQueue));
+        }
+    }
+
+    private async Task CommitAsync(Mutation mutation, string? replacesCurrentRunId, bool creates, PendingAudit? pollRecord)
+    {
         var writes = new List<ExecutionWrite>(2) { BuildWrite(mutation, creates, replacesCurrentRunId) };
         if (mutation.NextRun is { } next)
         {
@@ -250,6 +274,11 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         {
             var schedule = mutation.Schedule ?? mutation.NextRun?.Schedule;
             var woken = mutation.Events.Count > 0 ? mutation.Context.WaitersWokenBy(closes: !mutation.State.IsOpen) : [];
+            if (pollRecord is not null)
+            {
+                woken = [.. woken, pollRecord];
+            }
+
             await (woken.Count > 0 ? _committer.CommitAsync(writes, schedule, woken) : _committer.CommitAsync(writes, schedule)).ConfigureAwait(false);
         }
         catch (ShardOwnershipLostException e)
@@ -268,6 +297,39 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         {
             Publish(continued, creates: true);
         }
+    }
+
+    /// <summary>
+    /// A workflow task this transition schedules, started in it for a poll waiting on its queue here, when one waits
+    /// (<see cref="EngineLimits.WorkflowTaskSyncStart"/>): the start is part of this commit — no second transition, no
+    /// transfer task written and deleted — and the poll's audit record rides it. Only where matching would have handed
+    /// the task straight to that poll: a first attempt on an unversioned queue whose partition is held here, with no
+    /// backlog ahead of it. Null when nothing was claimed.
+    /// </summary>
+    private PollerClaim? ClaimPoller(Mutation m)
+    {
+        var state = m.State;
+        if (!_limits.WorkflowTaskSyncStart || state.WorkflowTask is not { IsStarted: false, Transient: false } task || state.Versioning is not null
+            || Deployments.HasVersions(state.NamespaceId, state.TaskQueue)
+            || !m.Tasks.Any(t => t.Kind == (int)TaskKind.WorkflowTask && t.EventId == task.ScheduledEventId && t.Attempt == task.Attempt))
+        {
+            return null;
+        }
+
+        var queue = new QueueKey(state.NamespaceId, task.TaskQueue, TaskCategory.Workflow);
+        if (!task.Sticky)
+        {
+            queue = Routing.Place(queue);
+        }
+
+        if (!Routing.IsSelf(Routing.OwnerOfQueue(queue))
+            || Matching.TryClaim(queue, new WorkflowTaskItem(m.Context.Key, task.ScheduledEventId, task.Attempt) { Priority = state.Priority ?? default }) is not { } claim)
+        {
+            return null;
+        }
+
+        StartWorkflowTask(m, task.ScheduledEventId, task.Attempt, claim.Identity, Guid.NewGuid().ToString());
+        return claim;
     }
 
     private ExecutionWrite BuildWrite(Mutation mutation, bool creates, string? replacesCurrentRunId)

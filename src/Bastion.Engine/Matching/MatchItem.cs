@@ -34,6 +34,12 @@ internal abstract record MatchItem(WorkflowKey Key)
 
 internal sealed record WorkflowTaskItem(WorkflowKey Key, long ScheduledEventId, int Attempt) : MatchItem(Key);
 
+/// <summary>
+/// A workflow task already started for the poller it is handed to, in the commit of the transition that scheduled it
+/// (<see cref="PollerClaim"/>): the poll answers with <see cref="Response"/> as it is.
+/// </summary>
+internal sealed record StartedWorkflowTaskItem(WorkflowKey Key, Temporalio.Api.WorkflowService.V1.PollWorkflowTaskQueueResponse Response) : MatchItem(Key);
+
 internal sealed record ActivityTaskItem(WorkflowKey Key, long ScheduledEventId, int Attempt) : MatchItem(Key);
 
 /// <summary>A query delivered as a legacy query task; lives only in memory, like the caller waiting for it.</summary>

@@ -62,8 +62,12 @@ internal sealed class MatchingEngine(TimeProvider time)
     /// <summary>Hands <paramref name="item"/> to a poller waiting on <paramref name="queue"/> (a root), if one is; never keeps it.</summary>
     public bool TryOffer(QueueKey queue, MatchItem item) => _queues.TryGetValue(queue, out var partition) && partition.TryMatch(item, limited: false);
 
+    /// <summary>Waits for an item on <paramref name="queue"/>; the calling flow's audit record goes with the poll (a claim's commit carries it).</summary>
     public Task<MatchItem?> PollAsync(QueueKey queue, string identity, TimeSpan maxWait, CancellationToken cancellationToken) =>
-        Get(queue).PollAsync(identity, time.GetUtcNow().UtcDateTime, maxWait, time, cancellationToken);
+        Get(queue).PollAsync(identity, time.GetUtcNow().UtcDateTime, maxWait, time, cancellationToken, Storage.PendingAudit.Ambient);
+
+    /// <summary>A poll waiting on <paramref name="queue"/> taken for a transition that starts <paramref name="item"/> for it (<see cref="TaskQueuePartition.TryClaim"/>); null when none waits.</summary>
+    public PollerClaim? TryClaim(QueueKey queue, MatchItem item) => _queues.TryGetValue(queue, out var partition) ? partition.TryClaim(item, queue) : null;
 
     /// <summary>A waiting item of <paramref name="queue"/>, taken for a poll without waiting; null when there is none.</summary>
     public MatchItem? TryTake(QueueKey queue, string identity) => Get(queue).TryTake(identity, time.GetUtcNow().UtcDateTime);

@@ -1,3 +1,5 @@
+using Bastion.Storage;
+
 namespace Bastion.Engine.Matching;
 
 /// <summary>
@@ -19,7 +21,7 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
 
     private readonly Lock _lock = new();
     private readonly PriorityBacklog _backlog = new();
-    private readonly LinkedList<TaskCompletionSource<MatchItem>> _pollers = new();
+    private readonly LinkedList<WaitingPoller> _pollers = new();
     private readonly FairnessKeyLimiter _keyLimiter = new();
 
     private readonly Dictionary<string, DateTime> _pollersSeen = new(StringComparer.Ordinal);
@@ -198,10 +200,14 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
         }
     }
 
-    public async Task<MatchItem?> PollAsync(string identity, DateTime now, TimeSpan maxWait, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits up to <paramref name="maxWait"/> for an item; null when none came. <paramref name="audit"/> is the poll call's
+    /// audit record, carried by the commit of a transition that claims this poll (<see cref="TryClaim"/>).
+    /// </summary>
+    public async Task<MatchItem?> PollAsync(string identity, DateTime now, TimeSpan maxWait, TimeProvider time, CancellationToken cancellationToken, PendingAudit? audit = null)
     {
-        TaskCompletionSource<MatchItem> waiter;
-        LinkedListNode<TaskCompletionSource<MatchItem>> node;
+        WaitingPoller waiter;
+        LinkedListNode<WaitingPoller> node;
         lock (_lock)
         {
             LastPollTime = now;
@@ -212,19 +218,16 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
             }
 
             // A backlog held back by a rate limit keeps its place: this poller waits for the release timer.
-            waiter = new TaskCompletionSource<MatchItem>(TaskCreationOptions.RunContinuationsAsynchronously);
+            waiter = new WaitingPoller(identity, audit);
             node = _pollers.AddLast(waiter);
         }
 
         using var timeout = new CancellationTokenSource(maxWait, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
-        using (linked.Token.Register(() => waiter.TrySetCanceled()))
+        using (linked.Token.Register(static w => ((WaitingPoller)w!).TryGiveUp(), waiter))
         {
-            try
-            {
-                return await waiter.Task.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
+            var item = await waiter.Result.Task.ConfigureAwait(false);
+            if (item is null)
             {
                 lock (_lock)
                 {
@@ -233,9 +236,37 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
                         _pollers.Remove(node);
                     }
                 }
+            }
 
+            return item;
+        }
+    }
+
+    /// <summary>
+    /// Takes the first waiting poll for a transition that schedules <paramref name="item"/> and will start it for that
+    /// poller in its own commit — only where the item would have gone straight to that poller: nothing waits ahead of it
+    /// and no limit holds it. Null when no poll waits.
+    /// </summary>
+    public PollerClaim? TryClaim(MatchItem item, QueueKey queue)
+    {
+        lock (_lock)
+        {
+            if (_backlog.Count > 0 || limiter is not null || KeyWait(item) != TimeSpan.Zero)
+            {
                 return null;
             }
+
+            while (_pollers.First is { } poller)
+            {
+                _pollers.RemoveFirst();
+                if (poller.Value.TryClaim())
+                {
+                    TakeKeyToken(item);
+                    return new PollerClaim(poller.Value, queue);
+                }
+            }
+
+            return null;
         }
     }
 
@@ -271,7 +302,7 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
         while (_pollers.First is { } poller)
         {
             _pollers.RemoveFirst();
-            if (poller.Value.TrySetResult(item))
+            if (poller.Value.TryGive(item))
             {
                 return true;
             }

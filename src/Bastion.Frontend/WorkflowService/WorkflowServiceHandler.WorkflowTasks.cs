@@ -78,6 +78,11 @@ internal sealed partial class WorkflowServiceHandler
                 return null;
             }
 
+            if (item is StartedWorkflowTaskItem started)
+            {
+                return (TResponse)(IMessage)started.Response; // started for this poll in the commit that scheduled it
+            }
+
             try
             {
                 context.CancellationToken.ThrowIfCancellationRequested();

@@ -77,6 +77,9 @@ public static class ServerMetrics
     /// <summary>Activities started eagerly, in their workflow task's completion (never polled), by <c>namespace</c> and <c>taskqueue</c>.</summary>
     public static readonly Counter<long> ActivityEagerExecution = s_meter.CreateCounter<long>("activity_eager_execution", description: "Activities started in their workflow task's completion and returned in its response.");
 
+    /// <summary>Workflow tasks started for a waiting poll in the commit that scheduled them (<c>bastion.workflowTaskSyncStart</c>), by <c>namespace</c> and <c>taskqueue</c>.</summary>
+    public static readonly Counter<long> WorkflowTaskSyncStart = s_meter.CreateCounter<long>("bastion_workflow_task_sync_start", description: "Workflow tasks started for a waiting poll in the commit that scheduled them.");
+
     /// <summary>From a task's scheduling to its start by a poller, by <c>namespace</c>, <c>taskqueue</c> and <c>task_type</c>.</summary>
     public static readonly Histogram<double> TaskScheduleToStartLatency = s_meter.CreateHistogram("task_schedule_to_start_latency", unit: null, description: "Schedule-to-start latency of tasks in seconds.", tags: null, advice: s_latency);
 

@@ -135,20 +135,7 @@ public sealed class AuditLogTests
         Assert.Equal("local", record.Account);
     }
 
-    private static async Task<List<AuditLogEntry>> ReadAllAsync(BastionServer server)
-    {
-        var result = new List<AuditLogEntry>();
-        string? token = null;
-        do
-        {
-            var page = await server.AuditLog.ReadAsync(Bastion.Security.Authorization.Principal.LocalDev, new AuditLogRequest(PageSize: 2, PageToken: token));
-            result.AddRange(page.Records);
-            token = page.NextPageToken;
-        }
-        while (token != null);
-
-        return result;
-    }
+    private static Task<List<AuditLogEntry>> ReadAllAsync(BastionServer server) => server.AuditEntriesAsync();
 
     private static void AssertOne(List<AuditLogEntry> records, string method, string workflowId, StatusCode status, string ns)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Bastion.Security.Audit;
 using Bastion.Storage;
 
 namespace Bastion.Tests.Security;
@@ -19,6 +20,22 @@ internal static class AuditReads
         }
         while (read.More);
         return all;
+    }
+
+    /// <summary>Every record of a running server's log, through its read API, as the local developer sees them.</summary>
+    public static async Task<List<AuditLogEntry>> AuditEntriesAsync(this Bastion.Server.BastionServer server)
+    {
+        var result = new List<AuditLogEntry>();
+        string? token = null;
+        do
+        {
+            var page = await server.AuditLog.ReadAsync(Bastion.Security.Authorization.Principal.LocalDev, new AuditLogRequest(PageSize: 2, PageToken: token));
+            result.AddRange(page.Records);
+            token = page.NextPageToken;
+        }
+        while (token != null);
+
+        return result;
     }
 
     /// <summary>How many records the chains hold (head minus anchor, summed).</summary>
