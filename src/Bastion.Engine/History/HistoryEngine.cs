@@ -235,28 +235,49 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     private async Task CommitAsync(Mutation mutation, string? replacesCurrentRunId, bool creates)
     {
         ScheduleRetention(mutation);
-        var claim = ClaimPoller(mutation);
+
+        // A run's new workflow task, or the first task of the run it continues as, may go to a waiting poll.
+        List<(Mutation Run, PollerClaim Claim)>? claims = null;
+        Claim(mutation);
+        if (mutation.NextRun is { } next)
+        {
+            Claim(next);
+        }
+
         try
         {
-            await CommitAsync(mutation, replacesCurrentRunId, creates, claim?.Audit).ConfigureAwait(false);
+            await CommitAsync(mutation, replacesCurrentRunId, creates, claims is null ? [] : [.. claims.Select(c => c.Claim.Audit).OfType<PendingAudit>()]).ConfigureAwait(false);
         }
         catch (Exception)
         {
-            claim?.Release();
+            claims?.ForEach(c => c.Claim.Release());
             throw;
         }
 
-        if (claim is not null)
+        if (claims is null)
         {
-            claim.Deliver(new StartedWorkflowTaskItem(mutation.Context.Key, BuildWorkflowTaskResponse(mutation.Context, claim.Queue)));
+            return;
+        }
+
+        foreach (var (run, claim) in claims)
+        {
+            claim.Deliver(new StartedWorkflowTaskItem(run.Context.Key, BuildWorkflowTaskResponse(run.Context, claim.Queue)));
             ServerMetrics.WorkflowTaskSyncStart.Add(
                 1,
-                new KeyValuePair<string, object?>("namespace", _namespaces.FindById(mutation.State.NamespaceId)?.FullName ?? ServerMetrics.Unknown),
-                new KeyValuePair<string, object?>("taskqueue", mutation.State.TaskQueue));
+                new KeyValuePair<string, object?>("namespace", _namespaces.FindById(run.State.NamespaceId)?.FullName ?? ServerMetrics.Unknown),
+                new KeyValuePair<string, object?>("taskqueue", run.State.TaskQueue));
+        }
+
+        void Claim(Mutation run)
+        {
+            if (ClaimPoller(run) is { } claim)
+            {
+                (claims ??= []).Add((run, claim));
+            }
         }
     }
 
-    private async Task CommitAsync(Mutation mutation, string? replacesCurrentRunId, bool creates, PendingAudit? pollRecord)
+    private async Task CommitAsync(Mutation mutation, string? replacesCurrentRunId, bool creates, IReadOnlyList<PendingAudit> pollRecords)
     {
         var writes = new List<ExecutionWrite>(2) { BuildWrite(mutation, creates, replacesCurrentRunId) };
         if (mutation.NextRun is { } next)
@@ -274,9 +295,9 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         {
             var schedule = mutation.Schedule ?? mutation.NextRun?.Schedule;
             var woken = mutation.Events.Count > 0 ? mutation.Context.WaitersWokenBy(closes: !mutation.State.IsOpen) : [];
-            if (pollRecord is not null)
+            if (pollRecords.Count > 0)
             {
-                woken = [.. woken, pollRecord];
+                woken = [.. woken, .. pollRecords];
             }
 
             await (woken.Count > 0 ? _committer.CommitAsync(writes, schedule, woken) : _committer.CommitAsync(writes, schedule)).ConfigureAwait(false);
@@ -300,8 +321,8 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     }
 
     /// <summary>
-    /// A workflow task this transition schedules, started in it for a poll waiting on its queue here, when one waits
-    /// (<see cref="EngineLimits.WorkflowTaskSyncStart"/>): the start is part of this commit — no second transition, no
+    /// A workflow task this run's transition schedules (or the first of a run it creates), started in it for a poll
+    /// waiting on its queue here, when one waits (<see cref="EngineLimits.WorkflowTaskSyncStart"/>): the start is part of this commit — no second transition, no
     /// transfer task written and deleted — and the poll's audit record rides it. Only where matching would have handed
     /// the task straight to that poll: a first attempt on an unversioned queue whose partition is held here, with no
     /// backlog ahead of it. Null when nothing was claimed.

@@ -25,18 +25,18 @@ public sealed class WorkflowTaskSyncStartTests
         return await BastionServer.StartAsync(options);
     }
 
-    /// <summary>Until a poll of <paramref name="taskQueue"/> by the raw driver is listed (it is waiting then: both happen under one lock).</summary>
-    private static async Task WaitForPollAsync(RawDriver raw, string taskQueue, TaskQueueKind kind = TaskQueueKind.Normal) =>
+    /// <summary>Until a poll of <paramref name="taskQueue"/> by <paramref name="identity"/> is listed (it is waiting then: both happen under one lock).</summary>
+    private static async Task WaitForPollAsync(RawDriver raw, string taskQueue, TaskQueueKind kind = TaskQueueKind.Normal, string identity = "raw-driver") =>
         Assert.True(await Eventually.HoldsAsync(async () => (await raw.Service.DescribeTaskQueueAsync(new DescribeTaskQueueRequest
         {
             Namespace = raw.Namespace,
             TaskQueue = new() { Name = taskQueue, Kind = kind },
             TaskQueueType = TaskQueueType.Workflow,
-        })).Pollers.Any(p => p.Identity == "raw-driver")));
+        })).Pollers.Any(p => p.Identity == identity)));
 
-    private static Task<PollWorkflowTaskQueueResponse> PollAsync(RawDriver raw, string taskQueue, TaskQueueKind kind) =>
+    private static Task<PollWorkflowTaskQueueResponse> PollAsync(RawDriver raw, string taskQueue, TaskQueueKind kind, string identity = "raw-driver") =>
         raw.Service.PollWorkflowTaskQueueAsync(
-            new PollWorkflowTaskQueueRequest { Namespace = raw.Namespace, TaskQueue = new() { Name = taskQueue, Kind = kind }, Identity = "raw-driver" },
+            new PollWorkflowTaskQueueRequest { Namespace = raw.Namespace, TaskQueue = new() { Name = taskQueue, Kind = kind }, Identity = identity },
             new() { Timeout = TimeSpan.FromSeconds(30) });
 
     /// <summary>Starts a run while a poll waits on its queue: the task the poll got and how many transitions were committed meanwhile.</summary>
@@ -121,6 +121,41 @@ public sealed class WorkflowTaskSyncStartTests
         Assert.Equal(3, task.PreviousStartedEventId);
 
         await raw.CompleteAsync(task, RawDriver.CompleteWorkflow());
+        Assert.Equal(EventType.WorkflowExecutionCompleted, (await raw.HistoryAsync(id))[^1].EventType);
+    }
+
+    [Fact]
+    public async Task AContinueAsNewWhileAPollWaits_StartsTheNextRunsFirstTaskForIt_InTheSameCommit()
+    {
+        await using var server = await StartServerAsync(syncStart: true);
+        var client = await TemporalClient.ConnectAsync(new(server.Address) { Namespace = "default" });
+        var raw = new RawDriver(client);
+        var taskQueue = ServerFixture.NewTaskQueue();
+        var id = "sync-start-can-" + Guid.NewGuid().ToString("N");
+        var first = await raw.StartAsync(id, taskQueue);
+        var task = await raw.PollWorkflowTaskAsync(taskQueue);
+        var poll = PollAsync(raw, taskQueue, TaskQueueKind.Normal, "second-worker");
+        await WaitForPollAsync(raw, taskQueue, identity: "second-worker");
+
+        var before = server.CommitCounters.Writes;
+        await raw.CompleteAsync(task, new Temporalio.Api.Command.V1.Command
+        {
+            CommandType = CommandType.ContinueAsNewWorkflowExecution,
+            ContinueAsNewWorkflowExecutionCommandAttributes = new() { WorkflowType = new() { Name = "RawWorkflow" }, TaskQueue = new() { Name = taskQueue } },
+        });
+        var next = await poll;
+
+        // One transaction: the old run closed, the new one created with its first task started for the waiting poll.
+        Assert.Equal(before + 1, server.CommitCounters.Writes);
+        Assert.NotEqual(first.RunId, next.WorkflowExecution.RunId);
+        Assert.Equal(
+            [EventType.WorkflowExecutionStarted, EventType.WorkflowTaskScheduled, EventType.WorkflowTaskStarted],
+            next.History.Events.Select(e => e.EventType));
+        Assert.Equal(first.RunId, next.History.Events[0].WorkflowExecutionStartedEventAttributes.ContinuedExecutionRunId);
+        Assert.Equal("second-worker", next.History.Events[2].WorkflowTaskStartedEventAttributes.Identity);
+        Assert.Equal(next.History.Events[0].EventTime, next.History.Events[2].EventTime);
+
+        await raw.CompleteAsync(next, RawDriver.CompleteWorkflow());
         Assert.Equal(EventType.WorkflowExecutionCompleted, (await raw.HistoryAsync(id))[^1].EventType);
     }
 
