@@ -322,10 +322,11 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
 
     /// <summary>
     /// A workflow task this run's transition schedules (or the first of a run it creates), started in it for a poll
-    /// waiting on its queue here, when one waits (<see cref="EngineLimits.WorkflowTaskSyncStart"/>): the start is part of this commit — no second transition, no
-    /// transfer task written and deleted — and the poll's audit record rides it. Only where matching would have handed
-    /// the task straight to that poll: a first attempt on an unversioned queue whose partition is held here, with no
-    /// backlog ahead of it. Null when nothing was claimed.
+    /// waiting on its queue here, when one waits (<see cref="EngineLimits.WorkflowTaskSyncStart"/>): the start is part
+    /// of this commit — no second transition, no transfer task written and deleted — and the poll's audit record rides
+    /// it. Only where matching would have handed the task straight to that poll: a first attempt (not a transient or
+    /// speculative one) on an unversioned queue whose partition is held here, with no backlog ahead of it. Null when
+    /// nothing was claimed.
     /// </summary>
     private PollerClaim? ClaimPoller(Mutation m)
     {
