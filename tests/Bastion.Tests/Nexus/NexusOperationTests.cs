@@ -57,7 +57,17 @@ public sealed class NexusOperationTests(ServerFixture fixture)
         {
             if (name == "wait")
             {
-                await Workflow.WaitConditionAsync(() => false); // until canceled
+                try
+                {
+                    await Workflow.WaitConditionAsync(() => false); // until canceled
+                }
+                catch (OperationCanceledException)
+                {
+                    // A second of clean-up before the run ends canceled: the handler's answer to the cancel request
+                    // reaches the caller first, so its CancelRequestCompleted is recorded (a later one is dropped).
+                    await Workflow.DelayAsync(TimeSpan.FromSeconds(1), CancellationToken.None);
+                    throw;
+                }
             }
 
             return name == "fail" ? throw new ApplicationFailureException("the handler's workflow gave up", nonRetryable: true) : $"Hello from workflow, {name}";
