@@ -238,14 +238,14 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
 
         // A run's new workflow task, or the first task of the run it continues as, may go to a waiting poll.
         List<(Mutation Run, PollerClaim Claim)>? claims = null;
-        Claim(mutation);
-        if (mutation.NextRun is { } next)
-        {
-            Claim(next);
-        }
-
         try
         {
+            Claim(mutation);
+            if (mutation.NextRun is { } next)
+            {
+                Claim(next);
+            }
+
             await CommitAsync(mutation, replacesCurrentRunId, creates, claims is null ? [] : [.. claims.Select(c => c.Claim.Audit).OfType<PendingAudit>()]).ConfigureAwait(false);
         }
         catch (Exception)
@@ -261,7 +261,19 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
 
         foreach (var (run, claim) in claims)
         {
-            claim.Deliver(new StartedWorkflowTaskItem(run.Context.Key, BuildWorkflowTaskResponse(run.Context, claim.Queue)));
+            try
+            {
+                claim.Deliver(new StartedWorkflowTaskItem(run.Context.Key, BuildWorkflowTaskResponse(run.Context, claim.Queue)));
+            }
+#pragma warning disable CA1031 // The transition is committed: its call must not fail for the poll's sake. The task runs out its timeout and is scheduled again.
+            catch (Exception e)
+#pragma warning restore CA1031
+            {
+                claim.Release();
+                LogSyncStartUndelivered(_logger, e, run.State.WorkflowId, run.State.RunId);
+                continue;
+            }
+
             ServerMetrics.WorkflowTaskSyncStart.Add(
                 1,
                 new KeyValuePair<string, object?>("namespace", _namespaces.FindById(run.State.NamespaceId)?.FullName ?? ServerMetrics.Unknown),
@@ -727,6 +739,9 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         {
         }
     }
+
+    [LoggerMessage(EventId = 2020, Level = LogLevel.Error, Message = "A workflow task of workflow {WorkflowId} run {RunId} started for a waiting poll could not be handed to it; it runs out its timeout and is scheduled again.")]
+    private static partial void LogSyncStartUndelivered(ILogger logger, Exception e, string workflowId, string runId);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Warning, Message = "Write of workflow {WorkflowId} run {RunId} was rejected by the store.")]
     private static partial void LogWriteRejected(ILogger logger, Exception e, string workflowId, string runId);

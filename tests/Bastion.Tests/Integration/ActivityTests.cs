@@ -94,7 +94,9 @@ public sealed class ActivityTests(ServerFixture fixture)
             {
                 "StartToClose" => new ActivityOptions { StartToCloseTimeout = TimeSpan.FromMilliseconds(500) },
                 "ScheduleToStart" => new ActivityOptions { TaskQueue = "nobody-polls-" + Workflow.Info.WorkflowId, ScheduleToStartTimeout = TimeSpan.FromMilliseconds(500), StartToCloseTimeout = TimeSpan.FromSeconds(10) },
-                "ScheduleToClose" => new ActivityOptions { ScheduleToCloseTimeout = TimeSpan.FromSeconds(1) },
+                // Never started (nobody polls its queue), so only its schedule-to-close can expire: an attempt started
+                // in the schedule's own transition (eagerly) would have a start-to-close ending at the same instant.
+                "ScheduleToClose" => new ActivityOptions { TaskQueue = "nobody-polls-" + Workflow.Info.WorkflowId, ScheduleToCloseTimeout = TimeSpan.FromSeconds(1) },
                 "Heartbeat" => new ActivityOptions { StartToCloseTimeout = TimeSpan.FromSeconds(30), HeartbeatTimeout = TimeSpan.FromMilliseconds(500) },
                 _ => throw new ArgumentException(kind),
             };
