@@ -336,14 +336,14 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
     /// A workflow task this run's transition schedules (or the first of a run it creates), started in it for a poll
     /// waiting on its queue here, when one waits (<see cref="EngineLimits.WorkflowTaskSyncStart"/>): the start is part
     /// of this commit — no second transition, no transfer task written and deleted — and the poll's audit record rides
-    /// it — also a retry's transient attempt or an update's speculative task, which start as the poll would start them.
-    /// Only where matching would have handed the task straight to that poll: an unversioned queue whose partition is held
-    /// here, with no backlog ahead of it. Null when nothing was claimed.
+    /// it. Only where matching would have handed the task straight to that poll: a first attempt (not a retry's transient
+    /// attempt nor an update's speculative task, which go through matching) on an unversioned queue whose partition is
+    /// held here, with no backlog ahead of it. Null when nothing was claimed.
     /// </summary>
     private PollerClaim? ClaimPoller(Mutation m)
     {
         var state = m.State;
-        if (!_limits.WorkflowTaskSyncStart || state.WorkflowTask is not { IsStarted: false } task || state.Versioning is not null
+        if (!_limits.WorkflowTaskSyncStart || state.WorkflowTask is not { IsStarted: false, Transient: false } task || state.Versioning is not null
             || Deployments.HasVersions(state.NamespaceId, state.TaskQueue)
             || !m.Tasks.Any(t => t.Kind == (int)TaskKind.WorkflowTask && t.EventId == task.ScheduledEventId && t.Attempt == task.Attempt))
         {

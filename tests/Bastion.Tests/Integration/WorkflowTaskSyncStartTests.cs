@@ -160,57 +160,6 @@ public sealed class WorkflowTaskSyncStartTests
     }
 
     [Fact]
-    public async Task AnUpdateOfAnIdleRunWhileAPollWaits_StartsItsSpeculativeTaskForIt_InTheAdmissionsCommit()
-    {
-        await using var server = await StartServerAsync(syncStart: true);
-        var client = await TemporalClient.ConnectAsync(new(server.Address) { Namespace = "default" });
-        var raw = new RawDriver(client);
-        var taskQueue = ServerFixture.NewTaskQueue();
-        var id = "sync-start-update-" + Guid.NewGuid().ToString("N");
-        await raw.StartAsync(id, taskQueue);
-        await raw.CompleteAsync(await raw.PollWorkflowTaskAsync(taskQueue));
-        var poll = PollAsync(raw, taskQueue, TaskQueueKind.Normal, "update-worker");
-        await WaitForPollAsync(raw, taskQueue, identity: "update-worker");
-
-        var before = server.CommitCounters.Writes;
-        var updateId = "u-" + Guid.NewGuid().ToString("N");
-        var update = raw.Service.UpdateWorkflowExecutionAsync(new UpdateWorkflowExecutionRequest
-        {
-            Namespace = raw.Namespace,
-            WorkflowExecution = new() { WorkflowId = id },
-            WaitPolicy = new() { LifecycleStage = UpdateWorkflowExecutionLifecycleStage.Completed },
-            Request = new() { Meta = new() { UpdateId = updateId }, Input = new() { Name = "change" } },
-        });
-        var task = await poll;
-
-        // The admission's transition scheduled the speculative task and started it for the poll: its events are only
-        // shown (written if the update is accepted), the update's request rides with them.
-        Assert.Equal(before + 1, server.CommitCounters.Writes);
-        Assert.Equal(
-            [EventType.WorkflowTaskCompleted, EventType.WorkflowTaskScheduled, EventType.WorkflowTaskStarted],
-            task.History.Events.Select(e => e.EventType).TakeLast(3));
-        Assert.Equal("update-worker", task.History.Events[^1].WorkflowTaskStartedEventAttributes.Identity);
-        var request = Assert.Single(task.Messages, m => m.ProtocolInstanceId == updateId);
-
-        // Rejected: the speculative task leaves no trace in history, and the caller gets the rejection.
-        var rejected = new RespondWorkflowTaskCompletedRequest { Namespace = raw.Namespace, TaskToken = task.TaskToken, Identity = "update-worker" };
-        rejected.Messages.Add(new Temporalio.Api.Protocol.V1.Message
-        {
-            Id = updateId + "/reject",
-            ProtocolInstanceId = updateId,
-            Body = Any.Pack(new Temporalio.Api.Update.V1.Rejection
-            {
-                RejectedRequestMessageId = request.Id,
-                RejectedRequest = request.Body.Unpack<Temporalio.Api.Update.V1.Request>(),
-                Failure = new() { Message = "not now", ApplicationFailureInfo = new() },
-            }),
-        });
-        await raw.Service.RespondWorkflowTaskCompletedAsync(rejected);
-        Assert.Equal("not now", (await update).Outcome.Failure.Message);
-        Assert.Equal(EventType.WorkflowTaskCompleted, (await raw.HistoryAsync(id))[^1].EventType);
-    }
-
-    [Fact]
     public async Task WithTheKeyOff_ThePollStartsTheTaskInACommitOfItsOwn()
     {
         await using var server = await StartServerAsync(syncStart: false);
