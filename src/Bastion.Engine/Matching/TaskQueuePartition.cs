@@ -19,9 +19,6 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
 
     private static readonly TimeSpan s_minimumWait = TimeSpan.FromMilliseconds(1);
 
-    /// <summary>How long past its own wait a claimed poll waits for the claim's commit at most.</summary>
-    private static readonly TimeSpan s_claimGrace = TimeSpan.FromSeconds(30);
-
     private readonly Lock _lock = new();
     private readonly PriorityBacklog _backlog = new();
     private readonly LinkedList<WaitingPoller> _pollers = new();
@@ -227,11 +224,6 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
 
         using var timeout = new CancellationTokenSource(maxWait, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
-
-        // A claimed poll outlives its wait for the claim's commit, but not indefinitely: a claim never settled (a fault
-        // between claim and commit) must not hold the call open. Its task, if started, times out and is scheduled again.
-        using var backstop = new CancellationTokenSource(maxWait + s_claimGrace, time);
-        using (backstop.Token.Register(static w => ((WaitingPoller)w!).Result.TrySetResult(null), waiter))
         using (linked.Token.Register(static w => ((WaitingPoller)w!).TryGiveUp(), waiter))
         {
             var item = await waiter.Result.Task.ConfigureAwait(false);
