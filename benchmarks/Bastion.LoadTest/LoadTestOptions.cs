@@ -39,6 +39,9 @@ internal sealed class LoadTestOptions
           --max-errors N        stop a scenario after this many failed workflows (default: 50)
           --wft-pollers N       worker workflow-task pollers (default: 8)
           --activity-pollers N  worker activity-task pollers (default: 8)
+          --pollers fixed|autoscaling
+                                the worker's pollers: the counts above (default), or the SDK's autoscaling pollers
+                                (defaults: 1 to 100, 5 at first), which follow the server's poller scaling decisions
           --idle SECONDS        first measure CPU with the worker polling and no workflows (default: 0, off)
           --port N              server port (default: a free loopback port)
           --keep-db             do not delete the temp SQLite directory at the end (file mode)
@@ -73,6 +76,9 @@ internal sealed class LoadTestOptions
     public int WorkflowTaskPollers { get; private set; } = 8;
 
     public int ActivityTaskPollers { get; private set; } = 8;
+
+    /// <summary>The SDK's autoscaling pollers instead of fixed counts (<c>--pollers autoscaling</c>).</summary>
+    public bool AutoscalingPollers { get; private set; }
 
     public int? Port { get; private set; }
 
@@ -169,6 +175,14 @@ internal sealed class LoadTestOptions
                     break;
                 case "--activity-pollers":
                     o.ActivityTaskPollers = Int(1);
+                    break;
+                case "--pollers":
+                    o.AutoscalingPollers = Value() switch
+                    {
+                        "fixed" => false,
+                        "autoscaling" => true,
+                        var p => throw new ArgumentException($"--pollers: expected fixed or autoscaling, got '{p}'."),
+                    };
                     break;
                 case "--idle":
                     o.IdleSeconds = Int(0);

@@ -4,6 +4,7 @@ using System.Text;
 using Bastion.LoadTest;
 using Temporalio.Client;
 using Temporalio.Worker;
+using Temporalio.Worker.Tuning;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -75,16 +76,26 @@ try
     {
         MaxConcurrentWorkflowTasks = slots,
         MaxConcurrentActivities = slots,
-        MaxConcurrentWorkflowTaskPolls = options.WorkflowTaskPollers,
-        MaxConcurrentActivityTaskPolls = options.ActivityTaskPollers,
         MaxCachedWorkflows = Math.Max(1000, 4 * options.Concurrency),
     }
         .AddWorkflow<EchoWorkflow>()
         .AddWorkflow<OneActivityWorkflow>()
         .AddWorkflow<TimerWorkflow>()
         .AddActivity(BenchActivities.Greet);
-    Console.WriteLine($"Worker: task queue {taskQueue}, {slots} workflow-task and activity slots, " +
-        $"{options.WorkflowTaskPollers} workflow-task pollers, {options.ActivityTaskPollers} activity pollers");
+    if (options.AutoscalingPollers)
+    {
+        workerOptions.WorkflowTaskPollerBehavior = new PollerBehavior.Autoscaling();
+        workerOptions.ActivityTaskPollerBehavior = new PollerBehavior.Autoscaling();
+    }
+    else
+    {
+        workerOptions.MaxConcurrentWorkflowTaskPolls = options.WorkflowTaskPollers;
+        workerOptions.MaxConcurrentActivityTaskPolls = options.ActivityTaskPollers;
+    }
+
+    Console.WriteLine($"Worker: task queue {taskQueue}, {slots} workflow-task and activity slots, " + (options.AutoscalingPollers
+        ? "autoscaling pollers"
+        : $"{options.WorkflowTaskPollers} workflow-task pollers, {options.ActivityTaskPollers} activity pollers"));
 
     using var worker = new TemporalWorker(client, workerOptions);
     var runner = new ScenarioRunner(client, taskQueue, options.WorkflowTimeout, options.MaxErrors);

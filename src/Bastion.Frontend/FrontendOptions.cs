@@ -19,6 +19,12 @@ public sealed class FrontendOptions
     /// </summary>
     public bool EnableEagerWorkflowStart { get; set; } = true;
 
+    /// <summary>
+    /// Temporal's <c>frontend.pollerAutoscalingAutoEnroll</c> (off by default): namespaces tell workers to autoscale their
+    /// pollers unless configured otherwise (the SDKs that know the capability do; a worker with a fixed count keeps it).
+    /// </summary>
+    public bool PollerAutoscalingAutoEnroll { get; set; }
+
     /// <summary>Worker deployment versions (Temporal's <c>system.enableDeploymentVersions</c>, on by default): off, their RPCs are PERMISSION_DENIED.</summary>
     public bool EnableDeploymentVersions { get; set; } = true;
 

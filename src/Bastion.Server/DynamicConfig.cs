@@ -44,6 +44,12 @@ internal static partial class DynamicConfig
             ["matching.useNewMatcher"] = v => matching.UsePriority = Flag("matching.useNewMatcher", v),
             ["matching.enableFairness"] = v => matching.EnableFairness = Flag("matching.enableFairness", v),
             ["matching.priorityLevels"] = v => matching.PriorityLevels = Positive("matching.priorityLevels", v),
+            // Poller scaling decisions in poll answers (Temporal's keys and defaults).
+            ["matching.pollerScalingMinimumBacklog"] = v => matching.PollerScaling.MinimumBacklogAge = Duration("matching.pollerScalingMinimumBacklog", v),
+            ["matching.pollerScalingWaitTime"] = v => matching.PollerScaling.WaitTime = Duration("matching.pollerScalingWaitTime", v),
+            ["matching.pollerScalingDecisionsPerSecond"] = v => matching.PollerScaling.DecisionsPerSecond = PositiveNumber("matching.pollerScalingDecisionsPerSecond", v),
+            ["matching.pollerScalingTaskAddToDispatchRatio"] = v => matching.PollerScaling.AddToDispatchRatio = PositiveNumber("matching.pollerScalingTaskAddToDispatchRatio", v),
+            ["frontend.pollerAutoscalingAutoEnroll"] = v => frontend.PollerAutoscalingAutoEnroll = Flag("frontend.pollerAutoscalingAutoEnroll", v),
             ["system.forceSearchAttributesCacheRefreshOnRead"] = _ => { }, // always true here: registrations are visible at once
             ["system.enableDeploymentVersions"] = v => frontend.EnableDeploymentVersions = Flag("system.enableDeploymentVersions", v),
             ["frontend.workerVersioningDataAPIs"] = v => frontend.WorkerVersioningDataApis = Flag("frontend.workerVersioningDataAPIs", v),
@@ -82,6 +88,40 @@ internal static partial class DynamicConfig
         int.Parse(value, CultureInfo.InvariantCulture) is var number and >= 1
             ? number
             : throw new ArgumentException($"--dynamic-config-value {key}={value}: the value must be at least 1.");
+
+    /// <summary>A duration as Temporal's dynamic config reads one: Go's form (<c>200ms</c>, <c>1m30s</c>), or a number of seconds.</summary>
+    private static TimeSpan Duration(string key, string value)
+    {
+        if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0 && double.IsFinite(seconds))
+        {
+            return TimeSpan.FromSeconds(seconds);
+        }
+
+        var parts = DurationPart().Matches(value);
+        if (value.Length == 0 || parts.Sum(p => p.Length) != value.Length)
+        {
+            throw new ArgumentException($"--dynamic-config-value {key}={value}: not a duration (e.g. 200ms, 1s, 1m30s).");
+        }
+
+        return parts.Aggregate(TimeSpan.Zero, (total, part) => total + (double.Parse(part.Groups[1].Value, CultureInfo.InvariantCulture) * part.Groups[2].Value switch
+        {
+            "h" => TimeSpan.FromHours(1),
+            "m" => TimeSpan.FromMinutes(1),
+            "s" => TimeSpan.FromSeconds(1),
+            "ms" => TimeSpan.FromMilliseconds(1),
+            "us" or "µs" => TimeSpan.FromMicroseconds(1),
+            _ => TimeSpan.FromTicks(1) / 100, // ns
+        }));
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(\d+(?:\.\d+)?)(h|ms|m|s|us|µs|ns)")]
+    private static partial System.Text.RegularExpressions.Regex DurationPart();
+
+    /// <summary>A positive number (a rate, a ratio).</summary>
+    private static double PositiveNumber(string key, string value) =>
+        double.Parse(value, NumberStyles.Float, CultureInfo.InvariantCulture) is var number and > 0 && double.IsFinite(number)
+            ? number
+            : throw new ArgumentException($"--dynamic-config-value {key}={value}: the value must be a number above 0.");
 
     /// <summary>A boolean key's value: true or false, in any case, as Temporal's YAML reads it.</summary>
     private static bool Flag(string key, string value) => bool.TryParse(value, out var flag)

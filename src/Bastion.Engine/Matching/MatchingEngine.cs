@@ -62,6 +62,16 @@ internal sealed class MatchingEngine(TimeProvider time)
     /// <summary>Hands <paramref name="item"/> to a poller waiting on <paramref name="queue"/> (a root), if one is; never keeps it.</summary>
     public bool TryOffer(QueueKey queue, MatchItem item) => _queues.TryGetValue(queue, out var partition) && partition.TryMatch(item, limited: false);
 
+    /// <summary>When a poll's answer suggests a change to the worker's number of polls (Temporal's <c>matching.pollerScaling*</c>).</summary>
+    public PollerScalingOptions PollerScaling { get; } = new();
+
+    /// <summary>
+    /// The poller scaling decision for a poll of <paramref name="queue"/> that began at <paramref name="pollStarted"/> and
+    /// took a task from it just now: +1, -1, or null for none (<see cref="PollerScaler"/>).
+    /// </summary>
+    public int? ScalingDecision(QueueKey queue, DateTime pollStarted) =>
+        _queues.TryGetValue(queue, out var partition) ? partition.ScalingDecision(PollerScaling, pollStarted, queue.IsRoot) : null;
+
     /// <summary>Waits for an item on <paramref name="queue"/>; the calling flow's audit record goes with the poll (a claim's commit carries it).</summary>
     public Task<MatchItem?> PollAsync(QueueKey queue, string identity, TimeSpan maxWait, CancellationToken cancellationToken) =>
         Get(queue).PollAsync(identity, time.GetUtcNow().UtcDateTime, maxWait, time, cancellationToken, Storage.PendingAudit.Ambient);

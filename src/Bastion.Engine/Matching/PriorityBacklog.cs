@@ -21,8 +21,11 @@ internal sealed class PriorityBacklog
 
     public int Count { get; private set; }
 
-    /// <summary>Adds an item; a <paramref name="front"/> item (one coming back, or a query) goes ahead of its level.</summary>
-    public void Add(MatchItem item, bool front, DispatchPolicy policy)
+    /// <summary>
+    /// Adds an item that arrived at <paramref name="added"/>; a <paramref name="front"/> item (one coming back, or a query)
+    /// goes ahead of its level.
+    /// </summary>
+    public void Add(MatchItem item, bool front, DispatchPolicy policy, DateTime added)
     {
         var levelIndex = policy.LevelOf(item);
         if (levelIndex >= _levels.Length)
@@ -34,7 +37,7 @@ internal sealed class PriorityBacklog
         var key = policy.Fairness ? item.Priority.FairnessKey : null;
         var order = front ? --_frontArrivals : ++_arrivals;
         var pass = front ? level.Ack : policy.Fairness ? level.NextPass(key ?? string.Empty, item.Priority.EffectiveWeight(policy.Overrides)) : 0;
-        var entry = new Entry(item, pass, order);
+        var entry = new Entry(item, pass, order, added);
         if (key is null)
         {
             if (front)
@@ -57,6 +60,9 @@ internal sealed class PriorityBacklog
 
     /// <summary>The item that goes next, left in place; null when there is none.</summary>
     public MatchItem? Peek() => Head(out _, out _) is { } entry ? entry.Item : null;
+
+    /// <summary>When the item that goes next arrived (the backlog's approximate age); null when there is none.</summary>
+    public DateTime? HeadAdded() => Head(out _, out _) is { } entry ? entry.Added : null;
 
     /// <summary>Takes the item <see cref="Peek"/> named.</summary>
     public MatchItem Take()
@@ -132,7 +138,7 @@ internal sealed class PriorityBacklog
         return null;
     }
 
-    private readonly record struct Entry(MatchItem Item, long Pass, long Order);
+    private readonly record struct Entry(MatchItem Item, long Pass, long Order, DateTime Added);
 
     private sealed class Level
     {

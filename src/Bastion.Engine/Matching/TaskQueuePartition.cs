@@ -23,6 +23,7 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
     private readonly PriorityBacklog _backlog = new();
     private readonly LinkedList<WaitingPoller> _pollers = new();
     private readonly FairnessKeyLimiter _keyLimiter = new();
+    private readonly PollerScaler _scaler = new();
 
     private readonly Dictionary<string, DateTime> _pollersSeen = new(StringComparer.Ordinal);
     private DispatchPolicy _policy = policy ?? DispatchPolicy.Default;
@@ -65,6 +66,8 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
     {
         lock (_lock)
         {
+            _scaler.Added(Now);
+
             // Straight to a poller only when nothing waits ahead of the item (a backlog held back by a rate limit).
             if (_backlog.Count == 0 && _pollers.First is not null && KeyWait(item) == TimeSpan.Zero && HandToPoller(item))
             {
@@ -72,7 +75,7 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
                 return;
             }
 
-            _backlog.Add(item, front, _policy);
+            _backlog.Add(item, front, _policy, Now);
             ReleaseWaiting();
         }
     }
@@ -139,7 +142,22 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
         {
             LastPollTime = now;
             _pollersSeen[identity] = now;
-            return TakeFirst();
+            return Dispatched(TakeFirst());
+        }
+    }
+
+    /// <summary>
+    /// The suggestion for a poll that began at <paramref name="pollStarted"/> and got a task from this partition just now
+    /// (+1, -1, or null for none): <see cref="PollerScaler"/>.
+    /// </summary>
+    public int? ScalingDecision(PollerScalingOptions options, DateTime pollStarted, bool isRoot)
+    {
+        lock (_lock)
+        {
+            var now = Now;
+            var since = now - MatchingEngine.PollerWindow;
+            var pollers = _pollersSeen.Values.Count(seen => seen >= since);
+            return _scaler.Decide(options, pollStarted, now, _backlog.HeadAdded(), pollers, isRoot);
         }
     }
 
@@ -212,7 +230,7 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
         {
             LastPollTime = now;
             _pollersSeen[identity] = now;
-            if (TakeFirst() is { } first)
+            if (Dispatched(TakeFirst()) is { } first)
             {
                 return first;
             }
@@ -261,6 +279,8 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
                 _pollers.RemoveFirst();
                 if (poller.Value.TryClaim())
                 {
+                    _scaler.Added(Now);
+                    _scaler.Dispatched(Now);
                     TakeKeyToken(item);
                     return new PollerClaim(poller.Value, queue);
                 }
@@ -304,11 +324,25 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
             _pollers.RemoveFirst();
             if (poller.Value.TryGive(item))
             {
+                _scaler.Dispatched(Now);
                 return true;
             }
         }
 
         return false;
+    }
+
+    private DateTime Now => (time ?? TimeProvider.System).GetUtcNow().UtcDateTime;
+
+    /// <summary>Under the lock: <paramref name="item"/>, counted as dispatched when there is one.</summary>
+    private MatchItem? Dispatched(MatchItem? item)
+    {
+        if (item is not null)
+        {
+            _scaler.Dispatched(Now);
+        }
+
+        return item;
     }
 
     /// <summary>Under the lock: the backlog's next item, when the rate limits let it go now (else the release timer is armed).</summary>
@@ -380,7 +414,7 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
             if (!GiveToPoller(item))
             {
                 limiter?.Refund(); // every poller had gone
-                _backlog.Add(item, front: true, _policy);
+                _backlog.Add(item, front: true, _policy, Now);
                 return;
             }
         }

@@ -246,7 +246,15 @@ internal sealed partial class WorkflowServiceHandler
                 Description = entry.Description,
                 OwnerEmail = entry.OwnerEmail,
                 Data = { entry.Data.ToDictionary() },
-                Capabilities = new NamespaceInfo.Types.Capabilities { EagerWorkflowStart = options.EnableEagerWorkflowStart, SyncUpdate = true, AsyncUpdate = true, WorkerHeartbeats = true },
+                Capabilities = new NamespaceInfo.Types.Capabilities
+                {
+                    EagerWorkflowStart = options.EnableEagerWorkflowStart,
+                    SyncUpdate = true,
+                    AsyncUpdate = true,
+                    WorkerHeartbeats = true,
+                    PollerAutoscaling = true, // poll answers carry poller scaling decisions
+                    PollerAutoscalingAutoEnroll = options.PollerAutoscalingAutoEnroll,
+                },
                 SupportsSchedules = true,
             },
             Config = new NamespaceConfig

@@ -47,7 +47,8 @@ internal sealed partial class WorkflowServiceHandler
         where TResponse : class, IMessage<TResponse>, new()
     {
         draining.RefuseNewPoll();
-        var deadline = Now + Validation.LongPollBudget(context, Now, options.MaxLongPoll);
+        var pollStarted = Now;
+        var deadline = pollStarted + Validation.LongPollBudget(context, pollStarted, options.MaxLongPoll);
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, draining.Token); // a stopping server answers empty
         var mayForward = !queue.IsRoot;
         while (deadline - Now is { } remaining && remaining > TimeSpan.Zero)
@@ -80,7 +81,8 @@ internal sealed partial class WorkflowServiceHandler
 
             if (item is StartedWorkflowTaskItem started)
             {
-                return (TResponse)(IMessage)started.Response; // started for this poll in the commit that scheduled it
+                // Started for this poll in the commit that scheduled it.
+                return WithScalingDecision((TResponse)(IMessage)started.Response, queue, pollStarted);
             }
 
             try
@@ -92,7 +94,7 @@ internal sealed partial class WorkflowServiceHandler
                     : await StartRemotelyAsync<TResponse>(owner, queue, item, request, context.CancellationToken).ConfigureAwait(false);
                 if (response is not null)
                 {
-                    return response;
+                    return WithScalingDecision(response, queue, pollStarted);
                 }
             }
             catch (Exception e) when (e is OperationCanceledException || (e is RpcException rpc && rpc.StatusCode == StatusCode.Unavailable))
@@ -103,6 +105,29 @@ internal sealed partial class WorkflowServiceHandler
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// The answer with the partition's suggestion for the worker's number of polls, as Temporal's matching attaches it to
+    /// a poll that got a task (an SDK whose pollers autoscale follows it).
+    /// </summary>
+    private TResponse WithScalingDecision<TResponse>(TResponse response, QueueKey queue, DateTime pollStarted)
+        where TResponse : class, IMessage<TResponse>
+    {
+        var decision = engine.Matching.ScalingDecision(queue, pollStarted) is { } delta
+            ? new Temporalio.Api.TaskQueue.V1.PollerScalingDecision { PollRequestDeltaSuggestion = delta }
+            : null;
+        switch (response)
+        {
+            case PollWorkflowTaskQueueResponse workflowTask:
+                workflowTask.PollerScalingDecision = decision;
+                break;
+            case PollActivityTaskQueueResponse activityTask:
+                activityTask.PollerScalingDecision = decision;
+                break;
+        }
+
+        return response;
     }
 
     /// <summary>A partition's poll sent on to the queue's root: here, or on the root's node (which starts what it takes).</summary>

@@ -114,4 +114,44 @@ public sealed class DynamicConfigTests
             Assert.Contains("1 to 64 partitions", error.Message, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public void PollerScalingKeys_AreApplied_WithTemporalsDefaults_AndBadValuesRefused()
+    {
+        var matching = new MatchingEngine(TimeProvider.System);
+        var frontend = new FrontendOptions();
+        var defaults = matching.PollerScaling;
+        Assert.Equal((TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1), 10.0, 1.2), (defaults.MinimumBacklogAge, defaults.WaitTime, defaults.DecisionsPerSecond, defaults.AddToDispatchRatio));
+        Assert.False(frontend.PollerAutoscalingAutoEnroll);
+
+        DynamicConfig.Apply(
+            new Dictionary<string, string>
+            {
+                ["matching.pollerScalingMinimumBacklog"] = "1m30s",
+                ["matching.pollerScalingWaitTime"] = "2.5",
+                ["matching.pollerScalingDecisionsPerSecond"] = "4",
+                ["matching.pollerScalingTaskAddToDispatchRatio"] = "1.5",
+                ["frontend.pollerAutoscalingAutoEnroll"] = "true",
+            },
+            frontend, new PipelineOptions(), new EngineLimits(), matching, NullLogger.Instance);
+        Assert.Equal(TimeSpan.FromSeconds(90), matching.PollerScaling.MinimumBacklogAge);
+        Assert.Equal(TimeSpan.FromSeconds(2.5), matching.PollerScaling.WaitTime);
+        Assert.Equal(4.0, matching.PollerScaling.DecisionsPerSecond);
+        Assert.Equal(1.5, matching.PollerScaling.AddToDispatchRatio);
+        Assert.True(frontend.PollerAutoscalingAutoEnroll);
+
+        foreach (var (key, value) in new[]
+        {
+            ("matching.pollerScalingMinimumBacklog", "soon"),
+            ("matching.pollerScalingWaitTime", "-1s"),
+            ("matching.pollerScalingDecisionsPerSecond", "0"),
+            ("matching.pollerScalingTaskAddToDispatchRatio", "-2"),
+            ("frontend.pollerAutoscalingAutoEnroll", "yes"),
+        })
+        {
+            var error = Assert.Throws<ArgumentException>(() => DynamicConfig.Apply(
+                new Dictionary<string, string> { [key] = value }, new FrontendOptions(), new PipelineOptions(), new EngineLimits(), matching, NullLogger.Instance));
+            Assert.Contains($"{key}={value}", error.Message, StringComparison.Ordinal);
+        }
+    }
 }
