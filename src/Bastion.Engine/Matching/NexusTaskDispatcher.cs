@@ -134,6 +134,14 @@ public sealed class NexusTaskDispatcher
         }
     }
 
+    /// <summary>
+    /// The poller scaling decision for a poll of the queue that waited <paramref name="waited"/> and took a request just
+    /// now (+1, -1, or null for none: <see cref="PollerScaler"/>); Nexus requests are never stored, so their age here is
+    /// how long the oldest one not yet taken has waited for a poller.
+    /// </summary>
+    public int? ScalingDecision(string namespaceId, string taskQueue, TimeSpan waited, PollerScalingOptions options) =>
+        _queues.TryGetValue((namespaceId, taskQueue), out var queue) ? queue.ScalingDecision(waited, options) : null;
+
     /// <summary>How many pollers wait on the queue now (for tests and describe).</summary>
     public int PollersOf(string namespaceId, string taskQueue) => _queues.TryGetValue((namespaceId, taskQueue), out var queue) ? queue.Pollers : 0;
 
@@ -149,7 +157,13 @@ public sealed class NexusTaskDispatcher
 
         public TaskCompletionSource<NexusTaskAnswer> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+        /// <summary>When it was left for a poller to come (none waited).</summary>
+        public DateTime Offered { get; set; }
+
         public bool TryTake() => Interlocked.CompareExchange(ref _state, 1, 0) == 0;
+
+        /// <summary>Its caller stopped waiting before a poller took it.</summary>
+        public bool Withdrawn => Volatile.Read(ref _state) == 2;
 
         /// <summary>Withdraws the request if no poller took it; true when this call withdrew it.</summary>
         public bool Withdraw() => Interlocked.CompareExchange(ref _state, 2, 0) == 0;
@@ -161,6 +175,9 @@ public sealed class NexusTaskDispatcher
         private readonly Lock _lock = new();
         private readonly LinkedList<Pending> _offered = new();
         private readonly LinkedList<TaskCompletionSource<Pending?>> _pollers = new();
+        private readonly PollerScaler _scaler = new();
+
+        private static DateTime Now => TimeProvider.System.GetUtcNow().UtcDateTime;
 
         public int Pollers
         {
@@ -177,16 +194,30 @@ public sealed class NexusTaskDispatcher
         {
             lock (_lock)
             {
+                var now = Now;
+                _scaler.Added(now);
                 while (_pollers.First is { } poller)
                 {
                     _pollers.RemoveFirst();
                     if (pending.TryTake() && poller.Value.TrySetResult(pending))
                     {
+                        _scaler.Dispatched(now);
                         return;
                     }
                 }
 
+                pending.Offered = now;
                 _offered.AddLast(pending);
+            }
+        }
+
+        public int? ScalingDecision(TimeSpan waited, PollerScalingOptions options)
+        {
+            lock (_lock)
+            {
+                var now = Now;
+                var oldest = _offered.FirstOrDefault(p => !p.Withdrawn)?.Offered;
+                return _scaler.Decide(options, now - waited, now, oldest, _pollers.Count + 1, isRoot: true);
             }
         }
 
@@ -224,6 +255,7 @@ public sealed class NexusTaskDispatcher
                     _offered.RemoveFirst();
                     if (offered.Value.TryTake())
                     {
+                        _scaler.Dispatched(Now);
                         return offered.Value;
                     }
                 }

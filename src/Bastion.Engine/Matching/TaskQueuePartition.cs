@@ -66,7 +66,8 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
     {
         lock (_lock)
         {
-            _scaler.Added(Now);
+            var now = Now;
+            _scaler.Added(now);
 
             // Straight to a poller only when nothing waits ahead of the item (a backlog held back by a rate limit).
             if (_backlog.Count == 0 && _pollers.First is not null && KeyWait(item) == TimeSpan.Zero && HandToPoller(item))
@@ -75,7 +76,7 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
                 return;
             }
 
-            _backlog.Add(item, front, _policy, Now);
+            _backlog.Add(item, front, _policy, now);
             ReleaseWaiting();
         }
     }
@@ -279,8 +280,9 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
                 _pollers.RemoveFirst();
                 if (poller.Value.TryClaim())
                 {
-                    _scaler.Added(Now);
-                    _scaler.Dispatched(Now);
+                    var now = Now;
+                    _scaler.Added(now);
+                    _scaler.Dispatched(now);
                     TakeKeyToken(item);
                     return new PollerClaim(poller.Value, queue);
                 }

@@ -18,11 +18,21 @@ internal sealed partial class WorkflowServiceHandler
     {
         var ns = NamespaceOf(context);
         var taskQueue = Validation.RequireId(request.TaskQueue?.Name, "TaskQueue");
-        var wait = Validation.LongPollBudget(context, Now, options.MaxLongPoll);
+        var pollStarted = Now;
+        var wait = Validation.LongPollBudget(context, pollStarted, options.MaxLongPoll);
         var task = await nexusTasks.PollAsync(ns.Id, taskQueue, wait, context.CancellationToken).ConfigureAwait(false);
-        return task is not { } taken
-            ? new PollNexusTaskQueueResponse()
-            : new PollNexusTaskQueueResponse { TaskToken = ByteString.CopyFrom(taken.Token, Encoding.UTF8), Request = taken.Request };
+        if (task is not { } taken)
+        {
+            return new PollNexusTaskQueueResponse();
+        }
+
+        var decision = nexusTasks.ScalingDecision(ns.Id, taskQueue, Now - pollStarted, engine.Matching.PollerScaling);
+        return new PollNexusTaskQueueResponse
+        {
+            TaskToken = ByteString.CopyFrom(taken.Token, Encoding.UTF8),
+            Request = taken.Request,
+            PollerScalingDecision = decision is { } delta ? new() { PollRequestDeltaSuggestion = delta } : null,
+        };
     }
 
     public Task<RespondNexusTaskCompletedResponse> RespondNexusTaskCompleted(RespondNexusTaskCompletedRequest request, ServerCallContext context)

@@ -64,4 +64,27 @@ public sealed class NexusTaskDispatcherTests
         Assert.Null(NexusTaskDispatcher.NodeOfToken("0123456789abcdef")); // not one of this server's cluster tokens
         Assert.Null(NexusTaskDispatcher.NodeOfToken("0123456789abcdef@"));
     }
+
+    [Fact]
+    public async Task PollsGetPollerScalingDecisions_MoreForRequestsArrivingFasterThanTaken_FewerAfterALongWait()
+    {
+        var dispatcher = new NexusTaskDispatcher();
+        var options = new PollerScalingOptions();
+        var first = dispatcher.DispatchAsync("ns", "tq", Start("r-1"), TimeSpan.FromSeconds(30), CancellationToken.None);
+        var second = dispatcher.DispatchAsync("ns", "tq", Start("r-2"), TimeSpan.FromSeconds(30), CancellationToken.None);
+        Assert.NotNull(await dispatcher.PollAsync("ns", "tq", TimeSpan.FromSeconds(30), CancellationToken.None));
+        Assert.Equal(1, dispatcher.ScalingDecision("ns", "tq", TimeSpan.Zero, options)); // two came, one was taken
+        Assert.NotNull(await dispatcher.PollAsync("ns", "tq", TimeSpan.FromSeconds(30), CancellationToken.None));
+        Assert.Equal(-1, dispatcher.ScalingDecision("ns", "tq", TimeSpan.FromSeconds(2), options)); // that poll had waited
+        Assert.Null(dispatcher.ScalingDecision("ns", "other", TimeSpan.Zero, options));
+
+        var balanced = new NexusTaskDispatcher();
+        var poll = balanced.PollAsync("ns", "tq", TimeSpan.FromSeconds(30), CancellationToken.None);
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(balanced.PollersOf("ns", "tq") == 1)));
+        var third = balanced.DispatchAsync("ns", "tq", Start("r-3"), TimeSpan.FromSeconds(30), CancellationToken.None);
+        Assert.NotNull(await poll);
+        Assert.Null(balanced.ScalingDecision("ns", "tq", TimeSpan.Zero, options)); // one came, one was taken, none waits
+        _ = (first, second, third); // never answered: they end with their dispatcher
+    }
 }
+
