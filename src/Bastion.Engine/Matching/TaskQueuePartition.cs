@@ -157,7 +157,27 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
         {
             var now = Now;
             var since = now - MatchingEngine.PollerWindow;
-            var pollers = _pollersSeen.Values.Count(seen => seen >= since);
+            var pollers = 0;
+            List<string>? stale = null;
+            foreach (var (identity, seen) in _pollersSeen)
+            {
+                if (seen >= since)
+                {
+                    pollers++;
+                }
+                else
+                {
+                    (stale ??= []).Add(identity);
+                }
+            }
+
+            // Pollers not seen within the window are listed nowhere: forgotten, so workers that come and go (each with
+            // its own identity) do not grow the map, nor this count's cost, for as long as the server runs.
+            foreach (var identity in stale ?? [])
+            {
+                _pollersSeen.Remove(identity);
+            }
+
             return _scaler.Decide(options, pollStarted, now, _backlog.HeadAdded(), pollers, isRoot);
         }
     }

@@ -102,4 +102,30 @@ public sealed class PollerScalingTests
         var matching = new MatchingEngine(_time);
         Assert.Null(matching.ScalingDecision(s_queue, Now));
     }
+
+    [Fact]
+    public void PollersNotSeenWithinTheWindow_AreForgotten()
+    {
+        var matching = new MatchingEngine(_time);
+        matching.PollerScaling.DecisionsPerSecond = 1;
+        matching.TryTake(s_queue, "old-worker");
+        _time.Advance(MatchingEngine.PollerWindow + TimeSpan.FromSeconds(1));
+        for (var i = 0; i < 10; i++)
+        {
+            matching.Add(s_queue, Item(i));
+        }
+
+        _time.Advance(TimeSpan.FromSeconds(1)); // the backlog is old: each decision allowed is +1
+        Assert.Equal(1, Decide(matching, "worker"));
+        Assert.Null(Decide(matching, "worker")); // one poller seen in the window: one decision a second
+        Assert.Equal(["worker"], matching.RecentPollers(s_queue, TimeSpan.FromDays(1)).Select(p => p.Identity)); // forgotten, not just old
+    }
+
+    private int? Decide(MatchingEngine matching, string identity)
+    {
+        var polled = Now;
+        Assert.NotNull(matching.TryTake(s_queue, identity));
+        return matching.ScalingDecision(s_queue, polled);
+    }
 }
+
