@@ -32,10 +32,8 @@ internal sealed partial class HistoryEngine
             {
                 if (result.Response?.ActivityTasks.Count is > 0 and var eager)
                 {
-                    ServerMetrics.ActivityEagerExecution.Add(
-                        eager,
-                        new KeyValuePair<string, object?>("namespace", _namespaces.FindById(context.State.NamespaceId)?.FullName ?? ServerMetrics.Unknown),
-                        new KeyValuePair<string, object?>("taskqueue", context.State.TaskQueue));
+                    var (ns, taskQueue) = RunTags(context.State);
+                    ServerMetrics.ActivityEagerExecution.Add(eager, ns, taskQueue);
                 }
 
                 if (result.Failure is null && result.NewTaskStarted)

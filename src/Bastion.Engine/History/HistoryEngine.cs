@@ -274,10 +274,8 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
                 continue;
             }
 
-            ServerMetrics.WorkflowTaskSyncStart.Add(
-                1,
-                new KeyValuePair<string, object?>("namespace", _namespaces.FindById(run.State.NamespaceId)?.FullName ?? ServerMetrics.Unknown),
-                new KeyValuePair<string, object?>("taskqueue", run.State.TaskQueue));
+            var (ns, taskQueue) = RunTags(run.State);
+            ServerMetrics.WorkflowTaskSyncStart.Add(1, ns, taskQueue);
         }
 
         void Claim(Mutation run)
@@ -331,6 +329,10 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             Publish(continued, creates: true);
         }
     }
+
+    /// <summary>A run's namespace and task queue as metric tags (Temporal's names).</summary>
+    private (KeyValuePair<string, object?> Namespace, KeyValuePair<string, object?> TaskQueue) RunTags(WorkflowState state) =>
+        (new("namespace", _namespaces.FindById(state.NamespaceId)?.FullName ?? ServerMetrics.Unknown), new("taskqueue", state.TaskQueue));
 
     /// <summary>
     /// A workflow task this run's transition schedules (or the first of a run it creates), started in it for a poll
