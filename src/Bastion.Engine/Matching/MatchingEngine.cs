@@ -115,6 +115,29 @@ internal sealed class MatchingEngine(TimeProvider time)
     /// <summary>Takes every waiting item out of a queue (a sticky queue whose worker shut down).</summary>
     public List<MatchItem> Drain(QueueKey queue) => _queues.TryGetValue(queue, out var partition) ? partition.Drain() : [];
 
+    /// <summary>
+    /// Over every partition (and version sub-queue) of <paramref name="queue"/> held here: how long the oldest item that
+    /// goes next on one of them has waited (zero: none waits), and the tasks added and dispatched per second.
+    /// </summary>
+    public (TimeSpan BacklogAge, double AddRate, double DispatchRate) Stats(QueueKey queue)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var (age, added, dispatched) = (TimeSpan.Zero, 0.0, 0.0);
+        foreach (var (_, partition) in _queues.Where(q => q.Key.NamespaceId == queue.NamespaceId && q.Key.Name == queue.Name && q.Key.Type == queue.Type))
+        {
+            var stats = partition.Stats();
+            if (stats.Oldest is { } oldest && now - oldest > age)
+            {
+                age = now - oldest;
+            }
+
+            added += stats.AddRate;
+            dispatched += stats.DispatchRate;
+        }
+
+        return (age, added, dispatched);
+    }
+
     /// <summary>Items waiting per priority key on every partition (and version sub-queue) of <paramref name="queue"/> held here.</summary>
     public Dictionary<int, int> BacklogByPriority(QueueKey queue)
     {

@@ -17,6 +17,9 @@ internal sealed class PollerScaler
 
     public void Dispatched(DateTime now) => _dispatched.Count(now);
 
+    /// <summary>Tasks added and dispatched per second over the last seconds (DescribeTaskQueue's stats too).</summary>
+    public (double Added, double Dispatched) Rates(DateTime now) => (_added.PerSecond(now), _dispatched.PerSecond(now));
+
     /// <summary>
     /// +1, -1 or null (no suggestion) for a poll that began at <paramref name="pollStarted"/> and got its task now;
     /// <paramref name="backlogSince"/> is when the oldest item still waiting arrived (null: none waits).

@@ -53,6 +53,16 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
         }
     }
 
+    /// <summary>When the item that goes next arrived (null: none waits), and tasks added and dispatched per second, for DescribeTaskQueue's stats.</summary>
+    public (DateTime? Oldest, double AddRate, double DispatchRate) Stats()
+    {
+        lock (_lock)
+        {
+            var (added, dispatched) = _scaler.Rates(Now);
+            return (_backlog.HeadAdded(), added, dispatched);
+        }
+    }
+
     /// <summary>Items waiting per priority level (0: queries), for DescribeTaskQueue's stats.</summary>
     public List<(int Level, int Count)> BacklogByLevel()
     {

@@ -230,10 +230,17 @@ internal sealed partial class WorkflowServiceHandler
 
         if (request.ReportStats)
         {
-            // The backlog this node holds, in all and per priority key (Temporal's stats_by_priority_key); Bastion
-            // keeps no backlog age or add and dispatch rates, so those stay zero.
+            // The backlog this node holds, in all and per priority key (Temporal's stats_by_priority_key, counts only);
+            // its age and the add and dispatch rates (over the last ten seconds) in all.
             var byPriority = engine.Matching.BacklogByPriority(queue);
-            response.Stats = new Temporalio.Api.TaskQueue.V1.TaskQueueStats { ApproximateBacklogCount = byPriority.Values.Sum() };
+            var (backlogAge, addRate, dispatchRate) = engine.Matching.Stats(queue);
+            response.Stats = new Temporalio.Api.TaskQueue.V1.TaskQueueStats
+            {
+                ApproximateBacklogCount = byPriority.Values.Sum(),
+                ApproximateBacklogAge = Google.Protobuf.WellKnownTypes.Duration.FromTimeSpan(backlogAge),
+                TasksAddRate = (float)addRate,
+                TasksDispatchRate = (float)dispatchRate,
+            };
             foreach (var (priorityKey, count) in byPriority)
             {
                 response.StatsByPriorityKey[priorityKey] = new Temporalio.Api.TaskQueue.V1.TaskQueueStats { ApproximateBacklogCount = count };

@@ -126,6 +126,8 @@ public sealed class TaskQueuePriorityTests : IAsyncLifetime
 
         var stats = await StatsAsync(queue, TaskQueueType.Workflow);
         Assert.Equal(6, stats.Stats.ApproximateBacklogCount);
+        Assert.True(stats.Stats.ApproximateBacklogAge.ToTimeSpan() > TimeSpan.Zero && stats.Stats.TasksAddRate > 0, stats.Stats.ToString());
+        Assert.Equal(0, stats.Stats.TasksDispatchRate); // no worker yet
         Assert.Equal([(1, 2L), (2, 1L), (3, 2L), (5, 1L)], stats.StatsByPriorityKey.OrderBy(s => s.Key).Select(s => (s.Key, s.Value.ApproximateBacklogCount)));
 
         Assert.Equal(["p1-a", "p1-b", "p2", "p3", "unset", "p5"], await RunOneAtATimeAsync(queue, 6));

@@ -127,5 +127,23 @@ public sealed class PollerScalingTests
         Assert.NotNull(matching.TryTake(s_queue, identity));
         return matching.ScalingDecision(s_queue, polled);
     }
+
+    [Fact]
+    public void Stats_GiveTheOldestWaitingItemsAge_AndTheAddAndDispatchRates_OverAllPartitions()
+    {
+        var matching = new MatchingEngine(_time);
+        Assert.Equal((TimeSpan.Zero, 0.0, 0.0), matching.Stats(s_queue));
+        matching.Add(s_queue with { Partition = 1 }, Item(1));
+        _time.Advance(TimeSpan.FromSeconds(2));
+        matching.Add(s_queue, Item(2));
+        matching.Add(s_queue, Item(3));
+        Assert.NotNull(matching.TryTake(s_queue, "worker"));
+
+        var (age, added, dispatched) = matching.Stats(s_queue);
+        Assert.Equal(TimeSpan.FromSeconds(2), age); // partition 1's item, waiting since before the others
+        Assert.Equal(0.3, added, 3); // three in the last ten seconds
+        Assert.Equal(0.1, dispatched, 3);
+        Assert.Equal((TimeSpan.Zero, 0.0, 0.0), matching.Stats(s_queue with { Type = TaskCategory.Activity }));
+    }
 }
 
