@@ -20,6 +20,10 @@ public readonly record struct QueueKey(string NamespaceId, string Name, TaskCate
     public QueueKey Root => this with { Partition = 0 };
 
     public bool IsRoot => Partition == 0;
+
+    // The generated form would print Root, itself a QueueKey with a Root: a stack overflow wherever a key is formatted.
+    public override string ToString() =>
+        $"{NamespaceId}/{Name} ({Type}, partition {Partition}{(Version.Length == 0 ? string.Empty : ", version " + Version)})";
 }
 
 /// <summary>
