@@ -45,6 +45,14 @@ public sealed class ClusterMessagesTests
         Assert.Throws<ArgumentException>(() => ClusterMessages.Encode(new ClusterMessages.Forward("/m", "ns-id", [1], record), 4));
     }
 
+    [Fact]
+    public void AQueueKey_FormatsAsItsNamesTypePartitionAndVersion()
+    {
+        // The generated form printed Root, itself a key with a Root: formatting one overflowed the stack.
+        Assert.Equal("ns-id/orders (Activity, partition 2, version build-7)", s_queue.ToString());
+        Assert.Equal("ns-id/orders (Workflow, partition 0)", new QueueKey("ns-id", "orders", TaskCategory.Workflow).ToString());
+    }
+
     [Theory]
     [MemberData(nameof(Versions))]
     public void EveryVersionThisBuildWrites_IsReadBack_AndItsAnswerGoesBackInIt(byte version)
