@@ -93,8 +93,8 @@ internal sealed class MatchingEngine(TimeProvider time)
 
     /// <summary>Pollers seen within <paramref name="window"/> on every partition (and version sub-queue) of <paramref name="queue"/> held here.</summary>
     public List<(string Identity, DateTime LastAccess)> RecentPollersOfAllPartitions(QueueKey queue, TimeSpan window) =>
-        [.. _queues.Where(q => q.Key.NamespaceId == queue.NamespaceId && q.Key.Name == queue.Name && q.Key.Type == queue.Type)
-            .SelectMany(q => q.Value.RecentPollers(time.GetUtcNow().UtcDateTime - window))];
+        [.. PartitionsOf(queue)
+            .SelectMany(p => p.RecentPollers(time.GetUtcNow().UtcDateTime - window))];
 
     /// <summary>The partitions of <paramref name="queue"/> this engine has seen a task or poll for.</summary>
     public List<int> HeldPartitions(QueueKey queue) => [.. _queues.Keys.Where(q => q.Root == queue.Root).Select(q => q.Partition).Order()];
@@ -123,7 +123,7 @@ internal sealed class MatchingEngine(TimeProvider time)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var (age, added, dispatched) = (TimeSpan.Zero, 0.0, 0.0);
-        foreach (var (_, partition) in _queues.Where(q => q.Key.NamespaceId == queue.NamespaceId && q.Key.Name == queue.Name && q.Key.Type == queue.Type))
+        foreach (var partition in PartitionsOf(queue))
         {
             var stats = partition.Stats();
             if (stats.Oldest is { } oldest && now - oldest > age)
@@ -142,7 +142,7 @@ internal sealed class MatchingEngine(TimeProvider time)
     public Dictionary<int, int> BacklogByPriority(QueueKey queue)
     {
         var counts = new Dictionary<int, int>();
-        foreach (var (_, partition) in _queues.Where(q => q.Key.NamespaceId == queue.NamespaceId && q.Key.Name == queue.Name && q.Key.Type == queue.Type))
+        foreach (var partition in PartitionsOf(queue))
         {
             foreach (var (level, count) in partition.BacklogByLevel().Where(l => l.Level > 0))
             {
@@ -152,6 +152,10 @@ internal sealed class MatchingEngine(TimeProvider time)
 
         return counts;
     }
+
+    /// <summary>Every partition (and version sub-queue) of <paramref name="queue"/>'s task queue and type held here.</summary>
+    private IEnumerable<TaskQueuePartition> PartitionsOf(QueueKey queue) =>
+        _queues.Where(q => q.Key.NamespaceId == queue.NamespaceId && q.Key.Name == queue.Name && q.Key.Type == queue.Type).Select(q => q.Value);
 
     private TaskQueuePartition Get(QueueKey queue) => _queues.GetOrAdd(queue, q => new TaskQueuePartition(LimiterOf(q), time, PolicyOf(q)));
 

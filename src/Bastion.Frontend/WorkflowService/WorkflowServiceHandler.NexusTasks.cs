@@ -26,12 +26,11 @@ internal sealed partial class WorkflowServiceHandler
             return new PollNexusTaskQueueResponse();
         }
 
-        var decision = nexusTasks.ScalingDecision(ns.Id, taskQueue, Now - pollStarted, engine.Matching.PollerScaling);
         return new PollNexusTaskQueueResponse
         {
             TaskToken = ByteString.CopyFrom(taken.Token, Encoding.UTF8),
             Request = taken.Request,
-            PollerScalingDecision = decision is { } delta ? new() { PollRequestDeltaSuggestion = delta } : null,
+            PollerScalingDecision = ScalingDecisionProto(nexusTasks.ScalingDecision(ns.Id, taskQueue, Now - pollStarted, engine.Matching.PollerScaling)),
         };
     }
 

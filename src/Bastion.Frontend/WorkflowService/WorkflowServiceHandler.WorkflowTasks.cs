@@ -114,9 +114,7 @@ internal sealed partial class WorkflowServiceHandler
     private TResponse WithScalingDecision<TResponse>(TResponse response, QueueKey queue, DateTime pollStarted)
         where TResponse : class, IMessage<TResponse>
     {
-        var decision = engine.Matching.ScalingDecision(queue, pollStarted) is { } delta
-            ? new Temporalio.Api.TaskQueue.V1.PollerScalingDecision { PollRequestDeltaSuggestion = delta }
-            : null;
+        var decision = ScalingDecisionProto(engine.Matching.ScalingDecision(queue, pollStarted));
         switch (response)
         {
             case PollWorkflowTaskQueueResponse workflowTask:
@@ -129,6 +127,10 @@ internal sealed partial class WorkflowServiceHandler
 
         return response;
     }
+
+    /// <summary>A poller scaling decision (+1, -1) as poll answers carry it; null for none.</summary>
+    private static Temporalio.Api.TaskQueue.V1.PollerScalingDecision? ScalingDecisionProto(int? delta) =>
+        delta is { } suggestion ? new() { PollRequestDeltaSuggestion = suggestion } : null;
 
     /// <summary>A partition's poll sent on to the queue's root: here, or on the root's node (which starts what it takes).</summary>
     private async Task<TResponse?> PollAtRootAsync<TResponse>(QueueKey root, IMessage request, string identity, DateTime deadline, ServerCallContext context, Func<MatchItem, Task<TResponse?>> start)
