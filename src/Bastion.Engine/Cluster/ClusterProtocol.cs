@@ -13,10 +13,10 @@ namespace Bastion.Engine.Cluster;
 internal static class ClusterProtocol
 {
     /// <summary>
-    /// 5: a forwarded call and a task start carry the call's audit record (4: a task's priority; 3: worker deployment
-    /// version sub-queues; 2: task queue partitions).
+    /// 6: a partition's offer to its root is held there for a poller (5: a forwarded call and a task start carry the
+    /// call's audit record; 4: a task's priority; 3: worker deployment version sub-queues; 2: task queue partitions).
     /// </summary>
-    public const byte Newest = 5;
+    public const byte Newest = 6;
 
     /// <summary>The oldest version this build still reads and writes.</summary>
     public const byte Oldest = 3;

@@ -12,10 +12,11 @@ internal interface IClusterTransport
     Task AddTaskAsync(string node, QueueKey queue, MatchItem item, bool front, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Offers <paramref name="item"/> to a poller waiting on <paramref name="root"/> (a queue's root partition) on
-    /// <paramref name="node"/>, its owner: true when one took it; it is never kept there.
+    /// Offers <paramref name="item"/> to the pollers of <paramref name="root"/> (a queue's root partition) on
+    /// <paramref name="node"/>, its owner, held there up to <paramref name="hold"/> for one to come (a node of protocol
+    /// before 6 answers at once): true when one took it; it is never kept there.
     /// </summary>
-    Task<bool> OfferTaskAsync(string node, QueueKey root, MatchItem item, CancellationToken cancellationToken);
+    Task<bool> OfferTaskAsync(string node, QueueKey root, MatchItem item, TimeSpan hold, CancellationToken cancellationToken);
 
     /// <summary>
     /// Runs a poll another partition sent on at <paramref name="root"/> on <paramref name="node"/> (its owner), within

@@ -133,13 +133,13 @@ internal sealed partial class HistoryEngine
         }
     }
 
-    /// <summary>Offers an item a partition could not match to its queue's root, here or on its node: true when a poller there took it.</summary>
-    private async Task<bool> OfferToRootAsync(QueueKey root, MatchItem item)
+    /// <summary>Offers an item a partition could not match to its queue's root, here or on its node, held there up to <paramref name="hold"/>: true when a poller there took it.</summary>
+    private async Task<bool> OfferToRootAsync(QueueKey root, MatchItem item, TimeSpan hold)
     {
         var owner = Routing.OwnerOfQueue(root);
         return Routing.IsSelf(owner)
-            ? Matching.TryOffer(root, item)
-            : await Routing.Transport!.OfferTaskAsync(owner, root, item, CancellationToken.None).ConfigureAwait(false);
+            ? await Matching.HoldAsync(root, item, hold, CancellationToken.None).ConfigureAwait(false)
+            : await Routing.Transport!.OfferTaskAsync(owner, root, item, hold, CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>The cluster's members changed: task queues may have moved, so every owned shard's due tasks are handed off again (and Nexus queues' waiters released).</summary>

@@ -6,16 +6,22 @@ namespace Bastion.Engine.Matching;
 /// Task queues in memory. They are a cache of committed state: every item was derived from a committed
 /// transfer task and is re-derived from the store on start, so losing the process loses nothing.
 /// In a cluster a normal task queue has several partitions (<see cref="Partitions"/>), each owned by a node, so one busy
-/// queue is matched on several nodes. A partition matches what it can itself; an item no poller of its own waits for is
-/// offered to the queue's root (a poller waiting there takes it) before it is kept, and a kept item is offered again
-/// every <see cref="s_drainInterval"/> while it waits; a partition whose backlog is empty sends one of its polls to wait
-/// at the root (the request handlers do that). So a task and a poller meet wherever each of them landed, as in
-/// Temporal's matching service.
+/// queue is matched on several nodes. A partition matches what it can itself and keeps the rest; while it keeps items,
+/// its first one waits at the queue's root too (<see cref="OfferHold"/> at a time, then offered again), where the next
+/// poller of the root takes it; a partition whose backlog is empty sends one of its polls to wait at the root (the
+/// request handlers do that). So a task and a poller meet wherever each of them landed, as in Temporal's matching
+/// service, and a partition no worker polls directly does not strand its tasks.
 /// </summary>
 internal sealed class MatchingEngine(TimeProvider time)
 {
     /// <summary>How long a poller is listed after its last poll (DescribeTaskQueue).</summary>
     public static readonly TimeSpan PollerWindow = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long a partition's first kept item waits at the root for a poller before it is offered again (a root that
+    /// does not hold offers — a node of an older build — is offered once per <see cref="s_drainInterval"/>).
+    /// </summary>
+    public static readonly TimeSpan OfferHold = TimeSpan.FromSeconds(2);
 
     private static readonly TimeSpan s_drainInterval = TimeSpan.FromSeconds(1);
 
@@ -33,34 +39,30 @@ internal sealed class MatchingEngine(TimeProvider time)
     public int Partitions { get; set; } = 1;
 
     /// <summary>
-    /// Offers an item to a queue's root partition, wherever it lives: true when a poller waiting there took it. Set by
-    /// the engine in a cluster; a failure counts as not taken.
+    /// Offers an item to a queue's root partition, wherever it lives, held there up to the given time for a poller: true
+    /// when a poller there took it. Set by the engine in a cluster; a failure counts as not taken.
     /// </summary>
-    public Func<QueueKey, MatchItem, Task<bool>>? OfferToRoot { get; set; }
+    public Func<QueueKey, MatchItem, TimeSpan, Task<bool>>? OfferToRoot { get; set; }
 
     public void Add(QueueKey queue, MatchItem item, bool front = false)
     {
         var partition = Get(queue);
-        if (queue.IsRoot || OfferToRoot is null)
+        partition.Add(item, front);
+        if (!queue.IsRoot && OfferToRoot is not null)
         {
-            partition.Add(item, front);
-        }
-        else if (!partition.TryMatch(item))
-        {
-            if (partition.TryTakeToken())
-            {
-                _ = OfferOrKeepAsync(queue, partition, item, front);
-            }
-            else
-            {
-                partition.Add(item, front);
-                KeepOffering(queue, partition);
-            }
+            KeepOffering(queue, partition);
         }
     }
 
     /// <summary>Hands <paramref name="item"/> to a poller waiting on <paramref name="queue"/> (a root), if one is; never keeps it.</summary>
     public bool TryOffer(QueueKey queue, MatchItem item) => _queues.TryGetValue(queue, out var partition) && partition.TryMatch(item, limited: false);
+
+    /// <summary>
+    /// Hands <paramref name="item"/>, which another partition of <paramref name="root"/>'s queue could not match, to a
+    /// poller waiting at the root, or holds it there up to <paramref name="hold"/> for the next (<see cref="TaskQueuePartition.HoldAsync"/>).
+    /// </summary>
+    public Task<bool> HoldAsync(QueueKey root, MatchItem item, TimeSpan hold, CancellationToken cancellationToken) =>
+        Get(root).HoldAsync(item, hold, time, cancellationToken);
 
     /// <summary>When a poll's answer suggests a change to the worker's number of polls (Temporal's <c>matching.pollerScaling*</c>).</summary>
     public PollerScalingOptions PollerScaling { get; } = new();
@@ -249,16 +251,6 @@ internal sealed class MatchingEngine(TimeProvider time)
         _limiters.TryGetValue(partition with { Version = string.Empty }, out var limiter) ? limiter.Effective
             : ConfiguredRate?.Invoke(partition.NamespaceId, partition.Name) is { } api && partition.Type == TaskCategory.Activity ? (api, Temporalio.Api.Enums.V1.RateLimitSource.Api) : null;
 
-    private async Task OfferOrKeepAsync(QueueKey queue, TaskQueuePartition partition, MatchItem item, bool front)
-    {
-        if (!await OfferAsync(queue, item).ConfigureAwait(false))
-        {
-            partition.RefundToken();
-            partition.Add(item, front);
-            KeepOffering(queue, partition);
-        }
-    }
-
     private void KeepOffering(QueueKey queue, TaskQueuePartition partition)
     {
         if (partition.TryStartDrain())
@@ -267,29 +259,34 @@ internal sealed class MatchingEngine(TimeProvider time)
         }
     }
 
-    /// <summary>While a partition keeps items, offers them to the root: at once after one was taken, else after a pause.</summary>
+    /// <summary>
+    /// While a partition keeps items, its first one waits at the root (<see cref="OfferHold"/>); taken there, the next
+    /// goes at once, else the item comes back (a poller here gets it) and is offered again — no sooner than
+    /// <see cref="s_drainInterval"/> after the last offer began, should the root not hold offers.
+    /// </summary>
     private async Task OfferBacklogAsync(QueueKey queue, TaskQueuePartition partition)
     {
         try
         {
-            var taken = false;
-            while (true)
+            while (partition.BacklogCount > 0)
             {
-                if (!taken)
-                {
-                    await Task.Delay(s_drainInterval, time).ConfigureAwait(false);
-                }
-
                 if (partition.TakeForRoot() is not { } item)
                 {
-                    break;
+                    await Task.Delay(s_drainInterval, time).ConfigureAwait(false); // a rate limit holds the backlog back
+                    continue;
                 }
 
-                taken = await OfferAsync(queue, item).ConfigureAwait(false);
-                if (!taken)
+                var began = time.GetUtcNow();
+                if (await OfferAsync(queue, item).ConfigureAwait(false))
                 {
-                    partition.RefundToken();
-                    partition.Add(item, front: true);
+                    continue;
+                }
+
+                partition.RefundToken();
+                partition.Return(item);
+                if (began + s_drainInterval - time.GetUtcNow() is { } pause && pause > TimeSpan.Zero)
+                {
+                    await Task.Delay(pause, time).ConfigureAwait(false);
                 }
             }
         }
@@ -306,7 +303,7 @@ internal sealed class MatchingEngine(TimeProvider time)
     {
         try
         {
-            return await OfferToRoot!(queue.Root, item).ConfigureAwait(false);
+            return await OfferToRoot!(queue.Root, item, OfferHold).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // An offer that failed (the root's node is moving) is as an offer not taken: the item stays here.
         catch (Exception)

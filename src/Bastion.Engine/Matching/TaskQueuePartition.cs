@@ -22,6 +22,7 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
     private readonly Lock _lock = new();
     private readonly PriorityBacklog _backlog = new();
     private readonly LinkedList<WaitingPoller> _pollers = new();
+    private readonly LinkedList<HeldOffer> _offers = new();
     private readonly FairnessKeyLimiter _keyLimiter = new();
     private readonly PollerScaler _scaler = new();
 
@@ -48,7 +49,7 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
         {
             lock (_lock)
             {
-                return _backlog.Count;
+                return _backlog.Count + _offers.Count;
             }
         }
     }
@@ -88,6 +89,50 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
 
             _backlog.Add(item, front, _policy, now);
             ReleaseWaiting();
+        }
+    }
+
+    /// <summary>
+    /// Puts back at the front an item this partition took to offer to its root and the root did not take (counted as
+    /// added once, when it came); a poller waiting here meanwhile gets it.
+    /// </summary>
+    public void Return(MatchItem item)
+    {
+        lock (_lock)
+        {
+            _backlog.Add(item, front: true, _policy, Now);
+            ReleaseWaiting();
+        }
+    }
+
+    /// <summary>
+    /// At a queue's root: hands <paramref name="item"/>, which another partition could not match, to a poller waiting
+    /// here, or holds it for up to <paramref name="hold"/> for the next poller that comes (after this partition's own
+    /// backlog). True when a poller took it; false when the hold ran out or <paramref name="cancellationToken"/> (the
+    /// sender left) ended it first — the sender then keeps the item. Its dispatch token was taken where it came from.
+    /// </summary>
+    public async Task<bool> HoldAsync(MatchItem item, TimeSpan hold, TimeProvider time, CancellationToken cancellationToken)
+    {
+        LinkedListNode<HeldOffer> node;
+        lock (_lock)
+        {
+            if (HandToPoller(item, limited: false))
+            {
+                return true;
+            }
+
+            node = _offers.AddLast(new HeldOffer(item));
+        }
+
+        using var timeout = new CancellationTokenSource(hold, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, cancellationToken);
+        using (linked.Token.Register(static state =>
+        {
+            var (partition, held) = ((TaskQueuePartition, LinkedListNode<HeldOffer>))state!;
+            partition.Withdraw(held);
+        }, (this, node)))
+        {
+            return await node.Value.Taken.Task.ConfigureAwait(false);
         }
     }
 
@@ -197,7 +242,7 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
     {
         lock (_lock)
         {
-            return TakeFirst();
+            return TakeFirst(held: false);
         }
     }
 
@@ -377,12 +422,16 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
         return item;
     }
 
-    /// <summary>Under the lock: the backlog's next item, when the rate limits let it go now (else the release timer is armed).</summary>
-    private MatchItem? TakeFirst()
+    /// <summary>
+    /// Under the lock: the backlog's next item, when the rate limits let it go now (else the release timer is armed); with
+    /// the backlog empty, an item held here for another partition when <paramref name="held"/> (for a poll: a waiting
+    /// poller got any such item when it came).
+    /// </summary>
+    private MatchItem? TakeFirst(bool held = true)
     {
         if (_backlog.Peek() is not { } head)
         {
-            return null;
+            return held ? TakeHeld() : null;
         }
 
         var keyWait = KeyWait(head);
@@ -400,6 +449,31 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
 
         TakeKeyToken(head);
         return _backlog.Take();
+    }
+
+    /// <summary>Under the lock: the first item held here for another partition, taken (its sender is told); null when none is.</summary>
+    private MatchItem? TakeHeld()
+    {
+        if (_offers.First is not { } first)
+        {
+            return null;
+        }
+
+        _offers.RemoveFirst();
+        first.Value.Taken.TrySetResult(true);
+        return first.Value.Item;
+    }
+
+    private void Withdraw(LinkedListNode<HeldOffer> held)
+    {
+        lock (_lock)
+        {
+            if (held.List is not null)
+            {
+                _offers.Remove(held);
+                held.Value.Taken.TrySetResult(false);
+            }
+        }
     }
 
     /// <summary>Under the lock: how long the item's fairness key must wait (zero: it may go; null: never, a limit of zero).</summary>
@@ -441,7 +515,7 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
     /// <summary>Under the lock: waiting items to waiting pollers, in order, while the limits allow; the timer armed when some must wait.</summary>
     private void ReleaseWaiting()
     {
-        while (_pollers.First is not null && TakeFirst() is { } item)
+        while (_pollers.First is not null && TakeFirst(held: false) is { } item)
         {
             if (!GiveToPoller(item))
             {

@@ -39,10 +39,10 @@ internal sealed class ClusterClient(HistoryEngine engine, ClusterSettings settin
         await invoker.AsyncUnaryCall(ClusterMethods.AddTask, null, Options(DateTime.UtcNow + s_handOffDeadline, cancellationToken), body).ConfigureAwait(false);
     }
 
-    public async Task<bool> OfferTaskAsync(string node, QueueKey root, MatchItem item, CancellationToken cancellationToken)
+    public async Task<bool> OfferTaskAsync(string node, QueueKey root, MatchItem item, TimeSpan hold, CancellationToken cancellationToken)
     {
         var (invoker, version) = Reach(node);
-        var taken = await invoker.AsyncUnaryCall(ClusterMethods.OfferTask, null, Options(DateTime.UtcNow + s_handOffDeadline, cancellationToken), ClusterMessages.EncodeOffer(root, item, version)).ConfigureAwait(false);
+        var taken = await invoker.AsyncUnaryCall(ClusterMethods.OfferTask, null, Options(DateTime.UtcNow + hold + s_handOffDeadline, cancellationToken), ClusterMessages.EncodeOffer(root, item, hold, version)).ConfigureAwait(false);
         return ClusterMessages.DecodeTaken(taken);
     }
 

@@ -60,13 +60,19 @@ internal static class ClusterMessages
     public static TaskStart DecodeStart(byte[] body) => Read(body, (r, v) => new TaskStart(ReadQueue(r), ReadItem(r, v), r.ReadBytes(), ReadAudit(r, v)));
 
     /// <summary>A task offered to a root partition's waiting pollers (<see cref="TaskHandOff"/> without keeping).</summary>
-    public static byte[] EncodeOffer(QueueKey root, MatchItem item, byte version) => Write(version, w =>
+    /// <summary>An item offered to a queue's root; from version 6 with how long the root holds it for a poller (before: none).</summary>
+    public static byte[] EncodeOffer(QueueKey root, MatchItem item, TimeSpan hold, byte version) => Write(version, w =>
     {
         WriteQueue(w, root);
         WriteItem(w, item, version);
+        if (version >= 6)
+        {
+            w.Write(hold.Ticks);
+        }
     });
 
-    public static (QueueKey Root, MatchItem Item) DecodeOffer(byte[] body) => Read(body, (r, v) => (ReadQueue(r), ReadItem(r, v)));
+    public static (QueueKey Root, MatchItem Item, TimeSpan Hold) DecodeOffer(byte[] body) =>
+        Read(body, (r, v) => (ReadQueue(r), ReadItem(r, v), v >= 6 ? TimeSpan.FromTicks(r.ReadInt64()) : TimeSpan.Zero));
 
     public static byte[] EncodeTaken(bool taken, byte version) => Write(version, w => w.Write(taken));
 

@@ -28,6 +28,9 @@ namespace Bastion.Server.Cluster;
 /// </summary>
 internal sealed class ClusterService
 {
+    /// <summary>The longest a partition's offer is held here, whatever the sender asks.</summary>
+    private static readonly TimeSpan s_maxOfferHold = TimeSpan.FromSeconds(10);
+
     private static readonly MethodInfo s_bind = typeof(ClusterService).GetMethod(nameof(Bind), BindingFlags.NonPublic | BindingFlags.Static)!;
 
     private readonly FrozenDictionary<string, Func<WorkflowServiceHandler, byte[], ServerCallContext, Task<byte[]>>> _handlers;
@@ -106,11 +109,14 @@ internal sealed class ClusterService
         return Task.FromResult(Array.Empty<byte>());
     });
 
-    public Task<byte[]> OfferTask(byte[] body, ServerCallContext context) => RunAsync(context, () =>
+    public Task<byte[]> OfferTask(byte[] body, ServerCallContext context) => RunAsync(context, async () =>
     {
-        var (root, item) = ClusterMessages.DecodeOffer(body);
+        var (root, item, hold) = ClusterMessages.DecodeOffer(body);
         Interlocked.Increment(ref _handOffs);
-        return Task.FromResult(ClusterMessages.EncodeTaken(_engine.Matching.TryOffer(root, item), ClusterMessages.VersionOf(body)));
+        var taken = hold > TimeSpan.Zero
+            ? await _engine.Matching.HoldAsync(root, item, hold < s_maxOfferHold ? hold : s_maxOfferHold, context.CancellationToken).ConfigureAwait(false)
+            : _engine.Matching.TryOffer(root, item);
+        return ClusterMessages.EncodeTaken(taken, ClusterMessages.VersionOf(body));
     });
 
     public Task<byte[]> PollRoot(byte[] body, ServerCallContext context) => RunAsync(context, async () =>

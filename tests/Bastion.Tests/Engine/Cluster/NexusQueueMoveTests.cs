@@ -66,7 +66,7 @@ public sealed class NexusQueueMoveTests : IAsyncLifetime
     {
         public Task AddTaskAsync(string node, QueueKey queue, MatchItem item, bool front, CancellationToken cancellationToken) => throw new NotSupportedException();
 
-        public Task<bool> OfferTaskAsync(string node, QueueKey root, MatchItem item, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<bool> OfferTaskAsync(string node, QueueKey root, MatchItem item, TimeSpan hold, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task<byte[]?> PollRootAsync(string node, QueueKey root, byte[] pollRequest, DateTime deadline, CancellationToken cancellationToken) => throw new NotSupportedException();
 

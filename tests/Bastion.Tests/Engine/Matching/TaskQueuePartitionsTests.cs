@@ -5,8 +5,9 @@ namespace Bastion.Tests.Engine.Matching;
 
 /// <summary>
 /// A task queue's partitions in one matching engine, its root reached through the same offer a cluster sends over the
-/// wire: a task lands on a partition with no poller and still reaches a poller waiting at the root, at once or, when it
-/// was kept, on the next offer; nothing is lost when the root cannot be reached.
+/// wire: a task lands on a partition with no poller and still reaches a poller waiting at the root, at once or, when
+/// none waits, the next that comes there (the offer is held); an offer no poller takes comes back to its partition, and
+/// nothing is lost when the root cannot be reached.
 /// </summary>
 public sealed class TaskQueuePartitionsTests
 {
@@ -20,7 +21,9 @@ public sealed class TaskQueuePartitionsTests
     private MatchingEngine Engine(Func<QueueKey, MatchItem, Task<bool>>? offer = null)
     {
         var matching = new MatchingEngine(_time);
-        matching.OfferToRoot = offer ?? ((root, item) => Task.FromResult(matching.TryOffer(root, item)));
+        matching.OfferToRoot = offer is null
+            ? (root, item, hold) => matching.HoldAsync(root, item, hold, CancellationToken.None)
+            : (root, item, _) => offer(root, item);
         return matching;
     }
 
@@ -50,17 +53,68 @@ public sealed class TaskQueuePartitionsTests
     }
 
     [Fact]
-    public async Task AKeptTask_IsOfferedAgain_UntilAPollerAtTheRootTakesIt()
+    public async Task AKeptTask_WaitsAtTheRoot_AndTheNextPollerThereTakesIt()
     {
         var matching = Engine();
         matching.Add(s_child, Item(1));
-        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(matching.BacklogCount(s_child) == 1), TimeSpan.FromSeconds(10)));
-
-        var poll = matching.PollAsync(s_root, "worker", TimeSpan.FromMinutes(1), CancellationToken.None);
-        Assert.False(poll.IsCompleted);
-        _time.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal(Item(1), await poll.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(matching.BacklogCount(s_root) == 1), TimeSpan.FromSeconds(10)));
         Assert.Equal(0, matching.BacklogCount(s_child));
+
+        // No time passes: the poller does not wait for a next offer.
+        var poll = matching.PollAsync(s_root, "worker", TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.Equal(Item(1), await poll.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, matching.BacklogCount(s_root));
+        Assert.Equal(0, matching.BacklogCount(s_child));
+    }
+
+    [Fact]
+    public async Task AnOfferNoPollerTakes_ComesBackToItsPartition_WhoseOwnPollerGetsIt()
+    {
+        var matching = Engine();
+        matching.Add(s_child, Item(1));
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(matching.BacklogCount(s_root) == 1), TimeSpan.FromSeconds(10)));
+        var poll = matching.PollAsync(s_child, "worker", TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.False(poll.IsCompleted);
+
+        _time.Advance(MatchingEngine.OfferHold);
+        Assert.Equal(Item(1), await poll.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, matching.BacklogCount(s_root));
+    }
+
+    [Fact]
+    public async Task AKeptTask_IsOfferedAgain_AfterItsHoldRanOut()
+    {
+        var matching = Engine();
+        matching.Add(s_child, Item(1));
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(matching.BacklogCount(s_root) == 1), TimeSpan.FromSeconds(10)));
+        _time.Advance(MatchingEngine.OfferHold);
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(matching.BacklogCount(s_root) == 1 && matching.BacklogCount(s_child) == 0), TimeSpan.FromSeconds(10)));
+        Assert.Equal(Item(1), await matching.PollAsync(s_root, "worker", TimeSpan.FromMinutes(1), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task AHeldOffer_WhoseSenderLeft_IsNotGivenToALaterPoller()
+    {
+        var matching = new MatchingEngine(_time);
+        using var sender = new CancellationTokenSource();
+        var offer = matching.HoldAsync(s_root, Item(1), TimeSpan.FromMinutes(1), sender.Token);
+        Assert.Equal(1, matching.BacklogCount(s_root));
+        await sender.CancelAsync();
+        Assert.False(await offer.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, matching.BacklogCount(s_root));
+        Assert.Null(matching.TryTake(s_root, "worker"));
+    }
+
+    [Fact]
+    public async Task TheRootsOwnBacklog_GoesBeforeWhatOtherPartitionsOffer()
+    {
+        var matching = new MatchingEngine(_time);
+        matching.Add(s_root, Item(1));
+        var offer = matching.HoldAsync(s_root, Item(2), TimeSpan.FromMinutes(1), CancellationToken.None);
+        Assert.Equal(Item(1), await matching.PollAsync(s_root, "worker", TimeSpan.FromMinutes(1), CancellationToken.None));
+        Assert.False(offer.IsCompleted);
+        Assert.Equal(Item(2), await matching.PollAsync(s_root, "worker", TimeSpan.FromMinutes(1), CancellationToken.None));
+        Assert.True(await offer.WaitAsync(TimeSpan.FromSeconds(10)));
     }
 
     [Fact]

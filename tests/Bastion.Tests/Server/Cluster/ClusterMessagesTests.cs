@@ -26,7 +26,16 @@ public sealed class ClusterMessagesTests
     {
         var item = new WorkflowTaskItem(new WorkflowKey("ns-id", "wf", "run"), 3, 1) { Priority = new TaskPriority(1, "tenant", 2.5f) };
         Assert.Equal(item, ClusterMessages.DecodeHandOff(ClusterMessages.Encode(new ClusterMessages.TaskHandOff(s_queue, item, false), 4)).Item);
-        Assert.Equal(item with { Priority = default }, ClusterMessages.DecodeOffer(ClusterMessages.EncodeOffer(s_queue, item, 3)).Item);
+        Assert.Equal(item with { Priority = default }, ClusterMessages.DecodeOffer(ClusterMessages.EncodeOffer(s_queue, item, TimeSpan.Zero, 3)).Item);
+    }
+
+    [Fact]
+    public void AnOffersHold_TravelsFromVersion6_AndAnOlderNodeIsOfferedWithout()
+    {
+        var item = new WorkflowTaskItem(new WorkflowKey("ns-id", "wf", "run"), 3, 1);
+        var held = ClusterMessages.DecodeOffer(ClusterMessages.EncodeOffer(s_queue, item, TimeSpan.FromSeconds(2), 6));
+        Assert.Equal((s_queue, item, TimeSpan.FromSeconds(2)), held);
+        Assert.Equal((s_queue, item, TimeSpan.Zero), ClusterMessages.DecodeOffer(ClusterMessages.EncodeOffer(s_queue, item, TimeSpan.FromSeconds(2), 5)));
     }
 
     [Fact]
