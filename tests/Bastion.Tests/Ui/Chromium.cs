@@ -120,7 +120,10 @@ internal sealed class Chromium : IAsyncDisposable
     /// Clicks <paramref name="target"/> and waits for the address to match <paramref name="url"/>. A click that lands
     /// while the page re-renders the element (a list refreshed after a dialog, a running workflow's header polled)
     /// is lost now and then: mouse-down and mouse-up reach different nodes, so no click fires (seen about 1 run in
-    /// 4 on CI). Clicks again while the address has not changed, at most three times, then fails.
+    /// 4 on CI). Clicks again while the address has not changed and the target is still there, at most three times,
+    /// then fails. A target that is gone was clicked: the client-side navigation it began changes the address only once
+    /// the next page's data has loaded, which on a loaded CI machine took longer than the first wait (a second click
+    /// then waited for a target no longer on the page), so that navigation is waited for instead.
     /// </summary>
     public static async Task ClickToAsync(IPage page, ILocator target, string url)
     {
@@ -134,6 +137,11 @@ internal sealed class Chromium : IAsyncDisposable
             }
             catch (TimeoutException) when (attempt < 3)
             {
+                if (!await target.IsVisibleAsync())
+                {
+                    await page.WaitForURLAsync(url, new() { Timeout = 30_000, WaitUntil = WaitUntilState.Commit });
+                    return;
+                }
             }
         }
     }
