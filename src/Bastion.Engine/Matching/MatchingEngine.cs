@@ -55,7 +55,7 @@ internal sealed class MatchingEngine(TimeProvider time)
     }
 
     /// <summary>Hands <paramref name="item"/> to a poller waiting on <paramref name="queue"/> (a root), if one is; never keeps it.</summary>
-    public bool TryOffer(QueueKey queue, MatchItem item) => _queues.TryGetValue(queue, out var partition) && partition.TryMatch(item, limited: false);
+    public bool TryOffer(QueueKey queue, MatchItem item) => _queues.TryGetValue(queue, out var partition) && partition.TryMatch(item);
 
     /// <summary>
     /// Hands <paramref name="item"/>, which another partition of <paramref name="root"/>'s queue could not match, to a

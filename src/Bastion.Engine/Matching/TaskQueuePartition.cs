@@ -154,19 +154,16 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
     }
 
     /// <summary>
-    /// Hands <paramref name="item"/> to a poller waiting here, if there is one (and, when <paramref name="limited"/>, a
-    /// dispatch token); never keeps it. An item another partition offers was already counted there, as in Temporal.
+    /// Hands <paramref name="item"/>, which another partition offers, to a poller waiting here, if there is one; never
+    /// keeps it. Its dispatch token was taken there, as in Temporal.
     /// </summary>
-    public bool TryMatch(MatchItem item, bool limited = true)
+    public bool TryMatch(MatchItem item)
     {
         lock (_lock)
         {
-            return HandToPoller(item, limited);
+            return HandToPoller(item, limited: false);
         }
     }
-
-    /// <summary>Takes a dispatch token for an item this partition sends elsewhere (to its root); true without a limit.</summary>
-    public bool TryTakeToken() => limiter?.TryTake() ?? true;
 
     /// <summary>Gives back a token taken for an item that was not dispatched after all.</summary>
     public void RefundToken() => limiter?.Refund();

@@ -129,6 +129,24 @@ public sealed class TaskQueuePartitionsTests
     }
 
     [Fact]
+    public async Task ARateLimitOfZero_HoldsAPartitionsTasks_FromTheRootToo()
+    {
+        var matching = Engine();
+        matching.ConfiguredRate = (_, _) => 0;
+        matching.Add(s_child, Item(1));
+        var poll = matching.PollAsync(s_root, "worker", TimeSpan.FromMinutes(1), CancellationToken.None);
+        for (var i = 0; i < 5; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Yield();
+        }
+
+        Assert.False(poll.IsCompleted);
+        Assert.Equal(1, matching.BacklogCount(s_child));
+        Assert.Equal(0, matching.BacklogCount(s_root));
+    }
+
+    [Fact]
     public void OnePollAtATime_WaitsAtTheRoot()
     {
         var matching = Engine();
