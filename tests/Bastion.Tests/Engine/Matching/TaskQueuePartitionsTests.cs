@@ -27,6 +27,15 @@ public sealed class TaskQueuePartitionsTests
         return matching;
     }
 
+    /// <summary>An engine whose partition kept a task no poller waited for, that task now held at the root.</summary>
+    private async Task<MatchingEngine> KeptAtTheRootAsync()
+    {
+        var matching = Engine();
+        matching.Add(s_child, Item(1));
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(matching.BacklogCount(s_root) == 1), TimeSpan.FromSeconds(10)));
+        return matching;
+    }
+
     [Fact]
     public async Task ATaskOnAPartitionWithoutPollers_GoesToAPollerWaitingAtTheRoot()
     {
@@ -55,9 +64,7 @@ public sealed class TaskQueuePartitionsTests
     [Fact]
     public async Task AKeptTask_WaitsAtTheRoot_AndTheNextPollerThereTakesIt()
     {
-        var matching = Engine();
-        matching.Add(s_child, Item(1));
-        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(matching.BacklogCount(s_root) == 1), TimeSpan.FromSeconds(10)));
+        var matching = await KeptAtTheRootAsync();
         Assert.Equal(0, matching.BacklogCount(s_child));
 
         // No time passes: the poller does not wait for a next offer.
@@ -70,9 +77,7 @@ public sealed class TaskQueuePartitionsTests
     [Fact]
     public async Task AnOfferNoPollerTakes_ComesBackToItsPartition_WhoseOwnPollerGetsIt()
     {
-        var matching = Engine();
-        matching.Add(s_child, Item(1));
-        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(matching.BacklogCount(s_root) == 1), TimeSpan.FromSeconds(10)));
+        var matching = await KeptAtTheRootAsync();
         var poll = matching.PollAsync(s_child, "worker", TimeSpan.FromMinutes(1), CancellationToken.None);
         Assert.False(poll.IsCompleted);
 
@@ -84,9 +89,7 @@ public sealed class TaskQueuePartitionsTests
     [Fact]
     public async Task AKeptTask_IsOfferedAgain_AfterItsHoldRanOut()
     {
-        var matching = Engine();
-        matching.Add(s_child, Item(1));
-        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(matching.BacklogCount(s_root) == 1), TimeSpan.FromSeconds(10)));
+        var matching = await KeptAtTheRootAsync();
         _time.Advance(MatchingEngine.OfferHold);
         Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(matching.BacklogCount(s_root) == 1 && matching.BacklogCount(s_child) == 0), TimeSpan.FromSeconds(10)));
         Assert.Equal(Item(1), await matching.PollAsync(s_root, "worker", TimeSpan.FromMinutes(1), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)));
