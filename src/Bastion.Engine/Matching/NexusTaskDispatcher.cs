@@ -20,6 +20,15 @@ public sealed class NexusTaskDispatcher
 
     private readonly ConcurrentDictionary<(string NamespaceId, string TaskQueue), Queue> _queues = new();
     private readonly ConcurrentDictionary<string, Pending> _inFlight = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+
+    public NexusTaskDispatcher()
+        : this(TimeProvider.System)
+    {
+    }
+
+    /// <param name="time">The server's clock: request timeouts, poll waits and the scaling decisions' windows.</param>
+    public NexusTaskDispatcher(TimeProvider time) => _time = time ?? throw new ArgumentNullException(nameof(time));
 
     /// <summary>Which node serves which queue: set when the engine starts (unset, every queue is served here).</summary>
     internal ClusterRouting? Routing { get; set; }
@@ -67,11 +76,11 @@ public sealed class NexusTaskDispatcher
     private async Task<NexusTaskAnswer?> DispatchHereAsync(string namespaceId, string taskQueue, Request request, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var pending = new Pending(namespaceId, request, Routing?.Self);
-        var queue = _queues.GetOrAdd((namespaceId, taskQueue), _ => new Queue());
+        var queue = _queues.GetOrAdd((namespaceId, taskQueue), _ => new Queue(_time));
         queue.Offer(pending);
         try
         {
-            return await pending.Answer.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            return await pending.Answer.Task.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -87,7 +96,7 @@ public sealed class NexusTaskDispatcher
     /// <summary>The next request for this queue, with its task token; null when none came within <paramref name="wait"/>.</summary>
     public async Task<(string Token, Request Request)?> PollAsync(string namespaceId, string taskQueue, TimeSpan wait, CancellationToken cancellationToken)
     {
-        var queue = _queues.GetOrAdd((namespaceId, taskQueue), _ => new Queue());
+        var queue = _queues.GetOrAdd((namespaceId, taskQueue), _ => new Queue(_time));
         var pending = await queue.TakeAsync(wait, cancellationToken).ConfigureAwait(false);
         if (pending is null)
         {
@@ -170,14 +179,14 @@ public sealed class NexusTaskDispatcher
     }
 
     /// <summary>One queue's offered requests and waiting pollers; a request goes to a waiting poller at once.</summary>
-    private sealed class Queue
+    private sealed class Queue(TimeProvider time)
     {
         private readonly Lock _lock = new();
         private readonly LinkedList<Pending> _offered = new();
         private readonly LinkedList<TaskCompletionSource<Pending?>> _pollers = new();
         private readonly PollerScaler _scaler = new();
 
-        private static DateTime Now => TimeProvider.System.GetUtcNow().UtcDateTime;
+        private DateTime Now => time.GetUtcNow().UtcDateTime;
 
         public int Pollers
         {
@@ -265,7 +274,7 @@ public sealed class NexusTaskDispatcher
 
             try
             {
-                return await waiter.Task.WaitAsync(wait, cancellationToken).ConfigureAwait(false);
+                return await waiter.Task.WaitAsync(wait, time, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is TimeoutException or OperationCanceledException)
             {

@@ -29,10 +29,19 @@ public sealed class NexusTaskDispatcherTests
     [Fact]
     public async Task ARequestNoWorkerTookInTime_IsWithdrawn_AndALatePollerNeverSeesIt()
     {
-        var dispatcher = new NexusTaskDispatcher();
-        Assert.Null(await dispatcher.DispatchAsync("ns-b", "tq", Start("r-late"), TimeSpan.FromMilliseconds(20), CancellationToken.None));
+        var time = new ManualTime(DateTimeOffset.UnixEpoch);
+        var dispatcher = new NexusTaskDispatcher(time);
+        var dispatch = dispatcher.DispatchAsync("ns-b", "tq", Start("r-late"), TimeSpan.FromHours(1), CancellationToken.None);
+        time.Advance(TimeSpan.FromMinutes(59));
+        Assert.False(dispatch.IsCompleted);
+        time.Advance(TimeSpan.FromMinutes(1)); // the request's timeout is on the dispatcher's clock: it ends now, not in an hour
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(dispatch.IsCompleted)));
+        Assert.Null(await dispatch);
 
-        Assert.Null(await dispatcher.PollAsync("ns-b", "tq", TimeSpan.FromMilliseconds(20), CancellationToken.None));
+        var late = dispatcher.PollAsync("ns-b", "tq", TimeSpan.FromHours(1), CancellationToken.None);
+        time.Advance(TimeSpan.FromHours(1));
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(late.IsCompleted)));
+        Assert.Null(await late);
     }
 
     [Fact]
@@ -68,7 +77,8 @@ public sealed class NexusTaskDispatcherTests
     [Fact]
     public async Task PollsGetPollerScalingDecisions_MoreForRequestsArrivingFasterThanTaken_FewerAfterALongWait()
     {
-        var dispatcher = new NexusTaskDispatcher();
+        var time = new ManualTime(DateTimeOffset.UnixEpoch);
+        var dispatcher = new NexusTaskDispatcher(time);
         var options = new PollerScalingOptions();
         var first = dispatcher.DispatchAsync("ns", "tq", Start("r-1"), TimeSpan.FromSeconds(30), CancellationToken.None);
         var second = dispatcher.DispatchAsync("ns", "tq", Start("r-2"), TimeSpan.FromSeconds(30), CancellationToken.None);
@@ -78,13 +88,21 @@ public sealed class NexusTaskDispatcherTests
         Assert.Equal(-1, dispatcher.ScalingDecision("ns", "tq", TimeSpan.FromSeconds(2), options)); // that poll had waited
         Assert.Null(dispatcher.ScalingDecision("ns", "other", TimeSpan.Zero, options));
 
-        var balanced = new NexusTaskDispatcher();
+        var balanced = new NexusTaskDispatcher(time);
         var poll = balanced.PollAsync("ns", "tq", TimeSpan.FromSeconds(30), CancellationToken.None);
         Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(balanced.PollersOf("ns", "tq") == 1)));
-        var third = balanced.DispatchAsync("ns", "tq", Start("r-3"), TimeSpan.FromSeconds(30), CancellationToken.None);
+        var third = balanced.DispatchAsync("ns", "tq", Start("r-3"), TimeSpan.FromSeconds(60), CancellationToken.None);
         Assert.NotNull(await poll);
         Assert.Null(balanced.ScalingDecision("ns", "tq", TimeSpan.Zero, options)); // one came, one was taken, none waits
-        _ = (first, second, third); // never answered: they end with their dispatcher
+
+        // A request that has waited longer than the minimum backlog age asks for one more poll, once the rates of the
+        // last seconds say nothing (they are on the dispatcher's clock too).
+        var fourth = balanced.DispatchAsync("ns", "tq", Start("r-4"), TimeSpan.FromSeconds(60), CancellationToken.None);
+        time.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, balanced.ScalingDecision("ns", "tq", TimeSpan.Zero, options));
+        Assert.NotNull(await balanced.PollAsync("ns", "tq", TimeSpan.FromSeconds(30), CancellationToken.None));
+        Assert.Null(balanced.ScalingDecision("ns", "tq", TimeSpan.Zero, options)); // nothing waits, nothing came lately
+        _ = (first, second, third, fourth); // never answered: they end with their dispatcher
     }
 }
 
