@@ -160,20 +160,29 @@ internal sealed class ClusterClient(HistoryEngine engine, ClusterSettings settin
         return (Channel(address), version);
     }
 
-    private CallInvoker Channel(string address)
+    private CallInvoker Channel(string address) =>
+        _channels.GetOrAdd(address, a => GrpcChannel.ForAddress((settings.Tls is null ? "http://" : "https://") + a, ChannelOptions(settings))).CreateCallInvoker();
+
+    /// <summary>
+    /// A channel to one node. Its reconnect backoff is short: a channel whose node died keeps trying to connect with a
+    /// growing pause (by default up to two minutes), failing every call at once meanwhile — so a node that died and
+    /// came back at the same address would stay unreachable from the others for up to that pause, while membership
+    /// already routes its shards and queues to it. A refused connection to a node costs nothing; membership says which
+    /// nodes are live.
+    /// </summary>
+    internal static GrpcChannelOptions ChannelOptions(ClusterSettings settings) => new()
     {
-        return _channels.GetOrAdd(address, a => GrpcChannel.ForAddress((settings.Tls is null ? "http://" : "https://") + a, new GrpcChannelOptions
+        MaxReceiveMessageSize = null,
+        MaxSendMessageSize = null,
+        InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
+        MaxReconnectBackoff = TimeSpan.FromSeconds(1),
+        HttpHandler = new SocketsHttpHandler
         {
-            MaxReceiveMessageSize = null,
-            MaxSendMessageSize = null,
-            HttpHandler = new SocketsHttpHandler
-            {
-                EnableMultipleHttp2Connections = true,
-                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-                SslOptions = settings.Tls?.ClientOptions() ?? new(),
-            },
-        })).CreateCallInvoker();
-    }
+            EnableMultipleHttp2Connections = true,
+            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+            SslOptions = settings.Tls?.ClientOptions() ?? new(),
+        },
+    };
 
     public void Dispose()
     {

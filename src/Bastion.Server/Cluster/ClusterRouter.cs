@@ -14,7 +14,7 @@ namespace Bastion.Server.Cluster;
 /// details come back as they are. A call is forwarded at most once: the owner runs it whatever it then owns.
 /// While what the call addresses is between owners — its node died and its lease has not run out, or the new owner has
 /// not taken it yet — the call waits and tries again (UNAVAILABLE means nothing was done), within its deadline and at
-/// most <see cref="MoveWait"/>, so a fail-over looks like a slow call to the SDKs rather than errors.
+/// most <see cref="MoveWait"/> from its first failure, so a fail-over looks like a slow call to the SDKs rather than errors.
 /// </summary>
 internal sealed class ClusterRouter(HistoryEngine engine, ClusterClient client, TimeProvider time) : ICallRouter
 {
@@ -42,7 +42,7 @@ internal sealed class ClusterRouter(HistoryEngine engine, ClusterClient client, 
             return await local(request, context).ConfigureAwait(false);
         }
 
-        var giveUp = time.GetUtcNow().UtcDateTime + MoveWait;
+        DateTime? giveUp = null;
         var wait = s_firstRetry;
         while (true)
         {
@@ -50,9 +50,17 @@ internal sealed class ClusterRouter(HistoryEngine engine, ClusterClient client, 
             {
                 return await InvokeOnceAsync(target, message, ns.Id, context, request, local).ConfigureAwait(false);
             }
-            catch (Exception e) when (IsUnavailable(e) && !context.CancellationToken.IsCancellationRequested
-                && time.GetUtcNow().UtcDateTime + wait < (context.Deadline < giveUp ? context.Deadline : giveUp))
+            catch (Exception e) when (IsUnavailable(e) && !context.CancellationToken.IsCancellationRequested)
             {
+                // The wait starts at the first failure, not at the call's start: a long poll that had waited at a node
+                // for a minute when that node died gets the same time to find the new owner as a call made just then.
+                var now = time.GetUtcNow().UtcDateTime;
+                giveUp ??= now + MoveWait;
+                if (now + wait >= (context.Deadline < giveUp.Value ? context.Deadline : giveUp.Value))
+                {
+                    throw;
+                }
+
                 await Task.Delay(wait, time, context.CancellationToken).ConfigureAwait(false);
                 wait = wait * 2 > s_maxRetry ? s_maxRetry : wait * 2;
             }
