@@ -127,7 +127,7 @@ public sealed class WorkerDeploymentRegistry(IStorageProvider store, GroupCommit
     {
         ArgumentNullException.ThrowIfNull(deployment);
         var token = new byte[8];
-        BinaryPrimitives.WriteInt64BigEndian(token, deployment.Version);
+        BinaryPrimitives.WriteInt64BigEndian(token, deployment.TokenRevision);
         return token;
     }
 
@@ -272,6 +272,7 @@ public sealed class WorkerDeploymentRegistry(IStorageProvider store, GroupCommit
             d.CurrentBuildId = buildId;
             d.CurrentChangedTime = now;
             d.RevisionNumber++;
+            d.TokenRevision++;
             return true;
         }).ConfigureAwait(false);
         return (ConflictToken(state), previous);
@@ -312,6 +313,7 @@ public sealed class WorkerDeploymentRegistry(IStorageProvider store, GroupCommit
                 d.RampingChangedTime = now;
                 d.RampPercentageChangedTime = now;
                 d.RevisionNumber++;
+                d.TokenRevision++;
                 return true;
             }
 
@@ -330,6 +332,7 @@ public sealed class WorkerDeploymentRegistry(IStorageProvider store, GroupCommit
                 d.RampPercentage = percentage;
                 d.RampPercentageChangedTime = now;
                 d.RevisionNumber++;
+                d.TokenRevision++;
                 return true;
             }
 
@@ -354,6 +357,7 @@ public sealed class WorkerDeploymentRegistry(IStorageProvider store, GroupCommit
             d.RampingChangedTime = now;
             d.RampPercentageChangedTime = now;
             d.RevisionNumber++;
+            d.TokenRevision++;
             return true;
         }).ConfigureAwait(false);
         return (ConflictToken(state), previous, previousPercentage);
@@ -373,6 +377,7 @@ public sealed class WorkerDeploymentRegistry(IStorageProvider store, GroupCommit
             }
 
             d.ManagerIdentity = manager;
+            d.TokenRevision++;
             return true;
         }).ConfigureAwait(false);
         return (ConflictToken(state), previous);

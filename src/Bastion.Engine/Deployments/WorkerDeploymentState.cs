@@ -43,6 +43,12 @@ public sealed class WorkerDeploymentState
     /// <summary>Bumped by every routing change (Temporal's <c>revision_number</c>).</summary>
     public long RevisionNumber { get; set; }
 
+    /// <summary>
+    /// The conflict token's value: bumped by a routing change and by a new manager, as Temporal's token changes, and by
+    /// nothing else — a version registering as its workers first poll leaves a token read before it good.
+    /// </summary>
+    public long TokenRevision { get; set; }
+
     public List<DeploymentVersionState> Versions { get; set; } = [];
 
     public DeploymentVersionState? Find(string buildId) => Versions.Find(v => v.BuildId == buildId);

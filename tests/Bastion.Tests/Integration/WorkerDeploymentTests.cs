@@ -230,6 +230,36 @@ public sealed class WorkerDeploymentTests(ServerFixture fixture)
         });
     }
 
+    /// <summary>
+    /// A conflict token changes with the routing (and the manager), as Temporal's does, not when another version's workers
+    /// first poll: a token read before a new version registered still sets that version ramping (the SDK's suite's
+    /// ContinueAsNew_WithRampingVersion test failed when its second worker registered after the token was read).
+    /// </summary>
+    [Fact]
+    public async Task AToken_StaysGood_WhenAnotherVersionRegisters()
+    {
+        var name = "dep-" + Guid.NewGuid().ToString("N")[..8];
+        var (v1, v2) = (new WorkerDeploymentVersion(name, "1.0"), new WorkerDeploymentVersion(name, "2.0"));
+        var queue = ServerFixture.NewTaskQueue();
+        using var w1 = Worker(queue, v1, o => o.AddWorkflow<AutoV1>());
+        await RunWorkersAsync([w1], async () =>
+        {
+            await SetCurrentAsync(v1);
+            var token = (await DescribeAsync(name)).ConflictToken;
+            using var w2 = Worker(queue, v2, o => o.AddWorkflow<AutoV2>());
+            await w2.ExecuteAsync(async () =>
+            {
+                await WaitVisibleAsync(v2); // registered after the token was read
+                var ramped = await Client.WorkflowService.SetWorkerDeploymentRampingVersionAsync(new()
+                {
+                    Namespace = Client.Options.Namespace, DeploymentName = name, BuildId = "2.0", Percentage = 10, ConflictToken = token, Identity = "test",
+                });
+                Assert.NotEqual(token, ramped.ConflictToken);
+                Assert.Equal(ramped.ConflictToken, (await DescribeAsync(name)).ConflictToken);
+            });
+        });
+    }
+
     [Fact]
     public async Task DeploymentCalls_AnswerTemporalsStatuses_ForStaleTokensMissingVersionsAndBadInput()
     {
