@@ -132,6 +132,12 @@ public sealed class WorkerDeploymentRegistry(IStorageProvider store, GroupCommit
     }
 
     /// <summary>
+    /// A new deployment. Its token starts at its creation time (as Temporal's), so a deployment deleted and made again
+    /// under the same name never takes a token of the one before.
+    /// </summary>
+    private static WorkerDeploymentState Created(string name, DateTime now) => new() { Name = name, CreateTime = now, TokenRevision = now.Ticks };
+
+    /// <summary>
     /// A versioned worker polled <paramref name="taskQueue"/>: its version (and deployment) exist from now on, with the
     /// queue among the version's. Nothing is written when the cache already has it.
     /// </summary>
@@ -519,7 +525,7 @@ public sealed class WorkerDeploymentRegistry(IStorageProvider store, GroupCommit
                 throw ServiceException.NotFound("Worker Deployment not found");
             }
 
-            var next = existing?.Clone() ?? new WorkerDeploymentState { Name = name, CreateTime = Now };
+            var next = existing?.Clone() ?? Created(name, Now);
             if (!change(next))
             {
                 return existing ?? throw new InvalidOperationException("A new deployment must change.");

@@ -41,6 +41,23 @@ public sealed class WorkerDeploymentCreationTests(ServerFixture fixture)
         Assert.Equal("deployment name cannot be empty", empty.Message);
     }
 
+    /// <summary>A deployment deleted and made again under its name does not take the tokens of the one before.</summary>
+    [Fact]
+    public async Task ADeploymentMadeAgain_RefusesTheTokenOfTheOneBefore()
+    {
+        var name = NewName();
+        var first = await Client.WorkflowService.CreateWorkerDeploymentAsync(new() { Namespace = Ns, DeploymentName = name, Identity = "ops", RequestId = "r1" });
+        await Client.WorkflowService.DeleteWorkerDeploymentAsync(new() { Namespace = Ns, DeploymentName = name, Identity = "ops" });
+        var second = await Client.WorkflowService.CreateWorkerDeploymentAsync(new() { Namespace = Ns, DeploymentName = name, Identity = "ops", RequestId = "r2" });
+        Assert.NotEqual(first.ConflictToken, second.ConflictToken);
+
+        var stale = await Assert.ThrowsAsync<RpcException>(() => Client.WorkflowService.SetWorkerDeploymentManagerAsync(new()
+        {
+            Namespace = Ns, DeploymentName = name, ManagerIdentity = "ops", ConflictToken = first.ConflictToken, Identity = "ops",
+        }));
+        Assert.Equal(RpcException.StatusCode.FailedPrecondition, stale.Code);
+    }
+
     [Fact]
     public async Task CreateWorkerDeployment_OfOneItsWorkersMade_SaysItWasAutoCreated()
     {
