@@ -42,6 +42,9 @@ public sealed class GroupCommitter : IAsyncDisposable
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
+    /// <summary>The audit records committed so far, decoded (to look for a record another node may have written).</summary>
+    public IAuditStore Audit => new DecodedAuditStore(_provider.Audit, _auditCodec);
+
     /// <summary>Batches committed so far, and writes in them (for benchmarks and diagnostics).</summary>
     public (long Batches, long Writes) Counters => (Interlocked.Read(ref _batches), Interlocked.Read(ref _writes));
 

@@ -12,6 +12,7 @@ public abstract class PendingAudit
 
     private readonly Lock _lock = new();
     private State _state;
+    private bool _inDoubt; // sent to another node, which gave no answer: it may have written it
     private TaskCompletionSource? _ride; // while riding: completes when that commit ends
 
     private enum State
@@ -35,12 +36,28 @@ public abstract class PendingAudit
     /// <summary>The record at <paramref name="sequence"/> of <paramref name="chain"/>, after <paramref name="previousHash"/>: its canonical bytes and their hash.</summary>
     public abstract StoredAuditRecord Seal(string chain, long sequence, byte[] previousHash);
 
-    /// <summary>Claims the record for a transition's commit; false if it was written, is riding another, or is closed.</summary>
+    /// <summary>
+    /// The record was sent with the call to another node, and no answer came (the node died, or the connection broke):
+    /// that node may have written it with a transition. It then rides nothing more; whoever would write it on its own
+    /// looks for it in the log first.
+    /// </summary>
+    public bool InDoubt
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _inDoubt;
+            }
+        }
+    }
+
+    /// <summary>Claims the record for a transition's commit; false if it was written, is riding another, is in doubt, or is closed.</summary>
     internal bool TryRide()
     {
         lock (_lock)
         {
-            if (_state != State.Open)
+            if (_state != State.Open || _inDoubt)
             {
                 return false;
             }
@@ -57,8 +74,22 @@ public abstract class PendingAudit
     /// </summary>
     public bool TryRideElsewhere() => TryRide();
 
-    /// <summary>That node's answer: it wrote the record with its transition, or it did not (the record is free again).</summary>
-    public void RodeElsewhere(bool written) => Landed(written);
+    /// <summary>
+    /// That node's answer: it wrote the record with its transition, or it did not (the record is free again); null when
+    /// no answer came (<see cref="InDoubt"/>).
+    /// </summary>
+    public void RodeElsewhere(bool? written)
+    {
+        if (written is null)
+        {
+            lock (_lock)
+            {
+                _inDoubt = true;
+            }
+        }
+
+        Landed(written ?? false);
+    }
 
     /// <summary>The commit it rode ended: written with it, or free again (the transition was rejected or the transaction failed).</summary>
     internal void Landed(bool written)

@@ -7,7 +7,8 @@ namespace Bastion.Security.Audit;
 /// call commits there, as it would on one node (<see cref="PendingAudit"/>): without it, every call the entry node
 /// forwards would have its record written in a commit of its own on the entry node. The owner answers whether it wrote
 /// the record; if it did not (the call committed nothing there, or failed first), the entry node writes it as before.
-/// Either way it is written once.
+/// If no answer came (the node died, the connection broke), the record is in doubt (<see cref="PendingAudit.InDoubt"/>):
+/// the entry node looks for it in the log before it writes it. Either way it is written once.
 /// </summary>
 public sealed class AuditHandOff
 {
@@ -28,8 +29,8 @@ public sealed class AuditHandOff
             ? new AuditHandOff(chained, AuditJson.Serialize(chained.Record, string.Empty, 0, []))
             : null;
 
-    /// <summary>The other node's answer (or none: a failure on the way counts as not written).</summary>
-    public void Ended(bool written) => _pending.RodeElsewhere(written);
+    /// <summary>The other node's answer: it wrote the record, it did not, or null: no answer came.</summary>
+    public void Ended(bool? written) => _pending.RodeElsewhere(written);
 
     /// <summary>On the node that runs the call: the record to prepare with its audit sink.</summary>
     public static AuditRecord Read(byte[] record) => AuditJson.Parse(record).Record;

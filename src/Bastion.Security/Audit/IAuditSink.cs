@@ -16,6 +16,12 @@ public interface IAuditSink
     /// </summary>
     PendingAudit? Prepare(AuditRecord record) => null;
 
+    /// <summary>
+    /// Whether a prepared record that is in doubt (<see cref="PendingAudit.InDoubt"/>: another cluster node it was sent
+    /// to gave no answer) was written there with a transition; false when it was not, or cannot be known.
+    /// </summary>
+    ValueTask<bool> WrittenElsewhereAsync(PendingAudit record, CancellationToken cancellationToken) => ValueTask.FromResult(false);
+
     /// <summary>A prepared record was written with the call's transition.</summary>
     void Landed(PendingAudit record)
     {

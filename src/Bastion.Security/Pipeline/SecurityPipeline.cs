@@ -131,7 +131,7 @@ public sealed partial class SecurityPipeline(
 
         try
         {
-            if (riding is not null && await riding.CloseAsync().ConfigureAwait(false))
+            if (riding is not null && await WrittenAsync(call, riding).ConfigureAwait(false))
             {
                 audit.Landed(riding);
                 if (outcome != StatusCode.OK)
@@ -306,6 +306,34 @@ public sealed partial class SecurityPipeline(
         };
     }
 
+    /// <summary>
+    /// Whether the call's record was written with a transition it committed, here or on the cluster node it was sent to.
+    /// A node that gave no answer leaves the record in doubt: it is looked for in the log, and written here only if it is
+    /// not there, so a node that died between its commit and its answer does not leave it written twice.
+    /// </summary>
+    private async ValueTask<bool> WrittenAsync(CallContext call, PendingAudit riding)
+    {
+        if (await riding.CloseAsync().ConfigureAwait(false))
+        {
+            return true;
+        }
+
+        if (!riding.InDoubt)
+        {
+            return false;
+        }
+
+        try
+        {
+            return await audit.WrittenElsewhereAsync(riding, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogAuditLookupFailed(logger, e, call.Service, call.Method);
+            return false; // written again rather than lost
+        }
+    }
+
     private async ValueTask AuditAsync(CallContext call, AuditRecord record)
     {
         try
@@ -330,6 +358,9 @@ public sealed partial class SecurityPipeline(
 
     private static readonly Func<ILogger, string, string, IDisposable?> s_callScope =
         LoggerMessage.DefineScope<string, string>("{Operation} {AuditLogId}");
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Could not look for the audit record of {Service}/{Method}, in doubt after a cluster node gave no answer; it is written again.")]
+    private static partial void LogAuditLookupFailed(ILogger logger, Exception e, string service, string method);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Debug, Message = "{Service}/{Method} ended: {Status}.")]
     private static partial void LogCallEnded(ILogger logger, string service, string method, StatusCode status);

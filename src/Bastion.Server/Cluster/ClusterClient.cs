@@ -29,7 +29,7 @@ internal sealed class ClusterClient(HistoryEngine engine, ClusterSettings settin
         var (invoker, version) = Reach(node);
         var handOff = version >= 5 ? AuditHandOff.TakeAmbient() : null;
         var body = ClusterMessages.Encode(new ClusterMessages.Forward(method, namespaceId, request, handOff?.Record), version);
-        return await CallAsync(invoker, ClusterMethods.Forward, Options(deadline == DateTime.MaxValue ? null : deadline, cancellationToken), body, handOff).ConfigureAwait(false);
+        return await CallAsync(invoker, ClusterMethods.Forward, Options(deadline == DateTime.MaxValue ? null : deadline, cancellationToken), body, handOff, version).ConfigureAwait(false);
     }
 
     public async Task AddTaskAsync(string node, QueueKey queue, MatchItem item, bool front, CancellationToken cancellationToken)
@@ -66,7 +66,7 @@ internal sealed class ClusterClient(HistoryEngine engine, ClusterSettings settin
         var (invoker, version) = Reach(node);
         var handOff = version >= 5 ? AuditHandOff.TakeAmbient() : null;
         var body = ClusterMessages.Encode(new ClusterMessages.TaskStart(queue, item, pollRequest, handOff?.Record), version);
-        var started = await CallAsync(invoker, ClusterMethods.StartTask, Options(null, cancellationToken), body, handOff).ConfigureAwait(false);
+        var started = await CallAsync(invoker, ClusterMethods.StartTask, Options(null, cancellationToken), body, handOff, version).ConfigureAwait(false);
         return ClusterMessages.DecodeStarted(started);
     }
 
@@ -108,29 +108,36 @@ internal sealed class ClusterClient(HistoryEngine engine, ClusterSettings settin
 
     /// <summary>
     /// A call that may carry its client call's audit record: the other node's answer says in a trailer whether it wrote
-    /// the record (<see cref="ClusterMethods.AuditWrittenTrailer"/>, which goes no further). A call that fails on the
-    /// way counts as not written, so the record is written here.
+    /// the record (<see cref="ClusterMethods.AuditWrittenTrailer"/>, <see cref="ClusterMethods.AuditNotWrittenTrailer"/>;
+    /// they go no further). A call that got no such answer — the node died or the connection broke, perhaps after the
+    /// node committed the record — leaves it in doubt, so the entry node looks for it before writing it. A node older
+    /// than protocol 7 says only "written", so its silence means not written.
     /// </summary>
-    private static async Task<byte[]> CallAsync(CallInvoker invoker, Method<byte[], byte[]> method, CallOptions options, byte[] body, AuditHandOff? handOff)
+    private static async Task<byte[]> CallAsync(CallInvoker invoker, Method<byte[], byte[]> method, CallOptions options, byte[] body, AuditHandOff? handOff, byte version)
     {
         if (handOff is null)
         {
             return await invoker.AsyncUnaryCall(method, null, options, body).ConfigureAwait(false);
         }
 
-        var written = false;
+        bool? written = null;
         try
         {
             using var call = invoker.AsyncUnaryCall(method, null, options, body);
             var response = await call.ResponseAsync.ConfigureAwait(false);
-            written = call.GetTrailers().Get(ClusterMethods.AuditWrittenTrailer) is not null;
+            written = AuditAnswer(call.GetTrailers(), version) ?? false; // a whole answer came from the node that ran it
             return response;
         }
-        catch (RpcException e) when (e.Trailers.Get(ClusterMethods.AuditWrittenTrailer) is not null)
+        catch (RpcException e)
         {
-            written = true;
+            written = AuditAnswer(e.Trailers, version);
+            if (written is null)
+            {
+                throw;
+            }
+
             var trailers = new Metadata();
-            foreach (var entry in e.Trailers.Where(t => t.Key != ClusterMethods.AuditWrittenTrailer))
+            foreach (var entry in e.Trailers.Where(t => t.Key is not (ClusterMethods.AuditWrittenTrailer or ClusterMethods.AuditNotWrittenTrailer)))
             {
                 trailers.Add(entry);
             }
@@ -142,6 +149,12 @@ internal sealed class ClusterClient(HistoryEngine engine, ClusterSettings settin
             handOff.Ended(written);
         }
     }
+
+    /// <summary>What a node's answer says of the record it was sent: written, not written, or nothing (null).</summary>
+    internal static bool? AuditAnswer(Metadata trailers, byte version) =>
+        trailers.Get(ClusterMethods.AuditWrittenTrailer) is not null ? true
+        : trailers.Get(ClusterMethods.AuditNotWrittenTrailer) is not null || version < 7 ? false
+        : null;
 
     /// <summary>A live node's channel, and the version of the internal messages to write to it.</summary>
     private (CallInvoker Invoker, byte Version) Reach(string node)

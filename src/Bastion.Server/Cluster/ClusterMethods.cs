@@ -17,6 +17,13 @@ internal static class ClusterMethods
     /// </summary>
     public const string AuditWrittenTrailer = "bastion-audit-written";
 
+    /// <summary>
+    /// In the same answers: this node did not write the record (the entry node writes it). From protocol 7; an answer
+    /// with neither trailer came from no node that ran the call to its end, and leaves the record in doubt
+    /// (<see cref="Storage.PendingAudit.InDoubt"/>). Internal, as <see cref="AuditWrittenTrailer"/>.
+    /// </summary>
+    public const string AuditNotWrittenTrailer = "bastion-audit-not-written";
+
     private static readonly Marshaller<byte[]> s_bytes = Marshallers.Create(static b => b, static b => b);
 
     /// <summary>A client's call, authenticated, authorized and audited by the node it reached, run by the owner of what it addresses.</summary>

@@ -162,7 +162,9 @@ internal sealed class ClusterService
     /// <summary>
     /// Runs a call that came with its client call's audit record (<see cref="AuditHandOff"/>) with that record ambient,
     /// prepared by this node's sink, so the first transition the call commits here writes it, as on the entry node; the
-    /// answer says whether it did (<see cref="ClusterMethods.AuditWrittenTrailer"/>), the entry node writes it if not.
+    /// answer says whether it did (<see cref="ClusterMethods.AuditWrittenTrailer"/>, else
+    /// <see cref="ClusterMethods.AuditNotWrittenTrailer"/>), the entry node writes it if not. A record this node sent on
+    /// in turn and got no answer for is in doubt: the answer then says neither, and the entry node looks for it.
     /// </summary>
     private async Task<byte[]> WithAuditAsync(byte[]? record, ServerCallContext context, Func<Task<byte[]>> run)
     {
@@ -181,34 +183,35 @@ internal sealed class ClusterService
         catch (Exception e)
         {
             PendingAudit.Ambient = null;
-            if (!await WrittenAsync(riding).ConfigureAwait(false))
+            if (await AnswerAsync(riding) is not { } trailer)
             {
                 throw;
             }
 
-            var failure = e as RpcException ?? ErrorMapper.ToRpcException(e, context.CancellationToken.IsCancellationRequested);
-            failure.Trailers.Add(ClusterMethods.AuditWrittenTrailer, "1");
+            var failure = e as RpcException ?? ToRpcException(e, context);
+            failure.Trailers.Add(trailer, "1");
             throw failure;
         }
 
         PendingAudit.Ambient = null;
-        if (await WrittenAsync(riding).ConfigureAwait(false))
+        if (await AnswerAsync(riding) is { } written)
         {
-            context.ResponseTrailers.Add(ClusterMethods.AuditWrittenTrailer, "1");
+            context.ResponseTrailers.Add(written, "1");
         }
 
         return answer;
     }
 
-    private async Task<bool> WrittenAsync(PendingAudit riding)
+    /// <summary>The trailer that says what became of the record: written here, not written, or none when it is in doubt.</summary>
+    private async Task<string?> AnswerAsync(PendingAudit riding)
     {
-        var written = await riding.CloseAsync().ConfigureAwait(false);
-        if (written)
+        if (await riding.CloseAsync().ConfigureAwait(false))
         {
             _audit.Landed(riding);
+            return ClusterMethods.AuditWrittenTrailer;
         }
 
-        return written;
+        return riding.InDoubt ? null : ClusterMethods.AuditNotWrittenTrailer;
     }
 
     private async Task<byte[]> RunAsync(ServerCallContext context, Func<Task<byte[]>> run)
@@ -224,9 +227,13 @@ internal sealed class ClusterService
         }
         catch (Exception e) when (e is not RpcException)
         {
-            throw ErrorMapper.ToRpcException(e is InvalidDataException or InvalidProtocolBufferException ? new ServiceException(ErrorKind.InvalidArgument, e.Message) : e, context.CancellationToken.IsCancellationRequested);
+            throw ToRpcException(e, context);
         }
     }
+
+    /// <summary>A failure as the entry node gets it: a body this node cannot read is the sender's error.</summary>
+    private static RpcException ToRpcException(Exception e, ServerCallContext context) =>
+        ErrorMapper.ToRpcException(e is InvalidDataException or InvalidProtocolBufferException ? new ServiceException(ErrorKind.InvalidArgument, e.Message) : e, context.CancellationToken.IsCancellationRequested);
 
     /// <summary>Binds the methods for Grpc.AspNetCore.</summary>
     internal sealed class MethodProvider : IServiceMethodProvider<ClusterService>

@@ -310,16 +310,7 @@ public sealed class ClusterTests(PostgresDatabase database) : IClassFixture<Post
             await Task.WhenAll(runs).WaitAsync(TimeSpan.FromSeconds(90));
         });
 
-        var records = new List<(Bastion.Security.Audit.AuditRecord Record, string Chain)>();
-        foreach (var chain in await _nodes[0].AuditStore.ListAuditChainsAsync(CancellationToken.None))
-        {
-            foreach (var stored in await _nodes[0].AuditStore.ReadAuditAsync(new Bastion.Storage.AuditQuery(chain.Chain, 0, 100_000), CancellationToken.None))
-            {
-                var (record, storedChain, _, _) = Bastion.Security.Audit.AuditJson.Parse(stored.Data);
-                records.Add((record, storedChain));
-            }
-        }
-
+        var records = await AuditRecordsAsync();
         var duplicated = records.GroupBy(r => r.Record.LogId).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
         Assert.True(duplicated.Count == 0, "records written twice: " + string.Join(", ", duplicated));
         var calls = records.Where(r => r.Record.Kind == Bastion.Security.Audit.AuditKinds.ApiCall).ToList();
@@ -338,6 +329,96 @@ public sealed class ClusterTests(PostgresDatabase database) : IClassFixture<Post
         // Polls that took a task: their records rode the task's start on its run's owner, wherever the poll arrived.
         // (Workflow task polls: the activities here start eagerly, in their workflow task's completion, never polled.)
         Assert.Contains(calls, r => r.Record.Operation.EndsWith("/PollWorkflowTaskQueue", StringComparison.Ordinal) && r.Chain.StartsWith("shard/", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A call sent on to its workflow's owner, committed there, whose answer never reaches the node the client called
+    /// (here the client goes away while the update-with-start waits for its update; a node dying after its commit is
+    /// the same to the entry node): the record is in doubt, found in the owner's chain, and not written again — only
+    /// the call's outcome is added.
+    /// </summary>
+    [Fact]
+    public async Task ACallsRecord_IsWrittenOnce_WhenTheOwnersAnswerNeverComes()
+    {
+        await SettledAsync(_nodes);
+        var (a, b) = (_nodes[0], _nodes[1]);
+        var ns = a.Namespaces.All.Single(n => n.Name == "default").Id;
+        string id;
+        do
+        {
+            id = $"in-doubt-{Guid.NewGuid():N}";
+        }
+        while (!b.Engine.OwnsShard(a.Engine.ShardOf(ns, id)));
+
+        var client = await TemporalClient.ConnectAsync(new(a.Address) { Namespace = "default" });
+        var atOwner = await TemporalClient.ConnectAsync(new(b.Address) { Namespace = "default" });
+        var request = new Temporalio.Api.WorkflowService.V1.ExecuteMultiOperationRequest
+        {
+            Namespace = "default",
+            Operations =
+            {
+                new Temporalio.Api.WorkflowService.V1.ExecuteMultiOperationRequest.Types.Operation
+                {
+                    StartWorkflow = new() { Namespace = "default", WorkflowId = id, WorkflowType = new() { Name = "Unpolled" }, TaskQueue = new() { Name = ServerFixture.NewTaskQueue() }, RequestId = Guid.NewGuid().ToString() },
+                },
+                new Temporalio.Api.WorkflowService.V1.ExecuteMultiOperationRequest.Types.Operation
+                {
+                    UpdateWorkflow = new()
+                    {
+                        Namespace = "default",
+                        WorkflowExecution = new() { WorkflowId = id },
+                        WaitPolicy = new() { LifecycleStage = Temporalio.Api.Enums.V1.UpdateWorkflowExecutionLifecycleStage.Accepted },
+                        Request = new() { Meta = new() { UpdateId = "never-accepted" }, Input = new() { Name = "add" } },
+                    },
+                },
+            },
+        };
+        using var leave = new CancellationTokenSource();
+        var call = client.WorkflowService.ExecuteMultiOperationAsync(request, new() { CancellationToken = leave.Token });
+
+        // The owner committed the start (with the call's record) and waits for the update; the client goes away.
+        Assert.True(await Eventually.HoldsAsync(async () =>
+        {
+            try
+            {
+                await atOwner.GetWorkflowHandle(id).DescribeAsync();
+                return true;
+            }
+            catch (Temporalio.Exceptions.RpcException e) when (e.Code == Temporalio.Exceptions.RpcException.StatusCode.NotFound)
+            {
+                return false;
+            }
+        }));
+        await leave.CancelAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => call);
+
+        // The entry node writes what it has to after the call ended: the outcome.
+        var ofCall = new List<(Bastion.Security.Audit.AuditRecord Record, string Chain)>();
+        Assert.True(await Eventually.HoldsAsync(async () =>
+        {
+            ofCall = [.. (await AuditRecordsAsync()).Where(r => r.Record.Operation.EndsWith("/ExecuteMultiOperation", StringComparison.Ordinal))];
+            return ofCall.Count >= 2;
+        }));
+        var record = Assert.Single(ofCall, r => r.Record.Kind == Bastion.Security.Audit.AuditKinds.ApiCall);
+        Assert.StartsWith("shard/", record.Chain, StringComparison.Ordinal); // rode the start on the owner
+        var outcome = Assert.Single(ofCall, r => r.Record.Kind == Bastion.Security.Audit.AuditKinds.ApiCallOutcome);
+        Assert.Equal(record.Record.LogId, outcome.Record.Details["call_log_id"]);
+        Assert.Equal((int)Grpc.Core.StatusCode.Cancelled, outcome.Record.Status);
+    }
+
+    private async Task<List<(Bastion.Security.Audit.AuditRecord Record, string Chain)>> AuditRecordsAsync()
+    {
+        var records = new List<(Bastion.Security.Audit.AuditRecord Record, string Chain)>();
+        foreach (var chain in await _nodes[0].AuditStore.ListAuditChainsAsync(CancellationToken.None))
+        {
+            foreach (var stored in await _nodes[0].AuditStore.ReadAuditAsync(new Bastion.Storage.AuditQuery(chain.Chain, 0, 100_000), CancellationToken.None))
+            {
+                var (record, storedChain, _, _) = Bastion.Security.Audit.AuditJson.Parse(stored.Data);
+                records.Add((record, storedChain));
+            }
+        }
+
+        return records;
     }
 
     [Fact]

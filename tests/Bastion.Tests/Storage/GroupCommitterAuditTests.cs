@@ -134,6 +134,43 @@ public sealed class GroupCommitterAuditTests : IAsyncLifetime
         Assert.Equal(["fresh"], await OperationsAsync());
     }
 
+    /// <summary>
+    /// A record sent with its call to another node that gave no answer is in doubt: that node may have written it, so it
+    /// rides nothing more, and the sink looks for it in the shards' chains by its log id before it is written again.
+    /// </summary>
+    [Fact]
+    public async Task ARecordInDoubt_RidesNothing_AndIsFoundWhereTheOtherNodeWroteIt()
+    {
+        await using var committer = new GroupCommitter(_store, AuditRecordCodec.Plain, AuditChains.Node("entry"));
+        var entry = new DurableAuditSink(committer, "acme");
+        var owner = new DurableAuditSink(committer, "acme"); // the other node's sink, on the same database
+        var range = await _store.AcquireRangeAsync(0);
+        var record = Record("forwarded");
+        var sent = entry.Prepare(record)!;
+        Assert.True(sent.TryRideElsewhere());
+        await CommitWithAmbientAsync(committer, owner.Prepare(record)!, NewRun(range, "wf-1", "run-1")); // written there; the answer is lost
+        sent.RodeElsewhere(null);
+
+        Assert.True(sent.InDoubt);
+        await CommitWithAmbientAsync(committer, sent, NewRun(range, "wf-2", "run-2")); // the call, tried again, commits here
+        Assert.False(await sent.CloseAsync());
+        Assert.True(await entry.WrittenElsewhereAsync(sent, CancellationToken.None));
+        Assert.Equal(["forwarded"], await OperationsAsync());
+
+        // Another call's record of the same account and instant, which the other node never wrote: not found.
+        var lost = entry.Prepare(record with { LogId = Guid.NewGuid().ToString() })!;
+        Assert.True(lost.TryRideElsewhere());
+        lost.RodeElsewhere(null);
+        Assert.False(await lost.CloseAsync());
+        Assert.False(await entry.WrittenElsewhereAsync(lost, CancellationToken.None));
+
+        // A record whose node answered is not in doubt.
+        var answered = entry.Prepare(Record("answered"))!;
+        Assert.True(answered.TryRideElsewhere());
+        answered.RodeElsewhere(false);
+        Assert.False(answered.InDoubt);
+    }
+
     private static async Task CommitWithAmbientAsync(GroupCommitter committer, PendingAudit record, ExecutionWrite write)
     {
         PendingAudit.Ambient = record;
