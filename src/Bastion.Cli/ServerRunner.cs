@@ -23,9 +23,10 @@ internal static class ServerRunner
             await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
             return 2;
         }
-        catch (Bastion.Engine.Cluster.ClusterVersionException e)
+        catch (Bastion.Engine.Cluster.ClusterJoinException e)
         {
-            // A build more than one release away from a live node of the cluster: name both ranges, start nothing.
+            // A build more than one release away from a live node of the cluster (named with both ranges), or a clock
+            // too far from the database's: start nothing.
             await Console.Error.WriteLineAsync(e.Message).ConfigureAwait(false);
             return 1;
         }

@@ -5,15 +5,16 @@ namespace Bastion.Storage.Postgres;
 /// <summary>The cluster's node rows: each node upserts its own on every heartbeat; everyone reads them all.</summary>
 public sealed partial class PostgresStorageProvider
 {
-    public Task HeartbeatAsync(ClusterNode node, DateTime leaseUntil, CancellationToken cancellationToken)
+    public Task<DateTime?> HeartbeatAsync(ClusterNode node, DateTime leaseUntil, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(node);
-        return ReadAsync(async connection =>
+        return ReadAsync<DateTime?>(async connection =>
         {
             await using var cmd = new NpgsqlCommand("""
                 INSERT INTO cluster_nodes (node_id, address, started_at, lease_until, protocol_oldest, protocol_newest) VALUES (@id, @address, @started, @until, @oldest, @newest)
                 ON CONFLICT (node_id) DO UPDATE SET address = excluded.address, started_at = excluded.started_at, lease_until = excluded.lease_until,
-                    protocol_oldest = excluded.protocol_oldest, protocol_newest = excluded.protocol_newest;
+                    protocol_oldest = excluded.protocol_oldest, protocol_newest = excluded.protocol_newest
+                RETURNING (extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
                 """, connection);
             cmd.Parameters.AddWithValue("id", node.NodeId);
             cmd.Parameters.AddWithValue("address", node.Address);
@@ -21,7 +22,8 @@ public sealed partial class PostgresStorageProvider
             cmd.Parameters.AddWithValue("until", leaseUntil.Ticks);
             cmd.Parameters.AddWithValue("oldest", (int)node.ProtocolOldest);
             cmd.Parameters.AddWithValue("newest", (int)node.ProtocolNewest);
-            return await cmd.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            var microseconds = (long)(await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            return DateTime.UnixEpoch.AddTicks(microseconds * 10);
         }, cancellationToken);
     }
 

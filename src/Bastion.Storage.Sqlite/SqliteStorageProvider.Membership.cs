@@ -5,10 +5,11 @@ namespace Bastion.Storage.Sqlite;
 /// <summary>The cluster's node rows (one server on a SQLite file is a cluster of one).</summary>
 public sealed partial class SqliteStorageProvider
 {
-    public Task HeartbeatAsync(ClusterNode node, DateTime leaseUntil, CancellationToken cancellationToken)
+    /// <summary>The row; no clock of the database's own (the file is on this machine, read by its clock).</summary>
+    public async Task<DateTime?> HeartbeatAsync(ClusterNode node, DateTime leaseUntil, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(node);
-        return WriteAsync(() =>
+        await WriteAsync(() =>
         {
             using var cmd = _writer.CreateCommand();
             cmd.CommandText = """
@@ -23,7 +24,8 @@ public sealed partial class SqliteStorageProvider
             cmd.Parameters.AddWithValue("$oldest", (int)node.ProtocolOldest);
             cmd.Parameters.AddWithValue("$newest", (int)node.ProtocolNewest);
             cmd.ExecuteNonQuery();
-        }, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
+        return null;
     }
 
     public Task LeaveAsync(string nodeId, CancellationToken cancellationToken)

@@ -7,8 +7,13 @@ namespace Bastion.Storage;
 /// </summary>
 public interface IMembershipStore
 {
-    /// <summary>Writes <paramref name="node"/>'s row (inserted the first time, replaced after) with a lease until <paramref name="leaseUntil"/>.</summary>
-    Task HeartbeatAsync(ClusterNode node, DateTime leaseUntil, CancellationToken cancellationToken);
+    /// <summary>
+    /// Writes <paramref name="node"/>'s row (inserted the first time, replaced after) with a lease until
+    /// <paramref name="leaseUntil"/>; returns the database's clock as it wrote the row, so a node can tell how far its own
+    /// clock is from the one every node's leases are read against — null when the database has no clock of its own (a
+    /// SQLite file, on this machine).
+    /// </summary>
+    Task<DateTime?> HeartbeatAsync(ClusterNode node, DateTime leaseUntil, CancellationToken cancellationToken);
 
     /// <summary>Removes the node's row (a graceful stop), so others need not wait for its lease to run out.</summary>
     Task LeaveAsync(string nodeId, CancellationToken cancellationToken);

@@ -25,6 +25,13 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
     /// </summary>
     public static readonly TimeSpan SelfMargin = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How far this machine's clock may be from the database's: every node's leases (and its timers) are read against
+    /// its own clock, and <see cref="SelfMargin"/> covers two nodes' clocks apart by twice this, each within it of the
+    /// database's. A node further off is refused at its join; one that drifts off after says so loudly.
+    /// </summary>
+    public static readonly TimeSpan ClockSkewLimit = TimeSpan.FromSeconds(1);
+
     /// <summary>How long one heartbeat or read of the node rows may take (a database that does not answer is not waited for).</summary>
     private static readonly TimeSpan s_callTimeout = TimeSpan.FromSeconds(4);
 
@@ -37,6 +44,8 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
     private IReadOnlyList<ClusterNode> _rows = [];
     private long _ownLeaseUntilTicks; // read by every call that asks whether this node serves (SelfLeaseHolds)
     private bool _heartbeatFailing;
+    private long _clockSkewTicks = long.MinValue; // long.MinValue: not measured
+    private bool _clockOff;
     private Task _loop = Task.CompletedTask;
     private ITimer? _selfExpiry;
     private int _disposed;
@@ -91,6 +100,13 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
 
         var membership = new ClusterMembership(self, store, time, logger);
         await membership.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        if (membership._clockOff)
+        {
+            var skew = membership.ClockSkew!.Value;
+            await membership.DisposeAsync().ConfigureAwait(false); // its row goes: it never served
+            throw new ClusterClockException(self, skew);
+        }
+
         membership._loop = membership.LoopAsync();
         return membership;
     }
@@ -105,6 +121,12 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
         var node = Live.FirstOrDefault(n => n.NodeId == nodeId);
         return node is null ? null : (node.Address, ClusterProtocol.Common(Self, node) ?? throw new ClusterVersionException(Self, node));
     }
+
+    /// <summary>
+    /// This machine's clock less the database's as the last heartbeat measured it (positive: ahead); null before a
+    /// measurement, or when the database has no clock of its own (SQLite).
+    /// </summary>
+    public TimeSpan? ClockSkew => Volatile.Read(ref _clockSkewTicks) is var ticks && ticks != long.MinValue ? TimeSpan.FromTicks(ticks) : null;
 
     /// <summary>Every node row as last read, live or not (cluster status).</summary>
     public IReadOnlyList<ClusterNode> LastRead => Volatile.Read(ref _rows);
@@ -123,10 +145,13 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
             var now = _time.GetUtcNow().UtcDateTime;
             try
             {
+                DateTime? databaseTime;
                 using (var bounded = Bounded(cancellationToken))
                 {
-                    await _store.HeartbeatAsync(Self, now + LeaseDuration, bounded.Token).ConfigureAwait(false);
+                    databaseTime = await _store.HeartbeatAsync(Self, now + LeaseDuration, bounded.Token).ConfigureAwait(false);
                 }
+
+                MeasureClock(now, databaseTime);
 
                 OwnLeaseUntil = now + LeaseDuration;
                 ArmSelfExpiry(OwnLeaseUntil - SelfMargin - _time.GetUtcNow().UtcDateTime);
@@ -195,6 +220,33 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
         {
             _refresh.Release();
         }
+    }
+
+    /// <summary>
+    /// This clock against the database's, read while the heartbeat wrote: the database read its clock somewhere within
+    /// the round trip, so only what lies beyond half of it counts against <see cref="ClockSkewLimit"/>.
+    /// </summary>
+    private void MeasureClock(DateTime sent, DateTime? databaseTime)
+    {
+        if (databaseTime is not { } database)
+        {
+            return;
+        }
+
+        var half = (_time.GetUtcNow().UtcDateTime - sent) / 2;
+        var skew = sent + half - database;
+        Volatile.Write(ref _clockSkewTicks, skew.Ticks);
+        var off = skew.Duration() - half > ClockSkewLimit;
+        if (off && !_clockOff)
+        {
+            LogClockOff(_logger, skew.TotalSeconds, ClockSkewLimit.TotalSeconds);
+        }
+        else if (!off && _clockOff)
+        {
+            LogClockBack(_logger, skew.TotalSeconds);
+        }
+
+        _clockOff = off;
     }
 
     private DateTime OwnLeaseUntil
@@ -313,6 +365,12 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
 
     [LoggerMessage(EventId = 2019, Level = LogLevel.Error, Message = "This node's cluster lease ran out without a heartbeat reaching the database: it stops serving its shards until heartbeats work again.")]
     private static partial void LogSelfLeaseEnded(ILogger logger);
+
+    [LoggerMessage(EventId = 2021, Level = LogLevel.Error, Message = "This machine's clock is {SkewSeconds:F1} s from the database's (positive: ahead); a cluster's nodes must keep theirs within {LimitSeconds:F0} s of it — leases and timers are read against each node's clock, so a node fails over late, or serves a shard another node has taken, until its clock is set right (NTP).")]
+    private static partial void LogClockOff(ILogger logger, double skewSeconds, double limitSeconds);
+
+    [LoggerMessage(EventId = 2022, Level = LogLevel.Information, Message = "This machine's clock agrees with the database's again ({SkewSeconds:F2} s).")]
+    private static partial void LogClockBack(ILogger logger, double skewSeconds);
 
     [LoggerMessage(EventId = 2015, Level = LogLevel.Warning, Message = "Leaving the cluster failed; the other nodes take this node's work when its lease ends.")]
     private static partial void LogLeaveFailed(ILogger logger, Exception e);

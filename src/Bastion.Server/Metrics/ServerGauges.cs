@@ -11,7 +11,7 @@ namespace Bastion.Server.Metrics;
 /// <summary>
 /// The gauges that read one server's state when scraped (nothing is kept up to date between scrapes): Temporal's
 /// <c>approximate_backlog_count</c> and <c>numshards_gauge</c>, and Bastion's <c>bastion_ui_sessions</c>,
-/// <c>bastion_audit_export_lag_seconds</c> (per sink) and <c>bastion_namespace_ca_expiry_timestamp_seconds</c> (per
+/// <c>bastion_audit_export_lag_seconds</c> (per sink), <c>bastion_cluster_clock_skew_seconds</c> and <c>bastion_namespace_ca_expiry_timestamp_seconds</c> (per
 /// namespace with a CA bundle: when its first CA expires, Unix seconds). On a meter of the server's own, gone with it.
 /// </summary>
 internal sealed class ServerGauges : IDisposable
@@ -28,6 +28,10 @@ internal sealed class ServerGauges : IDisposable
             "bastion_audit_export_lag_seconds",
             () => audit.Exporters.Select(e => new Measurement<double>(e.Lag(time.GetUtcNow().UtcDateTime).TotalSeconds, new KeyValuePair<string, object?>("sink", e.Name))),
             description: "Age of the oldest audit record an export sink has not received yet (0 when caught up).");
+        _meter.CreateObservableGauge(
+            "bastion_cluster_clock_skew_seconds",
+            () => engine.Routing.Membership.ClockSkew is { } skew ? [new Measurement<double>(skew.TotalSeconds)] : Array.Empty<Measurement<double>>(),
+            description: "This node's clock less the database's at its last cluster heartbeat (PostgreSQL clusters only).");
         _meter.CreateObservableGauge("bastion_namespace_ca_expiry_timestamp_seconds", () => CaExpiries(namespaces), description: "When the first CA of a namespace's client CA bundle expires (Unix seconds).");
     }
 

@@ -175,9 +175,15 @@ public sealed class ClusterMembershipTests : IAsyncLifetime
         /// <summary>Heartbeats wait until cancelled, as on a connection whose packets go nowhere.</summary>
         public bool Hang { get; set; }
 
-        public Task HeartbeatAsync(ClusterNode node, DateTime leaseUntil, CancellationToken cancellationToken) =>
-            Hang ? Task.Delay(Timeout.Infinite, cancellationToken)
-            : Down ? throw new IOException("database unreachable") : inner.HeartbeatAsync(node, leaseUntil, cancellationToken);
+        public async Task<DateTime?> HeartbeatAsync(ClusterNode node, DateTime leaseUntil, CancellationToken cancellationToken)
+        {
+            if (Hang)
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+
+            return Down ? throw new IOException("database unreachable") : await inner.HeartbeatAsync(node, leaseUntil, cancellationToken);
+        }
 
         public Task LeaveAsync(string nodeId, CancellationToken cancellationToken) =>
             Down ? throw new IOException("database unreachable") : inner.LeaveAsync(nodeId, cancellationToken);
