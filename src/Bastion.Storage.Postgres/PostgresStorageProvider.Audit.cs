@@ -73,7 +73,7 @@ public sealed partial class PostgresStorageProvider
         return ReadAsync(async connection =>
         {
             await using var cmd = new NpgsqlCommand($"""
-                SELECT seq, emit_time, account, namespace_id, data, hash, commit_time FROM audit_log
+                SELECT {AuditColumns} FROM audit_log
                 WHERE chain_id = @chain AND seq > @after AND emit_time >= @from AND emit_time < @to{filters}
                 ORDER BY seq LIMIT @limit;
                 """, connection);
@@ -92,16 +92,31 @@ public sealed partial class PostgresStorageProvider
                 cmd.Parameters.AddWithValue("ns", query.NamespaceId);
             }
 
-            return await RowsAsync(cmd, r => new StoredAuditRecord(
-                query.Chain,
-                r.GetInt64(0),
-                Utc(r.GetInt64(1)),
-                r.IsDBNull(2) ? null : r.GetString(2),
-                r.IsDBNull(3) ? null : r.GetString(3),
-                (byte[])r[4],
-                (byte[])r[5]) { CommitTime = Utc(r.GetInt64(6)) }, cancellationToken).ConfigureAwait(false);
+            return await RowsAsync(cmd, AuditRow, cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
     }
+
+    public Task<IReadOnlyList<StoredAuditRecord>> ReadAuditEmittedAtAsync(string account, DateTime emitTime, int limit, CancellationToken cancellationToken) =>
+        ReadAsync(async connection =>
+        {
+            await using var cmd = new NpgsqlCommand($"SELECT {AuditColumns} FROM audit_log WHERE account = @account AND emit_time = @emit LIMIT @limit;", connection);
+            cmd.Parameters.AddWithValue("account", account);
+            cmd.Parameters.AddWithValue("emit", emitTime.Ticks);
+            cmd.Parameters.AddWithValue("limit", limit);
+            return await RowsAsync(cmd, AuditRow, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
+
+    /// <summary>The columns <see cref="AuditRow"/> reads, in its order.</summary>
+    private const string AuditColumns = "chain_id, seq, emit_time, account, namespace_id, data, hash, commit_time";
+
+    private static StoredAuditRecord AuditRow(NpgsqlDataReader r) => new(
+        r.GetString(0),
+        r.GetInt64(1),
+        Utc(r.GetInt64(2)),
+        r.IsDBNull(3) ? null : r.GetString(3),
+        r.IsDBNull(4) ? null : r.GetString(4),
+        (byte[])r[5],
+        (byte[])r[6]) { CommitTime = Utc(r.GetInt64(7)) };
 
     /// <summary>Removes a prefix of the chain under the head row's lock (so no commit appends meanwhile) and moves the anchor.</summary>
     public Task<int> DeleteAuditBeforeAsync(string chain, DateTime cutoff, int max, CancellationToken cancellationToken) => ReadAsync(async connection =>

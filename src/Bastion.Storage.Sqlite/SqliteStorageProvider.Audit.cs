@@ -72,8 +72,8 @@ public sealed partial class SqliteStorageProvider
         return ReadAsync<IReadOnlyList<StoredAuditRecord>>(connection =>
         {
             using var cmd = connection.CreateCommand();
-            cmd.CommandText = """
-                SELECT seq, emit_time, account, namespace_id, data, hash, commit_time FROM audit_log
+            cmd.CommandText = $"""
+                SELECT {AuditColumns} FROM audit_log
                 WHERE chain_id = $chain AND seq > $after AND emit_time >= $from AND emit_time < $to
                   AND ($account IS NULL OR account = $account) AND ($ns IS NULL OR namespace_id = $ns)
                 ORDER BY seq LIMIT $limit;
@@ -85,22 +85,41 @@ public sealed partial class SqliteStorageProvider
             cmd.Parameters.AddWithValue("$account", (object?)query.Account ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$ns", (object?)query.NamespaceId ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$limit", query.Limit);
-            using var reader = cmd.ExecuteReader();
-            var result = new List<StoredAuditRecord>();
-            while (reader.Read())
-            {
-                result.Add(new StoredAuditRecord(
-                    query.Chain,
-                    reader.GetInt64(0),
-                    new DateTime(reader.GetInt64(1), DateTimeKind.Utc),
-                    reader.IsDBNull(2) ? null : reader.GetString(2),
-                    reader.IsDBNull(3) ? null : reader.GetString(3),
-                    (byte[])reader[4],
-                    (byte[])reader[5]) { CommitTime = new DateTime(reader.GetInt64(6), DateTimeKind.Utc) });
-            }
-
-            return result;
+            return AuditRows(cmd);
         }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<StoredAuditRecord>> ReadAuditEmittedAtAsync(string account, DateTime emitTime, int limit, CancellationToken cancellationToken) =>
+        ReadAsync<IReadOnlyList<StoredAuditRecord>>(connection =>
+        {
+            using var cmd = connection.CreateCommand();
+            cmd.CommandText = $"SELECT {AuditColumns} FROM audit_log WHERE emit_time = $emit AND account = $account LIMIT $limit;";
+            cmd.Parameters.AddWithValue("$emit", emitTime.Ticks);
+            cmd.Parameters.AddWithValue("$account", account);
+            cmd.Parameters.AddWithValue("$limit", limit);
+            return AuditRows(cmd);
+        }, cancellationToken);
+
+    /// <summary>The columns <see cref="AuditRows"/> reads, in its order.</summary>
+    private const string AuditColumns = "chain_id, seq, emit_time, account, namespace_id, data, hash, commit_time";
+
+    private static List<StoredAuditRecord> AuditRows(SqliteCommand cmd)
+    {
+        using var reader = cmd.ExecuteReader();
+        var result = new List<StoredAuditRecord>();
+        while (reader.Read())
+        {
+            result.Add(new StoredAuditRecord(
+                reader.GetString(0),
+                reader.GetInt64(1),
+                new DateTime(reader.GetInt64(2), DateTimeKind.Utc),
+                reader.IsDBNull(3) ? null : reader.GetString(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4),
+                (byte[])reader[5],
+                (byte[])reader[6]) { CommitTime = new DateTime(reader.GetInt64(7), DateTimeKind.Utc) });
+        }
+
+        return result;
     }
 
     public Task<int> DeleteAuditBeforeAsync(string chain, DateTime cutoff, int max, CancellationToken cancellationToken)

@@ -11,10 +11,7 @@ public static class AuditChains
 {
     public const string Legacy = "legacy";
 
-    /// <summary>What every shard's chain name begins with.</summary>
-    public const string ShardPrefix = "shard/";
-
-    public static string Shard(int shardId) => ShardPrefix + shardId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public static string Shard(int shardId) => $"shard/{shardId.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
 
     /// <summary>The chain of a process's records that ride no shard's transition. Several writers of one name stay correct (each appends after the head it finds), only slower.</summary>
     public static string Node(string name) => $"node/{name}";

@@ -6,6 +6,9 @@ public sealed class DecodedAuditStore(IAuditStore stored, AuditRecordCodec codec
     public async Task<IReadOnlyList<StoredAuditRecord>> ReadAuditAsync(AuditQuery query, CancellationToken cancellationToken) =>
         [.. (await stored.ReadAuditAsync(query, cancellationToken).ConfigureAwait(false)).Select(codec.Decode)];
 
+    public async Task<IReadOnlyList<StoredAuditRecord>> ReadAuditEmittedAtAsync(string account, DateTime emitTime, int limit, CancellationToken cancellationToken) =>
+        [.. (await stored.ReadAuditEmittedAtAsync(account, emitTime, limit, cancellationToken).ConfigureAwait(false)).Select(codec.Decode)];
+
     public Task<IReadOnlyList<AuditChainHead>> ListAuditChainsAsync(CancellationToken cancellationToken) => stored.ListAuditChainsAsync(cancellationToken);
 
     public Task<int> DeleteAuditBeforeAsync(string chain, DateTime cutoff, int max, CancellationToken cancellationToken) =>

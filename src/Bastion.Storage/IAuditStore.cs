@@ -14,6 +14,12 @@ public interface IAuditStore
     Task<IReadOnlyList<StoredAuditRecord>> ReadAuditAsync(AuditQuery query, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Records of any chain emitted at exactly <paramref name="emitTime"/> in <paramref name="account"/>'s name, at most
+    /// <paramref name="limit"/>, in no given order: the few a record could be, to look for one by its contents (indexed).
+    /// </summary>
+    Task<IReadOnlyList<StoredAuditRecord>> ReadAuditEmittedAtAsync(string account, DateTime emitTime, int limit, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Removes up to <paramref name="max"/> of the oldest records of <paramref name="chain"/> emitted before
     /// <paramref name="cutoff"/>, moving the chain's anchor to the last one removed so what remains still verifies.
     /// Returns how many were removed.

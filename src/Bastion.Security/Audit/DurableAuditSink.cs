@@ -45,36 +45,19 @@ public sealed class DurableAuditSink : IAuditSink, IAsyncDisposable
     }
 
     /// <summary>
-    /// Looks for the record in every shard's chain — a record riding a transition goes to its shard's chain — by its
-    /// account and emit time (indexed), then by its log id. Only calls whose record another node left in doubt pay it.
-    /// A record this cannot find is written again: never lost, at worst twice.
+    /// Looks for the record among those of its account emitted at its instant (indexed; in any chain — a record riding
+    /// a transition goes to its shard's), by its log id. Only calls whose record another node left in doubt pay it. A
+    /// record this cannot find is written again: never lost, at worst twice.
     /// </summary>
     public async ValueTask<bool> WrittenElsewhereAsync(PendingAudit record, CancellationToken cancellationToken)
     {
-        if (record is not ChainedAuditRecord { Record: var sought })
+        if (record is not ChainedAuditRecord { Record: { Account: { } account } sought })
         {
             return false;
         }
 
-        var audit = _committer.Audit;
-        foreach (var chain in await audit.ListAuditChainsAsync(cancellationToken).ConfigureAwait(false))
-        {
-            if (!chain.Chain.StartsWith(AuditChains.ShardPrefix, StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var query = new AuditQuery(chain.Chain, 0, 16) { Account = sought.Account, From = sought.EmitTime, To = sought.EmitTime.AddTicks(1) };
-            foreach (var stored in await audit.ReadAuditAsync(query, cancellationToken).ConfigureAwait(false))
-            {
-                if (AuditJson.Parse(stored.Data).Record.LogId == sought.LogId)
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
+        var candidates = await _committer.Audit.ReadAuditEmittedAtAsync(account, sought.EmitTime, 64, cancellationToken).ConfigureAwait(false);
+        return candidates.Any(stored => AuditJson.Parse(stored.Data).Record.LogId == sought.LogId);
     }
 
     /// <summary>A prepared record was written with a transition: export sinks may read it.</summary>

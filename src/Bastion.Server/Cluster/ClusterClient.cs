@@ -125,7 +125,7 @@ internal sealed class ClusterClient(HistoryEngine engine, ClusterSettings settin
         {
             using var call = invoker.AsyncUnaryCall(method, null, options, body);
             var response = await call.ResponseAsync.ConfigureAwait(false);
-            written = AuditAnswer(call.GetTrailers(), version) ?? false; // a whole answer came from the node that ran it
+            written = AuditAnswer(call.GetTrailers(), version); // silent when that node's own hand-off got no answer
             return response;
         }
         catch (RpcException e)

@@ -402,6 +402,21 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         Assert.Equal([("node/x", 3L)], (await AuditReader.ReadAsync(Store.Audit, rest.Next, 10, null, CancellationToken.None)).Records.Select(r => (r.Chain, r.Sequence)));
     }
 
+    /// <summary>The records of an account emitted at one instant, whatever their chain: the candidates a record in doubt is looked for among.</summary>
+    [Fact]
+    public async Task Audit_RecordsEmittedAtAnInstant_AreFoundInEveryChain()
+    {
+        var t0 = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
+        await Store.CommitAsync(new CommitBatch([], [new AuditAppend("shard/0", [new FixedAudit(t0)]), new AuditAppend("node/x", [new FixedAudit(t0), new FixedAudit(t0.AddTicks(1))])], AuditRecordCodec.Plain), CancellationToken.None);
+        await Store.CommitAsync(new CommitBatch([], "shard/3", [new FixedAudit(t0), new FixedAudit(t0, "other")], AuditRecordCodec.Plain), CancellationToken.None);
+
+        var found = await Store.Audit.ReadAuditEmittedAtAsync("acct", t0, 10, CancellationToken.None);
+        Assert.Equal([("node/x", 1L), ("shard/0", 1L), ("shard/3", 1L)], found.Select(r => (r.Chain, r.Sequence)).Order());
+        Assert.All(found, r => Assert.Equal((t0, "acct"), (r.EmitTime, r.Account)));
+        Assert.Single(await Store.Audit.ReadAuditEmittedAtAsync("other", t0, 10, CancellationToken.None));
+        Assert.Equal(2, (await Store.Audit.ReadAuditEmittedAtAsync("acct", t0, 2, CancellationToken.None)).Count);
+    }
+
     private const string Chain = "node/test";
 
     private static async Task<AuditChainHead> HeadOf(IStorageProvider store, string chain) =>
@@ -816,12 +831,12 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
     }
 
     /// <summary>A record whose data is its sequence and its predecessor's hash, so a test can check the chain.</summary>
-    private sealed class FixedAudit(DateTime emitTime) : PendingAudit
+    private sealed class FixedAudit(DateTime emitTime, string account = "acct") : PendingAudit
     {
         public override StoredAuditRecord Seal(string chain, long sequence, byte[] previousHash)
         {
             byte[] data = [.. BitConverter.GetBytes(sequence), .. previousHash];
-            return new StoredAuditRecord(chain, sequence, emitTime, "acct", null, data, SHA256.HashData(data));
+            return new StoredAuditRecord(chain, sequence, emitTime, account, null, data, SHA256.HashData(data));
         }
 
         public static byte[] PreviousHash(byte[] data) => data[8..];
