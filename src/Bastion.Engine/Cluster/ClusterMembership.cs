@@ -46,6 +46,7 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
     private bool _heartbeatFailing;
     private long _clockSkewTicks = long.MinValue; // long.MinValue: not measured
     private bool _clockOff;
+    private bool _namesakeSeen;
     private Task _loop = Task.CompletedTask;
     private ITimer? _selfExpiry;
     private int _disposed;
@@ -88,11 +89,24 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(self);
         ArgumentNullException.ThrowIfNull(time);
 
-        // A build more than one release away from a live node could not read its messages nor write it any: refuse to join.
+        // A build more than one release away from a live node could not read its messages nor write it any, and a live
+        // node of this name elsewhere is another process: refuse to join.
         var now = time.GetUtcNow().UtcDateTime;
         foreach (var row in await store.ReadNodesAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (row.IsLiveAt(now) && row.Node.NodeId != self.NodeId && ClusterProtocol.Common(self, row.Node) is null)
+            if (!row.IsLiveAt(now))
+            {
+                continue;
+            }
+
+            if (row.Node.NodeId == self.NodeId)
+            {
+                if (row.Node.Address != self.Address)
+                {
+                    throw new ClusterNameException(self, row);
+                }
+            }
+            else if (ClusterProtocol.Common(self, row.Node) is null)
             {
                 throw new ClusterVersionException(self, row.Node);
             }
@@ -193,6 +207,7 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
             if (rows is not null)
             {
                 Volatile.Write(ref _rows, rows.Select(r => r.Node).ToList());
+                NoticeNamesake(rows);
                 live = rows.Where(r => r.IsLiveAt(now) && r.Node.NodeId != Self.NodeId).Select(r => r.Node)
                     .Concat(selfLive ? [Self] : [])
                     .OrderBy(n => n.NodeId, StringComparer.Ordinal)
@@ -247,6 +262,22 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
         }
 
         _clockOff = off;
+    }
+
+    /// <summary>
+    /// This node's row as read just after its heartbeat wrote it: another address or start time there means another
+    /// process runs under this node's name (both started at once, so neither was refused at its join).
+    /// </summary>
+    private void NoticeNamesake(IReadOnlyList<ClusterNodeRecord> rows)
+    {
+        var own = rows.FirstOrDefault(r => r.Node.NodeId == Self.NodeId)?.Node;
+        var other = own is not null && (own.Address != Self.Address || own.StartedAt != Self.StartedAt);
+        if (other && !_namesakeSeen)
+        {
+            LogNamesake(_logger, Self.NodeId, own!.Address, own.StartedAt);
+        }
+
+        _namesakeSeen = other;
     }
 
     private DateTime OwnLeaseUntil
@@ -371,6 +402,9 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
 
     [LoggerMessage(EventId = 2022, Level = LogLevel.Information, Message = "This machine's clock agrees with the database's again ({SkewSeconds:F2} s).")]
     private static partial void LogClockBack(ILogger logger, double skewSeconds);
+
+    [LoggerMessage(EventId = 2023, Level = LogLevel.Error, Message = "Another process runs as cluster node {NodeId} (its row now names {Address}, started {StartedAt:o}): two nodes of one name take each other's shards; stop one, and give each node its own --node-name.")]
+    private static partial void LogNamesake(ILogger logger, string nodeId, string address, DateTime startedAt);
 
     [LoggerMessage(EventId = 2015, Level = LogLevel.Warning, Message = "Leaving the cluster failed; the other nodes take this node's work when its lease ends.")]
     private static partial void LogLeaveFailed(ILogger logger, Exception e);

@@ -39,7 +39,7 @@ public sealed class ClusterClockTests(PostgresDatabase database) : IClassFixture
     [InlineData(-3, "behind")]
     public async Task ANodeWhoseClockIsOffTheDatabases_IsRefusedAtItsJoin_AndLeavesNoRow(int seconds, string way)
     {
-        var refused = await Assert.ThrowsAsync<ClusterClockException>(() => JoinAsync("skewed", new ShiftedTime(TimeSpan.FromSeconds(seconds)), new Events()));
+        var refused = await Assert.ThrowsAsync<ClusterClockException>(() => JoinAsync("skewed", new ShiftedTime(TimeSpan.FromSeconds(seconds)), new EventIdLogger(2021, 2022)));
 
         Assert.InRange(refused.Skew.TotalSeconds, seconds - 0.5, seconds + 0.5);
         Assert.Contains(" s " + way + " the database's", refused.Message, StringComparison.Ordinal);
@@ -51,7 +51,7 @@ public sealed class ClusterClockTests(PostgresDatabase database) : IClassFixture
     public async Task ANodeInStep_Joins_AndOneThatDriftsOff_SaysSo_UntilItIsBack()
     {
         var time = new ShiftedTime(TimeSpan.Zero);
-        var events = new Events();
+        var events = new EventIdLogger(2021, 2022);
         await using var node = await JoinAsync("node", time, events);
         Assert.InRange(node.ClockSkew!.Value.TotalSeconds, -0.5, 0.5); // the same machine's clock, read by the database
         Assert.Empty(events.Ids);
@@ -73,24 +73,5 @@ public sealed class ClusterClockTests(PostgresDatabase database) : IClassFixture
         public TimeSpan Offset { get; set; } = offset;
 
         public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Offset;
-    }
-
-    /// <summary>The clock's events (2021 off, 2022 back), in order.</summary>
-    private sealed class Events : ILogger
-    {
-        public List<int> Ids { get; } = [];
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (eventId.Id is 2021 or 2022)
-            {
-                Ids.Add(eventId.Id);
-            }
-        }
     }
 }

@@ -50,6 +50,69 @@ public sealed class ClusterMembershipTests : IAsyncLifetime
         Assert.Equal(("next:7243", (byte)4), far.Reach("next"));
     }
 
+    /// <summary>
+    /// Two processes under one node name would take each other's shards endlessly (each acquire fences the other): a
+    /// node named as a live node at another address is refused, naming it; the same node started again at its address
+    /// (its last run's row still live after a crash) joins, and once the holder left, the name is free.
+    /// </summary>
+    [Fact]
+    public async Task ANameHeldByALiveNodeElsewhere_IsRefused_ButTheNodeStartedAgainAtItsAddress_Joins()
+    {
+        await using var holder = await JoinAsync("a");
+        var now = _time.GetUtcNow().UtcDateTime;
+
+        var refused = await Assert.ThrowsAsync<ClusterNameException>(() =>
+            ClusterMembership.JoinAsync(_store, new ClusterNode("a", "copied-unit:7243", now), _time, NullLogger.Instance, CancellationToken.None));
+        Assert.Contains("a:7243", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("--node-name", refused.Message, StringComparison.Ordinal);
+        Assert.Equal("a:7243", (await _store.ReadNodesAsync(CancellationToken.None)).Single().Node.Address); // the holder's row stands
+
+        await using (var restarted = await JoinAsync("a"))
+        {
+            Assert.Equal(["a"], Names(restarted.Live));
+        }
+
+        await holder.DisposeAsync();
+        await using var renamed = await ClusterMembership.JoinAsync(_store, new ClusterNode("a", "new-host:7243", now), _time, NullLogger.Instance, CancellationToken.None);
+        Assert.Equal("new-host:7243", renamed.AddressOf("a"));
+    }
+
+    /// <summary>Two processes of one name started at once (neither refused): the row another one writes between a heartbeat and its read is noticed, once.</summary>
+    [Fact]
+    public async Task AnotherProcessWritingThisNodesRow_IsLogged()
+    {
+        var twin = new TwinWritingStore(_store);
+        var events = new EventIdLogger(2023);
+        await using var node = await ClusterMembership.JoinAsync(twin, new ClusterNode("a", "a:7243", _time.GetUtcNow().UtcDateTime), _time, events, CancellationToken.None);
+        Assert.Empty(events.Ids);
+
+        twin.Writing = true;
+        await node.RefreshAsync(CancellationToken.None);
+        await node.RefreshAsync(CancellationToken.None);
+        Assert.Equal([2023], events.Ids);
+    }
+
+    /// <summary>After each heartbeat, a second process of the same name writes the row too (when <see cref="Writing"/>).</summary>
+    private sealed class TwinWritingStore(IMembershipStore inner) : IMembershipStore
+    {
+        public bool Writing { get; set; }
+
+        public async Task<DateTime?> HeartbeatAsync(ClusterNode node, DateTime leaseUntil, CancellationToken cancellationToken)
+        {
+            var written = await inner.HeartbeatAsync(node, leaseUntil, cancellationToken);
+            if (Writing)
+            {
+                await inner.HeartbeatAsync(node with { Address = "twin:7243" }, leaseUntil, cancellationToken);
+            }
+
+            return written;
+        }
+
+        public Task LeaveAsync(string nodeId, CancellationToken cancellationToken) => inner.LeaveAsync(nodeId, cancellationToken);
+
+        public Task<IReadOnlyList<ClusterNodeRecord>> ReadNodesAsync(CancellationToken cancellationToken) => inner.ReadNodesAsync(cancellationToken);
+    }
+
     [Fact]
     public async Task Nodes_SeeEachOther_AndADepartedOne_DropsOut()
     {
