@@ -5,7 +5,7 @@ using Bastion.Storage;
 namespace Bastion.Cli;
 
 /// <summary>
-/// <c>bastion cluster status</c>: the nodes on a database (their addresses, start times and leases, live or not) and
+/// <c>bastion cluster status</c>: the nodes on a database (their addresses, start times, leases and clocks, live or not) and
 /// who holds each shard, read from the database like <c>bastion keys</c>; works while the servers run.
 /// </summary>
 internal static class ClusterCommand
@@ -42,7 +42,7 @@ internal static class ClusterCommand
         foreach (var node in nodes)
         {
             text.Append(CultureInfo.InvariantCulture,
-                $"  {node.Node.NodeId}  address {node.Node.Address}  started {node.Node.StartedAt:yyyy-MM-ddTHH:mm:ssZ}  lease {Lease(node.LeaseUntil, now)}  protocol {Protocol(node.Node)}  shards {held.GetValueOrDefault(node.Node.NodeId)}\n");
+                $"  {node.Node.NodeId}  address {node.Node.Address}  started {node.Node.StartedAt:yyyy-MM-ddTHH:mm:ssZ}  lease {Lease(node.LeaseUntil, now)}  protocol {Protocol(node.Node)}{Clock(node)}  shards {held.GetValueOrDefault(node.Node.NodeId)}\n");
         }
 
         foreach (var (owner, count) in held.Where(h => nodes.All(n => n.Node.NodeId != h.Key)).OrderBy(h => h.Key, StringComparer.Ordinal))
@@ -64,6 +64,15 @@ internal static class ClusterCommand
     private static string Protocol(ClusterNode node) => node.ProtocolOldest == node.ProtocolNewest
         ? node.ProtocolNewest.ToString(CultureInfo.InvariantCulture)
         : FormattableString.Invariant($"{node.ProtocolOldest}-{node.ProtocolNewest}");
+
+    /// <summary>
+    /// How far the node's clock was from the database's at its last heartbeat: its lease's end (its clock) less the lease,
+    /// against the database's clock as it wrote the row. Nodes must keep within <see cref="Bastion.Engine.Cluster.ClusterMembership.ClockSkewLimit"/>.
+    /// </summary>
+    private static string Clock(ClusterNodeRecord node) =>
+        node.HeartbeatAt is { } at
+            ? FormattableString.Invariant($"  clock {(node.LeaseUntil - Bastion.Engine.Cluster.ClusterMembership.LeaseDuration - at).TotalSeconds:+0.0;-0.0;0.0} s")
+            : string.Empty;
 
     private static string Lease(DateTime until, DateTime now) =>
         until > now

@@ -153,5 +153,10 @@ public static partial class PostgresSchema
         CREATE TABLE namespace_purges (namespace_id text PRIMARY KEY, name text NOT NULL, account text NOT NULL,
             deleted_at bigint NOT NULL, purged bigint NOT NULL DEFAULT 0);
         """,
+
+        // The database's clock at each node's last heartbeat, so `cluster status` shows how far each node's clock is from it.
+        """
+        ALTER TABLE cluster_nodes ADD COLUMN heartbeat_at bigint;
+        """,
     ];
 }

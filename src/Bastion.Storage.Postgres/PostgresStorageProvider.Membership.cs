@@ -11,10 +11,11 @@ public sealed partial class PostgresStorageProvider
         return ReadAsync<DateTime?>(async connection =>
         {
             await using var cmd = new NpgsqlCommand("""
-                INSERT INTO cluster_nodes (node_id, address, started_at, lease_until, protocol_oldest, protocol_newest) VALUES (@id, @address, @started, @until, @oldest, @newest)
+                INSERT INTO cluster_nodes (node_id, address, started_at, lease_until, protocol_oldest, protocol_newest, heartbeat_at)
+                VALUES (@id, @address, @started, @until, @oldest, @newest, (extract(epoch FROM clock_timestamp()) * 10000000)::bigint + 621355968000000000)
                 ON CONFLICT (node_id) DO UPDATE SET address = excluded.address, started_at = excluded.started_at, lease_until = excluded.lease_until,
-                    protocol_oldest = excluded.protocol_oldest, protocol_newest = excluded.protocol_newest
-                RETURNING (extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
+                    protocol_oldest = excluded.protocol_oldest, protocol_newest = excluded.protocol_newest, heartbeat_at = excluded.heartbeat_at
+                RETURNING heartbeat_at;
                 """, connection);
             cmd.Parameters.AddWithValue("id", node.NodeId);
             cmd.Parameters.AddWithValue("address", node.Address);
@@ -22,8 +23,7 @@ public sealed partial class PostgresStorageProvider
             cmd.Parameters.AddWithValue("until", leaseUntil.Ticks);
             cmd.Parameters.AddWithValue("oldest", (int)node.ProtocolOldest);
             cmd.Parameters.AddWithValue("newest", (int)node.ProtocolNewest);
-            var microseconds = (long)(await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-            return DateTime.UnixEpoch.AddTicks(microseconds * 10);
+            return Utc((long)(await cmd.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!);
         }, cancellationToken);
     }
 
@@ -40,9 +40,9 @@ public sealed partial class PostgresStorageProvider
 
     public Task<IReadOnlyList<ClusterNodeRecord>> ReadNodesAsync(CancellationToken cancellationToken) => ReadAsync(async connection =>
     {
-        await using var cmd = new NpgsqlCommand("SELECT node_id, address, started_at, lease_until, protocol_oldest, protocol_newest FROM cluster_nodes ORDER BY node_id COLLATE \"C\";", connection);
+        await using var cmd = new NpgsqlCommand("SELECT node_id, address, started_at, lease_until, protocol_oldest, protocol_newest, heartbeat_at FROM cluster_nodes ORDER BY node_id COLLATE \"C\";", connection);
         return await RowsAsync(cmd, reader => new ClusterNodeRecord(
             new ClusterNode(reader.GetString(0), reader.GetString(1), new DateTime(reader.GetInt64(2), DateTimeKind.Utc), checked((byte)reader.GetInt32(4)), checked((byte)reader.GetInt32(5))),
-            new DateTime(reader.GetInt64(3), DateTimeKind.Utc)), cancellationToken).ConfigureAwait(false);
+            new DateTime(reader.GetInt64(3), DateTimeKind.Utc)) { HeartbeatAt = reader.IsDBNull(6) ? null : Utc(reader.GetInt64(6)) }, cancellationToken).ConfigureAwait(false);
     }, cancellationToken);
 }

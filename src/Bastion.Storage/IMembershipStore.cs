@@ -37,5 +37,8 @@ public sealed record ClusterNode(string NodeId, string Address, DateTime Started
 /// <summary>A node's row: the node and the end of its lease.</summary>
 public sealed record ClusterNodeRecord(ClusterNode Node, DateTime LeaseUntil)
 {
+    /// <summary>The database's clock when the node last wrote the row (null: no clock of its own, or a node from before it was kept).</summary>
+    public DateTime? HeartbeatAt { get; init; }
+
     public bool IsLiveAt(DateTime now) => LeaseUntil > now;
 }

@@ -15,7 +15,7 @@ public sealed class ClusterCommandTests
     {
         ClusterNodeRecord[] nodes =
         [
-            new(new ClusterNode("node-a", "10.0.0.1:7243", s_now.AddHours(-1), 3, 4), s_now.AddSeconds(8)),
+            new(new ClusterNode("node-a", "10.0.0.1:7243", s_now.AddHours(-1), 3, 4), s_now.AddSeconds(8)) { HeartbeatAt = s_now.AddSeconds(-2.4) }, // its clock 0.4 s ahead
             new(new ClusterNode("node-b", "10.0.0.2:7243", s_now.AddHours(-2)), s_now.AddSeconds(-30)),
         ];
         ShardRecord[] shards =
@@ -30,7 +30,7 @@ public sealed class ClusterCommandTests
         Assert.Equal(
             """
             Nodes: 1 live of 2
-              node-a  address 10.0.0.1:7243  started 2030-01-01T11:00:00Z  lease 8 s left  protocol 3-4  shards 1
+              node-a  address 10.0.0.1:7243  started 2030-01-01T11:00:00Z  lease 8 s left  protocol 3-4  clock +0.4 s  shards 1
               node-b  address 10.0.0.2:7243  started 2030-01-01T10:00:00Z  lease ended 2030-01-01T11:59:30Z  protocol 3  shards 0
             Shards: 3, 1 held
               0  range 3  held by node-a, lease 25 s left

@@ -119,21 +119,26 @@ public abstract class StorageProviderConformanceTests : IAsyncLifetime
         var t0 = new DateTime(2026, 3, 1, 0, 0, 0, DateTimeKind.Utc);
         var a = new ClusterNode("node-a", "10.0.0.1:7243", t0);
         var b = new ClusterNode("node-b", "10.0.0.2:7243", t0.AddSeconds(1), 3, 4); // the versions of its messages round-trip too
-        await Store.Membership.HeartbeatAsync(b, t0.AddSeconds(10), CancellationToken.None);
-        await Store.Membership.HeartbeatAsync(a, t0.AddSeconds(10), CancellationToken.None);
+        // Each heartbeat returns the database's clock as it wrote (none for a database without a clock of its own), kept in the row.
+        var atB = await Store.Membership.HeartbeatAsync(b, t0.AddSeconds(10), CancellationToken.None);
+        var atA = await Store.Membership.HeartbeatAsync(a, t0.AddSeconds(10), CancellationToken.None);
         Assert.Equal(
-            [new ClusterNodeRecord(a, t0.AddSeconds(10)), new ClusterNodeRecord(b, t0.AddSeconds(10))],
+            [new ClusterNodeRecord(a, t0.AddSeconds(10)) { HeartbeatAt = atA }, new ClusterNodeRecord(b, t0.AddSeconds(10)) { HeartbeatAt = atB }],
             await Store.Membership.ReadNodesAsync(CancellationToken.None));
+        if (atA is { } clock)
+        {
+            Assert.InRange(clock, DateTime.UtcNow.AddMinutes(-1), DateTime.UtcNow.AddMinutes(1)); // a real clock, in .NET ticks
+        }
 
         var restarted = new ClusterNode("node-a", "10.0.0.9:7243", t0.AddSeconds(5), 4, 5); // upgraded
-        await Store.Membership.HeartbeatAsync(restarted, t0.AddSeconds(15), CancellationToken.None);
+        var atRestart = await Store.Membership.HeartbeatAsync(restarted, t0.AddSeconds(15), CancellationToken.None);
         var rows = await Store.Membership.ReadNodesAsync(CancellationToken.None);
-        Assert.Equal([new ClusterNodeRecord(restarted, t0.AddSeconds(15)), new ClusterNodeRecord(b, t0.AddSeconds(10))], rows);
+        Assert.Equal([new ClusterNodeRecord(restarted, t0.AddSeconds(15)) { HeartbeatAt = atRestart }, new ClusterNodeRecord(b, t0.AddSeconds(10)) { HeartbeatAt = atB }], rows);
         Assert.Equal(["node-a"], rows.Where(r => r.IsLiveAt(t0.AddSeconds(12))).Select(r => r.Node.NodeId));
 
         await Store.Membership.LeaveAsync("node-a", CancellationToken.None);
         await Store.Membership.LeaveAsync("node-never", CancellationToken.None);
-        Assert.Equal([new ClusterNodeRecord(b, t0.AddSeconds(10))], await Store.Membership.ReadNodesAsync(CancellationToken.None));
+        Assert.Equal([new ClusterNodeRecord(b, t0.AddSeconds(10)) { HeartbeatAt = atB }], await Store.Membership.ReadNodesAsync(CancellationToken.None));
     }
 
     /// <summary>
