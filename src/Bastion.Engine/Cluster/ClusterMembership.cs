@@ -112,15 +112,18 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
             }
         }
 
+        // The clock first, by a heartbeat whose lease is already over: a node too far off never looks live to the others.
         var membership = new ClusterMembership(self, store, time, logger);
-        await membership.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        var sent = time.GetUtcNow().UtcDateTime;
+        membership.MeasureClock(sent, await store.HeartbeatAsync(self, sent, cancellationToken).ConfigureAwait(false));
         if (membership._clockOff)
         {
             var skew = membership.ClockSkew!.Value;
-            await membership.DisposeAsync().ConfigureAwait(false); // its row goes: it never served
+            await membership.DisposeAsync().ConfigureAwait(false); // leaves: its row goes
             throw new ClusterClockException(self, skew);
         }
 
+        await membership.RefreshAsync(cancellationToken).ConfigureAwait(false);
         membership._loop = membership.LoopAsync();
         return membership;
     }

@@ -229,7 +229,22 @@ public sealed class ClusterFailoverTests(PostgresDatabase database, Xunit.Abstra
     private static async Task<int> CompletedOnceAsync(TemporalClient client, string id)
     {
         var handle = client.GetWorkflowHandle<GreetAfterTimer>(id);
-        Assert.Equal($"Hello, {id}", await handle.GetResultAsync<string>().WaitAsync(TimeSpan.FromSeconds(120)));
+        string result;
+        try
+        {
+            result = await handle.GetResultAsync<string>().WaitAsync(TimeSpan.FromSeconds(120));
+        }
+        catch (TimeoutException)
+        {
+            // Where it stands, so a failure says what was lost: its history and what is pending.
+            var described = await client.WorkflowService.DescribeWorkflowExecutionAsync(new() { Namespace = "default", Execution = new() { WorkflowId = id } });
+            var history = (await handle.FetchHistoryAsync()).Events.Select(e => $"{e.EventId} {e.EventType} {e.EventTime.ToDateTime():HH:mm:ss.fff}");
+            throw new TimeoutException(
+                $"{id} did not complete within 120 s: {described.WorkflowExecutionInfo.Status}; pending workflow task: {described.PendingWorkflowTask}; "
+                + $"pending activities: {string.Join("; ", described.PendingActivities)}; history: {string.Join(", ", history)}");
+        }
+
+        Assert.Equal($"Hello, {id}", result);
         var events = (await handle.FetchHistoryAsync()).Events.ToList();
         Assert.Single(events, e => e.EventType == EventType.TimerFired);
         Assert.Single(events, e => e.EventType == EventType.ActivityTaskCompleted);
