@@ -277,8 +277,7 @@ public sealed class WorkerDeploymentRegistry(IStorageProvider store, GroupCommit
 
             d.CurrentBuildId = buildId;
             d.CurrentChangedTime = now;
-            d.RevisionNumber++;
-            d.TokenRevision++;
+            d.NextRoutingRevision();
             return true;
         }).ConfigureAwait(false);
         return (ConflictToken(state), previous);
@@ -318,8 +317,7 @@ public sealed class WorkerDeploymentRegistry(IStorageProvider store, GroupCommit
                 d.RampPercentage = 0;
                 d.RampingChangedTime = now;
                 d.RampPercentageChangedTime = now;
-                d.RevisionNumber++;
-                d.TokenRevision++;
+                d.NextRoutingRevision();
                 return true;
             }
 
@@ -337,8 +335,7 @@ public sealed class WorkerDeploymentRegistry(IStorageProvider store, GroupCommit
 
                 d.RampPercentage = percentage;
                 d.RampPercentageChangedTime = now;
-                d.RevisionNumber++;
-                d.TokenRevision++;
+                d.NextRoutingRevision();
                 return true;
             }
 
@@ -362,8 +359,7 @@ public sealed class WorkerDeploymentRegistry(IStorageProvider store, GroupCommit
             d.RampPercentage = percentage;
             d.RampingChangedTime = now;
             d.RampPercentageChangedTime = now;
-            d.RevisionNumber++;
-            d.TokenRevision++;
+            d.NextRoutingRevision();
             return true;
         }).ConfigureAwait(false);
         return (ConflictToken(state), previous, previousPercentage);

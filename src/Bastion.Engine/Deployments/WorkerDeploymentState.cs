@@ -49,6 +49,13 @@ public sealed class WorkerDeploymentState
     /// </summary>
     public long TokenRevision { get; set; }
 
+    /// <summary>The routing (current or ramping version, ramp percentage) changed: its revision and the conflict token move on.</summary>
+    public void NextRoutingRevision()
+    {
+        RevisionNumber++;
+        TokenRevision++;
+    }
+
     public List<DeploymentVersionState> Versions { get; set; } = [];
 
     public DeploymentVersionState? Find(string buildId) => Versions.Find(v => v.BuildId == buildId);
