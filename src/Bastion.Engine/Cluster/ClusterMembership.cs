@@ -221,7 +221,10 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
                 live = Live.Where(n => n.NodeId != Self.NodeId || selfLive).ToList();
             }
 
-            var changed = !Live.Select(n => (n.NodeId, n.Address)).SequenceEqual(live.Select(n => (n.NodeId, n.Address)));
+            // A node started again is a change even when this node never saw it gone (stopped and back, or killed and
+            // back while its lease still held, within one refresh): what it held in memory — its task queues' items —
+            // went with the process, so the work dispatched to it must be handed out again.
+            var changed = !Live.Select(n => (n.NodeId, n.Address, n.StartedAt)).SequenceEqual(live.Select(n => (n.NodeId, n.Address, n.StartedAt)));
             if (changed)
             {
                 Volatile.Write(ref _live, live);

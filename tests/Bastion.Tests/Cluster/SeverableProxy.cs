@@ -17,10 +17,7 @@ internal sealed class SeverableProxy : IDisposable
     public SeverableProxy(IPEndPoint target)
     {
         _target = target;
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        Port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
+        Port = Integration.ServerProcess.FreePort(); // it listens on it again after a cut
         Restore();
     }
 

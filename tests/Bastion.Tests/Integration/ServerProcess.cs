@@ -23,11 +23,33 @@ internal sealed class ServerProcess : IDisposable
     /// <summary>The banner's last line: once it is out, every line before it is in <see cref="Output"/>.</summary>
     public const string ReadyLine = "Press Ctrl+C to stop.";
 
+    private const int FirstPort = 10_000;
+    private const int PortCount = 22_000; // up to 31 999: below Linux's ephemeral range (32 768 on)
+    private static int s_nextPort = Random.Shared.Next(PortCount);
+
+    /// <summary>
+    /// A loopback port nothing listens on, never handed out before by this process. Not one the system picks
+    /// (port 0): those come from the ephemeral range, where any outgoing connection — this process's, another test
+    /// run's — may take it before the server binds it, or while a node restarted on its address is down.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var tries = 0; tries < PortCount; tries++)
+        {
+            var port = FirstPort + (int)((uint)Interlocked.Increment(ref s_nextPort) % PortCount);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // in use: the next one
+            }
+        }
+
+        throw new InvalidOperationException($"No free loopback port in {FirstPort}–{FirstPort + PortCount - 1}.");
     }
 
     /// <summary>start-dev on a SQLite file; the web UI only when <paramref name="uiPort"/> is given (8233 may be taken on a shared machine).</summary>

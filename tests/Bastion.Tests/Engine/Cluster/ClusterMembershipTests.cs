@@ -151,6 +151,45 @@ public sealed class ClusterMembershipTests : IAsyncLifetime
         }
     }
 
+    /// <summary>
+    /// A node started again between two refreshes of another (stopped and back, or killed and back while its lease
+    /// held) is a change of the live set though its name and address are the same: its task queues' items went with
+    /// the process, and only a change makes the others hand their work out again.
+    /// </summary>
+    [Fact]
+    public async Task ANodeStartedAgain_BetweenTwoRefreshesOfAnother_IsAChange()
+    {
+        await using var a = await JoinAsync("a");
+        var b = await JoinAsync("b");
+        await a.RefreshAsync(CancellationToken.None);
+        var changes = new List<bool>();
+        a.Refreshed = (_, changed) =>
+        {
+            changes.Add(changed);
+            return Task.CompletedTask;
+        };
+
+        await a.RefreshAsync(CancellationToken.None);
+        Assert.Equal([false], changes);
+
+        await b.DisposeAsync(); // stopped, and started again before a's next refresh
+        _time.Advance(TimeSpan.FromMilliseconds(100)); // a start time of its own, no heartbeat loop due
+        var killable = new SwitchableMembershipStore(_store);
+        b = await JoinAsync("b", killable);
+        await a.RefreshAsync(CancellationToken.None);
+        Assert.Equal([false, true], changes);
+        Assert.Equal(["a", "b"], Names(a.Live));
+
+        // Killed (it writes nothing more, and no leave: its row's lease still holds) and started again at its address.
+        killable.Down = true;
+        _time.Advance(TimeSpan.FromMilliseconds(100)); // a start time of its own, no heartbeat loop due
+        await using var again = await JoinAsync("b");
+        await a.RefreshAsync(CancellationToken.None);
+        await a.RefreshAsync(CancellationToken.None);
+        Assert.Equal([false, true, true, false], changes);
+        await b.DisposeAsync();
+    }
+
     [Fact]
     public async Task ANodeThatLeaves_IsGoneAtOnce()
     {
