@@ -445,7 +445,12 @@ public sealed partial class BastionServer : IAsyncDisposable
         if (cluster is not null)
         {
             // From now on membership changes move shards (and queues: every owned shard's due tasks are handed off again).
-            membership.Refreshed = engine.FollowMembershipAsync;
+            var channels = app.Services.GetRequiredService<ClusterClient>();
+            membership.Refreshed = (live, changed) =>
+            {
+                channels.Forget(live);
+                return engine.FollowMembershipAsync(live, changed);
+            };
             membership.SelfLeaseEnded = engine.DropAllShards;
         }
 

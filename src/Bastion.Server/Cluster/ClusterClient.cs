@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Bastion.Engine.Cluster;
 using Bastion.Engine.History;
 using Bastion.Engine.Matching;
@@ -6,13 +5,12 @@ using Bastion.Security.Audit;
 using Bastion.Security.Pipeline;
 using Google.Protobuf;
 using Grpc.Core;
-using Grpc.Net.Client;
 
 namespace Bastion.Server.Cluster;
 
 /// <summary>
-/// Calls to the other nodes over their cluster listeners (mutual TLS with the cluster CA when configured): one HTTP/2
-/// channel per node address, kept for the process's life. A node that is not live (or has no address) is UNAVAILABLE at once, as an unreachable one is, so the SDKs retry.
+/// Calls to the other nodes over their cluster listeners (<see cref="NodeChannels"/>: one HTTP/2 channel per node
+/// address, mutual TLS with the cluster CA when configured). A node that is not live (or has no address) is UNAVAILABLE at once, as an unreachable one is, so the SDKs retry.
 /// </summary>
 internal sealed class ClusterClient(HistoryEngine engine, ClusterSettings settings) : IClusterTransport, IDisposable
 {
@@ -22,7 +20,7 @@ internal sealed class ClusterClient(HistoryEngine engine, ClusterSettings settin
     /// <summary>How long a step of work between runs may take on the other node before it is tried again (its task stays).</summary>
     private static readonly TimeSpan s_operationDeadline = TimeSpan.FromSeconds(30);
 
-    private readonly ConcurrentDictionary<string, GrpcChannel> _channels = new(StringComparer.Ordinal);
+    private readonly NodeChannels _channels = new(settings);
 
     public async Task<byte[]> ForwardAsync(string node, string method, string namespaceId, byte[] request, DateTime deadline, CancellationToken cancellationToken)
     {
@@ -170,38 +168,11 @@ internal sealed class ClusterClient(HistoryEngine engine, ClusterSettings settin
         }
 
         var (address, version) = reach ?? throw new RpcException(new Status(StatusCode.Unavailable, $"Cluster node {node} is not live; retry."));
-        return (Channel(address), version);
+        return (_channels.Invoker(address), version);
     }
 
-    private CallInvoker Channel(string address) =>
-        _channels.GetOrAdd(address, a => GrpcChannel.ForAddress((settings.Tls is null ? "http://" : "https://") + a, ChannelOptions(settings))).CreateCallInvoker();
+    /// <summary>After each membership refresh: channels to addresses long gone from the live set are closed.</summary>
+    public void Forget(IReadOnlyList<Storage.ClusterNode> live) => _channels.Forget(live);
 
-    /// <summary>
-    /// A channel to one node. Its reconnect backoff is short: a channel whose node died keeps trying to connect with a
-    /// growing pause (by default up to two minutes), failing every call at once meanwhile — so a node that died and
-    /// came back at the same address would stay unreachable from the others for up to that pause, while membership
-    /// already routes its shards and queues to it. A refused connection to a node costs nothing; membership says which
-    /// nodes are live.
-    /// </summary>
-    internal static GrpcChannelOptions ChannelOptions(ClusterSettings settings) => new()
-    {
-        MaxReceiveMessageSize = null,
-        MaxSendMessageSize = null,
-        InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
-        MaxReconnectBackoff = TimeSpan.FromSeconds(1),
-        HttpHandler = new SocketsHttpHandler
-        {
-            EnableMultipleHttp2Connections = true,
-            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-            SslOptions = settings.Tls?.ClientOptions() ?? new(),
-        },
-    };
-
-    public void Dispose()
-    {
-        foreach (var channel in _channels.Values)
-        {
-            channel.Dispose();
-        }
-    }
+    public void Dispose() => _channels.Dispose();
 }
