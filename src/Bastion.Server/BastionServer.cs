@@ -445,10 +445,10 @@ public sealed partial class BastionServer : IAsyncDisposable
         if (cluster is not null)
         {
             // From now on membership changes move shards (and queues: every owned shard's due tasks are handed off again).
-            var channels = app.Services.GetRequiredService<ClusterClient>();
+            var clusterClient = app.Services.GetRequiredService<ClusterClient>();
             membership.Refreshed = (live, changed) =>
             {
-                channels.Forget(live);
+                clusterClient.Forget(live);
                 return engine.FollowMembershipAsync(live, changed);
             };
             membership.SelfLeaseEnded = engine.DropAllShards;
@@ -463,6 +463,13 @@ public sealed partial class BastionServer : IAsyncDisposable
             var sessions = app.Services.GetRequiredService<UiSessions>();
             var sso = app.Services.GetRequiredService<SsoPolicy>();
             refresher.AfterRefresh = () => sessions.Sweep(sso.RevokedReason);
+        }
+
+        if (cluster is not null)
+        {
+            // A change of settings is read by every node before the call that made it answers (cluster protocol 8).
+            app.Services.GetRequiredService<ClusterService>().RefreshSettings = refresher.RefreshAsync;
+            committer.SettingsCommitted = app.Services.GetRequiredService<ClusterClient>().RefreshOthersAsync;
         }
 
         encryption.StartBackground(options.Time, options.ReEncryptionInterval, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Bastion.Encryption"), () => engine.OwnsShard(0));

@@ -22,6 +22,7 @@ internal sealed partial class NamespaceRefresher : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ITimer _timer;
+    private readonly SemaphoreSlim _reading = new(1, 1); // one re-read at a time: an older read must not land after a newer one
 
     public NamespaceRefresher(NamespaceRegistry namespaces, IdentityRegistry identities, TimeProvider time, TimeSpan interval, ILogger logger, Engine.Nexus.NexusEndpointRegistry? endpoints = null, Engine.Deployments.WorkerDeploymentRegistry? deployments = null, Engine.Matching.TaskQueueConfigRegistry? queueConfigs = null)
     {
@@ -43,8 +44,10 @@ internal sealed partial class NamespaceRefresher : IDisposable
     /// <summary>Runs after each re-read (the web UI's sessions are swept: those timed out, or whose key, user or SSO is gone, end).</summary>
     public Action? AfterRefresh { get; set; }
 
+    /// <summary>Reads everything again; one read at a time, so a call's read starts after the call did (another node's change is in it).</summary>
     public async Task RefreshAsync()
     {
+        await _reading.WaitAsync().ConfigureAwait(false);
         try
         {
             foreach (var entry in await _namespaces.RefreshAsync(CancellationToken.None).ConfigureAwait(false))
@@ -75,9 +78,17 @@ internal sealed partial class NamespaceRefresher : IDisposable
         {
             LogRefreshFailed(_logger, e);
         }
+        finally
+        {
+            _reading.Release();
+        }
     }
 
-    public void Dispose() => _timer.Dispose();
+    public void Dispose()
+    {
+        _timer.Dispose();
+        _reading.Dispose();
+    }
 
     private void WarnExpiring(NamespaceEntry entry)
     {

@@ -49,6 +49,9 @@ public sealed record Transition(IReadOnlyList<ExecutionWrite> Writes)
     /// <summary>Identity records written (or deleted) by this transition: one identity operation (a user, its memberships and keys).</summary>
     public IReadOnlyList<IdentityWrite> Identities { get; init; } = [];
 
+    /// <summary>A write of settings every node keeps in memory (namespaces, identities, Nexus endpoints, worker deployments, task queue configurations).</summary>
+    public bool WritesSettings => Namespace is not null || NexusEndpoint is not null || WorkerDeployment is not null || TaskQueueConfig is not null || Identities.Count > 0;
+
     /// <summary>Every shard this transition writes, with the writer's range id for it: all must still be current for it to commit.</summary>
     public IEnumerable<(int ShardId, long RangeId)> Fences
     {

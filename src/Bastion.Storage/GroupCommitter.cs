@@ -85,7 +85,21 @@ public sealed class GroupCommitter : IAsyncDisposable
     public Task CommitAsync(Transition transition, IReadOnlyList<PendingAudit>? records = null)
     {
         ArgumentNullException.ThrowIfNull(transition);
-        return Enqueue(new Pending(transition, (IReadOnlyList<PendingAudit>?)Riders(PendingAudit.Ambient) ?? s_none, records ?? []));
+        var committed = Enqueue(new Pending(transition, (IReadOnlyList<PendingAudit>?)Riders(PendingAudit.Ambient) ?? s_none, records ?? []));
+        return transition.WritesSettings && SettingsCommitted is { } told ? ThenAsync(committed, told) : committed;
+    }
+
+    /// <summary>
+    /// Awaited after a transition that writes settings (<see cref="Transition.WritesSettings"/>) has committed, before
+    /// its caller goes on: in a cluster, the other nodes read them again, so a client that changed them finds the change
+    /// on every node at once.
+    /// </summary>
+    public Func<Task>? SettingsCommitted { get; set; }
+
+    private static async Task ThenAsync(Task committed, Func<Task> then)
+    {
+        await committed.ConfigureAwait(false);
+        await then().ConfigureAwait(false);
     }
 
     private static List<PendingAudit>? Riders(PendingAudit? ambient) => ambient is not null && ambient.TryRide() ? [ambient] : null;

@@ -13,12 +13,14 @@ namespace Bastion.Engine.Cluster;
 internal static class ClusterProtocol
 {
     /// <summary>
-    /// 7: an answer that carries no audit record written also says so (<c>bastion-audit-not-written</c>), so the entry
-    /// node can tell an owner that did not write a call's record from one that gave no answer (6: a partition's offer
+    /// 8: a node that changed the cluster's settings (namespaces, identities, Nexus endpoints, worker deployments, task
+    /// queue configurations) asks the others to read them again before it answers (<c>Refresh</c>; 7: an answer that
+    /// carries no audit record written also says so (<c>bastion-audit-not-written</c>), so the entry
+    /// node can tell an owner that did not write a call's record from one that gave no answer; 6: a partition's offer
     /// to its root is held there for a poller; 5: a forwarded call and a task start carry the
     /// call's audit record; 4: a task's priority; 3: worker deployment version sub-queues; 2: task queue partitions).
     /// </summary>
-    public const byte Newest = 7;
+    public const byte Newest = 8;
 
     /// <summary>The oldest version this build still reads and writes.</summary>
     public const byte Oldest = 3;

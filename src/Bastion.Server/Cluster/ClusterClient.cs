@@ -12,13 +12,16 @@ namespace Bastion.Server.Cluster;
 /// Calls to the other nodes over their cluster listeners (<see cref="NodeChannels"/>: one HTTP/2 channel per node
 /// address, mutual TLS with the cluster CA when configured). A node that is not live (or has no address) is UNAVAILABLE at once, as an unreachable one is, so the SDKs retry.
 /// </summary>
-internal sealed class ClusterClient(HistoryEngine engine, ClusterSettings settings) : IClusterTransport, IDisposable
+internal sealed partial class ClusterClient(HistoryEngine engine, ClusterSettings settings, Microsoft.Extensions.Logging.ILogger<ClusterClient> logger) : IClusterTransport, IDisposable
 {
     /// <summary>How long a task hand-off may take before it is tried again (the durable task stays).</summary>
     private static readonly TimeSpan s_handOffDeadline = TimeSpan.FromSeconds(5);
 
     /// <summary>How long a step of work between runs may take on the other node before it is tried again (its task stays).</summary>
     private static readonly TimeSpan s_operationDeadline = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a change of settings waits for each other node to read it (a node that does not answer reads it on its own).</summary>
+    private static readonly TimeSpan s_refreshDeadline = TimeSpan.FromSeconds(3);
 
     private readonly NodeChannels _channels = new(settings);
 
@@ -101,6 +104,31 @@ internal sealed class ClusterClient(HistoryEngine engine, ClusterSettings settin
             throw ErrorMapper.FromRpcException(e);
         }
     }
+
+    /// <summary>
+    /// After this node changed the cluster's settings: every other live node (of protocol 8 or later) reads them again,
+    /// all at once, and this returns when they have — or after <see cref="s_refreshDeadline"/>, or a failure, for a node
+    /// that did not (it reads them on its own within its refresh interval, as a node of an older build does).
+    /// </summary>
+    public async Task RefreshOthersAsync()
+    {
+        var membership = engine.Routing.Membership;
+        var others = membership.Live.Where(n => n.NodeId != membership.Self.NodeId && ClusterProtocol.Common(membership.Self, n) >= 8).ToList();
+        await Task.WhenAll(others.Select(async node =>
+        {
+            try
+            {
+                await _channels.Invoker(node.Address).AsyncUnaryCall(ClusterMethods.Refresh, null, Options(DateTime.UtcNow + s_refreshDeadline, CancellationToken.None), []).ConfigureAwait(false);
+            }
+            catch (RpcException e)
+            {
+                LogRefreshNotConfirmed(logger, e, node.NodeId);
+            }
+        })).ConfigureAwait(false);
+    }
+
+    [Microsoft.Extensions.Logging.LoggerMessage(EventId = 2024, Level = Microsoft.Extensions.Logging.LogLevel.Warning, Message = "Node {Node} did not confirm it read the cluster's settings again after this node changed them; it reads them within its refresh interval.")]
+    private static partial void LogRefreshNotConfirmed(Microsoft.Extensions.Logging.ILogger logger, Exception e, string node);
 
     private static CallOptions Options(DateTime? deadline, CancellationToken cancellationToken) => new(deadline: deadline, cancellationToken: cancellationToken);
 

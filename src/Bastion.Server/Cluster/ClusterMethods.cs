@@ -47,6 +47,9 @@ internal static class ClusterMethods
     /// <summary>A Nexus request for a task queue's pollers, matched on the queue's Nexus node, which answers with the worker's answer.</summary>
     public static Method<byte[], byte[]> DispatchNexusTask { get; } = new(MethodType.Unary, ServiceName, "DispatchNexusTask", s_bytes, s_bytes);
 
+    /// <summary>Read the cluster's settings again from the database: another node just changed them (protocol 8).</summary>
+    public static Method<byte[], byte[]> Refresh { get; } = new(MethodType.Unary, ServiceName, "Refresh", s_bytes, s_bytes);
+
     /// <summary>A task a poll took, started by the owner of its run.</summary>
     public static Method<byte[], byte[]> StartTask { get; } = new(MethodType.Unary, ServiceName, "StartTask", s_bytes, s_bytes);
 }

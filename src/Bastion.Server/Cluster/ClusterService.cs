@@ -146,6 +146,19 @@ internal sealed class ClusterService
         return ClusterMessages.EncodeNexusAnswer(await _nexusTasks.DispatchForAsync(dispatch.NamespaceId, dispatch.TaskQueue, request, dispatch.Timeout, context.CancellationToken).ConfigureAwait(false), ClusterMessages.VersionOf(body));
     });
 
+    /// <summary>Re-reads the cluster's settings (set once the server has its refresher); answers when they are read.</summary>
+    public Func<Task>? RefreshSettings { get; set; }
+
+    public Task<byte[]> Refresh(byte[] body, ServerCallContext context) => RunAsync(context, async () =>
+    {
+        if (RefreshSettings is { } refresh)
+        {
+            await refresh().ConfigureAwait(false);
+        }
+
+        return [];
+    });
+
     public Task<byte[]> StartTask(byte[] body, ServerCallContext context) => RunAsync(context, async () =>
     {
         var start = ClusterMessages.DecodeStart(body);
@@ -249,6 +262,7 @@ internal sealed class ClusterService
             context.AddUnaryMethod(ClusterMethods.PollRoot, [], static (service, body, call) => service.PollRoot(body, call));
             context.AddUnaryMethod(ClusterMethods.RecentPollers, [], static (service, body, call) => service.RecentPollers(body, call));
             context.AddUnaryMethod(ClusterMethods.DispatchNexusTask, [], static (service, body, call) => service.DispatchNexusTask(body, call));
+            context.AddUnaryMethod(ClusterMethods.Refresh, [], static (service, body, call) => service.Refresh(body, call));
         }
     }
 }

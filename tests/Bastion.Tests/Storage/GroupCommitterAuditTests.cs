@@ -190,7 +190,7 @@ public sealed class GroupCommitterAuditTests : IAsyncLifetime
     private static AuditRecord Record(string operation) =>
         new() { LogId = Guid.NewGuid().ToString(), EmitTime = DateTime.UtcNow, Operation = operation, PrincipalType = "User" };
 
-    private static ExecutionWrite NewRun(long range, string workflowId, string runId) => new()
+    internal static ExecutionWrite NewRun(long range, string workflowId, string runId) => new()
     {
         ShardId = 0,
         RangeId = range,
