@@ -44,8 +44,11 @@ internal sealed partial class NamespaceRefresher : IDisposable
     /// <summary>Runs after each re-read (the web UI's sessions are swept: those timed out, or whose key, user or SSO is gone, end).</summary>
     public Action? AfterRefresh { get; set; }
 
-    /// <summary>Reads everything again; one read at a time, so a call's read starts after the call did (another node's change is in it).</summary>
-    public async Task RefreshAsync()
+    /// <summary>
+    /// Reads everything again; one read at a time, so a call's read starts after the call did (another node's change is
+    /// in it). False when the read failed (logged; the next one tries again).
+    /// </summary>
+    public async Task<bool> RefreshAsync()
     {
         await _reading.WaitAsync().ConfigureAwait(false);
         try
@@ -73,10 +76,12 @@ internal sealed partial class NamespaceRefresher : IDisposable
             }
 
             AfterRefresh?.Invoke();
+            return true;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             LogRefreshFailed(_logger, e);
+            return false;
         }
         finally
         {

@@ -120,7 +120,9 @@ internal sealed partial class ClusterClient(HistoryEngine engine, ClusterSetting
             {
                 await _channels.Invoker(node.Address).AsyncUnaryCall(ClusterMethods.Refresh, null, Options(DateTime.UtcNow + s_refreshDeadline, CancellationToken.None), []).ConfigureAwait(false);
             }
-            catch (RpcException e)
+#pragma warning disable CA1031 // The change is committed: whatever befell the request, the call that made it succeeded, and that node reads it on its own.
+            catch (Exception e)
+#pragma warning restore CA1031
             {
                 LogRefreshNotConfirmed(logger, e, node.NodeId);
             }

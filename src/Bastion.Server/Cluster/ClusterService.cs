@@ -146,18 +146,14 @@ internal sealed class ClusterService
         return ClusterMessages.EncodeNexusAnswer(await _nexusTasks.DispatchForAsync(dispatch.NamespaceId, dispatch.TaskQueue, request, dispatch.Timeout, context.CancellationToken).ConfigureAwait(false), ClusterMessages.VersionOf(body));
     });
 
-    /// <summary>Re-reads the cluster's settings (set once the server has its refresher); answers when they are read.</summary>
-    public Func<Task>? RefreshSettings { get; set; }
+    /// <summary>Re-reads the cluster's settings (set once the server has its refresher): false when the read failed.</summary>
+    public Func<Task<bool>>? RefreshSettings { get; set; }
 
+    /// <summary>Answers when the settings are read again; UNAVAILABLE when this node could not read them (it tries again on its own).</summary>
     public Task<byte[]> Refresh(byte[] body, ServerCallContext context) => RunAsync(context, async () =>
-    {
-        if (RefreshSettings is { } refresh)
-        {
-            await refresh().ConfigureAwait(false);
-        }
-
-        return [];
-    });
+        RefreshSettings is not { } refresh || await refresh().ConfigureAwait(false)
+            ? []
+            : throw new ServiceException(ErrorKind.Unavailable, "This node could not read the cluster's settings again; it tries again within its refresh interval."));
 
     public Task<byte[]> StartTask(byte[] body, ServerCallContext context) => RunAsync(context, async () =>
     {

@@ -1,3 +1,5 @@
+using Bastion.Security.Authorization;
+using Bastion.Security.Identity;
 using Bastion.Server;
 using Bastion.Tests.Integration;
 using Bastion.Tests.Storage.Postgres;
@@ -9,7 +11,7 @@ namespace Bastion.Tests.Cluster;
 
 /// <summary>
 /// Settings changed through one node are in effect on every node when the call that changed them answers — a search
-/// attribute added, a Nexus endpoint created, a namespace updated — not only after the others' next periodic re-read
+/// attribute added, a Nexus endpoint created, a namespace updated, a user made — not only after the others' next periodic re-read
 /// (an hour here). The SDK's own tests do exactly this through one address, their calls run by whichever node owns
 /// what they address.
 /// </summary>
@@ -78,6 +80,14 @@ public sealed class ClusterSettingsTests(PostgresDatabase database) : IClassFixt
         foreach (var client in clients.Skip(1))
         {
             Assert.Equal("changed through node a", (await client.WorkflowService.DescribeNamespaceAsync(new() { Namespace = "default" })).NamespaceInfo.Description);
+        }
+
+        // An account's identities: a user made through node a is known to the others at once (and so would a revoked
+        // API key be refused by them at once).
+        await _nodes[0].Identities.CreateAsync(new UserEntry { Id = "user-settings", Account = "local", Email = "settings@example.com", Role = AccountRole.Developer });
+        foreach (var node in _nodes.Skip(1))
+        {
+            Assert.NotNull(node.Identities.UserByEmail("local", "settings@example.com"));
         }
     }
 }
