@@ -71,5 +71,5 @@ echo "the last moved shard's first commit: $(awk '$2 != "none" {print $2}' $D/fi
 echo "kills with a shard never taken or never committed: $(awk '$1 == "none" || $2 == "none"' $D/firsts.txt | wc -l)"
 awk -F'|' '/^\| target/ {c += $4; e += $12} END {printf "driver: %d workflows completed, %d failed\n", c, e}' $D/driver.txt
 grep '^  error x' $D/driver.txt
-[ -n "$KEEP_LOGS" ] && { cp $D/n*.log $D/driver.txt $D/kills.txt $D/mk "$KEEP_LOGS"/; echo "$URL" > "$KEEP_LOGS"/url; }
+[ -n "$KEEP_LOGS" ] && { mkdir -p "$KEEP_LOGS"; cp $D/n*.log $D/driver.txt $D/kills.txt $D/mk "$KEEP_LOGS"/; echo "$URL" > "$KEEP_LOGS"/url; }
 rm -rf $D; [ -n "$OWN_PG" ] && pg_stop >/dev/null 2>&1

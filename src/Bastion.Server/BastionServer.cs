@@ -485,6 +485,13 @@ public sealed partial class BastionServer : IAsyncDisposable
             throw;
         }
 
+        if (cluster is not null)
+        {
+            // Settings changed on another node between this node's first read and its listener answering were announced
+            // to it in vain (it is live from its join on): read them once more now that announcements reach it.
+            await refresher.RefreshAsync().ConfigureAwait(false);
+        }
+
         var server = new BastionServer(app, store, committer, engine, refresher, audit, encryption, membership) { BootstrapOwnerApiKey = bootstrapToken };
         if (options.MetricsPort != null)
         {

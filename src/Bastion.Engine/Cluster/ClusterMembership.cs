@@ -128,6 +128,32 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
         return membership;
     }
 
+    /// <summary>
+    /// The live nodes as the database says now, not as last read: a change of settings must reach a node that joined
+    /// since this node's last refresh (it read the settings at its start, perhaps before the change). The last live set
+    /// when the database cannot be read.
+    /// </summary>
+    public async Task<IReadOnlyList<ClusterNode>> ReadLiveNowAsync(CancellationToken cancellationToken)
+    {
+        if (_store is null)
+        {
+            return Live;
+        }
+
+        try
+        {
+            var rows = await _store.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
+            var now = _time.GetUtcNow().UtcDateTime;
+            return [.. rows.Where(r => r.IsLiveAt(now)).Select(r => r.Node)];
+        }
+#pragma warning disable CA1031 // The last live set stands in; the heartbeat logs the database's failures.
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+#pragma warning restore CA1031
+        {
+            return Live;
+        }
+    }
+
     /// <summary>The address a live node is reached at; null when it is not live.</summary>
     public string? AddressOf(string nodeId) => Live.FirstOrDefault(n => n.NodeId == nodeId)?.Address;
 
@@ -227,9 +253,11 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
             var changed = !Live.Select(n => (n.NodeId, n.Address, n.StartedAt)).SequenceEqual(live.Select(n => (n.NodeId, n.Address, n.StartedAt)));
             if (changed)
             {
+                var before = Live;
                 Volatile.Write(ref _live, live);
                 var names = string.Join(", ", live.Select(n => n.NodeId));
-                LogLiveSetChanged(_logger, names);
+                var change = DescribeChange(before, live);
+                LogLiveSetChanged(_logger, names, change);
             }
 
             if (Refreshed is { } refreshed)
@@ -385,8 +413,38 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
         }
     }
 
-    [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "Cluster members now: {Nodes}.")]
-    private static partial void LogLiveSetChanged(ILogger logger, string nodes);
+    /// <summary>
+    /// What changed between two live sets, for the log: the nodes that joined, left, or were started again (the same
+    /// name, another start time) — a restart leaves the list of names as it was, so the names alone would not say.
+    /// </summary>
+    internal static string DescribeChange(IReadOnlyList<ClusterNode> before, IReadOnlyList<ClusterNode> after)
+    {
+        var old = before.ToDictionary(n => n.NodeId, StringComparer.Ordinal);
+        var now = after.Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
+        var parts = new List<string>();
+        var joined = after.Where(n => !old.ContainsKey(n.NodeId)).Select(n => n.NodeId).ToList();
+        var left = before.Where(n => !now.Contains(n.NodeId)).Select(n => n.NodeId).ToList();
+        var restarted = after.Where(n => old.TryGetValue(n.NodeId, out var o) && (o.StartedAt != n.StartedAt || o.Address != n.Address)).Select(n => n.NodeId).ToList();
+        if (joined.Count > 0)
+        {
+            parts.Add($"joined: {string.Join(", ", joined)}");
+        }
+
+        if (left.Count > 0)
+        {
+            parts.Add($"left: {string.Join(", ", left)}");
+        }
+
+        if (restarted.Count > 0)
+        {
+            parts.Add($"started again: {string.Join(", ", restarted)}");
+        }
+
+        return string.Join("; ", parts);
+    }
+
+    [LoggerMessage(EventId = 2010, Level = LogLevel.Information, Message = "Cluster members now: {Nodes} ({Change}).")]
+    private static partial void LogLiveSetChanged(ILogger logger, string nodes, string change);
 
     [LoggerMessage(EventId = 2011, Level = LogLevel.Warning, Message = "This node's cluster heartbeat failed; it keeps serving until its lease ends at {LeaseUntil:o}, then stops serving its shards.")]
     private static partial void LogHeartbeatFailed(ILogger logger, Exception e, DateTime leaseUntil);

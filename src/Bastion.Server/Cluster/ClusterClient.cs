@@ -106,14 +106,16 @@ internal sealed partial class ClusterClient(HistoryEngine engine, ClusterSetting
     }
 
     /// <summary>
-    /// After this node changed the cluster's settings: every other live node (of protocol 8 or later) reads them again,
+    /// After this node changed the cluster's settings: every other live node (of protocol 8 or later; live as the database
+    /// says now, so a node that joined since this one last looked is told too) reads them again,
     /// all at once, and this returns when they have — or after <see cref="s_refreshDeadline"/>, or a failure, for a node
     /// that did not (it reads them on its own within its refresh interval, as a node of an older build does).
     /// </summary>
     public async Task RefreshOthersAsync()
     {
         var membership = engine.Routing.Membership;
-        var others = membership.Live.Where(n => n.NodeId != membership.Self.NodeId && ClusterProtocol.Common(membership.Self, n) >= 8).ToList();
+        var live = await membership.ReadLiveNowAsync(CancellationToken.None).ConfigureAwait(false);
+        var others = live.Where(n => n.NodeId != membership.Self.NodeId && ClusterProtocol.Common(membership.Self, n) >= 8).ToList();
         await Task.WhenAll(others.Select(async node =>
         {
             try

@@ -24,6 +24,36 @@ public sealed class ClusterMembershipTests : IAsyncLifetime
         ClusterMembership.JoinAsync(_store, new ClusterNode(name, $"{name}:7243", _time.GetUtcNow().UtcDateTime, oldest, newest), _time, NullLogger.Instance, CancellationToken.None);
 
     /// <summary>
+    /// A node that joined since another last refreshed is live to that one's fresh read of the database, though not yet in
+    /// its live set: a change of settings is announced to it (it may have read them before the change).
+    /// </summary>
+    [Fact]
+    public async Task ANodeJoinedSinceTheLastRefresh_IsInAFreshReadOfTheLiveNodes()
+    {
+        await using var a = await JoinAsync("a");
+        await using var b = await JoinAsync("b");
+        Assert.Equal(["a"], Names(a.Live));
+        Assert.Equal(["a", "b"], Names([.. (await a.ReadLiveNowAsync(CancellationToken.None)).OrderBy(n => n.NodeId, StringComparer.Ordinal)]));
+
+        await b.DisposeAsync(); // left: gone from the fresh read at once
+        Assert.Equal(["a"], Names(await a.ReadLiveNowAsync(CancellationToken.None)));
+    }
+
+    /// <summary>The live set's log line says what changed: a restart keeps the names, so they alone would not tell it.</summary>
+    [Fact]
+    public void ALiveSetChange_IsDescribed_JoinedLeftAndStartedAgain()
+    {
+        var t = new DateTime(2030, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        ClusterNode Node(string name, int startedSecond, string? address = null) => new(name, address ?? $"{name}:7243", t.AddSeconds(startedSecond));
+
+        Assert.Equal("joined: c", ClusterMembership.DescribeChange([Node("a", 0), Node("b", 0)], [Node("a", 0), Node("b", 0), Node("c", 5)]));
+        Assert.Equal("left: b", ClusterMembership.DescribeChange([Node("a", 0), Node("b", 0)], [Node("a", 0)]));
+        Assert.Equal("started again: b", ClusterMembership.DescribeChange([Node("a", 0), Node("b", 0)], [Node("a", 0), Node("b", 9)]));
+        Assert.Equal("started again: b", ClusterMembership.DescribeChange([Node("a", 0), Node("b", 0)], [Node("a", 0), Node("b", 0, "b2:7243")]));
+        Assert.Equal("joined: d; left: a; started again: b", ClusterMembership.DescribeChange([Node("a", 0), Node("b", 0)], [Node("b", 3), Node("d", 3)]));
+    }
+
+    /// <summary>
     /// A rolling upgrade: a node of the next build (reading 3 and 4) joins nodes of this one (3) and writes them 3, while
     /// two nodes of the next build write each other 4; a build two releases on (4–5) is refused while a 3-only node lives,
     /// naming both ranges, and joins once that node is gone.
