@@ -131,7 +131,7 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
     /// <summary>
     /// The live nodes as the database says now, not as last read: a change of settings must reach a node that joined
     /// since this node's last refresh (it read the settings at its start, perhaps before the change). The last live set
-    /// when the database cannot be read.
+    /// when the database cannot be read in time (<paramref name="cancellationToken"/>).
     /// </summary>
     public async Task<IReadOnlyList<ClusterNode>> ReadLiveNowAsync(CancellationToken cancellationToken)
     {
@@ -147,7 +147,7 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
             return [.. rows.Where(r => r.IsLiveAt(now)).Select(r => r.Node)];
         }
 #pragma warning disable CA1031 // The last live set stands in; the heartbeat logs the database's failures.
-        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception)
 #pragma warning restore CA1031
         {
             return Live;

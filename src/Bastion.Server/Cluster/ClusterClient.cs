@@ -114,7 +114,12 @@ internal sealed partial class ClusterClient(HistoryEngine engine, ClusterSetting
     public async Task RefreshOthersAsync()
     {
         var membership = engine.Routing.Membership;
-        var live = await membership.ReadLiveNowAsync(CancellationToken.None).ConfigureAwait(false);
+        IReadOnlyList<Bastion.Storage.ClusterNode> live;
+        using (var bounded = new CancellationTokenSource(s_refreshDeadline))
+        {
+            live = await membership.ReadLiveNowAsync(bounded.Token).ConfigureAwait(false);
+        }
+
         var others = live.Where(n => n.NodeId != membership.Self.NodeId && ClusterProtocol.Common(membership.Self, n) >= 8).ToList();
         await Task.WhenAll(others.Select(async node =>
         {
