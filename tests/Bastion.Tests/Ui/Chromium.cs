@@ -77,11 +77,15 @@ internal sealed class Chromium : IAsyncDisposable
     }
 
     /// <summary>Waits (bounded) for <paramref name="locator"/>; on failure keeps a screenshot and says what the page logged.</summary>
-    public static async Task ExpectVisibleAsync(IPage page, ILocator locator, List<string> errors, string screenshot, TimeSpan wait)
+    public static Task ExpectVisibleAsync(IPage page, ILocator locator, List<string> errors, string screenshot, TimeSpan wait) =>
+        ExplainedAsync(page, errors, screenshot, () => locator.WaitForAsync(new() { State = WaitForSelectorState.Visible, Timeout = (float)wait.TotalMilliseconds }));
+
+    /// <summary>Runs a bounded wait on <paramref name="page"/>; when it times out, keeps a screenshot and says where the page is and what it logged.</summary>
+    private static async Task ExplainedAsync(IPage page, List<string> errors, string screenshot, Func<Task> wait)
     {
         try
         {
-            await locator.WaitForAsync(new() { State = WaitForSelectorState.Visible, Timeout = (float)wait.TotalMilliseconds });
+            await wait();
         }
         catch (TimeoutException e)
         {
@@ -104,16 +108,16 @@ internal sealed class Chromium : IAsyncDisposable
     public static async Task SignInAsync(IPage page, List<string> errors, string ui, string apiKey, string path, string screenshot, TimeSpan wait)
     {
         await page.GotoAsync(ui + path);
-        await page.WaitForURLAsync("**/login?**", new() { Timeout = (float)wait.TotalMilliseconds });
+        await ExplainedAsync(page, errors, screenshot + "-to-login", () => page.WaitForURLAsync("**/login?**", new() { Timeout = (float)wait.TotalMilliseconds }));
         var key = page.GetByLabel("API key");
         await ExpectVisibleAsync(page, key, errors, screenshot, wait);
         await key.FillAsync(apiKey);
         await ScreenshotAsync(page, screenshot);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         var withQuery = path.Contains('?', StringComparison.Ordinal);
-        await page.WaitForURLAsync(
+        await ExplainedAsync(page, errors, screenshot + "-back", () => page.WaitForURLAsync(
             url => (withQuery ? new Uri(url).PathAndQuery : new Uri(url).AbsolutePath) == path,
-            new() { Timeout = (float)wait.TotalMilliseconds });
+            new() { Timeout = (float)wait.TotalMilliseconds }));
     }
 
     /// <summary>
