@@ -144,7 +144,7 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
         {
             var rows = await _store.ReadNodesAsync(cancellationToken).ConfigureAwait(false);
             var now = _time.GetUtcNow().UtcDateTime;
-            return [.. rows.Where(r => r.IsLiveAt(now)).Select(r => r.Node)];
+            return LiveOf(rows, now, SelfLeaseHolds(now));
         }
 #pragma warning disable CA1031 // The last live set stands in; the heartbeat logs the database's failures.
         catch (Exception)
@@ -237,10 +237,7 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
             {
                 Volatile.Write(ref _rows, rows.Select(r => r.Node).ToList());
                 NoticeNamesake(rows);
-                live = rows.Where(r => r.IsLiveAt(now) && r.Node.NodeId != Self.NodeId).Select(r => r.Node)
-                    .Concat(selfLive ? [Self] : [])
-                    .OrderBy(n => n.NodeId, StringComparer.Ordinal)
-                    .ToList();
+                live = LiveOf(rows, now, selfLive);
             }
             else
             {
@@ -270,6 +267,13 @@ internal sealed partial class ClusterMembership : IAsyncDisposable
             _refresh.Release();
         }
     }
+
+    /// <summary>The live set in <paramref name="rows"/>: the others by their leases, this node by its own (less <see cref="SelfMargin"/>).</summary>
+    private List<ClusterNode> LiveOf(IReadOnlyList<ClusterNodeRecord> rows, DateTime now, bool selfLive) =>
+        rows.Where(r => r.IsLiveAt(now) && r.Node.NodeId != Self.NodeId).Select(r => r.Node)
+            .Concat(selfLive ? [Self] : [])
+            .OrderBy(n => n.NodeId, StringComparer.Ordinal)
+            .ToList();
 
     /// <summary>
     /// This clock against the database's, read while the heartbeat wrote: the database read its clock somewhere within
