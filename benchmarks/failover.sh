@@ -7,8 +7,9 @@
 # first audit record of the shard's chain committed after the kill: a call's record rides the transition it commits).
 # Then p50 and max over the kills, and the driver's workflows completed and failed.
 # Needs Release builds of src/Bastion.Cli and benchmarks/Bastion.LoadTest, and PostgreSQL (BASTION_TEST_DATABASE_URL,
-# or one is started: .ci/postgres.sh). KEEP_LOGS=DIR keeps the nodes' logs, the driver's output, the master key and
-# the database's URL there (the audit log then says which calls failed: bastion audit export).
+# or one is started: .ci/postgres.sh). KEEP_LOGS=DIR keeps the nodes' logs, the driver's output, the master key, the
+# database's URL (when the database outlives the script) and the run's audit log (audit.jsonl: every call, which node
+# took it, its status) there; NODE_LOG_LEVEL sets the nodes' log level (warn).
 # usage: benchmarks/failover.sh [KILLS (10)]
 KILLS=${1:-10}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,12 +21,13 @@ B=$ROOT/src/Bastion.Cli/bin/Release/net10.0/bastion.dll; LT=$ROOT/benchmarks/Bas
 D=$(mktemp -d /tmp/failover.XXXX); declare -A PID
 q() { psql "$URL" -tAc "$1"; }
 start_node() {
-  dotnet $B server start-dev --headless --port 760$1 --log-level warn --database-url "$URL" --master-key-file $D/mk --shards 16 \
+  dotnet $B server start-dev --headless --port 760$1 --log-level ${NODE_LOG_LEVEL:-warn} --database-url "$URL" --master-key-file $D/mk --shards 16 \
     --cluster-address 127.0.0.1:76$1$1 --node-name n$1 >> $D/n$1.log 2>&1 &
   PID[$1]=$!
 }
 # .NET ticks (the audit log's commit_time) of a Unix time in milliseconds
 ticks() { echo $(( $1 * 10000 + 621355968000000000 )); }
+STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 for i in 1 2 3; do start_node $i; sleep 5; done
 sleep 15
 # the driver: runs of 400 workflows until the kills are done
@@ -71,5 +73,9 @@ echo "the last moved shard's first commit: $(awk '$2 != "none" {print $2}' $D/fi
 echo "kills with a shard never taken or never committed: $(awk '$1 == "none" || $2 == "none"' $D/firsts.txt | wc -l)"
 awk -F'|' '/^\| target/ {c += $4; e += $12} END {printf "driver: %d workflows completed, %d failed\n", c, e}' $D/driver.txt
 grep '^  error x' $D/driver.txt
-[ -n "$KEEP_LOGS" ] && { mkdir -p "$KEEP_LOGS"; cp $D/n*.log $D/driver.txt $D/kills.txt $D/mk "$KEEP_LOGS"/; echo "$URL" > "$KEEP_LOGS"/url; }
+if [ -n "$KEEP_LOGS" ]; then
+  mkdir -p "$KEEP_LOGS"; cp $D/n*.log $D/driver.txt $D/kills.txt $D/mk "$KEEP_LOGS"/; echo "$URL" > "$KEEP_LOGS"/url
+  BASTION_MASTER_KEY=$(cat $D/mk) dotnet $B audit export --database-url "$URL" --since "$STARTED" -o "$KEEP_LOGS"/audit.jsonl \
+    || echo "the audit log could not be exported" >&2
+fi
 rm -rf $D; [ -n "$OWN_PG" ] && pg_stop >/dev/null 2>&1
