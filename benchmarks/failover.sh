@@ -9,7 +9,7 @@
 # Needs Release builds of src/Bastion.Cli and benchmarks/Bastion.LoadTest, and PostgreSQL (BASTION_TEST_DATABASE_URL,
 # or one is started: .ci/postgres.sh). KEEP_LOGS=DIR keeps the nodes' logs, the driver's output, the master key, the
 # database's URL (when the database outlives the script) and the run's audit log (audit.jsonl: every call, which node
-# took it, its status) there; NODE_LOG_LEVEL sets the nodes' log level (warn).
+# took it, its status) there, the nodes' logs as JSON lines (timestamped); NODE_LOG_LEVEL sets their level (warn).
 # usage: benchmarks/failover.sh [KILLS (10)]
 KILLS=${1:-10}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,13 +21,14 @@ B=$ROOT/src/Bastion.Cli/bin/Release/net10.0/bastion.dll; LT=$ROOT/benchmarks/Bas
 D=$(mktemp -d /tmp/failover.XXXX); declare -A PID
 q() { psql "$URL" -tAc "$1"; }
 start_node() {
-  dotnet $B server start-dev --headless --port 760$1 --log-level ${NODE_LOG_LEVEL:-warn} --database-url "$URL" --master-key-file $D/mk --shards 16 \
+  dotnet $B server start-dev --headless --port 760$1 --log-level ${NODE_LOG_LEVEL:-warn} --log-format $LOG_FORMAT --database-url "$URL" --master-key-file $D/mk --shards 16 \
     --cluster-address 127.0.0.1:76$1$1 --node-name n$1 >> $D/n$1.log 2>&1 &
   PID[$1]=$!
 }
 # .NET ticks (the audit log's commit_time) of a Unix time in milliseconds
 ticks() { echo $(( $1 * 10000 + 621355968000000000 )); }
 STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+LOG_FORMAT=$([ -n "$KEEP_LOGS" ] && echo json || echo pretty) # kept logs need their timestamps
 for i in 1 2 3; do start_node $i; sleep 5; done
 sleep 15
 # the driver: runs of 400 workflows until the kills are done

@@ -142,10 +142,14 @@ internal sealed partial class HistoryEngine
             : await Routing.Transport!.OfferTaskAsync(owner, root, item, hold, CancellationToken.None).ConfigureAwait(false);
     }
 
-    /// <summary>The cluster's members changed: task queues may have moved, so every owned shard's due tasks are handed off again (and Nexus queues' waiters released).</summary>
+    /// <summary>
+    /// The cluster's members changed: task queues may have moved, so every owned shard's due tasks are handed off again,
+    /// and the polls waiting here on queues that moved (Nexus queues' requests too) end, to poll again where they are now.
+    /// </summary>
     internal async Task RedispatchAsync()
     {
         NexusCalls?.Dispatcher.ReleaseMoved(); // Nexus queues may have moved too: their waiting polls and requests go on there
+        Matching.ReleaseMovedPolls(queue => Routing.IsSelf(Routing.OwnerOfQueue(queue)));
         foreach (var shard in OwnedShards)
         {
             await LoadShardTasksAsync(shard, CancellationToken.None).ConfigureAwait(false);

@@ -54,6 +54,27 @@ internal sealed class MatchingEngine(TimeProvider time)
         }
     }
 
+    /// <summary>
+    /// After the cluster's members changed: the polls waiting on partitions held here that <paramref name="ownedHere"/>
+    /// says live on another node now end empty, so their workers poll again and reach that node — where the queue's
+    /// tasks are handed from now on (a poll forwarded here by a node whose view of the members was behind waits here
+    /// otherwise for its whole long poll while its tasks go elsewhere). Returns how many ended.
+    /// </summary>
+    public int ReleaseMovedPolls(Func<QueueKey, bool> ownedHere)
+    {
+        ArgumentNullException.ThrowIfNull(ownedHere);
+        var released = 0;
+        foreach (var (queue, partition) in _queues)
+        {
+            if (!ownedHere(queue))
+            {
+                released += partition.ReleasePollers();
+            }
+        }
+
+        return released;
+    }
+
     /// <summary>Hands <paramref name="item"/> to a poller waiting on <paramref name="queue"/> (a root), if one is; never keeps it.</summary>
     public bool TryOffer(QueueKey queue, MatchItem item) => _queues.TryGetValue(queue, out var partition) && partition.TryMatch(item);
 

@@ -334,6 +334,21 @@ internal sealed class TaskQueuePartition(DispatchLimiter? limiter = null, TimePr
     }
 
     /// <summary>
+    /// Ends every poll waiting here, empty (the queue's partition lives on another node now: its pollers poll again and
+    /// reach that node). A poll given an item or claimed meanwhile keeps it. Returns how many ended.
+    /// </summary>
+    public int ReleasePollers()
+    {
+        List<WaitingPoller> waiting;
+        lock (_lock)
+        {
+            waiting = [.. _pollers];
+        }
+
+        return waiting.Count(poller => poller.TryGiveUp());
+    }
+
+    /// <summary>
     /// Takes the first waiting poll for a transition that schedules <paramref name="item"/> and will start it for that
     /// poller in its own commit — only where the item would have gone straight to that poller: nothing waits ahead of it
     /// and no limit holds it. Null when no poll waits.

@@ -13,16 +13,11 @@ namespace Bastion.Server.Cluster;
 /// handler without the pipeline (this node authenticated, authorized and audits the call); its status and error
 /// details come back as they are. A call is forwarded at most once: the owner runs it whatever it then owns.
 /// While what the call addresses is between owners — its node died and its lease has not run out, or the new owner has
-/// not taken it yet — the call waits and tries again (UNAVAILABLE means nothing was done), within its deadline and at
-/// most <see cref="MoveWait"/> from its first failure, so a fail-over looks like a slow call to the SDKs rather than errors.
+/// not taken it yet — the call waits and tries again (UNAVAILABLE means nothing was done), within its deadline and
+/// <see cref="MoveWait"/>, so a fail-over looks like a slow call to the SDKs rather than errors.
 /// </summary>
 internal sealed class ClusterRouter(HistoryEngine engine, ClusterClient client, TimeProvider time) : ICallRouter
 {
-    /// <summary>How long a call waits for what it addresses to get a serving owner: a dead node's lease (10 s), a heartbeat, an acquire.</summary>
-    public static readonly TimeSpan MoveWait = TimeSpan.FromSeconds(20);
-
-    private static readonly TimeSpan s_firstRetry = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan s_maxRetry = TimeSpan.FromSeconds(1);
 
     public async Task<TResponse> InvokeAsync<TRequest, TResponse>(TRequest request, ServerCallContext context, CallContext pipeline, UnaryServerMethod<TRequest, TResponse> local)
         where TRequest : class
@@ -42,27 +37,24 @@ internal sealed class ClusterRouter(HistoryEngine engine, ClusterClient client, 
             return await local(request, context).ConfigureAwait(false);
         }
 
-        DateTime? giveUp = null;
-        var wait = s_firstRetry;
+        var moves = new MoveWait();
         while (true)
         {
+            var attemptStarted = time.GetUtcNow().UtcDateTime;
             try
             {
                 return await InvokeOnceAsync(target, message, ns.Id, context, request, local).ConfigureAwait(false);
             }
             catch (Exception e) when (IsUnavailable(e) && !context.CancellationToken.IsCancellationRequested)
             {
-                // The wait starts at the first failure, not at the call's start: a long poll that had waited at a node
-                // for a minute when that node died gets the same time to find the new owner as a call made just then.
-                var now = time.GetUtcNow().UtcDateTime;
-                giveUp ??= now + MoveWait;
-                if (now + wait >= (context.Deadline < giveUp.Value ? context.Deadline : giveUp.Value))
+                // The wait starts at a move's first failure, not at the call's start: a long poll that had waited at a
+                // node for a minute when that node died gets the same time to find the new owner as a call made just then.
+                if (moves.Next(attemptStarted, time.GetUtcNow().UtcDateTime, context.Deadline) is not { } pause)
                 {
                     throw;
                 }
 
-                await Task.Delay(wait, time, context.CancellationToken).ConfigureAwait(false);
-                wait = wait * 2 > s_maxRetry ? s_maxRetry : wait * 2;
+                await Task.Delay(pause, time, context.CancellationToken).ConfigureAwait(false);
             }
         }
     }
