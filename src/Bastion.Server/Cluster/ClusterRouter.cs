@@ -18,7 +18,6 @@ namespace Bastion.Server.Cluster;
 /// </summary>
 internal sealed class ClusterRouter(HistoryEngine engine, ClusterClient client, TimeProvider time) : ICallRouter
 {
-
     public async Task<TResponse> InvokeAsync<TRequest, TResponse>(TRequest request, ServerCallContext context, CallContext pipeline, UnaryServerMethod<TRequest, TResponse> local)
         where TRequest : class
         where TResponse : class
