@@ -36,7 +36,7 @@ internal sealed class ClusterRouter(HistoryEngine engine, ClusterClient client, 
             return await local(request, context).ConfigureAwait(false);
         }
 
-        var moves = new MoveWait();
+        MoveWait? moves = null; // made at a first failure: most calls never fail
         while (true)
         {
             var attemptStarted = time.GetUtcNow().UtcDateTime;
@@ -48,7 +48,7 @@ internal sealed class ClusterRouter(HistoryEngine engine, ClusterClient client, 
             {
                 // The wait starts at a move's first failure, not at the call's start: a long poll that had waited at a
                 // node for a minute when that node died gets the same time to find the new owner as a call made just then.
-                if (moves.Next(attemptStarted, time.GetUtcNow().UtcDateTime, context.Deadline) is not { } pause)
+                if ((moves ??= new()).Next(attemptStarted, time.GetUtcNow().UtcDateTime, context.Deadline) is not { } pause)
                 {
                     throw;
                 }
