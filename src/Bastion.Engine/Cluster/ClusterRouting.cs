@@ -63,6 +63,15 @@ internal sealed class ClusterRouting(ClusterMembership membership, Func<int, boo
 
     public bool IsSelf(string node) => node == Self;
 
+    /// <summary>
+    /// How long a poll may wait on this node for a queue <paramref name="owner"/> serves: all of <paramref name="wait"/>
+    /// when that is this node, else one heartbeat at most. Such a poll was sent here on an older view of the cluster than
+    /// this node's; it would get nothing here (the queue's tasks go to its owner), and its worker's next poll, sent once
+    /// the sender has caught up, reaches the owner.
+    /// </summary>
+    public TimeSpan PollWaitHere(string owner, TimeSpan wait) =>
+        IsSelf(owner) || wait <= ClusterMembership.HeartbeatEvery ? wait : ClusterMembership.HeartbeatEvery;
+
     /// <summary>Whether <paramref name="node"/> is one of the live nodes now.</summary>
     public bool IsLive(string node) => membership.Live.Any(n => n.NodeId == node);
 

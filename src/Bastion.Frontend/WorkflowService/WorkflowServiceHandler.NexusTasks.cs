@@ -19,7 +19,7 @@ internal sealed partial class WorkflowServiceHandler
         var ns = NamespaceOf(context);
         var taskQueue = Validation.RequireId(request.TaskQueue?.Name, "TaskQueue");
         var pollStarted = Now;
-        var wait = Validation.LongPollBudget(context, pollStarted, options.MaxLongPoll);
+        var wait = engine.Routing.PollWaitHere(engine.Routing.OwnerOfNexusQueue(ns.Id, taskQueue), Validation.LongPollBudget(context, pollStarted, options.MaxLongPoll));
         var task = await nexusTasks.PollAsync(ns.Id, taskQueue, wait, context.CancellationToken).ConfigureAwait(false);
         if (task is not { } taken)
         {

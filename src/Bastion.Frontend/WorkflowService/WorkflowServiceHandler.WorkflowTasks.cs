@@ -42,13 +42,14 @@ internal sealed partial class WorkflowServiceHandler
     /// empty. An item taken by a poller that left before it started, or that the run's node could not be reached for,
     /// goes back. A partition other than the root with nothing waiting sends one poll at a time on to wait at the root
     /// (<see cref="MatchingEngine"/>); its other polls, and that one when the root's node cannot be reached, wait here.
+    /// A poll on a queue another node serves (sent here on an older view of the cluster) waits one heartbeat at most.
     /// </summary>
     private async Task<TResponse?> LongPollAsync<TResponse>(QueueKey queue, IMessage request, string identity, ServerCallContext context, Func<MatchItem, Task<TResponse?>> start)
         where TResponse : class, IMessage<TResponse>, new()
     {
         draining.RefuseNewPoll();
         var pollStarted = Now;
-        var deadline = pollStarted + Validation.LongPollBudget(context, pollStarted, options.MaxLongPoll);
+        var deadline = pollStarted + engine.Routing.PollWaitHere(engine.Routing.OwnerOfQueue(queue), Validation.LongPollBudget(context, pollStarted, options.MaxLongPoll));
         using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, draining.Token); // a stopping server answers empty
         var mayForward = !queue.IsRoot;
         while (deadline - Now is { } remaining && remaining > TimeSpan.Zero)

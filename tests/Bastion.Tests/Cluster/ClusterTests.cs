@@ -2,7 +2,9 @@ using Bastion.Engine.Cluster;
 using Bastion.Server;
 using Bastion.Tests.Integration;
 using Bastion.Tests.Storage.Postgres;
+using Google.Protobuf;
 using Temporalio.Activities;
+using Temporalio.Api.WorkflowService.V1;
 using Temporalio.Workflows;
 
 namespace Bastion.Tests.Cluster;
@@ -249,6 +251,51 @@ public sealed class ClusterTests(PostgresDatabase database) : IClassFixture<Post
         var workflowQueue = new Bastion.Engine.Matching.QueueKey(ns, taskQueue, Bastion.Engine.Matching.TaskCategory.Workflow);
         Assert.True(_nodes.Count(n => n.Engine.Matching.HeldPartitions(workflowQueue).Count > 0) > 1);
         Assert.True(_nodes.Sum(n => n.Engine.Matching.HeldPartitions(workflowQueue).Count) > 1);
+    }
+
+    /// <summary>
+    /// A poll sent to a node that serves none of its task queue — as a node whose view of the cluster is behind sends it,
+    /// after a change the receiving node has already seen — ends empty within a heartbeat, so that its worker polls again
+    /// and reaches the queue's node, instead of waiting out its long poll where none of the queue's tasks will come
+    /// (workflow, activity and Nexus polls alike); a poll sent to a node that serves the queue waits.
+    /// </summary>
+    [Fact]
+    public async Task APollSentToANodeThatDoesNotServeItsQueue_EndsEmptyWithinAHeartbeat()
+    {
+        await SettledAsync(_nodes);
+        var ns = _nodes[0].Namespaces.All.Single(n => n.Name == "default").Id;
+        var routing = _nodes[0].Engine.Routing;
+        var stranger = _nodes[1].Engine.Routing.Self;
+        string taskQueue;
+        do
+        {
+            taskQueue = ServerFixture.NewTaskQueue();
+        }
+        while (routing.OwnersOfPartitions(new(ns, taskQueue, Bastion.Engine.Matching.TaskCategory.Workflow)).Contains(stranger)
+            || routing.OwnersOfPartitions(new(ns, taskQueue, Bastion.Engine.Matching.TaskCategory.Activity)).Contains(stranger)
+            || routing.OwnerOfNexusQueue(ns, taskQueue) == stranger);
+
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+        Task<byte[]> SendAsync(string node, string method, IMessage request, CancellationToken cancellationToken)
+        {
+            var sender = (Bastion.Server.Cluster.ClusterClient)_nodes.First(n => n.Engine.Routing.Self != node).Engine.Routing.Transport!;
+            return sender.ForwardAsync(node, "/temporal.api.workflowservice.v1.WorkflowService/" + method, ns, request.ToByteArray(), deadline, cancellationToken);
+        }
+
+        var queue = new Temporalio.Api.TaskQueue.V1.TaskQueue { Name = taskQueue };
+        using var stop = new CancellationTokenSource();
+        var owner = routing.OwnerOfQueue(new(ns, taskQueue, Bastion.Engine.Matching.TaskCategory.Workflow));
+        var waiting = SendAsync(owner, "PollWorkflowTaskQueue", new PollWorkflowTaskQueueRequest { Namespace = "default", TaskQueue = queue, Identity = "at-the-owner" }, stop.Token);
+
+        var bound = TimeSpan.FromSeconds(30); // a long poll's minute less its margin would be 59 s
+        var workflowTask = PollWorkflowTaskQueueResponse.Parser.ParseFrom(await SendAsync(stranger, "PollWorkflowTaskQueue", new PollWorkflowTaskQueueRequest { Namespace = "default", TaskQueue = queue, Identity = "misplaced" }, CancellationToken.None).WaitAsync(bound));
+        var activityTask = PollActivityTaskQueueResponse.Parser.ParseFrom(await SendAsync(stranger, "PollActivityTaskQueue", new PollActivityTaskQueueRequest { Namespace = "default", TaskQueue = queue, Identity = "misplaced" }, CancellationToken.None).WaitAsync(bound));
+        var nexusTask = PollNexusTaskQueueResponse.Parser.ParseFrom(await SendAsync(stranger, "PollNexusTaskQueue", new PollNexusTaskQueueRequest { Namespace = "default", TaskQueue = queue, Identity = "misplaced" }, CancellationToken.None).WaitAsync(bound));
+        Assert.True(workflowTask.TaskToken.IsEmpty && activityTask.TaskToken.IsEmpty && nexusTask.TaskToken.IsEmpty);
+
+        Assert.False(waiting.IsCompleted, "the poll at the queue's node ended too");
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => waiting);
     }
 
     /// <summary>
