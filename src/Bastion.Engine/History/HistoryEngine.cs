@@ -118,7 +118,10 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
         _windowTimer = LongTimer.Create(_time, _ => _ = MoveWindowAsync(), null, TaskWindow / 2, TaskWindow / 2);
     }
 
-    public int ShardOf(string namespaceId, string workflowId)
+    public int ShardOf(string namespaceId, string workflowId) => ShardOf(namespaceId, workflowId, _shards.Count);
+
+    /// <summary>The shard of a workflow (or schedule) id among <paramref name="shardCount"/>: fixed when the database is created.</summary>
+    public static int ShardOf(string namespaceId, string workflowId, int shardCount)
     {
         // FNV-1a: stable across processes and versions, unlike string.GetHashCode.
         var hash = 2166136261u;
@@ -133,7 +136,7 @@ internal sealed partial class HistoryEngine : IAsyncDisposable
             hash = (hash ^ c) * 16777619u;
         }
 
-        return (int)(hash % (uint)_shards.Count);
+        return (int)(hash % (uint)shardCount);
     }
 
     /// <summary>The one state-transition path. <paramref name="apply"/> may throw; then nothing is written.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Bastion.Engine.Cluster;
 using Bastion.Tests.Integration;
 using Bastion.Tests.Storage.Postgres;
 using Temporalio.Activities;
@@ -12,13 +13,12 @@ namespace Bastion.Tests.Cluster;
 /// workflows run (started through a second node, worked through the third): its shards move to the others and every
 /// workflow completes exactly once — one activity result, one timer — with no workflow failed. The nodes talk mutual
 /// TLS with certificates <c>bastion certs ca|node create</c> made. And all three restarted one after another (SIGTERM,
-/// then started again) while workflows are being started and worked: nothing is lost or done twice.
+/// then started again) while workflows are being started and worked: nothing is lost or done twice. And schedules on a
+/// killed node's shards fire once per action, none skipped.
 /// </summary>
 public sealed class ClusterFailoverTests(PostgresDatabase database, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<PostgresDatabase>
 {
-    /// <summary>How much of each node's log a failed test prints (warnings and errors only: the nodes run at --log-level warn).</summary>
-    private const int LogLinesOnFailure = 80;
-
+    private static readonly string[] s_names = ["node-a", "node-b", "node-c"];
     private static readonly int[] s_restartOrder = [2, 1, 0]; // the worker's node second, the starter's last
     private static int s_greetings;
 
@@ -33,6 +33,13 @@ public sealed class ClusterFailoverTests(PostgresDatabase database, Xunit.Abstra
         }
     }
 
+    [Workflow]
+    public sealed class Tick
+    {
+        [WorkflowRun]
+        public Task<string> RunAsync() => Task.FromResult("tick");
+    }
+
     [Activity]
     public static string Greet(string name)
     {
@@ -44,18 +51,16 @@ public sealed class ClusterFailoverTests(PostgresDatabase database, Xunit.Abstra
     public async Task ANodeKilledUnderLoad_ItsShardsMove_AndEveryWorkflowCompletesOnce()
     {
         var url = await database.CreateDatabaseAsync();
-        var directory = Directory.CreateTempSubdirectory("bastion-failover-").FullName;
-        var nodes = new List<ServerProcess>();
-        try
+        await ClusterNode.WithProcessesAsync("bastion-failover-", output, async (directory, nodes) =>
         {
             Assert.Equal(0, (await Cli.CliProcess.RunInAsync(directory, ["certs", "ca", "create", "--cn", "Cluster CA", "--cert-file", "cluster-ca.pem", "--key-file", "cluster-ca.key"])).ExitCode);
-            foreach (var name in new[] { "node-a", "node-b", "node-c" })
+            foreach (var name in s_names)
             {
                 var made = await Cli.CliProcess.RunInAsync(directory, ["certs", "node", "create", "--ca", "cluster-ca.pem", "--name", name, "--ip", "127.0.0.1", "--cert-file", name + ".pem", "--key-file", name + ".key"]);
                 Assert.True(made.ExitCode == 0, made.Output);
             }
 
-            foreach (var name in new[] { "node-a", "node-b", "node-c" })
+            foreach (var name in s_names)
             {
                 var port = ServerProcess.FreePort();
                 nodes.Add(await ServerProcess.StartAsync(port,
@@ -90,47 +95,25 @@ public sealed class ClusterFailoverTests(PostgresDatabase database, Xunit.Abstra
 
                 Assert.Equal(ids.Count, s_greetings - before); // each activity ran once
             });
-        }
-        catch
-        {
-            PrintLogs(nodes);
-            throw;
-        }
-        finally
-        {
-            foreach (var node in nodes)
-            {
-                node.Dispose();
-            }
-
-            Directory.Delete(directory, recursive: true);
-        }
+        });
     }
 
     [Fact]
     public async Task ARollingRestartUnderLoad_LosesNothing_AndDoesNothingTwice()
     {
         var url = await database.CreateDatabaseAsync();
-        var directory = Directory.CreateTempSubdirectory("bastion-rolling-").FullName;
-        var names = new[] { "node-a", "node-b", "node-c" };
-        var ports = names.Select(_ => ServerProcess.FreePort()).ToArray();
-        var clusterPorts = names.Select(_ => ServerProcess.FreePort()).ToArray();
-        var started = new List<ServerProcess>(); // every process, restarted ones too: a failure prints all their logs
-        async Task<ServerProcess> StartAsync(int i)
+        var ports = s_names.Select(_ => ServerProcess.FreePort()).ToArray();
+        var clusterPorts = s_names.Select(_ => ServerProcess.FreePort()).ToArray();
+        await ClusterNode.WithProcessesAsync("bastion-rolling-", output, async (directory, started) =>
         {
-            var node = await ServerProcess.StartAsync(ports[i],
-            [
-                "server", "start-dev", "--headless", "--port", ports[i].ToString(CultureInfo.InvariantCulture), "--log-level", "warn",
-                "--database-url", PostgresDatabase.UrlText(url.Database), "--master-key-file", Path.Combine(directory, "master-key"), "--shards", "8",
-                "--cluster-address", $"127.0.0.1:{clusterPorts[i].ToString(CultureInfo.InvariantCulture)}", "--node-name", names[i],
-            ], ServerProcess.ReadyLine);
-            started.Add(node);
-            return node;
-        }
+            async Task<ServerProcess> StartAsync(int i)
+            {
+                var node = await ServerProcess.StartAsync(ports[i], ClusterNode.ProcessArguments(url, directory, s_names[i], ports[i], clusterPorts[i]), ServerProcess.ReadyLine);
+                started.Add(node); // every process, restarted ones too: a failure prints all their logs
+                return node;
+            }
 
-        var nodes = new ServerProcess?[3];
-        try
-        {
+            var nodes = new ServerProcess?[3];
             for (var i = 0; i < 3; i++)
             {
                 nodes[i] = await StartAsync(i);
@@ -174,7 +157,7 @@ public sealed class ClusterFailoverTests(PostgresDatabase database, Xunit.Abstra
                 foreach (var i in s_restartOrder)
                 {
                     await Task.Delay(TimeSpan.FromSeconds(2));
-                    Assert.True(await nodes[i]!.TerminateAsync(TimeSpan.FromSeconds(30)), $"{names[i]} did not stop within 30 s of SIGTERM");
+                    Assert.True(await nodes[i]!.TerminateAsync(TimeSpan.FromSeconds(30)), $"{s_names[i]} did not stop within 30 s of SIGTERM");
                     nodes[i]!.Dispose();
                     nodes[i] = await StartAsync(i);
                 }
@@ -195,34 +178,112 @@ public sealed class ClusterFailoverTests(PostgresDatabase database, Xunit.Abstra
                 // at least once, as Temporal's activities. What must never happen is one attempt running twice.
                 Assert.InRange(s_greetings - before, ids.Count, attempts);
             });
-        }
-        catch
-        {
-            PrintLogs(started);
-            throw;
-        }
-        finally
-        {
-            foreach (var node in nodes)
-            {
-                node?.Dispose();
-            }
-
-            Directory.Delete(directory, recursive: true);
-        }
+        });
     }
 
-    private void PrintLogs(IEnumerable<ServerProcess> nodes)
+    /// <summary>
+    /// Schedules whose shards a killed node held go on firing from the nodes that take those shards: the actions that fell
+    /// due while the shards moved are taken late (within the catch-up window), none is skipped and none taken twice —
+    /// every scheduled time has one run, one run per time, each completed, and each schedule counts exactly the runs it
+    /// started.
+    /// </summary>
+    [Fact]
+    public async Task SchedulesOnAKilledNode_FireOncePerAction_AndSkipNone()
     {
-        var n = 0;
-        foreach (var node in nodes)
+        var url = await database.CreateDatabaseAsync();
+        await ClusterNode.WithProcessesAsync("bastion-schedules-", output, async (directory, nodes) =>
         {
-            output.WriteLine($"--- node process {++n} (port {node.Address}), its last {LogLinesOnFailure} lines:");
-            foreach (var line in node.Output.TakeLast(LogLinesOnFailure))
+            foreach (var name in s_names)
             {
-                output.WriteLine(line);
+                var port = ServerProcess.FreePort();
+                nodes.Add(await ServerProcess.StartAsync(port, ClusterNode.ProcessArguments(url, directory, name, port, ServerProcess.FreePort()), ServerProcess.ReadyLine));
             }
-        }
+
+            // Settled: every shard held by the node the assignment gives it to.
+            await using var db = url.CreateDataSource();
+            Assert.True(await Eventually.HoldsAsync(async () =>
+            {
+                await using var read = db.CreateCommand("SELECT shard_id, owner FROM shards");
+                await using var rows = await read.ExecuteReaderAsync();
+                var owners = new Dictionary<int, string?>();
+                while (await rows.ReadAsync())
+                {
+                    owners[rows.GetInt32(0)] = rows.IsDBNull(1) ? null : rows.GetString(1);
+                }
+
+                return Enumerable.Range(0, 8).All(s => owners.GetValueOrDefault(s) == Rendezvous.OwnerOf(Rendezvous.ShardKey(s), s_names));
+            }, TimeSpan.FromSeconds(60)), "the cluster did not settle");
+
+            var client = await TemporalClient.ConnectAsync(new(nodes[0].Address) { Namespace = "default" });
+            var workerClient = await TemporalClient.ConnectAsync(new(nodes[1].Address) { Namespace = "default" });
+            var namespaceId = (await client.WorkflowService.DescribeNamespaceAsync(new() { Namespace = "default" })).NamespaceInfo.Id;
+            string ScheduleIdOn(string node)
+            {
+                string id;
+                do
+                {
+                    id = "failover-schedule-" + Guid.NewGuid().ToString("N");
+                }
+                while (Rendezvous.OwnerOf(Rendezvous.ShardKey(Bastion.Engine.History.HistoryEngine.ShardOf(namespaceId, id, 8)), s_names) != node);
+
+                return id;
+            }
+
+            var interval = TimeSpan.FromSeconds(2);
+            var taskQueue = ServerFixture.NewTaskQueue();
+            using var worker = new TemporalWorker(workerClient, new TemporalWorkerOptions(taskQueue).AddWorkflow<Tick>());
+            await worker.ExecuteAsync(async () =>
+            {
+                var handles = new List<Temporalio.Client.Schedules.ScheduleHandle>();
+                foreach (var id in new[] { ScheduleIdOn("node-c"), ScheduleIdOn("node-c"), ScheduleIdOn("node-a") })
+                {
+                    handles.Add(await client.CreateScheduleAsync(id, new Temporalio.Client.Schedules.Schedule(
+                        Temporalio.Client.Schedules.ScheduleActionStartWorkflow.Create((Tick t) => t.RunAsync(), new(id + "-run", taskQueue)),
+                        new Temporalio.Client.Schedules.ScheduleSpec { Intervals = [new(interval)] })
+                    {
+                        Policy = new() { Overlap = ScheduleOverlapPolicy.AllowAll }, // every action starts, whatever is still running
+                    }));
+                }
+
+                async Task<DateTime> LatestActionAsync(Temporalio.Client.Schedules.ScheduleHandle handle) =>
+                    (await handle.DescribeAsync()).Info.RecentActions.Select(a => a.ScheduledAt).DefaultIfEmpty(DateTime.MinValue).Max();
+
+                Assert.True(await Eventually.HoldsAsync(async () => (await Task.WhenAll(handles.Select(h => h.DescribeAsync()))).All(d => d.Info.NumActions >= 2), TimeSpan.FromSeconds(60)));
+                var killedAt = DateTime.UtcNow;
+                nodes[2].Kill(); // node-c: two of the schedules' shards are its
+
+                // Firing again from their new nodes, well after the shards moved (within 15 s).
+                Assert.True(await Eventually.HoldsAsync(async () => (await Task.WhenAll(handles.Select(LatestActionAsync))).All(t => t >= killedAt + TimeSpan.FromSeconds(20)), TimeSpan.FromSeconds(90)),
+                    "the schedules did not fire again after the kill");
+                foreach (var handle in handles)
+                {
+                    await handle.PauseAsync();
+                }
+
+                foreach (var handle in handles)
+                {
+                    var numActions = 0L;
+                    List<Temporalio.Client.WorkflowExecution> runs = [];
+                    Assert.True(await Eventually.HoldsAsync(async () =>
+                    {
+                        var info = (await handle.DescribeAsync()).Info;
+                        numActions = info.NumActions;
+                        runs = [];
+                        await foreach (var run in client.ListWorkflowsAsync($"TemporalScheduledById = '{handle.Id}'"))
+                        {
+                            runs.Add(run);
+                        }
+
+                        return info.RunningActions.Count == 0 && runs.Count == numActions && runs.All(r => r.Status == WorkflowExecutionStatus.Completed);
+                    }, TimeSpan.FromSeconds(60)), $"{handle.Id}: {numActions} actions, runs: {string.Join(", ", runs.Select(r => $"{r.Id} {r.Status}"))}");
+
+                    Assert.Equal(runs.Count, runs.Select(r => r.Id).Distinct().Count()); // no time started twice
+                    var times = runs.Select(r => DateTime.ParseExact(r.Id[(handle.Id.Length + "-run-".Length)..], "yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal)).Order().ToList();
+                    Assert.All(times.Zip(times.Skip(1)), pair => Assert.Equal(interval, pair.Second - pair.First)); // none skipped
+                    Assert.True(times[0] < killedAt && times[^1] >= killedAt + TimeSpan.FromSeconds(20), $"{handle.Id}: runs from {times[0]:O} to {times[^1]:O}, the kill at {killedAt:O}");
+                }
+            });
+        });
     }
 
     /// <summary>The workflow completed with its greeting, its timer fired once and its activity completed once; the attempt that completed it.</summary>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Bastion.Engine.Cluster;
 using Bastion.Tests.Integration;
 using Bastion.Tests.Nexus;
@@ -11,26 +10,19 @@ namespace Bastion.Tests.Cluster;
 /// Nexus tasks is killed with SIGKILL: the handler worker's polls (through another node) move to the queue's new node,
 /// the caller's retried requests follow, and a new operation — sync and async — completes.
 /// </summary>
-public sealed class NexusClusterFailoverTests(PostgresDatabase database) : IClassFixture<PostgresDatabase>
+public sealed class NexusClusterFailoverTests(PostgresDatabase database, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<PostgresDatabase>
 {
     [Fact]
     public async Task TheNexusQueuesNodeKilled_ANewOperationStillCompletes()
     {
         var url = await database.CreateDatabaseAsync();
-        var directory = Directory.CreateTempSubdirectory("bastion-nexus-failover-").FullName;
         var names = new[] { "node-a", "node-b", "node-c" };
-        var nodes = new List<ServerProcess>();
-        try
+        await ClusterNode.WithProcessesAsync("bastion-nexus-failover-", output, async (directory, nodes) =>
         {
             foreach (var name in names)
             {
                 var port = ServerProcess.FreePort();
-                nodes.Add(await ServerProcess.StartAsync(port,
-                [
-                    "server", "start-dev", "--headless", "--port", port.ToString(CultureInfo.InvariantCulture), "--log-level", "warn",
-                    "--database-url", PostgresDatabase.UrlText(url.Database), "--master-key-file", Path.Combine(directory, "master-key"), "--shards", "8",
-                    "--cluster-address", $"127.0.0.1:{ServerProcess.FreePort().ToString(CultureInfo.InvariantCulture)}", "--node-name", name,
-                ], ServerProcess.ReadyLine));
+                nodes.Add(await ServerProcess.StartAsync(port, ClusterNode.ProcessArguments(url, directory, name, port, ServerProcess.FreePort()), ServerProcess.ReadyLine));
             }
 
             // The caller's client and worker on A, the handler worker on B; the handler queue's Nexus tasks on C.
@@ -72,15 +64,6 @@ public sealed class NexusClusterFailoverTests(PostgresDatabase database) : IClas
                 nodes[2].Kill();
                 await CompletesAsync("after");
             }));
-        }
-        finally
-        {
-            foreach (var node in nodes)
-            {
-                node.Dispose();
-            }
-
-            Directory.Delete(directory, recursive: true);
-        }
+        });
     }
 }

@@ -8,6 +8,7 @@ namespace Bastion.Tests.Integration;
 internal sealed class ServerProcess : IDisposable
 {
     private readonly Process _process;
+    private bool _disposed;
 
     private ServerProcess(Process process, int port)
     {
@@ -169,8 +170,15 @@ internal sealed class ServerProcess : IDisposable
         _process.WaitForExit();
     }
 
+    /// <summary>Kills the process if it still runs; a second call does nothing (a test may stop a node before its end).</summary>
     public void Dispose()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
         if (!_process.HasExited)
         {
             Kill();
