@@ -107,13 +107,14 @@ internal sealed partial class ClusterClient(HistoryEngine engine, ClusterSetting
 
     /// <summary>
     /// After this node changed the cluster's settings: every other live node (of protocol 8 or later; live as the database
-    /// says now, so a node that joined since this one last looked is told too) reads them again,
-    /// all at once, and this returns when they have — or after <see cref="s_refreshDeadline"/>, or a failure, for a node
-    /// that did not (it reads them on its own within its refresh interval, as a node of an older build does).
+    /// says now, so a node that joined since this one last looked is told too) reads them again, all at once. Returns when
+    /// they have, or after <see cref="s_refreshDeadline"/> in all (the read of the live nodes included); a node that did
+    /// not answer in time reads them on its own within its refresh interval, as a node of an older build does.
     /// </summary>
     public async Task RefreshOthersAsync()
     {
         var membership = engine.Routing.Membership;
+        var deadline = DateTime.UtcNow + s_refreshDeadline; // one budget for the read and the answers
         IReadOnlyList<Bastion.Storage.ClusterNode> live;
         using (var bounded = new CancellationTokenSource(s_refreshDeadline))
         {
@@ -125,7 +126,7 @@ internal sealed partial class ClusterClient(HistoryEngine engine, ClusterSetting
         {
             try
             {
-                await _channels.Invoker(node.Address).AsyncUnaryCall(ClusterMethods.Refresh, null, Options(DateTime.UtcNow + s_refreshDeadline, CancellationToken.None), []).ConfigureAwait(false);
+                await _channels.Invoker(node.Address).AsyncUnaryCall(ClusterMethods.Refresh, null, Options(deadline, CancellationToken.None), []).ConfigureAwait(false);
             }
 #pragma warning disable CA1031 // The change is committed: whatever befell the request, the call that made it succeeded, and that node reads it on its own.
             catch (Exception e)

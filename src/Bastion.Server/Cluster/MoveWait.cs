@@ -7,7 +7,8 @@ namespace Bastion.Server.Cluster;
 /// long poll waiting there) and what it addresses has moved again since — the node that died came back and took it
 /// back: a move of its own, waited for from its own start. It must be: the SDKs do not retry a long poll that fails
 /// after waiting longer than their retry budget (10 s), so a call cut off twice must not give up on the second move
-/// with the time the first one used.
+/// with the time the first one used. A call waits out <see cref="MaxMoves"/> moves at most: an owner that answers each
+/// attempt only after seconds, and then UNAVAILABLE, must not hold a call without a deadline forever.
 /// </summary>
 internal sealed class MoveWait
 {
@@ -17,20 +18,30 @@ internal sealed class MoveWait
     /// <summary>Longer than a failure that did not reach a serving owner takes (a refused connection, "not served here").</summary>
     public static readonly TimeSpan Served = TimeSpan.FromSeconds(2);
 
+    /// <summary>A kill and the dead node's return are two; a third is one to spare.</summary>
+    public const int MaxMoves = 3;
+
     private static readonly TimeSpan s_first = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan s_max = TimeSpan.FromSeconds(1);
 
     private DateTime? _giveUp;
     private TimeSpan _pause = s_first;
+    private int _moves;
 
     /// <summary>
     /// After an attempt that began at <paramref name="attemptStarted"/> failed as UNAVAILABLE at <paramref name="now"/>:
-    /// the pause before the next attempt, or null when the call gives up (the move outlasted its wait or the deadline).
+    /// the pause before the next attempt, or null when the call gives up (the move outlasted its wait or the deadline, or
+    /// this is one move too many).
     /// </summary>
     public TimeSpan? Next(DateTime attemptStarted, DateTime now, DateTime deadline)
     {
         if (_giveUp is null || now - attemptStarted >= Served)
         {
+            if (++_moves > MaxMoves)
+            {
+                return null;
+            }
+
             _giveUp = now + Limit;
             _pause = s_first;
         }

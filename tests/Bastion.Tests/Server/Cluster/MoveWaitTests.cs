@@ -4,7 +4,7 @@ namespace Bastion.Tests.Server.Cluster;
 
 /// <summary>
 /// A routed call waits out a move of what it addresses — up to the limit from the move's first failure, within its
-/// deadline — and a second move after it had reached a serving owner gets a wait of its own.
+/// deadline — and a second move after it had reached a serving owner gets a wait of its own, up to a few moves.
 /// </summary>
 public sealed class MoveWaitTests
 {
@@ -40,6 +40,20 @@ public sealed class MoveWaitTests
         Assert.Equal(TimeSpan.FromMilliseconds(100), moves.Next(reached, cutOff, s_noDeadline));
         Assert.NotNull(moves.Next(cutOff.AddSeconds(15), cutOff.AddSeconds(15), s_noDeadline)); // quick failures 15 s into the second move: still waiting
         Assert.Null(moves.Next(cutOff.AddSeconds(20), cutOff.AddSeconds(20), s_noDeadline));
+    }
+
+    [Fact]
+    public void ACallWaitsOutAFewMoves_NotEndlessly()
+    {
+        var moves = new MoveWait();
+        var now = s_t0;
+        for (var move = 1; move <= MoveWait.MaxMoves; move++)
+        {
+            Assert.NotNull(moves.Next(now, now + MoveWait.Served, s_noDeadline)); // each attempt served a while, then cut off
+            now += MoveWait.Served + TimeSpan.FromSeconds(1);
+        }
+
+        Assert.Null(moves.Next(now, now + MoveWait.Served, s_noDeadline));
     }
 
     [Fact]
