@@ -42,6 +42,9 @@ internal sealed class LoadTestOptions
           --pollers fixed|autoscaling
                                 the worker's pollers: the counts above (default), or the SDK's autoscaling pollers
                                 (defaults: 1 to 100, 5 at first), which follow the server's poller scaling decisions
+          --eager-start         start each workflow with eager start (the SDK's RequestEagerStart): a server that
+                                supports it returns the first workflow task in the start's answer to this process's
+                                worker; one that does not answers as without it
           --idle SECONDS        first measure CPU with the worker polling and no workflows (default: 0, off)
           --port N              server port (default: a free loopback port)
           --keep-db             do not delete the temp SQLite directory at the end (file mode)
@@ -79,6 +82,9 @@ internal sealed class LoadTestOptions
 
     /// <summary>The SDK's autoscaling pollers instead of fixed counts (<c>--pollers autoscaling</c>).</summary>
     public bool AutoscalingPollers { get; private set; }
+
+    /// <summary>Workflows started with eager start (<c>--eager-start</c>).</summary>
+    public bool EagerStart { get; private set; }
 
     public int? Port { get; private set; }
 
@@ -183,6 +189,9 @@ internal sealed class LoadTestOptions
                         "autoscaling" => true,
                         var p => throw new ArgumentException($"--pollers: expected fixed or autoscaling, got '{p}'."),
                     };
+                    break;
+                case "--eager-start":
+                    o.EagerStart = true;
                     break;
                 case "--idle":
                     o.IdleSeconds = Int(0);

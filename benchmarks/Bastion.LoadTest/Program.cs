@@ -95,10 +95,11 @@ try
 
     Console.WriteLine($"Worker: task queue {taskQueue}, {slots} workflow-task and activity slots, " + (options.AutoscalingPollers
         ? "autoscaling pollers"
-        : $"{options.WorkflowTaskPollers} workflow-task pollers, {options.ActivityTaskPollers} activity pollers"));
+        : $"{options.WorkflowTaskPollers} workflow-task pollers, {options.ActivityTaskPollers} activity pollers")
+        + (options.EagerStart ? ", eager start" : string.Empty));
 
     using var worker = new TemporalWorker(client, workerOptions);
-    var runner = new ScenarioRunner(client, taskQueue, options.WorkflowTimeout, options.MaxErrors);
+    var runner = new ScenarioRunner(client, taskQueue, options.WorkflowTimeout, options.MaxErrors, options.EagerStart);
     var runId = Guid.NewGuid().ToString("N")[..8];
     using var self = Process.GetCurrentProcess();
 

@@ -26,9 +26,9 @@ internal sealed record BatchResult(int Requested, int Completed, int Errors, Tim
 /// <summary>
 /// Runs N workflows with at most C in flight: each one is StartWorkflowExecution then a wait for its result
 /// (the SDK's long poll on GetWorkflowExecutionHistory); latency is measured from before the start call to
-/// the result.
+/// the result. With eager start the worker of the same client may get the first workflow task in the start's answer.
 /// </summary>
-internal sealed class ScenarioRunner(TemporalClient client, string taskQueue, TimeSpan workflowTimeout, int maxErrors)
+internal sealed class ScenarioRunner(TemporalClient client, string taskQueue, TimeSpan workflowTimeout, int maxErrors, bool eagerStart)
 {
     public static string WorkflowType(string scenario) => scenario switch
     {
@@ -65,7 +65,7 @@ internal sealed class ScenarioRunner(TemporalClient client, string taskQueue, Ti
                 var handle = await client.StartWorkflowAsync(
                     workflowType,
                     [input],
-                    new WorkflowOptions(id, taskQueue) { Rpc = rpc });
+                    new WorkflowOptions(id, taskQueue) { Rpc = rpc, RequestEagerStart = eagerStart });
                 if (scenario == "timers")
                 {
                     // Open until its timer fires in an hour: done here once the timer is started (the fifth event).
