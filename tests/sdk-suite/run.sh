@@ -15,6 +15,7 @@
 #   EXTRA_FILTER   appended to the test filter, e.g. '&FullyQualifiedName~Nexus'
 #   HANG_TIMEOUT   dotnet test's --blame-hang-timeout (default 5m)
 #   CLUSTER=3      three start-dev nodes on a throwaway PostgreSQL (.ci/postgres.sh), the tests through node 1
+#   POSTGRES=1     one start-dev server on a throwaway PostgreSQL (.ci/postgres.sh) instead of its SQLite file
 #   SKIP_BASTION_BUILD=1  use the checkout's Release build as it is
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -141,11 +142,17 @@ PORT=${PORT:-27233}
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done; wait 2>/dev/null; [ -n "${OWN_PG:-}" ] && pg_stop >/dev/null 2>&1; }
 trap cleanup EXIT
-if [ "${CLUSTER:-1}" = 3 ]; then
+if [ "${CLUSTER:-1}" = 3 ] || [ "${POSTGRES:-0}" = 1 ]; then
   cd "$BASTION" && . .ci/postgres.sh >/dev/null; OWN_PG=; [ -z "${BASTION_TEST_DATABASE_URL:-}" ] && { pg_start >/dev/null 2>&1; OWN_PG=1; }
   DB=sdk_$$_$RANDOM; psql "$BASTION_TEST_DATABASE_URL" -qc "CREATE DATABASE $DB" >/dev/null
   URL=${BASTION_TEST_DATABASE_URL%/*}/$DB
   head -c 32 /dev/urandom | base64 > "$OUT/master-key"
+fi
+if [ "${CLUSTER:-1}" != 3 ] && [ "${POSTGRES:-0}" = 1 ]; then
+  dotnet "$B" server start-dev --headless --port "$PORT" --database-url "$URL" --master-key-file "$OUT/master-key" \
+    --log-level warn > "$OUT/server.log" 2>&1 &
+  PIDS+=($!)
+elif [ "${CLUSTER:-1}" = 3 ]; then
   for i in 1 2 3; do
     dotnet "$B" server start-dev --headless --port $((PORT + i - 1)) --database-url "$URL" --master-key-file "$OUT/master-key" \
       --cluster-address 127.0.0.1:$((PORT + 10 + i)) --node-name n$i --log-level warn > "$OUT/server-n$i.log" 2>&1 &
