@@ -15,7 +15,8 @@
 #   EXTRA_FILTER   appended to the test filter, e.g. '&FullyQualifiedName~Nexus'
 #   HANG_TIMEOUT   dotnet test's --blame-hang-timeout (default 5m)
 #   CLUSTER=3      three start-dev nodes on a throwaway PostgreSQL (.ci/postgres.sh), the tests through node 1
-#   POSTGRES=1     one start-dev server on a throwaway PostgreSQL (.ci/postgres.sh) instead of its SQLite file
+#   POSTGRES=1     one start-dev server on a throwaway PostgreSQL (.ci/postgres.sh) instead of in memory
+#   SQLITE=1       one start-dev server on a SQLite file in OUT instead of in memory
 #   SKIP_BASTION_BUILD=1  use the checkout's Release build as it is
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -159,7 +160,8 @@ elif [ "${CLUSTER:-1}" = 3 ]; then
     PIDS+=($!); sleep 3
   done
 else
-  dotnet "$B" server start-dev --headless --port "$PORT" --log-level warn > "$OUT/server.log" 2>&1 &
+  file=(); [ "${SQLITE:-0}" = 1 ] && { rm -f "$OUT"/bastion.db*; file=(--db-filename "$OUT/bastion.db"); }
+  dotnet "$B" server start-dev --headless --port "$PORT" "${file[@]}" --log-level warn > "$OUT/server.log" 2>&1 &
   PIDS+=($!)
 fi
 # Ready when every server printed its banner; one that stopped (its port taken by another process, say) ends the run
