@@ -20,6 +20,9 @@
 #   SKIP_BASTION_BUILD=1  use the checkout's Release build as it is
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+if [ "${SQLITE:-0}" = 1 ] && { [ "${POSTGRES:-0}" = 1 ] || [ "${CLUSTER:-1}" = 3 ]; }; then
+  echo "SQLITE=1 runs one server on a SQLite file; it does not go with POSTGRES=1 or CLUSTER=3." >&2; exit 2
+fi
 BASTION=$(cd "${1:-$HERE/../..}" && pwd)
 SDK_SOURCE=${SDK_SOURCE:-/work/.mirror/temporalio+sdk-dotnet/repo}
 SDK_COMMIT=${SDK_COMMIT:-68e4eaef}
