@@ -146,25 +146,24 @@ PORT=${PORT:-27233}
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done; wait 2>/dev/null; [ -n "${OWN_PG:-}" ] && pg_stop >/dev/null 2>&1; }
 trap cleanup EXIT
+store=() # where the server keeps its state: in memory unless one of the modes below says
 if [ "${CLUSTER:-1}" = 3 ] || [ "${POSTGRES:-0}" = 1 ]; then
   cd "$BASTION" && . .ci/postgres.sh >/dev/null; OWN_PG=; [ -z "${BASTION_TEST_DATABASE_URL:-}" ] && { pg_start >/dev/null 2>&1; OWN_PG=1; }
   DB=sdk_$$_$RANDOM; psql "$BASTION_TEST_DATABASE_URL" -qc "CREATE DATABASE $DB" >/dev/null
-  URL=${BASTION_TEST_DATABASE_URL%/*}/$DB
   head -c 32 /dev/urandom | base64 > "$OUT/master-key"
+  store=(--database-url "${BASTION_TEST_DATABASE_URL%/*}/$DB" --master-key-file "$OUT/master-key")
+elif [ "${SQLITE:-0}" = 1 ]; then
+  rm -f "$OUT"/bastion.db*
+  store=(--db-filename "$OUT/bastion.db")
 fi
-if [ "${CLUSTER:-1}" != 3 ] && [ "${POSTGRES:-0}" = 1 ]; then
-  dotnet "$B" server start-dev --headless --port "$PORT" --database-url "$URL" --master-key-file "$OUT/master-key" \
-    --log-level warn > "$OUT/server.log" 2>&1 &
-  PIDS+=($!)
-elif [ "${CLUSTER:-1}" = 3 ]; then
+if [ "${CLUSTER:-1}" = 3 ]; then
   for i in 1 2 3; do
-    dotnet "$B" server start-dev --headless --port $((PORT + i - 1)) --database-url "$URL" --master-key-file "$OUT/master-key" \
+    dotnet "$B" server start-dev --headless --port $((PORT + i - 1)) "${store[@]}" \
       --cluster-address 127.0.0.1:$((PORT + 10 + i)) --node-name n$i --log-level warn > "$OUT/server-n$i.log" 2>&1 &
     PIDS+=($!); sleep 3
   done
 else
-  file=(); [ "${SQLITE:-0}" = 1 ] && { rm -f "$OUT"/bastion.db*; file=(--db-filename "$OUT/bastion.db"); }
-  dotnet "$B" server start-dev --headless --port "$PORT" "${file[@]}" --log-level warn > "$OUT/server.log" 2>&1 &
+  dotnet "$B" server start-dev --headless --port "$PORT" "${store[@]}" --log-level warn > "$OUT/server.log" 2>&1 &
   PIDS+=($!)
 fi
 # Ready when every server printed its banner; one that stopped (its port taken by another process, say) ends the run
