@@ -81,7 +81,7 @@ internal sealed class Chromium : IAsyncDisposable
         ExplainedAsync(page, errors, screenshot, () => locator.WaitForAsync(new() { State = WaitForSelectorState.Visible, Timeout = (float)wait.TotalMilliseconds }));
 
     /// <summary>Runs a bounded wait on <paramref name="page"/>; when it times out, keeps a screenshot and says where the page is and what it logged.</summary>
-    private static async Task ExplainedAsync(IPage page, List<string> errors, string screenshot, Func<Task> wait)
+    public static async Task ExplainedAsync(IPage page, List<string> errors, string screenshot, Func<Task> wait)
     {
         try
         {
