@@ -1,3 +1,4 @@
 using Bastion.Cli;
 
+ServerJitMode.Apply(args);
 return await BastionCommand.InvokeAsync(args).ConfigureAwait(false);

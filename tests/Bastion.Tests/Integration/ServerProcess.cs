@@ -18,6 +18,9 @@ internal sealed class ServerProcess : IDisposable
 
     public string Address { get; }
 
+    /// <summary>The process id of the server (the one started: a server command replaces its image in place, <c>ServerJitMode</c>).</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>What the process printed so far (stdout and stderr).</summary>
     public IReadOnlyCollection<string> Output { get; private init; } = [];
 
