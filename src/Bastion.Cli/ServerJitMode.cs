@@ -10,17 +10,21 @@ namespace Bastion.Cli;
 /// (docs/benchmarks.md, "The framework's precompiled code"). The runtime reads the choice only from its environment
 /// (<c>DOTNET_ReadyToRun</c>) as it starts, so a server command started without the variable replaces its own process
 /// image (<c>execve</c>: the same process id, standard streams and signals) with the same command and the variable
-/// set to 0. Linux only; a variable already set, to anything, is left alone (<c>DOTNET_ReadyToRun=1</c> keeps the
+/// set to 0. Linux only; a variable already set (either prefix), to anything, is left alone (<c>DOTNET_ReadyToRun=1</c> keeps the
 /// precompiled code). Other commands are short-lived: for them the precompiled code starts faster.
 /// </summary>
 internal static partial class ServerJitMode
 {
     public const string Variable = "DOTNET_ReadyToRun";
 
+    /// <summary>The same setting under the runtime's older prefix, which it still reads.</summary>
+    public const string LegacyVariable = "COMPlus_ReadyToRun";
+
     /// <summary>Returns only when nothing is to be done or the process could not be replaced (it then runs as it is).</summary>
     public static void Apply(string[] args)
     {
-        if (!OperatingSystem.IsLinux() || !IsServerCommand(args) || Environment.GetEnvironmentVariable(Variable) is not null)
+        if (!OperatingSystem.IsLinux() || !IsServerCommand(args)
+            || Environment.GetEnvironmentVariable(Variable) is not null || Environment.GetEnvironmentVariable(LegacyVariable) is not null)
         {
             return;
         }

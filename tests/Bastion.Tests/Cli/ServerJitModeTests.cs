@@ -44,8 +44,10 @@ public sealed class ServerJitModeTests
         }
     }
 
-    [Fact]
-    public async Task TheVariableSetByTheOperator_IsLeftAlone()
+    [Theory]
+    [InlineData(ServerJitMode.Variable)]
+    [InlineData(ServerJitMode.LegacyVariable)]
+    public async Task TheVariableSetByTheOperator_IsLeftAlone(string name)
     {
         var directory = Directory.CreateTempSubdirectory("bastion-jit-").FullName;
         try
@@ -53,9 +55,11 @@ public sealed class ServerJitModeTests
             var port = ServerProcess.FreePort();
             using var server = await ServerProcess.StartAsync(port,
                 ["server", "start-dev", "--headless", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--db-filename", Path.Combine(directory, "b.db")],
-                ServerProcess.ReadyLine, environment: new Dictionary<string, string> { [ServerJitMode.Variable] = "1" });
+                ServerProcess.ReadyLine, environment: new Dictionary<string, string> { [name] = "1" });
 
-            Assert.Equal("1", EnvironmentOf(server.ProcessId).GetValueOrDefault(ServerJitMode.Variable));
+            var environment = EnvironmentOf(server.ProcessId);
+            Assert.Equal("1", environment.GetValueOrDefault(name));
+            Assert.Equal(name == ServerJitMode.Variable ? "1" : null, environment.GetValueOrDefault(ServerJitMode.Variable)); // nothing added
         }
         finally
         {
