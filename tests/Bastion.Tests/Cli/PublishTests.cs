@@ -54,6 +54,7 @@ public sealed class PublishTests : IDisposable
         var port = ServerProcess.FreePort();
         using var server = await ServerProcess.StartAsync(
             port, ["server", "start-dev", "--port", port.ToString(CultureInfo.InvariantCulture), "--headless"], ServerProcess.ReadyLine, _directory.FullName, executable: bastion);
+        Assert.Equal("0", server.RunningEnvironment().GetValueOrDefault(ServerJitMode.Variable)); // the single file replaced its image too
         var client = await TemporalClient.ConnectAsync(new(server.Address) { Namespace = "default" });
         var handle = await client.StartWorkflowAsync("Anything", [], new("published-" + Guid.NewGuid(), "tq"));
         Assert.NotNull((await handle.DescribeAsync()).RunId);

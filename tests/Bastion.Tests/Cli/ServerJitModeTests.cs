@@ -33,7 +33,7 @@ public sealed class ServerJitModeTests
             var port = ServerProcess.FreePort();
             using var server = await ServerProcess.StartAsync(port, Path.Combine(directory, "b.db"));
 
-            Assert.Equal("0", EnvironmentOf(server.ProcessId).GetValueOrDefault(ServerJitMode.Variable));
+            Assert.Equal("0", server.RunningEnvironment().GetValueOrDefault(ServerJitMode.Variable));
             Assert.True(await DiagnosticsAnswerAsync(server.ProcessId), "the diagnostics endpoint (dotnet-counters, dotnet-trace) did not answer after the image was replaced");
             var client = await TemporalClient.ConnectAsync(new(server.Address) { Namespace = "default" });
             Assert.Equal("default", (await client.WorkflowService.DescribeNamespaceAsync(new() { Namespace = "default" })).NamespaceInfo.Name);
@@ -57,7 +57,7 @@ public sealed class ServerJitModeTests
                 ["server", "start-dev", "--headless", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--db-filename", Path.Combine(directory, "b.db")],
                 ServerProcess.ReadyLine, environment: new Dictionary<string, string> { [name] = "1" });
 
-            var environment = EnvironmentOf(server.ProcessId);
+            var environment = server.RunningEnvironment();
             Assert.Equal("1", environment.GetValueOrDefault(name));
             Assert.Equal(name == ServerJitMode.Variable ? "1" : null, environment.GetValueOrDefault(ServerJitMode.Variable)); // nothing added
         }
@@ -66,14 +66,6 @@ public sealed class ServerJitModeTests
             Directory.Delete(directory, recursive: true);
         }
     }
-
-    private static Dictionary<string, string> EnvironmentOf(int processId) =>
-        Encoding.UTF8.GetString(File.ReadAllBytes($"/proc/{processId}/environ"))
-            .Split('\0', StringSplitOptions.RemoveEmptyEntries)
-            .Select(entry => entry.Split('=', 2))
-            .Where(pair => pair.Length == 2)
-            .GroupBy(pair => pair[0], StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.Last()[1], StringComparer.Ordinal);
 
     /// <summary>The runtime's diagnostics IPC answers a ProcessInfo request on the process's socket.</summary>
     private static async Task<bool> DiagnosticsAnswerAsync(int processId)

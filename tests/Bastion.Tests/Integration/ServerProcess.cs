@@ -21,6 +21,15 @@ internal sealed class ServerProcess : IDisposable
     /// <summary>The process id of the server (the one started: a server command replaces its image in place, <c>ServerJitMode</c>).</summary>
     public int ProcessId => _process.Id;
 
+    /// <summary>The server process's environment as it runs now (Linux: <c>/proc/PID/environ</c>; a name given twice: its last value).</summary>
+    public IReadOnlyDictionary<string, string> RunningEnvironment() =>
+        System.Text.Encoding.UTF8.GetString(File.ReadAllBytes($"/proc/{ProcessId}/environ"))
+            .Split('\0', StringSplitOptions.RemoveEmptyEntries)
+            .Select(entry => entry.Split('=', 2))
+            .Where(pair => pair.Length == 2)
+            .GroupBy(pair => pair[0], StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Last()[1], StringComparer.Ordinal);
+
     /// <summary>What the process printed so far (stdout and stderr).</summary>
     public IReadOnlyCollection<string> Output { get; private init; } = [];
 
