@@ -65,10 +65,9 @@ internal static partial class ServerJitMode
     /// </summary>
     private static void RemoveDiagnosticsEndpoint()
     {
-        var directory = Environment.GetEnvironmentVariable("TMPDIR") is { Length: > 0 } tmp ? tmp : "/tmp";
         try
         {
-            foreach (var socket in Directory.EnumerateFiles(directory, $"dotnet-diagnostic-{Environment.ProcessId}-*-socket"))
+            foreach (var socket in DiagnosticsSockets(Environment.ProcessId))
             {
                 File.Delete(socket);
             }
@@ -80,6 +79,12 @@ internal static partial class ServerJitMode
         {
         }
     }
+
+    /// <summary>The runtime's diagnostics sockets of a process: <c>dotnet-diagnostic-PID-STARTTIME-socket</c> in <c>$TMPDIR</c> (else <c>/tmp</c>).</summary>
+    internal static IEnumerable<string> DiagnosticsSockets(int processId) =>
+        Directory.EnumerateFiles(
+            Environment.GetEnvironmentVariable("TMPDIR") is { Length: > 0 } tmp ? tmp : "/tmp",
+            $"dotnet-diagnostic-{processId}-*-socket");
 
     /// <summary><c>server start</c> or <c>server start-dev</c>, as typed (the parser has not run yet).</summary>
     internal static bool IsServerCommand(string[] args) =>

@@ -70,8 +70,7 @@ public sealed class ServerJitModeTests
     /// <summary>The runtime's diagnostics IPC answers a ProcessInfo request on the process's socket.</summary>
     private static async Task<bool> DiagnosticsAnswerAsync(int processId)
     {
-        var directory = Environment.GetEnvironmentVariable("TMPDIR") is { Length: > 0 } tmp ? tmp : "/tmp";
-        var socketPath = Directory.EnumerateFiles(directory, $"dotnet-diagnostic-{processId}-*-socket").SingleOrDefault();
+        var socketPath = ServerJitMode.DiagnosticsSockets(processId).SingleOrDefault();
         if (socketPath is null)
         {
             return false;
