@@ -55,7 +55,12 @@ internal static partial class ServerJitMode
         environment.Add(Variable + "=0");
         environment.Add(null);
         RemoveDiagnosticsEndpoint();
-        _ = Execve("/proc/self/exe", argv, [.. environment]); // returns only on failure
+        if (Execve("/proc/self/exe", argv, [.. environment]) == -1)
+        {
+            // Still this image: it runs on, with the precompiled code and without its diagnostics endpoint (removed above).
+            Console.Error.WriteLine(
+                $"Could not restart with {Variable}=0 (execve: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}); running with the framework's precompiled code, without dotnet-counters/dotnet-trace access. Set {Variable} to skip the restart.");
+        }
     }
 
     /// <summary>
