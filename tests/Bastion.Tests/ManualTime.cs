@@ -10,6 +10,10 @@ internal sealed class ManualTime(DateTimeOffset start) : TimeProvider
     private readonly Lock _lock = new();
     private readonly List<ManualTimer> _timers = [];
     private DateTimeOffset _now = start;
+    private int _fired;
+
+    /// <summary>How many times a timer's callback has run.</summary>
+    public int Fired => Volatile.Read(ref _fired);
 
     public override DateTimeOffset GetUtcNow()
     {
@@ -58,6 +62,7 @@ internal sealed class ManualTime(DateTimeOffset start) : TimeProvider
         public void Fire(DateTimeOffset now)
         {
             Due = _period > TimeSpan.Zero && _period != Timeout.InfiniteTimeSpan ? now + _period : DateTimeOffset.MaxValue;
+            Interlocked.Increment(ref owner._fired);
             callback(state);
         }
 

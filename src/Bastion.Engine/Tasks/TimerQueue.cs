@@ -114,23 +114,20 @@ internal sealed partial class TimerQueue : IAsyncDisposable
             }
 
             var now = _time.GetUtcNow().UtcDateTime;
-            while (_queue.TryPeek(out var task, out var at) && at <= now)
+            while (_queue.TryPeek(out _, out var at) && at <= now)
             {
-                _queue.Dequeue();
-                if (_pending[task.Key] == 1)
-                {
-                    _pending.Remove(task.Key);
-                    _latest.Remove(task.Key);
-                }
-                else
-                {
-                    _pending[task.Key]--;
-                }
-
-                if (!_canceled.Remove(task.Key))
+                if (TakeFirst() is { } task)
                 {
                     due.Add(task);
                 }
+            }
+
+            // Deleted tasks next in line go now rather than each at its own time: most timeouts are deleted long before
+            // they fall due (a workflow task's, an activity's), and the alarm would otherwise go off, wake a thread and
+            // find nothing, once for every one of them.
+            while (_queue.TryPeek(out var head, out _) && _canceled.Contains(head.Key))
+            {
+                TakeFirst();
             }
 
             _armedFor = DateTime.MaxValue;
@@ -144,6 +141,23 @@ internal sealed partial class TimerQueue : IAsyncDisposable
         {
             _ = FireAsync(task);
         }
+    }
+
+    /// <summary>Under the lock: the earliest entry off the queue; it, or null when its task was deleted.</summary>
+    private TaskRecord? TakeFirst()
+    {
+        var task = _queue.Dequeue();
+        if (_pending[task.Key] == 1)
+        {
+            _pending.Remove(task.Key);
+            _latest.Remove(task.Key);
+        }
+        else
+        {
+            _pending[task.Key]--;
+        }
+
+        return _canceled.Remove(task.Key) ? null : task;
     }
 
     private void Arm(DateTime at)

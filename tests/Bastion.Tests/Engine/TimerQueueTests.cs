@@ -1,0 +1,68 @@
+using Bastion.Engine.Tasks;
+using Bastion.Storage;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Bastion.Tests.Engine;
+
+/// <summary>The engine's alarm clock for durable tasks: what fires, when, and how often it wakes for nothing.</summary>
+public sealed class TimerQueueTests
+{
+    private static readonly DateTimeOffset s_start = new(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static TaskRecord Task(int eventId, TimeSpan after) =>
+        new(1, "ns", "wf", "run", (int)TaskKind.WorkflowTaskStartToCloseTimeout, eventId, 1, (s_start + after).UtcDateTime, null);
+
+    [Fact]
+    public async Task DeletedTasks_DoNotWakeTheQueue_EachAtItsOwnTime()
+    {
+        var time = new ManualTime(s_start);
+        var fired = new List<long>();
+        await using var queue = new TimerQueue(time, t => { lock (fired) { fired.Add(t.EventId); } return System.Threading.Tasks.Task.CompletedTask; }, NullLogger.Instance);
+
+        // A hundred timeouts 10 ms apart, all deleted before they fall due (as a workflow task's are when it completes),
+        // and one that stays.
+        for (var i = 0; i < 100; i++)
+        {
+            var task = Task(i + 1, TimeSpan.FromSeconds(10) + TimeSpan.FromMilliseconds(10 * i));
+            queue.Add(task);
+            queue.Cancel(task.Key);
+        }
+
+        queue.Add(Task(1000, TimeSpan.FromSeconds(20)));
+
+        time.Advance(TimeSpan.FromSeconds(10));
+        var wakes = time.Fired;
+        for (var step = 0; step < 100; step++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(10));
+        }
+
+        Assert.Equal(wakes, time.Fired); // the first went off; the other 99 deleted ones were dropped with it
+        Assert.Empty(fired);
+
+        time.Advance(TimeSpan.FromSeconds(9));
+        Assert.Equal([1000L], fired);
+    }
+
+    [Fact]
+    public async Task ATaskAddedAgainAfterItWasDeleted_FiresAtItsNewTime_Once()
+    {
+        var time = new ManualTime(s_start);
+        var fired = new List<(long EventId, DateTimeOffset At)>();
+        await using var queue = new TimerQueue(time, t => { lock (fired) { fired.Add((t.EventId, time.GetUtcNow())); } return System.Threading.Tasks.Task.CompletedTask; }, NullLogger.Instance);
+
+        var first = Task(7, TimeSpan.FromSeconds(5));
+        queue.Add(first);
+        queue.Add(Task(8, TimeSpan.FromSeconds(6)));
+        queue.Cancel(first.Key);
+        time.Advance(TimeSpan.FromSeconds(6));
+        Assert.Equal([8L], fired.Select(f => f.EventId));
+
+        queue.Add(first with { VisibleTime = (s_start + TimeSpan.FromSeconds(30)).UtcDateTime });
+        time.Advance(TimeSpan.FromSeconds(23));
+        Assert.Single(fired);
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal([8L, 7L], fired.Select(f => f.EventId));
+        Assert.Equal(s_start + TimeSpan.FromSeconds(30), fired[1].At);
+    }
+}
