@@ -11,6 +11,9 @@ namespace Bastion.Engine.Tasks;
 /// </summary>
 internal sealed partial class TimerQueue : IAsyncDisposable
 {
+    /// <summary>The most deleted tasks one alarm drops before it lets the lock go.</summary>
+    internal const int DropChunk = 1024;
+
     private readonly PriorityQueue<TaskRecord, DateTime> _queue = new();
     private readonly Dictionary<TaskKey, int> _pending = [];
     private readonly Dictionary<TaskKey, DateTime> _latest = []; // the due time a pending key was last added for
@@ -63,6 +66,18 @@ internal sealed partial class TimerQueue : IAsyncDisposable
         }
 
         Add(task);
+    }
+
+    /// <summary>Entries held, deleted ones not yet dropped included (diagnostics and tests).</summary>
+    internal int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _queue.Count;
+            }
+        }
     }
 
     /// <summary>Whether the queue holds a task of the run (diagnostics and tests).</summary>
@@ -124,16 +139,19 @@ internal sealed partial class TimerQueue : IAsyncDisposable
 
             // Deleted tasks next in line go now rather than each at its own time: most timeouts are deleted long before
             // they fall due (a workflow task's, an activity's), and the alarm would otherwise go off, wake a thread and
-            // find nothing, once for every one of them.
-            while (_queue.TryPeek(out var head, out _) && _canceled.Contains(head.Key))
+            // find nothing, once for every one of them. In chunks, the rest at once after the lock was let go: a dropped
+            // shard can leave far more than a few seconds of commits do, and each commit takes this lock.
+            var dropped = 0;
+            while (dropped < DropChunk && _queue.TryPeek(out var head, out _) && _canceled.Contains(head.Key))
             {
                 TakeFirst();
+                dropped++;
             }
 
             _armedFor = DateTime.MaxValue;
-            if (_queue.TryPeek(out _, out var next))
+            if (_queue.TryPeek(out var first, out var next))
             {
-                Arm(next);
+                Arm(dropped == DropChunk && _canceled.Contains(first.Key) ? now : next);
             }
         }
 

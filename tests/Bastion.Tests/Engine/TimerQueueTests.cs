@@ -45,6 +45,45 @@ public sealed class TimerQueueTests
     }
 
     [Fact]
+    public async Task ManyDeletedTasks_AreDroppedInChunks_WithoutTheClockMoving()
+    {
+        var time = new ManualTime(s_start);
+        var fired = new List<long>();
+        await using var queue = new TimerQueue(time, t => { lock (fired) { fired.Add(t.EventId); } return System.Threading.Tasks.Task.CompletedTask; }, NullLogger.Instance);
+
+        // Three chunks' worth deleted (as a dropped shard's are), due over 30 s, and one that stays.
+        var count = (3 * TimerQueue.DropChunk) + 10;
+        for (var i = 0; i < count; i++)
+        {
+            var task = Task(i + 1, TimeSpan.FromSeconds(10) + TimeSpan.FromMilliseconds(30_000.0 * i / count));
+            queue.Add(task);
+            queue.Cancel(task.Key);
+        }
+
+        queue.Add(Task(100_000, TimeSpan.FromSeconds(50)));
+        time.Advance(TimeSpan.FromSeconds(10));
+        var wakes = time.Fired;
+
+        // The rest goes on the thread pool, the clock standing still.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (queue.Count > 1 && DateTime.UtcNow < deadline)
+        {
+            await System.Threading.Tasks.Task.Delay(10);
+        }
+
+        Assert.Equal(1, queue.Count);
+        for (var second = 11; second < 50; second++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        Assert.Equal(wakes, time.Fired);
+        Assert.Empty(fired);
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal([100_000L], fired);
+    }
+
+    [Fact]
     public async Task ATaskAddedAgainAfterItWasDeleted_FiresAtItsNewTime_Once()
     {
         var time = new ManualTime(s_start);
