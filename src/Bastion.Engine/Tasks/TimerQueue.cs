@@ -7,7 +7,8 @@ namespace Bastion.Engine.Tasks;
 /// Holds durable tasks until they are due (or, for the engine's own transfer tasks, runs them at once and again
 /// after a failure), then hands them to the engine. One <see cref="ITimer"/> from the
 /// injected <see cref="TimeProvider"/> is set to the earliest due time. The tasks themselves are rows in the
-/// store; this is only the alarm clock, and a task the engine has since deleted is dropped when it comes due.
+/// store; this is only the alarm clock, and a task the engine has since deleted is dropped when it comes due or when
+/// an alarm finds it next in line, whichever is first.
 /// </summary>
 internal sealed partial class TimerQueue : IAsyncDisposable
 {

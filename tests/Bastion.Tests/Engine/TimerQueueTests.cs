@@ -12,12 +12,24 @@ public sealed class TimerQueueTests
     private static TaskRecord Task(int eventId, TimeSpan after) =>
         new(1, "ns", "wf", "run", (int)TaskKind.WorkflowTaskStartToCloseTimeout, eventId, 1, (s_start + after).UtcDateTime, null);
 
+    /// <summary>A queue on <paramref name="time"/> that records each task it fires, and when.</summary>
+    private static TimerQueue Queue(ManualTime time, List<(long EventId, DateTimeOffset At)> fired) =>
+        new(time, t =>
+        {
+            lock (fired)
+            {
+                fired.Add((t.EventId, time.GetUtcNow()));
+            }
+
+            return System.Threading.Tasks.Task.CompletedTask;
+        }, NullLogger.Instance);
+
     [Fact]
     public async Task DeletedTasks_DoNotWakeTheQueue_EachAtItsOwnTime()
     {
         var time = new ManualTime(s_start);
-        var fired = new List<long>();
-        await using var queue = new TimerQueue(time, t => { lock (fired) { fired.Add(t.EventId); } return System.Threading.Tasks.Task.CompletedTask; }, NullLogger.Instance);
+        var fired = new List<(long EventId, DateTimeOffset At)>();
+        await using var queue = Queue(time, fired);
 
         // A hundred timeouts 10 ms apart, all deleted before they fall due (as a workflow task's are when it completes),
         // and one that stays.
@@ -41,15 +53,15 @@ public sealed class TimerQueueTests
         Assert.Empty(fired);
 
         time.Advance(TimeSpan.FromSeconds(9));
-        Assert.Equal([1000L], fired);
+        Assert.Equal([1000L], fired.Select(f => f.EventId));
     }
 
     [Fact]
     public async Task ManyDeletedTasks_AreDroppedInChunks_WithoutTheClockMoving()
     {
         var time = new ManualTime(s_start);
-        var fired = new List<long>();
-        await using var queue = new TimerQueue(time, t => { lock (fired) { fired.Add(t.EventId); } return System.Threading.Tasks.Task.CompletedTask; }, NullLogger.Instance);
+        var fired = new List<(long EventId, DateTimeOffset At)>();
+        await using var queue = Queue(time, fired);
 
         // Three chunks' worth deleted (as a dropped shard's are), due over 30 s, and one that stays.
         var count = (3 * TimerQueue.DropChunk) + 10;
@@ -80,7 +92,7 @@ public sealed class TimerQueueTests
         Assert.Equal(wakes, time.Fired);
         Assert.Empty(fired);
         time.Advance(TimeSpan.FromSeconds(1));
-        Assert.Equal([100_000L], fired);
+        Assert.Equal([100_000L], fired.Select(f => f.EventId));
     }
 
     [Fact]
@@ -88,7 +100,7 @@ public sealed class TimerQueueTests
     {
         var time = new ManualTime(s_start);
         var fired = new List<(long EventId, DateTimeOffset At)>();
-        await using var queue = new TimerQueue(time, t => { lock (fired) { fired.Add((t.EventId, time.GetUtcNow())); } return System.Threading.Tasks.Task.CompletedTask; }, NullLogger.Instance);
+        await using var queue = Queue(time, fired);
 
         // Deleted while a live task comes due before it: the alarm at 2 s drops it, though it was due at 5 s.
         var deleted = Task(7, TimeSpan.FromSeconds(5));
