@@ -41,6 +41,12 @@ internal sealed class ServerProcess : IDisposable
     private static int s_nextPort = Random.Shared.Next(PortCount);
 
     /// <summary>
+    /// The one port of the range that browsers refuse to open (Chromium's and Firefox's restricted list: 10080, amanda):
+    /// a Web UI served there fails every page in Playwright with <c>ERR_UNSAFE_PORT</c>.
+    /// </summary>
+    private const int BrowserRefusedPort = 10_080;
+
+    /// <summary>
     /// A loopback port nothing listens on, never handed out before by this process. Not one the system picks
     /// (port 0): those come from the ephemeral range, where any outgoing connection — this process's, another test
     /// run's — may take it before the server binds it, or while a node restarted on its address is down.
@@ -50,6 +56,11 @@ internal sealed class ServerProcess : IDisposable
         for (var tries = 0; tries < PortCount; tries++)
         {
             var port = FirstPort + (int)((uint)Interlocked.Increment(ref s_nextPort) % PortCount);
+            if (port == BrowserRefusedPort)
+            {
+                continue;
+            }
+
             try
             {
                 using var listener = new TcpListener(IPAddress.Loopback, port);
