@@ -108,7 +108,9 @@ internal sealed class Chromium : IAsyncDisposable
     public static async Task SignInAsync(IPage page, List<string> errors, string ui, string apiKey, string path, string screenshot, TimeSpan wait)
     {
         await page.GotoAsync(ui + path);
-        await ExplainedAsync(page, errors, screenshot + "-to-login", () => page.WaitForURLAsync("**/login?**", new() { Timeout = (float)wait.TotalMilliseconds }));
+        // The address is what is waited for (the form's field next): waiting also for a load event timed out once with
+        // the sign-in form on screen at the awaited address — the app moves there within the page, no load follows.
+        await ExplainedAsync(page, errors, screenshot + "-to-login", () => page.WaitForURLAsync("**/login?**", new() { Timeout = (float)wait.TotalMilliseconds, WaitUntil = WaitUntilState.Commit }));
         var key = page.GetByLabel("API key");
         await ExpectVisibleAsync(page, key, errors, screenshot, wait);
         await key.FillAsync(apiKey);
@@ -117,7 +119,7 @@ internal sealed class Chromium : IAsyncDisposable
         var withQuery = path.Contains('?', StringComparison.Ordinal);
         await ExplainedAsync(page, errors, screenshot + "-back", () => page.WaitForURLAsync(
             url => (withQuery ? new Uri(url).PathAndQuery : new Uri(url).AbsolutePath) == path,
-            new() { Timeout = (float)wait.TotalMilliseconds }));
+            new() { Timeout = (float)wait.TotalMilliseconds, WaitUntil = WaitUntilState.Commit }));
     }
 
     /// <summary>
