@@ -108,22 +108,39 @@ internal sealed class Chromium : IAsyncDisposable
     public static async Task SignInAsync(IPage page, List<string> errors, string ui, string apiKey, string path, string screenshot, TimeSpan wait)
     {
         await page.GotoAsync(ui + path);
-        // The address is what is waited for (the form's field next): waiting also for a load event timed out once with
-        // the sign-in form on screen at the awaited address — the app moves there within the page, no load follows.
-        await ExplainedAsync(page, errors, screenshot + "-to-login", () => page.WaitForURLAsync("**/login?**", new() { Timeout = (float)wait.TotalMilliseconds, WaitUntil = WaitUntilState.Commit }));
+        await ExplainedAsync(page, errors, screenshot + "-to-login", () => WaitForAddressAsync(page, url => url.Contains("/login?", StringComparison.Ordinal), wait));
         var key = page.GetByLabel("API key");
         await ExpectVisibleAsync(page, key, errors, screenshot, wait);
         await key.FillAsync(apiKey);
         await ScreenshotAsync(page, screenshot);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         var withQuery = path.Contains('?', StringComparison.Ordinal);
-        await ExplainedAsync(page, errors, screenshot + "-back", () => page.WaitForURLAsync(
-            url => (withQuery ? new Uri(url).PathAndQuery : new Uri(url).AbsolutePath) == path,
-            new() { Timeout = (float)wait.TotalMilliseconds, WaitUntil = WaitUntilState.Commit }));
+        await ExplainedAsync(page, errors, screenshot + "-back", () => WaitForAddressAsync(
+            page, url => (withQuery ? new Uri(url).PathAndQuery : new Uri(url).AbsolutePath) == path, wait));
     }
 
     /// <summary>
-    /// Clicks <paramref name="target"/> and waits for the address to match <paramref name="url"/>. A click that lands
+    /// Waits (bounded) until the page's address satisfies <paramref name="matches"/>, however it got there, and throws
+    /// <see cref="TimeoutException"/> if it does not. Playwright's own <c>WaitForURLAsync</c> also waits for a load
+    /// state or a navigation event: it timed out on CI twice with the page already at the awaited address (the sign-in
+    /// form once, the page signed back into once), which this wait cannot.
+    /// </summary>
+    public static async Task WaitForAddressAsync(IPage page, Func<string, bool> matches, TimeSpan wait)
+    {
+        var deadline = DateTime.UtcNow + wait;
+        while (!matches(page.Url))
+        {
+            if (DateTime.UtcNow >= deadline)
+            {
+                throw new TimeoutException($"The page's address did not become the one awaited within {wait.TotalSeconds:0} s; it is {page.Url}.");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>
+    /// Clicks <paramref name="target"/> and waits for the address to satisfy <paramref name="at"/>. A click that lands
     /// while the page re-renders the element (a list refreshed after a dialog, a running workflow's header polled)
     /// is lost now and then: mouse-down and mouse-up reach different nodes, so no click fires (seen about 1 run in
     /// 4 on CI). Clicks again while the address has not changed and the target is still there, at most three times,
@@ -131,21 +148,21 @@ internal sealed class Chromium : IAsyncDisposable
     /// the next page's data has loaded, which on a loaded CI machine took longer than the first wait (a second click
     /// then waited for a target no longer on the page), so that navigation is waited for instead.
     /// </summary>
-    public static async Task ClickToAsync(IPage page, ILocator target, string url)
+    public static async Task ClickToAsync(IPage page, ILocator target, Func<string, bool> at)
     {
         for (var attempt = 1; ; attempt++)
         {
             await target.ClickAsync();
             try
             {
-                await page.WaitForURLAsync(url, new() { Timeout = 10_000, WaitUntil = WaitUntilState.Commit });
+                await WaitForAddressAsync(page, at, TimeSpan.FromSeconds(10));
                 return;
             }
             catch (TimeoutException) when (attempt < 3)
             {
                 if (!await target.IsVisibleAsync())
                 {
-                    await page.WaitForURLAsync(url, new() { Timeout = 30_000, WaitUntil = WaitUntilState.Commit });
+                    await WaitForAddressAsync(page, at, TimeSpan.FromSeconds(30));
                     return;
                 }
             }

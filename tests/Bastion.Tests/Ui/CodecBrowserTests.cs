@@ -97,7 +97,7 @@ public sealed class CodecBrowserTests(CodecBrowserTests.Site site) : IClassFixtu
         var requests = Record(page);
 
         await page.GotoAsync($"{site.Ui}/namespaces/default/workflows/{site.WorkflowId}");
-        await page.WaitForURLAsync("**/history", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await Chromium.WaitForAddressAsync(page, url => url.EndsWith("/history", StringComparison.Ordinal), s_wait);
         await ExpectVisibleAsync(page, page.GetByText($"\"revealed-{site.Secret}\"").First, errors, "workflow-decoded");
         await ExpectVisibleAsync(page, page.GetByText($"\"{site.Secret}\"").First, errors, "workflow-decoded");
         await Chromium.ScreenshotAsync(page, "workflow-decoded");
@@ -120,7 +120,7 @@ public sealed class CodecBrowserTests(CodecBrowserTests.Site site) : IClassFixtu
         var requests = Record(page);
 
         await page.GotoAsync($"{site.Ui}/namespaces/default/workflows/{site.WorkflowId}");
-        await page.WaitForURLAsync("**/history", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await Chromium.WaitForAddressAsync(page, url => url.EndsWith("/history", StringComparison.Ordinal), s_wait);
         await ExpectVisibleAsync(page, page.GetByText("Workflow Execution Completed").First, errors, "workflow-encoded");
         await ExpectVisibleAsync(page, page.GetByText(EncodedEncoding).First, errors, "workflow-encoded");
         await Chromium.ScreenshotAsync(page, "workflow-encoded");

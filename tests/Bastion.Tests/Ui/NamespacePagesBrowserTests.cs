@@ -87,7 +87,7 @@ public sealed class NamespacePagesBrowserTests(NamespacePagesBrowserTests.Site s
         await ExpectVisibleAsync(page, page.GetByTestId("schedules-count").GetByText("1 Schedule", new() { Exact = true }), errors, "schedules-list");
         await Chromium.ScreenshotAsync(page, "schedules-list");
 
-        await Chromium.ClickToAsync(page, link, $"**{Namespace}/schedules/{handle.Id}");
+        await Chromium.ClickToAsync(page, link, url => url.EndsWith($"{Namespace}/schedules/{handle.Id}", StringComparison.Ordinal));
         await ExpectVisibleAsync(page, page.GetByText("Nightly").First, errors, "schedule");
         await ExpectVisibleAsync(page, page.GetByText("Upcoming Runs").First, errors, "schedule");
         await Chromium.ScreenshotAsync(page, "schedule");
@@ -114,7 +114,7 @@ public sealed class NamespacePagesBrowserTests(NamespacePagesBrowserTests.Site s
         await page.Locator("#schedule-actions-menu-button").ClickAsync();
         await page.GetByTestId("delete-schedule").ClickAsync();
         await Confirm(page, "delete-schedule-modal").ClickAsync();
-        await page.WaitForURLAsync(url => new Uri(url).AbsolutePath == $"{Namespace}/schedules", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await Chromium.WaitForAddressAsync(page, url => new Uri(url).AbsolutePath == $"{Namespace}/schedules", s_wait);
         var gone = await Assert.ThrowsAsync<RpcException>(() => handle.DescribeAsync());
         Assert.Equal(RpcException.StatusCode.NotFound, gone.Code);
     }
@@ -127,7 +127,7 @@ public sealed class NamespacePagesBrowserTests(NamespacePagesBrowserTests.Site s
         await SignInAsync(page, errors, site.Server.WriterKey, $"{Namespace}/schedules");
         var create = page.GetByTestId("create-schedule").First;
         await ExpectVisibleAsync(page, create, errors, "schedule-create");
-        await Chromium.ClickToAsync(page, create, $"**{Namespace}/schedules/create");
+        await Chromium.ClickToAsync(page, create, url => url.EndsWith($"{Namespace}/schedules/create", StringComparison.Ordinal));
         await page.Locator("#name").FillAsync(id);
         await page.Locator("#workflowType").FillAsync("Nightly");
         await page.Locator("#workflowId").FillAsync("made-in-ui-" + site.Run);
@@ -186,7 +186,7 @@ public sealed class NamespacePagesBrowserTests(NamespacePagesBrowserTests.Site s
         var link = page.GetByRole(AriaRole.Link, new() { Name = jobId, Exact = true });
         await ExpectVisibleAsync(page, link, errors, "batch-operations");
         await Chromium.ScreenshotAsync(page, "batch-operations");
-        await Chromium.ClickToAsync(page, link, $"**{Namespace}/batch-operations/{jobId}");
+        await Chromium.ClickToAsync(page, link, url => url.EndsWith($"{Namespace}/batch-operations/{jobId}", StringComparison.Ordinal));
         await ExpectVisibleAsync(page, page.GetByText("cleanup from the SDK"), errors, "batch-operation");
         await ExpectVisibleAsync(page, page.GetByText("Terminate", new() { Exact = true }), errors, "batch-operation");
         await ExpectVisibleAsync(page, page.GetByText("2 succeeded"), errors, "batch-operation");
@@ -222,7 +222,7 @@ public sealed class NamespacePagesBrowserTests(NamespacePagesBrowserTests.Site s
         // The list offers it (StartWorkflowDisabled is off), and it opens the page.
         var offered = page.GetByRole(AriaRole.Button, new() { Name = "Start Workflow" }).First;
         await ExpectVisibleAsync(page, offered, errors, "start-workflow");
-        await Chromium.ClickToAsync(page, offered, $"**{Namespace}/workflows/start-workflow**");
+        await Chromium.ClickToAsync(page, offered, url => url.Contains($"{Namespace}/workflows/start-workflow", StringComparison.Ordinal));
         await page.Locator("#workflowId").FillAsync(id);
         await page.Locator("#taskQueue").FillAsync(taskQueue);
         await page.Locator("#workflowType").FillAsync("EchoWorkflow");

@@ -159,7 +159,7 @@ public sealed class OidcSignInBrowserTests(OidcSignInBrowserTests.Site site) : I
 
         var before = site.Server.Audit.Records.Count(r => r.Kind == AuditKinds.UiSignIn && r.Details.GetValueOrDefault("reason") == "state");
         await page.GotoAsync(callback);
-        await page.WaitForURLAsync(url => url.StartsWith(Ui + "/login?error=", StringComparison.Ordinal), new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await Chromium.WaitForAddressAsync(page, url => url.StartsWith(Ui + "/login?error=", StringComparison.Ordinal), s_wait);
         Assert.Equal(before + 1, site.Server.Audit.Records.Count(r => r.Kind == AuditKinds.UiSignIn && r.Details.GetValueOrDefault("reason") == "state"));
     }
 
@@ -273,8 +273,8 @@ public sealed class OidcSignInBrowserTests(OidcSignInBrowserTests.Site site) : I
     private async Task SsoSignInAsync(IPage page, List<string> errors, string login, string path, string screenshot)
     {
         await SignInAtProviderAsync(page, errors, login, path, screenshot);
-        await Chromium.ExplainedAsync(page, errors, screenshot + "-back", () => page.WaitForURLAsync(
-            url => new Uri(url).AbsolutePath == path && url.StartsWith(Ui, StringComparison.Ordinal), new() { Timeout = (float)s_wait.TotalMilliseconds }));
+        await Chromium.ExplainedAsync(page, errors, screenshot + "-back", () => Chromium.WaitForAddressAsync(
+            page, url => new Uri(url).AbsolutePath == path && url.StartsWith(Ui, StringComparison.Ordinal), s_wait));
     }
 
     /// <summary>
@@ -284,8 +284,8 @@ public sealed class OidcSignInBrowserTests(OidcSignInBrowserTests.Site site) : I
     private async Task<string> SsoRefusedAsync(IPage page, List<string> errors, string login, string screenshot)
     {
         await SignInAtProviderAsync(page, errors, login, Workflows, screenshot, viaSignInPage: false);
-        await Chromium.ExplainedAsync(page, errors, screenshot + "-to-error", () => page.WaitForURLAsync(
-            url => url.StartsWith(Ui + "/login?error=", StringComparison.Ordinal), new() { Timeout = (float)s_wait.TotalMilliseconds }));
+        await Chromium.ExplainedAsync(page, errors, screenshot + "-to-error", () => Chromium.WaitForAddressAsync(
+            page, url => url.StartsWith(Ui + "/login?error=", StringComparison.Ordinal), s_wait));
         var alert = page.GetByRole(AriaRole.Alert);
         await ExpectVisibleAsync(page, alert, errors, screenshot + "-refused");
         await Chromium.ScreenshotAsync(page, screenshot + "-refused");
@@ -297,7 +297,7 @@ public sealed class OidcSignInBrowserTests(OidcSignInBrowserTests.Site site) : I
         if (viaSignInPage)
         {
             await page.GotoAsync(Ui + path);
-            await Chromium.ExplainedAsync(page, errors, screenshot + "-to-login", () => page.WaitForURLAsync("**/login?**", new() { Timeout = (float)s_wait.TotalMilliseconds }));
+            await Chromium.ExplainedAsync(page, errors, screenshot + "-to-login", () => Chromium.WaitForAddressAsync(page, url => url.Contains("/login?", StringComparison.Ordinal), s_wait));
             var sso = page.GetByRole(AriaRole.Link, new() { Name = "Sign in with single sign-on" });
             await ExpectVisibleAsync(page, sso, errors, screenshot + "-page");
             await Chromium.ScreenshotAsync(page, screenshot + "-page");

@@ -67,7 +67,7 @@ public sealed class SamlSignInTests(SamlSignInTests.Site site) : IClassFixture<S
     {
         var (page, errors) = await site.NewPageAsync();
         await page.GotoAsync(Ui + Workflows);
-        await page.WaitForURLAsync("**/login?**", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await Chromium.WaitForAddressAsync(page, url => url.Contains("/login?", StringComparison.Ordinal), s_wait);
         var sso = page.GetByRole(AriaRole.Link, new() { Name = "Sign in with SAML single sign-on" });
         await Chromium.ExpectVisibleAsync(page, sso, errors, "saml-sign-in-page", s_wait);
         await sso.ClickAsync();
@@ -75,7 +75,7 @@ public sealed class SamlSignInTests(SamlSignInTests.Site site) : IClassFixture<S
         await Chromium.ExpectVisibleAsync(page, login, errors, "saml-idp", s_wait);
         await login.FillAsync("grouped");
         await page.GetByRole(AriaRole.Button, new() { Name = "Continue" }).ClickAsync();
-        await page.WaitForURLAsync(url => url.StartsWith(Ui, StringComparison.Ordinal) && new Uri(url).AbsolutePath == Workflows, new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await Chromium.WaitForAddressAsync(page, url => url.StartsWith(Ui, StringComparison.Ordinal) && new Uri(url).AbsolutePath == Workflows, s_wait);
         await Chromium.ExpectVisibleAsync(page, page.GetByTestId("signed-in-as").GetByText("saml-grouped@acme.test"), errors, "saml-signed-in", s_wait);
         await Chromium.ScreenshotAsync(page, "saml-signed-in");
 

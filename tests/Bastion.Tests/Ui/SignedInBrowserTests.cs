@@ -86,7 +86,7 @@ public sealed class SignedInBrowserTests(SignedInBrowserTests.Site site) : IClas
     {
         var (page, errors) = await site.NewPageAsync();
         await page.GotoAsync(Ui + Workflows);
-        await page.WaitForURLAsync("**/login?**", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await Chromium.WaitForAddressAsync(page, url => url.Contains("/login?", StringComparison.Ordinal), s_wait);
         await page.GetByLabel("API key").FillAsync("bst_aaaaaaaaaaaaaaaa_not-a-key");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await ExpectVisibleAsync(page, page.GetByRole(AriaRole.Alert).GetByText("not valid"), errors, "sign-in-refused");
@@ -160,7 +160,7 @@ public sealed class SignedInBrowserTests(SignedInBrowserTests.Site site) : IClas
         var session = (await page.Context.CookiesAsync()).Single(c => c.Name == "__Host-bastion-session");
         Assert.True(session.HttpOnly && session.Secure && session.SameSite == SameSiteAttribute.Strict, "the session cookie is HttpOnly, Secure and SameSite=Strict");
         await signOut.ClickAsync();
-        await page.WaitForURLAsync("**/login**", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await Chromium.WaitForAddressAsync(page, url => url.Contains("/login", StringComparison.Ordinal), s_wait);
         await Chromium.ScreenshotAsync(page, "signed-out");
         Assert.DoesNotContain(await page.Context.CookiesAsync(), c => c.Name == "__Host-bastion-session");
 
@@ -172,7 +172,7 @@ public sealed class SignedInBrowserTests(SignedInBrowserTests.Site site) : IClas
         Assert.Equal(HttpStatusCode.Unauthorized, replayed.StatusCode);
 
         await page.GotoAsync(Ui + Workflows);
-        await page.WaitForURLAsync("**/login?**", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await Chromium.WaitForAddressAsync(page, url => url.Contains("/login?", StringComparison.Ordinal), s_wait);
     }
 
     private static Task ExpectVisibleAsync(IPage page, ILocator locator, List<string> errors, string screenshot) =>

@@ -184,7 +184,7 @@ public sealed class WorkflowPagesBrowserTests(WorkflowPagesBrowserTests.Site sit
         }
 
         var listCode = listed.Select(r => r.Path).Where(r => r.EndsWith(".js", StringComparison.Ordinal)).ToHashSet();
-        await Chromium.ClickToAsync(page, page.GetByRole(AriaRole.Link, new() { Name = Tally, Exact = true }), "**/history");
+        await Chromium.ClickToAsync(page, page.GetByRole(AriaRole.Link, new() { Name = Tally, Exact = true }), url => url.EndsWith("/history", StringComparison.Ordinal));
         await ExpectVisibleAsync(page, page.GetByText("TallyWorkflow").First, errors, "workflow-history-after-list");
         lock (requests)
         {
@@ -197,7 +197,7 @@ public sealed class WorkflowPagesBrowserTests(WorkflowPagesBrowserTests.Site sit
     {
         var (page, errors) = await site.NewPageAsync();
         await page.GotoAsync($"{Ui}/namespaces/default/workflows/{Greeting("alice")}");
-        await page.WaitForURLAsync("**/history", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await Chromium.WaitForAddressAsync(page, url => url.EndsWith("/history", StringComparison.Ordinal), s_wait);
         await ExpectVisibleAsync(page, page.GetByText("\"Hello, alice!\"").First, errors, "workflow-history");
         await ExpectVisibleAsync(page, page.GetByText("\"alice\"").First, errors, "workflow-history");
         await ExpectVisibleAsync(page, page.GetByText("GreetingWorkflow").First, errors, "workflow-history");
@@ -211,10 +211,10 @@ public sealed class WorkflowPagesBrowserTests(WorkflowPagesBrowserTests.Site sit
     {
         var (page, errors) = await site.NewPageAsync();
         await page.GotoAsync($"{Ui}/namespaces/default/workflows/{site.Waiting}");
-        await page.WaitForURLAsync("**/history", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await Chromium.WaitForAddressAsync(page, url => url.EndsWith("/history", StringComparison.Ordinal), s_wait);
         var tab = page.GetByText("Pending Activities").First; // the run header's tab
         await ExpectVisibleAsync(page, tab, errors, "workflow-pending-activities");
-        await Chromium.ClickToAsync(page, tab, "**/pending-activities");
+        await Chromium.ClickToAsync(page, tab, url => url.EndsWith("/pending-activities", StringComparison.Ordinal));
         await ExpectVisibleAsync(page, page.GetByText("never-runs").First, errors, "workflow-pending-activities");
         await ExpectVisibleAsync(page, page.GetByText("Running").First, errors, "workflow-pending-activities");
         await Chromium.ScreenshotAsync(page, "workflow-pending-activities");
@@ -234,7 +234,7 @@ public sealed class WorkflowPagesBrowserTests(WorkflowPagesBrowserTests.Site sit
     {
         var (page, errors) = await site.NewPageAsync();
         await page.GotoAsync($"{Ui}/account");
-        await page.WaitForURLAsync("**/account/namespaces", new() { Timeout = (float)s_wait.TotalMilliseconds });
+        await Chromium.WaitForAddressAsync(page, url => url.EndsWith("/account/namespaces", StringComparison.Ordinal), s_wait);
         await ExpectVisibleAsync(page, page.GetByRole(AriaRole.Link, new() { Name = "default.local", Exact = true }), errors, "account-start-dev");
         await ExpectVisibleAsync(page, page.GetByTestId("create-namespace"), errors, "account-start-dev");
         await page.GetByRole(AriaRole.Link, new() { Name = "Audit log", Exact = true }).First.ClickAsync();
