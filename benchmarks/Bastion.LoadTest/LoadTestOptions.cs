@@ -33,7 +33,12 @@ internal sealed class LoadTestOptions
           --concurrency C       workflows in flight at once (default: 50)
           --scenario S          activity | noactivity | both (default: both), or timers: workflows that stay open
                                 waiting on a one-hour timer (latency: start to the timer started; then the
-                                server's memory with all of them open)
+                                server's memory with all of them open); or single calls, to split a workflow's
+                                cost: systeminfo (GetSystemInfo: transport only), describe (DescribeNamespace:
+                                the security pipeline and an audit record too), start (StartWorkflowExecution on a
+                                task queue no worker polls: the engine and a durable transition too; the runs stay
+                                open), calls (the three: start first, its warm-up warming the transport for the others);
+                                their rows count calls, not workflows
           --warmup N            unmeasured workflows per scenario before measuring (default: 200)
           --timeout SECONDS     bound on each workflow, start to result (default: 60)
           --max-errors N        stop a scenario after this many failed workflows (default: 50)
@@ -164,7 +169,10 @@ internal sealed class LoadTestOptions
                         "noactivity" => ["noactivity"],
                         "both" => ["activity", "noactivity"],
                         "timers" => ["timers"],
-                        var s => throw new ArgumentException($"--scenario: expected activity, noactivity, both or timers, got '{s}'."),
+                        "systeminfo" or "describe" or "start" => [args[i]],
+                        "calls" => ["start", "describe", "systeminfo"],
+                        var s => throw new ArgumentException(
+                            $"--scenario: expected activity, noactivity, both, timers, systeminfo, describe, start or calls, got '{s}'."),
                     };
                     break;
                 case "--warmup":

@@ -173,8 +173,10 @@ try
                     }
                 }
 
+                // A call costs a fraction of a workflow: its rows keep microseconds (s per 1000 = ms per call).
+                var cpuFormat = ScenarioRunner.IsCall(scenario) ? "0.000" : "0.00";
                 rows.Add(FormattableString.Invariant(
-                    $"| {mode} | {scenario} | {result.Completed}/{result.Requested} | {options.Concurrency} | {result.Throughput:0.0} | {result.Percentile(50):0.0} | {result.Percentile(95):0.0} | {result.Percentile(99):0.0} | {(serverCpu is { } c ? (c.TotalSeconds * per1000).ToString("0.00", CultureInfo.InvariantCulture) : "-")} | {selfCpu.TotalSeconds * per1000:0.00} | {result.Errors} |"));
+                    $"| {mode} | {scenario} | {result.Completed}/{result.Requested} | {options.Concurrency} | {result.Throughput:0.0} | {result.Percentile(50):0.0} | {result.Percentile(95):0.0} | {result.Percentile(99):0.0} | {(serverCpu is { } c ? (c.TotalSeconds * per1000).ToString(cpuFormat, CultureInfo.InvariantCulture) : "-")} | {(selfCpu.TotalSeconds * per1000).ToString(cpuFormat, CultureInfo.InvariantCulture)} | {result.Errors} |"));
                 cancel.Token.ThrowIfCancellationRequested();
             }
         },

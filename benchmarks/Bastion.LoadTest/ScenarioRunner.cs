@@ -27,6 +27,7 @@ internal sealed record BatchResult(int Requested, int Completed, int Errors, Tim
 /// Runs N workflows with at most C in flight: each one is StartWorkflowExecution then a wait for its result
 /// (the SDK's long poll on GetWorkflowExecutionHistory); latency is measured from before the start call to
 /// the result. With eager start the worker of the same client may get the first workflow task in the start's answer.
+/// The call scenarios make one call each instead (<see cref="CallAsync"/>).
 /// </summary>
 internal sealed class ScenarioRunner(TemporalClient client, string taskQueue, TimeSpan workflowTimeout, int maxErrors, bool eagerStart)
 {
@@ -35,7 +36,29 @@ internal sealed class ScenarioRunner(TemporalClient client, string taskQueue, Ti
         "activity" => nameof(OneActivityWorkflow),
         "noactivity" => nameof(EchoWorkflow),
         "timers" => nameof(TimerWorkflow),
+        _ when IsCall(scenario) => nameof(EchoWorkflow),
         _ => throw new ArgumentOutOfRangeException(nameof(scenario), scenario, "Unknown scenario."),
+    };
+
+    /// <summary>A scenario of single calls (each "workflow" of it is one call).</summary>
+    public static bool IsCall(string scenario) => scenario is "systeminfo" or "describe" or "start";
+
+    /// <summary>
+    /// One call of a call scenario, as the SDK's client sends it. A start goes to a task queue no
+    /// worker polls, so the call's cost is the start's alone (its first workflow task waits in the store).
+    /// </summary>
+    private Task CallAsync(string scenario, string id, RpcOptions rpc) => scenario switch
+    {
+        "systeminfo" => client.WorkflowService.GetSystemInfoAsync(new(), rpc),
+        "describe" => client.WorkflowService.DescribeNamespaceAsync(new() { Namespace = client.Options.Namespace }, rpc),
+        _ => client.StartWorkflowAsync(WorkflowType(scenario), ["call"], new WorkflowOptions(id, taskQueue + "-unpolled") { Rpc = rpc }),
+    };
+
+    private static string CallName(string scenario) => scenario switch
+    {
+        "systeminfo" => "GetSystemInfo",
+        "describe" => "DescribeNamespace",
+        _ => "StartWorkflowExecution",
     };
 
     private static string Expected(string scenario, string input) => scenario == "activity" ? BenchActivities.Greet(input) : input;
@@ -62,6 +85,14 @@ internal sealed class ScenarioRunner(TemporalClient client, string taskQueue, Ti
             try
             {
                 var started = Stopwatch.GetTimestamp();
+                if (IsCall(scenario))
+                {
+                    phase = CallName(scenario);
+                    await CallAsync(scenario, id, rpc);
+                    latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                    return;
+                }
+
                 var handle = await client.StartWorkflowAsync(
                     workflowType,
                     [input],
