@@ -169,7 +169,7 @@ internal sealed class LoadTestOptions
                         "noactivity" => ["noactivity"],
                         "both" => ["activity", "noactivity"],
                         "timers" => ["timers"],
-                        "systeminfo" or "describe" or "start" => [args[i]],
+                        var call when ScenarioRunner.IsCall(call) => [call],
                         "calls" => ["start", "describe", "systeminfo"],
                         var s => throw new ArgumentException(
                             $"--scenario: expected activity, noactivity, both, timers, systeminfo, describe, start or calls, got '{s}'."),

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Playwright;
 
 namespace Bastion.Tests.Ui;
@@ -108,7 +109,7 @@ internal sealed class Chromium : IAsyncDisposable
     public static async Task SignInAsync(IPage page, List<string> errors, string ui, string apiKey, string path, string screenshot, TimeSpan wait)
     {
         await page.GotoAsync(ui + path);
-        await ExplainedAsync(page, errors, screenshot + "-to-login", () => WaitForAddressAsync(page, url => url.Contains("/login?", StringComparison.Ordinal), wait));
+        await ExplainedAsync(page, errors, screenshot + "-to-login", () => WaitForAddressAsync(page, AtSignIn, wait));
         var key = page.GetByLabel("API key");
         await ExpectVisibleAsync(page, key, errors, screenshot, wait);
         await key.FillAsync(apiKey);
@@ -119,6 +120,9 @@ internal sealed class Chromium : IAsyncDisposable
             page, url => (withQuery ? new Uri(url).PathAndQuery : new Uri(url).AbsolutePath) == path, wait));
     }
 
+    /// <summary>The UI's sign-in page (it always carries the page to return to in its query).</summary>
+    public static bool AtSignIn(string url) => url.Contains("/login?", StringComparison.Ordinal);
+
     /// <summary>
     /// Waits (bounded) until the page's address satisfies <paramref name="matches"/>, however it got there, and throws
     /// <see cref="TimeoutException"/> if it does not. Playwright's own <c>WaitForURLAsync</c> also waits for a load
@@ -127,10 +131,10 @@ internal sealed class Chromium : IAsyncDisposable
     /// </summary>
     public static async Task WaitForAddressAsync(IPage page, Func<string, bool> matches, TimeSpan wait)
     {
-        var deadline = DateTime.UtcNow + wait;
+        var started = Stopwatch.GetTimestamp();
         while (!matches(page.Url))
         {
-            if (DateTime.UtcNow >= deadline)
+            if (Stopwatch.GetElapsedTime(started) >= wait)
             {
                 throw new TimeoutException($"The page's address did not become the one awaited within {wait.TotalSeconds:0} s; it is {page.Url}.");
             }

@@ -297,7 +297,7 @@ public sealed class OidcSignInBrowserTests(OidcSignInBrowserTests.Site site) : I
         if (viaSignInPage)
         {
             await page.GotoAsync(Ui + path);
-            await Chromium.ExplainedAsync(page, errors, screenshot + "-to-login", () => Chromium.WaitForAddressAsync(page, url => url.Contains("/login?", StringComparison.Ordinal), s_wait));
+            await Chromium.ExplainedAsync(page, errors, screenshot + "-to-login", () => Chromium.WaitForAddressAsync(page, Chromium.AtSignIn, s_wait));
             var sso = page.GetByRole(AriaRole.Link, new() { Name = "Sign in with single sign-on" });
             await ExpectVisibleAsync(page, sso, errors, screenshot + "-page");
             await Chromium.ScreenshotAsync(page, screenshot + "-page");

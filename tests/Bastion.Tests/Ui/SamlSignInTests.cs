@@ -67,7 +67,7 @@ public sealed class SamlSignInTests(SamlSignInTests.Site site) : IClassFixture<S
     {
         var (page, errors) = await site.NewPageAsync();
         await page.GotoAsync(Ui + Workflows);
-        await Chromium.WaitForAddressAsync(page, url => url.Contains("/login?", StringComparison.Ordinal), s_wait);
+        await Chromium.WaitForAddressAsync(page, Chromium.AtSignIn, s_wait);
         var sso = page.GetByRole(AriaRole.Link, new() { Name = "Sign in with SAML single sign-on" });
         await Chromium.ExpectVisibleAsync(page, sso, errors, "saml-sign-in-page", s_wait);
         await sso.ClickAsync();

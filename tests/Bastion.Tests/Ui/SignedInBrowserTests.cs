@@ -86,7 +86,7 @@ public sealed class SignedInBrowserTests(SignedInBrowserTests.Site site) : IClas
     {
         var (page, errors) = await site.NewPageAsync();
         await page.GotoAsync(Ui + Workflows);
-        await Chromium.WaitForAddressAsync(page, url => url.Contains("/login?", StringComparison.Ordinal), s_wait);
+        await Chromium.WaitForAddressAsync(page, Chromium.AtSignIn, s_wait);
         await page.GetByLabel("API key").FillAsync("bst_aaaaaaaaaaaaaaaa_not-a-key");
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();
         await ExpectVisibleAsync(page, page.GetByRole(AriaRole.Alert).GetByText("not valid"), errors, "sign-in-refused");
@@ -172,7 +172,7 @@ public sealed class SignedInBrowserTests(SignedInBrowserTests.Site site) : IClas
         Assert.Equal(HttpStatusCode.Unauthorized, replayed.StatusCode);
 
         await page.GotoAsync(Ui + Workflows);
-        await Chromium.WaitForAddressAsync(page, url => url.Contains("/login?", StringComparison.Ordinal), s_wait);
+        await Chromium.WaitForAddressAsync(page, Chromium.AtSignIn, s_wait);
     }
 
     private static Task ExpectVisibleAsync(IPage page, ILocator locator, List<string> errors, string screenshot) =>
